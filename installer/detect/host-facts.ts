@@ -48,6 +48,14 @@ export interface DockerFact {
   swarmActive: boolean;
   /** Why the engine could not be used (permission denied, not running), with the fix. */
   error: string | null;
+  /**
+   * API version detect talked to the engine with: min(engine `ApiVersion`, the newest version
+   * Carebox knows), raised to the engine's `MinAPIVersion` if needed. Pass it as dockerode's
+   * `version` (prefixed `v`) so an older engine never answers "client version is too new".
+   */
+  negotiatedApiVersion?: string | null;
+  /** Swarm `LocalNodeState` from `/info` (`inactive`, `active`, `pending`, `error`, `locked`). */
+  swarmNodeState?: string | null;
 }
 
 /** The Docker Compose CLI that apply will drive. */
@@ -70,6 +78,8 @@ export interface PortFact {
   /** What holds it, when known (for a port our own stack already publishes, `carebox`). */
   heldBy: string | null;
   source: string;
+  /** Why the port is not free, or why the probe could not tell (e.g. `EADDRINUSE`, `EADDRNOTAVAIL`). */
+  reason?: string | null;
 }
 
 /** Everything detect returns. Figures in bytes and CPUs (fractional CPUs allowed: a quota of 1.5). */
@@ -103,6 +113,11 @@ export interface HostFacts {
   };
   /** ISO-8601 time of detection. Excluded from plan inputs so plans stay deterministic. */
   detectedAt: string;
+  /**
+   * What detection could not read or had to work around (malformed cgroup files, guessed paths,
+   * a systeminformation figure that disagrees with /proc), one line each. Empty on a clean host.
+   */
+  notes?: string[];
 }
 
 /** The subset of HostFacts the planner reads. `plan --cpus --memory` builds one without detecting. */

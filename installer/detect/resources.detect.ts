@@ -1,0 +1,216 @@
+/**
+ * Thin reader for CPU, memory, swap and cgroup facts. It reads `/proc` and `/sys` (under an
+ * optional `fsRoot`, so tests can point it at a fixture tree), asks systeminformation and Node,
+ * and hands everything to the pure parsers and resolvers. It never throws: a missing or
+ * malformed file makes that figure fall back to the next source, and the fact's `source` says so.
+ */
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import { posix } from 'node:path';
+import si from 'systeminformation';
+import type { Fact } from './host-facts.js';
+import { countCpuList, parseCpusAllowedList } from './cpu.parse.js';
+import { parseMeminfo } from './meminfo.parse.js';
+import { cgroupFiles, evaluateCgroupLimits, resolveCgroupLayout, type CgroupLimits } from './cgroup.resolve.js';
+import { effectiveCpus, effectiveMemory, effectiveSwap } from './effective.resolve.js';
+import { withTimeout } from './timeout.js';
+
+/** CPU and memory facts, host and usable. CPUs may be fractional; memory in bytes. */
+export interface ResourceFacts {
+  cpus: Fact<number>;
+  hostCpus: Fact<number>;
+  memoryBytes: Fact<number>;
+  hostMemoryBytes: Fact<number>;
+  swapBytes: Fact<number>;
+  cgroupVersion: Fact<1 | 2 | null>;
+  /** Fallbacks and disagreements, one line each. */
+  notes: string[];
+}
+
+/** Options for {@link detectResources}. */
+export interface ResourceDetectOptions {
+  /**
+   * Prefix for every `/proc` and `/sys` path (default `/`). With any other root the figures
+   * that describe the *running* process rather than files (`process.constrainedMemory()`,
+   * `os.availableParallelism()`, the systeminformation cross-check) are left out, because they
+   * would describe this machine, not the fixture; host-level fallbacks (systeminformation,
+   * `os.cpus()`, `os.totalmem()`) are still used when a file is missing.
+   */
+  fsRoot?: string;
+  /** Bound for each systeminformation call, ms (default 3000). */
+  timeoutMs?: number;
+}
+
+/** Reads a text file under fsRoot; null when it is missing or unreadable. */
+async function readText(fsRoot: string, path: string): Promise<string | null> {
+  try {
+    return await readFile(posix.join(fsRoot, path), 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** `process.constrainedMemory()` as a limit, or null when it reports none (0, undefined or huge). */
+function constrainedMemory(): Fact<number> | null {
+  const fn = (process as { constrainedMemory?: () => number | undefined }).constrainedMemory;
+  const v = typeof fn === 'function' ? fn.call(process) : undefined;
+  if (v === undefined || !Number.isFinite(v) || v <= 0 || v > Number.MAX_SAFE_INTEGER) return null;
+  return { value: v, source: 'process.constrainedMemory()' };
+}
+
+/** A short source for the cgroup version fact. */
+function cgroupVersionSource(limits: CgroupLimits, guessed: boolean): string {
+  if (guessed) {
+    return limits.version === null
+      ? 'no cgroup mount in /proc/self/mountinfo and no cgroup files under /sys/fs/cgroup'
+      : `cgroup v${limits.version} files under /sys/fs/cgroup (mountinfo unusable)`;
+  }
+  switch (limits.mode) {
+    case 'v2':
+      return '/proc/self/mountinfo (cgroup2 unified hierarchy)';
+    case 'v1':
+      return '/proc/self/mountinfo (cgroup v1 controllers)';
+    case 'hybrid':
+      return '/proc/self/mountinfo (hybrid: cgroup v1 controllers, cgroup2 tree without them)';
+    default:
+      return '/proc/self/mountinfo (no cgroup mount)';
+  }
+}
+
+/**
+ * Detects host and usable CPUs, memory and swap, and the cgroup version.
+ *
+ * Sources, in order of preference:
+ * - host CPUs: `/sys/devices/system/cpu/online` → systeminformation `cpu().cores` → `os.cpus()`;
+ * - host memory: `/proc/meminfo` MemTotal → systeminformation `mem().total` → `os.totalmem()`;
+ * - swap: `/proc/meminfo` SwapTotal → systeminformation `mem().swaptotal`, capped by the cgroup;
+ * - limits: cgroup v1/v2 files for this process's cgroup and each ancestor (see cgroup.resolve.ts),
+ *   the affinity mask (`/proc/self/status` → `os.availableParallelism()`), `process.constrainedMemory()`.
+ *
+ * @returns usable CPUs (≥ 1, fractional allowed) and bytes, each with its source. Never throws.
+ */
+export async function detectResources(opts: ResourceDetectOptions = {}): Promise<ResourceFacts> {
+  const fsRoot = opts.fsRoot ?? '/';
+  const runtime = posix.resolve(fsRoot) === '/';
+  const timeoutMs = opts.timeoutMs ?? 3000;
+  const notes: string[] = [];
+
+  let siCpu: Promise<number | null> | undefined;
+  let siMem: Promise<{ total: number; swaptotal: number } | null> | undefined;
+  const siCores = (): Promise<number | null> =>
+    (siCpu ??= withTimeout(si.cpu(), timeoutMs, 'systeminformation cpu()').then(
+      (c) => (Number.isInteger(c.cores) && c.cores > 0 ? c.cores : null),
+      () => null,
+    ));
+  const siMemory = (): Promise<{ total: number; swaptotal: number } | null> =>
+    (siMem ??= withTimeout(si.mem(), timeoutMs, 'systeminformation mem()').then(
+      (m) => (m.total > 0 ? { total: m.total, swaptotal: m.swaptotal } : null),
+      () => null,
+    ));
+
+  const [procCgroup, mountinfo, status, meminfoText, onlineText] = await Promise.all([
+    readText(fsRoot, '/proc/self/cgroup'),
+    readText(fsRoot, '/proc/self/mountinfo'),
+    readText(fsRoot, '/proc/self/status'),
+    readText(fsRoot, '/proc/meminfo'),
+    readText(fsRoot, '/sys/devices/system/cpu/online'),
+  ]);
+
+  // cgroup limits: resolve the layout, read every file it names, evaluate.
+  const layout = resolveCgroupLayout(procCgroup, mountinfo);
+  const paths = cgroupFiles(layout);
+  const contents = await Promise.all(paths.map((p) => readText(fsRoot, p)));
+  const files = new Map<string, string>();
+  paths.forEach((p, i) => {
+    const c = contents[i];
+    if (c !== null && c !== undefined) files.set(p, c);
+  });
+  const limits = evaluateCgroupLimits(layout, files);
+  notes.push(...limits.notes);
+
+  // Host CPUs.
+  let hostCpus: Fact<number> | null = null;
+  if (onlineText !== null) {
+    const n = countCpuList(onlineText);
+    if (n.ok) hostCpus = { value: n.value, source: '/sys/devices/system/cpu/online' };
+    else notes.push(`/sys/devices/system/cpu/online ignored: ${n.reason}`);
+  } else {
+    notes.push('/sys/devices/system/cpu/online unreadable');
+  }
+  if (hostCpus === null) {
+    const cores = await siCores();
+    if (cores !== null) hostCpus = { value: cores, source: 'systeminformation cpu().cores (/sys/devices/system/cpu/online unusable)' };
+  } else if (runtime) {
+    const cores = await siCores();
+    if (cores !== null && cores !== hostCpus.value) {
+      notes.push(`systeminformation cpu().cores says ${cores}, /sys/devices/system/cpu/online says ${hostCpus.value}`);
+    }
+  }
+  hostCpus ??= { value: Math.max(1, os.cpus().length), source: 'os.cpus() (/sys and systeminformation unusable)' };
+
+  // Host memory and swap.
+  let hostMemory: Fact<number> | null = null;
+  let swapTotal: Fact<number> | null = null;
+  const meminfo = meminfoText === null ? null : parseMeminfo(meminfoText);
+  if (meminfo?.ok) {
+    hostMemory = { value: meminfo.value.memTotalBytes, source: '/proc/meminfo MemTotal' };
+    if (meminfo.value.swapTotalBytes !== null) {
+      swapTotal = { value: meminfo.value.swapTotalBytes, source: '/proc/meminfo SwapTotal' };
+    }
+    if (runtime) {
+      const m = await siMemory();
+      if (m !== null && m.total !== hostMemory.value) {
+        notes.push(`systeminformation mem().total says ${m.total}, /proc/meminfo MemTotal says ${hostMemory.value}`);
+      }
+    }
+  } else {
+    notes.push(meminfo === null ? '/proc/meminfo unreadable' : `/proc/meminfo ignored: ${meminfo.reason}`);
+    const m = await siMemory();
+    if (m !== null) {
+      hostMemory = { value: m.total, source: 'systeminformation mem().total (/proc/meminfo unusable)' };
+      swapTotal = { value: m.swaptotal, source: 'systeminformation mem().swaptotal (/proc/meminfo unusable)' };
+    }
+  }
+  hostMemory ??= { value: os.totalmem(), source: 'os.totalmem() (/proc/meminfo and systeminformation unusable)' };
+
+  // Affinity mask.
+  let affinity: Fact<number> | null = null;
+  if (status !== null) {
+    const n = parseCpusAllowedList(status);
+    if (n.ok) affinity = { value: n.value, source: '/proc/self/status Cpus_allowed_list' };
+    else notes.push(`/proc/self/status ignored: ${n.reason}`);
+  } else {
+    notes.push('/proc/self/status unreadable');
+  }
+  if (affinity === null && runtime) {
+    affinity = { value: os.availableParallelism(), source: 'os.availableParallelism()' };
+  }
+
+  const cpus = effectiveCpus({
+    online: hostCpus,
+    quota: limits.cpuQuota.limit,
+    cpuset: limits.cpuset.limit,
+    affinity,
+    remarks: [...limits.cpuQuota.remarks, ...limits.cpuset.remarks],
+  });
+  const memoryBytes = effectiveMemory({
+    total: hostMemory,
+    cgroup: limits.memory.limit,
+    constrained: runtime ? constrainedMemory() : null,
+    remarks: limits.memory.remarks,
+  });
+  // Remarks about malformed files matter even when another limit bound the figure.
+  for (const r of [...limits.cpuQuota.remarks, ...limits.cpuset.remarks, ...limits.memory.remarks]) {
+    if (r.includes(' ignored: ')) notes.push(r);
+  }
+
+  return {
+    cpus,
+    hostCpus,
+    memoryBytes,
+    hostMemoryBytes: hostMemory,
+    swapBytes: effectiveSwap(swapTotal, limits.swap.limit),
+    cgroupVersion: { value: limits.version, source: cgroupVersionSource(limits, layout.guessed) },
+    notes: [...new Set(notes)],
+  };
+}
