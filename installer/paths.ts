@@ -1,0 +1,35 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The Carebox package root (the directory holding package.json, compose-templates/ and nginx/),
+ * found by walking up from this module, so it works from the TypeScript sources (tsx) and from dist/.
+ * @throws Error when no package.json with name "carebox" is found (a broken install).
+ */
+export function packageRoot(from: string = dirname(fileURLToPath(import.meta.url))): string {
+  let dir = from;
+  for (;;) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'compose-templates'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`Carebox package root not found above ${from}`);
+    dir = parent;
+  }
+}
+
+/** Default install root: `CAREBOX_DIR` or `/opt/carebox`. `env` is a parameter so callers stay pure. */
+export function defaultInstallRoot(env: NodeJS.ProcessEnv = process.env): string {
+  return env.CAREBOX_DIR && env.CAREBOX_DIR.trim() !== '' ? env.CAREBOX_DIR : '/opt/carebox';
+}
+
+/** Files of an install root, relative to it. */
+export const INSTALL_FILES = {
+  compose: 'compose.yml',
+  env: '.env',
+  nginx: 'nginx/nginx.conf',
+  postgres: 'postgres/postgresql.conf',
+  redis: 'redis/redis.conf',
+  pgbouncerIni: 'pgbouncer/pgbouncer.ini',
+  manifest: 'carebox.json',
+  backups: 'backups',
+} as const;

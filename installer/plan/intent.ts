@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { UsageError } from '../errors.js';
+import { HOSPITAL_SIZES, TIERS, type HospitalSize, type Intent } from './plan.types.js';
+
+const flagsSchema = z
+  .object({
+    tier: z.enum(TIERS).optional(),
+    users: z.coerce.number().int().min(1).max(1_000_000).optional(),
+    size: z.enum(Object.keys(HOSPITAL_SIZES) as [HospitalSize, ...HospitalSize[]]).optional(),
+    nodes: z.coerce.number().int().min(2).max(64).optional(),
+  })
+  .strict();
+
+/** Raw intent flags as commander hands them over (strings or undefined). */
+export interface IntentFlags {
+  tier?: string | undefined;
+  users?: string | number | undefined;
+  size?: string | undefined;
+  nodes?: string | number | undefined;
+}
+
+/**
+ * Validate intent flags into an Intent.
+ * `--tier T`, `--users N` (1..1,000,000) and `--size small|medium|large|network` (the seed's
+ * hospital sizes; the upper end of each range is used) are mutually exclusive, except that
+ * `--users`/`--size` may accompany `--tier cluster` to size its node count.
+ * @throws UsageError naming the bad flag and its allowed values.
+ */
+export function buildIntent(flags: IntentFlags): Intent {
+  const clean = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined && v !== null));
+  const parsed = flagsSchema.safeParse(clean);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const flag = `--${String(issue.path[0] ?? '')}`;
+    const allowed =
+      flag === '--tier' ? TIERS.join(', ') : flag === '--size' ? Object.keys(HOSPITAL_SIZES).join(', ') : flag === '--users' ? 'a whole number from 1 to 1000000' : flag === '--nodes' ? 'a whole number from 2 to 64' : '';
+    throw new UsageError(`invalid ${flag}: ${issue.message}`, allowed ? `allowed: ${allowed}` : null);
+  }
+  const f = parsed.data;
+  if (f.users !== undefined && f.size !== undefined) throw new UsageError('give either --users or --size, not both');
+  if (f.tier && f.tier !== 'cluster' && (f.users !== undefined || f.size !== undefined)) {
+    throw new UsageError(`--tier ${f.tier} fixes the tier; --users/--size choose one. Give one of them`, 'use --users N alone to let the planner pick the smallest tier that serves N');
+  }
+  if (f.nodes !== undefined && f.tier !== 'cluster') throw new UsageError('--nodes applies only to --tier cluster');
+  const users = f.users ?? (f.size ? HOSPITAL_SIZES[f.size].high : null);
+  const usersSource = f.users !== undefined ? '--users' : f.size ? `--size ${f.size} (${HOSPITAL_SIZES[f.size].low}–${HOSPITAL_SIZES[f.size].high} concurrent)` : null;
+  return { tier: f.tier ?? null, users, usersSource, nodes: f.nodes ?? null };
+}

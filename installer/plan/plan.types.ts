@@ -1,0 +1,174 @@
+/**
+ * The Plan: what the planner decides for one host and one intent. Pure data; `carebox plan --json`
+ * prints it, `carebox.json` stores it, the renderer reads only it. Bytes are bytes, CPUs are
+ * (possibly fractional) CPUs, connections are connection counts, times are milliseconds.
+ */
+
+export const TIERS = ['default', 'optimized', 'horizontal', 'cluster'] as const;
+export type Tier = (typeof TIERS)[number];
+
+/** Hospital sizes from the seed, as intents (concurrent users, upper bound of the seed's range). */
+export const HOSPITAL_SIZES = {
+  small: { low: 30, high: 50 },
+  medium: { low: 100, high: 200 },
+  large: { low: 500, high: 1000 },
+  network: { low: 2000, high: 5000 },
+} as const;
+export type HospitalSize = keyof typeof HOSPITAL_SIZES;
+
+/** What the operator asked for. Either a tier, or expected concurrent users, or neither (auto). */
+export interface Intent {
+  tier: Tier | null;
+  /** Expected concurrent users; the planner picks the smallest tier that serves them. */
+  users: number | null;
+  /** Where the number of users came from: `--users`, `--size medium`, or null. */
+  usersSource: string | null;
+  /** Cluster tier only: number of Swarm nodes to plan for (null = derive from users, at least 2). */
+  nodes: number | null;
+}
+
+/** A line of a budget: who consumes how much, and why. */
+export interface BudgetItem {
+  name: string;
+  amount: number;
+  derivation: string;
+}
+
+/** A budget: demand must stay ≤ limit. Each item sums into demand. */
+export interface Budget {
+  demand: number;
+  limit: number;
+  items: BudgetItem[];
+}
+
+export interface PoolSizing {
+  /** Connections kept open when idle (knex pool.min). */
+  min: number;
+  /** Most connections one process opens (knex pool.max). */
+  max: number;
+  /** How long a request waits for a pooled connection before 503 + Retry-After, ms. */
+  acquireTimeoutMs: number;
+}
+
+/** A container's resource limits. Rendered as `cpus:` and `mem_limit:`, which Compose v1 and v2 both enforce. */
+export interface ContainerLimits {
+  cpus: number;
+  memoryBytes: number;
+}
+
+export interface PlanSizing {
+  backend: {
+    replicas: number;
+    /** node cluster workers per replica (WEB_CONCURRENCY). */
+    workers: number;
+    pool: PoolSizing;
+    /** V8 old-space cap per worker, MiB (--max-old-space-size), so a worker stays inside its memory share. */
+    heapLimitMb: number;
+    limits: ContainerLimits;
+  };
+  queue: {
+    /** Queue worker containers (one node process each). */
+    replicas: number;
+    /** Jobs processed at once per queue worker process. */
+    concurrency: number;
+    pool: PoolSizing;
+    heapLimitMb: number;
+    limits: ContainerLimits;
+  };
+  postgres: {
+    maxConnections: number;
+    superuserReservedConnections: number;
+    sharedBuffersBytes: number;
+    effectiveCacheSizeBytes: number;
+    workMemBytes: number;
+    maintenanceWorkMemBytes: number;
+    maxWorkerProcesses: number;
+    maxParallelWorkers: number;
+    maxParallelWorkersPerGather: number;
+    limits: ContainerLimits;
+  };
+  /** PgBouncer in transaction mode, or null when the backends connect to PostgreSQL directly. */
+  pgbouncer: null | {
+    poolMode: 'transaction';
+    /** Client connections PgBouncer accepts (≥ every app pool.max summed). */
+    maxClientConn: number;
+    /** Server connections PgBouncer opens to PostgreSQL for the app's database/user. */
+    defaultPoolSize: number;
+    reservePoolSize: number;
+    limits: ContainerLimits;
+  };
+  redis: {
+    maxClients: number;
+    maxMemoryBytes: number;
+    /** Eviction policy: only keys with a TTL (cache, sessions) may be evicted; queue data has none. */
+    maxMemoryPolicy: 'volatile-lru';
+    limits: ContainerLimits;
+  };
+  nginx: {
+    workerProcesses: number;
+    workerConnections: number;
+    workerRlimitNofile: number;
+    /** Client keep-alive timeout, seconds. */
+    keepaliveTimeoutS: number;
+    limits: ContainerLimits;
+  };
+  /** One setting drives nginx client_max_body_size and the Express body limit, bytes. */
+  bodyLimitBytes: number;
+  /** The server's drain time on SIGTERM, ms; Compose stop_grace_period is set above it. */
+  shutdownTimeoutMs: number;
+}
+
+export interface PlanCapacity {
+  /** Estimated concurrent users (closed-loop clients at p95 < 200 ms), [low, high]. */
+  concurrentUsers: [number, number];
+  /** What the estimate rests on (constants and the measurement they came from). */
+  basis: string;
+  /** Filled in by `carebox loadtest` on the installed host; null until then. */
+  measured: null | { concurrentUsers: number; requestsPerSecond: number; p95Ms: number; measuredAt: string };
+}
+
+export interface TierOption {
+  tier: Tier;
+  /** Whether this host can run the tier. */
+  feasible: boolean;
+  /** Why not, or the tier's estimate when it can. */
+  reason: string;
+  concurrentUsers: [number, number] | null;
+}
+
+export interface Plan {
+  schemaVersion: 1;
+  tier: Tier;
+  /** Why this tier: intent, host thresholds, budgets that decided it. */
+  reasons: string[];
+  intent: Intent;
+  host: {
+    cpus: number;
+    memoryBytes: number;
+    hostCpus: number;
+    hostMemoryBytes: number;
+    cpusSource: string;
+    memorySource: string;
+  };
+  sizing: PlanSizing;
+  budget: {
+    dbConnections: Budget;
+    /** Client connections into PgBouncer (null without PgBouncer). */
+    pgbouncerClients: Budget | null;
+    redisConnections: Budget;
+    memoryBytes: Budget;
+    /** Inside PostgreSQL's container: shared_buffers + max_connections × (work_mem + overhead) + the rest. */
+    postgresMemoryBytes: Budget;
+    /** Web + queue worker processes against usable CPUs (invariant 3). */
+    workerProcesses: Budget;
+  };
+  capacity: PlanCapacity;
+  /** Cluster tier: Swarm nodes planned (1 for single-host tiers). */
+  nodes: number;
+  /** One-line derivation of every derived number, keyed by its JSON path. */
+  derivations: Record<string, string>;
+  /** Every tier and whether this host can run it. */
+  tiers: TierOption[];
+  /** Set when the intent asks for more than this host can serve. */
+  shortfall: null | { users: number; message: string; needs: { cpus: number; memoryBytes: number } | 'cluster' };
+}

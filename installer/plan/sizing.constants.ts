@@ -1,0 +1,125 @@
+/**
+ * Planning constants. Each says where it comes from: a public anchor (GitLab Omnibus, PgTune,
+ * Discourse, PostgreSQL's defaults), the seed document, or Carebox's own measurement on the
+ * reference machine (2 CPUs, Debian 12, Node 20; `npm run bench` re-measures them).
+ */
+
+export const MiB = 1024 ** 2;
+export const GiB = 1024 ** 3;
+
+// ---- Host reserves ---------------------------------------------------------------------------
+
+/**
+ * Memory left to the OS, the Docker engine and page cache: 10 % of effective memory, at least
+ * 256 MiB and at most 4 GiB. GitLab Omnibus reserves 1.5 GiB on its 4 GiB+ reference hosts; we scale
+ * it down for 1–2 GiB VMs, where a 1.5 GiB reserve would leave nothing to run.
+ */
+export const OS_HEADROOM_FRACTION = 0.1;
+export const OS_HEADROOM_MIN_BYTES = 256 * MiB;
+export const OS_HEADROOM_MAX_BYTES = 4 * GiB;
+
+/**
+ * Share of the memory after headroom that the node processes (web + queue) may take; PostgreSQL,
+ * Redis and nginx get the rest. Our choice: half keeps PostgreSQL's shared_buffers + cache useful
+ * on small hosts while still allowing one worker per CPU on typical 4 GiB-per-CPU servers.
+ */
+export const APP_MEMORY_SHARE = 0.5;
+
+// ---- Node processes --------------------------------------------------------------------------
+
+/**
+ * Memory budget of one web worker (node cluster worker), bytes. Carebox measurement: a worker's
+ * RSS is 70–110 MiB under the read mix at 100 connections (`npm run bench`, "rss per worker");
+ * the budget adds room for heap growth under load. GitLab's 1 GiB per Puma worker is for Ruby.
+ */
+export const WEB_WORKER_BYTES = 160 * MiB;
+/** The cluster primary of each backend replica (it only forks and supervises), bytes. */
+export const CLUSTER_PRIMARY_BYTES = 48 * MiB;
+/** One queue worker process (bee-queue + knex + file/SMTP transports), bytes. */
+export const QUEUE_WORKER_BYTES = 128 * MiB;
+/** V8 old space as a share of a process's budget, leaving room for buffers and native memory. */
+export const HEAP_SHARE = 0.75;
+
+/**
+ * Hard ceiling on web worker processes per host, whatever the CPUs: beyond it PostgreSQL becomes the
+ * bottleneck long before node does, and the connection budget needs PgBouncer. Our choice.
+ */
+export const MAX_WEB_PROCESSES = 64;
+
+/** Discourse caps unicorn workers at 8 per container (`clamp(2 × cores, 1, 8)`); we cap a replica likewise. */
+export const MAX_WORKERS_PER_REPLICA = 8;
+
+// ---- Pools -----------------------------------------------------------------------------------
+
+/**
+ * Target knex pool.max per web process. GitLab documents DB demand per web process as
+ * `threads + 10`; a node worker is one thread with async I/O, so 10 in-flight queries per process
+ * (knex's own default max). The seed's 20 + 40 overflow = 60 per process is what overruns max_connections.
+ */
+export const WEB_POOL_TARGET = 10;
+/** Below this pool.max a web worker stalls on acquire under moderate load; PgBouncer goes in front instead. */
+export const WEB_POOL_FLOOR = 4;
+/** Connections kept warm per process (pool.min). */
+export const POOL_MIN = 2;
+/** FAILURES.md: a short acquire timeout answers 503 + Retry-After instead of hanging 60 s. */
+export const POOL_ACQUIRE_TIMEOUT_MS = 2_000;
+
+/** Direct PostgreSQL connections the console may hold (status query, pg_dump/pg_restore). */
+export const CONSOLE_DB_CONNECTIONS = 2;
+/** Direct PostgreSQL connections a migration run holds (knex migrate: lock + work). */
+export const MIGRATION_DB_CONNECTIONS = 1;
+/** PostgreSQL's default `superuser_reserved_connections`. */
+export const SUPERUSER_RESERVED_CONNECTIONS = 3;
+
+// ---- PostgreSQL ------------------------------------------------------------------------------
+
+/** PostgreSQL's default max_connections: the floor we never go below when memory allows. */
+export const PG_DEFAULT_MAX_CONNECTIONS = 100;
+/** GitLab: `max_connections` of about 2–10 × vCPUs; beyond that PgBouncer. We use the upper end. */
+export const PG_CONNECTIONS_PER_CPU = 10;
+/** Private memory of one idle-to-busy backend besides work_mem (catalog caches, stack), bytes. */
+export const PG_CONNECTION_OVERHEAD_BYTES = 3 * MiB;
+/** PgTune/DESIGN.md: work_mem never below 4 MiB. */
+export const PG_WORK_MEM_FLOOR_BYTES = 4 * MiB;
+/** WAL buffers, background workers, autovacuum launcher: fixed PostgreSQL overhead, bytes. */
+export const PG_FIXED_OVERHEAD_BYTES = 48 * MiB;
+/** Smallest PostgreSQL container we will run, bytes. */
+export const PG_MIN_BYTES = 160 * MiB;
+/** Cap on shared_buffers: beyond 8 GiB the OS page cache serves about as well (PostgreSQL docs' 40 % advice). */
+export const PG_SHARED_BUFFERS_MAX_BYTES = 8 * GiB;
+/** PgTune caps maintenance_work_mem at 2 GiB. */
+export const PG_MAINTENANCE_WORK_MEM_MAX_BYTES = 2 * GiB;
+
+// ---- PgBouncer -------------------------------------------------------------------------------
+
+export const PGBOUNCER_BYTES = 64 * MiB;
+/** Server connections kept back for bursts (PgBouncer reserve_pool_size). */
+export const PGBOUNCER_RESERVE_POOL = 5;
+
+// ---- Redis -----------------------------------------------------------------------------------
+
+/** Redis maxmemory as a share of memory after headroom: 5 %, between 64 MiB and 4 GiB (seed: 512 MiB–4 GB). */
+export const REDIS_MEMORY_FRACTION = 0.05;
+export const REDIS_MIN_BYTES = 64 * MiB;
+export const REDIS_MAX_BYTES = 4 * GiB;
+/** Container limit over maxmemory: fragmentation, client buffers, the fork for BGSAVE. */
+export const REDIS_CONTAINER_FACTOR = 1.5;
+export const REDIS_CONTAINER_EXTRA_BYTES = 32 * MiB;
+/** Headroom on counted Redis clients: ×1.5 + 64 (redis-cli healthchecks, reconnect overlap). */
+export const REDIS_CLIENT_HEADROOM_FACTOR = 1.5;
+export const REDIS_CLIENT_HEADROOM_EXTRA = 64;
+/** Redis connections the console opens (queue inspection, requeue). */
+export const CONSOLE_REDIS_CONNECTIONS = 2;
+
+// ---- nginx -----------------------------------------------------------------------------------
+
+export const NGINX_BASE_BYTES = 32 * MiB;
+export const NGINX_PER_WORKER_BYTES = 16 * MiB;
+export const NGINX_MAX_WORKERS = 8;
+
+// ---- Product settings ------------------------------------------------------------------------
+
+/** Upload limit (clinical attachments, CSV imports): drives nginx and Express alike, bytes. */
+export const BODY_LIMIT_BYTES = 10 * MiB;
+/** Drain time of a web worker on SIGTERM, ms. */
+export const SHUTDOWN_TIMEOUT_MS = 10_000;

@@ -1,0 +1,134 @@
+import { parse, stringify, Document } from 'yaml';
+import type { Plan } from '../plan/plan.types.js';
+import type { StackImages } from './images.map.js';
+import { lintCompose } from './compose.lint.js';
+
+/** Options of the edge and the project that are not sizing. */
+export interface StackOptions {
+  /** Compose project name (labels `com.docker.compose.project`). */
+  project: string;
+  /** Host port nginx publishes. */
+  httpPort: number;
+  /** Host address nginx publishes on (`0.0.0.0` for the LAN, `127.0.0.1` for tests). */
+  bindAddress: string;
+  /** Carebox version, recorded in the x-carebox header. */
+  version: string;
+}
+
+type Service = Record<string, unknown> & { environment?: Record<string, string>; image?: string };
+type ComposeDoc = { services: Record<string, Service>; [k: string]: unknown };
+
+/** Docker memory string for bytes that are whole MiB (`368m`), else bytes. */
+export function memString(bytes: number): string {
+  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)}m` : String(bytes);
+}
+
+const IMAGE_SLOTS: Record<string, keyof StackImages> = {
+  '@postgres': 'postgres',
+  '@redis': 'redis',
+  '@nginx': 'nginx',
+  '@pgbouncer': 'pgbouncer',
+  '@server': 'server',
+};
+
+/**
+ * Render compose.yml: parse the template as data, fill in images, replicas, limits and the
+ * sizing environment from the plan, drop PgBouncer when the plan has none, lint, serialize.
+ * Pure and deterministic: the same inputs give byte-identical YAML.
+ * @throws Error when the template references an unknown image slot or the result fails the lint
+ *   (a bug in the template or renderer, not an operator error).
+ */
+export function renderCompose(plan: Plan, images: StackImages, opts: StackOptions, template: string): string {
+  const doc = parse(template) as ComposeDoc;
+  const s = plan.sizing;
+  const svc = doc.services;
+  for (const [name, service] of Object.entries(svc)) {
+    const slot = typeof service.image === 'string' ? IMAGE_SLOTS[service.image] : undefined;
+    if (typeof service.image === 'string' && service.image.startsWith('@')) {
+      if (!slot) throw new Error(`compose template: service ${name} has unknown image slot ${service.image}`);
+      service.image = images[slot];
+    }
+    service.labels = { 'com.carebox.managed': 'true', 'com.carebox.tier': plan.tier };
+  }
+  const limits = (service: Service, l: { cpus: number; memoryBytes: number }) => {
+    service.cpus = l.cpus;
+    service.mem_limit = memString(l.memoryBytes);
+  };
+  const viaPgbouncer = s.pgbouncer !== null;
+  const dbEnv = {
+    DATABASE_HOST: viaPgbouncer ? 'pgbouncer' : 'db',
+    DATABASE_PORT: viaPgbouncer ? '6432' : '5432',
+    DB_PGBOUNCER: String(viaPgbouncer),
+  };
+
+  const db = svc.db!;
+  limits(db, s.postgres.limits);
+  // /dev/shm holds parallel-query shared memory; Docker's 64 MiB default is too small for big work_mem.
+  db.shm_size = memString(Math.min(1024 ** 3, Math.max(128 * 1024 ** 2, Math.floor(s.postgres.limits.memoryBytes / 8 / 1024 ** 2) * 1024 ** 2)));
+
+  limits(svc.redis!, s.redis.limits);
+
+  if (s.pgbouncer) {
+    limits(svc.pgbouncer!, s.pgbouncer.limits);
+  } else {
+    delete svc.pgbouncer;
+  }
+  const appDepends = { ...(svc.backend!.depends_on as Record<string, unknown>) };
+  if (s.pgbouncer) appDepends.pgbouncer = { condition: 'service_healthy' };
+
+  const backend = svc.backend!;
+  limits(backend, s.backend.limits);
+  backend.deploy = { replicas: s.backend.replicas };
+  backend.stop_grace_period = `${Math.ceil(s.shutdownTimeoutMs / 1000) + 5}s`;
+  backend.depends_on = appDepends;
+  backend.environment = {
+    ...backend.environment,
+    ...dbEnv,
+    WEB_CONCURRENCY: String(s.backend.workers),
+    DB_POOL_MIN: String(s.backend.pool.min),
+    DB_POOL_MAX: String(s.backend.pool.max),
+    DB_ACQUIRE_TIMEOUT_MS: String(s.backend.pool.acquireTimeoutMs),
+    BODY_LIMIT_BYTES: String(s.bodyLimitBytes),
+    SHUTDOWN_TIMEOUT_MS: String(s.shutdownTimeoutMs),
+    NODE_OPTIONS: `--max-old-space-size=${s.backend.heapLimitMb}`,
+  };
+
+  const worker = svc.worker!;
+  limits(worker, s.queue.limits);
+  worker.deploy = { replicas: s.queue.replicas };
+  worker.stop_grace_period = `${Math.ceil(s.shutdownTimeoutMs / 1000) + 20}s`;
+  worker.depends_on = appDepends;
+  worker.environment = {
+    ...worker.environment,
+    ...dbEnv,
+    QUEUE_CONCURRENCY: String(s.queue.concurrency),
+    DB_POOL_MIN: String(s.queue.pool.min),
+    DB_POOL_MAX: String(s.queue.pool.max),
+    DB_ACQUIRE_TIMEOUT_MS: String(s.queue.pool.acquireTimeoutMs),
+    SHUTDOWN_TIMEOUT_MS: String(s.shutdownTimeoutMs + 15_000),
+    NODE_OPTIONS: `--max-old-space-size=${s.queue.heapLimitMb}`,
+  };
+
+  const nginx = svc.nginx!;
+  limits(nginx, s.nginx.limits);
+  nginx.ports = [`${opts.bindAddress}:${opts.httpPort}:8080`];
+
+  const out = {
+    'x-carebox': { version: opts.version, tier: plan.tier, project: opts.project },
+    ...doc,
+  };
+  lintCompose(out);
+  const yamlDoc = new Document(out);
+  yamlDoc.commentBefore =
+    ` Rendered by Carebox ${opts.version} for tier ${plan.tier} from compose-templates/carebox.compose.yml.\n` +
+    ' Do not edit: `carebox install` / `carebox retier` re-render it (the old copy goes to backups/).\n' +
+    ` Run by hand with: docker compose -p ${opts.project} -f compose.yml <command>`;
+  return yamlDoc.toString({ lineWidth: 0 });
+}
+
+/** Parse a rendered compose.yml back into data (for diffs and status). */
+export function parseCompose(text: string): ComposeDoc {
+  return parse(text) as ComposeDoc;
+}
+
+export { stringify as stringifyYaml };

@@ -1,0 +1,49 @@
+import type { Plan } from '../plan/plan.types.js';
+import { formatBytes } from '../detect/size.js';
+import { renderTemplate } from './eta.js';
+
+const mb = (bytes: number) => `${Math.max(1, Math.floor(bytes / 1024 ** 2))}MB`;
+const kb = (bytes: number) => `${Math.max(64, Math.floor(bytes / 1024))}kB`;
+
+/**
+ * nginx/nginx.conf from nginx/nginx.conf.eta: explicit worker_processes/worker_connections, body
+ * limit from the plan, backend resolved per request through Docker's DNS.
+ * `upstream` is `host:port` of the backend service (default `backend:3000`).
+ */
+export function renderNginx(plan: Plan, template: string, upstream = 'backend:3000'): string {
+  const s = plan.sizing;
+  return renderTemplate(template, { tier: plan.tier, nginx: s.nginx, backend: s.backend, bodyLimitBytes: s.bodyLimitBytes, upstream });
+}
+
+/**
+ * postgres/postgresql.conf from compose-templates/postgresql.conf.eta. Memory in MB/kB units
+ * PostgreSQL reads (1 MB = 1 MiB in PostgreSQL). wal_buffers = 3 % of shared_buffers, 1–16 MiB (PgTune).
+ */
+export function renderPostgresConf(plan: Plan, template: string): string {
+  const pg = plan.sizing.postgres;
+  const walBuffersBytes = Math.min(16 * 1024 ** 2, Math.max(1024 ** 2, Math.floor((pg.sharedBuffersBytes * 0.03) / 1024 ** 2) * 1024 ** 2));
+  return renderTemplate(template, {
+    tier: plan.tier,
+    pg,
+    pgMemory: formatBytes(pg.limits.memoryBytes),
+    dbDemand: plan.budget.dbConnections.demand,
+    walBuffersBytes,
+    mb,
+    kb,
+  });
+}
+
+/** redis/redis.conf from compose-templates/redis.conf.eta (maxclients, maxmemory, eviction policy). */
+export function renderRedisConf(plan: Plan, template: string): string {
+  return renderTemplate(template, { tier: plan.tier, redis: plan.sizing.redis, redisDemand: plan.budget.redisConnections.demand });
+}
+
+/**
+ * pgbouncer/pgbouncer.ini, or null when the plan has no PgBouncer. Its auth file is written inside
+ * the container from the environment at start (see the compose template), never on the host.
+ */
+export function renderPgbouncer(plan: Plan, template: string): string | null {
+  const pgb = plan.sizing.pgbouncer;
+  if (!pgb) return null;
+  return renderTemplate(template, { tier: plan.tier, pgb });
+}

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+
+/**
+ * Images the stack runs. Defaults are pinned official images (Docker Library; PgBouncer has no
+ * official image, so a widely used one). `--images FILE` overrides any of them, for a private
+ * registry, an offline bundle, or locally built stand-ins. Contract each image must meet:
+ *  - postgres: the official image's env (POSTGRES_USER/PASSWORD/DB, PGDATA), `postgres` CMD, pg_isready, pg_dump;
+ *  - redis: `redis-server` and `redis-cli` on PATH;
+ *  - nginx: `nginx` on PATH, /etc/nginx/mime.types, curl (healthcheck);
+ *  - pgbouncer: `pgbouncer` on PATH (and pg_isready or nc for the healthcheck);
+ *  - node: Node.js 20 with npm, the base of the locally built server image.
+ */
+export const DEFAULT_IMAGES = {
+  postgres: 'postgres:15.10-bookworm',
+  redis: 'redis:7.2.6-bookworm',
+  nginx: 'nginx:1.26.2-bookworm',
+  pgbouncer: 'edoburu/pgbouncer:v1.23.1-p2',
+  node: 'node:20.18.1-bookworm-slim',
+} as const;
+
+export type BaseImageName = keyof typeof DEFAULT_IMAGES;
+export type BaseImages = Record<BaseImageName, string>;
+/** Every image a rendered stack references: the base images plus the locally built server image. */
+export type StackImages = BaseImages & { server: string };
+
+/** An image reference: `name[:tag][@digest]`; `latest` or no tag is rejected, stacks stay pinned. */
+const imageRef = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[a-z0-9][a-z0-9._\/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/, 'not an image reference')
+  .refine((s) => /:[^/]+$/.test(s.replace(/@sha256:.*$/, '')) || s.includes('@sha256:'), 'must be pinned with a tag or digest')
+  .refine((s) => !/:latest(@|$)/.test(s), 'must not use :latest');
+
+/** Schema of an `--images FILE`: a JSON object with any of the base image names. Unknown keys are errors. */
+export const imagesFileSchema = z
+  .object({
+    postgres: imageRef.optional(),
+    redis: imageRef.optional(),
+    nginx: imageRef.optional(),
+    pgbouncer: imageRef.optional(),
+    node: imageRef.optional(),
+  })
+  .strict();
+
+export { imageRef as imageRefSchema };

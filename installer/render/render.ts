@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+import type { EnvFile } from '../apply/secrets.store.js';
+import type { Plan } from '../plan/plan.types.js';
+import { INSTALL_FILES } from '../paths.js';
+import { renderCompose, type StackOptions } from './compose.render.js';
+import { renderNginx, renderPgbouncer, renderPostgresConf, renderRedisConf } from './config.render.js';
+import { renderEnv } from './env.render.js';
+import type { StackImages } from './images.map.js';
+import type { Templates } from './templates.load.js';
+
+/** One file of the install root: path relative to the root, UTF-8 content, file mode. */
+export interface RenderedFile {
+  path: string;
+  content: string;
+  mode: number;
+  /** True for files holding secrets (.env): redacted in support bundles. */
+  secret: boolean;
+}
+
+export interface RenderInput {
+  plan: Plan;
+  env: EnvFile;
+  images: StackImages;
+  options: StackOptions;
+  templates: Templates;
+}
+
+/**
+ * Render every file of the install root except the manifest. Pure: same input, byte-identical
+ * output, so a re-run with nothing changed writes nothing.
+ * @throws Error when a template is broken or the Compose lint fails (a Carebox bug).
+ */
+export function renderStack(input: RenderInput): RenderedFile[] {
+  const { plan, env, images, options, templates } = input;
+  const files: RenderedFile[] = [
+    { path: INSTALL_FILES.compose, content: renderCompose(plan, images, options, templates.compose), mode: 0o644, secret: false },
+    { path: INSTALL_FILES.env, content: renderEnv(options.project, env), mode: 0o600, secret: true },
+    { path: INSTALL_FILES.nginx, content: renderNginx(plan, templates.nginx), mode: 0o644, secret: false },
+    { path: INSTALL_FILES.postgres, content: renderPostgresConf(plan, templates.postgresql), mode: 0o644, secret: false },
+    { path: INSTALL_FILES.redis, content: renderRedisConf(plan, templates.redis), mode: 0o644, secret: false },
+  ];
+  const pgb = renderPgbouncer(plan, templates.pgbouncer);
+  if (pgb) files.push({ path: INSTALL_FILES.pgbouncerIni, content: pgb, mode: 0o644, secret: false });
+  return files;
+}
+
+/** sha256 of a file's content, hex. Stored per file in carebox.json to detect hand edits. */
+export function checksum(content: string): string {
+  return createHash('sha256').update(content, 'utf8').digest('hex');
+}
