@@ -1,0 +1,41 @@
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { readIfExists, writeFileAtomic } from './fs.atomic.js';
+import type { RenderedFile } from '../render/render.js';
+
+/** What happened to one file. */
+export interface FileChange {
+  path: string;
+  status: 'created' | 'updated' | 'unchanged';
+  /** Where the previous version was copied, for `updated`. */
+  backup: string | null;
+}
+
+/**
+ * Write rendered files under `root`: unchanged files are left alone (their mtime too), changed
+ * ones are first copied to `backups/config-<stamp>/<path>` (mode kept), then replaced atomically.
+ * @param stamp UTC stamp naming the backup folder (utcStamp()).
+ * @throws NodeJS.ErrnoException on I/O errors; files already written stay written.
+ */
+export async function writeRenderedFiles(root: string, files: RenderedFile[], stamp: string): Promise<FileChange[]> {
+  const changes: FileChange[] = [];
+  for (const f of files) {
+    const target = join(root, f.path);
+    const current = await readIfExists(target);
+    if (current === f.content) {
+      const st = await fs.stat(target);
+      if ((st.mode & 0o777) !== f.mode) await fs.chmod(target, f.mode);
+      changes.push({ path: f.path, status: 'unchanged', backup: null });
+      continue;
+    }
+    let backup: string | null = null;
+    if (current !== null) {
+      backup = join('backups', `config-${stamp}`, f.path);
+      const st = await fs.stat(target);
+      await writeFileAtomic(join(root, backup), current, st.mode & 0o777);
+    }
+    await writeFileAtomic(target, f.content, f.mode);
+    changes.push({ path: f.path, status: current === null ? 'created' : 'updated', backup });
+  }
+  return changes;
+}

@@ -1,0 +1,355 @@
+import { mkdtemp, rm, mkdir, chmod } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type Docker from 'dockerode';
+import { detectHost } from '../detect/host.detect.js';
+import type { HostFacts } from '../detect/host-facts.js';
+import { CareboxError, PreflightError, UnhealthyError } from '../errors.js';
+import { readManifest, renderManifest, type HistoryEntry, type Manifest } from '../manifest/manifest.js';
+import { INSTALL_FILES, packageRoot } from '../paths.js';
+import type { Intent, Plan } from '../plan/plan.types.js';
+import { planCarebox } from '../plan/tier.plan.js';
+import { preflightPassed, runPreflight, type CheckResult } from '../preflight/preflight.checks.js';
+import type { BaseImageName, BaseImages, StackImages } from '../render/images.map.js';
+import { checksum, renderStack, type RenderedFile } from '../render/render.js';
+import { loadTemplates } from '../render/templates.load.js';
+import { CAREBOX_VERSION } from '../version.js';
+import { ComposeCli } from './compose.cli.js';
+import { connectDocker } from './docker.connect.js';
+import { readIfExists, writeFileAtomic, utcStamp } from './fs.atomic.js';
+import { writeRenderedFiles, type FileChange } from './files.write.js';
+import { waitHealthy } from './health.wait.js';
+import { ensureBaseImages, ensureServerImage, loadImagesMap } from './images.ensure.js';
+import { projectNameFor } from './project.name.js';
+import { loadSecrets, type EnvFile } from './secrets.store.js';
+import type { Step } from './steps.js';
+import { verifyLimits } from './limits.verify.js';
+
+/** What the operator asked `carebox install` for, after flag validation. */
+export interface InstallOptions {
+  root: string;
+  /** null: keep the manifest's intent on a re-run, else plan automatically. */
+  intent: Intent | null;
+  /** null: keep the manifest's port on a re-run, else 80. */
+  httpPort: number | null;
+  /** null: keep the manifest's address on a re-run, else 0.0.0.0. */
+  bindAddress: string | null;
+  imagesFile: string | null;
+  renderOnly: boolean;
+  /** Health wait, ms. */
+  timeoutMs: number;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Everything decided before anything is changed: shown to the operator for confirmation. */
+export interface InstallPreparation {
+  options: InstallOptions;
+  root: string;
+  project: string;
+  httpPort: number;
+  bindAddress: string;
+  facts: HostFacts;
+  intent: Intent;
+  plan: Plan | null;
+  planError: CareboxError | null;
+  preflight: CheckResult[];
+  previous: Manifest | null;
+}
+
+const EMPTY_INTENT: Intent = { tier: null, users: null, usersSource: null, nodes: null };
+
+/**
+ * Detect the host, plan, and run preflight for an install. Changes nothing.
+ * A re-run without intent/port flags keeps what the manifest recorded, so it plans the same stack.
+ */
+export async function prepareInstall(options: InstallOptions): Promise<InstallPreparation> {
+  const root = resolve(options.root);
+  const previous = await readManifest(root);
+  const project = previous?.project ?? projectNameFor(root);
+  const httpPort = options.httpPort ?? previous?.http.port ?? 80;
+  const bindAddress = options.bindAddress ?? previous?.http.bindAddress ?? '0.0.0.0';
+  const intent = options.intent ?? previous?.intent ?? EMPTY_INTENT;
+  const facts = await detectHost({ installRoot: root, ports: [{ port: httpPort, bindAddress }], env: options.env });
+  let plan: Plan | null = null;
+  let planError: CareboxError | null = null;
+  try {
+    plan = planCarebox(facts, intent);
+  } catch (err) {
+    if (!(err instanceof CareboxError)) throw err;
+    planError = err;
+  }
+  const preflight = runPreflight({ facts, tier: intent.tier, plan, planError: planError?.message ?? null, project });
+  return { options, root, project, httpPort, bindAddress, facts, intent, plan, planError, preflight, previous };
+}
+
+/**
+ * Throw the preflight failure (exit 3) when any check failed; `--render-only` only needs a plan.
+ * @throws PreflightError listing each failed check with its fix.
+ */
+export function assertPreflight(prep: InstallPreparation): void {
+  const checks = prep.options.renderOnly ? prep.preflight.filter((c) => c.id === 'tier-resources') : prep.preflight;
+  if (preflightPassed(checks)) return;
+  const failed = checks.filter((c) => c.status === 'fail');
+  throw new PreflightError(
+    `preflight failed:\n${failed.map((c) => `  ✗ ${c.title}: found ${c.found}; needs ${c.needs}${c.fix ? `\n    fix: ${c.fix}` : ''}`).join('\n')}`,
+    prep.planError?.hint ?? 'fix the failed checks and rerun; `carebox plan` shows what each tier needs',
+    { preflight: prep.preflight },
+  );
+}
+
+/** State the install steps share. */
+export interface InstallContext {
+  prep: InstallPreparation;
+  plan: Plan;
+  docker: Docker | null;
+  compose: ComposeCli | null;
+  baseImages: BaseImages | null;
+  images: StackImages | null;
+  env: EnvFile | null;
+  files: RenderedFile[];
+  changes: FileChange[];
+  stamp: string;
+  url: string;
+  manifestWritten: boolean;
+}
+
+/** A new context for the install steps. @throws PreflightError when there is no plan. */
+export function newInstallContext(prep: InstallPreparation): InstallContext {
+  if (!prep.plan) throw prep.planError ?? new PreflightError('no plan');
+  const host = prep.bindAddress === '0.0.0.0' ? '127.0.0.1' : prep.bindAddress;
+  return {
+    prep,
+    plan: prep.plan,
+    docker: null,
+    compose: null,
+    baseImages: null,
+    images: null,
+    env: null,
+    files: [],
+    changes: [],
+    stamp: utcStamp(),
+    url: `http://${host}:${prep.httpPort}/`,
+    manifestWritten: false,
+  };
+}
+
+function baseImagesNeeded(plan: Plan): BaseImageName[] {
+  return plan.sizing.pgbouncer ? ['postgres', 'redis', 'nginx', 'pgbouncer', 'node'] : ['postgres', 'redis', 'nginx', 'node'];
+}
+
+/** Replicas per service the plan asks for. */
+export function expectedReplicas(plan: Plan): Record<string, number> {
+  const s = plan.sizing;
+  const r: Record<string, number> = { db: 1, redis: 1, backend: s.backend.replicas, worker: s.queue.replicas, nginx: 1 };
+  if (s.pgbouncer) r.pgbouncer = 1;
+  return r;
+}
+
+/** Render with the context's inputs (shared by validate and write). */
+function render(ctx: InstallContext): RenderedFile[] {
+  return renderStack({
+    plan: ctx.plan,
+    env: ctx.env!,
+    images: ctx.images!,
+    options: { project: ctx.prep.project, httpPort: ctx.prep.httpPort, bindAddress: ctx.prep.bindAddress, version: CAREBOX_VERSION },
+    templates: loadTemplates(),
+  });
+}
+
+/** The manifest this install would write. History grows only when the stack's shape changed. */
+function nextManifest(ctx: InstallContext, now: string): Manifest {
+  const prev = ctx.prep.previous;
+  const files = Object.fromEntries(ctx.files.map((f) => [f.path, checksum(f.content)]));
+  const history: HistoryEntry[] = [...(prev?.history ?? [])];
+  if (!prev) history.push({ appliedAt: now, action: 'install', tier: ctx.plan.tier, summary: `installed tier ${ctx.plan.tier}` });
+  else if (prev.plan.tier !== ctx.plan.tier) history.push({ appliedAt: now, action: 'retier', tier: ctx.plan.tier, summary: `${prev.plan.tier} → ${ctx.plan.tier} (install)` });
+  return {
+    schemaVersion: 1,
+    carebox: { version: CAREBOX_VERSION },
+    project: ctx.prep.project,
+    installRoot: ctx.prep.root,
+    http: { port: ctx.prep.httpPort, bindAddress: ctx.prep.bindAddress },
+    installedAt: prev?.installedAt ?? now,
+    appliedAt: now,
+    facts: ctx.prep.facts,
+    intent: ctx.prep.intent,
+    plan: prev?.plan.capacity.measured ? { ...ctx.plan, capacity: { ...ctx.plan.capacity, measured: prev.plan.capacity.measured } } : ctx.plan,
+    images: ctx.images!,
+    files,
+    history,
+  };
+}
+
+/** Whether the manifest's meaningful content (plan, images, files, port) differs from `next`. */
+function manifestChanged(prev: Manifest | null, next: Manifest): boolean {
+  if (!prev) return true;
+  const key = (m: Manifest) => JSON.stringify([m.plan.sizing, m.plan.tier, m.images, m.files, m.http, m.intent, m.carebox.version]);
+  return key(prev) !== key(next);
+}
+
+/**
+ * The install steps, in order: connect to Docker, images, render + validate with the real Compose,
+ * write files (atomically, old versions backed up), start data services, migrate, start the rest,
+ * wait healthy, verify limits, write the manifest, smoke-test through nginx.
+ * `--render-only` stops after writing files and the manifest.
+ */
+export function installSteps(): Step<InstallContext>[] {
+  const renderOnly = (ctx: InstallContext) => (ctx.prep.options.renderOnly ? '--render-only' : null);
+  return [
+    {
+      id: 'secrets',
+      title: 'Load or create secrets',
+      run: async (ctx) => {
+        ctx.env = await loadSecrets(ctx.prep.root);
+        return ctx.env.generated.length > 0 ? `generated ${ctx.env.generated.join(', ')}` : 'kept the existing secrets';
+      },
+    },
+    {
+      id: 'docker',
+      title: 'Connect to Docker',
+      skipIf: renderOnly,
+      run: async (ctx) => {
+        const conn = await connectDocker(ctx.prep.options.env, ctx.prep.facts.docker);
+        ctx.docker = conn.docker;
+        ctx.compose = new ComposeCli(ctx.prep.facts.compose, ctx.prep.project, ctx.prep.root, ctx.prep.options.env);
+        return `engine ${conn.fact.engineVersion} (API ${conn.fact.negotiatedApiVersion}), ${ctx.prep.facts.compose.flavour} ${ctx.prep.facts.compose.version}`;
+      },
+    },
+    {
+      id: 'images',
+      title: 'Make sure the images exist',
+      run: async (ctx, progress) => {
+        const base = await loadImagesMap(ctx.prep.options.imagesFile);
+        if (ctx.prep.options.renderOnly) {
+          // Render-only never touches Docker: the server tag is the one recorded, or a placeholder.
+          ctx.images = { ...base, server: ctx.prep.previous?.images.server ?? `carebox/server:${CAREBOX_VERSION}` };
+          return 'image references only (--render-only)';
+        }
+        const docker = ctx.docker!;
+        await ensureBaseImages(docker, base, baseImagesNeeded(ctx.plan), progress);
+        const server = await ensureServerImage(docker, { packageRoot: packageRoot(), version: CAREBOX_VERSION, nodeImage: base.node, onProgress: progress });
+        ctx.baseImages = base;
+        ctx.images = { ...base, server };
+        return `server ${server}; postgres ${base.postgres}; redis ${base.redis}; nginx ${base.nginx}`;
+      },
+    },
+    {
+      id: 'render',
+      title: 'Render and validate the configuration',
+      run: async (ctx) => {
+        ctx.files = render(ctx);
+        if (ctx.prep.options.renderOnly || !ctx.compose) return `${ctx.files.length} files rendered`;
+        // Validate with the real Compose in a scratch copy before anything in the root changes.
+        const scratch = await mkdtemp(join(tmpdir(), 'carebox-validate-'));
+        try {
+          for (const f of ctx.files) await writeFileAtomic(join(scratch, f.path), f.content, f.mode);
+          await new ComposeCli(ctx.prep.facts.compose, ctx.prep.project, scratch, ctx.prep.options.env).validate();
+        } finally {
+          await rm(scratch, { recursive: true, force: true });
+        }
+        return `${ctx.files.length} files rendered; docker compose config accepts them`;
+      },
+    },
+    {
+      id: 'write',
+      title: 'Write files',
+      run: async (ctx) => {
+        await mkdir(ctx.prep.root, { recursive: true, mode: 0o750 });
+        await chmod(ctx.prep.root, 0o750);
+        ctx.changes = await writeRenderedFiles(ctx.prep.root, ctx.files, ctx.stamp);
+        const changed = ctx.changes.filter((c) => c.status !== 'unchanged');
+        if (ctx.prep.options.renderOnly) await writeManifestIfChanged(ctx);
+        return changed.length === 0 ? 'nothing changed' : changed.map((c) => `${c.status} ${c.path}`).join(', ');
+      },
+    },
+    {
+      id: 'data',
+      title: 'Start PostgreSQL and Redis',
+      skipIf: renderOnly,
+      run: async (ctx, progress) => {
+        const data = ctx.plan.sizing.pgbouncer ? ['db', 'redis', 'pgbouncer'] : ['db', 'redis'];
+        await ctx.compose!.up(data, {}, { onOutput: lineProgress(progress) });
+        const expected = Object.fromEntries(data.map((s) => [s, 1]));
+        await waitHealthy(ctx.docker!, ctx.prep.project, expected, { timeoutMs: ctx.prep.options.timeoutMs, onProgress: progress });
+        return data.join(', ') + ' healthy';
+      },
+    },
+    {
+      id: 'migrate',
+      title: 'Run database migrations',
+      skipIf: renderOnly,
+      run: async (ctx, progress) => {
+        // Straight to PostgreSQL, never through PgBouncer: migrations take session-level locks.
+        const r = await ctx.compose!.runOnce('backend', ['node', 'dist/server/src/migrate.js'], { DATABASE_HOST: 'db', DATABASE_PORT: '5432', DB_PGBOUNCER: 'false' }, lineProgress(progress));
+        const applied = /applied (\d+)/i.exec(r.stdout + r.stderr)?.[1];
+        return applied !== undefined ? `${applied} migration(s) applied` : 'migrations up to date';
+      },
+    },
+    {
+      id: 'up',
+      title: 'Start the backends, queue workers and nginx',
+      skipIf: renderOnly,
+      run: async (ctx, progress) => {
+        const s = ctx.plan.sizing;
+        await ctx.compose!.up([], { backend: s.backend.replicas, worker: s.queue.replicas }, { onOutput: lineProgress(progress) });
+        await waitHealthy(ctx.docker!, ctx.prep.project, expectedReplicas(ctx.plan), { timeoutMs: ctx.prep.options.timeoutMs, onProgress: progress });
+        return Object.entries(expectedReplicas(ctx.plan)).map(([k, v]) => `${k}×${v}`).join(' ') + ' healthy';
+      },
+    },
+    {
+      id: 'limits',
+      title: 'Verify container limits',
+      skipIf: renderOnly,
+      run: async (ctx) => {
+        const n = await verifyLimits(ctx.docker!, ctx.prep.project, ctx.plan);
+        return `${n} containers run with the planned CPU and memory limits`;
+      },
+    },
+    {
+      id: 'manifest',
+      title: 'Record the install (carebox.json)',
+      skipIf: renderOnly,
+      run: async (ctx) => ((await writeManifestIfChanged(ctx)) ? 'carebox.json updated' : 'carebox.json unchanged'),
+    },
+    {
+      id: 'smoke',
+      title: 'Check readiness through nginx',
+      skipIf: renderOnly,
+      run: async (ctx) => {
+        const url = new URL('ready', ctx.url).toString();
+        const deadline = Date.now() + 30_000;
+        let last = '';
+        while (Date.now() < deadline) {
+          try {
+            const r = await fetch(url, { signal: AbortSignal.timeout(5000) });
+            last = `${r.status} ${await r.text()}`;
+            if (r.ok) return `${url} → 200`;
+          } catch (err) {
+            last = String((err as Error).message);
+          }
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+        throw new UnhealthyError(`${url} did not answer 200 through nginx: ${last.slice(0, 300)}`, 'check `carebox logs nginx` and `carebox logs backend`');
+      },
+    },
+  ];
+}
+
+async function writeManifestIfChanged(ctx: InstallContext): Promise<boolean> {
+  const next = nextManifest(ctx, new Date().toISOString());
+  if (!manifestChanged(ctx.prep.previous, next)) return false;
+  if (ctx.prep.previous) {
+    // Keep the previous manifest with the files it described.
+    const old = await readIfExists(join(ctx.prep.root, INSTALL_FILES.manifest));
+    if (old !== null) await writeFileAtomic(join(ctx.prep.root, 'backups', `config-${ctx.stamp}`, INSTALL_FILES.manifest), old, 0o640);
+  }
+  await writeFileAtomic(join(ctx.prep.root, INSTALL_FILES.manifest), renderManifest(next), 0o640);
+  ctx.manifestWritten = true;
+  return true;
+}
+
+/** Turn Compose's chunked output into one progress line per non-empty line. */
+function lineProgress(progress: (m: string) => void): (chunk: string) => void {
+  return (chunk) => chunk.split('\n').map((l) => l.trim()).filter(Boolean).forEach((l) => progress(l));
+}
+

@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto';
+import { parseEnv } from 'node:util';
+import { join } from 'node:path';
+import { UsageError } from '../errors.js';
+import { INSTALL_FILES } from '../paths.js';
+import { readIfExists } from './fs.atomic.js';
+
+/** Secrets Carebox generates. Each is 32 random bytes, base64url (43 chars, safe in .env and Compose). */
+export const SECRET_KEYS = ['POSTGRES_PASSWORD', 'REDIS_PASSWORD'] as const;
+export type SecretKey = (typeof SECRET_KEYS)[number];
+
+/** The .env contents: Carebox's secrets plus any variable an admin added (kept as is, in order). */
+export interface EnvFile {
+  secrets: Record<SecretKey, string>;
+  /** Variables Carebox does not manage (SMTP settings an admin added, for example). */
+  extra: [string, string][];
+  /** Which secrets were generated in this run (empty on a re-run). */
+  generated: SecretKey[];
+}
+
+/** A new secret from the OS CSPRNG: 32 bytes as base64url. */
+export function newSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/**
+ * Parse an existing .env text (Node's util.parseEnv, the dotenv grammar) and fill in only the
+ * secrets it lacks. Secrets are generated once and kept forever: a re-run returns them unchanged.
+ * @throws UsageError when a Carebox secret is present but empty or malformed (an edited .env):
+ *   regenerating it would lock the stack out of its own data.
+ */
+export function mergeSecrets(existing: string | null, generate: () => string = newSecret): EnvFile {
+  const parsed: Record<string, string> = existing ? (parseEnv(existing) as Record<string, string>) : {};
+  const secrets = {} as Record<SecretKey, string>;
+  const generated: SecretKey[] = [];
+  for (const key of SECRET_KEYS) {
+    const v = parsed[key];
+    if (v === undefined) {
+      secrets[key] = generate();
+      generated.push(key);
+    } else if (!/^[A-Za-z0-9_\-.~+/=]{16,256}$/.test(v)) {
+      throw new UsageError(
+        `.env has ${key} but its value is empty or contains characters Carebox cannot pass safely (quotes, $, spaces)`,
+        `restore .env from backups/ or set ${key} back to the value the database was created with`,
+      );
+    } else {
+      secrets[key] = v;
+    }
+  }
+  const managed = new Set<string>([...SECRET_KEYS, 'COMPOSE_PROJECT_NAME']);
+  const extra = Object.entries(parsed).filter(([k]) => !managed.has(k));
+  return { secrets, extra, generated };
+}
+
+/** Load the secrets of an install root (generating missing ones in memory; nothing is written). */
+export async function loadSecrets(root: string): Promise<EnvFile> {
+  return mergeSecrets(await readIfExists(join(root, INSTALL_FILES.env)));
+}

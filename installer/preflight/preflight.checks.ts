@@ -1,0 +1,169 @@
+import { formatBytes } from '../detect/size.js';
+import type { HostFacts } from '../detect/host-facts.js';
+import type { Plan, Tier } from '../plan/plan.types.js';
+import { GiB } from '../plan/sizing.constants.js';
+
+/** Outcome of one preflight check: what was found, what is needed, and how to fix it. */
+export interface CheckResult {
+  id: string;
+  title: string;
+  status: 'pass' | 'warn' | 'fail';
+  found: string;
+  needs: string;
+  /** What to do about a warn or fail; null on pass. */
+  fix: string | null;
+}
+
+/** What the checks look at. `plan` is null when planning failed (planError says why). */
+export interface PreflightContext {
+  facts: HostFacts;
+  tier: Tier | null;
+  plan: Plan | null;
+  planError: string | null;
+  /** The project this install root uses (its own published port is not a conflict). */
+  project: string;
+}
+
+/** A declarative check. */
+export interface PreflightCheck {
+  id: string;
+  title: string;
+  run(ctx: PreflightContext): Omit<CheckResult, 'id' | 'title'>;
+}
+
+/** Oldest Docker engine Carebox supports (Debian 12's docker.io; API 1.41). */
+export const MIN_DOCKER_ENGINE = '20.10.0';
+export const MIN_DOCKER_API = '1.41';
+/** Oldest Compose versions: v2 2.17 (stable `depends_on` conditions, `--wait`), v1 1.29 (Compose spec). */
+export const MIN_COMPOSE_V2 = '2.17.0';
+export const MIN_COMPOSE_V1 = '1.29.0';
+/** Disk needed at the install root (configs, backups) and Docker's data root (images, volumes), bytes. */
+export const MIN_INSTALL_ROOT_FREE = 2 * GiB;
+export const WARN_INSTALL_ROOT_FREE = 10 * GiB;
+export const MIN_DOCKER_ROOT_FREE = 5 * GiB;
+export const WARN_DOCKER_ROOT_FREE = 20 * GiB;
+
+/** Compare dotted versions numerically (`20.10.24+dfsg1` vs `20.10.0`): -1, 0 or 1. Non-numeric suffixes are ignored. */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.replace(/^v/, '').split(/[.+-]/).slice(0, 3).map((x) => parseInt(x, 10) || 0);
+  const pb = b.replace(/^v/, '').split(/[.+-]/).slice(0, 3).map((x) => parseInt(x, 10) || 0);
+  for (let i = 0; i < 3; i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return 0;
+}
+
+const pass = (found: string, needs: string) => ({ status: 'pass' as const, found, needs, fix: null });
+
+/** Every check, in display order. */
+export const PREFLIGHT_CHECKS: PreflightCheck[] = [
+  {
+    id: 'tier-resources',
+    title: 'CPU and memory for the tier',
+    run: ({ facts, plan, planError, tier }) => {
+      const found = `${facts.cpus.value} usable CPUs (${facts.cpus.source}; host ${facts.hostCpus.value}), ${formatBytes(facts.memoryBytes.value)} usable (${facts.memoryBytes.source}; host ${formatBytes(facts.hostMemoryBytes.value)})`;
+      if (!plan) return { status: 'fail', found, needs: planError ?? `the ${tier ?? 'chosen'} tier's minimum`, fix: 'give the VM or container more CPUs/memory (check cgroup limits), or choose a smaller tier with --tier' };
+      if (plan.shortfall) return { status: 'fail', found, needs: plan.shortfall.message, fix: 'install on a bigger host, lower --users, or plan the cluster tier' };
+      return pass(found, `tier ${plan.tier}: ${plan.sizing.backend.replicas} × ${plan.sizing.backend.workers} web workers fit`);
+    },
+  },
+  {
+    id: 'cgroup',
+    title: 'cgroup limits enforceable',
+    run: ({ facts }) => {
+      const v = facts.cgroupVersion.value ?? facts.docker.cgroupVersion;
+      if (v === null) return { status: 'warn', found: 'no cgroup hierarchy found', needs: 'cgroup v1 or v2 so container limits are enforced', fix: 'boot with cgroups enabled (systemd does by default); limits may be ignored otherwise' };
+      return pass(`cgroup v${v} (${facts.cgroupVersion.source})`, 'cgroup v1 or v2');
+    },
+  },
+  {
+    id: 'docker-engine',
+    title: 'Docker engine',
+    run: ({ facts }) => {
+      const d = facts.docker;
+      if (!d.reachable) return { status: 'fail', found: d.error ?? 'not reachable', needs: `Docker engine ≥ ${MIN_DOCKER_ENGINE}`, fix: d.error ?? 'install docker.io and start it' };
+      const ok = compareVersions(d.engineVersion ?? '0', MIN_DOCKER_ENGINE) >= 0 && compareVersions(d.apiVersion ?? '0', MIN_DOCKER_API) >= 0;
+      const found = `engine ${d.engineVersion}, API ${d.apiVersion}`;
+      return ok ? pass(found, `≥ ${MIN_DOCKER_ENGINE} (API ${MIN_DOCKER_API})`) : { status: 'fail', found, needs: `≥ ${MIN_DOCKER_ENGINE} (API ${MIN_DOCKER_API})`, fix: 'upgrade Docker (Debian 12: apt-get install docker.io)' };
+    },
+  },
+  {
+    id: 'docker-socket',
+    title: 'Docker socket permission',
+    run: ({ facts }) => {
+      const d = facts.docker;
+      if (d.error && /permission denied/i.test(d.error)) return { status: 'fail', found: d.error, needs: 'read/write access to the Docker socket', fix: 'run as root, or add the user to the docker group and log in again' };
+      if (!d.reachable) return { status: 'fail', found: d.error ?? 'not reachable', needs: 'a reachable Docker socket', fix: 'start dockerd' };
+      return pass(`${d.endpoint} usable`, 'read/write access to the Docker socket');
+    },
+  },
+  {
+    id: 'compose',
+    title: 'Docker Compose',
+    run: ({ facts }) => {
+      const c = facts.compose;
+      if (!c.flavour || !c.version) return { status: 'fail', found: c.error ?? 'not found', needs: `Compose v2 ≥ ${MIN_COMPOSE_V2} (or docker-compose ≥ ${MIN_COMPOSE_V1})`, fix: 'install the Compose v2 plugin (Debian 13 package docker-compose; see README)' };
+      const min = c.flavour === 'v1-binary' ? MIN_COMPOSE_V1 : MIN_COMPOSE_V2;
+      const found = `${c.flavour} ${c.version} (${c.command.join(' ')})`;
+      if (compareVersions(c.version, min) < 0) return { status: 'fail', found, needs: `≥ ${min}`, fix: 'upgrade Docker Compose' };
+      if (c.flavour === 'v1-binary') return { status: 'warn', found, needs: `Compose v2 ≥ ${MIN_COMPOSE_V2}`, fix: 'Compose v1 is end-of-life; Carebox works with it but install the v2 plugin when you can' };
+      return pass(found, `≥ ${min}`);
+    },
+  },
+  {
+    id: 'disk-install-root',
+    title: 'Disk at the install root',
+    run: ({ facts }) => {
+      const d = facts.disk.installRoot;
+      if (!d) return { status: 'warn', found: 'not measurable', needs: formatBytes(MIN_INSTALL_ROOT_FREE), fix: 'check free space by hand (df -h)' };
+      const found = `${formatBytes(d.freeBytes)} free at ${d.measuredPath}`;
+      if (d.freeBytes < MIN_INSTALL_ROOT_FREE) return { status: 'fail', found, needs: `≥ ${formatBytes(MIN_INSTALL_ROOT_FREE)}`, fix: 'free disk space or choose another --dir' };
+      if (d.freeBytes < WARN_INSTALL_ROOT_FREE) return { status: 'warn', found, needs: `${formatBytes(WARN_INSTALL_ROOT_FREE)} recommended for backups`, fix: 'backups may fill this disk; add space or lower retention' };
+      return pass(found, `≥ ${formatBytes(MIN_INSTALL_ROOT_FREE)}`);
+    },
+  },
+  {
+    id: 'disk-docker-root',
+    title: "Disk at Docker's data root",
+    run: ({ facts }) => {
+      const d = facts.disk.dockerRoot;
+      if (!d) return { status: 'warn', found: 'not measurable', needs: formatBytes(MIN_DOCKER_ROOT_FREE), fix: 'check free space at /var/lib/docker by hand' };
+      const found = `${formatBytes(d.freeBytes)} free at ${d.measuredPath}`;
+      if (d.freeBytes < MIN_DOCKER_ROOT_FREE) return { status: 'fail', found, needs: `≥ ${formatBytes(MIN_DOCKER_ROOT_FREE)}`, fix: 'free space (docker system prune) or move Docker’s data-root' };
+      if (d.freeBytes < WARN_DOCKER_ROOT_FREE) return { status: 'warn', found, needs: `${formatBytes(WARN_DOCKER_ROOT_FREE)} recommended for the database`, fix: 'the database volume grows with records; add space' };
+      return pass(found, `≥ ${formatBytes(MIN_DOCKER_ROOT_FREE)}`);
+    },
+  },
+  {
+    id: 'ports',
+    title: 'Published ports free',
+    run: ({ facts, project }) => {
+      const busy = facts.ports.filter((p) => !p.free && p.heldBy !== project);
+      const found = facts.ports.map((p) => `${p.bindAddress}:${p.port} ${p.free ? 'free' : `held by ${p.heldBy ?? 'another process'}`}`).join(', ') || 'no ports asked';
+      if (busy.length > 0) return { status: 'fail', found, needs: 'the HTTP port free (or held by this Carebox stack)', fix: 'stop what holds the port or choose another with --http-port' };
+      return pass(found, 'free, or held by this stack');
+    },
+  },
+  {
+    id: 'swarm',
+    title: 'Orchestrator for the cluster tier',
+    run: ({ facts, tier, plan }) => {
+      const t = plan?.tier ?? tier;
+      if (t !== 'cluster') return pass('not needed', 'only for the cluster tier');
+      return facts.docker.swarmActive
+        ? pass('this engine is a Swarm manager', 'Docker Swarm manager')
+        : { status: 'fail', found: `Swarm ${facts.docker.swarmNodeState ?? 'inactive'}`, needs: 'a Docker Swarm manager (docker stack deploy from the same Compose files)', fix: 'run `docker swarm init` and join the other hosts, or choose a single-host tier' };
+    },
+  },
+];
+
+/** Run every check. Pure. */
+export function runPreflight(ctx: PreflightContext, checks: PreflightCheck[] = PREFLIGHT_CHECKS): CheckResult[] {
+  return checks.map((c) => ({ id: c.id, title: c.title, ...c.run(ctx) }));
+}
+
+/** True when no check failed. */
+export function preflightPassed(results: CheckResult[]): boolean {
+  return results.every((r) => r.status !== 'fail');
+}
