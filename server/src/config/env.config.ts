@@ -1,0 +1,359 @@
+/**
+ * The server's whole configuration, read from the environment and validated once at start.
+ *
+ * The installer renders these variables into `.env`; every field's doc comment below gives its
+ * unit and default and is the operator documentation. An empty value (`KEY=`) counts as unset,
+ * so a rendered-but-blank optional variable takes its default instead of failing as `0`.
+ *
+ * `loadConfig(env)` is pure: it reads only the object it is given and throws {@link ConfigError}
+ * listing every bad variable by name.
+ */
+import { z } from 'zod';
+
+/** Variables whose values must never be echoed back in an error message or a log line. */
+export const SECRET_VARIABLES: ReadonlySet<string> = new Set([
+  'DATABASE_PASSWORD',
+  'DATABASE_URL',
+  'REDIS_PASSWORD',
+  'REDIS_URL',
+]);
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** An integer variable with inclusive bounds; `z.coerce.number()` because env values are strings. */
+function int(min: number, max: number) {
+  const range = `must be an integer between ${min} and ${max}`;
+  return z.coerce
+    .number({ error: range })
+    .int({ error: range })
+    .min(min, { error: range })
+    .max(max, { error: range });
+}
+
+const TCP_PORT = () => int(1, 65535);
+const NON_EMPTY = () => z.string({ error: 'is required' }).min(1, { error: 'is required' });
+
+/** `"true"` or `"false"` exactly, as the installer renders them. */
+const boolFlag = (fallback: 'true' | 'false') =>
+  z
+    .enum(['true', 'false'], { error: 'must be "true" or "false"' })
+    .default(fallback)
+    .transform((v) => v === 'true');
+
+/** Express `trust proxy`: a hop count, `true`/`false`, or a comma list of addresses/subnets. */
+export type TrustProxy = number | boolean | string;
+
+/** Parses TRUST_PROXY: digits → hop count, true/false → boolean, anything else → address list. */
+export function parseTrustProxy(raw: string): TrustProxy {
+  const value = raw.trim();
+  if (/^\d+$/.test(value)) return Number(value);
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  return value;
+}
+const TRUST_PROXY_ENTRY = /^(loopback|linklocal|uniquelocal|[0-9a-fA-F:.]+(\/\d{1,3})?)$/;
+
+// ---------------------------------------------------------------------------------------------
+// One schema per concern. Each field's comment is the operator doc: meaning, unit, default.
+// ---------------------------------------------------------------------------------------------
+
+/** Process and HTTP listener. */
+const serverSchema = z.object({
+  /** Runtime mode: `production` | `development` | `test`. Default `production`. */
+  NODE_ENV: z
+    .enum(['production', 'development', 'test'], { error: 'must be production, development or test' })
+    .default('production'),
+  /** TCP port the HTTP server listens on inside the container. Default 3000. */
+  PORT: TCP_PORT().default(3000),
+  /** Address the HTTP server binds. Default `0.0.0.0` (all interfaces of the container). */
+  HOST: NON_EMPTY().default('0.0.0.0'),
+  /** pino log level: fatal | error | warn | info | debug | trace | silent. Default `info`. */
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  /** Number of node cluster worker processes serving HTTP in one container, 1..64. Default 1. */
+  WEB_CONCURRENCY: int(1, 64).default(1),
+  /**
+   * Largest accepted request body, in bytes (1 KiB..1 GiB). Default 1048576 (1 MiB).
+   * nginx's `client_max_body_size` is rendered from the same number; larger bodies get 413.
+   */
+  BODY_LIMIT_BYTES: int(1024, 1024 * 1024 * 1024).default(1_048_576),
+  /**
+   * Upper bound on draining in-flight requests after SIGTERM, in milliseconds (100..600000).
+   * Default 10000. Closing the pools afterwards takes up to 2 s more, and the cluster primary
+   * force-kills workers at SHUTDOWN_TIMEOUT_MS + 5 s, so set Compose `stop_grace_period` to at
+   * least SHUTDOWN_TIMEOUT_MS + 6 s.
+   */
+  SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  /**
+   * Express `trust proxy`: how many reverse-proxy hops to trust for the client address
+   * (`X-Forwarded-For`), `true`/`false`, or a comma list of trusted addresses/subnets
+   * (`loopback`, `10.0.0.0/8`). Default `1` (nginx in front).
+   */
+  TRUST_PROXY: z
+    .string()
+    .default('1')
+    .refine(
+      (v) => {
+        const parsed = parseTrustProxy(v);
+        if (typeof parsed !== 'string') return true;
+        return parsed.split(',').every((entry) => TRUST_PROXY_ENTRY.test(entry.trim()));
+      },
+      { error: 'must be a hop count, true/false, or a comma list of IP addresses/subnets' },
+    )
+    .transform(parseTrustProxy),
+  /**
+   * Path of the queue worker's heartbeat file (touched while the worker can reach Redis); the
+   * worker container's healthcheck (`node dist/server/src/healthcheck.js worker`) reads its age.
+   * Default `/tmp/carebox-worker.heartbeat`.
+   */
+  WORKER_HEARTBEAT_FILE: NON_EMPTY().default('/tmp/carebox-worker.heartbeat'),
+});
+
+/** PostgreSQL connection and pool. Give DATABASE_URL, or the discrete DATABASE_* fields. */
+const databaseSchema = z.object({
+  /**
+   * Full connection URL `postgres://user:password@host:port/database` (secret). When set it
+   * takes precedence over the discrete DATABASE_* fields. No default.
+   */
+  DATABASE_URL: z
+    .string()
+    .refine((v) => isUrlWithProtocol(v, ['postgres:', 'postgresql:']), {
+      error: 'must be a postgres:// or postgresql:// URL',
+    })
+    .optional(),
+  /** PostgreSQL host name (the Compose service, e.g. `postgres`). Required without DATABASE_URL. */
+  DATABASE_HOST: NON_EMPTY().optional(),
+  /** PostgreSQL TCP port. Default 5432. */
+  DATABASE_PORT: TCP_PORT().default(5432),
+  /** Database name. Required without DATABASE_URL. */
+  DATABASE_NAME: NON_EMPTY().optional(),
+  /** Database role. Required without DATABASE_URL. */
+  DATABASE_USER: NON_EMPTY().optional(),
+  /** Password of DATABASE_USER (secret). Required without DATABASE_URL. */
+  DATABASE_PASSWORD: NON_EMPTY().optional(),
+  /** Connections each server process keeps open at least (0..1000). Default 0. */
+  DB_POOL_MIN: int(0, 1000).default(0),
+  /**
+   * Most connections each server process opens (1..1000, ≥ DB_POOL_MIN). Default 10.
+   * A backend container uses up to WEB_CONCURRENCY × DB_POOL_MAX connections.
+   */
+  DB_POOL_MAX: int(1, 1000).default(10),
+  /**
+   * How long a request waits for a free pool connection before it gets 503 + Retry-After, in
+   * milliseconds (50..120000). Default 2000. Also the TCP connect timeout to PostgreSQL.
+   */
+  DB_ACQUIRE_TIMEOUT_MS: int(50, 120_000).default(2000),
+  /**
+   * PostgreSQL `statement_timeout` for the server's sessions, in milliseconds (0 = none,
+   * ..3600000). Default 15000. Ignored when DB_PGBOUNCER=true: PgBouncer rejects it as a startup
+   * parameter, so set it on the role instead (`ALTER ROLE … SET statement_timeout`).
+   */
+  DB_STATEMENT_TIMEOUT_MS: int(0, 3_600_000).default(15_000),
+  /**
+   * `"true"` when the server reaches PostgreSQL through PgBouncer in transaction mode: then the
+   * server sends no session-level settings (no startup `statement_timeout`, no `SET`/`LISTEN`)
+   * and never uses named prepared statements. Default `"false"`.
+   */
+  DB_PGBOUNCER: boolFlag('false'),
+});
+
+/** Redis connection. Give REDIS_URL, or REDIS_HOST (+ REDIS_PORT, REDIS_PASSWORD). */
+const redisSchema = z.object({
+  /**
+   * Full URL `redis://[:password@]host:port[/db]` or `rediss://…` for TLS (secret). When set it
+   * takes precedence over REDIS_HOST/REDIS_PORT/REDIS_PASSWORD. No default.
+   */
+  REDIS_URL: z
+    .string()
+    .refine((v) => isUrlWithProtocol(v, ['redis:', 'rediss:']), { error: 'must be a redis:// or rediss:// URL' })
+    .optional(),
+  /** Redis host name (the Compose service, e.g. `redis`). Required without REDIS_URL. */
+  REDIS_HOST: NON_EMPTY().optional(),
+  /** Redis TCP port. Default 6379. */
+  REDIS_PORT: TCP_PORT().default(6379),
+  /** Redis password (`requirepass`, secret). Optional; default none. */
+  REDIS_PASSWORD: NON_EMPTY().optional(),
+});
+
+/** Background jobs (bee-queue). */
+const queueSchema = z.object({
+  /** Jobs one queue worker process runs at the same time, per queue (1..256). Default 2. */
+  QUEUE_CONCURRENCY: int(1, 256).default(2),
+  /**
+   * Prefix of every queue key in Redis (`<prefix>:<queue>:…`), letters, digits, `_`, `-`, `.`.
+   * Default `carebox`. Two installs sharing one Redis need different prefixes.
+   */
+  QUEUE_NAME_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: 'must be 1-64 letters, digits, "_", "-" or "."' })
+    .default('carebox'),
+});
+
+/** The whole environment schema, field by field; {@link crossFieldProblems} adds the rules between fields. */
+export const envSchema = serverSchema.extend(databaseSchema.shape).extend(redisSchema.shape).extend(queueSchema.shape);
+
+/**
+ * Rules that span several variables: DB_POOL_MAX ≥ DB_POOL_MIN, and DATABASE_URL or the discrete
+ * DATABASE_* fields, and REDIS_URL or REDIS_HOST. Runs on the raw (non-blank) input so that these
+ * are reported together with the per-field problems, not only after those are fixed.
+ */
+function crossFieldProblems(input: Record<string, string>): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const min = envSchema.shape.DB_POOL_MIN.safeParse(input.DB_POOL_MIN);
+  const max = envSchema.shape.DB_POOL_MAX.safeParse(input.DB_POOL_MAX);
+  if (min.success && max.success && max.data < min.data) {
+    problems.push({ variable: 'DB_POOL_MAX', message: `must be ≥ DB_POOL_MIN (${min.data}) (got ${max.data})` });
+  }
+  if (input.DATABASE_URL === undefined) {
+    for (const key of ['DATABASE_HOST', 'DATABASE_NAME', 'DATABASE_USER', 'DATABASE_PASSWORD']) {
+      if (input[key] === undefined) problems.push({ variable: key, message: 'is required (or set DATABASE_URL)' });
+    }
+  }
+  if (input.REDIS_URL === undefined && input.REDIS_HOST === undefined) {
+    problems.push({ variable: 'REDIS_HOST', message: 'is required (or set REDIS_URL)' });
+  }
+  return problems;
+}
+
+/** The validated environment, with defaults applied. */
+export type Env = z.output<typeof envSchema>;
+
+/** PostgreSQL target in the shape `pg` accepts. */
+export type DatabaseConnection =
+  | { connectionString: string }
+  | { host: string; port: number; database: string; user: string; password: string };
+
+/** Redis target, resolved from REDIS_URL or the discrete fields; used by ioredis and bee-queue. */
+export interface RedisConnection {
+  host: string;
+  port: number;
+  /** ACL user name (from the URL only), or undefined for the default user. */
+  username: string | undefined;
+  password: string | undefined;
+  /** Logical database index (from the URL path), default 0. */
+  db: number;
+  /** True for `rediss://`. */
+  tls: boolean;
+}
+
+/** Validated configuration: the environment plus the resolved connection targets. */
+export interface Config extends Env {
+  database: DatabaseConnection;
+  redis: RedisConnection;
+}
+
+/** One rejected variable. */
+export interface ConfigProblem {
+  variable: string;
+  message: string;
+}
+
+/**
+ * The environment is invalid. `problems` names every bad variable; the message lists them one a
+ * line, with the rejected value for non-secret variables. The operator must fix the `.env`.
+ */
+export class ConfigError extends Error {
+  readonly problems: readonly ConfigProblem[];
+
+  constructor(problems: readonly ConfigProblem[]) {
+    const lines = problems.map((p) => `  - ${p.variable}: ${p.message}`);
+    super(`invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${lines.join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/**
+ * Validates `env` and returns the typed configuration.
+ *
+ * @param env variables as strings (default `process.env`); blank values count as unset.
+ * @returns the config with defaults applied and `database`/`redis` resolved.
+ * @throws ConfigError naming every invalid or missing variable.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value.trim() !== '') input[key] = value;
+  }
+  const result = envSchema.safeParse(input);
+  const problems: ConfigProblem[] = [];
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const variable = String(issue.path[0] ?? '(environment)');
+      const raw = input[variable];
+      const shown = raw !== undefined && !SECRET_VARIABLES.has(variable) ? ` (got ${JSON.stringify(raw)})` : '';
+      problems.push({ variable, message: `${issue.message}${shown}` });
+    }
+  }
+  for (const problem of crossFieldProblems(input)) {
+    if (!problems.some((p) => p.variable === problem.variable)) problems.push(problem);
+  }
+  if (!result.success || problems.length > 0) throw new ConfigError(dedupe(problems));
+  const parsed = result.data;
+  return { ...parsed, database: resolveDatabase(parsed), redis: resolveRedis(parsed) };
+}
+
+/** Keeps the first problem per variable, in order. */
+function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => (seen.has(p.variable) ? false : (seen.add(p.variable), true)));
+}
+
+function isUrlWithProtocol(value: string, protocols: readonly string[]): boolean {
+  try {
+    const url = new URL(value);
+    return protocols.includes(url.protocol) && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+function resolveDatabase(env: Env): DatabaseConnection {
+  if (env.DATABASE_URL !== undefined) return { connectionString: env.DATABASE_URL };
+  // crossFieldProblems guarantees the discrete fields are present here.
+  return {
+    host: env.DATABASE_HOST as string,
+    port: env.DATABASE_PORT,
+    database: env.DATABASE_NAME as string,
+    user: env.DATABASE_USER as string,
+    password: env.DATABASE_PASSWORD as string,
+  };
+}
+
+function resolveRedis(env: Env): RedisConnection {
+  if (env.REDIS_URL !== undefined) {
+    const url = new URL(env.REDIS_URL);
+    const dbPath = url.pathname.replace(/^\//, '');
+    return {
+      host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: url.port === '' ? 6379 : Number(url.port),
+      username: url.username === '' ? undefined : decodeURIComponent(url.username),
+      password: url.password === '' ? undefined : decodeURIComponent(url.password),
+      db: /^\d+$/.test(dbPath) ? Number(dbPath) : 0,
+      tls: url.protocol === 'rediss:',
+    };
+  }
+  return {
+    host: env.REDIS_HOST as string,
+    port: env.REDIS_PORT,
+    username: undefined,
+    password: env.REDIS_PASSWORD,
+    db: 0,
+    tls: false,
+  };
+}
+
+/**
+ * A loggable, secret-free description of where the config points, e.g. for the start-up log.
+ * @returns `{ database: "host:port/name", redis: "host:port/db" }`
+ */
+export function describeTargets(config: Config): { database: string; redis: string } {
+  let database: string;
+  if ('connectionString' in config.database) {
+    const url = new URL(config.database.connectionString);
+    database = `${url.hostname}:${url.port || '5432'}${url.pathname}`;
+  } else {
+    database = `${config.database.host}:${config.database.port}/${config.database.database}`;
+  }
+  return { database, redis: `${config.redis.host}:${config.redis.port}/${config.redis.db}` };
+}

@@ -1,0 +1,95 @@
+/**
+ * Maps anything a handler can throw to an {@link HttpError}. Pure: no I/O, no logging.
+ */
+import knex from 'knex';
+import { ZodError } from 'zod';
+import {
+  BadRequestError,
+  ConflictError,
+  HttpError,
+  InternalError,
+  PayloadTooLargeError,
+  ServiceUnavailableError,
+  ValidationError,
+} from './http-error.js';
+
+/** Options of {@link toHttpError}. */
+export interface ErrorMappingOptions {
+  /** BODY_LIMIT_BYTES, named in the 413 message. */
+  bodyLimitBytes: number;
+}
+
+/** Node/libpq network failures: the dependency is unreachable, not our bug. */
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE']);
+
+/** SQLSTATEs meaning PostgreSQL cannot take the work now (class 08: connection exception). */
+const PG_UNAVAILABLE = new Set(['53300', '57P01', '57P02', '57P03', '53000', '53100', '53200']);
+
+/**
+ * Converts a thrown value to the HttpError the client receives.
+ *
+ * - HttpError: as is.
+ * - ZodError: 400 VALIDATION_FAILED naming each field.
+ * - body parser errors: 413 PAYLOAD_TOO_LARGE, 400 INVALID_JSON, or their own 4xx.
+ * - knex pool acquire timeout (KnexTimeoutError): 503 DATABASE_BUSY, Retry-After 1.
+ * - PostgreSQL unavailable / too many clients / network failure: 503, Retry-After 5.
+ * - PostgreSQL statement timeout (57014): 503 QUERY_TIMEOUT; serialization failure or deadlock
+ *   (40001, 40P01): 503 TRANSACTION_CONFLICT, Retry-After 1.
+ * - PostgreSQL unique violation (23505): 409 CONFLICT naming the constraint, never the values.
+ * - anything else: 500 INTERNAL, with the original as `cause` for the log.
+ */
+export function toHttpError(err: unknown, options: ErrorMappingOptions): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err instanceof ZodError) {
+    return new ValidationError(err.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })));
+  }
+  if (isKnexTimeout(err)) {
+    return new ServiceUnavailableError('DATABASE_BUSY', 'timed out waiting for a database connection', {
+      retryAfterSeconds: 1,
+      hint: 'The server is at its database pool limit; retry shortly.',
+      cause: err,
+    });
+  }
+  if (typeof err !== 'object' || err === null) return new InternalError(err);
+
+  const e = err as { type?: unknown; status?: unknown; statusCode?: unknown; expose?: unknown; code?: unknown; constraint?: unknown; message?: unknown };
+  // body-parser (express.json) errors carry `type` and a 4xx `status`.
+  if (e.type === 'entity.too.large') return new PayloadTooLargeError(options.bodyLimitBytes);
+  if (e.type === 'entity.parse.failed') {
+    return new BadRequestError('request body is not valid JSON', 'INVALID_JSON', { cause: err });
+  }
+  const status = typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : undefined;
+  if (status !== undefined && status >= 400 && status < 500 && e.expose === true) {
+    const code = typeof e.type === 'string' ? e.type.replace(/[^a-z]+/gi, '_').toUpperCase() : 'BAD_REQUEST';
+    return new HttpError(status, code, typeof e.message === 'string' ? e.message : 'bad request', { cause: err });
+  }
+
+  const code = typeof e.code === 'string' ? e.code : undefined;
+  if (code !== undefined) {
+    if (PG_UNAVAILABLE.has(code) || code.startsWith('08') || NETWORK_CODES.has(code)) {
+      return new ServiceUnavailableError('DEPENDENCY_UNAVAILABLE', 'a backing service is unavailable', {
+        retryAfterSeconds: 5,
+        cause: err,
+      });
+    }
+    if (code === '57014') {
+      return new ServiceUnavailableError('QUERY_TIMEOUT', 'the database query took too long', { retryAfterSeconds: 5, cause: err });
+    }
+    if (code === '40001' || code === '40P01') {
+      return new ServiceUnavailableError('TRANSACTION_CONFLICT', 'a concurrent change conflicted; retry', {
+        retryAfterSeconds: 1,
+        cause: err,
+      });
+    }
+    if (code === '23505') {
+      const constraint = typeof e.constraint === 'string' ? ` (${e.constraint})` : '';
+      return new ConflictError(`a record with the same unique value already exists${constraint}`, 'CONFLICT', { cause: err });
+    }
+  }
+  return new InternalError(err);
+}
+
+/** True for knex's pool acquire timeout, by class or by name (the class is per knex copy). */
+export function isKnexTimeout(err: unknown): boolean {
+  return err instanceof knex.KnexTimeoutError || (err instanceof Error && err.name === 'KnexTimeoutError');
+}
