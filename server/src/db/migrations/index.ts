@@ -1,0 +1,32 @@
+/**
+ * The ordered list of migrations, imported explicitly.
+ *
+ * knex's default loader globs a directory and trips over `.ts` vs `.js` between `tsx` and the
+ * compiled `dist/`; an explicit `migrationSource` works the same in both. To add a migration:
+ * write `<UTC timestamp>-<what>.migration.ts` and append it here. Never rename or reorder an
+ * entry: its `name` is what `knex_migrations` records as applied.
+ */
+import type { Knex } from 'knex';
+import * as createPatients from './20261129080000-create-patients.migration.js';
+
+/** One migration and the name under which knex records it. */
+export interface NamedMigration {
+  name: string;
+  migration: Knex.Migration;
+}
+
+/** Every migration, oldest first. */
+export const MIGRATIONS: readonly NamedMigration[] = [{ name: '20261129080000_create_patients', migration: createPatients }];
+
+/** The table knex records applied migrations in. */
+export const MIGRATIONS_TABLE = 'knex_migrations';
+
+/** Name of the newest migration; readiness requires it to be applied. */
+export const LATEST_MIGRATION: string = MIGRATIONS[MIGRATIONS.length - 1]!.name;
+
+/** knex `migrationSource` over {@link MIGRATIONS}. */
+export const migrationSource: Knex.MigrationSource<NamedMigration> = {
+  getMigrations: async () => [...MIGRATIONS],
+  getMigrationName: (m) => m.name,
+  getMigration: async (m) => m.migration,
+};
