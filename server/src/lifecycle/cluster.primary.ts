@@ -1,0 +1,94 @@
+/**
+ * The cluster primary: forks WEB_CONCURRENCY web workers, replaces crashed ones with a backoff,
+ * and on SIGTERM/SIGINT forwards SIGTERM to every worker and exits once they have exited.
+ *
+ * `docker stop` signals only PID 1 (this process, thanks to the exec-form CMD), so forwarding is
+ * what lets the workers drain. The primary opens no database or Redis connection.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import type { Logger } from 'pino';
+import type { Config } from '../config/env.config.js';
+import { installFatalHandlers, onTerminationSignal } from './process-guards.js';
+import { nextCrashCount, restartDelayMs } from './restart-backoff.js';
+
+/** The primary force-kills workers this long after SHUTDOWN_TIMEOUT_MS, in ms. */
+export const PRIMARY_GRACE_MS = 5_000;
+
+interface Slot {
+  worker: Worker | null;
+  startedAt: number;
+  crashes: number;
+  restartTimer: NodeJS.Timeout | null;
+}
+
+/** Runs the primary until shutdown; then exits the process (0 if every worker exited 0). */
+export function runClusterPrimary(config: Config, logger: Logger<string>): void {
+  installFatalHandlers(logger);
+  const slots: Slot[] = [];
+  const slotByWorkerId = new Map<number, number>();
+  let shuttingDown = false;
+  let allClean = true;
+
+  const fork = (index: number): void => {
+    const slot = slots[index]!;
+    slot.restartTimer = null;
+    const worker = cluster.fork();
+    slot.worker = worker;
+    slot.startedAt = Date.now();
+    slotByWorkerId.set(worker.id, index);
+    logger.info({ workerPid: worker.process.pid, slot: index }, 'web worker started');
+  };
+
+  const liveWorkers = (): Worker[] => slots.flatMap((s) => (s.worker === null ? [] : [s.worker]));
+
+  const finish = (): void => {
+    logger.info({ clean: allClean }, 'all web workers exited');
+    process.exit(allClean ? 0 : 1);
+  };
+
+  cluster.on('exit', (worker, code, signal) => {
+    const index = slotByWorkerId.get(worker.id);
+    slotByWorkerId.delete(worker.id);
+    if (index === undefined) return;
+    const slot = slots[index]!;
+    slot.worker = null;
+    if (shuttingDown) {
+      if (code !== 0) allClean = false;
+      logger.info({ workerPid: worker.process.pid, code, signal }, 'web worker exited');
+      if (liveWorkers().length === 0) finish();
+      return;
+    }
+    const uptimeMs = Date.now() - slot.startedAt;
+    slot.crashes = nextCrashCount(slot.crashes, uptimeMs);
+    const delayMs = restartDelayMs(slot.crashes);
+    logger.error(
+      { workerPid: worker.process.pid, code, signal, uptimeMs, consecutiveCrashes: slot.crashes, restartInMs: delayMs },
+      'web worker died; restarting',
+    );
+    slot.restartTimer = setTimeout(() => fork(index), delayMs);
+  });
+
+  for (let i = 0; i < config.WEB_CONCURRENCY; i += 1) {
+    slots.push({ worker: null, startedAt: 0, crashes: 0, restartTimer: null });
+    fork(i);
+  }
+  logger.info({ workers: config.WEB_CONCURRENCY }, 'cluster primary started');
+
+  onTerminationSignal(logger, (signal) => {
+    shuttingDown = true;
+    for (const slot of slots) {
+      if (slot.restartTimer !== null) clearTimeout(slot.restartTimer);
+      slot.restartTimer = null;
+    }
+    const workers = liveWorkers();
+    logger.info({ signal, workers: workers.length }, 'shutting down: forwarding SIGTERM to web workers');
+    if (workers.length === 0) finish();
+    for (const worker of workers) worker.process.kill('SIGTERM');
+    setTimeout(() => {
+      const stragglers = liveWorkers();
+      logger.error({ workers: stragglers.map((w) => w.process.pid) }, 'web workers did not exit in time; killing them');
+      for (const worker of stragglers) worker.process.kill('SIGKILL');
+      process.exit(1);
+    }, config.SHUTDOWN_TIMEOUT_MS + PRIMARY_GRACE_MS).unref();
+  });
+}

@@ -1,0 +1,81 @@
+/**
+ * One web process (a cluster worker): builds the dependencies and the app, listens, and shuts
+ * down gracefully on SIGTERM/SIGINT:
+ *   1. readiness answers 503 `shutting_down`;
+ *   2. the server stops accepting connections and closes idle keep-alive ones;
+ *   3. requests in flight finish, for at most SHUTDOWN_TIMEOUT_MS, then the rest are cut off;
+ *   4. the producer queues, the knex pool and Redis close (≤ 2 s);
+ *   5. the process exits 0.
+ */
+import { createServer, type Server } from 'node:http';
+import type { Logger } from 'pino';
+import { createApp } from '../app.js';
+import type { Config } from '../config/env.config.js';
+import { installFatalHandlers, onTerminationSignal } from './process-guards.js';
+import { createWebDependencies, type WebDependencies } from './web.dependencies.js';
+
+/**
+ * Node closes idle keep-alive sockets after this, in ms. Longer than nginx's upstream keepalive
+ * timeout (60 s), so nginx never reuses a socket Node is closing (a source of stray 502s).
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
+/**
+ * Drains and closes: readiness off, stop accepting, wait for in-flight requests (bounded), close
+ * the dependencies.
+ * @param timeoutMs most time to wait for in-flight requests, in ms.
+ * @returns whether every request finished in time.
+ */
+export async function shutdownWebServer(
+  server: Server,
+  deps: Pick<WebDependencies, 'readiness' | 'close' | 'logger'>,
+  timeoutMs: number,
+): Promise<{ drained: boolean }> {
+  deps.readiness.beginShutdown();
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // A connection whose last request just finished becomes idle; close it at once instead of
+  // waiting for the keep-alive timeout.
+  const idleSweep = setInterval(() => server.closeIdleConnections(), 100);
+  server.closeIdleConnections();
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  const drained = await Promise.race([closed.then(() => true as const), timedOut]);
+  clearTimeout(timer);
+  clearInterval(idleSweep);
+  if (!drained) {
+    deps.logger.warn({ timeoutMs }, 'requests still in flight at SHUTDOWN_TIMEOUT_MS; closing their connections');
+    server.closeAllConnections();
+  }
+  await deps.close();
+  return { drained };
+}
+
+/** Runs the web process until a termination signal; then exits the process. */
+export function runWebProcess(config: Config, logger: Logger<string>): void {
+  installFatalHandlers(logger);
+  let stopping = false;
+  const stop = async (reason: string, exitCode: number): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ reason }, 'shutting down: draining requests');
+    const { drained } = await shutdownWebServer(server, deps, config.SHUTDOWN_TIMEOUT_MS);
+    logger.info({ drained }, 'shutdown complete');
+    process.exit(exitCode);
+  };
+
+  const deps = createWebDependencies(config, logger, () => void stop('queue Redis connection broken', 1));
+  const app = createApp(deps);
+  const server = createServer(app);
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
+  server.on('error', (err) => {
+    logger.fatal({ err }, 'HTTP server error; exiting');
+    process.exit(1);
+  });
+  server.listen(config.PORT, config.HOST, () => {
+    logger.info({ port: config.PORT, host: config.HOST }, 'listening');
+  });
+  onTerminationSignal(logger, (signal) => void stop(signal, 0));
+}

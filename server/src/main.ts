@@ -1,0 +1,32 @@
+/**
+ * Entry of the web server: `node dist/server/src/main.js`.
+ *
+ * The same file runs as the cluster primary (forks WEB_CONCURRENCY workers, restarts crashed ones,
+ * forwards SIGTERM) and as each worker (the Express app). A bad environment stops it before
+ * anything starts: the bad variables are printed to stderr and it exits 1.
+ */
+import cluster from 'node:cluster';
+import { describeTargets } from './config/env.config.js';
+import { loadConfigOrExit } from './config/load-or-exit.js';
+import { runClusterPrimary } from './lifecycle/cluster.primary.js';
+import { runWebProcess } from './lifecycle/web.process.js';
+import { createLogger } from './observability/logger.js';
+
+const config = loadConfigOrExit('carebox-server');
+
+if (cluster.isPrimary) {
+  const logger = createLogger({ level: config.LOG_LEVEL, role: 'primary' });
+  logger.info(
+    {
+      ...describeTargets(config),
+      nodeEnv: config.NODE_ENV,
+      webConcurrency: config.WEB_CONCURRENCY,
+      pool: { min: config.DB_POOL_MIN, max: config.DB_POOL_MAX, acquireTimeoutMs: config.DB_ACQUIRE_TIMEOUT_MS },
+      pgbouncer: config.DB_PGBOUNCER,
+    },
+    'starting carebox server',
+  );
+  runClusterPrimary(config, logger);
+} else {
+  runWebProcess(config, createLogger({ level: config.LOG_LEVEL, role: 'web' }));
+}

@@ -1,0 +1,31 @@
+/**
+ * Entry of the migration CLI: `node dist/server/src/migrate.js`.
+ *
+ * Applies every pending migration (knex `migrate.latest()`, under knex's migration lock, so two
+ * concurrent runs are safe), logs what it applied, exits 0. Running it again applies nothing and
+ * exits 0. On failure it prints the reason to stderr and exits 1 (the failed migration's
+ * transaction is rolled back). Uses one database connection and no statement timeout. Connect it
+ * to PostgreSQL directly, not through PgBouncer.
+ */
+import { describeTargets } from './config/env.config.js';
+import { loadConfigOrExit } from './config/load-or-exit.js';
+import { createKnex } from './db/knex.factory.js';
+import { createLogger } from './observability/logger.js';
+import { shortReason } from './util/with-timeout.js';
+
+const config = loadConfigOrExit('carebox-migrate');
+const logger = createLogger({ level: config.LOG_LEVEL, role: 'migrate' });
+const db = createKnex(config, { applicationName: 'carebox-migrate', poolMin: 0, poolMax: 1, statementTimeoutMs: 0 });
+
+try {
+  const [batch, applied] = (await db.migrate.latest()) as [number, string[]];
+  if (applied.length === 0) logger.info({ database: describeTargets(config).database }, 'database already up to date');
+  else logger.info({ batch, applied, database: describeTargets(config).database }, `applied ${applied.length} migration(s)`);
+  await db.destroy();
+  process.exit(0);
+} catch (err) {
+  logger.error({ err }, 'migration failed');
+  process.stderr.write(`carebox-migrate: migration failed: ${shortReason(err)}\n`);
+  await db.destroy().catch(() => undefined);
+  process.exit(1);
+}
