@@ -122,7 +122,8 @@ export type ListenProbe = { result: 'free' } | { result: 'taken' | 'unknown'; co
  * Tries to listen on `port` at `bindAddress` and closes at once.
  *
  * @returns `free`, `taken` (EADDRINUSE), or `unknown` with the errno (EACCES for a privileged
- *   port, EADDRNOTAVAIL for an address this host does not have, ETIMEDOUT). Never throws.
+ *   port, EADDRNOTAVAIL for an address this host does not have, ETIMEDOUT, ERR_SOCKET_BAD_PORT).
+ *   Never throws.
  */
 export function probeListen(port: number, bindAddress: string, timeoutMs = 2000): Promise<ListenProbe> {
   return new Promise((resolve) => {
@@ -141,7 +142,13 @@ export function probeListen(port: number, bindAddress: string, timeoutMs = 2000)
       clearTimeout(timer);
       server.close(() => resolve({ result: 'free' }));
     });
-    server.listen({ port, host: bindAddress, exclusive: true });
+    try {
+      server.listen({ port, host: bindAddress, exclusive: true });
+    } catch (err) {
+      // listen() throws synchronously for an out-of-range port or a malformed address.
+      clearTimeout(timer);
+      resolve({ result: 'unknown', code: (err as NodeJS.ErrnoException).code ?? 'EINVAL' });
+    }
   });
 }
 
