@@ -69,7 +69,7 @@ export async function prepareInstall(options: InstallOptions): Promise<InstallPr
   const httpPort = options.httpPort ?? previous?.http.port ?? 80;
   const bindAddress = options.bindAddress ?? previous?.http.bindAddress ?? '0.0.0.0';
   const intent = options.intent ?? previous?.intent ?? EMPTY_INTENT;
-  const facts = await detectHost({ installRoot: root, ports: [{ port: httpPort, bindAddress }], env: options.env });
+  const facts = await detectHost({ installRoot: root, ports: [{ port: httpPort, bindAddress }], env: options.env, composeProject: project });
   let plan: Plan | null = null;
   let planError: CareboxError | null = null;
   try {

@@ -118,7 +118,7 @@ export function renderCompose(plan: Plan, images: StackImages, opts: StackOption
     ...doc,
   };
   lintCompose(out);
-  const yamlDoc = new Document(out);
+  const yamlDoc = new Document(out, { aliasDuplicateObjects: false });
   yamlDoc.commentBefore =
     ` Rendered by Carebox ${opts.version} for tier ${plan.tier} from compose-templates/carebox.compose.yml.\n` +
     ' Do not edit: `carebox install` / `carebox retier` re-render it (the old copy goes to backups/).\n' +

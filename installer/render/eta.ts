@@ -1,7 +1,7 @@
 import { Eta } from 'eta';
 
 /** One Eta instance for config templates: no HTML escaping (these are not web pages). */
-const eta = new Eta({ autoEscape: false, useWith: false, varName: 'it', autoTrim: [false, 'nl'] });
+const eta = new Eta({ autoEscape: false, useWith: false, varName: 'it', autoTrim: false });
 
 /**
  * Render an Eta template string with `data`. Deterministic: templates only format the data.

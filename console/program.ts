@@ -1,0 +1,27 @@
+/**
+ * The `carebox` program: installer verbs (install, plan) from installer/commands, day-to-day verbs
+ * (status, uninstall, …) from console/commands. It lives in console/ because the console depends
+ * on the installer core, never the reverse.
+ */
+import { Command } from 'commander';
+import { runAction } from '../installer/commands/action.js';
+import { registerInstall } from '../installer/commands/install.command.js';
+import { registerPlan } from '../installer/commands/plan.command.js';
+import { CAREBOX_VERSION } from '../installer/version.js';
+import { registerStatus } from './commands/status.command.js';
+import { registerUninstall } from './commands/uninstall.command.js';
+
+/** Build the program. Every command throws CommanderError instead of exiting (exitOverride). */
+export function buildProgram(): Command {
+  const program = new Command('carebox')
+    .description('Carebox: self-hosted hospital records appliance — plan, install and run the stack')
+    .version(CAREBOX_VERSION)
+    .showHelpAfterError('(run `carebox --help` for usage)')
+    .exitOverride();
+  registerInstall(program, runAction);
+  registerPlan(program, runAction);
+  registerStatus(program, runAction);
+  registerUninstall(program, runAction);
+  for (const c of program.commands) c.exitOverride();
+  return program;
+}

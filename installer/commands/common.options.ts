@@ -1,0 +1,55 @@
+import { Command, Option } from 'commander';
+import { resolve } from 'node:path';
+import { UsageError } from '../errors.js';
+import { defaultInstallRoot } from '../paths.js';
+
+/** Options every verb takes. */
+export interface CommonOptions {
+  dir: string;
+  json: boolean;
+}
+
+/** Add `--dir DIR` and `--json` to a command (the CLI contract: every verb takes both). */
+export function withCommon(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--dir <DIR>', 'install root (default: $CAREBOX_DIR or /opt/carebox)'))
+    .addOption(new Option('--json', 'print one JSON document on stdout; logs go to stderr').default(false));
+}
+
+/** Resolve common options, taking CAREBOX_DIR from `env` when --dir is absent. */
+export function commonOptions(raw: { dir?: string; json?: boolean }, env: NodeJS.ProcessEnv = process.env): CommonOptions {
+  return { dir: resolve(raw.dir ?? defaultInstallRoot(env)), json: Boolean(raw.json) };
+}
+
+/**
+ * Parse an integer flag in [min, max].
+ * @throws UsageError naming the flag and the range.
+ */
+export function intFlag(name: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value.trim())) throw new UsageError(`${name} must be a whole number, got '${value}'`);
+  const n = Number(value);
+  if (n < min || n > max) throw new UsageError(`${name} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+/**
+ * Parse a positive number flag (fractional allowed, e.g. `--cpus 1.5`).
+ * @throws UsageError naming the flag.
+ */
+export function numberFlag(name: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+(\.\d+)?$/.test(value.trim())) throw new UsageError(`${name} must be a number, got '${value}'`);
+  const n = Number(value);
+  if (n < min || n > max) throw new UsageError(`${name} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+/** An IPv4 bind address for published ports. @throws UsageError otherwise. */
+export function bindFlag(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(value) || value.split('.').some((o) => Number(o) > 255)) {
+    throw new UsageError(`--bind must be an IPv4 address such as 0.0.0.0 or 127.0.0.1, got '${value}'`);
+  }
+  return value;
+}

@@ -1,0 +1,57 @@
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { hypotheticalHost } from '../detect/host.detect.js';
+import { detectResources } from '../detect/resources.detect.js';
+import { parseSize } from '../detect/size.js';
+import type { PlanHost } from '../detect/host-facts.js';
+import { UsageError } from '../errors.js';
+import { readManifest } from '../manifest/manifest.js';
+import { buildIntent } from '../plan/intent.js';
+import { formatPlan } from '../plan/plan.format.js';
+import { planCarebox } from '../plan/tier.plan.js';
+import { commonOptions, numberFlag, withCommon } from './common.options.js';
+import type { ActionRunner } from './action.js';
+
+/** Intent flags shared by plan, install and retier. */
+export function withIntentFlags(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--tier <TIER>', 'tier: default, optimized, horizontal or cluster'))
+    .addOption(new Option('--users <N>', 'expected concurrent users; picks the smallest tier that serves them'))
+    .addOption(new Option('--size <SIZE>', 'hospital size preset: small (30–50), medium (100–200), large (500–1,000), network (2,000–5,000)'))
+    .addOption(new Option('--nodes <N>', 'cluster tier only: number of Swarm nodes'));
+}
+
+/**
+ * `carebox plan`: what-if planning. Plans for this host (detected: usable CPUs and memory after
+ * cgroup limits) or a hypothetical one (`--cpus N --memory SIZE`). Changes nothing.
+ * Exit 3 when the host is below the tier's minimum.
+ */
+export function registerPlan(program: Command, run: ActionRunner): void {
+  const cmd = withIntentFlags(withCommon(program.command('plan').description('show the plan for this host or a hypothetical one; changes nothing')))
+    .addOption(new Option('--cpus <N>', 'plan for a hypothetical host with N CPUs (with --memory)'))
+    .addOption(new Option('--memory <SIZE>', 'plan for a hypothetical host with this much memory, e.g. 8g (with --cpus)'));
+  cmd.action(
+    run(async (out, raw) => {
+      const common = commonOptions(raw as { dir?: string; json?: boolean });
+      const cpus = numberFlag('--cpus', raw.cpus as string | undefined, 0.1, 4096);
+      const memory = raw.memory === undefined ? undefined : parseSize(raw.memory as string);
+      if ((cpus === undefined) !== (memory === undefined)) throw new UsageError('--cpus and --memory go together', 'give both to plan for a hypothetical host, or neither to plan for this one');
+      let intent = buildIntent({ tier: raw.tier as string | undefined, users: raw.users as string | undefined, size: raw.size as string | undefined, nodes: raw.nodes as string | undefined });
+      if (!intent.tier && intent.users === null && cpus === undefined) {
+        // On an installed host, `carebox plan` shows the installed intent's plan.
+        const m = await readManifest(common.dir).catch(() => null);
+        if (m) intent = m.intent;
+      }
+      let host: PlanHost;
+      if (cpus !== undefined && memory !== undefined) host = hypotheticalHost(cpus, memory);
+      else {
+        const r = await detectResources();
+        host = { cpus: r.cpus, hostCpus: r.hostCpus, memoryBytes: r.memoryBytes, hostMemoryBytes: r.hostMemoryBytes };
+      }
+      const plan = planCarebox(host, intent);
+      out.result(plan);
+      out.print(formatPlan(plan));
+      return 0;
+    }),
+  );
+}

@@ -1,0 +1,105 @@
+import { useEffect, useState, useSyncExternalStore } from 'react';
+import { Box, Text, useApp } from 'ink';
+import { ConfirmInput } from '@inkjs/ui';
+import { CareboxError, ExitCode } from '../errors.js';
+import type { InstallPreparation } from '../apply/install.apply.js';
+import { preflightPassed } from '../preflight/preflight.checks.js';
+import { HostPanel } from './host.panel.js';
+import { PreflightPanel } from './preflight.panel.js';
+import { StepsView } from './steps.view.js';
+import type { StepStore } from './step.store.js';
+import { TierPanel } from './tier.panel.js';
+
+/** Outcome of running the install steps. */
+export interface InstallOutcome {
+  url: string | null;
+  summary: string;
+}
+
+export interface InstallAppProps {
+  prep: InstallPreparation;
+  /** Skip the confirmation (--yes on a TTY). */
+  autoConfirm: boolean;
+  store: StepStore;
+  /** Runs the install steps, reporting to `store`. Injected so component tests run real, small step lists. */
+  execute: (store: StepStore) => Promise<InstallOutcome>;
+  /** Called once with the exit code when the app is done. */
+  onExit: (code: number) => void;
+}
+
+type Phase = 'review' | 'running' | 'done' | 'cancelled' | 'failed';
+
+/**
+ * The interactive install: detected host → chosen tier with reasons → preflight → confirmation →
+ * live progress → summary with the URL. Only mounted on a TTY.
+ */
+export function InstallApp({ prep, autoConfirm, store, execute, onExit }: InstallAppProps) {
+  const { exit } = useApp();
+  const steps = useSyncExternalStore(store.subscribe, store.getSnapshot);
+  const checksOk = preflightPassed(prep.options.renderOnly ? prep.preflight.filter((c) => c.id === 'tier-resources') : prep.preflight) && prep.plan !== null;
+  const [phase, setPhase] = useState<Phase>(!checksOk ? 'failed' : autoConfirm ? 'running' : 'review');
+  const [outcome, setOutcome] = useState<InstallOutcome | null>(null);
+  const [error, setError] = useState<CareboxError | Error | null>(null);
+
+  useEffect(() => {
+    if (phase !== 'running') return;
+    let live = true;
+    execute(store).then(
+      (o) => {
+        if (!live) return;
+        setOutcome(o);
+        setPhase('done');
+      },
+      (err: unknown) => {
+        if (!live) return;
+        setError(err instanceof Error ? err : new Error(String(err)));
+        setPhase('failed');
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, [phase]);
+
+  useEffect(() => {
+    if (phase === 'review' || phase === 'running') return;
+    const code =
+      phase === 'done' ? ExitCode.Ok : phase === 'cancelled' ? ExitCode.Failed : !checksOk ? ExitCode.Preflight : error instanceof CareboxError ? error.exitCode : ExitCode.Failed;
+    onExit(code);
+    // Let Ink paint the final frame before unmounting.
+    const t = setTimeout(() => exit(), 20);
+    return () => clearTimeout(t);
+  }, [phase]);
+
+  return (
+    <Box flexDirection="column">
+      <HostPanel facts={prep.facts} />
+      {prep.plan ? <TierPanel plan={prep.plan} /> : <Text color="red">{prep.planError?.message}</Text>}
+      {phase === 'review' || !checksOk ? <PreflightPanel results={prep.preflight} /> : null}
+      {phase === 'review' ? (
+        <Box>
+          <Text>
+            Install tier <Text bold>{prep.plan?.tier}</Text> into {prep.root} and publish port {prep.httpPort}? (Y/n){' '}
+          </Text>
+          <ConfirmInput onConfirm={() => setPhase('running')} onCancel={() => setPhase('cancelled')} />
+        </Box>
+      ) : null}
+      <StepsView steps={steps} />
+      {phase === 'done' && outcome ? (
+        <Box flexDirection="column" borderStyle="round" borderColor="green" paddingX={1}>
+          <Text color="green" bold>
+            {outcome.summary}
+          </Text>
+          {outcome.url ? <Text>Open {outcome.url} — `carebox status` shows the stack.</Text> : null}
+        </Box>
+      ) : null}
+      {phase === 'cancelled' ? <Text>Cancelled: nothing was changed.</Text> : null}
+      {phase === 'failed' ? (
+        <Box flexDirection="column">
+          <Text color="red">{!checksOk ? 'Preflight failed: this host cannot run the chosen tier as it is.' : error?.message}</Text>
+          {error instanceof CareboxError && error.hint ? <Text color="yellow">hint: {error.hint}</Text> : null}
+        </Box>
+      ) : null}
+    </Box>
+  );
+}

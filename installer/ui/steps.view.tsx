@@ -1,0 +1,35 @@
+import { Box, Static, Text } from 'ink';
+import { Spinner } from '@inkjs/ui';
+import type { StepView } from './step.store.js';
+
+function Finished({ step }: { step: StepView }) {
+  const secs = step.durationMs !== null ? ` (${(step.durationMs / 1000).toFixed(1)} s)` : '';
+  if (step.status === 'failed') return <Text color="red">✗ {step.title}: {step.error?.split('\n')[0]}</Text>;
+  if (step.status === 'skipped') return <Text dimColor>- {step.title}: skipped ({step.summary})</Text>;
+  return (
+    <Text wrap="truncate-end">
+      <Text color="green">✓</Text> {step.title}
+      <Text dimColor>
+        {step.summary ? ` — ${step.summary}` : ''}
+        {secs}
+      </Text>
+    </Text>
+  );
+}
+
+/** Finished steps in <Static> (printed once, never redrawn) above one live region for the running step. */
+export function StepsView({ steps }: { steps: StepView[] }) {
+  const finished = steps.filter((s) => s.status !== 'running');
+  const running = steps.find((s) => s.status === 'running');
+  return (
+    <>
+      <Static items={finished}>{(s) => <Finished key={s.id} step={s} />}</Static>
+      {running ? (
+        <Box flexDirection="column">
+          <Spinner label={running.title} />
+          {running.progress ? <Text dimColor wrap="truncate-end">{`  ${running.progress}`}</Text> : null}
+        </Box>
+      ) : null}
+    </>
+  );
+}
