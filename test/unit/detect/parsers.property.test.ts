@@ -187,11 +187,13 @@ describe('detect parsers: properties (fast-check)', () => {
     );
   });
 
-  it('formatBytes is total and parses back within rounding (≤ 0.5% off)', () => {
+  // Two decimals of a figure in [1, 1024) are off by at most 0.005/1 = 0.5%, and parseSize floors
+  // to whole bytes (at most 1 byte in 1024, 0.1% more).
+  it('formatBytes parses back within rounding (< 0.6% off)', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1024, max: 2 ** 50 }), (n) => {
         const back = parseSize(formatBytes(n));
-        expect(Math.abs(back - n) / n).to.be.below(0.005);
+        expect(Math.abs(back - n) / n).to.be.below(0.006);
       }),
     );
   });
