@@ -171,7 +171,13 @@ export function cgroupFiles(layout: CgroupLayout): string[] {
   const out = new Set<string>();
   for (const c of ['cpu', 'memory', 'cpuset'] as const) {
     for (const loc of layout[c]) {
-      for (const dir of loc.dirs) for (const f of FILES[c][loc.version]) out.add(posix.join(dir, f));
+      loc.dirs.forEach((dir, i) => {
+        for (const f of FILES[c][loc.version]) {
+          // Only the process's own memory.stat is read: its hierarchical figure covers the ancestors.
+          if (f === 'memory.stat' && i > 0) continue;
+          out.add(posix.join(dir, f));
+        }
+      });
     }
   }
   return [...out];
