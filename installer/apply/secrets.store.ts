@@ -9,10 +9,10 @@ import { readIfExists } from './fs.atomic.js';
 export const SECRET_KEYS = ['POSTGRES_PASSWORD', 'REDIS_PASSWORD'] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
-/** The .env contents: Carebox's secrets plus any variable an admin added (kept as is, in order). */
+/** The .env contents: Carebox's secrets plus any variable an admin added (kept, sorted by name). */
 export interface EnvFile {
   secrets: Record<SecretKey, string>;
-  /** Variables Carebox does not manage (SMTP settings an admin added, for example). */
+  /** Variables Carebox does not manage (SMTP settings an admin added, for example), sorted by name. */
   extra: [string, string][];
   /** Which secrets were generated in this run (empty on a re-run). */
   generated: SecretKey[];
@@ -48,7 +48,9 @@ export function mergeSecrets(existing: string | null, generate: () => string = n
     }
   }
   const managed = new Set<string>([...SECRET_KEYS, 'COMPOSE_PROJECT_NAME']);
-  const extra = Object.entries(parsed).filter(([k]) => !managed.has(k));
+  const extra = Object.entries(parsed)
+    .filter(([k]) => !managed.has(k))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return { secrets, extra, generated };
 }
 

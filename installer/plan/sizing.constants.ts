@@ -116,6 +116,8 @@ export const CONSOLE_REDIS_CONNECTIONS = 2;
 export const NGINX_BASE_BYTES = 32 * MiB;
 export const NGINX_PER_WORKER_BYTES = 16 * MiB;
 export const NGINX_MAX_WORKERS = 8;
+/** One nginx worker per this much usable memory at most (our choice: keeps 1 GiB hosts at one worker). */
+export const NGINX_MEMORY_PER_WORKER_SLOT = 512 * MiB;
 
 // ---- Product settings ------------------------------------------------------------------------
 

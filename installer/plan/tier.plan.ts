@@ -13,6 +13,7 @@ import {
   MAX_WEB_PROCESSES,
   NGINX_BASE_BYTES,
   NGINX_MAX_WORKERS,
+  NGINX_MEMORY_PER_WORKER_SLOT,
   NGINX_PER_WORKER_BYTES,
   OS_HEADROOM_FRACTION,
   OS_HEADROOM_MAX_BYTES,
@@ -73,8 +74,10 @@ function sizeTier(host: PlanHost, tier: Tier, intent: Intent): TierResult {
   const redisLimit = floorMiB(redisMax * REDIS_CONTAINER_FACTOR + REDIS_CONTAINER_EXTRA_BYTES);
   d['sizing.redis.maxMemoryBytes'] = `maxmemory ${b(redisMax)} = clamp(5 % of ${b(avail)}, 64 MiB, 4 GiB)`;
 
-  const nginxWorkers = clamp(Math.floor(cpus / 2), 1, Math.min(NGINX_MAX_WORKERS, Math.max(1, Math.floor(cpus))));
-  d['sizing.nginx.workerProcesses'] = `worker_processes ${nginxWorkers} = clamp(floor(${c(cpus)} CPUs / 2), 1, 8) (explicit, never auto)`;
+  // Many cores with little memory (shared VMs): nginx workers are capped by memory as well as CPUs.
+  const nginxMemCap = Math.max(1, Math.floor(avail / NGINX_MEMORY_PER_WORKER_SLOT));
+  const nginxWorkers = clamp(Math.floor(cpus / 2), 1, Math.min(NGINX_MAX_WORKERS, Math.max(1, Math.floor(cpus)), nginxMemCap));
+  d['sizing.nginx.workerProcesses'] = `worker_processes ${nginxWorkers} = clamp(floor(${c(cpus)} CPUs / 2), 1, min(8, ${nginxMemCap} = ${b(avail)} / ${b(NGINX_MEMORY_PER_WORKER_SLOT)})) (explicit, never auto)`;
   const nginxLimit = NGINX_BASE_BYTES + NGINX_PER_WORKER_BYTES * nginxWorkers;
 
   const appBudget = floorMiB(avail * APP_MEMORY_SHARE);

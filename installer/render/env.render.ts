@@ -8,7 +8,7 @@ function quote(value: string): string {
 
 /**
  * .env for the install root (written 0600): the Compose project name, Carebox's secrets, then the
- * admin's own variables in their original order. Deterministic for the same input.
+ * admin's own variables (sorted by name). Deterministic for the same input.
  */
 export function renderEnv(project: string, env: EnvFile): string {
   const lines = [

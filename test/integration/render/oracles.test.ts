@@ -1,0 +1,74 @@
+/**
+ * The real tools as oracles on the rendered files of every tier: Compose v2's `docker compose
+ * config` and nginx's `nginx -t` (the host's nginx, and inside the nginx image the stack runs).
+ * Needs: docker compose (v2 plugin), nginx, and for the in-image check a Docker engine with the
+ * stand-in images (`bash test/images/build-standins.sh`).
+ */
+import { expect } from 'chai';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exec } from '../../../installer/apply/exec.js';
+import { writeFileAtomic } from '../../../installer/apply/fs.atomic.js';
+import { TIERS } from '../../../installer/plan/plan.types.js';
+import { IMAGES, planFor, renderFor } from '../../unit/render/render.helpers.js';
+
+const standinsFile = join(process.cwd(), 'test/images/images.standin.json');
+
+/**
+ * `nginx -t` on the host. Its stdout/stderr go to a file through sh: Node's child pipes are
+ * sockets, on which nginx cannot open /dev/stdout (ENXIO), while under Docker they are FIFOs.
+ */
+async function nginxTest(conf: string, prefix: string) {
+  const out = join(prefix, 'nginx-t.log');
+  const r = await exec(['sh', '-c', 'nginx -t -q -c "$1" -p "$2" >"$3" 2>&1', 'sh', conf, prefix, out], { allowFailure: true });
+  return { code: r.code, stderr: existsSync(out) ? readFileSync(out, 'utf8') : r.stderr };
+}
+
+describe('render oracles: docker compose config and nginx -t on every tier', function () {
+  this.timeout(120_000);
+  let dir: string;
+  before(async function () {
+    const v = await exec(['docker', 'compose', 'version', '--short'], { allowFailure: true }).catch(() => null);
+    if (!v || v.code !== 0) throw new Error('docker compose (v2) is required for this suite: see README "Testing"');
+    dir = await mkdtemp(join(tmpdir(), 'carebox-oracle-'));
+  });
+  after(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  for (const tier of TIERS) {
+    it(`${tier}: compose config accepts compose.yml and nginx -t accepts nginx.conf`, async () => {
+      const root = join(dir, tier);
+      for (const f of renderFor(planFor(tier))) await writeFileAtomic(join(root, f.path), f.content, f.mode);
+      const cfg = await exec(['docker', 'compose', '-p', `oracle-${tier}`, '--project-directory', root, '-f', join(root, 'compose.yml'), 'config', '--quiet'], { allowFailure: true });
+      expect(cfg.code, cfg.stderr).to.equal(0);
+      // The normalised config keeps the planned limits (Compose did not drop them).
+      const full = await exec(['docker', 'compose', '-p', `oracle-${tier}`, '--project-directory', root, '-f', join(root, 'compose.yml'), 'config', '--format', 'json']);
+      const json = JSON.parse(full.stdout) as { services: Record<string, { cpus?: number; mem_limit?: string | number }> };
+      expect(Number(json.services.backend!.cpus)).to.equal(planFor(tier).sizing.backend.limits.cpus);
+      expect(Number(json.services.backend!.mem_limit)).to.equal(planFor(tier).sizing.backend.limits.memoryBytes);
+      const t = await nginxTest(join(root, 'nginx/nginx.conf'), root);
+      expect(t.code, t.stderr).to.equal(0);
+    });
+  }
+
+  it('nginx -t passes inside the nginx image the stack runs (stand-in where no registry is reachable)', async function () {
+    if (!existsSync(standinsFile)) throw new Error('stand-in images missing: run bash test/images/build-standins.sh');
+    const nginxImage = (JSON.parse(readFileSync(standinsFile, 'utf8')) as { nginx: string }).nginx;
+    const root = join(dir, 'in-image');
+    for (const f of renderFor(planFor('horizontal'), { ...IMAGES, nginx: nginxImage })) await writeFileAtomic(join(root, f.path), f.content, f.mode);
+    const r = await exec(['docker', 'run', '--rm', '-v', `${join(root, 'nginx/nginx.conf')}:/etc/nginx/nginx.conf:ro`, nginxImage, 'nginx', '-t'], { allowFailure: true });
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stderr).to.match(/test is successful/);
+  });
+
+  it('a deliberately broken nginx.conf fails nginx -t (the oracle can say no)', async () => {
+    const root = join(dir, 'broken');
+    await writeFileAtomic(join(root, 'nginx/nginx.conf'), 'events {}\nhttp { server { listen 8080; proxy_pass; } }\n');
+    const t = await nginxTest(join(root, 'nginx/nginx.conf'), root);
+    expect(t.code).to.not.equal(0);
+    expect(t.stderr).to.match(/proxy_pass/);
+  });
+});
