@@ -2,6 +2,7 @@
  * Creates bee-queue instances in the two roles the server uses, with the Redis settings and the
  * error handling every queue needs. See job.definitions.ts for the connection counts.
  */
+import { createRequire } from 'node:module';
 import Queue from 'bee-queue';
 import type { ClientOpts, RetryStrategyOptions } from 'redis';
 import type { Logger } from 'pino';
@@ -65,6 +66,38 @@ function attachErrorHandling(queue: Queue, name: QueueName, logger: Logger<strin
   });
 }
 
+/** bee-queue's Lua script loader (internal module, no types of its own). */
+const beeQueueLua = createRequire(import.meta.url)('bee-queue/lib/lua/index.js') as {
+  buildCache(client: unknown): Promise<unknown>;
+};
+
+/** The node_redis command client bee-queue keeps on the (untyped) `client` field. */
+interface CommandClient {
+  on(event: 'ready', listener: () => void): void;
+}
+
+/**
+ * bee-queue loads its Lua scripts (enqueue, stall check, delayed jobs) once, when it first
+ * connects, and runs them with EVALSHA. Redis never persists its script cache, so after a Redis
+ * restart every EVALSHA fails with NOSCRIPT and the queue can neither enqueue nor re-queue stalled
+ * jobs until the process restarts. Reload the scripts on every reconnect of the command client.
+ */
+function reloadScriptsOnReconnect(queue: Queue, log: Logger<string>): void {
+  queue.ready().then(
+    () => {
+      const client = (queue as unknown as { client?: CommandClient | null }).client;
+      // The first 'ready' has passed; this listener sees reconnects only.
+      client?.on('ready', () => {
+        beeQueueLua.buildCache(client).then(
+          () => log.info('queue Redis reconnected; scripts reloaded'),
+          (err: unknown) => log.warn({ err }, 'could not reload queue scripts after reconnect'),
+        );
+      });
+    },
+    () => undefined, // closed before it was ever ready
+  );
+}
+
 /** Options of the queue constructors. */
 export interface QueueFactoryOptions {
   logger: Logger<string>;
@@ -87,6 +120,7 @@ export function createProducerQueue(config: Config, name: QueueName, options: Qu
     activateDelayedJobs: false,
   });
   attachErrorHandling(queue, name, options.logger, options.onBroken);
+  reloadScriptsOnReconnect(queue, options.logger.child({ component: 'queue', queue: name }));
   return queue;
 }
 
@@ -108,6 +142,7 @@ export function createWorkerQueue(config: Config, name: QueueName, options: Queu
     removeOnFailure: false,
   });
   attachErrorHandling(queue, name, options.logger, options.onBroken);
+  reloadScriptsOnReconnect(queue, options.logger.child({ component: 'queue', queue: name }));
   return queue;
 }
 
