@@ -15,7 +15,7 @@ import { shortReason } from './util/with-timeout.js';
 
 const config = loadConfigOrExit('carebox-migrate');
 const logger = createLogger({ level: config.LOG_LEVEL, role: 'migrate' });
-const db = createKnex(config, { applicationName: 'carebox-migrate', poolMin: 0, poolMax: 1, statementTimeoutMs: 0 });
+const db = createKnex(config, { applicationName: 'carebox-migrate', logger, poolMin: 0, poolMax: 1, statementTimeoutMs: 0 });
 
 try {
   const [batch, applied] = (await db.migrate.latest()) as [number, string[]];

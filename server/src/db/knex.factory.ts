@@ -8,6 +8,7 @@
  * inside a transaction (`SET LOCAL`).
  */
 import knex, { type Knex } from 'knex';
+import type { Logger } from 'pino';
 import type { Config } from '../config/env.config.js';
 import { MIGRATIONS_TABLE, migrationSource } from './migrations/index.js';
 
@@ -15,6 +16,11 @@ import { MIGRATIONS_TABLE, migrationSource } from './migrations/index.js';
 export interface KnexFactoryOptions {
   /** Shown in `pg_stat_activity.application_name`, e.g. `carebox-web`. */
   applicationName: string;
+  /**
+   * Receives knex's own messages instead of the console. Its per-acquire connection errors go to
+   * debug: the failing query rejects and its caller reports the error once.
+   */
+  logger: Logger<string>;
   /** Overrides DB_POOL_MIN (e.g. the migrate CLI uses 0). */
   poolMin?: number;
   /** Overrides DB_POOL_MAX (e.g. the migrate CLI uses 1). */
@@ -34,6 +40,7 @@ export interface KnexFactoryOptions {
  */
 export function createKnex(config: Config, options: KnexFactoryOptions): Knex {
   const statementTimeoutMs = options.statementTimeoutMs ?? config.DB_STATEMENT_TIMEOUT_MS;
+  const log = options.logger.child({ component: 'knex' });
   const connection: Knex.PgConnectionConfig & { statement_timeout?: number; connectionTimeoutMillis?: number } = {
     ...config.database,
     application_name: options.applicationName,
@@ -58,7 +65,18 @@ export function createKnex(config: Config, options: KnexFactoryOptions): Knex {
       propagateCreateError: true,
     },
     migrations: { migrationSource, tableName: MIGRATIONS_TABLE },
+    log: {
+      debug: (message: unknown) => log.debug({ knex: String(message) }, 'knex debug'),
+      error: (message: unknown) => log.debug({ knex: firstLine(message) }, 'knex reported an error'),
+      warn: (message: unknown) => log.warn({ knex: firstLine(message) }, 'knex warning'),
+      deprecate: (method: string, alternative: string) => log.warn({ method, alternative }, 'knex deprecation'),
+    },
   });
+}
+
+/** First line of a knex log message (they embed stack traces). */
+function firstLine(message: unknown): string {
+  return String(message instanceof Error ? message.message : message).split('\n')[0] ?? '';
 }
 
 /** Connection counts of a knex pool, for the metrics gauges. */

@@ -30,7 +30,7 @@ const CLOSE_TIMEOUT_MS = 2_000;
  * @param onBroken called if a queue's Redis client gives up for good.
  */
 export function createWebDependencies(config: Config, logger: Logger<string>, onBroken: BrokenConnectionHandler): WebDependencies {
-  const db = createKnex(config, { applicationName: 'carebox-web' });
+  const db = createKnex(config, { applicationName: 'carebox-web', logger });
   const redis = createRedisClient(config.redis, { logger, connectionName: 'carebox-web' });
   const jobs = JobProducer.create(config, logger, onBroken);
   const metrics = createMetrics({ db, poolMax: config.DB_POOL_MAX, queueDepths: () => jobs.depths() });

@@ -24,7 +24,7 @@ describe('server app (integration): real PostgreSQL and Redis', function () {
 
   before(async () => {
     database = await createTestDatabase('app');
-    const migrator = createKnex(testConfig({ DATABASE_URL: database.url }), { applicationName: 'carebox-test' });
+    const migrator = createKnex(testConfig({ DATABASE_URL: database.url }), { applicationName: 'carebox-test', logger: silent });
     await migrator.migrate.latest();
     await migrator.destroy();
     deps = await webDeps({ DATABASE_URL: database.url, BODY_LIMIT_BYTES: '2048' });

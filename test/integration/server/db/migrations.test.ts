@@ -1,10 +1,13 @@
 import { expect } from 'chai';
 import type { Knex } from 'knex';
+import { createLogger } from '../../../../server/src/observability/logger.js';
 import { createKnex } from '../../../../server/src/db/knex.factory.js';
 import { LATEST_MIGRATION } from '../../../../server/src/db/migrations/index.js';
 import { toHttpError } from '../../../../server/src/http/error-mapping.js';
 import { createTestDatabase, freePort, serverEnv, testConfig, type TestDatabase } from '../support/services.js';
 import { SpawnedProcess } from '../support/spawned-process.js';
+
+const silent = createLogger({ level: 'silent', role: 'test' });
 
 describe('server db (integration): migrations on real PostgreSQL', function () {
   this.timeout(60_000);
@@ -13,7 +16,7 @@ describe('server db (integration): migrations on real PostgreSQL', function () {
 
   before(async () => {
     database = await createTestDatabase('migrations');
-    db = createKnex(testConfig({ DATABASE_URL: database.url }), { applicationName: 'carebox-test' });
+    db = createKnex(testConfig({ DATABASE_URL: database.url }), { applicationName: 'carebox-test', logger: silent });
   });
   after(async () => {
     await db?.destroy();

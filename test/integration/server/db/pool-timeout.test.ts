@@ -2,9 +2,12 @@ import { expect } from 'chai';
 import express from 'express';
 import type { Knex } from 'knex';
 import request from 'supertest';
+import { createLogger } from '../../../../server/src/observability/logger.js';
 import { createKnex, poolStats } from '../../../../server/src/db/knex.factory.js';
 import { errorHandler } from '../../../../server/src/http/error-handler.middleware.js';
 import { createTestDatabase, eventually, testConfig, type TestDatabase } from '../support/services.js';
+
+const silent = createLogger({ level: 'silent', role: 'test' });
 
 describe('server db (integration): pool exhaustion on real PostgreSQL', function () {
   this.timeout(30_000);
@@ -15,7 +18,7 @@ describe('server db (integration): pool exhaustion on real PostgreSQL', function
     database = await createTestDatabase('pool');
     db = createKnex(
       testConfig({ DATABASE_URL: database.url, DB_POOL_MIN: '0', DB_POOL_MAX: '1', DB_ACQUIRE_TIMEOUT_MS: '300' }),
-      { applicationName: 'carebox-test' },
+      { applicationName: 'carebox-test', logger: silent },
     );
   });
   after(async () => {
@@ -56,10 +59,11 @@ describe('server db (integration): pool exhaustion on real PostgreSQL', function
   it('sends statement_timeout as a startup parameter unless DB_PGBOUNCER', async () => {
     const direct = createKnex(testConfig({ DATABASE_URL: database.url, DB_STATEMENT_TIMEOUT_MS: '1234' }), {
       applicationName: 'carebox-test',
+      logger: silent,
     });
     const bouncer = createKnex(
       testConfig({ DATABASE_URL: database.url, DB_STATEMENT_TIMEOUT_MS: '1234', DB_PGBOUNCER: 'true' }),
-      { applicationName: 'carebox-test' },
+      { applicationName: 'carebox-test', logger: silent },
     );
     try {
       const a = await direct.raw('show statement_timeout');

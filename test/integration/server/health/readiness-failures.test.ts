@@ -27,7 +27,7 @@ describe('server readiness (integration): a dependency down is named, and recove
 
   before(async () => {
     database = await createTestDatabase('readiness');
-    const migrator = createKnex(testConfig({ DATABASE_URL: database.url }), { applicationName: 'carebox-test' });
+    const migrator = createKnex(testConfig({ DATABASE_URL: database.url }), { applicationName: 'carebox-test', logger: silent });
     await migrator.migrate.latest();
     await migrator.destroy();
   });
