@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds local stand-ins for the official postgres, redis, nginx and node images, for machines
+# Builds local stand-ins for the official postgres, redis, nginx and node images (and PgBouncer), for machines
 # that reach no container registry (this CI, air-gapped labs). One Debian 12 rootfs is made with
 # mmdebstrap from Debian's archive and imported; each stand-in is a Dockerfile target on top of it.
 # Cached by tag: an image whose carebox.standin.hash label matches this script's inputs is kept.
@@ -8,7 +8,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 suite="${STANDIN_SUITE:-bookworm}"
 mirror="${STANDIN_MIRROR:-http://deb.debian.org/debian}"
-packages="postgresql-15,redis-server,nginx,curl,ca-certificates,libstdc++6,procps"
+packages="postgresql-15,redis-server,nginx,pgbouncer,curl,ca-certificates,libstdc++6,procps,netcat-openbsd"
 force="${1:-}"
 
 need() { command -v "$1" >/dev/null 2>&1 || { echo "build-standins: '$1' is missing ($2)" >&2; exit 1; }; }
@@ -27,6 +27,7 @@ declare -A tags=(
   [redis]="carebox-standin/redis:7"
   [nginx]="carebox-standin/nginx:1.22"
   [node]="carebox-standin/node:20"
+  [pgbouncer]="carebox-standin/pgbouncer:1"
 )
 
 label_of() { docker image inspect -f '{{ index .Config.Labels "carebox.standin.hash" }}' "$1" 2>/dev/null || true; }
@@ -48,11 +49,13 @@ else
   cp "$here/Dockerfile.standin" "$here/postgres-entrypoint.sh" "$ctx/"
   cp "$node_bin" "$ctx/node"
   cp -r "$npm_dir" "$ctx/npm"
-  for target in postgres redis nginx node; do
+  for target in postgres redis nginx pgbouncer node; do
     echo "build-standins: ${tags[$target]}" >&2
-    DOCKER_BUILDKIT=0 docker build -q -f "$ctx/Dockerfile.standin" --target "$target" \
+    if ! out="$(DOCKER_BUILDKIT=0 docker build -q -f "$ctx/Dockerfile.standin" --target "$target" \
       --build-arg BASE="$base_tag" --label carebox.standin.hash="$hash" \
-      -t "${tags[$target]}" "$ctx" >/dev/null
+      -t "${tags[$target]}" "$ctx" 2>&1)"; then
+      echo "$out" >&2; exit 1
+    fi
   done
 fi
 
@@ -61,6 +64,7 @@ cat > "$here/images.standin.json" <<JSON
   "postgres": "${tags[postgres]}",
   "redis": "${tags[redis]}",
   "nginx": "${tags[nginx]}",
+  "pgbouncer": "${tags[pgbouncer]}",
   "node": "${tags[node]}"
 }
 JSON

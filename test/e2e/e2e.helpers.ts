@@ -1,0 +1,86 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import type Docker from 'dockerode';
+import { connectDocker } from '../../installer/apply/docker.connect.js';
+
+export const REPO = process.cwd();
+export const CLI = join(REPO, 'dist/console/cli.js');
+export const STANDINS = join(REPO, 'test/images/images.standin.json');
+
+/** Result of one CLI run. */
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  json: any;
+}
+
+/** Run the built `carebox` CLI (no TTY: stdin is /dev/null), parse stdout as JSON when it is. */
+export function carebox(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const t = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 600_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(t);
+      let json: any = null;
+      try {
+        json = JSON.parse(stdout);
+      } catch {
+        /* not JSON */
+      }
+      resolve({ code: code ?? -1, stdout, stderr, json });
+    });
+  });
+}
+
+/** Fail with how to fix it when the e2e prerequisites are missing. */
+export async function requireE2ePrereqs(): Promise<Docker> {
+  if (!existsSync(CLI)) throw new Error('dist/ is missing: run `npm run build` (test/run-all.sh does)');
+  if (!existsSync(STANDINS)) throw new Error('stand-in images missing: run `bash test/images/build-standins.sh` (test/run-all.sh does)');
+  return (await connectDocker()).docker;
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** GET through the stack's nginx; returns status and parsed JSON body (or text). */
+export async function get(url: string): Promise<{ status: number; body: any; headers: Headers }> {
+  const r = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  const text = await r.text();
+  let body: any = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* text */
+  }
+  return { status: r.status, body, headers: r.headers };
+}
+
+/** Containers, networks and volumes carrying a Compose project label. */
+export async function projectResources(docker: Docker, project: string) {
+  const label = `com.docker.compose.project=${project}`;
+  const containers = await docker.listContainers({ all: true, filters: { label: [label] } });
+  const networks = await docker.listNetworks({ filters: { label: [label] } });
+  const volumes = (await docker.listVolumes({ filters: { label: [label] } })).Volumes ?? [];
+  return { containers, networks, volumes };
+}
+
+export function readText(path: string): string {
+  return readFileSync(path, 'utf8');
+}
