@@ -77,12 +77,18 @@ interface CommandClient {
 }
 
 /**
- * bee-queue loads its Lua scripts (enqueue, stall check, delayed jobs) once, when it first
- * connects, and runs them with EVALSHA. Redis never persists its script cache, so after a Redis
- * restart every EVALSHA fails with NOSCRIPT and the queue can neither enqueue nor re-queue stalled
- * jobs until the process restarts. Reload the scripts on every reconnect of the command client.
+ * Watches a queue's connection.
+ *
+ * - bee-queue loads its Lua scripts (enqueue, stall check, delayed jobs) once, when it first
+ *   connects, and runs them with EVALSHA. Redis never persists its script cache, so after a Redis
+ *   restart every EVALSHA fails with NOSCRIPT and the queue can neither enqueue nor re-queue
+ *   stalled jobs until the process restarts. So the scripts are reloaded on every reconnect.
+ * - If the first connection is refused with an error reply (a wrong password, or "max number of
+ *   clients reached"), bee-queue gives up on the queue for good. That is reported as broken, so
+ *   the process exits and is restarted with a backoff (cluster primary / container restart
+ *   policy) instead of running on with a dead queue.
  */
-function reloadScriptsOnReconnect(queue: Queue, log: Logger<string>): void {
+function watchConnection(queue: Queue, name: QueueName, log: Logger<string>, onBroken: BrokenConnectionHandler): void {
   queue.ready().then(
     () => {
       const client = (queue as unknown as { client?: CommandClient | null }).client;
@@ -94,7 +100,11 @@ function reloadScriptsOnReconnect(queue: Queue, log: Logger<string>): void {
         );
       });
     },
-    () => undefined, // closed before it was ever ready
+    (err: unknown) => {
+      const error = err instanceof Error ? err : new Error(String(err));
+      log.fatal({ err: error, maxClients: isMaxClientsError(error) }, 'queue could not connect to Redis; giving up on this process');
+      onBroken(name, error);
+    },
   );
 }
 
@@ -120,7 +130,7 @@ export function createProducerQueue(config: Config, name: QueueName, options: Qu
     activateDelayedJobs: false,
   });
   attachErrorHandling(queue, name, options.logger, options.onBroken);
-  reloadScriptsOnReconnect(queue, options.logger.child({ component: 'queue', queue: name }));
+  watchConnection(queue, name, options.logger.child({ component: 'queue', queue: name }), options.onBroken);
   return queue;
 }
 
@@ -142,7 +152,7 @@ export function createWorkerQueue(config: Config, name: QueueName, options: Queu
     removeOnFailure: false,
   });
   attachErrorHandling(queue, name, options.logger, options.onBroken);
-  reloadScriptsOnReconnect(queue, options.logger.child({ component: 'queue', queue: name }));
+  watchConnection(queue, name, options.logger.child({ component: 'queue', queue: name }), options.onBroken);
   return queue;
 }
 

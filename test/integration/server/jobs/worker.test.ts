@@ -153,6 +153,35 @@ describe('server jobs (integration): the worker process on real Redis', function
     }
   });
 
+  it('exits 1 (to be restarted with a backoff) when Redis refuses it with "max number of clients reached"', async () => {
+    const redis = await ThrowawayRedis.start(['--maxclients', '1']);
+    const { connect } = await import('node:net');
+    const holder = connect(redis.port, '127.0.0.1');
+    try {
+      await new Promise((resolve) => holder.once('connect', resolve));
+      const env = serverEnv({ REDIS_URL: redis.url, LOG_LEVEL: 'info', WORKER_HEARTBEAT_FILE: join(scratch, 'hb-full') });
+      const worker = startWorker(env);
+      const fatal = await worker.waitForLog((l) => l.msg === 'queue could not connect to Redis; giving up on this process', 15_000, 'the refusal');
+      expect(fatal.maxClients).to.equal(true);
+      expect((await worker.exited).code, worker.describe()).to.equal(1);
+
+      // The web process reports the same condition instead of running on with a dead producer.
+      let broken: Error | null = null;
+      const web = createWebDependencies(loadConfig(env), silent, (_queue, err) => {
+        broken = err;
+      });
+      try {
+        await eventually(async () => broken ?? undefined, 10_000, 'the producer to report the refusal');
+        expect(String(broken)).to.match(/max number of clients reached/);
+      } finally {
+        await web.close();
+      }
+    } finally {
+      holder.destroy();
+      await redis.stop();
+    }
+  });
+
   it('exits 1 naming the bad variables when the environment is invalid', async () => {
     const worker = startWorker({ ...serverEnv(), QUEUE_CONCURRENCY: '0', REDIS_URL: 'memcached://x' });
     expect((await worker.exited).code).to.equal(1);

@@ -113,11 +113,17 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
 export class ThrowawayRedis {
   private process: ChildProcess | null = null;
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly extraArgs: readonly string[],
+  ) {}
 
-  /** Starts redis-server on a free loopback port. */
-  static async start(): Promise<ThrowawayRedis> {
-    const redis = new ThrowawayRedis(await freePort());
+  /**
+   * Starts redis-server on a free loopback port.
+   * @param extraArgs more redis-server options, e.g. `['--maxclients', '2']`.
+   */
+  static async start(extraArgs: readonly string[] = []): Promise<ThrowawayRedis> {
+    const redis = new ThrowawayRedis(await freePort(), extraArgs);
     await redis.startAgain();
     return redis;
   }
@@ -130,7 +136,7 @@ export class ThrowawayRedis {
   async startAgain(): Promise<void> {
     const child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', ...this.extraArgs],
       { stdio: 'ignore' },
     );
     this.process = child;
