@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 /** HL7 administrative gender codes. */
 export const PATIENT_SEX_VALUES = ['female', 'male', 'other', 'unknown'] as const;
 
+/** Creates the table, its MRN unique constraint, the name index and the checks. */
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('patients', (t) => {
     // gen_random_uuid() is built into PostgreSQL ≥ 13.
@@ -25,6 +26,7 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(`alter table patients add constraint patients_mrn_not_blank check (length(btrim(mrn)) > 0)`);
 }
 
+/** Drops the table (and with it every patient row): for development rollbacks only. */
 export async function down(knex: Knex): Promise<void> {
   await knex.schema.dropTableIfExists('patients');
 }
