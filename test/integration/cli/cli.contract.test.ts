@@ -1,0 +1,119 @@
+/**
+ * The CLI contract through the built binary: exit codes, --json documents, no UI without a TTY,
+ * and `plan --json` holding the DB budget on a grid of hypothetical hosts for every offered tier.
+ */
+import { expect } from 'chai';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { carebox, CLI } from '../../e2e/e2e.helpers.js';
+
+describe('CLI contract (built binary)', function () {
+  this.timeout(120_000);
+  let scratch: string;
+  before(async () => {
+    if (!existsSync(CLI)) throw new Error('dist/ is missing: run `npm run build` first');
+    scratch = await mkdtemp(join(tmpdir(), 'carebox-cli-'));
+  });
+  after(() => rm(scratch, { recursive: true, force: true }));
+
+  it('plan --json prints every field the contract names', async () => {
+    const r = await carebox(['plan', '--json', '--cpus', '4', '--memory', '8g', '--dir', scratch]);
+    expect(r.code, r.stderr).to.equal(0);
+    const p = r.json;
+    for (const path of [
+      'tier', 'reasons', 'host.cpus', 'host.memoryBytes', 'host.hostCpus', 'host.hostMemoryBytes',
+      'sizing.backend.replicas', 'sizing.backend.workers', 'sizing.backend.pool.min', 'sizing.backend.pool.max',
+      'sizing.queue.replicas', 'sizing.queue.concurrency', 'sizing.postgres.maxConnections', 'sizing.postgres.sharedBuffersBytes',
+      'sizing.redis.maxClients', 'sizing.nginx.workerProcesses', 'sizing.nginx.workerConnections',
+      'budget.dbConnections.demand', 'budget.dbConnections.limit', 'budget.memoryBytes.demand', 'budget.memoryBytes.limit', 'capacity.concurrentUsers',
+    ]) {
+      const v = path.split('.').reduce((o: any, k) => (o === undefined ? undefined : o[k]), p);
+      expect(v, path).to.not.equal(undefined);
+    }
+    expect(p).to.have.property('sizing').that.has.property('pgbouncer');
+    expect(p.reasons).to.be.an('array').that.is.not.empty;
+    expect(p.capacity.concurrentUsers).to.have.length(2);
+  });
+
+  it('plan --json holds dbConnections demand ≤ limit for every offered tier on a grid of hosts', async () => {
+    for (const cpus of [1, 2, 8, 32]) {
+      for (const mem of ['2g', '8g', '64g']) {
+        const auto = await carebox(['plan', '--json', '--cpus', String(cpus), '--memory', mem, '--dir', scratch]);
+        expect(auto.code, auto.stderr).to.equal(0);
+        for (const t of auto.json.tiers.filter((x: any) => x.feasible)) {
+          const r = await carebox(['plan', '--json', '--tier', t.tier, '--cpus', String(cpus), '--memory', mem, '--dir', scratch]);
+          expect(r.code, r.stderr).to.equal(0);
+          const b = r.json.budget;
+          expect(b.dbConnections.demand, `${t.tier} ${cpus}/${mem}`).to.be.at.most(b.dbConnections.limit);
+          expect(b.redisConnections.demand).to.be.at.most(b.redisConnections.limit);
+          expect(b.memoryBytes.demand).to.be.at.most(b.memoryBytes.limit);
+          expect(r.json.sizing.nginx.workerProcesses).to.be.at.most(cpus);
+        }
+      }
+    }
+  });
+
+  it('plan for a host below the minimum exits 3 with a JSON error', async () => {
+    const r = await carebox(['plan', '--json', '--cpus', '1', '--memory', '512m', '--dir', scratch]);
+    expect(r.code).to.equal(3);
+    expect(r.json.ok).to.equal(false);
+    expect(r.json.error.code).to.equal('PREFLIGHT_FAILED');
+    expect(r.json.error.hint).to.match(/1 GiB/);
+  });
+
+  for (const [args, why] of [
+    [['plan', '--tier', 'gigantic'], /--tier/],
+    [['plan', '--cpus', '4'], /--cpus and --memory go together/],
+    [['plan', '--cpus', 'four', '--memory', '8g'], /--cpus must be a number/],
+    [['plan', '--cpus', '4', '--memory', '8 bananas'], /invalid size/],
+    [['plan', '--users', '0'], /--users/],
+    [['plan', '--users', '50', '--size', 'small'], /either --users or --size/],
+    [['install', '--http-port', '70000', '--yes'], /--http-port must be between 1 and 65535/],
+    [['install', '--bind', 'localhost', '--yes'], /--bind must be an IPv4 address/],
+    [['plan', '--no-such-flag'], /unknown option/],
+  ] as const) {
+    it(`usage error exits 2: ${args.join(' ')}`, async () => {
+      const r = await carebox([...args, '--dir', scratch]);
+      expect(r.code, r.stderr).to.equal(2);
+      expect(r.stderr).to.match(why);
+    });
+  }
+
+  it('install without a TTY and without --yes never mounts the UI: it says why and exits 2', async () => {
+    const r = await carebox(['install', '--dir', join(scratch, 'root')]);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.match(/no TTY/);
+    expect(r.stderr).to.match(/--yes/);
+    expect(r.stderr).to.not.match(/Raw mode/);
+    expect(existsSync(join(scratch, 'root'))).to.equal(false);
+  });
+
+  it('install --images with a bad file is a usage error naming the problem', async () => {
+    const { writeFile } = await import('node:fs/promises');
+    const f = join(scratch, 'images.json');
+    await writeFile(f, JSON.stringify({ postgres: 'postgres:latest', mysql: 'mysql:8' }));
+    const r = await carebox(['install', '--yes', '--render-only', '--json', '--dir', join(scratch, 'r2'), '--images', f]);
+    expect(r.code, r.stderr).to.equal(2);
+    expect(r.json.error.message).to.match(/latest|mysql/);
+  });
+
+  it('status on a root with no install exits 1 and says so', async () => {
+    const r = await carebox(['status', '--json', '--dir', join(scratch, 'nothing-here')]);
+    expect(r.code).to.equal(1);
+    expect(r.json.error.message).to.match(/no Carebox install/);
+  });
+
+  it('--render-only writes the files and manifest without Docker, and a re-run writes nothing', async () => {
+    const root = join(scratch, 'render-only');
+    const first = await carebox(['install', '--yes', '--render-only', '--json', '--dir', root, '--http-port', '18089']);
+    expect(first.code, first.stderr).to.equal(0);
+    expect(first.json.files.map((f: any) => f.status)).to.satisfy((s: string[]) => s.every((x) => x === 'created'));
+    expect(existsSync(join(root, 'carebox.json'))).to.equal(true);
+    const again = await carebox(['install', '--yes', '--render-only', '--json', '--dir', root]);
+    expect(again.code, again.stderr).to.equal(0);
+    expect(again.json.files.every((f: any) => f.status === 'unchanged')).to.equal(true);
+    expect(again.json.manifestWritten).to.equal(false);
+  });
+});
