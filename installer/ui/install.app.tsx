@@ -71,11 +71,17 @@ export function InstallApp({ prep, autoConfirm, store, execute, onExit }: Instal
     return () => clearTimeout(t);
   }, [phase]);
 
-  return (
-    <Box flexDirection="column">
+  const header = (
+    <>
       <HostPanel facts={prep.facts} />
       {prep.plan ? <TierPanel plan={prep.plan} /> : <Text color="red">{prep.planError?.message}</Text>}
-      {phase === 'review' || !checksOk ? <PreflightPanel results={prep.preflight} /> : null}
+    </>
+  );
+  const reviewing = phase === 'review' || !checksOk;
+  return (
+    <Box flexDirection="column">
+      {reviewing ? header : null}
+      {reviewing ? <PreflightPanel results={prep.preflight} /> : null}
       {phase === 'review' ? (
         <Box>
           <Text>
@@ -84,7 +90,7 @@ export function InstallApp({ prep, autoConfirm, store, execute, onExit }: Instal
           <ConfirmInput onConfirm={() => setPhase('running')} onCancel={() => setPhase('cancelled')} />
         </Box>
       ) : null}
-      <StepsView steps={steps} />
+      <StepsView steps={steps} header={reviewing ? undefined : header} />
       {phase === 'done' && outcome ? (
         <Box flexDirection="column" borderStyle="round" borderColor="green" paddingX={1}>
           <Text color="green" bold>

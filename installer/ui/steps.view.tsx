@@ -1,3 +1,4 @@
+import type { ReactNode } from 'react';
 import { Box, Static, Text } from 'ink';
 import { Spinner } from '@inkjs/ui';
 import type { StepView } from './step.store.js';
@@ -17,13 +18,19 @@ function Finished({ step }: { step: StepView }) {
   );
 }
 
-/** Finished steps in <Static> (printed once, never redrawn) above one live region for the running step. */
-export function StepsView({ steps }: { steps: StepView[] }) {
+/**
+ * Finished steps in <Static> (printed once, never redrawn) above one live region for the running
+ * step. `header`, when given, is printed once before the first step (the host and tier panels), so
+ * a small terminal over ssh redraws only the live line.
+ */
+export function StepsView({ steps, header }: { steps: StepView[]; header?: ReactNode }) {
   const finished = steps.filter((s) => s.status !== 'running');
   const running = steps.find((s) => s.status === 'running');
+  type Item = { key: string; step: StepView | null };
+  const items: Item[] = [...(header ? [{ key: '__header', step: null }] : []), ...finished.map((s) => ({ key: s.id, step: s }))];
   return (
     <>
-      <Static items={finished}>{(s) => <Finished key={s.id} step={s} />}</Static>
+      <Static items={items}>{(i) => (i.step ? <Finished key={i.key} step={i.step} /> : <Box key={i.key} flexDirection="column">{header}</Box>)}</Static>
       {running ? (
         <Box flexDirection="column">
           <Spinner label={running.title} />
