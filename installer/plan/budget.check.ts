@@ -10,13 +10,17 @@ import {
 
 /**
  * Redis connections each process opens. bee-queue is built on node_redis v3 and opens its own
- * clients: a producer (web) opens 1 command client per queue (getEvents: false, isWorker: false);
- * a worker opens a command client and a blocking client per queue. Every process also holds one
- * ioredis client (cache, sessions, rate limits). Source: bee-queue 2.0 `lib/queue.js`, ECOSYSTEM.md.
+ * clients: a producer (web process) opens one command client per queue (getEvents: false,
+ * isWorker: false); a worker opens, per queue, a command client, a blocking client and a
+ * subscriber that re-activates delayed (backed-off) jobs. Web processes also hold one ioredis
+ * client (cache, sessions, rate limits); the worker holds none. Source: bee-queue 2.0
+ * `lib/queue.js`, measured with `CLIENT LIST` by the server's integration tests
+ * (server/src/jobs/job.definitions.ts `redisConnectionsPerProcess`).
+ * QUEUE_COUNT is the server's queues: system, notifications, reports, exports.
  */
-export const QUEUE_COUNT = 3;
+export const QUEUE_COUNT = 4;
 export const REDIS_PER_WEB_PROCESS = 1 + QUEUE_COUNT;
-export const REDIS_PER_QUEUE_PROCESS = 1 + 2 * QUEUE_COUNT;
+export const REDIS_PER_QUEUE_PROCESS = 3 * QUEUE_COUNT;
 
 function budget(items: BudgetItem[], limit: number): Budget {
   return { demand: items.reduce((s, i) => s + i.amount, 0), limit, items };
@@ -69,7 +73,7 @@ export function computeBudgets(s: PlanSizing, host: BudgetHost, nodes: number): 
   const redisConnections = budget(
     [
       { name: 'web processes', amount: webProcs * REDIS_PER_WEB_PROCESS, derivation: `${webProcs} × ${REDIS_PER_WEB_PROCESS} (ioredis + ${QUEUE_COUNT} queue producers)` },
-      { name: 'queue processes', amount: queueProcs * REDIS_PER_QUEUE_PROCESS, derivation: `${queueProcs} × ${REDIS_PER_QUEUE_PROCESS} (ioredis + ${QUEUE_COUNT} × (client + blocking client))` },
+      { name: 'queue processes', amount: queueProcs * REDIS_PER_QUEUE_PROCESS, derivation: `${queueProcs} × ${REDIS_PER_QUEUE_PROCESS} (${QUEUE_COUNT} queues × (client + blocking client + delayed-job subscriber))` },
       { name: 'console', amount: CONSOLE_REDIS_CONNECTIONS, derivation: 'queue inspection and requeue' },
       { name: 'healthcheck', amount: 1, derivation: 'redis-cli ping' },
     ],

@@ -79,7 +79,8 @@ export function renderCompose(plan: Plan, images: StackImages, opts: StackOption
   const backend = svc.backend!;
   limits(backend, s.backend.limits);
   backend.deploy = { replicas: s.backend.replicas };
-  backend.stop_grace_period = `${Math.ceil(s.shutdownTimeoutMs / 1000) + 5}s`;
+  // The cluster primary force-kills workers 5 s after SHUTDOWN_TIMEOUT_MS; Docker must wait longer.
+  backend.stop_grace_period = `${Math.ceil(s.shutdownTimeoutMs / 1000) + 10}s`;
   backend.depends_on = appDepends;
   backend.environment = {
     ...backend.environment,
@@ -96,7 +97,7 @@ export function renderCompose(plan: Plan, images: StackImages, opts: StackOption
   const worker = svc.worker!;
   limits(worker, s.queue.limits);
   worker.deploy = { replicas: s.queue.replicas };
-  worker.stop_grace_period = `${Math.ceil(s.shutdownTimeoutMs / 1000) + 20}s`;
+  worker.stop_grace_period = `${Math.ceil((s.shutdownTimeoutMs + 15_000) / 1000) + 10}s`;
   worker.depends_on = appDepends;
   worker.environment = {
     ...worker.environment,

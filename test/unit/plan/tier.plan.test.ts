@@ -196,3 +196,14 @@ describe('planner: the seed document’s tiers', () => {
     expect(db!.message).to.match(/exceeds limit 200 connections/);
   });
 });
+
+describe('planner: Redis connection counts match the server', () => {
+  it('counts at least the connections the server opens per web and queue process', async () => {
+    const { redisConnectionsPerProcess, QUEUE_NAMES } = await import('../../../server/src/jobs/job.definitions.js');
+    const { REDIS_PER_WEB_PROCESS, REDIS_PER_QUEUE_PROCESS, QUEUE_COUNT } = await import('../../../installer/plan/budget.check.js');
+    const actual = redisConnectionsPerProcess();
+    expect(QUEUE_COUNT).to.be.at.least(QUEUE_NAMES.length);
+    expect(REDIS_PER_WEB_PROCESS).to.be.at.least(actual.web);
+    expect(REDIS_PER_QUEUE_PROCESS).to.be.at.least(actual.worker);
+  });
+});
