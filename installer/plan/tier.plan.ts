@@ -239,19 +239,28 @@ function sizeTier(host: PlanHost, tier: Tier, intent: Intent): TierResult {
   return { ok: false, reason: lastWhy };
 }
 
-/** Tier chosen for a host when the operator gives no intent, with the reason. Thresholds match the tiers' minimums. */
+/** Host size from which the planner picks a tier by itself (auto), CPUs and bytes. */
+export const AUTO_HORIZONTAL = { cpus: 4, memoryBytes: 8 * GiB } as const;
+export const AUTO_OPTIMIZED = { cpus: 2, memoryBytes: 4 * GiB } as const;
+
+/**
+ * Tier chosen for a host when the operator gives no intent, with the reason. Horizontal from
+ * 4 CPUs / 8 GiB (several replicas then add capacity and allow rolling restarts), optimized from
+ * 2 CPUs / 4 GiB, default below. Our choice, matching the seed's resource table (2 cores/4 GB for
+ * 500 users, 4 cores/8 GB for 1,000).
+ */
 function autoTier(host: PlanHost): { tier: Tier; reason: string } {
   const cpus = host.cpus.value;
   const mem = host.memoryBytes.value;
-  const h = TIER_SHAPES.horizontal;
-  const o = TIER_SHAPES.optimized;
-  if (cpus >= h.minCpus && mem >= h.minMemoryBytes) {
-    return { tier: 'horizontal', reason: `no tier or users given: ${c(cpus)} CPUs and ${b(mem)} usable meet horizontal's ${h.minCpus} CPUs / ${b(h.minMemoryBytes)}, so several replicas allow rolling restarts without downtime` };
+  const h = AUTO_HORIZONTAL;
+  const o = AUTO_OPTIMIZED;
+  if (cpus >= h.cpus && mem >= h.memoryBytes) {
+    return { tier: 'horizontal', reason: `no tier or users given: ${c(cpus)} CPUs and ${b(mem)} usable reach ${h.cpus} CPUs / ${b(h.memoryBytes)}, so several replicas add capacity and allow rolling restarts without downtime` };
   }
-  if (cpus >= o.minCpus && mem >= o.minMemoryBytes) {
-    return { tier: 'optimized', reason: `no tier or users given: ${c(cpus)} CPUs and ${b(mem)} usable meet optimized's ${o.minCpus} CPUs / ${b(o.minMemoryBytes)} but not horizontal's ${h.minCpus} CPUs / ${b(h.minMemoryBytes)}` };
+  if (cpus >= o.cpus && mem >= o.memoryBytes) {
+    return { tier: 'optimized', reason: `no tier or users given: ${c(cpus)} CPUs and ${b(mem)} usable reach ${o.cpus} CPUs / ${b(o.memoryBytes)} but not ${h.cpus} CPUs / ${b(h.memoryBytes)} (horizontal)` };
   }
-  return { tier: 'default', reason: `no tier or users given: ${c(cpus)} CPUs and ${b(mem)} usable are below optimized's ${o.minCpus} CPUs / ${b(o.minMemoryBytes)}` };
+  return { tier: 'default', reason: `no tier or users given: ${c(cpus)} CPUs and ${b(mem)} usable are below ${o.cpus} CPUs / ${b(o.memoryBytes)} (optimized)` };
 }
 
 /** Host shapes tried when a host cannot serve the users asked for: CPUs with 4 GiB each. */

@@ -69,8 +69,11 @@ export const TIER_SHAPES: Record<Tier, TierShape> = {
     tier: 'horizontal',
     summary: 'N backend replicas behind nginx, rolling restarts without downtime',
     seedClaim: [5000, 10000],
-    minCpus: 4,
-    minMemoryBytes: 8 * GiB,
+    // Two replicas need two web processes, hence two CPUs. The planner only *chooses* horizontal
+    // by itself from 4 CPUs / 8 GiB (AUTO_HORIZONTAL), where it also adds capacity; below that
+    // an admin may still ask for it for the redundancy of several replicas.
+    minCpus: 2,
+    minMemoryBytes: 4 * GiB,
     minWebProcesses: 2,
     layout: (p) => {
       if (p < 2) return null;

@@ -102,11 +102,15 @@ describe('planner: tier.plan', () => {
   });
 
   it('refuses an asked-for tier the host cannot run, and offers the smaller ones', () => {
-    const host = hypotheticalHost(2, 4 * GiB);
+    const host = hypotheticalHost(2, 3 * GiB);
     expect(() => planCarebox(host, tierIntent('horizontal'))).to.throw(PreflightError, /horizontal/);
     const tiers = planCarebox(host, auto).tiers;
-    expect(tiers.find((t) => t.tier === 'optimized')!.feasible).to.equal(true);
+    expect(tiers.find((t) => t.tier === 'default')!.feasible).to.equal(true);
     expect(tiers.find((t) => t.tier === 'horizontal')!.feasible).to.equal(false);
+    // Two CPUs are enough to ask for horizontal (two single-worker replicas) by name.
+    const two = planCarebox(hypotheticalHost(2, 4 * GiB), tierIntent('horizontal'));
+    expect(two.sizing.backend.replicas).to.equal(2);
+    expect(two.sizing.backend.workers).to.equal(1);
   });
 
   it('picks the tier by host size when no intent is given, and says why', () => {
