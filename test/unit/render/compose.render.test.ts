@@ -112,3 +112,10 @@ describe('render: text configs', () => {
     for (const f of files.filter((x) => !x.secret)) expect(f.content, f.path).to.not.include('secret-value-');
   });
 });
+
+describe('render: nginx edge', () => {
+  it('keeps /metrics off the public edge', () => {
+    const conf = fileOf(renderFor(planFor('default')), 'nginx/nginx.conf');
+    expect(conf).to.match(/location = \/metrics \{[^}]*return 404/);
+  });
+});
