@@ -9,6 +9,7 @@ import { readManifest, renderManifest, type HistoryEntry, type Manifest } from '
 import { INSTALL_FILES, packageRoot } from '../paths.js';
 import type { Intent, Plan } from '../plan/plan.types.js';
 import { planCarebox } from '../plan/tier.plan.js';
+import { stablePlanHost } from '../plan/host.stability.js';
 import { preflightPassed, runPreflight, type CheckResult } from '../preflight/preflight.checks.js';
 import type { BaseImageName, BaseImages, StackImages } from '../render/images.map.js';
 import { checksum, renderStack, type RenderedFile } from '../render/render.js';
@@ -70,10 +71,12 @@ export async function prepareInstall(options: InstallOptions): Promise<InstallPr
   const bindAddress = options.bindAddress ?? previous?.http.bindAddress ?? '0.0.0.0';
   const intent = options.intent ?? previous?.intent ?? EMPTY_INTENT;
   const facts = await detectHost({ installRoot: root, ports: [{ port: httpPort, bindAddress }], env: options.env, composeProject: project });
+  // A re-run on an unchanged host plans with the recorded figures, so memory noise never changes limits.
+  const { host } = stablePlanHost(previous?.facts ?? null, facts);
   let plan: Plan | null = null;
   let planError: CareboxError | null = null;
   try {
-    plan = planCarebox(facts, intent);
+    plan = planCarebox(host, intent);
   } catch (err) {
     if (!(err instanceof CareboxError)) throw err;
     planError = err;
