@@ -130,7 +130,8 @@ export interface BudgetViolation {
 
 /**
  * Check every invariant of a sizing. Returns the violations (empty when the plan fits).
- * Also checks nginx.workerProcesses ≤ usable CPUs and container CPU limits ≤ usable CPUs.
+ * Also checks nginx.workerProcesses ≤ usable CPUs and every container's CPU limit (PgBouncer's
+ * included) ≤ usable CPUs. Pure; never throws.
  */
 export function checkBudgets(s: PlanSizing, host: BudgetHost, nodes: number): BudgetViolation[] {
   const all = computeBudgets(s, host, nodes);
@@ -163,6 +164,7 @@ export function checkBudgets(s: PlanSizing, host: BudgetHost, nodes: number): Bu
     ['postgres', s.postgres.limits],
     ['redis', s.redis.limits],
     ['nginx', s.nginx.limits],
+    ...(s.pgbouncer ? ([['pgbouncer', s.pgbouncer.limits]] as const) : []),
   ] as const) {
     if (lim.cpus > cpuCap) out.push({ budget: `${svc}.cpus`, demand: lim.cpus, limit: cpuCap, message: `${svc} CPU limit ${lim.cpus} exceeds usable CPUs ${host.cpus}` });
   }

@@ -16,6 +16,18 @@ export const HOSPITAL_SIZES = {
 } as const;
 export type HospitalSize = keyof typeof HOSPITAL_SIZES;
 
+/**
+ * Whether PgBouncer fronts PostgreSQL:
+ * - `auto`: only when direct pools cannot fit `max_connections` within memory (and always for the
+ *   cluster tier, where many hosts share one PostgreSQL);
+ * - `on`: on every tier, in transaction mode (the server then sends no session state and no named
+ *   prepared statements);
+ * - `off`: never. A tier that cannot meet the DB budget without it (the cluster tier, or a host
+ *   whose PostgreSQL cannot hold even 4 connections per web process) is refused with exit 3.
+ */
+export const PGBOUNCER_MODES = ['auto', 'on', 'off'] as const;
+export type PgbouncerMode = (typeof PGBOUNCER_MODES)[number];
+
 /** What the operator asked for. Either a tier, or expected concurrent users, or neither (auto). */
 export interface Intent {
   tier: Tier | null;
@@ -25,6 +37,11 @@ export interface Intent {
   usersSource: string | null;
   /** Cluster tier only: number of Swarm nodes to plan for (null = derive from users, at least 2). */
   nodes: number | null;
+  /**
+   * `--pgbouncer auto|on|off`. Absent means `auto` (manifests written before the option have none);
+   * `buildIntent` and `planCarebox` always fill it in, so plans and new manifests record it.
+   */
+  pgbouncer?: PgbouncerMode;
 }
 
 /** A line of a budget: who consumes how much, and why. */

@@ -9,7 +9,12 @@ import {
   PG_MAINTENANCE_WORK_MEM_MAX_BYTES,
   PG_SHARED_BUFFERS_MAX_BYTES,
   PG_WORK_MEM_FLOOR_BYTES,
+  PGBOUNCER_CLIENT_HEADROOM_EXTRA,
+  PGBOUNCER_CLIENT_HEADROOM_FACTOR,
+  PGBOUNCER_MIN_DEFAULT_POOL,
+  PGBOUNCER_MIN_SERVER_POOL,
   PGBOUNCER_RESERVE_POOL,
+  PGBOUNCER_SERVER_CONNS_PER_PROCESS,
   SUPERUSER_RESERVED_CONNECTIONS,
   WEB_POOL_FLOOR,
   WEB_POOL_TARGET,
@@ -66,11 +71,31 @@ export function pgWorkMem(pgBytes: number, sharedBuffers: number, maintenance: n
   );
 }
 
-/** Parallelism settings (PgTune): workers = CPUs (2..32), per gather = CPUs/2 (0..4). */
-export function pgParallel(cpus: number): { maxWorkerProcesses: number; maxParallelWorkers: number; perGather: number } {
+/**
+ * Parallelism settings (PgTune): max_worker_processes = max_parallel_workers = CPUs (2..32),
+ * max_parallel_workers_per_gather = CPUs/2 (0..4), from usable CPUs rounded down.
+ */
+export function pgParallel(cpus: number): { maxWorkerProcesses: number; maxParallelWorkers: number; perGather: number; derivations: { workers: string; perGather: string } } {
   const n = clamp(Math.floor(cpus), 2, 32);
-  return { maxWorkerProcesses: n, maxParallelWorkers: n, perGather: clamp(Math.floor(cpus / 2), 0, 4) };
+  const g = clamp(Math.floor(cpus / 2), 0, 4);
+  return {
+    maxWorkerProcesses: n,
+    maxParallelWorkers: n,
+    perGather: g,
+    derivations: {
+      workers: `${n} = clamp(floor(${cpus} CPUs), 2, 32) (PgTune)`,
+      perGather: `max_parallel_workers_per_gather ${g} = clamp(floor(${cpus} CPUs / 2), 0, 4) (PgTune)`,
+    },
+  };
 }
+
+/**
+ * How the connection plan may use PgBouncer:
+ * - `direct`: never (`--pgbouncer off`); refused when direct pools cannot fit;
+ * - `pgbouncer`: always, for the reason given (`--pgbouncer on`, or the cluster tier);
+ * - `auto`: direct pools when they fit, else PgBouncer.
+ */
+export type PgbouncerChoice = { kind: 'direct' } | { kind: 'pgbouncer'; why: string } | { kind: 'auto' };
 
 /** Inputs of the connection plan: who opens pools and how big the cap is. */
 export interface ConnectionInputs {
@@ -82,8 +107,7 @@ export interface ConnectionInputs {
   queuePoolMax: number;
   /** PostgreSQL's connection cap (pgMemory().connectionCap). */
   cap: number;
-  /** Put PgBouncer in front regardless (cluster tier). */
-  forcePgbouncer: boolean;
+  pgbouncer: PgbouncerChoice;
 }
 
 /** The connection plan: per-process pool, max_connections and PgBouncer's pool, all in connections. */
@@ -96,25 +120,34 @@ export interface ConnectionPlan {
   reasons: string[];
 }
 
+/** Why no connection plan fits; `needsPgbouncer` when only PgBouncer (refused by the intent) would. */
+export interface ConnectionRefusal {
+  refused: string;
+  needsPgbouncer: boolean;
+}
+
 /**
  * Size the DB connection budget so invariant 1 holds by construction:
  *   Σ web processes × pool.max + queue processes × pool.max + console + migrations
  *   + superuser_reserved_connections ≤ max_connections.
- * Order of preference: the target pool (10 per process); else the largest pool ≥ 4 that fits;
- * else PgBouncer in transaction mode, whose server pool is what PostgreSQL can afford.
- * Returns null when not even PgBouncer's smallest server pool fits (host below minimum).
+ * Order of preference (for `auto`): the target pool (10 per process, GitLab's threads + 10 for a
+ * one-thread process); else the largest pool ≥ 4 that fits; else PgBouncer in transaction mode,
+ * whose server pool is what PostgreSQL can afford (GitLab: PgBouncer beyond 2–10 × vCPUs).
+ * Returns a refusal when the choice cannot be met: direct pools that do not fit under `direct`, or
+ * not even PgBouncer's smallest server pool (host below minimum). Pure; never throws.
  */
-export function planConnections(i: ConnectionInputs): ConnectionPlan | null {
+export function planConnections(i: ConnectionInputs): ConnectionPlan | ConnectionRefusal {
   const fixed = CONSOLE_DB_CONNECTIONS + MIGRATION_DB_CONNECTIONS + SUPERUSER_RESERVED_CONNECTIONS;
   const queueDemand = i.queueProcesses * i.queuePoolMax;
   const direct = (pool: number) => i.webProcesses * pool + queueDemand + fixed;
   const fixedText = `console ${CONSOLE_DB_CONNECTIONS} + migrations ${MIGRATION_DB_CONNECTIONS} + superuser_reserved ${SUPERUSER_RESERVED_CONNECTIONS}`;
+  const directWhyNot = `direct pools need ${direct(WEB_POOL_FLOOR)} connections even at pool.max ${WEB_POOL_FLOOR}, over PostgreSQL's cap ${i.cap}`;
 
-  if (!i.forcePgbouncer) {
+  if (i.pgbouncer.kind !== 'pgbouncer') {
     const fitPool = Math.min(WEB_POOL_TARGET, Math.floor((i.cap - queueDemand - fixed) / i.webProcesses));
     if (fitPool >= WEB_POOL_FLOOR) {
       const demand = direct(fitPool);
-      const maxConnections = Math.min(i.cap, Math.max(demand, 100));
+      const maxConnections = Math.min(i.cap, Math.max(demand, PG_DEFAULT_MAX_CONNECTIONS));
       return {
         webPoolMax: derived(
           fitPool,
@@ -122,7 +155,7 @@ export function planConnections(i: ConnectionInputs): ConnectionPlan | null {
             ? `pool.max ${fitPool} = target ${WEB_POOL_TARGET} per web process (GitLab: threads + 10; node has one thread)`
             : `pool.max ${fitPool} = floor((cap ${i.cap} − queue ${queueDemand} − ${fixed} fixed) / ${i.webProcesses} web processes)`,
         ),
-        maxConnections: derived(maxConnections, `max_connections ${maxConnections} = min(cap ${i.cap}, max(demand ${demand}, 100))`),
+        maxConnections: derived(maxConnections, `max_connections ${maxConnections} = min(cap ${i.cap}, max(demand ${demand}, ${PG_DEFAULT_MAX_CONNECTIONS}))`),
         pgbouncer: null,
         fixed,
         reasons: [
@@ -130,28 +163,31 @@ export function planConnections(i: ConnectionInputs): ConnectionPlan | null {
         ],
       };
     }
+    if (i.pgbouncer.kind === 'direct') return { refused: `without PgBouncer (--pgbouncer off), ${directWhyNot}`, needsPgbouncer: true };
   }
 
   const reserve = PGBOUNCER_RESERVE_POOL;
-  const serverPool = Math.min(i.cap - fixed - reserve, Math.max(10, 2 * (i.webProcesses + i.queueProcesses)));
-  if (serverPool < 5) return null;
+  const processes = i.webProcesses + i.queueProcesses;
+  const wanted = Math.max(PGBOUNCER_MIN_DEFAULT_POOL, PGBOUNCER_SERVER_CONNS_PER_PROCESS * processes);
+  const serverPool = Math.min(i.cap - fixed - reserve, wanted);
+  if (serverPool < PGBOUNCER_MIN_SERVER_POOL) {
+    return { refused: `PostgreSQL can hold only ${i.cap} connections: too few for a PgBouncer server pool of ${PGBOUNCER_MIN_SERVER_POOL} + reserve ${reserve} + ${fixed} fixed`, needsPgbouncer: false };
+  }
   const clients = direct(WEB_POOL_TARGET) - fixed;
-  const maxClientConn = Math.ceil(clients * 1.2) + 50;
-  const maxConnections = Math.min(i.cap, Math.max(serverPool + reserve + fixed, 100));
-  const why = i.forcePgbouncer
-    ? 'the cluster tier always runs PgBouncer (many hosts share one PostgreSQL)'
-    : `direct pools need ${direct(WEB_POOL_FLOOR)} connections even at pool.max ${WEB_POOL_FLOOR}, over PostgreSQL's cap ${i.cap}`;
+  const maxClientConn = Math.ceil(clients * PGBOUNCER_CLIENT_HEADROOM_FACTOR) + PGBOUNCER_CLIENT_HEADROOM_EXTRA;
+  const maxConnections = Math.min(i.cap, Math.max(serverPool + reserve + fixed, PG_DEFAULT_MAX_CONNECTIONS));
+  const why = i.pgbouncer.kind === 'pgbouncer' ? i.pgbouncer.why : directWhyNot;
   return {
-    webPoolMax: derived(WEB_POOL_TARGET, `pool.max ${WEB_POOL_TARGET} per web process, multiplexed by PgBouncer`),
+    webPoolMax: derived(WEB_POOL_TARGET, `pool.max ${WEB_POOL_TARGET} per web process (GitLab: threads + 10), multiplexed by PgBouncer`),
     maxConnections: derived(
       maxConnections,
-      `max_connections ${maxConnections} = min(cap ${i.cap}, max(PgBouncer pool ${serverPool} + reserve ${reserve} + ${fixed} fixed, 100))`,
+      `max_connections ${maxConnections} = min(cap ${i.cap}, max(PgBouncer pool ${serverPool} + reserve ${reserve} + ${fixed} fixed, ${PG_DEFAULT_MAX_CONNECTIONS}))`,
     ),
     pgbouncer: {
-      maxClientConn: derived(maxClientConn, `max_client_conn ${maxClientConn} = ceil(app pools ${clients} × 1.2) + 50`),
+      maxClientConn: derived(maxClientConn, `max_client_conn ${maxClientConn} = ceil(app pools ${clients} × ${PGBOUNCER_CLIENT_HEADROOM_FACTOR}) + ${PGBOUNCER_CLIENT_HEADROOM_EXTRA}`),
       defaultPoolSize: derived(
         serverPool,
-        `default_pool_size ${serverPool} = min(cap ${i.cap} − ${fixed} fixed − reserve ${reserve}, max(10, 2 × ${i.webProcesses + i.queueProcesses} processes))`,
+        `default_pool_size ${serverPool} = min(cap ${i.cap} − ${fixed} fixed − reserve ${reserve}, max(${PGBOUNCER_MIN_DEFAULT_POOL}, ${PGBOUNCER_SERVER_CONNS_PER_PROCESS} × ${processes} processes))`,
       ),
       reservePoolSize: reserve,
     },

@@ -59,10 +59,27 @@ export const MAX_WORKERS_PER_REPLICA = 8;
 export const WEB_POOL_TARGET = 10;
 /** Below this pool.max a web worker stalls on acquire under moderate load; PgBouncer goes in front instead. */
 export const WEB_POOL_FLOOR = 4;
-/** Connections kept warm per process (pool.min). */
+/**
+ * Connections a web process keeps warm (knex pool.min), so the first requests after an idle spell
+ * skip the TCP + SCRAM handshake. Our choice: 2 covers the health probe plus one request.
+ */
 export const POOL_MIN = 2;
-/** FAILURES.md: a short acquire timeout answers 503 + Retry-After instead of hanging 60 s. */
+/**
+ * Connections a queue worker keeps warm: none. Jobs arrive in bursts and are not latency-bound;
+ * idle queue workers should not pin PostgreSQL connections. Our choice.
+ */
+export const QUEUE_POOL_MIN = 0;
+/**
+ * knex acquire timeout of a web process, ms. FAILURES.md: a short timeout answers 503 +
+ * Retry-After instead of hanging 60 s (knex's default). 2 s = 10 × the seed's p95 target of 200 ms:
+ * a request still waiting after that has already failed its user. Also the server's TCP connect timeout.
+ */
 export const POOL_ACQUIRE_TIMEOUT_MS = 2_000;
+/**
+ * knex acquire timeout of a queue worker, ms: 5 × the web one. A job has no user waiting on it, and
+ * a job that gives up is retried with backoff; waiting longer beats burning a retry. Our choice.
+ */
+export const QUEUE_ACQUIRE_TIMEOUT_MS = 5 * POOL_ACQUIRE_TIMEOUT_MS;
 
 /** Direct PostgreSQL connections the console may hold (status query, pg_dump/pg_restore). */
 export const CONSOLE_DB_CONNECTIONS = 2;
@@ -92,9 +109,25 @@ export const PG_MAINTENANCE_WORK_MEM_MAX_BYTES = 2 * GiB;
 
 // ---- PgBouncer -------------------------------------------------------------------------------
 
+/**
+ * PgBouncer container memory, bytes. PgBouncer holds about 2 KiB per client plus pkt_buf (4 KiB)
+ * per active link (PgBouncer docs); 64 MiB covers tens of thousands of clients. Our estimate.
+ */
 export const PGBOUNCER_BYTES = 64 * MiB;
-/** Server connections kept back for bursts (PgBouncer reserve_pool_size). */
+/** Server connections kept back for bursts (PgBouncer reserve_pool_size). Our choice. */
 export const PGBOUNCER_RESERVE_POOL = 5;
+/** Smallest useful PgBouncer server pool; below it the host is under the minimum. Our choice. */
+export const PGBOUNCER_MIN_SERVER_POOL = 5;
+/**
+ * PgBouncer server connections per app process (web or queue) it multiplexes: 2, at least 10 in
+ * all. In transaction mode a process holds a server connection only while a transaction runs;
+ * GitLab's PgBouncer guidance sizes the server pool in small multiples of the app processes.
+ */
+export const PGBOUNCER_SERVER_CONNS_PER_PROCESS = 2;
+export const PGBOUNCER_MIN_DEFAULT_POOL = 10;
+/** max_client_conn over the counted app pools: × 1.2 + 50 (reconnect overlap during restarts). Our choice. */
+export const PGBOUNCER_CLIENT_HEADROOM_FACTOR = 1.2;
+export const PGBOUNCER_CLIENT_HEADROOM_EXTRA = 50;
 
 // ---- Redis -----------------------------------------------------------------------------------
 
@@ -113,9 +146,35 @@ export const CONSOLE_REDIS_CONNECTIONS = 2;
 
 // ---- nginx -----------------------------------------------------------------------------------
 
+/** nginx container memory: master + shared zones, plus per worker (connection buffers). Our estimate. */
 export const NGINX_BASE_BYTES = 32 * MiB;
 export const NGINX_PER_WORKER_BYTES = 16 * MiB;
+/**
+ * Ceiling on nginx workers. nginx's own advice is one worker per core (`auto`); as a reverse proxy
+ * in front of node it is I/O-bound, so half the CPUs and at most 8 leave the cores to the app. Our choice.
+ */
 export const NGINX_MAX_WORKERS = 8;
+/**
+ * Sockets one concurrent user costs nginx: the client connection and the proxied one to a backend
+ * (nginx docs: worker_connections counts both).
+ */
+export const NGINX_SOCKETS_PER_USER = 2;
+/** Headroom on worker_connections over the estimated concurrent users (keep-alive idlers, bursts). */
+export const NGINX_CONNECTION_HEADROOM = 1.5;
+export const NGINX_MIN_WORKER_CONNECTIONS = 1024;
+export const NGINX_MAX_WORKER_CONNECTIONS = 16_384;
+/**
+ * worker_rlimit_nofile per worker connection: 2, so a worker never hits its file-descriptor limit
+ * before worker_connections (log files, temp files for buffered bodies). nginx docs advise the
+ * rlimit above worker_connections.
+ */
+export const NGINX_FDS_PER_CONNECTION = 2;
+/**
+ * Client keep-alive timeout, seconds: 65. Above the 60 s idle timeout of common load balancers and
+ * reverse proxies in front of Carebox, so nginx is never the side that drops an idle connection
+ * a peer is about to reuse; below nginx's default 75 s. Our choice.
+ */
+export const NGINX_KEEPALIVE_TIMEOUT_S = 65;
 /** One nginx worker per this much usable memory at most (our choice: keeps 1 GiB hosts at one worker). */
 export const NGINX_MEMORY_PER_WORKER_SLOT = 512 * MiB;
 
@@ -125,3 +184,10 @@ export const NGINX_MEMORY_PER_WORKER_SLOT = 512 * MiB;
 export const BODY_LIMIT_BYTES = 10 * MiB;
 /** Drain time of a web worker on SIGTERM, ms. */
 export const SHUTDOWN_TIMEOUT_MS = 10_000;
+
+// ---- Cluster ---------------------------------------------------------------------------------
+
+/** Fewest Swarm nodes the cluster tier plans for (one node is a single-host tier). */
+export const MIN_CLUSTER_NODES = 2;
+/** Most Swarm nodes Carebox plans for (`--nodes` range); beyond it, use bigger nodes. */
+export const MAX_CLUSTER_NODES = 64;

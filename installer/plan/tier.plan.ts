@@ -3,44 +3,49 @@ import { PreflightError } from '../errors.js';
 import { computeBudgets, checkBudgets } from './budget.check.js';
 import { CAPACITY_BASIS, estimateCapacity } from './capacity.estimate.js';
 import { b, c, clamp, derived, floorMiB, type Derived } from './derived.js';
-import { pgMemory, pgParallel, pgWorkMem, planConnections } from './postgres.sizing.js';
+import { pgMemory, pgParallel, pgWorkMem, planConnections, type PgbouncerChoice } from './postgres.sizing.js';
+import {
+  backendLimits,
+  clusterNodes,
+  heapLimitMb,
+  nginxKeepaliveTimeout,
+  nginxLimits,
+  nginxRlimitNofile,
+  nginxWorkerConnections,
+  nginxWorkerProcesses,
+  NGINX_UPSTREAM_KEEPALIVE_DECISION,
+  pgbouncerLimits,
+  postgresCpus,
+  queueLimits,
+  queuePool,
+  redisLimits,
+  redisMaxClients,
+  redisMaxMemory,
+  REDIS_EVICTION_POLICY,
+  webPool,
+  type DerivedLimits,
+} from './service.sizing.js';
 import {
   APP_MEMORY_SHARE,
   BODY_LIMIT_BYTES,
-  CLUSTER_PRIMARY_BYTES,
   GiB,
-  HEAP_SHARE,
+  MAX_CLUSTER_NODES,
   MAX_WEB_PROCESSES,
-  NGINX_BASE_BYTES,
-  NGINX_MAX_WORKERS,
-  NGINX_MEMORY_PER_WORKER_SLOT,
-  NGINX_PER_WORKER_BYTES,
   OS_HEADROOM_FRACTION,
   OS_HEADROOM_MAX_BYTES,
   OS_HEADROOM_MIN_BYTES,
   PG_MIN_BYTES,
   PGBOUNCER_BYTES,
-  POOL_ACQUIRE_TIMEOUT_MS,
-  POOL_MIN,
   QUEUE_WORKER_BYTES,
-  REDIS_CLIENT_HEADROOM_EXTRA,
-  REDIS_CLIENT_HEADROOM_FACTOR,
-  REDIS_CONTAINER_EXTRA_BYTES,
-  REDIS_CONTAINER_FACTOR,
-  REDIS_MAX_BYTES,
-  REDIS_MEMORY_FRACTION,
-  REDIS_MIN_BYTES,
   SHUTDOWN_TIMEOUT_MS,
   SUPERUSER_RESERVED_CONNECTIONS,
   WEB_WORKER_BYTES,
 } from './sizing.constants.js';
 import { TIER_SHAPES } from './tier.shapes.js';
-import { TIERS, type Intent, type Plan, type PlanSizing, type Tier, type TierOption } from './plan.types.js';
+import { TIERS, type ContainerLimits, type Intent, type Plan, type PlanSizing, type Tier, type TierOption } from './plan.types.js';
 
-/** A sized tier, or why this host cannot run it. */
-type TierResult = { ok: true; plan: Plan } | { ok: false; reason: string };
-
-const round2 = (x: number) => Math.floor(x * 100) / 100;
+/** A sized tier, or why this host cannot run it and what would fix that. */
+type TierResult = { ok: true; plan: Plan } | { ok: false; reason: string; hint: string };
 
 /**
  * OS headroom (bytes): clamp(10 % of effective memory, 256 MiB, 4 GiB). Source: GitLab Omnibus
@@ -51,43 +56,82 @@ export function osHeadroom(memoryBytes: number): Derived {
   return derived(h, `OS headroom ${b(h)} = clamp(10 % of ${b(memoryBytes)}, 256 MiB, 4 GiB)`);
 }
 
+/** The intent with every optional field filled in (`pgbouncer` defaults to `auto`, `nodes` to null). */
+export function normalizeIntent(intent: Intent): Intent {
+  return { tier: intent.tier ?? null, users: intent.users ?? null, usersSource: intent.usersSource ?? null, nodes: intent.nodes ?? null, pgbouncer: intent.pgbouncer ?? 'auto' };
+}
+
+const values = (l: DerivedLimits): ContainerLimits => ({ cpus: l.cpus.value, memoryBytes: l.memoryBytes.value });
+
 /**
  * Size one tier on one host. Pure: same inputs, same output. Walks the web process count down
  * from min(usable CPUs, memory, 64) until every budget fits, so invariants 1–4 hold by construction.
+ * `intent.pgbouncer`: `on` puts PgBouncer in front on any tier; `off` keeps direct pools, walking
+ * the process count down until they fit, and refuses the cluster tier (which always needs it).
  */
-function sizeTier(host: PlanHost, tier: Tier, intent: Intent): TierResult {
+function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
+  const intent = normalizeIntent(rawIntent);
   const shape = TIER_SHAPES[tier];
+  const mode = intent.pgbouncer ?? 'auto';
   const cpus = host.cpus.value;
   const mem = host.memoryBytes.value;
   if (cpus < shape.minCpus || mem < shape.minMemoryBytes) {
     return {
       ok: false,
       reason: `needs at least ${shape.minCpus} CPU${shape.minCpus > 1 ? 's' : ''} and ${b(shape.minMemoryBytes)}; this host has ${c(cpus)} CPUs and ${b(mem)} usable`,
+      hint: minimumHint(tier),
+    };
+  }
+  if (shape.pgbouncer === 'always' && mode === 'off') {
+    return {
+      ok: false,
+      reason: `the ${tier} tier always runs PgBouncer (several hosts share one PostgreSQL), but --pgbouncer off was asked for`,
+      hint: 'drop --pgbouncer off (or give --pgbouncer auto), or choose a single-host tier',
     };
   }
   const d: Record<string, string> = {};
+  const put = <T>(key: string, x: Derived<T>): T => {
+    d[key] = x.derivation;
+    return x.value;
+  };
+  const putLimits = (prefix: string, l: DerivedLimits): ContainerLimits => {
+    put(`${prefix}.limits.cpus`, l.cpus);
+    put(`${prefix}.limits.memoryBytes`, l.memoryBytes);
+    return values(l);
+  };
   const headroom = osHeadroom(mem);
   const avail = mem - headroom.value;
-  d['host.headroomBytes'] = headroom.derivation;
+  put('host.headroomBytes', headroom);
 
-  const redisMax = floorMiB(clamp(avail * REDIS_MEMORY_FRACTION, REDIS_MIN_BYTES, REDIS_MAX_BYTES));
-  const redisLimit = floorMiB(redisMax * REDIS_CONTAINER_FACTOR + REDIS_CONTAINER_EXTRA_BYTES);
-  d['sizing.redis.maxMemoryBytes'] = `maxmemory ${b(redisMax)} = clamp(5 % of ${b(avail)}, 64 MiB, 4 GiB)`;
+  const redisMax = put('sizing.redis.maxMemoryBytes', redisMaxMemory(avail));
+  const redisLim = putLimits('sizing.redis', redisLimits(redisMax, cpus));
+  d['sizing.redis.maxMemoryPolicy'] = `${REDIS_EVICTION_POLICY}: only keys with a TTL (cache, sessions) are evicted; queue data has none and is never evicted`;
 
-  // Many cores with little memory (shared VMs): nginx workers are capped by memory as well as CPUs.
-  const nginxMemCap = Math.max(1, Math.floor(avail / NGINX_MEMORY_PER_WORKER_SLOT));
-  const nginxWorkers = clamp(Math.floor(cpus / 2), 1, Math.min(NGINX_MAX_WORKERS, Math.max(1, Math.floor(cpus)), nginxMemCap));
-  d['sizing.nginx.workerProcesses'] = `worker_processes ${nginxWorkers} = clamp(floor(${c(cpus)} CPUs / 2), 1, min(8, ${nginxMemCap} = ${b(avail)} / ${b(NGINX_MEMORY_PER_WORKER_SLOT)})) (explicit, never auto)`;
-  const nginxLimit = NGINX_BASE_BYTES + NGINX_PER_WORKER_BYTES * nginxWorkers;
+  const nginxWorkers = put('sizing.nginx.workerProcesses', nginxWorkerProcesses(cpus, avail));
+  const nginxLim = putLimits('sizing.nginx', nginxLimits(nginxWorkers, cpus));
+  const keepaliveS = put('sizing.nginx.keepaliveTimeoutS', nginxKeepaliveTimeout());
+  d['sizing.nginx.upstreamKeepalive'] = NGINX_UPSTREAM_KEEPALIVE_DECISION;
 
   const appBudget = floorMiB(avail * APP_MEMORY_SHARE);
   const cpuProcs = Math.max(1, Math.floor(cpus));
   const memProcs = Math.floor(appBudget / WEB_WORKER_BYTES);
   const startProcs = Math.min(cpuProcs, memProcs, MAX_WEB_PROCESSES);
-  d['processes'] = `web processes ≤ min(CPUs ${cpuProcs}, floor(app memory ${b(appBudget)} = (${b(mem)} − headroom) × ${APP_MEMORY_SHARE} / ${b(WEB_WORKER_BYTES)}) = ${memProcs}, ceiling ${MAX_WEB_PROCESSES})`;
+  const processesWhy = `web processes ≤ min(CPUs ${cpuProcs}, floor(app memory ${b(appBudget)} = (${b(mem)} − headroom) × ${APP_MEMORY_SHARE} / ${b(WEB_WORKER_BYTES)}) = ${memProcs}, ceiling ${MAX_WEB_PROCESSES})`;
 
-  const nodes = shape.multiHost ? Math.max(2, intent.nodes ?? 2) : 1;
+  // Which connection plans may be tried, and whether PgBouncer's memory is set aside for each.
+  const forcedWhy = shape.pgbouncer === 'always' ? `the ${tier} tier always runs PgBouncer (several hosts share one PostgreSQL)` : mode === 'on' ? '--pgbouncer on was asked for' : null;
+  const passes: { withPgb: boolean; choice: PgbouncerChoice }[] = forcedWhy
+    ? [{ withPgb: true, choice: { kind: 'pgbouncer', why: forcedWhy } }]
+    : mode === 'off'
+      ? [{ withPgb: false, choice: { kind: 'direct' } }]
+      : // auto: first without PgBouncer; if the connection plan needs one, re-size with its memory.
+        [
+          { withPgb: false, choice: { kind: 'auto' } },
+          { withPgb: true, choice: { kind: 'auto' } },
+        ];
+
   let lastWhy = `not enough memory for ${shape.minWebProcesses} web process${shape.minWebProcesses > 1 ? 'es' : ''} and PostgreSQL`;
+  let firstWhy: string | null = null;
 
   for (let p = startProcs; p >= shape.minWebProcesses; p--) {
     const layout = shape.layout(p);
@@ -95,57 +139,56 @@ function sizeTier(host: PlanHost, tier: Tier, intent: Intent): TierResult {
     const { replicas, workers } = layout;
     const queueReplicas = shape.queueReplicas(replicas);
     const queueConc = shape.queueConcurrency;
-    const backendLimit = workers * WEB_WORKER_BYTES + CLUSTER_PRIMARY_BYTES;
-    const webBytes = replicas * backendLimit;
-    const queueBytes = queueReplicas * QUEUE_WORKER_BYTES;
+    const backendLim = backendLimits(workers, cpus);
+    const webBytes = replicas * backendLim.memoryBytes.value;
+    const queueLim = queueLimits(cpus);
+    const queueBytes = queueReplicas * queueLim.memoryBytes.value;
     if (webBytes + queueBytes > appBudget) {
       lastWhy = `${p} web processes need ${b(webBytes + queueBytes)}, over the app share ${b(appBudget)}`;
+      firstWhy ??= lastWhy;
       continue;
     }
+    const nodesD = clusterNodes({ multiHost: shape.multiHost, nodes: intent.nodes, users: intent.users, webProcessesPerNode: replicas * workers, cpus });
+    const nodes = nodesD.value;
     const webProcesses = replicas * workers * nodes;
     const queueProcesses = queueReplicas * nodes;
-    const pgbouncerMaybe = shape.pgbouncer === 'always';
-    // Two passes: first assume no PgBouncer; if the connection plan needs one, re-size with its memory.
-    for (const withPgb of pgbouncerMaybe ? [true] : [false, true]) {
-      const pgBytes = floorMiB(avail - redisLimit - nginxLimit - webBytes - queueBytes - (withPgb ? PGBOUNCER_BYTES : 0));
+    for (const pass of passes) {
+      const withPgb = pass.withPgb;
+      const pgBytes = floorMiB(avail - redisLim.memoryBytes - nginxLim.memoryBytes - webBytes - queueBytes - (withPgb ? PGBOUNCER_BYTES : 0));
       if (pgBytes < PG_MIN_BYTES) {
         lastWhy = `PostgreSQL would get ${b(Math.max(0, pgBytes))}, under its minimum ${b(PG_MIN_BYTES)}`;
         break;
       }
       const pgm = pgMemory(pgBytes, cpus);
-      const conn = planConnections({
-        webProcesses,
-        queueProcesses,
-        queuePoolMax: queueConc,
-        cap: pgm.connectionCap.value,
-        forcePgbouncer: withPgb,
-      });
-      if (!conn) {
-        lastWhy = `PostgreSQL can hold only ${pgm.connectionCap.value} connections in ${b(pgBytes)}`;
+      const conn = planConnections({ webProcesses, queueProcesses, queuePoolMax: queueConc, cap: pgm.connectionCap.value, pgbouncer: pass.choice });
+      if ('refused' in conn) {
+        lastWhy = conn.refused;
         break;
       }
       if (conn.pgbouncer && !withPgb) continue; // needs PgBouncer: re-size with its memory
       const par = pgParallel(cpus);
       const workMem = pgWorkMem(pgBytes, pgm.sharedBuffersBytes.value, pgm.maintenanceWorkMemBytes.value, conn.maxConnections.value, par.maxParallelWorkers);
-      const heapMb = (bytes: number) => Math.floor((bytes * HEAP_SHARE) / 1024 ** 2);
       const capacity = estimateCapacity(replicas * workers, cpus, nodes);
       const webConnHigh = capacity.value[1] / nodes;
-      const workerConnections = clamp(Math.ceil((webConnHigh * 2 * 1.5) / nginxWorkers / 1024) * 1024, 1024, 16384);
+      const workerConnections = put('sizing.nginx.workerConnections', nginxWorkerConnections(webConnHigh, nginxWorkers));
+      const wPool = webPool(conn.webPoolMax);
+      const qPool = queuePool(queueConc);
+      const pgbLim = conn.pgbouncer ? pgbouncerLimits(cpus) : null;
 
       const sizing: PlanSizing = {
         backend: {
           replicas,
           workers,
-          pool: { min: Math.min(POOL_MIN, conn.webPoolMax.value), max: conn.webPoolMax.value, acquireTimeoutMs: POOL_ACQUIRE_TIMEOUT_MS },
-          heapLimitMb: heapMb(WEB_WORKER_BYTES),
-          limits: { cpus: round2(Math.min(workers, cpus)), memoryBytes: backendLimit },
+          pool: { min: wPool.min.value, max: wPool.max.value, acquireTimeoutMs: wPool.acquireTimeoutMs.value },
+          heapLimitMb: put('sizing.backend.heapLimitMb', heapLimitMb('web worker', WEB_WORKER_BYTES)),
+          limits: values(backendLim),
         },
         queue: {
           replicas: queueReplicas,
           concurrency: queueConc,
-          pool: { min: 0, max: queueConc, acquireTimeoutMs: POOL_ACQUIRE_TIMEOUT_MS * 5 },
-          heapLimitMb: heapMb(QUEUE_WORKER_BYTES),
-          limits: { cpus: round2(Math.min(1, cpus)), memoryBytes: QUEUE_WORKER_BYTES },
+          pool: { min: qPool.min.value, max: qPool.max.value, acquireTimeoutMs: qPool.acquireTimeoutMs.value },
+          heapLimitMb: put('sizing.queue.heapLimitMb', heapLimitMb('queue worker', QUEUE_WORKER_BYTES)),
+          limits: values(queueLim),
         },
         postgres: {
           maxConnections: conn.maxConnections.value,
@@ -157,24 +200,25 @@ function sizeTier(host: PlanHost, tier: Tier, intent: Intent): TierResult {
           maxWorkerProcesses: par.maxWorkerProcesses,
           maxParallelWorkers: par.maxParallelWorkers,
           maxParallelWorkersPerGather: par.perGather,
-          limits: { cpus: round2(cpus), memoryBytes: pgBytes },
+          limits: { cpus: postgresCpus(cpus).value, memoryBytes: pgBytes },
         },
-        pgbouncer: conn.pgbouncer
-          ? {
-              poolMode: 'transaction',
-              maxClientConn: conn.pgbouncer.maxClientConn.value,
-              defaultPoolSize: conn.pgbouncer.defaultPoolSize.value,
-              reservePoolSize: conn.pgbouncer.reservePoolSize,
-              limits: { cpus: round2(Math.min(1, cpus)), memoryBytes: PGBOUNCER_BYTES },
-            }
-          : null,
-        redis: { maxClients: 0, maxMemoryBytes: redisMax, maxMemoryPolicy: 'volatile-lru', limits: { cpus: round2(Math.min(1, cpus)), memoryBytes: redisLimit } },
+        pgbouncer:
+          conn.pgbouncer && pgbLim
+            ? {
+                poolMode: 'transaction',
+                maxClientConn: conn.pgbouncer.maxClientConn.value,
+                defaultPoolSize: conn.pgbouncer.defaultPoolSize.value,
+                reservePoolSize: conn.pgbouncer.reservePoolSize,
+                limits: values(pgbLim),
+              }
+            : null,
+        redis: { maxClients: 0, maxMemoryBytes: redisMax, maxMemoryPolicy: REDIS_EVICTION_POLICY, limits: redisLim },
         nginx: {
           workerProcesses: nginxWorkers,
           workerConnections,
-          workerRlimitNofile: workerConnections * 2,
-          keepaliveTimeoutS: 65,
-          limits: { cpus: round2(Math.min(nginxWorkers, cpus)), memoryBytes: nginxLimit },
+          workerRlimitNofile: put('sizing.nginx.workerRlimitNofile', nginxRlimitNofile(workerConnections)),
+          keepaliveTimeoutS: keepaliveS,
+          limits: nginxLim,
         },
         bodyLimitBytes: BODY_LIMIT_BYTES,
         shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS,
@@ -182,7 +226,7 @@ function sizeTier(host: PlanHost, tier: Tier, intent: Intent): TierResult {
       // Redis maxclients is derived from the counted clients, so count first.
       const budgetHost = { cpus, memoryLimitBytes: avail };
       const redisDemand = computeBudgets(sizing, budgetHost, nodes).redisConnections.demand;
-      sizing.redis.maxClients = Math.ceil(redisDemand * REDIS_CLIENT_HEADROOM_FACTOR) + REDIS_CLIENT_HEADROOM_EXTRA;
+      sizing.redis.maxClients = put('sizing.redis.maxClients', redisMaxClients(redisDemand));
       const budget = computeBudgets(sizing, budgetHost, nodes);
       const violations = checkBudgets(sizing, budgetHost, nodes);
       if (violations.length > 0) {
@@ -192,30 +236,50 @@ function sizeTier(host: PlanHost, tier: Tier, intent: Intent): TierResult {
 
       Object.assign(d, {
         'sizing.backend.replicas': layout.derivation,
-        'sizing.backend.workers': `workers ${workers} per replica; ${d['processes']}; ${layout.derivation}`,
-        'sizing.backend.pool.max': conn.webPoolMax.derivation,
-        'sizing.backend.limits.memoryBytes': `${b(backendLimit)} = ${workers} workers × ${b(WEB_WORKER_BYTES)} + primary ${b(CLUSTER_PRIMARY_BYTES)}`,
-        'sizing.queue.replicas': `queue replicas ${queueReplicas} for ${replicas} backend replica${replicas > 1 ? 's' : ''}; concurrency ${queueConc}; pool.max = concurrency`,
-        'sizing.postgres.limits.memoryBytes': `PostgreSQL memory ${b(pgBytes)} = ${b(avail)} − redis ${b(redisLimit)} − nginx ${b(nginxLimit)} − backends ${b(webBytes)} − queue ${b(queueBytes)}${withPgb ? ` − pgbouncer ${b(PGBOUNCER_BYTES)}` : ''}`,
+        'sizing.backend.workers': `workers ${workers} per replica; ${processesWhy}; ${layout.derivation}`,
+        'sizing.backend.pool.min': wPool.min.derivation,
+        'sizing.backend.pool.max': wPool.max.derivation,
+        'sizing.backend.pool.acquireTimeoutMs': wPool.acquireTimeoutMs.derivation,
+        'sizing.backend.limits.cpus': backendLim.cpus.derivation,
+        'sizing.backend.limits.memoryBytes': backendLim.memoryBytes.derivation,
+        'sizing.queue.replicas': `queue replicas ${queueReplicas} for ${replicas} backend replica${replicas > 1 ? 's' : ''} (tier ${tier})`,
+        'sizing.queue.concurrency': `concurrency ${queueConc} jobs per queue worker (tier ${tier}; ${tier === 'default' ? 'small hosts keep CPU and connections for requests' : "the seed's Celery prefetch of 4"})`,
+        'sizing.queue.pool.min': qPool.min.derivation,
+        'sizing.queue.pool.max': qPool.max.derivation,
+        'sizing.queue.pool.acquireTimeoutMs': qPool.acquireTimeoutMs.derivation,
+        'sizing.queue.limits.cpus': queueLim.cpus.derivation,
+        'sizing.queue.limits.memoryBytes': queueLim.memoryBytes.derivation,
+        'sizing.postgres.limits.cpus': postgresCpus(cpus).derivation,
+        'sizing.postgres.limits.memoryBytes': `PostgreSQL memory ${b(pgBytes)} = ${b(avail)} − redis ${b(redisLim.memoryBytes)} − nginx ${b(nginxLim.memoryBytes)} − backends ${b(webBytes)} − queue ${b(queueBytes)}${withPgb ? ` − pgbouncer ${b(PGBOUNCER_BYTES)}` : ''}`,
         'sizing.postgres.maxConnections': conn.maxConnections.derivation,
+        'sizing.postgres.superuserReservedConnections': `superuser_reserved_connections ${SUPERUSER_RESERVED_CONNECTIONS} (constant: PostgreSQL's default)`,
         'sizing.postgres.sharedBuffersBytes': pgm.sharedBuffersBytes.derivation,
         'sizing.postgres.effectiveCacheSizeBytes': pgm.effectiveCacheSizeBytes.derivation,
         'sizing.postgres.maintenanceWorkMemBytes': pgm.maintenanceWorkMemBytes.derivation,
         'sizing.postgres.workMemBytes': workMem.derivation,
         'sizing.postgres.connectionCap': pgm.connectionCap.derivation,
-        'sizing.redis.maxClients': `maxclients ${sizing.redis.maxClients} = ceil(counted clients ${redisDemand} × ${REDIS_CLIENT_HEADROOM_FACTOR}) + ${REDIS_CLIENT_HEADROOM_EXTRA}`,
-        'sizing.nginx.workerConnections': `worker_connections ${workerConnections} = clamp(ceil(users ${webConnHigh} × 2 sockets × 1.5 / ${nginxWorkers} workers) to 1024s, 1024, 16384)`,
+        'sizing.postgres.maxWorkerProcesses': `max_worker_processes ${par.derivations.workers}`,
+        'sizing.postgres.maxParallelWorkers': `max_parallel_workers ${par.derivations.workers}`,
+        'sizing.postgres.maxParallelWorkersPerGather': par.derivations.perGather,
+        'sizing.bodyLimitBytes': `body limit ${b(BODY_LIMIT_BYTES)} (constant product setting: clinical attachments, CSV imports); drives nginx client_max_body_size and the Express limit`,
+        'sizing.shutdownTimeoutMs': `drain ${SHUTDOWN_TIMEOUT_MS} ms on SIGTERM (constant); Compose stop_grace_period is rendered above it`,
+        nodes: nodesD.derivation,
         'capacity.concurrentUsers': capacity.derivation,
       });
-      if (conn.pgbouncer) {
+      if (conn.pgbouncer && pgbLim) {
         d['sizing.pgbouncer.defaultPoolSize'] = conn.pgbouncer.defaultPoolSize.derivation;
         d['sizing.pgbouncer.maxClientConn'] = conn.pgbouncer.maxClientConn.derivation;
+        d['sizing.pgbouncer.reservePoolSize'] = `reserve_pool_size ${conn.pgbouncer.reservePoolSize} (constant: server connections kept back for bursts)`;
+        d['sizing.pgbouncer.limits.cpus'] = pgbLim.cpus.derivation;
+        d['sizing.pgbouncer.limits.memoryBytes'] = pgbLim.memoryBytes.derivation;
       }
-      delete d['processes'];
+      const reasons = [...conn.reasons];
+      if (p < startProcs && firstWhy) reasons.push(`${startProcs} web processes did not fit (${firstWhy}); planned for ${p}`);
+      if (shape.multiHost) reasons.push(nodesD.derivation);
       const plan: Plan = {
         schemaVersion: 1,
         tier,
-        reasons: conn.reasons,
+        reasons,
         intent,
         host: {
           cpus,
@@ -235,8 +299,9 @@ function sizeTier(host: PlanHost, tier: Tier, intent: Intent): TierResult {
       };
       return { ok: true, plan };
     }
+    firstWhy ??= lastWhy;
   }
-  return { ok: false, reason: lastWhy };
+  return { ok: false, reason: lastWhy, hint: mode === 'off' && /PgBouncer/.test(lastWhy) ? 'drop --pgbouncer off (or give --pgbouncer auto) so PgBouncer can multiplex the pools, or give PostgreSQL more memory' : minimumHint(tier) };
 }
 
 /** Host size from which the planner picks a tier by itself (auto), CPUs and bytes. */
@@ -274,36 +339,46 @@ function hypothetical(cpus: number, memoryBytes: number): PlanHost {
 /**
  * Plan Carebox for a host and an intent.
  *
- * - `intent.tier` set: that tier, or PreflightError (exit 3) when this host cannot run it.
+ * - `intent.tier` set: that tier, or PreflightError (exit 3) when this host cannot run it. For
+ *   `--tier cluster` the node count is `--nodes`, else derived from `--users` (at least 2, at most
+ *   64); when 64 nodes like this host do not serve the users, `shortfall` names bigger nodes.
  * - `intent.users` set: the smallest single-host tier whose estimate (low end) serves them; if none
  *   does, the largest feasible tier plus `shortfall` naming the host (CPUs, memory) that would, or
- *   the cluster tier.
+ *   the cluster tier with the number of nodes like this host it would take.
  * - neither: by host size (see autoTier).
+ * - `intent.pgbouncer` (`auto` when absent): see sizeTier.
  *
  * Pure and deterministic (invariant 5): the same host figures and intent give a deep-equal Plan.
- * @throws PreflightError when the host is below the minimum of the chosen tier (or of every tier).
+ * @throws PreflightError (exit 3) when the host is below the minimum of the chosen tier (or of
+ *   every tier), or when `--pgbouncer off` cannot be honoured; `details.tiers` lists every tier.
  */
-export function planCarebox(host: PlanHost, intent: Intent): Plan {
+export function planCarebox(host: PlanHost, rawIntent: Intent): Plan {
   if (!(host.cpus.value > 0) || !(host.memoryBytes.value > 0)) {
     throw new PreflightError(`host figures are not usable: ${host.cpus.value} CPUs, ${host.memoryBytes.value} bytes`);
   }
+  const intent = normalizeIntent(rawIntent);
   const results = new Map<Tier, TierResult>(TIERS.map((t) => [t, sizeTier(host, t, intent)]));
   const tiers: TierOption[] = TIERS.map((t) => {
     const r = results.get(t)!;
     return r.ok
-      ? { tier: t, feasible: true, reason: `serves about ${r.plan.capacity.concurrentUsers[0]}–${r.plan.capacity.concurrentUsers[1]} concurrent users`, concurrentUsers: r.plan.capacity.concurrentUsers }
+      ? { tier: t, feasible: true, reason: `serves about ${r.plan.capacity.concurrentUsers[0]}–${r.plan.capacity.concurrentUsers[1]} concurrent users${r.plan.nodes > 1 ? ` on ${r.plan.nodes} nodes` : ''}`, concurrentUsers: r.plan.capacity.concurrentUsers }
       : { tier: t, feasible: false, reason: r.reason, concurrentUsers: null };
   });
   const finish = (tier: Tier, reasons: string[], shortfall: Plan['shortfall'] = null): Plan => {
     const r = results.get(tier)!;
     if (!r.ok) {
-      throw new PreflightError(`this host cannot run the ${tier} tier: ${r.reason}`, minimumHint(tier), { tiers });
+      throw new PreflightError(`this host cannot run the ${tier} tier: ${r.reason}`, r.hint, { tiers });
     }
     return { ...r.plan, reasons: [...reasons, ...r.plan.reasons], tiers, shortfall };
   };
 
   if (intent.tier) {
-    return finish(intent.tier, [`tier ${intent.tier} was asked for (${TIER_SHAPES[intent.tier].summary})`]);
+    const reasons = [`tier ${intent.tier} was asked for (${TIER_SHAPES[intent.tier].summary})`];
+    const r = results.get(intent.tier)!;
+    if (intent.tier === 'cluster' && intent.users !== null && r.ok && r.plan.capacity.concurrentUsers[0] < intent.users) {
+      return finish(intent.tier, reasons, clusterShortfall(intent, r.plan));
+    }
+    return finish(intent.tier, reasons);
   }
   if (intent.users !== null) {
     const users = intent.users;
@@ -316,8 +391,12 @@ export function planCarebox(host: PlanHost, intent: Intent): Plan {
     }
     const feasible = singleHost.filter((t) => results.get(t)!.ok);
     const best = feasible[feasible.length - 1];
-    if (!best) throw new PreflightError(`this host cannot run any Carebox tier: ${(results.get('default') as { reason: string }).reason}`, minimumHint('default'), { tiers });
+    if (!best) {
+      const r = results.get('default') as { reason: string; hint: string };
+      throw new PreflightError(`this host cannot run any Carebox tier: ${r.reason}`, r.hint, { tiers });
+    }
     const bestPlan = (results.get(best) as { ok: true; plan: Plan }).plan;
+    const serves = `this host serves about ${bestPlan.capacity.concurrentUsers[0]}–${bestPlan.capacity.concurrentUsers[1]} concurrent users`;
     let needs: { cpus: number; memoryBytes: number } | 'cluster' = 'cluster';
     for (const h of UPGRADE_LADDER) {
       const r = sizeTier(hypothetical(h.cpus, h.memoryBytes), 'horizontal', intent);
@@ -326,14 +405,38 @@ export function planCarebox(host: PlanHost, intent: Intent): Plan {
         break;
       }
     }
-    const message =
-      needs === 'cluster'
-        ? `this host serves about ${bestPlan.capacity.concurrentUsers[0]}–${bestPlan.capacity.concurrentUsers[1]} concurrent users; ${users} need the cluster tier (several hosts)`
-        : `this host serves about ${bestPlan.capacity.concurrentUsers[0]}–${bestPlan.capacity.concurrentUsers[1]} concurrent users; ${users} need a host with ${needs.cpus} CPUs and ${b(needs.memoryBytes)} (horizontal tier)`;
+    let message: string;
+    if (needs !== 'cluster') {
+      message = `${serves}; ${users} need a host with ${needs.cpus} CPUs and ${b(needs.memoryBytes)} (horizontal tier)`;
+    } else {
+      const cluster = results.get('cluster')!;
+      const how =
+        cluster.ok && cluster.plan.capacity.concurrentUsers[0] >= users
+          ? `${cluster.plan.nodes} nodes like this one`
+          : `nodes of at least ${TIER_SHAPES.cluster.minCpus} CPUs and ${b(TIER_SHAPES.cluster.minMemoryBytes)} each`;
+      message = `${serves}; ${users} need the cluster tier (several hosts under Docker Swarm): ${how} (see \`carebox plan --tier cluster --users ${users}\`)`;
+    }
     return finish(best, [`${users} concurrent users asked for, more than any tier serves on this host: planned the largest, ${best}`], { users, message, needs });
   }
   const auto = autoTier(host);
   return finish(auto.tier, [auto.reason]);
+}
+
+/**
+ * The shortfall of a cluster plan whose node count hit the 64-node ceiling: the node hardware
+ * (from the ladder) at which 64 nodes or fewer serve the users, or 'cluster' when none does.
+ */
+function clusterShortfall(intent: Intent, plan: Plan): NonNullable<Plan['shortfall']> {
+  const users = intent.users!;
+  const [low, high] = plan.capacity.concurrentUsers;
+  const serves = `${plan.nodes} nodes like this host serve about ${low}–${high} concurrent users`;
+  for (const h of UPGRADE_LADDER) {
+    const r = sizeTier(hypothetical(h.cpus, h.memoryBytes), 'cluster', intent);
+    if (r.ok && r.plan.capacity.concurrentUsers[0] >= users) {
+      return { users, needs: h, message: `${serves}; ${users} need ${r.plan.nodes} nodes with ${h.cpus} CPUs and ${b(h.memoryBytes)} each (cluster tier)` };
+    }
+  }
+  return { users, needs: 'cluster', message: `${serves}; ${users} are beyond what Carebox plans for one cluster (${MAX_CLUSTER_NODES} nodes of ${UPGRADE_LADDER[UPGRADE_LADDER.length - 1]!.cpus} CPUs): split the deployment across several clusters` };
 }
 
 function minimumHint(tier: Tier): string {
