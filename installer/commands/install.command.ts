@@ -1,22 +1,23 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { UsageError } from '../errors.js';
+import { PreflightError, UsageError } from '../errors.js';
 import { buildIntent } from '../plan/intent.js';
-import { assertPreflight, installSteps, newInstallContext, prepareInstall, type InstallContext, type InstallOptions } from '../apply/install.apply.js';
+import { assertPreflight, installSteps, newInstallContext, prepareInstall, type InstallContext, type InstallOptions, type InstallPreparation } from '../apply/install.apply.js';
 import { runSteps } from '../apply/steps.js';
 import type { ActionRunner, RawOptions } from './action.js';
 import { bindFlag, commonOptions, intFlag, withCommon } from './common.options.js';
-import { withIntentFlags } from './plan.command.js';
+import { intentFlagsFrom, withIntentFlags } from './plan.command.js';
 import type { Output } from './output.js';
 import { plainReporter } from './plain.reporter.js';
 
 /** Validate install flags into InstallOptions. @throws UsageError on any bad flag. */
 export function installOptionsFrom(raw: RawOptions, env: NodeJS.ProcessEnv = process.env): InstallOptions {
   const common = commonOptions(raw as { dir?: string; json?: boolean }, env);
-  const intentGiven = raw.tier !== undefined || raw.users !== undefined || raw.size !== undefined || raw.nodes !== undefined;
+  const flags = intentFlagsFrom(raw);
+  const intentGiven = Object.values(flags).some((v) => v !== undefined);
   return {
     root: common.dir,
-    intent: intentGiven ? buildIntent({ tier: raw.tier as string | undefined, users: raw.users as string | undefined, size: raw.size as string | undefined, nodes: raw.nodes as string | undefined }) : null,
+    intent: intentGiven ? buildIntent(flags) : null,
     httpPort: intFlag('--http-port', raw.httpPort as string | undefined, 1, 65535) ?? null,
     bindAddress: bindFlag(raw.bind as string | undefined) ?? null,
     imagesFile: (raw.images as string | undefined) ?? null,
@@ -40,6 +41,17 @@ export function installSummary(ctx: InstallContext): Record<string, unknown> {
     images: ctx.images,
     preflight: ctx.prep.preflight,
   };
+}
+
+/**
+ * Report a failed preflight as the CLI contract says, with every check listed: under `--json` one
+ * document `{ ok: false, error, tier, intent, preflight: [every result] }` on stdout, so a script sees
+ * what passed as well as what failed; the message and hint on stderr. Returns exit code 3.
+ */
+export function reportPreflightFailure(err: PreflightError, prep: InstallPreparation, out: Output): number {
+  out.result({ ok: false, error: err.toJSON(), root: prep.root, tier: prep.plan?.tier ?? prep.intent.tier, intent: prep.intent, preflight: prep.preflight });
+  out.log(`error: ${err.message}${err.hint ? `\nhint: ${err.hint}` : ''}`);
+  return err.exitCode;
 }
 
 /**
@@ -71,7 +83,12 @@ export function registerInstall(program: Command, run: ActionRunner): void {
         return runInstallUi(prep, { autoConfirm: Boolean(raw.yes) });
       }
       for (const c of prep.preflight) out.log(`preflight ${c.status.padEnd(4)} ${c.title}: ${c.found}${c.status !== 'pass' && c.fix ? ` (fix: ${c.fix})` : ''}`);
-      assertPreflight(prep);
+      try {
+        assertPreflight(prep);
+      } catch (err) {
+        if (!(err instanceof PreflightError)) throw err;
+        return reportPreflightFailure(err, prep, out);
+      }
       const ctx = newInstallContext(prep);
       out.log(`plan: tier ${ctx.plan.tier}; ${ctx.plan.reasons[0] ?? ''}`);
       await runSteps(installSteps(), ctx, plainReporter(out));

@@ -6,7 +6,7 @@ import { parseSize } from '../detect/size.js';
 import type { PlanHost } from '../detect/host-facts.js';
 import { UsageError } from '../errors.js';
 import { readManifest } from '../manifest/manifest.js';
-import { buildIntent } from '../plan/intent.js';
+import { buildIntent, type IntentFlags } from '../plan/intent.js';
 import { formatPlan } from '../plan/plan.format.js';
 import { planCarebox } from '../plan/tier.plan.js';
 import { commonOptions, numberFlag, withCommon } from './common.options.js';
@@ -18,13 +18,21 @@ export function withIntentFlags(cmd: Command): Command {
     .addOption(new Option('--tier <TIER>', 'tier: default, optimized, horizontal or cluster'))
     .addOption(new Option('--users <N>', 'expected concurrent users; picks the smallest tier that serves them'))
     .addOption(new Option('--size <SIZE>', 'hospital size preset: small (30–50), medium (100–200), large (500–1,000), network (2,000–5,000)'))
-    .addOption(new Option('--nodes <N>', 'cluster tier only: number of Swarm nodes'));
+    .addOption(new Option('--nodes <N>', 'cluster tier only: number of Swarm nodes (default: from --users, at least 2)'))
+    .addOption(new Option('--pgbouncer <MODE>', 'PgBouncer in front of PostgreSQL: auto (when pools need it), on (any tier) or off (refused with exit 3 where the budget needs it)'));
+}
+
+/** The intent flags of a verb's raw options, for buildIntent. */
+export function intentFlagsFrom(raw: Record<string, string | boolean | undefined>): IntentFlags {
+  const str = (k: string) => (typeof raw[k] === 'string' ? (raw[k] as string) : undefined);
+  return { tier: str('tier'), users: str('users'), size: str('size'), nodes: str('nodes'), pgbouncer: str('pgbouncer') };
 }
 
 /**
  * `carebox plan`: what-if planning. Plans for this host (detected: usable CPUs and memory after
  * cgroup limits) or a hypothetical one (`--cpus N --memory SIZE`). Changes nothing.
- * Exit 3 when the host is below the tier's minimum.
+ * Exit 2 on bad flags; exit 3 when the host is below the tier's minimum or `--pgbouncer off`
+ * cannot be honoured.
  */
 export function registerPlan(program: Command, run: ActionRunner): void {
   const cmd = withIntentFlags(withCommon(program.command('plan').description('show the plan for this host or a hypothetical one; changes nothing')))
@@ -36,11 +44,12 @@ export function registerPlan(program: Command, run: ActionRunner): void {
       const cpus = numberFlag('--cpus', raw.cpus as string | undefined, 0.1, 4096);
       const memory = raw.memory === undefined ? undefined : parseSize(raw.memory as string);
       if ((cpus === undefined) !== (memory === undefined)) throw new UsageError('--cpus and --memory go together', 'give both to plan for a hypothetical host, or neither to plan for this one');
-      let intent = buildIntent({ tier: raw.tier as string | undefined, users: raw.users as string | undefined, size: raw.size as string | undefined, nodes: raw.nodes as string | undefined });
+      let intent = buildIntent(intentFlagsFrom(raw));
       if (!intent.tier && intent.users === null && cpus === undefined) {
-        // On an installed host, `carebox plan` shows the installed intent's plan.
+        // On an installed host, `carebox plan` shows the installed intent's plan (with --pgbouncer
+        // overriding the recorded mode when given).
         const m = await readManifest(common.dir).catch(() => null);
-        if (m) intent = m.intent;
+        if (m) intent = raw.pgbouncer === undefined ? m.intent : { ...m.intent, pgbouncer: intent.pgbouncer ?? 'auto' };
       }
       let host: PlanHost;
       if (cpus !== undefined && memory !== undefined) host = hypotheticalHost(cpus, memory);

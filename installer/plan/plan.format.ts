@@ -18,10 +18,10 @@ export function formatSizing(plan: Plan): string[] {
     `queue      ${s.queue.replicas} worker(s) × concurrency ${s.queue.concurrency}, pool ${s.queue.pool.min}–${s.queue.pool.max}, limit ${lim(s.queue.limits)} each`,
     `postgres   max_connections ${s.postgres.maxConnections}, shared_buffers ${formatBytes(s.postgres.sharedBuffersBytes)}, work_mem ${formatBytes(s.postgres.workMemBytes)}, effective_cache_size ${formatBytes(s.postgres.effectiveCacheSizeBytes)}, limit ${lim(s.postgres.limits)}`,
     s.pgbouncer
-      ? `pgbouncer  ${s.pgbouncer.poolMode} pooling, default_pool_size ${s.pgbouncer.defaultPoolSize} (+${s.pgbouncer.reservePoolSize}), max_client_conn ${s.pgbouncer.maxClientConn}`
-      : 'pgbouncer  none (backends connect to PostgreSQL directly)',
+      ? `pgbouncer  ${s.pgbouncer.poolMode} pooling, default_pool_size ${s.pgbouncer.defaultPoolSize} (+${s.pgbouncer.reservePoolSize}), max_client_conn ${s.pgbouncer.maxClientConn}, limit ${lim(s.pgbouncer.limits)}`
+      : `pgbouncer  none (backends connect to PostgreSQL directly; --pgbouncer ${plan.intent.pgbouncer ?? 'auto'})`,
     `redis      maxclients ${s.redis.maxClients}, maxmemory ${formatBytes(s.redis.maxMemoryBytes)} (${s.redis.maxMemoryPolicy}), limit ${lim(s.redis.limits)}`,
-    `nginx      ${s.nginx.workerProcesses} worker(s) × ${s.nginx.workerConnections} connections, body limit ${formatBytes(s.bodyLimitBytes)}`,
+    `nginx      ${s.nginx.workerProcesses} worker(s) × ${s.nginx.workerConnections} connections, rlimit_nofile ${s.nginx.workerRlimitNofile}, keepalive ${s.nginx.keepaliveTimeoutS} s, body limit ${formatBytes(s.bodyLimitBytes)}, limit ${lim(s.nginx.limits)}`,
   ];
   return lines;
 }

@@ -293,7 +293,8 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
         budget,
         capacity: { concurrentUsers: capacity.value, basis: CAPACITY_BASIS, measured: null },
         nodes,
-        derivations: d,
+        // Sorted by key, so the text output groups each service's lines.
+        derivations: Object.fromEntries(Object.entries(d).sort(([a], [z]) => (a < z ? -1 : a > z ? 1 : 0))),
         tiers: [],
         shortfall: null,
       };
