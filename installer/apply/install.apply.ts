@@ -81,7 +81,7 @@ export async function prepareInstall(options: InstallOptions): Promise<InstallPr
     if (!(err instanceof CareboxError)) throw err;
     planError = err;
   }
-  const preflight = runPreflight({ facts, tier: intent.tier, plan, planError: planError?.message ?? null, project });
+  const preflight = runPreflight({ facts, tier: intent.tier, plan, planError: planError?.message ?? null, planHint: planError?.hint ?? null, project });
   return { options, root, project, httpPort, bindAddress, facts, intent, plan, planError, preflight, previous };
 }
 

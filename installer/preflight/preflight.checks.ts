@@ -2,6 +2,7 @@ import { formatBytes } from '../detect/size.js';
 import type { HostFacts } from '../detect/host-facts.js';
 import type { Plan, Tier } from '../plan/plan.types.js';
 import { GiB } from '../plan/sizing.constants.js';
+import { TIER_SHAPES } from '../plan/tier.shapes.js';
 
 /** Outcome of one preflight check: what was found, what is needed, and how to fix it. */
 export interface CheckResult {
@@ -20,11 +21,17 @@ export interface PreflightContext {
   tier: Tier | null;
   plan: Plan | null;
   planError: string | null;
+  /** The planner's hint for planError (what would make the host fit), when it gave one. */
+  planHint?: string | null;
   /** The project this install root uses (its own published port is not a conflict). */
   project: string;
 }
 
-/** A declarative check. */
+/**
+ * A declarative check: a pure function of the context. `run` never throws; it says pass, warn
+ * (the install proceeds) or fail (`carebox install` stops with exit 3), with what it found, what is
+ * needed, and how to fix it.
+ */
 export interface PreflightCheck {
   id: string;
   title: string;
@@ -56,16 +63,56 @@ export function compareVersions(a: string, b: string): number {
 
 const pass = (found: string, needs: string) => ({ status: 'pass' as const, found, needs, fix: null });
 
+/** A tier's minimum in words: `at least 2 CPUs and 4 GiB usable`. */
+export function tierMinimum(tier: Tier): string {
+  const s = TIER_SHAPES[tier];
+  return `at least ${s.minCpus} CPU${s.minCpus > 1 ? 's' : ''} and ${formatBytes(s.minMemoryBytes)} usable`;
+}
+
 /** Every check, in display order. */
 export const PREFLIGHT_CHECKS: PreflightCheck[] = [
   {
     id: 'tier-resources',
     title: 'CPU and memory for the tier',
-    run: ({ facts, plan, planError, tier }) => {
+    run: ({ facts, plan, planError, planHint, tier }) => {
       const found = `${facts.cpus.value} usable CPUs (${facts.cpus.source}; host ${facts.hostCpus.value}), ${formatBytes(facts.memoryBytes.value)} usable (${facts.memoryBytes.source}; host ${formatBytes(facts.hostMemoryBytes.value)})`;
-      if (!plan) return { status: 'fail', found, needs: planError ?? `the ${tier ?? 'chosen'} tier's minimum`, fix: 'give the VM or container more CPUs/memory (check cgroup limits), or choose a smaller tier with --tier' };
+      if (!plan) {
+        const t = tier ?? 'default';
+        return {
+          status: 'fail',
+          found,
+          needs: `the ${t} tier: ${tierMinimum(t)}${planError ? `; ${planError}` : ''}`,
+          fix: planHint ?? 'give the VM or container more CPUs/memory (check cgroup limits), or choose a smaller tier with --tier',
+        };
+      }
       if (plan.shortfall) return { status: 'fail', found, needs: plan.shortfall.message, fix: 'install on a bigger host, lower --users, or plan the cluster tier' };
-      return pass(found, `tier ${plan.tier}: ${plan.sizing.backend.replicas} × ${plan.sizing.backend.workers} web workers fit`);
+      const s = plan.sizing;
+      return pass(found, `the ${plan.tier} tier: ${tierMinimum(plan.tier)}; planned ${s.backend.replicas} × ${s.backend.workers} web workers, all budgets fit`);
+    },
+  },
+  {
+    // Docker gives each container as much swap as its memory limit when the host has swap
+    // (memswap_limit defaults to twice mem_limit), so a container over its limit pages instead of
+    // being OOM-killed and restarted. With little swap that is a brief cushion; with more swap than
+    // memory, PostgreSQL and the node heaps can sit in swap for minutes while latency collapses.
+    // GitLab's requirements: disable swap where possible, or provision memory so it is never used.
+    // The plan never counts swap as memory, so swap never fails an install; it only warns.
+    id: 'swap',
+    title: 'Swap',
+    run: ({ facts }) => {
+      const swap = facts.swapBytes.value;
+      const mem = facts.memoryBytes.value;
+      const found = swap === 0 ? `no swap (${facts.swapBytes.source})` : `${formatBytes(swap)} swap (${facts.swapBytes.source}) for ${formatBytes(mem)} usable memory`;
+      const needs = `at most as much swap as usable memory (${formatBytes(mem)}); the plan never counts swap as memory`;
+      if (swap > mem) {
+        return {
+          status: 'warn',
+          found,
+          needs,
+          fix: 'a container over its memory limit would page for minutes instead of restarting in seconds; shrink swap to at most the memory size, or set vm.swappiness=1',
+        };
+      }
+      return pass(found, needs);
     },
   },
   {
