@@ -114,7 +114,7 @@ export interface ConnectionInputs {
 export interface ConnectionPlan {
   webPoolMax: Derived;
   maxConnections: Derived;
-  pgbouncer: null | { maxClientConn: Derived; defaultPoolSize: Derived; reservePoolSize: number };
+  pgbouncer: null | { maxClientConn: Derived; defaultPoolSize: Derived; reservePoolSize: Derived };
   /** Fixed direct connections: console + migrations + superuser_reserved_connections. */
   fixed: number;
   reasons: string[];
@@ -166,12 +166,13 @@ export function planConnections(i: ConnectionInputs): ConnectionPlan | Connectio
     if (i.pgbouncer.kind === 'direct') return { refused: `without PgBouncer (--pgbouncer off), ${directWhyNot}`, needsPgbouncer: true };
   }
 
-  const reserve = PGBOUNCER_RESERVE_POOL;
+  // The burst reserve gives way first on tiny hosts, so the smallest server pool still fits.
+  const reserve = clamp(i.cap - fixed - PGBOUNCER_MIN_SERVER_POOL, 0, PGBOUNCER_RESERVE_POOL);
   const processes = i.webProcesses + i.queueProcesses;
   const wanted = Math.max(PGBOUNCER_MIN_DEFAULT_POOL, PGBOUNCER_SERVER_CONNS_PER_PROCESS * processes);
   const serverPool = Math.min(i.cap - fixed - reserve, wanted);
   if (serverPool < PGBOUNCER_MIN_SERVER_POOL) {
-    return { refused: `PostgreSQL can hold only ${i.cap} connections: too few for a PgBouncer server pool of ${PGBOUNCER_MIN_SERVER_POOL} + reserve ${reserve} + ${fixed} fixed`, needsPgbouncer: false };
+    return { refused: `PostgreSQL can hold only ${i.cap} connections: too few for a PgBouncer server pool of ${PGBOUNCER_MIN_SERVER_POOL} + ${fixed} fixed`, needsPgbouncer: false };
   }
   const clients = direct(WEB_POOL_TARGET) - fixed;
   const maxClientConn = Math.ceil(clients * PGBOUNCER_CLIENT_HEADROOM_FACTOR) + PGBOUNCER_CLIENT_HEADROOM_EXTRA;
@@ -189,7 +190,7 @@ export function planConnections(i: ConnectionInputs): ConnectionPlan | Connectio
         serverPool,
         `default_pool_size ${serverPool} = min(cap ${i.cap} − ${fixed} fixed − reserve ${reserve}, max(${PGBOUNCER_MIN_DEFAULT_POOL}, ${PGBOUNCER_SERVER_CONNS_PER_PROCESS} × ${processes} processes))`,
       ),
-      reservePoolSize: reserve,
+      reservePoolSize: derived(reserve, `reserve_pool_size ${reserve} = clamp(cap ${i.cap} − ${fixed} fixed − minimum pool ${PGBOUNCER_MIN_SERVER_POOL}, 0, ${PGBOUNCER_RESERVE_POOL}) (burst reserve; gives way first on small hosts)`),
     },
     fixed,
     reasons: [`PgBouncer (transaction mode) in front of PostgreSQL: ${why}`],

@@ -208,7 +208,7 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
                 poolMode: 'transaction',
                 maxClientConn: conn.pgbouncer.maxClientConn.value,
                 defaultPoolSize: conn.pgbouncer.defaultPoolSize.value,
-                reservePoolSize: conn.pgbouncer.reservePoolSize,
+                reservePoolSize: conn.pgbouncer.reservePoolSize.value,
                 limits: values(pgbLim),
               }
             : null,
@@ -269,7 +269,7 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
       if (conn.pgbouncer && pgbLim) {
         d['sizing.pgbouncer.defaultPoolSize'] = conn.pgbouncer.defaultPoolSize.derivation;
         d['sizing.pgbouncer.maxClientConn'] = conn.pgbouncer.maxClientConn.derivation;
-        d['sizing.pgbouncer.reservePoolSize'] = `reserve_pool_size ${conn.pgbouncer.reservePoolSize} (constant: server connections kept back for bursts)`;
+        d['sizing.pgbouncer.reservePoolSize'] = conn.pgbouncer.reservePoolSize.derivation;
         d['sizing.pgbouncer.limits.cpus'] = pgbLim.cpus.derivation;
         d['sizing.pgbouncer.limits.memoryBytes'] = pgbLim.memoryBytes.derivation;
       }

@@ -1,41 +1,12 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { checkBudgets, computeBudgets } from '../../../installer/plan/budget.check.js';
-import { planCarebox, osHeadroom } from '../../../installer/plan/tier.plan.js';
-import { TIERS, type Intent, type Plan, type Tier } from '../../../installer/plan/plan.types.js';
+import { checkBudgets } from '../../../installer/plan/budget.check.js';
+import { planCarebox } from '../../../installer/plan/tier.plan.js';
+import { PGBOUNCER_MODES, TIERS, type Plan, type Tier } from '../../../installer/plan/plan.types.js';
 import { SEED_TIERS, seedDemand } from '../../../installer/plan/seed.tiers.js';
 import { hypotheticalHost } from '../../../installer/detect/host.detect.js';
 import { PreflightError } from '../../../installer/errors.js';
-
-const GiB = 1024 ** 3;
-const MiB = 1024 ** 2;
-const auto: Intent = { tier: null, users: null, usersSource: null, nodes: null };
-const tierIntent = (tier: Tier): Intent => ({ ...auto, tier });
-
-/** Every invariant of DESIGN.md, asserted on one plan. */
-function assertInvariants(p: Plan): void {
-  const where = `${p.tier} on ${p.host.cpus} CPUs / ${p.host.memoryBytes / GiB} GiB`;
-  const b = p.budget;
-  expect(b.dbConnections.demand, `DB connections, ${where}`).to.be.at.most(b.dbConnections.limit);
-  expect(b.dbConnections.limit, where).to.equal(p.sizing.postgres.maxConnections);
-  if (b.pgbouncerClients) expect(b.pgbouncerClients.demand, `PgBouncer clients, ${where}`).to.be.at.most(b.pgbouncerClients.limit);
-  expect(b.redisConnections.demand, `Redis, ${where}`).to.be.at.most(b.redisConnections.limit);
-  expect(b.redisConnections.limit, where).to.equal(p.sizing.redis.maxClients);
-  expect(b.memoryBytes.demand, `memory, ${where}`).to.be.at.most(b.memoryBytes.limit);
-  expect(b.memoryBytes.limit, where).to.equal(p.host.memoryBytes - osHeadroom(p.host.memoryBytes).value);
-  expect(b.postgresMemoryBytes.demand, `PostgreSQL memory, ${where}`).to.be.at.most(b.postgresMemoryBytes.limit);
-  expect(b.workerProcesses.demand, `web workers vs CPUs, ${where}`).to.be.at.most(Math.max(1, Math.floor(p.host.cpus)));
-  expect(p.sizing.nginx.workerProcesses, `nginx workers, ${where}`).to.be.at.most(Math.max(1, Math.floor(p.host.cpus)));
-  for (const l of [p.sizing.backend.limits, p.sizing.queue.limits, p.sizing.postgres.limits, p.sizing.redis.limits, p.sizing.nginx.limits]) {
-    expect(l.cpus, where).to.be.greaterThan(0).and.at.most(p.host.cpus);
-    expect(l.memoryBytes % MiB, where).to.equal(0);
-  }
-  expect(p.sizing.backend.pool.min).to.be.at.most(p.sizing.backend.pool.max);
-  expect(p.capacity.concurrentUsers[0]).to.be.at.most(p.capacity.concurrentUsers[1]);
-  // The budgets in the plan are the ones checkBudgets recomputes from the sizing.
-  expect(checkBudgets(p.sizing, { cpus: p.host.cpus, memoryLimitBytes: b.memoryBytes.limit }, p.nodes)).to.deep.equal([]);
-  expect(computeBudgets(p.sizing, { cpus: p.host.cpus, memoryLimitBytes: b.memoryBytes.limit }, p.nodes)).to.deep.equal(b);
-}
+import { assertInvariants, auto, GiB, MiB, tierIntent } from './plan.invariants.js';
 
 describe('planner: tier.plan', () => {
   it('holds every invariant on the grid of hosts, for every tier it offers', () => {
@@ -54,28 +25,43 @@ describe('planner: tier.plan', () => {
     expect(checked).to.be.greaterThan(100);
   });
 
-  it('holds every invariant for any host from 1 CPU / 1 GiB to 256 CPUs / 1 TiB (property)', () => {
+  it('holds every invariant for any host from 1 CPU / 1 GiB to 256 CPUs / 1 TiB, every feasible tier and PgBouncer mode (property)', function () {
+    this.timeout(120_000);
     fc.assert(
       fc.property(
         fc.integer({ min: 100, max: 25_600 }).map((x) => x / 100),
         fc.integer({ min: 1024, max: 1024 * 1024 }).map((mib) => mib * MiB),
-        fc.constantFrom<Tier | null>(null, ...TIERS),
-        (cpus, mem, tier) => {
+        (cpus, mem) => {
           const host = hypotheticalHost(cpus, mem);
-          let plan: Plan;
-          try {
-            plan = planCarebox(host, tier ? tierIntent(tier) : auto);
-          } catch (err) {
-            // Only a tier the host is too small for may be refused, and then with exit 3.
-            expect(err).to.be.instanceOf(PreflightError);
-            expect(tier).to.not.equal(null);
-            expect(tier).to.not.equal('default');
-            return;
+          // Auto always plans (every host ≥ 1 CPU / 1 GiB runs the default tier).
+          const autoPlan = planCarebox(host, auto);
+          assertInvariants(autoPlan);
+          const offered = autoPlan.tiers;
+          expect(offered.find((t) => t.tier === 'default')!.feasible).to.equal(true);
+          for (const option of offered) {
+            for (const mode of PGBOUNCER_MODES) {
+              let plan: Plan;
+              try {
+                plan = planCarebox(host, tierIntent(option.tier, mode));
+              } catch (err) {
+                // Refusals are exit 3, and only where they are due: the tier is infeasible, or
+                // `off` on the cluster tier, or `on` when PgBouncer's memory leaves PostgreSQL too little.
+                expect(err).to.be.instanceOf(PreflightError);
+                expect((err as PreflightError).exitCode).to.equal(3);
+                const due = !option.feasible || (mode === 'off' && option.tier === 'cluster') || (mode === 'on' && /PostgreSQL/.test((err as Error).message));
+                expect(due, `${option.tier} --pgbouncer ${mode} refused on ${cpus} CPUs / ${mem / GiB} GiB: ${(err as Error).message}`).to.equal(true);
+                continue;
+              }
+              expect(option.feasible, `${option.tier} planned although auto called it infeasible`).to.equal(true);
+              assertInvariants(plan);
+              if (mode === 'on') expect(plan.sizing.pgbouncer).to.not.equal(null);
+              if (mode === 'off') expect(plan.sizing.pgbouncer).to.equal(null);
+              expect(plan.intent.pgbouncer).to.equal(mode);
+            }
           }
-          assertInvariants(plan);
         },
       ),
-      { numRuns: 400, seed: 20261129 },
+      { numRuns: 250, seed: 20261129 },
     );
   });
 
