@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { exec } from '../../../installer/apply/exec.js';
 import { writeFileAtomic } from '../../../installer/apply/fs.atomic.js';
 import { TIERS } from '../../../installer/plan/plan.types.js';
+import { hypotheticalHost } from '../../../installer/detect/host.detect.js';
+import { planCarebox } from '../../../installer/plan/tier.plan.js';
 import { IMAGES, planFor, renderFor } from '../../unit/render/render.helpers.js';
 
 const standinsFile = join(process.cwd(), 'test/images/images.standin.json');
@@ -53,6 +55,19 @@ describe('render oracles: docker compose config and nginx -t on every tier', fun
       expect(t.code, t.stderr).to.equal(0);
     });
   }
+
+  it('default tier with --pgbouncer on: compose config accepts it and keeps PgBouncer with its limits in front of db', async () => {
+    const plan = planCarebox(hypotheticalHost(2, 4 * 1024 ** 3), { tier: 'default', users: null, usersSource: null, nodes: null, pgbouncer: 'on' });
+    const root = join(dir, 'default-pgbouncer');
+    for (const f of renderFor(plan)) await writeFileAtomic(join(root, f.path), f.content, f.mode);
+    const args = ['docker', 'compose', '-p', 'oracle-default-pgbouncer', '--project-directory', root, '-f', join(root, 'compose.yml'), 'config'];
+    const cfg = await exec([...args, '--quiet'], { allowFailure: true });
+    expect(cfg.code, cfg.stderr).to.equal(0);
+    const json = JSON.parse((await exec([...args, '--format', 'json'])).stdout) as { services: Record<string, { cpus?: number; mem_limit?: string | number; environment?: Record<string, string> }> };
+    expect(Number(json.services.pgbouncer!.cpus)).to.equal(plan.sizing.pgbouncer!.limits.cpus);
+    expect(Number(json.services.pgbouncer!.mem_limit)).to.equal(plan.sizing.pgbouncer!.limits.memoryBytes);
+    expect(json.services.backend!.environment!.DATABASE_HOST).to.equal('pgbouncer');
+  });
 
   it('nginx -t passes inside the nginx image the stack runs (stand-in where no registry is reachable)', async function () {
     if (!existsSync(standinsFile)) throw new Error('stand-in images missing: run bash test/images/build-standins.sh');
