@@ -8,8 +8,12 @@ import { runAction } from '../installer/commands/action.js';
 import { registerInstall } from '../installer/commands/install.command.js';
 import { registerPlan } from '../installer/commands/plan.command.js';
 import { CAREBOX_VERSION } from '../installer/version.js';
+import { registerConsole } from './commands/console.command.js';
 import { registerStatus } from './commands/status.command.js';
 import { registerUninstall } from './commands/uninstall.command.js';
+import { registerLogs } from './commands/logs.command.js';
+import { registerRestart } from './commands/restart.command.js';
+import { registerScale } from './commands/scale.command.js';
 
 /** Build the program. Every command throws CommanderError instead of exiting (exitOverride). */
 export function buildProgram(): Command {
@@ -21,7 +25,11 @@ export function buildProgram(): Command {
   registerInstall(program, runAction);
   registerPlan(program, runAction);
   registerStatus(program, runAction);
+  registerConsole(program, runAction);
   registerUninstall(program, runAction);
+  registerLogs(program, runAction);
+  registerRestart(program, runAction);
+  registerScale(program, runAction);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -5,7 +5,7 @@ import type { HostFacts } from '../detect/host-facts.js';
 import type { Intent, Plan, Tier } from '../plan/plan.types.js';
 import type { StackImages } from '../render/images.map.js';
 import { INSTALL_FILES } from '../paths.js';
-import { readIfExists } from '../apply/fs.atomic.js';
+import { readIfExists, writeFileAtomic } from '../apply/fs.atomic.js';
 
 /** One applied change of the stack's shape, kept forever in the manifest. */
 export interface HistoryEntry {
@@ -39,6 +39,34 @@ export interface Manifest {
   /** sha256 of every rendered file, by path relative to the root. */
   files: Record<string, string>;
   history: HistoryEntry[];
+  /**
+   * Replica counts set by `carebox scale` on top of the tier's plan (plan.sizing already holds
+   * them). A re-run of `install` with the same tier keeps them; `retier` clears them. Absent or
+   * null when the stack runs the planner's counts.
+   */
+  scale?: ScaleOverride | null;
+  /** Backup settings (`carebox backup --keep N` records its retention here). */
+  backups?: BackupSettings;
+}
+
+/** Replica counts an admin chose with `carebox scale`, and under which tier and terms. */
+export interface ScaleOverride {
+  /** The tier the counts apply to; a plan for another tier ignores them. */
+  tier: Tier;
+  /** Replicas per scalable service, e.g. `{ backend: 3 }`. */
+  replicas: Partial<Record<'backend' | 'worker', number>>;
+  /** Whether the admin accepted CPU oversubscription (`--overcommit`). */
+  overcommit: boolean;
+  /** ISO-8601 UTC time of the scale. */
+  appliedAt: string;
+}
+
+/** Backup settings kept in the manifest. */
+export interface BackupSettings {
+  /** Full backups kept under backups/ (oldest removed first). */
+  keep: number;
+  /** Directory name (UTC stamp) of the newest complete backup, or null. */
+  last: string | null;
 }
 
 /** Shallow schema: validates the envelope; nested plan/facts are Carebox's own output. */
@@ -87,6 +115,19 @@ export function parseManifest(text: string, path: string = INSTALL_FILES.manifes
 export async function readManifest(root: string): Promise<Manifest | null> {
   const text = await readIfExists(join(root, INSTALL_FILES.manifest));
   return text === null ? null : parseManifest(text, join(root, INSTALL_FILES.manifest));
+}
+
+/**
+ * Write carebox.json atomically (mode 0640), first copying the current one to
+ * `backups/config-<stamp>/carebox.json` so the previous state stays inspectable.
+ * @param stamp UTC stamp (utcStamp()) naming the backup folder.
+ * @throws NodeJS.ErrnoException on I/O errors.
+ */
+export async function writeManifest(root: string, m: Manifest, stamp: string): Promise<void> {
+  const path = join(root, INSTALL_FILES.manifest);
+  const old = await readIfExists(path);
+  if (old !== null) await writeFileAtomic(join(root, INSTALL_FILES.backups, `config-${stamp}`, INSTALL_FILES.manifest), old, 0o640);
+  await writeFileAtomic(path, renderManifest(m), 0o640);
 }
 
 /**

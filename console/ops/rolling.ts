@@ -1,0 +1,238 @@
+/**
+ * Rolling changes of a replicated service, with every step gated on Docker health.
+ *
+ * - {@link rollingReplace} (docker-rollout's approach on Compose v2): scale the service up with
+ *   `up -d --no-deps --no-recreate --scale svc=old+new`, so only the *new* containers get the new
+ *   config while the old ones keep serving; wait until the new ones are healthy; then stop the old
+ *   ones one at a time (SIGTERM: the server fails readiness, stops accepting, drains) and remove
+ *   them by id. nginx resolves the backend per request and retries a refused connection on the
+ *   next address, so no request fails. An optional budget predicate limits how many containers
+ *   may run at once (DB connections during the overlap).
+ * - {@link rollingRestart}: one container at a time, each healthy again before the next.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type Docker from 'dockerode';
+import { containerLogTail } from '../../installer/apply/container.logs.js';
+import type { StackContainer } from '../../installer/apply/stack.containers.js';
+import { OperationError, UnhealthyError } from '../../installer/errors.js';
+import { INSTALL_FILES } from '../../installer/paths.js';
+import { parseCompose } from '../../installer/render/compose.render.js';
+import { configHashes } from './compose.drift.js';
+import { serviceContainers, type Stack } from './stack.js';
+
+/** Parse a Compose duration (`20s`, `1m30s`, `500ms`, `1h`) into seconds (rounded up). Pure. */
+export function parseDurationS(text: string | undefined, fallback: number): number {
+  if (!text) return fallback;
+  const re = /(\d+(?:\.\d+)?)(ms|us|s|m|h)/g;
+  let total = 0;
+  let matched = '';
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    const n = Number(m[1]);
+    total += m[2] === 'h' ? n * 3600 : m[2] === 'm' ? n * 60 : m[2] === 's' ? n : m[2] === 'ms' ? n / 1000 : n / 1e6;
+    matched += m[0];
+  }
+  return matched === text.trim() && matched !== '' ? Math.ceil(total) : fallback;
+}
+
+/** Seconds Docker waits after SIGTERM before SIGKILL for `service`: its stop_grace_period in compose.yml (default 10). */
+export function stopGraceSeconds(root: string, service: string): number {
+  try {
+    const doc = parseCompose(readFileSync(join(root, INSTALL_FILES.compose), 'utf8'));
+    return parseDurationS(doc.services[service]?.stop_grace_period as string | undefined, 10);
+  } catch {
+    return 10;
+  }
+}
+
+/** Whether a container is running and healthy (or has no healthcheck), from `inspect`. */
+function readyFromInspect(info: Docker.ContainerInspectInfo): boolean {
+  const health = info.State.Health?.Status;
+  return info.State.Running && !info.State.Restarting && (health === undefined || health === 'healthy');
+}
+
+/**
+ * Wait until every container in `ids` runs and is healthy.
+ * Fails fast when one is crash-looping (restarted 3 times while waiting) or has exited for good.
+ * @throws UnhealthyError (exit 4) with the last log lines of each container that is not ready.
+ */
+export async function waitContainersHealthy(docker: Docker, ids: string[], opts: { timeoutMs: number; what: string; onProgress?: (m: string) => void }): Promise<void> {
+  const deadline = Date.now() + opts.timeoutMs;
+  const firstRestarts = new Map<string, number>();
+  let last = '';
+  for (;;) {
+    const infos = await Promise.all(ids.map((id) => docker.getContainer(id).inspect().catch(() => null)));
+    const notReady: { id: string; why: string }[] = [];
+    let crashLoop: string | null = null;
+    infos.forEach((info, i) => {
+      const id = ids[i]!;
+      if (!info) {
+        notReady.push({ id, why: 'gone' });
+        crashLoop = crashLoop ?? `${id.slice(0, 12)} disappeared`;
+        return;
+      }
+      if (!firstRestarts.has(id)) firstRestarts.set(id, info.RestartCount);
+      if (readyFromInspect(info)) return;
+      const why = info.State.Restarting ? 'restarting' : !info.State.Running ? `exited (${info.State.ExitCode})` : (info.State.Health?.Status ?? 'starting');
+      notReady.push({ id, why });
+      if (info.RestartCount - (firstRestarts.get(id) ?? 0) >= 3) crashLoop = crashLoop ?? `${id.slice(0, 12)} restarted ${info.RestartCount - (firstRestarts.get(id) ?? 0)} times (exit ${info.State.ExitCode})`;
+      if (!info.State.Running && !info.State.Restarting && info.HostConfig.RestartPolicy?.Name === 'no') crashLoop = crashLoop ?? `${id.slice(0, 12)} exited (${info.State.ExitCode})`;
+    });
+    const text = notReady.length === 0 ? `${opts.what}: ${ids.length}/${ids.length} healthy` : `${opts.what}: ${ids.length - notReady.length}/${ids.length} healthy (${notReady.map((n) => `${n.id.slice(0, 12)} ${n.why}`).join(', ')})`;
+    if (text !== last) opts.onProgress?.(text);
+    last = text;
+    if (notReady.length === 0) return;
+    if (crashLoop || Date.now() > deadline) {
+      const logs: string[] = [];
+      for (const n of notReady.slice(0, 4)) {
+        const tail = await containerLogTail(docker, n.id, 12).catch(() => '(logs unavailable)');
+        logs.push(`--- ${n.id.slice(0, 12)} (${n.why}) ---\n${tail.trimEnd()}`);
+      }
+      throw new UnhealthyError(
+        `${opts.what} did not become healthy${crashLoop ? `: ${crashLoop}` : ` within ${Math.round(opts.timeoutMs / 1000)} s`}\n${logs.join('\n')}`,
+        'inspect with `carebox logs SERVICE`; fix the cause and rerun (the operation is safe to repeat)',
+      );
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/**
+ * Stop a container gracefully and remove it: SIGTERM (the image's stop signal), up to `graceS`
+ * seconds to drain, then SIGKILL; then remove it by id.
+ */
+export async function stopAndRemove(docker: Docker, id: string, graceS: number): Promise<void> {
+  const c = docker.getContainer(id);
+  try {
+    await c.stop({ t: graceS });
+  } catch (err) {
+    const code = (err as { statusCode?: number }).statusCode;
+    if (code !== 304 && code !== 404) throw err; // 304: already stopped
+  }
+  try {
+    await c.remove({ v: false });
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+  }
+}
+
+/** Options of {@link rollingReplace}. */
+export interface RollingReplaceOptions {
+  /** Containers of the service wanted at the end, all with the current compose.yml config. */
+  target: number;
+  /**
+   * Whether `stale` old and `fresh` new containers may run at once (e.g. their DB pools fit
+   * max_connections). Default: always. When even one more new container does not fit, an old one
+   * is stopped first.
+   */
+  fits?: (stale: number, fresh: number) => boolean;
+  /** Health wait for each batch of new containers, ms. */
+  timeoutMs: number;
+  /** Called after old containers were stopped (e.g. reload nginx to drop their addresses). */
+  afterRemoval?: () => Promise<void>;
+  onProgress?: (m: string) => void;
+}
+
+/** What a rolling replace did. */
+export interface RollingReplaceResult {
+  service: string;
+  /** Containers started with the new config. */
+  started: string[];
+  /** Old containers stopped and removed. */
+  removed: string[];
+  /** Wall time, ms. */
+  tookMs: number;
+}
+
+/**
+ * Replace the containers of `service` whose config differs from compose.yml (on disk now) by new
+ * ones, new before old, and settle at `target` replicas. Containers already up to date are kept.
+ * On a failed health wait the new containers are removed again, the old ones keep serving, and
+ * the UnhealthyError is rethrown.
+ */
+export async function rollingReplace(stack: Stack, service: string, opts: RollingReplaceOptions): Promise<RollingReplaceResult> {
+  const t0 = Date.now();
+  const progress = opts.onProgress ?? (() => undefined);
+  const fits = opts.fits ?? (() => true);
+  const want = (await configHashes(stack.compose))[service];
+  if (!want) throw new OperationError(`service ${service} is not in compose.yml`);
+  const grace = stopGraceSeconds(stack.root, service);
+  const started: string[] = [];
+  const removed: string[] = [];
+  const classify = async () => {
+    const cs = await serviceContainers(stack, service);
+    const fresh = cs.filter((c) => c.configHash === want && c.state === 'running');
+    const stale = cs.filter((c) => !fresh.includes(c));
+    return { cs, fresh, stale };
+  };
+  // Stopped or broken containers never serve; remove them first so `up --scale` cannot restart them.
+  for (const c of (await classify()).stale.filter((c) => c.state !== 'running')) {
+    progress(`${service} #${c.number}: removing (${c.state})`);
+    await stopAndRemove(stack.docker, c.id, grace);
+    removed.push(c.id);
+  }
+  let removedSinceHook = false;
+  for (let guard = 0; guard < 200; guard++) {
+    const { cs, fresh, stale } = await classify();
+    if (fresh.length === opts.target && stale.length === 0) break;
+    if (fresh.length < opts.target) {
+      let room = 0;
+      while (fresh.length + room < opts.target && fits(stale.length, fresh.length + room + 1)) room++;
+      if (room > 0) {
+        const total = cs.length + room;
+        progress(`${service}: starting ${room} new container(s) next to ${stale.length} old one(s)`);
+        const before = new Set(cs.map((c) => c.id));
+        await stack.compose.run(['up', '-d', '--no-deps', '--no-recreate', '--scale', `${service}=${total}`, service], { timeoutMs: 10 * 60_000 });
+        const added = (await serviceContainers(stack, service)).filter((c) => !before.has(c.id)).map((c) => c.id);
+        started.push(...added);
+        try {
+          await waitContainersHealthy(stack.docker, added, { timeoutMs: opts.timeoutMs, what: `new ${service} container(s)`, onProgress: progress });
+        } catch (err) {
+          progress(`${service}: the new container(s) failed; removing them, the old ones keep serving`);
+          for (const id of added) await stopAndRemove(stack.docker, id, 0).catch(() => undefined);
+          throw err;
+        }
+        continue;
+      }
+      if (stale.length === 0) throw new OperationError(`${service}: cannot start another container within the budget (${fresh.length} of ${opts.target} running)`);
+    }
+    // Enough new ones (or no room for more): retire one old container.
+    const victim = stale.length > 0 ? stale[0]! : fresh[fresh.length - 1]!;
+    progress(`${service} #${victim.number}: stopping (SIGTERM, drain up to ${grace} s) and removing`);
+    await stopAndRemove(stack.docker, victim.id, grace);
+    removed.push(victim.id);
+    removedSinceHook = true;
+  }
+  if (removedSinceHook && opts.afterRemoval) await opts.afterRemoval();
+  // Settle Compose's own view at the target count; every container matches, so this changes nothing.
+  await stack.compose.run(['up', '-d', '--no-deps', '--no-recreate', '--scale', `${service}=${opts.target}`, service], { timeoutMs: 10 * 60_000 });
+  return { service, started, removed, tookMs: Date.now() - t0 };
+}
+
+/** One restarted container. */
+export interface RestartedContainer {
+  id: string;
+  number: number;
+  tookMs: number;
+}
+
+/**
+ * Restart every container of `service`, one at a time, each healthy again before the next (the
+ * others keep serving). With one container this is a plain restart.
+ * @throws UnhealthyError when a restarted container does not become healthy (the rest are left untouched).
+ */
+export async function rollingRestart(stack: Stack, service: string, opts: { timeoutMs: number; onProgress?: (m: string) => void }): Promise<RestartedContainer[]> {
+  const progress = opts.onProgress ?? (() => undefined);
+  const grace = stopGraceSeconds(stack.root, service);
+  const cs: StackContainer[] = await serviceContainers(stack, service);
+  if (cs.length === 0) throw new OperationError(`service ${service} has no containers`, 'run `carebox install` to bring the stack up');
+  const done: RestartedContainer[] = [];
+  for (const c of cs) {
+    const t = Date.now();
+    progress(`${service} #${c.number}: restarting (SIGTERM, drain up to ${grace} s)`);
+    await stack.docker.getContainer(c.id).restart({ t: grace });
+    await waitContainersHealthy(stack.docker, [c.id], { timeoutMs: opts.timeoutMs, what: `${service} #${c.number}`, onProgress: progress });
+    done.push({ id: c.id, number: c.number, tookMs: Date.now() - t });
+  }
+  return done;
+}

@@ -1,0 +1,197 @@
+/**
+ * `carebox scale backend=N` (or worker=N): re-check the plan's budgets with the new replica count
+ * against the manifest's host facts, refuse with the violated budget (exit 3) when they do not
+ * fit, otherwise scale without recreating existing containers, wait healthy, reload nginx, and
+ * record the count in the manifest (plan.sizing, budgets, re-rendered compose.yml deploy.replicas,
+ * a `scale` override that a later `install` of the same tier keeps, and a history entry).
+ */
+import type { FileChange } from '../../installer/apply/files.write.js';
+import { writeRenderedFiles } from '../../installer/apply/files.write.js';
+import { utcStamp, writeFileAtomic } from '../../installer/apply/fs.atomic.js';
+import type { StepReporter } from '../../installer/apply/steps.js';
+import { PreflightError, UsageError } from '../../installer/errors.js';
+import { writeManifest, type Manifest } from '../../installer/manifest/manifest.js';
+import { b } from '../../installer/plan/derived.js';
+import type { Plan } from '../../installer/plan/plan.types.js';
+import { budgetHostOf, MAX_SCALE_REPLICAS, overcommitWouldAccept, resizeReplicas, SCALABLE_SERVICES, type ScalableService, type ScaleCheck } from '../../installer/plan/scale.resize.js';
+import { planCarebox } from '../../installer/plan/tier.plan.js';
+import type { RenderedFile } from '../../installer/render/render.js';
+import { join } from 'node:path';
+import { applyLiveConfig, reloadNginxOrRevert } from './live.config.js';
+import { stopAndRemove, stopGraceSeconds, waitContainersHealthy } from './rolling.js';
+import { assertSameVersion, currentContents, fileChecksums, renderForStack } from './stack.render.js';
+import { serviceContainers, step, withStackLock, type Stack } from './stack.js';
+
+/** A scale request, validated. */
+export interface ScaleRequest {
+  service: ScalableService;
+  replicas: number;
+  /** Accept CPU oversubscription (and memory borrowed from PostgreSQL's page cache share). */
+  overcommit: boolean;
+  /** Health wait, ms. */
+  timeoutMs: number;
+}
+
+/**
+ * Parse `SERVICE=N` (the CLI's positional argument).
+ * @throws UsageError for another shape, an unscalable service, or N outside 1..32.
+ */
+export function parseScaleArg(arg: string): { service: ScalableService; replicas: number } {
+  const m = /^([a-z]+)=(\d+)$/.exec(arg.trim());
+  if (!m) throw new UsageError(`expected SERVICE=N, e.g. backend=3, got '${arg}'`);
+  const service = m[1] as ScalableService;
+  if (!SCALABLE_SERVICES.includes(service)) throw new UsageError(`${m[1]} cannot be scaled`, `scalable services: ${SCALABLE_SERVICES.join(', ')} (db, redis, nginx and pgbouncer run exactly one container)`);
+  const replicas = Number(m[2]);
+  if (replicas < 1 || replicas > MAX_SCALE_REPLICAS) throw new UsageError(`${service} replicas must be between 1 and ${MAX_SCALE_REPLICAS}, got ${replicas}`, replicas === 0 ? 'to stop the stack use `carebox uninstall` (data is kept)' : null);
+  return { service, replicas };
+}
+
+/** Current replica count of a scalable service in a plan. Pure. */
+export function plannedReplicas(plan: Plan, service: ScalableService): number {
+  return service === 'backend' ? plan.sizing.backend.replicas : plan.sizing.queue.replicas;
+}
+
+/** The budget check of a scale, before anything changes. */
+export interface ScalePreview {
+  service: ScalableService;
+  from: number;
+  to: number;
+  check: ScaleCheck;
+}
+
+/** Budget units for messages. */
+function unit(budget: string, n: number): string {
+  return /memory/i.test(budget) ? b(n) : String(n);
+}
+
+/**
+ * Check a scale against the manifest's host facts. Pure.
+ * @throws PreflightError (exit 3) naming every violated budget with demand, limit and items; the
+ *   hint says whether `--overcommit` would accept it. `details` holds the violations.
+ */
+export function previewScale(m: Manifest, req: Omit<ScaleRequest, 'timeoutMs'>): ScalePreview {
+  const from = plannedReplicas(m.plan, req.service);
+  const check = resizeReplicas(m.plan, { [req.service]: req.replicas }, budgetHostOf(m.facts), { overcommit: req.overcommit });
+  if (check.blocking.length > 0) {
+    const lines = check.blocking.map((v) => `  ✗ ${v.message}`);
+    throw new PreflightError(
+      `scaling ${req.service} ${from} → ${req.replicas} does not fit the plan's budgets on this host:\n${lines.join('\n')}`,
+      overcommitWouldAccept(check) && !req.overcommit
+        ? 'only CPU time (and PostgreSQL page cache) is over: --overcommit accepts that for redundancy, at the cost of throughput; or re-tier with `carebox retier`'
+        : 'choose fewer replicas, or move to a bigger host and `carebox retier` (the planner sizes every pool for it)',
+      { violations: check.blocking },
+    );
+  }
+  return { service: req.service, from, to: req.replicas, check };
+}
+
+/** What a scale did. */
+export interface ScaleResult {
+  service: ScalableService;
+  from: number;
+  to: number;
+  /** Budgets exceeded with the admin's consent (--overcommit). */
+  overcommitted: string[];
+  files: FileChange[];
+  manifest: Manifest;
+  tookMs: number;
+}
+
+async function restoreFiles(root: string, previous: Map<string, string | null>, files: RenderedFile[]): Promise<void> {
+  for (const f of files) {
+    const old = previous.get(f.path);
+    if (old !== null && old !== undefined && old !== f.content) await writeFileAtomic(join(root, f.path), old, f.mode);
+  }
+}
+
+/**
+ * Scale a service. Existing containers are never recreated: scale-up adds containers with
+ * `up --no-recreate --scale`; scale-down stops the highest-numbered ones gracefully (SIGTERM,
+ * drain) and removes them.
+ * @throws PreflightError (exit 3) when the budgets do not fit (nothing changed);
+ *   UnhealthyError (exit 4) when new containers do not become healthy (they are removed again,
+ *   the files restored, and the stack keeps its previous count); OperationError on Docker errors.
+ */
+export async function scaleService(stack: Stack, req: ScaleRequest, reporter: StepReporter): Promise<ScaleResult> {
+  const t0 = Date.now();
+  const preview = previewScale(stack.manifest, req);
+  assertSameVersion(stack.manifest, 'scale');
+  return withStackLock(stack.root, `scale ${req.service}=${req.replicas}`, async () => {
+    const m = stack.manifest;
+    const stamp = utcStamp();
+    const plan = preview.check.plan;
+    const files = await step(reporter, 'render', 'Render the configuration for the new count', async () => renderForStack(stack.root, m, plan, m.images), (f) => `${f.length} files rendered`);
+    const previous = await currentContents(stack.root, files);
+    const changes = await step(reporter, 'write', 'Write files (previous versions to backups/)', async () => writeRenderedFiles(stack.root, files, stamp), (c) =>
+      c.filter((x) => x.status !== 'unchanged').map((x) => `${x.status} ${x.path}`).join(', ') || 'nothing changed',
+    );
+    try {
+      await step(reporter, 'scale', `Scale ${req.service} ${preview.from} → ${req.replicas}`, async (progress) => {
+        const cs = await serviceContainers(stack, req.service);
+        const running = cs.filter((c) => c.state === 'running');
+        if (req.replicas > running.length) {
+          const before = new Set(cs.map((c) => c.id));
+          // Stopped leftovers would be restarted by `up`; they are not part of the count.
+          for (const c of cs.filter((c) => c.state !== 'running')) await stopAndRemove(stack.docker, c.id, 0);
+          await stack.compose.run(['up', '-d', '--no-deps', '--no-recreate', '--scale', `${req.service}=${req.replicas}`, req.service], { timeoutMs: 10 * 60_000, onOutput: (s) => s.split('\n').filter((l) => l.trim()).forEach((l) => progress(l.trim())) });
+          const all = await serviceContainers(stack, req.service);
+          const added = all.filter((c) => !before.has(c.id)).map((c) => c.id);
+          try {
+            await waitContainersHealthy(stack.docker, all.map((c) => c.id), { timeoutMs: req.timeoutMs, what: `${req.service} ×${req.replicas}`, onProgress: progress });
+          } catch (err) {
+            progress(`removing the ${added.length} new container(s); ${running.length} keep serving`);
+            for (const id of added) await stopAndRemove(stack.docker, id, 0).catch(() => undefined);
+            throw err;
+          }
+          return `${added.length} container(s) added; ${req.replicas} healthy`;
+        }
+        const grace = stopGraceSeconds(stack.root, req.service);
+        const victims = [...cs].sort((a, b) => Number(a.state === 'running') - Number(b.state === 'running') || b.number - a.number).slice(0, cs.length - req.replicas);
+        for (const v of victims) {
+          progress(`${req.service} #${v.number}: stopping (SIGTERM, drain up to ${grace} s) and removing`);
+          await stopAndRemove(stack.docker, v.id, grace);
+        }
+        await stack.compose.run(['up', '-d', '--no-deps', '--no-recreate', '--scale', `${req.service}=${req.replicas}`, req.service], { timeoutMs: 10 * 60_000 });
+        await waitContainersHealthy(stack.docker, (await serviceContainers(stack, req.service)).map((c) => c.id), { timeoutMs: req.timeoutMs, what: `${req.service} ×${req.replicas}`, onProgress: progress });
+        return `${victims.length} container(s) stopped and removed; ${req.replicas} healthy`;
+      });
+    } catch (err) {
+      await restoreFiles(stack.root, previous, files);
+      throw err;
+    }
+    await step(reporter, 'config', 'Apply configuration (nginx -t and reload)', async (progress) => {
+      await applyLiveConfig(stack, plan, changes, progress);
+      // Backends changed even when nginx.conf did not: reload so nginx drops cached addresses.
+      if (!changes.some((c) => c.path === 'nginx/nginx.conf' && c.status !== 'unchanged') && req.service === 'backend') await reloadNginxOrRevert(stack, changes, progress);
+      return 'applied';
+    });
+    const manifest = await step(reporter, 'manifest', 'Record the new count (carebox.json)', async () => {
+      const now = new Date().toISOString();
+      const planned = plannedCounts(m);
+      const counts = { backend: plan.sizing.backend.replicas, worker: plan.sizing.queue.replicas };
+      const atPlan = planned !== null && planned.backend === counts.backend && planned.worker === counts.worker;
+      const overcommitted = preview.check.accepted.map((v) => v.budget);
+      const next: Manifest = {
+        ...m,
+        appliedAt: now,
+        plan,
+        files: fileChecksums(files),
+        scale: atPlan ? null : { tier: plan.tier, replicas: counts, overcommit: req.overcommit && overcommitted.length > 0, appliedAt: now },
+        history: [...m.history, { appliedAt: now, action: 'scale', tier: plan.tier, summary: `${req.service} ${preview.from} → ${req.replicas}${overcommitted.length ? ` (overcommit: ${overcommitted.join(', ')})` : ''}` }],
+      };
+      await writeManifest(stack.root, next, stamp);
+      return next;
+    }, () => 'carebox.json updated');
+    return { service: req.service, from: preview.from, to: req.replicas, overcommitted: preview.check.accepted.map((v) => v.budget), files: changes, manifest, tookMs: Date.now() - t0 };
+  });
+}
+
+/** The planner's own counts for the manifest's facts and intent, or null when it cannot plan. */
+function plannedCounts(m: Manifest): { backend: number; worker: number } | null {
+  try {
+    const p = planCarebox(m.facts, m.intent);
+    return p.tier === m.plan.tier ? { backend: p.sizing.backend.replicas, worker: p.sizing.queue.replicas } : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * What every console operation works on: the install root, its manifest, a Docker client
+ * (negotiated API version) and the Compose CLI bound to the project. The dashboard opens one
+ * Stack and passes it to each op; the CLI verbs open one per run.
+ */
+import { constants, promises as fs } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type Docker from 'dockerode';
+import { ComposeCli } from '../../installer/apply/compose.cli.js';
+import { connectDocker } from '../../installer/apply/docker.connect.js';
+import { listStackContainers, type StackContainer } from '../../installer/apply/stack.containers.js';
+import type { StepReporter } from '../../installer/apply/steps.js';
+import { detectCompose } from '../../installer/detect/compose.detect.js';
+import { OperationError, UsageError } from '../../installer/errors.js';
+import { requireManifest, type Manifest } from '../../installer/manifest/manifest.js';
+
+/** An installed stack, ready for operations. */
+export interface Stack {
+  /** Absolute install root. */
+  root: string;
+  /** carebox.json as read when the stack was opened (ops that change it return the new one). */
+  manifest: Manifest;
+  docker: Docker;
+  compose: ComposeCli;
+  /** Environment for child processes (Compose) and DOCKER_HOST. */
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * Open the stack installed at `root`.
+ * @throws OperationError when there is no install there, or Docker/Compose cannot be used (with
+ *   an actionable message: permission denied → docker group; not running → start it).
+ */
+export async function openStack(root: string, env: NodeJS.ProcessEnv = process.env): Promise<Stack> {
+  const manifest = await requireManifest(root);
+  const { docker } = await connectDocker(env);
+  const compose = new ComposeCli(await detectCompose({ env }), manifest.project, root, env);
+  return { root, manifest, docker, compose, env };
+}
+
+/** A StepReporter that reports nothing (tests, callers that only want the result). */
+export const silentReporter: StepReporter = {
+  start: () => undefined,
+  progress: () => undefined,
+  succeed: () => undefined,
+  fail: () => undefined,
+  skip: () => undefined,
+};
+
+/**
+ * Run one step through a reporter: start, progress, succeed with the returned summary, or fail and
+ * rethrow. For ops whose steps depend on earlier results (so a fixed step list does not fit).
+ */
+export async function step<T>(reporter: StepReporter, id: string, title: string, fn: (progress: (m: string) => void) => Promise<T>, summary?: (r: T) => string): Promise<T> {
+  reporter.start(id, title);
+  try {
+    const r = await fn((m) => reporter.progress(id, m));
+    reporter.succeed(id, summary ? summary(r) : typeof r === 'string' ? r : null);
+    return r;
+  } catch (err) {
+    reporter.fail(id, err);
+    throw err;
+  }
+}
+
+/** The containers of one service (one-off `run` containers excluded), by replica number. */
+export async function serviceContainers(stack: Pick<Stack, 'docker' | 'manifest'>, service: string): Promise<StackContainer[]> {
+  return (await listStackContainers(stack.docker, stack.manifest.project)).filter((c) => c.service === service);
+}
+
+/**
+ * The services of a stack: those its plan runs (db, redis, backend, worker, nginx, pgbouncer when
+ * planned).
+ */
+export function stackServices(m: Manifest): string[] {
+  return ['db', 'redis', ...(m.plan.sizing.pgbouncer ? ['pgbouncer'] : []), 'backend', 'worker', 'nginx'];
+}
+
+/**
+ * Validate a service name against the stack.
+ * @throws UsageError naming the services there are.
+ */
+export function assertService(m: Manifest, service: string): void {
+  const all = stackServices(m);
+  if (!all.includes(service)) throw new UsageError(`unknown service '${service}'`, `services of this stack: ${all.join(', ')}`);
+}
+
+/** The lock file that serializes operations that change a stack (one per install root). */
+export const LOCK_FILE = '.carebox.lock';
+
+interface LockInfo {
+  pid: number;
+  host: string;
+  op: string;
+  startedAt: string;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Run `fn` holding the install root's operation lock, so a scale from the dashboard and a retier
+ * from a script never change the stack at once. A lock left by a dead process (same host) is
+ * taken over.
+ * @throws OperationError when another live operation holds the lock (it names the op and pid).
+ */
+export async function withStackLock<T>(root: string, op: string, fn: () => Promise<T>): Promise<T> {
+  const path = join(root, LOCK_FILE);
+  const me: LockInfo = { pid: process.pid, host: hostname(), op, startedAt: new Date().toISOString() };
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fh = await fs.open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      await fh.writeFile(JSON.stringify(me));
+      await fh.close();
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 2) throw err;
+      let held: LockInfo | null = null;
+      try {
+        held = JSON.parse(await fs.readFile(path, 'utf8')) as LockInfo;
+      } catch {
+        held = null;
+      }
+      if (held && held.host === me.host && !alive(held.pid)) {
+        await fs.rm(path, { force: true });
+        continue;
+      }
+      if (!held) {
+        // Being written right now, or garbage: give the writer a moment, then treat it as stale.
+        await new Promise((r) => setTimeout(r, 200));
+        if (attempt === 2) await fs.rm(path, { force: true });
+        continue;
+      }
+      throw new OperationError(
+        `another Carebox operation is changing this stack: ${held.op} (pid ${held.pid} on ${held.host}, since ${held.startedAt})`,
+        `wait for it to finish and retry; if no carebox process is running, delete ${path}`,
+      );
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await fs.rm(path, { force: true });
+  }
+}
