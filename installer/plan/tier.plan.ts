@@ -75,18 +75,19 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
   const mode = intent.pgbouncer ?? 'auto';
   const cpus = host.cpus.value;
   const mem = host.memoryBytes.value;
-  if (cpus < shape.minCpus || mem < shape.minMemoryBytes) {
-    return {
-      ok: false,
-      reason: `needs at least ${shape.minCpus} CPU${shape.minCpus > 1 ? 's' : ''} and ${b(shape.minMemoryBytes)}; this host has ${c(cpus)} CPUs and ${b(mem)} usable`,
-      hint: minimumHint(tier),
-    };
-  }
+  // An intent conflict, whatever the hardware: reported before the host's size.
   if (shape.pgbouncer === 'always' && mode === 'off') {
     return {
       ok: false,
       reason: `the ${tier} tier always runs PgBouncer (several hosts share one PostgreSQL), but --pgbouncer off was asked for`,
       hint: 'drop --pgbouncer off (or give --pgbouncer auto), or choose a single-host tier',
+    };
+  }
+  if (cpus < shape.minCpus || mem < shape.minMemoryBytes) {
+    return {
+      ok: false,
+      reason: `needs at least ${shape.minCpus} CPU${shape.minCpus > 1 ? 's' : ''} and ${b(shape.minMemoryBytes)}; this host has ${c(cpus)} CPUs and ${b(mem)} usable`,
+      hint: minimumHint(tier),
     };
   }
   const d: Record<string, string> = {};

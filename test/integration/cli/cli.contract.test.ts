@@ -3,10 +3,11 @@
  * and `plan --json` holding the DB budget on a grid of hypothetical hosts for every offered tier.
  */
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PREFLIGHT_CHECKS } from '../../../installer/preflight/preflight.checks.js';
 import { carebox, CLI } from '../../e2e/e2e.helpers.js';
 
 describe('CLI contract (built binary)', function () {
@@ -73,6 +74,8 @@ describe('CLI contract (built binary)', function () {
     [['install', '--http-port', '70000', '--yes'], /--http-port must be between 1 and 65535/],
     [['install', '--bind', 'localhost', '--yes'], /--bind must be an IPv4 address/],
     [['plan', '--no-such-flag'], /unknown option/],
+    [['plan', '--pgbouncer', 'maybe'], /invalid --pgbouncer[\s\S]*allowed: auto, on, off/],
+    [['plan', '--tier', 'default', '--nodes', '3'], /--nodes applies only to --tier cluster/],
   ] as const) {
     it(`usage error exits 2: ${args.join(' ')}`, async () => {
       const r = await carebox([...args, '--dir', scratch]);
@@ -80,6 +83,78 @@ describe('CLI contract (built binary)', function () {
       expect(r.stderr).to.match(why);
     });
   }
+
+  it('plan --pgbouncer on puts PgBouncer in front of the default tier; --pgbouncer off on the cluster tier exits 3', async () => {
+    const on = await carebox(['plan', '--json', '--tier', 'default', '--pgbouncer', 'on', '--cpus', '2', '--memory', '4g', '--dir', scratch]);
+    expect(on.code, on.stderr).to.equal(0);
+    expect(on.json.intent.pgbouncer).to.equal('on');
+    expect(on.json.sizing.pgbouncer.poolMode).to.equal('transaction');
+    expect(on.json.budget.dbConnections.demand).to.be.at.most(on.json.budget.dbConnections.limit);
+    expect(on.json.budget.pgbouncerClients.demand).to.be.at.most(on.json.budget.pgbouncerClients.limit);
+    const text = await carebox(['plan', '--tier', 'default', '--pgbouncer', 'on', '--cpus', '2', '--memory', '4g', '--dir', scratch]);
+    expect(text.stdout).to.match(/pgbouncer {2}transaction pooling/);
+    expect(text.stdout).to.match(/--pgbouncer on was asked for/);
+    const off = await carebox(['plan', '--json', '--tier', 'cluster', '--pgbouncer', 'off', '--cpus', '8', '--memory', '32g', '--dir', scratch]);
+    expect(off.code, off.stderr).to.equal(3);
+    expect(off.json.error.code).to.equal('PREFLIGHT_FAILED');
+    expect(off.json.error.message).to.match(/--pgbouncer off/);
+    expect(off.json.error.hint).to.match(/drop --pgbouncer off/);
+  });
+
+  it('plan --tier cluster --users N derives the node count (at least 2) and explains it', async () => {
+    const r = await carebox(['plan', '--json', '--tier', 'cluster', '--users', '20000', '--cpus', '8', '--memory', '32g', '--dir', scratch]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.json.nodes).to.be.at.least(2);
+    expect(r.json.capacity.concurrentUsers[0]).to.be.at.least(20000);
+    expect(r.json.derivations.nodes).to.match(/20000 users/);
+    expect(r.json.shortfall).to.equal(null);
+  });
+
+  it('install --json with a failed preflight exits 3 and lists every preflight result in the error document', async () => {
+    const root = join(scratch, 'too-many-users');
+    const r = await carebox(['install', '--yes', '--render-only', '--json', '--users', '1000000', '--dir', root]);
+    expect(r.code, r.stderr).to.equal(3);
+    expect(r.json.ok).to.equal(false);
+    expect(r.json.error.code).to.equal('PREFLIGHT_FAILED');
+    expect(r.json.preflight.map((c: any) => c.id)).to.deep.equal(PREFLIGHT_CHECKS.map((c) => c.id));
+    for (const c of r.json.preflight) {
+      expect(c.status, c.id).to.be.oneOf(['pass', 'warn', 'fail']);
+      expect(c.found, c.id).to.be.a('string').that.is.not.empty;
+      expect(c.needs, c.id).to.be.a('string').that.is.not.empty;
+      expect(c.fix === null, c.id).to.equal(c.status === 'pass');
+    }
+    const tier = r.json.preflight.find((c: any) => c.id === 'tier-resources');
+    expect(tier.status).to.equal('fail');
+    expect(tier.needs).to.match(/1000000 (need|are)/);
+    expect(r.json.intent.users).to.equal(1000000);
+    expect(existsSync(root)).to.equal(false);
+  });
+
+  it('install --json refuses --tier cluster --pgbouncer off with exit 3, the check saying how to fix it', async () => {
+    const root = join(scratch, 'cluster-off');
+    const r = await carebox(['install', '--yes', '--render-only', '--json', '--tier', 'cluster', '--pgbouncer', 'off', '--dir', root]);
+    expect(r.code, r.stderr).to.equal(3);
+    const tier = r.json.preflight.find((c: any) => c.id === 'tier-resources');
+    expect(tier.status).to.equal('fail');
+    expect(tier.needs).to.match(/--pgbouncer off/);
+    expect(tier.fix).to.match(/drop --pgbouncer off/);
+    expect(existsSync(root)).to.equal(false);
+  });
+
+  it('install --render-only --pgbouncer on records the mode in carebox.json and renders PgBouncer; a bare re-run keeps it', async () => {
+    const root = join(scratch, 'pgbouncer-on');
+    const first = await carebox(['install', '--yes', '--render-only', '--json', '--tier', 'default', '--pgbouncer', 'on', '--dir', root, '--http-port', '18091']);
+    expect(first.code, first.stderr).to.equal(0);
+    const manifest = JSON.parse(readFileSync(join(root, 'carebox.json'), 'utf8'));
+    expect(manifest.intent.pgbouncer).to.equal('on');
+    expect(manifest.plan.sizing.pgbouncer).to.not.equal(null);
+    expect(existsSync(join(root, 'pgbouncer/pgbouncer.ini'))).to.equal(true);
+    expect(readFileSync(join(root, 'compose.yml'), 'utf8')).to.match(/DATABASE_HOST: pgbouncer/);
+    const again = await carebox(['install', '--yes', '--render-only', '--json', '--dir', root]);
+    expect(again.code, again.stderr).to.equal(0);
+    expect(again.json.files.every((f: any) => f.status === 'unchanged')).to.equal(true);
+    expect(again.json.manifestWritten).to.equal(false);
+  });
 
   it('install without a TTY and without --yes never mounts the UI: it says why and exits 2', async () => {
     const r = await carebox(['install', '--dir', join(scratch, 'root')]);
