@@ -1,0 +1,259 @@
+import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import { Box, Text, useApp, useInput, useStdout } from 'ink';
+import { StepStore } from '../../installer/ui/step.store.js';
+import type { Tier } from '../../installer/plan/plan.types.js';
+import { ACTION_KEYS, actionAvailable, runKeyAction, type ActionKind, type ActionOutcome } from './action.flow.js';
+import { ActionProgress } from './action.progress.js';
+import type { ConsoleActions } from './console.actions.js';
+import type { DashboardData } from './dashboard.feed.js';
+import { headerLine, lineText, metricsPanelLines, serviceRows, serviceTableLines, truncate, type Line, type ServiceRow } from './dashboard.model.js';
+import { LineView } from './line.view.js';
+import { LogsView } from './logs.view.js';
+import { MetricsPanel } from './metrics.panel.js';
+import { PromptStore } from './prompt.store.js';
+import { PromptView } from './prompt.view.js';
+import { ServiceTable } from './service.table.js';
+
+/** What the app reads its data from: the {@link DashboardFeed} (or any store with its shape). */
+export interface DashboardStore {
+  subscribe(fn: () => void): () => void;
+  getSnapshot(): DashboardData;
+  /** Ask for a refresh now (after an action, so its effect shows at once). */
+  refresh(): Promise<unknown>;
+}
+
+/** Props of {@link ConsoleApp}. */
+export interface ConsoleAppProps {
+  feed: DashboardStore;
+  actions: ConsoleActions;
+  /** Called once with the exit code when the operator quits. */
+  onExit: (code: number) => void;
+  /** Terminal size; default the stdout's (and its resize events), else 80×24. */
+  size?: { columns: number; rows: number };
+  /** Log lines the `l` key shows (default 200). */
+  logTail?: number;
+  /** How often the logs view re-reads the logs, ms (default 2000). */
+  logsRefreshMs?: number;
+}
+
+const ACTION_TITLES: Record<ActionKind, string> = { scale: 'Scale', restart: 'Restart', logs: 'Logs', retier: 'Re-tier' };
+
+function useTerminalSize(fixed?: { columns: number; rows: number }): { columns: number; rows: number } {
+  const { stdout } = useStdout();
+  const read = () => ({ columns: stdout?.columns || 80, rows: stdout?.rows || 24 });
+  const [size, setSize] = useState(read);
+  useEffect(() => {
+    if (fixed || !stdout) return;
+    const onResize = () => setSize(read());
+    stdout.on('resize', onResize);
+    return () => {
+      stdout.off('resize', onResize);
+    };
+  }, [stdout, fixed]);
+  return fixed ?? size;
+}
+
+/** What one frame of the dashboard shows; compared as text so unchanged data renders nothing new. */
+interface DashboardView {
+  data: DashboardData;
+  rows: ServiceRow[];
+  header: Line;
+  /** Rendered lines of the table and the metrics panel: the equality key. */
+  key: string;
+}
+
+/**
+ * Subscribe to the feed but re-render only when what would be drawn changes (uptime ticking
+ * inside the same minute, or an identical refresh, draws nothing new).
+ */
+function useDashboardView(feed: DashboardStore, width: number, selected: number, maxQueues: number): DashboardView {
+  const cache = useRef<{ data: DashboardData; deps: string; view: DashboardView } | null>(null);
+  const deps = `${width}/${selected}/${maxQueues}`;
+  const getView = useCallback((): DashboardView => {
+    const data = feed.getSnapshot();
+    const c = cache.current;
+    if (c && c.data === data && c.deps === deps) return c.view;
+    const rows = data.status ? serviceRows(data.status) : [];
+    const header = headerLine(data.status, data.statusError, width);
+    const table = serviceTableLines(rows, selected, width, data.history.cpuByService);
+    const metrics = metricsPanelLines(data, width, maxQueues);
+    const footer = `${data.metrics?.scraped}/${data.metrics?.targets}/${data.refreshes === 0}`;
+    const key = [header, ...table, ...metrics].map(lineText).join('\n') + footer;
+    // Same text as the last frame: keep the previous object so React bails out of the render.
+    const view = c && c.deps === deps && c.view.key === key ? c.view : { data, rows, header, key };
+    cache.current = { data, deps, view };
+    return view;
+  }, [feed, deps]);
+  return useSyncExternalStore(feed.subscribe, getView);
+}
+
+type Mode = { name: 'dashboard' } | { name: 'action'; kind: ActionKind; store: StepStore; target: string } | { name: 'logs'; service: string; lines: string[]; at: string };
+
+/**
+ * The `carebox console` dashboard: header, per-service table and backend metrics with sparklines
+ * in one live region sized to the terminal; keys s/r/l/t act on the selected service (each asks
+ * first, then shows progress), ↑/↓ or j/k select, q quits. Only mounted on a TTY.
+ */
+export function ConsoleApp({ feed, actions, onExit, size, logTail = 200, logsRefreshMs = 2000 }: ConsoleAppProps) {
+  const { exit } = useApp();
+  const { columns, rows: termRows } = useTerminalSize(size);
+  // One column spare: a line that fills the last column makes some terminals wrap over ssh.
+  const width = Math.max(20, columns - 1);
+  const [selectedName, setSelectedName] = useState<string | null>(null);
+  const [mode, setMode] = useState<Mode>({ name: 'dashboard' });
+  const [flash, setFlash] = useState<ActionOutcome | null>(null);
+  const prompts = useMemo(() => new PromptStore(), []);
+  const live = useRef(true);
+  useEffect(
+    () => () => {
+      live.current = false;
+      prompts.cancel();
+    },
+    [prompts],
+  );
+
+  const names = (feed.getSnapshot().status?.services ?? []).map((s) => s.service);
+  const selected = Math.max(0, selectedName === null ? 0 : names.indexOf(selectedName));
+  // Height budget: header 1 + table (1 + services) + gap 1 + panel + status 1 + hint 1 + keys 1,
+  // and one spare row so Ink never has to clear the screen (which flickers). The panel holds at
+  // most 8 fixed lines (title, five figures, "more queues", a scrape error) plus the queue lines.
+  const panelRows = Math.max(4, termRows - names.length - 8);
+  const maxQueues = Math.max(0, panelRows - 8);
+  const view = useDashboardView(feed, width, selected, maxQueues);
+  const data = view.data;
+  const question = useSyncExternalStore(prompts.subscribe, prompts.getSnapshot);
+
+  // Keys act on the latest selection, not this render's: keys typed faster than a frame all count.
+  const selectedRef = useRef<string | null>(null);
+  const currentNames = () => (feed.getSnapshot().status?.services ?? []).map((s) => s.service);
+  const currentIndex = () => {
+    const now = currentNames();
+    return Math.max(0, selectedRef.current === null ? 0 : now.indexOf(selectedRef.current));
+  };
+  const move = (delta: number) => {
+    const now = currentNames();
+    selectedRef.current = now[Math.min(now.length - 1, Math.max(0, currentIndex() + delta))] ?? null;
+    setSelectedName(selectedRef.current);
+  };
+
+  const quit = () => {
+    onExit(0);
+    exit();
+  };
+
+  const start = (kind: ActionKind) => {
+    const snapshot = feed.getSnapshot();
+    const service = snapshot.status?.services[currentIndex()] ?? null;
+    const store = new StepStore();
+    setFlash(null);
+    setMode({ name: 'action', kind, store, target: kind === 'retier' ? '' : (service?.service ?? '') });
+    void runKeyAction(kind, { service, tier: (snapshot.status?.tier ?? 'default') as Tier, actions, prompter: prompts, reporter: store, logTail }).then((o) => {
+      if (!live.current) return;
+      if (o.logs) setMode({ name: 'logs', service: o.logs.service, lines: o.logs.lines, at: new Date().toLocaleTimeString() });
+      else {
+        setMode({ name: 'dashboard' });
+        setFlash(o);
+      }
+      if (o.status === 'done' && o.kind !== 'logs') void feed.refresh();
+    });
+  };
+
+  useInput(
+    (input, key) => {
+      if (input === 'q') return quit();
+      if (key.upArrow || input === 'k') return move(-1);
+      if (key.downArrow || input === 'j') return move(1);
+      const kind = ACTION_KEYS[input];
+      if (kind) start(kind);
+    },
+    { isActive: mode.name === 'dashboard' },
+  );
+
+  useInput(
+    (input, key) => {
+      if (input === 'q' || input === 'l' || key.escape) {
+        setMode({ name: 'dashboard' });
+        setFlash(null);
+      }
+    },
+    { isActive: mode.name === 'logs' },
+  );
+
+  // While the logs view is open, re-read the tail every few seconds (a poor man's --follow).
+  const logsService = mode.name === 'logs' ? mode.service : null;
+  useEffect(() => {
+    if (!logsService || !actions.logs) return;
+    const t = setInterval(() => {
+      actions.logs!(logsService, logTail).then(
+        (lines) => live.current && setMode((m) => (m.name === 'logs' && m.service === logsService ? { ...m, lines, at: new Date().toLocaleTimeString() } : m)),
+        () => undefined,
+      );
+    }, logsRefreshMs);
+    return () => clearInterval(t);
+  }, [logsService]);
+
+  const keyHelp = (['s', 'r', 'l', 't'] as const).map((k) => {
+    const kind = ACTION_KEYS[k]!;
+    return { text: `${k} ${kind === 'retier' ? 're-tier' : kind}`, on: actionAvailable(actions, kind) };
+  });
+  const scraped = data.metrics ? ` · /metrics ${data.metrics.scraped}/${data.metrics.targets} backends` : '';
+
+  if (mode.name === 'logs') {
+    return (
+      <Box flexDirection="column">
+        <LineView line={view.header} />
+        <LogsView service={mode.service} lines={mode.lines} width={width} height={termRows - 2} refreshedAt={mode.at} />
+      </Box>
+    );
+  }
+
+  return (
+    <Box flexDirection="column">
+      <LineView line={view.header} />
+      <ServiceTable rows={view.rows} selected={selected} width={width} cpuHistory={data.history.cpuByService} />
+      <Text> </Text>
+      {mode.name === 'action' ? (
+        <Box flexDirection="column" height={panelRows} overflow="hidden">
+          <PromptView store={prompts} width={width} maxLines={panelRows - 2} />
+          {question === null ? (
+            <ActionProgress store={mode.store} title={`${ACTION_TITLES[mode.kind]} ${mode.target}`.trim()} width={width} maxLines={panelRows} />
+          ) : null}
+        </Box>
+      ) : (
+        <MetricsPanel data={data} width={width} maxQueues={maxQueues} />
+      )}
+      {flash ? (
+        <>
+          <Text wrap="truncate-end" color={flash.status === 'done' ? 'green' : flash.status === 'failed' ? 'red' : 'yellow'}>
+            {truncate(`${flash.status === 'done' ? '✓' : flash.status === 'failed' ? '✗' : '·'} ${flash.message}`, width)}
+          </Text>
+          {flash.hint ? (
+            <Text wrap="truncate-end" color="yellow">
+              {truncate(`  hint: ${flash.hint}`, width)}
+            </Text>
+          ) : null}
+        </>
+      ) : (
+        <Text dimColor wrap="truncate-end">
+          {truncate(`refresh every ${data.intervalS} s${scraped}${data.refreshes === 0 ? ' · reading…' : ''}`, width)}
+        </Text>
+      )}
+      <Text wrap="truncate-end">
+        {mode.name === 'action' ? (
+          <Text dimColor>{truncate('working… (Esc cancels a question; a running operation finishes first)', width)}</Text>
+        ) : (
+          <>
+            {keyHelp.map((k) => (
+              <Text key={k.text} dimColor={!k.on}>
+                {k.text}
+                {k.on ? '' : ' (n/a)'}
+                {' · '}
+              </Text>
+            ))}
+            <Text>↑↓/jk select · q quit</Text>
+          </>
+        )}
+      </Text>
+    </Box>
+  );
+}
