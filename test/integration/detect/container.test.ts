@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import type { DockerFact, HostFacts } from '../../../installer/detect/host-facts.js';
+import type { Plan } from '../../../installer/plan/plan.types.js';
 import { detectDocker, dockerClient } from '../../../installer/detect/docker.detect.js';
 import { detectCompose } from '../../../installer/detect/compose.detect.js';
 import { detectPorts } from '../../../installer/detect/ports.detect.js';
@@ -86,6 +87,34 @@ describe('detect inside cgroup-limited containers on the real Docker engine', fu
     expect(f.hostMemoryBytes.value, 'this machine has more than 1 GiB').to.be.above(GiB);
     if (host.hostCpus.value > 1) expect(f.hostCpus.value).to.be.above(f.cpus.value);
     expect(f.cgroupVersion.value).to.equal(engine.cgroupVersion);
+  });
+
+  it('`carebox plan --json` itself, run in --cpus=1 --memory=1g, plans the default tier for 1 CPU and 1 GiB and shows the host figures', async () => {
+    // The built CLI, as an operator would run it inside a limited container (issue 3, "Done when").
+    await access(join(repo, 'dist/console/cli.js')).catch(() => {
+      throw new Error('dist/ is missing: run `npm run build` first');
+    });
+    const out = await run('docker', [
+      'run', '--rm', '--network', 'none', '--cpus=1', '--memory=1g',
+      '-v', `${repo}:/repo:ro`, '-w', '/repo',
+      IMAGE, 'node', 'dist/console/cli.js', 'plan', '--json', '--dir', '/tmp/carebox-no-install',
+    ]);
+    const plan = JSON.parse(out) as Plan;
+    expect(plan.host.cpus).to.equal(1);
+    expect(plan.host.memoryBytes).to.equal(GiB);
+    expect(plan.host.cpusSource).to.match(/^cgroup v[12] /);
+    expect(plan.host.memorySource).to.match(/^cgroup v[12] /);
+    expect(plan.host.hostCpus).to.equal(host.hostCpus.value);
+    expect(plan.host.hostMemoryBytes).to.equal(host.hostMemoryBytes.value);
+    if (host.hostCpus.value > 1) expect(plan.host.hostCpus).to.be.above(1);
+    expect(plan.tier).to.equal('default');
+    // Sized from the limits, not the host: one web worker, one nginx worker, budgets within 1 GiB.
+    expect(plan.sizing.backend.replicas * plan.sizing.backend.workers).to.equal(1);
+    expect(plan.sizing.nginx.workerProcesses).to.equal(1);
+    for (const [name, b] of Object.entries(plan.budget)) {
+      if (b) expect(b.demand, name).to.be.at.most(b.limit);
+    }
+    expect(plan.budget.memoryBytes.limit).to.be.below(GiB);
   });
 
   it('--cpus=1.5: a fractional quota stays fractional', async function () {
