@@ -4,16 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { OperationError, UsageError } from '../errors.js';
-import { DEFAULT_IMAGES, imagesFileSchema, type BaseImageName, type BaseImages } from '../render/images.map.js';
+import { DEFAULT_IMAGES, imagesFileSchema, type BaseImageName, type BaseImages, type ImagesMap } from '../render/images.map.js';
 import { exec } from './exec.js';
 import { serverBuildInputs, stageServerContext } from './server.image.js';
 
 /**
  * The images map: pinned defaults overridden by an `--images FILE` (JSON object of
- * postgres/redis/nginx/pgbouncer/node → image reference).
+ * postgres/redis/nginx/pgbouncer/node → image reference, and optionally a prebuilt `server`).
  * @throws UsageError when the file is missing, not JSON, or has unknown keys or unpinned references.
  */
-export async function loadImagesMap(file: string | null): Promise<BaseImages> {
+export async function loadImagesMap(file: string | null): Promise<ImagesMap> {
   if (!file) return { ...DEFAULT_IMAGES };
   let text: string;
   try {

@@ -4,8 +4,8 @@ import { join, resolve } from 'node:path';
 import type Docker from 'dockerode';
 import { detectHost } from '../detect/host.detect.js';
 import type { HostFacts } from '../detect/host-facts.js';
-import { CareboxError, PreflightError, UnhealthyError } from '../errors.js';
-import { readManifest, renderManifest, type HistoryEntry, type Manifest } from '../manifest/manifest.js';
+import { CareboxError, OperationError, PreflightError, UnhealthyError, UsageError } from '../errors.js';
+import { readManifest, renderManifest, type HistoryEntry, type Manifest, type ScaleOverride } from '../manifest/manifest.js';
 import { INSTALL_FILES, packageRoot } from '../paths.js';
 import type { Intent, Plan } from '../plan/plan.types.js';
 import { planCarebox } from '../plan/tier.plan.js';
@@ -13,14 +13,16 @@ import { stablePlanHost } from '../plan/host.stability.js';
 import { preflightPassed, runPreflight, type CheckResult } from '../preflight/preflight.checks.js';
 import type { BaseImageName, BaseImages, StackImages } from '../render/images.map.js';
 import { checksum, renderStack, type RenderedFile } from '../render/render.js';
-import { loadTemplates } from '../render/templates.load.js';
+import { loadTemplates, type Templates } from '../render/templates.load.js';
+import { budgetHostOf, resizeReplicas } from '../plan/scale.resize.js';
+import { loadBundle, readBundleIndex } from './bundle.load.js';
 import { CAREBOX_VERSION } from '../version.js';
 import { ComposeCli } from './compose.cli.js';
 import { connectDocker } from './docker.connect.js';
 import { readIfExists, writeFileAtomic, utcStamp } from './fs.atomic.js';
 import { writeRenderedFiles, type FileChange } from './files.write.js';
 import { waitHealthy } from './health.wait.js';
-import { ensureBaseImages, ensureServerImage, loadImagesMap } from './images.ensure.js';
+import { ensureBaseImages, ensureServerImage, imageExists, loadImagesMap } from './images.ensure.js';
 import { projectNameFor } from './project.name.js';
 import { loadSecrets, type EnvFile } from './secrets.store.js';
 import type { Step } from './steps.js';
@@ -36,6 +38,8 @@ export interface InstallOptions {
   /** null: keep the manifest's address on a re-run, else 0.0.0.0. */
   bindAddress: string | null;
   imagesFile: string | null;
+  /** An offline bundle (`carebox bundle create`): its images are loaded and used instead of building or pulling. */
+  bundleFile?: string | null;
   renderOnly: boolean;
   /** Health wait, ms. */
   timeoutMs: number;
@@ -55,6 +59,8 @@ export interface InstallPreparation {
   planError: CareboxError | null;
   preflight: CheckResult[];
   previous: Manifest | null;
+  /** Replica counts recorded by `carebox scale` that this plan keeps (same tier, budgets still fit), or null. */
+  scale?: ScaleOverride | null;
 }
 
 const EMPTY_INTENT: Intent = { tier: null, users: null, usersSource: null, nodes: null };
@@ -81,8 +87,17 @@ export async function prepareInstall(options: InstallOptions): Promise<InstallPr
     if (!(err instanceof CareboxError)) throw err;
     planError = err;
   }
+  // Keep counts an admin set with `carebox scale` while the tier stays and they still fit.
+  let scale: ScaleOverride | null = null;
+  if (plan && previous?.scale && previous.scale.tier === plan.tier) {
+    const check = resizeReplicas(plan, previous.scale.replicas, budgetHostOf(host), { overcommit: previous.scale.overcommit });
+    if (check.blocking.length === 0) {
+      plan = check.plan;
+      scale = previous.scale;
+    }
+  }
   const preflight = runPreflight({ facts, tier: intent.tier, plan, planError: planError?.message ?? null, planHint: planError?.hint ?? null, project });
-  return { options, root, project, httpPort, bindAddress, facts, intent, plan, planError, preflight, previous };
+  return { options, root, project, httpPort, bindAddress, facts, intent, plan, planError, preflight, previous, scale };
 }
 
 /**
@@ -114,6 +129,8 @@ export interface InstallContext {
   stamp: string;
   url: string;
   manifestWritten: boolean;
+  /** Templates to render from: a bundle's when one is given, else the package's. */
+  templates: Templates | null;
 }
 
 /** A new context for the install steps. @throws PreflightError when there is no plan. */
@@ -133,6 +150,7 @@ export function newInstallContext(prep: InstallPreparation): InstallContext {
     stamp: utcStamp(),
     url: `http://${host}:${prep.httpPort}/`,
     manifestWritten: false,
+    templates: null,
   };
 }
 
@@ -155,7 +173,7 @@ function render(ctx: InstallContext): RenderedFile[] {
     env: ctx.env!,
     images: ctx.images!,
     options: { project: ctx.prep.project, httpPort: ctx.prep.httpPort, bindAddress: ctx.prep.bindAddress, version: CAREBOX_VERSION },
-    templates: loadTemplates(),
+    templates: ctx.templates ?? loadTemplates(),
   });
 }
 
@@ -180,6 +198,8 @@ function nextManifest(ctx: InstallContext, now: string): Manifest {
     images: ctx.images!,
     files,
     history,
+    ...(ctx.prep.scale ? { scale: ctx.prep.scale } : {}),
+    ...(prev?.backups ? { backups: prev.backups } : {}),
   };
 }
 
@@ -222,15 +242,38 @@ export function installSteps(): Step<InstallContext>[] {
       id: 'images',
       title: 'Make sure the images exist',
       run: async (ctx, progress) => {
-        const base = await loadImagesMap(ctx.prep.options.imagesFile);
-        if (ctx.prep.options.renderOnly) {
-          // Render-only never touches Docker: the server tag is the one recorded, or a placeholder.
-          ctx.images = { ...base, server: ctx.prep.previous?.images.server ?? `carebox/server:${CAREBOX_VERSION}` };
+        const opts = ctx.prep.options;
+        if (opts.bundleFile && opts.imagesFile) throw new UsageError('give --bundle or --images, not both', 'a bundle carries every image the stack needs');
+        if (opts.bundleFile) {
+          if (opts.renderOnly) {
+            const index = await readBundleIndex(opts.bundleFile);
+            ctx.images = { ...(await loadImagesMap(null)), ...index.images } as StackImages;
+            return `image references from ${opts.bundleFile} (--render-only: nothing loaded)`;
+          }
+          // Air-gapped: images and templates come from the bundle, through the Docker API; nothing is built or pulled.
+          const bundle = await loadBundle(ctx.docker!, opts.bundleFile, progress);
+          ctx.templates = bundle.templates;
+          ctx.images = bundle.images;
+          ctx.baseImages = bundle.images;
+          await ensureBaseImages(ctx.docker!, bundle.images, baseImagesNeeded(ctx.plan).filter((n) => n !== 'node'), progress);
+          return `loaded from bundle: server ${bundle.images.server}; postgres ${bundle.images.postgres}; redis ${bundle.images.redis}; nginx ${bundle.images.nginx}`;
+        }
+        const base = await loadImagesMap(opts.imagesFile);
+        if (opts.renderOnly) {
+          // Render-only never touches Docker: the server tag is the one given or recorded, or a placeholder.
+          ctx.images = { ...base, server: base.server ?? ctx.prep.previous?.images.server ?? `carebox/server:${CAREBOX_VERSION}` };
           return 'image references only (--render-only)';
         }
         const docker = ctx.docker!;
-        await ensureBaseImages(docker, base, baseImagesNeeded(ctx.plan), progress);
-        const server = await ensureServerImage(docker, { packageRoot: packageRoot(), version: CAREBOX_VERSION, nodeImage: base.node, onProgress: progress });
+        await ensureBaseImages(docker, base, baseImagesNeeded(ctx.plan).filter((n) => n !== 'node' || !base.server), progress);
+        let server: string;
+        if (base.server) {
+          // A prebuilt server image named in --images (an upgrade to a given tag): used as is.
+          if (!(await imageExists(docker, base.server))) throw new OperationError(`server image ${base.server} (from --images) does not exist locally`, 'load it first (docker load, or --bundle) or build it');
+          server = base.server;
+        } else {
+          server = await ensureServerImage(docker, { packageRoot: packageRoot(), version: CAREBOX_VERSION, nodeImage: base.node, onProgress: progress });
+        }
         ctx.baseImages = base;
         ctx.images = { ...base, server };
         return `server ${server}; postgres ${base.postgres}; redis ${base.redis}; nginx ${base.nginx}`;

@@ -21,6 +21,7 @@ export function installOptionsFrom(raw: RawOptions, env: NodeJS.ProcessEnv = pro
     httpPort: intFlag('--http-port', raw.httpPort as string | undefined, 1, 65535) ?? null,
     bindAddress: bindFlag(raw.bind as string | undefined) ?? null,
     imagesFile: (raw.images as string | undefined) ?? null,
+    bundleFile: (raw.bundle as string | undefined) ?? null,
     renderOnly: Boolean(raw.renderOnly),
     timeoutMs: (intFlag('--timeout', raw.timeout as string | undefined, 10, 3600) ?? 300) * 1000,
     env,
@@ -65,7 +66,8 @@ export function registerInstall(program: Command, run: ActionRunner): void {
     .addOption(new Option('--render-only', 'write the configuration files and manifest; start nothing').default(false))
     .addOption(new Option('--http-port <P>', 'host port nginx publishes (default 80, or the installed one)'))
     .addOption(new Option('--bind <ADDR>', 'host address nginx publishes on (default 0.0.0.0, or the installed one)'))
-    .addOption(new Option('--images <FILE>', 'JSON map overriding the pinned images (postgres, redis, nginx, pgbouncer, node)'))
+    .addOption(new Option('--images <FILE>', 'JSON map overriding the pinned images (postgres, redis, nginx, pgbouncer, node; server: a prebuilt server image)'))
+    .addOption(new Option('--bundle <FILE>', 'offline bundle from `carebox bundle create`: load its images through the Docker API instead of building or pulling'))
     .addOption(new Option('--timeout <S>', 'seconds to wait for the stack to become healthy (default 300)'));
   cmd.action(
     run(async (out: Output, raw) => {

@@ -32,7 +32,11 @@ const imageRef = z
   .refine((s) => /:[^/]+$/.test(s.replace(/@sha256:.*$/, '')) || s.includes('@sha256:'), 'must be pinned with a tag or digest')
   .refine((s) => !/:latest(@|$)/.test(s), 'must not use :latest');
 
-/** Schema of an `--images FILE`: a JSON object with any of the base image names. Unknown keys are errors. */
+/**
+ * Schema of an `--images FILE`: a JSON object with any of the base image names, and optionally
+ * `server`, a prebuilt server image used instead of building one (an upgrade to a given tag).
+ * Unknown keys are errors.
+ */
 export const imagesFileSchema = z
   .object({
     postgres: imageRef.optional(),
@@ -40,7 +44,11 @@ export const imagesFileSchema = z
     nginx: imageRef.optional(),
     pgbouncer: imageRef.optional(),
     node: imageRef.optional(),
+    server: imageRef.optional(),
   })
   .strict();
+
+/** The images map an `--images FILE` yields: every base image, and the server image when given. */
+export type ImagesMap = BaseImages & { server?: string };
 
 export { imageRef as imageRefSchema };

@@ -1,0 +1,151 @@
+/**
+ * Offline bundles (air-gapped installs and upgrades): one tar(.gz) file holding every image a stack
+ * runs (one `docker save` export, so shared layers are stored once), the templates those images go
+ * with, and an index with the image references, their ids and sha256 checksums. `carebox bundle
+ * create` writes one on a connected machine; `install --bundle` and `upgrade --bundle` load it
+ * through the Docker API (`docker load`), never a registry.
+ *
+ * Layout inside the archive:
+ *   carebox-bundle.json                       the index (BundleIndex)
+ *   images.tar                                `docker save` of every image
+ *   templates/compose-templates/*, templates/nginx/*
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fs } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type Docker from 'dockerode';
+import * as tar from 'tar';
+import { z } from 'zod';
+import { OperationError, UsageError } from '../errors.js';
+import { DEFAULT_IMAGES, imageRefSchema, type StackImages } from '../render/images.map.js';
+import { loadTemplates, type Templates } from '../render/templates.load.js';
+import { imageExists } from './images.ensure.js';
+
+export const BUNDLE_INDEX = 'carebox-bundle.json';
+export const BUNDLE_IMAGES = 'images.tar';
+export const BUNDLE_TEMPLATES = 'templates';
+
+const imageName = z.enum(['postgres', 'redis', 'nginx', 'pgbouncer', 'node', 'server']);
+
+/** The bundle's index. */
+export const bundleIndexSchema = z.object({
+  schemaVersion: z.literal(1),
+  kind: z.literal('carebox-bundle'),
+  /** ISO-8601 UTC. */
+  createdAt: z.string(),
+  carebox: z.object({ version: z.string() }),
+  /** Image reference per role; `server` is required, the others as the source stack had them. */
+  images: z.record(imageName, imageRefSchema).refine((m) => typeof m.server === 'string', 'images.server is required'),
+  /** Docker image id (sha256:…) per reference, checked after loading. */
+  imageIds: z.record(z.string(), z.string().regex(/^sha256:[a-f0-9]{64}$/)),
+  imagesTar: z.object({ path: z.literal(BUNDLE_IMAGES), sha256: z.string().regex(/^[a-f0-9]{64}$/), bytes: z.number().int().nonnegative() }),
+  /** sha256 per template file, by path under templates/. */
+  templates: z.record(z.string(), z.string().regex(/^[a-f0-9]{64}$/)),
+});
+export type BundleIndex = z.infer<typeof bundleIndexSchema>;
+
+/** sha256 of a file, hex, streamed. */
+export async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+function parseIndex(text: string, file: string): BundleIndex {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new UsageError(`${file}: ${BUNDLE_INDEX} is not JSON`, 'make the bundle again with `carebox bundle create`');
+  }
+  const r = bundleIndexSchema.safeParse(json);
+  if (!r.success) throw new UsageError(`${file}: not a Carebox bundle (${r.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')})`, 'make the bundle with `carebox bundle create`');
+  return r.data;
+}
+
+async function extract(file: string, cwd: string, only?: string[]): Promise<void> {
+  try {
+    await fs.access(file);
+  } catch {
+    throw new UsageError(`--bundle ${file}: no such file`);
+  }
+  try {
+    await tar.x({ file, cwd, strict: true, ...(only ? { filter: (p: string) => only.includes(p.replace(/^\.\//, '')) } : {}) });
+  } catch (err) {
+    throw new UsageError(`--bundle ${file}: cannot read it as a tar archive (${(err as Error).message})`, 'copy the bundle again (checksum it on both machines) or make a new one');
+  }
+}
+
+/**
+ * Read only the index of a bundle (for `--render-only` and previews).
+ * @throws UsageError when the file is missing, not a tar archive, or not a Carebox bundle.
+ */
+export async function readBundleIndex(file: string): Promise<BundleIndex> {
+  const tmp = await mkdtemp(join(tmpdir(), 'carebox-bundle-'));
+  try {
+    await extract(file, tmp, [BUNDLE_INDEX]);
+    const text = await fs.readFile(join(tmp, BUNDLE_INDEX), 'utf8').catch(() => null);
+    if (text === null) throw new UsageError(`--bundle ${file}: no ${BUNDLE_INDEX} inside`, 'make the bundle with `carebox bundle create`');
+    return parseIndex(text, file);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** The stack images a bundle provides; roles it lacks fall back to `fallback` (the pinned defaults). Pure. */
+export function bundleImages(index: BundleIndex, fallback: Omit<StackImages, 'server'> = DEFAULT_IMAGES): StackImages {
+  return { ...fallback, ...index.images } as StackImages;
+}
+
+/** A loaded bundle. */
+export interface LoadedBundle {
+  index: BundleIndex;
+  images: StackImages;
+  /** The templates shipped with the images (what the stack is rendered from). */
+  templates: Templates;
+}
+
+/**
+ * Load a bundle: extract it to a scratch directory, check images.tar and every template against
+ * the index's sha256, `docker load` the images through the API, and check that every reference now
+ * exists with the recorded image id.
+ * @throws UsageError for a missing or malformed bundle; OperationError for a checksum mismatch (a
+ *   corrupt copy) or a failed load.
+ */
+export async function loadBundle(docker: Docker, file: string, onProgress: (m: string) => void = () => undefined): Promise<LoadedBundle> {
+  const tmp = await mkdtemp(join(tmpdir(), 'carebox-bundle-'));
+  try {
+    onProgress(`extracting ${file}`);
+    await extract(file, tmp);
+    const text = await fs.readFile(join(tmp, BUNDLE_INDEX), 'utf8').catch(() => null);
+    if (text === null) throw new UsageError(`--bundle ${file}: no ${BUNDLE_INDEX} inside`, 'make the bundle with `carebox bundle create`');
+    const index = parseIndex(text, file);
+    const tarPath = join(tmp, BUNDLE_IMAGES);
+    const sum = await sha256File(tarPath).catch(() => null);
+    if (sum !== index.imagesTar.sha256) throw new OperationError(`--bundle ${file}: ${BUNDLE_IMAGES} ${sum ? 'does not match its sha256 in the index (corrupt copy)' : 'is missing'}`, 'copy the bundle again and compare `sha256sum` on both machines');
+    for (const [path, want] of Object.entries(index.templates)) {
+      const got = await sha256File(join(tmp, BUNDLE_TEMPLATES, path)).catch(() => null);
+      if (got !== want) throw new OperationError(`--bundle ${file}: template ${path} ${got ? 'does not match its sha256' : 'is missing'}`, 'copy the bundle again');
+    }
+    const templates = loadTemplates(join(tmp, BUNDLE_TEMPLATES));
+    onProgress(`loading ${Object.keys(index.imageIds).length} images (${Math.round(index.imagesTar.bytes / 1024 / 1024)} MiB) through the Docker API`);
+    const stream = await docker.loadImage(createReadStream(tarPath), { quiet: true });
+    await new Promise<void>((resolve, reject) =>
+      docker.modem.followProgress(stream, (err: Error | null, events: { error?: string; errorDetail?: { message?: string } }[]) => {
+        const failed = (events ?? []).find((e) => e.error || e.errorDetail);
+        if (err || failed) reject(new OperationError(`docker load of ${file} failed: ${err?.message ?? failed?.error ?? failed?.errorDetail?.message}`, 'check free space in Docker\'s data root (docker system df)'));
+        else resolve();
+      }),
+    );
+    for (const [ref, id] of Object.entries(index.imageIds)) {
+      if (!(await imageExists(docker, ref))) throw new OperationError(`image ${ref} is not present after loading ${file}`, 'make the bundle again with `carebox bundle create`');
+      const info = await docker.getImage(ref).inspect();
+      if (info.Id !== id) throw new OperationError(`image ${ref} has id ${info.Id} after loading, the bundle recorded ${id}`, 'another image took the tag; remove it (docker rmi) and retry');
+    }
+    return { index, images: bundleImages(index), templates };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
