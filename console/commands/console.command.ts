@@ -2,15 +2,24 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import type Docker from 'dockerode';
 import { connectDocker } from '../../installer/apply/docker.connect.js';
+import { formatBytes } from '../../installer/detect/size.js';
 import { requireManifest } from '../../installer/manifest/manifest.js';
 import type { ActionRunner } from '../../installer/commands/action.js';
 import { commonOptions, numberFlag, withCommon } from '../../installer/commands/common.options.js';
 import { UsageError } from '../../installer/errors.js';
+import { MAX_SCALE_REPLICAS, SCALABLE_SERVICES, type ScalableService } from '../../installer/plan/scale.resize.js';
+import { formatLogLine, serviceLogs } from '../ops/logs.ops.js';
+import { restartService } from '../ops/restart.ops.js';
+import { previewScale, scaleService, type ScalePreview } from '../ops/scale.ops.js';
+import { openStack, type Stack } from '../ops/stack.js';
 import type { ConsoleActions } from '../ui/console.actions.js';
 import { DashboardFeed, dockerDashboardSource } from '../ui/dashboard.feed.js';
 
 /** Refresh interval of the dashboard when --interval is absent, seconds. */
 export const DEFAULT_INTERVAL_S = 2;
+
+/** How long a dashboard scale or restart waits for containers to become healthy, ms (the verbs' default). */
+export const OP_HEALTH_TIMEOUT_MS = 300_000;
 
 /**
  * Refuse to mount the dashboard without a terminal: Ink needs raw mode on stdin and a TTY on
@@ -24,14 +33,49 @@ export function assertInteractive(io: { stdinTTY: boolean | undefined; stdoutTTY
   }
 }
 
+/** The confirmation lines of a scale: replicas, and the DB-connection and memory budgets after it. Pure. */
+export function scalePreviewLines(p: ScalePreview): string[] {
+  const b = p.check.plan.budget;
+  const [low, high] = p.check.plan.capacity.concurrentUsers;
+  return [
+    `${p.service}: ${p.from} → ${p.to} replicas`,
+    `DB connections after: ${b.dbConnections.demand} of ${b.dbConnections.limit}; memory: ${formatBytes(b.memoryBytes.demand)} of ${formatBytes(b.memoryBytes.limit)}`,
+    `estimated capacity after: ${low}–${high} concurrent users`,
+  ];
+}
+
 /**
  * The dashboard's key actions wired to the console ops (console/ops/*.ops.ts), the same functions
- * the CLI verbs call. A key whose op does not exist yet stays unwired (the dashboard shows it as n/a).
+ * the CLI verbs call (`carebox scale`, `restart`, `logs`). Each action opens the stack afresh, so
+ * it sees the manifest as the previous action left it. Re-tier is not wired: there is no re-tier
+ * op yet, and the dashboard shows its key as n/a.
+ * @param deps.docker the dashboard's client (for logs); deps.dir the install root;
+ *   deps.open opens the stack (injected by tests; default openStack).
  */
-export function consoleActions(_deps: { docker: Docker; dir: string }): ConsoleActions {
+export function consoleActions(deps: { docker: Docker; dir: string; open?: (dir: string) => Promise<Stack> }): ConsoleActions {
+  const open = deps.open ?? ((dir: string) => openStack(dir));
   return {
-    scalableServices: ['backend', 'worker'],
-    maxReplicas: 32,
+    scalableServices: SCALABLE_SERVICES,
+    maxReplicas: MAX_SCALE_REPLICAS,
+    async previewScale(service, replicas) {
+      const m = await requireManifest(deps.dir);
+      return scalePreviewLines(previewScale(m, { service: service as ScalableService, replicas, overcommit: false }));
+    },
+    async scale(service, replicas, progress) {
+      const stack = await open(deps.dir);
+      const r = await scaleService(stack, { service: service as ScalableService, replicas, overcommit: false, timeoutMs: OP_HEALTH_TIMEOUT_MS }, progress);
+      return `scaled ${r.service} ${r.from} → ${r.to} in ${(r.tookMs / 1000).toFixed(1)} s`;
+    },
+    async restart(service, progress) {
+      const stack = await open(deps.dir);
+      const r = await restartService(stack, { service, timeoutMs: OP_HEALTH_TIMEOUT_MS }, progress);
+      return `restarted ${r.service} (${r.strategy}, ${r.containers.length} container${r.containers.length === 1 ? '' : 's'}) in ${(r.tookMs / 1000).toFixed(1)} s`;
+    },
+    async logs(service, tail) {
+      const lines: string[] = [];
+      await serviceLogs(deps.docker, await requireManifest(deps.dir), { service, tail, follow: false }, (l) => lines.push(formatLogLine(l)));
+      return lines;
+    },
   };
 }
 

@@ -87,9 +87,15 @@ export async function runKeyAction(kind: ActionKind, ctx: ActionContext): Promis
       const n = await prompter.number(`Replicas of ${s.service} (now ${s.expected})`, { initial: s.expected, min: 1, max: actions.maxReplicas });
       if (n === null) return outcome(kind, 'cancelled', 'scale cancelled: nothing changed');
       if (n === s.expected) return outcome(kind, 'cancelled', `${s.service} already has ${n} replica${n === 1 ? '' : 's'}: nothing changed`);
-      const ok = await prompter.confirm(`Scale ${s.service} from ${s.expected} to ${n} replicas?`, {
-        details: ['The planner re-checks the connection and memory budgets first and refuses when they do not fit.'],
-      });
+      let details = ['The planner re-checks the connection and memory budgets first and refuses when they do not fit.'];
+      if (actions.previewScale) {
+        try {
+          details = await actions.previewScale(s.service, n);
+        } catch (err) {
+          return outcome(kind, 'failed', `scale ${s.service} to ${n} refused: ${(err as Error).message.split('\n')[0]}`, err instanceof CareboxError ? err.hint : null);
+        }
+      }
+      const ok = await prompter.confirm(`Scale ${s.service} from ${s.expected} to ${n} replicas?`, { details });
       if (!ok) return outcome(kind, 'cancelled', 'scale cancelled: nothing changed');
       return attempt(kind, `scale ${s.service}`, () => actions.scale!(s.service, n, reporter));
     }

@@ -14,6 +14,11 @@ export interface ConsoleActions {
   /** Highest replica count the scale prompt offers. */
   readonly maxReplicas: number;
   /**
+   * Lines describing a scale before it runs (budgets after the change), for the confirmation.
+   * Rejects (CareboxError with a hint) when the plan's budgets would not fit: nothing is asked then.
+   */
+  previewScale?(service: string, replicas: number): Promise<string[]>;
+  /**
    * Scale `service` to `replicas` containers. Rejects (with a CareboxError carrying a hint) when
    * the budgets do not fit or the stack does not become healthy.
    */

@@ -42,7 +42,8 @@ describe('console ui: key action flows', () => {
     const o = await runKeyAction('scale', c);
     expect(o).to.deep.include({ status: 'done', message: 'scaled backend to 3' });
     expect(p.asked).to.deep.equal(['Replicas of backend (now 1)', 'Scale backend from 1 to 3 replicas?']);
-    expect(a.calls).to.deep.equal([['scale', 'backend', 3]]);
+    expect(p.details[0]).to.deep.equal(['backend: 1 → 3 replicas', 'DB connections after: 42 of 100']);
+    expect(a.calls).to.deep.equal([['previewScale', 'backend', 3], ['scale', 'backend', 3]]);
     expect(c.reporter.getSnapshot().map((s) => [s.id, s.status])).to.deep.equal([['check', 'done'], ['up', 'done'], ['nginx', 'done']]);
   });
 
@@ -52,7 +53,7 @@ describe('console ui: key action flows', () => {
       const o = await runKeyAction('scale', ctx(a, scriptedPrompter(answers)));
       expect(o.status, JSON.stringify(answers)).to.equal('cancelled');
       expect(o.message).to.match(/nothing changed/);
-      expect(a.calls).to.deep.equal([]);
+      expect(a.calls.filter((c) => c[0] === 'scale')).to.deep.equal([]);
     }
   });
 
@@ -64,11 +65,15 @@ describe('console ui: key action flows', () => {
     expect(p.asked).to.deep.equal([]);
   });
 
-  it('a refused op (budgets) comes back failed with its hint; a failed step too', async () => {
-    const refused = await runKeyAction('scale', ctx(recordingActions({ failScale: 'budget' }), scriptedPrompter([5, true])));
+  it('budgets that do not fit refuse before the confirmation, with the hint; a failed step comes back failed', async () => {
+    const a = recordingActions({ failScale: 'budget' });
+    const p = scriptedPrompter([5, true]);
+    const refused = await runKeyAction('scale', ctx(a, p));
     expect(refused.status).to.equal('failed');
-    expect(refused.message).to.equal('scale backend failed: 5 backend replicas need 130 DB connections, max_connections is 100');
+    expect(refused.message).to.equal('scale backend to 5 refused: 5 backend replicas need 130 DB connections, max_connections is 100');
     expect(refused.hint).to.equal('scale to 2 or re-tier to horizontal');
+    expect(p.asked).to.deep.equal(['Replicas of backend (now 1)']); // never asked to confirm
+    expect(a.calls).to.deep.equal([['previewScale', 'backend', 5]]);
     const c = ctx(recordingActions({ failScale: 'op' }), scriptedPrompter([2, true]));
     const failed = await runKeyAction('scale', c);
     expect(failed.message).to.match(/backend-2 did not become healthy/);

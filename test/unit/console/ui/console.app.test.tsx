@@ -169,13 +169,14 @@ describe('ui: console dashboard (ink-testing-library)', function () {
       app.stdin.write(KEY.right);
       await until(app, /◀ 3 ▶/);
       app.stdin.write(KEY.enter);
-      await until(app, /Scale backend from 1 to 3 replicas\? \(y\/N\)/);
-      expect(actions.calls).to.deep.equal([]); // nothing before the confirmation
+      const confirm = await until(app, /Scale backend from 1 to 3 replicas\? \(y\/N\)/);
+      expect(confirm).to.match(/DB connections after: 42 of 100/);
+      expect(actions.calls).to.deep.equal([['previewScale', 'backend', 3]]); // nothing done before the confirmation
       app.stdin.write('y');
       await until(app, /Scale backend/);
       await until(app, /✓ Check the budgets — fits/);
       await until(app, /✓ scaled backend to 3/);
-      expect(actions.calls).to.deep.equal([['scale', 'backend', 3]]);
+      expect(actions.calls).to.deep.equal([['previewScale', 'backend', 3], ['scale', 'backend', 3]]);
       const frame = app.lastFrame()!;
       expect(frame).to.match(/✓ scaled backend to 3/);
       expect(frame).to.match(/Requests/); // the metrics panel is back
@@ -206,19 +207,20 @@ describe('ui: console dashboard (ink-testing-library)', function () {
     }
   });
 
-  it('a refused scale shows the reason and the hint, then the dashboard', async () => {
+  it('a scale the budgets refuse shows the reason and the hint, then the dashboard', async () => {
     const actions = recordingActions({ failScale: 'budget' });
     const feed = feedOf(() => stack({}));
     await refreshed(feed, 1);
     const app = render(<ConsoleApp feed={feed} actions={actions} onExit={() => undefined} size={{ columns: 100, rows: 30 }} />);
     try {
       await until(app, /▶ db/);
-      for (const [k, next] of [['j', /▶ redis/], ['j', /▶ backend/], ['s', /◀ 1 ▶/], [KEY.right, /◀ 2 ▶/], [KEY.enter, /\(y\/N\)/]] as const) {
+      for (const [k, next] of [['j', /▶ redis/], ['j', /▶ backend/], ['s', /◀ 1 ▶/], [KEY.right, /◀ 2 ▶/]] as const) {
         app.stdin.write(k);
         await until(app, next);
       }
-      app.stdin.write('y');
-      await until(app, /✗ scale backend failed: 2 backend replicas need 130 DB connections, max_connections is 100\n\s+hint: scale to 2 or re-tier to horizontal/);
+      app.stdin.write(KEY.enter);
+      await until(app, /✗ scale backend to 2 refused: 2 backend replicas need 130 DB connections, max_connections is 100\n\s+hint: scale to 2 or re-tier to horizontal/);
+      expect(actions.calls).to.deep.equal([['previewScale', 'backend', 2]]);
       expect(app.lastFrame()).to.match(/s scale · r restart/);
     } finally {
       app.unmount();

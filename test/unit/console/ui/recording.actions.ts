@@ -9,7 +9,7 @@ import { OperationError, PreflightError } from '../../../../installer/errors.js'
 import type { Tier } from '../../../../installer/plan/plan.types.js';
 import type { ConsoleActions } from '../../../../console/ui/console.actions.js';
 
-export type Call = ['scale', string, number] | ['restart', string] | ['retier', Tier] | ['previewRetier', Tier] | ['logs', string, number];
+export type Call = ['previewScale', string, number] | ['scale', string, number] | ['restart', string] | ['retier', Tier] | ['previewRetier', Tier] | ['logs', string, number];
 
 export interface RecordingActions extends ConsoleActions {
   calls: Call[];
@@ -25,9 +25,13 @@ export function recordingActions(opts: { failScale?: 'budget' | 'op'; stepMs?: n
     calls,
     scalableServices: ['backend', 'worker'],
     maxReplicas: 8,
+    async previewScale(service: string, replicas: number) {
+      calls.push(['previewScale', service, replicas]);
+      if (opts.failScale === 'budget') throw new PreflightError(`${replicas} ${service} replicas need 130 DB connections, max_connections is 100`, 'scale to 2 or re-tier to horizontal');
+      return [`${service}: 1 → ${replicas} replicas`, 'DB connections after: 42 of 100'];
+    },
     async scale(service: string, replicas: number, progress: StepReporter) {
       calls.push(['scale', service, replicas]);
-      if (opts.failScale === 'budget') throw new PreflightError(`${replicas} ${service} replicas need 130 DB connections, max_connections is 100`, 'scale to 2 or re-tier to horizontal');
       await runSteps(
         [
           { id: 'check', title: 'Check the budgets', run: async () => { await tick(stepMs); return 'fits'; } },
