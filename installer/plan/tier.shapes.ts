@@ -15,11 +15,24 @@ export interface TierShape {
   minMemoryBytes: number;
   /** Fewest web processes the shape needs (horizontal needs two replicas). */
   minWebProcesses: number;
-  /** Lay out `p` web processes: returns replicas × workers with replicas × workers ≤ p, or null if p is too few. */
+  /**
+   * Lay out `p` web processes: returns replicas × workers with replicas × workers ≤ p, or null if p
+   * is too few. Sources: the seed's shapes (1 container; WEB_CONCURRENCY up to 8; 4 replicas × 4
+   * workers), with Discourse's cap of 8 workers per container; horizontal aims at about 4 workers
+   * per replica (our choice) so a rolling restart takes out a small share of capacity at a time.
+   */
   layout(p: number): { replicas: number; workers: number; derivation: string } | null;
-  /** Queue worker containers for a number of backend replicas. */
+  /**
+   * Queue worker containers for a number of backend replicas: one, or one per two replicas (1..4)
+   * on the multi-replica tiers. Our choice: jobs (notifications, reports, exports) are a small share
+   * of the load, and each queue worker costs 3 Redis clients per queue.
+   */
   queueReplicas(replicas: number): number;
-  /** Jobs at once per queue worker process. */
+  /**
+   * Jobs at once per queue worker process (bee-queue concurrency; also its knex pool.max). The
+   * seed's Celery runs a prefetch of 4; the default tier uses 2 so a 1-CPU host keeps its CPU and
+   * connections for requests. Our choice.
+   */
   queueConcurrency: number;
   /** `always`: PgBouncer fronts PostgreSQL in every plan; `auto`: only when direct pools don't fit. */
   pgbouncer: 'auto' | 'always';
