@@ -157,7 +157,7 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
       const withPgb = pass.withPgb;
       const pgBytes = floorMiB(avail - redisLim.memoryBytes - nginxLim.memoryBytes - webBytes - queueBytes - (withPgb ? PGBOUNCER_BYTES : 0));
       if (pgBytes < PG_MIN_BYTES) {
-        lastWhy = `PostgreSQL would get ${b(Math.max(0, pgBytes))}, under its minimum ${b(PG_MIN_BYTES)}`;
+        lastWhy = `PostgreSQL would get ${b(Math.max(0, pgBytes))}${withPgb ? ` after PgBouncer's ${b(PGBOUNCER_BYTES)}` : ''}, under its minimum ${b(PG_MIN_BYTES)}`;
         break;
       }
       const pgm = pgMemory(pgBytes, cpus);
@@ -303,7 +303,13 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
     }
     firstWhy ??= lastWhy;
   }
-  return { ok: false, reason: lastWhy, hint: mode === 'off' && /PgBouncer/.test(lastWhy) ? 'drop --pgbouncer off (or give --pgbouncer auto) so PgBouncer can multiplex the pools, or give PostgreSQL more memory' : minimumHint(tier) };
+  const hint =
+    mode === 'off' && /PgBouncer/.test(lastWhy)
+      ? 'drop --pgbouncer off (or give --pgbouncer auto) so PgBouncer can multiplex the pools, or give PostgreSQL more memory'
+      : mode === 'on' && /PgBouncer/.test(lastWhy)
+        ? `drop --pgbouncer on (or give --pgbouncer auto): PgBouncer's memory and server pool do not fit here; or ${minimumHint(tier)}`
+        : minimumHint(tier);
+  return { ok: false, reason: lastWhy, hint };
 }
 
 /** Host size from which the planner picks a tier by itself (auto), CPUs and bytes. */
