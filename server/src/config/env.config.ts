@@ -16,6 +16,7 @@ export const SECRET_VARIABLES: ReadonlySet<string> = new Set([
   'DATABASE_URL',
   'REDIS_PASSWORD',
   'REDIS_URL',
+  'SMTP_URL',
 ]);
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -179,8 +180,9 @@ const queueSchema = z.object({
   /** Jobs one queue worker process runs at the same time, per queue (1..256). Default 2. */
   QUEUE_CONCURRENCY: int(1, 256).default(2),
   /**
-   * Prefix of every queue key in Redis (`<prefix>:<queue>:…`), letters, digits, `_`, `-`, `.`.
-   * Default `carebox`. Two installs sharing one Redis need different prefixes.
+   * Prefix of every Carebox key in Redis: queues (`<prefix>:<queue>:…`), sessions, the patient
+   * cache and login rate limits (`<prefix>:s:…`, `<prefix>:c:…`, `<prefix>:rl:…`). Letters,
+   * digits, `_`, `-`, `.`. Default `carebox`. Two installs sharing one Redis need different prefixes.
    */
   QUEUE_NAME_PREFIX: z
     .string()
@@ -188,11 +190,105 @@ const queueSchema = z.object({
     .default('carebox'),
 });
 
+/** Sign-in, sessions and lockout. */
+const authSchema = z.object({
+  /**
+   * A session unused for this long expires (sliding: every request renews it), in seconds
+   * (60..86400). Default 1800 (30 min).
+   */
+  SESSION_IDLE_TIMEOUT_SECONDS: int(60, 86_400).default(1_800),
+  /** A session ends this long after sign-in however active it is, in seconds (300..604800). Default 43200 (12 h, a shift). */
+  SESSION_MAX_AGE_SECONDS: int(300, 604_800).default(43_200),
+  /** Consecutive failed sign-ins that lock an account (1..100). Default 5. */
+  LOGIN_MAX_FAILURES: int(1, 100).default(5),
+  /** How long a locked account stays locked, in seconds (1..86400). Default 900 (15 min). */
+  LOGIN_LOCKOUT_SECONDS: int(1, 86_400).default(900),
+  /**
+   * Sign-in attempts one client address may make per LOGIN_RATE_LIMIT_WINDOW_SECONDS before it gets
+   * 429 (1..100000). Default 10. Counted in Redis, so every replica shares the budget.
+   */
+  LOGIN_RATE_LIMIT_MAX: int(1, 100_000).default(10),
+  /** Window of LOGIN_RATE_LIMIT_MAX, in seconds (1..86400). Default 60. */
+  LOGIN_RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400).default(60),
+});
+
+/** The Redis read-through cache. */
+const cacheSchema = z.object({
+  /**
+   * How long a patient record stays in the Redis cache, in seconds (0..86400; 0 turns the cache
+   * off). Default 300. Writes invalidate at once; the TTL bounds staleness if an invalidation is
+   * lost (Redis down at that moment).
+   */
+  PATIENT_CACHE_TTL_SECONDS: int(0, 86_400).default(300),
+});
+
+/** Appointment reminders, the daily report, exports and job retention (queue worker). */
+const notificationSchema = z.object({
+  /**
+   * IANA time zone of the hospital (`Europe/Berlin`), used for reminder texts and the day
+   * boundaries of the daily summary. Default `UTC`.
+   */
+  HOSPITAL_TIMEZONE: z
+    .string()
+    .refine(isTimeZone, { error: 'must be an IANA time zone such as Europe/Berlin or UTC' })
+    .default('UTC'),
+  /**
+   * Outgoing mail server `smtp://[user:password@]host[:port]` (STARTTLS when offered, port 587
+   * by default) or `smtps://…` (TLS from the start, port 465 by default) (secret). Unset (default):
+   * mail is written as `.eml` files into MAIL_FILE_DIR instead of being sent.
+   */
+  SMTP_URL: z
+    .string()
+    .refine((v) => isUrlWithProtocol(v, ['smtp:', 'smtps:']), { error: 'must be an smtp:// or smtps:// URL' })
+    .optional(),
+  /** Sender of reminders and reports, `Name <address>` or an address. Default `Carebox <no-reply@carebox.invalid>`. */
+  MAIL_FROM: z
+    .string()
+    .regex(/^[^\r\n]{3,200}$/, { error: 'must be one line of 3-200 characters' })
+    .default('Carebox <no-reply@carebox.invalid>'),
+  /**
+   * Directory the file mail transport writes `<id>.eml` files into when SMTP_URL is unset (mount a
+   * volume there to keep them). Default `/tmp/carebox-mail`.
+   */
+  MAIL_FILE_DIR: NON_EMPTY().default('/tmp/carebox-mail'),
+  /** Reminders go out for booked appointments starting within this many hours (1..336). Default 24. */
+  REMINDER_LEAD_HOURS: int(1, 336).default(24),
+  /** How often the worker looks for appointments to remind and mail to send, in seconds (10..86400). Default 300. */
+  REMINDER_SCAN_INTERVAL_SECONDS: int(10, 86_400).default(300),
+  /**
+   * Comma list of addresses that receive the daily appointment summary by mail. Default none (the
+   * report is still stored and readable through the API).
+   */
+  DAILY_REPORT_RECIPIENTS: z
+    .string()
+    .transform((v) => v.split(',').map((a) => a.trim()).filter((a) => a !== ''))
+    .refine((list) => list.every((a) => /^[^\s@<>,;]+@[^\s@<>,;]+$/.test(a)), { error: 'must be a comma list of e-mail addresses' })
+    .default([]),
+  /** Finished (succeeded) jobs are removed from Redis after this many hours (1..8760). Default 24. */
+  JOB_RETENTION_SUCCEEDED_HOURS: int(1, 8_760).default(24),
+  /** Failed jobs are removed from Redis after this many hours (1..8760). Default 168 (7 days). */
+  JOB_RETENTION_FAILED_HOURS: int(1, 8_760).default(168),
+  /** A finished CSV export can be downloaded for this many hours, then it is deleted (1..720). Default 24. */
+  EXPORT_RETENTION_HOURS: int(1, 720).default(24),
+  /**
+   * `"true"`: the queue worker schedules the periodic jobs itself (reminder scans, the daily summary,
+   * maintenance); several workers never schedule the same run twice. Default `"true"`.
+   */
+  SCHEDULER_ENABLED: boolFlag('true'),
+});
+
 /** The whole environment schema, field by field; {@link crossFieldProblems} adds the rules between fields. */
-export const envSchema = serverSchema.extend(databaseSchema.shape).extend(redisSchema.shape).extend(queueSchema.shape);
+export const envSchema = serverSchema
+  .extend(databaseSchema.shape)
+  .extend(redisSchema.shape)
+  .extend(queueSchema.shape)
+  .extend(authSchema.shape)
+  .extend(cacheSchema.shape)
+  .extend(notificationSchema.shape);
 
 /**
- * Rules that span several variables: DB_POOL_MAX ≥ DB_POOL_MIN, and DATABASE_URL or the discrete
+ * Rules that span several variables: DB_POOL_MAX ≥ DB_POOL_MIN, SESSION_MAX_AGE_SECONDS ≥
+ * SESSION_IDLE_TIMEOUT_SECONDS, and DATABASE_URL or the discrete
  * DATABASE_* fields, and REDIS_URL or REDIS_HOST. Runs on the raw (non-blank) input so that these
  * are reported together with the per-field problems, not only after those are fixed.
  */
@@ -202,6 +298,14 @@ function crossFieldProblems(input: Record<string, string>): ConfigProblem[] {
   const max = envSchema.shape.DB_POOL_MAX.safeParse(input.DB_POOL_MAX);
   if (min.success && max.success && max.data < min.data) {
     problems.push({ variable: 'DB_POOL_MAX', message: `must be ≥ DB_POOL_MIN (${min.data}) (got ${max.data})` });
+  }
+  const idle = envSchema.shape.SESSION_IDLE_TIMEOUT_SECONDS.safeParse(input.SESSION_IDLE_TIMEOUT_SECONDS);
+  const maxAge = envSchema.shape.SESSION_MAX_AGE_SECONDS.safeParse(input.SESSION_MAX_AGE_SECONDS);
+  if (idle.success && maxAge.success && maxAge.data < idle.data) {
+    problems.push({
+      variable: 'SESSION_MAX_AGE_SECONDS',
+      message: `must be ≥ SESSION_IDLE_TIMEOUT_SECONDS (${idle.data}) (got ${maxAge.data})`,
+    });
   }
   if (input.DATABASE_URL === undefined) {
     for (const key of ['DATABASE_HOST', 'DATABASE_NAME', 'DATABASE_USER', 'DATABASE_PASSWORD']) {
@@ -297,6 +401,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
   const seen = new Set<string>();
   return problems.filter((p) => (seen.has(p.variable) ? false : (seen.add(p.variable), true)));
+}
+
+function isTimeZone(value: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function isUrlWithProtocol(value: string, protocols: readonly string[]): boolean {

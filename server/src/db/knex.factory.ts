@@ -8,9 +8,15 @@
  * inside a transaction (`SET LOCAL`).
  */
 import knex, { type Knex } from 'knex';
+import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env.config.js';
 import { MIGRATIONS_TABLE, migrationSource } from './migrations/index.js';
+
+// A SQL `date` (birth dates, report days) is a calendar day, not an instant: keep it as the
+// 'YYYY-MM-DD' text PostgreSQL sends instead of pg's default local-midnight Date, which shifts the
+// day in time zones west of UTC.
+pg.types.setTypeParser(pg.types.builtins.DATE, (value: string) => value);
 
 /** Per-process overrides of the config-derived settings. */
 export interface KnexFactoryOptions {

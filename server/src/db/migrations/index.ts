@@ -8,6 +8,11 @@
  */
 import type { Knex } from 'knex';
 import * as createPatients from './20261129080000-create-patients.migration.js';
+import * as createUsers from './20261129090000-create-users.migration.js';
+import * as extendPatients from './20261129090100-extend-patients.migration.js';
+import * as createAppointments from './20261129090200-create-appointments.migration.js';
+import * as createAuditEvents from './20261129090300-create-audit-events.migration.js';
+import * as createJobsTables from './20261129090400-create-jobs-tables.migration.js';
 
 /** One migration and the name under which knex records it. */
 export interface NamedMigration {
@@ -16,7 +21,14 @@ export interface NamedMigration {
 }
 
 /** Every migration, oldest first. */
-export const MIGRATIONS: readonly NamedMigration[] = [{ name: '20261129080000_create_patients', migration: createPatients }];
+export const MIGRATIONS: readonly NamedMigration[] = [
+  { name: '20261129080000_create_patients', migration: createPatients },
+  { name: '20261129090000_create_users', migration: createUsers },
+  { name: '20261129090100_extend_patients', migration: extendPatients },
+  { name: '20261129090200_create_appointments', migration: createAppointments },
+  { name: '20261129090300_create_audit_events', migration: createAuditEvents },
+  { name: '20261129090400_create_jobs_tables', migration: createJobsTables },
+];
 
 /** The table knex records applied migrations in. */
 export const MIGRATIONS_TABLE = 'knex_migrations';

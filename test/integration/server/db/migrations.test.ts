@@ -2,7 +2,9 @@ import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { createLogger } from '../../../../server/src/observability/logger.js';
 import { createKnex } from '../../../../server/src/db/knex.factory.js';
-import { LATEST_MIGRATION } from '../../../../server/src/db/migrations/index.js';
+import { LATEST_MIGRATION, MIGRATIONS } from '../../../../server/src/db/migrations/index.js';
+
+const ALL = MIGRATIONS.map((m) => m.name);
 import { toHttpError } from '../../../../server/src/http/error-mapping.js';
 import { createTestDatabase, freePort, serverEnv, testConfig, type TestDatabase } from '../support/services.js';
 import { SpawnedProcess } from '../support/spawned-process.js';
@@ -25,18 +27,20 @@ describe('server db (integration): migrations on real PostgreSQL', function () {
 
   it('applies the migrations, then applies nothing on a second run', async () => {
     const [, first] = (await db.migrate.latest()) as [number, string[]];
-    expect(first).to.deep.equal([LATEST_MIGRATION]);
+    expect(first).to.deep.equal(ALL);
+    expect(first[first.length - 1]).to.equal(LATEST_MIGRATION);
     const [, second] = (await db.migrate.latest()) as [number, string[]];
     expect(second).to.deep.equal([]);
     const [, pending] = (await db.migrate.list()) as [unknown[], unknown[]];
     expect(pending).to.have.length(0);
   });
 
-  it('creates patients with a unique MRN and the name index', async () => {
+  it('creates patients with a unique MRN and the name search indexes', async () => {
     const columns = await db('information_schema.columns').where({ table_name: 'patients' }).pluck('column_name');
-    expect(columns).to.include.members(['id', 'mrn', 'given_name', 'family_name', 'birth_date', 'sex', 'created_at', 'updated_at']);
+    expect(columns).to.include.members(['id', 'mrn', 'given_name', 'family_name', 'birth_date', 'sex', 'created_at', 'updated_at', 'is_synthetic']);
     const indexes = await db('pg_indexes').where({ tablename: 'patients' }).pluck('indexname');
-    expect(indexes).to.include.members(['patients_mrn_unique', 'patients_name_idx']);
+    expect(indexes).to.include.members(['patients_pkey', 'patients_mrn_unique', 'patients_search_family_idx', 'patients_search_given_idx']);
+    expect(indexes, 'superseded by the "C"-collated search keys').not.to.include('patients_name_idx');
 
     const patient = { mrn: 'IT-0001', given_name: 'Ada', family_name: 'Lovelace', birth_date: '1815-12-10', sex: 'female' };
     const [row] = await db('patients').insert(patient).returning(['id', 'created_at']);
@@ -59,11 +63,37 @@ describe('server db (integration): migrations on real PostgreSQL', function () {
     expect(blank).to.equal('23514');
   });
 
+  it("has the seed's indexes (patient id, appointment date, user email) and the ones the lists need", async () => {
+    const indexes = await db('pg_indexes').whereIn('tablename', ['patients', 'appointments', 'users', 'audit_events']).pluck('indexname');
+    expect(indexes).to.include.members([
+      'patients_pkey',
+      'appointments_starts_at_idx',
+      'users_email_unique',
+      'users_username_unique',
+      'appointments_clinician_starts_idx',
+      'appointments_patient_starts_idx',
+      'appointments_status_starts_idx',
+      'audit_events_patient_idx',
+      'audit_events_actor_idx',
+    ]);
+    const exclusion = await db('pg_constraint').where({ conname: 'appointments_no_double_booking' }).first('contype');
+    expect(exclusion?.contype).to.equal('x');
+  });
+
+  it('keeps the audit trail append-only (UPDATE and DELETE are refused by the database)', async () => {
+    await db('audit_events').insert({ actor_username: 'test', action: 'test.append', resource_type: 'test', outcome: 'success' });
+    const update = await db('audit_events').update({ outcome: 'error' }).then(() => null, (e: { message?: string }) => e.message);
+    expect(update).to.match(/append-only/);
+    const remove = await db('audit_events').delete().then(() => null, (e: { message?: string }) => e.message);
+    expect(remove).to.match(/append-only/);
+  });
+
   it('rolls back and re-applies cleanly', async () => {
     await db.migrate.rollback(undefined, true);
     expect(await db.schema.hasTable('patients')).to.equal(false);
+    expect(await db.schema.hasTable('appointments')).to.equal(false);
     const [, applied] = (await db.migrate.latest()) as [number, string[]];
-    expect(applied).to.deep.equal([LATEST_MIGRATION]);
+    expect(applied).to.deep.equal(ALL);
   });
 
   describe('migrate CLI (node server/src/migrate.ts)', () => {
@@ -79,9 +109,9 @@ describe('server db (integration): migrations on real PostgreSQL', function () {
       const env = serverEnv({ DATABASE_URL: cliDatabase.url, LOG_LEVEL: 'info' });
       const first = SpawnedProcess.start('migrate', env);
       expect(await first.exited, first.describe()).to.deep.equal({ code: 0, signal: null });
-      const applied = first.logs.find((l) => l.msg === 'applied 1 migration(s)');
+      const applied = first.logs.find((l) => l.msg === `applied ${ALL.length} migration(s)`);
       expect(applied, first.describe()).to.not.equal(undefined);
-      expect(applied!.applied).to.deep.equal([LATEST_MIGRATION]);
+      expect(applied!.applied).to.deep.equal(ALL);
 
       const second = SpawnedProcess.start('migrate', env);
       expect(await second.exited, second.describe()).to.deep.equal({ code: 0, signal: null });
