@@ -21,6 +21,7 @@ export function errorHandler(options: ErrorMappingOptions): ErrorRequestHandler 
     const httpError = toHttpError(err, options);
     if (httpError.status >= 500) (res as { err?: unknown }).err = err;
     if (httpError.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(httpError.retryAfterSeconds));
+    for (const [name, value] of Object.entries(httpError.headers)) res.setHeader(name, value);
     res.status(httpError.status).json(httpError.toJSON());
   };
 }

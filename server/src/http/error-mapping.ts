@@ -10,6 +10,7 @@ import {
   InternalError,
   PayloadTooLargeError,
   ServiceUnavailableError,
+  UnprocessableError,
   ValidationError,
 } from './http-error.js';
 
@@ -35,13 +36,29 @@ const PG_UNAVAILABLE = new Set(['53300', '57P01', '57P02', '57P03', '53000', '53
  * - PostgreSQL unavailable / too many clients / network failure: 503, Retry-After 5.
  * - PostgreSQL statement timeout (57014): 503 QUERY_TIMEOUT; serialization failure or deadlock
  *   (40001, 40P01): 503 TRANSACTION_CONFLICT, Retry-After 1.
- * - PostgreSQL unique violation (23505): 409 CONFLICT naming the constraint, never the values.
+ * - PostgreSQL unique or exclusion violation (23505, 23P01): 409 CONFLICT naming the constraint,
+ *   never the values.
+ * - PostgreSQL foreign key violation (23503): 422 REFERENCE_NOT_FOUND; check violation (23514):
+ *   422 CONSTRAINT_VIOLATED; both naming the constraint.
+ * - PostgreSQL data exception (class 22, e.g. a malformed uuid or date that got past validation):
+ *   400 INVALID_VALUE. The driver's message echoes the value, so it is not passed on.
+ * - other 4xx errors of the HTTP stack (a path segment that is not valid percent-encoding):
+ *   their status, with a generic message unless the error is marked safe to expose.
  * - anything else: 500 INTERNAL, with the original as `cause` for the log.
  */
 export function toHttpError(err: unknown, options: ErrorMappingOptions): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof ZodError) {
-    return new ValidationError(err.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })));
+    return new ValidationError(
+      err.issues.flatMap((i) => {
+        const base = i.path.map(String).join('.');
+        // An unknown field is named by its own path, so the client sees which one to drop.
+        if (i.code === 'unrecognized_keys') {
+          return i.keys.map((k) => ({ path: base === '' ? k : `${base}.${k}`, message: 'is not a known field' }));
+        }
+        return [{ path: base, message: i.message }];
+      }),
+    );
   }
   if (isKnexTimeout(err)) {
     return new ServiceUnavailableError('DATABASE_BUSY', 'timed out waiting for a database connection', {
@@ -59,9 +76,10 @@ export function toHttpError(err: unknown, options: ErrorMappingOptions): HttpErr
     return new BadRequestError('request body is not valid JSON', 'INVALID_JSON', { cause: err });
   }
   const status = typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : undefined;
-  if (status !== undefined && status >= 400 && status < 500 && e.expose === true) {
+  if (status !== undefined && status >= 400 && status < 500) {
     const code = typeof e.type === 'string' ? e.type.replace(/[^a-z]+/gi, '_').toUpperCase() : 'BAD_REQUEST';
-    return new HttpError(status, code, typeof e.message === 'string' ? e.message : 'bad request', { cause: err });
+    const message = e.expose === true && typeof e.message === 'string' ? e.message : 'malformed request';
+    return new HttpError(status, code, message, { cause: err });
   }
 
   const code = typeof e.code === 'string' ? e.code : undefined;
@@ -81,9 +99,18 @@ export function toHttpError(err: unknown, options: ErrorMappingOptions): HttpErr
         cause: err,
       });
     }
-    if (code === '23505') {
-      const constraint = typeof e.constraint === 'string' ? ` (${e.constraint})` : '';
+    const constraint = typeof e.constraint === 'string' ? ` (${e.constraint})` : '';
+    if (code === '23505' || code === '23P01') {
       return new ConflictError(`a record with the same unique value already exists${constraint}`, 'CONFLICT', { cause: err });
+    }
+    if (code === '23503') {
+      return new UnprocessableError(`a referenced record does not exist${constraint}`, 'REFERENCE_NOT_FOUND', { cause: err });
+    }
+    if (code === '23514') {
+      return new UnprocessableError(`a value breaks a rule of the data${constraint}`, 'CONSTRAINT_VIOLATED', { cause: err });
+    }
+    if (code.startsWith('22') && code.length === 5) {
+      return new BadRequestError('a value has an invalid format or is out of range', 'INVALID_VALUE', { cause: err });
     }
   }
   return new InternalError(err);

@@ -13,6 +13,8 @@ export interface HttpErrorOptions {
   retryAfterSeconds?: number;
   /** The underlying error, kept for the log. */
   cause?: unknown;
+  /** Extra response headers, e.g. `WWW-Authenticate`. */
+  headers?: Record<string, string>;
 }
 
 /** Base class: `{ error: { code, message, hint? } }` with the given HTTP status. */
@@ -21,6 +23,7 @@ export class HttpError extends Error {
   readonly code: string;
   readonly hint: string | null;
   readonly retryAfterSeconds: number | undefined;
+  readonly headers: Readonly<Record<string, string>>;
 
   constructor(status: number, code: string, message: string, options: HttpErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -29,6 +32,7 @@ export class HttpError extends Error {
     this.code = code;
     this.hint = options.hint ?? null;
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.headers = options.headers ?? {};
   }
 
   /** The response body. */
@@ -62,6 +66,24 @@ export class ValidationError extends HttpError {
   }
 }
 
+/** 401: no valid session. Sends `WWW-Authenticate: Bearer`. */
+export class UnauthorizedError extends HttpError {
+  constructor(message: string, code = 'UNAUTHENTICATED', options: HttpErrorOptions = {}) {
+    super(401, code, message, {
+      hint: 'Sign in with POST /api/v1/auth/login and send the token as "Authorization: Bearer <token>".',
+      ...options,
+      headers: { 'WWW-Authenticate': 'Bearer realm="carebox"', ...options.headers },
+    });
+  }
+}
+
+/** 403: signed in, but this role (or this state of the account) may not do this. */
+export class ForbiddenError extends HttpError {
+  constructor(message: string, code = 'FORBIDDEN', options: HttpErrorOptions = {}) {
+    super(403, code, message, options);
+  }
+}
+
 /** 404: no such route or record. */
 export class NotFoundError extends HttpError {
   constructor(message: string, options: HttpErrorOptions = {}) {
@@ -73,6 +95,34 @@ export class NotFoundError extends HttpError {
 export class ConflictError extends HttpError {
   constructor(message: string, code = 'CONFLICT', options: HttpErrorOptions = {}) {
     super(409, code, message, options);
+  }
+}
+
+/** 410: the resource existed but is gone for good (an expired export). */
+export class GoneError extends HttpError {
+  constructor(message: string, code = 'GONE', options: HttpErrorOptions = {}) {
+    super(410, code, message, options);
+  }
+}
+
+/** 422: well-formed, but refers to something that does not exist or breaks a rule of the data. */
+export class UnprocessableError extends HttpError {
+  constructor(message: string, code = 'UNPROCESSABLE', options: HttpErrorOptions = {}) {
+    super(422, code, message, options);
+  }
+}
+
+/** 423: the account is locked after repeated failed sign-ins; `retryAfterSeconds` says until when. */
+export class LockedError extends HttpError {
+  constructor(message: string, code: string, options: HttpErrorOptions & { retryAfterSeconds: number }) {
+    super(423, code, message, options);
+  }
+}
+
+/** 429: the client sent too many requests; retry after `retryAfterSeconds`. */
+export class TooManyRequestsError extends HttpError {
+  constructor(message: string, code: string, options: HttpErrorOptions & { retryAfterSeconds: number }) {
+    super(429, code, message, options);
   }
 }
 
