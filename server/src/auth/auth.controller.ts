@@ -1,0 +1,82 @@
+/**
+ * Routes of the auth API: sign in, sign out, who am I, change password.
+ */
+import type { RequestHandler } from 'express';
+import type { ApiRouter } from '../http/api-router.js';
+import { requestOrigin } from '../http/request-context.js';
+import { userSchema } from '../users/user.schemas.js';
+import { changePasswordBody, loginBody, sessionSchema } from './auth.schemas.js';
+import type { AuthService } from './auth.service.js';
+
+const EVERY_ROLE = ['admin', 'clinician', 'clerk'] as const;
+
+/** Registers the auth routes. */
+export class AuthController {
+  constructor(
+    private readonly auth: AuthService,
+    private readonly loginRateLimit: RequestHandler,
+  ) {}
+
+  register(api: ApiRouter): void {
+    api.add({
+      method: 'post',
+      path: '/auth/login',
+      operationId: 'login',
+      summary: 'Sign in',
+      description:
+        'Returns an opaque bearer token. Rate limited per client address (429 with Retry-After); ' +
+        'repeated wrong passwords lock the account (423 with Retry-After). While Redis is down sessions ' +
+        'cannot be created: 503 SESSION_STORE_UNAVAILABLE.',
+      tag: 'auth',
+      access: { public: true },
+      before: [this.loginRateLimit],
+      body: loginBody,
+      responses: {
+        200: { description: 'Signed in.', schema: sessionSchema },
+        401: { description: 'INVALID_CREDENTIALS.' },
+        423: { description: 'ACCOUNT_LOCKED; Retry-After says for how long.' },
+        429: { description: 'TOO_MANY_LOGIN_ATTEMPTS from this address; Retry-After.' },
+      },
+      handler: async ({ body, req }) => ({ body: await this.auth.login(body.username, body.password, requestOrigin(req)) }),
+    });
+    api.add({
+      method: 'post',
+      path: '/auth/logout',
+      operationId: 'logout',
+      summary: 'Sign out',
+      description: 'Ends the session of the token sent.',
+      tag: 'auth',
+      access: { roles: EVERY_ROLE, allowPendingPasswordChange: true },
+      responses: { 204: { description: 'Signed out.' } },
+      handler: async ({ ctx }) => {
+        await this.auth.logout(ctx.actor);
+        return { status: 204 };
+      },
+    });
+    api.add({
+      method: 'get',
+      path: '/auth/me',
+      operationId: 'me',
+      summary: 'Read the signed-in user',
+      tag: 'auth',
+      access: { roles: EVERY_ROLE, allowPendingPasswordChange: true },
+      responses: { 200: { description: 'The signed-in user.', schema: userSchema } },
+      handler: async ({ ctx }) => ({ body: await this.auth.me(ctx.actor) }),
+    });
+    api.add({
+      method: 'post',
+      path: '/auth/change-password',
+      operationId: 'changePassword',
+      summary: 'Change the password',
+      description: 'Required after signing in with a one-time password. Ends the other sessions of the user.',
+      tag: 'auth',
+      access: { roles: EVERY_ROLE, allowPendingPasswordChange: true },
+      body: changePasswordBody,
+      responses: { 204: { description: 'Changed.' }, 401: { description: 'INVALID_CREDENTIALS: the current password is wrong.' } },
+      handler: async ({ body, ctx }) => {
+        await this.auth.changePassword(ctx.actor, body.currentPassword, body.newPassword, { ip: ctx.ip, requestId: ctx.requestId });
+        return { status: 204 };
+      },
+    });
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Rate limit on sign-in: LOGIN_RATE_LIMIT_MAX attempts per client address per
+ * LOGIN_RATE_LIMIT_WINDOW_SECONDS, counted in Redis (rate-limit-redis) so that every replica and
+ * every cluster worker shares one budget. Over the limit: 429 TOO_MANY_LOGIN_ATTEMPTS with
+ * Retry-After. Redis down: 503 SESSION_STORE_UNAVAILABLE (a sign-in could not create a session
+ * anyway), never a silently unlimited endpoint.
+ */
+import type { RequestHandler } from 'express';
+import { rateLimit, type Store } from 'express-rate-limit';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { RedisStore, type RedisReply } from 'rate-limit-redis';
+import { TooManyRequestsError } from '../http/http-error.js';
+import { SessionStoreUnavailableError } from './session.store.js';
+
+/**
+ * rate-limit-redis loads its Lua scripts once and keeps the promise: if Redis was down at that
+ * moment, the rejected promise would fail every later call even after Redis is back. This store
+ * loads them again whenever the last load failed. (NOSCRIPT after a Redis restart the library
+ * already handles.)
+ */
+class ReconnectingRedisStore extends RedisStore {
+  override async increment(key: string) {
+    const self = this as unknown as { incrementScriptSha: Promise<string>; loadIncrementScript(): Promise<string> };
+    self.incrementScriptSha = self.incrementScriptSha.catch(() => self.loadIncrementScript());
+    return super.increment(key);
+  }
+
+  override async get(key: string) {
+    const self = this as unknown as { getScriptSha: Promise<string>; loadGetScript(): Promise<string> };
+    self.getScriptSha = self.getScriptSha.catch(() => self.loadGetScript());
+    return super.get(key);
+  }
+}
+
+/** Options of {@link loginRateLimit}. */
+export interface LoginRateLimitOptions {
+  redis: Redis;
+  /** Key prefix (QUEUE_NAME_PREFIX). */
+  prefix: string;
+  max: number;
+  windowSeconds: number;
+  logger: Logger<string>;
+}
+
+/** The rate-limit middleware for POST /auth/login. */
+export function loginRateLimit(options: LoginRateLimitOptions): RequestHandler {
+  const { redis } = options;
+  const store = new ReconnectingRedisStore({
+    prefix: `${options.prefix}:rl:login:`,
+    sendCommand: async (...args: string[]): Promise<RedisReply> => {
+      // Fail at once while disconnected instead of queueing behind the reconnect.
+      if (redis.status !== 'ready') throw new SessionStoreUnavailableError();
+      try {
+        return (await redis.call(args[0]!, ...args.slice(1))) as RedisReply;
+      } catch (err) {
+        throw new SessionStoreUnavailableError(err);
+      }
+    },
+  });
+  // The initial script load fails while Redis is down; it is retried on first use (see above).
+  const log = options.logger.child({ component: 'login-rate-limit' });
+  return rateLimit({
+    windowMs: options.windowSeconds * 1000,
+    limit: options.max,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    store: store as Store,
+    passOnStoreError: false,
+    logger: {
+      error: (err: unknown, message?: string) => log.debug({ err }, message ?? 'rate limiter error'),
+      warn: (err: unknown) => log.warn({ err }, 'rate limiter configuration warning'),
+    },
+    handler: (req, _res, next) => {
+      const reset = (req as { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
+      const seconds = reset ? Math.max(1, Math.ceil((reset.getTime() - Date.now()) / 1000)) : options.windowSeconds;
+      next(
+        new TooManyRequestsError('too many sign-in attempts from this address', 'TOO_MANY_LOGIN_ATTEMPTS', {
+          retryAfterSeconds: seconds,
+          hint: `Wait ${seconds} s before trying again.`,
+        }),
+      );
+    },
+  }) as unknown as RequestHandler;
+}
