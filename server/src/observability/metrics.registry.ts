@@ -9,9 +9,16 @@
  *   `carebox_db_pool_pending_creates`, `carebox_db_pool_max` (knex pool of this process)
  * - `carebox_queue_jobs{queue,state}` (waiting/active/delayed/succeeded/failed; absent while
  *   Redis is unreachable)
+ * - `carebox_cache_hits_total{cache}`, `carebox_cache_misses_total{cache}`,
+ *   `carebox_cache_errors_total{cache}` (reads that bypassed an unavailable Redis), and
+ *   `carebox_cache_hit_ratio{cache}` = hits / (hits + misses) since start
  *
- * With WEB_CONCURRENCY > 1 every cluster worker has its own registry and a scrape reaches one of
- * them; per-process series are labelled by the scraper's target, not merged here.
+ * With WEB_CONCURRENCY > 1 every cluster worker has its own registry, and `/metrics` answers for
+ * the whole container: the worker that receives the scrape asks the cluster primary, which merges
+ * every worker's registry (see cluster-metrics.ts). Each metric declares how it merges
+ * (`aggregator`): counters, histograms and pool gauges add up; queue depths are the same Redis
+ * numbers seen from every worker, so the primary keeps one (`max`); the hit ratio is recomputed
+ * from the summed counters.
  */
 import type { Knex } from 'knex';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -21,12 +28,23 @@ import { withTimeout } from '../util/with-timeout.js';
 
 type HttpLabels = 'method' | 'route' | 'status_code';
 
-/** The registry and the metrics the HTTP middleware records into. */
+/** Counters of the read-through caches, by cache name. */
+export interface CacheMetrics {
+  hits: Counter<'cache'>;
+  misses: Counter<'cache'>;
+  errors: Counter<'cache'>;
+}
+
+/** The registry and the metrics the HTTP middleware and the caches record into. */
 export interface AppMetrics {
   registry: Registry;
   httpRequests: Counter<HttpLabels>;
   httpDuration: Histogram<HttpLabels>;
+  cache: CacheMetrics;
 }
+
+/** Name of the hit-ratio gauge; the cluster primary recomputes it from the merged counters. */
+export const CACHE_HIT_RATIO_METRIC = 'carebox_cache_hit_ratio';
 
 /** Where the gauges read their values at scrape time. */
 export interface MetricSources {
@@ -83,6 +101,7 @@ export function createMetrics(sources: MetricSources): AppMetrics {
       help: 'Jobs per queue and state.',
       labelNames: ['queue', 'state'],
       registers: [registry],
+      aggregator: 'max',
       async collect() {
         this.reset();
         try {
@@ -99,5 +118,33 @@ export function createMetrics(sources: MetricSources): AppMetrics {
     });
   }
 
-  return { registry, httpRequests, httpDuration };
+  const cacheCounter = (name: string, help: string) =>
+    new Counter<'cache'>({ name, help, labelNames: ['cache'], registers: [registry] });
+  const cache: CacheMetrics = {
+    hits: cacheCounter('carebox_cache_hits_total', 'Cache reads answered from Redis.'),
+    misses: cacheCounter('carebox_cache_misses_total', 'Cache reads that went to PostgreSQL (then filled the cache).'),
+    errors: cacheCounter('carebox_cache_errors_total', 'Cache reads that bypassed Redis because it was unavailable.'),
+  };
+  new Gauge<'cache'>({
+    name: CACHE_HIT_RATIO_METRIC,
+    help: 'hits / (hits + misses) since the process started (for the container: since its workers started).',
+    labelNames: ['cache'],
+    registers: [registry],
+    // The primary recomputes it from the merged counters (an average of ratios would be wrong).
+    aggregator: 'omit',
+    async collect() {
+      this.reset();
+      const byCache = (values: Array<{ labels: Record<string, unknown>; value: number }>) =>
+        new Map(values.map((v) => [String(v.labels.cache), v.value]));
+      const hits = byCache((await cache.hits.get()).values);
+      const misses = byCache((await cache.misses.get()).values);
+      for (const name of new Set([...hits.keys(), ...misses.keys()])) {
+        const h = hits.get(name) ?? 0;
+        const m = misses.get(name) ?? 0;
+        if (h + m > 0) this.set({ cache: name }, h / (h + m));
+      }
+    },
+  });
+
+  return { registry, httpRequests, httpDuration, cache };
 }
