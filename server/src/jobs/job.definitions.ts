@@ -18,8 +18,13 @@
  */
 import { z } from 'zod';
 
-/** Every queue, by name. One queue per kind of work so a slow kind never starves another. */
-export const QUEUE_NAMES = ['system'] as const;
+/**
+ * Every queue, by name. One queue per kind of work so a slow kind never starves another:
+ * `system` (ping, maintenance), `notifications` (reminder scans and mail delivery), `reports`
+ * (the daily summary), `exports` (CSV exports). The installer's planner counts 4 queues
+ * (installer/plan/budget.check.ts QUEUE_COUNT); change both together.
+ */
+export const QUEUE_NAMES = ['system', 'notifications', 'reports', 'exports'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 /** How a failed attempt is retried. */
@@ -46,13 +51,50 @@ const pingPayload = z.object({
   delayMs: z.number().int().min(0).max(60_000).default(0),
 });
 
-/** Every job type. Issue 4 adds reminders, reports and exports, each on its own queue. */
+/** `daily-summary`: the day to summarise, in HOSPITAL_TIMEZONE. */
+const dailySummaryPayload = z.object({ date: z.iso.date() });
+/** `appointments-export`: the export row to fill (never patient data). */
+const exportPayload = z.object({ exportId: z.uuid() });
+
+/**
+ * Every job type. Handlers are idempotent (bee-queue delivers at least once): the maintenance and
+ * the reminder scan only act on what is due, the daily summary replaces its row, an export that is
+ * no longer queued is left alone.
+ */
 export const JOB_DEFINITIONS = {
   ping: {
     queue: 'system',
     payload: pingPayload,
     timeoutMs: 30_000,
     retry: { retries: 3, backoff: { strategy: 'exponential', delayMs: 1_000 } },
+  },
+  /** Prunes finished jobs from Redis, expired exports and old outbox rows. */
+  maintenance: {
+    queue: 'system',
+    payload: z.object({}),
+    timeoutMs: 120_000,
+    retry: { retries: 2, backoff: { strategy: 'exponential', delayMs: 10_000 } },
+  },
+  /** Writes due appointment reminders into the outbox and delivers due mail. */
+  'reminders-scan': {
+    queue: 'notifications',
+    payload: z.object({}),
+    timeoutMs: 120_000,
+    retry: { retries: 3, backoff: { strategy: 'exponential', delayMs: 5_000 } },
+  },
+  /** Computes and stores the daily appointment summary (and queues its mail). */
+  'daily-summary': {
+    queue: 'reports',
+    payload: dailySummaryPayload,
+    timeoutMs: 60_000,
+    retry: { retries: 3, backoff: { strategy: 'exponential', delayMs: 10_000 } },
+  },
+  /** Builds the CSV of one appointment export. */
+  'appointments-export': {
+    queue: 'exports',
+    payload: exportPayload,
+    timeoutMs: 120_000,
+    retry: { retries: 3, backoff: { strategy: 'exponential', delayMs: 5_000 } },
   },
 } as const satisfies Record<string, JobDefinition>;
 
@@ -68,6 +110,11 @@ export type JobEnvelope = z.infer<typeof jobEnvelopeSchema>;
 
 /** A job whose worker stops reporting for this long is stalled and gets re-queued, in ms. */
 export const STALL_INTERVAL_MS = 5_000;
+
+/** True when `name` names a queue. */
+export function isQueueName(name: string): name is QueueName {
+  return (QUEUE_NAMES as readonly string[]).includes(name);
+}
 
 /** True when `type` names a known job type. */
 export function isJobType(type: string): type is JobType {

@@ -19,6 +19,11 @@ export interface EnqueueOptions {
   backoffDelayMs?: number;
   /** Do not start before this time. */
   notBefore?: Date;
+  /**
+   * A job id of our own: a job with this id that still exists in Redis is not created again
+   * (how the scheduler makes sure several workers schedule each run once).
+   */
+  jobId?: string;
 }
 
 /** Where a job was put. */
@@ -26,6 +31,8 @@ export interface EnqueuedJob {
   id: string;
   queue: QueueName;
   type: JobType;
+  /** True when `jobId` named a job that already existed (nothing new was queued). */
+  duplicate: boolean;
 }
 
 /** The state of a job as read back from Redis. Payloads and results are not exposed. */
@@ -54,6 +61,26 @@ export interface QueueDepth {
 /** Redis commands of the producer fail after this long instead of waiting for a reconnect, in ms. */
 const PRODUCER_COMMAND_TIMEOUT_MS = 2_000;
 
+/**
+ * Validates the payload and saves a job of `type` on `queue` (a producer's or a worker's queue).
+ * @throws ZodError for an invalid payload; a Redis error or TimeoutError when Redis is unreachable.
+ */
+export async function saveJob<T extends JobType>(queue: Queue, type: T, input: JobInput<T>, options: EnqueueOptions = {}): Promise<EnqueuedJob> {
+  const definition = JOB_DEFINITIONS[type];
+  const payload: unknown = definition.payload.parse(input);
+  const job = queue
+    .createJob(jobEnvelopeSchema.parse({ type, payload }))
+    .timeout(options.timeoutMs ?? definition.timeoutMs)
+    .retries(options.retries ?? definition.retry.retries)
+    .backoff(definition.retry.backoff.strategy, options.backoffDelayMs ?? definition.retry.backoff.delayMs);
+  if (options.jobId !== undefined) job.setId(options.jobId);
+  if (options.notBefore !== undefined) job.delayUntil(options.notBefore);
+  const saved = await withTimeout(job.save(), PRODUCER_COMMAND_TIMEOUT_MS, `enqueue ${type}`);
+  // bee-queue answers a null id when a job with the requested id exists already.
+  const id = (saved.id as string | null) ?? options.jobId ?? '';
+  return { id: String(id), queue: definition.queue, type, duplicate: saved.id === null };
+}
+
 /** Producer side of the job queues. */
 export class JobProducer {
   private constructor(private readonly queues: ReadonlyMap<QueueName, Queue>) {}
@@ -80,17 +107,7 @@ export class JobProducer {
    *   TimeoutError when Redis is unreachable (fails within ~2 s, never waits for a reconnect).
    */
   async enqueue<T extends JobType>(type: T, input: JobInput<T>, options: EnqueueOptions = {}): Promise<EnqueuedJob> {
-    const definition = JOB_DEFINITIONS[type];
-    const payload: unknown = definition.payload.parse(input);
-    const queue = this.queue(definition.queue);
-    const job = queue
-      .createJob(jobEnvelopeSchema.parse({ type, payload }))
-      .timeout(options.timeoutMs ?? definition.timeoutMs)
-      .retries(options.retries ?? definition.retry.retries)
-      .backoff(definition.retry.backoff.strategy, options.backoffDelayMs ?? definition.retry.backoff.delayMs);
-    if (options.notBefore !== undefined) job.delayUntil(options.notBefore);
-    const saved = await withTimeout(job.save(), PRODUCER_COMMAND_TIMEOUT_MS, `enqueue ${type}`);
-    return { id: saved.id, queue: definition.queue, type };
+    return saveJob(this.queue(JOB_DEFINITIONS[type].queue), type, input, options);
   }
 
   /**

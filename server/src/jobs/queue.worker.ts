@@ -13,13 +13,19 @@ import type Queue from 'bee-queue';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env.config.js';
 import { withTimeout } from '../util/with-timeout.js';
-import { isJobType, JOB_DEFINITIONS, jobEnvelopeSchema, QUEUE_NAMES, STALL_INTERVAL_MS, type QueueName } from './job.definitions.js';
-import { jobHandlers, type JobContext, type JobHandlers } from './job.handlers.js';
+import { isJobType, JOB_DEFINITIONS, jobEnvelopeSchema, QUEUE_NAMES, STALL_INTERVAL_MS, type JobInput, type JobType, type QueueName } from './job.definitions.js';
+import type { JobContext, JobHandlers } from './job.handlers.js';
+import { saveJob, type EnqueuedJob, type EnqueueOptions } from './job.producer.js';
+import { pruneFinishedJobs, type RetentionPolicy } from './job-retention.js';
 import { closeQueue, createWorkerQueue, type BrokenConnectionHandler } from './queue.factory.js';
 import { HEARTBEAT_INTERVAL_MS, touchHeartbeat } from './worker-heartbeat.js';
 
 /** A running worker. */
 export interface RunningWorker {
+  /** Saves a job on the worker's own queue for `type` (the scheduler uses it). */
+  enqueue<T extends JobType>(type: T, input: JobInput<T>, options?: EnqueueOptions): Promise<EnqueuedJob>;
+  /** Removes finished jobs older than the policy from every queue. */
+  pruneFinishedJobs(policy: RetentionPolicy, signal?: AbortSignal): Promise<{ succeeded: number; failed: number }>;
   /**
    * Stops taking jobs, waits up to `timeoutMs` for active ones, closes the connections.
    * @returns true when every queue closed cleanly (no job cut off).
@@ -31,8 +37,8 @@ export interface RunningWorker {
 export interface QueueWorkerOptions {
   logger: Logger<string>;
   onBroken: BrokenConnectionHandler;
-  /** Override the handlers (tests); default the real ones. */
-  handlers?: JobHandlers;
+  /** What each job type does (see job.handlers.ts `createJobHandlers`). */
+  handlers: JobHandlers;
 }
 
 /**
@@ -41,7 +47,7 @@ export interface QueueWorkerOptions {
  */
 export function startQueueWorker(config: Config, options: QueueWorkerOptions): RunningWorker {
   const { logger } = options;
-  const handlers = options.handlers ?? jobHandlers;
+  const { handlers } = options;
   const shutdown = new AbortController();
   const queues = new Map<QueueName, Queue>();
 
@@ -108,6 +114,20 @@ export function startQueueWorker(config: Config, options: QueueWorkerOptions): R
   const heartbeat = setInterval(() => void beat(), HEARTBEAT_INTERVAL_MS);
 
   return {
+    enqueue(type, input, enqueueOptions = {}) {
+      const queue = queues.get(JOB_DEFINITIONS[type].queue);
+      if (queue === undefined) throw new Error(`no queue for ${type}`);
+      return saveJob(queue, type, input, enqueueOptions);
+    },
+    async pruneFinishedJobs(policy, signal) {
+      const total = { succeeded: 0, failed: 0 };
+      for (const queue of queues.values()) {
+        const removed = await pruneFinishedJobs(queue, policy, Date.now(), signal);
+        total.succeeded += removed.succeeded;
+        total.failed += removed.failed;
+      }
+      return total;
+    },
     async close(timeoutMs: number): Promise<boolean> {
       clearInterval(heartbeat);
       const outcomes = await Promise.all([...queues.values()].map((q) => closeQueue(q, timeoutMs)));
