@@ -1,8 +1,19 @@
 /**
  * Readiness: can this process serve requests now? PostgreSQL must answer and carry the newest
- * migration, and Redis must answer PING, each within a short timeout. Once shutdown has begun the
- * answer is "shutting_down" without checking anything, so the load balancer and healthchecks see
- * the process leave before it stops accepting connections.
+ * migration, and Redis must answer PING, each within a short timeout.
+ *
+ * | PostgreSQL | Redis | status          | HTTP | why                                              |
+ * |------------|-------|-----------------|------|--------------------------------------------------|
+ * | ok         | ok    | `ready`         | 200  |                                                  |
+ * | ok         | down  | `degraded`      | 200  | reads fall back to PostgreSQL; sign-in and       |
+ * |            |       |                 |      | authenticated routes answer 503 until Redis is   |
+ * |            |       |                 |      | back. Every replica shares that Redis, so taking |
+ * |            |       |                 |      | this one out of rotation (or having Docker       |
+ * |            |       |                 |      | restart it) would help nobody.                   |
+ * | down       | any   | `not_ready`     | 503  | nothing useful can be served                     |
+ * | (shutdown) |       | `shutting_down` | 503  | answered without checking, so the load balancer  |
+ * |            |       |                 |      | and healthchecks see the process leave before it |
+ * |            |       |                 |      | stops accepting connections                      |
  */
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
@@ -16,8 +27,14 @@ export type CheckResult = 'ok' | `down: ${string}`;
 /** The body of `GET /ready`. */
 export type ReadinessReport =
   | { status: 'ready'; checks: { postgres: 'ok'; redis: 'ok' } }
+  | { status: 'degraded'; checks: { postgres: 'ok'; redis: CheckResult } }
   | { status: 'not_ready'; checks: { postgres: CheckResult; redis: CheckResult } }
   | { status: 'shutting_down' };
+
+/** True when the report means "route traffic here" (HTTP 200). */
+export function isServing(report: ReadinessReport): boolean {
+  return report.status === 'ready' || report.status === 'degraded';
+}
 
 /** Dependencies of {@link ReadinessService}. */
 export interface ReadinessDeps {
@@ -48,12 +65,14 @@ export class ReadinessService {
 
   /**
    * Runs both checks in parallel, each bounded by the timeout. Never throws.
-   * @returns the report; `status` is `ready` only when both checks are `ok`.
+   * @returns the report: `ready` when both are ok, `degraded` when only Redis is down,
+   *   `not_ready` when PostgreSQL is down.
    */
   async check(): Promise<ReadinessReport> {
     if (this.shuttingDown) return { status: 'shutting_down' };
     const [postgres, redis] = await Promise.all([this.checkPostgres(), this.checkRedis()]);
     if (postgres === 'ok' && redis === 'ok') return { status: 'ready', checks: { postgres, redis } };
+    if (postgres === 'ok') return { status: 'degraded', checks: { postgres, redis } };
     return { status: 'not_ready', checks: { postgres, redis } };
   }
 

@@ -3,11 +3,13 @@
  * and on SIGTERM/SIGINT forwards SIGTERM to every worker and exits once they have exited.
  *
  * `docker stop` signals only PID 1 (this process, thanks to the exec-form CMD), so forwarding is
- * what lets the workers drain. The primary opens no database or Redis connection.
+ * what lets the workers drain. The primary opens no database or Redis connection (apart from the
+ * one-off PgBouncer self-check in main.ts); it merges the workers' metrics for /metrics over IPC.
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env.config.js';
+import { startClusterMetricsAggregator } from '../observability/cluster-metrics.js';
 import { installFatalHandlers, onTerminationSignal } from './process-guards.js';
 import { nextCrashCount, restartDelayMs } from './restart-backoff.js';
 
@@ -24,6 +26,7 @@ interface Slot {
 /** Runs the primary until shutdown; then exits the process (0 if every worker exited 0). */
 export function runClusterPrimary(config: Config, logger: Logger<string>): void {
   installFatalHandlers(logger);
+  startClusterMetricsAggregator(logger);
   const slots: Slot[] = [];
   const slotByWorkerId = new Map<number, number>();
   let shuttingDown = false;

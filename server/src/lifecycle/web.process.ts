@@ -7,9 +7,11 @@
  *   4. the producer queues, the knex pool and Redis close (≤ 2 s);
  *   5. the process exits 0.
  */
+import cluster from 'node:cluster';
 import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import { createApp } from '../app.js';
+import { clusterWorkerMetricsSource } from '../observability/cluster-metrics.js';
 import type { Config } from '../config/env.config.js';
 import { installFatalHandlers, onTerminationSignal } from './process-guards.js';
 import { createWebDependencies, type WebDependencies } from './web.dependencies.js';
@@ -66,6 +68,7 @@ export function runWebProcess(config: Config, logger: Logger<string>): void {
   };
 
   const deps = createWebDependencies(config, logger, () => void stop('queue Redis connection broken', 1));
+  if (cluster.isWorker) deps.metricsSource = clusterWorkerMetricsSource(deps.metrics.registry, logger);
   const app = createApp(deps);
   const server = createServer(app);
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;

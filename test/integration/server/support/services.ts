@@ -91,7 +91,10 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Environment for the server with the given database and Redis, and a unique queue prefix. */
+/**
+ * Environment for the server with the given database and Redis, and a unique key prefix. The
+ * worker's scheduler is off unless a test turns it on (scheduled jobs would change queue counts).
+ */
 export function serverEnv(overrides: Record<string, string> = {}): Record<string, string> {
   const { databaseUrl, redisUrl } = testServices();
   return {
@@ -100,6 +103,7 @@ export function serverEnv(overrides: Record<string, string> = {}): Record<string
     DATABASE_URL: databaseUrl,
     REDIS_URL: redisUrl,
     QUEUE_NAME_PREFIX: `it-${uniqueSuffix()}`,
+    SCHEDULER_ENABLED: 'false',
     ...overrides,
   };
 }
