@@ -53,17 +53,25 @@ export interface ActionOutcome {
   message: string;
   /** What the operator should do next (from the op's CareboxError), or null. */
   hint: string | null;
+  /** The failure's next lines (e.g. the violated budget under "does not fit"), trimmed; may be empty. */
+  details: string[];
   logs?: { service: string; lines: string[] };
 }
 
-const outcome = (kind: ActionKind, status: ActionOutcome['status'], message: string, hint: string | null = null): ActionOutcome => ({ kind, status, message, hint });
+const outcome = (kind: ActionKind, status: ActionOutcome['status'], message: string, hint: string | null = null, details: string[] = []): ActionOutcome => ({ kind, status, message, hint, details });
+
+/** An op's error as an outcome: the first line after `prefix`, the next lines as details, the hint. */
+function failed(kind: ActionKind, prefix: string, err: unknown): ActionOutcome {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const [first = '', ...rest] = e.message.split('\n');
+  return outcome(kind, 'failed', `${prefix}: ${first}`, err instanceof CareboxError ? err.hint : null, rest.map((l) => l.trim()).filter((l) => l !== ''));
+}
 
 async function attempt(kind: ActionKind, what: string, run: () => Promise<string>): Promise<ActionOutcome> {
   try {
     return outcome(kind, 'done', await run());
   } catch (err) {
-    const e = err instanceof Error ? err : new Error(String(err));
-    return outcome(kind, 'failed', `${what} failed: ${e.message.split('\n')[0]}`, err instanceof CareboxError ? err.hint : null);
+    return failed(kind, `${what} failed`, err);
   }
 }
 
@@ -92,7 +100,7 @@ export async function runKeyAction(kind: ActionKind, ctx: ActionContext): Promis
         try {
           details = await actions.previewScale(s.service, n);
         } catch (err) {
-          return outcome(kind, 'failed', `scale ${s.service} to ${n} refused: ${(err as Error).message.split('\n')[0]}`, err instanceof CareboxError ? err.hint : null);
+          return failed(kind, `scale ${s.service} to ${n} refused`, err);
         }
       }
       const ok = await prompter.confirm(`Scale ${s.service} from ${s.expected} to ${n} replicas?`, { details });
@@ -114,7 +122,7 @@ export async function runKeyAction(kind: ActionKind, ctx: ActionContext): Promis
         const lines = await actions.logs!(s.service, ctx.logTail);
         return { ...outcome(kind, 'done', `logs of ${s.service}`), logs: { service: s.service, lines } };
       } catch (err) {
-        return outcome(kind, 'failed', `logs of ${s.service} failed: ${(err as Error).message.split('\n')[0]}`, err instanceof CareboxError ? err.hint : null);
+        return failed(kind, `logs of ${s.service} failed`, err);
       }
     }
     case 'retier': {
@@ -130,8 +138,7 @@ export async function runKeyAction(kind: ActionKind, ctx: ActionContext): Promis
         try {
           details = await actions.previewRetier(tier);
         } catch (err) {
-          const hint = err instanceof CareboxError && err.hint ? ` (${err.hint})` : '';
-          return outcome(kind, 'failed', `re-tier to ${tier} refused: ${(err as Error).message.split('\n')[0]}${hint}`, err instanceof CareboxError ? err.hint : null);
+          return failed(kind, `re-tier to ${tier} refused`, err);
         }
       }
       const ok = await prompter.confirm(`Re-tier from ${ctx.tier} to ${tier} (rolling; new replicas healthy before old ones stop)?`, { details });

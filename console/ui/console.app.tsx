@@ -114,10 +114,12 @@ export function ConsoleApp({ feed, actions, onExit, size, logTail = 200, logsRef
 
   const names = (feed.getSnapshot().status?.services ?? []).map((s) => s.service);
   const selected = Math.max(0, selectedName === null ? 0 : names.indexOf(selectedName));
-  // Height budget: header 1 + table (1 + services) + gap 1 + panel + status 1 + hint 1 + keys 1,
-  // and one spare row so Ink never has to clear the screen (which flickers). The panel holds at
-  // most 8 fixed lines (title, five figures, "more queues", a scrape error) plus the queue lines.
-  const panelRows = Math.max(4, termRows - names.length - 8);
+  // Height budget: header 1 + table (1 + services) + gap 1 + panel + result (1 status line, or a
+  // result's message, detail and hint) + keys 1, and one spare row so Ink never has to clear the
+  // screen (which flickers). The panel holds at most 8 fixed lines (title, five figures,
+  // "more queues", a scrape error) plus the queue lines.
+  const resultRows = flash ? 1 + (flash.details.length ? 1 : 0) + (flash.hint ? 1 : 0) : 1;
+  const panelRows = Math.max(4, termRows - names.length - 5 - resultRows);
   const maxQueues = Math.max(0, panelRows - 8);
   const view = useDashboardView(feed, width, selected, maxQueues);
   const data = view.data;
@@ -227,6 +229,11 @@ export function ConsoleApp({ feed, actions, onExit, size, logTail = 200, logsRef
           <Text wrap="truncate-end" color={flash.status === 'done' ? 'green' : flash.status === 'failed' ? 'red' : 'yellow'}>
             {truncate(`${flash.status === 'done' ? '✓' : flash.status === 'failed' ? '✗' : '·'} ${flash.message}`, width)}
           </Text>
+          {flash.details[0] ? (
+            <Text wrap="truncate-end" color="red">
+              {truncate(`  ${flash.details[0]}${flash.details.length > 1 ? ` (+${flash.details.length - 1} more)` : ''}`, width)}
+            </Text>
+          ) : null}
           {flash.hint ? (
             <Text wrap="truncate-end" color="yellow">
               {truncate(`  hint: ${flash.hint}`, width)}

@@ -70,8 +70,9 @@ describe('console ui: key action flows', () => {
     const p = scriptedPrompter([5, true]);
     const refused = await runKeyAction('scale', ctx(a, p));
     expect(refused.status).to.equal('failed');
-    expect(refused.message).to.equal('scale backend to 5 refused: 5 backend replicas need 130 DB connections, max_connections is 100');
-    expect(refused.hint).to.equal('scale to 2 or re-tier to horizontal');
+    expect(refused.message).to.equal("scale backend to 5 refused: scaling backend 1 → 5 does not fit the plan's budgets on this host:");
+    expect(refused.details).to.deep.equal(['✗ DB connections: 130 > 100', '✗ memory: 5 GiB > 4 GiB']);
+    expect(refused.hint).to.equal('choose fewer replicas, or move to a bigger host and `carebox retier`');
     expect(p.asked).to.deep.equal(['Replicas of backend (now 1)']); // never asked to confirm
     expect(a.calls).to.deep.equal([['previewScale', 'backend', 5]]);
     const c = ctx(recordingActions({ failScale: 'op' }), scriptedPrompter([2, true]));

@@ -219,7 +219,7 @@ describe('ui: console dashboard (ink-testing-library)', function () {
         await until(app, next);
       }
       app.stdin.write(KEY.enter);
-      await until(app, /✗ scale backend to 2 refused: 2 backend replicas need 130 DB connections, max_connections is 100\n\s+hint: scale to 2 or re-tier to horizontal/);
+      await until(app, /✗ scale backend to 2 refused: scaling backend 1 → 2 does not fit the plan's budgets on this host:\n\s+✗ DB connections: 130 > 100 \(\+1 more\)\n\s+hint: choose fewer replicas/);
       expect(actions.calls).to.deep.equal([['previewScale', 'backend', 2]]);
       expect(app.lastFrame()).to.match(/s scale · r restart/);
     } finally {
@@ -335,7 +335,7 @@ describe('ui: console dashboard in an 80×24 terminal', function () {
       await refreshed(feed, 4);
       const stdout = new FixedTerminal(80, 24);
       const stdin = new Keys();
-      const app = inkRender(<ConsoleApp feed={feed} actions={recordingActions()} onExit={() => undefined} />, {
+      const app = inkRender(<ConsoleApp feed={feed} actions={recordingActions({ failScale: 'budget' })} onExit={() => undefined} />, {
         stdout: stdout as unknown as NodeJS.WriteStream,
         stdin: stdin as unknown as NodeJS.ReadStream,
         debug: true,
@@ -344,17 +344,22 @@ describe('ui: console dashboard in an 80×24 terminal', function () {
       });
       try {
         await tick();
-        for (const key of [undefined, 't', 'q']) {
+        const seen: string[] = [];
+        for (const key of [undefined, 't', '\u001B', 'j', 'j', 's', '\u001B[C', '\r', 'q']) {
           if (key) {
             stdin.write(key);
-            await tick();
+            await tick(80);
           }
           const frame = stdout.frames.at(-1)!;
           const lines = frame.replace(/\n$/, '').split('\n');
           expect(lines.length, frame).to.be.at.most(23);
           // eslint-disable-next-line no-control-regex
           for (const l of lines) expect([...l.replace(/\x1b\[[0-9;]*m/g, '')].length, l).to.be.at.most(80);
+          seen.push(frame);
         }
+        // The walk went through the re-tier choice and a refused scale with its detail and hint.
+        expect(seen.join('\n')).to.match(/❯ default/);
+        expect(seen.join('\n')).to.match(/✗ scale backend to \d refused[^\n]*\n\s+✗ DB connections[^\n]*\n\s+hint: /);
       } finally {
         app.unmount();
       }

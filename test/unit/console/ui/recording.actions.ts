@@ -27,7 +27,12 @@ export function recordingActions(opts: { failScale?: 'budget' | 'op'; stepMs?: n
     maxReplicas: 8,
     async previewScale(service: string, replicas: number) {
       calls.push(['previewScale', service, replicas]);
-      if (opts.failScale === 'budget') throw new PreflightError(`${replicas} ${service} replicas need 130 DB connections, max_connections is 100`, 'scale to 2 or re-tier to horizontal');
+      if (opts.failScale === 'budget') {
+        throw new PreflightError(
+          `scaling ${service} 1 → ${replicas} does not fit the plan's budgets on this host:\n  ✗ DB connections: 130 > 100\n  ✗ memory: 5 GiB > 4 GiB`,
+          'choose fewer replicas, or move to a bigger host and `carebox retier`',
+        );
+      }
       return [`${service}: 1 → ${replicas} replicas`, 'DB connections after: 42 of 100'];
     },
     async scale(service: string, replicas: number, progress: StepReporter) {
