@@ -49,6 +49,40 @@ export function reminderKey(appointmentId: string, startsAt: Date): string {
   return `${appointmentId}:${Math.floor(startsAt.getTime() / 1000)}`;
 }
 
+/**
+ * Booked appointments of real patients starting within `?` hours without a reminder for their
+ * current start time (bindings: lead hours, limit). Served by appointments_status_starts_idx and
+ * notification_outbox_dedupe_unique.
+ */
+export const DUE_REMINDERS_SQL = `select a.id, a.starts_at, a.department, p.given_name, p.family_name, p.email, u.display_name
+         from appointments a
+         join patients p on p.id = a.patient_id
+         join users u on u.id = a.clinician_id
+        where a.status = 'booked'
+          and a.starts_at > now()
+          and a.starts_at <= now() + make_interval(hours => ?)
+          and not p.is_synthetic
+          and not exists (
+            select 1 from notification_outbox o
+             where o.kind = 'appointment-reminder'
+               and o.dedupe_key = a.id::text || ':' || floor(extract(epoch from a.starts_at))::bigint::text)
+        order by a.starts_at, a.id
+        limit ?`;
+
+/**
+ * Claims due messages (bindings: lease seconds, limit). Served by notification_outbox_due_idx.
+ */
+export const CLAIM_DUE_SQL = `update notification_outbox o
+          set status = 'sending', claimed_until = now() + make_interval(secs => ?), attempts = o.attempts + 1
+        where o.id in (
+          select id from notification_outbox
+           where (status = 'pending' and next_attempt_at <= now())
+              or (status = 'sending' and claimed_until < now())
+           order by next_attempt_at
+           limit ?
+           for update skip locked)
+        returning o.id, o.kind, o.recipient, o.subject, o.body, o.attempts`;
+
 /** Data access for the outbox. */
 export class OutboxRepository {
   constructor(private readonly db: Knex) {}
@@ -79,20 +113,7 @@ export class OutboxRepository {
    */
   async dueReminders(leadHours: number, limit: number): Promise<DueReminder[]> {
     const result = await this.db.raw<{ rows: Array<Record<string, unknown>> }>(
-      `select a.id, a.starts_at, a.department, p.given_name, p.family_name, p.email, u.display_name
-         from appointments a
-         join patients p on p.id = a.patient_id
-         join users u on u.id = a.clinician_id
-        where a.status = 'booked'
-          and a.starts_at > now()
-          and a.starts_at <= now() + make_interval(hours => ?)
-          and not p.is_synthetic
-          and not exists (
-            select 1 from notification_outbox o
-             where o.kind = 'appointment-reminder'
-               and o.dedupe_key = a.id::text || ':' || floor(extract(epoch from a.starts_at))::bigint::text)
-        order by a.starts_at, a.id
-        limit ?`,
+      DUE_REMINDERS_SQL,
       [leadHours, limit],
     );
     return result.rows.map((r) => ({
@@ -120,16 +141,7 @@ export class OutboxRepository {
    */
   async claimDue(limit: number, leaseSeconds: number): Promise<OutboxMessage[]> {
     const result = await this.db.raw<{ rows: Array<Record<string, unknown>> }>(
-      `update notification_outbox o
-          set status = 'sending', claimed_until = now() + make_interval(secs => ?), attempts = o.attempts + 1
-        where o.id in (
-          select id from notification_outbox
-           where (status = 'pending' and next_attempt_at <= now())
-              or (status = 'sending' and claimed_until < now())
-           order by next_attempt_at
-           limit ?
-           for update skip locked)
-        returning o.id, o.kind, o.recipient, o.subject, o.body, o.attempts`,
+      CLAIM_DUE_SQL,
       [leaseSeconds, limit],
     );
     return result.rows.map((r) => ({
