@@ -34,6 +34,14 @@ interface AuditRow {
   details: Record<string, unknown> | null;
 }
 
+/**
+ * PostgreSQL text cannot hold NUL, and a failed audit insert fails the request it records: strip
+ * control characters and bound the length of anything that may come from a request.
+ */
+function clean(value: string): string {
+  return value.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 200);
+}
+
 /** Data access for the audit trail. */
 export class AuditRepository {
   constructor(private readonly db: Knex) {}
@@ -46,15 +54,15 @@ export class AuditRepository {
     if (events.length === 0) return;
     const rows = events.map((e) => ({
       actor_user_id: actor.userId,
-      actor_username: actor.username,
+      actor_username: clean(actor.username),
       actor_role: actor.role,
       action: e.action,
       resource_type: e.resourceType,
-      resource_id: e.resourceId ?? null,
+      resource_id: e.resourceId === undefined || e.resourceId === null ? null : clean(e.resourceId),
       patient_id: e.patientId ?? null,
       outcome: e.outcome,
-      client_ip: origin.ip,
-      request_id: origin.requestId,
+      client_ip: origin.ip === null ? null : clean(origin.ip),
+      request_id: origin.requestId === null ? null : clean(origin.requestId),
       details: e.details === undefined || e.details === null ? null : JSON.stringify(e.details),
     }));
     await (trx ?? this.db)('audit_events').insert(rows);

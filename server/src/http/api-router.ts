@@ -194,8 +194,10 @@ export class ApiRouter {
       }
       if (!roles.includes(actor.role)) {
         if (def.auditDenied && this.deps.recordDenial) {
-          const id = (req.params as Record<string, unknown>).id;
-          await this.deps.recordDenial(req, { ...def.auditDenied, resourceId: typeof id === 'string' ? id.slice(0, 100) : null });
+          // Only a well-formed id is recorded: the raw path segment is unvalidated input.
+          const params = def.params?.safeParse(req.params);
+          const id = params?.success ? (params.data as Record<string, unknown>).id : undefined;
+          await this.deps.recordDenial(req, { ...def.auditDenied, resourceId: typeof id === 'string' ? id : null });
         }
         throw new ForbiddenError(`the ${actor.role} role may not ${def.summary.toLowerCase()}`, 'FORBIDDEN', {
           hint: `Allowed roles: ${roles.join(', ')}.`,
