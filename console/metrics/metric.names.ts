@@ -17,6 +17,13 @@ export const SERVER_METRICS = {
   queueJobs: 'carebox_queue_jobs',
 } as const;
 
+/**
+ * Gauge the cluster primary adds when it merges its web workers' registries into one scrape
+ * (server/src/observability/cluster-metrics.ts), label `state` = reporting | missing. Absent with a
+ * single worker. Missing workers mean the figures of that scrape are partial.
+ */
+export const CLUSTER_WORKERS_METRIC = 'carebox_cluster_workers';
+
 /** Label names the console reads from those metrics. */
 export const SERVER_LABELS = {
   status: 'status_code',

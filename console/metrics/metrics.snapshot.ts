@@ -2,7 +2,7 @@
  * What the console needs from one scrape of one backend container, taken out of the parsed
  * exposition by the names in metric.names.ts. Pure.
  */
-import { EXCLUDED_ROUTES, SERVER_LABELS, SERVER_METRICS } from './metric.names.js';
+import { CLUSTER_WORKERS_METRIC, EXCLUDED_ROUTES, SERVER_LABELS, SERVER_METRICS } from './metric.names.js';
 import type { PromExposition } from './prom.parse.js';
 
 /** One cumulative histogram bucket: requests that took at most `le` seconds. */
@@ -35,6 +35,8 @@ export interface ServerSnapshot {
   pool: PoolGauges | null;
   /** Jobs by queue then state; empty when the server could not read Redis (the series are absent then). */
   queues: Record<string, Record<string, number>>;
+  /** Web workers merged into this scrape and those that did not answer; null for a single-process scrape. */
+  workers: { reporting: number; missing: number } | null;
 }
 
 const included = (labels: Record<string, string>) => !EXCLUDED_ROUTES.has(labels[SERVER_LABELS.route] ?? '');
@@ -55,6 +57,7 @@ export function snapshotFrom(expo: PromExposition): ServerSnapshot {
     [SERVER_METRICS.poolMax]: 'max',
   };
   const queues: Record<string, Record<string, number>> = {};
+  let workers: { reporting: number; missing: number } | null = null;
   const bucketName = `${SERVER_METRICS.duration}_bucket`;
 
   for (const s of expo.samples) {
@@ -71,6 +74,10 @@ export function snapshotFrom(expo: PromExposition): ServerSnapshot {
     } else if (s.name in poolKeys) {
       const k = poolKeys[s.name]!;
       pool[k] = (pool[k] ?? 0) + s.value;
+    } else if (s.name === CLUSTER_WORKERS_METRIC) {
+      workers ??= { reporting: 0, missing: 0 };
+      if (s.labels[SERVER_LABELS.state] === 'missing') workers.missing += s.value;
+      else if (s.labels[SERVER_LABELS.state] === 'reporting') workers.reporting += s.value;
     } else if (s.name === SERVER_METRICS.queueJobs) {
       const q = s.labels[SERVER_LABELS.queue];
       const st = s.labels[SERVER_LABELS.state];
@@ -86,6 +93,7 @@ export function snapshotFrom(expo: PromExposition): ServerSnapshot {
     buckets: [...buckets.entries()].map(([le, count]) => ({ le, count })).sort((a, b) => a.le - b.le),
     pool: havePool ? { used: pool.used ?? 0, free: pool.free ?? 0, pending: pool.pending ?? 0, max: pool.max ?? 0 } : null,
     queues,
+    workers,
   };
 }
 

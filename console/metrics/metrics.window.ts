@@ -26,6 +26,8 @@ export interface MetricsSample {
   atMs: number;
   /** Requests per second over the window; null on the first round (no delta yet). */
   requestRate: number | null;
+  /** Length of the window the rates cover, seconds (mean over the containers' own scrape intervals); null on the first round. */
+  windowS: number | null;
   /** 95th percentile latency over the window, in seconds; null when no request was answered in it. */
   p95Seconds: number | null;
   /** Share (0..1) of the window's requests answered with 5xx; null when there were none. */
@@ -42,6 +44,8 @@ export interface MetricsSample {
   scraped: number;
   /** One line per failed scrape: `<container>: <reason>`. */
   errors: string[];
+  /** Web workers that did not answer their container's merged scrape (the figures are partial then). */
+  workersMissing: number;
 }
 
 /**
@@ -99,6 +103,7 @@ export function metricsSample(prev: TargetScrape[] | null, cur: TargetScrape[], 
   const before = new Map((prev ?? []).map((t) => [t.target, t]));
   let rate = 0;
   let withRate = 0;
+  let windowSum = 0;
   let dReq = 0;
   let dErr = 0;
   const bucketDeltas: Bucket[][] = [];
@@ -124,6 +129,7 @@ export function metricsSample(prev: TargetScrape[] | null, cur: TargetScrape[], 
     const req = reset ? s.requests : s.requests - p.requests;
     rate += req / seconds;
     withRate += 1;
+    windowSum += seconds;
     dReq += req;
     dErr += reset ? s.errors5xx : counterDelta(p.errors5xx, s.errors5xx);
     bucketDeltas.push(bucketsDelta(p.buckets, s.buckets, reset));
@@ -131,6 +137,7 @@ export function metricsSample(prev: TargetScrape[] | null, cur: TargetScrape[], 
   return {
     atMs,
     requestRate: withRate > 0 ? rate : null,
+    windowS: withRate > 0 ? windowSum / withRate : null,
     p95Seconds: dReq > 0 ? histogramQuantile(0.95, addBuckets(bucketDeltas)) : null,
     errorRatio: dReq > 0 ? Math.min(1, dErr / dReq) : null,
     pool,
@@ -138,5 +145,6 @@ export function metricsSample(prev: TargetScrape[] | null, cur: TargetScrape[], 
     targets: cur.length,
     scraped: cur.filter((t) => t.snapshot !== null).length,
     errors: cur.filter((t) => t.error !== null).map((t) => `${t.name}: ${t.error}`),
+    workersMissing: cur.reduce((n, t) => n + (t.snapshot?.workers?.missing ?? 0), 0),
   };
 }

@@ -263,6 +263,7 @@ export function metricsPanelLines(data: Pick<DashboardData, 'metrics' | 'metrics
   }
   if (queues.length > maxQueues) lines.push(fitLine([{ text: `  … ${queues.length - maxQueues} more queues`, tone: 'dim' }], width));
   if (m.errors.length) lines.push(fitLine([{ text: `scraped ${m.scraped}/${m.targets} backends; ${m.errors[0]}`, tone: 'warn' }], width));
+  else if (m.workersMissing > 0) lines.push(fitLine([{ text: `${m.workersMissing} web worker${m.workersMissing === 1 ? '' : 's'} did not answer the scrape: figures are partial`, tone: 'warn' }], width));
   return lines;
 }
 

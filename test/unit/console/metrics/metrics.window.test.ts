@@ -8,7 +8,7 @@ const fixture = (name: string) => snapshotFrom(parsePrometheusText(readFileSync(
 const scrape = (target: string, atMs: number, snapshot: ServerSnapshot | null, error: string | null = null): TargetScrape => ({ target, name: `c-${target}`, atMs, snapshot, error });
 
 function snap(over: Partial<ServerSnapshot> = {}): ServerSnapshot {
-  return { requests: 0, errors5xx: 0, buckets: [{ le: 0.1, count: 0 }, { le: 1, count: 0 }, { le: Infinity, count: 0 }], pool: { used: 1, free: 2, pending: 0, max: 10 }, queues: {}, ...over };
+  return { requests: 0, errors5xx: 0, buckets: [{ le: 0.1, count: 0 }, { le: 1, count: 0 }, { le: Infinity, count: 0 }], pool: { used: 1, free: 2, pending: 0, max: 10 }, queues: {}, workers: null, ...over };
 }
 
 describe('console metrics: snapshot of a real scrape', () => {
@@ -31,7 +31,21 @@ describe('console metrics: snapshot of a real scrape', () => {
 
   it('gives no pool and no queues when the series are absent (Redis down)', () => {
     const s = snapshotFrom(parsePrometheusText('carebox_http_requests_total{route="/x",status_code="200"} 3\n'));
-    expect(s).to.deep.include({ requests: 3, pool: null, queues: {} });
+    expect(s).to.deep.include({ requests: 3, pool: null, queues: {}, workers: null });
+  });
+
+  it('a real merged scrape of a container with two web workers (cluster primary)', () => {
+    const s = fixture('metrics.server.merged.prom');
+    expect(s.requests).to.equal(42); // 40 /health + 2 unmatched, across both workers
+    expect(s.pool?.max).to.equal(20); // 2 workers × DB_POOL_MAX 10
+    expect(Object.keys(s.queues).sort()).to.deep.equal(['exports', 'notifications', 'reports', 'system']);
+    expect(s.queues.system).to.deep.include({ waiting: 3, delayed: 1 }); // `max`, not summed per worker
+    expect(s.workers).to.deep.equal({ reporting: 2, missing: 0 });
+  });
+
+  it('reads the merged scrape’s worker count (cluster primary)', () => {
+    const s = snapshotFrom(parsePrometheusText('carebox_cluster_workers{state="reporting"} 3\ncarebox_cluster_workers{state="missing"} 1\n'));
+    expect(s.workers).to.deep.equal({ reporting: 3, missing: 1 });
   });
 });
 
@@ -60,6 +74,7 @@ describe('console metrics: rates over a window', () => {
     const b = fixture('metrics.server.b.prom');
     const m = metricsSample([scrape('x', 1_000, a)], [scrape('x', 11_000, b)], 11_000);
     expect(m.requestRate).to.be.closeTo(33 / 10, 1e-9); // 30 /health + 3 /ready in 10 s
+    expect(m.windowS).to.equal(10);
     expect(m.errorRatio).to.be.closeTo(3 / 33, 1e-9);
     expect(m.p95Seconds).to.be.a('number').and.to.be.greaterThan(0).and.lessThan(10);
     expect(m.queues.system!.waiting).to.equal(3);
@@ -68,7 +83,7 @@ describe('console metrics: rates over a window', () => {
 
   it('first round: gauges but no rates', () => {
     const m = metricsSample(null, [scrape('x', 1_000, snap())], 1_000);
-    expect(m).to.deep.include({ requestRate: null, p95Seconds: null, errorRatio: null });
+    expect(m).to.deep.include({ requestRate: null, windowS: null, p95Seconds: null, errorRatio: null });
     expect(m.pool).to.deep.equal({ used: 1, free: 2, pending: 0, max: 10 });
   });
 
@@ -93,7 +108,7 @@ describe('console metrics: rates over a window', () => {
     const m = metricsSample(prev, cur, 1_000);
     expect(m.requestRate).to.equal(7);
     expect(m.errorRatio).to.equal(1 / 7);
-    expect(m).to.deep.include({ targets: 3, scraped: 2, errors: ['c-d: ECONNREFUSED'] });
+    expect(m).to.deep.include({ targets: 3, scraped: 2, errors: ['c-d: ECONNREFUSED'], workersMissing: 0 });
   });
 
   it('no request in the window: rate 0, no p95, no error ratio', () => {

@@ -48,6 +48,7 @@ function feedOf(status: () => StackStatus, opts: { scrape?: boolean; historyMs?:
         buckets: [{ le: 0.025, count: requests - round }, { le: 0.1, count: requests }, { le: Infinity, count: requests }],
         pool: { used: round % 3, free: 2, pending: 0, max: 10 },
         queues: { system: { waiting: round, active: 1, delayed: 0, succeeded: 9, failed: 0 } },
+        workers: null,
       };
       return [{ target: 'b1', name: 'carebox-backend-1', atMs: round * 2000, snapshot, error: null }];
     },

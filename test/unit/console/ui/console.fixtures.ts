@@ -58,6 +58,7 @@ export function sample(over: Partial<MetricsSample> = {}): MetricsSample {
   return {
     atMs: 0,
     requestRate: 12.34,
+    windowS: 2,
     p95Seconds: 0.045,
     errorRatio: 0.01,
     pool: { used: 2, free: 3, pending: 0, max: 10 },
@@ -65,6 +66,7 @@ export function sample(over: Partial<MetricsSample> = {}): MetricsSample {
     targets: 1,
     scraped: 1,
     errors: [],
+    workersMissing: 0,
     ...over,
   };
 }
