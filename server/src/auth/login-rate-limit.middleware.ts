@@ -54,6 +54,8 @@ export function loginRateLimit(options: LoginRateLimitOptions): RequestHandler {
       try {
         return (await redis.call(args[0]!, ...args.slice(1))) as RedisReply;
       } catch (err) {
+        // After a Redis restart the scripts are gone: the store reloads them on NOSCRIPT itself.
+        if (err instanceof Error && /^NOSCRIPT/.test(err.message)) throw err;
         throw new SessionStoreUnavailableError(err);
       }
     },
