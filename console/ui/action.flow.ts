@@ -136,7 +136,9 @@ export async function runKeyAction(kind: ActionKind, ctx: ActionContext): Promis
       let details: string[] = [];
       if (actions.previewRetier) {
         try {
-          details = await actions.previewRetier(tier);
+          const preview = await actions.previewRetier(tier);
+          if (preview.noop) return outcome(kind, 'cancelled', `the stack already runs the plan of tier ${tier}: nothing to change`);
+          details = preview.lines;
         } catch (err) {
           return failed(kind, `re-tier to ${tier} refused`, err);
         }

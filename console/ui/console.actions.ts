@@ -25,8 +25,12 @@ export interface ConsoleActions {
   scale?(service: string, replicas: number, progress: StepReporter): Promise<string>;
   /** Restart `service` (rolling when it has more than one replica). */
   restart?(service: string, progress: StepReporter): Promise<string>;
-  /** Lines describing what re-tiering to `tier` would change (sizing and files), for the confirmation. */
-  previewRetier?(tier: Tier): Promise<string[]>;
+  /**
+   * What re-tiering to `tier` would change (services, sizing, files) as lines for the confirmation;
+   * `noop` when the stack already runs that plan. Rejects (CareboxError with a hint) when this host
+   * cannot run the tier: nothing is asked then.
+   */
+  previewRetier?(tier: Tier): Promise<{ lines: string[]; noop: boolean }>;
   /** Re-tier the stack to `tier` as a rolling change. */
   retier?(tier: Tier, progress: StepReporter): Promise<string>;
   /** The last `tail` log lines of `service` (every container, demultiplexed), oldest first. */

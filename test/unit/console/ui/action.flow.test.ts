@@ -111,6 +111,18 @@ describe('console ui: key action flows', () => {
     expect(same).to.deep.include({ status: 'cancelled', message: 'already on tier default: nothing changed' });
   });
 
+  it('re-tier: a plan identical to the running one asks nothing more; a host that cannot run the tier refuses before the confirmation', async () => {
+    const a = recordingActions();
+    const p = scriptedPrompter(['optimized', 'cluster']);
+    const noop = await runKeyAction('retier', ctx(a, p));
+    expect(noop).to.deep.include({ status: 'cancelled', message: 'the stack already runs the plan of tier optimized: nothing to change' });
+    const refused = await runKeyAction('retier', ctx(a, p));
+    expect(refused).to.deep.include({ status: 'failed', message: 're-tier to cluster refused: preflight failed for tier cluster:', hint: 'fix the failed checks and rerun' });
+    expect(refused.details).to.deep.equal(['✗ Docker Swarm: found inactive; needs an active swarm']);
+    expect(p.asked).to.deep.equal(['Re-tier from default to', 'Re-tier from default to']);
+    expect(a.calls).to.deep.equal([['previewRetier', 'optimized'], ['previewRetier', 'cluster']]);
+  });
+
   it('a key whose op is not wired says so and asks nothing', async () => {
     const a = recordingActions({ without: ['restart'] });
     expect(actionAvailable(a, 'restart')).to.equal(false);

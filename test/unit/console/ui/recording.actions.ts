@@ -55,7 +55,9 @@ export function recordingActions(opts: { failScale?: 'budget' | 'op'; stepMs?: n
     },
     async previewRetier(tier: Tier) {
       calls.push(['previewRetier', tier]);
-      return [`backend replicas 1 → 2`, `compose.yml: 12 lines changed`, `nginx/nginx.conf: 3 lines changed`];
+      if (tier === 'optimized') return { lines: [], noop: true };
+      if (tier === 'cluster') throw new PreflightError('preflight failed for tier cluster:\n  ✗ Docker Swarm: found inactive; needs an active swarm', 'fix the failed checks and rerun');
+      return { lines: [`backend replicas 1 → 2`, `compose.yml: 12 lines changed`, `nginx/nginx.conf: 3 lines changed`], noop: false };
     },
     async retier(tier: Tier, progress: StepReporter) {
       calls.push(['retier', tier]);
