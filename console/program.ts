@@ -14,6 +14,7 @@ import { registerUninstall } from './commands/uninstall.command.js';
 import { registerLogs } from './commands/logs.command.js';
 import { registerRestart } from './commands/restart.command.js';
 import { registerScale } from './commands/scale.command.js';
+import { registerRetier } from './commands/retier.command.js';
 
 /** Build the program. Every command throws CommanderError instead of exiting (exitOverride). */
 export function buildProgram(): Command {
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerLogs(program, runAction);
   registerRestart(program, runAction);
   registerScale(program, runAction);
+  registerRetier(program, runAction);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

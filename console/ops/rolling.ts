@@ -2,10 +2,11 @@
  * Rolling changes of a replicated service, with every step gated on Docker health.
  *
  * - {@link rollingReplace} (docker-rollout's approach on Compose v2): scale the service up with
- *   `up -d --no-deps --no-recreate --scale svc=old+new`, so only the *new* containers get the new
- *   config while the old ones keep serving; wait until the new ones are healthy; then stop the old
- *   ones one at a time (SIGTERM: the server fails readiness, stops accepting, drains) and remove
- *   them by id. nginx resolves the backend per request and retries a refused connection on the
+ *   `up -d --no-recreate --scale svc=old+new`, so only the *new* containers get the new config
+ *   while the old ones keep serving (never `--no-deps`: Compose 2.26 hashes depends_on, and
+ *   `--no-deps` strips it, so the new containers would carry a hash a later `up` calls drift);
+ *   wait until the new ones are healthy; then stop the old ones one at a time (SIGTERM: the
+ *   server fails readiness, stops accepting, drains) and remove them by id. nginx resolves the backend per request and retries a refused connection on the
  *   next address, so no request fails. An optional budget predicate limits how many containers
  *   may run at once (DB connections during the overlap).
  * - {@link rollingRestart}: one container at a time, each healthy again before the next.
@@ -172,9 +173,12 @@ export async function rollingReplace(stack: Stack, service: string, opts: Rollin
     removed.push(c.id);
   }
   let removedSinceHook = false;
-  for (let guard = 0; guard < 200; guard++) {
+  // Every pass starts or removes at least one container; more passes than that means no progress.
+  const maxPasses = 2 * ((await classify()).cs.length + opts.target) + 2;
+  for (let pass = 0; ; pass++) {
     const { cs, fresh, stale } = await classify();
     if (fresh.length === opts.target && stale.length === 0) break;
+    if (pass >= maxPasses) throw new OperationError(`${service}: the rolling change made no progress after ${pass} steps (${fresh.length} current, ${stale.length} outdated)`, 'check `carebox status`; rerun the operation');
     if (fresh.length < opts.target) {
       let room = 0;
       while (fresh.length + room < opts.target && fits(stale.length, fresh.length + room + 1)) room++;
@@ -182,9 +186,18 @@ export async function rollingReplace(stack: Stack, service: string, opts: Rollin
         const total = cs.length + room;
         progress(`${service}: starting ${room} new container(s) next to ${stale.length} old one(s)`);
         const before = new Set(cs.map((c) => c.id));
-        await stack.compose.run(['up', '-d', '--no-deps', '--no-recreate', '--scale', `${service}=${total}`, service], { timeoutMs: 10 * 60_000 });
-        const added = (await serviceContainers(stack, service)).filter((c) => !before.has(c.id)).map((c) => c.id);
+        await stack.compose.run(['up', '-d', '--no-recreate', '--scale', `${service}=${total}`, service], { timeoutMs: 10 * 60_000 });
+        const addedContainers = (await serviceContainers(stack, service)).filter((c) => !before.has(c.id));
+        const added = addedContainers.map((c) => c.id);
         started.push(...added);
+        const off = addedContainers.filter((c) => c.configHash !== want);
+        if (added.length === 0 || off.length > 0) {
+          for (const id of added) await stopAndRemove(stack.docker, id, 0).catch(() => undefined);
+          throw new OperationError(
+            added.length === 0 ? `${service}: \`up --scale ${service}=${total}\` started no container` : `${service}: Compose created containers whose config hash differs from \`docker compose config --hash\` (${off[0]!.configHash?.slice(0, 12)} vs ${want.slice(0, 12)})`,
+            'this Compose version hashes service configs differently; stop and report it with `carebox support-bundle`',
+          );
+        }
         try {
           await waitContainersHealthy(stack.docker, added, { timeoutMs: opts.timeoutMs, what: `new ${service} container(s)`, onProgress: progress });
         } catch (err) {
@@ -205,7 +218,7 @@ export async function rollingReplace(stack: Stack, service: string, opts: Rollin
   }
   if (removedSinceHook && opts.afterRemoval) await opts.afterRemoval();
   // Settle Compose's own view at the target count; every container matches, so this changes nothing.
-  await stack.compose.run(['up', '-d', '--no-deps', '--no-recreate', '--scale', `${service}=${opts.target}`, service], { timeoutMs: 10 * 60_000 });
+  await stack.compose.run(['up', '-d', '--no-recreate', '--scale', `${service}=${opts.target}`, service], { timeoutMs: 10 * 60_000 });
   return { service, started, removed, tookMs: Date.now() - t0 };
 }
 

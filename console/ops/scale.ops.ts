@@ -133,7 +133,7 @@ export async function scaleService(stack: Stack, req: ScaleRequest, reporter: St
           const before = new Set(cs.map((c) => c.id));
           // Stopped leftovers would be restarted by `up`; they are not part of the count.
           for (const c of cs.filter((c) => c.state !== 'running')) await stopAndRemove(stack.docker, c.id, 0);
-          await stack.compose.run(['up', '-d', '--no-deps', '--no-recreate', '--scale', `${req.service}=${req.replicas}`, req.service], { timeoutMs: 10 * 60_000, onOutput: (s) => s.split('\n').filter((l) => l.trim()).forEach((l) => progress(l.trim())) });
+          await stack.compose.run(['up', '-d', '--no-recreate', '--scale', `${req.service}=${req.replicas}`, req.service], { timeoutMs: 10 * 60_000, onOutput: (s) => s.split('\n').filter((l) => l.trim()).forEach((l) => progress(l.trim())) });
           const all = await serviceContainers(stack, req.service);
           const added = all.filter((c) => !before.has(c.id)).map((c) => c.id);
           try {
@@ -151,7 +151,7 @@ export async function scaleService(stack: Stack, req: ScaleRequest, reporter: St
           progress(`${req.service} #${v.number}: stopping (SIGTERM, drain up to ${grace} s) and removing`);
           await stopAndRemove(stack.docker, v.id, grace);
         }
-        await stack.compose.run(['up', '-d', '--no-deps', '--no-recreate', '--scale', `${req.service}=${req.replicas}`, req.service], { timeoutMs: 10 * 60_000 });
+        await stack.compose.run(['up', '-d', '--no-recreate', '--scale', `${req.service}=${req.replicas}`, req.service], { timeoutMs: 10 * 60_000 });
         await waitContainersHealthy(stack.docker, (await serviceContainers(stack, req.service)).map((c) => c.id), { timeoutMs: req.timeoutMs, what: `${req.service} ×${req.replicas}`, onProgress: progress });
         return `${victims.length} container(s) stopped and removed; ${req.replicas} healthy`;
       });

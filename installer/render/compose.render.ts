@@ -48,7 +48,9 @@ export function renderCompose(plan: Plan, images: StackImages, opts: StackOption
       if (!slot) throw new Error(`compose template: service ${name} has unknown image slot ${service.image}`);
       service.image = images[slot];
     }
-    service.labels = { 'com.carebox.managed': 'true', 'com.carebox.tier': plan.tier };
+    // No tier label: labels are part of Compose's config hash, so a tier label would make every
+    // re-tier recreate every container (nginx included). The tier is in `x-carebox` and the manifest.
+    service.labels = { 'com.carebox.managed': 'true' };
   }
   const limits = (service: Service, l: { cpus: number; memoryBytes: number }) => {
     service.cpus = l.cpus;

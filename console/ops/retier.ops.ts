@@ -1,0 +1,433 @@
+/**
+ * `carebox retier T` / `retier --users N`: plan (with the host facts refreshed by detect), render,
+ * show the diff of every file and every sizing change, then apply as a rolling change:
+ *
+ * 1. write the files (previous versions to backups/config-<UTC>/);
+ * 2. PgBouncer first when the new plan adds it (new backends connect through it);
+ * 3. PostgreSQL: settings that can be reloaded are reloaded; a restart (max_connections,
+ *    shared_buffers, or a container change) is ordered so the pools never exceed the running
+ *    max_connections: *before* the app roll when the limit grows, *after* it when it shrinks;
+ * 4. Redis: maxclients/maxmemory set live (CONFIG SET); maxclients is raised to cover old + new
+ *    clients while both run, and set to the plan's value afterwards;
+ * 5. backend, then worker: {@link rollingReplace} — new containers (new config) healthy before old
+ *    ones stop; how many run at once is bounded by the DB connection budget;
+ * 6. nginx: `nginx -t` + reload (or a recreate when its container config changed);
+ * 7. a settle `up --no-recreate` and a drift check (`docker compose config --hash` against the
+ *    containers' labels): a plain `carebox install` afterwards recreates nothing;
+ * 8. the manifest records the new plan, intent and facts, and a history entry (tier, time).
+ */
+import { join } from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import type { ComposeCli } from '../../installer/apply/compose.cli.js';
+import { exec } from '../../installer/apply/exec.js';
+import { writeRenderedFiles, type FileChange } from '../../installer/apply/files.write.js';
+import { utcStamp, writeFileAtomic } from '../../installer/apply/fs.atomic.js';
+import { expectedReplicas } from '../../installer/apply/install.apply.js';
+import { verifyLimits } from '../../installer/apply/limits.verify.js';
+import { listStackContainers } from '../../installer/apply/stack.containers.js';
+import type { StepReporter } from '../../installer/apply/steps.js';
+import { detectHost } from '../../installer/detect/host.detect.js';
+import type { HostFacts } from '../../installer/detect/host-facts.js';
+import { OperationError, PreflightError, UnhealthyError } from '../../installer/errors.js';
+import { writeManifest, type Manifest } from '../../installer/manifest/manifest.js';
+import { INSTALL_FILES } from '../../installer/paths.js';
+import { stablePlanHost } from '../../installer/plan/host.stability.js';
+import type { Intent, Plan, Tier } from '../../installer/plan/plan.types.js';
+import { planCarebox } from '../../installer/plan/tier.plan.js';
+import { preflightPassed, runPreflight, type CheckResult } from '../../installer/preflight/preflight.checks.js';
+import type { RenderedFile } from '../../installer/render/render.js';
+import { reloadNginx } from '../docker/nginx.reload.js';
+import { findDrift, formatDrift, parseConfigHashes, configHashes } from './compose.drift.js';
+import { sizingChanges, unifiedDiff, type SizingChange } from './diff.js';
+import { changed, reloadPostgresConf, runningMaxConnections, runningRedisMaxClients, setRedisLimits } from './live.config.js';
+import { rollingReplace, stopAndRemove, stopGraceSeconds, waitContainersHealthy } from './rolling.js';
+import { assertSameVersion, currentContents, fileChecksums, renderForStack } from './stack.render.js';
+import { serviceContainers, step, withStackLock, type Stack } from './stack.js';
+
+/** PostgreSQL settings of the template that only a server restart applies (context `postmaster`). */
+export const POSTMASTER_SETTINGS = ['max_connections', 'superuser_reserved_connections', 'shared_buffers', 'wal_buffers', 'max_worker_processes', 'huge_pages', 'dynamic_shared_memory_type', 'listen_addresses', 'port'];
+
+/** What the apply will do to one service. */
+export interface ServiceAction {
+  service: string;
+  action: 'none' | 'roll' | 'scale' | 'reload' | 'restart' | 'recreate' | 'config-set' | 'start' | 'remove';
+  /** One line: why and how. */
+  detail: string;
+}
+
+/** One rendered file and how it changes. */
+export interface FileDiff {
+  path: string;
+  status: 'created' | 'updated' | 'unchanged';
+  /** Unified diff ('' when unchanged). `.env` is never shown, only whether it changes. */
+  diff: string;
+}
+
+/** Everything decided before anything changes. */
+export interface RetierPreview {
+  from: Tier;
+  to: Tier;
+  intent: Intent;
+  facts: HostFacts;
+  plan: Plan;
+  preflight: CheckResult[];
+  files: RenderedFile[];
+  fileDiffs: FileDiff[];
+  sizing: SizingChange[];
+  actions: ServiceAction[];
+  /** Nothing would change. */
+  noop: boolean;
+}
+
+/** `name = value` settings of a postgresql.conf text. Pure. */
+export function parsePgConf(text: string | null): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of (text ?? '').split('\n')) {
+    const m = /^\s*([a-z_]+)\s*=\s*(.*?)\s*(#.*)?$/.exec(line);
+    if (m) out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
+/** Postmaster settings whose value differs between two postgresql.conf texts. Pure. */
+export function postmasterChanges(before: string | null, after: string | null): string[] {
+  const a = parsePgConf(before);
+  const b = parsePgConf(after);
+  return POSTMASTER_SETTINGS.filter((k) => a[k] !== b[k]);
+}
+
+/** Config hashes of a rendered compose.yml, as Compose computes them for this install root. */
+async function hashesOf(compose: ComposeCli, composeYml: string): Promise<Record<string, string>> {
+  // Paths in compose.yml are relative to the project directory, so the scratch file is read with
+  // the install root as project directory: the hashes are the ones Compose will compute there.
+  const scratch = await mkdtemp(join(tmpdir(), 'carebox-retier-'));
+  try {
+    await writeFileAtomic(join(scratch, 'compose.yml'), composeYml, 0o644);
+    const r = await exec([...compose.fact.command, '-p', compose.project, '--project-directory', compose.root, '-f', join(scratch, 'compose.yml'), 'config', '--hash', '*'], {
+      cwd: compose.root,
+      env: { ...compose.env, COMPOSE_ANSI: 'never' },
+      timeoutMs: 60_000,
+    });
+    return parseConfigHashes(r.stdout);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Plan a re-tier and compute what it changes. Changes nothing (Compose is asked for config
+ * hashes of the new compose.yml in a scratch file).
+ * @throws PreflightError (exit 3) when this host cannot run the new tier, naming the failed check;
+ *   OperationError when the stack's .env lacks a secret or Compose cannot be run.
+ */
+export async function previewRetier(stack: Stack, intent: Intent): Promise<RetierPreview> {
+  const m = stack.manifest;
+  const facts = await detectHost({ installRoot: stack.root, ports: [{ port: m.http.port, bindAddress: m.http.bindAddress }], env: stack.env, composeProject: m.project });
+  // An unchanged host plans with the recorded figures, exactly as a later `install` re-run will.
+  const { host } = stablePlanHost(m.facts, facts);
+  const fullIntent: Intent = { ...intent, pgbouncer: intent.pgbouncer ?? m.intent.pgbouncer ?? 'auto' };
+  const plan = planCarebox(host, fullIntent);
+  const preflight = runPreflight({ facts, tier: fullIntent.tier, plan, planError: null, planHint: null, project: m.project });
+  if (!preflightPassed(preflight)) {
+    const failed = preflight.filter((c) => c.status === 'fail');
+    throw new PreflightError(`preflight failed for tier ${plan.tier}:\n${failed.map((c) => `  ✗ ${c.title}: found ${c.found}; needs ${c.needs}${c.fix ? `\n    fix: ${c.fix}` : ''}`).join('\n')}`, 'fix the failed checks and rerun', { preflight });
+  }
+  const files = await renderForStack(stack.root, m, plan, m.images);
+  const current = await currentContents(stack.root, files);
+  const fileDiffs: FileDiff[] = files.map((f) => {
+    const before = current.get(f.path) ?? null;
+    const status = before === null ? 'created' : before === f.content ? 'unchanged' : 'updated';
+    return { path: f.path, status, diff: f.secret ? '' : unifiedDiff(f.path, before, f.content) };
+  });
+  const sizing = sizingChanges(m.plan.sizing, plan.sizing);
+  const compose = files.find((f) => f.path === INSTALL_FILES.compose)!.content;
+  const newHashes = await hashesOf(stack.compose, compose);
+  const containers = await listStackContainers(stack.docker, m.project);
+  const actions = serviceActions(m.plan, plan, newHashes, containers, fileDiffs, current, files);
+  const noop = fileDiffs.every((d) => d.status === 'unchanged') && actions.every((a) => a.action === 'none');
+  return { from: m.plan.tier, to: plan.tier, intent: fullIntent, facts, plan, preflight, files, fileDiffs, sizing, actions, noop };
+}
+
+/** Decide each service's action from config hashes and changed files. Pure. */
+export function serviceActions(
+  oldPlan: Plan,
+  plan: Plan,
+  newHashes: Record<string, string>,
+  containers: { service: string; configHash: string | null; state: string; oneoff: boolean }[],
+  fileDiffs: FileDiff[],
+  current: Map<string, string | null>,
+  files: RenderedFile[],
+): ServiceAction[] {
+  const fileChanged = (p: string) => fileDiffs.some((d) => d.path === p && d.status !== 'unchanged');
+  const expected = expectedReplicas(plan);
+  const out: ServiceAction[] = [];
+  const services = [...new Set([...Object.keys(newHashes), ...containers.filter((c) => !c.oneoff).map((c) => c.service)])];
+  for (const service of services) {
+    const cs = containers.filter((c) => c.service === service && !c.oneoff);
+    const want = newHashes[service];
+    const staleCount = want ? cs.filter((c) => c.configHash !== want).length : 0;
+    if (!want) {
+      out.push({ service, action: 'remove', detail: `not in the ${plan.tier} plan: stopped and removed after the backends stop using it` });
+      continue;
+    }
+    if (cs.length === 0) {
+      out.push({ service, action: 'start', detail: `new in the ${plan.tier} plan: started before the backends that use it` });
+      continue;
+    }
+    if (service === 'backend' || service === 'worker') {
+      const n = expected[service] ?? 1;
+      if (staleCount > 0) out.push({ service, action: 'roll', detail: `rolling: ${n} new container(s) with the new config healthy before the ${cs.length} old one(s) stop` });
+      else if (cs.length !== n) out.push({ service, action: 'scale', detail: `${cs.length} → ${n} containers (config unchanged)` });
+      else out.push({ service, action: 'none', detail: 'unchanged' });
+      continue;
+    }
+    if (service === 'db') {
+      const pm = postmasterChanges(current.get(INSTALL_FILES.postgres) ?? null, files.find((f) => f.path === INSTALL_FILES.postgres)?.content ?? null);
+      const grows = plan.sizing.postgres.maxConnections >= oldPlan.sizing.postgres.maxConnections;
+      const when = grows ? 'before the app roll (max_connections does not shrink)' : 'after the app roll (max_connections shrinks; the old pools must be gone first)';
+      if (staleCount > 0) out.push({ service, action: 'recreate', detail: `container config changed (limits): PostgreSQL restarts with the new container ${when}` });
+      else if (pm.length > 0) out.push({ service, action: 'restart', detail: `${pm.join(', ')} need a restart, ${when}; the rest reloads live` });
+      else if (fileChanged(INSTALL_FILES.postgres)) out.push({ service, action: 'reload', detail: 'pg_reload_conf() (no restart)' });
+      else out.push({ service, action: 'none', detail: 'unchanged' });
+      continue;
+    }
+    if (service === 'redis') {
+      if (staleCount > 0) out.push({ service, action: 'recreate', detail: 'container config changed: Redis restarts (append-only file keeps the queue)' });
+      else if (fileChanged(INSTALL_FILES.redis)) out.push({ service, action: 'config-set', detail: `CONFIG SET maxclients ${plan.sizing.redis.maxClients}, maxmemory ${plan.sizing.redis.maxMemoryBytes} (live, no restart)` });
+      else out.push({ service, action: 'none', detail: 'unchanged' });
+      continue;
+    }
+    if (service === 'nginx') {
+      if (staleCount > 0) out.push({ service, action: 'recreate', detail: 'container config changed: nginx is recreated (about a second of refused connections on the published port)' });
+      else out.push({ service, action: 'reload', detail: '`nginx -t` in the running container, then a graceful reload (drops cached backend addresses)' });
+      continue;
+    }
+    if (staleCount > 0) out.push({ service, action: 'recreate', detail: 'container config changed' });
+    else if (fileChanged(INSTALL_FILES.pgbouncerIni)) out.push({ service, action: 'reload', detail: 'SIGHUP (pgbouncer reloads its ini)' });
+    else out.push({ service, action: 'none', detail: 'unchanged' });
+  }
+  const order = ['pgbouncer', 'db', 'redis', 'backend', 'worker', 'nginx'];
+  return out.sort((a, b) => order.indexOf(a.service) - order.indexOf(b.service));
+}
+
+/** DB connections one container of a service opens directly to PostgreSQL under a plan. Pure. */
+export function directConnections(plan: Plan, service: 'backend' | 'worker'): number {
+  if (plan.sizing.pgbouncer) return 0;
+  return service === 'backend' ? plan.sizing.backend.workers * plan.sizing.backend.pool.max : plan.sizing.queue.pool.max;
+}
+
+/** Connections every plan reserves besides the app pools (console, migrations, superuser). Pure. */
+export function fixedConnections(plan: Plan): number {
+  return plan.budget.dbConnections.items.filter((i) => !/pools?$|server pool/.test(i.name)).reduce((s, i) => s + i.amount, 0);
+}
+
+/** PgBouncer's server pool against PostgreSQL under a plan (0 without PgBouncer). Pure. */
+export function pgbouncerPool(plan: Plan): number {
+  const p = plan.sizing.pgbouncer;
+  return p ? p.defaultPoolSize + p.reservePoolSize : 0;
+}
+
+/** What a re-tier did. */
+export interface RetierResult {
+  from: Tier;
+  to: Tier;
+  files: FileChange[];
+  actions: ServiceAction[];
+  /** PostgreSQL restart (or recreate), if any: when, and how long the database was unavailable, ms. */
+  postgresRestart: { when: 'before-roll' | 'after-roll'; downtimeMs: number } | null;
+  manifest: Manifest;
+  tookMs: number;
+}
+
+async function restartDb(stack: Stack, how: 'restart' | 'recreate', timeoutMs: number, progress: (m: string) => void): Promise<number> {
+  const t = Date.now();
+  const [db] = await serviceContainers(stack, 'db');
+  if (how === 'recreate' || !db) {
+    progress('recreating db with its new container config (PostgreSQL fast shutdown, same data volume)');
+    await stack.compose.run(['up', '-d', '--no-deps', 'db'], { timeoutMs: 10 * 60_000 });
+  } else {
+    progress('restarting PostgreSQL (fast shutdown) to apply postmaster settings');
+    await stack.docker.getContainer(db.id).restart({ t: stopGraceSeconds(stack.root, 'db') });
+  }
+  const ids = (await serviceContainers(stack, 'db')).map((c) => c.id);
+  await waitContainersHealthy(stack.docker, ids, { timeoutMs, what: 'db', onProgress: progress });
+  return Date.now() - t;
+}
+
+/**
+ * Apply a previewed re-tier as a rolling change (see the module doc for the order).
+ * @throws UnhealthyError (exit 4) when new containers do not become healthy (they are removed, the
+ *   old ones keep serving, and the previous files are put back); OperationError on drift after the
+ *   change or on Docker/Compose errors; OperationError when another operation holds the lock.
+ */
+export async function applyRetier(stack: Stack, preview: RetierPreview, opts: { timeoutMs: number }, reporter: StepReporter): Promise<RetierResult> {
+  assertSameVersion(stack.manifest, 'retier');
+  return withStackLock(stack.root, `retier ${preview.to}`, async () => {
+    const t0 = Date.now();
+    const m = stack.manifest;
+    const oldPlan = m.plan;
+    const plan = preview.plan;
+    const stamp = utcStamp();
+    const act = (s: string) => preview.actions.find((a) => a.service === s)?.action ?? 'none';
+    const previous = await currentContents(stack.root, preview.files);
+    const changes = await step(reporter, 'write', 'Write the new configuration (previous versions to backups/)', async () => writeRenderedFiles(stack.root, preview.files, stamp), (c) =>
+      c.filter((x) => x.status !== 'unchanged').map((x) => `${x.status} ${x.path}`).join(', ') || 'nothing changed',
+    );
+    let postgresRestart: RetierResult['postgresRestart'] = null;
+    let dbRestarted = false;
+    try {
+      if (act('pgbouncer') === 'start') {
+        await step(reporter, 'pgbouncer', 'Start PgBouncer', async (progress) => {
+          // Not --no-deps: it would change pgbouncer's config hash (depends_on); db is running already.
+          await stack.compose.run(['up', '-d', '--no-recreate', 'pgbouncer'], { timeoutMs: 10 * 60_000 });
+          await waitContainersHealthy(stack.docker, (await serviceContainers(stack, 'pgbouncer')).map((c) => c.id), { timeoutMs: opts.timeoutMs, what: 'pgbouncer', onProgress: progress });
+          return 'pgbouncer healthy';
+        });
+      }
+
+      const [db] = (await serviceContainers(stack, 'db')).filter((c) => c.state === 'running');
+      if (!db) throw new OperationError('db is not running', 'run `carebox status`; `carebox install` starts it');
+      const dbAct = act('db');
+      let pending: string[] = [];
+      if (dbAct !== 'recreate' && changed(changes, INSTALL_FILES.postgres)) {
+        pending = await step(reporter, 'pg-reload', 'Reload PostgreSQL settings (pg_reload_conf)', async () => reloadPostgresConf(stack.docker, db.id), (p) => (p.length ? `reloaded; restart needed for ${p.join(', ')}` : 'all settings applied live'));
+      }
+      const dbNeedsRestart = dbAct === 'recreate' || pending.length > 0;
+      const liveMax = await runningMaxConnections(stack.docker, db.id);
+      const restartFirst = dbNeedsRestart && plan.sizing.postgres.maxConnections >= liveMax;
+      if (restartFirst) {
+        const ms = await step(reporter, 'pg-restart', `Restart PostgreSQL before the app roll (max_connections ${liveMax} → ${plan.sizing.postgres.maxConnections})`, (p) => restartDb(stack, dbAct === 'recreate' ? 'recreate' : 'restart', opts.timeoutMs, p), (ms) => `PostgreSQL back in ${(ms / 1000).toFixed(1)} s`);
+        postgresRestart = { when: 'before-roll', downtimeMs: ms };
+        dbRestarted = true;
+      }
+
+      if (act('redis') === 'recreate') {
+        await step(reporter, 'redis', 'Recreate Redis with its new container config', async (progress) => {
+          await stack.compose.run(['up', '-d', '--no-deps', 'redis'], { timeoutMs: 10 * 60_000 });
+          await waitContainersHealthy(stack.docker, (await serviceContainers(stack, 'redis')).map((c) => c.id), { timeoutMs: opts.timeoutMs, what: 'redis', onProgress: progress });
+          return 'redis healthy';
+        });
+      } else {
+        await step(reporter, 'redis', 'Raise Redis maxclients for the overlap (CONFIG SET)', async () => {
+          const running = (await runningRedisMaxClients(stack)) ?? oldPlan.sizing.redis.maxClients;
+          const overlap = Math.max(running, plan.sizing.redis.maxClients, oldPlan.budget.redisConnections.demand + plan.budget.redisConnections.demand + 10);
+          await setRedisLimits(stack, { ...plan.sizing.redis, maxClients: overlap });
+          return `maxclients ${overlap} while old and new clients overlap`;
+        });
+      }
+
+      // The running max_connections bounds how many old and new containers may run at once.
+      const maxNow = await runningMaxConnections(stack.docker, (await serviceContainers(stack, 'db'))[0]!.id);
+      const fixed = Math.max(fixedConnections(oldPlan), fixedConnections(plan));
+      const pgbNow = async () => ((await serviceContainers(stack, 'pgbouncer')).length > 0 ? Math.max(pgbouncerPool(plan), pgbouncerPool(oldPlan)) : 0);
+      const pgb = await pgbNow();
+      const workersOld = (await serviceContainers(stack, 'worker')).length;
+      const reload = async () => {
+        await reloadNginx(stack.docker, m.project, (x) => reporter.progress('backend', x));
+      };
+      await step(reporter, 'backend', `Roll backend to ${plan.sizing.backend.replicas} × ${plan.sizing.backend.workers} worker(s)`, async (progress) => {
+        const r = await rollingReplace(stack, 'backend', {
+          target: plan.sizing.backend.replicas,
+          timeoutMs: opts.timeoutMs,
+          onProgress: progress,
+          afterRemoval: reload,
+          fits: (stale, fresh) => fixed + pgb + workersOld * directConnections(oldPlan, 'worker') + stale * directConnections(oldPlan, 'backend') + fresh * directConnections(plan, 'backend') <= maxNow,
+        });
+        return `${r.started.length} started, ${r.removed.length} stopped, ${(r.tookMs / 1000).toFixed(1)} s`;
+      });
+      await step(reporter, 'worker', `Roll worker to ${plan.sizing.queue.replicas} × concurrency ${plan.sizing.queue.concurrency}`, async (progress) => {
+        const r = await rollingReplace(stack, 'worker', {
+          target: plan.sizing.queue.replicas,
+          timeoutMs: opts.timeoutMs,
+          onProgress: progress,
+          fits: (stale, fresh) => fixed + pgb + plan.sizing.backend.replicas * directConnections(plan, 'backend') + stale * directConnections(oldPlan, 'worker') + fresh * directConnections(plan, 'worker') <= maxNow,
+        });
+        return `${r.started.length} started, ${r.removed.length} stopped, ${(r.tookMs / 1000).toFixed(1)} s`;
+      });
+
+      if (dbNeedsRestart && !restartFirst) {
+        const ms = await step(reporter, 'pg-restart', `Restart PostgreSQL after the app roll (max_connections ${liveMax} → ${plan.sizing.postgres.maxConnections})`, (p) => restartDb(stack, dbAct === 'recreate' ? 'recreate' : 'restart', opts.timeoutMs, p), (ms) => `PostgreSQL back in ${(ms / 1000).toFixed(1)} s`);
+        postgresRestart = { when: 'after-roll', downtimeMs: ms };
+        dbRestarted = true;
+      }
+      if (act('redis') !== 'recreate') await step(reporter, 'redis-final', 'Set Redis limits of the new plan (CONFIG SET)', async () => (await setRedisLimits(stack, plan.sizing.redis), `maxclients ${plan.sizing.redis.maxClients}`));
+
+      if (act('pgbouncer') === 'remove') {
+        await step(reporter, 'pgbouncer-remove', 'Stop and remove PgBouncer (the new plan connects directly)', async () => {
+          for (const c of await serviceContainers(stack, 'pgbouncer')) await stopAndRemove(stack.docker, c.id, stopGraceSeconds(stack.root, 'pgbouncer'));
+          return 'removed';
+        });
+      } else if (act('pgbouncer') === 'reload') {
+        for (const c of await serviceContainers(stack, 'pgbouncer')) await stack.docker.getContainer(c.id).kill({ signal: 'HUP' });
+      } else if (act('pgbouncer') === 'recreate') {
+        // db is up to date by now, so `up pgbouncer` recreates only pgbouncer.
+        await stack.compose.run(['up', '-d', 'pgbouncer'], { timeoutMs: 10 * 60_000 });
+      }
+
+      await step(reporter, 'nginx', act('nginx') === 'recreate' ? 'Recreate nginx' : 'Reload nginx (nginx -t first)', async (progress) => {
+        if (act('nginx') === 'recreate') {
+          await stack.compose.run(['up', '-d', '--no-deps', 'nginx'], { timeoutMs: 10 * 60_000 });
+          await waitContainersHealthy(stack.docker, (await serviceContainers(stack, 'nginx')).map((c) => c.id), { timeoutMs: opts.timeoutMs, what: 'nginx', onProgress: progress });
+          return 'nginx recreated and healthy';
+        }
+        await reloadNginx(stack.docker, m.project, progress);
+        return 'nginx -t passed; reloaded';
+      });
+    } catch (err) {
+      // The new containers were removed by the roll; put the previous files back so the running
+      // old containers and the files agree again (and nginx serves its previous config).
+      for (const f of preview.files) {
+        const old = previous.get(f.path);
+        if (old !== null && old !== undefined && old !== f.content) await writeFileAtomic(join(stack.root, f.path), old, f.mode);
+      }
+      await reloadNginx(stack.docker, m.project).catch(() => undefined);
+      await setRedisLimits(stack, oldPlan.sizing.redis).catch(() => undefined);
+      const [db] = await serviceContainers(stack, 'db');
+      if (db && !dbRestarted) await reloadPostgresConf(stack.docker, db.id).catch(() => undefined);
+      if (err instanceof UnhealthyError || err instanceof OperationError) {
+        throw new (err instanceof UnhealthyError ? UnhealthyError : OperationError)(
+          `re-tier to ${preview.to} failed and was stopped; the previous configuration files are back${dbRestarted ? ' (PostgreSQL already runs the new settings)' : ''}:\n${err.message}`,
+          err.hint ?? 'check `carebox status` and `carebox logs backend`, fix the cause and rerun',
+        );
+      }
+      throw err;
+    }
+
+    await step(reporter, 'settle', 'Check that Compose sees no drift', async (progress) => {
+      const s = plan.sizing;
+      await stack.compose.run(['up', '-d', '--no-recreate', '--remove-orphans', '--scale', `backend=${s.backend.replicas}`, '--scale', `worker=${s.queue.replicas}`], { timeoutMs: 10 * 60_000 });
+      const containers = await listStackContainers(stack.docker, m.project);
+      await waitContainersHealthy(stack.docker, containers.map((c) => c.id), { timeoutMs: opts.timeoutMs, what: 'the stack', onProgress: progress });
+      const drift = findDrift(await listStackContainers(stack.docker, m.project), await configHashes(stack.compose), expectedReplicas(plan));
+      if (drift.length > 0) throw new OperationError(`after the re-tier Compose still sees drift: ${formatDrift(drift)}`, 'run `carebox install --yes` to converge (it recreates what differs)');
+      const n = await verifyLimits(stack.docker, m.project, plan);
+      return `no drift; ${n} containers run with the planned limits`;
+    });
+
+    const manifest = await step(reporter, 'manifest', 'Record the new tier (carebox.json)', async () => {
+      const now = new Date().toISOString();
+      const next: Manifest = {
+        ...m,
+        appliedAt: now,
+        facts: preview.facts,
+        intent: preview.intent,
+        plan,
+        files: fileChecksums(preview.files),
+        scale: null,
+        history: [
+          ...m.history,
+          {
+            appliedAt: now,
+            action: 'retier',
+            tier: plan.tier,
+            summary: `${oldPlan.tier} → ${plan.tier}: backend ${oldPlan.sizing.backend.replicas}×${oldPlan.sizing.backend.workers} → ${plan.sizing.backend.replicas}×${plan.sizing.backend.workers}, worker ${oldPlan.sizing.queue.replicas} → ${plan.sizing.queue.replicas}`,
+          },
+        ],
+      };
+      await writeManifest(stack.root, next, stamp);
+      return next;
+    }, () => 'carebox.json updated');
+    return { from: preview.from, to: preview.to, files: changes, actions: preview.actions, postgresRestart, manifest, tookMs: Date.now() - t0 };
+  });
+}
