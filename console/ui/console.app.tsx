@@ -143,13 +143,18 @@ export function ConsoleApp({ feed, actions, onExit, size, logTail = 200, logsRef
     exit();
   };
 
+  // One action at a time, even when a second key arrives before the frame that disables the keys.
+  const busy = useRef(false);
   const start = (kind: ActionKind) => {
+    if (busy.current) return;
+    busy.current = true;
     const snapshot = feed.getSnapshot();
     const service = snapshot.status?.services[currentIndex()] ?? null;
     const store = new StepStore();
     setFlash(null);
     setMode({ name: 'action', kind, store, target: kind === 'retier' ? '' : (service?.service ?? '') });
     void runKeyAction(kind, { service, tier: (snapshot.status?.tier ?? 'default') as Tier, actions, prompter: prompts, reporter: store, logTail }).then((o) => {
+      busy.current = false;
       if (!live.current) return;
       if (o.logs) setMode({ name: 'logs', service: o.logs.service, lines: o.logs.lines, at: new Date().toLocaleTimeString() });
       else {
@@ -162,6 +167,7 @@ export function ConsoleApp({ feed, actions, onExit, size, logTail = 200, logsRef
 
   useInput(
     (input, key) => {
+      if (busy.current) return;
       if (input === 'q') return quit();
       if (key.upArrow || input === 'k') return move(-1);
       if (key.downArrow || input === 'j') return move(1);

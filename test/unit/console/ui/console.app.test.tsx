@@ -208,6 +208,25 @@ describe('ui: console dashboard (ink-testing-library)', function () {
     }
   });
 
+  it('a second key typed before the prompt shows starts nothing more', async () => {
+    const actions = recordingActions();
+    const feed = feedOf(() => stack());
+    await refreshed(feed, 1);
+    const app = render(<ConsoleApp feed={feed} actions={actions} onExit={() => undefined} size={{ columns: 80, rows: 24 }} />);
+    try {
+      await until(app, /▶ db/);
+      app.stdin.write('r');
+      app.stdin.write('r');
+      app.stdin.write('q');
+      await until(app, /Restart db\? \(y\/N\)/);
+      app.stdin.write('y');
+      await until(app, /✓ restarted db/);
+      expect(actions.calls).to.deep.equal([['restart', 'db']]);
+    } finally {
+      app.unmount();
+    }
+  });
+
   it('a scale the budgets refuse shows the reason and the hint, then the dashboard', async () => {
     const actions = recordingActions({ failScale: 'budget' });
     const feed = feedOf(() => stack({}));
