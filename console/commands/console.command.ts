@@ -7,9 +7,12 @@ import { requireManifest } from '../../installer/manifest/manifest.js';
 import type { ActionRunner } from '../../installer/commands/action.js';
 import { commonOptions, numberFlag, withCommon } from '../../installer/commands/common.options.js';
 import { UsageError } from '../../installer/errors.js';
+import { buildIntent } from '../../installer/plan/intent.js';
+import type { Intent, Tier } from '../../installer/plan/plan.types.js';
 import { MAX_SCALE_REPLICAS, SCALABLE_SERVICES, type ScalableService } from '../../installer/plan/scale.resize.js';
 import { formatLogLine, serviceLogs } from '../ops/logs.ops.js';
 import { restartService } from '../ops/restart.ops.js';
+import { applyRetier, previewRetier, type RetierPreview } from '../ops/retier.ops.js';
 import { previewScale, scaleService, type ScalePreview } from '../ops/scale.ops.js';
 import { openStack, type Stack } from '../ops/stack.js';
 import type { ConsoleActions } from '../ui/console.actions.js';
@@ -45,15 +48,40 @@ export function scalePreviewLines(p: ScalePreview): string[] {
 }
 
 /**
+ * The confirmation lines of a re-tier: the new tier and why, capacity, what happens to each service
+ * that changes, and how many sizing values and files change (the full diff is
+ * `carebox retier T --dry-run`). Pure.
+ */
+export function retierPreviewLines(p: RetierPreview): string[] {
+  const [low, high] = p.plan.capacity.concurrentUsers;
+  const files = p.fileDiffs.filter((d) => d.status !== 'unchanged').length;
+  return [
+    `${p.from} → ${p.to}: ${p.plan.reasons[0] ?? ''}`.trim(),
+    `estimated capacity after: ${low}–${high} concurrent users`,
+    ...p.actions.filter((a) => a.action !== 'none').map((a) => `${a.service}: ${a.action} — ${a.detail}`),
+    `${p.sizing.length} sizing value${p.sizing.length === 1 ? '' : 's'} and ${files} file${files === 1 ? '' : 's'} change; \`carebox retier ${p.to} --dry-run\` shows every diff`,
+  ];
+}
+
+/** How long a previewed re-tier stays valid for the confirmation that follows it, ms. */
+const PREVIEW_TTL_MS = 10 * 60_000;
+
+/**
  * The dashboard's key actions wired to the console ops (console/ops/*.ops.ts), the same functions
- * the CLI verbs call (`carebox scale`, `restart`, `logs`). Each action opens the stack afresh, so
- * it sees the manifest as the previous action left it. Re-tier is not wired: there is no re-tier
- * op yet, and the dashboard shows its key as n/a.
+ * the CLI verbs call (`carebox scale`, `restart`, `logs`, `retier`). Each action opens the stack
+ * afresh, so it sees the manifest as the previous action left it. A re-tier applies exactly the
+ * preview the operator confirmed (kept for 10 minutes); its intent carries no PgBouncer mode, so
+ * the op keeps the installed one.
  * @param deps.docker the dashboard's client (for logs); deps.dir the install root;
  *   deps.open opens the stack (injected by tests; default openStack).
  */
 export function consoleActions(deps: { docker: Docker; dir: string; open?: (dir: string) => Promise<Stack> }): ConsoleActions {
   const open = deps.open ?? ((dir: string) => openStack(dir));
+  const intentFor = (tier: Tier): Intent => {
+    const { pgbouncer: _auto, ...intent } = buildIntent({ tier });
+    return intent;
+  };
+  let confirmed: { tier: Tier; stack: Stack; preview: RetierPreview; at: number } | null = null;
   return {
     scalableServices: SCALABLE_SERVICES,
     maxReplicas: MAX_SCALE_REPLICAS,
@@ -70,6 +98,21 @@ export function consoleActions(deps: { docker: Docker; dir: string; open?: (dir:
       const stack = await open(deps.dir);
       const r = await restartService(stack, { service, timeoutMs: OP_HEALTH_TIMEOUT_MS }, progress);
       return `restarted ${r.service} (${r.strategy}, ${r.containers.length} container${r.containers.length === 1 ? '' : 's'}) in ${(r.tookMs / 1000).toFixed(1)} s`;
+    },
+    async previewRetier(tier) {
+      const stack = await open(deps.dir);
+      const preview = await previewRetier(stack, intentFor(tier));
+      confirmed = { tier, stack, preview, at: Date.now() };
+      return { lines: retierPreviewLines(preview), noop: preview.noop };
+    },
+    async retier(tier, progress) {
+      const fresh = confirmed && confirmed.tier === tier && Date.now() - confirmed.at < PREVIEW_TTL_MS ? confirmed : null;
+      confirmed = null;
+      const stack = fresh?.stack ?? (await open(deps.dir));
+      const preview = fresh?.preview ?? (await previewRetier(stack, intentFor(tier)));
+      const r = await applyRetier(stack, preview, { timeoutMs: OP_HEALTH_TIMEOUT_MS }, progress);
+      const pg = r.postgresRestart ? `; PostgreSQL restarted ${r.postgresRestart.when}, ${(r.postgresRestart.downtimeMs / 1000).toFixed(1)} s down` : '';
+      return `re-tiered ${r.from} → ${r.to} in ${(r.tookMs / 1000).toFixed(1)} s${pg}`;
     },
     async logs(service, tail) {
       const lines: string[] = [];
