@@ -47,7 +47,11 @@ export class SpawnedProcess {
    * Starts `server/src/<entry>.ts` with exactly `env` (plus PATH and HOME).
    * @param args extra command-line arguments.
    */
-  static start(entry: 'main' | 'worker' | 'migrate' | 'healthcheck', env: Record<string, string>, args: string[] = []): SpawnedProcess {
+  static start(
+    entry: 'main' | 'worker' | 'migrate' | 'healthcheck' | 'create-admin' | 'demo-data',
+    env: Record<string, string>,
+    args: string[] = [],
+  ): SpawnedProcess {
     const child = spawn(process.execPath, ['--import=tsx', `server/src/${entry}.ts`, ...args], {
       cwd: REPO_ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
