@@ -15,6 +15,7 @@ import { registerLogs } from './commands/logs.command.js';
 import { registerRestart } from './commands/restart.command.js';
 import { registerScale } from './commands/scale.command.js';
 import { registerRetier } from './commands/retier.command.js';
+import { registerBackup, registerRestore } from './commands/backup.command.js';
 
 /** Build the program. Every command throws CommanderError instead of exiting (exitOverride). */
 export function buildProgram(): Command {
@@ -32,6 +33,8 @@ export function buildProgram(): Command {
   registerRestart(program, runAction);
   registerScale(program, runAction);
   registerRetier(program, runAction);
+  registerBackup(program, runAction);
+  registerRestore(program, runAction);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

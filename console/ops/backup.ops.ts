@@ -1,0 +1,338 @@
+/**
+ * `carebox backup` and `carebox restore DIR`.
+ *
+ * A backup is a directory `backups/<UTC stamp>/` (mode 0700) holding:
+ *   db.dump       `pg_dump -Fc` through the db container (docker exec, streamed to the host), 0600
+ *   files/…       the rendered files, `.env` (0600) and carebox.json as they were
+ *   backup.json   the backup manifest: sha256 of every file, exact row counts per table (counted
+ *                 in the *same snapshot* pg_dump used), image versions, PostgreSQL version
+ * It is written under `backups/.partial-<stamp>/` and renamed when complete, so a crash never
+ * leaves a directory that looks like a backup. The newest `keep` backups are kept (default 7,
+ * recorded in carebox.json); older ones are removed.
+ *
+ * Restore brings the app (backend, worker) down cleanly, restores into a fresh database and swaps
+ * it in (the previous database is kept under another name until the restored one is verified),
+ * checks the row counts against backup.json, runs pending migrations, and brings the app up.
+ */
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { basename, isAbsolute, join, resolve } from 'node:path';
+import { once } from 'node:events';
+import { sha256File } from '../../installer/apply/bundle.load.js';
+import { utcStamp } from '../../installer/apply/fs.atomic.js';
+import { listStackContainers } from '../../installer/apply/stack.containers.js';
+import type { StepReporter } from '../../installer/apply/steps.js';
+import { OperationError, PreflightError, UnhealthyError, UsageError } from '../../installer/errors.js';
+import { writeManifest, type Manifest } from '../../installer/manifest/manifest.js';
+import { INSTALL_FILES } from '../../installer/paths.js';
+import type { StackImages } from '../../installer/render/images.map.js';
+import { CAREBOX_VERSION } from '../../installer/version.js';
+import { execIn } from '../docker/container.exec.js';
+import { DB_NAME, DB_USER, parseRowCounts, pgMajor, psqlRows, PsqlSession, ROW_COUNTS_SQL, serverVersionNum } from '../docker/psql.js';
+import { stopGraceSeconds, waitContainersHealthy } from './rolling.js';
+import { serviceContainers, step, withStackLock, type Stack } from './stack.js';
+
+/** Default number of full backups kept. */
+export const DEFAULT_KEEP = 7;
+export const BACKUP_MANIFEST = 'backup.json';
+export const DUMP_FILE = 'db.dump';
+
+/** One file copied into a backup. */
+export interface BackupFileEntry {
+  /** Path relative to the backup directory (`files/.env`, `db.dump`). */
+  path: string;
+  sha256: string;
+  bytes: number;
+  /** File mode, e.g. 0o600 for .env and the dump. */
+  mode: number;
+}
+
+/** backup.json. */
+export interface BackupManifest {
+  schemaVersion: 1;
+  kind: 'carebox-backup';
+  /** ISO-8601 UTC. */
+  createdAt: string;
+  /** Directory name: UTC stamp `20261129T081530Z`. */
+  stamp: string;
+  carebox: { version: string };
+  project: string;
+  tier: string;
+  images: StackImages;
+  postgres: { version: string; versionNum: number; major: string; database: string };
+  /** The custom-format dump. */
+  dump: BackupFileEntry;
+  /** Exact row count per table (`schema.table`), in the dump's snapshot. */
+  tables: Record<string, number>;
+  /** Rendered files, .env and carebox.json. */
+  files: BackupFileEntry[];
+}
+
+/** The install root's files a backup keeps (pgbouncer.ini only when present). */
+const BACKED_UP_FILES = [INSTALL_FILES.compose, INSTALL_FILES.env, INSTALL_FILES.nginx, INSTALL_FILES.postgres, INSTALL_FILES.redis, INSTALL_FILES.pgbouncerIni, INSTALL_FILES.manifest];
+
+/** A stamp-named backup directory: `20261129T081530Z`. */
+export const STAMP_RE = /^\d{8}T\d{6}Z$/;
+
+/**
+ * Which backups to delete so that the newest `keep` stay. Names sort chronologically (UTC stamps).
+ * Pure. @returns the names to delete, oldest first.
+ */
+export function backupsToPrune(names: string[], keep: number): string[] {
+  const sorted = names.filter((n) => STAMP_RE.test(n)).sort();
+  return sorted.slice(0, Math.max(0, sorted.length - keep));
+}
+
+/** Compare row counts: every table of `expected` with its count, and tables `actual` has extra. Pure. */
+export function compareRowCounts(expected: Record<string, number>, actual: Record<string, number>): string[] {
+  const out: string[] = [];
+  for (const [t, n] of Object.entries(expected)) {
+    if (actual[t] === undefined) out.push(`${t}: missing (backup has ${n} rows)`);
+    else if (actual[t] !== n) out.push(`${t}: ${actual[t]} rows, backup has ${n}`);
+  }
+  for (const t of Object.keys(actual)) if (expected[t] === undefined) out.push(`${t}: not in the backup (${actual[t]} rows)`);
+  return out;
+}
+
+async function fileEntry(dir: string, path: string): Promise<BackupFileEntry> {
+  const st = await fs.stat(join(dir, path));
+  return { path, sha256: await sha256File(join(dir, path)), bytes: st.size, mode: st.mode & 0o777 };
+}
+
+async function runningDb(stack: Stack): Promise<string> {
+  const [db] = (await serviceContainers(stack, 'db')).filter((c) => c.state === 'running');
+  if (!db) throw new OperationError('db is not running', 'run `carebox status`; `carebox install` starts it');
+  return db.id;
+}
+
+/** Full backups under the install root, newest last. */
+export async function listBackups(root: string): Promise<string[]> {
+  const dir = join(root, INSTALL_FILES.backups);
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  const out: string[] = [];
+  for (const n of names.filter((x) => STAMP_RE.test(x)).sort()) {
+    if (await fs.access(join(dir, n, BACKUP_MANIFEST)).then(() => true, () => false)) out.push(n);
+  }
+  return out;
+}
+
+/** What a backup did. */
+export interface BackupResult {
+  dir: string;
+  manifest: BackupManifest;
+  /** Backups removed by retention. */
+  pruned: string[];
+  keep: number;
+  tookMs: number;
+}
+
+/**
+ * Take a full backup of the running stack (see the module doc).
+ * @param opts.keep backups to keep (default: carebox.json's, else 7); recorded in carebox.json.
+ * @throws OperationError when db is not running or pg_dump fails (the partial directory is removed).
+ */
+export async function createBackup(stack: Stack, opts: { keep?: number; lock?: boolean }, reporter: StepReporter): Promise<BackupResult> {
+  const run = async (): Promise<BackupResult> => {
+    const t0 = Date.now();
+    const m = stack.manifest;
+    const keep = opts.keep ?? m.backups?.keep ?? DEFAULT_KEEP;
+    const stamp = utcStamp();
+    const backups = join(stack.root, INSTALL_FILES.backups);
+    const final = join(backups, stamp);
+    if (await fs.access(final).then(() => true, () => false)) throw new OperationError(`backup ${final} exists already`, 'wait a second and retry');
+    const partial = join(backups, `.partial-${stamp}`);
+    await fs.mkdir(partial, { recursive: true, mode: 0o700 });
+    await fs.chmod(partial, 0o700);
+    try {
+      const dbId = await runningDb(stack);
+      const versionNum = await serverVersionNum(stack.docker, dbId);
+      const version = (await psqlRows(stack.docker, dbId, 'SHOW server_version;'))[0]?.[0] ?? String(versionNum);
+      const { tables, bytes } = await step(reporter, 'dump', 'Dump the database (pg_dump -Fc through the db container)', async (progress) => {
+        // One snapshot for the dump and the row counts: exported by this session, used by pg_dump.
+        const session = await PsqlSession.open(stack.docker, dbId);
+        try {
+          await session.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;');
+          const snapshot = (await session.query('SELECT pg_export_snapshot();'))[0]?.[0];
+          if (!snapshot) throw new OperationError('PostgreSQL did not export a snapshot');
+          const out = createWriteStream(join(partial, DUMP_FILE), { mode: 0o600 });
+          const r = await execIn(stack.docker, dbId, ['pg_dump', '-Fc', `--snapshot=${snapshot}`, '-U', DB_USER, '-d', DB_NAME], { stdout: out, timeoutMs: 6 * 60 * 60_000 });
+          out.end();
+          await once(out, 'finish');
+          if (r.code !== 0) throw new OperationError(`pg_dump failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-4).join(' ')}`, 'check `carebox logs db` and free disk space at the install root');
+          const counted = parseRowCounts(await session.query(ROW_COUNTS_SQL));
+          await session.query('COMMIT;');
+          const size = (await fs.stat(join(partial, DUMP_FILE))).size;
+          progress(`${Object.keys(counted).length} tables, ${size} bytes`);
+          return { tables: counted, bytes: size };
+        } finally {
+          await session.close();
+        }
+      }, (r) => `${Object.keys(r.tables).length} tables, ${(r.bytes / 1024 / 1024).toFixed(1)} MiB`);
+      const files = await step(reporter, 'files', 'Copy the configuration and .env', async () => {
+        const entries: BackupFileEntry[] = [];
+        for (const f of BACKED_UP_FILES) {
+          const src = join(stack.root, f);
+          const st = await fs.stat(src).catch(() => null);
+          if (!st) continue;
+          const rel = join('files', f);
+          await fs.mkdir(join(partial, rel, '..'), { recursive: true, mode: 0o700 });
+          await fs.copyFile(src, join(partial, rel));
+          await fs.chmod(join(partial, rel), f === INSTALL_FILES.env ? 0o600 : st.mode & 0o777);
+          entries.push(await fileEntry(partial, rel));
+        }
+        return entries;
+      }, (e) => `${e.length} files`);
+      const manifest: BackupManifest = {
+        schemaVersion: 1,
+        kind: 'carebox-backup',
+        createdAt: new Date().toISOString(),
+        stamp,
+        carebox: { version: CAREBOX_VERSION },
+        project: m.project,
+        tier: m.plan.tier,
+        images: m.images,
+        postgres: { version, versionNum, major: pgMajor(versionNum), database: DB_NAME },
+        dump: await fileEntry(partial, DUMP_FILE),
+        tables,
+        files,
+      };
+      await fs.writeFile(join(partial, BACKUP_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
+      await fs.rename(partial, final);
+      const pruned = await step(reporter, 'retention', `Keep the newest ${keep} backups`, async () => {
+        const remove = backupsToPrune(await listBackups(stack.root), keep);
+        for (const n of remove) await fs.rm(join(backups, n), { recursive: true, force: true });
+        return remove;
+      }, (r) => (r.length ? `removed ${r.join(', ')}` : 'nothing to remove'));
+      const next: Manifest = { ...m, backups: { keep, last: stamp } };
+      await writeManifest(stack.root, next, stamp);
+      stack.manifest = next;
+      return { dir: final, manifest, pruned, keep, tookMs: Date.now() - t0 };
+    } catch (err) {
+      await fs.rm(partial, { recursive: true, force: true });
+      throw err;
+    }
+  };
+  return opts.lock === false ? run() : withStackLock(stack.root, 'backup', run);
+}
+
+/**
+ * Resolve `restore DIR`: a path, or a stamp under the root's backups/.
+ * @throws UsageError when it is not a backup directory.
+ */
+export async function resolveBackupDir(root: string, dir: string): Promise<string> {
+  const candidates = isAbsolute(dir) ? [dir] : [resolve(dir), join(root, INSTALL_FILES.backups, dir)];
+  for (const c of candidates) if (await fs.access(join(c, BACKUP_MANIFEST)).then(() => true, () => false)) return c;
+  throw new UsageError(`${dir} is not a Carebox backup (no ${BACKUP_MANIFEST})`, `backups of this install: ${(await listBackups(root)).join(', ') || 'none'} (under ${join(root, INSTALL_FILES.backups)})`);
+}
+
+/**
+ * Read backup.json and check every file against its sha256.
+ * @throws UsageError when backup.json is unreadable; OperationError naming a file that is missing
+ *   or corrupt.
+ */
+export async function verifyBackup(dir: string): Promise<BackupManifest> {
+  let m: BackupManifest;
+  try {
+    m = JSON.parse(await fs.readFile(join(dir, BACKUP_MANIFEST), 'utf8')) as BackupManifest;
+  } catch (err) {
+    throw new UsageError(`${join(dir, BACKUP_MANIFEST)} is unreadable: ${(err as Error).message}`);
+  }
+  if (m.kind !== 'carebox-backup' || m.schemaVersion !== 1) throw new UsageError(`${dir} is not a Carebox backup`);
+  for (const f of [m.dump, ...m.files]) {
+    const got = await sha256File(join(dir, f.path)).catch(() => null);
+    if (got !== f.sha256) throw new OperationError(`backup ${basename(dir)}: ${f.path} ${got ? 'does not match its sha256 (corrupt)' : 'is missing'}`, 'use another backup (`ls backups/`)');
+  }
+  return m;
+}
+
+/** What a restore did. */
+export interface RestoreResult {
+  dir: string;
+  tables: Record<string, number>;
+  /** Migrations applied after the restore (the backup predated them). */
+  migrated: boolean;
+  /** Seconds the app (backend, worker) was down. */
+  appDownS: number;
+  tookMs: number;
+}
+
+/**
+ * Restore a backup's database into the running stack.
+ * @throws UsageError for a directory that is not a backup; OperationError for a corrupt backup, a
+ *   failed pg_restore (the previous database is put back) or row counts that do not match (the
+ *   restored database is kept, the previous one is kept as `carebox_pre_restore_<stamp>`, and the
+ *   app stays down); PreflightError when the backup is from a newer PostgreSQL major;
+ *   UnhealthyError when the app does not come back healthy.
+ */
+export async function restoreBackup(stack: Stack, dirArg: string, opts: { timeoutMs: number; lock?: boolean }, reporter: StepReporter): Promise<RestoreResult> {
+  const dir = await resolveBackupDir(stack.root, dirArg);
+  const run = async (): Promise<RestoreResult> => {
+    const t0 = Date.now();
+    const bm = await step(reporter, 'verify', 'Check the backup (sha256 of every file)', async () => verifyBackup(dir), (b) => `backup ${b.stamp}: ${Object.keys(b.tables).length} tables, PostgreSQL ${b.postgres.version}`);
+    const dbId = await runningDb(stack);
+    const running = await serverVersionNum(stack.docker, dbId);
+    if (Number(bm.postgres.major) > Number(pgMajor(running))) {
+      throw new PreflightError(`the backup is from PostgreSQL ${bm.postgres.version}, newer than the running ${pgMajor(running)}`, 'restore it into a stack that runs the same or a newer PostgreSQL major');
+    }
+    const app = (await listStackContainers(stack.docker, stack.manifest.project)).filter((c) => (c.service === 'backend' || c.service === 'worker') && c.state === 'running');
+    const downAt = Date.now();
+    await step(reporter, 'app-down', 'Stop the app (backend, worker) cleanly', async (progress) => {
+      for (const c of app) {
+        progress(`${c.service} #${c.number}: SIGTERM, drain`);
+        await stack.docker.getContainer(c.id).stop({ t: stopGraceSeconds(stack.root, c.service) }).catch((e: { statusCode?: number }) => {
+          if (e.statusCode !== 304) throw e;
+        });
+      }
+      return `${app.length} container(s) stopped; nginx answers 503 meanwhile`;
+    });
+    const aside = `${DB_NAME}_pre_restore_${utcStamp().toLowerCase()}`;
+    await step(reporter, 'restore', 'Restore into a fresh database and swap it in', async (progress) => {
+      // Everything still connected (console sessions, a stray psql) must let go of the database.
+      const terminate = `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '${DB_NAME}' AND pid <> pg_backend_pid();`;
+      await psqlRows(stack.docker, dbId, terminate, { database: 'postgres' });
+      await psqlRows(stack.docker, dbId, `ALTER DATABASE "${DB_NAME}" RENAME TO "${aside}";\nCREATE DATABASE "${DB_NAME}" OWNER "${DB_USER}";`, { database: 'postgres' });
+      progress(`previous database kept as ${aside} until the restore is verified`);
+      const r = await execIn(stack.docker, dbId, ['pg_restore', '--exit-on-error', '--single-transaction', '--no-owner', `--role=${DB_USER}`, '-U', DB_USER, '-d', DB_NAME], {
+        stdin: createReadStream(join(dir, DUMP_FILE)),
+        timeoutMs: 6 * 60 * 60_000,
+      });
+      if (r.code !== 0) {
+        await psqlRows(stack.docker, dbId, `${terminate}\nDROP DATABASE IF EXISTS "${DB_NAME}";\nALTER DATABASE "${aside}" RENAME TO "${DB_NAME}";`, { database: 'postgres' }).catch(() => undefined);
+        throw new OperationError(`pg_restore failed (exit ${r.code}); the previous database is back:\n${r.stderr.trim().split('\n').slice(-6).join('\n')}`, 'the app is still stopped: `carebox restart backend` and `carebox restart worker` bring it back on the previous data');
+      }
+      return 'restored';
+    });
+    const tables = await step(reporter, 'counts', 'Verify row counts against backup.json', async () => {
+      const got = parseRowCounts(await psqlRows(stack.docker, dbId, ROW_COUNTS_SQL, { timeoutMs: 60 * 60_000 }));
+      const diff = compareRowCounts(bm.tables, got);
+      if (diff.length > 0) {
+        throw new OperationError(`the restored database does not match the backup: ${diff.join('; ')}`, `the app stays stopped so nothing writes to it; the previous database is kept as ${aside}; inspect with psql in the db container`);
+      }
+      await psqlRows(stack.docker, dbId, `DROP DATABASE IF EXISTS "${aside}";`, { database: 'postgres' });
+      return got;
+    }, (t) => `${Object.keys(t).length} tables match (${Object.values(t).reduce((a, b) => a + b, 0)} rows)`);
+    // A backup older than the running server image lacks its newest migrations.
+    const migrated = await step(reporter, 'migrate', 'Run pending migrations', async (progress) => {
+      const before = (await psqlRows(stack.docker, dbId, 'SELECT count(*) FROM knex_migrations;').catch(() => [['0']]))[0]?.[0];
+      await stack.compose.runOnce('backend', ['node', 'dist/server/src/migrate.js'], { DATABASE_HOST: 'db', DATABASE_PORT: '5432', DB_PGBOUNCER: 'false' }, (s) => s.split('\n').filter(Boolean).forEach((l) => progress(l.trim().slice(0, 200))));
+      const after = (await psqlRows(stack.docker, dbId, 'SELECT count(*) FROM knex_migrations;'))[0]?.[0];
+      return before !== after;
+    }, (m) => (m ? 'applied migrations newer than the backup' : 'up to date'));
+    const appDownS = await step(reporter, 'app-up', 'Start the app and wait until it is healthy', async (progress) => {
+      const s = stack.manifest.plan.sizing;
+      await stack.compose.run(['up', '-d', '--no-recreate', '--scale', `backend=${s.backend.replicas}`, '--scale', `worker=${s.queue.replicas}`, 'backend', 'worker'], { timeoutMs: 10 * 60_000 });
+      const ids = (await listStackContainers(stack.docker, stack.manifest.project)).filter((c) => c.service === 'backend' || c.service === 'worker').map((c) => c.id);
+      try {
+        await waitContainersHealthy(stack.docker, ids, { timeoutMs: opts.timeoutMs, what: 'backend and worker', onProgress: progress });
+      } catch (err) {
+        throw new UnhealthyError(`the database was restored, but the app did not become healthy: ${(err as Error).message}`, 'check `carebox logs backend`');
+      }
+      return (Date.now() - downAt) / 1000;
+    }, (s) => `app back after ${s.toFixed(1)} s`);
+    const now = new Date().toISOString();
+    const next: Manifest = { ...stack.manifest, history: [...stack.manifest.history, { appliedAt: now, action: 'restore', tier: stack.manifest.plan.tier, summary: `database restored from backup ${bm.stamp}` }] };
+    await writeManifest(stack.root, next, utcStamp());
+    stack.manifest = next;
+    return { dir, tables, migrated, appDownS, tookMs: Date.now() - t0 };
+  };
+  return opts.lock === false ? run() : withStackLock(stack.root, 'restore', run);
+}
