@@ -259,7 +259,8 @@ export function metricsPanelLines(data: Pick<DashboardData, 'metrics' | 'metrics
   for (const q of queues.slice(0, maxQueues)) {
     const states = m.queues[q]!;
     const parts = QUEUE_STATES.filter((s) => s !== 'succeeded' && s in states).map((s) => `${s} ${states[s]}`);
-    lines.push(fitLine([{ text: pad(`  ${q}`, LABEL), tone: 'dim' }, { text: parts.join(' · '), tone: (states.failed ?? 0) > 0 ? 'warn' : 'plain' }], width));
+    // One space always separates a long queue name (cut with …) from its figures.
+    lines.push(fitLine([{ text: `${pad(`  ${q}`, LABEL - 1)} `, tone: 'dim' }, { text: parts.join(' · '), tone: (states.failed ?? 0) > 0 ? 'warn' : 'plain' }], width));
   }
   if (queues.length > maxQueues) lines.push(fitLine([{ text: `  … ${queues.length - maxQueues} more queues`, tone: 'dim' }], width));
   if (m.errors.length) lines.push(fitLine([{ text: `scraped ${m.scraped}/${m.targets} backends; ${m.errors[0]}`, tone: 'warn' }], width));
