@@ -119,7 +119,7 @@ describe('console view model: metrics panel', () => {
     expect(lines).to.include('  … 3 more queues');
     expect(lines.at(-1)).to.equal('scraped 1/2 backends; c2: timeout');
     const long = metricsPanelLines(data({ metrics: sample({ queues: { notifications: { waiting: 2, active: 0, delayed: 0, failed: 0 } } }) }), 79).map(lineText);
-    expect(long).to.include('  notificatio… waiting 2 · active 0 · delayed 0 · failed 0');
+    expect(long).to.include('  notificati… waiting 2 · active 0 · delayed 0 · failed 0');
     const partial = metricsPanelLines(data({ metrics: sample({ workersMissing: 1 }) }), 79).map(lineText);
     expect(partial.at(-1)).to.equal('1 web worker did not answer the scrape: figures are partial');
   });
