@@ -2,17 +2,19 @@
  * One web process (a cluster worker): builds the dependencies and the app, listens, and shuts
  * down gracefully on SIGTERM/SIGINT:
  *   1. readiness answers 503 `shutting_down`;
- *   2. the server stops accepting connections and closes idle keep-alive ones;
- *   3. requests in flight finish, for at most SHUTDOWN_TIMEOUT_MS, then the rest are cut off;
+ *   2. the server stops accepting connections and closes keep-alive ones idle between requests;
+ *   3. requests in flight (including ones on connections accepted but not yet read) finish, for at
+ *      most SHUTDOWN_TIMEOUT_MS, then the rest are cut off;
  *   4. the producer queues, the knex pool and Redis close (≤ 2 s);
  *   5. the process exits 0.
  */
 import cluster from 'node:cluster';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { Logger } from 'pino';
 import { createApp } from '../app.js';
 import { clusterWorkerMetricsSource } from '../observability/cluster-metrics.js';
 import type { Config } from '../config/env.config.js';
+import { ConnectionDrain } from './connection-drain.js';
 import { installFatalHandlers, onTerminationSignal } from './process-guards.js';
 import { createWebDependencies, type WebDependencies } from './web.dependencies.js';
 
@@ -23,32 +25,22 @@ import { createWebDependencies, type WebDependencies } from './web.dependencies.
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 /**
- * Drains and closes: readiness off, stop accepting, wait for in-flight requests (bounded), close
- * the dependencies.
+ * Drains and closes: readiness off, stop accepting, let every request that reached the server
+ * finish (bounded), close the dependencies. See connection-drain.ts for why this does not use
+ * `server.close()`'s own idle-connection handling.
  * @param timeoutMs most time to wait for in-flight requests, in ms.
  * @returns whether every request finished in time.
  */
 export async function shutdownWebServer(
-  server: Server,
+  drain: ConnectionDrain,
   deps: Pick<WebDependencies, 'readiness' | 'close' | 'logger'>,
   timeoutMs: number,
 ): Promise<{ drained: boolean }> {
   deps.readiness.beginShutdown();
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  // A connection whose last request just finished becomes idle; close it at once instead of
-  // waiting for the keep-alive timeout.
-  const idleSweep = setInterval(() => server.closeIdleConnections(), 100);
-  server.closeIdleConnections();
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), timeoutMs);
-  });
-  const drained = await Promise.race([closed.then(() => true as const), timedOut]);
-  clearTimeout(timer);
-  clearInterval(idleSweep);
+  const drained = await drain.drain(timeoutMs);
   if (!drained) {
-    deps.logger.warn({ timeoutMs }, 'requests still in flight at SHUTDOWN_TIMEOUT_MS; closing their connections');
-    server.closeAllConnections();
+    deps.logger.warn({ timeoutMs, connections: drain.size }, 'requests still in flight at SHUTDOWN_TIMEOUT_MS; closing their connections');
+    drain.destroyAll();
   }
   await deps.close();
   return { drained };
@@ -62,7 +54,7 @@ export function runWebProcess(config: Config, logger: Logger<string>): void {
     if (stopping) return;
     stopping = true;
     logger.info({ reason }, 'shutting down: draining requests');
-    const { drained } = await shutdownWebServer(server, deps, config.SHUTDOWN_TIMEOUT_MS);
+    const { drained } = await shutdownWebServer(drain, deps, config.SHUTDOWN_TIMEOUT_MS);
     logger.info({ drained }, 'shutdown complete');
     process.exit(exitCode);
   };
@@ -71,6 +63,7 @@ export function runWebProcess(config: Config, logger: Logger<string>): void {
   if (cluster.isWorker) deps.metricsSource = clusterWorkerMetricsSource(deps.metrics.registry, logger);
   const app = createApp(deps);
   const server = createServer(app);
+  const drain = new ConnectionDrain(server);
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
   server.on('error', (err) => {

@@ -162,8 +162,9 @@ describe('server fuzz (integration): no input makes the API answer ≥ 500', fun
     }
     counts.requests += 1;
     counts.byStatus.set(status, (counts.byStatus.get(status) ?? 0) + 1);
-    if (status === 401 && (req.who === 'admin' || req.who === 'clinician' || req.who === 'clerk')) {
-      tokens[req.who] = await signIn(api.app, accounts[req.who].username, accounts[req.who].password).catch(() => tokens[req.who]);
+    const role = req.who;
+    if (status === 401 && (role === 'admin' || role === 'clinician' || role === 'clerk')) {
+      tokens[role] = await signIn(api.app, accounts[role].username, accounts[role].password).catch(() => tokens[role]);
     }
     if (status >= 500) throw new Error(`${req.method} ${url} ${JSON.stringify(req.headers)} body=${String(req.body).slice(0, 300)} → ${status} ${text.slice(0, 300)}`);
     return true;
