@@ -16,6 +16,7 @@ import { registerRestart } from './commands/restart.command.js';
 import { registerScale } from './commands/scale.command.js';
 import { registerRetier } from './commands/retier.command.js';
 import { registerBackup, registerRestore } from './commands/backup.command.js';
+import { registerBundle } from './commands/bundle.command.js';
 
 /** Build the program. Every command throws CommanderError instead of exiting (exitOverride). */
 export function buildProgram(): Command {
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerRetier(program, runAction);
   registerBackup(program, runAction);
   registerRestore(program, runAction);
+  registerBundle(program, runAction);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

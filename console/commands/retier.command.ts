@@ -46,7 +46,8 @@ export function registerRetier(program: Command, run: ActionRunner): void {
         const stack = await openStack(dir);
         const preview = await previewRetier(stack, intent);
         const doc = { from: preview.from, to: preview.to, sizing: preview.sizing, actions: preview.actions, files: preview.fileDiffs, preflight: preview.preflight, capacity: preview.plan.capacity };
-        if (!out.json) out.log(formatRetierPreview(preview));
+        // The preview is the result of a dry run and what a confirmation is about: stdout.
+        out.print(formatRetierPreview(preview));
         if (raw.dryRun || preview.noop) {
           out.result({ ok: true, dryRun: Boolean(raw.dryRun), noop: preview.noop, ...doc });
           out.print(preview.noop ? `Nothing to change: the stack already runs this plan (tier ${preview.to}).` : 'Dry run: nothing was changed.');

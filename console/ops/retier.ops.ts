@@ -207,6 +207,12 @@ export function serviceActions(
     else if (fileChanged(INSTALL_FILES.pgbouncerIni)) out.push({ service, action: 'reload', detail: 'SIGHUP (pgbouncer reloads its ini)' });
     else out.push({ service, action: 'none', detail: 'unchanged' });
   }
+  // nginx only needs a reload when its file or the backends change.
+  const ng = out.find((a) => a.service === 'nginx');
+  if (ng?.action === 'reload' && !fileChanged(INSTALL_FILES.nginx) && out.every((a) => a.service !== 'backend' || a.action === 'none')) {
+    ng.action = 'none';
+    ng.detail = 'unchanged';
+  }
   const order = ['pgbouncer', 'db', 'redis', 'backend', 'worker', 'nginx'];
   return out.sort((a, b) => order.indexOf(a.service) - order.indexOf(b.service));
 }
@@ -365,7 +371,7 @@ export async function applyRetier(stack: Stack, preview: RetierPreview, opts: { 
         await stack.compose.run(['up', '-d', 'pgbouncer'], { timeoutMs: 10 * 60_000 });
       }
 
-      await step(reporter, 'nginx', act('nginx') === 'recreate' ? 'Recreate nginx' : 'Reload nginx (nginx -t first)', async (progress) => {
+      if (act('nginx') !== 'none') await step(reporter, 'nginx', act('nginx') === 'recreate' ? 'Recreate nginx' : 'Reload nginx (nginx -t first)', async (progress) => {
         if (act('nginx') === 'recreate') {
           await stack.compose.run(['up', '-d', '--no-deps', 'nginx'], { timeoutMs: 10 * 60_000 });
           await waitContainersHealthy(stack.docker, (await serviceContainers(stack, 'nginx')).map((c) => c.id), { timeoutMs: opts.timeoutMs, what: 'nginx', onProgress: progress });
