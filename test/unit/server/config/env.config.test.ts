@@ -188,3 +188,49 @@ describe('server config: parseTrustProxy', () => {
     expect(parseTrustProxy('loopback,172.16.0.0/12')).to.equal('loopback,172.16.0.0/12');
   });
 });
+
+describe('server config: sessions, lockout, cache, mail and jobs', () => {
+  it('applies the defaults of sessions, lockout, cache, mail and job retention', () => {
+    const config = loadConfig(GOOD_ENV);
+    expect(config).to.include({
+      SESSION_IDLE_TIMEOUT_SECONDS: 1800,
+      SESSION_MAX_AGE_SECONDS: 43_200,
+      LOGIN_MAX_FAILURES: 5,
+      LOGIN_LOCKOUT_SECONDS: 900,
+      LOGIN_RATE_LIMIT_MAX: 10,
+      LOGIN_RATE_LIMIT_WINDOW_SECONDS: 60,
+      PATIENT_CACHE_TTL_SECONDS: 300,
+      HOSPITAL_TIMEZONE: 'UTC',
+      MAIL_FROM: 'Carebox <no-reply@carebox.invalid>',
+      MAIL_FILE_DIR: '/tmp/carebox-mail',
+      REMINDER_LEAD_HOURS: 24,
+      REMINDER_SCAN_INTERVAL_SECONDS: 300,
+      JOB_RETENTION_SUCCEEDED_HOURS: 24,
+      JOB_RETENTION_FAILED_HOURS: 168,
+      EXPORT_RETENTION_HOURS: 24,
+      SCHEDULER_ENABLED: true,
+    });
+    expect(config.DAILY_REPORT_RECIPIENTS).to.deep.equal([]);
+    expect(config.SMTP_URL, 'unset: mail goes to files').to.equal(undefined);
+  });
+
+  it('validates the new variables and never echoes SMTP_URL (it holds a password)', () => {
+    const problems = problemsOf({
+      ...GOOD_ENV,
+      HOSPITAL_TIMEZONE: 'Mars/Olympus',
+      SMTP_URL: 'http://user:hunter2@mail',
+      SESSION_IDLE_TIMEOUT_SECONDS: '3600',
+      SESSION_MAX_AGE_SECONDS: '600',
+      DAILY_REPORT_RECIPIENTS: 'a@b.example, not-an-address',
+      PATIENT_CACHE_TTL_SECONDS: '-1',
+    });
+    expect(problems.get('HOSPITAL_TIMEZONE')).to.match(/IANA time zone/);
+    expect(problems.get('SMTP_URL')).to.equal('must be an smtp:// or smtps:// URL');
+    expect(problems.get('SESSION_MAX_AGE_SECONDS')).to.match(/≥ SESSION_IDLE_TIMEOUT_SECONDS \(3600\)/);
+    expect(problems.get('DAILY_REPORT_RECIPIENTS')).to.match(/e-mail addresses/);
+    expect(problems.get('PATIENT_CACHE_TTL_SECONDS')).to.match(/between 0 and 86400/);
+    const config = loadConfig({ ...GOOD_ENV, SMTP_URL: 'smtps://u:p@mail.example', DAILY_REPORT_RECIPIENTS: ' a@b.example , c@d.example ', PATIENT_CACHE_TTL_SECONDS: '0' });
+    expect(config.DAILY_REPORT_RECIPIENTS).to.deep.equal(['a@b.example', 'c@d.example']);
+    expect(config.PATIENT_CACHE_TTL_SECONDS).to.equal(0);
+  });
+});

@@ -76,6 +76,37 @@ describe('server http: toHttpError', () => {
     expect(JSON.stringify(mapped.toJSON())).not.to.include('MRN-0042');
   });
 
+  it('maps an exclusion violation to 409, a foreign key violation to 422 and a check violation to 422, naming the constraint', () => {
+    const exclusion = toHttpError(codedError('conflicting key value', '23P01', { constraint: 'appointments_no_double_booking', detail: 'Key (clinician_id)=(x)' }), OPTIONS);
+    expect([exclusion.status, exclusion.code]).to.deep.equal([409, 'CONFLICT']);
+    expect(exclusion.message).to.include('appointments_no_double_booking');
+    const fk = toHttpError(codedError('violates foreign key', '23503', { constraint: 'appointments_patient_id_foreign' }), OPTIONS);
+    expect([fk.status, fk.code]).to.deep.equal([422, 'REFERENCE_NOT_FOUND']);
+    const check = toHttpError(codedError('violates check', '23514', { constraint: 'patients_mrn_not_blank' }), OPTIONS);
+    expect([check.status, check.code]).to.deep.equal([422, 'CONSTRAINT_VIOLATED']);
+  });
+
+  it('maps a PostgreSQL data exception to 400 INVALID_VALUE without echoing the value', () => {
+    const mapped = toHttpError(codedError('invalid input syntax for type date: "1815-13-45"', '22007'), OPTIONS);
+    expect([mapped.status, mapped.code]).to.deep.equal([400, 'INVALID_VALUE']);
+    expect(JSON.stringify(mapped.toJSON())).not.to.include('1815');
+  });
+
+  it('keeps the 4xx status of an HTTP-stack error (a malformed path segment) without its message unless exposed', () => {
+    const decode = Object.assign(new URIError("Failed to decode param '%E0%A4%A'"), { status: 400 });
+    const mapped = toHttpError(decode, OPTIONS);
+    expect([mapped.status, mapped.message]).to.deep.equal([400, 'malformed request']);
+    const exposed = toHttpError(Object.assign(new Error('unsupported charset "LATIN1"'), { status: 415, expose: true, type: 'charset.unsupported' }), OPTIONS);
+    expect([exposed.status, exposed.code, exposed.message]).to.deep.equal([415, 'CHARSET_UNSUPPORTED', 'unsupported charset "LATIN1"']);
+  });
+
+  it('names each unknown field of a strict object by its own path', () => {
+    const result = z.strictObject({ a: z.object({ b: z.string() }).strict() }).safeParse({ a: { b: 'x', c: 1 }, d: 2 });
+    const mapped = toHttpError(result.error, OPTIONS) as unknown as { fields: Array<{ path: string; message: string }> };
+    expect(mapped.fields.map((f) => f.path).sort()).to.deep.equal(['a.c', 'd']);
+    expect(mapped.fields[0]!.message).to.equal('is not a known field');
+  });
+
   it('maps a ZodError to 400 VALIDATION_FAILED with one entry per field', () => {
     const schema = z.object({ mrn: z.string().min(1), birthDate: z.iso.date() });
     const result = schema.safeParse({ mrn: '', birthDate: 'yesterday' });
