@@ -4,7 +4,8 @@
  *
  * ## Redis connections (the installer's planner counts these; keep them in sync)
  * bee-queue is built on node_redis, not ioredis, so every queue instance opens its own sockets:
- * - web process (each cluster worker): 1 ioredis client (cache, readiness) + 1 per queue
+ * - web process (each cluster worker): 1 ioredis client (sessions, login rate limit, patient cache,
+ *   readiness; one connection, pipelined) + 1 per queue
  *   (bee-queue producer: command client only; `isWorker: false`, `getEvents: false`,
  *   `activateDelayedJobs: false`). The cluster primary opens none.
  *   → a backend container holds WEB_CONCURRENCY × (1 + QUEUE_NAMES.length).
@@ -12,7 +13,7 @@
  *   blocking client (`BRPOPLPUSH`), and the subscriber that activates delayed jobs. The last one
  *   is what makes retries with backoff work: a retry with a delay parks the job in the delayed
  *   set, and only a queue with `activateDelayedJobs` moves it back. No ioredis client.
- * - migrate CLI and healthcheck: none.
+ * - migrate, create-admin and demo-data CLIs and healthcheck: none.
  * {@link redisConnectionsPerProcess} computes these numbers; an integration test counts the real
  * connections with `CLIENT LIST` and checks them.
  */
