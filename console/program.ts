@@ -17,6 +17,7 @@ import { registerScale } from './commands/scale.command.js';
 import { registerRetier } from './commands/retier.command.js';
 import { registerBackup, registerRestore } from './commands/backup.command.js';
 import { registerBundle } from './commands/bundle.command.js';
+import { registerUpgrade } from './commands/upgrade.command.js';
 
 /** Build the program. Every command throws CommanderError instead of exiting (exitOverride). */
 export function buildProgram(): Command {
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerBackup(program, runAction);
   registerRestore(program, runAction);
   registerBundle(program, runAction);
+  registerUpgrade(program, runAction);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -1,0 +1,275 @@
+/**
+ * `carebox upgrade [--bundle FILE | --images FILE]`: preflight → backup → load images → (PostgreSQL
+ * major check) → render with the new images → run migrations → rolling restart gated on health →
+ * smoke request through nginx (`/ready` 200) → manifest.
+ *
+ * On any failure after the files were written it rolls back: the previous files go back, the app
+ * is rolled back to the previous images (the same rolling replace, new before old), and when
+ * migrations ran the backup taken in this upgrade is restored before the old app serves again.
+ *
+ * A PostgreSQL major-version change (the running server_version_num vs the new image's
+ * `postgres --version`) is refused: its data directory cannot be opened by another major, and the
+ * dump/restore it needs is not automated here (see the refusal's hint).
+ */
+import { readFile, statfs } from 'node:fs/promises';
+import { join } from 'node:path';
+import { exec } from '../../installer/apply/exec.js';
+import { loadBundle, readBundleIndex } from '../../installer/apply/bundle.load.js';
+import { writeRenderedFiles, type FileChange } from '../../installer/apply/files.write.js';
+import { utcStamp, writeFileAtomic } from '../../installer/apply/fs.atomic.js';
+import { ensureBaseImages, ensureServerImage, imageExists, loadImagesMap } from '../../installer/apply/images.ensure.js';
+import { expectedReplicas } from '../../installer/apply/install.apply.js';
+import { listStackContainers } from '../../installer/apply/stack.containers.js';
+import type { StepReporter } from '../../installer/apply/steps.js';
+import { summarize } from '../../installer/apply/health.wait.js';
+import { CareboxError, OperationError, PreflightError, UnhealthyError, UsageError } from '../../installer/errors.js';
+import { writeManifest, type Manifest } from '../../installer/manifest/manifest.js';
+import { packageRoot } from '../../installer/paths.js';
+import { imagesFileSchema, type BaseImageName, type StackImages } from '../../installer/render/images.map.js';
+import type { RenderedFile } from '../../installer/render/render.js';
+import { loadTemplates, type Templates } from '../../installer/render/templates.load.js';
+import { CAREBOX_VERSION } from '../../installer/version.js';
+import { reloadNginx } from '../docker/nginx.reload.js';
+import { pgMajor, pgMajorFromVersionText, psqlRows, serverVersionNum } from '../docker/psql.js';
+import { createBackup, restoreBackup } from './backup.ops.js';
+import { configHashes } from './compose.drift.js';
+import { rollingReplace, waitContainersHealthy } from './rolling.js';
+import { currentContents, fileChecksums, renderForStack } from './stack.render.js';
+import { serviceContainers, silentReporter, step, withStackLock, type Stack } from './stack.js';
+
+/** What to upgrade to. */
+export interface UpgradeRequest {
+  /** Offline bundle: images and templates. */
+  bundleFile: string | null;
+  /** JSON images map (base images and/or a prebuilt `server`). */
+  imagesFile: string | null;
+  /** Health wait per rolling step, ms. */
+  timeoutMs: number;
+}
+
+/** What an upgrade did. */
+export interface UpgradeResult {
+  from: StackImages;
+  to: StackImages;
+  backup: string;
+  migrationsApplied: number;
+  files: FileChange[];
+  manifest: Manifest;
+  tookMs: number;
+}
+
+/** Image roles whose reference changes between two maps. Pure. */
+export function changedImages(from: StackImages, to: StackImages): (keyof StackImages)[] {
+  return (Object.keys(to) as (keyof StackImages)[]).filter((k) => from[k] !== to[k]);
+}
+
+/** The PostgreSQL major of an image, from `postgres --version` run in a throwaway container. */
+export async function imagePgMajor(image: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const r = await exec(['docker', 'run', '--rm', '--network', 'none', '--entrypoint', 'postgres', image, '--version'], { env, timeoutMs: 120_000, allowFailure: true });
+  const major = pgMajorFromVersionText(r.stdout + r.stderr);
+  if (!major) throw new OperationError(`cannot tell the PostgreSQL version of ${image}: \`postgres --version\` printed ${JSON.stringify((r.stdout + r.stderr).trim().slice(0, 200))}`, 'the postgres image must have `postgres` on PATH (the official image does)');
+  return major;
+}
+
+/**
+ * Refuse a PostgreSQL major change. Pure.
+ * @throws PreflightError (exit 3) naming both majors and the manual path.
+ */
+export function assertSamePgMajor(runningMajor: string, imageMajor: string, image: string): void {
+  if (runningMajor === imageMajor) return;
+  throw new PreflightError(
+    `the new postgres image ${image} is PostgreSQL ${imageMajor}, the database runs ${runningMajor}: a major-version change cannot open the existing data directory`,
+    `keep the postgres image at PostgreSQL ${runningMajor} for this upgrade (override it in --images), or move the data by dump and restore: \`carebox backup\`, install the new version on a fresh root, then \`carebox restore\` there`,
+  );
+}
+
+async function smoke(url: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(5000) });
+      last = `${r.status} ${(await r.text()).slice(0, 200)}`;
+      if (r.status === 200) return;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new UnhealthyError(`smoke request ${url} did not answer 200: ${last}`, 'check `carebox logs backend` and `carebox logs nginx`');
+}
+
+function stackUrl(m: Manifest): string {
+  const host = m.http.bindAddress === '0.0.0.0' ? '127.0.0.1' : m.http.bindAddress;
+  return `http://${host}:${m.http.port}/ready`;
+}
+
+async function migrationCount(stack: Stack): Promise<number> {
+  const [db] = (await serviceContainers(stack, 'db')).filter((c) => c.state === 'running');
+  if (!db) throw new OperationError('db is not running');
+  const rows = await psqlRows(stack.docker, db.id, "SELECT CASE WHEN to_regclass('public.knex_migrations') IS NULL THEN 0 ELSE (SELECT count(*) FROM knex_migrations) END;");
+  return Number(rows[0]?.[0] ?? 0);
+}
+
+/** Bring every service to the files now on disk: singletons recreated when their config changed, backend/worker rolled. */
+async function converge(stack: Stack, m: Manifest, images: { before: StackImages; after: StackImages }, timeoutMs: number, progress: (msg: string) => void): Promise<void> {
+  const hashes = await configHashes(stack.compose);
+  const containers = await listStackContainers(stack.docker, m.project);
+  const stale = (svc: string) => containers.some((c) => c.service === svc && c.configHash !== hashes[svc]);
+  // Singletons first (db and redis restart briefly when their image changes); no --no-deps for
+  // services with depends_on (it changes their config hash).
+  for (const svc of ['db', 'redis', 'pgbouncer']) {
+    if (!hashes[svc] || !stale(svc)) continue;
+    progress(`${svc}: recreating with ${images.after[svc === 'db' ? 'postgres' : (svc as 'redis' | 'pgbouncer')]}`);
+    await stack.compose.run(['up', '-d', ...(svc === 'pgbouncer' ? [] : ['--no-deps']), svc], { timeoutMs: 10 * 60_000 });
+    await waitContainersHealthy(stack.docker, (await serviceContainers(stack, svc)).map((c) => c.id), { timeoutMs, what: svc, onProgress: progress });
+  }
+  const s = m.plan.sizing;
+  await rollingReplace(stack, 'backend', { target: s.backend.replicas, timeoutMs, onProgress: progress, afterRemoval: async () => void (await reloadNginx(stack.docker, m.project, progress)) });
+  await rollingReplace(stack, 'worker', { target: s.queue.replicas, timeoutMs, onProgress: progress });
+  if (stale('nginx')) {
+    await stack.compose.run(['up', '-d', '--no-deps', 'nginx'], { timeoutMs: 10 * 60_000 });
+    await waitContainersHealthy(stack.docker, (await serviceContainers(stack, 'nginx')).map((c) => c.id), { timeoutMs, what: 'nginx', onProgress: progress });
+  } else {
+    await reloadNginx(stack.docker, m.project, progress);
+  }
+}
+
+/**
+ * Upgrade the stack's images (and templates) with backup and automatic rollback.
+ * @throws UsageError for bad flags; PreflightError (exit 3) when the stack is not healthy, disk is
+ *   short, or the PostgreSQL major would change; OperationError (exit 1) when the upgrade failed
+ *   and was rolled back (the message says what failed and what was restored); UnhealthyError
+ *   (exit 4) when even the rollback did not bring the stack back.
+ */
+export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: StepReporter): Promise<UpgradeResult> {
+  if (req.bundleFile && req.imagesFile) throw new UsageError('give --bundle or --images, not both');
+  return withStackLock(stack.root, 'upgrade', async () => {
+    const t0 = Date.now();
+    const m = stack.manifest;
+    const from = m.images;
+
+    await step(reporter, 'preflight', 'Preflight: healthy stack, disk for the backup, inputs', async () => {
+      const containers = await listStackContainers(stack.docker, m.project);
+      const health = summarize(containers, expectedReplicas(m.plan));
+      if (!health.ready) throw new PreflightError(`the stack is not healthy (${health.lines.join(', ')}); an upgrade needs a healthy stack to compare against and to roll back to`, 'fix it first (`carebox status`, `carebox logs SERVICE`), then upgrade');
+      const [db] = containers.filter((c) => c.service === 'db' && c.state === 'running');
+      const dbBytes = Number((await psqlRows(stack.docker, db!.id, 'SELECT pg_database_size(current_database());'))[0]?.[0] ?? 0);
+      const fs = await statfs(stack.root);
+      const free = fs.bavail * fs.bsize;
+      const need = dbBytes * 2 + 512 * 1024 * 1024;
+      if (free < need) throw new PreflightError(`not enough free disk at ${stack.root} for the backup: ${Math.round(free / 1024 / 1024)} MiB free, ${Math.round(need / 1024 / 1024)} MiB needed`, 'free disk space or prune old backups (`carebox backup --keep N`)');
+      if (req.bundleFile) await readBundleIndex(req.bundleFile);
+      if (req.imagesFile) await loadImagesMap(req.imagesFile);
+      return `healthy; ${Math.round(free / 1024 / 1024 / 1024)} GiB free for a ${Math.round(dbBytes / 1024 / 1024)} MiB database`;
+    });
+
+    const backup = await createBackup(stack, { lock: false }, reporter);
+
+    let templates: Templates = loadTemplates();
+    const to = await step(reporter, 'images', 'Load the new images', async (progress): Promise<StackImages> => {
+      if (req.bundleFile) {
+        const b = await loadBundle(stack.docker, req.bundleFile, progress);
+        templates = b.templates;
+        return { ...from, ...b.index.images } as StackImages;
+      }
+      // Only the roles the file names change; the others keep what the stack runs.
+      const given = req.imagesFile ? await imagesOverrides(req.imagesFile) : {};
+      const { server: _server, ...baseGiven } = given;
+      const base = { ...from, ...baseGiven } as StackImages;
+      const needed: BaseImageName[] = ['postgres', 'redis', 'nginx', ...(m.plan.sizing.pgbouncer ? (['pgbouncer'] as const) : [])];
+      await ensureBaseImages(stack.docker, base, needed, progress);
+      let server: string;
+      if (given.server) {
+        if (!(await imageExists(stack.docker, given.server))) throw new OperationError(`server image ${given.server} does not exist locally`, 'load it first (docker load, or --bundle)');
+        server = given.server;
+      } else {
+        server = await ensureServerImage(stack.docker, { packageRoot: packageRoot(), version: CAREBOX_VERSION, nodeImage: base.node, onProgress: progress });
+      }
+      return { ...base, server };
+    }, (t) => changedImages(from, t).map((k) => `${k} ${from[k]} → ${t[k]}`).join('; ') || 'no image changes');
+
+    if (to.postgres !== from.postgres) {
+      await step(reporter, 'pg-major', 'Check the PostgreSQL major version', async () => {
+        const [db] = (await serviceContainers(stack, 'db')).filter((c) => c.state === 'running');
+        const running = pgMajor(await serverVersionNum(stack.docker, db!.id));
+        const next = await imagePgMajor(to.postgres, stack.env);
+        assertSamePgMajor(running, next, to.postgres);
+        return `PostgreSQL ${running} in both`;
+      });
+    }
+
+    const files: RenderedFile[] = await renderForStack(stack.root, m, m.plan, to, templates, CAREBOX_VERSION);
+    const previous = await currentContents(stack.root, files);
+    const stamp = utcStamp();
+    const before = await migrationCount(stack);
+    let changes: FileChange[] = [];
+    let migrationsApplied = 0;
+    try {
+      changes = await step(reporter, 'write', 'Write the configuration for the new images', async () => writeRenderedFiles(stack.root, files, stamp), (c) => c.filter((x) => x.status !== 'unchanged').map((x) => `${x.status} ${x.path}`).join(', ') || 'nothing changed');
+      await step(reporter, 'migrate', 'Run database migrations (new image)', async (progress) => {
+        try {
+          await stack.compose.runOnce('backend', ['node', 'dist/server/src/migrate.js'], { DATABASE_HOST: 'db', DATABASE_PORT: '5432', DB_PGBOUNCER: 'false' }, (s) => s.split('\n').filter(Boolean).forEach((l) => progress(l.trim().slice(0, 200))));
+        } finally {
+          migrationsApplied = (await migrationCount(stack)) - before;
+        }
+        return migrationsApplied;
+      }, (n) => (n > 0 ? `${n} migration(s) applied` : 'schema up to date'));
+      await step(reporter, 'roll', 'Rolling restart onto the new images (gated on health)', (progress) => converge(stack, m, { before: from, after: to }, req.timeoutMs, progress), () => 'every service runs the new images and is healthy');
+      await step(reporter, 'smoke', 'Smoke request through nginx', async () => (await smoke(stackUrl(m)), `${stackUrl(m)} → 200`));
+    } catch (err) {
+      const reason = err instanceof Error ? err.message.split('\n').slice(0, 6).join('\n') : String(err);
+      const rolled = await step(reporter, 'rollback', 'Roll back to the previous images', async (progress) => {
+        for (const f of files) {
+          const old = previous.get(f.path);
+          if (old !== null && old !== undefined && old !== f.content) await writeFileAtomic(join(stack.root, f.path), old, f.mode);
+        }
+        let restored = false;
+        if (migrationsApplied > 0 || (await migrationCount(stack)) !== before) {
+          progress(`migrations ran (${migrationsApplied}); restoring backup ${backup.manifest.stamp}`);
+          await restoreBackup(stack, backup.dir, { timeoutMs: req.timeoutMs, lock: false }, silentReporter);
+          restored = true;
+        }
+        await converge(stack, m, { before: to, after: from }, req.timeoutMs, progress);
+        await smoke(stackUrl(m));
+        return restored;
+      }).catch((rollbackErr: unknown) => {
+        throw new UnhealthyError(
+          `upgrade failed (${reason}) and the rollback failed too: ${(rollbackErr as Error).message.split('\n')[0]}`,
+          `the backup of this upgrade is ${backup.dir}; \`carebox restore ${backup.manifest.stamp} --yes\` and \`carebox install --yes\` bring back the previous state`,
+        );
+      });
+      throw new OperationError(
+        `upgrade failed and was rolled back to the previous images${rolled ? ` (database restored from backup ${backup.manifest.stamp} because migrations had run)` : ''}: ${reason}`,
+        err instanceof CareboxError && err.hint ? err.hint : 'check `carebox logs backend` for why the new version did not start',
+        err,
+      );
+    }
+
+    const manifest = await step(reporter, 'manifest', 'Record the upgrade (carebox.json)', async () => {
+      const now = new Date().toISOString();
+      const diff = changedImages(from, to);
+      const next: Manifest = {
+        ...stack.manifest,
+        carebox: { version: CAREBOX_VERSION },
+        appliedAt: now,
+        images: to,
+        files: fileChecksums(files),
+        history: [...stack.manifest.history, { appliedAt: now, action: 'upgrade', tier: m.plan.tier, summary: diff.length ? diff.map((k) => `${k} ${from[k]} → ${to[k]}`).join('; ') : `re-rendered for Carebox ${CAREBOX_VERSION}` }],
+      };
+      await writeManifest(stack.root, next, stamp);
+      stack.manifest = next;
+      return next;
+    }, () => 'carebox.json updated');
+    return { from, to, backup: backup.dir, migrationsApplied, files: changes, manifest, tookMs: Date.now() - t0 };
+  });
+}
+
+/**
+ * The roles an `--images FILE` names, and only those (validated like install's --images).
+ * @throws UsageError for a missing, malformed or unpinned file.
+ */
+export async function imagesOverrides(file: string): Promise<Partial<StackImages>> {
+  await loadImagesMap(file);
+  return imagesFileSchema.parse(JSON.parse(await readFile(file, 'utf8'))) as Partial<StackImages>;
+}
