@@ -18,6 +18,7 @@ import { registerRetier } from './commands/retier.command.js';
 import { registerBackup, registerRestore } from './commands/backup.command.js';
 import { registerBundle } from './commands/bundle.command.js';
 import { registerUpgrade } from './commands/upgrade.command.js';
+import { registerSupportBundle } from './commands/support.command.js';
 
 /** Build the program. Every command throws CommanderError instead of exiting (exitOverride). */
 export function buildProgram(): Command {
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerRestore(program, runAction);
   registerBundle(program, runAction);
   registerUpgrade(program, runAction);
+  registerSupportBundle(program, runAction);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -5,7 +5,8 @@
  */
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { cpSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import * as tar from 'tar';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { get, readText, requireE2ePrereqs } from './e2e.helpers.js';
@@ -97,5 +98,39 @@ describe('e2e: backup and restore on the real engine', function () {
     expect(full).to.have.length(2);
     expect(full).to.not.include(backupDir.split('/').pop());
     expect(JSON.parse(readText(join(s!.root, 'carebox.json'))).backups.keep).to.equal(2);
+  });
+
+  it('support-bundle holds versions, configs, preflight, states and logs, and no secret or patient record', async () => {
+    // A request that puts a patient's name in the URL (a search), so it reaches the logs.
+    await fetch(`${s!.url}/health?family=Family17`).then((r) => r.text());
+    const out = join(s!.base, 'support.tar.gz');
+    const r = await cli(s!, ['support-bundle', '--output', out, '--lines', '200', '--json']);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(statSync(out).mode & 0o777).to.equal(0o600);
+    const dir = join(s!.base, 'support');
+    mkdirSync(dir);
+    await tar.x({ file: out, cwd: dir });
+    const files: string[] = [];
+    const walk = (d: string) => {
+      for (const e of readdirSync(d, { withFileTypes: true })) (e.isDirectory() ? walk(join(d, e.name)) : files.push(join(d, e.name)));
+    };
+    walk(dir);
+    const rel = files.map((f) => f.slice(dir.length + 1));
+    expect(rel).to.include.members(['carebox-support/versions.json', 'carebox-support/carebox.json', 'carebox-support/preflight.json', 'carebox-support/containers.json', 'carebox-support/config/compose.yml', 'carebox-support/config/env.redacted', 'carebox-support/config/nginx/nginx.conf', 'carebox-support/logs/backend-1.log', 'carebox-support/logs/db-1.log', 'carebox-support/logs/nginx-1.log']);
+    const all = files.map((f) => readFileSync(f, 'utf8')).join('\n');
+    // No secret value from .env, anywhere (the equivalent of untar + grep for each).
+    const env = readText(join(s!.root, '.env'));
+    const secrets = [...env.matchAll(/^([A-Z_]+)=(.+)$/gm)].filter(([, k]) => k !== 'COMPOSE_PROJECT_NAME').map(([, k, v]) => [k!, v!]);
+    expect(secrets.length).to.be.at.least(2);
+    for (const [k, v] of secrets) expect(all.includes(v), `${k} leaked into the support bundle`).to.equal(false);
+    // No patient record: names and MRNs seeded in this file never appear.
+    expect(all).to.not.match(/E2E-\d+|Family17|Given17\b/);
+    expect(readFileSync(join(dir, 'carebox-support/config/env.redacted'), 'utf8')).to.match(/POSTGRES_PASSWORD=\[redacted\]/);
+    const states = JSON.parse(readFileSync(join(dir, 'carebox-support/containers.json'), 'utf8'));
+    expect(states.map((c: any) => c.service)).to.include.members(['db', 'redis', 'backend', 'worker', 'nginx']);
+    expect(JSON.stringify(states)).to.not.match(/"Env"|requirepass/);
+    const versions = JSON.parse(readFileSync(join(dir, 'carebox-support/versions.json'), 'utf8'));
+    expect(versions.docker.engine).to.be.a('string');
+    expect(versions.compose.version).to.be.a('string');
   });
 });
