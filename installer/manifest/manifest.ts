@@ -111,9 +111,19 @@ export function parseManifest(text: string, path: string = INSTALL_FILES.manifes
   return r.data as unknown as Manifest;
 }
 
-/** Read the manifest of an install root; null when there is none (not installed yet). */
+/**
+ * Read the manifest of an install root; null when there is none (not installed yet).
+ * @throws OperationError when it is unreadable (permission denied) or not a Carebox manifest.
+ */
 export async function readManifest(root: string): Promise<Manifest | null> {
-  const text = await readIfExists(join(root, INSTALL_FILES.manifest));
+  let text: string | null;
+  try {
+    text = await readIfExists(join(root, INSTALL_FILES.manifest));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM') throw err;
+    throw new OperationError(`permission denied reading ${join(root, INSTALL_FILES.manifest)}`, 'run carebox as root (the install root and its .env are readable by root only)');
+  }
   return text === null ? null : parseManifest(text, join(root, INSTALL_FILES.manifest));
 }
 
