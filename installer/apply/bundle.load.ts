@@ -27,8 +27,6 @@ export const BUNDLE_INDEX = 'carebox-bundle.json';
 export const BUNDLE_IMAGES = 'images.tar';
 export const BUNDLE_TEMPLATES = 'templates';
 
-const imageName = z.enum(['postgres', 'redis', 'nginx', 'pgbouncer', 'node', 'server']);
-
 /** The bundle's index. */
 export const bundleIndexSchema = z.object({
   schemaVersion: z.literal(1),
@@ -37,7 +35,16 @@ export const bundleIndexSchema = z.object({
   createdAt: z.string(),
   carebox: z.object({ version: z.string() }),
   /** Image reference per role; `server` is required, the others as the source stack had them. */
-  images: z.record(imageName, imageRefSchema).refine((m) => typeof m.server === 'string', 'images.server is required'),
+  images: z
+    .object({
+      postgres: imageRefSchema.optional(),
+      redis: imageRefSchema.optional(),
+      nginx: imageRefSchema.optional(),
+      pgbouncer: imageRefSchema.optional(),
+      node: imageRefSchema.optional(),
+      server: imageRefSchema,
+    })
+    .strict(),
   /** Docker image id (sha256:…) per reference, checked after loading. */
   imageIds: z.record(z.string(), z.string().regex(/^sha256:[a-f0-9]{64}$/)),
   imagesTar: z.object({ path: z.literal(BUNDLE_IMAGES), sha256: z.string().regex(/^[a-f0-9]{64}$/), bytes: z.number().int().nonnegative() }),
