@@ -122,7 +122,7 @@ describe('e2e: backup and restore on the real engine', function () {
     const env = readText(join(s!.root, '.env'));
     const secrets = [...env.matchAll(/^([A-Z_]+)=(.+)$/gm)].filter(([, k]) => k !== 'COMPOSE_PROJECT_NAME').map(([, k, v]) => [k!, v!]);
     expect(secrets.length).to.be.at.least(2);
-    for (const [k, v] of secrets) expect(all.includes(v), `${k} leaked into the support bundle`).to.equal(false);
+    for (const [k, v] of secrets) expect(all.includes(v!), `${k} leaked into the support bundle`).to.equal(false);
     // No patient record: names and MRNs seeded in this file never appear.
     expect(all).to.not.match(/E2E-\d+|Family17|Given17\b/);
     expect(readFileSync(join(dir, 'carebox-support/config/env.redacted'), 'utf8')).to.match(/POSTGRES_PASSWORD=\[redacted\]/);
