@@ -1,0 +1,61 @@
+import { expect } from 'chai';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tar from 'tar';
+import { bundleImages, bundleIndexSchema, readBundleIndex } from '../../../installer/apply/bundle.load.js';
+import { UsageError } from '../../../installer/errors.js';
+
+const index = {
+  schemaVersion: 1,
+  kind: 'carebox-bundle',
+  createdAt: '2026-11-29T09:00:00.000Z',
+  carebox: { version: '0.1.0' },
+  images: { postgres: 'carebox-standin/postgres:15', server: 'carebox/server:0.1.0-abc' },
+  imageIds: { 'carebox/server:0.1.0-abc': `sha256:${'a'.repeat(64)}` },
+  imagesTar: { path: 'images.tar', sha256: 'b'.repeat(64), bytes: 10 },
+  templates: { 'nginx/nginx.conf.eta': 'c'.repeat(64) },
+};
+
+describe('offline bundle index', () => {
+  let dir = '';
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'carebox-bundle-unit-'));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it('accepts a bundle with only some roles and fills the rest with the pinned defaults', () => {
+    const parsed = bundleIndexSchema.parse(index);
+    const images = bundleImages(parsed);
+    expect(images.server).to.equal('carebox/server:0.1.0-abc');
+    expect(images.postgres).to.equal('carebox-standin/postgres:15');
+    expect(images.redis).to.match(/^redis:/);
+  });
+
+  it('rejects an index without a server image, with :latest, or with unknown roles', () => {
+    expect(bundleIndexSchema.safeParse({ ...index, images: { postgres: 'postgres:15' } }).success).to.equal(false);
+    expect(bundleIndexSchema.safeParse({ ...index, images: { ...index.images, server: 'carebox/server:latest' } }).success).to.equal(false);
+    expect(bundleIndexSchema.safeParse({ ...index, images: { ...index.images, mysql: 'mysql:8' } }).success).to.equal(false);
+  });
+
+  it('reads the index out of a tar.gz without extracting the rest; refuses non-bundles with usage errors', async () => {
+    const src = join(dir, 'src');
+    await (await import('node:fs/promises')).mkdir(src);
+    await writeFile(join(src, 'carebox-bundle.json'), JSON.stringify(index));
+    await writeFile(join(src, 'images.tar'), 'x'.repeat(10));
+    const file = join(dir, 'b.tar.gz');
+    await tar.c({ file, cwd: src, gzip: true }, ['carebox-bundle.json', 'images.tar']);
+    expect((await readBundleIndex(file)).images.server).to.equal('carebox/server:0.1.0-abc');
+    const notTar = join(dir, 'x.tar');
+    await writeFile(notTar, 'hello');
+    for (const f of [notTar, join(dir, 'missing.tar')]) {
+      let err: unknown;
+      try {
+        await readBundleIndex(f);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, f).to.be.instanceOf(UsageError);
+    }
+  });
+});

@@ -1,0 +1,34 @@
+import { expect } from 'chai';
+import { parseDurationS } from '../../../../console/ops/rolling.js';
+import { assertSamePgMajor, changedImages } from '../../../../console/ops/upgrade.ops.js';
+import { PreflightError } from '../../../../installer/errors.js';
+
+describe('rolling and upgrade helpers', () => {
+  it('parses Compose durations into whole seconds', () => {
+    expect(parseDurationS('20s', 10)).to.equal(20);
+    expect(parseDurationS('1m30s', 10)).to.equal(90);
+    expect(parseDurationS('500ms', 10)).to.equal(1);
+    expect(parseDurationS('1h', 10)).to.equal(3600);
+    expect(parseDurationS(undefined, 10)).to.equal(10);
+    expect(parseDurationS('soon', 7)).to.equal(7);
+  });
+
+  it('lists the image roles an upgrade changes', () => {
+    const a = { postgres: 'p:15', redis: 'r:7', nginx: 'n:1', pgbouncer: 'b:1', node: 'node:20', server: 's:1' };
+    expect(changedImages(a, { ...a, server: 's:2' })).to.deep.equal(['server']);
+    expect(changedImages(a, a)).to.deep.equal([]);
+  });
+
+  it('refuses a PostgreSQL major change with exit 3 and the manual path', () => {
+    expect(() => assertSamePgMajor('15', '15', 'postgres:15.11')).to.not.throw();
+    try {
+      assertSamePgMajor('15', '16', 'postgres:16.4');
+      expect.fail('should refuse');
+    } catch (e) {
+      expect(e).to.be.instanceOf(PreflightError);
+      expect((e as PreflightError).exitCode).to.equal(3);
+      expect((e as PreflightError).message).to.match(/PostgreSQL 16, the database runs 15/);
+      expect((e as PreflightError).hint).to.match(/carebox backup/);
+    }
+  });
+});
