@@ -66,10 +66,9 @@ async function usageOf(docker: Docker, c: StackContainer): Promise<ContainerUsag
   }
 }
 
-/** Expected replicas: the plan's, overridden by what the manifest records from `scale`. */
+/** Expected replicas: the plan's (`carebox scale` writes its counts into the manifest's plan). */
 export function expectedFor(m: Manifest): Record<string, number> {
-  const scaled = (m as Manifest & { scale?: Record<string, number> }).scale ?? {};
-  return { ...expectedReplicas(m.plan), ...scaled };
+  return expectedReplicas(m.plan);
 }
 
 /**
