@@ -8,8 +8,9 @@
  * migrations ran the backup taken in this upgrade is restored before the old app serves again.
  *
  * A PostgreSQL major-version change (the running server_version_num vs the new image's
- * `postgres --version`) is refused: its data directory cannot be opened by another major, and the
- * dump/restore it needs is not automated here (see the refusal's hint).
+ * `postgres --version`) is refused: its data directory cannot be opened by another major. With
+ * `pgMajorDumpRestore` the database moves by dump and restore instead (pgmajor.ops.ts; the app is
+ * down meanwhile, and the old data directory is kept in a volume).
  */
 import { readFile, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -32,6 +33,7 @@ import { CAREBOX_VERSION } from '../../installer/version.js';
 import { reloadNginx } from '../docker/nginx.reload.js';
 import { pgMajor, pgMajorFromVersionText, psqlRows, serverVersionNum } from '../docker/psql.js';
 import { createBackup, restoreBackup } from './backup.ops.js';
+import { movePostgresByDumpRestore } from './pgmajor.ops.js';
 import { configHashes } from './compose.drift.js';
 import { rollingReplace, waitContainersHealthy } from './rolling.js';
 import { currentContents, fileChecksums, renderForStack } from './stack.render.js';
@@ -45,6 +47,11 @@ export interface UpgradeRequest {
   imagesFile: string | null;
   /** Health wait per rolling step, ms. */
   timeoutMs: number;
+  /**
+   * Move the database to the new postgres image by dump and restore (required across a PostgreSQL
+   * major version; the app is down meanwhile). Needs a postgres image change.
+   */
+  pgMajorDumpRestore?: boolean;
 }
 
 /** What an upgrade did. */
@@ -55,6 +62,8 @@ export interface UpgradeResult {
   migrationsApplied: number;
   files: FileChange[];
   manifest: Manifest;
+  /** Set when the database moved by dump and restore: the volume keeping the previous data directory. */
+  preservedVolume: string | null;
   tookMs: number;
 }
 
@@ -79,7 +88,7 @@ export function assertSamePgMajor(runningMajor: string, imageMajor: string, imag
   if (runningMajor === imageMajor) return;
   throw new PreflightError(
     `the new postgres image ${image} is PostgreSQL ${imageMajor}, the database runs ${runningMajor}: a major-version change cannot open the existing data directory`,
-    `keep the postgres image at PostgreSQL ${runningMajor} for this upgrade (override it in --images), or move the data by dump and restore: \`carebox backup\`, install the new version on a fresh root, then \`carebox restore\` there`,
+    `rerun with --pg-major-dump-restore to move the data by dump and restore (the app is down meanwhile; the old data directory is kept in a volume), or keep the postgres image at PostgreSQL ${runningMajor} (override it in --images)`,
   );
 }
 
@@ -164,8 +173,8 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
       return `healthy; ${Math.round(free / 1024 / 1024 / 1024)} GiB free for a ${Math.round(dbBytes / 1024 / 1024)} MiB database`;
     });
 
-    const backup = await createBackup(stack, { lock: false }, reporter);
-
+    // Images load before the backup: the path (in place, or dump and restore) is known before
+    // anything stops, and a bundle that fails to load costs no backup.
     let templates: Templates = loadTemplates();
     const to = await step(reporter, 'images', 'Load the new images', async (progress): Promise<StackImages> => {
       if (req.bundleFile) {
@@ -189,15 +198,23 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
       return { ...base, server };
     }, (t) => changedImages(from, t).map((k) => `${k} ${from[k]} → ${t[k]}`).join('; ') || 'no image changes');
 
-    if (to.postgres !== from.postgres) {
-      await step(reporter, 'pg-major', 'Check the PostgreSQL major version', async () => {
-        const [db] = (await serviceContainers(stack, 'db')).filter((c) => c.state === 'running');
-        const running = pgMajor(await serverVersionNum(stack.docker, db!.id));
-        const next = await imagePgMajor(to.postgres, stack.env);
-        assertSamePgMajor(running, next, to.postgres);
-        return `PostgreSQL ${running} in both`;
-      });
+    if (req.pgMajorDumpRestore && to.postgres === from.postgres) {
+      throw new UsageError('--pg-major-dump-restore moves the database to a new postgres image, but the postgres image does not change', 'name the new postgres image in --images FILE or in the bundle');
     }
+    let majors: { old: string; next: string } | null = null;
+    if (to.postgres !== from.postgres) {
+      majors = await step(reporter, 'pg-major', 'Check the PostgreSQL major version', async () => {
+        const [db] = (await serviceContainers(stack, 'db')).filter((c) => c.state === 'running');
+        const old = pgMajor(await serverVersionNum(stack.docker, db!.id));
+        const next = await imagePgMajor(to.postgres, stack.env);
+        if (!req.pgMajorDumpRestore) assertSamePgMajor(old, next, to.postgres);
+        return { old, next };
+      }, (r) => (r.old === r.next ? `PostgreSQL ${r.old} in both` : `PostgreSQL ${r.old} → ${r.next}: by dump and restore`));
+    }
+    const move = req.pgMajorDumpRestore && majors ? majors : null;
+    // In place, a live backup (the app keeps serving); a dump-and-restore move takes its own with the app stopped.
+    let backup = move ? null : await createBackup(stack, { lock: false }, reporter);
+    let preservedVolume: string | null = null;
 
     const files: RenderedFile[] = await renderForStack(stack.root, m, m.plan, to, templates, CAREBOX_VERSION);
     const previous = await currentContents(stack.root, files);
@@ -205,9 +222,32 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
     const before = await migrationCount(stack);
     let changes: FileChange[] = [];
     let migrationsApplied = 0;
-    try {
+    let rollbackFiles = previous;
+    const writeNew = async () => {
       changes = await step(reporter, 'write', 'Write the configuration for the new images', async () => writeRenderedFiles(stack.root, files, stamp), (c) => c.filter((x) => x.status !== 'unchanged').map((x) => `${x.status} ${x.path}`).join(', ') || 'nothing changed');
-      await step(reporter, 'migrate', 'Run database migrations (new image)', async (progress) => {
+    };
+    const putBack = async (contents: Map<string, string | null>) => {
+      for (const f of files) {
+        const old = contents.get(f.path);
+        if (old !== null && old !== undefined && old !== f.content) await writeFileAtomic(join(stack.root, f.path), old, f.mode);
+      }
+    };
+    if (move) {
+      try {
+        const moved = await movePostgresByDumpRestore(stack, { oldImage: from.postgres, oldMajor: move.old, newMajor: move.next, timeoutMs: req.timeoutMs, writeNewFiles: writeNew, restoreOldFiles: () => putBack(previous) }, reporter);
+        backup = moved.backup;
+        preservedVolume = moved.preservedVolume;
+        migrationsApplied = (await migrationCount(stack)) - before;
+        // The data now lives in the new major: a later rollback keeps the new postgres image.
+        const keepPg = await renderForStack(stack.root, m, m.plan, { ...from, postgres: to.postgres }, templates, CAREBOX_VERSION);
+        rollbackFiles = new Map(keepPg.map((f) => [f.path, f.content]));
+      } catch (err) {
+        throw new OperationError(`upgrade failed and was rolled back: PostgreSQL ${move.old} serves the previous data again: ${(err as Error).message.split('\n').slice(0, 6).join('\n')}`, err instanceof CareboxError && err.hint ? err.hint : 'check `carebox logs db`', err);
+      }
+    }
+    try {
+      if (!move) await writeNew();
+      if (!move) await step(reporter, 'migrate', 'Run database migrations (new image)', async (progress) => {
         try {
           await stack.compose.runOnce('backend', ['node', 'dist/server/src/migrate.js'], { DATABASE_HOST: 'db', DATABASE_PORT: '5432', DB_PGBOUNCER: 'false' }, (s) => s.split('\n').filter(Boolean).forEach((l) => progress(l.trim().slice(0, 200))));
         } finally {
@@ -219,15 +259,13 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
       await step(reporter, 'smoke', 'Smoke request through nginx', async () => (await smoke(stackUrl(m)), `${stackUrl(m)} → 200`));
     } catch (err) {
       const reason = err instanceof Error ? err.message.split('\n').slice(0, 6).join('\n') : String(err);
+      const bk = backup!;
       const rolled = await step(reporter, 'rollback', 'Roll back to the previous images', async (progress) => {
-        for (const f of files) {
-          const old = previous.get(f.path);
-          if (old !== null && old !== undefined && old !== f.content) await writeFileAtomic(join(stack.root, f.path), old, f.mode);
-        }
+        await putBack(rollbackFiles);
         let restored = false;
         if (migrationsApplied > 0 || (await migrationCount(stack)) !== before) {
-          progress(`migrations ran (${migrationsApplied}); restoring backup ${backup.manifest.stamp}`);
-          await restoreBackup(stack, backup.dir, { timeoutMs: req.timeoutMs, lock: false }, silentReporter);
+          progress(`migrations ran (${migrationsApplied}); restoring backup ${bk.manifest.stamp}`);
+          await restoreBackup(stack, bk.dir, { timeoutMs: req.timeoutMs, lock: false }, silentReporter);
           restored = true;
         }
         await converge(stack, m, { before: to, after: from }, req.timeoutMs, progress);
@@ -236,11 +274,11 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
       }).catch((rollbackErr: unknown) => {
         throw new UnhealthyError(
           `upgrade failed (${reason}) and the rollback failed too: ${(rollbackErr as Error).message.split('\n')[0]}`,
-          `the backup of this upgrade is ${backup.dir}; \`carebox restore ${backup.manifest.stamp} --yes\` and \`carebox install --yes\` bring back the previous state`,
+          `the backup of this upgrade is ${bk.dir}; \`carebox restore ${bk.manifest.stamp} --yes\` and \`carebox install --yes\` bring back the previous state`,
         );
       });
       throw new OperationError(
-        `upgrade failed and was rolled back to the previous images${rolled ? ` (database restored from backup ${backup.manifest.stamp} because migrations had run)` : ''}: ${reason}`,
+        `upgrade failed and was rolled back to the previous images${move ? ` (the database stays on PostgreSQL ${move.next}; the ${move.old} data directory is kept in ${preservedVolume})` : ''}${rolled ? ` (database restored from backup ${bk.manifest.stamp} because migrations had run)` : ''}: ${reason}`,
         err instanceof CareboxError && err.hint ? err.hint : 'check `carebox logs backend` for why the new version did not start',
         err,
       );
@@ -255,13 +293,21 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
         appliedAt: now,
         images: to,
         files: fileChecksums(files),
-        history: [...stack.manifest.history, { appliedAt: now, action: 'upgrade', tier: m.plan.tier, summary: diff.length ? diff.map((k) => `${k} ${from[k]} → ${to[k]}`).join('; ') : `re-rendered for Carebox ${CAREBOX_VERSION}` }],
+        history: [
+          ...stack.manifest.history,
+          {
+            appliedAt: now,
+            action: 'upgrade',
+            tier: m.plan.tier,
+            summary: `${diff.length ? diff.map((k) => `${k} ${from[k]} → ${to[k]}`).join('; ') : `re-rendered for Carebox ${CAREBOX_VERSION}`}${move ? `; PostgreSQL ${move.old} → ${move.next} by dump and restore (previous data directory kept in volume ${preservedVolume})` : ''}`,
+          },
+        ],
       };
       await writeManifest(stack.root, next, stamp);
       stack.manifest = next;
       return next;
     }, () => 'carebox.json updated');
-    return { from, to, backup: backup.dir, migrationsApplied, files: changes, manifest, tookMs: Date.now() - t0 };
+    return { from, to, backup: backup!.dir, migrationsApplied, files: changes, manifest, preservedVolume, tookMs: Date.now() - t0 };
   });
 }
 

@@ -1,13 +1,17 @@
 /**
  * Issue 5 on the real engine: upgrade to a deliberately broken server image rolls back to a
  * serving stack with the data intact; a good image upgrades with a rolling restart and no failed
- * request; a PostgreSQL major change is refused (exit 3). One stack for the file.
+ * request; a PostgreSQL major change is refused (exit 3) unless --pg-major-dump-restore, which moves
+ * the data by dump and restore (and puts it back when the new image fails). One stack for the file.
  *
  * Test images are built FROM the server image the install built (one-line Dockerfiles):
  * - broken: its web and worker processes exit 1, while its migrate command works and adds a
  *   probe migration (a table), so the rollback must also restore the backup;
  * - good: the same image with a label (a new image id, so every app container is replaced);
- * - pg16: the postgres stand-in whose `postgres --version` says 16 (only read, never started).
+ * - pg16: the postgres stand-in whose `postgres --version` says 16. Its server is still 15: a test
+ *   double for the major-version check, and the target of the dump-and-restore move (the only
+ *   PostgreSQL on this offline machine is Debian 12's 15);
+ * - pg16broken: that image with an entrypoint that exits 1, so the move must put the data back.
  */
 import { expect } from 'chai';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -31,7 +35,7 @@ describe('e2e: upgrade with backup and rollback on the real engine', function ()
   let s: TestStack | null = null;
   let work = '';
   const id = randomBytes(4).toString('hex');
-  const tags = { broken: `carebox-e2e/server:broken-${id}`, good: `carebox-e2e/server:good-${id}`, pg16: `carebox-e2e/postgres:16-${id}` };
+  const tags = { broken: `carebox-e2e/server:broken-${id}`, good: `carebox-e2e/server:good-${id}`, pg16: `carebox-e2e/postgres:16-${id}`, pg16broken: `carebox-e2e/postgres:16-broken-${id}` };
   let server = '';
 
   before(async () => {
@@ -51,6 +55,7 @@ describe('e2e: upgrade with backup and rollback on the real engine', function ()
     await build(work, tags.good, `FROM ${server}\nLABEL com.carebox.e2e=good-${id}\n`);
     const pg = JSON.parse(readText(STANDINS)).postgres;
     await build(work, tags.pg16, `FROM ${pg}\nRUN mkdir -p /fake && printf '#!/bin/sh\\necho "postgres (PostgreSQL) 16.4"\\n' > /fake/postgres && chmod 755 /fake/postgres\nENV PATH=/fake:$PATH\n`);
+    await build(work, tags.pg16broken, `FROM ${tags.pg16}\nENTRYPOINT ["/bin/sh", "-c", "echo 'carebox e2e: deliberately broken postgres' >&2; exit 1"]\n`);
   });
 
   after(async () => {
@@ -108,5 +113,39 @@ describe('e2e: upgrade with backup and rollback on the real engine', function ()
     expect(m.history.at(-1).action).to.equal('upgrade');
     expect(await sql(docker, s!.project, 'SELECT count(*) FROM patients')).to.equal('250');
     expect((await get(`${s!.url}/ready`)).status).to.equal(200);
+  });
+
+  it('--pg-major-dump-restore moves the data to the "16" image by dump and restore, keeping the old data directory', async () => {
+    const checksum = await patientsChecksum(docker, s!.project);
+    const file = join(work, 'pg16.json');
+    await writeFile(file, JSON.stringify({ postgres: tags.pg16 }));
+    const r = await cli(s!, ['upgrade', '--images', file, '--pg-major-dump-restore', '--json', '--timeout', '120']);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.json.preservedVolume).to.match(new RegExp(`^${s!.project}_db-data-pg15-`));
+    const vol = await docker.getVolume(r.json.preservedVolume).inspect();
+    expect(vol.Labels['com.docker.compose.project']).to.equal(s!.project);
+    const [db] = await containersOf(docker, s!.project, 'db');
+    expect(db!.Image).to.equal(tags.pg16);
+    expect(await sql(docker, s!.project, 'SELECT count(*) FROM patients')).to.equal('250');
+    expect(await patientsChecksum(docker, s!.project)).to.equal(checksum);
+    expect((await get(`${s!.url}/ready`)).status).to.equal(200);
+    const m = JSON.parse(readText(join(s!.root, 'carebox.json')));
+    expect(m.images.postgres).to.equal(tags.pg16);
+    expect(m.history.at(-1).summary).to.match(/PostgreSQL 15 → 16 by dump and restore/);
+  });
+
+  it('a move to a postgres image that does not start puts the previous data directory back', async () => {
+    const checksum = await patientsChecksum(docker, s!.project);
+    const file = join(work, 'pg16broken.json');
+    await writeFile(file, JSON.stringify({ postgres: tags.pg16broken }));
+    const r = await cli(s!, ['upgrade', '--images', file, '--pg-major-dump-restore', '--json', '--timeout', '60']);
+    expect(r.code, r.stderr).to.equal(1);
+    expect(r.json.error.message).to.match(/rolled back: PostgreSQL 15 serves the previous data again/) // the "16" image runs a 15 server;
+    const [db] = await containersOf(docker, s!.project, 'db');
+    expect(db!.Image).to.equal(tags.pg16);
+    expect(await sql(docker, s!.project, 'SELECT count(*) FROM patients')).to.equal('250');
+    expect(await patientsChecksum(docker, s!.project)).to.equal(checksum);
+    expect((await get(`${s!.url}/ready`)).status).to.equal(200);
+    expect(JSON.parse(readText(join(s!.root, 'carebox.json'))).images.postgres).to.equal(tags.pg16);
   });
 });

@@ -28,7 +28,7 @@ describe('rolling and upgrade helpers', () => {
       expect(e).to.be.instanceOf(PreflightError);
       expect((e as PreflightError).exitCode).to.equal(3);
       expect((e as PreflightError).message).to.match(/PostgreSQL 16, the database runs 15/);
-      expect((e as PreflightError).hint).to.match(/carebox backup/);
+      expect((e as PreflightError).hint).to.match(/--pg-major-dump-restore/);
     }
   });
 });
