@@ -131,6 +131,49 @@ export interface InstallContext {
   manifestWritten: boolean;
   /** Templates to render from: a bundle's when one is given, else the package's. */
   templates: Templates | null;
+  /** The first admin account: its one-time password is set only on the run that created it. */
+  admin: FirstAdmin | null;
+}
+
+/** Result of the first-admin step. The password is shown once and never stored or logged. */
+export interface FirstAdmin {
+  username: string;
+  created: boolean;
+  /** Present only when this run created the account; it must be changed at first sign-in. */
+  oneTimePassword: string | null;
+}
+
+/** The lines telling the operator how to sign in; the one-time password only when just created. */
+export function firstAdminLines(a: FirstAdmin | null): string[] {
+  if (!a) return [];
+  if (!a.created || !a.oneTimePassword) return [`Sign in as '${a.username}' with the password you set.`];
+  return [
+    `First admin: ${a.username}`,
+    `One-time password: ${a.oneTimePassword}`,
+    'It is shown only now and stored nowhere: sign in and change it (every other action is refused until you do).',
+  ];
+}
+
+/** One-off server commands (migrations, first admin) talk to PostgreSQL directly, never through PgBouncer. */
+export const DIRECT_DB_ENV = { DATABASE_HOST: 'db', DATABASE_PORT: '5432', DB_PGBOUNCER: 'false' } as const;
+
+/**
+ * Parse create-admin.js's stdout: exactly one JSON line `{"created":bool,"username":"…","password"?:"…"}`.
+ * @throws OperationError when the output is not that (a server/installer version mismatch).
+ */
+export function parseCreateAdmin(stdout: string): FirstAdmin {
+  const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  let json: { created?: unknown; username?: unknown; password?: unknown } | null = null;
+  try {
+    json = line ? JSON.parse(line) : null;
+  } catch {
+    json = null;
+  }
+  if (!json || typeof json.created !== 'boolean' || typeof json.username !== 'string') {
+    throw new OperationError('the first-admin step printed no result', 'rerun `carebox install`; if it repeats, the server image does not match this Carebox version');
+  }
+  const password = json.created && typeof json.password === 'string' ? json.password : null;
+  return { username: json.username, created: json.created, oneTimePassword: password };
 }
 
 /** A new context for the install steps. @throws PreflightError when there is no plan. */
@@ -150,6 +193,7 @@ export function newInstallContext(prep: InstallPreparation): InstallContext {
     stamp: utcStamp(),
     url: `http://${host}:${prep.httpPort}/`,
     manifestWritten: false,
+    admin: null,
     templates: null,
   };
 }
@@ -326,9 +370,20 @@ export function installSteps(): Step<InstallContext>[] {
       skipIf: renderOnly,
       run: async (ctx, progress) => {
         // Straight to PostgreSQL, never through PgBouncer: migrations take session-level locks.
-        const r = await ctx.compose!.runOnce('backend', ['node', 'dist/server/src/migrate.js'], { DATABASE_HOST: 'db', DATABASE_PORT: '5432', DB_PGBOUNCER: 'false' }, lineProgress(progress));
+        const r = await ctx.compose!.runOnce('backend', ['node', 'dist/server/src/migrate.js'], { ...DIRECT_DB_ENV }, lineProgress(progress));
         const applied = /applied (\d+)/i.exec(r.stdout + r.stderr)?.[1];
         return applied !== undefined ? `${applied} migration(s) applied` : 'migrations up to date';
+      },
+    },
+    {
+      id: 'admin',
+      title: 'Create the first admin account',
+      skipIf: renderOnly,
+      run: async (ctx) => {
+        // stdout carries the one-time password: never passed to the progress log.
+        const r = await ctx.compose!.runOnce('backend', ['node', 'dist/server/src/create-admin.js'], { ...DIRECT_DB_ENV });
+        ctx.admin = parseCreateAdmin(r.stdout);
+        return ctx.admin.created ? `created '${ctx.admin.username}' with a one-time password (shown at the end)` : `'${ctx.admin.username}' already exists`;
       },
     },
     {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { PreflightError, UsageError } from '../errors.js';
 import { buildIntent } from '../plan/intent.js';
-import { assertPreflight, installSteps, newInstallContext, prepareInstall, type InstallContext, type InstallOptions, type InstallPreparation } from '../apply/install.apply.js';
+import { assertPreflight, firstAdminLines, installSteps, newInstallContext, prepareInstall, type InstallContext, type InstallOptions, type InstallPreparation } from '../apply/install.apply.js';
 import { runSteps } from '../apply/steps.js';
 import type { ActionRunner, RawOptions } from './action.js';
 import { bindFlag, commonOptions, intFlag, withCommon } from './common.options.js';
@@ -41,8 +41,11 @@ export function installSummary(ctx: InstallContext): Record<string, unknown> {
     manifestWritten: ctx.manifestWritten,
     images: ctx.images,
     preflight: ctx.prep.preflight,
+    // The one-time password appears here once (the run that created the account) and nowhere else.
+    admin: ctx.admin,
   };
 }
+
 
 /**
  * Report a failed preflight as the CLI contract says, with every check listed: under `--json` one
@@ -97,6 +100,7 @@ export function registerInstall(program: Command, run: ActionRunner): void {
       const summary = installSummary(ctx);
       out.result(summary);
       out.print(ctx.prep.options.renderOnly ? `Rendered tier ${ctx.plan.tier} into ${ctx.prep.root} (nothing started).` : `Carebox is up (tier ${ctx.plan.tier}): ${ctx.url}`);
+      for (const l of firstAdminLines(ctx.admin)) out.print(l);
       return 0;
     }),
   );

@@ -14,6 +14,8 @@ import { TierPanel } from './tier.panel.js';
 export interface InstallOutcome {
   url: string | null;
   summary: string;
+  /** Extra lines for the summary box (the first admin's one-time password, once). */
+  details?: string[];
 }
 
 export interface InstallAppProps {
@@ -97,6 +99,9 @@ export function InstallApp({ prep, autoConfirm, store, execute, onExit }: Instal
             {outcome.summary}
           </Text>
           {outcome.url ? <Text>Open {outcome.url} — `carebox status` shows the stack.</Text> : null}
+          {(outcome.details ?? []).map((l, i) => (
+            <Text key={i}>{l}</Text>
+          ))}
         </Box>
       ) : null}
       {phase === 'cancelled' ? <Text>Cancelled: nothing was changed.</Text> : null}

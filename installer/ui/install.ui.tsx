@@ -1,5 +1,5 @@
 import { render } from 'ink';
-import { installSteps, newInstallContext, type InstallPreparation } from '../apply/install.apply.js';
+import { firstAdminLines, installSteps, newInstallContext, type InstallPreparation } from '../apply/install.apply.js';
 import { runSteps } from '../apply/steps.js';
 import { InstallApp } from './install.app.js';
 import { StepStore } from './step.store.js';
@@ -22,6 +22,7 @@ export async function runInstallUi(prep: InstallPreparation, opts: { autoConfirm
         return {
           url: ctx.prep.options.renderOnly ? null : ctx.url,
           summary: ctx.prep.options.renderOnly ? `Rendered tier ${ctx.plan.tier} into ${ctx.prep.root} (nothing started).` : `Carebox is up (tier ${ctx.plan.tier}).`,
+          details: firstAdminLines(ctx.admin),
         };
       }}
       onExit={(c) => {
