@@ -19,6 +19,7 @@ import { registerBackup, registerRestore } from './commands/backup.command.js';
 import { registerBundle } from './commands/bundle.command.js';
 import { registerUpgrade } from './commands/upgrade.command.js';
 import { registerSupportBundle } from './commands/support.command.js';
+import { registerDemoData } from './commands/demo-data.command.js';
 
 /** Build the program. Every command throws CommanderError instead of exiting (exitOverride). */
 export function buildProgram(): Command {
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerBundle(program, runAction);
   registerUpgrade(program, runAction);
   registerSupportBundle(program, runAction);
+  registerDemoData(program, runAction);
   for (const c of program.commands) c.exitOverride();
   return program;
 }
