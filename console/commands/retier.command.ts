@@ -6,8 +6,21 @@ import type { Output } from '../../installer/commands/output.js';
 import { plainReporter } from '../../installer/commands/plain.reporter.js';
 import { UsageError } from '../../installer/errors.js';
 import { buildIntent } from '../../installer/plan/intent.js';
+import type { Intent } from '../../installer/plan/plan.types.js';
 import { applyRetier, previewRetier, type RetierPreview } from '../ops/retier.ops.js';
 import { openStack } from '../ops/stack.js';
+
+/**
+ * The intent of a re-tier from its flags. Without --pgbouncer the field is left unset so the
+ * installed mode is kept (previewRetier falls back to the manifest's); buildIntent alone would
+ * reset it to `auto`. @throws UsageError on bad flags.
+ */
+export function retierIntent(tier: string | undefined, raw: { users?: unknown; size?: unknown; pgbouncer?: unknown }): Intent {
+  const built = buildIntent({ tier, users: raw.users as string | undefined, size: raw.size as string | undefined, pgbouncer: raw.pgbouncer as string | undefined });
+  if (raw.pgbouncer !== undefined) return built;
+  const { pgbouncer: _dropped, ...rest } = built;
+  return rest;
+}
 
 /** The preview as text: sizing changes, per-service actions, then every file's diff. Pure. */
 export function formatRetierPreview(p: RetierPreview): string {
@@ -32,6 +45,7 @@ export function registerRetier(program: Command, run: ActionRunner): void {
   withCommon(program.command('retier').description('re-plan for another tier or user count and apply it as a rolling change').argument('[TIER]', 'default, optimized, horizontal or cluster'))
     .addOption(new Option('--users <N>', 'expected concurrent users: the smallest tier that serves them'))
     .addOption(new Option('--size <SIZE>', 'hospital size preset: small, medium, large, network'))
+    .addOption(new Option('--pgbouncer <MODE>', 'auto, on or off (default: keep the installed mode)'))
     .addOption(new Option('--dry-run', 'show the diff only; change nothing').default(false))
     .addOption(new Option('--yes', 'do not ask for confirmation (required without a TTY)').default(false))
     .addOption(new Option('--timeout <S>', 'seconds to wait for new containers to become healthy (default 300)'))
@@ -40,7 +54,7 @@ export function registerRetier(program: Command, run: ActionRunner): void {
         const { dir } = commonOptions(raw as { dir?: string; json?: boolean });
         const tier = args[0];
         if (!tier && raw.users === undefined && raw.size === undefined) throw new UsageError('retier needs a TIER or --users N', 'e.g. `carebox retier horizontal` or `carebox retier --users 400`');
-        const intent = buildIntent({ tier, users: raw.users as string | undefined, size: raw.size as string | undefined });
+        const intent = retierIntent(tier, raw);
         const timeoutMs = (intFlag('--timeout', raw.timeout as string | undefined, 10, 3600) ?? 300) * 1000;
         const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !out.json;
         const stack = await openStack(dir);
