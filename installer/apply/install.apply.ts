@@ -11,7 +11,7 @@ import type { Intent, Plan } from '../plan/plan.types.js';
 import { planCarebox } from '../plan/tier.plan.js';
 import { stablePlanHost } from '../plan/host.stability.js';
 import { preflightPassed, runPreflight, type CheckResult } from '../preflight/preflight.checks.js';
-import type { BaseImageName, BaseImages, StackImages } from '../render/images.map.js';
+import { DEFAULT_IMAGES, type BaseImageName, type BaseImages, type ImagesMap, type StackImages } from '../render/images.map.js';
 import { checksum, renderStack, type RenderedFile } from '../render/render.js';
 import { loadTemplates, type Templates } from '../render/templates.load.js';
 import { budgetHostOf, resizeReplicas } from '../plan/scale.resize.js';
@@ -152,6 +152,18 @@ export function firstAdminLines(a: FirstAdmin | null): string[] {
     `One-time password: ${a.oneTimePassword}`,
     'It is shown only now and stored nowhere: sign in and change it (every other action is refused until you do).',
   ];
+}
+
+/**
+ * The base images a previous install recorded (postgres, redis, nginx, pgbouncer, node), so a re-run
+ * without --images or --bundle keeps them instead of switching to the pinned defaults (which an
+ * air-gapped host cannot pull). The server image is left out: it is rebuilt from this package when
+ * the package changed, and found as is when it did not. Null on a first install.
+ */
+export function recordedBaseImages(previous: Manifest | null): ImagesMap | null {
+  if (!previous) return null;
+  const { server: _server, ...base } = previous.images;
+  return { ...DEFAULT_IMAGES, ...base };
 }
 
 /** One-off server commands (migrations, first admin) talk to PostgreSQL directly, never through PgBouncer. */
@@ -302,7 +314,7 @@ export function installSteps(): Step<InstallContext>[] {
           await ensureBaseImages(ctx.docker!, bundle.images, baseImagesNeeded(ctx.plan).filter((n) => n !== 'node'), progress);
           return `loaded from bundle: server ${bundle.images.server}; postgres ${bundle.images.postgres}; redis ${bundle.images.redis}; nginx ${bundle.images.nginx}`;
         }
-        const base = await loadImagesMap(opts.imagesFile);
+        const base = opts.imagesFile ? await loadImagesMap(opts.imagesFile) : (recordedBaseImages(ctx.prep.previous) ?? (await loadImagesMap(null)));
         if (opts.renderOnly) {
           // Render-only never touches Docker: the server tag is the one given or recorded, or a placeholder.
           ctx.images = { ...base, server: base.server ?? ctx.prep.previous?.images.server ?? `carebox/server:${CAREBOX_VERSION}` };
