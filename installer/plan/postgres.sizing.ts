@@ -147,7 +147,7 @@ export function planConnections(i: ConnectionInputs): ConnectionPlan | Connectio
     const fitPool = Math.min(WEB_POOL_TARGET, Math.floor((i.cap - queueDemand - fixed) / i.webProcesses));
     if (fitPool >= WEB_POOL_FLOOR) {
       const demand = direct(fitPool);
-      const maxConnections = Math.min(i.cap, Math.max(demand, PG_DEFAULT_MAX_CONNECTIONS));
+      const maxConnections = i.cap;
       return {
         webPoolMax: derived(
           fitPool,
@@ -155,7 +155,7 @@ export function planConnections(i: ConnectionInputs): ConnectionPlan | Connectio
             ? `pool.max ${fitPool} = target ${WEB_POOL_TARGET} per web process (GitLab: threads + 10; node has one thread)`
             : `pool.max ${fitPool} = floor((cap ${i.cap} − queue ${queueDemand} − ${fixed} fixed) / ${i.webProcesses} web processes)`,
         ),
-        maxConnections: derived(maxConnections, `max_connections ${maxConnections} = min(cap ${i.cap}, max(demand ${demand}, ${PG_DEFAULT_MAX_CONNECTIONS}))`),
+        maxConnections: derived(maxConnections, `max_connections ${maxConnections} = this host's connection cap (the same for every tier, so a re-tier never restarts PostgreSQL); planned demand ${demand}`),
         pgbouncer: null,
         fixed,
         reasons: [
@@ -176,14 +176,11 @@ export function planConnections(i: ConnectionInputs): ConnectionPlan | Connectio
   }
   const clients = direct(WEB_POOL_TARGET) - fixed;
   const maxClientConn = Math.ceil(clients * PGBOUNCER_CLIENT_HEADROOM_FACTOR) + PGBOUNCER_CLIENT_HEADROOM_EXTRA;
-  const maxConnections = Math.min(i.cap, Math.max(serverPool + reserve + fixed, PG_DEFAULT_MAX_CONNECTIONS));
+  const maxConnections = i.cap;
   const why = i.pgbouncer.kind === 'pgbouncer' ? i.pgbouncer.why : directWhyNot;
   return {
     webPoolMax: derived(WEB_POOL_TARGET, `pool.max ${WEB_POOL_TARGET} per web process (GitLab: threads + 10), multiplexed by PgBouncer`),
-    maxConnections: derived(
-      maxConnections,
-      `max_connections ${maxConnections} = min(cap ${i.cap}, max(PgBouncer pool ${serverPool} + reserve ${reserve} + ${fixed} fixed, ${PG_DEFAULT_MAX_CONNECTIONS}))`,
-    ),
+    maxConnections: derived(maxConnections, `max_connections ${maxConnections} = this host's connection cap (the same for every tier); PgBouncer pool ${serverPool} + reserve ${reserve} + ${fixed} fixed`),
     pgbouncer: {
       maxClientConn: derived(maxClientConn, `max_client_conn ${maxClientConn} = ceil(app pools ${clients} × ${PGBOUNCER_CLIENT_HEADROOM_FACTOR}) + ${PGBOUNCER_CLIENT_HEADROOM_EXTRA}`),
       defaultPoolSize: derived(

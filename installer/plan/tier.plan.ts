@@ -64,6 +64,30 @@ export function normalizeIntent(intent: Intent): Intent {
 const values = (l: DerivedLimits): ContainerLimits => ({ cpus: l.cpus.value, memoryBytes: l.memoryBytes.value });
 
 /**
+ * Memory set aside for the node processes (backends and queue workers) on a host, bytes: the most
+ * that any single-host tier lays out with `processes` web processes, capped by the app share.
+ * The same for every tier, so PostgreSQL's share, and with it shared_buffers, work_mem and its
+ * container limit, does not change on a re-tier. Our rule; the layouts are the tiers' own.
+ */
+export function appMemoryReserve(processes: number, appBudget: number, cpus: number): Derived {
+  let most = 0;
+  let from = 'none';
+  for (const t of TIERS) {
+    const shape = TIER_SHAPES[t];
+    if (shape.multiHost) continue;
+    const l = shape.layout(processes);
+    if (!l) continue;
+    const bytes = l.replicas * backendLimits(l.workers, cpus).memoryBytes.value + shape.queueReplicas(l.replicas) * queueLimits(cpus).memoryBytes.value;
+    if (bytes > most) {
+      most = bytes;
+      from = `${t} (${l.replicas} × ${l.workers} workers + ${shape.queueReplicas(l.replicas)} queue)`;
+    }
+  }
+  const value = Math.min(most, appBudget);
+  return derived(value, `app reserve ${b(value)} = min(largest single-host layout ${b(most)} from ${from}, app share ${b(appBudget)})`);
+}
+
+/**
  * Size one tier on one host. Pure: same inputs, same output. Walks the web process count down
  * from min(usable CPUs, memory, 64) until every budget fits, so invariants 1–4 hold by construction.
  * `intent.pgbouncer`: `on` puts PgBouncer in front on any tier; `off` keeps direct pools, walking
@@ -119,6 +143,12 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
   const startProcs = Math.min(cpuProcs, memProcs, MAX_WEB_PROCESSES);
   const processesWhy = `web processes ≤ min(CPUs ${cpuProcs}, floor(app memory ${b(appBudget)} = (${b(mem)} − headroom) × ${APP_MEMORY_SHARE} / ${b(WEB_WORKER_BYTES)}) = ${memProcs}, ceiling ${MAX_WEB_PROCESSES})`;
 
+  // PostgreSQL's memory must not depend on the tier: a re-tier that changed its container limit or
+  // shared_buffers would restart PostgreSQL, and every DB-backed request would fail meanwhile. So
+  // the node processes get one reserve per host: the most any single-host tier lays out here.
+  const appReserve = appMemoryReserve(startProcs, appBudget, cpus);
+  d['host.appReserveBytes'] = appReserve.derivation;
+
   // Which connection plans may be tried, and whether PgBouncer's memory is set aside for each.
   const forcedWhy = shape.pgbouncer === 'always' ? `the ${tier} tier always runs PgBouncer (several hosts share one PostgreSQL)` : mode === 'on' ? '--pgbouncer on was asked for' : null;
   const passes: { withPgb: boolean; choice: PgbouncerChoice }[] = forcedWhy
@@ -155,7 +185,7 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
     const queueProcesses = queueReplicas * nodes;
     for (const pass of passes) {
       const withPgb = pass.withPgb;
-      const pgBytes = floorMiB(avail - redisLim.memoryBytes - nginxLim.memoryBytes - webBytes - queueBytes - (withPgb ? PGBOUNCER_BYTES : 0));
+      const pgBytes = floorMiB(avail - redisLim.memoryBytes - nginxLim.memoryBytes - appReserve.value - (withPgb ? PGBOUNCER_BYTES : 0));
       if (pgBytes < PG_MIN_BYTES) {
         lastWhy = `PostgreSQL would get ${b(Math.max(0, pgBytes))}${withPgb ? ` after PgBouncer's ${b(PGBOUNCER_BYTES)}` : ''}, under its minimum ${b(PG_MIN_BYTES)}`;
         break;
@@ -251,7 +281,7 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
         'sizing.queue.limits.cpus': queueLim.cpus.derivation,
         'sizing.queue.limits.memoryBytes': queueLim.memoryBytes.derivation,
         'sizing.postgres.limits.cpus': postgresCpus(cpus).derivation,
-        'sizing.postgres.limits.memoryBytes': `PostgreSQL memory ${b(pgBytes)} = ${b(avail)} − redis ${b(redisLim.memoryBytes)} − nginx ${b(nginxLim.memoryBytes)} − backends ${b(webBytes)} − queue ${b(queueBytes)}${withPgb ? ` − pgbouncer ${b(PGBOUNCER_BYTES)}` : ''}`,
+        'sizing.postgres.limits.memoryBytes': `PostgreSQL memory ${b(pgBytes)} = ${b(avail)} − redis ${b(redisLim.memoryBytes)} − nginx ${b(nginxLim.memoryBytes)} − app reserve ${b(appReserve.value)}${withPgb ? ` − pgbouncer ${b(PGBOUNCER_BYTES)}` : ''} (the same for every tier on this host: a re-tier never restarts PostgreSQL)`,
         'sizing.postgres.maxConnections': conn.maxConnections.derivation,
         'sizing.postgres.superuserReservedConnections': `superuser_reserved_connections ${SUPERUSER_RESERVED_CONNECTIONS} (constant: PostgreSQL's default)`,
         'sizing.postgres.sharedBuffersBytes': pgm.sharedBuffersBytes.derivation,

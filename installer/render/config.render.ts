@@ -18,15 +18,15 @@ export function renderNginx(plan: Plan, template: string, upstream = 'backend:30
 /**
  * postgres/postgresql.conf from compose-templates/postgresql.conf.eta. Memory in MB/kB units
  * PostgreSQL reads (1 MB = 1 MiB in PostgreSQL). wal_buffers = 3 % of shared_buffers, 1–16 MiB (PgTune).
+ * Depends only on the host, so a re-tier leaves it (and PostgreSQL) unchanged.
  */
 export function renderPostgresConf(plan: Plan, template: string): string {
   const pg = plan.sizing.postgres;
   const walBuffersBytes = Math.min(16 * 1024 ** 2, Math.max(1024 ** 2, Math.floor((pg.sharedBuffersBytes * 0.03) / 1024 ** 2) * 1024 ** 2));
+  // Only PostgreSQL's own sizing goes in (no tier, no demand), so the file is the same for every tier.
   return renderTemplate(template, {
-    tier: plan.tier,
     pg,
     pgMemory: formatBytes(pg.limits.memoryBytes),
-    dbDemand: plan.budget.dbConnections.demand,
     walBuffersBytes,
     mb,
     kb,
