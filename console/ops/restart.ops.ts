@@ -1,12 +1,16 @@
 /**
  * `carebox restart SERVICE`: rolling when the service has more than one replica (one container at
- * a time, each healthy again before the next; the others keep serving), otherwise a plain restart.
+ * a time, each healthy again before the next; the others keep serving); a single backend or
+ * worker is replaced new-before-old (surge); other single containers get a plain restart.
  * nginx keeps running throughout; after backends restart it is reloaded so it drops any address
  * it cached for them (it also re-resolves every 5 s on its own).
  */
 import type { StepReporter } from '../../installer/apply/steps.js';
-import { rollingRestart, type RestartedContainer } from './rolling.js';
-import { assertService, step, withStackLock, type Stack } from './stack.js';
+import { rollingReplace, rollingRestart, type RestartedContainer } from './rolling.js';
+import { assertService, serviceContainers, step, withStackLock, type Stack } from './stack.js';
+
+/** Stateless app services a single replica of which is restarted new-before-old (surge). */
+export const SURGE_SERVICES: ReadonlySet<string> = new Set(['backend', 'worker']);
 import { reloadNginx } from '../docker/nginx.reload.js';
 
 /** Options of {@link restartService}. */
@@ -19,7 +23,8 @@ export interface RestartOptions {
 /** What a restart did. */
 export interface RestartResult {
   service: string;
-  strategy: 'rolling' | 'plain';
+  /** rolling: one at a time; surge: a single replica replaced new-before-old; plain: a single container restarted in place. */
+  strategy: 'rolling' | 'surge' | 'plain';
   containers: RestartedContainer[];
   tookMs: number;
 }
@@ -34,6 +39,28 @@ export async function restartService(stack: Stack, opts: RestartOptions, reporte
   assertService(stack.manifest, opts.service);
   return withStackLock(stack.root, `restart ${opts.service}`, async () => {
     const t0 = Date.now();
+    const current = await serviceContainers(stack, opts.service);
+    if (current.length === 1 && SURGE_SERVICES.has(opts.service)) {
+      // One replica: start a second one, healthy first, then drain and remove the old one, so
+      // nginx always has a backend to send to (no 503 window). The overlap's DB pool fits because
+      // max_connections is the host's cap, sized above every tier's demand.
+      const r = await step(
+        reporter,
+        'restart',
+        `Restart ${opts.service} (surge: a new container before the old one stops)`,
+        (progress) =>
+          rollingReplace(stack, opts.service, {
+            target: 1,
+            replaceAll: true,
+            timeoutMs: opts.timeoutMs,
+            onProgress: progress,
+            afterRemoval: opts.service === 'backend' ? async () => void (await reloadNginx(stack.docker, stack.manifest.project, progress)) : undefined,
+          }),
+        (x) => `replaced by a new healthy container in ${(x.tookMs / 1000).toFixed(1)} s`,
+      );
+      const fresh = await serviceContainers(stack, opts.service);
+      return { service: opts.service, strategy: 'surge', containers: fresh.filter((c) => r.started.includes(c.id)).map((c) => ({ id: c.id, number: c.number, tookMs: r.tookMs })), tookMs: Date.now() - t0 };
+    }
     const containers = await step(
       reporter,
       'restart',

@@ -131,6 +131,8 @@ export interface RollingReplaceOptions {
   timeoutMs: number;
   /** Called after old containers were stopped (e.g. reload nginx to drop their addresses). */
   afterRemoval?: () => Promise<void>;
+  /** Replace every container that exists now, even those already up to date (a surge restart). */
+  replaceAll?: boolean;
   onProgress?: (m: string) => void;
 }
 
@@ -160,9 +162,10 @@ export async function rollingReplace(stack: Stack, service: string, opts: Rollin
   const grace = stopGraceSeconds(stack.root, service);
   const started: string[] = [];
   const removed: string[] = [];
+  const initial = new Set(opts.replaceAll ? (await serviceContainers(stack, service)).map((c) => c.id) : []);
   const classify = async () => {
     const cs = await serviceContainers(stack, service);
-    const fresh = cs.filter((c) => c.configHash === want && c.state === 'running');
+    const fresh = cs.filter((c) => c.configHash === want && c.state === 'running' && !initial.has(c.id));
     const stale = cs.filter((c) => !fresh.includes(c));
     return { cs, fresh, stale };
   };

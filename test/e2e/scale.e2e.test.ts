@@ -141,4 +141,23 @@ describe('e2e: scale, logs and restart on the real engine', function () {
     const st = await cli(s!, ['status', '--json', '--no-usage']);
     expect(st.code, st.stderr).to.equal(0);
   });
+
+  it('restart of a single backend replica is a surge (new before old): no failed request, one replica after', async () => {
+    const before = (await containersOf(docker, s!.project, 'backend')).map((c) => c.Id);
+    const load = startLoad(s!.url, '/health');
+    await new Promise((r) => setTimeout(r, 1000));
+    const r = await cli(s!, ['restart', 'backend', '--json']);
+    const report = await load.stop();
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.json.strategy).to.equal('surge');
+    const after = (await containersOf(docker, s!.project, 'backend')).map((c) => c.Id);
+    expect(after).to.have.length(1);
+    expect(after[0]).to.not.equal(before[0]);
+    expect(report.requests).to.be.greaterThan(100);
+    expect(report.failed, JSON.stringify(report)).to.equal(0);
+    // Compose sees no drift afterwards: a plain install recreates nothing.
+    const again = await cli(s!, ['install', '--yes', '--json']);
+    expect(again.code, again.stderr).to.equal(0);
+    expect((await containersOf(docker, s!.project, 'backend')).map((c) => c.Id)).to.deep.equal(after);
+  });
 });
