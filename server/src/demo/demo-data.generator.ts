@@ -22,6 +22,13 @@ import { AuditRepository } from '../audit/audit.repository.js';
 
 /** Options of {@link createDemoData}. */
 export interface DemoDataOptions {
+  /**
+   * Synthetic sign-in accounts (clerks, `<tenant>-clerk-00001` …) for load tests; default 0. They
+   * all get `usersPasswordHash`, which is required when this is above 0.
+   */
+  users?: number;
+  /** argon2id PHC hash of the synthetic accounts' password (hashed once by the caller). */
+  usersPasswordHash?: string;
   /** How many synthetic patients the tenant should have. */
   patients: number;
   /** Name of the data set, `[a-z0-9-]{1,20}`; default `demo`. */
@@ -40,6 +47,8 @@ export interface DemoDataReport {
   tenant: string;
   patients: { requested: number; created: number; existing: number };
   clinicians: { created: number; existing: number };
+  /** Synthetic sign-in accounts: new ones, and existing ones whose password was reset. */
+  users: { created: number; existing: number };
   appointments: { created: number; skipped: number };
   durationMs: number;
 }
@@ -48,7 +57,8 @@ export interface DemoDataReport {
 export interface DemoRemovalReport {
   action: 'remove';
   tenant: string | null;
-  removed: { patients: number; appointments: number; clinicians: number };
+  /** `users`: synthetic sign-in accounts (clerks of {@link createDemoData}'s `users`). */
+  removed: { patients: number; appointments: number; clinicians: number; users: number };
   durationMs: number;
 }
 
@@ -96,6 +106,19 @@ export function mrnPrefix(tenant: string): string {
 export function clinicianPrefix(tenant: string): string {
   return `${tenant}-clinician-`;
 }
+
+/** The user-name prefix of a tenant's synthetic sign-in accounts, e.g. `demo-clerk-`. */
+export function clerkPrefix(tenant: string): string {
+  return `${tenant}-clerk-`;
+}
+
+/** User name of synthetic account i (1-based) of a tenant, e.g. `demo-clerk-00001`. */
+export function syntheticUsername(tenant: string, i: number): string {
+  return `${clerkPrefix(tenant)}${String(i).padStart(5, '0')}`;
+}
+
+/** Most synthetic sign-in accounts one tenant may have. */
+export const MAX_SYNTHETIC_USERS = 20_000;
 
 /** Patient i (1-based) of a tenant: always the same. */
 export function syntheticPatient(tenant: string, i: number) {
@@ -153,6 +176,7 @@ export async function createDemoData(db: Knex, options: DemoDataOptions): Promis
   }>;
   const clinicians = names.map((n) => clinicianRows.find((c) => c.username === n)).filter((c): c is NonNullable<typeof c> => c !== undefined);
   if (clinicians.length === 0 && options.patients > 0) throw new Error('no clinicians could be created (user names taken by real users?)');
+  const users = await upsertSyntheticUsers(db, tenant, options.users ?? 0, options.usersPasswordHash);
 
   let createdPatients = 0;
   let createdAppointments = 0;
@@ -208,11 +232,12 @@ export async function createDemoData(db: Knex, options: DemoDataOptions): Promis
     tenant,
     patients: { requested: options.patients, created: createdPatients, existing: options.patients - createdPatients },
     clinicians: { created: insertedClinicians.rows.length, existing: clinicians.length - insertedClinicians.rows.length },
+    users,
     appointments: { created: createdAppointments, skipped: attemptedAppointments - createdAppointments },
     durationMs: Date.now() - started,
   };
   await new AuditRepository(db).append({ userId: null, username: 'system:demo-data', role: null }, { ip: null, requestId: null }, [
-    { action: 'demo-data.create', resourceType: 'demo-data', resourceId: tenant, outcome: 'success', details: { patients: report.patients, appointments: report.appointments } },
+    { action: 'demo-data.create', resourceType: 'demo-data', resourceId: tenant, outcome: 'success', details: { patients: report.patients, users: report.users, appointments: report.appointments } },
   ]);
   return report;
 }
@@ -226,10 +251,12 @@ export async function removeDemoData(db: Knex, tenant: string | null): Promise<D
   if (tenant !== null && !TENANT_PATTERN.test(tenant)) throw new Error('tenant must be 1-20 lower-case letters, digits or "-"');
   const removed = await db.transaction(async (trx) => {
     const patients = trx('patients').where('is_synthetic', true).select('id');
-    const clinicians = trx('users').where('is_synthetic', true).select('id');
+    const clinicians = trx('users').where('is_synthetic', true).where('role', 'clinician').select('id');
+    const accounts = trx('users').where('is_synthetic', true).whereNot('role', 'clinician').select('id');
     if (tenant !== null) {
       patients.where('demo_tenant', tenant);
-      clinicians.where('username', 'like', `${clinicianPrefix(tenant).replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+      clinicians.where('username', 'like', `${escapeLikePattern(clinicianPrefix(tenant))}%`);
+      accounts.where('username', 'like', `${escapeLikePattern(clerkPrefix(tenant))}%`);
     }
     const appointmentQuery = trx('appointments').where((w) => {
       w.whereIn('patient_id', patients.clone()).orWhereIn('clinician_id', clinicians.clone());
@@ -239,11 +266,52 @@ export async function removeDemoData(db: Knex, tenant: string | null): Promise<D
     // Exports and outbox rows go with their patient / appointment (ON DELETE CASCADE).
     const patientCount = await trx('patients').whereIn('id', patients.clone()).delete();
     const clinicianCount = await trx('users').whereIn('id', clinicians.clone()).delete();
-    return { patients: patientCount, appointments: appointmentCount, clinicians: clinicianCount };
+    const userCount = await trx('users').whereIn('id', accounts.clone()).delete();
+    return { patients: patientCount, appointments: appointmentCount, clinicians: clinicianCount, users: userCount };
   });
   const report: DemoRemovalReport = { action: 'remove', tenant, removed, durationMs: Date.now() - started };
   await new AuditRepository(db).append({ userId: null, username: 'system:demo-data', role: null }, { ip: null, requestId: null }, [
     { action: 'demo-data.remove', resourceType: 'demo-data', resourceId: tenant, outcome: 'success', details: { removed } },
   ]);
   return report;
+}
+
+/** `value` with LIKE's wildcards escaped, so it matches literally as a prefix. */
+function escapeLikePattern(value: string): string {
+  return value.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/**
+ * Creates (or tops up to) `count` synthetic clerk accounts of a tenant, all with `passwordHash`,
+ * active and without a pending password change. Existing synthetic accounts of the tenant get
+ * the new hash and a cleared lockout (a crashed earlier load test may have left them with another
+ * password). A real user is never changed: a user name taken by one is an error.
+ * @throws Error for a bad count, a missing hash, or user names held by real users.
+ */
+export async function upsertSyntheticUsers(db: Knex, tenant: string, count: number, passwordHash: string | undefined): Promise<{ created: number; existing: number }> {
+  if (!Number.isInteger(count) || count < 0 || count > MAX_SYNTHETIC_USERS) throw new Error(`users must be an integer between 0 and ${MAX_SYNTHETIC_USERS}`);
+  if (count === 0) return { created: 0, existing: 0 };
+  if (passwordHash === undefined || !passwordHash.startsWith('$argon2')) throw new Error('synthetic users need an argon2 password hash');
+  let created = 0;
+  let existing = 0;
+  for (let from = 1; from <= count; from += BATCH) {
+    const names = Array.from({ length: Math.min(count, from + BATCH - 1) - from + 1 }, (_, k) => syntheticUsername(tenant, from + k));
+    const result = await db.raw<{ rows: Array<{ inserted: boolean }> }>(
+      `insert into users (username, display_name, role, department, password_hash, must_change_password, is_synthetic)
+       select u, 'Load test ' || u, 'clerk', 'Load test', ?, false, true
+         from unnest(?::text[]) as t(u)
+       on conflict ((lower(username))) do update
+         set password_hash = excluded.password_hash, active = true, must_change_password = false,
+             failed_login_count = 0, locked_until = null, updated_at = now()
+         where users.is_synthetic
+       returning (xmax = 0) as inserted`,
+      [passwordHash, names],
+    );
+    for (const row of result.rows) {
+      if (row.inserted) created += 1;
+      else existing += 1;
+    }
+    if (result.rows.length < names.length) throw new Error(`${names.length - result.rows.length} synthetic user name(s) of tenant ${tenant} are taken by real users`);
+  }
+  return { created, existing };
 }

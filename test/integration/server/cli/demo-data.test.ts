@@ -81,12 +81,12 @@ describe('server CLI (integration): node dist/server/src/demo-data.js', function
     const one = await runDemoData(env, ['--remove', '--tenant', 'trial2']);
     expect(one.code, one.stderr).to.equal(0);
     expect(one.json).to.deep.include({ action: 'remove', tenant: 'trial2' });
-    expect(one.json.removed).to.deep.equal({ patients: 50, appointments: 100, clinicians: 2 });
+    expect(one.json.removed).to.deep.equal({ patients: 50, appointments: 100, clinicians: 2, users: 0 });
     expect(await db('patients').where({ demo_tenant: 'demo' }).count({ n: '*' })).to.deep.equal([{ n: '3100' }]);
 
     const all = await runDemoData(env, ['--remove']);
     expect(all.json).to.deep.include({ action: 'remove', tenant: null });
-    expect(all.json.removed).to.deep.equal({ patients: 3100, appointments: 6201, clinicians: 12 });
+    expect(all.json.removed).to.deep.equal({ patients: 3100, appointments: 6201, clinicians: 12, users: 0 });
     expect(await db('patients').where({ is_synthetic: true }).count({ n: '*' })).to.deep.equal([{ n: '0' }]);
     expect(await db('patients').where({ id: real.patient }).first()).to.not.equal(undefined);
     expect(await db('users').where({ id: real.clinician }).first()).to.not.equal(undefined);
