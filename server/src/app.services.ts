@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { AppointmentRepository } from './appointments/appointment.repository.js';
 import { AppointmentService } from './appointments/appointment.service.js';
+import { AuditBatchWriter } from './audit/audit.batcher.js';
 import { AuditRepository } from './audit/audit.repository.js';
 import { AuditService } from './audit/audit.service.js';
 import { AuthService } from './auth/auth.service.js';
@@ -53,7 +54,8 @@ export interface AppServices {
 export function createServices(deps: ServiceDeps): AppServices {
   const { config, db, redis, logger } = deps;
   const prefix = config.QUEUE_NAME_PREFIX;
-  const audit = new AuditService(new AuditRepository(db), transactionRunner(db, config), logger);
+  const auditRepository = new AuditRepository(db);
+  const audit = new AuditService(auditRepository, transactionRunner(db, config), logger, new AuditBatchWriter(auditRepository));
   const sessions = new SessionStore(redis, {
     prefix,
     idleTimeoutSeconds: config.SESSION_IDLE_TIMEOUT_SECONDS,

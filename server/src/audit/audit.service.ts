@@ -10,6 +10,9 @@
  * - A refused or failed attempt is recorded too, with its outcome (denied, not_found, rejected,
  *   conflict, error). If even that record cannot be written, the original error is answered and
  *   the lost record is logged as an error.
+ * - Records written outside a change's transaction (reads, refusals, failures, sign-ins) go
+ *   through an {@link AuditBatchWriter} when one is given: the records of concurrent requests share
+ *   one INSERT, and each request still waits for its own record to commit (see audit.batcher.ts).
  */
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
@@ -18,8 +21,9 @@ import type { TransactionRunner } from '../db/transaction.js';
 import { HttpError, ServiceUnavailableError } from '../http/http-error.js';
 import type { RequestContext } from '../http/request-context.js';
 import { decodeCursor, toPage, type Page } from '../http/pagination.js';
+import type { AuditBatchWriter } from './audit.batcher.js';
 import type { AuditFilter } from './audit.repository.js';
-import { AuditRepository } from './audit.repository.js';
+import { AuditRepository, toAuditRow } from './audit.repository.js';
 import type { AuditActor, AuditEvent, AuditEventInput, AuditOrigin, AuditOutcome } from './audit.types.js';
 
 /** The audit record could not be written, so the action it records is refused. */
@@ -66,10 +70,15 @@ export function outcomeOf(err: unknown): AuditOutcome {
 
 /** The audit trail of one process. */
 export class AuditService {
+  /**
+   * @param batches group writer for records outside a transaction; without it each record is its
+   *   own INSERT (CLIs, the queue worker, tests).
+   */
   constructor(
     private readonly repository: AuditRepository,
     private readonly transaction: TransactionRunner,
     private readonly logger: Logger<string>,
+    private readonly batches?: AuditBatchWriter,
   ) {}
 
   /** The actor and origin of a request context. */
@@ -86,10 +95,16 @@ export class AuditService {
    */
   async record(actor: AuditActor, origin: AuditOrigin, events: readonly AuditEventInput[], trx?: Knex.Transaction): Promise<void> {
     try {
-      await this.repository.append(actor, origin, events, trx);
+      await this.append(actor, origin, events, trx);
     } catch (err) {
       throw new AuditUnavailableError(err);
     }
+  }
+
+  /** Appends in `trx`, else through the batch writer (when there is one). @throws the driver error */
+  private append(actor: AuditActor, origin: AuditOrigin, events: readonly AuditEventInput[], trx?: Knex.Transaction): Promise<void> {
+    if (trx !== undefined || this.batches === undefined) return this.repository.append(actor, origin, events, trx);
+    return this.batches.write(events.map((e) => toAuditRow(actor, origin, e)));
   }
 
   /**
@@ -159,7 +174,7 @@ export class AuditService {
     const outcome = outcomeOf(err);
     const code = err instanceof HttpError ? err.code : 'INTERNAL';
     try {
-      await this.repository.append(actor, origin, [{ ...subject, outcome, details: { code } }]);
+      await this.append(actor, origin, [{ ...subject, outcome, details: { code } }]);
     } catch (auditErr) {
       // The request fails anyway with its own error; the lost record must not vanish silently.
       this.logger.error(
