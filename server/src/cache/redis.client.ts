@@ -6,6 +6,7 @@
  * - Reconnects never stop and back off per {@link redisRetryDelayMs} (harder on max-clients).
  * - Request paths fail fast: a command waits at most REDIS_COMMAND_TIMEOUT_MS and is retried over
  *   at most one reconnect, so callers (cache reads, readiness) fall back instead of hanging.
+ * - Auto-pipelining: the commands of one event-loop turn share one round trip.
  *
  * One client is one Redis connection.
  */
@@ -50,6 +51,9 @@ export function createRedisClient(connection: RedisConnection, options: RedisCli
     connectTimeout: REDIS_CONNECT_TIMEOUT_MS,
     commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
     maxRetriesPerRequest: 1,
+    // Commands issued in the same event-loop turn (many requests' session and cache reads under
+    // load) go out in one write and come back in one read, instead of a syscall pair each.
+    enableAutoPipelining: true,
     retryStrategy: (times: number) => redisRetryDelayMs(times, state.lastError),
     lazyConnect: true,
   });

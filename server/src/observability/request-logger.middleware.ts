@@ -1,5 +1,5 @@
 /**
- * One log line per request (pino-http), with a request id that is echoed as `X-Request-Id`.
+ * One log line per request, with a request id that is echoed as `X-Request-Id`.
  *
  * What is logged: id, method, path (the query string is dropped: searches by name or MRN would
  * put patient data in the log), route-independent status and duration, client address, user
@@ -7,10 +7,9 @@
  * second line of defence.
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { pinoHttp } from 'pino-http';
 
 /** Incoming ids (from nginx `$request_id`, say) are kept only when they look like one. */
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,128}$/;
@@ -22,8 +21,9 @@ export function requestId(req: IncomingMessage): string {
 }
 
 /** The logged shape of a request. */
-export function serializeRequest(req: IncomingMessage & { id?: unknown; ip?: string }): Record<string, unknown> {
-  const url = req.url ?? '';
+export function serializeRequest(req: IncomingMessage & { id?: unknown; ip?: string; originalUrl?: string }): Record<string, unknown> {
+  // Express's originalUrl: a mounted router strips its prefix from `url` while it runs.
+  const url = req.originalUrl ?? req.url ?? '';
   const q = url.indexOf('?');
   return {
     id: req.id,
@@ -34,23 +34,50 @@ export function serializeRequest(req: IncomingMessage & { id?: unknown; ip?: str
   };
 }
 
-/** pino-http middleware over `logger`. */
+/**
+ * Paths the request logger still redacts. Its lines are built from a whitelist (the fields of
+ * {@link serializeRequest}, the status, the duration and the safely serialized error), so the
+ * process logger's wildcard paths (`*.password`, `*.*.mrn`, …) would never match anything there;
+ * evaluating them on every request cost about as much as writing the line. These header paths stay
+ * as a guard should the line ever carry headers.
+ */
+export const REQUEST_LOG_REDACT_PATHS: readonly string[] = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["proxy-authorization"]', 'req.headers["x-api-key"]'];
+
+/**
+ * Middleware writing one line per request when its response finished (or the client went away):
+ * `{ req: {id, method, path, remoteAddress, userAgent}, res: {statusCode}, responseTime, err? }`,
+ * message `"<METHOD> <status>"`, level `error` when the request failed server-side (status ≥ 500 or
+ * an error attached as `res.err` by the error handler), else `info`. Sets `req.id` and echoes it as
+ * `X-Request-Id`.
+ *
+ * A plain middleware instead of pino-http: pino-http builds a child logger (serializing and
+ * redacting the request) for every request; here nothing is built until the line is written.
+ */
 export function requestLogger(logger: Logger<string>): RequestHandler {
-  const middleware = pinoHttp({
-    logger,
-    genReqId: (req: IncomingMessage, res: ServerResponse) => {
-      const id = requestId(req);
-      res.setHeader('X-Request-Id', id);
-      return id;
-    },
-    wrapSerializers: false,
-    serializers: {
-      req: serializeRequest,
-      res: (res: ServerResponse) => ({ statusCode: res.statusCode }),
-    },
-    customLogLevel: (_req, res, err) => (err !== undefined || res.statusCode >= 500 ? 'error' : 'info'),
-    customSuccessMessage: (req, res) => `${req.method} ${res.statusCode}`,
-    customErrorMessage: (req, res) => `${req.method} ${res.statusCode}`,
-  });
-  return middleware as unknown as RequestHandler;
+  const log = logger.child({}, { redact: { paths: [...REQUEST_LOG_REDACT_PATHS], censor: '[redacted]' } });
+  return (req, res, next) => {
+    const started = Date.now();
+    const id = requestId(req);
+    (req as { id?: string }).id = id;
+    res.setHeader('X-Request-Id', id);
+    let logged = false;
+    const done = (): void => {
+      if (logged) return;
+      logged = true;
+      res.removeListener('finish', done);
+      res.removeListener('close', done);
+      const err = (res as { err?: unknown }).err;
+      const line: Record<string, unknown> = { req: serializeRequest(req), res: { statusCode: res.statusCode }, responseTime: Date.now() - started };
+      const message = `${req.method} ${res.statusCode}`;
+      if (err !== undefined || res.statusCode >= 500) {
+        line.err = err ?? new Error(`failed with status code ${res.statusCode}`);
+        log.error(line, message);
+      } else {
+        log.info(line, message);
+      }
+    };
+    res.on('finish', done);
+    res.on('close', done);
+    next();
+  };
 }
