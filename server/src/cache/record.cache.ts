@@ -94,6 +94,49 @@ export class RecordCache<T> {
     return value;
   }
 
+  /**
+   * Like {@link getOrLoad}, but the record as JSON text: a hit is returned as Redis holds it (no
+   * parse, and the caller sends it without serializing again), a miss is loaded and serialized
+   * once for both the cache and the caller. Never fails because of Redis.
+   * @param looksValid a cheap check of cached text (e.g. it starts with this record's id); text
+   *   that fails it is dropped and reloaded, like a corrupt entry.
+   * @returns null when `load` finds nothing (not cached).
+   * @throws whatever `load` throws.
+   */
+  async getOrLoadJson(id: string, load: () => Promise<T | null>, looksValid: (text: string) => boolean): Promise<string | null> {
+    if (!this.enabled) {
+      const value = await load();
+      return value === null ? null : JSON.stringify(value);
+    }
+    const labels = { cache: this.options.name };
+    let cached: string | null = null;
+    let cacheUsable = this.connected;
+    if (cacheUsable && this.pending.size > 0) await this.flushPending();
+    if (cacheUsable) {
+      try {
+        cached = await this.redis.get(this.key(id));
+      } catch {
+        cacheUsable = false;
+      }
+    }
+    if (!cacheUsable) this.metrics.errors.inc(labels);
+    if (cached !== null && cached !== TOMBSTONE) {
+      if (looksValid(cached)) {
+        this.metrics.hits.inc(labels);
+        return cached;
+      }
+      await this.redis.del(this.key(id)).catch(() => undefined);
+    }
+    if (cacheUsable) this.metrics.misses.inc(labels);
+    const value = await load();
+    if (value === null) return null;
+    const text = JSON.stringify(value);
+    if (cacheUsable && cached !== TOMBSTONE) {
+      await this.redis.set(this.key(id), text, 'EX', this.options.ttlSeconds, 'NX').catch(() => undefined);
+    }
+    return text;
+  }
+
   /** Invalidates one record after a committed write. Never throws; retried after an outage. */
   async invalidate(id: string): Promise<void> {
     if (!this.enabled) return;

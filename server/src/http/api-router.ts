@@ -13,6 +13,7 @@ import { Router, type Request, type RequestHandler, type Response } from 'expres
 import { z } from 'zod';
 import type { UserRole } from '../users/user.types.js';
 import { ForbiddenError } from './http-error.js';
+import { RawJson } from './raw-json.js';
 import { actorOf, contextOf, type RequestContext } from './request-context.js';
 
 /** Who may call a route. */
@@ -38,6 +39,7 @@ export interface RouteResponse {
 /** What a handler returns; `undefined` when it wrote the response itself (a file download). */
 export interface RouteResult {
   status?: number;
+  /** Sent as JSON; a {@link RawJson} is sent as the text it holds. */
   body?: unknown;
   headers?: Record<string, string>;
 }
@@ -132,6 +134,24 @@ export function toOpenApiPath(expressPath: string): string {
   return expressPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 }
 
+/**
+ * A handler's input; `ctx` is computed on first use (public routes have none), through a
+ * prototype getter rather than a per-request `defineProperty`.
+ */
+class Input {
+  constructor(
+    readonly params: unknown,
+    readonly query: unknown,
+    readonly body: unknown,
+    readonly req: Request,
+    readonly res: Response,
+  ) {}
+
+  get ctx(): RequestContext {
+    return contextOf(this.req);
+  }
+}
+
 /** Collects routes into one Express router and one OpenAPI registry. */
 export class ApiRouter {
   readonly router = Router();
@@ -160,14 +180,16 @@ export class ApiRouter {
       const params = def.params ? def.params.parse(req.params) : undefined;
       const query = def.query ? def.query.parse(req.query ?? {}) : undefined;
       const body = def.body ? def.body.parse(req.body) : undefined;
-      const input = { params: params as Out<P>, query: query as Out<Q>, body: body as Out<B>, req, res } as RouteInput<P, Q, B>;
-      Object.defineProperty(input, 'ctx', { get: () => contextOf(req) });
-      const result = await def.handler(input);
+      const result = await def.handler(new Input(params, query, body, req, res) as unknown as RouteInput<P, Q, B>);
       if (result === undefined) return;
-      for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
-      res.status(result.status ?? 200);
+      if (result.headers) for (const [name, value] of Object.entries(result.headers)) res.setHeader(name, value);
+      res.statusCode = result.status ?? 200;
       if (result.body === undefined) res.end();
-      else res.json(result.body);
+      else if (result.body instanceof RawJson) {
+        res.setHeader('Content-Type', 'application/json; charset=utf-8');
+        res.setHeader('Content-Length', Buffer.byteLength(result.body.text));
+        res.end(result.body.text);
+      } else res.json(result.body);
     });
     this.router[def.method](def.path, ...chain);
 

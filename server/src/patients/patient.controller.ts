@@ -49,7 +49,7 @@ export class PatientController {
       params: patientIdParams,
       auditDenied: { action: 'patient.read', resourceType: 'patient' },
       responses: { 200: { description: 'The patient.', schema: patientSchema }, 404: { description: 'No such patient.' } },
-      handler: async ({ params, ctx }) => ({ body: await this.patients.get(ctx, params.id) }),
+      handler: async ({ params, ctx }) => ({ body: await this.patients.getJson(ctx, params.id) }),
     });
     api.add({
       method: 'patch',

@@ -8,6 +8,7 @@ import type { AuditService } from '../audit/audit.service.js';
 import type { RecordCache } from '../cache/record.cache.js';
 import { assertFound, ConflictError } from '../http/http-error.js';
 import { decodeCursor, toPage, type Page } from '../http/pagination.js';
+import { RawJson } from '../http/raw-json.js';
 import type { RequestContext } from '../http/request-context.js';
 import type { PatientRepository } from './patient.repository.js';
 import type { CreatePatientInput, Patient, UpdatePatientInput } from './patient.schemas.js';
@@ -46,6 +47,20 @@ export class PatientService {
       const patient = await this.cache.getOrLoad(id, () => this.patients.findById(id));
       assertFound(patient, 'patient');
       return { result: patient };
+    });
+  }
+
+  /**
+   * Reads one patient as JSON text (what the API sends): a cache hit goes out as Redis holds it.
+   * Audited like {@link get}. @throws NotFoundError, AuditUnavailableError
+   */
+  async getJson(ctx: RequestContext, id: string): Promise<RawJson> {
+    // Patients serialize with `id` first (toPatient), so a cached text of this record starts so.
+    const start = `{"id":${JSON.stringify(id)},`;
+    return this.audit.read(ctx, { action: 'patient.read', resourceType: 'patient', resourceId: id, patientId: id }, async () => {
+      const text = await this.cache.getOrLoadJson(id, () => this.patients.findById(id), (t) => t.startsWith(start));
+      assertFound(text, 'patient');
+      return { result: new RawJson(text) };
     });
   }
 
