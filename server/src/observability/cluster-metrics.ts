@@ -12,7 +12,7 @@
 import cluster from 'node:cluster';
 import { AggregatorRegistry, collectDefaultMetrics, Gauge, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { Logger } from 'pino';
-import { CACHE_HIT_RATIO_METRIC } from './metrics.registry.js';
+import { CACHE_HIT_RATIO_METRIC } from './metric-names.js';
 
 const REQUEST = 'carebox:metrics:request';
 const RESPONSE = 'carebox:metrics:response';

@@ -25,6 +25,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { poolStats } from '../db/knex.factory.js';
 import type { QueueDepth } from '../jobs/job.producer.js';
 import { withTimeout } from '../util/with-timeout.js';
+import { CACHE_HIT_RATIO_METRIC } from './metric-names.js';
 
 type HttpLabels = 'method' | 'route' | 'status_code';
 
@@ -44,7 +45,7 @@ export interface AppMetrics {
 }
 
 /** Name of the hit-ratio gauge; the cluster primary recomputes it from the merged counters. */
-export const CACHE_HIT_RATIO_METRIC = 'carebox_cache_hit_ratio';
+export { CACHE_HIT_RATIO_METRIC };
 
 /** Where the gauges read their values at scrape time. */
 export interface MetricSources {
