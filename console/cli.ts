@@ -8,7 +8,7 @@ import { ExitCode } from '../installer/errors.js';
 import { buildProgram } from './program.js';
 
 try {
-  await buildProgram().parseAsync(process.argv);
+  await (await buildProgram(process.argv)).parseAsync(process.argv);
 } catch (err) {
   if (!(err instanceof CommanderError)) throw err;
   // help and version exit 0; every parse error (unknown option, missing argument) is a usage error.

@@ -2,47 +2,57 @@
  * The `carebox` program: installer verbs (install, plan) from installer/commands, day-to-day verbs
  * (status, uninstall, …) from console/commands. It lives in console/ because the console depends
  * on the installer core, never the reverse.
+ *
+ * Verbs are loaded on demand: `carebox plan` loads the planner only, not Docker's client, Ink,
+ * React or autocannon, which the other verbs pull in (loading all of them took most of `plan`'s
+ * wall time). Help, version and unknown verbs load every verb.
  */
 import { Command } from 'commander';
-import { runAction } from '../installer/commands/action.js';
-import { registerInstall } from '../installer/commands/install.command.js';
-import { registerPlan } from '../installer/commands/plan.command.js';
+import { runAction, type ActionRunner } from '../installer/commands/action.js';
 import { CAREBOX_VERSION } from '../installer/version.js';
-import { registerConsole } from './commands/console.command.js';
-import { registerStatus } from './commands/status.command.js';
-import { registerUninstall } from './commands/uninstall.command.js';
-import { registerLogs } from './commands/logs.command.js';
-import { registerRestart } from './commands/restart.command.js';
-import { registerScale } from './commands/scale.command.js';
-import { registerRetier } from './commands/retier.command.js';
-import { registerBackup, registerRestore } from './commands/backup.command.js';
-import { registerBundle } from './commands/bundle.command.js';
-import { registerUpgrade } from './commands/upgrade.command.js';
-import { registerSupportBundle } from './commands/support.command.js';
-import { registerDemoData } from './commands/demo-data.command.js';
 
-/** Build the program. Every command throws CommanderError instead of exiting (exitOverride). */
-export function buildProgram(): Command {
+type Register = (program: Command, run: ActionRunner) => void;
+
+/** Every verb (in help order) and how to load its registration. */
+const VERBS: ReadonlyArray<{ names: readonly string[]; load: () => Promise<Register[]> }> = [
+  { names: ['install'], load: async () => [(await import('../installer/commands/install.command.js')).registerInstall] },
+  { names: ['plan'], load: async () => [(await import('../installer/commands/plan.command.js')).registerPlan] },
+  { names: ['status'], load: async () => [(await import('./commands/status.command.js')).registerStatus] },
+  { names: ['console'], load: async () => [(await import('./commands/console.command.js')).registerConsole] },
+  { names: ['uninstall'], load: async () => [(await import('./commands/uninstall.command.js')).registerUninstall] },
+  { names: ['logs'], load: async () => [(await import('./commands/logs.command.js')).registerLogs] },
+  { names: ['restart'], load: async () => [(await import('./commands/restart.command.js')).registerRestart] },
+  { names: ['scale'], load: async () => [(await import('./commands/scale.command.js')).registerScale] },
+  { names: ['retier'], load: async () => [(await import('./commands/retier.command.js')).registerRetier] },
+  {
+    names: ['backup', 'restore'],
+    load: async () => {
+      const m = await import('./commands/backup.command.js');
+      return [m.registerBackup, m.registerRestore];
+    },
+  },
+  { names: ['bundle'], load: async () => [(await import('./commands/bundle.command.js')).registerBundle] },
+  { names: ['upgrade'], load: async () => [(await import('./commands/upgrade.command.js')).registerUpgrade] },
+  { names: ['support-bundle'], load: async () => [(await import('./commands/support.command.js')).registerSupportBundle] },
+  { names: ['loadtest'], load: async () => [(await import('./commands/loadtest.command.js')).registerLoadtest] },
+  { names: ['demo-data'], load: async () => [(await import('./commands/demo-data.command.js')).registerDemoData] },
+];
+
+/**
+ * Build the program. Every command throws CommanderError instead of exiting (exitOverride).
+ * @param argv `process.argv`; when its first word after the script names a verb, only that verb
+ *   is loaded (the rest of the CLI behaves the same). Without it, every verb is.
+ */
+export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command('carebox')
     .description('Carebox: self-hosted hospital records appliance — plan, install and run the stack')
     .version(CAREBOX_VERSION)
     .showHelpAfterError('(run `carebox --help` for usage)')
     .exitOverride();
-  registerInstall(program, runAction);
-  registerPlan(program, runAction);
-  registerStatus(program, runAction);
-  registerConsole(program, runAction);
-  registerUninstall(program, runAction);
-  registerLogs(program, runAction);
-  registerRestart(program, runAction);
-  registerScale(program, runAction);
-  registerRetier(program, runAction);
-  registerBackup(program, runAction);
-  registerRestore(program, runAction);
-  registerBundle(program, runAction);
-  registerUpgrade(program, runAction);
-  registerSupportBundle(program, runAction);
-  registerDemoData(program, runAction);
+  const word = argv.slice(2).find((a) => !a.startsWith('-'));
+  const only = VERBS.find((v) => word !== undefined && v.names.includes(word) && !argv.slice(2).some((a) => a === '-h' || a === '--help'));
+  const registrations = await Promise.all((only ? [only] : VERBS).map((v) => v.load()));
+  for (const register of registrations.flat()) register(program, runAction);
   for (const c of program.commands) c.exitOverride();
   return program;
 }

@@ -26,8 +26,8 @@ describe('console command', () => {
     expect(() => assertInteractive({ stdinTTY: true, stdoutTTY: true, json: false })).to.not.throw();
   });
 
-  it('is registered with --dir, --json and --interval', () => {
-    const cmd = buildProgram().commands.find((c) => c.name() === 'console')!;
+  it('is registered with --dir, --json and --interval', async () => {
+    const cmd = (await buildProgram()).commands.find((c) => c.name() === 'console')!;
     expect(cmd).to.not.equal(undefined);
     expect(cmd.options.map((o) => o.long)).to.include.members(['--dir', '--json', '--interval']);
   });
