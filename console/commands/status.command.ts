@@ -18,6 +18,15 @@ export function formatStatus(s: StackStatus): string {
       lines.push(`    #${c.number} ${c.state}${c.health !== 'none' ? ` (${c.health})` : ''}${u}`);
     }
   }
+  const cap = s.capacity;
+  if (cap) {
+    lines.push(`Capacity: about ${cap.estimate[0]}–${cap.estimate[1]} concurrent users (estimate: ${cap.basis})`);
+    lines.push(
+      cap.measured
+        ? `Measured: ${cap.measured.concurrentUsers} concurrent users at p95 ${cap.measured.p95Ms} ms, ${cap.measured.requestsPerSecond} req/s (${cap.measured.measuredAt}, carebox loadtest)`
+        : 'Measured: not yet (run `carebox loadtest`)',
+    );
+  }
   return lines.join('\n');
 }
 

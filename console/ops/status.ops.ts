@@ -35,6 +35,13 @@ export interface StackStatus {
   url: string;
   healthy: boolean;
   services: ServiceStatus[];
+  /** The plan's capacity estimate and, once `carebox loadtest` ran, the measured figure (always set by stackStatus). */
+  capacity?: {
+    /** Estimated concurrent users, [low, high]. */
+    estimate: [number, number];
+    basis: string;
+    measured: { concurrentUsers: number; requestsPerSecond: number; p95Ms: number; measuredAt: string } | null;
+  };
 }
 
 /**
@@ -106,5 +113,6 @@ export async function stackStatus(docker: Docker, m: Manifest, opts: { usage: bo
     url: `http://${host}:${m.http.port}/`,
     healthy: services.every((s) => s.state === 'healthy'),
     services,
+    capacity: { estimate: m.plan.capacity.concurrentUsers, basis: m.plan.capacity.basis, measured: m.plan.capacity.measured ?? null },
   };
 }

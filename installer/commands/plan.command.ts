@@ -9,6 +9,7 @@ import { readManifest } from '../manifest/manifest.js';
 import { buildIntent, type IntentFlags } from '../plan/intent.js';
 import { formatPlan } from '../plan/plan.format.js';
 import { planCarebox } from '../plan/tier.plan.js';
+import { withMeasuredFrom } from '../plan/capacity.estimate.js';
 import { commonOptions, numberFlag, withCommon } from './common.options.js';
 import type { ActionRunner } from './action.js';
 
@@ -45,11 +46,11 @@ export function registerPlan(program: Command, run: ActionRunner): void {
       const memory = raw.memory === undefined ? undefined : parseSize(raw.memory as string);
       if ((cpus === undefined) !== (memory === undefined)) throw new UsageError('--cpus and --memory go together', 'give both to plan for a hypothetical host, or neither to plan for this one');
       let intent = buildIntent(intentFlagsFrom(raw));
+      const installed = cpus === undefined ? await readManifest(common.dir).catch(() => null) : null;
       if (!intent.tier && intent.users === null && cpus === undefined) {
         // On an installed host, `carebox plan` shows the installed intent's plan (with --pgbouncer
         // overriding the recorded mode when given).
-        const m = await readManifest(common.dir).catch(() => null);
-        if (m) intent = raw.pgbouncer === undefined ? m.intent : { ...m.intent, pgbouncer: intent.pgbouncer ?? 'auto' };
+        if (installed) intent = raw.pgbouncer === undefined ? installed.intent : { ...installed.intent, pgbouncer: intent.pgbouncer ?? 'auto' };
       }
       let host: PlanHost;
       if (cpus !== undefined && memory !== undefined) host = hypotheticalHost(cpus, memory);
@@ -57,7 +58,8 @@ export function registerPlan(program: Command, run: ActionRunner): void {
         const r = await detectResources();
         host = { cpus: r.cpus, hostCpus: r.hostCpus, memoryBytes: r.memoryBytes, hostMemoryBytes: r.hostMemoryBytes };
       }
-      const plan = planCarebox(host, intent);
+      // The installed stack's measured capacity (carebox loadtest) shows when this plan is that stack.
+      const plan = withMeasuredFrom(planCarebox(host, intent), installed?.plan);
       out.result(plan);
       out.print(formatPlan(plan));
       return 0;

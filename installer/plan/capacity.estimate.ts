@@ -1,3 +1,4 @@
+import type { Plan } from './plan.types.js';
 import { clamp, derived, type Derived } from './derived.js';
 
 /**
@@ -32,4 +33,16 @@ export function estimateCapacity(webProcesses: number, cpus: number, nodes: numb
     [low, high],
     `concurrent users ${low}–${high} = ${USERS_PER_WORKER_CPU[0]}–${USERS_PER_WORKER_CPU[1]} per worker CPU × min(${webProcesses} web processes, ${cpus} CPUs × ${WEB_CPU_SHARE}) = ${webCpusText}${nodes > 1 ? ` × ${nodes} nodes` : ''}`,
   );
+}
+
+/**
+ * `plan` with the measured capacity of `installed` (carebox.json's plan) when both describe the
+ * same stack (same tier, nodes and sizing): a measurement holds for the shape it was taken on, so
+ * a plan for another tier, size or host shows none. Pure.
+ */
+export function withMeasuredFrom(plan: Plan, installed: Pick<Plan, 'tier' | 'nodes' | 'sizing' | 'capacity'> | null | undefined): Plan {
+  const measured = installed?.capacity?.measured ?? null;
+  if (measured === null || installed === null || installed === undefined) return plan;
+  const same = installed.tier === plan.tier && installed.nodes === plan.nodes && JSON.stringify(installed.sizing) === JSON.stringify(plan.sizing);
+  return same ? { ...plan, capacity: { ...plan.capacity, measured } } : plan;
 }
