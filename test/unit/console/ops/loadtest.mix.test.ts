@@ -8,9 +8,11 @@ const FOUND = '00000000-0000-4000-8000-0000000000f0';
 /** Builds each request as autocannon would (setupRequest with the shared cycle context). */
 function cycle(requests: LoadRequest[], searchAnswer: { status: number; body: string }): LoadRequest[] {
   const context: Record<string, unknown> = {};
+  type Setup = (req: LoadRequest, ctx: object) => LoadRequest;
+  type OnResponse = (status: number, body: string, ctx: object) => void;
   return requests.map((r, i) => {
-    const built = (r.setupRequest ? r.setupRequest({ ...r }, context) : r) as LoadRequest;
-    if (i === 0) r.onResponse!(searchAnswer.status, searchAnswer.body, context);
+    const built = r.setupRequest ? (r.setupRequest as Setup)({ ...r }, context) : r;
+    if (i === 0) (r.onResponse as OnResponse)(searchAnswer.status, searchAnswer.body, context);
     return built;
   });
 }
