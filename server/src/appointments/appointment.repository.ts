@@ -88,6 +88,20 @@ export class AppointmentRepository {
     return toAppointment(row!);
   }
 
+  /**
+   * Whether a booking's patient exists and its clinician is an active clinician, in one round trip.
+   * No lock is taken: the insert's foreign keys lock the patient and the clinician (KEY SHARE)
+   * until the transaction ends, and fail it (23503) if either was deleted meanwhile.
+   */
+  async bookingParties(patientId: string, clinicianId: string, trx: Knex.Transaction): Promise<{ patient: boolean; clinician: boolean }> {
+    const { rows } = await trx.raw<{ rows: Array<{ patient: boolean; clinician: boolean }> }>(
+      `select exists(select 1 from patients where id = ?) as patient,
+              exists(select 1 from users where id = ? and role = 'clinician' and active) as clinician`,
+      [patientId, clinicianId],
+    );
+    return rows[0]!;
+  }
+
   /** The appointment with this id, or null; `forUpdate` locks it until `trx` ends. */
   async findById(id: string, trx?: Knex.Transaction, forUpdate = false): Promise<Appointment | null> {
     const q = (trx ?? this.db)('appointments').where({ id }).first(COLUMNS);

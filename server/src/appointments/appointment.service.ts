@@ -24,9 +24,18 @@ import type {
 
 const APPOINTMENTS_CURSOR = [z.iso.datetime({ offset: true }), z.uuid()] as const;
 
-/** Translates the exclusion violation of a double booking into 409 SLOT_TAKEN. */
+/**
+ * Translates the exclusion violation of a double booking into 409 SLOT_TAKEN, and a foreign-key
+ * violation (the patient or clinician deleted after the booking checked them) into 422.
+ */
 function translateSlotConflict(err: unknown): never {
   const e = err as { code?: unknown; constraint?: unknown };
+  if (e.code === '23503' && e.constraint === 'appointments_patient_id_foreign') {
+    throw new UnprocessableError('patientId names no patient', 'PATIENT_NOT_FOUND', { cause: err });
+  }
+  if (e.code === '23503' && e.constraint === 'appointments_clinician_id_foreign') {
+    throw new UnprocessableError('clinicianId is not an active clinician', 'CLINICIAN_NOT_FOUND', { cause: err });
+  }
   if (e.code === '23P01' && e.constraint === 'appointments_no_double_booking') {
     throw new ConflictError('the clinician already has an appointment that overlaps this time', 'SLOT_TAKEN', {
       hint: 'Choose another time or clinician (GET /api/v1/appointments?clinicianId=…&from=…&to=… shows the booked slots).',
@@ -60,10 +69,10 @@ export class AppointmentService {
    */
   async create(ctx: RequestContext, input: CreateAppointmentInput): Promise<Appointment> {
     return this.audit.change(ctx, { action: 'appointment.create', resourceType: 'appointment', patientId: input.patientId }, async (trx) => {
-      if (!(await this.patients.existsForShare(input.patientId, trx))) {
-        throw new UnprocessableError('patientId names no patient', 'PATIENT_NOT_FOUND');
-      }
-      await this.assertClinician(input.clinicianId, trx);
+      // Both checks in one round trip; the insert's foreign keys hold the rows until commit.
+      const parties = await this.appointments.bookingParties(input.patientId, input.clinicianId, trx);
+      if (!parties.patient) throw new UnprocessableError('patientId names no patient', 'PATIENT_NOT_FOUND');
+      if (!parties.clinician) throw new UnprocessableError('clinicianId is not an active clinician', 'CLINICIAN_NOT_FOUND');
       const appointment = await this.appointments
         .insert(
           {
