@@ -25,6 +25,14 @@ import { createWebDependencies, type WebDependencies } from './web.dependencies.
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 /**
+ * Connections the kernel queues for accept(), at most (it caps this at net.core.somaxconn). Node's
+ * default, 511, overflowed when a thousand clients connected at once (nginx opens one connection
+ * per request): the dropped SYNs were retried by the clients after 1, 3, 7 s, which showed up as
+ * 10 s timeouts in `npm run bench` at 1,000 connections.
+ */
+export const LISTEN_BACKLOG = 4_096;
+
+/**
  * Drains and closes: readiness off, stop accepting, let every request that reached the server
  * finish (bounded), close the dependencies. See connection-drain.ts for why this does not use
  * `server.close()`'s own idle-connection handling.
@@ -70,7 +78,7 @@ export function runWebProcess(config: Config, logger: Logger<string>): void {
     logger.fatal({ err }, 'HTTP server error; exiting');
     process.exit(1);
   });
-  server.listen(config.PORT, config.HOST, () => {
+  server.listen({ port: config.PORT, host: config.HOST, backlog: LISTEN_BACKLOG }, () => {
     logger.info({ port: config.PORT, host: config.HOST }, 'listening');
   });
   onTerminationSignal(logger, (signal) => void stop(signal, 0));
