@@ -102,11 +102,11 @@ describe('CLI contract (built binary)', function () {
   });
 
   it('plan --tier cluster --users N derives the node count (at least 2) and explains it', async () => {
-    const r = await carebox(['plan', '--json', '--tier', 'cluster', '--users', '20000', '--cpus', '8', '--memory', '32g', '--dir', scratch]);
+    const r = await carebox(['plan', '--json', '--tier', 'cluster', '--users', '5000', '--cpus', '8', '--memory', '32g', '--dir', scratch]);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.json.nodes).to.be.at.least(2);
-    expect(r.json.capacity.concurrentUsers[0]).to.be.at.least(20000);
-    expect(r.json.derivations.nodes).to.match(/20000 users/);
+    expect(r.json.capacity.concurrentUsers[0]).to.be.at.least(5000);
+    expect(r.json.derivations.nodes).to.match(/5000 users/);
     expect(r.json.shortfall).to.equal(null);
   });
 

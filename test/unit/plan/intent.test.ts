@@ -156,12 +156,12 @@ describe('intent: cluster node count', () => {
   const cluster = (over: Partial<Intent>) => planCarebox(host, { ...tierIntent('cluster'), ...over });
 
   it('derives the nodes from --users and the per-node estimate when --nodes is absent', () => {
-    const p = cluster({ users: 20_000, usersSource: '--users' });
+    const p = cluster({ users: 5_000, usersSource: '--users' });
     const perNode = estimateCapacity(p.sizing.backend.replicas * p.sizing.backend.workers, 8, 1).value[0];
-    expect(p.nodes).to.equal(Math.ceil(20_000 / perNode));
-    expect(p.capacity.concurrentUsers[0]).to.be.at.least(20_000);
+    expect(p.nodes).to.equal(Math.ceil(5_000 / perNode));
+    expect(p.capacity.concurrentUsers[0]).to.be.at.least(5_000);
     expect(p.shortfall).to.equal(null);
-    expect(p.derivations.nodes).to.match(/20000 users/);
+    expect(p.derivations.nodes).to.match(/5000 users/);
     expect(p.reasons.join('\n')).to.match(/nodes \d+ = /);
     assertInvariants(p);
   });
@@ -214,10 +214,10 @@ describe('intent: --users shortfall names hardware or the cluster tier', () => {
   });
 
   it('names the cluster tier and how many nodes like this host it takes', () => {
-    const p = planCarebox(hypotheticalHost(8, 32 * GiB), { ...auto, users: 20_000, usersSource: '--users' });
+    const p = planCarebox(hypotheticalHost(8, 32 * GiB), { ...auto, users: 5_000, usersSource: '--users' });
     expect(p.shortfall!.needs).to.equal('cluster');
     expect(p.shortfall!.message).to.match(/need the cluster tier .*: \d+ nodes like this one/);
-    expect(p.shortfall!.message).to.include('carebox plan --tier cluster --users 20000');
+    expect(p.shortfall!.message).to.include('carebox plan --tier cluster --users 5000');
   });
 
   it('names the cluster tier’s node minimum when this host is too small to be a node', () => {

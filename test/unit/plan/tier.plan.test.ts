@@ -112,9 +112,9 @@ describe('planner: tier.plan', () => {
     const host = hypotheticalHost(16, 64 * GiB);
     const small = planCarebox(host, { ...auto, users: 50, usersSource: '--users' });
     expect(small.tier).to.equal('default');
-    const bigger = planCarebox(host, { ...auto, users: 700, usersSource: '--users' });
+    const bigger = planCarebox(host, { ...auto, users: 200, usersSource: '--users' });
     expect(['optimized', 'horizontal']).to.include(bigger.tier);
-    expect(bigger.capacity.concurrentUsers[0]).to.be.at.least(700);
+    expect(bigger.capacity.concurrentUsers[0]).to.be.at.least(200);
     expect(bigger.shortfall).to.equal(null);
   });
 
