@@ -50,6 +50,9 @@ export function startLoadtestUi(): { store: LoadtestStore; stop: () => void } {
   return {
     store,
     stop: () => {
+      // The live region (progress bar, chart) goes away; the finished lines stay, and the report
+      // on stdout repeats the chart.
+      app.clear();
       app.unmount();
     },
   };
