@@ -20,13 +20,13 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { OperationError, UsageError } from '../../installer/errors.js';
-import { writeManifest, type Manifest } from '../../installer/manifest/manifest.js';
+import { requireManifest, writeManifest, type Manifest } from '../../installer/manifest/manifest.js';
 import { utcStamp } from '../../installer/apply/fs.atomic.js';
 import type { PlanCapacity } from '../../installer/plan/plan.types.js';
 import { isLoopbackHost, runLoad, type LoadStats } from './loadtest.load.js';
 import { API, mixRequests, SlotAllocator, syntheticMrn, type MixData } from './loadtest.mix.js';
 import { bisectLevel, ERROR_RATE_LIMIT, judgeLevel, LOADTEST_LIMITS, MAX_REFINEMENTS, P95_LIMIT_MS, rampLevels, sustainedLevel, type LevelResult } from './loadtest.ramp.js';
-import type { Stack } from './stack.js';
+import { withStackLock, type Stack } from './stack.js';
 
 /** Cache-hot patients the mix reads. */
 const HOT_PATIENTS = 20;
@@ -186,12 +186,27 @@ export function loadtestUsername(tenant: string, i: number): string {
  *   stack is not ready or the synthetic data cannot be created (nothing is left behind).
  */
 export async function runLoadtest(stack: Stack, options: LoadtestOptions, reporter: LoadtestReporter): Promise<LoadtestResult> {
+  validateOptions(options);
+  // Under the install root's operation lock: a scale or re-tier meanwhile would change what is
+  // measured, and both write carebox.json.
+  return withStackLock(stack.root, 'loadtest', async () => {
+    const fresh = await requireManifest(stack.root);
+    return measure({ ...stack, manifest: fresh }, options, reporter);
+  });
+}
+
+/** @throws UsageError for out-of-range options or too few open files. */
+function validateOptions(options: LoadtestOptions): void {
   const { durationS, maxUsers } = options;
   const L = LOADTEST_LIMITS;
   if (!(durationS >= L.durationS.min && durationS <= L.durationS.max)) throw new UsageError(`--duration must be between ${L.durationS.min} and ${L.durationS.max} seconds`);
   if (!(Number.isInteger(maxUsers) && maxUsers >= L.maxUsers.min && maxUsers <= L.maxUsers.max)) throw new UsageError(`--max-users must be between ${L.maxUsers.min} and ${L.maxUsers.max}`);
   const files = openFilesLimit();
   if (files !== null && maxUsers + 200 > files) throw new UsageError(`--max-users ${maxUsers} needs more open files than this shell allows (${files})`, `raise it with \`ulimit -n ${maxUsers + 1024}\`, or lower --max-users`);
+}
+
+async function measure(stack: Stack, options: LoadtestOptions, reporter: LoadtestReporter): Promise<LoadtestResult> {
+  const { durationS, maxUsers } = options;
   const base = edgeUrl(stack.manifest);
   const ready = await fetch(`${base}/ready`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.status, () => 0);
   if (ready !== 200) throw new OperationError(`the stack is not ready (${base}/ready answered ${ready === 0 ? 'nothing' : ready})`, 'check `carebox status`; run the load test on a healthy stack');
