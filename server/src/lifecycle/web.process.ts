@@ -12,6 +12,7 @@ import cluster from 'node:cluster';
 import { createServer } from 'node:http';
 import type { Logger } from 'pino';
 import { createApp } from '../app.js';
+import { withLivenessFastPath } from '../health/liveness.fast-path.js';
 import { clusterWorkerMetricsSource } from '../observability/cluster-metrics.js';
 import type { Config } from '../config/env.config.js';
 import { ConnectionDrain } from './connection-drain.js';
@@ -70,7 +71,7 @@ export function runWebProcess(config: Config, logger: Logger<string>): void {
   const deps = createWebDependencies(config, logger, () => void stop('queue Redis connection broken', 1));
   if (cluster.isWorker) deps.metricsSource = clusterWorkerMetricsSource(deps.metrics.registry, logger);
   const app = createApp(deps);
-  const server = createServer(app);
+  const server = createServer(withLivenessFastPath(app, deps.metrics));
   const drain = new ConnectionDrain(server);
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
