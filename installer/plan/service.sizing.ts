@@ -188,7 +188,8 @@ export function nginxWorkerProcesses(cpus: number, availBytes: number): Derived 
 /**
  * nginx `worker_connections`: the high estimate of concurrent users on this host × 2 sockets
  * (client + proxied; nginx docs count both) × 1.5 headroom, split over the workers, rounded up to
- * a multiple of 1024, between 1024 (nginx's usual default) and 16384. Our choice.
+ * a multiple of 1024, between 4096 (NGINX_MIN_WORKER_CONNECTIONS: idle keep-alive clients and
+ * bursts) and 16384. Our choice.
  */
 export function nginxWorkerConnections(usersHigh: number, workers: number): Derived {
   const want = Math.ceil((usersHigh * NGINX_SOCKETS_PER_USER * NGINX_CONNECTION_HEADROOM) / workers / 1024) * 1024;

@@ -161,7 +161,13 @@ export const NGINX_MAX_WORKERS = 8;
 export const NGINX_SOCKETS_PER_USER = 2;
 /** Headroom on worker_connections over the estimated concurrent users (keep-alive idlers, bursts). */
 export const NGINX_CONNECTION_HEADROOM = 1.5;
-export const NGINX_MIN_WORKER_CONNECTIONS = 1024;
+/**
+ * Floor of worker_connections per worker: 4096. The capacity estimate counts users served at
+ * p95 < 200 ms, but browsers also hold idle keep-alive connections and bursts queue at the edge;
+ * a 1,024 floor refused sockets at 1,000 concurrent clients (`npm run bench`, scenario c). An idle
+ * connection costs nginx a few hundred bytes. Our measurement.
+ */
+export const NGINX_MIN_WORKER_CONNECTIONS = 4096;
 export const NGINX_MAX_WORKER_CONNECTIONS = 16_384;
 /**
  * worker_rlimit_nofile per worker connection: 2, so a worker never hits its file-descriptor limit
