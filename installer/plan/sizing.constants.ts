@@ -28,15 +28,19 @@ export const APP_MEMORY_SHARE = 0.5;
 // ---- Node processes --------------------------------------------------------------------------
 
 /**
- * Memory budget of one web worker (node cluster worker), bytes. Carebox measurement: a worker's
- * RSS is 70–110 MiB under the read mix at 100 connections (`npm run bench`, "rss per worker");
- * the budget adds room for heap growth under load. GitLab's 1 GiB per Puma worker is for Ruby.
+ * Memory budget of one web worker (node cluster worker), bytes. Carebox measurement
+ * (`npm run bench`, 2026-11-29, Node 20.20): a worker's RSS is 125–163 MiB after the runs and
+ * peaks at 171–174 MiB under 1,000 connections; 192 MiB keeps that peak inside the container
+ * limit. GitLab's 1 GiB per Puma worker is for Ruby.
  */
-export const WEB_WORKER_BYTES = 160 * MiB;
-/** The cluster primary of each backend replica (it only forks and supervises), bytes. */
-export const CLUSTER_PRIMARY_BYTES = 48 * MiB;
-/** One queue worker process (bee-queue + knex + file/SMTP transports), bytes. */
-export const QUEUE_WORKER_BYTES = 128 * MiB;
+export const WEB_WORKER_BYTES = 192 * MiB;
+/** The cluster primary of each backend replica (it only forks, supervises and merges metrics): measured 62–66 MiB. */
+export const CLUSTER_PRIMARY_BYTES = 64 * MiB;
+/**
+ * One queue worker process (bee-queue + knex + file/SMTP transports), bytes. Measured: 27 MiB of
+ * container memory idle (`carebox status`); jobs are small (one patient's CSV, a day's summary).
+ */
+export const QUEUE_WORKER_BYTES = 96 * MiB;
 /** V8 old space as a share of a process's budget, leaving room for buffers and native memory. */
 export const HEAP_SHARE = 0.75;
 
@@ -111,9 +115,9 @@ export const PG_MAINTENANCE_WORK_MEM_MAX_BYTES = 2 * GiB;
 
 /**
  * PgBouncer container memory, bytes. PgBouncer holds about 2 KiB per client plus pkt_buf (4 KiB)
- * per active link (PgBouncer docs); 64 MiB covers tens of thousands of clients. Our estimate.
+ * per active link (PgBouncer docs); 32 MiB covers thousands of clients. Our estimate.
  */
-export const PGBOUNCER_BYTES = 64 * MiB;
+export const PGBOUNCER_BYTES = 32 * MiB;
 /** Server connections kept back for bursts (PgBouncer reserve_pool_size). Our choice. */
 export const PGBOUNCER_RESERVE_POOL = 5;
 /** Smallest useful PgBouncer server pool; below it the host is under the minimum. Our choice. */
