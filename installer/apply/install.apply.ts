@@ -9,6 +9,7 @@ import { readManifest, renderManifest, type HistoryEntry, type Manifest, type Sc
 import { INSTALL_FILES, packageRoot } from '../paths.js';
 import type { Intent, Plan } from '../plan/plan.types.js';
 import { planCarebox } from '../plan/tier.plan.js';
+import { withMeasuredFrom } from '../plan/capacity.estimate.js';
 import { stablePlanHost } from '../plan/host.stability.js';
 import { preflightPassed, runPreflight, type CheckResult } from '../preflight/preflight.checks.js';
 import { DEFAULT_IMAGES, type BaseImageName, type BaseImages, type ImagesMap, type StackImages } from '../render/images.map.js';
@@ -250,7 +251,8 @@ function nextManifest(ctx: InstallContext, now: string): Manifest {
     appliedAt: now,
     facts: ctx.prep.facts,
     intent: ctx.prep.intent,
-    plan: prev?.plan.capacity.measured ? { ...ctx.plan, capacity: { ...ctx.plan.capacity, measured: prev.plan.capacity.measured } } : ctx.plan,
+    // A measured capacity (carebox loadtest) is kept only while the stack keeps the shape it was measured on.
+    plan: withMeasuredFrom(ctx.plan, prev?.plan),
     images: ctx.images!,
     files,
     history,
