@@ -63,10 +63,11 @@ describe('e2e: scale, logs and restart on the real engine', function () {
     expect(st.json.services.find((x: any) => x.service === 'backend')).to.include({ expected: 3, ready: 3, state: 'healthy' });
 
     // Every request's id (nginx's $request_id, echoed by the server) shows up in exactly one
-    // replica's request log: count per replica.
+    // replica's request log: count per replica. /ready goes through Express and its request log
+    // (/health is answered before Express and not logged).
     const ids = new Set<string>();
     for (let i = 0; i < 120; i++) {
-      const res = await fetch(`${s!.url}/health`, { headers: { 'user-agent': 'carebox-e2e-scale' } });
+      const res = await fetch(`${s!.url}/ready`, { headers: { 'user-agent': 'carebox-e2e-scale' } });
       expect(res.status).to.equal(200);
       ids.add(res.headers.get('x-request-id')!);
     }
