@@ -6,6 +6,7 @@ import { plainReporter } from '../../installer/commands/plain.reporter.js';
 import { UsageError } from '../../installer/errors.js';
 import { createBackup, restoreBackup } from '../ops/backup.ops.js';
 import { openStack } from '../ops/stack.js';
+import { loadInteractiveUi } from '../../installer/ui/load.ui.js';
 
 /**
  * `carebox backup [--keep N]`: pg_dump -Fc through the db container plus the rendered files and
@@ -47,7 +48,7 @@ export function registerRestore(program: Command, run: ActionRunner): void {
         if (!raw.yes) {
           const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !out.json;
           if (!tty) throw new UsageError('restore replaces every record in the database and needs confirmation, but there is no TTY to ask', 'rerun with --yes (take `carebox backup` first if the current data matters)');
-          const { confirmPrompt } = await import('../../installer/ui/confirm.prompt.js');
+          const { confirmPrompt } = await loadInteractiveUi(() => import('../../installer/ui/confirm.prompt.js'));
           if (!(await confirmPrompt(`Replace ALL current data with the backup ${args[0]}? The app stops while it runs.`))) {
             out.print('Nothing was changed.');
             return 1;

@@ -17,6 +17,7 @@ import { previewScale, scaleService, type ScalePreview } from '../ops/scale.ops.
 import { openStack, type Stack } from '../ops/stack.js';
 import type { ConsoleActions } from '../ui/console.actions.js';
 import { DashboardFeed, dockerDashboardSource } from '../ui/dashboard.feed.js';
+import { loadInteractiveUi } from '../../installer/ui/load.ui.js';
 
 /** Refresh interval of the dashboard when --interval is absent, seconds. */
 export const DEFAULT_INTERVAL_S = 2;
@@ -138,7 +139,7 @@ export function registerConsole(program: Command, run: ActionRunner): void {
         await requireManifest(dir); // a missing install is reported before anything mounts
         const { docker } = await connectDocker();
         const feed = new DashboardFeed(dockerDashboardSource(docker, () => requireManifest(dir)), { intervalMs: intervalS * 1000 });
-        const { runConsoleUi } = await import('../ui/console.ui.js');
+        const { runConsoleUi } = await loadInteractiveUi(() => import('../ui/console.ui.js'));
         feed.start();
         try {
           return await runConsoleUi(feed, consoleActions({ docker, dir }), { logsRefreshMs: Math.max(2000, intervalS * 1000) });

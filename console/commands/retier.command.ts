@@ -9,6 +9,7 @@ import { buildIntent } from '../../installer/plan/intent.js';
 import type { Intent } from '../../installer/plan/plan.types.js';
 import { applyRetier, previewRetier, type RetierPreview } from '../ops/retier.ops.js';
 import { openStack } from '../ops/stack.js';
+import { loadInteractiveUi } from '../../installer/ui/load.ui.js';
 
 /**
  * The intent of a re-tier from its flags. Without --pgbouncer the field is left unset so the
@@ -69,7 +70,7 @@ export function registerRetier(program: Command, run: ActionRunner): void {
         }
         if (!raw.yes) {
           if (!interactive) throw new UsageError('re-tiering changes the running stack and needs confirmation, but there is no TTY to ask', 'review the diff (--dry-run), then rerun with --yes');
-          const { confirmPrompt } = await import('../../installer/ui/confirm.prompt.js');
+          const { confirmPrompt } = await loadInteractiveUi(() => import('../../installer/ui/confirm.prompt.js'));
           if (!(await confirmPrompt(`Apply the re-tier ${preview.from} → ${preview.to} as a rolling change?`))) {
             out.print('Nothing was changed.');
             return 1;

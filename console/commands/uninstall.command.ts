@@ -8,7 +8,7 @@ import type { ActionRunner } from '../../installer/commands/action.js';
 import { commonOptions, withCommon } from '../../installer/commands/common.options.js';
 import { UsageError } from '../../installer/errors.js';
 import { uninstallStack } from '../ops/uninstall.ops.js';
-import { confirmPrompt } from '../../installer/ui/confirm.prompt.js';
+import { loadInteractiveUi } from '../../installer/ui/load.ui.js';
 
 /**
  * `carebox uninstall [--purge]`: stop and remove the stack; keep data volumes and the install root
@@ -27,6 +27,7 @@ export function registerUninstall(program: Command, run: ActionRunner): void {
         if (purge && !raw.yes) {
           const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !out.json;
           if (!tty) throw new UsageError('--purge deletes all patient data and needs confirmation, but there is no TTY to ask', 'rerun with --purge --yes if you really mean it (take `carebox backup` first)');
+          const { confirmPrompt } = await loadInteractiveUi(() => import('../../installer/ui/confirm.prompt.js'));
           const ok = await confirmPrompt(`Delete ALL Carebox data of ${project} (database, Redis, ${dir})? This cannot be undone.`);
           if (!ok) {
             out.print('Nothing was removed.');

@@ -9,6 +9,7 @@ import { bindFlag, commonOptions, intFlag, withCommon } from './common.options.j
 import { intentFlagsFrom, withIntentFlags } from './plan.command.js';
 import type { Output } from './output.js';
 import { plainReporter } from './plain.reporter.js';
+import { loadInteractiveUi } from '../ui/load.ui.js';
 
 /** Validate install flags into InstallOptions. @throws UsageError on any bad flag. */
 export function installOptionsFrom(raw: RawOptions, env: NodeJS.ProcessEnv = process.env): InstallOptions {
@@ -84,7 +85,7 @@ export function registerInstall(program: Command, run: ActionRunner): void {
       }
       const prep = await prepareInstall(options);
       if (interactive) {
-        const { runInstallUi } = await import('../ui/install.ui.js');
+        const { runInstallUi } = await loadInteractiveUi(() => import('../ui/install.ui.js'));
         return runInstallUi(prep, { autoConfirm: Boolean(raw.yes) });
       }
       for (const c of prep.preflight) out.log(`preflight ${c.status.padEnd(4)} ${c.title}: ${c.found}${c.status !== 'pass' && c.fix ? ` (fix: ${c.fix})` : ''}`);
