@@ -221,14 +221,19 @@ function childPids2(pid: number, task: number): number[] {
 
 const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim() || '100');
 
-/** CPU time (user + system) used so far by `pids`, in µs (from /proc/PID/stat, clock-tick resolution). */
+/**
+ * CPU time (user + system) used so far by `pids` and by their exited, reaped children, in µs (from
+ * /proc/PID/stat utime + stime + cutime + cstime, clock-tick resolution). Pass whole process trees:
+ * a child that exits between two snapshots (a PostgreSQL backend whose connection closed, a
+ * restarted worker) then moves into its parent's cutime instead of vanishing from the total.
+ */
 export function cpuMicros(pids: readonly number[]): number {
   let ticks = 0;
   for (const pid of pids) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
+      ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]); // utime, stime, cutime, cstime (fields 14–17 of stat)
     } catch {
       // exited meanwhile
     }

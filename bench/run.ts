@@ -32,7 +32,6 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import { runLoad, type LoadOptions, type LoadRequest, type LoadStats } from '../console/ops/loadtest.load.js';
 import { API, mixRequests, SlotAllocator, syntheticMrn, type MixData } from '../console/ops/loadtest.mix.js';
 import {
@@ -181,10 +180,10 @@ async function main(): Promise<void> {
   accounted.server = [server.child.pid!];
   const pids = servicePids();
   accounted.redis = pids.redis === null ? [] : [pids.redis];
-  const pgAdmin = new pg.Client({ connectionString: services.databaseUrl });
-  await pgAdmin.connect();
-  accounted.postgres = async () =>
-    (await pgAdmin.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [DB_NAME])).rows.map((r) => r.pid);
+  // The whole postmaster tree (backends, WAL writer, checkpointer): the test PostgreSQL serves only
+  // the bench while it runs, and backends that exit are kept in the postmaster's cutime.
+  const postmaster = pids.postgres;
+  accounted.postgres = async () => (postmaster === null ? [] : processTree(postmaster));
   const bare = `http://127.0.0.1:${barePort}`;
   const direct = `http://127.0.0.1:${serverPort}`;
   await waitFor(`${bare}/health`);
@@ -252,7 +251,6 @@ async function main(): Promise<void> {
   });
   const primaryRssBytes = residentMemory(primaryPid)?.rssBytes ?? null;
   await stopAll();
-  await pgAdmin.end();
 
   log('bench: timing `carebox plan --json`');
   const planRuns: number[] = [];
