@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { ComposeCli } from '../../installer/apply/compose.cli.js';
@@ -14,17 +14,43 @@ export interface UninstallResult {
   rootRemoved: boolean;
 }
 
+/** Containers (any state), networks and volumes that carry the Compose project label `project`. */
+export async function projectResources(docker: Docker, project: string): Promise<{ containers: number; networks: number; volumes: number }> {
+  const label = `${LABEL_PROJECT}=${project}`;
+  const [c, n, v] = await Promise.all([
+    docker.listContainers({ all: true, filters: { label: [label] } }),
+    docker.listNetworks({ filters: { label: [label] } }),
+    docker.listVolumes({ filters: { label: [label] } }),
+  ]);
+  return { containers: c.length, networks: n.length, volumes: (v.Volumes ?? []).length };
+}
+
+/**
+ * Whether `root` holds the files `carebox install` renders before anything else (compose.yml that
+ * names Carebox's services and .env), i.e. an install that failed before writing carebox.json.
+ */
+export function looksLikeCareboxRoot(root: string): boolean {
+  const composeFile = join(root, 'compose.yml');
+  if (!existsSync(composeFile) || !existsSync(join(root, '.env'))) return false;
+  try {
+    return /carebox/i.test(readFileSync(composeFile, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Stop and remove the stack: `compose down` when compose.yml is there, then a sweep by the
  * project label for anything left (a hand-deleted compose.yml, one-off containers).
- * Data volumes and the install root are kept unless `purge`.
+ * Data volumes are kept unless `purge`; the install root is deleted only with `purge` and
+ * `removeRoot` (default true; the command passes false for a directory that is not a Carebox root).
  */
 export async function uninstallStack(
   docker: Docker,
   compose: ComposeFact,
   project: string,
   root: string,
-  opts: { purge: boolean; env?: NodeJS.ProcessEnv; onProgress?: (m: string) => void },
+  opts: { purge: boolean; removeRoot?: boolean; env?: NodeJS.ProcessEnv; onProgress?: (m: string) => void },
 ): Promise<UninstallResult> {
   const label = `${LABEL_PROJECT}=${project}`;
   const result: UninstallResult = { containers: 0, networks: 0, volumes: 0, rootRemoved: false };
@@ -44,8 +70,10 @@ export async function uninstallStack(
   if (opts.purge) {
     for (const v of (await docker.listVolumes({ filters: { label: [label] } })).Volumes ?? []) await docker.getVolume(v.Name).remove({ force: true });
     result.volumes = volumesBefore.length;
-    await rm(root, { recursive: true, force: true });
-    result.rootRemoved = true;
+    if (opts.removeRoot ?? true) {
+      await rm(root, { recursive: true, force: true });
+      result.rootRemoved = true;
+    }
   }
   return result;
 }

@@ -110,7 +110,11 @@ describe('e2e: install, status, re-run, uninstall on the real engine', function 
   });
 
   it('uninstall keeps data and the root; --purge --yes leaves no container, network or volume', async () => {
-    const keep = await carebox(['uninstall', '--json', '--dir', root]);
+    // Without a TTY, stopping the stack needs --yes (exit 2) and changes nothing.
+    const unconfirmed = await carebox(['uninstall', '--json', '--dir', root]);
+    expect(unconfirmed.code, unconfirmed.stderr).to.equal(2);
+    expect((await projectResources(docker, project!)).containers.length).to.be.at.least(5);
+    const keep = await carebox(['uninstall', '--json', '--yes', '--dir', root]);
     expect(keep.code, keep.stderr).to.equal(0);
     let left = await projectResources(docker, project!);
     expect(left.containers).to.have.length(0);

@@ -180,6 +180,31 @@ describe('CLI contract (built binary)', function () {
     expect(r.json.error.message).to.match(/no Carebox install/);
   });
 
+  it('uninstall --purge refuses a directory that is no Carebox install (exit 1) and deletes nothing', async () => {
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    const victim = join(scratch, 'not-an-install');
+    await mkdir(join(victim, 'sub'), { recursive: true });
+    await writeFile(join(victim, 'sub', 'notes.txt'), 'keep me');
+    const r = await carebox(['uninstall', '--json', '--purge', '--yes', '--dir', victim]);
+    expect(r.code, r.stderr).to.equal(1);
+    expect(r.json.error.message).to.match(/no Carebox install/);
+    expect(readFileSync(join(victim, 'sub', 'notes.txt'), 'utf8')).to.equal('keep me');
+    const missing = await carebox(['uninstall', '--json', '--yes', '--dir', join(scratch, 'never-existed')]);
+    expect(missing.code, missing.stderr).to.equal(1);
+  });
+
+  it('uninstall of a render-only root needs --yes without a TTY (exit 2); --purge --yes then removes the root', async () => {
+    const root = join(scratch, 'render-then-purge');
+    expect((await carebox(['install', '--yes', '--render-only', '--json', '--dir', root, '--http-port', '18092'])).code).to.equal(0);
+    const unconfirmed = await carebox(['uninstall', '--json', '--dir', root]);
+    expect(unconfirmed.code).to.equal(2);
+    expect(unconfirmed.json.error.message).to.match(/no TTY/);
+    const purge = await carebox(['uninstall', '--json', '--purge', '--yes', '--dir', root]);
+    expect(purge.code, purge.stderr).to.equal(0);
+    expect(purge.json.rootRemoved).to.equal(true);
+    expect(existsSync(root)).to.equal(false);
+  });
+
   it('--render-only writes the files and manifest without Docker, and a re-run writes nothing', async () => {
     const root = join(scratch, 'render-only');
     const first = await carebox(['install', '--yes', '--render-only', '--json', '--dir', root, '--http-port', '18089']);
