@@ -73,7 +73,22 @@ describe('e2e: console data layer on the real engine', function () {
     expect(m.pool!.max).to.be.greaterThan(0);
     expect(Object.keys(m.queues)).to.include('system');
     // nginx refuses /metrics at the edge, which is why the console scrapes the containers.
-    expect((await get(`http://127.0.0.1:${port}/metrics`)).status).to.equal(404);
+    // Express matches /METRICS, /metrics/ and /%6detrics too; the edge refuses every spelling.
+    for (const p of ['/metrics', '/METRICS', '/metrics/', '/Metrics/x', '/%6detrics', '//metrics']) {
+      const r = await get(`http://127.0.0.1:${port}${p}`);
+      expect(r.status, p).to.equal(404);
+      expect(JSON.stringify(r.body), p).to.not.include('http_request');
+    }
+    // A body over the plan's limit is refused by nginx itself, in the API's JSON error shape.
+    const big = await fetch(`http://127.0.0.1:${port}/api/v1/patients`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ pad: 'x'.repeat(11 * 1024 * 1024) }),
+      signal: AbortSignal.timeout(20_000),
+    });
+    expect(big.status).to.equal(413);
+    expect(big.headers.get('content-type')).to.match(/application\/json/);
+    expect((await big.json()).error.code).to.equal('PAYLOAD_TOO_LARGE');
   });
 
   it('after traffic through nginx: request rate, p95 and 5xx share over the window, and history for the sparklines', async () => {

@@ -116,6 +116,7 @@ describe('render: text configs', () => {
 describe('render: nginx edge', () => {
   it('keeps /metrics off the public edge', () => {
     const conf = fileOf(renderFor(planFor('default')), 'nginx/nginx.conf');
-    expect(conf).to.match(/location = \/metrics \{[^}]*return 404/);
+    expect(conf).to.match(/location ~\* \^\/metrics\(\?:\/\|\$\) \{[^}]*return 404/);
+    expect(conf).to.match(/error_page 413 = @too_large;/);
   });
 });
