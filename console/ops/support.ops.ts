@@ -85,8 +85,9 @@ function dropKeys(v: unknown): unknown {
 
 /**
  * One log line made safe to share: JSON lines lose body/query/payload fields at any depth; the
- * text after `statement:`, `execute …:`, `parameters:` and `STATEMENT:` in PostgreSQL lines is
- * replaced; query strings in access-log style `"GET /path?x"` are cut. Pure.
+ * text after `statement:`, `execute …:`, `parameters:`, `STATEMENT:`, `DETAIL:`, `CONTEXT:`,
+ * `QUERY:` and `HINT:` in PostgreSQL lines is replaced, and so are quoted values in ERROR, FATAL,
+ * WARNING and PANIC messages; query strings in access-log style `"GET /path?x"` are cut. Pure.
  */
 export function scrubLogLine(line: string): string {
   const trimmed = line.trim();
@@ -99,6 +100,10 @@ export function scrubLogLine(line: string): string {
   }
   return line
     .replace(/((?:statement|STATEMENT|execute [^:]*|parameters|DETAIL:\s+parameters)):\s.*$/, '$1: [redacted]')
+    // PostgreSQL's DETAIL/CONTEXT/QUERY/HINT lines quote row values ("Key (mrn)=(MRN-0001) already exists").
+    .replace(/\b(DETAIL|CONTEXT|QUERY|HINT):\s.*$/, '$1: [redacted]')
+    // ERROR/FATAL/WARNING messages quote the offending input (`invalid input syntax for type date: "…"`).
+    .replace(/\b(ERROR|FATAL|WARNING|PANIC):(.*)$/, (_m, level: string, rest: string) => `${level}:${rest.replace(/"[^"]*"/g, '"[redacted]"')}`)
     .replace(/("(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) [^"?\s]*)\?[^"\s]*/g, '$1');
 }
 

@@ -103,6 +103,10 @@ describe('e2e: backup and restore on the real engine', function () {
   it('support-bundle holds versions, configs, preflight, states and logs, and no secret or patient record', async () => {
     // A request that puts a patient's name in the URL (a search), so it reaches the logs.
     await fetch(`${s!.url}/health?family=Family17`).then((r) => r.text());
+    // A unique violation: PostgreSQL's DETAIL names the key's value, its STATEMENT the row.
+    await sql(docker, s!.project, "INSERT INTO patients (mrn, given_name, family_name, birth_date, sex) VALUES ('DUPMRN-4711', 'Dupgiven', 'Dupfamily', '1970-01-01', 'unknown')");
+    const dup = await sql(docker, s!.project, "INSERT INTO patients (mrn, given_name, family_name, birth_date, sex) VALUES ('DUPMRN-4711', 'Dupgiven', 'Dupfamily', '1970-01-01', 'unknown')").catch((e: Error) => e);
+    expect(dup).to.be.instanceOf(Error);
     const out = join(s!.base, 'support.tar.gz');
     const r = await cli(s!, ['support-bundle', '--output', out, '--lines', '200', '--json']);
     expect(r.code, r.stderr).to.equal(0);
@@ -124,7 +128,8 @@ describe('e2e: backup and restore on the real engine', function () {
     expect(secrets.length).to.be.at.least(2);
     for (const [k, v] of secrets) expect(all.includes(v!), `${k} leaked into the support bundle`).to.equal(false);
     // No patient record: names and MRNs seeded in this file never appear.
-    expect(all).to.not.match(/E2E-\d+|Family17|Given17\b/);
+    expect(all).to.not.match(/E2E-\d+|Family17|Given17\b|DUPMRN|Dupfamily|Dupgiven/);
+    expect(all, 'the duplicate-key error itself is in the db log').to.match(/duplicate key value violates unique constraint/);
     expect(readFileSync(join(dir, 'carebox-support/config/env.redacted'), 'utf8')).to.match(/POSTGRES_PASSWORD=\[redacted\]/);
     const states = JSON.parse(readFileSync(join(dir, 'carebox-support/containers.json'), 'utf8'));
     expect(states.map((c: any) => c.service)).to.include.members(['db', 'redis', 'backend', 'worker', 'nginx']);

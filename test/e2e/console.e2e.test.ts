@@ -88,7 +88,7 @@ describe('e2e: console data layer on the real engine', function () {
     });
     expect(big.status).to.equal(413);
     expect(big.headers.get('content-type')).to.match(/application\/json/);
-    expect((await big.json()).error.code).to.equal('PAYLOAD_TOO_LARGE');
+    expect(((await big.json()) as { error: { code: string } }).error.code).to.equal('PAYLOAD_TOO_LARGE');
   });
 
   it('after traffic through nginx: request rate, p95 and 5xx share over the window, and history for the sparklines', async () => {

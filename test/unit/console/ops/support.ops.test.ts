@@ -32,7 +32,11 @@ describe('support bundle redaction', () => {
   it('redacts SQL statement text and parameters from PostgreSQL lines and query strings from access lines', () => {
     expect(scrubLogLine("2026-11-29 08:00:00 UTC [42] carebox@carebox LOG:  duration: 1200 ms  statement: SELECT * FROM patients WHERE family_name = 'Doe'")).to.match(/statement: \[redacted\]$/);
     expect(scrubLogLine("2026-11-29 08:00:00 UTC [42] ERROR:  duplicate key\n")).to.include('duplicate key');
-    expect(scrubLogLine('DETAIL:  parameters: $1 = \'Doe\'')).to.match(/parameters: \[redacted\]$/);
+    expect(scrubLogLine('DETAIL:  parameters: $1 = \'Doe\'')).to.match(/: \[redacted\]$/).and.not.include('Doe');
+    expect(scrubLogLine('2026-11-29 08:00:00.1 UTC [77] carebox@carebox DETAIL:  Key (mrn)=(MRN-0001) already exists.')).to.match(/DETAIL: \[redacted\]$/);
+    const err = scrubLogLine('2026-11-29 08:00:00.1 UTC [77] carebox@carebox ERROR:  invalid input syntax for type date: "2001-13-45"');
+    expect(err).to.include('ERROR:  invalid input syntax for type date: "[redacted]"');
+    expect(scrubLogLine('2026-11-29 08:00:00.1 UTC [77] CONTEXT:  COPY patients, line 3: "MRN-9,Doe"')).to.not.include('Doe');
     expect(scrubLogLine('172.24.0.1 [2026-11-29T08:48:36+00:00] "GET /api/v1/patients?name=Doe" 200 58')).to.equal('172.24.0.1 [2026-11-29T08:48:36+00:00] "GET /api/v1/patients" 200 58');
   });
 });
