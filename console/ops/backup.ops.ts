@@ -12,7 +12,8 @@
  *
  * Restore brings the app (backend, worker) down cleanly, restores into a fresh database and swaps
  * it in (the previous database is kept under another name until the restored one is verified),
- * checks the row counts against backup.json, runs pending migrations, and brings the app up.
+ * checks the row counts against backup.json, carries over the audit events written since the backup
+ * (the trail is append-only; see restore.audit.ts), runs pending migrations, and brings the app up.
  */
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
@@ -28,6 +29,7 @@ import type { StackImages } from '../../installer/render/images.map.js';
 import { CAREBOX_VERSION } from '../../installer/version.js';
 import { execIn } from '../docker/container.exec.js';
 import { DB_NAME, DB_USER, parseRowCounts, pgMajor, psqlRows, PsqlSession, ROW_COUNTS_SQL, serverVersionNum } from '../docker/psql.js';
+import { carryOverAuditTrail, type AuditCarryOver } from './restore.audit.js';
 import { stopGraceSeconds, waitContainersHealthy } from './rolling.js';
 import { serviceContainers, step, withStackLock, type Stack } from './stack.js';
 
@@ -252,13 +254,15 @@ export interface RestoreResult {
   migrated: boolean;
   /** Seconds the app (backend, worker) was down. */
   appDownS: number;
+  /** Audit events written since the backup that were kept, and the event recording the restore. */
+  audit: AuditCarryOver;
   tookMs: number;
 }
 
 /**
  * Restore a backup's database into the running stack.
  * @throws UsageError for a directory that is not a backup; OperationError for a corrupt backup, a
- *   failed pg_restore (the previous database is put back) or row counts that do not match (the
+ *   failed pg_restore (the previous database is put back and the app started on it again) or row counts that do not match (the
  *   restored database is kept, the previous one is kept as `carebox_pre_restore_<stamp>`, and the
  *   app stays down); PreflightError when the backup is from a newer PostgreSQL major;
  *   UnhealthyError when the app does not come back healthy.
@@ -275,6 +279,13 @@ export async function restoreBackup(stack: Stack, dirArg: string, opts: { timeou
     }
     const app = (await listStackContainers(stack.docker, stack.manifest.project)).filter((c) => (c.service === 'backend' || c.service === 'worker') && c.state === 'running');
     const downAt = Date.now();
+    /** Start backend and worker at the planned replicas and wait until they are healthy. */
+    const startApp = async (progress: (m: string) => void): Promise<void> => {
+      const s = stack.manifest.plan.sizing;
+      await stack.compose.run(['up', '-d', '--no-recreate', '--scale', `backend=${s.backend.replicas}`, '--scale', `worker=${s.queue.replicas}`, 'backend', 'worker'], { timeoutMs: 10 * 60_000 });
+      const ids = (await listStackContainers(stack.docker, stack.manifest.project)).filter((c) => c.service === 'backend' || c.service === 'worker').map((c) => c.id);
+      await waitContainersHealthy(stack.docker, ids, { timeoutMs: opts.timeoutMs, what: 'backend and worker', onProgress: progress });
+    };
     await step(reporter, 'app-down', 'Stop the app (backend, worker) cleanly', async (progress) => {
       for (const c of app) {
         progress(`${c.service} #${c.number}: SIGTERM, drain`);
@@ -297,9 +308,21 @@ export async function restoreBackup(stack: Stack, dirArg: string, opts: { timeou
       });
       if (r.code !== 0) {
         await psqlRows(stack.docker, dbId, `${terminate}\nDROP DATABASE IF EXISTS "${DB_NAME}";\nALTER DATABASE "${aside}" RENAME TO "${DB_NAME}";`, { database: 'postgres' }).catch(() => undefined);
-        throw new OperationError(`pg_restore failed (exit ${r.code}); the previous database is back:\n${r.stderr.trim().split('\n').slice(-6).join('\n')}`, 'the app is still stopped: `carebox restart backend` and `carebox restart worker` bring it back on the previous data');
+        throw new OperationError(`pg_restore failed (exit ${r.code}); the previous database is back:\n${r.stderr.trim().split('\n').slice(-6).join('\n')}`);
       }
       return 'restored';
+    }).catch(async (err: unknown) => {
+      // Serve the previous data again before failing, but only once it is certainly back in place
+      // (never moved, or renamed back): never start the app on a half-restored database.
+      const stillAside = await psqlRows(stack.docker, dbId, `SELECT 1 FROM pg_database WHERE datname = '${aside}';`, { database: 'postgres' }).then((r) => r.length > 0, () => true);
+      const back = stillAside
+        ? `the app stays stopped: the previous database is still kept as ${aside} (rename it back to ${DB_NAME} with psql in the db container, then \`carebox restart backend\`)`
+        : await startApp(() => undefined).then(
+            () => 'the app is serving the previous data again',
+            (e: Error) => `the app did not come back (${e.message}); \`carebox restart backend\` and \`carebox restart worker\` retry`,
+          );
+      if (err instanceof OperationError) throw new OperationError(err.message, `${back}; nothing was restored`, err);
+      throw err;
     });
     const tables = await step(reporter, 'counts', 'Verify row counts against backup.json', async () => {
       const got = parseRowCounts(await psqlRows(stack.docker, dbId, ROW_COUNTS_SQL, { timeoutMs: 60 * 60_000 }));
@@ -307,9 +330,13 @@ export async function restoreBackup(stack: Stack, dirArg: string, opts: { timeou
       if (diff.length > 0) {
         throw new OperationError(`the restored database does not match the backup: ${diff.join('; ')}`, `the app stays stopped so nothing writes to it; the previous database is kept as ${aside}; inspect with psql in the db container`);
       }
-      await psqlRows(stack.docker, dbId, `DROP DATABASE IF EXISTS "${aside}";`, { database: 'postgres' });
       return got;
     }, (t) => `${Object.keys(t).length} tables match (${Object.values(t).reduce((a, b) => a + b, 0)} rows)`);
+    const audit = await step(reporter, 'audit', 'Carry over the audit trail written since the backup, and record the restore', async () => {
+      const a = await carryOverAuditTrail(stack.docker, dbId, aside, bm.stamp);
+      await psqlRows(stack.docker, dbId, `DROP DATABASE IF EXISTS "${aside}";`, { database: 'postgres' });
+      return a;
+    }, (a) => (a.restoreEventId === null ? 'the backup has no audit trail' : `${a.carried} event(s) since the backup kept; restore recorded as event ${a.restoreEventId}`));
     // A backup older than the running server image lacks its newest migrations.
     const migrated = await step(reporter, 'migrate', 'Run pending migrations', async (progress) => {
       const before = (await psqlRows(stack.docker, dbId, 'SELECT count(*) FROM knex_migrations;').catch(() => [['0']]))[0]?.[0];
@@ -318,11 +345,8 @@ export async function restoreBackup(stack: Stack, dirArg: string, opts: { timeou
       return before !== after;
     }, (m) => (m ? 'applied migrations newer than the backup' : 'up to date'));
     const appDownS = await step(reporter, 'app-up', 'Start the app and wait until it is healthy', async (progress) => {
-      const s = stack.manifest.plan.sizing;
-      await stack.compose.run(['up', '-d', '--no-recreate', '--scale', `backend=${s.backend.replicas}`, '--scale', `worker=${s.queue.replicas}`, 'backend', 'worker'], { timeoutMs: 10 * 60_000 });
-      const ids = (await listStackContainers(stack.docker, stack.manifest.project)).filter((c) => c.service === 'backend' || c.service === 'worker').map((c) => c.id);
       try {
-        await waitContainersHealthy(stack.docker, ids, { timeoutMs: opts.timeoutMs, what: 'backend and worker', onProgress: progress });
+        await startApp(progress);
       } catch (err) {
         throw new UnhealthyError(`the database was restored, but the app did not become healthy: ${(err as Error).message}`, 'check `carebox logs backend`');
       }
@@ -332,7 +356,7 @@ export async function restoreBackup(stack: Stack, dirArg: string, opts: { timeou
     const next: Manifest = { ...stack.manifest, history: [...stack.manifest.history, { appliedAt: now, action: 'restore', tier: stack.manifest.plan.tier, summary: `database restored from backup ${bm.stamp}` }] };
     await writeManifest(stack.root, next, utcStamp());
     stack.manifest = next;
-    return { dir, tables, migrated, appDownS, tookMs: Date.now() - t0 };
+    return { dir, tables, migrated, appDownS, audit, tookMs: Date.now() - t0 };
   };
   return opts.lock === false ? run() : withStackLock(stack.root, 'restore', run);
 }

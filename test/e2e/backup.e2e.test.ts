@@ -54,7 +54,10 @@ describe('e2e: backup and restore on the real engine', function () {
     expect(r.code).to.equal(2);
   });
 
-  it('drop the data, restore: row counts and checksum match the backup, the app serves again', async () => {
+  it('drop the data, restore: row counts and checksum match the backup, the app serves again, the audit trail loses nothing', async () => {
+    // An audit event written after the backup: the append-only trail must keep it through the restore.
+    await sql(docker, s!.project, "INSERT INTO audit_events (actor_username, action, resource_type, outcome) VALUES ('e2e-after-backup', 'patient.read', 'patient', 'success')");
+    const maxIdBefore = Number(await sql(docker, s!.project, 'SELECT max(id) FROM audit_events'));
     await sql(docker, s!.project, 'TRUNCATE patients CASCADE');
     expect(await sql(docker, s!.project, 'SELECT count(*) FROM patients')).to.equal('0');
     const r = await cli(s!, ['restore', backupDir.split('/').pop()!, '--yes', '--json']);
@@ -63,9 +66,17 @@ describe('e2e: backup and restore on the real engine', function () {
     expect(await sql(docker, s!.project, 'SELECT count(*) FROM patients')).to.equal('321');
     expect(await patientsChecksum(docker, s!.project)).to.equal(checksum);
     for (const [t, n] of Object.entries(counts)) {
+      if (t === 'public.audit_events') continue; // checked below: the backup's events plus the ones carried over
       const [schema, table] = t.split('.');
       expect(Number(await sql(docker, s!.project, `SELECT count(*) FROM "${schema}"."${table}"`)), t).to.equal(n);
     }
+    expect(r.json.audit.carried).to.be.at.least(1);
+    const auditCount = Number(await sql(docker, s!.project, 'SELECT count(*) FROM audit_events'));
+    expect(auditCount).to.equal((counts['public.audit_events'] ?? 0) + r.json.audit.carried + 1);
+    expect(await sql(docker, s!.project, "SELECT count(*) FROM audit_events WHERE actor_username = 'e2e-after-backup'")).to.equal('1');
+    const restoreEvent = await sql(docker, s!.project, "SELECT id || ' ' || resource_id FROM audit_events WHERE action = 'system.restore'");
+    expect(restoreEvent).to.equal(`${r.json.audit.restoreEventId} ${backupDir.split('/').pop()}`);
+    expect(r.json.audit.restoreEventId).to.be.greaterThan(maxIdBefore); // ids are never reused
     expect(await sql(docker, s!.project, "SELECT count(*) FROM pg_database WHERE datname LIKE 'carebox_pre_restore%'")).to.equal('0');
     expect((await get(`${s!.url}/ready`)).status).to.equal(200);
     const m = JSON.parse(readText(join(s!.root, 'carebox.json')));
@@ -82,6 +93,23 @@ describe('e2e: backup and restore on the real engine', function () {
     expect(r.code).to.equal(1);
     expect(r.json.error.message).to.match(/sha256/);
     expect(await sql(docker, s!.project, 'SELECT count(*) FROM patients')).to.equal('321');
+  });
+
+  it('a pg_restore that fails (a truncated dump with a matching sha256) exits 1 and the app serves the previous data again', async () => {
+    const copy = join(s!.base, 'truncated');
+    cpSync(backupDir, copy, { recursive: true });
+    const dump = readFileSync(join(copy, 'db.dump'));
+    writeFileSync(join(copy, 'db.dump'), dump.subarray(0, Math.floor(dump.length / 2)));
+    const bm = JSON.parse(readFileSync(join(copy, 'backup.json'), 'utf8'));
+    bm.dump.sha256 = createHash('sha256').update(readFileSync(join(copy, 'db.dump'))).digest('hex');
+    writeFileSync(join(copy, 'backup.json'), JSON.stringify(bm));
+    const r = await cli(s!, ['restore', copy, '--yes', '--json']);
+    expect(r.code, r.stderr).to.equal(1);
+    expect(r.json.error.message).to.match(/pg_restore failed/);
+    expect(r.json.error.hint).to.match(/serving the previous data again/);
+    expect((await get(`${s!.url}/ready`)).status).to.equal(200);
+    expect(await sql(docker, s!.project, 'SELECT count(*) FROM patients')).to.equal('321');
+    expect(await sql(docker, s!.project, "SELECT count(*) FROM pg_database WHERE datname LIKE 'carebox_pre_restore%'")).to.equal('0');
   });
 
   it('retention: --keep 2 keeps the two newest backups and is remembered', async () => {
