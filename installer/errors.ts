@@ -1,7 +1,8 @@
 /**
  * One error hierarchy for the CLI. Each error says who must act (the user, an external command,
  * or us) and maps to the exit code of the CLI contract:
- *   0 ok · 1 operation failed · 2 usage error · 3 preflight failed · 4 stack not healthy.
+ *   0 ok · 1 operation failed · 2 usage error · 3 preflight failed · 4 stack not healthy ·
+ *   130 interrupted (SIGINT/SIGTERM; the shell convention 128 + signal 2).
  */
 
 export const ExitCode = {
@@ -10,6 +11,7 @@ export const ExitCode = {
   Usage: 2,
   Preflight: 3,
   Unhealthy: 4,
+  Interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -84,4 +86,11 @@ export class OperationError extends CareboxError {
 /** Narrowing helper: throws OperationError when `value` is null or undefined. */
 export function assertFound<T>(value: T | null | undefined, what: string): asserts value is T {
   if (value === null || value === undefined) throw new OperationError(`${what} not found`);
+}
+
+/** The operator interrupted a long operation (Ctrl-C); what it cleaned up is in the message. */
+export class InterruptedError extends CareboxError {
+  constructor(message: string, hint: string | null = null) {
+    super(message, { exitCode: ExitCode.Interrupted, code: 'INTERRUPTED', hint });
+  }
 }

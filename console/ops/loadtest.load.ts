@@ -36,6 +36,8 @@ export interface LoadOptions {
   timeoutS?: number;
   /** Called about once a second with the seconds elapsed and the responses so far. */
   onTick?: (elapsedS: number, responses: number) => void;
+  /** Stops the run early (the figures so far are returned). */
+  signal?: AbortSignal;
 }
 
 /** What one run measured. */
@@ -137,6 +139,11 @@ export function runLoad(options: LoadOptions): Promise<LoadStats> {
       if (statusCode >= 200 && statusCode < 300) latency.record(responseTime);
       else non2xx += 1;
     });
+    if (options.signal) {
+      const stop = () => instance.stop();
+      if (options.signal.aborted) stop();
+      else options.signal.addEventListener('abort', stop, { once: true });
+    }
     if (options.onTick) {
       const onTick = options.onTick;
       instance.on('tick', () => onTick(Number(process.hrtime.bigint() - started) / 1e9, responses));

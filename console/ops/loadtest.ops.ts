@@ -19,7 +19,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { OperationError, UsageError } from '../../installer/errors.js';
+import { ExitCode, InterruptedError, OperationError, UsageError } from '../../installer/errors.js';
 import { requireManifest, writeManifest, type Manifest } from '../../installer/manifest/manifest.js';
 import { utcStamp } from '../../installer/apply/fs.atomic.js';
 import type { PlanCapacity } from '../../installer/plan/plan.types.js';
@@ -234,8 +234,27 @@ async function measure(stack: Stack, options: LoadtestOptions, reporter: Loadtes
     throw new OperationError('the demo-data CLI printed no result', 'the server image may be older than this Carebox; rebuild it with `carebox upgrade`');
   };
 
+  // Ctrl-C (or SIGTERM) stops the running level and goes straight to the clean-up below; a second
+  // one leaves at once and prints the command that removes the synthetic data.
+  const removeCommand = `docker compose -p ${stack.manifest.project} run --rm --no-deps -T ${DIRECT_DB.join(' ')} backend node dist/server/src/demo-data.js --remove --tenant ${tenant}`;
+  const abort = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (abort.signal.aborted) {
+      process.stderr.write(`\ncarebox loadtest: left without removing tenant ${tenant}'s synthetic data; remove it with:\n  ${removeCommand}\n`);
+      process.exit(ExitCode.Interrupted);
+    }
+    abort.abort(signal);
+    reporter.phase(`interrupted (${signal}): stopping the load and removing tenant ${tenant}'s synthetic data; press Ctrl-C again to leave it behind`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const checkpoint = (): void => {
+    if (abort.signal.aborted) throw new InterruptedError('the load test was interrupted; nothing was recorded');
+  };
+
   try {
     reporter.phase(`creating synthetic data in tenant ${tenant}: ${sizes.patients} patients, ${sizes.clinicians} clinicians, ${sizes.users} clerk accounts`);
+    checkpoint();
     const created = await demoData(
       ['--patients', String(sizes.patients), '--tenant', tenant, '--clinicians', String(sizes.clinicians), '--appointments-per-patient', '1', '--users', String(sizes.users), '--password-stdin'],
       `${password}\n`,
@@ -253,6 +272,7 @@ async function measure(stack: Stack, options: LoadtestOptions, reporter: Loadtes
       const got = new Map<number, string>();
       await pool(wanted, LOGIN_CONCURRENCY, async (i) => {
         for (let attempt = 0; ; attempt += 1) {
+          checkpoint();
           const r = await post(`${base}${API}/auth/login`, { username: loadtestUsername(tenant, i), password });
           if (r.status === 200 && typeof r.json?.token === 'string') {
             got.set(i, r.json.token);
@@ -267,6 +287,7 @@ async function measure(stack: Stack, options: LoadtestOptions, reporter: Loadtes
       });
       for (const i of wanted) tokens.push(got.get(i)!);
       signInSeconds += (Date.now() - started) / 1000;
+      checkpoint();
     };
 
     reporter.phase('signing in the first virtual users and finding the synthetic records');
@@ -296,7 +317,9 @@ async function measure(stack: Stack, options: LoadtestOptions, reporter: Loadtes
         durationS,
         perConnection: (i) => mixRequests(tokens[i % tokens.length]!, data, { book: true, slots }),
         onTick: (elapsed, responses) => reporter.tick(elapsed, responses),
+        signal: abort.signal,
       });
+      checkpoint();
       const verdict = judgeLevel(stats);
       const level: LevelResult = { users, stats, sustained: verdict.sustained, reason: verdict.reason };
       levels.push(level);
@@ -308,7 +331,8 @@ async function measure(stack: Stack, options: LoadtestOptions, reporter: Loadtes
     // Warm-up (JIT, pools, caches): a short run at the first level, not counted.
     await signIn(planned[0]!);
     reporter.phase(`warming up with ${planned[0]} users`);
-    await runLoad({ url: base, connections: planned[0]!, durationS: Math.min(3, durationS), perConnection: (i) => mixRequests(tokens[i % tokens.length]!, data, { book: true, slots }) });
+    await runLoad({ url: base, connections: planned[0]!, durationS: Math.min(3, durationS), perConnection: (i) => mixRequests(tokens[i % tokens.length]!, data, { book: true, slots }), signal: abort.signal });
+    checkpoint();
 
     let good = 0;
     let bad: number | null = null;
@@ -331,6 +355,9 @@ async function measure(stack: Stack, options: LoadtestOptions, reporter: Loadtes
         else bad = mid;
       }
     }
+  } catch (err) {
+    // An interruption surfaces below, once the clean-up has run and its outcome is known.
+    if (!abort.signal.aborted) throw err;
   } finally {
     reporter.phase(`ending ${tokens.length} session(s) and removing tenant ${tenant}'s synthetic data`);
     await pool(tokens, 16, async (t) => {
@@ -340,8 +367,16 @@ async function measure(stack: Stack, options: LoadtestOptions, reporter: Loadtes
       const removed = await demoData(['--remove', '--tenant', tenant]);
       synthetic.removed = (removed.removed ?? null) as Record<string, number> | null;
     } catch (err) {
-      synthetic.cleanupError = `${(err as Error).message} — remove it with: docker compose -p ${stack.manifest.project} run --rm --no-deps -T ${DIRECT_DB.join(' ')} backend node dist/server/src/demo-data.js --remove --tenant ${tenant}`;
+      synthetic.cleanupError = `${(err as Error).message} — remove it with: ${removeCommand}`;
     }
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (abort.signal.aborted) {
+    throw new InterruptedError(
+      `the load test was interrupted; nothing was recorded in carebox.json; ${synthetic.cleanupError === null ? `tenant ${tenant}'s synthetic data was removed` : `tenant ${tenant}'s synthetic data could NOT be removed`}`,
+      synthetic.cleanupError === null ? null : `remove it with: ${removeCommand}`,
+    );
   }
 
   const best = sustainedLevel(levels);

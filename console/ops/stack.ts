@@ -3,16 +3,13 @@
  * (negotiated API version) and the Compose CLI bound to the project. The dashboard opens one
  * Stack and passes it to each op; the CLI verbs open one per run.
  */
-import { constants, promises as fs } from 'node:fs';
-import { hostname } from 'node:os';
-import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { ComposeCli } from '../../installer/apply/compose.cli.js';
 import { connectDocker } from '../../installer/apply/docker.connect.js';
 import { listStackContainers, type StackContainer } from '../../installer/apply/stack.containers.js';
 import type { StepReporter } from '../../installer/apply/steps.js';
 import { detectCompose } from '../../installer/detect/compose.detect.js';
-import { OperationError, UsageError } from '../../installer/errors.js';
+import { UsageError } from '../../installer/errors.js';
 import { requireManifest, type Manifest } from '../../installer/manifest/manifest.js';
 
 /** An installed stack, ready for operations. */
@@ -86,67 +83,4 @@ export function assertService(m: Manifest, service: string): void {
   if (!all.includes(service)) throw new UsageError(`unknown service '${service}'`, `services of this stack: ${all.join(', ')}`);
 }
 
-/** The lock file that serializes operations that change a stack (one per install root). */
-export const LOCK_FILE = '.carebox.lock';
-
-interface LockInfo {
-  pid: number;
-  host: string;
-  op: string;
-  startedAt: string;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * Run `fn` holding the install root's operation lock, so a scale from the dashboard and a retier
- * from a script never change the stack at once. A lock left by a dead process (same host) is
- * taken over.
- * @throws OperationError when another live operation holds the lock (it names the op and pid).
- */
-export async function withStackLock<T>(root: string, op: string, fn: () => Promise<T>): Promise<T> {
-  const path = join(root, LOCK_FILE);
-  const me: LockInfo = { pid: process.pid, host: hostname(), op, startedAt: new Date().toISOString() };
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const fh = await fs.open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-      await fh.writeFile(JSON.stringify(me));
-      await fh.close();
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 2) throw err;
-      let held: LockInfo | null = null;
-      try {
-        held = JSON.parse(await fs.readFile(path, 'utf8')) as LockInfo;
-      } catch {
-        held = null;
-      }
-      if (held && held.host === me.host && !alive(held.pid)) {
-        await fs.rm(path, { force: true });
-        continue;
-      }
-      if (!held) {
-        // Being written right now, or garbage: give the writer a moment, then treat it as stale.
-        await new Promise((r) => setTimeout(r, 200));
-        if (attempt === 2) await fs.rm(path, { force: true });
-        continue;
-      }
-      throw new OperationError(
-        `another Carebox operation is changing this stack: ${held.op} (pid ${held.pid} on ${held.host}, since ${held.startedAt})`,
-        `wait for it to finish and retry; if no carebox process is running, delete ${path}`,
-      );
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await fs.rm(path, { force: true });
-  }
-}
+export { LOCK_FILE, withStackLock } from '../../installer/apply/stack.lock.js';

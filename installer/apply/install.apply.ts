@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, mkdir, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -26,7 +27,8 @@ import { waitHealthy } from './health.wait.js';
 import { ensureBaseImages, ensureServerImage, imageExists, loadImagesMap } from './images.ensure.js';
 import { projectNameFor } from './project.name.js';
 import { loadSecrets, type EnvFile } from './secrets.store.js';
-import type { Step } from './steps.js';
+import { runSteps, type Step, type StepReporter } from './steps.js';
+import { withStackLock } from './stack.lock.js';
 import { verifyLimits } from './limits.verify.js';
 
 /** What the operator asked `carebox install` for, after flag validation. */
@@ -266,6 +268,17 @@ function manifestChanged(prev: Manifest | null, next: Manifest): boolean {
   if (!prev) return true;
   const key = (m: Manifest) => JSON.stringify([m.plan.sizing, m.plan.tier, m.images, m.files, m.http, m.intent, m.carebox.version]);
   return key(prev) !== key(next);
+}
+
+/**
+ * Run the install steps holding the install root's operation lock when the root already exists (a
+ * re-run on a live stack), so an install never recreates containers under a running restart,
+ * scale, re-tier, restore or upgrade, nor they under it.
+ * @throws OperationError when another operation holds the lock; whatever a step throws.
+ */
+export async function runInstallSteps(ctx: InstallContext, reporter: StepReporter): Promise<void> {
+  if (!existsSync(ctx.prep.root)) return runSteps(installSteps(), ctx, reporter);
+  return withStackLock(ctx.prep.root, 'install', () => runSteps(installSteps(), ctx, reporter));
 }
 
 /**

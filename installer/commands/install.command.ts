@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { PreflightError, UsageError } from '../errors.js';
 import { buildIntent } from '../plan/intent.js';
-import { assertPreflight, firstAdminLines, installSteps, newInstallContext, prepareInstall, type InstallContext, type InstallOptions, type InstallPreparation } from '../apply/install.apply.js';
-import { runSteps } from '../apply/steps.js';
+import { assertPreflight, firstAdminLines, newInstallContext, prepareInstall, runInstallSteps, type InstallContext, type InstallOptions, type InstallPreparation } from '../apply/install.apply.js';
 import type { ActionRunner, RawOptions } from './action.js';
 import { bindFlag, commonOptions, intFlag, withCommon } from './common.options.js';
 import { intentFlagsFrom, withIntentFlags } from './plan.command.js';
@@ -97,7 +96,7 @@ export function registerInstall(program: Command, run: ActionRunner): void {
       }
       const ctx = newInstallContext(prep);
       out.log(`plan: tier ${ctx.plan.tier}; ${ctx.plan.reasons[0] ?? ''}`);
-      await runSteps(installSteps(), ctx, plainReporter(out));
+      await runInstallSteps(ctx, plainReporter(out));
       const summary = installSummary(ctx);
       out.result(summary);
       out.print(ctx.prep.options.renderOnly ? `Rendered tier ${ctx.plan.tier} into ${ctx.prep.root} (nothing started).` : `Carebox is up (tier ${ctx.plan.tier}): ${ctx.url}`);

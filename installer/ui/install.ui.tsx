@@ -1,6 +1,5 @@
 import { render } from 'ink';
-import { firstAdminLines, installSteps, newInstallContext, type InstallPreparation } from '../apply/install.apply.js';
-import { runSteps } from '../apply/steps.js';
+import { firstAdminLines, newInstallContext, runInstallSteps, type InstallPreparation } from '../apply/install.apply.js';
 import { InstallApp } from './install.app.js';
 import { StepStore } from './step.store.js';
 
@@ -18,7 +17,7 @@ export async function runInstallUi(prep: InstallPreparation, opts: { autoConfirm
       store={store}
       execute={async (s) => {
         const ctx = newInstallContext(prep);
-        await runSteps(installSteps(), ctx, s);
+        await runInstallSteps(ctx, s);
         return {
           url: ctx.prep.options.renderOnly ? null : ctx.url,
           summary: ctx.prep.options.renderOnly ? `Rendered tier ${ctx.plan.tier} into ${ctx.prep.root} (nothing started).` : `Carebox is up (tier ${ctx.plan.tier}).`,

@@ -5,6 +5,7 @@
  * a real patient.
  */
 import { expect } from 'chai';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { readText, requireE2ePrereqs } from './e2e.helpers.js';
@@ -92,6 +93,29 @@ describe('e2e: carebox loadtest on an installed stack', function () {
     expect(statusText.stdout).to.include(`Measured: ${j.measured.concurrentUsers} concurrent users`);
     const plan = await cli(s!, ['plan', '--json']);
     expect(plan.json.capacity.measured).to.deep.equal(j.measured);
+  });
+
+  it('Ctrl-C during a level stops the load, removes the synthetic data, records nothing and exits 130', async () => {
+    const measuredBefore = JSON.parse(readText(join(s!.root, 'carebox.json'))).plan.capacity.measured ?? null;
+    let sent = false;
+    const r = await cli(s!, ['loadtest', '--json', '--duration', '20', '--max-users', '20'], {
+      timeoutMs: 300_000,
+      onStderr: (soFar, child) => {
+        // Interrupt once the first measured level is running (after sign-in and warm-up).
+        if (!sent && /loadtest: level 1\/\d+: 10 users/.test(soFar)) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      },
+    });
+    expect(sent, r.stderr.slice(-2000)).to.equal(true);
+    expect(r.code, r.stderr.slice(-2000)).to.equal(130);
+    expect(r.json.error.code).to.equal('INTERRUPTED');
+    expect(r.json.error.message).to.match(/synthetic data was removed/);
+    expect(await sql(docker, s!.project, 'SELECT count(*) FROM patients WHERE is_synthetic')).to.equal('0');
+    expect(await sql(docker, s!.project, 'SELECT count(*) FROM users WHERE is_synthetic')).to.equal('0');
+    expect(JSON.parse(readText(join(s!.root, 'carebox.json'))).plan.capacity.measured ?? null).to.deep.equal(measuredBefore);
+    expect(existsSync(join(s!.root, '.carebox.lock')), 'the operation lock is released').to.equal(false);
   });
 
   it('refuses bad flags with exit 2 before touching anything', async () => {

@@ -51,7 +51,7 @@ export async function teardownTestStack(s: TestStack | null | undefined): Promis
 }
 
 /** Run a verb against the stack (adds --dir). */
-export function cli(s: TestStack, args: string[], opts: { timeoutMs?: number } = {}): Promise<CliRun> {
+export function cli(s: TestStack, args: string[], opts: Parameters<typeof carebox>[1] = {}): Promise<CliRun> {
   return carebox([...args, '--dir', s.root], opts);
 }
 

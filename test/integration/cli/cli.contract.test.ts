@@ -205,6 +205,20 @@ describe('CLI contract (built binary)', function () {
     expect(existsSync(root)).to.equal(false);
   });
 
+  it('install on an existing root waits for no one: another live operation holding the lock makes it exit 1 and change nothing', async () => {
+    const { writeFile } = await import('node:fs/promises');
+    const { hostname } = await import('node:os');
+    const root = join(scratch, 'locked');
+    expect((await carebox(['install', '--yes', '--render-only', '--json', '--dir', root, '--http-port', '18093'])).code).to.equal(0);
+    const before = readFileSync(join(root, 'compose.yml'), 'utf8');
+    await writeFile(join(root, '.carebox.lock'), JSON.stringify({ pid: process.pid, host: hostname(), op: 'restart', startedAt: new Date().toISOString() }));
+    const r = await carebox(['install', '--yes', '--render-only', '--json', '--dir', root, '--http-port', '18094']);
+    expect(r.code, r.stderr).to.equal(1);
+    expect(r.json.error.message).to.match(/another Carebox operation is changing this stack: restart/);
+    expect(readFileSync(join(root, 'compose.yml'), 'utf8')).to.equal(before);
+    await rm(join(root, '.carebox.lock'));
+  });
+
   it('--render-only writes the files and manifest without Docker, and a re-run writes nothing', async () => {
     const root = join(scratch, 'render-only');
     const first = await carebox(['install', '--yes', '--render-only', '--json', '--dir', root, '--http-port', '18089']);

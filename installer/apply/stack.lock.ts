@@ -1,0 +1,73 @@
+/**
+ * The install root's operation lock: one file (O_EXCL) that serializes every operation changing a
+ * stack (install on an existing root, restart, scale, re-tier, backup, restore, upgrade, load test).
+ */
+import { constants, promises as fs } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { OperationError } from '../errors.js';
+
+/** The lock file that serializes operations that change a stack (one per install root). */
+export const LOCK_FILE = '.carebox.lock';
+
+interface LockInfo {
+  pid: number;
+  host: string;
+  op: string;
+  startedAt: string;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Run `fn` holding the install root's operation lock, so a scale from the dashboard and a retier
+ * from a script never change the stack at once. A lock left by a dead process (same host) is
+ * taken over.
+ * @throws OperationError when another live operation holds the lock (it names the op and pid).
+ */
+export async function withStackLock<T>(root: string, op: string, fn: () => Promise<T>): Promise<T> {
+  const path = join(root, LOCK_FILE);
+  const me: LockInfo = { pid: process.pid, host: hostname(), op, startedAt: new Date().toISOString() };
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fh = await fs.open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      await fh.writeFile(JSON.stringify(me));
+      await fh.close();
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 2) throw err;
+      let held: LockInfo | null = null;
+      try {
+        held = JSON.parse(await fs.readFile(path, 'utf8')) as LockInfo;
+      } catch {
+        held = null;
+      }
+      if (held && held.host === me.host && !alive(held.pid)) {
+        await fs.rm(path, { force: true });
+        continue;
+      }
+      if (!held) {
+        // Being written right now, or garbage: give the writer a moment, then treat it as stale.
+        await new Promise((r) => setTimeout(r, 200));
+        if (attempt === 2) await fs.rm(path, { force: true });
+        continue;
+      }
+      throw new OperationError(
+        `another Carebox operation is changing this stack: ${held.op} (pid ${held.pid} on ${held.host}, since ${held.startedAt})`,
+        `wait for it to finish and retry; if no carebox process is running, delete ${path}`,
+      );
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await fs.rm(path, { force: true });
+  }
+}
