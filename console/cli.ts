@@ -1,11 +1,20 @@
 #!/usr/bin/env node
 /**
  * `carebox`: the one CLI for people and for upgrade scripts.
- * Exit codes: 0 ok · 1 operation failed · 2 usage error · 3 preflight failed · 4 not healthy.
+ * Exit codes: 0 ok · 1 operation failed · 2 usage error · 3 preflight failed · 4 not healthy ·
+ * 130 interrupted.
  */
 import { CommanderError } from 'commander';
 import { ExitCode } from '../installer/errors.js';
 import { buildProgram } from './program.js';
+
+// A reader that goes away (`carebox logs backend | head`) is the end of the output, not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? ExitCode.Ok);
+    throw err;
+  });
+}
 
 try {
   await (await buildProgram(process.argv)).parseAsync(process.argv);
