@@ -29,7 +29,8 @@ export function formatLoadtest(r: LoadtestResult): string {
   lines.push('', ...renderP95Chart(r.levels.map((l) => ({ users: l.users, p95Ms: l.latencyMs.p95, sustained: l.sustained })), { limitMs: P95_LIMIT_MS }), '');
   lines.push(
     r.sustained
-      ? `Sustained: ${r.sustained.concurrentUsers} concurrent users at p95 ${r.sustained.p95Ms} ms, ${r.sustained.requestsPerSecond} req/s (errors ≤ ${r.criteria.errorRateLimit * 100} %).`
+      ? `Sustained: ${r.measured.limitedByMaxUsers ? 'at least ' : ''}${r.sustained.concurrentUsers} concurrent users at p95 ${r.sustained.p95Ms} ms, ${r.sustained.requestsPerSecond} req/s (errors ≤ ${r.criteria.errorRateLimit * 100} %)` +
+        (r.measured.limitedByMaxUsers ? `; every level up to --max-users was sustained, so this is a lower bound: rerun with a higher --max-users for the limit.` : '.')
       : `Not even ${r.levels[0]?.users ?? 1} users were sustained at p95 ≤ ${r.criteria.p95LimitMs} ms.`,
   );
   lines.push(`Stopped: ${r.stoppedBecause}.`);

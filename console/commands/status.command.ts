@@ -7,6 +7,7 @@ import type { ActionRunner } from '../../installer/commands/action.js';
 import { commonOptions, withCommon } from '../../installer/commands/common.options.js';
 import { ExitCode } from '../../installer/errors.js';
 import { stackStatus, type StackStatus } from '../ops/status.ops.js';
+import { formatMeasured } from '../../installer/plan/plan.format.js';
 
 /** Text table of a stack status. */
 export function formatStatus(s: StackStatus): string {
@@ -23,7 +24,7 @@ export function formatStatus(s: StackStatus): string {
     lines.push(`Capacity: about ${cap.estimate[0]}–${cap.estimate[1]} concurrent users (estimate: ${cap.basis})`);
     lines.push(
       cap.measured
-        ? `Measured: ${cap.measured.concurrentUsers} concurrent users at p95 ${cap.measured.p95Ms} ms, ${cap.measured.requestsPerSecond} req/s (${cap.measured.measuredAt}, carebox loadtest)`
+        ? formatMeasured(cap.measured)
         : 'Measured: not yet (run `carebox loadtest`)',
     );
   }

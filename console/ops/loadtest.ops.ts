@@ -385,6 +385,7 @@ async function measure(stack: Stack, options: LoadtestOptions, reporter: Loadtes
     requestsPerSecond: best?.stats.requestsPerSecond ?? 0,
     p95Ms: best?.stats.latency.p95 ?? levels[0]?.stats.latency.p95 ?? 0,
     measuredAt: new Date().toISOString(),
+    limitedByMaxUsers: best !== null && best !== undefined && levels.every((l) => l.sustained),
   };
   const m = stack.manifest;
   const next: Manifest = { ...m, plan: { ...m.plan, capacity: { ...m.plan.capacity, measured } } };

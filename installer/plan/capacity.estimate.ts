@@ -54,8 +54,7 @@ export const USERS_PER_WORKER_CPU: [number, number] = [
 /** Where USERS_PER_WORKER_CPU comes from; printed with every estimate. */
 export const CAPACITY_BASIS =
   `${USERS_PER_WORKER_CPU[0]}–${USERS_PER_WORKER_CPU[1]} concurrent users per web-worker CPU, calibrated on ${Math.min(...CALIBRATION.sustainedUsers)}–${Math.max(...CALIBRATION.sustainedUsers)} users ` +
-  `sustained at p95 ≤ 200 ms by \`carebox loadtest\` on a ${CALIBRATION.host.cpus}-CPU host (tier optimized, ${CALIBRATION.date}; users without think time); ` +
-  `run \`carebox loadtest\` for this host's measured figure`;
+  `sustained at p95 ≤ 200 ms by \`carebox loadtest\` on a ${CALIBRATION.host.cpus}-CPU host (tier optimized, ${CALIBRATION.date}; users without think time)`;
 
 /**
  * Estimated concurrent users for `webProcesses` workers on `cpus` usable CPUs, across `nodes` hosts:

@@ -63,9 +63,18 @@ export function formatPlan(plan: Plan): string {
     '',
     `Capacity: about ${c.concurrentUsers[0]}–${c.concurrentUsers[1]} concurrent users (estimate: ${c.basis})`,
   ];
-  if (c.measured) out.push(`Measured: ${c.measured.concurrentUsers} concurrent users at p95 ${c.measured.p95Ms} ms, ${c.measured.requestsPerSecond} req/s (${c.measured.measuredAt})`);
+  if (c.measured) out.push(formatMeasured(c.measured));
   if (plan.shortfall) out.push('', `Shortfall: ${plan.shortfall.message}`);
   out.push('', 'Derivations:', ...Object.entries(plan.derivations).map(([k, v]) => `  ${k}: ${v}`));
   out.push('', 'Tiers on this host:', ...plan.tiers.map((t) => `  ${pad(t.tier, 11)} ${t.feasible ? 'yes' : 'no '}  ${t.reason}`));
   return out.join('\n');
+}
+
+/**
+ * The "Measured:" line of `plan` and `status`: the last `carebox loadtest` figure, marked as a lower
+ * bound when the run stopped at --max-users with every level sustained. Pure.
+ */
+export function formatMeasured(m: NonNullable<Plan['capacity']['measured']>): string {
+  const users = m.limitedByMaxUsers ? `at least ${m.concurrentUsers} concurrent users (every level up to --max-users ${m.concurrentUsers} was sustained; run with a higher --max-users for the limit)` : `${m.concurrentUsers} concurrent users`;
+  return `Measured: ${users} at p95 ${m.p95Ms} ms, ${m.requestsPerSecond} req/s (${m.measuredAt}, carebox loadtest)`;
 }

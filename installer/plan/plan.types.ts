@@ -141,7 +141,11 @@ export interface PlanCapacity {
   /** What the estimate rests on (constants and the measurement they came from). */
   basis: string;
   /** Filled in by `carebox loadtest` on the installed host; null until then. */
-  measured: null | { concurrentUsers: number; requestsPerSecond: number; p95Ms: number; measuredAt: string };
+  /**
+   * The last `carebox loadtest` on this install. `limitedByMaxUsers`: every level up to --max-users
+   * was sustained, so concurrentUsers is a lower bound, not the limit.
+   */
+  measured: null | { concurrentUsers: number; requestsPerSecond: number; p95Ms: number; measuredAt: string; limitedByMaxUsers?: boolean };
 }
 
 export interface TierOption {

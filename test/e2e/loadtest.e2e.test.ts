@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
+import { formatMeasured } from '../../installer/plan/plan.format.js';
 import { readText, requireE2ePrereqs } from './e2e.helpers.js';
 import { cli, installTestStack, sql, teardownTestStack, type TestStack } from './ops.helpers.js';
 
@@ -90,7 +91,8 @@ describe('e2e: carebox loadtest on an installed stack', function () {
     expect(status.json.capacity.measured).to.deep.equal(j.measured);
     expect(status.json.capacity.estimate).to.deep.equal(manifest.plan.capacity.concurrentUsers);
     const statusText = await cli(s!, ['status', '--no-usage']);
-    expect(statusText.stdout).to.include(`Measured: ${j.measured.concurrentUsers} concurrent users`);
+    expect(statusText.stdout).to.include(formatMeasured(j.measured));
+    expect(j.measured.limitedByMaxUsers).to.equal(j.levels.every((l: any) => l.sustained));
     const plan = await cli(s!, ['plan', '--json']);
     expect(plan.json.capacity.measured).to.deep.equal(j.measured);
   });
