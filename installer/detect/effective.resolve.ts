@@ -50,21 +50,19 @@ function smallest(candidates: (Fact<number> | null)[]): Fact<number> | null {
 }
 
 /**
- * Usable CPUs = min(online CPUs, cgroup quota, cpuset size, affinity mask size), never below 1.
- * A fractional quota stays fractional (1.5); the planner decides how to round.
+ * Usable CPUs = min(online CPUs, cgroup quota, cpuset size, affinity mask size).
+ * A fractional quota stays fractional (1.5, or 0.5); the planner decides how to round, and a host
+ * below 1 CPU is below every tier's minimum (preflight fails with exit 3 rather than pretending 1).
  *
  * A limit is named only when it is below the online count; between equal limits the quota is
  * named before the cpuset and the affinity mask. When the host figure binds, the remarks (e.g.
  * "cgroup v2 cpu.max: no quota") are appended.
  *
- * @returns CPUs (≥ 1) with the source that bound them.
+ * @returns CPUs (> 0) with the source that bound them.
  */
 export function effectiveCpus(inputs: CpuInputs): Fact<number> {
   const best = smallest([inputs.online, inputs.quota, inputs.cpuset, inputs.affinity]) ?? inputs.online;
   const source = best === inputs.online ? withRemarks(best.source, inputs.remarks) : best.source;
-  if (!(best.value >= 1)) {
-    return { value: 1, source: `${source} (${best.value} CPUs, raised to the minimum of 1)` };
-  }
   return { value: best.value, source };
 }
 

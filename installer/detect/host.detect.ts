@@ -142,7 +142,7 @@ export function hypotheticalHost(cpus: number, memoryBytes: number): PlanHost {
   }
   const bytes = Math.floor(memoryBytes);
   return {
-    cpus: { value: Math.max(1, cpus), source: HYPOTHETICAL_SOURCE },
+    cpus: { value: cpus, source: HYPOTHETICAL_SOURCE },
     hostCpus: { value: Math.max(1, Math.ceil(cpus)), source: HYPOTHETICAL_SOURCE },
     memoryBytes: { value: bytes, source: HYPOTHETICAL_SOURCE },
     hostMemoryBytes: { value: bytes, source: HYPOTHETICAL_SOURCE },

@@ -479,5 +479,5 @@ function clusterShortfall(intent: Intent, plan: Plan): NonNullable<Plan['shortfa
 
 function minimumHint(tier: Tier): string {
   const s = TIER_SHAPES[tier];
-  return `give the host at least ${s.minCpus} CPU${s.minCpus > 1 ? 's' : ''} and ${b(s.minMemoryBytes)} of memory usable by containers (check VM size and cgroup limits), or choose a smaller tier`;
+  return `give the host at least ${s.minCpus} CPU${s.minCpus > 1 ? 's' : ''} and ${b(s.minMemoryBytes)} of memory usable by containers (check VM size and cgroup limits)${tier === 'default' ? '' : ', or choose a smaller tier'}`;
 }

@@ -12,9 +12,9 @@ describe('detect/effective.resolve', () => {
   it('CPUs: a fractional quota stays fractional', () => {
     expect(effectiveCpus({ online: online(4), quota: { value: 1.5, source: 'q' }, cpuset: null, affinity: null }).value).to.equal(1.5);
   });
-  it('CPUs: never below 1, and the source says it was raised', () => {
+  it('CPUs: a quota below 1 CPU stays as it is (the planner refuses it as below every minimum)', () => {
     const r = effectiveCpus({ online: online(4), quota: { value: 0.25, source: 'q' }, cpuset: null, affinity: null });
-    expect(r).to.deep.equal({ value: 1, source: 'q (0.25 CPUs, raised to the minimum of 1)' });
+    expect(r).to.deep.equal({ value: 0.25, source: 'q' });
   });
   it('CPUs: a limit equal to the host figure does not bind; the host source keeps the remarks', () => {
     const r = effectiveCpus({ online: online(2), quota: null, cpuset: { value: 2, source: 'cpuset' }, affinity: { value: 2, source: 'aff' }, remarks: ['no quota'] });

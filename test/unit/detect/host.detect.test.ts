@@ -14,10 +14,11 @@ describe('detect/host.detect', () => {
       });
       expect(HYPOTHETICAL_SOURCE).to.equal('--cpus/--memory flags');
     });
-    it('keeps fractional CPUs but never below 1; the host figure rounds up', () => {
+    it('keeps fractional CPUs, also below 1 (the planner refuses those); the host figure rounds up', () => {
       expect(hypotheticalHost(1.5, GiB).cpus.value).to.equal(1.5);
       expect(hypotheticalHost(1.5, GiB).hostCpus.value).to.equal(2);
-      expect(hypotheticalHost(0.5, GiB).cpus.value).to.equal(1);
+      expect(hypotheticalHost(0.5, GiB).cpus.value).to.equal(0.5);
+      expect(hypotheticalHost(0.5, GiB).hostCpus.value).to.equal(1);
     });
     it('rejects non-positive or non-finite figures with a UsageError', () => {
       for (const [c, m] of [[0, GiB], [-1, GiB], [Number.NaN, GiB], [2, 0], [2, Infinity]] as [number, number][]) {
