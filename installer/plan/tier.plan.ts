@@ -448,11 +448,11 @@ export function planCarebox(host: PlanHost, rawIntent: Intent): Plan {
       message = `${serves}; ${users} need a host with ${needs.cpus} CPUs and ${b(needs.memoryBytes)} (horizontal tier)`;
     } else {
       const cluster = results.get('cluster')!;
-      const how =
-        cluster.ok && cluster.plan.capacity.concurrentUsers[0] >= users
-          ? `${cluster.plan.nodes} nodes like this one`
-          : `nodes of at least ${TIER_SHAPES.cluster.minCpus} CPUs and ${b(TIER_SHAPES.cluster.minMemoryBytes)} each`;
-      message = `${serves}; ${users} need the cluster tier (several hosts under Docker Swarm): ${how} (see \`carebox plan --tier cluster --users ${users}\`)`;
+      const likeThis = cluster.ok && cluster.plan.capacity.concurrentUsers[0] >= users;
+      const how = likeThis ? `${cluster.plan.nodes} nodes like this one` : `nodes of at least ${TIER_SHAPES.cluster.minCpus} CPUs and ${b(TIER_SHAPES.cluster.minMemoryBytes)} each`;
+      // The command must work where it is printed: on a host too small for a cluster node, plan for a minimum node.
+      const nodeFlags = likeThis ? '' : ` --cpus ${TIER_SHAPES.cluster.minCpus} --memory ${TIER_SHAPES.cluster.minMemoryBytes / 1024 ** 3}GiB`;
+      message = `${serves}; ${users} need the cluster tier (several hosts under Docker Swarm): ${how} (see \`carebox plan --tier cluster --users ${users}${nodeFlags}\`)`;
     }
     return finish(best, [`${users} concurrent users asked for, more than any tier serves on this host: planned the largest, ${best}`], { users, message, needs });
   }
