@@ -30,7 +30,7 @@ say() { echo "install.sh: $*" >&2; }
 
 if [ "$prepare" = 1 ]; then
   say "preparing this host (packages, dockerd, Compose v2, stand-in images)"
-  bash test/setup/prepare-host.sh
+  bash test/setup/prepare-host.sh >&2
 fi
 
 missing=()
@@ -72,9 +72,10 @@ fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dependencies (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error
+  npm ci --no-audit --no-fund --loglevel=error >&2
 fi
 say "building Carebox"
-npm run --silent build
+# Everything before carebox itself goes to stderr: stdout is carebox's (one JSON document with --json).
+npm run --silent build >&2
 
 exec node dist/console/cli.js install "${args[@]}"

@@ -22,4 +22,10 @@ try {
   if (!(err instanceof CommanderError)) throw err;
   // help and version exit 0; every parse error (unknown option, missing argument) is a usage error.
   process.exitCode = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(err.code) ? ExitCode.Ok : ExitCode.Usage;
+  // Scripts that asked for --json get the same error document as for every other usage error
+  // (commander has already printed its message to stderr).
+  if (process.exitCode === ExitCode.Usage && process.argv.slice(2).includes('--json')) {
+    const message = err.message.replace(/^error:\s*/, '');
+    process.stdout.write(`${JSON.stringify({ ok: false, error: { code: 'USAGE', message, hint: 'see `carebox help` or `carebox <command> --help`', exitCode: ExitCode.Usage } }, null, 2)}\n`);
+  }
 }

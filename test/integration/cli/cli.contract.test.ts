@@ -81,6 +81,11 @@ describe('CLI contract (built binary)', function () {
       const r = await carebox([...args, '--dir', scratch]);
       expect(r.code, r.stderr).to.equal(2);
       expect(r.stderr).to.match(why);
+      // With --json, the same error as one JSON document on stdout (commander's parse errors too).
+      const j = await carebox([...args, '--json', '--dir', scratch]);
+      expect(j.code).to.equal(2);
+      expect(j.json?.error?.code, j.stdout).to.equal('USAGE');
+      expect(`${j.json.error.message}\n${j.json.error.hint ?? ''}`).to.match(why);
     });
   }
 
