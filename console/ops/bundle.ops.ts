@@ -13,7 +13,7 @@ import { once } from 'node:events';
 import type Docker from 'dockerode';
 import * as tar from 'tar';
 import { BUNDLE_IMAGES, BUNDLE_INDEX, BUNDLE_TEMPLATES, sha256File, type BundleIndex } from '../../installer/apply/bundle.load.js';
-import { utcStamp } from '../../installer/apply/fs.atomic.js';
+import { checkNewOutputFile, utcStamp } from '../../installer/apply/fs.atomic.js';
 import { imageExists } from '../../installer/apply/images.ensure.js';
 import type { StepReporter } from '../../installer/apply/steps.js';
 import { OperationError } from '../../installer/errors.js';
@@ -64,11 +64,12 @@ async function saveImages(docker: Docker, refs: string[], path: string): Promise
  * Write a bundle of the stack's images and the package's templates.
  * @param opts.output target file (`.tar.gz`/`.tgz` gzip-compressed, else plain tar); default
  *   `./carebox-bundle-<version>-<stamp>.tar.gz`.
- * @throws OperationError when an image of the manifest is missing locally or the export fails.
+ * @throws UsageError when --output names a missing directory or an existing file; OperationError when an image of the manifest is missing locally or the export fails.
  */
 export async function createBundle(docker: Docker, m: Manifest, opts: { output?: string; includePgbouncer?: boolean }, reporter: StepReporter): Promise<BundleResult> {
   const t0 = Date.now();
   const output = resolve(opts.output ?? defaultBundleName(CAREBOX_VERSION, utcStamp()));
+  await checkNewOutputFile(output);
   const roles: [string, string][] = [
     ['postgres', m.images.postgres],
     ['redis', m.images.redis],
@@ -106,7 +107,6 @@ export async function createBundle(docker: Docker, m: Manifest, opts: { output?:
     await fs.writeFile(join(tmp, BUNDLE_INDEX), `${JSON.stringify(index, null, 2)}\n`);
     const gzip = /\.(tgz|gz)$/.test(output);
     await step(reporter, 'write', `Write ${output}`, async () => {
-      await fs.mkdir(join(output, '..'), { recursive: true });
       const partial = `${output}.partial`;
       // gzip level 1: image layers compress well even at the fastest level, and this runs on the appliance's CPUs.
       await tar.c({ file: partial, cwd: tmp, portable: true, ...(gzip ? { gzip: { level: 1 } } : {}) }, [BUNDLE_INDEX, BUNDLE_IMAGES, BUNDLE_TEMPLATES]);

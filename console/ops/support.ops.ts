@@ -20,7 +20,7 @@ import { join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import * as tar from 'tar';
 import { connectDocker } from '../../installer/apply/docker.connect.js';
-import { readIfExists, utcStamp } from '../../installer/apply/fs.atomic.js';
+import { checkNewOutputFile, readIfExists, utcStamp } from '../../installer/apply/fs.atomic.js';
 import { listStackContainers } from '../../installer/apply/stack.containers.js';
 import type { StepReporter } from '../../installer/apply/steps.js';
 import { detectHost } from '../../installer/detect/host.detect.js';
@@ -123,12 +123,13 @@ export interface SupportBundleResult {
  * Write a support bundle for the install at `root`. Works without a manifest or a reachable
  * Docker engine (it records why in errors.json).
  * @param opts.lines log lines per container (default 1000).
- * @throws NodeJS.ErrnoException only when the output cannot be written.
+ * @throws UsageError when --output names a missing directory or an existing file; NodeJS.ErrnoException only when the output cannot be written.
  */
 export async function createSupportBundle(root: string, opts: { output?: string; lines?: number; env?: NodeJS.ProcessEnv }, reporter: StepReporter): Promise<SupportBundleResult> {
   const env = opts.env ?? process.env;
   const lines = opts.lines ?? 1000;
   const output = resolve(opts.output ?? `carebox-support-${utcStamp()}.tar.gz`);
+  await checkNewOutputFile(output);
   const tmp = await mkdtemp(join(tmpdir(), 'carebox-support-'));
   const dir = join(tmp, 'carebox-support');
   const errors: string[] = [];
@@ -227,7 +228,6 @@ export async function createSupportBundle(root: string, opts: { output?: string;
     };
     await walk(dir);
     await step(reporter, 'write', `Write ${output}`, async () => {
-      await fs.mkdir(join(output, '..'), { recursive: true });
       await tar.c({ file: output, cwd: tmp, gzip: true, portable: true }, ['carebox-support']);
       await fs.chmod(output, 0o600);
       return output;

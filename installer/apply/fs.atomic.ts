@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { UsageError } from '../errors.js';
 
 /**
  * Write a file atomically: write a temp file in the same directory, fsync it, set its mode, then
@@ -51,4 +52,17 @@ export async function readIfExists(path: string): Promise<string | null> {
 /** UTC timestamp usable as a directory name: `20261129T081530Z`. */
 export function utcStamp(date: Date = new Date()): string {
   return date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+/**
+ * Check an output file given on the command line (`--output FILE`) before any work starts: its
+ * directory must already exist (a typo must not create directories elsewhere) and the file must not
+ * (an earlier bundle is never overwritten silently).
+ * @throws UsageError (exit 2) naming the problem.
+ */
+export async function checkNewOutputFile(path: string): Promise<void> {
+  const dir = dirname(path);
+  const st = await fs.stat(dir).catch(() => null);
+  if (!st?.isDirectory()) throw new UsageError(`--output ${path}: the directory ${dir} does not exist`, 'create it first, or choose another --output');
+  if (await fs.stat(path).then(() => true, () => false)) throw new UsageError(`--output ${path} already exists`, 'choose another --output, or move the existing file away first');
 }

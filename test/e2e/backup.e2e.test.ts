@@ -139,6 +139,13 @@ describe('e2e: backup and restore on the real engine', function () {
     const r = await cli(s!, ['support-bundle', '--output', out, '--lines', '200', '--json']);
     expect(r.code, r.stderr).to.equal(0);
     expect(statSync(out).mode & 0o777).to.equal(0o600);
+    // --output never overwrites a file, nor creates directories.
+    const again = await cli(s!, ['support-bundle', '--output', out, '--json']);
+    expect(again.code).to.equal(2);
+    expect(again.json.error.message).to.match(/already exists/);
+    const nowhere = await cli(s!, ['support-bundle', '--output', join(s!.base, 'no', 'such', 'dir', 'x.tar.gz'), '--json']);
+    expect(nowhere.code).to.equal(2);
+    expect(nowhere.json.error.message).to.match(/does not exist/);
     const dir = join(s!.base, 'support');
     mkdirSync(dir);
     await tar.x({ file: out, cwd: dir });
