@@ -193,6 +193,21 @@ export const PREFLIGHT_CHECKS: PreflightCheck[] = [
     },
   },
   {
+    id: 'edge-exposure',
+    title: 'Edge exposure (plain HTTP)',
+    run: ({ facts }) => {
+      const open = facts.ports.filter((p) => p.bindAddress === '0.0.0.0' || p.bindAddress === '::');
+      const found = facts.ports.map((p) => `http://${p.bindAddress}:${p.port}`).join(', ') || 'no ports asked';
+      if (open.length === 0) return pass(`${found}: only on the address given with --bind`, 'plain HTTP only on a protected address');
+      return {
+        status: 'warn',
+        found: `${found}: plain HTTP on every interface of this host`,
+        needs: 'TLS in front of the edge for anything beyond a protected network (passwords, session tokens and patient records cross it)',
+        fix: "terminate TLS at the hospital's reverse proxy or load balancer and bind the edge to its network with --bind ADDRESS (README: Network exposure)",
+      };
+    },
+  },
+  {
     id: 'swarm',
     title: 'Orchestrator for the cluster tier',
     run: ({ facts, tier, plan }) => {

@@ -255,6 +255,17 @@ describe('preflight: declarative checks on fixture host facts', () => {
     });
   });
 
+  describe('edge exposure', () => {
+    it('warns about plain HTTP on every interface, pointing at TLS in front and --bind', () => {
+      const r = expectStatus('edge-exposure', ctx(facts()), 'warn');
+      expect(r.found).to.match(/0\.0\.0\.0:80.*every interface/);
+      expect(r.fix).to.match(/TLS/).and.match(/--bind/);
+    });
+    it('passes when the edge is bound to one address', () => {
+      expectStatus('edge-exposure', ctx(facts({ ports: [{ port: 8080, bindAddress: '10.0.0.5', free: true, heldBy: null, source: src }] })), 'pass');
+    });
+  });
+
   describe('swarm (cluster tier only)', () => {
     it('passes for single-host tiers', () => {
       expectStatus('swarm', ctx(facts()), 'pass');
