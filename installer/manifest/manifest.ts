@@ -1,3 +1,4 @@
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { OperationError } from '../errors.js';
@@ -138,6 +139,27 @@ export async function writeManifest(root: string, m: Manifest, stamp: string): P
   const old = await readIfExists(path);
   if (old !== null) await writeFileAtomic(join(root, INSTALL_FILES.backups, `config-${stamp}`, INSTALL_FILES.manifest), old, 0o640);
   await writeFileAtomic(path, renderManifest(m), 0o640);
+  await pruneConfigBackups(root);
+}
+
+/** How many `backups/config-<stamp>/` folders (previous versions of replaced files) are kept. */
+export const CONFIG_BACKUPS_KEPT = 50;
+
+/**
+ * Remove all but the newest `keep` `backups/config-<UTC stamp>/` folders (stamps sort by time).
+ * Full backups (`backups/<stamp>/`) are not touched: `carebox backup --keep` governs those.
+ * Never throws: a folder that cannot be removed stays.
+ * @returns the folder names removed.
+ */
+export async function pruneConfigBackups(root: string, keep = CONFIG_BACKUPS_KEPT): Promise<string[]> {
+  const dir = join(root, INSTALL_FILES.backups);
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => /^config-\d{8}T\d{6}Z/.test(n)).sort();
+  const old = names.slice(0, Math.max(0, names.length - keep));
+  const removed: string[] = [];
+  for (const n of old) {
+    if (await rm(join(dir, n), { recursive: true, force: true }).then(() => true, () => false)) removed.push(n);
+  }
+  return removed;
 }
 
 /**
