@@ -27,6 +27,7 @@ import { isLoopbackHost, runLoad, type LoadStats } from './loadtest.load.js';
 import { API, mixRequests, SlotAllocator, syntheticMrn, type MixData } from './loadtest.mix.js';
 import { bisectLevel, ERROR_RATE_LIMIT, judgeLevel, LOADTEST_LIMITS, MAX_REFINEMENTS, P95_LIMIT_MS, rampLevels, sustainedLevel, type LevelResult } from './loadtest.ramp.js';
 import { withStackLock, type Stack } from './stack.js';
+import { edgeUrls } from '../../installer/apply/edge.tls.js';
 
 /** Cache-hot patients the mix reads. */
 const HOT_PATIENTS = 20;
@@ -96,7 +97,8 @@ export interface LoadtestResult {
 /** The loopback URL of the install's nginx. @throws UsageError when it listens on another address only. */
 export function edgeUrl(m: Pick<Manifest, 'http'>): string {
   const bind = m.http.bindAddress;
-  const host = bind === '0.0.0.0' || bind === '' ? '127.0.0.1' : bind;
+  // Plain HTTP on this host: with TLS on, the edge keeps it on 127.0.0.1.
+  const host = new URL(edgeUrls(m.http).internal).hostname;
   if (!isLoopbackHost(host)) {
     throw new UsageError(
       `nginx listens on ${bind} only; the load test runs on loopback only`,

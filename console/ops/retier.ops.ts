@@ -44,6 +44,7 @@ import { changed, reloadPostgresConf, runningMaxConnections, runningRedisMaxClie
 import { rollingReplace, stopAndRemove, stopGraceSeconds, waitContainersHealthy } from './rolling.js';
 import { assertSameVersion, currentContents, fileChecksums, renderForStack } from './stack.render.js';
 import { serviceContainers, step, withStackLock, type Stack } from './stack.js';
+import { edgePorts } from '../../installer/apply/edge.tls.js';
 
 /** PostgreSQL settings of the template that only a server restart applies (context `postmaster`). */
 export const POSTMASTER_SETTINGS = ['max_connections', 'superuser_reserved_connections', 'shared_buffers', 'wal_buffers', 'max_worker_processes', 'huge_pages', 'dynamic_shared_memory_type', 'listen_addresses', 'port'];
@@ -123,12 +124,12 @@ async function hashesOf(compose: ComposeCli, composeYml: string): Promise<Record
  */
 export async function previewRetier(stack: Stack, intent: Intent): Promise<RetierPreview> {
   const m = stack.manifest;
-  const facts = await detectHost({ installRoot: stack.root, ports: [{ port: m.http.port, bindAddress: m.http.bindAddress }], env: stack.env, composeProject: m.project });
+  const facts = await detectHost({ installRoot: stack.root, ports: edgePorts(m.http).map(({ port, bindAddress }) => ({ port, bindAddress })), env: stack.env, composeProject: m.project });
   // An unchanged host plans with the recorded figures, exactly as a later `install` re-run will.
   const { host } = stablePlanHost(m.facts, facts);
   const fullIntent: Intent = { ...intent, pgbouncer: intent.pgbouncer ?? m.intent.pgbouncer ?? 'auto' };
   const plan = planCarebox(host, fullIntent);
-  const preflight = runPreflight({ facts, tier: fullIntent.tier, plan, planError: null, planHint: null, project: m.project });
+  const preflight = runPreflight({ facts, tier: fullIntent.tier, plan, planError: null, planHint: null, project: m.project, httpsPort: m.http.tls?.httpsPort ?? null });
   if (!preflightPassed(preflight)) {
     const failed = preflight.filter((c) => c.status === 'fail');
     throw new PreflightError(`preflight failed for tier ${plan.tier}:\n${failed.map((c) => `  ✗ ${c.title}: found ${c.found}; needs ${c.needs}${c.fix ? `\n    fix: ${c.fix}` : ''}`).join('\n')}`, 'fix the failed checks and rerun', { preflight });

@@ -3,6 +3,7 @@ import { listStackContainers, type StackContainer } from '../../installer/apply/
 import { expectedReplicas } from '../../installer/apply/install.apply.js';
 import { isReady } from '../../installer/apply/health.wait.js';
 import type { Manifest } from '../../installer/manifest/manifest.js';
+import { edgeUrls } from '../../installer/apply/edge.tls.js';
 
 /** Resource use of one container from a one-shot `docker stats`. */
 export interface ContainerUsage {
@@ -106,11 +107,10 @@ export async function stackStatus(docker: Docker, m: Manifest, opts: { usage: bo
     const state: ServiceStatus['state'] = want > 0 && ready >= want ? 'healthy' : ready > 0 ? 'degraded' : want === 0 && cs.length === 0 ? 'healthy' : 'down';
     return { service, expected: want, running, ready, state, containers: cs };
   });
-  const host = m.http.bindAddress === '0.0.0.0' ? '127.0.0.1' : m.http.bindAddress;
   return {
     project: m.project,
     tier: m.plan.tier,
-    url: `http://${host}:${m.http.port}/`,
+    url: edgeUrls(m.http).public,
     healthy: services.every((s) => s.state === 'healthy'),
     services,
     capacity: { estimate: m.plan.capacity.concurrentUsers, basis: m.plan.capacity.basis, measured: m.plan.capacity.measured ?? null },

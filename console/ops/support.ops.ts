@@ -30,6 +30,7 @@ import { runPreflight } from '../../installer/preflight/preflight.checks.js';
 import { CAREBOX_VERSION } from '../../installer/version.js';
 import { decodeLogLines } from './logs.ops.js';
 import { step } from './stack.js';
+import { edgePorts } from '../../installer/apply/edge.tls.js';
 
 /** .env keys whose values are not secret. */
 const ENV_KEEP = new Set(['COMPOSE_PROJECT_NAME']);
@@ -153,8 +154,8 @@ export async function createSupportBundle(root: string, opts: { output?: string;
     });
 
     const facts = await step(reporter, 'preflight', 'Re-run detection and preflight', async () => {
-      const f = await detectHost({ installRoot: root, ports: manifest ? [{ port: manifest.http.port, bindAddress: manifest.http.bindAddress }] : [], env, composeProject: manifest?.project ?? 'carebox' });
-      const preflight = runPreflight({ facts: f, tier: manifest?.plan.tier ?? null, plan: manifest?.plan ?? null, planError: manifest ? null : 'not installed', project: manifest?.project ?? 'carebox' });
+      const f = await detectHost({ installRoot: root, ports: manifest ? edgePorts(manifest.http).map(({ port, bindAddress }) => ({ port, bindAddress })) : [], env, composeProject: manifest?.project ?? 'carebox' });
+      const preflight = runPreflight({ facts: f, tier: manifest?.plan.tier ?? null, plan: manifest?.plan ?? null, planError: manifest ? null : 'not installed', project: manifest?.project ?? 'carebox', httpsPort: manifest?.http.tls?.httpsPort ?? null });
       await put('preflight.json', JSON.stringify({ facts: f, preflight }, null, 2));
       await put(
         'versions.json',

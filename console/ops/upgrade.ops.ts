@@ -38,6 +38,7 @@ import { configHashes } from './compose.drift.js';
 import { rollingReplace, waitContainersHealthy } from './rolling.js';
 import { currentContents, fileChecksums, renderForStack } from './stack.render.js';
 import { serviceContainers, silentReporter, step, withStackLock, type Stack } from './stack.js';
+import { edgeUrls } from '../../installer/apply/edge.tls.js';
 
 /** What to upgrade to. */
 export interface UpgradeRequest {
@@ -109,8 +110,8 @@ async function smoke(url: string, timeoutMs = 30_000): Promise<void> {
 }
 
 function stackUrl(m: Manifest): string {
-  const host = m.http.bindAddress === '0.0.0.0' ? '127.0.0.1' : m.http.bindAddress;
-  return `http://${host}:${m.http.port}/ready`;
+  // Plain HTTP on this host (with TLS on, the edge keeps it on 127.0.0.1 for exactly this).
+  return new URL('ready', edgeUrls(m.http).internal).toString();
 }
 
 async function migrationCount(stack: Stack): Promise<number> {

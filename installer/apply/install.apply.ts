@@ -29,6 +29,7 @@ import { projectNameFor } from './project.name.js';
 import { loadSecrets, type EnvFile } from './secrets.store.js';
 import { runSteps, type Step, type StepReporter } from './steps.js';
 import { withStackLock } from './stack.lock.js';
+import { edgePorts, edgeUrls, readTlsPair, tlsRecord, TLS_CERT_FILE, TLS_KEY_FILE, type TlsPair, type TlsRecord } from './edge.tls.js';
 import { verifyLimits } from './limits.verify.js';
 
 /** What the operator asked `carebox install` for, after flag validation. */
@@ -40,6 +41,11 @@ export interface InstallOptions {
   httpPort: number | null;
   /** null: keep the manifest's address on a re-run, else 0.0.0.0. */
   bindAddress: string | null;
+  /** PEM certificate chain and key for TLS at the edge (both or neither); null keeps what the manifest recorded. */
+  tlsCertFile?: string | null;
+  tlsKeyFile?: string | null;
+  /** HTTPS host port; null keeps the recorded one, else 443. Only with TLS. */
+  httpsPort?: number | null;
   imagesFile: string | null;
   /** An offline bundle (`carebox bundle create`): its images are loaded and used instead of building or pulling. */
   bundleFile?: string | null;
@@ -56,6 +62,10 @@ export interface InstallPreparation {
   project: string;
   httpPort: number;
   bindAddress: string;
+  /** TLS at the edge (recorded in carebox.json), or null for plain HTTP. */
+  tls: TlsRecord | null;
+  /** A new certificate and key to write; null keeps the files in place (or there is no TLS). */
+  tlsPair: TlsPair | null;
   facts: HostFacts;
   intent: Intent;
   plan: Plan | null;
@@ -79,7 +89,9 @@ export async function prepareInstall(options: InstallOptions): Promise<InstallPr
   const httpPort = options.httpPort ?? previous?.http.port ?? 80;
   const bindAddress = options.bindAddress ?? previous?.http.bindAddress ?? '0.0.0.0';
   const intent = options.intent ?? previous?.intent ?? EMPTY_INTENT;
-  const facts = await detectHost({ installRoot: root, ports: [{ port: httpPort, bindAddress }], env: options.env, composeProject: project });
+  const { tls, tlsPair } = await edgeTlsFor(options, root, previous, httpPort);
+  const ports = edgePorts({ port: httpPort, bindAddress, tls }).map(({ port, bindAddress: address }) => ({ port, bindAddress: address }));
+  const facts = await detectHost({ installRoot: root, ports, env: options.env, composeProject: project });
   // A re-run on an unchanged host plans with the recorded figures, so memory noise never changes limits.
   const { host } = stablePlanHost(previous?.facts ?? null, facts);
   let plan: Plan | null = null;
@@ -99,8 +111,36 @@ export async function prepareInstall(options: InstallOptions): Promise<InstallPr
       scale = previous.scale;
     }
   }
-  const preflight = runPreflight({ facts, tier: intent.tier, plan, planError: planError?.message ?? null, planHint: planError?.hint ?? null, project });
-  return { options, root, project, httpPort, bindAddress, facts, intent, plan, planError, preflight, previous, scale };
+  const preflight = runPreflight({ facts, tier: intent.tier, plan, planError: planError?.message ?? null, planHint: planError?.hint ?? null, project, httpsPort: tls?.httpsPort ?? null });
+  return { options, root, project, httpPort, bindAddress, tls, tlsPair, facts, intent, plan, planError, preflight, previous, scale };
+}
+
+/**
+ * TLS for this install: new files from --tls-cert/--tls-key (checked), else what the manifest
+ * recorded (its files must still be in the install root), else none.
+ * @throws UsageError for half the pair, --https-port without TLS, equal HTTP and HTTPS ports, bad
+ *   or expired files, or recorded TLS whose files are gone.
+ */
+async function edgeTlsFor(options: InstallOptions, root: string, previous: Manifest | null, httpPort: number): Promise<{ tls: TlsRecord | null; tlsPair: TlsPair | null }> {
+  const cert = options.tlsCertFile ?? null;
+  const key = options.tlsKeyFile ?? null;
+  if ((cert === null) !== (key === null)) throw new UsageError('--tls-cert and --tls-key go together', 'give both PEM files (the certificate chain and its private key)');
+  const recorded = previous?.http.tls ?? null;
+  let tls: TlsRecord | null = null;
+  let tlsPair: TlsPair | null = null;
+  if (cert !== null && key !== null) {
+    tlsPair = await readTlsPair(cert, key);
+    tls = tlsRecord(tlsPair, options.httpsPort ?? recorded?.httpsPort ?? 443);
+  } else if (recorded) {
+    if (!existsSync(join(root, TLS_CERT_FILE)) || !existsSync(join(root, TLS_KEY_FILE))) {
+      throw new UsageError(`carebox.json records TLS at the edge, but ${TLS_CERT_FILE} or ${TLS_KEY_FILE} is missing in ${root}`, 'rerun with --tls-cert FILE --tls-key FILE');
+    }
+    tls = { ...recorded, httpsPort: options.httpsPort ?? recorded.httpsPort };
+  } else if (options.httpsPort != null) {
+    throw new UsageError('--https-port needs --tls-cert and --tls-key', 'give the certificate and key nginx should serve, or leave --https-port out');
+  }
+  if (tls && tls.httpsPort === httpPort) throw new UsageError(`--https-port and --http-port are both ${httpPort}`, 'HTTPS and the local HTTP port need different ports (e.g. 443 and 8080)');
+  return { tls, tlsPair };
 }
 
 /**
@@ -130,7 +170,10 @@ export interface InstallContext {
   files: RenderedFile[];
   changes: FileChange[];
   stamp: string;
+  /** What people open: HTTPS when TLS is on. */
   url: string;
+  /** Plain HTTP reachable from this host, for the smoke test. */
+  internalUrl: string;
   manifestWritten: boolean;
   /** Templates to render from: a bundle's when one is given, else the package's. */
   templates: Templates | null;
@@ -194,7 +237,7 @@ export function parseCreateAdmin(stdout: string): FirstAdmin {
 /** A new context for the install steps. @throws PreflightError when there is no plan. */
 export function newInstallContext(prep: InstallPreparation): InstallContext {
   if (!prep.plan) throw prep.planError ?? new PreflightError('no plan');
-  const host = prep.bindAddress === '0.0.0.0' ? '127.0.0.1' : prep.bindAddress;
+  const urls = edgeUrls({ port: prep.httpPort, bindAddress: prep.bindAddress, tls: prep.tls });
   return {
     prep,
     plan: prep.plan,
@@ -206,7 +249,8 @@ export function newInstallContext(prep: InstallPreparation): InstallContext {
     files: [],
     changes: [],
     stamp: utcStamp(),
-    url: `http://${host}:${prep.httpPort}/`,
+    url: urls.public,
+    internalUrl: urls.internal,
     manifestWritten: false,
     admin: null,
     templates: null,
@@ -231,8 +275,9 @@ function render(ctx: InstallContext): RenderedFile[] {
     plan: ctx.plan,
     env: ctx.env!,
     images: ctx.images!,
-    options: { project: ctx.prep.project, httpPort: ctx.prep.httpPort, bindAddress: ctx.prep.bindAddress, version: CAREBOX_VERSION },
+    options: { project: ctx.prep.project, httpPort: ctx.prep.httpPort, bindAddress: ctx.prep.bindAddress, httpsPort: ctx.prep.tls?.httpsPort ?? null, version: CAREBOX_VERSION },
     templates: ctx.templates ?? loadTemplates(),
+    tlsFiles: ctx.prep.tlsPair ? { certPem: ctx.prep.tlsPair.certPem, keyPem: ctx.prep.tlsPair.keyPem } : null,
   });
 }
 
@@ -248,7 +293,7 @@ function nextManifest(ctx: InstallContext, now: string): Manifest {
     carebox: { version: CAREBOX_VERSION },
     project: ctx.prep.project,
     installRoot: ctx.prep.root,
-    http: { port: ctx.prep.httpPort, bindAddress: ctx.prep.bindAddress },
+    http: { port: ctx.prep.httpPort, bindAddress: ctx.prep.bindAddress, ...(ctx.prep.tls ? { tls: ctx.prep.tls } : {}) },
     installedAt: prev?.installedAt ?? now,
     appliedAt: now,
     facts: ctx.prep.facts,
@@ -444,7 +489,7 @@ export function installSteps(): Step<InstallContext>[] {
       title: 'Check readiness through nginx',
       skipIf: renderOnly,
       run: async (ctx) => {
-        const url = new URL('ready', ctx.url).toString();
+        const url = new URL('ready', ctx.internalUrl).toString();
         const deadline = Date.now() + 30_000;
         let last = '';
         while (Date.now() < deadline) {

@@ -20,6 +20,9 @@ export function installOptionsFrom(raw: RawOptions, env: NodeJS.ProcessEnv = pro
     intent: intentGiven ? buildIntent(flags) : null,
     httpPort: intFlag('--http-port', raw.httpPort as string | undefined, 1, 65535) ?? null,
     bindAddress: bindFlag(raw.bind as string | undefined) ?? null,
+    tlsCertFile: (raw.tlsCert as string | undefined) ?? null,
+    tlsKeyFile: (raw.tlsKey as string | undefined) ?? null,
+    httpsPort: intFlag('--https-port', raw.httpsPort as string | undefined, 1, 65535) ?? null,
     imagesFile: (raw.images as string | undefined) ?? null,
     bundleFile: (raw.bundle as string | undefined) ?? null,
     renderOnly: Boolean(raw.renderOnly),
@@ -69,6 +72,9 @@ export function registerInstall(program: Command, run: ActionRunner): void {
     .addOption(new Option('--render-only', 'write the configuration files and manifest; start nothing').default(false))
     .addOption(new Option('--http-port <P>', 'host port nginx publishes (default 80, or the installed one)'))
     .addOption(new Option('--bind <ADDR>', 'host address nginx publishes on (default 0.0.0.0, or the installed one)'))
+    .addOption(new Option('--tls-cert <FILE>', 'PEM certificate chain: nginx serves HTTPS on --https-port and keeps plain HTTP on 127.0.0.1 only (with --tls-key; kept on re-runs)'))
+    .addOption(new Option('--tls-key <FILE>', 'PEM private key of --tls-cert, without a passphrase'))
+    .addOption(new Option('--https-port <P>', 'host port of HTTPS with --tls-cert (default 443, or the installed one)'))
     .addOption(new Option('--images <FILE>', 'JSON map overriding the pinned images (postgres, redis, nginx, pgbouncer, node; server: a prebuilt server image)'))
     .addOption(new Option('--bundle <FILE>', 'offline bundle from `carebox bundle create`: load its images through the Docker API instead of building or pulling'))
     .addOption(new Option('--timeout <S>', 'seconds to wait for the stack to become healthy (default 300)'));

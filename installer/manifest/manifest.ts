@@ -7,6 +7,7 @@ import type { Intent, Plan, Tier } from '../plan/plan.types.js';
 import type { StackImages } from '../render/images.map.js';
 import { INSTALL_FILES } from '../paths.js';
 import { readIfExists, writeFileAtomic } from '../apply/fs.atomic.js';
+import type { EdgeSettings } from '../apply/edge.tls.js';
 
 /** One applied change of the stack's shape, kept forever in the manifest. */
 export interface HistoryEntry {
@@ -28,7 +29,8 @@ export interface Manifest {
   /** Compose project name; containers are found by its label. */
   project: string;
   installRoot: string;
-  http: { port: number; bindAddress: string };
+  /** The edge: HTTP port and bind address, and TLS when nginx terminates it (installer/apply/edge.tls.ts). */
+  http: EdgeSettings;
   /** First install, ISO-8601 UTC. */
   installedAt: string;
   /** Last apply that changed files, images or sizing, ISO-8601 UTC. */
@@ -77,7 +79,11 @@ const manifestSchema = z
     carebox: z.object({ version: z.string() }),
     project: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/),
     installRoot: z.string(),
-    http: z.object({ port: z.number().int().min(1).max(65535), bindAddress: z.string() }),
+    http: z.object({
+      port: z.number().int().min(1).max(65535),
+      bindAddress: z.string(),
+      tls: z.object({ httpsPort: z.number().int().min(1).max(65535), subject: z.string(), notAfter: z.string(), fingerprint256: z.string() }).nullable().optional(),
+    }),
     installedAt: z.string(),
     appliedAt: z.string(),
     facts: z.record(z.string(), z.unknown()),

@@ -25,6 +25,8 @@ export interface PreflightContext {
   planHint?: string | null;
   /** The project this install root uses (its own published port is not a conflict). */
   project: string;
+  /** The HTTPS host port when nginx terminates TLS (that port is not plain HTTP). */
+  httpsPort?: number | null;
 }
 
 /**
@@ -195,15 +197,16 @@ export const PREFLIGHT_CHECKS: PreflightCheck[] = [
   {
     id: 'edge-exposure',
     title: 'Edge exposure (plain HTTP)',
-    run: ({ facts }) => {
-      const open = facts.ports.filter((p) => p.bindAddress === '0.0.0.0' || p.bindAddress === '::');
-      const found = facts.ports.map((p) => `http://${p.bindAddress}:${p.port}`).join(', ') || 'no ports asked';
-      if (open.length === 0) return pass(`${found}: only on the address given with --bind`, 'plain HTTP only on a protected address');
+    run: ({ facts, httpsPort }) => {
+      const plain = facts.ports.filter((p) => p.port !== httpsPort);
+      const open = plain.filter((p) => p.bindAddress === '0.0.0.0' || p.bindAddress === '::');
+      const found = facts.ports.map((p) => `${p.port === httpsPort ? 'https' : 'http'}://${p.bindAddress}:${p.port}`).join(', ') || 'no ports asked';
+      if (open.length === 0) return pass(httpsPort ? `${found}: TLS at the edge, plain HTTP on loopback only` : `${found}: only on the address given with --bind`, 'plain HTTP only on a protected address');
       return {
         status: 'warn',
         found: `${found}: plain HTTP on every interface of this host`,
         needs: 'TLS in front of the edge for anything beyond a protected network (passwords, session tokens and patient records cross it)',
-        fix: "terminate TLS at the hospital's reverse proxy or load balancer and bind the edge to its network with --bind ADDRESS (README: Network exposure)",
+        fix: "install with --tls-cert FILE --tls-key FILE (HTTPS at the edge, HTTP on loopback only), or terminate TLS at the hospital's reverse proxy and bind the edge to its network with --bind ADDRESS (README: Network exposure)",
       };
     },
   },

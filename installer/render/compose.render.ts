@@ -13,6 +13,11 @@ export interface StackOptions {
   bindAddress: string;
   /** Carebox version, recorded in the x-carebox header. */
   version: string;
+  /**
+   * Host port of HTTPS when nginx terminates TLS (installer/apply/edge.tls.ts), else null or
+   * absent. With TLS, HTTPS is published on bindAddress and HTTP on 127.0.0.1 only.
+   */
+  httpsPort?: number | null;
 }
 
 type Service = Record<string, unknown> & { environment?: Record<string, string>; image?: string };
@@ -114,7 +119,7 @@ export function renderCompose(plan: Plan, images: StackImages, opts: StackOption
 
   const nginx = svc.nginx!;
   limits(nginx, s.nginx.limits);
-  nginx.ports = [`${opts.bindAddress}:${opts.httpPort}:8080`];
+  nginx.ports = opts.httpsPort ? [`${opts.bindAddress}:${opts.httpsPort}:8443`, `127.0.0.1:${opts.httpPort}:8080`] : [`${opts.bindAddress}:${opts.httpPort}:8080`];
 
   const out = {
     'x-carebox': { version: opts.version, tier: plan.tier, project: opts.project },

@@ -1,6 +1,7 @@
 import type { Plan } from '../plan/plan.types.js';
 import { formatBytes } from '../detect/size.js';
 import { renderTemplate } from './eta.js';
+import { TLS_CERT_IN_CONTAINER, TLS_KEY_IN_CONTAINER } from '../apply/edge.tls.js';
 
 const mb = (bytes: number) => `${Math.max(1, Math.floor(bytes / 1024 ** 2))}MB`;
 const kb = (bytes: number) => `${Math.max(64, Math.floor(bytes / 1024))}kB`;
@@ -10,9 +11,10 @@ const kb = (bytes: number) => `${Math.max(64, Math.floor(bytes / 1024))}kB`;
  * limit from the plan, backend resolved per request through Docker's DNS.
  * `upstream` is `host:port` of the backend service (default `backend:3000`).
  */
-export function renderNginx(plan: Plan, template: string, upstream = 'backend:3000'): string {
+export function renderNginx(plan: Plan, template: string, upstream = 'backend:3000', opts: { tls: boolean } = { tls: false }): string {
   const s = plan.sizing;
-  return renderTemplate(template, { tier: plan.tier, nginx: s.nginx, backend: s.backend, bodyLimitBytes: s.bodyLimitBytes, upstream });
+  const tls = opts.tls ? { cert: TLS_CERT_IN_CONTAINER, key: TLS_KEY_IN_CONTAINER } : null;
+  return renderTemplate(template, { tier: plan.tier, nginx: s.nginx, backend: s.backend, bodyLimitBytes: s.bodyLimitBytes, upstream, tls });
 }
 
 /**

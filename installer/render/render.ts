@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { EnvFile } from '../apply/secrets.store.js';
 import type { Plan } from '../plan/plan.types.js';
 import { INSTALL_FILES } from '../paths.js';
+import { TLS_CERT_FILE, TLS_KEY_FILE } from '../apply/edge.tls.js';
 import { renderCompose, type StackOptions } from './compose.render.js';
 import { renderNginx, renderPgbouncer, renderPostgresConf, renderRedisConf } from './config.render.js';
 import { renderEnv } from './env.render.js';
@@ -23,6 +24,8 @@ export interface RenderInput {
   images: StackImages;
   options: StackOptions;
   templates: Templates;
+  /** A new TLS certificate chain and key to write (install --tls-cert/--tls-key), PEM. */
+  tlsFiles?: { certPem: string; keyPem: string } | null;
 }
 
 /**
@@ -35,12 +38,17 @@ export function renderStack(input: RenderInput): RenderedFile[] {
   const files: RenderedFile[] = [
     { path: INSTALL_FILES.compose, content: renderCompose(plan, images, options, templates.compose), mode: 0o644, secret: false },
     { path: INSTALL_FILES.env, content: renderEnv(options.project, env), mode: 0o600, secret: true },
-    { path: INSTALL_FILES.nginx, content: renderNginx(plan, templates.nginx), mode: 0o644, secret: false },
+    { path: INSTALL_FILES.nginx, content: renderNginx(plan, templates.nginx, undefined, { tls: Boolean(options.httpsPort) }), mode: 0o644, secret: false },
     { path: INSTALL_FILES.postgres, content: renderPostgresConf(plan, templates.postgresql), mode: 0o644, secret: false },
     { path: INSTALL_FILES.redis, content: renderRedisConf(plan, templates.redis), mode: 0o644, secret: false },
   ];
   const pgb = renderPgbouncer(plan, templates.pgbouncer);
   if (pgb) files.push({ path: INSTALL_FILES.pgbouncerIni, content: pgb, mode: 0o644, secret: false });
+  // A new certificate and key (install --tls-cert/--tls-key); without them the ones in place stay.
+  if (input.tlsFiles) {
+    files.push({ path: TLS_CERT_FILE, content: input.tlsFiles.certPem, mode: 0o644, secret: false });
+    files.push({ path: TLS_KEY_FILE, content: input.tlsFiles.keyPem, mode: 0o600, secret: true });
+  }
   return files;
 }
 

@@ -87,7 +87,7 @@ export function InstallApp({ prep, autoConfirm, store, execute, onExit }: Instal
       {phase === 'review' ? (
         <Box>
           <Text>
-            Install tier <Text bold>{prep.plan?.tier}</Text> into {prep.root} and publish port {prep.httpPort}? (Y/n){' '}
+            Install tier <Text bold>{prep.plan?.tier}</Text> into {prep.root} and publish {prep.tls ? `HTTPS on port ${prep.tls.httpsPort}` : `port ${prep.httpPort}`}? (Y/n){' '}
           </Text>
           <ConfirmInput onConfirm={() => setPhase('running')} onCancel={() => setPhase('cancelled')} />
         </Box>

@@ -6,13 +6,28 @@
  */
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { carebox, freePort, get, projectResources, readText, requireE2ePrereqs, STANDINS } from './e2e.helpers.js';
+import { makeTestCerts } from '../tls.fixtures.js';
+
+/** GET over HTTPS trusting only `ca` (the test certificate is its own CA). */
+function httpsGet(url: string, ca: Buffer): Promise<{ status: number; hsts: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { ca, timeout: 10_000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, hsts: res.headers['strict-transport-security'] as string | undefined }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 const sha = (p: string) => createHash('sha256').update(readText(p)).digest('hex');
 
@@ -106,6 +121,36 @@ describe('e2e: install, status, re-run, uninstall on the real engine', function 
       expect(existsSync(other)).to.equal(false);
     } finally {
       server.close();
+    }
+  });
+
+  it('TLS: a re-run with --tls-cert/--tls-key serves HTTPS with that certificate, keeps HTTP on loopback, and a bare re-run keeps it', async () => {
+    const certs = makeTestCerts();
+    try {
+      const httpsPort = await freePort();
+      const r = await carebox(['install', '--yes', '--json', '--dir', root, '--tls-cert', certs.cert, '--tls-key', certs.key, '--https-port', String(httpsPort)]);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.json.url).to.equal(`https://127.0.0.1:${httpsPort}/`);
+      const tlsReady = await httpsGet(`https://127.0.0.1:${httpsPort}/ready`, readFileSync(certs.cert));
+      expect(tlsReady.status).to.equal(200);
+      expect(tlsReady.hsts).to.match(/max-age=\d+/);
+      expect((await get(`http://127.0.0.1:${port}/ready`)).status, 'plain HTTP on loopback for this host').to.equal(200);
+      expect(statSync(join(root, 'nginx/tls/key.pem')).mode & 0o777).to.equal(0o600);
+      const manifestText = readText(join(root, 'carebox.json'));
+      expect(JSON.parse(manifestText).http.tls).to.deep.include({ httpsPort, subject: 'CN=carebox.test' });
+      expect(manifestText).to.not.include('PRIVATE KEY');
+      const status = await carebox(['status', '--json', '--no-usage', '--dir', root]);
+      expect(status.json.url).to.equal(`https://127.0.0.1:${httpsPort}/`);
+      // A bare re-run keeps TLS and changes nothing.
+      const again = await carebox(['install', '--yes', '--json', '--dir', root]);
+      expect(again.code, again.stderr).to.equal(0);
+      expect(again.json.files.every((f: any) => f.status === 'unchanged'), JSON.stringify(again.json.files)).to.equal(true);
+      expect((await httpsGet(`https://127.0.0.1:${httpsPort}/ready`, readFileSync(certs.cert))).status).to.equal(200);
+      // Half a pair is a usage error.
+      const half = await carebox(['install', '--yes', '--json', '--dir', root, '--tls-cert', certs.cert]);
+      expect(half.code).to.equal(2);
+    } finally {
+      rmSync(certs.dir, { recursive: true, force: true });
     }
   });
 

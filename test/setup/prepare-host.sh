@@ -16,7 +16,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 need_pkgs=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for p in docker.io postgresql-15 redis-server nginx pgbouncer apache2-utils wrk mmdebstrap iptables curl; do
+for p in docker.io postgresql-15 redis-server nginx pgbouncer apache2-utils wrk mmdebstrap iptables curl openssl; do
   have "$p" || need_pkgs+=("$p")
 done
 if [ "${#need_pkgs[@]}" -gt 0 ]; then

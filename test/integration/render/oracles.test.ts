@@ -5,7 +5,7 @@
  * stand-in images (`bash test/images/build-standins.sh`).
  */
 import { expect } from 'chai';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { TIERS } from '../../../installer/plan/plan.types.js';
 import { hypotheticalHost } from '../../../installer/detect/host.detect.js';
 import { planCarebox } from '../../../installer/plan/tier.plan.js';
 import { IMAGES, planFor, renderFor } from '../../unit/render/render.helpers.js';
+import { makeTestCerts } from '../../tls.fixtures.js';
 
 const standinsFile = join(process.cwd(), 'test/images/images.standin.json');
 
@@ -77,6 +78,22 @@ describe('render oracles: docker compose config and nginx -t on every tier', fun
     const r = await exec(['docker', 'run', '--rm', '-v', `${join(root, 'nginx/nginx.conf')}:/etc/nginx/nginx.conf:ro`, nginxImage, 'nginx', '-t'], { allowFailure: true });
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stderr).to.match(/test is successful/);
+  });
+
+  it('with TLS (a real openssl certificate): compose config accepts the two ports and nginx -t in the image loads the certificate', async function () {
+    if (!existsSync(standinsFile)) throw new Error('stand-in images missing: run bash test/images/build-standins.sh');
+    const nginxImage = (JSON.parse(readFileSync(standinsFile, 'utf8')) as { nginx: string }).nginx;
+    const certs = makeTestCerts();
+    const root = join(dir, 'tls');
+    const tls = { httpsPort: 18443, certPem: readFileSync(certs.cert, 'utf8'), keyPem: readFileSync(certs.key, 'utf8') };
+    for (const f of renderFor(planFor('default'), { ...IMAGES, nginx: nginxImage }, tls)) await writeFileAtomic(join(root, f.path), f.content, f.mode);
+    const cfg = await exec(['docker', 'compose', '-p', 'oracle-tls', '--project-directory', root, '-f', join(root, 'compose.yml'), 'config', '--quiet'], { allowFailure: true });
+    expect(cfg.code, cfg.stderr).to.equal(0);
+    // The same mount as the stack: the install root's nginx/ at /etc/nginx/carebox, read-only.
+    const r = await exec(['docker', 'run', '--rm', '-v', `${join(root, 'nginx')}:/etc/nginx/carebox:ro`, nginxImage, 'nginx', '-t', '-c', '/etc/nginx/carebox/nginx.conf'], { allowFailure: true });
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stderr).to.match(/test is successful/);
+    rmSync(certs.dir, { recursive: true, force: true });
   });
 
   it('a deliberately broken nginx.conf fails nginx -t (the oracle can say no)', async () => {

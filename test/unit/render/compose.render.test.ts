@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { parse } from 'yaml';
 import { findComposeIssues, lintCompose } from '../../../installer/render/compose.lint.js';
 import { TIERS } from '../../../installer/plan/plan.types.js';
-import { fileOf, planFor, renderFor } from './render.helpers.js';
+import { fileOf, OPTIONS, planFor, renderFor } from './render.helpers.js';
 
 type Svc = Record<string, any>;
 
@@ -110,6 +110,25 @@ describe('render: text configs', () => {
     expect(ini).to.match(new RegExp(`^default_pool_size = ${pgb.defaultPoolSize}$`, 'm'));
     expect(ini).to.match(new RegExp(`^max_client_conn = ${pgb.maxClientConn}$`, 'm'));
     for (const f of files.filter((x) => !x.secret)) expect(f.content, f.path).to.not.include('secret-value-');
+  });
+});
+
+describe('render: TLS at the edge', () => {
+  it('publishes HTTPS on the bind address and HTTP on 127.0.0.1 only; nginx listens on 8443 with the certificate; the key is 0600 and secret', () => {
+    const files = renderFor(planFor('default'), undefined, { httpsPort: 8443, certPem: 'CERT\n', keyPem: 'KEY\n' });
+    const compose = parse(fileOf(files, 'compose.yml'));
+    expect(compose.services.nginx.ports).to.deep.equal([`${OPTIONS.bindAddress}:8443:8443`, `127.0.0.1:${OPTIONS.httpPort}:8080`]);
+    const conf = fileOf(files, 'nginx/nginx.conf');
+    expect(conf).to.match(/listen 8443 ssl default_server;/);
+    expect(conf).to.match(/ssl_certificate \/etc\/nginx\/carebox\/tls\/cert\.pem;/);
+    expect(conf).to.match(/ssl_protocols TLSv1\.2 TLSv1\.3;/);
+    expect(files.find((f) => f.path === 'nginx/tls/key.pem')).to.deep.include({ mode: 0o600, secret: true, content: 'KEY\n' });
+    expect(files.find((f) => f.path === 'nginx/tls/cert.pem')).to.deep.include({ mode: 0o644, secret: false });
+  });
+  it('without TLS: no ssl directives and no certificate files', () => {
+    const files = renderFor(planFor('default'));
+    expect(fileOf(files, 'nginx/nginx.conf')).to.not.match(/ssl/);
+    expect(files.map((f) => f.path)).to.not.include('nginx/tls/key.pem');
   });
 });
 

@@ -20,8 +20,15 @@ let n = 0;
 export const ENV = mergeSecrets(null, () => `secret-value-${String(++n).padStart(4, '0')}-abcdefghijklmnop`);
 
 /** Render every file for a plan with the real templates. */
-export function renderFor(plan: Plan, images: StackImages = IMAGES): RenderedFile[] {
-  return renderStack({ plan, env: ENV, images, options: OPTIONS, templates: loadTemplates() });
+export function renderFor(plan: Plan, images: StackImages = IMAGES, tls: { httpsPort: number; certPem: string; keyPem: string } | null = null): RenderedFile[] {
+  return renderStack({
+    plan,
+    env: ENV,
+    images,
+    options: { ...OPTIONS, httpsPort: tls?.httpsPort ?? null },
+    templates: loadTemplates(),
+    tlsFiles: tls ? { certPem: tls.certPem, keyPem: tls.keyPem } : null,
+  });
 }
 
 export function fileOf(files: RenderedFile[], path: string): string {

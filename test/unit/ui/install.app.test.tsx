@@ -47,6 +47,8 @@ function prep(f: HostFacts = facts()): InstallPreparation {
     project: 'carebox',
     httpPort: 8080,
     bindAddress: '0.0.0.0',
+    tls: null,
+    tlsPair: null,
     facts: f,
     intent,
     plan,

@@ -1,0 +1,113 @@
+/**
+ * TLS at the edge and the edge's addresses.
+ *
+ * With `--tls-cert FILE --tls-key FILE`, nginx terminates TLS itself: HTTPS on the bind address
+ * (`--https-port`, default 443), and plain HTTP only on 127.0.0.1 (`--http-port`), for this
+ * host's own tools (upgrade smoke test, load test, re-tier checks) and local admins. The
+ * certificate and key are copied into the install root (`nginx/tls/`, key 0600), which nginx
+ * reads through its existing read-only mount. A re-run without the flags keeps them.
+ */
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { UsageError } from '../errors.js';
+
+/** Paths of the certificate chain and key under the install root. */
+export const TLS_CERT_FILE = 'nginx/tls/cert.pem';
+export const TLS_KEY_FILE = 'nginx/tls/key.pem';
+/** Where nginx sees them (the install root's `nginx/` is mounted at /etc/nginx/carebox). */
+export const TLS_CERT_IN_CONTAINER = '/etc/nginx/carebox/tls/cert.pem';
+export const TLS_KEY_IN_CONTAINER = '/etc/nginx/carebox/tls/key.pem';
+
+/** What carebox.json records of the edge's certificate (no key material). */
+export interface TlsRecord {
+  httpsPort: number;
+  subject: string;
+  /** Expiry, ISO-8601 UTC. */
+  notAfter: string;
+  /** SHA-256 fingerprint of the leaf certificate, `AA:BB:…`. */
+  fingerprint256: string;
+}
+
+/** A certificate chain and its key, read and checked. */
+export interface TlsPair {
+  certPem: string;
+  keyPem: string;
+  subject: string;
+  notAfter: string;
+  fingerprint256: string;
+}
+
+/**
+ * Read and check a PEM certificate (chain, leaf first) and its private key.
+ * @throws UsageError (exit 2) when a file is unreadable, not PEM, the key is encrypted or does not
+ *   belong to the certificate, or the certificate has expired.
+ */
+export async function readTlsPair(certPath: string, keyPath: string, now: Date = new Date()): Promise<TlsPair> {
+  const read = (p: string, what: string) =>
+    fs.readFile(p, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      throw new UsageError(`--tls-${what} ${p}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`, `give the PEM ${what === 'cert' ? 'certificate (chain)' : 'private key'} file`);
+    });
+  const [certPem, keyPem] = await Promise.all([read(certPath, 'cert'), read(keyPath, 'key')]);
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(certPem);
+  } catch {
+    throw new UsageError(`--tls-cert ${certPath} is not a PEM certificate`, 'give the certificate in PEM form (-----BEGIN CERTIFICATE-----), the server certificate first, then its intermediates');
+  }
+  let key;
+  try {
+    key = createPrivateKey(keyPem);
+  } catch (err) {
+    const encrypted = /ENCRYPTED/.test(keyPem) || /passphrase/i.test((err as Error).message);
+    throw new UsageError(
+      `--tls-key ${keyPath} ${encrypted ? 'is encrypted' : 'is not a PEM private key'}`,
+      encrypted ? 'nginx starts unattended: give the key without a passphrase (openssl pkey -in key.pem -out plain.pem), kept at mode 0600' : 'give the private key in PEM form (-----BEGIN PRIVATE KEY-----)',
+    );
+  }
+  if (!cert.checkPrivateKey(key)) throw new UsageError(`--tls-key ${keyPath} does not belong to the certificate ${certPath}`, 'give the key the certificate was issued for');
+  const notAfter = new Date(cert.validTo);
+  if (!(notAfter.getTime() > now.getTime())) throw new UsageError(`the certificate ${certPath} expired on ${notAfter.toISOString()}`, 'renew it, then rerun with the new files');
+  return {
+    certPem: certPem.endsWith('\n') ? certPem : `${certPem}\n`,
+    keyPem: keyPem.endsWith('\n') ? keyPem : `${keyPem}\n`,
+    subject: cert.subject.replace(/\n/g, ', '),
+    notAfter: notAfter.toISOString(),
+    fingerprint256: cert.fingerprint256,
+  };
+}
+
+/** The carebox.json record of a pair served on `httpsPort`. Pure. */
+export function tlsRecord(pair: TlsPair, httpsPort: number): TlsRecord {
+  return { httpsPort, subject: pair.subject, notAfter: pair.notAfter, fingerprint256: pair.fingerprint256 };
+}
+
+/** The edge settings carebox.json records (`http`). */
+export interface EdgeSettings {
+  port: number;
+  bindAddress: string;
+  tls?: TlsRecord | null;
+}
+
+/**
+ * Host ports nginx publishes, as `{ port, bindAddress }`: without TLS the HTTP port on the bind
+ * address; with TLS the HTTPS port on the bind address and the HTTP port on 127.0.0.1 only. Pure.
+ */
+export function edgePorts(http: EdgeSettings): { port: number; bindAddress: string; scheme: 'http' | 'https' }[] {
+  if (!http.tls) return [{ port: http.port, bindAddress: http.bindAddress, scheme: 'http' }];
+  return [
+    { port: http.tls.httpsPort, bindAddress: http.bindAddress, scheme: 'https' },
+    { port: http.port, bindAddress: '127.0.0.1', scheme: 'http' },
+  ];
+}
+
+/**
+ * The edge's URLs. `internal`: plain HTTP reachable from this host, for Carebox's own requests
+ * (smoke test, load test, status); `public`: what people open (HTTPS when TLS is on). Pure.
+ */
+export function edgeUrls(http: EdgeSettings): { internal: string; public: string } {
+  const local = (bind: string) => (bind === '0.0.0.0' || bind === '' || bind === '::' ? '127.0.0.1' : bind);
+  const internal = http.tls ? `http://127.0.0.1:${http.port}/` : `http://${local(http.bindAddress)}:${http.port}/`;
+  if (!http.tls) return { internal, public: internal };
+  const host = local(http.bindAddress);
+  return { internal, public: `https://${host}${http.tls.httpsPort === 443 ? '' : `:${http.tls.httpsPort}`}/` };
+}
