@@ -38,7 +38,7 @@ import { configHashes } from './compose.drift.js';
 import { rollingReplace, waitContainersHealthy } from './rolling.js';
 import { currentContents, fileChecksums, renderForStack } from './stack.render.js';
 import { serviceContainers, silentReporter, step, withStackLock, type Stack } from './stack.js';
-import { edgeUrls } from '../../installer/apply/edge.tls.js';
+import { checkEdgeTls, edgeUrls } from '../../installer/apply/edge.tls.js';
 
 /** What to upgrade to. */
 export interface UpgradeRequest {
@@ -257,7 +257,10 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
         return migrationsApplied;
       }, (n) => (n > 0 ? `${n} migration(s) applied` : 'schema up to date'));
       await step(reporter, 'roll', 'Rolling restart onto the new images (gated on health)', (progress) => converge(stack, m, { before: from, after: to }, req.timeoutMs, progress), () => 'every service runs the new images and is healthy');
-      await step(reporter, 'smoke', 'Smoke request through nginx', async () => (await smoke(stackUrl(m)), `${stackUrl(m)} → 200`));
+      await step(reporter, 'smoke', 'Smoke request through nginx', async () => {
+        await smoke(stackUrl(m));
+        return m.http.tls ? `${stackUrl(m)} → 200; ${await checkEdgeTls(m.http)}` : `${stackUrl(m)} → 200`;
+      });
     } catch (err) {
       const reason = err instanceof Error ? err.message.split('\n').slice(0, 6).join('\n') : String(err);
       const bk = backup!;

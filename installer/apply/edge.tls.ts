@@ -9,7 +9,9 @@
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { UsageError } from '../errors.js';
+import { request as httpsRequest } from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import { UnhealthyError, UsageError } from '../errors.js';
 
 /** Paths of the certificate chain and key under the install root. */
 export const TLS_CERT_FILE = 'nginx/tls/cert.pem';
@@ -39,17 +41,23 @@ export interface TlsPair {
 
 /**
  * Read and check a PEM certificate (chain, leaf first) and its private key.
+ * Only the CERTIFICATE blocks of the certificate file are kept (a combined cert+key bundle is fine).
  * @throws UsageError (exit 2) when a file is unreadable, not PEM, the key is encrypted or does not
- *   belong to the certificate, or the certificate has expired.
+ *   belong to the certificate, or the certificate has expired or is not valid yet.
  */
 export async function readTlsPair(certPath: string, keyPath: string, now: Date = new Date()): Promise<TlsPair> {
   const read = (p: string, what: string) =>
     fs.readFile(p, 'utf8').catch((err: NodeJS.ErrnoException) => {
-      throw new UsageError(`--tls-${what} ${p}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`, `give the PEM ${what === 'cert' ? 'certificate (chain)' : 'private key'} file`);
+      throw new UsageError(`--tls-${what} ${p}: ${err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'is a directory' : err.message}`, `give the PEM ${what === 'cert' ? 'certificate (chain)' : 'private key'} file`);
     });
-  const [certPem, keyPem] = await Promise.all([read(certPath, 'cert'), read(keyPath, 'key')]);
+  const [certText, keyPem] = await Promise.all([read(certPath, 'cert'), read(keyPath, 'key')]);
+  // Only the CERTIFICATE blocks are kept: a combined cert+key file must never put the key into the
+  // world-readable cert.pem (the key goes to key.pem, 0600, from --tls-key only).
+  const blocks = certText.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  const certPem = blocks.join('\n');
   let cert: X509Certificate;
   try {
+    if (blocks.length === 0) throw new Error('no certificate');
     cert = new X509Certificate(certPem);
   } catch {
     throw new UsageError(`--tls-cert ${certPath} is not a PEM certificate`, 'give the certificate in PEM form (-----BEGIN CERTIFICATE-----), the server certificate first, then its intermediates');
@@ -67,8 +75,10 @@ export async function readTlsPair(certPath: string, keyPath: string, now: Date =
   if (!cert.checkPrivateKey(key)) throw new UsageError(`--tls-key ${keyPath} does not belong to the certificate ${certPath}`, 'give the key the certificate was issued for');
   const notAfter = new Date(cert.validTo);
   if (!(notAfter.getTime() > now.getTime())) throw new UsageError(`the certificate ${certPath} expired on ${notAfter.toISOString()}`, 'renew it, then rerun with the new files');
+  const notBefore = new Date(cert.validFrom);
+  if (notBefore.getTime() > now.getTime() + 5 * 60_000) throw new UsageError(`the certificate ${certPath} is not valid before ${notBefore.toISOString()}`, "clients refuse it until then: check this host's clock and the certificate's dates");
   return {
-    certPem: certPem.endsWith('\n') ? certPem : `${certPem}\n`,
+    certPem: `${certPem}\n`,
     keyPem: keyPem.endsWith('\n') ? keyPem : `${keyPem}\n`,
     subject: cert.subject.replace(/\n/g, ', '),
     notAfter: notAfter.toISOString(),
@@ -110,4 +120,42 @@ export function edgeUrls(http: EdgeSettings): { internal: string; public: string
   if (!http.tls) return { internal, public: internal };
   const host = local(http.bindAddress);
   return { internal, public: `https://${host}${http.tls.httpsPort === 443 ? '' : `:${http.tls.httpsPort}`}/` };
+}
+
+/**
+ * Check that the edge serves HTTPS with the recorded certificate: GET /ready over TLS (the chain
+ * is not verified here, the fingerprint is), retried for up to `timeoutMs`.
+ * @returns `https://…/ready → 200 (certificate <subject>)`.
+ * @throws UnhealthyError when HTTPS does not answer 200, or serves another certificate (a renewal
+ *   that nginx has not picked up).
+ */
+export async function checkEdgeTls(http: EdgeSettings, timeoutMs = 30_000): Promise<string> {
+  if (!http.tls) throw new Error('checkEdgeTls needs TLS settings');
+  const url = new URL('ready', edgeUrls(http).public);
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const { status, fingerprint256 } = await new Promise<{ status: number; fingerprint256: string }>((resolve, reject) => {
+        const req = httpsRequest(url, { rejectUnauthorized: false, timeout: 5000, agent: false }, (res) => {
+          const fp = (res.socket as TLSSocket).getPeerCertificate().fingerprint256;
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, fingerprint256: fp }));
+        });
+        req.on('timeout', () => req.destroy(new Error('timeout')));
+        req.on('error', reject);
+        req.end();
+      });
+      if (fingerprint256 !== http.tls.fingerprint256) {
+        throw new UnhealthyError(`${url} serves another certificate (${fingerprint256}) than the one installed (${http.tls.fingerprint256})`, 'nginx did not pick up the new certificate: `carebox restart nginx`');
+      }
+      if (status === 200) return `${url} → 200 (certificate ${http.tls.subject})`;
+      last = `HTTP ${status}`;
+    } catch (err) {
+      if (err instanceof UnhealthyError) throw err;
+      last = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new UnhealthyError(`${url} did not answer 200: ${last}`, 'check `carebox logs nginx`');
 }

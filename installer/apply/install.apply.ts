@@ -29,7 +29,7 @@ import { projectNameFor } from './project.name.js';
 import { loadSecrets, type EnvFile } from './secrets.store.js';
 import { runSteps, type Step, type StepReporter } from './steps.js';
 import { withStackLock } from './stack.lock.js';
-import { edgePorts, edgeUrls, readTlsPair, tlsRecord, TLS_CERT_FILE, TLS_KEY_FILE, type TlsPair, type TlsRecord } from './edge.tls.js';
+import { checkEdgeTls, edgePorts, edgeUrls, readTlsPair, tlsRecord, TLS_CERT_FILE, TLS_KEY_FILE, type TlsPair, type TlsRecord } from './edge.tls.js';
 import { verifyLimits } from './limits.verify.js';
 
 /** What the operator asked `carebox install` for, after flag validation. */
@@ -470,6 +470,31 @@ export function installSteps(): Step<InstallContext>[] {
       },
     },
     {
+      id: 'reload',
+      title: 'Apply changed configuration to running services',
+      skipIf: (ctx) => renderOnly(ctx) ?? (ctx.prep.previous ? null : 'first install'),
+      run: async (ctx, progress) => {
+        // Files mounted into running containers: Compose recreates nothing for a changed file, so
+        // nginx (its config, a renewed certificate) reloads gracefully after `nginx -t` in the
+        // container, and PostgreSQL re-reads postgresql.conf (settings that need a restart are
+        // named in its log and applied at its next restart).
+        const changed = new Set(ctx.changes.filter((c) => c.status !== 'unchanged').map((c) => c.path));
+        const done: string[] = [];
+        if ([INSTALL_FILES.nginx, TLS_CERT_FILE, TLS_KEY_FILE].some((p) => changed.has(p))) {
+          const conf = '/etc/nginx/carebox/nginx.conf';
+          await ctx.compose!.run(['exec', '-T', 'nginx', 'nginx', '-t', '-q', '-c', conf], { timeoutMs: 60_000 });
+          await ctx.compose!.run(['exec', '-T', 'nginx', 'nginx', '-s', 'reload', '-c', conf], { timeoutMs: 60_000 });
+          progress('nginx: config test passed, reloaded');
+          done.push('nginx reloaded');
+        }
+        if (changed.has(INSTALL_FILES.postgres)) {
+          await ctx.compose!.run(['exec', '-T', 'db', 'psql', '-X', '-q', '-U', 'carebox', '-d', 'carebox', '-c', 'SELECT pg_reload_conf()'], { timeoutMs: 60_000 });
+          done.push('PostgreSQL settings reloaded');
+        }
+        return done.length > 0 ? done.join(', ') : 'no mounted configuration changed';
+      },
+    },
+    {
       id: 'limits',
       title: 'Verify container limits',
       skipIf: renderOnly,
@@ -496,8 +521,12 @@ export function installSteps(): Step<InstallContext>[] {
           try {
             const r = await fetch(url, { signal: AbortSignal.timeout(5000) });
             last = `${r.status} ${await r.text()}`;
-            if (r.ok) return `${url} → 200`;
+            if (r.ok) {
+              // With TLS, HTTPS must answer too, with the certificate just installed (a renewal nginx missed fails here).
+              return ctx.prep.tls ? `${url} → 200; ${await checkEdgeTls({ port: ctx.prep.httpPort, bindAddress: ctx.prep.bindAddress, tls: ctx.prep.tls })}` : `${url} → 200`;
+            }
           } catch (err) {
+            if (err instanceof UnhealthyError) throw err;
             last = String((err as Error).message);
           }
           await new Promise((r) => setTimeout(r, 1000));

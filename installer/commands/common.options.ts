@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { defaultInstallRoot } from '../paths.js';
@@ -16,9 +17,23 @@ export function withCommon(cmd: Command): Command {
     .addOption(new Option('--json', 'print one JSON document on stdout; logs go to stderr').default(false));
 }
 
-/** Resolve common options, taking CAREBOX_DIR from `env` when --dir is absent. */
+/**
+ * Resolve common options, taking CAREBOX_DIR from `env` when --dir is absent.
+ * @throws UsageError for an empty --dir (an unset shell variable must never mean the current
+ *   directory: install would write there and `uninstall --purge` would delete it), or a --dir that
+ *   exists but is not a directory.
+ */
 export function commonOptions(raw: { dir?: string; json?: boolean }, env: NodeJS.ProcessEnv = process.env): CommonOptions {
-  return { dir: resolve(raw.dir ?? defaultInstallRoot(env)), json: Boolean(raw.json) };
+  if (raw.dir !== undefined && raw.dir.trim() === '') throw new UsageError('--dir must not be empty', 'give the install root, e.g. --dir /opt/carebox (or leave --dir out for $CAREBOX_DIR, else /opt/carebox)');
+  const dir = resolve(raw.dir ?? defaultInstallRoot(env));
+  let st: ReturnType<typeof statSync> | undefined;
+  try {
+    st = statSync(dir);
+  } catch {
+    st = undefined; // does not exist (yet): install creates it, other verbs say there is no install
+  }
+  if (st && !st.isDirectory()) throw new UsageError(`--dir ${dir} is not a directory`, 'give the install root directory');
+  return { dir, json: Boolean(raw.json) };
 }
 
 /**

@@ -149,6 +149,18 @@ describe('e2e: install, status, re-run, uninstall on the real engine', function 
       // Half a pair is a usage error.
       const half = await carebox(['install', '--yes', '--json', '--dir', root, '--tls-cert', certs.cert]);
       expect(half.code).to.equal(2);
+      // Renewal: a re-run with a new pair makes nginx serve it (reloaded; the smoke test checks the fingerprint).
+      const renewed = makeTestCerts('renewed.test');
+      try {
+        const rr = await carebox(['install', '--yes', '--json', '--dir', root, '--tls-cert', renewed.cert, '--tls-key', renewed.key]);
+        expect(rr.code, rr.stderr).to.equal(0);
+        expect((await httpsGet(`https://127.0.0.1:${httpsPort}/ready`, readFileSync(renewed.cert))).status).to.equal(200);
+        const err = await httpsGet(`https://127.0.0.1:${httpsPort}/ready`, readFileSync(certs.cert)).then(() => null, (e: Error) => e);
+        expect(err, 'the old certificate is no longer served').to.be.instanceOf(Error);
+        expect(JSON.parse(readText(join(root, 'carebox.json'))).http.tls.subject).to.equal('CN=renewed.test');
+      } finally {
+        rmSync(renewed.dir, { recursive: true, force: true });
+      }
     } finally {
       rmSync(certs.dir, { recursive: true, force: true });
     }

@@ -14,7 +14,7 @@ describe('apply: TLS at the edge', () => {
 
   it('reads a matching certificate and key, and records no key material', async () => {
     const pair = await readTlsPair(certs.cert, certs.key);
-    expect(pair.certPem).to.equal(readFileSync(certs.cert, 'utf8'));
+    expect(pair.certPem.trim()).to.equal(readFileSync(certs.cert, 'utf8').trim());
     expect(pair.subject).to.equal('CN=carebox.test');
     expect(Date.parse(pair.notAfter)).to.be.greaterThan(Date.now());
     expect(pair.fingerprint256).to.match(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
@@ -37,6 +37,20 @@ describe('apply: TLS at the edge', () => {
       expect((err as UsageError).message).to.match(why);
     });
   }
+
+  it('keeps only the certificate blocks of a combined cert+key file (the key never lands in cert.pem)', async () => {
+    const combined = join(certs.dir, 'combined.pem');
+    writeFileSync(combined, readFileSync(certs.key, 'utf8') + readFileSync(certs.cert, 'utf8'));
+    const pair = await readTlsPair(combined, certs.key);
+    expect(pair.certPem).to.not.include('PRIVATE');
+    expect(pair.certPem.trim()).to.equal(readFileSync(certs.cert, 'utf8').trim());
+  });
+
+  it('refuses a certificate that is not valid yet', async () => {
+    const err = await readTlsPair(certs.cert, certs.key, new Date(Date.now() - 2 * 86_400_000)).then(() => null, (e: unknown) => e);
+    expect(err).to.be.instanceOf(UsageError);
+    expect((err as UsageError).message).to.match(/not valid before/);
+  });
 
   it('refuses a file that is not PEM at all', async () => {
     const junk = join(certs.dir, 'junk.pem');
