@@ -40,6 +40,7 @@ export function registerRestore(program: Command, run: ActionRunner): void {
   withCommon(program.command('restore').description('restore a backup made by `carebox backup` (replaces the current data)').argument('<DIR>', 'a backup directory, or its stamp under backups/'))
     .addOption(new Option('--yes', 'do not ask for confirmation (required without a TTY)').default(false))
     .addOption(new Option('--timeout <S>', 'seconds to wait for the app to become healthy (default 300)'))
+    .addOption(new Option('--from-other-install', "restore a backup of another install (moving to a new server): its records replace this install's; this install's audit trail is kept").default(false))
     .action(
       run(async (out, raw, args) => {
         const { dir } = commonOptions(raw as { dir?: string; json?: boolean });
@@ -55,7 +56,7 @@ export function registerRestore(program: Command, run: ActionRunner): void {
           }
         }
         const stack = await openStack(dir);
-        const r = await restoreBackup(stack, args[0], { timeoutMs }, plainReporter(out));
+        const r = await restoreBackup(stack, args[0], { timeoutMs, fromOtherInstall: Boolean(raw.fromOtherInstall) }, plainReporter(out));
         out.result({ ok: true, ...r });
         out.print(`Restored ${r.dir}: ${Object.keys(r.tables).length} tables verified; the app was down ${r.appDownS.toFixed(1)} s.`);
         return 0;

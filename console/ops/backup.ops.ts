@@ -261,17 +261,27 @@ export interface RestoreResult {
 
 /**
  * Restore a backup's database into the running stack.
- * @throws UsageError for a directory that is not a backup; OperationError for a corrupt backup, a
+ * @param opts.fromOtherInstall accept a backup of another install (moving to a new server); without
+ *   it such a backup is refused, since it would replace this install's records with another's
+ * @throws UsageError for a directory that is not a backup, or another install's backup without
+ *   opts.fromOtherInstall; OperationError for a corrupt backup, a
  *   failed pg_restore (the previous database is put back and the app started on it again) or row counts that do not match (the
  *   restored database is kept, the previous one is kept as `carebox_pre_restore_<stamp>`, and the
  *   app stays down); PreflightError when the backup is from a newer PostgreSQL major;
  *   UnhealthyError when the app does not come back healthy.
  */
-export async function restoreBackup(stack: Stack, dirArg: string, opts: { timeoutMs: number; lock?: boolean }, reporter: StepReporter): Promise<RestoreResult> {
+export async function restoreBackup(stack: Stack, dirArg: string, opts: { timeoutMs: number; lock?: boolean; fromOtherInstall?: boolean }, reporter: StepReporter): Promise<RestoreResult> {
   const dir = await resolveBackupDir(stack.root, dirArg);
   const run = async (): Promise<RestoreResult> => {
     const t0 = Date.now();
     const bm = await step(reporter, 'verify', 'Check the backup (sha256 of every file)', async () => verifyBackup(dir), (b) => `backup ${b.stamp}: ${Object.keys(b.tables).length} tables, PostgreSQL ${b.postgres.version}`);
+    const foreign = bm.project !== stack.manifest.project;
+    if (foreign && !opts.fromOtherInstall) {
+      throw new UsageError(
+        `backup ${bm.stamp} was taken of another install (${bm.project}), not of this one (${stack.manifest.project})`,
+        "to move that install's records here (a new server), rerun with --from-other-install: this install's records are replaced, its audit trail is kept and appended after the backup's",
+      );
+    }
     const dbId = await runningDb(stack);
     const running = await serverVersionNum(stack.docker, dbId);
     if (Number(bm.postgres.major) > Number(pgMajor(running))) {
@@ -333,7 +343,7 @@ export async function restoreBackup(stack: Stack, dirArg: string, opts: { timeou
       return got;
     }, (t) => `${Object.keys(t).length} tables match (${Object.values(t).reduce((a, b) => a + b, 0)} rows)`);
     const audit = await step(reporter, 'audit', 'Carry over the audit trail written since the backup, and record the restore', async () => {
-      const a = await carryOverAuditTrail(stack.docker, dbId, aside, bm.stamp);
+      const a = await carryOverAuditTrail(stack.docker, dbId, aside, bm.stamp, foreign ? 'all' : 'since-backup');
       await psqlRows(stack.docker, dbId, `DROP DATABASE IF EXISTS "${aside}";`, { database: 'postgres' });
       return a;
     }, (a) => (a.restoreEventId === null ? 'the backup has no audit trail' : `${a.carried} event(s) since the backup kept; restore recorded as event ${a.restoreEventId}`));

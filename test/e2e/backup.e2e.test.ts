@@ -83,6 +83,27 @@ describe('e2e: backup and restore on the real engine', function () {
     expect(m.history.at(-1).action).to.equal('restore');
   });
 
+  it("another install's backup is refused without --from-other-install; with it, this install's audit trail is appended, not lost", async () => {
+    const copy = join(s!.base, 'foreign');
+    cpSync(backupDir, copy, { recursive: true });
+    const bm = JSON.parse(readFileSync(join(copy, 'backup.json'), 'utf8'));
+    bm.project = 'carebox-elsewhere-abc123';
+    writeFileSync(join(copy, 'backup.json'), JSON.stringify(bm));
+    const refused = await cli(s!, ['restore', copy, '--yes', '--json']);
+    expect(refused.code).to.equal(2);
+    expect(refused.json.error.message).to.match(/another install \(carebox-elsewhere-abc123\)/);
+    const before = Number(await sql(docker, s!.project, 'SELECT count(*) FROM audit_events'));
+    const r = await cli(s!, ['restore', copy, '--yes', '--json', '--from-other-install']);
+    expect(r.code, r.stderr).to.equal(0);
+    const after = Number(await sql(docker, s!.project, 'SELECT count(*) FROM audit_events'));
+    // The backup's events, then every event this install had (new ids), then the restore event.
+    expect(after).to.equal((counts['public.audit_events'] ?? 0) + before + 1);
+    expect(r.json.audit.carried).to.equal(before);
+    expect(await sql(docker, s!.project, 'SELECT count(*) - count(DISTINCT id) FROM audit_events')).to.equal('0');
+    expect(await sql(docker, s!.project, "SELECT count(*) FROM audit_events WHERE actor_username = 'e2e-after-backup'")).to.equal('1');
+    expect(await sql(docker, s!.project, 'SELECT count(*) FROM patients')).to.equal('321');
+  });
+
   it('refuses a corrupt backup (sha256) and leaves the data alone', async () => {
     const copy = join(s!.base, 'corrupt');
     cpSync(backupDir, copy, { recursive: true });
