@@ -25,6 +25,7 @@ import type { StepReporter } from '../../installer/apply/steps.js';
 import { OperationError, PreflightError, UnhealthyError, UsageError } from '../../installer/errors.js';
 import { writeManifest, type Manifest } from '../../installer/manifest/manifest.js';
 import { INSTALL_FILES } from '../../installer/paths.js';
+import { TLS_CERT_FILE, TLS_KEY_FILE } from '../../installer/apply/edge.tls.js';
 import type { StackImages } from '../../installer/render/images.map.js';
 import { CAREBOX_VERSION } from '../../installer/version.js';
 import { execIn } from '../docker/container.exec.js';
@@ -69,8 +70,11 @@ export interface BackupManifest {
   files: BackupFileEntry[];
 }
 
-/** The install root's files a backup keeps (pgbouncer.ini only when present). */
-const BACKED_UP_FILES = [INSTALL_FILES.compose, INSTALL_FILES.env, INSTALL_FILES.nginx, INSTALL_FILES.postgres, INSTALL_FILES.redis, INSTALL_FILES.pgbouncerIni, INSTALL_FILES.manifest];
+/**
+ * The install root's files a backup keeps (pgbouncer.ini and the TLS pair only when present). The
+ * TLS key keeps its 0600 mode inside the 0700 backup directory, like .env.
+ */
+const BACKED_UP_FILES = [INSTALL_FILES.compose, INSTALL_FILES.env, INSTALL_FILES.nginx, INSTALL_FILES.postgres, INSTALL_FILES.redis, INSTALL_FILES.pgbouncerIni, TLS_CERT_FILE, TLS_KEY_FILE, INSTALL_FILES.manifest];
 
 /** A stamp-named backup directory: `20261129T081530Z`. */
 export const STAMP_RE = /^\d{8}T\d{6}Z$/;
@@ -178,7 +182,7 @@ export async function createBackup(stack: Stack, opts: { keep?: number; lock?: b
           const rel = join('files', f);
           await fs.mkdir(join(partial, rel, '..'), { recursive: true, mode: 0o700 });
           await fs.copyFile(src, join(partial, rel));
-          await fs.chmod(join(partial, rel), f === INSTALL_FILES.env ? 0o600 : st.mode & 0o777);
+          await fs.chmod(join(partial, rel), f === INSTALL_FILES.env || f === TLS_KEY_FILE ? 0o600 : st.mode & 0o777);
           entries.push(await fileEntry(partial, rel));
         }
         return entries;

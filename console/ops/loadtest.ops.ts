@@ -238,7 +238,7 @@ async function measure(stack: Stack, options: LoadtestOptions, reporter: Loadtes
 
   // Ctrl-C (or SIGTERM) stops the running level and goes straight to the clean-up below; a second
   // one leaves at once and prints the command that removes the synthetic data.
-  const removeCommand = `docker compose -p ${stack.manifest.project} run --rm --no-deps -T ${DIRECT_DB.join(' ')} backend node dist/server/src/demo-data.js --remove --tenant ${tenant}`;
+  const removeCommand = `cd ${stack.root} && docker compose -p ${stack.manifest.project} run --rm --no-deps -T ${DIRECT_DB.join(' ')} backend node dist/server/src/demo-data.js --remove --tenant ${tenant}`;
   const abort = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
     if (abort.signal.aborted) {

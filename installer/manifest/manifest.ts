@@ -128,6 +128,9 @@ export async function readManifest(root: string): Promise<Manifest | null> {
     text = await readIfExists(join(root, INSTALL_FILES.manifest));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EISDIR' || code === 'ENOTDIR') {
+      throw new OperationError(`${join(root, INSTALL_FILES.manifest)} is not a file (${code})`, `check --dir: ${root} must be a Carebox install root, where carebox.json is a file`);
+    }
     if (code !== 'EACCES' && code !== 'EPERM') throw err;
     throw new OperationError(`permission denied reading ${join(root, INSTALL_FILES.manifest)}`, 'run carebox as root (the install root and its .env are readable by root only)');
   }

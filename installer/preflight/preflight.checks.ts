@@ -187,10 +187,13 @@ export const PREFLIGHT_CHECKS: PreflightCheck[] = [
   {
     id: 'ports',
     title: 'Published ports free',
-    run: ({ facts, project }) => {
+    run: ({ facts, project, httpsPort }) => {
       const busy = facts.ports.filter((p) => !p.free && p.heldBy !== project);
       const found = facts.ports.map((p) => `${p.bindAddress}:${p.port} ${p.free ? 'free' : `held by ${p.heldBy ?? 'another process'}`}`).join(', ') || 'no ports asked';
-      if (busy.length > 0) return { status: 'fail', found, needs: 'the HTTP port free (or held by this Carebox stack)', fix: 'stop what holds the port or choose another with --http-port' };
+      if (busy.length > 0) {
+        const flags = [...new Set(busy.map((p) => (p.port === httpsPort ? '--https-port' : '--http-port')))].join(' or ');
+        return { status: 'fail', found, needs: 'the published ports free (or held by this Carebox stack)', fix: `stop what holds the port or choose another with ${flags}` };
+      }
       return pass(found, 'free, or held by this stack');
     },
   },
