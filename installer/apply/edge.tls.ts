@@ -134,6 +134,7 @@ export async function checkEdgeTls(http: EdgeSettings, timeoutMs = 30_000): Prom
   const url = new URL('ready', edgeUrls(http).public);
   const deadline = Date.now() + timeoutMs;
   let last = '';
+  let staleCertificate: string | null = null;
   while (Date.now() < deadline) {
     try {
       const { status, fingerprint256 } = await new Promise<{ status: number; fingerprint256: string }>((resolve, reject) => {
@@ -146,16 +147,18 @@ export async function checkEdgeTls(http: EdgeSettings, timeoutMs = 30_000): Prom
         req.on('error', reject);
         req.end();
       });
-      if (fingerprint256 !== http.tls.fingerprint256) {
-        throw new UnhealthyError(`${url} serves another certificate (${fingerprint256}) than the one installed (${http.tls.fingerprint256})`, 'nginx did not pick up the new certificate: `carebox restart nginx`');
-      }
-      if (status === 200) return `${url} → 200 (certificate ${http.tls.subject})`;
-      last = `HTTP ${status}`;
+      // A reload is asynchronous: nginx's old workers may answer for a moment with the old certificate.
+      staleCertificate = fingerprint256 !== http.tls.fingerprint256 ? fingerprint256 : null;
+      if (staleCertificate === null && status === 200) return `${url} → 200 (certificate ${http.tls.subject})`;
+      last = staleCertificate === null ? `HTTP ${status}` : 'another certificate';
     } catch (err) {
-      if (err instanceof UnhealthyError) throw err;
+      staleCertificate = null;
       last = (err as Error).message;
     }
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  if (staleCertificate !== null) {
+    throw new UnhealthyError(`${url} serves another certificate (${staleCertificate}) than the one installed (${http.tls.fingerprint256})`, 'nginx did not pick up the new certificate: `carebox restart nginx`');
   }
   throw new UnhealthyError(`${url} did not answer 200: ${last}`, 'check `carebox logs nginx`');
 }

@@ -155,7 +155,12 @@ describe('e2e: install, status, re-run, uninstall on the real engine', function 
         const rr = await carebox(['install', '--yes', '--json', '--dir', root, '--tls-cert', renewed.cert, '--tls-key', renewed.key]);
         expect(rr.code, rr.stderr).to.equal(0);
         expect((await httpsGet(`https://127.0.0.1:${httpsPort}/ready`, readFileSync(renewed.cert))).status).to.equal(200);
-        const err = await httpsGet(`https://127.0.0.1:${httpsPort}/ready`, readFileSync(certs.cert)).then(() => null, (e: Error) => e);
+        // nginx's reload is graceful: old workers may finish a moment later, never new connections for long.
+        let err: Error | null = null;
+        for (let i = 0; i < 20 && !err; i++) {
+          err = await httpsGet(`https://127.0.0.1:${httpsPort}/ready`, readFileSync(certs.cert)).then(() => null, (e: Error) => e);
+          if (!err) await new Promise((r) => setTimeout(r, 250));
+        }
         expect(err, 'the old certificate is no longer served').to.be.instanceOf(Error);
         expect(JSON.parse(readText(join(root, 'carebox.json'))).http.tls.subject).to.equal('CN=renewed.test');
       } finally {
