@@ -65,17 +65,7 @@ export class RecordCache<T> {
   async getOrLoad(id: string, load: () => Promise<T | null>): Promise<T | null> {
     if (!this.enabled) return load();
     const labels = { cache: this.options.name };
-    let cached: string | null = null;
-    let cacheUsable = this.connected;
-    if (cacheUsable && this.pending.size > 0) await this.flushPending();
-    if (cacheUsable) {
-      try {
-        cached = await this.redis.get(this.key(id));
-      } catch {
-        cacheUsable = false;
-      }
-    }
-    if (!cacheUsable) this.metrics.errors.inc(labels);
+    const { cached, cacheUsable } = await this.lookup(id);
     if (cached !== null && cached !== TOMBSTONE) {
       try {
         const value = JSON.parse(cached) as T;
@@ -88,9 +78,7 @@ export class RecordCache<T> {
     }
     if (cacheUsable) this.metrics.misses.inc(labels);
     const value = await load();
-    if (value !== null && cacheUsable && cached !== TOMBSTONE) {
-      await this.redis.set(this.key(id), JSON.stringify(value), 'EX', this.options.ttlSeconds, 'NX').catch(() => undefined);
-    }
+    if (value !== null) await this.fill(id, JSON.stringify(value), cacheUsable, cached);
     return value;
   }
 
@@ -109,17 +97,7 @@ export class RecordCache<T> {
       return value === null ? null : JSON.stringify(value);
     }
     const labels = { cache: this.options.name };
-    let cached: string | null = null;
-    let cacheUsable = this.connected;
-    if (cacheUsable && this.pending.size > 0) await this.flushPending();
-    if (cacheUsable) {
-      try {
-        cached = await this.redis.get(this.key(id));
-      } catch {
-        cacheUsable = false;
-      }
-    }
-    if (!cacheUsable) this.metrics.errors.inc(labels);
+    const { cached, cacheUsable } = await this.lookup(id);
     if (cached !== null && cached !== TOMBSTONE) {
       if (looksValid(cached)) {
         this.metrics.hits.inc(labels);
@@ -131,10 +109,36 @@ export class RecordCache<T> {
     const value = await load();
     if (value === null) return null;
     const text = JSON.stringify(value);
-    if (cacheUsable && cached !== TOMBSTONE) {
-      await this.redis.set(this.key(id), text, 'EX', this.options.ttlSeconds, 'NX').catch(() => undefined);
-    }
+    await this.fill(id, text, cacheUsable, cached);
     return text;
+  }
+
+  /**
+   * The cached text of a record (null on a miss), after replaying pending invalidations. A Redis
+   * failure makes the cache unusable for this call and counts an error; it never throws.
+   */
+  private async lookup(id: string): Promise<{ cached: string | null; cacheUsable: boolean }> {
+    let cached: string | null = null;
+    let cacheUsable = this.connected;
+    if (cacheUsable && this.pending.size > 0) await this.flushPending();
+    if (cacheUsable) {
+      try {
+        cached = await this.redis.get(this.key(id));
+      } catch {
+        cacheUsable = false;
+      }
+    }
+    if (!cacheUsable) this.metrics.errors.inc({ cache: this.options.name });
+    return { cached, cacheUsable };
+  }
+
+  /**
+   * Cache a loaded record's text unless Redis was unusable or a tombstone (a write in flight) was
+   * seen. NX: never overwrites what a concurrent writer or loader put there. Never throws.
+   */
+  private async fill(id: string, text: string, cacheUsable: boolean, cached: string | null): Promise<void> {
+    if (!cacheUsable || cached === TOMBSTONE) return;
+    await this.redis.set(this.key(id), text, 'EX', this.options.ttlSeconds, 'NX').catch(() => undefined);
   }
 
   /** Invalidates one record after a committed write. Never throws; retried after an outage. */
