@@ -18,21 +18,6 @@ export interface AuditFilter {
   beforeId?: string;
 }
 
-interface StoredAuditRow {
-  id: string;
-  occurred_at: Date;
-  actor_user_id: string | null;
-  actor_username: string;
-  actor_role: string | null;
-  action: string;
-  resource_type: string;
-  resource_id: string | null;
-  patient_id: string | null;
-  outcome: AuditOutcome;
-  client_ip: string | null;
-  request_id: string | null;
-  details: Record<string, unknown> | null;
-}
 
 /**
  * PostgreSQL text cannot hold NUL, and a failed audit insert fails the request it records: strip
@@ -57,6 +42,9 @@ export interface AuditRow {
   /** JSON text, or null. */
   details: string | null;
 }
+
+/** One `audit_events` row as read back: the inserted columns plus the id and time the database set; details parsed (jsonb). */
+type StoredAuditRow = Omit<AuditRow, 'details'> & { id: string; occurred_at: Date; details: Record<string, unknown> | null };
 
 /** The row recording `event` by `actor` from `origin` (strings cleaned and bounded). Pure. */
 export function toAuditRow(actor: AuditActor, origin: AuditOrigin, e: AuditEventInput): AuditRow {
