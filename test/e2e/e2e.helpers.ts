@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { connectDocker } from '../../installer/apply/docker.connect.js';
@@ -50,17 +49,7 @@ export async function requireE2ePrereqs(): Promise<Docker> {
   return (await connectDocker()).docker;
 }
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../net.helpers.js';
 
 /** GET through the stack's nginx; returns status and parsed JSON body (or text). */
 export async function get(url: string): Promise<{ status: number; body: any; headers: Headers }> {

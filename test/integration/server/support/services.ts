@@ -7,8 +7,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import pg from 'pg';
+import { freePort } from '../../../net.helpers.js';
 import { loadConfig, type Config } from '../../../../server/src/config/env.config.js';
 
 /** The shared services' URLs. */
@@ -78,18 +78,7 @@ export async function createTestDatabase(label: string): Promise<TestDatabase> {
   };
 }
 
-/** A TCP port nothing listens on (at the moment of the call). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /**
  * Environment for the server with the given database and Redis, and a unique key prefix. The
