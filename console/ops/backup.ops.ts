@@ -20,7 +20,6 @@ import { basename, isAbsolute, join, resolve } from 'node:path';
 import { once } from 'node:events';
 import { sha256File } from '../../installer/apply/bundle.load.js';
 import { utcStamp } from '../../installer/apply/fs.atomic.js';
-import { listStackContainers } from '../../installer/apply/stack.containers.js';
 import type { StepReporter } from '../../installer/apply/steps.js';
 import { OperationError, PreflightError, UnhealthyError, UsageError } from '../../installer/errors.js';
 import { writeManifest, type Manifest } from '../../installer/manifest/manifest.js';
@@ -31,7 +30,7 @@ import { CAREBOX_VERSION } from '../../installer/version.js';
 import { execIn } from '../docker/container.exec.js';
 import { DB_NAME, DB_USER, parseRowCounts, pgMajor, psqlRows, PsqlSession, ROW_COUNTS_SQL, serverVersionNum } from '../docker/psql.js';
 import { carryOverAuditTrail, type AuditCarryOver } from './restore.audit.js';
-import { stopGraceSeconds, waitContainersHealthy } from './rolling.js';
+import { startApp, stopApp } from './rolling.js';
 import { serviceContainers, step, withStackLock, type Stack } from './stack.js';
 
 /** Default number of full backups kept. */
@@ -291,24 +290,8 @@ export async function restoreBackup(stack: Stack, dirArg: string, opts: { timeou
     if (Number(bm.postgres.major) > Number(pgMajor(running))) {
       throw new PreflightError(`the backup is from PostgreSQL ${bm.postgres.version}, newer than the running ${pgMajor(running)}`, 'restore it into a stack that runs the same or a newer PostgreSQL major');
     }
-    const app = (await listStackContainers(stack.docker, stack.manifest.project)).filter((c) => (c.service === 'backend' || c.service === 'worker') && c.state === 'running');
     const downAt = Date.now();
-    /** Start backend and worker at the planned replicas and wait until they are healthy. */
-    const startApp = async (progress: (m: string) => void): Promise<void> => {
-      const s = stack.manifest.plan.sizing;
-      await stack.compose.run(['up', '-d', '--no-recreate', '--scale', `backend=${s.backend.replicas}`, '--scale', `worker=${s.queue.replicas}`, 'backend', 'worker'], { timeoutMs: 10 * 60_000 });
-      const ids = (await listStackContainers(stack.docker, stack.manifest.project)).filter((c) => c.service === 'backend' || c.service === 'worker').map((c) => c.id);
-      await waitContainersHealthy(stack.docker, ids, { timeoutMs: opts.timeoutMs, what: 'backend and worker', onProgress: progress });
-    };
-    await step(reporter, 'app-down', 'Stop the app (backend, worker) cleanly', async (progress) => {
-      for (const c of app) {
-        progress(`${c.service} #${c.number}: SIGTERM, drain`);
-        await stack.docker.getContainer(c.id).stop({ t: stopGraceSeconds(stack.root, c.service) }).catch((e: { statusCode?: number }) => {
-          if (e.statusCode !== 304) throw e;
-        });
-      }
-      return `${app.length} container(s) stopped; nginx answers 503 meanwhile`;
-    });
+    await step(reporter, 'app-down', 'Stop the app (backend, worker) cleanly', async (progress) => `${await stopApp(stack, progress)} container(s) stopped; nginx answers 503 meanwhile`);
     const aside = `${DB_NAME}_pre_restore_${utcStamp().toLowerCase()}`;
     await step(reporter, 'restore', 'Restore into a fresh database and swap it in', async (progress) => {
       // Everything still connected (console sessions, a stray psql) must let go of the database.
@@ -331,7 +314,7 @@ export async function restoreBackup(stack: Stack, dirArg: string, opts: { timeou
       const stillAside = await psqlRows(stack.docker, dbId, `SELECT 1 FROM pg_database WHERE datname = '${aside}';`, { database: 'postgres' }).then((r) => r.length > 0, () => true);
       const back = stillAside
         ? `the app stays stopped: the previous database is still kept as ${aside} (rename it back to ${DB_NAME} with psql in the db container, then \`carebox restart backend\`)`
-        : await startApp(() => undefined).then(
+        : await startApp(stack, opts.timeoutMs).then(
             () => 'the app is serving the previous data again',
             (e: Error) => `the app did not come back (${e.message}); \`carebox restart backend\` and \`carebox restart worker\` retry`,
           );
@@ -360,7 +343,7 @@ export async function restoreBackup(stack: Stack, dirArg: string, opts: { timeou
     }, (m) => (m ? 'applied migrations newer than the backup' : 'up to date'));
     const appDownS = await step(reporter, 'app-up', 'Start the app and wait until it is healthy', async (progress) => {
       try {
-        await startApp(progress);
+        await startApp(stack, opts.timeoutMs, progress);
       } catch (err) {
         throw new UnhealthyError(`the database was restored, but the app did not become healthy: ${(err as Error).message}`, 'check `carebox logs backend`');
       }

@@ -15,11 +15,11 @@
 import type { StackContainer } from '../../installer/apply/stack.containers.js';
 import { exec } from '../../installer/apply/exec.js';
 import { utcStamp } from '../../installer/apply/fs.atomic.js';
-import { listStackContainers, LABEL_PROJECT } from '../../installer/apply/stack.containers.js';
+import { LABEL_PROJECT } from '../../installer/apply/stack.containers.js';
 import type { StepReporter } from '../../installer/apply/steps.js';
 import { OperationError } from '../../installer/errors.js';
 import { createBackup, restoreBackup, type BackupResult } from './backup.ops.js';
-import { stopAndRemove, stopGraceSeconds, waitContainersHealthy } from './rolling.js';
+import { startApp, stopAndRemove, stopApp, stopGraceSeconds, waitContainersHealthy } from './rolling.js';
 import { serviceContainers, silentReporter, step, type Stack } from './stack.js';
 
 /** Where the postgres images keep their data (the compose template mounts `db-data` there). */
@@ -65,16 +65,7 @@ export async function movePostgresByDumpRestore(
 ): Promise<PgMoveResult> {
   const m = stack.manifest;
   const t0 = Date.now();
-  const app = (await listStackContainers(stack.docker, m.project)).filter((c) => (c.service === 'backend' || c.service === 'worker') && c.state === 'running');
-  await step(reporter, 'app-down', 'Stop the app for the dump (maintenance window starts)', async (progress) => {
-    for (const c of app) {
-      progress(`${c.service} #${c.number}: SIGTERM, drain`);
-      await stack.docker.getContainer(c.id).stop({ t: stopGraceSeconds(stack.root, c.service) }).catch((e: { statusCode?: number }) => {
-        if (e.statusCode !== 304) throw e;
-      });
-    }
-    return `${app.length} container(s) stopped; nginx answers 503 meanwhile`;
-  });
+  await step(reporter, 'app-down', 'Stop the app for the dump (maintenance window starts)', async (progress) => `${await stopApp(stack, progress)} container(s) stopped; nginx answers 503 meanwhile`);
   const backup = await createBackup(stack, { lock: false }, reporter);
   const [db] = (await serviceContainers(stack, 'db')).filter((c) => c.state === 'running');
   if (!db) throw new OperationError('db is not running');
@@ -107,10 +98,7 @@ export async function movePostgresByDumpRestore(
       await copyVolume(stack, opts.oldImage, preserved, volume);
       await stack.compose.run(['up', '-d', '--no-deps', 'db'], { timeoutMs: 10 * 60_000 });
       await waitContainersHealthy(stack.docker, (await serviceContainers(stack, 'db')).map((c) => c.id), { timeoutMs: opts.timeoutMs, what: 'db (previous image)', onProgress: progress });
-      const s = m.plan.sizing;
-      await stack.compose.run(['up', '-d', '--no-recreate', '--scale', `backend=${s.backend.replicas}`, '--scale', `worker=${s.queue.replicas}`, 'backend', 'worker'], { timeoutMs: 10 * 60_000 });
-      const ids = (await listStackContainers(stack.docker, m.project)).filter((c) => c.service === 'backend' || c.service === 'worker').map((c) => c.id);
-      await waitContainersHealthy(stack.docker, ids, { timeoutMs: opts.timeoutMs, what: 'backend and worker', onProgress: progress });
+      await startApp(stack, opts.timeoutMs, progress);
       return `PostgreSQL ${opts.oldMajor} serves the previous data again (also kept in ${preserved})`;
     }).catch((rollbackErr: unknown) => {
       throw new OperationError(

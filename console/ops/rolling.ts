@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { containerLogTail } from '../../installer/apply/container.logs.js';
-import type { StackContainer } from '../../installer/apply/stack.containers.js';
+import { listStackContainers, type StackContainer } from '../../installer/apply/stack.containers.js';
 import { OperationError, UnhealthyError } from '../../installer/errors.js';
 import { INSTALL_FILES } from '../../installer/paths.js';
 import { parseCompose } from '../../installer/render/compose.render.js';
@@ -44,6 +44,37 @@ export function stopGraceSeconds(root: string, service: string): number {
   } catch {
     return 10;
   }
+}
+
+/** The app's services: what a maintenance window (restore, PostgreSQL major move) stops and starts. */
+const APP_SERVICES = ['backend', 'worker'];
+
+/**
+ * Stop every running backend and worker container cleanly (SIGTERM, their stop_grace_period);
+ * nginx answers 503 meanwhile. An already stopped container is fine.
+ * @returns how many containers were stopped.
+ */
+export async function stopApp(stack: Stack, onProgress: (m: string) => void = () => undefined): Promise<number> {
+  const app = (await listStackContainers(stack.docker, stack.manifest.project)).filter((c) => APP_SERVICES.includes(c.service) && c.state === 'running');
+  for (const c of app) {
+    onProgress(`${c.service} #${c.number}: SIGTERM, drain`);
+    await stack.docker.getContainer(c.id).stop({ t: stopGraceSeconds(stack.root, c.service) }).catch((e: { statusCode?: number }) => {
+      if (e.statusCode !== 304) throw e;
+    });
+  }
+  return app.length;
+}
+
+/**
+ * Start backend and worker at the plan's replica counts (recreating nothing) and wait until all
+ * are healthy.
+ * @throws UnhealthyError from waitContainersHealthy; ExternalCommandError when Compose fails.
+ */
+export async function startApp(stack: Stack, timeoutMs: number, onProgress: (m: string) => void = () => undefined): Promise<void> {
+  const s = stack.manifest.plan.sizing;
+  await stack.compose.run(['up', '-d', '--no-recreate', '--scale', `backend=${s.backend.replicas}`, '--scale', `worker=${s.queue.replicas}`, ...APP_SERVICES], { timeoutMs: 10 * 60_000 });
+  const ids = (await listStackContainers(stack.docker, stack.manifest.project)).filter((c) => APP_SERVICES.includes(c.service)).map((c) => c.id);
+  await waitContainersHealthy(stack.docker, ids, { timeoutMs, what: 'backend and worker', onProgress });
 }
 
 /** Whether a container is running and healthy (or has no healthcheck), from `inspect`. */
