@@ -70,7 +70,10 @@ export function createKnex(config: Config, options: KnexFactoryOptions): Knex {
       // An unreachable database fails the waiting acquire at once instead of after the timeout.
       propagateCreateError: true,
     },
-    migrations: { migrationSource, tableName: MIGRATIONS_TABLE },
+    // A failed upgrade rolls back the code only and keeps the new version's (additive) migrations:
+    // this version must then run on a schema ahead of it, and `migrate` must still apply its own
+    // pending steps instead of calling the directory "corrupt" for names it does not know.
+    migrations: { migrationSource, tableName: MIGRATIONS_TABLE, disableMigrationsListValidation: true },
     log: {
       debug: (message: unknown) => log.debug({ knex: String(message) }, 'knex debug'),
       error: (message: unknown) => log.debug({ knex: firstLine(message) }, 'knex reported an error'),

@@ -137,4 +137,19 @@ describe('server db (integration): migrations on real PostgreSQL', function () {
       expect(run.stderr).not.to.include('    at ');
     });
   });
+  it('runs on a schema ahead of it: migrations a newer version applied are kept, not "corrupt"', async () => {
+    // What a failed upgrade leaves: the new version's additive migration stays, the code rolls back.
+    await db.schema.createTable('upgrade_newer_probe', (t) => t.uuid('patient_id').references('id').inTable('patients'));
+    await db('knex_migrations').insert({ name: '29991231000000_newer_version_probe', batch: 99, migration_time: new Date() });
+    try {
+      const [, applied] = (await db.migrate.latest()) as [number, string[]];
+      expect(applied).to.deep.equal([]);
+      const [completed, pending] = (await db.migrate.list()) as [{ name: string }[], unknown[]];
+      expect(pending).to.have.length(0);
+      expect(completed.map((c) => c.name)).to.include('29991231000000_newer_version_probe');
+    } finally {
+      await db('knex_migrations').where({ name: '29991231000000_newer_version_probe' }).del();
+      await db.schema.dropTableIfExists('upgrade_newer_probe');
+    }
+  });
 });
