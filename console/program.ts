@@ -32,6 +32,7 @@ const VERBS: ReadonlyArray<{ names: readonly string[]; load: () => Promise<Regis
     },
   },
   { names: ['bundle'], load: async () => [(await import('./commands/bundle.command.js')).registerBundle] },
+  { names: ['maintenance'], load: async () => [(await import('./commands/maintenance.command.js')).registerMaintenance] },
   { names: ['upgrade'], load: async () => [(await import('./commands/upgrade.command.js')).registerUpgrade] },
   { names: ['support-bundle'], load: async () => [(await import('./commands/support.command.js')).registerSupportBundle] },
   { names: ['loadtest'], load: async () => [(await import('./commands/loadtest.command.js')).registerLoadtest] },

@@ -138,7 +138,7 @@ export function registerConsole(program: Command, run: ActionRunner): void {
         assertInteractive({ stdinTTY: process.stdin.isTTY, stdoutTTY: process.stdout.isTTY, json });
         await requireManifest(dir); // a missing install is reported before anything mounts
         const { docker } = await connectDocker();
-        const feed = new DashboardFeed(dockerDashboardSource(docker, () => requireManifest(dir)), { intervalMs: intervalS * 1000 });
+        const feed = new DashboardFeed(dockerDashboardSource(docker, () => requireManifest(dir), { root: dir }), { intervalMs: intervalS * 1000 });
         const { runConsoleUi } = await loadInteractiveUi(() => import('../ui/console.ui.js'));
         feed.start();
         try {

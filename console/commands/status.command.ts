@@ -8,6 +8,7 @@ import { commonOptions, withCommon } from '../../installer/commands/common.optio
 import { ExitCode } from '../../installer/errors.js';
 import { stackStatus, type StackStatus } from '../ops/status.ops.js';
 import { formatMeasured } from '../../installer/plan/plan.format.js';
+import { formatMaintenance } from '../ops/maintenance.ops.js';
 
 /** Text table of a stack status. */
 export function formatStatus(s: StackStatus): string {
@@ -19,6 +20,7 @@ export function formatStatus(s: StackStatus): string {
       lines.push(`    #${c.number} ${c.state}${c.health !== 'none' ? ` (${c.health})` : ''}${u}`);
     }
   }
+  if (s.maintenance) lines.push(formatMaintenance(s.maintenance));
   const cap = s.capacity;
   if (cap) {
     lines.push(`Capacity: about ${cap.estimate[0]}–${cap.estimate[1]} concurrent users (estimate: ${cap.basis})`);
@@ -40,7 +42,7 @@ export function registerStatus(program: Command, run: ActionRunner): void {
         const { dir } = commonOptions(raw as { dir?: string; json?: boolean });
         const m = await requireManifest(dir);
         const { docker } = await connectDocker();
-        const s = await stackStatus(docker, m, { usage: raw.usage !== false });
+        const s = await stackStatus(docker, m, { usage: raw.usage !== false, root: dir });
         out.result({ ok: s.healthy, ...s });
         out.print(formatStatus(s));
         return s.healthy ? ExitCode.Ok : ExitCode.Unhealthy;

@@ -4,6 +4,7 @@ import { expectedReplicas } from '../../installer/apply/install.apply.js';
 import { isReady } from '../../installer/apply/health.wait.js';
 import type { Manifest } from '../../installer/manifest/manifest.js';
 import { edgeUrls } from '../../installer/apply/edge.tls.js';
+import { readMaintenance, type MaintenanceState } from './maintenance.ops.js';
 
 /** Resource use of one container from a one-shot `docker stats`. */
 export interface ContainerUsage {
@@ -36,6 +37,8 @@ export interface StackStatus {
   url: string;
   healthy: boolean;
   services: ServiceStatus[];
+  /** Maintenance mode (nginx refusing writes, or everything); null when off or not read (no `root`). */
+  maintenance?: MaintenanceState | null;
   /** The plan's capacity estimate and, once `carebox loadtest` ran, the measured figure (always set by stackStatus). */
   capacity?: {
     /** Estimated concurrent users, [low, high]. */
@@ -81,9 +84,10 @@ export function expectedFor(m: Manifest): Record<string, number> {
 
 /**
  * The stack's status through the Docker API: every service the plan expects (and any other
- * container carrying the project label), replicas, state, health, CPU and memory.
+ * container carrying the project label), replicas, state, health, CPU and memory; with `opts.root`
+ * (the install root) also the maintenance mode.
  */
-export async function stackStatus(docker: Docker, m: Manifest, opts: { usage: boolean } = { usage: true }): Promise<StackStatus> {
+export async function stackStatus(docker: Docker, m: Manifest, opts: { usage: boolean; root?: string } = { usage: true }): Promise<StackStatus> {
   const containers = await listStackContainers(docker, m.project);
   const expected = expectedFor(m);
   const names = [...new Set([...Object.keys(expected), ...containers.map((c) => c.service)])];
@@ -113,6 +117,7 @@ export async function stackStatus(docker: Docker, m: Manifest, opts: { usage: bo
     url: edgeUrls(m.http).public,
     healthy: services.every((s) => s.state === 'healthy'),
     services,
+    maintenance: opts.root ? await readMaintenance(opts.root) : null,
     capacity: { estimate: m.plan.capacity.concurrentUsers, basis: m.plan.capacity.basis, measured: m.plan.capacity.measured ?? null },
   };
 }

@@ -204,9 +204,9 @@ export class DashboardFeed {
  * The real source: re-reads the manifest every time (scale and re-tier change the expected
  * replicas), reads the status through dockerode with CPU/memory stats, and scrapes the backends.
  */
-export function dockerDashboardSource(docker: Docker, loadManifest: () => Promise<Manifest>, opts: { scrapeTimeoutMs?: number } = {}): DashboardSource {
+export function dockerDashboardSource(docker: Docker, loadManifest: () => Promise<Manifest>, opts: { scrapeTimeoutMs?: number; root?: string } = {}): DashboardSource {
   return {
-    status: async () => stackStatus(docker, await loadManifest(), { usage: true }),
+    status: async () => stackStatus(docker, await loadManifest(), { usage: true, root: opts.root }),
     scrape: async () => scrapeBackends(docker, (await loadManifest()).project, { timeoutMs: opts.scrapeTimeoutMs ?? 2000 }),
   };
 }

@@ -279,6 +279,7 @@ export function headerLine(status: StackStatus | null, statusError: string | nul
     [
       { text: `Carebox ${status.project} · tier ${status.tier} · `, tone: 'plain' },
       { text: overall.text, tone: overall.tone },
+      ...(status.maintenance ? [{ text: ` · MAINTENANCE: ${status.maintenance.mode === 'full' ? 'all requests' : 'writes'} paused`, tone: 'warn' as Tone }] : []),
       { text: ` · ${status.url}`, tone: 'dim' },
       ...(statusError ? [{ text: ` · stale: ${statusError}`, tone: 'bad' as Tone }] : []),
     ],
