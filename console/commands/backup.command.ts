@@ -6,6 +6,7 @@ import { plainReporter } from '../../installer/commands/plain.reporter.js';
 import { UsageError } from '../../installer/errors.js';
 import { createBackup, restoreBackup } from '../ops/backup.ops.js';
 import { openStack } from '../ops/stack.js';
+import { formatRestoreLoss, type RestoreLoss } from '../ops/restore.loss.js';
 import { loadInteractiveUi } from '../../installer/ui/load.ui.js';
 
 /**
@@ -30,10 +31,11 @@ export function registerBackup(program: Command, run: ActionRunner): void {
 }
 
 /**
- * `carebox restore DIR [--yes]`: stop the app cleanly, restore the backup's database (swapped in
+ * `carebox restore DIR [--yes]`: first state what will be lost (rows written or changed since the
+ * backup, per table) and ask (or need --yes), then, with nginx in full maintenance, stop the app cleanly, restore the backup's database (swapped in
  * only when pg_restore succeeded), verify the row counts against backup.json, run pending
  * migrations, start the app and wait healthy. Replaces all current data: asks on a TTY, else needs
- * --yes (exit 2). Exit 0; 1 corrupt backup / failed restore / count mismatch; 3 newer PostgreSQL
+ * --yes (exit 2, with the statement of what would be lost). Exit 0; 1 corrupt backup / failed restore / count mismatch; 3 newer PostgreSQL
  * major; 4 app not healthy afterwards.
  */
 export function registerRestore(program: Command, run: ActionRunner): void {
@@ -46,17 +48,25 @@ export function registerRestore(program: Command, run: ActionRunner): void {
         const { dir } = commonOptions(raw as { dir?: string; json?: boolean });
         if (!args[0]) throw new UsageError('restore needs the backup DIR');
         const timeoutMs = (intFlag('--timeout', raw.timeout as string | undefined, 10, 3600) ?? 300) * 1000;
-        if (!raw.yes) {
-          const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !out.json;
-          if (!tty) throw new UsageError('restore replaces every record in the database and needs confirmation, but there is no TTY to ask', 'rerun with --yes (take `carebox backup` first if the current data matters)');
-          const { confirmPrompt } = await loadInteractiveUi(() => import('../../installer/ui/confirm.prompt.js'));
-          if (!(await confirmPrompt(`Replace ALL current data with the backup ${args[0]}? The app stops while it runs.`))) {
-            out.print('Nothing was changed.');
-            return 1;
-          }
-        }
+        const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !out.json;
         const stack = await openStack(dir);
-        const r = await restoreBackup(stack, args[0], { timeoutMs, fromOtherInstall: Boolean(raw.fromOtherInstall) }, plainReporter(out));
+        // What the restore throws away is measured and stated before anything changes.
+        const confirm = async (loss: RestoreLoss): Promise<boolean> => {
+          const statement = formatRestoreLoss(loss);
+          out.log(statement);
+          if (raw.yes) return true;
+          if (!tty) throw new UsageError(`restore replaces every record in the database and needs confirmation, but there is no TTY to ask.\n${statement}`, 'rerun with --yes (take `carebox backup` first if the current data matters)');
+          const { confirmPrompt } = await loadInteractiveUi(() => import('../../installer/ui/confirm.prompt.js'));
+          return confirmPrompt(`Replace ALL current data with the backup ${args[0]}${loss.totalLost > 0 ? `, losing the ${loss.totalLost} row(s) above` : ''}? Clients get a 503 maintenance answer while it runs.`);
+        };
+        const r = await restoreBackup(stack, args[0], { timeoutMs, fromOtherInstall: Boolean(raw.fromOtherInstall), confirm }, plainReporter(out)).catch((err: Error) => {
+          if (err.message.startsWith('restore cancelled')) return null;
+          throw err;
+        });
+        if (!r) {
+          out.print('Nothing was changed.');
+          return 1;
+        }
         out.result({ ok: true, ...r });
         out.print(`Restored ${r.dir}: ${Object.keys(r.tables).length} tables verified; the app was down ${r.appDownS.toFixed(1)} s.`);
         return 0;

@@ -10,7 +10,8 @@
  * leaves a directory that looks like a backup. The newest `keep` backups are kept (default 7,
  * recorded in carebox.json); older ones are removed.
  *
- * Restore brings the app (backend, worker) down cleanly, restores into a fresh database and swaps
+ * Restore first measures and states what it would lose (restore.loss.ts) and asks the caller to
+ * confirm, then puts nginx in full maintenance (503 + Retry-After + message), brings the app (backend, worker) down cleanly, restores into a fresh database and swaps
  * it in (the previous database is kept under another name until the restored one is verified),
  * checks the row counts against backup.json, carries over the audit events written since the backup
  * (the trail is append-only; see restore.audit.ts), runs pending migrations, and brings the app up.
@@ -30,6 +31,8 @@ import { CAREBOX_VERSION } from '../../installer/version.js';
 import { execIn } from '../docker/container.exec.js';
 import { DB_NAME, DB_USER, parseRowCounts, pgMajor, psqlRows, PsqlSession, ROW_COUNTS_SQL, serverVersionNum } from '../docker/psql.js';
 import { carryOverAuditTrail, type AuditCarryOver } from './restore.audit.js';
+import { measureRestoreLoss, type RestoreLoss } from './restore.loss.js';
+import { withMaintenance } from './maintenance.ops.js';
 import { startApp, stopApp } from './rolling.js';
 import { serviceContainers, step, withStackLock, type Stack } from './stack.js';
 
@@ -131,11 +134,26 @@ export interface BackupResult {
 }
 
 /**
+ * Retention: remove all but the newest `keep` backups. Called only after a backup verified itself
+ * (createBackup) or after an operation that might have needed the older ones succeeded (upgrade).
+ * @returns the names removed, oldest first.
+ */
+export async function pruneBackups(root: string, keep: number, reporter: StepReporter): Promise<string[]> {
+  return step(reporter, 'retention', `Keep the newest ${keep} backups`, async () => {
+    const remove = backupsToPrune(await listBackups(root), keep);
+    for (const n of remove) await fs.rm(join(root, INSTALL_FILES.backups, n), { recursive: true, force: true });
+    return remove;
+  }, (r) => (r.length ? `removed ${r.join(', ')}` : 'nothing to remove'));
+}
+
+/**
  * Take a full backup of the running stack (see the module doc).
  * @param opts.keep backups to keep (default: carebox.json's, else 7); recorded in carebox.json.
+ * @param opts.prune false: keep every older backup for now (an operation that may still need them
+ *   prunes with {@link pruneBackups} once it succeeded).
  * @throws OperationError when db is not running or pg_dump fails (the partial directory is removed).
  */
-export async function createBackup(stack: Stack, opts: { keep?: number; lock?: boolean }, reporter: StepReporter): Promise<BackupResult> {
+export async function createBackup(stack: Stack, opts: { keep?: number; lock?: boolean; prune?: boolean }, reporter: StepReporter): Promise<BackupResult> {
   const run = async (): Promise<BackupResult> => {
     const t0 = Date.now();
     const m = stack.manifest;
@@ -202,11 +220,7 @@ export async function createBackup(stack: Stack, opts: { keep?: number; lock?: b
       };
       await fs.writeFile(join(partial, BACKUP_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
       await fs.rename(partial, final);
-      const pruned = await step(reporter, 'retention', `Keep the newest ${keep} backups`, async () => {
-        const remove = backupsToPrune(await listBackups(stack.root), keep);
-        for (const n of remove) await fs.rm(join(backups, n), { recursive: true, force: true });
-        return remove;
-      }, (r) => (r.length ? `removed ${r.join(', ')}` : 'nothing to remove'));
+      const pruned = opts.prune === false ? [] : await pruneBackups(stack.root, keep, reporter);
       const next: Manifest = { ...m, backups: { keep, last: stamp } };
       await writeManifest(stack.root, next, stamp);
       stack.manifest = next;
@@ -259,11 +273,16 @@ export interface RestoreResult {
   appDownS: number;
   /** Audit events written since the backup that were kept, and the event recording the restore. */
   audit: AuditCarryOver;
+  /** What the restore replaced, measured before it started. */
+  loss: RestoreLoss;
   tookMs: number;
 }
 
 /**
  * Restore a backup's database into the running stack.
+ * @param opts.confirm shown what the restore would lose (rows written or changed since the backup,
+ *   per table) before anything changes; false cancels (OperationError, nothing changed). Without it
+ *   the restore proceeds (`--yes`, or an upgrade's rollback inside its maintenance window).
  * @param opts.fromOtherInstall accept a backup of another install (moving to a new server); without
  *   it such a backup is refused, since it would replace this install's records with another's
  * @throws UsageError for a directory that is not a backup, or another install's backup without
@@ -273,7 +292,7 @@ export interface RestoreResult {
  *   app stays down); PreflightError when the backup is from a newer PostgreSQL major;
  *   UnhealthyError when the app does not come back healthy.
  */
-export async function restoreBackup(stack: Stack, dirArg: string, opts: { timeoutMs: number; lock?: boolean; fromOtherInstall?: boolean }, reporter: StepReporter): Promise<RestoreResult> {
+export async function restoreBackup(stack: Stack, dirArg: string, opts: { timeoutMs: number; lock?: boolean; fromOtherInstall?: boolean; confirm?: (loss: RestoreLoss) => Promise<boolean> }, reporter: StepReporter): Promise<RestoreResult> {
   const dir = await resolveBackupDir(stack.root, dirArg);
   const run = async (): Promise<RestoreResult> => {
     const t0 = Date.now();
@@ -290,70 +309,81 @@ export async function restoreBackup(stack: Stack, dirArg: string, opts: { timeou
     if (Number(bm.postgres.major) > Number(pgMajor(running))) {
       throw new PreflightError(`the backup is from PostgreSQL ${bm.postgres.version}, newer than the running ${pgMajor(running)}`, 'restore it into a stack that runs the same or a newer PostgreSQL major');
     }
-    const downAt = Date.now();
-    await step(reporter, 'app-down', 'Stop the app (backend, worker) cleanly', async (progress) => `${await stopApp(stack, progress)} container(s) stopped; nginx answers 503 meanwhile`);
-    const aside = `${DB_NAME}_pre_restore_${utcStamp().toLowerCase()}`;
-    await step(reporter, 'restore', 'Restore into a fresh database and swap it in', async (progress) => {
-      // Everything still connected (console sessions, a stray psql) must let go of the database.
-      const terminate = `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '${DB_NAME}' AND pid <> pg_backend_pid();`;
-      await psqlRows(stack.docker, dbId, terminate, { database: 'postgres' });
-      await psqlRows(stack.docker, dbId, `ALTER DATABASE "${DB_NAME}" RENAME TO "${aside}";\nCREATE DATABASE "${DB_NAME}" OWNER "${DB_USER}";`, { database: 'postgres' });
-      progress(`previous database kept as ${aside} until the restore is verified`);
-      const r = await execIn(stack.docker, dbId, ['pg_restore', '--exit-on-error', '--single-transaction', '--no-owner', `--role=${DB_USER}`, '-U', DB_USER, '-d', DB_NAME], {
-        stdin: createReadStream(join(dir, DUMP_FILE)),
-        timeoutMs: 6 * 60 * 60_000,
+    // What this restore throws away, said before anything changes; the caller confirms it (or --yes).
+    const loss = await step(reporter, 'loss', 'Measure what the restore replaces (writes since the backup)', () => measureRestoreLoss(stack.docker, dbId, bm), (l) => (l.totalLost > 0 ? `${l.totalLost} row(s) written or changed since the backup will be lost` : 'no write since the backup found'));
+    if (opts.confirm && !(await opts.confirm(loss))) throw new OperationError('restore cancelled: nothing was changed');
+    // Every request gets the maintenance 503 (with Retry-After) while the database is swapped; it
+    // stays on when the app is left stopped on purpose (the restored data must be inspected first).
+    let keepClosed = false;
+    const { tables, audit, migrated, appDownS } = await withMaintenance(stack, { mode: 'full', by: 'restore', keepOn: () => keepClosed, onProgress: (msg) => reporter.progress('loss', msg) }, async () => {
+      const downAt = Date.now();
+      await step(reporter, 'app-down', 'Stop the app (backend, worker) cleanly', async (progress) => `${await stopApp(stack, progress)} container(s) stopped; nginx answers 503 meanwhile`);
+      const aside = `${DB_NAME}_pre_restore_${utcStamp().toLowerCase()}`;
+      await step(reporter, 'restore', 'Restore into a fresh database and swap it in', async (progress) => {
+        // Everything still connected (console sessions, a stray psql) must let go of the database.
+        const terminate = `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '${DB_NAME}' AND pid <> pg_backend_pid();`;
+        await psqlRows(stack.docker, dbId, terminate, { database: 'postgres' });
+        await psqlRows(stack.docker, dbId, `ALTER DATABASE "${DB_NAME}" RENAME TO "${aside}";\nCREATE DATABASE "${DB_NAME}" OWNER "${DB_USER}";`, { database: 'postgres' });
+        progress(`previous database kept as ${aside} until the restore is verified`);
+        const r = await execIn(stack.docker, dbId, ['pg_restore', '--exit-on-error', '--single-transaction', '--no-owner', `--role=${DB_USER}`, '-U', DB_USER, '-d', DB_NAME], {
+          stdin: createReadStream(join(dir, DUMP_FILE)),
+          timeoutMs: 6 * 60 * 60_000,
+        });
+        if (r.code !== 0) {
+          await psqlRows(stack.docker, dbId, `${terminate}\nDROP DATABASE IF EXISTS "${DB_NAME}";\nALTER DATABASE "${aside}" RENAME TO "${DB_NAME}";`, { database: 'postgres' }).catch(() => undefined);
+          throw new OperationError(`pg_restore failed (exit ${r.code}); the previous database is back:\n${r.stderr.trim().split('\n').slice(-6).join('\n')}`);
+        }
+        return 'restored';
+      }).catch(async (err: unknown) => {
+        // Serve the previous data again before failing, but only once it is certainly back in place
+        // (never moved, or renamed back): never start the app on a half-restored database.
+        const stillAside = await psqlRows(stack.docker, dbId, `SELECT 1 FROM pg_database WHERE datname = '${aside}';`, { database: 'postgres' }).then((r) => r.length > 0, () => true);
+        const back = stillAside
+          ? `the app stays stopped: the previous database is still kept as ${aside} (rename it back to ${DB_NAME} with psql in the db container, then \`carebox restart backend\`)`
+          : await startApp(stack, opts.timeoutMs).then(
+              () => 'the app is serving the previous data again',
+              (e: Error) => `the app did not come back (${e.message}); \`carebox restart backend\` and \`carebox restart worker\` retry`,
+            );
+        if (err instanceof OperationError) throw new OperationError(err.message, `${back}; nothing was restored`, err);
+        throw err;
       });
-      if (r.code !== 0) {
-        await psqlRows(stack.docker, dbId, `${terminate}\nDROP DATABASE IF EXISTS "${DB_NAME}";\nALTER DATABASE "${aside}" RENAME TO "${DB_NAME}";`, { database: 'postgres' }).catch(() => undefined);
-        throw new OperationError(`pg_restore failed (exit ${r.code}); the previous database is back:\n${r.stderr.trim().split('\n').slice(-6).join('\n')}`);
-      }
-      return 'restored';
-    }).catch(async (err: unknown) => {
-      // Serve the previous data again before failing, but only once it is certainly back in place
-      // (never moved, or renamed back): never start the app on a half-restored database.
-      const stillAside = await psqlRows(stack.docker, dbId, `SELECT 1 FROM pg_database WHERE datname = '${aside}';`, { database: 'postgres' }).then((r) => r.length > 0, () => true);
-      const back = stillAside
-        ? `the app stays stopped: the previous database is still kept as ${aside} (rename it back to ${DB_NAME} with psql in the db container, then \`carebox restart backend\`)`
-        : await startApp(stack, opts.timeoutMs).then(
-            () => 'the app is serving the previous data again',
-            (e: Error) => `the app did not come back (${e.message}); \`carebox restart backend\` and \`carebox restart worker\` retry`,
-          );
-      if (err instanceof OperationError) throw new OperationError(err.message, `${back}; nothing was restored`, err);
-      throw err;
+      const tables = await step(reporter, 'counts', 'Verify row counts against backup.json', async () => {
+        const got = parseRowCounts(await psqlRows(stack.docker, dbId, ROW_COUNTS_SQL, { timeoutMs: 60 * 60_000 }));
+        const diff = compareRowCounts(bm.tables, got);
+        if (diff.length > 0) {
+          keepClosed = true;
+          throw new OperationError(`the restored database does not match the backup: ${diff.join('; ')}`, `the app stays stopped and maintenance on (\`carebox maintenance off\` once resolved) so nothing writes to it; the previous database is kept as ${aside}; inspect with psql in the db container`);
+        }
+        return got;
+      }, (t) => `${Object.keys(t).length} tables match (${Object.values(t).reduce((a, b) => a + b, 0)} rows)`);
+      const audit = await step(reporter, 'audit', 'Carry over the audit trail written since the backup, and record the restore', async () => {
+        const a = await carryOverAuditTrail(stack.docker, dbId, aside, bm.stamp, foreign ? 'all' : 'since-backup');
+        await psqlRows(stack.docker, dbId, `DROP DATABASE IF EXISTS "${aside}";`, { database: 'postgres' });
+        return a;
+      }, (a) => (a.restoreEventId === null ? 'the backup has no audit trail' : `${a.carried} event(s) since the backup kept; restore recorded as event ${a.restoreEventId}`));
+      // A backup older than the running server image lacks its newest migrations.
+      const migrated = await step(reporter, 'migrate', 'Run pending migrations', async (progress) => {
+        const before = (await psqlRows(stack.docker, dbId, 'SELECT count(*) FROM knex_migrations;').catch(() => [['0']]))[0]?.[0];
+        await stack.compose.runOnce('backend', ['node', 'dist/server/src/migrate.js'], { DATABASE_HOST: 'db', DATABASE_PORT: '5432', DB_PGBOUNCER: 'false' }, (s) => s.split('\n').filter(Boolean).forEach((l) => progress(l.trim().slice(0, 200))));
+        const after = (await psqlRows(stack.docker, dbId, 'SELECT count(*) FROM knex_migrations;'))[0]?.[0];
+        return before !== after;
+      }, (m) => (m ? 'applied migrations newer than the backup' : 'up to date'));
+      const appDownS = await step(reporter, 'app-up', 'Start the app and wait until it is healthy', async (progress) => {
+        try {
+          await startApp(stack, opts.timeoutMs, progress);
+        } catch (err) {
+          throw new UnhealthyError(`the database was restored, but the app did not become healthy: ${(err as Error).message}`, 'check `carebox logs backend`');
+        }
+        return (Date.now() - downAt) / 1000;
+      }, (s) => `app back after ${s.toFixed(1)} s`);
+      return { tables, audit, migrated, appDownS };
     });
-    const tables = await step(reporter, 'counts', 'Verify row counts against backup.json', async () => {
-      const got = parseRowCounts(await psqlRows(stack.docker, dbId, ROW_COUNTS_SQL, { timeoutMs: 60 * 60_000 }));
-      const diff = compareRowCounts(bm.tables, got);
-      if (diff.length > 0) {
-        throw new OperationError(`the restored database does not match the backup: ${diff.join('; ')}`, `the app stays stopped so nothing writes to it; the previous database is kept as ${aside}; inspect with psql in the db container`);
-      }
-      return got;
-    }, (t) => `${Object.keys(t).length} tables match (${Object.values(t).reduce((a, b) => a + b, 0)} rows)`);
-    const audit = await step(reporter, 'audit', 'Carry over the audit trail written since the backup, and record the restore', async () => {
-      const a = await carryOverAuditTrail(stack.docker, dbId, aside, bm.stamp, foreign ? 'all' : 'since-backup');
-      await psqlRows(stack.docker, dbId, `DROP DATABASE IF EXISTS "${aside}";`, { database: 'postgres' });
-      return a;
-    }, (a) => (a.restoreEventId === null ? 'the backup has no audit trail' : `${a.carried} event(s) since the backup kept; restore recorded as event ${a.restoreEventId}`));
-    // A backup older than the running server image lacks its newest migrations.
-    const migrated = await step(reporter, 'migrate', 'Run pending migrations', async (progress) => {
-      const before = (await psqlRows(stack.docker, dbId, 'SELECT count(*) FROM knex_migrations;').catch(() => [['0']]))[0]?.[0];
-      await stack.compose.runOnce('backend', ['node', 'dist/server/src/migrate.js'], { DATABASE_HOST: 'db', DATABASE_PORT: '5432', DB_PGBOUNCER: 'false' }, (s) => s.split('\n').filter(Boolean).forEach((l) => progress(l.trim().slice(0, 200))));
-      const after = (await psqlRows(stack.docker, dbId, 'SELECT count(*) FROM knex_migrations;'))[0]?.[0];
-      return before !== after;
-    }, (m) => (m ? 'applied migrations newer than the backup' : 'up to date'));
-    const appDownS = await step(reporter, 'app-up', 'Start the app and wait until it is healthy', async (progress) => {
-      try {
-        await startApp(stack, opts.timeoutMs, progress);
-      } catch (err) {
-        throw new UnhealthyError(`the database was restored, but the app did not become healthy: ${(err as Error).message}`, 'check `carebox logs backend`');
-      }
-      return (Date.now() - downAt) / 1000;
-    }, (s) => `app back after ${s.toFixed(1)} s`);
+
     const now = new Date().toISOString();
     const next: Manifest = { ...stack.manifest, history: [...stack.manifest.history, { appliedAt: now, action: 'restore', tier: stack.manifest.plan.tier, summary: `database restored from backup ${bm.stamp}` }] };
     await writeManifest(stack.root, next, utcStamp());
     stack.manifest = next;
-    return { dir, tables, migrated, appDownS, audit, tookMs: Date.now() - t0 };
+    return { dir, tables, migrated, appDownS, audit, loss, tookMs: Date.now() - t0 };
   };
   return opts.lock === false ? run() : withStackLock(stack.root, 'restore', run);
 }

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../../installer/apply/fs.atomic.js';
 import { UsageError } from '../../installer/errors.js';
+import { listStackContainers } from '../../installer/apply/stack.containers.js';
 import { reloadNginx } from '../docker/nginx.reload.js';
 import type { Stack } from './stack.js';
 
@@ -122,9 +123,10 @@ export async function readMaintenance(root: string): Promise<MaintenanceState | 
 /**
  * Turn maintenance on with `state`, or off with null: swap the include file in atomically, test
  * and reload nginx. When nginx rejects the file or cannot be reloaded, the previous file is put
- * back (and reloaded) before the error is rethrown.
+ * back (and reloaded) before the error is rethrown. When nginx is not running the file is written
+ * and takes effect when it starts.
  * @returns the state now in force.
- * @throws NginxConfigError / OperationError from the reload (nginx not running, `nginx -t` failed).
+ * @throws NginxConfigError / OperationError from the reload (`nginx -t` failed, the signal failed).
  */
 export async function setMaintenance(stack: Pick<Stack, 'root' | 'docker' | 'manifest'>, state: MaintenanceState | null, onProgress: (m: string) => void = () => undefined): Promise<MaintenanceState | null> {
   const path = join(stack.root, MAINTENANCE_FILE);
@@ -133,6 +135,12 @@ export async function setMaintenance(stack: Pick<Stack, 'root' | 'docker' | 'man
   if (previous === next) return state;
   const write = async (content: string | null) => (content === null ? fs.rm(path, { force: true }) : writeFileAtomic(path, content, 0o644));
   await write(next);
+  const nginx = (await listStackContainers(stack.docker, stack.manifest.project)).filter((c) => c.service === 'nginx' && c.state === 'running');
+  if (nginx.length === 0) {
+    // Nothing to reload: no request reaches the stack now, and nginx reads the file when it starts.
+    onProgress(`nginx is not running; maintenance is ${state ? 'on' : 'off'} from its next start`);
+    return state;
+  }
   try {
     await reloadNginx(stack.docker, stack.manifest.project, onProgress);
   } catch (err) {
@@ -144,11 +152,33 @@ export async function setMaintenance(stack: Pick<Stack, 'root' | 'docker' | 'man
   return state;
 }
 
+/** Closes a window opened by {@link openMaintenanceWindow}: puts back the state found when it opened. */
+export type CloseMaintenanceWindow = () => Promise<void>;
+
 /**
- * Run `fn` inside a maintenance window of at least `mode`, for an operation (`by`). When an
- * operator already turned maintenance on, their window is kept (widened to `full` for the
- * duration when the operation needs it) and left on afterwards; otherwise the window opened here
- * closes when `fn` ends, successfully or not, unless `keepOn(err)` says the stack must stay closed.
+ * Open a maintenance window of at least `mode` for an operation (`by`). When an operator already
+ * turned maintenance on, their window is kept (widened to `full` for the duration when the
+ * operation needs it) and closing puts it back as it was, still on.
+ * @returns the function that closes the window (it never throws: a failure to reload nginx is
+ *   reported through onProgress with the command that fixes it).
+ * @throws the errors of setMaintenance when the window cannot be opened (nothing changed then).
+ */
+export async function openMaintenanceWindow(stack: Pick<Stack, 'root' | 'docker' | 'manifest'>, opts: { mode: MaintenanceState['mode']; by: string; retryAfterS?: number; onProgress?: (m: string) => void }): Promise<CloseMaintenanceWindow> {
+  const before = await readMaintenance(stack.root);
+  const wanted: MaintenanceState | null =
+    before && (before.mode === 'full' || opts.mode === 'writes')
+      ? null
+      : { mode: opts.mode, message: before?.message ?? defaultMessage(opts.by), retryAfterS: opts.retryAfterS ?? before?.retryAfterS ?? DEFAULT_RETRY_AFTER_S, since: new Date().toISOString(), by: before ? before.by : opts.by };
+  if (wanted) await setMaintenance(stack, wanted, opts.onProgress);
+  return async () => {
+    if (!wanted) return;
+    await setMaintenance(stack, before, opts.onProgress).catch((e: Error) => opts.onProgress?.(`maintenance could not be turned off (${e.message.split('\n')[0]}): run \`carebox maintenance off\``));
+  };
+}
+
+/**
+ * Run `fn` inside a maintenance window ({@link openMaintenanceWindow}); the window closes when
+ * `fn` ends, successfully or not, unless `keepOn(err)` says the stack must stay closed.
  * @throws whatever `fn` throws; the errors of setMaintenance when the window cannot be opened.
  */
 export async function withMaintenance<T>(
@@ -156,21 +186,13 @@ export async function withMaintenance<T>(
   opts: { mode: MaintenanceState['mode']; by: string; retryAfterS?: number; keepOn?: (err: unknown) => boolean; onProgress?: (m: string) => void },
   fn: () => Promise<T>,
 ): Promise<T> {
-  const before = await readMaintenance(stack.root);
-  const wanted: MaintenanceState | null =
-    before && (before.mode === 'full' || opts.mode === 'writes')
-      ? null
-      : { mode: opts.mode, message: before?.message ?? defaultMessage(opts.by), retryAfterS: opts.retryAfterS ?? before?.retryAfterS ?? DEFAULT_RETRY_AFTER_S, since: new Date().toISOString(), by: before ? before.by : opts.by };
-  if (wanted) await setMaintenance(stack, wanted, opts.onProgress);
-  let failed: unknown = null;
+  const close = await openMaintenanceWindow(stack, opts);
   try {
-    return await fn();
+    const r = await fn();
+    await close();
+    return r;
   } catch (err) {
-    failed = err;
+    if (!opts.keepOn?.(err)) await close();
     throw err;
-  } finally {
-    if (wanted && !(failed !== null && opts.keepOn?.(failed))) {
-      await setMaintenance(stack, before, opts.onProgress).catch((e: Error) => opts.onProgress?.(`maintenance could not be turned off (${e.message.split('\n')[0]}): run \`carebox maintenance off\``));
-    }
   }
 }

@@ -10,7 +10,9 @@
  * 4. the new image starts on the empty volume (initdb), and the backup is restored into it, row
  *    counts verified, migrations run, the app started (restoreBackup);
  * 5. on any failure the preserved copy goes back into the volume and the old image starts on it.
- * The app is down from step 1 until step 4 ends: this is a maintenance window, and it says so.
+ * The app is down from step 1 until step 4 ends: this is a maintenance window, and it says so:
+ * the caller (upgrade) holds nginx in full maintenance mode meanwhile (maintenance.ops.ts), so
+ * clients get a 503 with Retry-After and a message rather than a bare gateway error.
  */
 import type { StackContainer } from '../../installer/apply/stack.containers.js';
 import { exec } from '../../installer/apply/exec.js';
@@ -65,8 +67,8 @@ export async function movePostgresByDumpRestore(
 ): Promise<PgMoveResult> {
   const m = stack.manifest;
   const t0 = Date.now();
-  await step(reporter, 'app-down', 'Stop the app for the dump (maintenance window starts)', async (progress) => `${await stopApp(stack, progress)} container(s) stopped; nginx answers 503 meanwhile`);
-  const backup = await createBackup(stack, { lock: false }, reporter);
+  await step(reporter, 'app-down', 'Stop the app for the dump (maintenance window starts)', async (progress) => `${await stopApp(stack, progress)} container(s) stopped; nginx answers the maintenance 503 meanwhile`);
+  const backup = await createBackup(stack, { lock: false, prune: false }, reporter); // retention after success (upgrade)
   const [db] = (await serviceContainers(stack, 'db')).filter((c) => c.state === 'running');
   if (!db) throw new OperationError('db is not running');
   const volume = await dataVolume(stack, db);

@@ -3,9 +3,13 @@
  * major check) → render with the new images → run migrations → rolling restart gated on health →
  * smoke request through nginx (`/ready` 200) → manifest.
  *
- * On any failure after the files were written it rolls back: the previous files go back, the app
- * is rolled back to the previous images (the same rolling replace, new before old), and when
- * migrations ran the backup taken in this upgrade is restored before the old app serves again.
+ * Migrations are expand/contract (migration.plan.ts). Additive ones (the normal case) run while
+ * the old containers keep serving reads and writes; on any later failure the previous files go
+ * back and the app rolls back to the previous images (the same rolling replace, new before old)
+ * on the expanded schema: nothing is restored, so no acknowledged write can be lost. A contract
+ * step needs `maintenanceWindow`: writes are answered 503 + Retry-After at nginx from before the
+ * backup until the new version is healthy, and a failure restores that backup (which then holds
+ * every acknowledged write). Backups are pruned only after success.
  *
  * A PostgreSQL major-version change (the running server_version_num vs the new image's
  * `postgres --version`) is refused: its data directory cannot be opened by another major. With
@@ -32,7 +36,9 @@ import { loadTemplates, type Templates } from '../../installer/render/templates.
 import { CAREBOX_VERSION } from '../../installer/version.js';
 import { reloadNginx } from '../docker/nginx.reload.js';
 import { pgMajor, pgMajorFromVersionText, psqlRows, serverVersionNum } from '../docker/psql.js';
-import { createBackup, restoreBackup } from './backup.ops.js';
+import { createBackup, DEFAULT_KEEP, pruneBackups, restoreBackup, type BackupResult } from './backup.ops.js';
+import { openMaintenanceWindow, withMaintenance } from './maintenance.ops.js';
+import { describeContract, planMigrations, type PendingMigration } from './migration.plan.js';
 import { movePostgresByDumpRestore } from './pgmajor.ops.js';
 import { configHashes } from './compose.drift.js';
 import { rollingReplace, waitContainersHealthy } from './rolling.js';
@@ -53,6 +59,12 @@ export interface UpgradeRequest {
    * major version; the app is down meanwhile). Needs a postgres image change.
    */
   pgMajorDumpRestore?: boolean;
+  /**
+   * Confirms a maintenance window for a contract migration: writes are answered 503 from the backup
+   * until the new version is healthy, and a failure restores the backup. Without it such an upgrade
+   * is refused (exit 2); additive upgrades never need it.
+   */
+  maintenanceWindow?: boolean;
 }
 
 /** What an upgrade did. */
@@ -65,6 +77,10 @@ export interface UpgradeResult {
   manifest: Manifest;
   /** Set when the database moved by dump and restore: the volume keeping the previous data directory. */
   preservedVolume: string | null;
+  /** The migrations the upgrade ran, with their expand/contract phase (null: a PostgreSQL move, or the image could not tell). */
+  migrations: PendingMigration[] | null;
+  /** Backups removed by retention, after the new version was healthy. */
+  pruned: string[];
   tookMs: number;
 }
 
@@ -213,81 +229,113 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
       }, (r) => (r.old === r.next ? `PostgreSQL ${r.old} in both` : `PostgreSQL ${r.old} → ${r.next}: by dump and restore`));
     }
     const move = req.pgMajorDumpRestore && majors ? majors : null;
-    // In place, a live backup (the app keeps serving); a dump-and-restore move takes its own with the app stopped.
-    let backup = move ? null : await createBackup(stack, { lock: false }, reporter);
-    let preservedVolume: string | null = null;
 
-    const files: RenderedFile[] = await renderForStack(stack.root, m, m.plan, to, templates, CAREBOX_VERSION);
-    const previous = await currentContents(stack.root, files);
-    const stamp = utcStamp();
-    const before = await migrationCount(stack);
-    let changes: FileChange[] = [];
-    let migrationsApplied = 0;
-    let rollbackFiles = previous;
-    const writeNew = async () => {
-      changes = await step(reporter, 'write', 'Write the configuration for the new images', async () => writeRenderedFiles(stack.root, files, stamp), (c) => c.filter((x) => x.status !== 'unchanged').map((x) => `${x.status} ${x.path}`).join(', ') || 'nothing changed');
-    };
-    const putBack = async (contents: Map<string, string | null>) => {
-      for (const f of files) {
-        const old = contents.get(f.path);
-        if (old !== null && old !== undefined && old !== f.content) await writeFileAtomic(join(stack.root, f.path), old, f.mode);
-      }
-    };
-    if (move) {
-      try {
-        const moved = await movePostgresByDumpRestore(stack, { oldImage: from.postgres, oldMajor: move.old, newMajor: move.next, timeoutMs: req.timeoutMs, writeNewFiles: writeNew, restoreOldFiles: () => putBack(previous) }, reporter);
-        backup = moved.backup;
-        preservedVolume = moved.preservedVolume;
-        migrationsApplied = (await migrationCount(stack)) - before;
-        // The data now lives in the new major: a later rollback keeps the new postgres image.
-        const keepPg = await renderForStack(stack.root, m, m.plan, { ...from, postgres: to.postgres }, templates, CAREBOX_VERSION);
-        rollbackFiles = new Map(keepPg.map((f) => [f.path, f.content]));
-      } catch (err) {
-        throw new OperationError(`upgrade failed and was rolled back: PostgreSQL ${move.old} serves the previous data again: ${(err as Error).message.split('\n').slice(0, 6).join('\n')}`, err instanceof CareboxError && err.hint ? err.hint : 'check `carebox logs db`', err);
-      }
-    }
-    try {
-      if (!move) await writeNew();
-      if (!move) await step(reporter, 'migrate', 'Run database migrations (new image)', async (progress) => {
-        try {
-          await stack.compose.runOnce('backend', ['node', 'dist/server/src/migrate.js'], { DATABASE_HOST: 'db', DATABASE_PORT: '5432', DB_PGBOUNCER: 'false' }, (s) => s.split('\n').filter(Boolean).forEach((l) => progress(l.trim().slice(0, 200))));
-        } finally {
-          migrationsApplied = (await migrationCount(stack)) - before;
-        }
-        return migrationsApplied;
-      }, (n) => (n > 0 ? `${n} migration(s) applied` : 'schema up to date'));
-      await step(reporter, 'roll', 'Rolling restart onto the new images (gated on health)', (progress) => converge(stack, m, { before: from, after: to }, req.timeoutMs, progress), () => 'every service runs the new images and is healthy');
-      await step(reporter, 'smoke', 'Smoke request through nginx', async () => {
-        await smoke(stackUrl(m));
-        return m.http.tls ? `${stackUrl(m)} → 200; ${await checkEdgeTls(m.http)}` : `${stackUrl(m)} → 200`;
-      });
-    } catch (err) {
-      const reason = err instanceof Error ? err.message.split('\n').slice(0, 6).join('\n') : String(err);
-      const bk = backup!;
-      const rolled = await step(reporter, 'rollback', 'Roll back to the previous images', async (progress) => {
-        await putBack(rollbackFiles);
-        let restored = false;
-        if (migrationsApplied > 0 || (await migrationCount(stack)) !== before) {
-          progress(`migrations ran (${migrationsApplied}); restoring backup ${bk.manifest.stamp}`);
-          await restoreBackup(stack, bk.dir, { timeoutMs: req.timeoutMs, lock: false }, silentReporter);
-          restored = true;
-        }
-        await converge(stack, m, { before: to, after: from }, req.timeoutMs, progress);
-        await smoke(stackUrl(m));
-        return restored;
-      }).catch((rollbackErr: unknown) => {
-        throw new UnhealthyError(
-          `upgrade failed (${reason}) and the rollback failed too: ${(rollbackErr as Error).message.split('\n')[0]}`,
-          `the backup of this upgrade is ${bk.dir}; \`carebox restore ${bk.manifest.stamp} --yes\` and \`carebox install --yes\` bring back the previous state`,
-        );
-      });
-      throw new OperationError(
-        `upgrade failed and was rolled back to the previous images${move ? ` (the database stays on PostgreSQL ${move.next}; the ${move.old} data directory is kept in ${preservedVolume})` : ''}${rolled ? ` (database restored from backup ${bk.manifest.stamp} because migrations had run)` : ''}: ${reason}`,
-        err instanceof CareboxError && err.hint ? err.hint : 'check `carebox logs backend` for why the new version did not start',
-        err,
+    // Expand or contract: additive migrations leave a schema the previous version runs on, so a
+    // failed roll goes back to the old images and keeps the data (no restore, nothing lost, writes
+    // never paused). A contract step needs the maintenance window: writes answered 503 from the
+    // backup until the new version is healthy, so the restore that undoes it loses no acknowledged write.
+    const plan = move ? null : await step(reporter, 'migration-plan', 'Classify the new migrations (expand or contract)', () => planMigrations(stack, to.server), (p) =>
+      p.pending === null ? `cannot tell (${p.unknownReason})` : p.pending.length === 0 ? 'no pending migrations' : `${p.pending.length} pending: ${p.pending.map((x) => `${x.name} (${x.phase})`).join(', ')}`,
+    );
+    const contract = plan !== null && !plan.additive;
+    if (contract && !req.maintenanceWindow) {
+      throw new UsageError(
+        `this upgrade runs a contract migration, one the running version may not work on: ${describeContract(plan)}`,
+        'rerun with --maintenance-window: writes are refused (503 + Retry-After) from the backup until the new version is healthy, and a failure restores that backup, so no acknowledged write is lost; reads stay served except while a restore runs',
       );
     }
+    const stamp = utcStamp();
+    let success: { backup: BackupResult; changes: FileChange[]; migrationsApplied: number; preservedVolume: string | null; files: RenderedFile[] } | null = null;
+    const closeWindow = contract ? await step(reporter, 'maintenance', 'Pause writes at nginx for the maintenance window (503 + Retry-After; reads served)', (progress) => openMaintenanceWindow(stack, { mode: 'writes', by: 'upgrade', onProgress: progress }), () => 'writes paused until the upgrade ends') : async () => undefined;
+    try {
+      // In place, a live backup (the app keeps serving; retention waits for success); a
+      // dump-and-restore move takes its own with the app stopped.
+      let backup = move ? null : await createBackup(stack, { lock: false, prune: false }, reporter);
+      let preservedVolume: string | null = null;
 
+      const files: RenderedFile[] = await renderForStack(stack.root, m, m.plan, to, templates, CAREBOX_VERSION);
+      const previous = await currentContents(stack.root, files);
+      const before = await migrationCount(stack);
+      let changes: FileChange[] = [];
+      let migrationsApplied = 0;
+      let rollbackFiles = previous;
+      const writeNew = async () => {
+        changes = await step(reporter, 'write', 'Write the configuration for the new images', async () => writeRenderedFiles(stack.root, files, stamp), (c) => c.filter((x) => x.status !== 'unchanged').map((x) => `${x.status} ${x.path}`).join(', ') || 'nothing changed');
+      };
+      const putBack = async (contents: Map<string, string | null>) => {
+        for (const f of files) {
+          const old = contents.get(f.path);
+          if (old !== null && old !== undefined && old !== f.content) await writeFileAtomic(join(stack.root, f.path), old, f.mode);
+        }
+      };
+      if (move) {
+        try {
+          // The app is down for the whole move: every request gets the maintenance 503 meanwhile.
+          const moved = await withMaintenance(stack, { mode: 'full', by: 'pg-major' }, () =>
+            movePostgresByDumpRestore(stack, { oldImage: from.postgres, oldMajor: move.old, newMajor: move.next, timeoutMs: req.timeoutMs, writeNewFiles: writeNew, restoreOldFiles: () => putBack(previous) }, reporter),
+          );
+          backup = moved.backup;
+          preservedVolume = moved.preservedVolume;
+          migrationsApplied = (await migrationCount(stack)) - before;
+          // The data now lives in the new major: a later rollback keeps the new postgres image.
+          const keepPg = await renderForStack(stack.root, m, m.plan, { ...from, postgres: to.postgres }, templates, CAREBOX_VERSION);
+          rollbackFiles = new Map(keepPg.map((f) => [f.path, f.content]));
+        } catch (err) {
+          throw new OperationError(`upgrade failed and was rolled back: PostgreSQL ${move.old} serves the previous data again: ${(err as Error).message.split('\n').slice(0, 6).join('\n')}`, err instanceof CareboxError && err.hint ? err.hint : 'check `carebox logs db`', err);
+        }
+      }
+      try {
+        if (!move) await writeNew();
+        if (!move) await step(reporter, 'migrate', 'Run database migrations (new image, one transaction)', async (progress) => {
+          try {
+            await stack.compose.runOnce('backend', ['node', 'dist/server/src/migrate.js'], { DATABASE_HOST: 'db', DATABASE_PORT: '5432', DB_PGBOUNCER: 'false' }, (s) => s.split('\n').filter(Boolean).forEach((l) => progress(l.trim().slice(0, 200))));
+          } finally {
+            migrationsApplied = (await migrationCount(stack)) - before;
+          }
+          return migrationsApplied;
+        }, (n) => (n > 0 ? `${n} migration(s) applied` : 'schema up to date'));
+        await step(reporter, 'roll', 'Rolling restart onto the new images (gated on health)', (progress) => converge(stack, m, { before: from, after: to }, req.timeoutMs, progress), () => 'every service runs the new images and is healthy');
+        await step(reporter, 'smoke', 'Smoke request through nginx', async () => {
+          await smoke(stackUrl(m));
+          return m.http.tls ? `${stackUrl(m)} → 200; ${await checkEdgeTls(m.http)}` : `${stackUrl(m)} → 200`;
+        });
+      } catch (err) {
+        const reason = err instanceof Error ? err.message.split('\n').slice(0, 6).join('\n') : String(err);
+        const bk = backup!;
+        const migrated = !move && (migrationsApplied > 0 || (await migrationCount(stack).catch(() => before)) !== before);
+        const rolled = await step(reporter, 'rollback', contract ? 'Roll back to the previous images (and the backup, taken while writes were paused)' : 'Roll back to the previous images (code only: the data stays)', async (progress) => {
+          await putBack(rollbackFiles);
+          let restored = false;
+          if (migrated && contract) {
+            // Writes were refused since before the backup: the restore loses no acknowledged write.
+            progress(`contract migrations ran (${migrationsApplied}); restoring backup ${bk.manifest.stamp}`);
+            await restoreBackup(stack, bk.dir, { timeoutMs: req.timeoutMs, lock: false }, silentReporter);
+            restored = true;
+          } else if (migrated) {
+            progress(`${migrationsApplied} additive migration(s) stay; the previous version runs on the expanded schema, nothing is restored`);
+          }
+          await converge(stack, m, { before: to, after: from }, req.timeoutMs, progress);
+          await smoke(stackUrl(m));
+          return restored;
+        }).catch((rollbackErr: unknown) => {
+          throw new UnhealthyError(
+            `upgrade failed (${reason}) and the rollback failed too: ${(rollbackErr as Error).message.split('\n')[0]}`,
+            contract
+              ? `the backup of this upgrade is ${bk.dir} (taken while writes were paused); \`carebox restore ${bk.manifest.stamp} --yes\` and \`carebox install --yes\` bring back the previous state`
+              : `the data is intact (only additive migrations ran; do not restore, that would drop writes made since ${bk.manifest.stamp}); \`carebox install --yes\` brings back the previous images`,
+          );
+        });
+        throw new OperationError(
+          `upgrade failed and was rolled back to the previous images${move ? ` (the database stays on PostgreSQL ${move.next}; the ${move.old} data directory is kept in ${preservedVolume})` : ''}${rolled ? ` (database restored from backup ${bk.manifest.stamp}, taken while writes were paused, because contract migrations had run)` : migrated ? ` (the ${migrationsApplied} additive migration(s) stay, the previous version runs on them; no data was restored or lost)` : ''}: ${reason}`,
+          err instanceof CareboxError && err.hint ? err.hint : 'check `carebox logs backend` for why the new version did not start',
+          err,
+        );
+      }
+      success = { backup: backup!, changes, migrationsApplied, preservedVolume, files };
+    } finally {
+      await closeWindow();
+    }
+    const { backup, changes, migrationsApplied, preservedVolume, files } = success!;
     const manifest = await step(reporter, 'manifest', 'Record the upgrade (carebox.json)', async () => {
       const now = new Date().toISOString();
       const diff = changedImages(from, to);
@@ -311,7 +359,9 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
       stack.manifest = next;
       return next;
     }, () => 'carebox.json updated');
-    return { from, to, backup: backup!.dir, migrationsApplied, files: changes, manifest, preservedVolume, tookMs: Date.now() - t0 };
+    // Retention only now: until the new version was healthy, every older backup might have been needed.
+    const pruned = await pruneBackups(stack.root, stack.manifest.backups?.keep ?? DEFAULT_KEEP, reporter);
+    return { from, to, backup: backup.dir, migrationsApplied, files: changes, manifest, preservedVolume, migrations: plan?.pending ?? null, pruned, tookMs: Date.now() - t0 };
   });
 }
 
