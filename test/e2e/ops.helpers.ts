@@ -24,6 +24,8 @@ export interface TestStack {
    * pass it, so a colleague rebuilding dist/ meanwhile cannot change the server image under a test.
    */
   images: string;
+  /** The first admin from the install's --json result (username, one-time password). */
+  admin: { username: string; oneTimePassword: string } | null;
 }
 
 /**
@@ -40,7 +42,7 @@ export async function installTestStack(name: string, tier: string, extra: string
   const manifest = JSON.parse(readText(join(root, 'carebox.json')));
   const images = join(base, 'images.json');
   await writeFile(images, JSON.stringify({ ...JSON.parse(readText(STANDINS)), server: manifest.images.server }));
-  return { base, root, port, url: `http://127.0.0.1:${port}`, project: r.json.project, images };
+  return { base, root, port, url: `http://127.0.0.1:${port}`, project: r.json.project, images, admin: r.json.admin?.oneTimePassword ? { username: r.json.admin.username, oneTimePassword: r.json.admin.oneTimePassword } : null };
 }
 
 /** `uninstall --purge --yes` and remove the temp dir, whatever state the stack is in. */
@@ -129,4 +131,114 @@ export function startLoad(url: string, path: string, opts: { connections?: numbe
       return { path, requests: Object.values(codes).reduce((s, n) => s + n, 0), codes, errors, failed, p99Ms: r.latency.p99, maxMs: r.latency.max };
     },
   };
+}
+
+/** One JSON call to the records API through the stack's nginx (loopback only). */
+export async function apiCall(url: string, method: string, path: string, token: string | null, body?: unknown): Promise<{ status: number; body: any; headers: Headers }> {
+  if (!/^http:\/\/127\.0\.0\.1:/.test(url)) throw new Error('API calls target loopback only');
+  const r = await fetch(`${url}/api/v1${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(15_000),
+  });
+  const text = await r.text();
+  let parsed: any = text;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    /* not JSON */
+  }
+  return { status: r.status, body: parsed, headers: r.headers };
+}
+
+/**
+ * Sign in as the install's first admin and change the one-time password (every other call is
+ * refused until then). @returns a bearer token.
+ */
+export async function signInAdmin(s: TestStack): Promise<string> {
+  if (!s.admin) throw new Error('the install result had no first admin');
+  const login = await apiCall(s.url, 'POST', '/auth/login', null, { username: s.admin.username, password: s.admin.oneTimePassword });
+  if (login.status !== 200) throw new Error(`login: ${login.status} ${JSON.stringify(login.body)}`);
+  const token = login.body.token as string;
+  const changed = await apiCall(s.url, 'POST', '/auth/change-password', token, { currentPassword: s.admin.oneTimePassword, newPassword: 'ward-7-upgrade-night-2026' });
+  if (changed.status !== 204) throw new Error(`change-password: ${changed.status} ${JSON.stringify(changed.body)}`);
+  return token;
+}
+
+/** What authenticated API traffic saw. */
+export interface ApiTrafficReport {
+  /** Ids of patients the API answered 201 for. */
+  created: string[];
+  /** Write status → count (`error` for a socket error or timeout). */
+  writes: Record<string, number>;
+  /** Writes answered 503 without a Retry-After header (must be 0). */
+  refusedWithoutRetryAfter: number;
+  /** Read status → count. */
+  reads: Record<string, number>;
+  /** Reads not answered 200. */
+  failedReads: number;
+  /** Writes neither 201 nor a 503 with Retry-After. */
+  failedWrites: number;
+}
+
+/**
+ * Authenticated traffic through nginx until `stop()` (or `maxSeconds`): one writer creates a
+ * patient every `writeEveryMs` (the field case: one every 0.2 s), two readers read a known patient
+ * and the first page of the list back to back (with a short pause). Bounded in time and count.
+ */
+export function startApiTraffic(url: string, token: string, opts: { writeEveryMs?: number; maxSeconds?: number; tag?: string; readPatientId: string }): { stop: () => Promise<ApiTrafficReport> } {
+  const deadline = Date.now() + (opts.maxSeconds ?? 600) * 1000;
+  const report: ApiTrafficReport = { created: [], writes: {}, refusedWithoutRetryAfter: 0, reads: {}, failedReads: 0, failedWrites: 0 };
+  let stopped = false;
+  const tag = opts.tag ?? Math.random().toString(36).slice(2, 8);
+  const bump = (m: Record<string, number>, k: string) => (m[k] = (m[k] ?? 0) + 1);
+  const writer = (async () => {
+    for (let n = 0; !stopped && Date.now() < deadline && n < 20_000; n++) {
+      const t = Date.now();
+      try {
+        const r = await apiCall(url, 'POST', '/patients', token, { mrn: `TR-${tag}-${n}`, givenName: 'Traffic', familyName: `Writer${n}`, birthDate: '1980-01-01', sex: 'unknown' });
+        bump(report.writes, String(r.status));
+        if (r.status === 201) report.created.push(r.body.id);
+        else if (r.status === 503 && r.headers.get('retry-after')) {
+          /* refused with Retry-After: allowed, nothing was acknowledged */
+        } else {
+          if (r.status === 503) report.refusedWithoutRetryAfter++;
+          report.failedWrites++;
+        }
+      } catch {
+        bump(report.writes, 'error');
+        report.failedWrites++;
+      }
+      await new Promise((res) => setTimeout(res, Math.max(0, (opts.writeEveryMs ?? 200) - (Date.now() - t))));
+    }
+  })();
+  const reader = async (path: string) => {
+    for (let n = 0; !stopped && Date.now() < deadline && n < 100_000; n++) {
+      try {
+        const r = await apiCall(url, 'GET', path, token);
+        bump(report.reads, String(r.status));
+        if (r.status !== 200) report.failedReads++;
+      } catch {
+        bump(report.reads, 'error');
+        report.failedReads++;
+      }
+      await new Promise((res) => setTimeout(res, 20));
+    }
+  };
+  const readers = [reader(`/patients/${opts.readPatientId}`), reader('/patients?limit=20')];
+  return {
+    stop: async () => {
+      stopped = true;
+      await Promise.all([writer, ...readers]);
+      return report;
+    },
+  };
+}
+
+/** The ids of `ids` that are not in the patients table (SQL through the db container). */
+export async function missingPatients(docker: Docker, project: string, ids: string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const present = new Set((await sql(docker, project, `SELECT id FROM patients WHERE id IN (${ids.map((i) => `'${i.replace(/[^0-9a-f-]/g, '')}'`).join(',')})`)).split('\n').filter(Boolean));
+  return ids.filter((i) => !present.has(i));
 }
