@@ -17,7 +17,8 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../../installer/apply/fs.atomic.js';
-import { UsageError } from '../../installer/errors.js';
+import { OperationError, UsageError } from '../../installer/errors.js';
+import { execIn } from '../docker/container.exec.js';
 import { listStackContainers } from '../../installer/apply/stack.containers.js';
 import { reloadNginx } from '../docker/nginx.reload.js';
 import type { Stack } from './stack.js';
@@ -120,11 +121,47 @@ export async function readMaintenance(root: string): Promise<MaintenanceState | 
   return text === null ? null : (parseMaintenanceConf(text) ?? { mode: 'writes', message: 'maintenance.conf is present but unreadable', retryAfterS: DEFAULT_RETRY_AFTER_S, since: '', by: 'unknown' });
 }
 
+/** Lists the PIDs of nginx worker processes (current and shutting down) inside a container. */
+const WORKERS_SH = 'for p in /proc/[0-9]*; do c=$(tr "\\0" " " < "$p/cmdline" 2>/dev/null); case "$c" in "nginx: worker process"*) echo "${p#/proc/}";; esac; done';
+
+/** PIDs of the nginx worker processes in a container, or null when they cannot be listed (no sh). */
+async function workerPids(docker: Stack['docker'], id: string): Promise<Set<string> | null> {
+  const r = await execIn(docker, id, ['sh', '-c', WORKERS_SH], { timeoutMs: 10_000 }).catch(() => null);
+  return r && r.code === 0 ? new Set(r.stdout.split('\n').map((l) => l.trim()).filter(Boolean)) : null;
+}
+
+/**
+ * Wait until every worker that ran before the reload has exited. `nginx -s reload` only signals
+ * the master; old workers keep serving what they already accepted (keep-alive connections
+ * included) under the old configuration until they finish. Once they are gone, every request
+ * answered under the old state has completed, so a backup taken after this holds every write that
+ * got a 2xx, and no 2xx can come from the old state any more.
+ * @throws OperationError when old workers are still there after `timeoutMs` (a request longer
+ *   than nginx's proxy timeouts).
+ */
+async function waitOldWorkersGone(docker: Stack['docker'], id: string, old: Set<string> | null, onProgress: (m: string) => void, timeoutMs = 90_000): Promise<void> {
+  if (!old) {
+    // Cannot list processes in this image: wait out a graceful reload of short requests.
+    onProgress('cannot list nginx workers (no sh in the image); waiting 5 s for the old ones to finish');
+    await new Promise((r) => setTimeout(r, 5000));
+    return;
+  }
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const now = await workerPids(docker, id);
+    const left = now ? [...old].filter((p) => now.has(p)) : [];
+    if (left.length === 0) return;
+    if (Date.now() > deadline) throw new OperationError(`nginx workers ${left.join(', ')} still run the previous configuration after ${timeoutMs / 1000} s`, 'a long request is still in flight; retry, or check `carebox logs nginx`');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 /**
  * Turn maintenance on with `state`, or off with null: swap the include file in atomically, test
  * and reload nginx. When nginx rejects the file or cannot be reloaded, the previous file is put
  * back (and reloaded) before the error is rethrown. When nginx is not running the file is written
- * and takes effect when it starts.
+ * and takes effect when it starts. It returns only once every nginx worker of the previous state
+ * has exited (every request answered under it has completed).
  * @returns the state now in force.
  * @throws NginxConfigError / OperationError from the reload (`nginx -t` failed, the signal failed).
  */
@@ -142,7 +179,9 @@ export async function setMaintenance(stack: Pick<Stack, 'root' | 'docker' | 'man
     return state;
   }
   try {
+    const before = await Promise.all(nginx.map((c) => workerPids(stack.docker, c.id)));
     await reloadNginx(stack.docker, stack.manifest.project, onProgress);
+    await Promise.all(nginx.map((c, i) => waitOldWorkersGone(stack.docker, c.id, before[i]!, onProgress)));
   } catch (err) {
     await write(previous);
     await reloadNginx(stack.docker, stack.manifest.project).catch(() => undefined);

@@ -49,9 +49,17 @@ describe('e2e: backup and restore on the real engine', function () {
     expect(JSON.parse(readText(join(s!.root, 'carebox.json'))).backups).to.deep.include({ keep: 7 });
   });
 
-  it('restore without a TTY and without --yes exits 2', async () => {
-    const r = await cli(s!, ['restore', backupDir]);
-    expect(r.code).to.equal(2);
+  it('restore on a live system says what it would lose, per table, and without a TTY or --yes exits 2 changing nothing', async () => {
+    // Issue 9: writes since the backup are named before anything changes.
+    await seedPatients(docker, s!.project, 7, 'AFTER');
+    const r = await cli(s!, ['restore', backupDir, '--json']);
+    expect(r.code, r.stderr).to.equal(2);
+    expect(r.json.error.message).to.match(/public\.patients: 328 rows now, 321 in the backup; 7 written or changed since the backup: LOST/);
+    expect(r.json.error.message).to.match(/Lost: 7 row\(s\)/);
+    expect(r.json.error.hint).to.match(/--yes/);
+    expect(await sql(docker, s!.project, 'SELECT count(*) FROM patients')).to.equal('328');
+    expect((await get(`${s!.url}/ready`)).status).to.equal(200);
+    await sql(docker, s!.project, "DELETE FROM patients WHERE mrn LIKE 'AFTER-%'");
   });
 
   it('drop the data, restore: row counts and checksum match the backup, the app serves again, the audit trail loses nothing', async () => {
