@@ -76,6 +76,11 @@ describe('CLI contract (built binary)', function () {
     [['plan', '--no-such-flag'], /unknown option/],
     [['plan', '--pgbouncer', 'maybe'], /invalid --pgbouncer[\s\S]*allowed: auto, on, off/],
     [['plan', '--tier', 'default', '--nodes', '3'], /--nodes applies only to --tier cluster/],
+    [['maintenance', 'sideways'], /unknown maintenance action/],
+    [['maintenance', 'on', '--message', 'costs $5'], /--message: .*\$/],
+    [['maintenance', 'on', '--message', 'say "hi"'], /--message: .*quotes/],
+    [['maintenance', 'off', '--full'], /go with `maintenance on`/],
+    [['maintenance', 'on', '--retry-after', '0'], /--retry-after/],
   ] as const) {
     it(`usage error exits 2: ${args.join(' ')}`, async () => {
       const r = await carebox([...args, '--dir', scratch]);
