@@ -38,7 +38,11 @@ export async function installTestStack(name: string, tier: string, extra: string
   const root = join(base, 'root');
   const port = await freePort();
   const r = await carebox(['install', '--yes', '--json', '--dir', root, '--tier', tier, '--http-port', String(port), '--bind', '127.0.0.1', '--images', STANDINS, ...extra]);
-  if (r.code !== 0) throw new Error(`install failed (exit ${r.code}):\n${r.stderr.slice(-3000)}`);
+  if (r.code !== 0) {
+    // Nothing of a failed install may outlive the test (its containers would keep running).
+    await teardownTestStack({ base, root } as TestStack);
+    throw new Error(`install failed (exit ${r.code}):\n${r.stderr.slice(-3000)}`);
+  }
   const manifest = JSON.parse(readText(join(root, 'carebox.json')));
   const images = join(base, 'images.json');
   await writeFile(images, JSON.stringify({ ...JSON.parse(readText(STANDINS)), server: manifest.images.server }));
