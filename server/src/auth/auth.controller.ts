@@ -3,6 +3,7 @@
  */
 import type { RequestHandler } from 'express';
 import type { ApiRouter } from '../http/api-router.js';
+import { AUTH_BODY_BYTES } from '../http/body-limits.js';
 import { requestOrigin } from '../http/request-context.js';
 import { userSchema } from '../users/user.schemas.js';
 import { changePasswordBody, loginBody, sessionSchema } from './auth.schemas.js';
@@ -32,6 +33,7 @@ export class AuthController {
       access: { public: true },
       before: [this.loginRateLimit],
       body: loginBody,
+      bodyLimitBytes: AUTH_BODY_BYTES,
       responses: {
         200: { description: 'Signed in.', schema: sessionSchema },
         401: { description: 'INVALID_CREDENTIALS.' },
@@ -79,6 +81,7 @@ export class AuthController {
       tag: 'auth',
       access: { roles: EVERY_ROLE, allowPendingPasswordChange: true },
       body: changePasswordBody,
+      bodyLimitBytes: AUTH_BODY_BYTES,
       responses: { 204: { description: 'Changed.' }, 401: { description: 'INVALID_CREDENTIALS: the current password is wrong.' } },
       handler: async ({ body, ctx }) => {
         await this.auth.changePassword(ctx.actor, body.currentPassword, body.newPassword, { ip: ctx.ip, requestId: ctx.requestId });

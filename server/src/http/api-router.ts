@@ -3,7 +3,9 @@
  *
  * Each route states its method and path, who may call it (`access`), the zod schemas of its path
  * parameters, query and body, and its responses. The chain it builds is:
- *   authenticate → password-change gate → role check → validate params/query/body → handler.
+ *   authenticate → password-change gate → role check → `before` → read the JSON body (only routes
+ *   with a body, at most the route's limit) → validate params/query/body → handler.
+ * So an unauthenticated or refused caller never gets a byte of its body read or parsed.
  * Controllers therefore receive validated, typed input and return `{ status, body }`; they never
  * parse or check anything themselves. Because the OpenAPI document is generated from the same
  * definitions, a route cannot exist without being documented.
@@ -12,6 +14,7 @@ import { OpenAPIRegistry, type RouteConfig } from '@asteasolutions/zod-to-openap
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import type { UserRole } from '../users/user.types.js';
+import { jsonBody, WRITE_BODY_BYTES } from './body-limits.js';
 import { ForbiddenError } from './http-error.js';
 import { RawJson } from './raw-json.js';
 import { actorOf, contextOf, type RequestContext } from './request-context.js';
@@ -71,7 +74,12 @@ export interface RouteDefinition<P extends AnyObject | undefined, Q extends AnyO
   params?: P;
   query?: Q;
   body?: B;
-  /** Runs after the access checks and before validation (e.g. the login rate limiter). */
+  /**
+   * Most body bytes this route reads, default {@link WRITE_BODY_BYTES} (32 KiB); capped by the
+   * router's `maxBodyBytes`. Only routes with a `body` schema read a body at all.
+   */
+  bodyLimitBytes?: number;
+  /** Runs after the access checks and before the body is read (e.g. the login rate limiter). */
   before?: RequestHandler[];
   /** Success and route-specific error responses; the common errors are added automatically. */
   responses: Record<number, RouteResponse>;
@@ -105,6 +113,8 @@ export interface ApiRouterDeps {
   /** Resolves the session of the request and attaches its actor, or fails with 401/503. */
   authenticate: RequestHandler;
   recordDenial?: DenialRecorder;
+  /** Most body bytes any route reads (BODY_LIMIT_BYTES capped by the heap: body-limits.ts). */
+  maxBodyBytes: number;
 }
 
 /** The shape of every error body, for the document. */
@@ -121,7 +131,7 @@ export const errorResponseSchema = z
 
 const COMMON_ERRORS: Record<number, string> = {
   400: 'Invalid input: `error.fields` names every bad field.',
-  413: 'Body larger than BODY_LIMIT_BYTES.',
+  413: "Body larger than the route's limit (PAYLOAD_TOO_LARGE names it).",
   503: 'A dependency is unavailable (database busy or down, Redis down for sessions, audit trail unwritable); retry after Retry-After.',
 };
 const AUTH_ERRORS: Record<number, string> = {
@@ -176,6 +186,7 @@ export class ApiRouter {
       chain.push(this.authorize(def, access.roles, access.allowPendingPasswordChange === true));
     }
     chain.push(...(def.before ?? []));
+    if (def.body !== undefined) chain.push(jsonBody(Math.min(def.bodyLimitBytes ?? WRITE_BODY_BYTES, this.deps.maxBodyBytes)));
     chain.push(async (req, res) => {
       const params = def.params ? def.params.parse(req.params) : undefined;
       const query = def.query ? def.query.parse(req.query ?? {}) : undefined;
