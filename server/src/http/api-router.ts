@@ -4,7 +4,8 @@
  * Each route states its method and path, who may call it (`access`), the zod schemas of its path
  * parameters, query and body, and its responses. The chain it builds is:
  *   authenticate → password-change gate → role check → `before` → read the JSON body (only routes
- *   with a body, at most the route's limit) → validate params/query/body → handler.
+ *   with a body, at most the route's limit) → NFC-normalize text, refuse lone surrogates
+ *   (text-input.ts) → validate params/query/body → handler.
  * So an unauthenticated or refused caller never gets a byte of its body read or parsed.
  * Controllers therefore receive validated, typed input and return `{ status, body }`; they never
  * parse or check anything themselves. Because the OpenAPI document is generated from the same
@@ -17,6 +18,7 @@ import type { UserRole } from '../users/user.types.js';
 import { jsonBody, WRITE_BODY_BYTES } from './body-limits.js';
 import { ForbiddenError } from './http-error.js';
 import { RawJson } from './raw-json.js';
+import { normalizeText } from './text-input.js';
 import { actorOf, contextOf, type RequestContext } from './request-context.js';
 
 /** Who may call a route. */
@@ -189,8 +191,8 @@ export class ApiRouter {
     if (def.body !== undefined) chain.push(jsonBody(Math.min(def.bodyLimitBytes ?? WRITE_BODY_BYTES, this.deps.maxBodyBytes)));
     chain.push(async (req, res) => {
       const params = def.params ? def.params.parse(req.params) : undefined;
-      const query = def.query ? def.query.parse(req.query ?? {}) : undefined;
-      const body = def.body ? def.body.parse(req.body) : undefined;
+      const query = def.query ? def.query.parse(normalizeText(req.query ?? {}, 'query')) : undefined;
+      const body = def.body ? def.body.parse(normalizeText(req.body, 'body')) : undefined;
       const result = await def.handler(new Input(params, query, body, req, res) as unknown as RouteInput<P, Q, B>);
       if (result === undefined) return;
       if (result.headers) for (const [name, value] of Object.entries(result.headers)) res.setHeader(name, value);
