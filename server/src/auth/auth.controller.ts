@@ -26,9 +26,11 @@ export class AuthController {
       operationId: 'login',
       summary: 'Sign in',
       description:
-        'Returns an opaque bearer token. Rate limited per client address (429 with Retry-After); ' +
-        'repeated wrong passwords lock the account (423 with Retry-After). While Redis is down sessions ' +
-        'cannot be created: 503 SESSION_STORE_UNAVAILABLE.',
+        'Returns an opaque bearer token. Rate limited per client address, and per user name and client ' +
+        'address (429 with Retry-After); repeated wrong passwords for a user name slow further attempts ' +
+        'down (up to LOGIN_ACCOUNT_MAX_DELAY_MS), but never lock the account. Unknown user names are ' +
+        'answered exactly like wrong passwords. While Redis is down sessions cannot be created: 503 ' +
+        'SESSION_STORE_UNAVAILABLE.',
       tag: 'auth',
       access: { public: true },
       before: [this.loginRateLimit],
@@ -37,8 +39,7 @@ export class AuthController {
       responses: {
         200: { description: 'Signed in.', schema: sessionSchema },
         401: { description: 'INVALID_CREDENTIALS.' },
-        423: { description: 'ACCOUNT_LOCKED; Retry-After says for how long.' },
-        429: { description: 'TOO_MANY_LOGIN_ATTEMPTS from this address; Retry-After.' },
+        429: { description: 'TOO_MANY_LOGIN_ATTEMPTS from this address (for any or for this user name); Retry-After.' },
       },
       handler: async ({ body, req, res }) => {
         const signedIn = await this.auth.login(body.username, body.password, requestOrigin(req));
