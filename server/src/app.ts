@@ -113,7 +113,11 @@ export function createApp(deps: AppDeps, services: AppServices = createServices(
     authenticate: authenticate(services.sessions),
     maxBodyBytes: maxParseableBodyBytes(config.BODY_LIMIT_BYTES),
     recordDenial: (req, denied) =>
-      services.audit.denied(contextOf(req), { action: denied.action, resourceType: denied.resourceType, resourceId: denied.resourceId }),
+      services.audit.denied(
+        contextOf(req),
+        { action: denied.action, resourceType: denied.resourceType, resourceId: denied.resourceId, patientId: denied.patientId },
+        { code: denied.code },
+      ),
   });
   new AuthController(
     services.auth,

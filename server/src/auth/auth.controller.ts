@@ -57,6 +57,7 @@ export class AuthController {
       description: 'Ends the session of the token sent.',
       tag: 'auth',
       access: { roles: EVERY_ROLE, allowPendingPasswordChange: true },
+      auditDenied: { action: 'auth.logout', resourceType: 'session' },
       responses: { 204: { description: 'Signed out.' } },
       handler: async ({ ctx }) => {
         await this.auth.logout(ctx.actor);
@@ -70,6 +71,7 @@ export class AuthController {
       summary: 'Read the signed-in user',
       tag: 'auth',
       access: { roles: EVERY_ROLE, allowPendingPasswordChange: true },
+      auditDenied: { action: 'auth.me', resourceType: 'user' },
       responses: { 200: { description: 'The signed-in user.', schema: userSchema } },
       handler: async ({ ctx }) => ({ body: await this.auth.me(ctx.actor) }),
     });
@@ -81,6 +83,7 @@ export class AuthController {
       description: 'Required after signing in with a one-time password. Ends the other sessions of the user.',
       tag: 'auth',
       access: { roles: EVERY_ROLE, allowPendingPasswordChange: true },
+      auditDenied: { action: 'auth.change-password', resourceType: 'user' },
       body: changePasswordBody,
       bodyLimitBytes: AUTH_BODY_BYTES,
       responses: { 204: { description: 'Changed.' }, 401: { description: 'INVALID_CREDENTIALS: the current password is wrong.' } },

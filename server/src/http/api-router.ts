@@ -86,11 +86,21 @@ export interface RouteDefinition<P extends AnyObject | undefined, Q extends AnyO
   /** Success and route-specific error responses; the common errors are added automatically. */
   responses: Record<number, RouteResponse>;
   /**
-   * Set on routes that touch patient data: a caller refused by the role check is recorded in the
-   * audit trail as `denied` under this action.
+   * Required on every route that needs a session: a caller refused by the role check (or by the
+   * one-time-password gate) is recorded in the audit trail as `denied` under this action, with the
+   * patient when `patientId` can name one from the validated path and query (the body of a refused
+   * caller is never read).
    */
-  auditDenied?: { action: string; resourceType: string };
+  auditDenied?: AuditDenied<P, Q>;
   handler(input: RouteInput<P, Q, B>): Promise<RouteResult | undefined>;
+}
+
+/** How a refused call to a route is recorded. */
+export interface AuditDenied<P = unknown, Q = unknown> {
+  action: string;
+  resourceType: string;
+  /** The patient the call was about, from the validated path and query (may look it up). */
+  patientId?: (input: { params: Out<P>; query: Out<Q> }) => Promise<string | null> | string | null;
 }
 
 /** A route as registered, for tests and tooling. */
@@ -105,7 +115,10 @@ export interface RegisteredRoute {
 }
 
 /** Records a refused call to a patient-data route (audit trail); may throw to fail the request. */
-export type DenialRecorder = (req: Request, denied: { action: string; resourceType: string; resourceId: string | null }) => Promise<void>;
+export type DenialRecorder = (
+  req: Request,
+  denied: { action: string; resourceType: string; resourceId: string | null; patientId: string | null; code: string },
+) => Promise<void>;
 
 /** Dependencies of {@link ApiRouter}. */
 export interface ApiRouterDeps {
@@ -182,6 +195,9 @@ export class ApiRouter {
     def: RouteDefinition<P, Q, B>,
   ): this {
     const chain: RequestHandler[] = [];
+    if (!('public' in def.access) && def.auditDenied === undefined) {
+      throw new Error(`${def.method.toUpperCase()} ${def.path} needs a session but declares no auditDenied: refused calls must be audited`);
+    }
     if (!('public' in def.access)) {
       const access = def.access;
       chain.push(this.deps.authenticate);
@@ -223,23 +239,44 @@ export class ApiRouter {
       const actor = actorOf(req);
       if (actor === undefined) throw new Error('authorize ran before authenticate');
       if (actor.mustChangePassword && !allowPending) {
+        await this.recordRefusal(def, req, 'PASSWORD_CHANGE_REQUIRED');
         throw new ForbiddenError('change your one-time password first', 'PASSWORD_CHANGE_REQUIRED', {
           hint: 'POST /api/v1/auth/change-password with currentPassword and newPassword.',
         });
       }
       if (!roles.includes(actor.role)) {
-        if (def.auditDenied && this.deps.recordDenial) {
-          // Only a well-formed id is recorded: the raw path segment is unvalidated input.
-          const params = def.params?.safeParse(req.params);
-          const id = params?.success ? (params.data as Record<string, unknown>).id : undefined;
-          await this.deps.recordDenial(req, { ...def.auditDenied, resourceId: typeof id === 'string' ? id : null });
-        }
+        await this.recordRefusal(def, req, 'FORBIDDEN');
         throw new ForbiddenError(`the ${actor.role} role may not ${def.summary.toLowerCase()}`, 'FORBIDDEN', {
           hint: `Allowed roles: ${roles.join(', ')}.`,
         });
       }
       next();
     };
+  }
+
+  /** Writes the `denied` record of a refused call; throws (503 AUDIT_UNAVAILABLE) if it cannot. */
+  private async recordRefusal(def: RouteDefinition<any, any, any>, req: Request, code: string): Promise<void> {
+    if (def.auditDenied === undefined || this.deps.recordDenial === undefined) return;
+    // Only well-formed ids are recorded: the raw path segments and query are unvalidated input.
+    const params = def.params?.safeParse(req.params);
+    const query = def.query?.safeParse(req.query ?? {});
+    const paramData = params?.success ? (params.data as Record<string, unknown>) : undefined;
+    const id = paramData?.id;
+    let patientId: string | null = null;
+    if (def.auditDenied.patientId !== undefined && (def.params === undefined || params?.success) && (def.query === undefined || query?.success)) {
+      try {
+        patientId = (await def.auditDenied.patientId({ params: paramData, query: query?.success ? query.data : undefined })) ?? null;
+      } catch {
+        patientId = null; // the lookup failed (database busy): record the refusal without the patient
+      }
+    }
+    await this.deps.recordDenial(req, {
+      action: def.auditDenied.action,
+      resourceType: def.auditDenied.resourceType,
+      resourceId: typeof id === 'string' ? id : null,
+      patientId,
+      code,
+    });
   }
 
   private openApiOperation(def: RouteDefinition<any, any, any>, fullPath: string): RouteConfig {
