@@ -84,8 +84,10 @@ export function redisRateLimitStore(redis: Redis, prefix: string, name: string, 
       }
     },
   });
-  // The initial script load fails while Redis is down; it is retried on first use (see above).
-  void store.init({ windowMs } as Parameters<RedisStore['init']>[0]); // sets windowMs synchronously
+  // Sets windowMs and loads the scripts. That load fails while Redis is down (or not connected yet,
+  // at start): it is retried on first use (see above), so the failure must not surface as an
+  // unhandled rejection, which would end the process.
+  store.init({ windowMs } as Parameters<RedisStore['init']>[0]).catch(() => undefined);
   return store;
 }
 
