@@ -81,6 +81,11 @@ export interface PlanSizing {
     pool: PoolSizing;
     /** V8 old-space cap per worker, MiB (--max-old-space-size), so a worker stays inside its memory share. */
     heapLimitMb: number;
+    /**
+     * Largest JSON body a worker parses, bytes: min(what the write routes need, the body whose
+     * worst-case parse fits in a quarter of heapLimitMb). See jsonBodyLimitBytes() in service.sizing.ts.
+     */
+    jsonBodyLimitBytes: number;
     limits: ContainerLimits;
   };
   queue: {

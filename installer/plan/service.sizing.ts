@@ -10,6 +10,9 @@ import { estimateCapacity } from './capacity.estimate.js';
 import {
   CLUSTER_PRIMARY_BYTES,
   HEAP_SHARE,
+  JSON_PARSE_HEAP_PER_BYTE,
+  JSON_PARSE_HEAP_SHARE,
+  JSON_WRITE_BODY_BYTES,
   MAX_CLUSTER_NODES,
   MiB,
   MIN_CLUSTER_NODES,
@@ -92,6 +95,25 @@ export function queueLimits(cpus: number): DerivedLimits {
 export function heapLimitMb(service: string, processBytes: number): Derived {
   const v = Math.floor((processBytes * HEAP_SHARE) / MiB);
   return derived(v, `${service} heap ${v} MiB = floor(${b(processBytes)} × ${HEAP_SHARE})`);
+}
+
+/**
+ * Largest JSON request body a web worker accepts, bytes: the write routes' need
+ * ({@link JSON_WRITE_BODY_BYTES}), capped so that the worst case of `JSON.parse` (deep nesting:
+ * {@link JSON_PARSE_HEAP_PER_BYTE} heap bytes per body byte, Carebox's measurement) fits in
+ * {@link JSON_PARSE_HEAP_SHARE} of the worker's V8 heap:
+ * `min(JSON_WRITE_BODY_BYTES, floor(heapLimitMb MiB × share / heap-per-byte / 1 KiB) KiB)`.
+ * Rendered as BODY_LIMIT_BYTES (server) and nginx `client_max_body_size`; the server re-checks the
+ * cap against its own heap at start.
+ */
+export function jsonBodyLimitBytes(heapLimitMb: number): Derived {
+  const heapBytes = heapLimitMb * MiB;
+  const cap = Math.floor((heapBytes * JSON_PARSE_HEAP_SHARE) / JSON_PARSE_HEAP_PER_BYTE / 1024) * 1024;
+  const v = Math.min(JSON_WRITE_BODY_BYTES, cap);
+  return derived(
+    v,
+    `JSON body limit ${b(v)} = min(write routes' need ${b(JSON_WRITE_BODY_BYTES)}, heap ${heapLimitMb} MiB × ${JSON_PARSE_HEAP_SHARE} / ${JSON_PARSE_HEAP_PER_BYTE} heap bytes per JSON byte (measured worst case: deep nesting) = ${b(cap)}); no route takes an upload`,
+  );
 }
 
 /** knex pool settings of one process, each with its derivation. */

@@ -4,6 +4,7 @@
  * reference machine (2 CPUs, Debian 12, Node 20; `npm run bench` re-measures them).
  */
 
+const KiB = 1024;
 export const MiB = 1024 ** 2;
 export const GiB = 1024 ** 3;
 
@@ -190,8 +191,21 @@ export const NGINX_MEMORY_PER_WORKER_SLOT = 512 * MiB;
 
 // ---- Product settings ------------------------------------------------------------------------
 
-/** Upload limit (clinical attachments, CSV imports): drives nginx and Express alike, bytes. */
-export const BODY_LIMIT_BYTES = 10 * MiB;
+/**
+ * Largest JSON body a write route needs, bytes: 32 KiB. The biggest legitimate body is an
+ * appointment with 2,000 characters of notes (≤ 12 KiB even as `\uXXXX` escapes); no route takes an
+ * upload. Our choice.
+ */
+export const JSON_WRITE_BODY_BYTES = 32 * KiB;
+/**
+ * Worst-case V8 heap bytes per byte of JSON that `JSON.parse` builds, peak: 32. Measured on Node 20
+ * (V8 11.3): deep nesting `[[[[…]]]]` peaks at ~29 heap bytes per input byte (2 MiB parses and
+ * 2.5 MiB aborts under a 64 MiB old space), `[{},{},…]` retains ~22, `[[],[],…]` ~14, a string ~2.
+ * Rounded up. Source: Carebox's measurement.
+ */
+export const JSON_PARSE_HEAP_PER_BYTE = 32;
+/** Share of a worker's heap one body parse may take (parses run one at a time per worker). Our choice. */
+export const JSON_PARSE_HEAP_SHARE = 0.25;
 /** Drain time of a web worker on SIGTERM, ms. */
 export const SHUTDOWN_TIMEOUT_MS = 10_000;
 

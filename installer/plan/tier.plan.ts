@@ -8,6 +8,7 @@ import {
   backendLimits,
   clusterNodes,
   heapLimitMb,
+  jsonBodyLimitBytes,
   nginxKeepaliveTimeout,
   nginxLimits,
   nginxRlimitNofile,
@@ -27,7 +28,6 @@ import {
 } from './service.sizing.js';
 import {
   APP_MEMORY_SHARE,
-  BODY_LIMIT_BYTES,
   GiB,
   MAX_CLUSTER_NODES,
   MAX_WEB_PROCESSES,
@@ -206,12 +206,15 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
       const qPool = queuePool(queueConc);
       const pgbLim = conn.pgbouncer ? pgbouncerLimits(cpus) : null;
 
+      const webHeapMb = put('sizing.backend.heapLimitMb', heapLimitMb('web worker', WEB_WORKER_BYTES));
+      const jsonLimit = put('sizing.backend.jsonBodyLimitBytes', jsonBodyLimitBytes(webHeapMb));
       const sizing: PlanSizing = {
         backend: {
           replicas,
           workers,
           pool: { min: wPool.min.value, max: wPool.max.value, acquireTimeoutMs: wPool.acquireTimeoutMs.value },
-          heapLimitMb: put('sizing.backend.heapLimitMb', heapLimitMb('web worker', WEB_WORKER_BYTES)),
+          heapLimitMb: webHeapMb,
+          jsonBodyLimitBytes: jsonLimit,
           limits: values(backendLim),
         },
         queue: {
@@ -251,7 +254,7 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
           keepaliveTimeoutS: keepaliveS,
           limits: nginxLim,
         },
-        bodyLimitBytes: BODY_LIMIT_BYTES,
+        bodyLimitBytes: jsonLimit,
         shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS,
       };
       // Redis maxclients is derived from the counted clients, so count first.
@@ -292,7 +295,7 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
         'sizing.postgres.maxWorkerProcesses': `max_worker_processes ${par.derivations.workers}`,
         'sizing.postgres.maxParallelWorkers': `max_parallel_workers ${par.derivations.workers}`,
         'sizing.postgres.maxParallelWorkersPerGather': par.derivations.perGather,
-        'sizing.bodyLimitBytes': `body limit ${b(BODY_LIMIT_BYTES)} (constant product setting: clinical attachments, CSV imports); drives nginx client_max_body_size and the Express limit`,
+        'sizing.bodyLimitBytes': `body limit ${b(jsonLimit)} = sizing.backend.jsonBodyLimitBytes (no route takes an upload); drives nginx client_max_body_size and the server's BODY_LIMIT_BYTES`,
         'sizing.shutdownTimeoutMs': `drain ${SHUTDOWN_TIMEOUT_MS} ms on SIGTERM (constant); Compose stop_grace_period is rendered above it`,
         nodes: nodesD.derivation,
         'capacity.concurrentUsers': capacity.derivation,

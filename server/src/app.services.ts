@@ -11,6 +11,7 @@ import { AuditBatchWriter } from './audit/audit.batcher.js';
 import { AuditRepository } from './audit/audit.repository.js';
 import { AuditService } from './audit/audit.service.js';
 import { AuthService } from './auth/auth.service.js';
+import { RedisLoginThrottle } from './auth/login-throttle.js';
 import { SessionStore } from './auth/session.store.js';
 import { RecordCache } from './cache/record.cache.js';
 import type { Config } from './config/env.config.js';
@@ -73,7 +74,7 @@ export function createServices(deps: ServiceDeps): AppServices {
   return {
     audit,
     sessions,
-    auth: new AuthService(userRepository, sessions, audit, config),
+    auth: new AuthService(userRepository, sessions, audit, new RedisLoginThrottle(redis, prefix, config)),
     users: new UserService(userRepository, audit, sessions),
     patients: new PatientService(patientRepository, patientCache, audit),
     patientCache,

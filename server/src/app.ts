@@ -1,8 +1,9 @@
 /**
  * The Express application, separate from `listen()` so tests run it in-process.
  *
- * Middleware order: request log + id → metrics → security headers → drain handling → JSON body
- * (BODY_LIMIT_BYTES) → probes, metrics, OpenAPI → /api/v1 routes → 404 → the one error handler.
+ * Middleware order: request log + id → metrics → security headers → drain handling → probes,
+ * metrics, OpenAPI → /api/v1 routes → 404 → the one error handler. Bodies are read per route, after
+ * authentication, up to the route's limit (http/api-router.ts, http/body-limits.ts).
  *
  * Unauthenticated: /health, /ready, /metrics (nginx keeps it off the public edge),
  * /api/v1/openapi.json and POST /api/v1/auth/login. Everything else needs a session.
@@ -24,6 +25,7 @@ import { ExportController } from './exports/export.controller.js';
 import { healthRoutes } from './health/health.routes.js';
 import type { ReadinessService } from './health/readiness.service.js';
 import { ApiRouter, type RegisteredRoute } from './http/api-router.js';
+import { maxParseableBodyBytes } from './http/body-limits.js';
 import { errorHandler, notFoundHandler } from './http/error-handler.middleware.js';
 import { contextOf } from './http/request-context.js';
 import { JobController } from './jobs/job.controller.js';
@@ -99,7 +101,6 @@ export function createApp(deps: AppDeps, services: AppServices = createServices(
   app.use(httpMetrics(deps.metrics));
   app.use(helmet());
   app.use(closeConnectionsWhileDraining(deps.readiness));
-  app.use(express.json({ limit: config.BODY_LIMIT_BYTES }));
 
   app.use(healthRoutes(deps.readiness));
   app.use(metricsRoutes(deps.metricsSource ?? processMetricsSource(deps.metrics.registry)));
@@ -110,8 +111,13 @@ export function createApp(deps: AppDeps, services: AppServices = createServices(
     prefix: API_PREFIX,
     registry,
     authenticate: authenticate(services.sessions),
+    maxBodyBytes: maxParseableBodyBytes(config.BODY_LIMIT_BYTES),
     recordDenial: (req, denied) =>
-      services.audit.denied(contextOf(req), { action: denied.action, resourceType: denied.resourceType, resourceId: denied.resourceId }),
+      services.audit.denied(
+        contextOf(req),
+        { action: denied.action, resourceType: denied.resourceType, resourceId: denied.resourceId, patientId: denied.patientId },
+        { code: denied.code },
+      ),
   });
   new AuthController(
     services.auth,

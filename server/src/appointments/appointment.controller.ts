@@ -30,7 +30,7 @@ export class AppointmentController {
       tag: 'appointments',
       access: { roles: EVERY_ROLE },
       query: listAppointmentsQuery,
-      auditDenied: { action: 'appointment.list', resourceType: 'appointment' },
+      auditDenied: { action: 'appointment.list', resourceType: 'appointment', patientId: ({ query }) => query.patientId ?? null },
       responses: { 200: { description: 'A page of appointments.', schema: appointmentPageSchema } },
       handler: async ({ query, ctx }) => ({ body: await this.appointments.list(ctx, query) }),
     });
@@ -58,7 +58,7 @@ export class AppointmentController {
       tag: 'appointments',
       access: { roles: EVERY_ROLE },
       params: appointmentIdParams,
-      auditDenied: { action: 'appointment.read', resourceType: 'appointment' },
+      auditDenied: { action: 'appointment.read', resourceType: 'appointment', patientId: ({ params }) => this.appointments.patientIdOf(params.id) },
       responses: { 200: { description: 'The appointment.', schema: appointmentSchema }, 404: { description: 'No such appointment.' } },
       handler: async ({ params, ctx }) => ({ body: await this.appointments.get(ctx, params.id) }),
     });
@@ -72,7 +72,7 @@ export class AppointmentController {
       access: { roles: SCHEDULERS },
       params: appointmentIdParams,
       body: rescheduleAppointmentBody,
-      auditDenied: { action: 'appointment.update', resourceType: 'appointment' },
+      auditDenied: { action: 'appointment.update', resourceType: 'appointment', patientId: ({ params }) => this.appointments.patientIdOf(params.id) },
       responses: {
         200: { description: 'The changed appointment.', schema: appointmentSchema },
         404: { description: 'No such appointment.' },
@@ -91,7 +91,7 @@ export class AppointmentController {
       access: { roles: EVERY_ROLE },
       params: appointmentIdParams,
       body: setStatusBody,
-      auditDenied: { action: 'appointment.status', resourceType: 'appointment' },
+      auditDenied: { action: 'appointment.status', resourceType: 'appointment', patientId: ({ params }) => this.appointments.patientIdOf(params.id) },
       responses: {
         200: { description: 'The appointment with its new status.', schema: appointmentSchema },
         403: { description: 'NOT_YOUR_APPOINTMENT or STATUS_NOT_ALLOWED (clinicians).' },

@@ -2,6 +2,7 @@
  * Request and response schemas of the appointments API.
  */
 import { z } from 'zod';
+import { singleLineText } from '../http/text-input.js';
 import { APPOINTMENT_STATUS_VALUES } from '../db/migrations/20261129090200-create-appointments.migration.js';
 import { paginationQuery, pageSchema } from '../http/pagination.js';
 
@@ -19,7 +20,7 @@ const instant = z.iso
     return t >= Date.UTC(2000, 0, 1) && t < Date.UTC(2100, 0, 1);
   }, { error: 'must be between 2000 and 2100' });
 
-const department = z.string({ error: 'must be a string' }).trim().min(1, { error: 'is required' }).max(100, { error: 'must be at most 100 characters' });
+const department = singleLineText(1, 100);
 const notes = z.string({ error: 'must be a string' }).max(2000, { error: 'must be at most 2000 characters' });
 const status = z.enum(APPOINTMENT_STATUS_VALUES, { error: `must be one of ${APPOINTMENT_STATUS_VALUES.join(', ')}` });
 

@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import { z } from 'zod';
-import type { AuditService } from '../audit/audit.service.js';
+import type { AuditService, AuditSubject } from '../audit/audit.service.js';
 import { assertFound, ConflictError, ForbiddenError, UnprocessableError } from '../http/http-error.js';
 import { decodeCursor, toPage, type Page } from '../http/pagination.js';
 import type { RequestContext } from '../http/request-context.js';
@@ -91,11 +91,18 @@ export class AppointmentService {
     });
   }
 
+  /** The patient of an appointment, or null (audit of refused calls). */
+  async patientIdOf(id: string): Promise<string | null> {
+    return (await this.appointments.findById(id))?.patientId ?? null;
+  }
+
   /** Reads one appointment. @throws NotFoundError */
   async get(ctx: RequestContext, id: string): Promise<Appointment> {
-    return this.audit.read(ctx, { action: 'appointment.read', resourceType: 'appointment', resourceId: id }, async () => {
+    const subject: AuditSubject = { action: 'appointment.read', resourceType: 'appointment', resourceId: id };
+    return this.audit.read(ctx, subject, async () => {
       const appointment = await this.appointments.findById(id);
       assertFound(appointment, 'appointment');
+      subject.patientId = appointment.patientId;
       return { result: appointment, patientId: appointment.patientId };
     });
   }
@@ -141,9 +148,12 @@ export class AppointmentService {
    * @throws NotFoundError, ConflictError INVALID_STATE / SLOT_TAKEN, UnprocessableError CLINICIAN_NOT_FOUND.
    */
   async reschedule(ctx: RequestContext, id: string, patch: RescheduleAppointmentInput): Promise<Appointment> {
-    return this.audit.change(ctx, { action: 'appointment.update', resourceType: 'appointment', resourceId: id }, async (trx) => {
+    // The patient is known once the appointment is read; a refusal after that is recorded with it.
+    const subject: AuditSubject = { action: 'appointment.update', resourceType: 'appointment', resourceId: id };
+    return this.audit.change(ctx, subject, async (trx) => {
       const current = await this.appointments.findById(id, trx, true);
       assertFound(current, 'appointment');
+      subject.patientId = current.patientId;
       if (!canReschedule(current.status)) {
         throw new ConflictError(`a ${current.status} appointment cannot be changed`, 'INVALID_STATE');
       }
@@ -174,9 +184,11 @@ export class AppointmentService {
    *   ConflictError INVALID_TRANSITION.
    */
   async setStatus(ctx: RequestContext, id: string, status: AppointmentStatus): Promise<Appointment> {
-    return this.audit.change(ctx, { action: 'appointment.status', resourceType: 'appointment', resourceId: id }, async (trx) => {
+    const subject: AuditSubject = { action: 'appointment.status', resourceType: 'appointment', resourceId: id };
+    return this.audit.change(ctx, subject, async (trx) => {
       const current = await this.appointments.findById(id, trx, true);
       assertFound(current, 'appointment');
+      subject.patientId = current.patientId;
       if (ctx.actor.role === 'clinician') {
         if (current.clinicianId !== ctx.actor.userId) {
           throw new ForbiddenError('clinicians may only change their own appointments', 'NOT_YOUR_APPOINTMENT');

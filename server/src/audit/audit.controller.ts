@@ -50,6 +50,7 @@ export class AuditController {
       description: 'Newest first. Every read or change of patient data, every sign-in and every user change is here.',
       tag: 'audit',
       access: { roles: ['admin'] },
+      auditDenied: { action: 'audit.list', resourceType: 'audit_event', patientId: ({ query }) => query?.patientId ?? null },
       query: listAuditQuery,
       responses: { 200: { description: 'A page of audit events.', schema: pageSchema(auditEventSchema).meta({ id: 'AuditEventPage' }) } },
       handler: async ({ query }) => ({

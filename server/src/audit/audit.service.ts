@@ -37,7 +37,10 @@ export class AuditUnavailableError extends ServiceUnavailableError {
   }
 }
 
-/** What an audited piece of work is about. */
+/**
+ * What an audited piece of work is about. The work may fill in `patientId` once it knows it (it
+ * read the record), so that a refusal or failure after that point is recorded with the patient.
+ */
 export interface AuditSubject {
   action: string;
   resourceType: string;
@@ -144,9 +147,9 @@ export class AuditService {
   }
 
   /** Records a refused attempt (RBAC), failing the request if the record cannot be written. */
-  async denied(ctx: RequestContext, subject: AuditSubject): Promise<void> {
+  async denied(ctx: RequestContext, subject: AuditSubject, details: Record<string, unknown> | null = null): Promise<void> {
     const { actor, origin } = AuditService.from(ctx);
-    await this.record(actor, origin, [{ ...subject, outcome: 'denied' }]);
+    await this.record(actor, origin, [{ ...subject, outcome: 'denied', details }]);
   }
 
   /**

@@ -3,6 +3,7 @@
  */
 import type { RequestHandler } from 'express';
 import type { ApiRouter } from '../http/api-router.js';
+import { AUTH_BODY_BYTES } from '../http/body-limits.js';
 import { requestOrigin } from '../http/request-context.js';
 import { userSchema } from '../users/user.schemas.js';
 import { changePasswordBody, loginBody, sessionSchema } from './auth.schemas.js';
@@ -25,18 +26,20 @@ export class AuthController {
       operationId: 'login',
       summary: 'Sign in',
       description:
-        'Returns an opaque bearer token. Rate limited per client address (429 with Retry-After); ' +
-        'repeated wrong passwords lock the account (423 with Retry-After). While Redis is down sessions ' +
-        'cannot be created: 503 SESSION_STORE_UNAVAILABLE.',
+        'Returns an opaque bearer token. Rate limited per client address, and per user name and client ' +
+        'address (429 with Retry-After); repeated wrong passwords for a user name slow further attempts ' +
+        'down (up to LOGIN_ACCOUNT_MAX_DELAY_MS), but never lock the account. Unknown user names are ' +
+        'answered exactly like wrong passwords. While Redis is down sessions cannot be created: 503 ' +
+        'SESSION_STORE_UNAVAILABLE.',
       tag: 'auth',
       access: { public: true },
       before: [this.loginRateLimit],
       body: loginBody,
+      bodyLimitBytes: AUTH_BODY_BYTES,
       responses: {
         200: { description: 'Signed in.', schema: sessionSchema },
         401: { description: 'INVALID_CREDENTIALS.' },
-        423: { description: 'ACCOUNT_LOCKED; Retry-After says for how long.' },
-        429: { description: 'TOO_MANY_LOGIN_ATTEMPTS from this address; Retry-After.' },
+        429: { description: 'TOO_MANY_LOGIN_ATTEMPTS from this address (for any or for this user name); Retry-After.' },
       },
       handler: async ({ body, req, res }) => {
         const signedIn = await this.auth.login(body.username, body.password, requestOrigin(req));
@@ -54,6 +57,7 @@ export class AuthController {
       description: 'Ends the session of the token sent.',
       tag: 'auth',
       access: { roles: EVERY_ROLE, allowPendingPasswordChange: true },
+      auditDenied: { action: 'auth.logout', resourceType: 'session' },
       responses: { 204: { description: 'Signed out.' } },
       handler: async ({ ctx }) => {
         await this.auth.logout(ctx.actor);
@@ -67,6 +71,7 @@ export class AuthController {
       summary: 'Read the signed-in user',
       tag: 'auth',
       access: { roles: EVERY_ROLE, allowPendingPasswordChange: true },
+      auditDenied: { action: 'auth.me', resourceType: 'user' },
       responses: { 200: { description: 'The signed-in user.', schema: userSchema } },
       handler: async ({ ctx }) => ({ body: await this.auth.me(ctx.actor) }),
     });
@@ -78,7 +83,9 @@ export class AuthController {
       description: 'Required after signing in with a one-time password. Ends the other sessions of the user.',
       tag: 'auth',
       access: { roles: EVERY_ROLE, allowPendingPasswordChange: true },
+      auditDenied: { action: 'auth.change-password', resourceType: 'user' },
       body: changePasswordBody,
+      bodyLimitBytes: AUTH_BODY_BYTES,
       responses: { 204: { description: 'Changed.' }, 401: { description: 'INVALID_CREDENTIALS: the current password is wrong.' } },
       handler: async ({ body, ctx }) => {
         await this.auth.changePassword(ctx.actor, body.currentPassword, body.newPassword, { ip: ctx.ip, requestId: ctx.requestId });

@@ -1,24 +1,25 @@
 /**
  * Sign-in, sign-out and password changes.
  *
- * - Passwords are verified with argon2id; an unknown user name is verified against a dummy hash so
- *   both answers take as long (no user enumeration by timing) and both say INVALID_CREDENTIALS.
- * - LOGIN_MAX_FAILURES consecutive failures lock the account for LOGIN_LOCKOUT_SECONDS (423
- *   ACCOUNT_LOCKED with Retry-After); a success clears the count. Counted in PostgreSQL, atomically,
- *   so every replica sees the same count.
+ * - Passwords are verified with argon2id; an unknown or inactive user name is verified against a
+ *   dummy hash so every answer takes as long (no user enumeration by timing) and says
+ *   INVALID_CREDENTIALS.
+ * - Guessing is throttled per account and client address, and slowed per account, never locked
+ *   (login-throttle.ts); the throttle is keyed on the typed name, so it answers unknown names
+ *   exactly like real ones. No account state is written on a failure.
  * - Every sign-in attempt is audited (`auth.login`, outcome success / rejected / denied).
  * - A user with a one-time password gets a session that may only change the password (403
  *   PASSWORD_CHANGE_REQUIRED elsewhere); changing it ends the user's other sessions.
  */
-import type { Config } from '../config/env.config.js';
 import type { AuditService } from '../audit/audit.service.js';
-import { LockedError, UnauthorizedError, ValidationError } from '../http/http-error.js';
+import { TooManyRequestsError, UnauthorizedError, ValidationError } from '../http/http-error.js';
 import type { AuditOrigin } from '../audit/audit.types.js';
 import type { Actor } from '../http/request-context.js';
 import { assertPasswordFitsUser } from '../users/user.service.js';
 import { toPublicUser, UserRepository } from '../users/user.repository.js';
 import type { PublicUser } from '../users/user.types.js';
 import { hashPassword, needsRehash, unknownUserHash, verifyPassword } from './password.hasher.js';
+import type { LoginThrottle, ThrottleDecision } from './login-throttle.js';
 import type { SessionStore } from './session.store.js';
 
 /** What a successful sign-in returns. */
@@ -30,7 +31,7 @@ export interface SignedIn {
 
 const invalidCredentials = (): UnauthorizedError =>
   new UnauthorizedError('user name or password is wrong', 'INVALID_CREDENTIALS', {
-    hint: `Check both and retry; repeated failures lock the account for a while.`,
+    hint: 'Check both and retry; repeated failures slow further attempts down.',
   });
 
 /** Use cases of the auth API. */
@@ -39,35 +40,34 @@ export class AuthService {
     private readonly users: UserRepository,
     private readonly sessions: SessionStore,
     private readonly audit: AuditService,
-    private readonly config: Pick<Config, 'LOGIN_MAX_FAILURES' | 'LOGIN_LOCKOUT_SECONDS'>,
+    private readonly throttle: LoginThrottle,
   ) {}
 
   /**
-   * Signs a user in.
-   * @throws UnauthorizedError INVALID_CREDENTIALS, LockedError ACCOUNT_LOCKED,
-   *   SessionStoreUnavailableError (Redis down), AuditUnavailableError.
+   * Signs a user in. An unknown, inactive or wrong-password attempt does the same work (one
+   * argon2 verify, one audit record, one throttle count) and gets the same answer.
+   * @throws UnauthorizedError INVALID_CREDENTIALS, TooManyRequestsError TOO_MANY_LOGIN_ATTEMPTS
+   *   (this client's budget for this name), SessionStoreUnavailableError (Redis down),
+   *   AuditUnavailableError.
    */
   async login(username: string, password: string, origin: AuditOrigin): Promise<SignedIn> {
     const user = await this.users.findByUsername(username);
     const subject = { action: 'auth.login', resourceType: 'session' };
-    if (user === null || !user.active) {
-      await verifyPassword(await unknownUserHash(), password);
-      const actor = user === null ? { userId: null, username: '(unknown user)', role: null } : { userId: user.id, username: user.username, role: user.role };
-      await this.audit.record(actor, origin, [{ ...subject, outcome: 'rejected', details: { reason: user === null ? 'unknown-user' : 'inactive' } }]);
-      throw invalidCredentials();
+    const known = user !== null && user.active;
+    const actor = user === null ? { userId: null, username: '(unknown user)', role: null } : { userId: user.id, username: user.username, role: user.role };
+    let decision: ThrottleDecision;
+    try {
+      decision = await this.throttle.attempt(username, origin.ip);
+    } catch (err) {
+      if (err instanceof TooManyRequestsError) await this.audit.record(actor, origin, [{ ...subject, outcome: 'denied', details: { reason: 'throttled' } }]);
+      throw err;
     }
-    const actor = { userId: user.id, username: user.username, role: user.role };
-    const lockedFor = secondsUntil(user.lockedUntil);
-    if (lockedFor > 0) {
-      await this.audit.record(actor, origin, [{ ...subject, outcome: 'denied', details: { reason: 'locked' } }]);
-      throw locked(lockedFor);
-    }
-    if (!(await verifyPassword(user.passwordHash, password))) {
-      const state = await this.users.recordFailedLogin(user.id, this.config.LOGIN_MAX_FAILURES, this.config.LOGIN_LOCKOUT_SECONDS);
-      const nowLocked = state.lockedUntil !== null && state.lockedUntil.getTime() > Date.now();
-      await this.audit.record(actor, origin, [
-        { ...subject, outcome: 'rejected', details: { reason: 'wrong-password', failedLoginCount: state.failedLoginCount, locked: nowLocked } },
-      ]);
+    if (decision.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, decision.delayMs));
+    const matches = await verifyPassword(known ? user.passwordHash : await unknownUserHash(), password);
+    if (!known || !matches) {
+      await this.throttle.failed(username, origin.ip);
+      const reason = user === null ? 'unknown-user' : !user.active ? 'inactive' : 'wrong-password';
+      await this.audit.record(actor, origin, [{ ...subject, outcome: 'rejected', details: { reason, delayedMs: decision.delayMs } }]);
       throw invalidCredentials();
     }
     const { token, session } = await this.sessions.create({
@@ -76,6 +76,7 @@ export class AuthService {
       role: user.role,
       mustChangePassword: user.mustChangePassword,
     });
+    await this.throttle.succeeded(username, origin.ip);
     await this.users.recordSuccessfulLogin(user.id, needsRehash(user.passwordHash) ? await hashPassword(password) : undefined);
     await this.audit.record(actor, origin, [{ ...subject, outcome: 'success' }]);
     return { token, expiresAt: new Date(session.expiresAt).toISOString(), user: { ...toPublicUser(user), lockedUntil: null } };
@@ -96,7 +97,8 @@ export class AuthService {
   /**
    * Replaces the caller's password after checking the current one; clears the one-time flag and
    * ends the user's other sessions.
-   * @throws UnauthorizedError INVALID_CREDENTIALS (wrong current password, counted as a failure),
+   * @throws UnauthorizedError INVALID_CREDENTIALS (wrong current password, counted by the throttle
+   *   like a failed sign-in), TooManyRequestsError TOO_MANY_LOGIN_ATTEMPTS,
    *   ValidationError (new password unchanged or containing the user name), SessionStoreUnavailableError.
    */
   async changePassword(actor: Actor, currentPassword: string, newPassword: string, origin: AuditOrigin): Promise<void> {
@@ -104,11 +106,14 @@ export class AuthService {
     if (user === null || !user.active) throw new UnauthorizedError('the account no longer exists or is deactivated', 'INVALID_TOKEN');
     const auditActor = { userId: user.id, username: user.username, role: user.role };
     const subject = { action: 'auth.change-password', resourceType: 'user', resourceId: user.id };
+    const decision = await this.throttle.attempt(user.username, origin.ip);
+    if (decision.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, decision.delayMs));
     if (!(await verifyPassword(user.passwordHash, currentPassword))) {
-      await this.users.recordFailedLogin(user.id, this.config.LOGIN_MAX_FAILURES, this.config.LOGIN_LOCKOUT_SECONDS);
+      await this.throttle.failed(user.username, origin.ip);
       await this.audit.record(auditActor, origin, [{ ...subject, outcome: 'rejected', details: { reason: 'wrong-password' } }]);
       throw invalidCredentials();
     }
+    await this.throttle.succeeded(user.username, origin.ip);
     if (newPassword === currentPassword) throw new ValidationError([{ path: 'newPassword', message: 'must differ from the current password' }]);
     assertPasswordFitsUser(newPassword, user.username, 'newPassword');
     await this.users.setPassword(user.id, await hashPassword(newPassword), false);
@@ -116,16 +121,4 @@ export class AuthService {
     await this.sessions.update(actor.sessionId, { mustChangePassword: false });
     await this.audit.record(auditActor, origin, [{ ...subject, outcome: 'success' }]);
   }
-}
-
-function secondsUntil(iso: string | null): number {
-  if (iso === null) return 0;
-  return Math.ceil((new Date(iso).getTime() - Date.now()) / 1000);
-}
-
-function locked(seconds: number): LockedError {
-  return new LockedError('the account is locked after repeated failed sign-ins', 'ACCOUNT_LOCKED', {
-    retryAfterSeconds: seconds,
-    hint: `Retry after ${seconds} s, or ask an admin to reset the password.`,
-  });
 }

@@ -63,13 +63,17 @@ export interface LoginRateLimitOptions {
   logger: Logger<string>;
 }
 
-/** The rate-limit middleware for POST /auth/login. */
-export function loginRateLimit(options: LoginRateLimitOptions): RequestHandler {
-  const { redis } = options;
+/**
+ * A rate-limit-redis store on `redis` under `<prefix>:rl:<name>:`, shared by every replica and
+ * cluster worker. While Redis is not ready every call fails at once with
+ * SessionStoreUnavailableError (503) instead of queueing behind the reconnect. The Lua scripts
+ * are loaded again after a failed load (see ReconnectingRedisStore).
+ * @param windowMs the counting window, ms.
+ */
+export function redisRateLimitStore(redis: Redis, prefix: string, name: string, windowMs: number): RedisStore {
   const store = new ReconnectingRedisStore({
-    prefix: `${options.prefix}:rl:login:`,
+    prefix: `${prefix}:rl:${name}:`,
     sendCommand: async (...args: string[]): Promise<RedisReply> => {
-      // Fail at once while disconnected instead of queueing behind the reconnect.
       if (redis.status !== 'ready') throw new SessionStoreUnavailableError();
       try {
         return (await redis.call(args[0]!, ...args.slice(1))) as RedisReply;
@@ -80,7 +84,16 @@ export function loginRateLimit(options: LoginRateLimitOptions): RequestHandler {
       }
     },
   });
-  // The initial script load fails while Redis is down; it is retried on first use (see above).
+  // Sets windowMs and loads the scripts. That load fails while Redis is down (or not connected yet,
+  // at start): it is retried on first use (see above), so the failure must not surface as an
+  // unhandled rejection, which would end the process.
+  store.init({ windowMs } as Parameters<RedisStore['init']>[0]).catch(() => undefined);
+  return store;
+}
+
+/** The rate-limit middleware for POST /auth/login. */
+export function loginRateLimit(options: LoginRateLimitOptions): RequestHandler {
+  const store = redisRateLimitStore(options.redis, options.prefix, 'login', options.windowSeconds * 1000);
   const log = options.logger.child({ component: 'login-rate-limit' });
   return rateLimit({
     windowMs: options.windowSeconds * 1000,

@@ -190,7 +190,7 @@ const queueSchema = z.object({
     .default('carebox'),
 });
 
-/** Sign-in, sessions and lockout. */
+/** Sign-in, sessions and sign-in throttling. */
 const authSchema = z.object({
   /**
    * A session unused for this long expires (sliding: every request renews it), in seconds
@@ -199,10 +199,23 @@ const authSchema = z.object({
   SESSION_IDLE_TIMEOUT_SECONDS: int(60, 86_400).default(1_800),
   /** A session ends this long after sign-in however active it is, in seconds (300..604800). Default 43200 (12 h, a shift). */
   SESSION_MAX_AGE_SECONDS: int(300, 604_800).default(43_200),
-  /** Consecutive failed sign-ins that lock an account (1..100). Default 5. */
-  LOGIN_MAX_FAILURES: int(1, 100).default(5),
-  /** How long a locked account stays locked, in seconds (1..86400). Default 900 (15 min). */
-  LOGIN_LOCKOUT_SECONDS: int(1, 86_400).default(900),
+  /**
+   * Window of the sign-in throttle (per account and client address, and per account), in seconds
+   * (1..86400). Default 900 (15 min). Accounts are never locked; see auth/login-throttle.ts.
+   */
+  LOGIN_THROTTLE_WINDOW_SECONDS: int(1, 86_400).default(900),
+  /**
+   * Sign-in attempts without a success one client address may make on one user name per
+   * LOGIN_THROTTLE_WINDOW_SECONDS before it gets 429 (1..1000). Default 5. Other addresses, the
+   * owner's included, are not affected; a success starts the count again.
+   */
+  LOGIN_CLIENT_MAX_ATTEMPTS: int(1, 1_000).default(5),
+  /** Failed sign-ins on one user name (from any address) per window before attempts are slowed (0..1000). Default 5. */
+  LOGIN_ACCOUNT_DELAY_AFTER: int(0, 1_000).default(5),
+  /** Extra delay per failure beyond LOGIN_ACCOUNT_DELAY_AFTER, in ms (0..60000). Default 500. */
+  LOGIN_ACCOUNT_DELAY_STEP_MS: int(0, 60_000).default(500),
+  /** Most delay a sign-in attempt gets, in ms (0..60000). Default 5000. Attempts are slowed, never refused. */
+  LOGIN_ACCOUNT_MAX_DELAY_MS: int(0, 60_000).default(5_000),
   /**
    * Sign-in attempts one client address may make per LOGIN_RATE_LIMIT_WINDOW_SECONDS before it gets
    * 429 (1..100000). Default 10. Counted in Redis, so every replica shares the budget.

@@ -23,7 +23,7 @@ export class ExportController {
       tag: 'exports',
       access: { roles: EXPORTERS },
       params: patientIdParams,
-      auditDenied: { action: 'patient.export.request', resourceType: 'export' },
+      auditDenied: { action: 'patient.export.request', resourceType: 'export', patientId: ({ params }) => params.id },
       responses: { 202: { description: 'Queued.', schema: exportSchema }, 404: { description: 'No such patient.' } },
       handler: async ({ params, ctx }) => {
         const created = await this.exports.request(ctx, params.id);
@@ -35,10 +35,11 @@ export class ExportController {
       path: '/exports/:id',
       operationId: 'getAppointmentExport',
       summary: 'Read the state of an export',
-      description: 'Only the user who requested it, or an admin.',
+      description: 'Only the user who requested it, or an admin. Audited (it names the patient), refusals included.',
       tag: 'exports',
       access: { roles: EXPORTERS },
       params: exportIdParams,
+      auditDenied: { action: 'patient.export.read', resourceType: 'export', patientId: ({ params }) => this.exports.patientIdOf(params.id) },
       responses: { 200: { description: 'The export.', schema: exportSchema }, 404: { description: 'No such export.' } },
       handler: async ({ params, ctx }) => ({ body: await this.exports.get(ctx, params.id) }),
     });
@@ -51,7 +52,7 @@ export class ExportController {
       tag: 'exports',
       access: { roles: EXPORTERS },
       params: exportIdParams,
-      auditDenied: { action: 'patient.export.download', resourceType: 'export' },
+      auditDenied: { action: 'patient.export.download', resourceType: 'export', patientId: ({ params }) => this.exports.patientIdOf(params.id) },
       responses: {
         200: { description: 'The CSV.', schema: z.string(), contentType: 'text/csv' },
         404: { description: 'No such export.' },

@@ -76,8 +76,8 @@ export class ExportService {
     }
   }
 
-  private async owned(ctx: RequestContext, id: string): Promise<ExportRecord> {
-    const record = await this.exports.findById(id);
+  /** The export, if the caller may see it. @throws NotFoundError, ForbiddenError NOT_YOUR_EXPORT */
+  private owned(ctx: RequestContext, record: ExportRecord | null): ExportRecord {
     assertFound(record, 'export');
     if (record.requestedBy !== ctx.actor.userId && ctx.actor.role !== 'admin') {
       throw new ForbiddenError('only the user who requested an export (or an admin) may read it', 'NOT_YOUR_EXPORT');
@@ -85,18 +85,26 @@ export class ExportService {
     return record;
   }
 
-  /** The state of an export. @throws NotFoundError, ForbiddenError NOT_YOUR_EXPORT */
+  /**
+   * The state of an export (audited as `patient.export.read`: it names the patient; a refusal,
+   * 403 NOT_YOUR_EXPORT, is recorded as denied with the patient).
+   * @throws NotFoundError, ForbiddenError NOT_YOUR_EXPORT
+   */
   async get(ctx: RequestContext, id: string): Promise<AppointmentExport> {
-    return present(await this.owned(ctx, id));
+    const record = await this.exports.findById(id);
+    return this.audit.read(ctx, { action: 'patient.export.read', resourceType: 'export', resourceId: id, patientId: record?.patientId ?? null }, async () => ({
+      result: present(this.owned(ctx, record)),
+    }));
   }
 
   /**
-   * The CSV of a ready export (audited as a read of the patient's data).
+   * The CSV of a ready export (audited as a read of the patient's data, refusals included).
    * @throws NotFoundError, ForbiddenError, ConflictError EXPORT_NOT_READY, GoneError EXPORT_EXPIRED
    */
   async download(ctx: RequestContext, id: string): Promise<{ filename: string; csv: string }> {
-    const record = await this.owned(ctx, id);
-    return this.audit.read(ctx, { action: 'patient.export.download', resourceType: 'export', resourceId: id, patientId: record.patientId }, async () => {
+    const found = await this.exports.findById(id);
+    return this.audit.read(ctx, { action: 'patient.export.download', resourceType: 'export', resourceId: id, patientId: found?.patientId ?? null }, async () => {
+      const record = this.owned(ctx, found);
       if (new Date(record.expiresAt).getTime() <= Date.now()) throw new GoneError('the export has expired; request a new one', 'EXPORT_EXPIRED');
       if (record.status !== 'ready') {
         throw new ConflictError(`the export is ${record.status}`, record.status === 'failed' ? 'EXPORT_FAILED' : 'EXPORT_NOT_READY', {
@@ -107,6 +115,11 @@ export class ExportService {
       assertFound(csv, 'export');
       return { result: { filename: `appointments-${record.patientId}.csv`, csv }, details: { rowCount: record.rowCount } };
     });
+  }
+
+  /** The patient an export is about, or null (audit of refused calls). */
+  async patientIdOf(id: string): Promise<string | null> {
+    return (await this.exports.findById(id))?.patientId ?? null;
   }
 }
 

@@ -3,7 +3,10 @@
  *
  * Each route states its method and path, who may call it (`access`), the zod schemas of its path
  * parameters, query and body, and its responses. The chain it builds is:
- *   authenticate → password-change gate → role check → validate params/query/body → handler.
+ *   authenticate → password-change gate → role check → `before` → read the JSON body (only routes
+ *   with a body, at most the route's limit) → NFC-normalize text, refuse lone surrogates
+ *   (text-input.ts) → validate params/query/body → handler.
+ * So an unauthenticated or refused caller never gets a byte of its body read or parsed.
  * Controllers therefore receive validated, typed input and return `{ status, body }`; they never
  * parse or check anything themselves. Because the OpenAPI document is generated from the same
  * definitions, a route cannot exist without being documented.
@@ -12,8 +15,10 @@ import { OpenAPIRegistry, type RouteConfig } from '@asteasolutions/zod-to-openap
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import type { UserRole } from '../users/user.types.js';
+import { jsonBody, WRITE_BODY_BYTES } from './body-limits.js';
 import { ForbiddenError } from './http-error.js';
 import { RawJson } from './raw-json.js';
+import { normalizeText } from './text-input.js';
 import { actorOf, contextOf, type RequestContext } from './request-context.js';
 
 /** Who may call a route. */
@@ -71,16 +76,31 @@ export interface RouteDefinition<P extends AnyObject | undefined, Q extends AnyO
   params?: P;
   query?: Q;
   body?: B;
-  /** Runs after the access checks and before validation (e.g. the login rate limiter). */
+  /**
+   * Most body bytes this route reads, default {@link WRITE_BODY_BYTES} (32 KiB); capped by the
+   * router's `maxBodyBytes`. Only routes with a `body` schema read a body at all.
+   */
+  bodyLimitBytes?: number;
+  /** Runs after the access checks and before the body is read (e.g. the login rate limiter). */
   before?: RequestHandler[];
   /** Success and route-specific error responses; the common errors are added automatically. */
   responses: Record<number, RouteResponse>;
   /**
-   * Set on routes that touch patient data: a caller refused by the role check is recorded in the
-   * audit trail as `denied` under this action.
+   * Required on every route that needs a session: a caller refused by the role check (or by the
+   * one-time-password gate) is recorded in the audit trail as `denied` under this action, with the
+   * patient when `patientId` can name one from the validated path and query (the body of a refused
+   * caller is never read).
    */
-  auditDenied?: { action: string; resourceType: string };
+  auditDenied?: AuditDenied<P, Q>;
   handler(input: RouteInput<P, Q, B>): Promise<RouteResult | undefined>;
+}
+
+/** How a refused call to a route is recorded. */
+export interface AuditDenied<P = unknown, Q = unknown> {
+  action: string;
+  resourceType: string;
+  /** The patient the call was about, from the validated path and query (may look it up). */
+  patientId?: (input: { params: Out<P>; query: Out<Q> }) => Promise<string | null> | string | null;
 }
 
 /** A route as registered, for tests and tooling. */
@@ -95,7 +115,10 @@ export interface RegisteredRoute {
 }
 
 /** Records a refused call to a patient-data route (audit trail); may throw to fail the request. */
-export type DenialRecorder = (req: Request, denied: { action: string; resourceType: string; resourceId: string | null }) => Promise<void>;
+export type DenialRecorder = (
+  req: Request,
+  denied: { action: string; resourceType: string; resourceId: string | null; patientId: string | null; code: string },
+) => Promise<void>;
 
 /** Dependencies of {@link ApiRouter}. */
 export interface ApiRouterDeps {
@@ -105,6 +128,8 @@ export interface ApiRouterDeps {
   /** Resolves the session of the request and attaches its actor, or fails with 401/503. */
   authenticate: RequestHandler;
   recordDenial?: DenialRecorder;
+  /** Most body bytes any route reads (BODY_LIMIT_BYTES capped by the heap: body-limits.ts). */
+  maxBodyBytes: number;
 }
 
 /** The shape of every error body, for the document. */
@@ -121,7 +146,7 @@ export const errorResponseSchema = z
 
 const COMMON_ERRORS: Record<number, string> = {
   400: 'Invalid input: `error.fields` names every bad field.',
-  413: 'Body larger than BODY_LIMIT_BYTES.',
+  413: "Body larger than the route's limit (PAYLOAD_TOO_LARGE names it).",
   503: 'A dependency is unavailable (database busy or down, Redis down for sessions, audit trail unwritable); retry after Retry-After.',
 };
 const AUTH_ERRORS: Record<number, string> = {
@@ -170,16 +195,20 @@ export class ApiRouter {
     def: RouteDefinition<P, Q, B>,
   ): this {
     const chain: RequestHandler[] = [];
+    if (!('public' in def.access) && def.auditDenied === undefined) {
+      throw new Error(`${def.method.toUpperCase()} ${def.path} needs a session but declares no auditDenied: refused calls must be audited`);
+    }
     if (!('public' in def.access)) {
       const access = def.access;
       chain.push(this.deps.authenticate);
       chain.push(this.authorize(def, access.roles, access.allowPendingPasswordChange === true));
     }
     chain.push(...(def.before ?? []));
+    if (def.body !== undefined) chain.push(jsonBody(Math.min(def.bodyLimitBytes ?? WRITE_BODY_BYTES, this.deps.maxBodyBytes)));
     chain.push(async (req, res) => {
       const params = def.params ? def.params.parse(req.params) : undefined;
-      const query = def.query ? def.query.parse(req.query ?? {}) : undefined;
-      const body = def.body ? def.body.parse(req.body) : undefined;
+      const query = def.query ? def.query.parse(normalizeText(req.query ?? {}, 'query')) : undefined;
+      const body = def.body ? def.body.parse(normalizeText(req.body, 'body')) : undefined;
       const result = await def.handler(new Input(params, query, body, req, res) as unknown as RouteInput<P, Q, B>);
       if (result === undefined) return;
       if (result.headers) for (const [name, value] of Object.entries(result.headers)) res.setHeader(name, value);
@@ -210,23 +239,44 @@ export class ApiRouter {
       const actor = actorOf(req);
       if (actor === undefined) throw new Error('authorize ran before authenticate');
       if (actor.mustChangePassword && !allowPending) {
+        await this.recordRefusal(def, req, 'PASSWORD_CHANGE_REQUIRED');
         throw new ForbiddenError('change your one-time password first', 'PASSWORD_CHANGE_REQUIRED', {
           hint: 'POST /api/v1/auth/change-password with currentPassword and newPassword.',
         });
       }
       if (!roles.includes(actor.role)) {
-        if (def.auditDenied && this.deps.recordDenial) {
-          // Only a well-formed id is recorded: the raw path segment is unvalidated input.
-          const params = def.params?.safeParse(req.params);
-          const id = params?.success ? (params.data as Record<string, unknown>).id : undefined;
-          await this.deps.recordDenial(req, { ...def.auditDenied, resourceId: typeof id === 'string' ? id : null });
-        }
+        await this.recordRefusal(def, req, 'FORBIDDEN');
         throw new ForbiddenError(`the ${actor.role} role may not ${def.summary.toLowerCase()}`, 'FORBIDDEN', {
           hint: `Allowed roles: ${roles.join(', ')}.`,
         });
       }
       next();
     };
+  }
+
+  /** Writes the `denied` record of a refused call; throws (503 AUDIT_UNAVAILABLE) if it cannot. */
+  private async recordRefusal(def: RouteDefinition<any, any, any>, req: Request, code: string): Promise<void> {
+    if (def.auditDenied === undefined || this.deps.recordDenial === undefined) return;
+    // Only well-formed ids are recorded: the raw path segments and query are unvalidated input.
+    const params = def.params?.safeParse(req.params);
+    const query = def.query?.safeParse(req.query ?? {});
+    const paramData = params?.success ? (params.data as Record<string, unknown>) : undefined;
+    const id = paramData?.id;
+    let patientId: string | null = null;
+    if (def.auditDenied.patientId !== undefined && (def.params === undefined || params?.success) && (def.query === undefined || query?.success)) {
+      try {
+        patientId = (await def.auditDenied.patientId({ params: paramData, query: query?.success ? query.data : undefined })) ?? null;
+      } catch {
+        patientId = null; // the lookup failed (database busy): record the refusal without the patient
+      }
+    }
+    await this.deps.recordDenial(req, {
+      action: def.auditDenied.action,
+      resourceType: def.auditDenied.resourceType,
+      resourceId: typeof id === 'string' ? id : null,
+      patientId,
+      code,
+    });
   }
 
   private openApiOperation(def: RouteDefinition<any, any, any>, fullPath: string): RouteConfig {

@@ -16,7 +16,7 @@ import {
 
 /** Options of {@link toHttpError}. */
 export interface ErrorMappingOptions {
-  /** BODY_LIMIT_BYTES, named in the 413 message. */
+  /** BODY_LIMIT_BYTES, named in the 413 message when the parser does not say the route's limit. */
   bodyLimitBytes: number;
 }
 
@@ -69,9 +69,9 @@ export function toHttpError(err: unknown, options: ErrorMappingOptions): HttpErr
   }
   if (typeof err !== 'object' || err === null) return new InternalError(err);
 
-  const e = err as { type?: unknown; status?: unknown; statusCode?: unknown; expose?: unknown; code?: unknown; constraint?: unknown; message?: unknown };
+  const e = err as { type?: unknown; limit?: unknown; status?: unknown; statusCode?: unknown; expose?: unknown; code?: unknown; constraint?: unknown; message?: unknown };
   // body-parser (express.json) errors carry `type` and a 4xx `status`.
-  if (e.type === 'entity.too.large') return new PayloadTooLargeError(options.bodyLimitBytes);
+  if (e.type === 'entity.too.large') return new PayloadTooLargeError(typeof e.limit === 'number' ? e.limit : options.bodyLimitBytes);
   if (e.type === 'entity.parse.failed') {
     return new BadRequestError('request body is not valid JSON', 'INVALID_JSON', { cause: err });
   }

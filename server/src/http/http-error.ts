@@ -126,11 +126,11 @@ export class TooManyRequestsError extends HttpError {
   }
 }
 
-/** 413: the body is larger than BODY_LIMIT_BYTES. */
+/** 413: the body is larger than the route's limit (at most BODY_LIMIT_BYTES). */
 export class PayloadTooLargeError extends HttpError {
   constructor(limitBytes: number) {
     super(413, 'PAYLOAD_TOO_LARGE', `request body exceeds ${limitBytes} bytes`, {
-      hint: 'Send a smaller body; the operator sets the limit with BODY_LIMIT_BYTES.',
+      hint: 'Send a smaller body: each route accepts what it needs, and never more than BODY_LIMIT_BYTES.',
     });
   }
 }

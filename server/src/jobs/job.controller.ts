@@ -71,6 +71,7 @@ export class JobController {
       tag: 'jobs',
       access: { roles: ['admin'] },
       params: jobParams,
+      auditDenied: { action: 'job.read', resourceType: 'job' },
       responses: { 200: { description: 'The job.', schema: jobStateSchema }, 404: { description: 'No such job (or pruned).' } },
       handler: async ({ params }) => {
         const state: JobState | null = await viaQueue(() => this.jobs.getJob(params.queue as QueueName, params.id));
@@ -85,6 +86,7 @@ export class JobController {
       summary: 'Count the jobs of every queue by state',
       tag: 'jobs',
       access: { roles: ['admin'] },
+      auditDenied: { action: 'queue.list', resourceType: 'queue' },
       responses: { 200: { description: 'Counts per queue.', schema: depthsSchema } },
       handler: async () => {
         const queues: QueueDepth[] = await viaQueue(() => this.jobs.depths());
@@ -99,6 +101,7 @@ export class JobController {
       description: 'Queues the daily-summary job (it also runs every day on its own).',
       tag: 'reports',
       access: { roles: ['admin'] },
+      auditDenied: { action: 'report.daily-summary.request', resourceType: 'report' },
       body: requestDailySummaryBody,
       responses: { 202: { description: 'Queued.', schema: enqueuedSchema } },
       handler: async ({ body }) => this.enqueue('daily-summary', { date: body.date ?? yesterdayIn(this.timezone) }),
@@ -111,6 +114,7 @@ export class JobController {
       tag: 'reports',
       access: { roles: ['admin', 'clerk'] },
       params: reportDateParams,
+      auditDenied: { action: 'report.daily-summary.read', resourceType: 'report' },
       responses: { 200: { description: 'The summary.', schema: dailySummarySchema }, 404: { description: 'Not computed (yet) for that day.' } },
       handler: async ({ params }) => {
         const summary = await this.reports.get(params.date);
@@ -126,6 +130,7 @@ export class JobController {
       description: 'Queues the reminders-scan job (it also runs every REMINDER_SCAN_INTERVAL_SECONDS on its own).',
       tag: 'jobs',
       access: { roles: ['admin'] },
+      auditDenied: { action: 'notification.reminder-scan.request', resourceType: 'job' },
       responses: { 202: { description: 'Queued.', schema: enqueuedSchema } },
       handler: async () => this.enqueue('reminders-scan', {}),
     });

@@ -8,6 +8,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
+import { Counter } from 'prom-client';
 import type { Config } from '../config/env.config.js';
 import { startClusterMetricsAggregator } from '../observability/cluster-metrics.js';
 import { installFatalHandlers, onTerminationSignal } from './process-guards.js';
@@ -26,7 +27,17 @@ interface Slot {
 /** Runs the primary until shutdown; then exits the process (0 if every worker exited 0). */
 export function runClusterPrimary(config: Config, logger: Logger<string>): void {
   installFatalHandlers(logger);
-  startClusterMetricsAggregator(logger);
+  const registry = startClusterMetricsAggregator(logger);
+  // A worker that dies outside shutdown (crash, heap limit, kill) is counted here, in the primary,
+  // because the dead worker's own counters die with it.
+  const restarts = new Counter<'reason'>({
+    name: 'carebox_web_worker_restarts_total',
+    help: 'Web workers that died outside shutdown and were replaced, by reason (exit code or signal).',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  restarts.inc({ reason: 'signal' }, 0);
+  restarts.inc({ reason: 'exit' }, 0);
   const slots: Slot[] = [];
   const slotByWorkerId = new Map<number, number>();
   let shuttingDown = false;
@@ -61,6 +72,7 @@ export function runClusterPrimary(config: Config, logger: Logger<string>): void 
       if (liveWorkers().length === 0) finish();
       return;
     }
+    restarts.inc({ reason: signal ? 'signal' : 'exit' });
     const uptimeMs = Date.now() - slot.startedAt;
     slot.crashes = nextCrashCount(slot.crashes, uptimeMs);
     const delayMs = restartDelayMs(slot.crashes);

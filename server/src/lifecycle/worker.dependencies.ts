@@ -58,6 +58,8 @@ export function startWorkerProcess(config: Config, options: WorkerProcessOptions
     mail,
     { from: config.MAIL_FROM, timezone: config.HOSPITAL_TIMEZONE, leadHours: config.REMINDER_LEAD_HOURS },
     logger.child({ component: 'notifications' }),
+    audit,
+    transactionRunner(db, config),
   );
   const reports = new ReportService(db, outbox, { timezone: config.HOSPITAL_TIMEZONE, recipients: config.DAILY_REPORT_RECIPIENTS });
   const exportBuilder = new ExportBuilder(db, exportsRepo, patients, new AppointmentRepository(db), audit);

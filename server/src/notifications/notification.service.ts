@@ -8,10 +8,22 @@
  * time (1, 2, 4, 8 min; permanently failed after 5 attempts or a permanent SMTP refusal).
  *
  * Nothing here logs a recipient, a name or a message text: only ids and counts.
+ *
+ * Reminders carry a patient's name and e-mail address, so both steps are audited under the system
+ * actor, with the patient id: `patient.reminder.compose` in the same transaction as the outbox row
+ * (no reminder is written without its record), and `patient.reminder.send` per delivery attempt
+ * with its outcome (success, or error with the retry plan).
  */
 import type { Logger } from 'pino';
+import type { AuditService } from '../audit/audit.service.js';
+import type { AuditActor, AuditEventInput } from '../audit/audit.types.js';
+import type { TransactionRunner } from '../db/transaction.js';
 import { isTransientMailError, type MailTransport } from './mail.transport.js';
-import { reminderKey, type DueReminder, type NewOutboxMessage, type OutboxRepository } from './outbox.repository.js';
+import { reminderKey, type DueReminder, type NewOutboxMessage, type OutboxMessage, type OutboxRepository } from './outbox.repository.js';
+
+/** The actor of the worker's own audit records. */
+export const SYSTEM_ACTOR: AuditActor = { userId: null, username: '(system: reminders)', role: null };
+const NO_ORIGIN = { ip: null, requestId: null };
 
 /** Attempts before a message is given up. */
 export const MAX_SEND_ATTEMPTS = 5;
@@ -66,6 +78,8 @@ export class NotificationService {
     private readonly transport: MailTransport,
     private readonly options: NotificationOptions,
     private readonly logger: Logger<string>,
+    private readonly audit: AuditService,
+    private readonly transaction: TransactionRunner,
   ) {}
 
   /**
@@ -85,7 +99,20 @@ export class NotificationService {
         recipient: r.email,
         ...renderReminder(r, this.options.timezone),
       }));
-      const written = await this.outbox.insert(messages);
+      const events: AuditEventInput[] = due.map((r) => ({
+        action: 'patient.reminder.compose',
+        resourceType: 'appointment',
+        resourceId: r.appointmentId,
+        patientId: r.patientId,
+        outcome: 'success',
+        details: { hasRecipient: r.email !== null },
+      }));
+      // The reminder (name + address) is written only together with its audit records.
+      const written = await this.transaction(async (trx) => {
+        const n = await this.outbox.insert(messages, trx);
+        await this.audit.record(SYSTEM_ACTOR, NO_ORIGIN, events, trx);
+        return n;
+      });
       total += written;
       if (due.length < BATCH || written === 0) break;
     }
@@ -108,12 +135,14 @@ export class NotificationService {
           await this.transport.send({ id: message.id, from: this.options.from, to: message.recipient, subject: message.subject, text: message.body });
           await this.outbox.markSent(message.id);
           report.sent += 1;
+          await this.auditSend(message, 'success', null);
         } catch (err) {
           const retryIn = isTransientMailError(err) ? retryDelaySeconds(message.attempts) : null;
           const reason = err instanceof Error ? err.message : String(err);
           await this.outbox.markFailed(message.id, reason, retryIn);
           if (retryIn === null) report.failed += 1;
           else report.retrying += 1;
+          await this.auditSend(message, 'error', { attempts: message.attempts, retryInSeconds: retryIn });
           this.logger.warn(
             { outboxId: message.id, kind: message.kind, attempts: message.attempts, retryInSeconds: retryIn, err: { message: reason } },
             retryIn === null ? 'mail could not be sent; giving up' : 'mail could not be sent; will retry',
@@ -122,6 +151,21 @@ export class NotificationService {
       }
     }
     return report;
+  }
+
+  /**
+   * Records a delivery attempt of a reminder. The mail has left (or failed) already, so a record
+   * that cannot be written is logged as an error rather than failing the delivery run.
+   */
+  private async auditSend(message: OutboxMessage, outcome: 'success' | 'error', details: Record<string, unknown> | null): Promise<void> {
+    if (message.kind !== 'appointment-reminder') return;
+    try {
+      await this.audit.record(SYSTEM_ACTOR, NO_ORIGIN, [
+        { action: 'patient.reminder.send', resourceType: 'outbox', resourceId: message.id, patientId: message.patientId, outcome, details },
+      ]);
+    } catch (err) {
+      this.logger.error({ err, outboxId: message.id }, 'audit record of a reminder delivery could not be written');
+    }
   }
 
   /** Queues due reminders and delivers due mail. */

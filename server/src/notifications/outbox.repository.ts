@@ -27,6 +27,8 @@ export interface NewOutboxMessage {
 export interface OutboxMessage {
   id: string;
   kind: OutboxKind;
+  /** The patient an appointment reminder is about (null for other kinds). */
+  patientId: string | null;
   recipient: string;
   subject: string;
   body: string;
@@ -36,6 +38,7 @@ export interface OutboxMessage {
 /** A booked appointment due for a reminder, with what the reminder says. */
 export interface DueReminder {
   appointmentId: string;
+  patientId: string;
   startsAt: Date;
   department: string;
   givenName: string;
@@ -54,7 +57,7 @@ export function reminderKey(appointmentId: string, startsAt: Date): string {
  * current start time (bindings: lead hours, limit). Served by appointments_status_starts_idx and
  * notification_outbox_dedupe_unique.
  */
-export const DUE_REMINDERS_SQL = `select a.id, a.starts_at, a.department, p.given_name, p.family_name, p.email, u.display_name
+export const DUE_REMINDERS_SQL = `select a.id, a.patient_id, a.starts_at, a.department, p.given_name, p.family_name, p.email, u.display_name
          from appointments a
          join patients p on p.id = a.patient_id
          join users u on u.id = a.clinician_id
@@ -81,7 +84,8 @@ export const CLAIM_DUE_SQL = `update notification_outbox o
            order by next_attempt_at
            limit ?
            for update skip locked)
-        returning o.id, o.kind, o.recipient, o.subject, o.body, o.attempts`;
+        returning o.id, o.kind, o.recipient, o.subject, o.body, o.attempts,
+                  (select a.patient_id from appointments a where a.id = o.appointment_id) as patient_id`;
 
 /** Data access for the outbox. */
 export class OutboxRepository {
@@ -118,6 +122,7 @@ export class OutboxRepository {
     );
     return result.rows.map((r) => ({
       appointmentId: r.id as string,
+      patientId: r.patient_id as string,
       startsAt: r.starts_at as Date,
       department: r.department as string,
       givenName: r.given_name as string,
@@ -147,6 +152,7 @@ export class OutboxRepository {
     return result.rows.map((r) => ({
       id: r.id as string,
       kind: r.kind as OutboxKind,
+      patientId: (r.patient_id as string | null) ?? null,
       recipient: r.recipient as string,
       subject: r.subject as string,
       body: r.body as string,

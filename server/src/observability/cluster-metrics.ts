@@ -104,9 +104,10 @@ export function clusterWorkerMetricsSource(registry: Registry, logger: Logger<st
 
 /**
  * Primary side: serves the workers' requests for container-wide metrics. The primary's own
- * registry (its process metrics) is merged in.
+ * registry (its process metrics, and whatever the primary registers in it) is merged in.
+ * @returns the primary's own registry.
  */
-export function startClusterMetricsAggregator(logger: Logger<string>): void {
+export function startClusterMetricsAggregator(logger: Logger<string>): Registry {
   const own = new Registry();
   collectDefaultMetrics({ register: own });
   let nextCollect = 0;
@@ -163,6 +164,7 @@ export function startClusterMetricsAggregator(logger: Logger<string>): void {
     await addHitRatio(merged);
     return merged.metrics();
   }
+  return own;
 }
 
 /** Recomputes `carebox_cache_hit_ratio` from the merged hit and miss counters. */

@@ -47,7 +47,7 @@ export class PatientController {
       tag: 'patients',
       access: { roles: READERS },
       params: patientIdParams,
-      auditDenied: { action: 'patient.read', resourceType: 'patient' },
+      auditDenied: { action: 'patient.read', resourceType: 'patient', patientId: ({ params }) => params.id },
       responses: { 200: { description: 'The patient.', schema: patientSchema }, 404: { description: 'No such patient.' } },
       handler: async ({ params, ctx }) => ({ body: await this.patients.getJson(ctx, params.id) }),
     });
@@ -60,7 +60,7 @@ export class PatientController {
       access: { roles: WRITERS },
       params: patientIdParams,
       body: updatePatientBody,
-      auditDenied: { action: 'patient.update', resourceType: 'patient' },
+      auditDenied: { action: 'patient.update', resourceType: 'patient', patientId: ({ params }) => params.id },
       responses: {
         200: { description: 'The changed patient.', schema: patientSchema },
         404: { description: 'No such patient.' },

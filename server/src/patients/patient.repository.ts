@@ -1,10 +1,12 @@
 /**
  * Data access for `patients`.
  *
- * Search and the list share one order, (search_family, search_given, id), the lower-cased "C"
- * collation keys of the names (see the extend-patients migration), and page by keyset on it.
+ * Search and the list share one order, (name_key_family, name_key_given, id), the case- and
+ * accent-folded "C" collation keys of the names (see the patient-name-keys migration), and page by
+ * keyset on it.
  */
 import type { Knex } from 'knex';
+import { NAME_KEY_FUNCTION } from '../db/migrations/20261207120000-patient-name-keys.migration.js';
 import type { CreatePatientInput, Patient, PatientSex, UpdatePatientInput } from './patient.schemas.js';
 
 interface PatientRow {
@@ -18,8 +20,8 @@ interface PatientRow {
   email: string | null;
   address: string | null;
   is_synthetic: boolean;
-  search_family: string;
-  search_given: string;
+  name_key_family: string;
+  name_key_given: string;
   created_at: Date;
   updated_at: Date;
 }
@@ -36,7 +38,7 @@ export interface PatientSearch {
   after?: readonly [string, string, string];
 }
 
-const COLUMNS = ['id', 'mrn', 'given_name', 'family_name', 'birth_date', 'sex', 'phone', 'email', 'address', 'is_synthetic', 'search_family', 'search_given', 'created_at', 'updated_at'];
+const COLUMNS = ['id', 'mrn', 'given_name', 'family_name', 'birth_date', 'sex', 'phone', 'email', 'address', 'is_synthetic', 'name_key_family', 'name_key_given', 'created_at', 'updated_at'];
 
 function toPatient(row: PatientRow): Patient {
   return {
@@ -112,33 +114,35 @@ export class PatientRepository {
    * The query behind {@link search} (exposed so tests can EXPLAIN it).
    *
    * `q`: an exact MRN, or one word matching the start of the family or given name, or two words
-   * matching given + family (either order). Each branch is served by an index: patients_mrn_unique,
-   * patients_search_family_idx, patients_search_given_idx.
+   * matching given + family (either order), case- and accent-insensitively: each word is folded by
+   * the same SQL function as the stored keys. Each branch is served by an index: patients_mrn_unique,
+   * patients_name_key_family_idx, patients_name_key_given_idx.
    */
   searchQuery(search: PatientSearch, limit: number): Knex.QueryBuilder {
     const q = this.db('patients').select(COLUMNS);
     const term = search.q?.trim();
     if (term !== undefined && term !== '') {
-      const words = term.toLowerCase().split(/[\s,]+/).filter((w) => w !== '').slice(0, 2).map((w) => `${escapeLike(w)}%`);
+      const words = term.split(/[\s,]+/).filter((w) => w !== '').slice(0, 2).map((w) => escapeLike(w));
+      const prefix = (column: 'name_key_family' | 'name_key_given') => `"${column}" like (${NAME_KEY_FUNCTION}(?) || '%')`;
       q.where((w) => {
         w.where('mrn', term.toUpperCase());
         if (words.length === 1) {
-          w.orWhere('search_family', 'like', words[0]!).orWhere('search_given', 'like', words[0]!);
+          w.orWhereRaw(prefix('name_key_family'), [words[0]!]).orWhereRaw(prefix('name_key_given'), [words[0]!]);
         } else {
-          w.orWhere((b) => b.where('search_given', 'like', words[0]!).andWhere('search_family', 'like', words[1]!));
-          w.orWhere((b) => b.where('search_family', 'like', words[0]!).andWhere('search_given', 'like', words[1]!));
+          w.orWhere((b) => b.whereRaw(prefix('name_key_given'), [words[0]!]).andWhereRaw(prefix('name_key_family'), [words[1]!]));
+          w.orWhere((b) => b.whereRaw(prefix('name_key_family'), [words[0]!]).andWhereRaw(prefix('name_key_given'), [words[1]!]));
         }
       });
     }
     if (search.after !== undefined) {
-      q.whereRaw('(search_family, search_given, id) > (?::text collate "C", ?::text collate "C", ?::uuid)', [...search.after]);
+      q.whereRaw('(name_key_family, name_key_given, id) > (?::text collate "C", ?::text collate "C", ?::uuid)', [...search.after]);
     }
-    return q.orderBy([{ column: 'search_family' }, { column: 'search_given' }, { column: 'id' }]).limit(limit);
+    return q.orderBy([{ column: 'name_key_family' }, { column: 'name_key_given' }, { column: 'id' }]).limit(limit);
   }
 
   /** Up to `limit` patients matching `search`, in name order, each with its keyset key. */
   async search(search: PatientSearch, limit: number): Promise<PatientWithKey[]> {
     const rows = (await this.searchQuery(search, limit)) as PatientRow[];
-    return rows.map((row) => ({ patient: toPatient(row), key: [row.search_family, row.search_given, row.id] as const }));
+    return rows.map((row) => ({ patient: toPatient(row), key: [row.name_key_family, row.name_key_given, row.id] as const }));
   }
 }

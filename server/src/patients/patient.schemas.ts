@@ -2,6 +2,7 @@
  * Request and response schemas of the patients API.
  */
 import { z } from 'zod';
+import { singleLineText } from '../http/text-input.js';
 import { PATIENT_SEX_VALUES } from '../db/migrations/20261129080000-create-patients.migration.js';
 import { paginationQuery, pageSchema } from '../http/pagination.js';
 import { emailSchema } from '../users/user.schemas.js';
@@ -16,7 +17,7 @@ export const mrnSchema = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,31}$/, { error: 'must be 1-32 letters, digits or "-", starting with a letter or digit' })
   .transform((v) => v.toUpperCase());
 
-const name = z.string({ error: 'must be a string' }).trim().min(1, { error: 'is required' }).max(100, { error: 'must be at most 100 characters' });
+const name = singleLineText(1, 100);
 
 /** A calendar day `YYYY-MM-DD` between 1880-01-01 and today. */
 export const birthDateSchema = z.iso
@@ -67,7 +68,7 @@ export const searchPatientsQuery = z.object({
     .optional()
     .meta({
       description:
-        'An MRN (exact), or a name: one word matches the start of the family or given name; two words match given + family name in either order. Case-insensitive. Omit to list all patients in name order.',
+        'An MRN (exact), or a name: one word matches the start of the family or given name; two words match given + family name in either order. Case- and accent-insensitive in any Unicode form ("ilke" finds İlke, "umit" or a decomposed "Ü" finds Ümit). Omit to list all patients in name order.',
     }),
   ...paginationQuery,
 });

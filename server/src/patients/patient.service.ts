@@ -13,7 +13,7 @@ import type { RequestContext } from '../http/request-context.js';
 import type { PatientRepository } from './patient.repository.js';
 import type { CreatePatientInput, Patient, UpdatePatientInput } from './patient.schemas.js';
 
-/** Keyset of the patient list: search_family, search_given, id. */
+/** Keyset of the patient list: name_key_family, name_key_given, id. */
 const PATIENTS_CURSOR = [z.string().max(200), z.string().max(200), z.uuid()] as const;
 
 /** Translates the MRN unique violation into a clear 409. */

@@ -29,6 +29,7 @@ export class UserController {
       description: 'The user must change the password at first sign-in. Without `password` a one-time password is generated and returned once.',
       tag: 'users',
       access: { roles: ['admin'] },
+      auditDenied: { action: 'user.create', resourceType: 'user' },
       body: createUserBody,
       responses: {
         201: { description: 'Created.', schema: createdUserSchema },
@@ -43,6 +44,7 @@ export class UserController {
       summary: 'List users',
       tag: 'users',
       access: { roles: ['admin'] },
+      auditDenied: { action: 'user.list', resourceType: 'user' },
       query: listUsersQuery,
       responses: { 200: { description: 'A page of users in user-name order.', schema: userPageSchema } },
       handler: async ({ query }) => ({
@@ -57,6 +59,7 @@ export class UserController {
       tag: 'users',
       access: { roles: ['admin'] },
       params: userIdParams,
+      auditDenied: { action: 'user.read', resourceType: 'user' },
       responses: { 200: { description: 'The user.', schema: userSchema }, 404: { description: 'No such user.' } },
       handler: async ({ params }) => ({ body: await this.users.get(params.id) }),
     });
@@ -69,6 +72,7 @@ export class UserController {
       tag: 'users',
       access: { roles: ['admin'] },
       params: userIdParams,
+      auditDenied: { action: 'user.update', resourceType: 'user' },
       body: updateUserBody,
       responses: {
         200: { description: 'The changed user.', schema: userSchema },
@@ -86,6 +90,7 @@ export class UserController {
       tag: 'users',
       access: { roles: ['admin'] },
       params: userIdParams,
+      auditDenied: { action: 'user.reset-password', resourceType: 'user' },
       responses: { 200: { description: 'The one-time password.', schema: passwordResetSchema }, 404: { description: 'No such user.' } },
       handler: async ({ params, ctx }) => ({ body: await this.users.resetPassword(ctx, params.id) }),
     });
@@ -97,6 +102,7 @@ export class UserController {
       description: 'Active clinicians, for booking.',
       tag: 'users',
       access: { roles: ['admin', 'clinician', 'clerk'] },
+      auditDenied: { action: 'clinician.list', resourceType: 'user' },
       query: listCliniciansQuery,
       responses: { 200: { description: 'A page of clinicians.', schema: clinicianPageSchema } },
       handler: async ({ query }) => ({ body: await this.users.listClinicians(query.limit, query.cursor) }),

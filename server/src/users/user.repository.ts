@@ -50,12 +50,6 @@ export interface UserFilter {
   after?: readonly [string, string];
 }
 
-/** The result of a failed sign-in, after counting it. */
-export interface FailedLoginState {
-  failedLoginCount: number;
-  lockedUntil: Date | null;
-}
-
 function toRecord(row: UserRow): UserRecord {
   return {
     id: row.id,
@@ -158,27 +152,6 @@ export class UserRepository {
   async anyAdmin(trx?: Knex.Transaction): Promise<boolean> {
     const row = await (trx ?? this.db)('users').where({ role: 'admin' }).first('id');
     return row !== undefined;
-  }
-
-  /**
-   * Counts a failed sign-in atomically (concurrent failures are all counted) and locks the account
-   * when the count reaches `maxFailures`. A lock that has expired starts the count again.
-   */
-  async recordFailedLogin(id: string, maxFailures: number, lockoutSeconds: number): Promise<FailedLoginState> {
-    const result = await this.db.raw<{ rows: Array<{ failed_login_count: number; locked_until: Date | null }> }>(
-      `update users set
-         failed_login_count = case when locked_until is not null and locked_until <= now() then 1 else failed_login_count + 1 end,
-         locked_until = case
-           when (case when locked_until is not null and locked_until <= now() then 1 else failed_login_count + 1 end) >= ?
-             then now() + make_interval(secs => ?)
-           when locked_until is not null and locked_until <= now() then null
-           else locked_until end
-       where id = ?
-       returning failed_login_count, locked_until`,
-      [maxFailures, lockoutSeconds, id],
-    );
-    const row = result.rows[0];
-    return { failedLoginCount: row?.failed_login_count ?? 0, lockedUntil: row?.locked_until ?? null };
   }
 
   /** Clears the failure count and the lock, records the sign-in, and stores a rehash if given. */

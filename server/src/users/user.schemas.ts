@@ -2,6 +2,7 @@
  * Request and response schemas of the users API (zod; the OpenAPI document is generated from them).
  */
 import { z } from 'zod';
+import { singleLineText } from '../http/text-input.js';
 import { paginationQuery, pageSchema } from '../http/pagination.js';
 import { USER_ROLE_VALUES } from './user.types.js';
 
@@ -10,8 +11,8 @@ export const usernameSchema = z
   .regex(/^[A-Za-z0-9._-]{3,64}$/, { error: 'must be 3-64 letters, digits, ".", "_" or "-"' });
 export const emailSchema = z.email({ error: 'must be an e-mail address' }).max(254, { error: 'must be at most 254 characters' });
 export const roleSchema = z.enum(USER_ROLE_VALUES, { error: `must be one of ${USER_ROLE_VALUES.join(', ')}` });
-const displayName = z.string({ error: 'must be a string' }).trim().min(1, { error: 'is required' }).max(200, { error: 'must be at most 200 characters' });
-const department = z.string({ error: 'must be a string' }).trim().min(1, { error: 'must not be empty' }).max(100, { error: 'must be at most 100 characters' });
+const displayName = singleLineText(1, 200);
+const department = singleLineText(1, 100, 'must not be empty');
 
 /** Password rules: 12..256 characters. Whether it contains the user name is checked by the service. */
 export const newPasswordSchema = z

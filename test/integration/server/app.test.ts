@@ -86,20 +86,26 @@ describe('server app (integration): real PostgreSQL and Redis', function () {
     }
   });
 
-  it('answers unknown routes with 404 JSON, bodies over BODY_LIMIT_BYTES with 413, bad JSON with 400', async () => {
+  it('answers unknown routes with 404 JSON; reads no body before authentication; bodies over the limit 413, bad JSON 400', async () => {
     const app = createApp(deps);
     const missing = await request(app).get('/api/v1/nothing');
     expect(missing.status).to.equal(404);
     expect(missing.body.error.code).to.equal('NOT_FOUND');
 
+    // Issue 10 item 1: without a session the body of a protected route is never read or parsed.
+    const unauthenticated = await request(app).post('/api/v1/patients').set('Content-Type', 'application/json').send('{"mrn":');
+    expect(unauthenticated.status).to.equal(401);
+
+    // The public sign-in route reads at most min(4 KiB, BODY_LIMIT_BYTES = 2048).
     const big = await request(app)
-      .post('/api/v1/patients')
+      .post('/api/v1/auth/login')
       .set('Content-Type', 'application/json')
-      .send(JSON.stringify({ note: 'x'.repeat(5000) }));
+      .send(JSON.stringify({ username: 'x', password: 'x'.repeat(5000) }));
     expect(big.status).to.equal(413);
     expect(big.body.error.code).to.equal('PAYLOAD_TOO_LARGE');
+    expect(big.body.error.message).to.match(/2048 bytes/);
 
-    const bad = await request(app).post('/api/v1/patients').set('Content-Type', 'application/json').send('{"mrn":');
+    const bad = await request(app).post('/api/v1/auth/login').set('Content-Type', 'application/json').send('{"username":');
     expect(bad.status).to.equal(400);
     expect(bad.body.error.code).to.equal('INVALID_JSON');
   });

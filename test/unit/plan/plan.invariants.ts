@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { checkBudgets, computeBudgets } from '../../../installer/plan/budget.check.js';
 import { osHeadroom } from '../../../installer/plan/tier.plan.js';
 import type { Intent, Plan, Tier } from '../../../installer/plan/plan.types.js';
+import { JSON_PARSE_HEAP_PER_BYTE, JSON_PARSE_HEAP_SHARE } from '../../../installer/plan/sizing.constants.js';
 
 export const GiB = 1024 ** 3;
 export const MiB = 1024 ** 2;
@@ -49,6 +50,10 @@ export function assertInvariants(p: Plan): void {
   expect(p.sizing.queue.pool.min).to.be.at.most(p.sizing.queue.pool.max);
   expect(p.capacity.concurrentUsers[0]).to.be.at.most(p.capacity.concurrentUsers[1]);
   if (p.sizing.pgbouncer) expect(p.sizing.pgbouncer.poolMode).to.equal('transaction');
+  // Issue 10 item 1: the worst-case JSON parse of the largest accepted body fits in a quarter of a worker's heap.
+  expect(p.sizing.bodyLimitBytes, where).to.equal(p.sizing.backend.jsonBodyLimitBytes);
+  expect(p.sizing.backend.jsonBodyLimitBytes * JSON_PARSE_HEAP_PER_BYTE, `JSON parse worst case, ${where}`).to.be.at.most(p.sizing.backend.heapLimitMb * MiB * JSON_PARSE_HEAP_SHARE);
+  expect(p.sizing.backend.jsonBodyLimitBytes, where).to.be.at.most(1024 * 1024);
   // The budgets in the plan are the ones checkBudgets recomputes from the sizing.
   const host = { cpus: p.host.cpus, memoryLimitBytes: b.memoryBytes.limit };
   expect(checkBudgets(p.sizing, host, p.nodes), where).to.deep.equal([]);

@@ -21,6 +21,7 @@ import * as extendPatients from './20261129090100-extend-patients.migration.js';
 import * as createAppointments from './20261129090200-create-appointments.migration.js';
 import * as createAuditEvents from './20261129090300-create-audit-events.migration.js';
 import * as createJobsTables from './20261129090400-create-jobs-tables.migration.js';
+import * as patientNameKeys from './20261207120000-patient-name-keys.migration.js';
 
 /** One migration and the name under which knex records it. */
 export interface NamedMigration {
@@ -46,6 +47,7 @@ export const MIGRATIONS: readonly NamedMigration[] = [
   { name: '20261129090200_create_appointments', migration: createAppointments },
   { name: '20261129090300_create_audit_events', migration: createAuditEvents },
   { name: '20261129090400_create_jobs_tables', migration: createJobsTables },
+  { name: '20261207120000_patient_name_keys', migration: patientNameKeys },
 ];
 
 /** The table knex records applied migrations in. */

@@ -4,12 +4,18 @@ import { sessionIdOf } from '../../../../server/src/auth/session.store.js';
 import { bearer, GOOD_PASSWORD, migratedDatabase, signIn, TestApi } from '../support/api.js';
 import { uniqueSuffix, type TestDatabase } from '../support/services.js';
 
-describe('server auth (integration): sign-in, sessions, lockout, rate limit', function () {
+describe('server auth (integration): sign-in, sessions, throttling, rate limit', function () {
   this.timeout(60_000);
   let api: TestApi;
 
   before(async () => {
-    api = await TestApi.start('auth', { LOGIN_MAX_FAILURES: '3', LOGIN_LOCKOUT_SECONDS: '2' });
+    api = await TestApi.start('auth', {
+      LOGIN_CLIENT_MAX_ATTEMPTS: '3',
+      LOGIN_THROTTLE_WINDOW_SECONDS: '60',
+      LOGIN_ACCOUNT_DELAY_AFTER: '2',
+      LOGIN_ACCOUNT_DELAY_STEP_MS: '150',
+      LOGIN_ACCOUNT_MAX_DELAY_MS: '450',
+    });
   });
   after(async () => {
     await api?.close();
@@ -33,21 +39,75 @@ describe('server auth (integration): sign-in, sessions, lockout, rate limit', fu
     expect(JSON.stringify(unknownAudit.body)).not.to.include('nobody.here');
   });
 
-  it('locks an account after LOGIN_MAX_FAILURES failures (counted atomically), answers 423 with Retry-After, and unlocks after LOGIN_LOCKOUT_SECONDS', async () => {
-    const user = await api.createUser('clinician');
-    const attempts = await Promise.all(
-      Array.from({ length: 3 }, () => request(api.app).post('/api/v1/auth/login').send({ username: user.username, password: 'wrong password' })),
-    );
-    expect(attempts.map((r) => r.status)).to.deep.equal([401, 401, 401]);
-    const locked = await request(api.app).post('/api/v1/auth/login').send({ username: user.username, password: user.password });
-    expect(locked.status).to.equal(423);
-    expect(locked.body.error.code).to.equal('ACCOUNT_LOCKED');
-    expect(Number(locked.headers['retry-after'])).to.be.within(1, 2);
-    await new Promise((r) => setTimeout(r, 2_100));
-    expect((await request(api.app).post('/api/v1/auth/login').send({ username: user.username, password: user.password })).status).to.equal(200);
-    // The success cleared the count: two more failures do not lock.
-    for (let i = 0; i < 2; i += 1) await request(api.app).post('/api/v1/auth/login').send({ username: user.username, password: 'x' });
-    expect((await request(api.app).post('/api/v1/auth/login').send({ username: user.username, password: user.password })).status).to.equal(200);
+  const login = (username: string, password: string, ip: string) =>
+    request(api.app).post('/api/v1/auth/login').set('X-Forwarded-For', ip).send({ username, password });
+  const timed = async (run: () => Promise<request.Response>): Promise<{ res: request.Response; ms: number }> => {
+    const started = performance.now();
+    const res = await run();
+    return { res, ms: performance.now() - started };
+  };
+
+  it('issue 10 item 3: throttles guessing per account and address, slows it per account, never locks the owner out', async () => {
+    const user = await api.createUser('admin');
+    const attacker = '203.0.113.9';
+    const statuses: number[] = [];
+    let last: request.Response | undefined;
+    for (let i = 0; i < 5; i += 1) {
+      last = await login(user.username, i === 4 ? user.password : `wrong ${i}`, attacker);
+      statuses.push(last.status);
+    }
+    // 3 attempts per (name, address); then 429 even with the right password, for that address only.
+    expect(statuses).to.deep.equal([401, 401, 401, 429, 429]);
+    expect(last!.body.error.code).to.equal('TOO_MANY_LOGIN_ATTEMPTS');
+    expect(Number(last!.headers['retry-after'])).to.be.within(1, 60);
+    // The owner, at their own workstation: signed in, slowed by (3 failures − 2) × 150 ms.
+    const owner = await timed(() => login(user.username, user.password, '198.51.100.7'));
+    expect(owner.res.status, 'no lockout: the owner signs in').to.equal(200);
+    expect(owner.ms).to.be.at.least(140);
+    // A distributed attack (10 more addresses) only slows the owner, up to LOGIN_ACCOUNT_MAX_DELAY_MS.
+    for (let i = 0; i < 10; i += 1) expect((await login(user.username, 'wrong', `203.0.113.${20 + i}`)).status).to.equal(401);
+    const slowed = await timed(() => login(user.username, user.password, '198.51.100.7'));
+    expect(slowed.res.status).to.equal(200);
+    expect(slowed.ms).to.be.within(440, 3_000);
+    // Nothing was locked in the database, and no user name is stored in Redis.
+    const row = await api.deps.db('users').where({ id: user.id }).first('locked_until');
+    expect(row.locked_until).to.equal(null);
+    const keys = await api.deps.redis.keys(`${api.deps.config.QUEUE_NAME_PREFIX}:rl:*`);
+    expect(keys.length).to.be.greaterThan(0);
+    expect(keys.join(' ')).not.to.include(user.username);
+    // Throttled attempts are audited as denied.
+    const audit = await request(api.app).get(`/api/v1/audit-events?action=auth.login&actorId=${user.id}&outcome=denied`).set(bearer(api.admin.token));
+    expect(audit.body.items.length).to.equal(2);
+    expect(audit.body.items[0].details).to.deep.equal({ reason: 'throttled' });
+  });
+
+  it('issue 10 item 3: answers an unknown user name exactly like a real one: same statuses, bodies and headers, about the same time', async () => {
+    const user = await api.createUser('clerk');
+    const ghost = `ghost.${api.unique()}`;
+    const run = async (username: string, ip: string) => {
+      const out: Array<{ status: number; body: unknown; retryAfter: unknown }> = [];
+      for (let i = 0; i < 4; i += 1) {
+        const res = await login(username, 'wrong password', ip);
+        out.push({ status: res.status, body: res.body, retryAfter: res.headers['retry-after'] !== undefined });
+      }
+      return out;
+    };
+    const real = await run(user.username, '203.0.113.50');
+    const unknown = await run(ghost, '203.0.113.51');
+    expect(real.map((r) => r.status)).to.deep.equal([401, 401, 401, 429]);
+    expect(unknown).to.deep.equal(real);
+    // Timing: fresh names and addresses each time (no throttle delay), interleaved, medians within a factor 1.6.
+    const users = await Promise.all(Array.from({ length: 9 }, () => api.createUser('clerk')));
+    const samples = { existing: [] as number[], missing: [] as number[] };
+    for (const [i, u] of users.entries()) {
+      samples.existing.push((await timed(() => login(u.username, 'wrong password', `192.0.2.${i + 1}`))).ms);
+      samples.missing.push((await timed(() => login(`${u.username}.x`, 'wrong password', `192.0.2.${i + 101}`))).ms);
+    }
+    const median = (ms: number[]) => [...ms].sort((a, b) => a - b)[Math.floor(ms.length / 2)]!;
+    const existing = median(samples.existing);
+    const missing = median(samples.missing);
+    process.stdout.write(`      sign-in timing: wrong password median ${existing.toFixed(1)} ms, unknown user ${missing.toFixed(1)} ms\n`);
+    expect(missing / existing).to.be.within(1 / 1.6, 1.6);
   });
 
   it('logout revokes the token; a malformed or unknown token is 401', async () => {

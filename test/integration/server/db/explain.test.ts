@@ -92,11 +92,11 @@ describe('server db (integration): EXPLAIN shows index use for every list and se
 
   it('patients: the list, name search (one and two words), MRN search and the next page', async () => {
     const repo = new PatientRepository(db);
-    await expectIndexes(repo.searchQuery({}, 26), 'patients', ['patients_search_family_idx']);
-    await expectIndexes(repo.searchQuery({ q: 'fam1a' }, 26), 'patients', ['patients_search_family_idx', 'patients_search_given_idx']);
-    await expectIndexes(repo.searchQuery({ q: 'ann1 fam1a' }, 26), 'patients', ['patients_search_family_idx', 'patients_search_given_idx']);
+    await expectIndexes(repo.searchQuery({}, 26), 'patients', ['patients_name_key_family_idx']);
+    await expectIndexes(repo.searchQuery({ q: 'fam1a' }, 26), 'patients', ['patients_name_key_family_idx', 'patients_name_key_given_idx']);
+    await expectIndexes(repo.searchQuery({ q: 'ann1 fam1a' }, 26), 'patients', ['patients_name_key_family_idx', 'patients_name_key_given_idx']);
     await expectIndexes(repo.searchQuery({ q: 'EX-777' }, 26), 'patients', ['patients_mrn_unique']);
-    await expectIndexes(repo.searchQuery({ after: ['fam5', 'ann1', '00000000-0000-4000-8000-000000000000'] }, 26), 'patients', ['patients_search_family_idx']);
+    await expectIndexes(repo.searchQuery({ after: ['fam5', 'ann1', '00000000-0000-4000-8000-000000000000'] }, 26), 'patients', ['patients_name_key_family_idx']);
   });
 
   it('appointments: by date range, clinician, patient, status, and the next page', async () => {

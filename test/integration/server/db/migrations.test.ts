@@ -39,7 +39,7 @@ describe('server db (integration): migrations on real PostgreSQL', function () {
     const columns = await db('information_schema.columns').where({ table_name: 'patients' }).pluck('column_name');
     expect(columns).to.include.members(['id', 'mrn', 'given_name', 'family_name', 'birth_date', 'sex', 'created_at', 'updated_at', 'is_synthetic']);
     const indexes = await db('pg_indexes').where({ tablename: 'patients' }).pluck('indexname');
-    expect(indexes).to.include.members(['patients_pkey', 'patients_mrn_unique', 'patients_search_family_idx', 'patients_search_given_idx']);
+    expect(indexes).to.include.members(['patients_pkey', 'patients_mrn_unique', 'patients_name_key_family_idx', 'patients_name_key_given_idx']);
     expect(indexes, 'superseded by the "C"-collated search keys').not.to.include('patients_name_idx');
 
     const patient = { mrn: 'IT-0001', given_name: 'Ada', family_name: 'Lovelace', birth_date: '1815-12-10', sex: 'female' };

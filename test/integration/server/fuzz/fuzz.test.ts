@@ -5,7 +5,9 @@ import type { Server } from 'node:http';
 import request from 'supertest';
 import { appInfo } from '../../../../server/src/app.js';
 import type { RegisteredRoute } from '../../../../server/src/http/api-router.js';
-import { bearer, GOOD_PASSWORD, signIn, TestApi } from '../support/api.js';
+import { bearer, GOOD_PASSWORD, metricValue, signIn, TestApi } from '../support/api.js';
+import { freePort, serverEnv } from '../support/services.js';
+import { SpawnedProcess } from '../support/spawned-process.js';
 
 /** Requests per property; three properties. */
 const RUNS = Number(process.env.CAREBOX_FUZZ_RUNS ?? 1_200);
@@ -22,12 +24,17 @@ interface FuzzRequest {
  * Malformed input on every route, against a real listening server on real PostgreSQL and Redis:
  * broken and hostile path segments, query strings, headers and bodies, as every role and as
  * nobody. The only property: the server never answers ≥ 500 (and never drops the connection).
+ * Parser-hostile bodies go to the real multi-process server (main.ts) with the planned worker
+ * heap, where a worker that dies shows in carebox_web_worker_restarts_total.
  */
 describe('server fuzz (integration): no input makes the API answer ≥ 500', function () {
   this.timeout(600_000);
   let api: TestApi;
   let server: Server;
   let base: string;
+  /** The real server (cluster primary + 2 workers with the default tier's 144 MiB heap) on the same database and Redis. */
+  let real: SpawnedProcess;
+  let realBase: string;
   let routes: readonly RegisteredRoute[];
   const tokens: Record<'admin' | 'clinician' | 'clerk', string> = { admin: '', clinician: '', clerk: '' };
   const accounts: Record<'admin' | 'clinician' | 'clerk', { username: string; password: string }> = {} as never;
@@ -54,8 +61,25 @@ describe('server fuzz (integration): no input makes the API answer ≥ 500', fun
     server = api.app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const realPort = await freePort();
+    real = SpawnedProcess.start(
+      'main',
+      serverEnv({
+        DATABASE_URL: api.deps.config.DATABASE_URL!,
+        QUEUE_NAME_PREFIX: api.deps.config.QUEUE_NAME_PREFIX,
+        PORT: String(realPort),
+        WEB_CONCURRENCY: '2',
+        LOG_LEVEL: 'info',
+        LOGIN_RATE_LIMIT_MAX: '100000',
+        BODY_LIMIT_BYTES: String(10 * 1024 * 1024),
+        NODE_OPTIONS: '--max-old-space-size=144',
+      }),
+    );
+    await real.waitForLog((l) => l.msg === 'listening' && real.logs.filter((x) => x.msg === 'listening').length === 2, 30_000, 'two workers listening');
+    realBase = `http://127.0.0.1:${realPort}`;
   });
   after(async () => {
+    await real?.stop();
     await new Promise((resolve) => server?.close(resolve));
     await api?.close();
     const summary = [...counts.byStatus].sort(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`).join(' ');
@@ -81,6 +105,22 @@ describe('server fuzz (integration): no input makes the API answer ≥ 500', fun
   const query = fc
     .array(fc.tuple(queryKey, queryValue), { maxLength: 5 })
     .map((pairs) => pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&'));
+  /** Parser-hostile bodies (issue 10 item 1): deep nesting, floods of empty objects, huge strings, up to 10 MiB. */
+  const adversarial = fc.tuple(fc.constantFrom('deepArrays', 'deepObjects', 'emptyObjects', 'hugeString', 'emptyArrays'), fc.constantFrom(1_000, 4_000, 20_000, 200_000, 10 * 1024 * 1024)).map(([shape, bytes]) => {
+    const n = Math.max(1, Math.floor(bytes / 6));
+    switch (shape) {
+      case 'deepArrays':
+        return '['.repeat(bytes / 2) + ']'.repeat(bytes / 2);
+      case 'deepObjects':
+        return '{"a":'.repeat(n) + '1' + '}'.repeat(n);
+      case 'emptyObjects':
+        return `[${'{},'.repeat(Math.floor(bytes / 3) - 1)}{}]`;
+      case 'emptyArrays':
+        return `[${'[],'.repeat(Math.floor(bytes / 3) - 1)}[]]`;
+      default:
+        return JSON.stringify({ username: 'x', password: 'x', givenName: 'x'.repeat(bytes) });
+    }
+  });
   const jsonish = fc.oneof(
     fc.json({ maxDepth: 3 }),
     fc.anything({ maxDepth: 3 }).map((v) => JSON.stringify(v) ?? 'null'),
@@ -147,8 +187,10 @@ describe('server fuzz (integration): no input makes the API answer ≥ 500', fun
   }
 
   /** Sends one request; fails on ≥ 500 or a dropped connection; re-signs in a role whose session a request ended. */
-  async function send(req: FuzzRequest & { who: string }): Promise<boolean> {
-    const url = `${base}${req.path}${req.query ? `?${req.query}` : ''}`;
+  const send = (req: FuzzRequest & { who: string }): Promise<boolean> => sendTo(req, base);
+
+  async function sendTo(req: FuzzRequest & { who: string }, target: string): Promise<boolean> {
+    const url = `${target}${req.path}${req.query ? `?${req.query}` : ''}`;
     let status: number;
     let text = '';
     try {
@@ -171,6 +213,12 @@ describe('server fuzz (integration): no input makes the API answer ≥ 500', fun
   }
 
   const anyRoute = () => fc.constantFrom(...routes);
+  /** Web workers of the real server that died and were replaced (the cluster primary's counter). */
+  async function workerRestarts(): Promise<number> {
+    const text = await (await fetch(`${realBase}/metrics`)).text();
+    expect(text).to.match(/^carebox_web_worker_restarts_total\{reason="exit"\} \d+$/m);
+    return metricValue(text, 'carebox_web_worker_restarts_total', { reason: 'exit' }) + metricValue(text, 'carebox_web_worker_restarts_total', { reason: 'signal' });
+  }
 
   it('malformed bodies (broken JSON, wrong types, extra and hostile fields, oversized) on every route', async () => {
     await fc.assert(
@@ -180,6 +228,15 @@ describe('server fuzz (integration): no input makes the API answer ≥ 500', fun
       ),
       { numRuns: RUNS },
     );
+  });
+
+  it('parser-hostile bodies (deep nesting, 10 MiB of empty objects, huge strings) on every route, as every role and nobody', async () => {
+    const before = await workerRestarts();
+    await fc.assert(
+      fc.asyncProperty(anyRoute().chain((route) => fuzzRequest(route, adversarial)), (req) => sendTo(req, realBase)),
+      { numRuns: Math.max(50, Math.floor(RUNS / 6)) },
+    );
+    expect(await workerRestarts(), 'no worker died').to.equal(before);
   });
 
   it('malformed path segments and query strings on every route', async () => {

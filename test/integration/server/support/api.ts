@@ -63,7 +63,7 @@ export class TestApi {
 
   /**
    * Starts an API over a fresh migrated database (or `database` when given) with the first admin
-   * signed in. Login rate limit is high unless the overrides set it.
+   * signed in. The login rate limit and throttle are loose unless the overrides set them.
    */
   static async start(
     label: string,
@@ -72,7 +72,7 @@ export class TestApi {
   ): Promise<TestApi> {
     const database = options.database ?? (await migratedDatabase(label));
     const deps = createWebDependencies(
-      testConfig({ DATABASE_URL: database.url, LOGIN_RATE_LIMIT_MAX: '100000', ...overrides }),
+      testConfig({ DATABASE_URL: database.url, LOGIN_RATE_LIMIT_MAX: '100000', LOGIN_CLIENT_MAX_ATTEMPTS: '1000', LOGIN_ACCOUNT_DELAY_AFTER: '1000', ...overrides }),
       options.logger ?? silent,
       () => undefined,
     );

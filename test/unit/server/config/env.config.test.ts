@@ -189,14 +189,17 @@ describe('server config: parseTrustProxy', () => {
   });
 });
 
-describe('server config: sessions, lockout, cache, mail and jobs', () => {
-  it('applies the defaults of sessions, lockout, cache, mail and job retention', () => {
+describe('server config: sessions, sign-in throttle, cache, mail and jobs', () => {
+  it('applies the defaults of sessions, sign-in throttle, cache, mail and job retention', () => {
     const config = loadConfig(GOOD_ENV);
     expect(config).to.include({
       SESSION_IDLE_TIMEOUT_SECONDS: 1800,
       SESSION_MAX_AGE_SECONDS: 43_200,
-      LOGIN_MAX_FAILURES: 5,
-      LOGIN_LOCKOUT_SECONDS: 900,
+      LOGIN_THROTTLE_WINDOW_SECONDS: 900,
+      LOGIN_CLIENT_MAX_ATTEMPTS: 5,
+      LOGIN_ACCOUNT_DELAY_AFTER: 5,
+      LOGIN_ACCOUNT_DELAY_STEP_MS: 500,
+      LOGIN_ACCOUNT_MAX_DELAY_MS: 5000,
       LOGIN_RATE_LIMIT_MAX: 10,
       LOGIN_RATE_LIMIT_WINDOW_SECONDS: 60,
       PATIENT_CACHE_TTL_SECONDS: 300,

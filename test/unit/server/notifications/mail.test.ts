@@ -34,7 +34,7 @@ describe('server notifications: messages, SMTP details, reminders', () => {
 
   it('writes the reminder in the hospital time zone', () => {
     const reminder = renderReminder(
-      { appointmentId: 'a', startsAt: new Date('2030-06-01T07:30:00Z'), department: 'Cardiology', givenName: 'Jo', familyName: 'Doe', email: 'j@d.e', clinicianName: 'Dr X' },
+      { appointmentId: 'a', patientId: 'p', startsAt: new Date('2030-06-01T07:30:00Z'), department: 'Cardiology', givenName: 'Jo', familyName: 'Doe', email: 'j@d.e', clinicianName: 'Dr X' },
       'Europe/Berlin',
     );
     expect(reminder.subject).to.include('09:30');

@@ -10,13 +10,13 @@ describe('server patients: search query and input rules', () => {
     expect(escapeLike('100%_a\\b')).to.equal('100\\%\\_a\\\\b');
   });
 
-  it('searches by exact MRN or name prefixes on the "C" search keys, in keyset order', () => {
+  it('searches by exact MRN or name prefixes on the folded "C" name keys (term folded by the same SQL function), in keyset order', () => {
     const one = repo.searchQuery({ q: 'Cur' }, 26).toSQL();
-    expect(one.sql).to.match(/"mrn" = \? or "search_family" like \? or "search_given" like \?/);
-    expect(one.bindings).to.deep.equal(['CUR', 'cur%', 'cur%', 26]);
-    expect(one.sql).to.match(/order by "search_family" asc, "search_given" asc, "id" asc limit \?$/);
+    expect(one.sql).to.match(/"mrn" = \? or "name_key_family" like \(public\.carebox_name_key\(\?\) \|\| '%'\) or "name_key_given" like \(public\.carebox_name_key\(\?\) \|\| '%'\)/);
+    expect(one.bindings).to.deep.equal(['CUR', 'Cur', 'Cur', 26]);
+    expect(one.sql).to.match(/order by "name_key_family" asc, "name_key_given" asc, "id" asc limit \?$/);
     const two = repo.searchQuery({ q: 'marie  curie' }, 26).toSQL();
-    expect(two.bindings).to.deep.equal(['MARIE  CURIE', 'marie%', 'curie%', 'marie%', 'curie%', 26]);
+    expect(two.bindings).to.deep.equal(['MARIE  CURIE', 'marie', 'curie', 'marie', 'curie', 26]);
     expect(repo.searchQuery({}, 5).toSQL().sql).not.to.include('where');
   });
 
