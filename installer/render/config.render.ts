@@ -45,13 +45,12 @@ export function renderRedisConf(plan: Plan, template: string): string {
  * redis/users.acl, Redis's ACL file (redis.conf `aclfile`): the default user with the password as
  * its SHA-256 (`#<hex>`, Redis ACL docs), so neither the file nor Redis's command line holds the
  * password, and `healthcheck`, a user that may run PING and nothing else, for the container's
- * healthcheck. Pure.
+ * healthcheck. Rendered without comments: Redis refuses any line but `user …`. Pure.
  */
 export function renderRedisAcl(redisPassword: string): string {
   const hash = createHash('sha256').update(redisPassword, 'utf8').digest('hex');
+  // Redis ACL files take `user` lines only (no comments).
   return [
-    '# Redis users for Carebox, rendered by installer/render/config.render.ts. The password is stored',
-    '# as its SHA-256 only. `healthcheck` has no password and may run PING, nothing else.',
     `user default on #${hash} ~* &* +@all`,
     'user healthcheck on nopass resetchannels -@all +ping',
     '',
