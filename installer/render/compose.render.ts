@@ -35,9 +35,10 @@ export interface StackOptions {
 export const EDGE_PROXY_HOPS = 1;
 
 /**
- * What nginx's /tmp tmpfs may hold: two request bodies of the plan's limit buffered to temp files
- * at once, plus 8 MiB for proxied responses. A tmpfs is memory, so it is capped; a request that
- * finds it full gets an error instead of the edge being OOM-killed.
+ * What nginx's /tmp tmpfs may hold, bytes: two request bodies of the plan's limit buffered to temp
+ * files at once, plus 8 MiB of slack (responses are never buffered to files:
+ * `proxy_max_temp_file_size 0`). A tmpfs is memory, so it is capped; a request that finds it full
+ * gets an error instead of the edge being OOM-killed. Our choice.
  */
 export function nginxTempBytes(bodyLimitBytes: number): number {
   return Math.ceil((2 * bodyLimitBytes + 8 * 1024 * 1024) / (1024 * 1024)) * 1024 * 1024;
