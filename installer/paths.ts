@@ -29,6 +29,11 @@ export const INSTALL_FILES = {
   nginx: 'nginx/nginx.conf',
   postgres: 'postgres/postgresql.conf',
   redis: 'redis/redis.conf',
+  /** Redis users: the password as its SHA-256 only, and a PING-only healthcheck user. */
+  redisAcl: 'redis/users.acl',
+  /** Secrets read by images that take them from a file (Compose `secrets:`); the directory is 0700. */
+  postgresPassword: 'secrets/postgres-password',
+  pgbouncerUserlist: 'secrets/pgbouncer-userlist.txt',
   pgbouncerIni: 'pgbouncer/pgbouncer.ini',
   manifest: 'carebox.json',
   backups: 'backups',

@@ -14,6 +14,7 @@ import { readIfExists, writeFileAtomic } from '../../installer/apply/fs.atomic.j
 import { OperationError } from '../../installer/errors.js';
 import { INSTALL_FILES } from '../../installer/paths.js';
 import type { Plan } from '../../installer/plan/plan.types.js';
+import { loadSecrets } from '../../installer/apply/secrets.store.js';
 import { execIn } from '../docker/container.exec.js';
 import { NginxConfigError, reloadNginx } from '../docker/nginx.reload.js';
 import { psqlRows } from '../docker/psql.js';
@@ -61,8 +62,16 @@ export async function runningMaxConnections(docker: Docker, dbId: string): Promi
 }
 
 /**
- * Set Redis limits live: maxclients, maxmemory and maxmemory-policy (CONFIG SET; the container's
- * REDISCLI_AUTH carries the password, so it never appears on a command line).
+ * `redis-cli` inside the stack's Redis, signed in as the default user: the password goes in the
+ * exec's own REDISCLI_AUTH, never on a command line nor in the container's configuration.
+ */
+async function redisCli(stack: Stack, id: string, args: string[]) {
+  const auth = (await loadSecrets(stack.root)).secrets.REDIS_PASSWORD;
+  return execIn(stack.docker, id, ['redis-cli', '-h', '127.0.0.1', ...args], { timeoutMs: 30_000, env: [`REDISCLI_AUTH=${auth}`] });
+}
+
+/**
+ * Set Redis limits live: maxclients, maxmemory and maxmemory-policy (CONFIG SET through redisCli).
  * @throws OperationError when Redis refuses a value.
  */
 export async function setRedisLimits(stack: Stack, redis: { maxClients: number; maxMemoryBytes: number; maxMemoryPolicy: string }): Promise<void> {
@@ -73,7 +82,7 @@ export async function setRedisLimits(stack: Stack, redis: { maxClients: number; 
     ['maxmemory', String(redis.maxMemoryBytes)],
     ['maxmemory-policy', redis.maxMemoryPolicy],
   ] as const) {
-    const out = await execIn(stack.docker, r.id, ['redis-cli', '-h', '127.0.0.1', 'CONFIG', 'SET', k, v], { timeoutMs: 30_000 });
+    const out = await redisCli(stack, r.id, ['CONFIG', 'SET', k, v]);
     if (out.code !== 0 || !/^OK/m.test(out.stdout)) throw new OperationError(`redis CONFIG SET ${k} ${v} failed: ${(out.stdout + out.stderr).trim().slice(0, 300)}`);
   }
 }
@@ -82,7 +91,7 @@ export async function setRedisLimits(stack: Stack, redis: { maxClients: number; 
 export async function runningRedisMaxClients(stack: Stack): Promise<number | null> {
   const [r] = (await serviceContainers(stack, 'redis')).filter((c) => c.state === 'running');
   if (!r) return null;
-  const out = await execIn(stack.docker, r.id, ['redis-cli', '-h', '127.0.0.1', 'CONFIG', 'GET', 'maxclients'], { timeoutMs: 30_000 });
+  const out = await redisCli(stack, r.id, ['CONFIG', 'GET', 'maxclients']);
   const n = Number(out.stdout.trim().split('\n')[1]);
   return Number.isFinite(n) ? n : null;
 }

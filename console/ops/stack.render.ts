@@ -28,7 +28,7 @@ export async function renderForStack(root: string, m: Manifest, plan: Plan, imag
     plan,
     env,
     images,
-    options: { project: m.project, httpPort: m.http.port, bindAddress: m.http.bindAddress, httpsPort: m.http.tls?.httpsPort ?? null, version },
+    options: { project: m.project, httpPort: m.http.port, bindAddress: m.http.bindAddress, httpsPort: m.http.tls?.httpsPort ?? null, trustedProxies: m.http.trustedProxies ?? [], version },
     templates,
   });
 }

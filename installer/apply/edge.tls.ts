@@ -20,6 +20,31 @@ export const TLS_KEY_FILE = 'nginx/tls/key.pem';
 export const TLS_CERT_IN_CONTAINER = '/etc/nginx/carebox/tls/cert.pem';
 export const TLS_KEY_IN_CONTAINER = '/etc/nginx/carebox/tls/key.pem';
 
+/**
+ * uid and gid nginx runs as: the official image's `nginx` user (compose.yml's `user: "101:101"`).
+ * It reads the key through the nginx/ directory mount (a file mount would keep the old inode after
+ * a renewal), so the key is owned by this uid, mode 0600.
+ */
+export const NGINX_UID = 101;
+
+/**
+ * Give the edge's private key to nginx's uid (NGINX_UID), when it exists and Carebox runs as root
+ * (only root may give a file away). Without root the key stays the installing user's, and nginx
+ * cannot read it: install as root to serve TLS.
+ * @returns whether the key is now nginx's (false when there is no key or no root).
+ * @throws NodeJS.ErrnoException on I/O errors other than a missing key.
+ */
+export async function giveTlsKeyToNginx(root: string): Promise<boolean> {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return false;
+  try {
+    await fs.chown(`${root}/${TLS_KEY_FILE}`, NGINX_UID, NGINX_UID);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
 /** What carebox.json records of the edge's certificate (no key material). */
 export interface TlsRecord {
   httpsPort: number;
@@ -96,6 +121,8 @@ export interface EdgeSettings {
   port: number;
   bindAddress: string;
   tls?: TlsRecord | null;
+  /** The hospital's proxies whose X-Forwarded-For nginx believes (install --trusted-proxy), CIDRs; absent for none. */
+  trustedProxies?: string[];
 }
 
 /**

@@ -1,7 +1,8 @@
 import { promises as fs } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { readIfExists, writeFileAtomic } from './fs.atomic.js';
 import type { RenderedFile } from '../render/render.js';
+import { giveTlsKeyToNginx } from './edge.tls.js';
 
 /** What happened to one file. */
 export interface FileChange {
@@ -14,6 +15,9 @@ export interface FileChange {
 /**
  * Write rendered files under `root`: unchanged files are left alone (their mtime too), changed
  * ones are first copied to `backups/config-<stamp>/<path>` (mode kept), then replaced atomically.
+ * A secret readable by everyone (a Compose secret for an image whose user is not known) is kept
+ * from the host's other users by its directory, made 0700; previous versions of secrets are kept 0600.
+ * The edge's TLS key, new or kept, is given to nginx's uid (giveTlsKeyToNginx).
  * @param stamp UTC stamp naming the backup folder (utcStamp()).
  * @throws NodeJS.ErrnoException on I/O errors; files already written stay written.
  */
@@ -21,6 +25,10 @@ export async function writeRenderedFiles(root: string, files: RenderedFile[], st
   const changes: FileChange[] = [];
   for (const f of files) {
     const target = join(root, f.path);
+    if (f.secret && (f.mode & 0o004) !== 0 && dirname(f.path) !== '.') {
+      await fs.mkdir(dirname(target), { recursive: true, mode: 0o700 });
+      await fs.chmod(dirname(target), 0o700);
+    }
     const current = await readIfExists(target);
     if (current === f.content) {
       const st = await fs.stat(target);
@@ -32,10 +40,11 @@ export async function writeRenderedFiles(root: string, files: RenderedFile[], st
     if (current !== null) {
       backup = join('backups', `config-${stamp}`, f.path);
       const st = await fs.stat(target);
-      await writeFileAtomic(join(root, backup), current, st.mode & 0o777);
+      await writeFileAtomic(join(root, backup), current, f.secret ? 0o600 : st.mode & 0o777);
     }
     await writeFileAtomic(target, f.content, f.mode);
     changes.push({ path: f.path, status: current === null ? 'created' : 'updated', backup });
   }
+  await giveTlsKeyToNginx(root);
   return changes;
 }

@@ -46,6 +46,8 @@ export interface InstallOptions {
   tlsKeyFile?: string | null;
   /** HTTPS host port; null keeps the recorded one, else 443. Only with TLS. */
   httpsPort?: number | null;
+  /** The hospital's proxies in front of nginx (CIDRs, validated); null keeps the recorded ones, else none. */
+  trustedProxies?: string[] | null;
   imagesFile: string | null;
   /** An offline bundle (`carebox bundle create`): its images are loaded and used instead of building or pulling. */
   bundleFile?: string | null;
@@ -66,6 +68,8 @@ export interface InstallPreparation {
   tls: TlsRecord | null;
   /** A new certificate and key to write; null keeps the files in place (or there is no TLS). */
   tlsPair: TlsPair | null;
+  /** Proxies whose X-Forwarded-For nginx believes (CIDRs), recorded in carebox.json; absent or empty for none. */
+  trustedProxies?: string[];
   facts: HostFacts;
   intent: Intent;
   plan: Plan | null;
@@ -89,6 +93,7 @@ export async function prepareInstall(options: InstallOptions): Promise<InstallPr
   const httpPort = options.httpPort ?? previous?.http.port ?? 80;
   const bindAddress = options.bindAddress ?? previous?.http.bindAddress ?? '0.0.0.0';
   const intent = options.intent ?? previous?.intent ?? EMPTY_INTENT;
+  const trustedProxies = options.trustedProxies ?? previous?.http.trustedProxies ?? [];
   const { tls, tlsPair } = await edgeTlsFor(options, root, previous, httpPort);
   const ports = edgePorts({ port: httpPort, bindAddress, tls }).map(({ port, bindAddress: address }) => ({ port, bindAddress: address }));
   const facts = await detectHost({ installRoot: root, ports, env: options.env, composeProject: project });
@@ -112,7 +117,7 @@ export async function prepareInstall(options: InstallOptions): Promise<InstallPr
     }
   }
   const preflight = runPreflight({ facts, tier: intent.tier, plan, planError: planError?.message ?? null, planHint: planError?.hint ?? null, project, httpsPort: tls?.httpsPort ?? null });
-  return { options, root, project, httpPort, bindAddress, tls, tlsPair, facts, intent, plan, planError, preflight, previous, scale };
+  return { options, root, project, httpPort, bindAddress, tls, tlsPair, trustedProxies, facts, intent, plan, planError, preflight, previous, scale };
 }
 
 /**
@@ -275,7 +280,7 @@ function render(ctx: InstallContext): RenderedFile[] {
     plan: ctx.plan,
     env: ctx.env!,
     images: ctx.images!,
-    options: { project: ctx.prep.project, httpPort: ctx.prep.httpPort, bindAddress: ctx.prep.bindAddress, httpsPort: ctx.prep.tls?.httpsPort ?? null, version: CAREBOX_VERSION },
+    options: { project: ctx.prep.project, httpPort: ctx.prep.httpPort, bindAddress: ctx.prep.bindAddress, httpsPort: ctx.prep.tls?.httpsPort ?? null, trustedProxies: ctx.prep.trustedProxies ?? [], version: CAREBOX_VERSION },
     templates: ctx.templates ?? loadTemplates(),
     tlsFiles: ctx.prep.tlsPair ? { certPem: ctx.prep.tlsPair.certPem, keyPem: ctx.prep.tlsPair.keyPem } : null,
   });
@@ -293,7 +298,7 @@ function nextManifest(ctx: InstallContext, now: string): Manifest {
     carebox: { version: CAREBOX_VERSION },
     project: ctx.prep.project,
     installRoot: ctx.prep.root,
-    http: { port: ctx.prep.httpPort, bindAddress: ctx.prep.bindAddress, ...(ctx.prep.tls ? { tls: ctx.prep.tls } : {}) },
+    http: { port: ctx.prep.httpPort, bindAddress: ctx.prep.bindAddress, ...(ctx.prep.tls ? { tls: ctx.prep.tls } : {}), ...(ctx.prep.trustedProxies?.length ? { trustedProxies: ctx.prep.trustedProxies } : {}) },
     installedAt: prev?.installedAt ?? now,
     appliedAt: now,
     facts: ctx.prep.facts,

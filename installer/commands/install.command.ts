@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { PreflightError, UsageError } from '../errors.js';
@@ -25,10 +26,44 @@ export function installOptionsFrom(raw: RawOptions, env: NodeJS.ProcessEnv = pro
     httpsPort: intFlag('--https-port', raw.httpsPort as string | undefined, 1, 65535) ?? null,
     imagesFile: (raw.images as string | undefined) ?? null,
     bundleFile: (raw.bundle as string | undefined) ?? null,
+    trustedProxies: trustedProxiesFlag(raw.trustedProxy as string[] | undefined),
     renderOnly: Boolean(raw.renderOnly),
     timeoutMs: (intFlag('--timeout', raw.timeout as string | undefined, 10, 3600) ?? 300) * 1000,
     env,
   };
+}
+
+/** Most CIDRs `--trusted-proxy` takes (each becomes one nginx `set_real_ip_from` line). */
+export const MAX_TRUSTED_PROXIES = 64;
+
+/**
+ * Parse `--trusted-proxy CIDR…` (space- or comma-separated; a bare address is a /32 or /128):
+ * the hospital's reverse proxies whose X-Forwarded-For nginx believes. `none` clears the setting.
+ * Returns the CIDRs in the order given, lower-cased, without duplicates; null when the flag is absent
+ * (a re-run keeps the recorded ones).
+ * @throws UsageError for anything that is not an IPv4/IPv6 address or CIDR, a /0 (every address
+ *   could then forge its client address), or more than MAX_TRUSTED_PROXIES entries.
+ */
+export function trustedProxiesFlag(values: string[] | undefined): string[] | null {
+  if (values === undefined) return null;
+  const items = values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  if (items.length === 1 && items[0]!.toLowerCase() === 'none') return [];
+  if (items.length === 0) throw new UsageError('--trusted-proxy needs at least one address or CIDR', 'e.g. --trusted-proxy 10.20.0.5 or --trusted-proxy 10.20.0.0/24 (or `none` to trust no proxy)');
+  const out: string[] = [];
+  for (const item of items) {
+    const m = /^([0-9A-Fa-f:.]+)(?:\/(\d{1,3}))?$/.exec(item);
+    const family = m ? isIP(m[1]!) : 0;
+    const max = family === 6 ? 128 : 32;
+    const prefix = m?.[2] === undefined ? max : Number(m[2]);
+    if (!m || family === 0 || prefix > max) {
+      throw new UsageError(`--trusted-proxy: '${item}' is not an IP address or CIDR`, 'give the address (10.20.0.5) or subnet (10.20.0.0/24, fd00::/64) of the hospital proxy in front of Carebox');
+    }
+    if (prefix === 0) throw new UsageError(`--trusted-proxy ${item} would trust every address, so any client could forge its address`, 'give only the addresses of the hospital proxy in front of Carebox');
+    const cidr = `${m[1]!.toLowerCase()}/${prefix}`;
+    if (!out.includes(cidr)) out.push(cidr);
+  }
+  if (out.length > MAX_TRUSTED_PROXIES) throw new UsageError(`--trusted-proxy takes at most ${MAX_TRUSTED_PROXIES} addresses or subnets, got ${out.length}`, 'give the subnet the proxies share instead of each address');
+  return out;
 }
 
 /** The summary of a finished install, for text and JSON output. */
@@ -75,6 +110,7 @@ export function registerInstall(program: Command, run: ActionRunner): void {
     .addOption(new Option('--tls-cert <FILE>', 'PEM certificate chain: nginx serves HTTPS on --https-port and keeps plain HTTP on 127.0.0.1 only (with --tls-key; kept on re-runs)'))
     .addOption(new Option('--tls-key <FILE>', 'PEM private key of --tls-cert, without a passphrase'))
     .addOption(new Option('--https-port <P>', 'host port of HTTPS with --tls-cert (default 443, or the installed one)'))
+    .addOption(new Option('--trusted-proxy <CIDR...>', "the hospital's reverse proxies in front of Carebox (addresses or CIDRs): nginx takes the client address from their X-Forwarded-For, and from no one else's (kept on re-runs; `none` clears)"))
     .addOption(new Option('--images <FILE>', 'JSON map overriding the pinned images (postgres, redis, nginx, pgbouncer, node; server: a prebuilt server image)'))
     .addOption(new Option('--bundle <FILE>', 'offline bundle from `carebox bundle create`: load its images through the Docker API instead of building or pulling'))
     .addOption(new Option('--timeout <S>', 'seconds to wait for the stack to become healthy (default 300)'));

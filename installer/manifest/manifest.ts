@@ -83,6 +83,7 @@ const manifestSchema = z
       port: z.number().int().min(1).max(65535),
       bindAddress: z.string(),
       tls: z.object({ httpsPort: z.number().int().min(1).max(65535), subject: z.string(), notAfter: z.string(), fingerprint256: z.string() }).nullable().optional(),
+      trustedProxies: z.array(z.string()).optional(),
     }),
     installedAt: z.string(),
     appliedAt: z.string(),

@@ -4,6 +4,8 @@
  * (possibly fractional) CPUs, connections are connection counts, times are milliseconds.
  */
 
+import type { PidsLimits } from './pids.sizing.js';
+
 export const TIERS = ['default', 'optimized', 'horizontal', 'cluster'] as const;
 export type Tier = (typeof TIERS)[number];
 
@@ -138,6 +140,11 @@ export interface PlanSizing {
   bodyLimitBytes: number;
   /** The server's drain time on SIGTERM, ms; Compose stop_grace_period is set above it. */
   shutdownTimeoutMs: number;
+  /**
+   * Compose `pids_limit` per service (tasks: processes and threads), from pids.sizing.ts. Absent
+   * in manifests written before it; the renderer derives it from the sizing then.
+   */
+  pidsLimit?: PidsLimits;
 }
 
 export interface PlanCapacity {

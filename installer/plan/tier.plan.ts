@@ -42,6 +42,7 @@ import {
   WEB_WORKER_BYTES,
 } from './sizing.constants.js';
 import { TIER_SHAPES } from './tier.shapes.js';
+import { pidsLimits } from './pids.sizing.js';
 import { TIERS, type ContainerLimits, type Intent, type Plan, type PlanSizing, type Tier, type TierOption } from './plan.types.js';
 
 /** A sized tier, or why this host cannot run it and what would fix that. */
@@ -256,6 +257,15 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
         },
         bodyLimitBytes: jsonLimit,
         shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS,
+      };
+      const pids = pidsLimits(sizing);
+      sizing.pidsLimit = {
+        db: put('sizing.pidsLimit.db', pids.db),
+        redis: put('sizing.pidsLimit.redis', pids.redis),
+        pgbouncer: put('sizing.pidsLimit.pgbouncer', pids.pgbouncer),
+        backend: put('sizing.pidsLimit.backend', pids.backend),
+        worker: put('sizing.pidsLimit.worker', pids.worker),
+        nginx: put('sizing.pidsLimit.nginx', pids.nginx),
       };
       // Redis maxclients is derived from the counted clients, so count first.
       const budgetHost = { cpus, memoryLimitBytes: avail };

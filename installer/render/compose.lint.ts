@@ -1,7 +1,7 @@
 /** One lint finding on a rendered Compose document. */
 export interface ComposeLintIssue {
   service: string;
-  rule: 'container-name' | 'published-port' | 'missing-limits' | 'unpinned-image' | 'no-healthcheck';
+  rule: 'container-name' | 'published-port' | 'missing-limits' | 'unpinned-image' | 'no-healthcheck' | 'privileges';
   message: string;
 }
 
@@ -11,7 +11,9 @@ export const EDGE_SERVICES = new Set(['nginx']);
 /**
  * Find what FAILURES.md says breaks Compose stacks: `container_name` (scaling clashes), host ports
  * on anything but the edge ("port is already allocated" on the second replica), services without
- * CPU/memory limits, unpinned images, services without a healthcheck.
+ * CPU/memory limits, unpinned images, services without a healthcheck, and services running with
+ * more than they need (a writable root filesystem, capabilities not dropped, setuid privilege
+ * gain, no pids limit, `privileged`).
  * Pure; returns every issue found (empty when clean).
  */
 export function findComposeIssues(doc: { services?: Record<string, Record<string, unknown>> }): ComposeLintIssue[] {
@@ -27,6 +29,11 @@ export function findComposeIssues(doc: { services?: Record<string, Record<string
       issues.push({ service: name, rule: 'unpinned-image', message: `${name}: image ${image || '(none)'} is not pinned to a tag or digest` });
     } else if (/:latest(@|$)/.test(image)) {
       issues.push({ service: name, rule: 'unpinned-image', message: `${name}: image ${image} uses :latest` });
+    }
+    const caps = Array.isArray(s.cap_drop) ? s.cap_drop : [];
+    const opts = Array.isArray(s.security_opt) ? s.security_opt : [];
+    if (s.read_only !== true || !caps.includes('ALL') || !opts.includes('no-new-privileges:true') || typeof s.pids_limit !== 'number' || s.privileged) {
+      issues.push({ service: name, rule: 'privileges', message: `${name}: needs read_only, cap_drop [ALL], no-new-privileges and a pids_limit, and never privileged (least privilege)` });
     }
     if (!s.healthcheck) issues.push({ service: name, rule: 'no-healthcheck', message: `${name}: needs a healthcheck (install waits on health)` });
   }

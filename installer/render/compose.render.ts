@@ -2,6 +2,7 @@ import { parse, stringify, Document } from 'yaml';
 import type { Plan } from '../plan/plan.types.js';
 import type { StackImages } from './images.map.js';
 import { lintCompose } from './compose.lint.js';
+import { pidsLimits, type PidsLimits } from '../plan/pids.sizing.js';
 
 /** Options of the edge and the project that are not sizing. */
 export interface StackOptions {
@@ -18,6 +19,41 @@ export interface StackOptions {
    * absent. With TLS, HTTPS is published on bindAddress and HTTP on 127.0.0.1 only.
    */
   httpsPort?: number | null;
+  /**
+   * The hospital's reverse proxies in front of nginx (install --trusted-proxy), CIDRs. nginx takes
+   * the client address from their X-Forwarded-For and from nobody else's (nginx.conf.eta).
+   */
+  trustedProxies?: string[];
+}
+
+/**
+ * Proxy hops the server trusts for the client address (Express `trust proxy`, TRUST_PROXY): exactly
+ * one, the stack's nginx, the only way in (backends publish no port). nginx has already replaced
+ * its peer's address by the client's when the peer is a trusted proxy, and appends that address
+ * last to X-Forwarded-For, so anything a client wrote into the header itself is ignored.
+ */
+export const EDGE_PROXY_HOPS = 1;
+
+/**
+ * What nginx's /tmp tmpfs may hold, bytes: two request bodies of the plan's limit buffered to temp
+ * files at once, plus 8 MiB of slack (responses are never buffered to files:
+ * `proxy_max_temp_file_size 0`). A tmpfs is memory, so it is capped; a request that finds it full
+ * gets an error instead of the edge being OOM-killed. Our choice.
+ */
+export function nginxTempBytes(bodyLimitBytes: number): number {
+  return Math.ceil((2 * bodyLimitBytes + 8 * 1024 * 1024) / (1024 * 1024)) * 1024 * 1024;
+}
+
+/**
+ * Least privilege for every service: read-only root filesystem (writes go to tmpfs and volumes),
+ * no capabilities beyond the template's `cap_add`, no privilege gain through setuid binaries, and
+ * the plan's pids limit. Mutates `service`.
+ */
+function harden(service: Service, pids: number): void {
+  service.read_only = true;
+  service.cap_drop = ['ALL'];
+  service.security_opt = ['no-new-privileges:true'];
+  service.pids_limit = pids;
 }
 
 type Service = Record<string, unknown> & { environment?: Record<string, string>; image?: string };
@@ -68,6 +104,13 @@ export function renderCompose(plan: Plan, images: StackImages, opts: StackOption
     DB_PGBOUNCER: String(viaPgbouncer),
   };
 
+  const pids: PidsLimits = s.pidsLimit ?? (Object.fromEntries(Object.entries(pidsLimits(s)).map(([k, v]) => [k, v.value])) as unknown as PidsLimits);
+  for (const [name, service] of Object.entries(svc)) {
+    const n = pids[name as keyof PidsLimits];
+    if (n === undefined) throw new Error(`compose template: the plan has no pids limit for service ${name}`);
+    harden(service, n);
+  }
+
   const db = svc.db!;
   limits(db, s.postgres.limits);
   // /dev/shm holds parallel-query shared memory; Docker's 64 MiB default is too small for big work_mem.
@@ -79,6 +122,7 @@ export function renderCompose(plan: Plan, images: StackImages, opts: StackOption
     limits(svc.pgbouncer!, s.pgbouncer.limits);
   } else {
     delete svc.pgbouncer;
+    delete (doc.secrets as Record<string, unknown> | undefined)?.['pgbouncer-userlist'];
   }
   const appDepends = { ...(svc.backend!.depends_on as Record<string, unknown>) };
   if (s.pgbouncer) appDepends.pgbouncer = { condition: 'service_healthy' };
@@ -97,6 +141,7 @@ export function renderCompose(plan: Plan, images: StackImages, opts: StackOption
     DB_POOL_MAX: String(s.backend.pool.max),
     DB_ACQUIRE_TIMEOUT_MS: String(s.backend.pool.acquireTimeoutMs),
     BODY_LIMIT_BYTES: String(s.bodyLimitBytes),
+    TRUST_PROXY: String(EDGE_PROXY_HOPS),
     SHUTDOWN_TIMEOUT_MS: String(s.shutdownTimeoutMs),
     NODE_OPTIONS: `--max-old-space-size=${s.backend.heapLimitMb}`,
   };
@@ -119,6 +164,7 @@ export function renderCompose(plan: Plan, images: StackImages, opts: StackOption
 
   const nginx = svc.nginx!;
   limits(nginx, s.nginx.limits);
+  nginx.tmpfs = [`/tmp:mode=1777,size=${memString(nginxTempBytes(s.bodyLimitBytes))}`];
   nginx.ports = opts.httpsPort ? [`${opts.bindAddress}:${opts.httpsPort}:8443`, `127.0.0.1:${opts.httpPort}:8080`] : [`${opts.bindAddress}:${opts.httpPort}:8080`];
 
   const out = {

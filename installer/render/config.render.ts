@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Plan } from '../plan/plan.types.js';
 import { formatBytes } from '../detect/size.js';
 import { renderTemplate } from './eta.js';
@@ -11,10 +12,10 @@ const kb = (bytes: number) => `${Math.max(64, Math.floor(bytes / 1024))}kB`;
  * limit from the plan, backend resolved per request through Docker's DNS.
  * `upstream` is `host:port` of the backend service (default `backend:3000`).
  */
-export function renderNginx(plan: Plan, template: string, upstream = 'backend:3000', opts: { tls: boolean } = { tls: false }): string {
+export function renderNginx(plan: Plan, template: string, upstream = 'backend:3000', opts: { tls: boolean; trustedProxies?: string[] } = { tls: false }): string {
   const s = plan.sizing;
   const tls = opts.tls ? { cert: TLS_CERT_IN_CONTAINER, key: TLS_KEY_IN_CONTAINER } : null;
-  return renderTemplate(template, { tier: plan.tier, nginx: s.nginx, backend: s.backend, bodyLimitBytes: s.bodyLimitBytes, upstream, tls });
+  return renderTemplate(template, { tier: plan.tier, nginx: s.nginx, backend: s.backend, bodyLimitBytes: s.bodyLimitBytes, upstream, tls, trustedProxies: opts.trustedProxies ?? [] });
 }
 
 /**
@@ -38,6 +39,30 @@ export function renderPostgresConf(plan: Plan, template: string): string {
 /** redis/redis.conf from compose-templates/redis.conf.eta (maxclients, maxmemory, eviction policy). */
 export function renderRedisConf(plan: Plan, template: string): string {
   return renderTemplate(template, { tier: plan.tier, redis: plan.sizing.redis, redisDemand: plan.budget.redisConnections.demand });
+}
+
+/**
+ * redis/users.acl, Redis's ACL file (redis.conf `aclfile`): the default user with the password as
+ * its SHA-256 (`#<hex>`, Redis ACL docs), so neither the file nor Redis's command line holds the
+ * password, and `healthcheck`, a user that may run PING and nothing else, for the container's
+ * healthcheck. Rendered without comments: Redis refuses any line but `user …`. Pure.
+ */
+export function renderRedisAcl(redisPassword: string): string {
+  const hash = createHash('sha256').update(redisPassword, 'utf8').digest('hex');
+  // Redis ACL files take `user` lines only (no comments).
+  return [
+    `user default on #${hash} ~* &* +@all`,
+    'user healthcheck on nopass resetchannels -@all +ping',
+    '',
+  ].join('\n');
+}
+
+/**
+ * secrets/pgbouncer-userlist.txt: PgBouncer's auth_file (`"user" "password"`, PgBouncer docs),
+ * mounted into its container as a Compose secret. Pure.
+ */
+export function renderPgbouncerUserlist(postgresPassword: string): string {
+  return `"carebox" "${postgresPassword}"\n`;
 }
 
 /**

@@ -4,7 +4,7 @@ import type { Plan } from '../plan/plan.types.js';
 import { INSTALL_FILES } from '../paths.js';
 import { TLS_CERT_FILE, TLS_KEY_FILE } from '../apply/edge.tls.js';
 import { renderCompose, type StackOptions } from './compose.render.js';
-import { renderNginx, renderPgbouncer, renderPostgresConf, renderRedisConf } from './config.render.js';
+import { renderNginx, renderPgbouncer, renderPgbouncerUserlist, renderPostgresConf, renderRedisAcl, renderRedisConf } from './config.render.js';
 import { renderEnv } from './env.render.js';
 import type { StackImages } from './images.map.js';
 import type { Templates } from './templates.load.js';
@@ -38,15 +38,25 @@ export function renderStack(input: RenderInput): RenderedFile[] {
   const files: RenderedFile[] = [
     { path: INSTALL_FILES.compose, content: renderCompose(plan, images, options, templates.compose), mode: 0o644, secret: false },
     { path: INSTALL_FILES.env, content: renderEnv(options.project, env), mode: 0o600, secret: true },
-    { path: INSTALL_FILES.nginx, content: renderNginx(plan, templates.nginx, undefined, { tls: Boolean(options.httpsPort) }), mode: 0o644, secret: false },
+    { path: INSTALL_FILES.nginx, content: renderNginx(plan, templates.nginx, undefined, { tls: Boolean(options.httpsPort), trustedProxies: options.trustedProxies ?? [] }), mode: 0o644, secret: false },
     { path: INSTALL_FILES.postgres, content: renderPostgresConf(plan, templates.postgresql), mode: 0o644, secret: false },
     { path: INSTALL_FILES.redis, content: renderRedisConf(plan, templates.redis), mode: 0o644, secret: false },
+    // Only a hash of the password: readable by the image's redis user through the config mount.
+    { path: INSTALL_FILES.redisAcl, content: renderRedisAcl(env.secrets.REDIS_PASSWORD), mode: 0o644, secret: false },
+    // Compose secrets are bind mounts that keep the host file's owner and mode (non-Swarm Compose
+    // cannot set them), and the image's user differs between images: the file is readable to all
+    // and the secrets/ directory (0700, writeRenderedFiles) keeps it from other users of the host.
+    { path: INSTALL_FILES.postgresPassword, content: env.secrets.POSTGRES_PASSWORD, mode: 0o444, secret: true },
   ];
   const pgb = renderPgbouncer(plan, templates.pgbouncer);
-  if (pgb) files.push({ path: INSTALL_FILES.pgbouncerIni, content: pgb, mode: 0o644, secret: false });
+  if (pgb) {
+    files.push({ path: INSTALL_FILES.pgbouncerIni, content: pgb, mode: 0o644, secret: false });
+    files.push({ path: INSTALL_FILES.pgbouncerUserlist, content: renderPgbouncerUserlist(env.secrets.POSTGRES_PASSWORD), mode: 0o444, secret: true });
+  }
   // A new certificate and key (install --tls-cert/--tls-key); without them the ones in place stay.
   if (input.tlsFiles) {
     files.push({ path: TLS_CERT_FILE, content: input.tlsFiles.certPem, mode: 0o644, secret: false });
+    // nginx (an unprivileged uid) reads it: writeRenderedFiles gives it to nginx's uid.
     files.push({ path: TLS_KEY_FILE, content: input.tlsFiles.keyPem, mode: 0o600, secret: true });
   }
   return files;

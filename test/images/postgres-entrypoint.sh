@@ -1,11 +1,20 @@
 #!/bin/bash
 # Stand-in for the official postgres image's docker-entrypoint.sh: same env contract
-# (POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB, PGDATA), same CMD shape ("postgres" + args).
+# (POSTGRES_USER, POSTGRES_PASSWORD or POSTGRES_PASSWORD_FILE, POSTGRES_DB, PGDATA), same CMD shape
+# ("postgres" + args); runs as root (then drops to postgres) or as postgres from the start.
 set -euo pipefail
 export PATH="/usr/lib/postgresql/15/bin:$PATH"
 : "${PGDATA:=/var/lib/postgresql/data}"
 : "${POSTGRES_USER:=postgres}"
 : "${POSTGRES_DB:=$POSTGRES_USER}"
+if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then
+  if [ -n "${POSTGRES_PASSWORD:-}" ]; then
+    echo "error: both POSTGRES_PASSWORD and POSTGRES_PASSWORD_FILE are set (but are exclusive)" >&2
+    exit 1
+  fi
+  POSTGRES_PASSWORD="$(< "$POSTGRES_PASSWORD_FILE")"
+  unset POSTGRES_PASSWORD_FILE
+fi
 
 if [ "${1:-}" = "postgres" ] && [ "$(id -u)" = "0" ]; then
   mkdir -p "$PGDATA" /var/run/postgresql

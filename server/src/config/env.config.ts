@@ -87,7 +87,9 @@ const serverSchema = z.object({
   /**
    * Express `trust proxy`: how many reverse-proxy hops to trust for the client address
    * (`X-Forwarded-For`), `true`/`false`, or a comma list of trusted addresses/subnets
-   * (`loopback`, `10.0.0.0/8`). Default `1` (nginx in front).
+   * (`loopback`, `10.0.0.0/8`). Default `1`: the stack's nginx, which the installer renders
+   * explicitly. A hospital proxy in front of nginx is not a hop to trust here: nginx resolves its
+   * X-Forwarded-For itself (`carebox install --trusted-proxy`), so the header's last entry is the client.
    */
   TRUST_PROXY: z
     .string()

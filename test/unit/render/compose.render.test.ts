@@ -54,7 +54,7 @@ describe('render: compose.yml', () => {
     expect(text).to.not.match(/[&*]a\d+/);
   });
 
-  it('lint rejects container_name, host ports on a backend, missing limits, unpinned images and missing healthchecks', () => {
+  it('lint rejects container_name, host ports on a backend, missing limits, unpinned images, missing healthchecks and missing least-privilege settings', () => {
     const bad = {
       services: {
         backend: { image: 'carebox/server', container_name: 'x', ports: ['3000:3000'] },
@@ -62,7 +62,7 @@ describe('render: compose.yml', () => {
       },
     };
     const rules = findComposeIssues(bad).map((i) => `${i.service}:${i.rule}`).sort();
-    expect(rules).to.deep.equal(['backend:container-name', 'backend:missing-limits', 'backend:no-healthcheck', 'backend:published-port', 'backend:unpinned-image', 'nginx:unpinned-image']);
+    expect(rules).to.deep.equal(['backend:container-name', 'backend:missing-limits', 'backend:no-healthcheck', 'backend:privileges', 'backend:published-port', 'backend:unpinned-image', 'nginx:privileges', 'nginx:unpinned-image']);
     expect(() => lintCompose(bad)).to.throw(/port is already allocated/);
   });
 });
@@ -101,7 +101,7 @@ describe('render: text configs', () => {
     expect(conf).to.not.match(/requirepass/);
   });
 
-  it('pgbouncer.ini only for plans with PgBouncer, in transaction mode, with no password on disk', () => {
+  it('pgbouncer.ini only for plans with PgBouncer, in transaction mode, with no password outside the secret files', () => {
     expect(renderFor(planFor('default')).map((f) => f.path)).to.not.include('pgbouncer/pgbouncer.ini');
     const files = renderFor(planFor('cluster'));
     const ini = fileOf(files, 'pgbouncer/pgbouncer.ini');
