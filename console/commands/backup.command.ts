@@ -33,14 +33,21 @@ export function registerBackup(program: Command, run: ActionRunner): void {
  * `carebox restore DIR [--yes]`: stop the app cleanly, restore the backup's database (swapped in
  * only when pg_restore succeeded), verify the row counts against backup.json, run pending
  * migrations, start the app and wait healthy. Replaces all current data: asks on a TTY, else needs
- * --yes (exit 2). Exit 0; 1 corrupt backup / failed restore / count mismatch; 3 newer PostgreSQL
- * major; 4 app not healthy afterwards.
+ * --yes (exit 2). DIR must be inside backups/ unless --from-path; backup.json must be signed with
+ * the install's backup.key (or --backup-key FILE). Exit 0; 1 corrupt backup / failed restore /
+ * count mismatch; 2 DIR outside backups/, not a backup, or another install's without
+ * --from-other-install; 3 newer PostgreSQL major; 4 app not healthy afterwards; 5 signature missing
+ * or wrong (an edited backup.json).
  */
 export function registerRestore(program: Command, run: ActionRunner): void {
   withCommon(program.command('restore').description('restore a backup made by `carebox backup` (replaces the current data)').argument('<DIR>', 'a backup directory, or its stamp under backups/'))
     .addOption(new Option('--yes', 'do not ask for confirmation (required without a TTY)').default(false))
     .addOption(new Option('--timeout <S>', 'seconds to wait for the app to become healthy (default 300)'))
     .addOption(new Option('--from-other-install', "restore a backup of another install (moving to a new server): its records replace this install's; this install's audit trail is kept").default(false))
+    .addOption(new Option('--same-install', 'a backup without an install id (made before Carebox recorded one) is of this install').default(false))
+    .addOption(new Option('--from-path', "DIR is a directory outside this install's backups/ folder (a backup copied from elsewhere)").default(false))
+    .addOption(new Option('--backup-key <FILE>', "the backup.key that signed the backup (another install's); default this install's"))
+    .addOption(new Option('--allow-unsigned', 'accept a backup without backup.json.sig (made before Carebox signed backups)').default(false))
     .action(
       run(async (out, raw, args) => {
         const { dir } = commonOptions(raw as { dir?: string; json?: boolean });
@@ -56,7 +63,19 @@ export function registerRestore(program: Command, run: ActionRunner): void {
           }
         }
         const stack = await openStack(dir);
-        const r = await restoreBackup(stack, args[0], { timeoutMs, fromOtherInstall: Boolean(raw.fromOtherInstall) }, plainReporter(out));
+        const r = await restoreBackup(
+          stack,
+          args[0],
+          {
+            timeoutMs,
+            fromOtherInstall: Boolean(raw.fromOtherInstall),
+            sameInstall: Boolean(raw.sameInstall),
+            fromPath: Boolean(raw.fromPath),
+            backupKeyFile: typeof raw.backupKey === 'string' ? raw.backupKey : null,
+            allowUnsigned: Boolean(raw.allowUnsigned),
+          },
+          plainReporter(out),
+        );
         out.result({ ok: true, ...r });
         out.print(`Restored ${r.dir}: ${Object.keys(r.tables).length} tables verified; the app was down ${r.appDownS.toFixed(1)} s.`);
         return 0;
