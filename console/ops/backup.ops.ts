@@ -336,18 +336,18 @@ async function restoreVerified(stack: Stack, dir: string, key: Buffer | null, st
     const { manifest: bm, signed } = await step(reporter, 'verify', 'Check the backup (signature, sha256 of every file)', async () => verifyBackupManifest(dir, key, { allowUnsigned: opts.allowUnsigned }), (b) => `backup ${b.manifest.stamp}${b.signed ? ' (signature valid)' : ' (UNSIGNED, accepted with --allow-unsigned)'}: ${Object.keys(b.manifest.tables).length} tables, PostgreSQL ${b.manifest.postgres.version}`);
     const foreign = backupOrigin(bm, stack.manifest.installId, opts) === 'other';
     const dump = await step(reporter, 'stage', 'Copy the dump aside and check it byte for byte', async () => stageDump(dir, bm.dump, staging), () => `${(bm.dump.bytes / 1024 / 1024).toFixed(1)} MiB, sha256 matches`);
-    const secrets = (await loadSecrets(stack.root)).secrets;
+    const env = await loadSecrets(stack.root);
+    const secrets = env.secrets;
     const dbId = await runningDb(stack);
     const running = await serverVersionNum(stack.docker, dbId);
     if (Number(bm.postgres.major) > Number(pgMajor(running))) {
       throw new PreflightError(`the backup is from PostgreSQL ${bm.postgres.version}, newer than the running ${pgMajor(running)}`, 'restore it into a stack that runs the same or a newer PostgreSQL major');
     }
     await step(reporter, 'roles', 'Check the database roles (owner, application)', async () => {
-      const env = await loadSecrets(stack.root);
       if (env.generated.some((k) => k === 'POSTGRES_OWNER_PASSWORD' || k === 'POSTGRES_APP_PASSWORD')) {
         throw new OperationError('this install has no owner and application database roles yet (.env lacks their passwords)', 'run `carebox upgrade` (or `carebox install --yes` again) first: it creates them without touching the data');
       }
-      await applyDbRoles(stack.compose, env.secrets);
+      await applyDbRoles(stack.compose, secrets);
       return `${DB_OWNER_ROLE} restores and migrates`;
     });
     const downAt = Date.now();

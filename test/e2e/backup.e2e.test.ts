@@ -191,12 +191,12 @@ describe('e2e: backup and restore on the real engine', function () {
   /** What must not change when a restore is refused: the data, the audit trail, the databases, and the app serving. */
   async function unchanged(): Promise<() => Promise<void>> {
     const patients = await patientsChecksum(docker, s!.project);
-    const audit = await sql(docker, s!.project, 'SELECT count(*)::text || '/' || max(id)::text FROM audit_events');
+    const audit = await sql(docker, s!.project, "SELECT count(*)::text || '/' || max(id)::text FROM audit_events");
     const dbs = await sql(docker, s!.project, 'SELECT string_agg(datname, \',\' ORDER BY datname) FROM pg_database');
     const [backend] = await containersOf(docker, s!.project, 'backend');
     return async () => {
       expect(await patientsChecksum(docker, s!.project)).to.equal(patients);
-      expect(await sql(docker, s!.project, 'SELECT count(*)::text || '/' || max(id)::text FROM audit_events')).to.equal(audit);
+      expect(await sql(docker, s!.project, "SELECT count(*)::text || '/' || max(id)::text FROM audit_events")).to.equal(audit);
       expect(await sql(docker, s!.project, 'SELECT string_agg(datname, \',\' ORDER BY datname) FROM pg_database')).to.equal(dbs);
       expect((await containersOf(docker, s!.project, 'backend'))[0]?.Id, 'the app was never stopped').to.equal(backend?.Id);
       expect((await get(`${s!.url}/ready`)).status).to.equal(200);
