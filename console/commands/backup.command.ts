@@ -40,7 +40,7 @@ export function registerBackup(program: Command, run: ActionRunner): void {
  * or wrong (an edited backup.json).
  */
 export function registerRestore(program: Command, run: ActionRunner): void {
-  withCommon(program.command('restore').description('restore a backup made by `carebox backup` (replaces the current data)').argument('<DIR>', 'a backup directory, or its stamp under backups/'))
+  withCommon(program.command('restore').description('restore a backup made by `carebox backup` (replaces the current data)').argument('<DIR>', "a backup's stamp, or its directory inside this install's backups/ (elsewhere only with --from-path)"))
     .addOption(new Option('--yes', 'do not ask for confirmation (required without a TTY)').default(false))
     .addOption(new Option('--timeout <S>', 'seconds to wait for the app to become healthy (default 300)'))
     .addOption(new Option('--from-other-install', "restore a backup of another install (moving to a new server): its records replace this install's; this install's audit trail is kept").default(false))
