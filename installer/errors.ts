@@ -2,6 +2,7 @@
  * One error hierarchy for the CLI. Each error says who must act (the user, an external command,
  * or us) and maps to the exit code of the CLI contract:
  *   0 ok · 1 operation failed · 2 usage error · 3 preflight failed · 4 stack not healthy ·
+ *   5 untrusted backup (its signature does not verify) ·
  *   130 interrupted (SIGINT/SIGTERM; the shell convention 128 + signal 2).
  */
 
@@ -11,6 +12,8 @@ export const ExitCode = {
   Usage: 2,
   Preflight: 3,
   Unhealthy: 4,
+  /** A backup whose backup.json signature does not verify (edited, unsigned, or another key). */
+  UntrustedBackup: 5,
   Interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
@@ -80,6 +83,17 @@ export class ExternalCommandError extends CareboxError {
 export class OperationError extends CareboxError {
   constructor(message: string, hint: string | null = null, cause?: unknown) {
     super(message, { exitCode: ExitCode.Failed, code: 'OPERATION_FAILED', hint, cause });
+  }
+}
+
+/**
+ * A backup that cannot be trusted: backup.json is unsigned, or its signature does not verify with
+ * the backup key (the manifest was edited, or the backup was signed by another install's key).
+ * Nothing was changed. Exit 5.
+ */
+export class UntrustedBackupError extends CareboxError {
+  constructor(message: string, hint: string | null = null) {
+    super(message, { exitCode: ExitCode.UntrustedBackup, code: 'BACKUP_UNTRUSTED', hint });
   }
 }
 

@@ -35,14 +35,21 @@ export function registerBackup(program: Command, run: ActionRunner): void {
  * backup, per table) and ask (or need --yes), then, with nginx in full maintenance, stop the app cleanly, restore the backup's database (swapped in
  * only when pg_restore succeeded), verify the row counts against backup.json, run pending
  * migrations, start the app and wait healthy. Replaces all current data: asks on a TTY, else needs
- * --yes (exit 2, with the statement of what would be lost). Exit 0; 1 corrupt backup / failed restore / count mismatch; 3 newer PostgreSQL
- * major; 4 app not healthy afterwards.
+ * --yes (exit 2, with the statement of what would be lost). DIR must be inside backups/ unless
+ * --from-path; backup.json must be signed with the install's backup.key (or --backup-key FILE).
+ * Exit 0; 1 corrupt backup / failed restore / count mismatch / cancelled; 2 DIR outside backups/,
+ * not a backup, or another install's without --from-other-install; 3 newer PostgreSQL major; 4 app
+ * not healthy afterwards; 5 signature missing or wrong (an edited backup.json).
  */
 export function registerRestore(program: Command, run: ActionRunner): void {
-  withCommon(program.command('restore').description('restore a backup made by `carebox backup` (replaces the current data)').argument('<DIR>', 'a backup directory, or its stamp under backups/'))
+  withCommon(program.command('restore').description('restore a backup made by `carebox backup` (replaces the current data)').argument('<DIR>', "a backup's stamp, or its directory inside this install's backups/ (elsewhere only with --from-path)"))
     .addOption(new Option('--yes', 'do not ask for confirmation (required without a TTY)').default(false))
     .addOption(new Option('--timeout <S>', 'seconds to wait for the app to become healthy (default 300)'))
     .addOption(new Option('--from-other-install', "restore a backup of another install (moving to a new server): its records replace this install's; this install's audit trail is kept").default(false))
+    .addOption(new Option('--same-install', 'a backup without an install id (made before Carebox recorded one) is of this install').default(false))
+    .addOption(new Option('--from-path', "DIR is a directory outside this install's backups/ folder (a backup copied from elsewhere)").default(false))
+    .addOption(new Option('--backup-key <FILE>', "the backup.key that signed the backup (another install's); default this install's"))
+    .addOption(new Option('--allow-unsigned', 'accept a backup without backup.json.sig (made before Carebox signed backups)').default(false))
     .action(
       run(async (out, raw, args) => {
         const { dir } = commonOptions(raw as { dir?: string; json?: boolean });
@@ -59,7 +66,20 @@ export function registerRestore(program: Command, run: ActionRunner): void {
           const { confirmPrompt } = await loadInteractiveUi(() => import('../../installer/ui/confirm.prompt.js'));
           return confirmPrompt(`Replace ALL current data with the backup ${args[0]}${loss.totalLost > 0 ? `, losing the ${loss.totalLost} row(s) above` : ''}? Clients get a 503 maintenance answer while it runs.`);
         };
-        const r = await restoreBackup(stack, args[0], { timeoutMs, fromOtherInstall: Boolean(raw.fromOtherInstall), confirm }, plainReporter(out)).catch((err: Error) => {
+        const r = await restoreBackup(
+          stack,
+          args[0],
+          {
+            timeoutMs,
+            fromOtherInstall: Boolean(raw.fromOtherInstall),
+            sameInstall: Boolean(raw.sameInstall),
+            fromPath: Boolean(raw.fromPath),
+            backupKeyFile: typeof raw.backupKey === 'string' ? raw.backupKey : null,
+            allowUnsigned: Boolean(raw.allowUnsigned),
+            confirm,
+          },
+          plainReporter(out),
+        ).catch((err: Error) => {
           if (err.message.startsWith('restore cancelled')) return null;
           throw err;
         });

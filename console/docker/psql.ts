@@ -15,15 +15,15 @@ export const DB_USER = 'carebox';
 /** Field separator of psql's unaligned output: the ASCII unit separator, never in identifiers. */
 const SEP = '\x1f';
 const PSQL = ['psql', '-X', '-q', '-At', '-F', SEP, '-v', 'ON_ERROR_STOP=1', '-U', DB_USER, '-d', DB_NAME];
-const psqlOn = (database: string) => [...PSQL.slice(0, -1), database];
+const psqlOn = (database: string, user: string = DB_USER) => PSQL.map((a, i) => (i === PSQL.length - 1 ? database : i === PSQL.length - 3 ? user : a));
 
 /**
  * Run SQL (may hold several statements and psql meta-commands such as `\gexec`) and return the
  * rows of its output, each split into fields.
  * @throws OperationError with psql's message when it fails.
  */
-export async function psqlRows(docker: Docker, dbId: string, sql: string, opts: { timeoutMs?: number; database?: string } = {}): Promise<string[][]> {
-  const r = await execIn(docker, dbId, psqlOn(opts.database ?? DB_NAME), { stdin: sql.endsWith('\n') ? sql : `${sql}\n`, timeoutMs: opts.timeoutMs ?? 120_000 });
+export async function psqlRows(docker: Docker, dbId: string, sql: string, opts: { timeoutMs?: number; database?: string; /** role to connect as (local socket); default the superuser */ user?: string } = {}): Promise<string[][]> {
+  const r = await execIn(docker, dbId, psqlOn(opts.database ?? DB_NAME, opts.user), { stdin: sql.endsWith('\n') ? sql : `${sql}\n`, timeoutMs: opts.timeoutMs ?? 120_000 });
   if (r.code !== 0) throw new OperationError(`psql failed in the db container (exit ${r.code}): ${(r.stderr || r.stdout).trim().split('\n').slice(-4).join(' ')}`, 'check `carebox logs db`');
   return r.stdout
     .split('\n')

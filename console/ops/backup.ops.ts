@@ -4,22 +4,30 @@
  * A backup is a directory `backups/<UTC stamp>/` (mode 0700) holding:
  *   db.dump       `pg_dump -Fc` through the db container (docker exec, streamed to the host), 0600
  *   files/…       the rendered files, `.env` (0600) and carebox.json as they were
- *   backup.json   the backup manifest: sha256 of every file, exact row counts per table (counted
- *                 in the *same snapshot* pg_dump used), image versions, PostgreSQL version
+ *   backup.json   the backup manifest: the install id, sha256 of every file, exact row counts per
+ *                 table (counted in the *same snapshot* pg_dump used), image versions, PostgreSQL version
+ *   backup.json.sig  HMAC-SHA256 of backup.json's bytes with the install's backup.key (0600, kept in
+ *                 the install root and never in a backup; backup.manifest.sign.ts)
  * It is written under `backups/.partial-<stamp>/` and renamed when complete, so a crash never
  * leaves a directory that looks like a backup. The newest `keep` backups are kept (default 7,
  * recorded in carebox.json); older ones are removed.
  *
- * Restore first measures and states what it would lose (restore.loss.ts) and asks the caller to
- * confirm, then puts nginx in full maintenance (503 + Retry-After + message), brings the app (backend, worker) down cleanly, restores into a fresh database and swaps
+ * Restore first checks what it is given (backup.verify.ts: inside backups/ unless --from-path, a
+ * valid signature, the dump copied and checked byte for byte), measures and states what it would
+ * lose (restore.loss.ts) and asks the caller to confirm, then puts nginx in full maintenance (503 +
+ * Retry-After + message), brings the app (backend, worker) down cleanly, restores as the owner role (not the superuser) into a fresh database and swaps
  * it in (the previous database is kept under another name until the restored one is verified),
  * checks the row counts against backup.json, carries over the audit events written since the backup
  * (the trail is append-only; see restore.audit.ts), runs pending migrations, and brings the app up.
  */
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
-import { basename, isAbsolute, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import { sha256File } from '../../installer/apply/bundle.load.js';
+import { BACKUP_KEY_FILE, ensureBackupKey, readBackupKey } from '../../installer/apply/backup.key.js';
+import { applyDbRoles, DB_OWNER_ROLE, migrationEnv } from '../../installer/apply/db.roles.js';
+import { loadSecrets } from '../../installer/apply/secrets.store.js';
+import { installIdFor } from '../../installer/manifest/install.id.js';
 import { utcStamp } from '../../installer/apply/fs.atomic.js';
 import type { StepReporter } from '../../installer/apply/steps.js';
 import { OperationError, PreflightError, UnhealthyError, UsageError } from '../../installer/errors.js';
@@ -33,6 +41,8 @@ import { DB_NAME, DB_USER, parseRowCounts, pgMajor, psqlRows, PsqlSession, ROW_C
 import { carryOverAuditTrail, type AuditCarryOver } from './restore.audit.js';
 import { measureRestoreLoss, type RestoreLoss } from './restore.loss.js';
 import { withMaintenance } from './maintenance.ops.js';
+import { signManifest, SIGNATURE_FILE } from './backup.manifest.sign.js';
+import { resolveBackupDir, stageDump, verifyBackupManifest, type VerifiedManifest } from './backup.verify.js';
 import { startApp, stopApp } from './rolling.js';
 import { serviceContainers, step, withStackLock, type Stack } from './stack.js';
 
@@ -60,6 +70,9 @@ export interface BackupManifest {
   /** Directory name: UTC stamp `20261129T081530Z`. */
   stamp: string;
   carebox: { version: string };
+  /** carebox.json's installId at the backup: restore decides "another install" by it. */
+  installId: string;
+  /** Compose project name (informational: every install at the default root is `carebox`). */
   project: string;
   tier: string;
   images: StackImages;
@@ -156,7 +169,10 @@ export async function pruneBackups(root: string, keep: number, reporter: StepRep
 export async function createBackup(stack: Stack, opts: { keep?: number; lock?: boolean; prune?: boolean }, reporter: StepReporter): Promise<BackupResult> {
   const run = async (): Promise<BackupResult> => {
     const t0 = Date.now();
-    const m = stack.manifest;
+    // An install from before install ids and backup keys gets both with its first backup.
+    const m: Manifest = { ...stack.manifest, installId: installIdFor(stack.manifest) };
+    await ensureBackupKey(stack.root);
+    const key = await readBackupKey(join(stack.root, BACKUP_KEY_FILE));
     const keep = opts.keep ?? m.backups?.keep ?? DEFAULT_KEEP;
     const stamp = utcStamp();
     const backups = join(stack.root, INSTALL_FILES.backups);
@@ -210,6 +226,7 @@ export async function createBackup(stack: Stack, opts: { keep?: number; lock?: b
         createdAt: new Date().toISOString(),
         stamp,
         carebox: { version: CAREBOX_VERSION },
+        installId: m.installId!,
         project: m.project,
         tier: m.plan.tier,
         images: m.images,
@@ -218,7 +235,9 @@ export async function createBackup(stack: Stack, opts: { keep?: number; lock?: b
         tables,
         files,
       };
-      await fs.writeFile(join(partial, BACKUP_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
+      const manifestBytes = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8');
+      await fs.writeFile(join(partial, BACKUP_MANIFEST), manifestBytes, { mode: 0o600 });
+      await fs.writeFile(join(partial, SIGNATURE_FILE), signManifest(manifestBytes, key), { mode: 0o600 });
       await fs.rename(partial, final);
       const pruned = opts.prune === false ? [] : await pruneBackups(stack.root, keep, reporter);
       const next: Manifest = { ...m, backups: { keep, last: stamp } };
@@ -233,35 +252,7 @@ export async function createBackup(stack: Stack, opts: { keep?: number; lock?: b
   return opts.lock === false ? run() : withStackLock(stack.root, 'backup', run);
 }
 
-/**
- * Resolve `restore DIR`: a path, or a stamp under the root's backups/.
- * @throws UsageError when it is not a backup directory.
- */
-export async function resolveBackupDir(root: string, dir: string): Promise<string> {
-  const candidates = isAbsolute(dir) ? [dir] : [resolve(dir), join(root, INSTALL_FILES.backups, dir)];
-  for (const c of candidates) if (await fs.access(join(c, BACKUP_MANIFEST)).then(() => true, () => false)) return c;
-  throw new UsageError(`${dir} is not a Carebox backup (no ${BACKUP_MANIFEST})`, `backups of this install: ${(await listBackups(root)).join(', ') || 'none'} (under ${join(root, INSTALL_FILES.backups)})`);
-}
-
-/**
- * Read backup.json and check every file against its sha256.
- * @throws UsageError when backup.json is unreadable; OperationError naming a file that is missing
- *   or corrupt.
- */
-export async function verifyBackup(dir: string): Promise<BackupManifest> {
-  let m: BackupManifest;
-  try {
-    m = JSON.parse(await fs.readFile(join(dir, BACKUP_MANIFEST), 'utf8')) as BackupManifest;
-  } catch (err) {
-    throw new UsageError(`${join(dir, BACKUP_MANIFEST)} is unreadable: ${(err as Error).message}`);
-  }
-  if (m.kind !== 'carebox-backup' || m.schemaVersion !== 1) throw new UsageError(`${dir} is not a Carebox backup`);
-  for (const f of [m.dump, ...m.files]) {
-    const got = await sha256File(join(dir, f.path)).catch(() => null);
-    if (got !== f.sha256) throw new OperationError(`backup ${basename(dir)}: ${f.path} ${got ? 'does not match its sha256 (corrupt)' : 'is missing'}`, 'use another backup (`ls backups/`)');
-  }
-  return m;
-}
+export { resolveBackupDir };
 
 /** What a restore did. */
 export interface RestoreResult {
@@ -273,37 +264,102 @@ export interface RestoreResult {
   appDownS: number;
   /** Audit events written since the backup that were kept, and the event recording the restore. */
   audit: AuditCarryOver;
+  /** Whether backup.json's signature was verified (false only with --allow-unsigned). */
+  signed: boolean;
   /** What the restore replaced, measured before it started. */
   loss: RestoreLoss;
   tookMs: number;
 }
 
+/** How restore treats where a backup comes from. */
+export interface RestoreOptions {
+  timeoutMs: number;
+  lock?: boolean;
+  /** Accept a backup of another install (moving to a new server): its installId differs from carebox.json's. */
+  fromOtherInstall?: boolean;
+  /** A backup without an install id (made before ids existed) is of this install: carry over only newer audit events. */
+  sameInstall?: boolean;
+  /** DIR may be outside the install's backups/ folder. */
+  fromPath?: boolean;
+  /** The key that signed the backup (another install's backup.key); default the install's own. */
+  backupKeyFile?: string | null;
+  /** Accept a backup without backup.json.sig (made before backups were signed). */
+  allowUnsigned?: boolean;
+  /**
+   * Shown what the restore would lose (rows written or changed since the backup, per table) before
+   * anything changes; false cancels (OperationError, nothing changed). Without it the restore
+   * proceeds (`--yes`, or an upgrade's rollback inside its maintenance window).
+   */
+  confirm?: (loss: RestoreLoss) => Promise<boolean>;
+}
+
+/**
+ * Whether a backup is another install's, by install id (never by project name: every install at the
+ * default root is called `carebox`). A backup without an id (made before ids existed) cannot be told
+ * apart, so the operator must say which it is. Pure.
+ * @returns 'same' | 'other'
+ * @throws UsageError when the backup has no id and neither `sameInstall` nor `fromOtherInstall` is given,
+ *   or another install's backup without `fromOtherInstall`.
+ */
+export function backupOrigin(bm: Pick<VerifiedManifest, 'installId' | 'stamp'>, installId: string | undefined, opts: Pick<RestoreOptions, 'fromOtherInstall' | 'sameInstall'>): 'same' | 'other' {
+  if (opts.fromOtherInstall && opts.sameInstall) throw new UsageError('--from-other-install and --same-install exclude each other');
+  if (!bm.installId) {
+    if (opts.sameInstall) return 'same';
+    if (opts.fromOtherInstall) return 'other';
+    throw new UsageError(
+      `backup ${bm.stamp} records no install id (it was made before Carebox recorded one), so it cannot tell whether it is this install's`,
+      "rerun with --same-install if it is a backup of this install (audit events since it are carried over), or --from-other-install if it is another's (this install's whole audit trail is appended after the backup's)",
+    );
+  }
+  if (bm.installId === installId) {
+    if (opts.fromOtherInstall) throw new UsageError(`backup ${bm.stamp} is of this install (install id ${bm.installId}), not of another`, 'rerun without --from-other-install');
+    return 'same';
+  }
+  if (!opts.fromOtherInstall) {
+    throw new UsageError(
+      `backup ${bm.stamp} was taken of another install (install id ${bm.installId}), not of this one (${installId ?? 'no id yet'})`,
+      "to move that install's records here (a new server), rerun with --from-other-install: this install's records are replaced, its audit trail is kept and appended after the backup's",
+    );
+  }
+  return 'other';
+}
+
 /**
  * Restore a backup's database into the running stack.
- * @param opts.confirm shown what the restore would lose (rows written or changed since the backup,
- *   per table) before anything changes; false cancels (OperationError, nothing changed). Without it
- *   the restore proceeds (`--yes`, or an upgrade's rollback inside its maintenance window).
- * @param opts.fromOtherInstall accept a backup of another install (moving to a new server); without
- *   it such a backup is refused, since it would replace this install's records with another's
- * @throws UsageError for a directory that is not a backup, or another install's backup without
- *   opts.fromOtherInstall; OperationError for a corrupt backup, a
+ * @param opts see {@link RestoreOptions}
+ * @throws UsageError (exit 2) for a directory that is not a backup or is outside backups/ without
+ *   fromPath, or another install's backup without opts.fromOtherInstall; UntrustedBackupError
+ *   (exit 5) for a missing or wrong signature; OperationError for a corrupt backup, a
  *   failed pg_restore (the previous database is put back and the app started on it again) or row counts that do not match (the
  *   restored database is kept, the previous one is kept as `carebox_pre_restore_<stamp>`, and the
  *   app stays down); PreflightError when the backup is from a newer PostgreSQL major;
  *   UnhealthyError when the app does not come back healthy.
  */
-export async function restoreBackup(stack: Stack, dirArg: string, opts: { timeoutMs: number; lock?: boolean; fromOtherInstall?: boolean; confirm?: (loss: RestoreLoss) => Promise<boolean> }, reporter: StepReporter): Promise<RestoreResult> {
-  const dir = await resolveBackupDir(stack.root, dirArg);
+export async function restoreBackup(stack: Stack, dirArg: string, opts: RestoreOptions, reporter: StepReporter): Promise<RestoreResult> {
+  const dir = await resolveBackupDir(stack.root, dirArg, { fromPath: opts.fromPath });
+  // Without a key file (an install that never took a backup with this version) only an unsigned
+  // backup can be restored, and only with --allow-unsigned.
+  const keyFile = opts.backupKeyFile ?? join(stack.root, BACKUP_KEY_FILE);
+  const key = opts.allowUnsigned && !opts.backupKeyFile ? await readBackupKey(keyFile).catch(() => null) : await readBackupKey(keyFile);
   const run = async (): Promise<RestoreResult> => {
     const t0 = Date.now();
-    const bm = await step(reporter, 'verify', 'Check the backup (sha256 of every file)', async () => verifyBackup(dir), (b) => `backup ${b.stamp}: ${Object.keys(b.tables).length} tables, PostgreSQL ${b.postgres.version}`);
-    const foreign = bm.project !== stack.manifest.project;
-    if (foreign && !opts.fromOtherInstall) {
-      throw new UsageError(
-        `backup ${bm.stamp} was taken of another install (${bm.project}), not of this one (${stack.manifest.project})`,
-        "to move that install's records here (a new server), rerun with --from-other-install: this install's records are replaced, its audit trail is kept and appended after the backup's",
-      );
+    const staging = await fs.mkdtemp(join(stack.root, INSTALL_FILES.backups, '.restore-'));
+    try {
+      return await restoreVerified(stack, dir, key, staging, t0, opts, reporter);
+    } finally {
+      await fs.rm(staging, { recursive: true, force: true });
     }
+  };
+  return opts.lock === false ? run() : withStackLock(stack.root, 'restore', run);
+}
+
+async function restoreVerified(stack: Stack, dir: string, key: Buffer | null, staging: string, t0: number, opts: RestoreOptions, reporter: StepReporter): Promise<RestoreResult> {
+  {
+    const { manifest: bm, signed } = await step(reporter, 'verify', 'Check the backup (signature, sha256 of every file)', async () => verifyBackupManifest(dir, key, { allowUnsigned: opts.allowUnsigned }), (b) => `backup ${b.manifest.stamp}${b.signed ? ' (signature valid)' : ' (UNSIGNED, accepted with --allow-unsigned)'}: ${Object.keys(b.manifest.tables).length} tables, PostgreSQL ${b.manifest.postgres.version}`);
+    const foreign = backupOrigin(bm, stack.manifest.installId, opts) === 'other';
+    const dump = await step(reporter, 'stage', 'Copy the dump aside and check it byte for byte', async () => stageDump(dir, bm.dump, staging), () => `${(bm.dump.bytes / 1024 / 1024).toFixed(1)} MiB, sha256 matches`);
+    const env = await loadSecrets(stack.root);
+    const secrets = env.secrets;
     const dbId = await runningDb(stack);
     const running = await serverVersionNum(stack.docker, dbId);
     if (Number(bm.postgres.major) > Number(pgMajor(running))) {
@@ -312,6 +368,13 @@ export async function restoreBackup(stack: Stack, dirArg: string, opts: { timeou
     // What this restore throws away, said before anything changes; the caller confirms it (or --yes).
     const loss = await step(reporter, 'loss', 'Measure what the restore replaces (writes since the backup)', () => measureRestoreLoss(stack.docker, dbId, bm), (l) => (l.totalLost > 0 ? `${l.totalLost} row(s) written or changed since the backup will be lost` : 'no write since the backup found'));
     if (opts.confirm && !(await opts.confirm(loss))) throw new OperationError('restore cancelled: nothing was changed');
+    await step(reporter, 'roles', 'Check the database roles (owner, application)', async () => {
+      if (env.generated.some((k) => k === 'POSTGRES_OWNER_PASSWORD' || k === 'POSTGRES_APP_PASSWORD')) {
+        throw new OperationError('this install has no owner and application database roles yet (.env lacks their passwords)', 'run `carebox upgrade` (or `carebox install --yes` again) first: it creates them without touching the data');
+      }
+      await applyDbRoles(stack.compose, secrets);
+      return `${DB_OWNER_ROLE} restores and migrates`;
+    });
     // Every request gets the maintenance 503 (with Retry-After) while the database is swapped; it
     // stays on when the app is left stopped on purpose (the restored data must be inspected first).
     let keepClosed = false;
@@ -323,10 +386,13 @@ export async function restoreBackup(stack: Stack, dirArg: string, opts: { timeou
         // Everything still connected (console sessions, a stray psql) must let go of the database.
         const terminate = `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '${DB_NAME}' AND pid <> pg_backend_pid();`;
         await psqlRows(stack.docker, dbId, terminate, { database: 'postgres' });
-        await psqlRows(stack.docker, dbId, `ALTER DATABASE "${DB_NAME}" RENAME TO "${aside}";\nCREATE DATABASE "${DB_NAME}" OWNER "${DB_USER}";`, { database: 'postgres' });
+        // The superuser only renames and creates the database; the owner role restores into it.
+        await psqlRows(stack.docker, dbId, `ALTER DATABASE "${DB_NAME}" RENAME TO "${aside}";\nCREATE DATABASE "${DB_NAME}" OWNER "${DB_OWNER_ROLE}";\nREVOKE TEMPORARY ON DATABASE "${DB_NAME}" FROM PUBLIC;`, { database: 'postgres' });
         progress(`previous database kept as ${aside} until the restore is verified`);
-        const r = await execIn(stack.docker, dbId, ['pg_restore', '--exit-on-error', '--single-transaction', '--no-owner', `--role=${DB_USER}`, '-U', DB_USER, '-d', DB_NAME], {
-          stdin: createReadStream(join(dir, DUMP_FILE)),
+        // As the owner, without the dump's owners and grants (a backup from before the roles has the
+        // superuser in them): the migrate step below grants the app role its privileges again.
+        const r = await execIn(stack.docker, dbId, ['pg_restore', '--exit-on-error', '--single-transaction', '--no-owner', '--no-privileges', '-U', DB_OWNER_ROLE, '-d', DB_NAME], {
+          stdin: createReadStream(dump),
           timeoutMs: 6 * 60 * 60_000,
         });
         if (r.code !== 0) {
@@ -357,14 +423,15 @@ export async function restoreBackup(stack: Stack, dirArg: string, opts: { timeou
         return got;
       }, (t) => `${Object.keys(t).length} tables match (${Object.values(t).reduce((a, b) => a + b, 0)} rows)`);
       const audit = await step(reporter, 'audit', 'Carry over the audit trail written since the backup, and record the restore', async () => {
-        const a = await carryOverAuditTrail(stack.docker, dbId, aside, bm.stamp, foreign ? 'all' : 'since-backup');
+        const a = await carryOverAuditTrail(stack.docker, dbId, aside, bm.stamp, foreign ? 'all' : 'since-backup', DB_OWNER_ROLE);
         await psqlRows(stack.docker, dbId, `DROP DATABASE IF EXISTS "${aside}";`, { database: 'postgres' });
         return a;
       }, (a) => (a.restoreEventId === null ? 'the backup has no audit trail' : `${a.carried} event(s) since the backup kept; restore recorded as event ${a.restoreEventId}`));
       // A backup older than the running server image lacks its newest migrations.
       const migrated = await step(reporter, 'migrate', 'Run pending migrations', async (progress) => {
         const before = (await psqlRows(stack.docker, dbId, 'SELECT count(*) FROM knex_migrations;').catch(() => [['0']]))[0]?.[0];
-        await stack.compose.runOnce('backend', ['node', 'dist/server/src/migrate.js'], { DATABASE_HOST: 'db', DATABASE_PORT: '5432', DB_PGBOUNCER: 'false' }, (s) => s.split('\n').filter(Boolean).forEach((l) => progress(l.trim().slice(0, 200))));
+        // Always run: as the owner, it also grants the app role its privileges on the restored tables.
+        await stack.compose.runOnce('backend', ['node', 'dist/server/src/migrate.js'], migrationEnv(secrets), (s) => s.split('\n').filter(Boolean).forEach((l) => progress(l.trim().slice(0, 200))));
         const after = (await psqlRows(stack.docker, dbId, 'SELECT count(*) FROM knex_migrations;'))[0]?.[0];
         return before !== after;
       }, (m) => (m ? 'applied migrations newer than the backup' : 'up to date'));
@@ -378,12 +445,10 @@ export async function restoreBackup(stack: Stack, dirArg: string, opts: { timeou
       }, (s) => `app back after ${s.toFixed(1)} s`);
       return { tables, audit, migrated, appDownS };
     });
-
     const now = new Date().toISOString();
-    const next: Manifest = { ...stack.manifest, history: [...stack.manifest.history, { appliedAt: now, action: 'restore', tier: stack.manifest.plan.tier, summary: `database restored from backup ${bm.stamp}` }] };
+    const next: Manifest = { ...stack.manifest, installId: installIdFor(stack.manifest), history: [...stack.manifest.history, { appliedAt: now, action: 'restore', tier: stack.manifest.plan.tier, summary: `database restored from backup ${bm.stamp}` }] };
     await writeManifest(stack.root, next, utcStamp());
     stack.manifest = next;
-    return { dir, tables, migrated, appDownS, audit, loss, tookMs: Date.now() - t0 };
-  };
-  return opts.lock === false ? run() : withStackLock(stack.root, 'restore', run);
+    return { dir, tables, migrated, appDownS, audit, signed, loss, tookMs: Date.now() - t0 };
+  }
 }

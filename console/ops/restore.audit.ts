@@ -7,7 +7,7 @@
  */
 import type Docker from 'dockerode';
 import { execIn } from '../docker/container.exec.js';
-import { DB_NAME, psqlRows } from '../docker/psql.js';
+import { DB_NAME, psqlRows as psqlRowsAs } from '../docker/psql.js';
 
 /** What the carry-over did. */
 export interface AuditCarryOver {
@@ -28,10 +28,12 @@ const ident = /^[a-z_][a-z0-9_]*$/;
  * Runs inside the db container (psql `\copy` through a temporary file in the container).
  * @param previous name of the pre-restore database (an identifier: lower case, digits, `_`)
  * @param backupStamp the backup's UTC stamp, recorded as the event's resource id
+ * @param user the role psql connects as (the owner role in a restore); default the superuser
  * @throws OperationError when psql fails (the caller keeps the previous database for inspection)
  */
-export async function carryOverAuditTrail(docker: Docker, dbId: string, previous: string, backupStamp: string, mode: 'since-backup' | 'all' = 'since-backup'): Promise<AuditCarryOver> {
+export async function carryOverAuditTrail(docker: Docker, dbId: string, previous: string, backupStamp: string, mode: 'since-backup' | 'all' = 'since-backup', user?: string): Promise<AuditCarryOver> {
   if (!ident.test(previous)) throw new Error(`not a database name: ${previous}`);
+  const psqlRows = (d: Docker, id: string, sql: string, opts: { timeoutMs?: number; database?: string } = {}) => psqlRowsAs(d, id, sql, { ...opts, user });
   const columnsSql = "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'audit_events' ORDER BY ordinal_position;";
   const restoredCols = (await psqlRows(docker, dbId, columnsSql)).map((r) => r[0]!);
   if (restoredCols.length === 0) return { carried: 0, restoreEventId: null };

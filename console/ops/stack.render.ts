@@ -4,7 +4,7 @@
  * later `install` re-run renders the same bytes.
  */
 import { join } from 'node:path';
-import { loadSecrets } from '../../installer/apply/secrets.store.js';
+import { loadSecrets, ROLE_SECRET_KEYS } from '../../installer/apply/secrets.store.js';
 import { readIfExists } from '../../installer/apply/fs.atomic.js';
 import { OperationError } from '../../installer/errors.js';
 import type { Manifest } from '../../installer/manifest/manifest.js';
@@ -16,12 +16,18 @@ import { CAREBOX_VERSION } from '../../installer/version.js';
 
 /**
  * Render every file of the install root for `plan` and `images`.
+ * @param opts.newRoleSecrets allow generating the database role passwords an install from before
+ *   those roles lacks (upgrade, which then creates the roles before anything logs in with them)
  * @throws OperationError when .env lacks a secret (regenerating it would lock the stack out of
  *   its own database), naming the backup to restore it from.
  */
-export async function renderForStack(root: string, m: Manifest, plan: Plan, images: StackImages, templates: Templates = loadTemplates(), version: string = CAREBOX_VERSION): Promise<RenderedFile[]> {
+export async function renderForStack(root: string, m: Manifest, plan: Plan, images: StackImages, templates: Templates = loadTemplates(), version: string = CAREBOX_VERSION, opts: { newRoleSecrets?: boolean } = {}): Promise<RenderedFile[]> {
   const env = await loadSecrets(root);
-  if (env.generated.length > 0) {
+  const missingRoles = env.generated.filter((k) => ROLE_SECRET_KEYS.has(k));
+  if (missingRoles.length > 0 && missingRoles.length === env.generated.length && !opts.newRoleSecrets) {
+    throw new OperationError(`.env in ${root} lacks ${missingRoles.join(', ')}: this install predates the separate database roles`, 'run `carebox upgrade` (or `carebox install --yes` again) first: it creates the roles and keeps the data');
+  }
+  if (env.generated.some((k) => !ROLE_SECRET_KEYS.has(k))) {
     throw new OperationError(`.env in ${root} lacks ${env.generated.join(', ')}`, 'restore .env from backups/ (a full backup holds it); never generate new database secrets for an existing stack');
   }
   return renderStack({

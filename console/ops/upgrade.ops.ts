@@ -29,7 +29,10 @@ import type { StepReporter } from '../../installer/apply/steps.js';
 import { summarize } from '../../installer/apply/health.wait.js';
 import { CareboxError, OperationError, PreflightError, UnhealthyError, UsageError } from '../../installer/errors.js';
 import { writeManifest, type Manifest } from '../../installer/manifest/manifest.js';
-import { packageRoot } from '../../installer/paths.js';
+import { INSTALL_FILES, packageRoot } from '../../installer/paths.js';
+import { applyDbRoles, DB_APP_ROLE, DB_OWNER_ROLE, migrationEnv } from '../../installer/apply/db.roles.js';
+import { loadSecrets } from '../../installer/apply/secrets.store.js';
+import { installIdFor } from '../../installer/manifest/install.id.js';
 import { imagesFileSchema, type BaseImageName, type StackImages } from '../../installer/render/images.map.js';
 import type { RenderedFile } from '../../installer/render/render.js';
 import { loadTemplates, type Templates } from '../../installer/render/templates.load.js';
@@ -253,7 +256,7 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
       let backup = move ? null : await createBackup(stack, { lock: false, prune: false }, reporter);
       let preservedVolume: string | null = null;
 
-      const files: RenderedFile[] = await renderForStack(stack.root, m, m.plan, to, templates, CAREBOX_VERSION);
+      const files: RenderedFile[] = await renderForStack(stack.root, m, m.plan, to, templates, CAREBOX_VERSION, { newRoleSecrets: true });
       const previous = await currentContents(stack.root, files);
       const before = await migrationCount(stack);
       let changes: FileChange[] = [];
@@ -264,6 +267,9 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
       };
       const putBack = async (contents: Map<string, string | null>) => {
         for (const f of files) {
+          // .env stays: the new one holds the same secrets plus the database roles' passwords, which a
+          // restore in the rollback (as the owner role) needs.
+          if (f.path === INSTALL_FILES.env) continue;
           const old = contents.get(f.path);
           if (old !== null && old !== undefined && old !== f.content) await writeFileAtomic(join(stack.root, f.path), old, f.mode);
         }
@@ -286,9 +292,15 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
       }
       try {
         if (!move) await writeNew();
+        // An install from before the owner and application roles gets them here (.env now holds their passwords).
+        const secrets = (await loadSecrets(stack.root)).secrets;
+        if (!move) await step(reporter, 'roles', 'Create or update the database roles (owner, application)', async () => {
+          await applyDbRoles(stack.compose, secrets);
+          return `${DB_OWNER_ROLE} migrates; the app logs in as ${DB_APP_ROLE}`;
+        });
         if (!move) await step(reporter, 'migrate', 'Run database migrations (new image, one transaction)', async (progress) => {
           try {
-            await stack.compose.runOnce('backend', ['node', 'dist/server/src/migrate.js'], { DATABASE_HOST: 'db', DATABASE_PORT: '5432', DB_PGBOUNCER: 'false' }, (s) => s.split('\n').filter(Boolean).forEach((l) => progress(l.trim().slice(0, 200))));
+            await stack.compose.runOnce('backend', ['node', 'dist/server/src/migrate.js'], migrationEnv(secrets), (s) => s.split('\n').filter(Boolean).forEach((l) => progress(l.trim().slice(0, 200))));
           } finally {
             migrationsApplied = (await migrationCount(stack)) - before;
           }
@@ -342,6 +354,7 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
       const next: Manifest = {
         ...stack.manifest,
         carebox: { version: CAREBOX_VERSION },
+        installId: installIdFor(stack.manifest),
         appliedAt: now,
         images: to,
         files: fileChecksums(files),

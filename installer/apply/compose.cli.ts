@@ -46,8 +46,15 @@ export class ComposeCli {
 
   /** `run --rm --no-deps` a one-off command in a service's image (migrations). */
   async runOnce(service: string, command: string[], env: Record<string, string> = {}, onOutput?: (s: string) => void): Promise<ExecResult> {
-    const envArgs = Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
-    return this.run(['run', '--rm', '--no-deps', '-T', ...envArgs, service, ...command], { onOutput, timeoutMs: 10 * 60_000 });
+    // `-e KEY` without a value: Compose takes it from its own environment, so a value (the owner
+    // role's password for migrations) never shows on a command line (`ps`, audit logs).
+    const envArgs = Object.keys(env).flatMap((k) => ['-e', k]);
+    return exec(this.argv(['run', '--rm', '--no-deps', '-T', ...envArgs, service, ...command]), {
+      cwd: this.root,
+      env: { ...this.env, COMPOSE_ANSI: 'never', COMPOSE_PROGRESS: 'plain', COMPOSE_STATUS_STDOUT: '1', ...env },
+      onOutput,
+      timeoutMs: 10 * 60_000,
+    });
   }
 
   /** `down`: stop and remove containers and networks; volumes too when `volumes`. */

@@ -31,6 +31,9 @@ import { runSteps, type Step, type StepReporter } from './steps.js';
 import { withStackLock } from './stack.lock.js';
 import { checkEdgeTls, edgePorts, edgeUrls, readTlsPair, tlsRecord, TLS_CERT_FILE, TLS_KEY_FILE, type TlsPair, type TlsRecord } from './edge.tls.js';
 import { verifyLimits } from './limits.verify.js';
+import { applyDbRoles, migrationEnv } from './db.roles.js';
+import { ensureBackupKey } from './backup.key.js';
+import { installIdFor } from '../manifest/install.id.js';
 
 /** What the operator asked `carebox install` for, after flag validation. */
 export interface InstallOptions {
@@ -296,6 +299,7 @@ function nextManifest(ctx: InstallContext, now: string): Manifest {
   return {
     schemaVersion: 1,
     carebox: { version: CAREBOX_VERSION },
+    installId: installIdFor(prev),
     project: ctx.prep.project,
     installRoot: ctx.prep.root,
     http: { port: ctx.prep.httpPort, bindAddress: ctx.prep.bindAddress, ...(ctx.prep.tls ? { tls: ctx.prep.tls } : {}), ...(ctx.prep.trustedProxies?.length ? { trustedProxies: ctx.prep.trustedProxies } : {}) },
@@ -316,7 +320,7 @@ function nextManifest(ctx: InstallContext, now: string): Manifest {
 /** Whether the manifest's meaningful content (plan, images, files, port) differs from `next`. */
 function manifestChanged(prev: Manifest | null, next: Manifest): boolean {
   if (!prev) return true;
-  const key = (m: Manifest) => JSON.stringify([m.plan.sizing, m.plan.tier, m.images, m.files, m.http, m.intent, m.carebox.version]);
+  const key = (m: Manifest) => JSON.stringify([m.plan.sizing, m.plan.tier, m.images, m.files, m.http, m.intent, m.carebox.version, m.installId]);
   return key(prev) !== key(next);
 }
 
@@ -424,6 +428,7 @@ export function installSteps(): Step<InstallContext>[] {
         await mkdir(ctx.prep.root, { recursive: true, mode: 0o750 });
         await chmod(ctx.prep.root, 0o750);
         ctx.changes = await writeRenderedFiles(ctx.prep.root, ctx.files, ctx.stamp);
+        if (await ensureBackupKey(ctx.prep.root)) ctx.changes.push({ path: 'backup.key', status: 'created', backup: null });
         const changed = ctx.changes.filter((c) => c.status !== 'unchanged');
         if (ctx.prep.options.renderOnly) await writeManifestIfChanged(ctx);
         return changed.length === 0 ? 'nothing changed' : changed.map((c) => `${c.status} ${c.path}`).join(', ');
@@ -442,12 +447,22 @@ export function installSteps(): Step<InstallContext>[] {
       },
     },
     {
+      id: 'roles',
+      title: 'Create the database roles (owner, application)',
+      skipIf: renderOnly,
+      run: async (ctx) => {
+        await applyDbRoles(ctx.compose!, ctx.env!.secrets);
+        return 'carebox_owner owns the schema; the app logs in as carebox_app (no superuser, no DDL)';
+      },
+    },
+    {
       id: 'migrate',
       title: 'Run database migrations',
       skipIf: renderOnly,
       run: async (ctx, progress) => {
-        // Straight to PostgreSQL, never through PgBouncer: migrations take session-level locks.
-        const r = await ctx.compose!.runOnce('backend', ['node', 'dist/server/src/migrate.js'], { ...DIRECT_DB_ENV }, lineProgress(progress));
+        // As the owner role, straight to PostgreSQL, never through PgBouncer: migrations take
+        // session-level locks. The migration CLI then grants the app role its privileges.
+        const r = await ctx.compose!.runOnce('backend', ['node', 'dist/server/src/migrate.js'], migrationEnv(ctx.env!.secrets), lineProgress(progress));
         const applied = /applied (\d+)/i.exec(r.stdout + r.stderr)?.[1];
         return applied !== undefined ? `${applied} migration(s) applied` : 'migrations up to date';
       },

@@ -5,9 +5,23 @@ import { UsageError } from '../errors.js';
 import { INSTALL_FILES } from '../paths.js';
 import { readIfExists } from './fs.atomic.js';
 
-/** Secrets Carebox generates. Each is 32 random bytes, base64url (43 chars, safe in .env and Compose). */
-export const SECRET_KEYS = ['POSTGRES_PASSWORD', 'REDIS_PASSWORD'] as const;
+/**
+ * Secrets Carebox generates. Each is 32 random bytes, base64url (43 chars, safe in .env and Compose).
+ *  - POSTGRES_PASSWORD: the PostgreSQL superuser `carebox` (role setup, backups, `pg_reload_conf`);
+ *  - POSTGRES_OWNER_PASSWORD: the owner role (migrations, restore; installer/apply/db.roles.ts);
+ *  - POSTGRES_APP_PASSWORD: the application role the backends, workers and PgBouncer log in as;
+ *  - REDIS_PASSWORD.
+ */
+export const SECRET_KEYS = ['POSTGRES_PASSWORD', 'POSTGRES_OWNER_PASSWORD', 'POSTGRES_APP_PASSWORD', 'REDIS_PASSWORD'] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
+
+/**
+ * Secrets that may be generated for a stack that already has data: the passwords of the roles
+ * that `applyDbRoles` (re)creates. It sets each role's password from .env on every install re-run
+ * and upgrade, so an install from before these roles existed gets them without losing data. The
+ * superuser's and Redis's passwords are never regenerated for an existing stack.
+ */
+export const ROLE_SECRET_KEYS: ReadonlySet<SecretKey> = new Set(['POSTGRES_OWNER_PASSWORD', 'POSTGRES_APP_PASSWORD']);
 
 /** The .env contents: Carebox's secrets plus any variable an admin added (kept, sorted by name). */
 export interface EnvFile {

@@ -26,6 +26,12 @@ export interface HistoryEntry {
 export interface Manifest {
   schemaVersion: 1;
   carebox: { version: string };
+  /**
+   * Random id of this install (a UUID), created on the first install and kept by re-runs,
+   * upgrades and restores (install.id.ts). Backups record it; restore decides "another install"
+   * by it. Absent only in a manifest written before ids existed, until the next install or upgrade.
+   */
+  installId?: string;
   /** Compose project name; containers are found by its label. */
   project: string;
   installRoot: string;
@@ -77,6 +83,7 @@ const manifestSchema = z
   .object({
     schemaVersion: z.literal(1),
     carebox: z.object({ version: z.string() }),
+    installId: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/).optional(),
     project: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/),
     installRoot: z.string(),
     http: z.object({

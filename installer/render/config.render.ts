@@ -61,13 +61,13 @@ export function renderRedisAcl(redisPassword: string): string {
  * secrets/pgbouncer-userlist.txt: PgBouncer's auth_file (`"user" "password"`, PgBouncer docs),
  * mounted into its container as a Compose secret. Pure.
  */
-export function renderPgbouncerUserlist(postgresPassword: string): string {
-  return `"carebox" "${postgresPassword}"\n`;
+export function renderPgbouncerUserlist(appPassword: string): string {
+  return `"carebox_app" "${appPassword}"\n`;
 }
 
 /**
- * pgbouncer/pgbouncer.ini, or null when the plan has no PgBouncer. Its auth file is written inside
- * the container from the environment at start (see the compose template), never on the host.
+ * pgbouncer/pgbouncer.ini, or null when the plan has no PgBouncer. Its auth file is
+ * secrets/pgbouncer-userlist.txt ({@link renderPgbouncerUserlist}), mounted as a Compose secret.
  */
 export function renderPgbouncer(plan: Plan, template: string): string | null {
   const pgb = plan.sizing.pgbouncer;

@@ -51,7 +51,7 @@ export function renderStack(input: RenderInput): RenderedFile[] {
   const pgb = renderPgbouncer(plan, templates.pgbouncer);
   if (pgb) {
     files.push({ path: INSTALL_FILES.pgbouncerIni, content: pgb, mode: 0o644, secret: false });
-    files.push({ path: INSTALL_FILES.pgbouncerUserlist, content: renderPgbouncerUserlist(env.secrets.POSTGRES_PASSWORD), mode: 0o444, secret: true });
+    files.push({ path: INSTALL_FILES.pgbouncerUserlist, content: renderPgbouncerUserlist(env.secrets.POSTGRES_APP_PASSWORD), mode: 0o444, secret: true });
   }
   // A new certificate and key (install --tls-cert/--tls-key); without them the ones in place stay.
   if (input.tlsFiles) {

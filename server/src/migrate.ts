@@ -5,7 +5,8 @@
  * concurrent runs are safe), logs what it applied, exits 0. Running it again applies nothing and
  * exits 0. On failure it prints the reason to stderr and exits 1 (the failed migration's
  * transaction is rolled back). Uses one database connection and no statement timeout. Connect it
- * to PostgreSQL directly, not through PgBouncer.
+ * to PostgreSQL directly, not through PgBouncer, as the owner role. With DATABASE_APP_ROLE set it
+ * then grants that role its privileges on every table (db/db.privileges.ts).
  *
  * knex runs every pending migration of one run in a single transaction: all apply, or none.
  * Migrations recorded in the database that this version does not know (a newer version applied
@@ -14,6 +15,7 @@
  */
 import { describeTargets } from './config/env.config.js';
 import { loadConfigOrExit } from './config/load-or-exit.js';
+import { grantAppPrivileges } from './db/db.privileges.js';
 import { createKnex } from './db/knex.factory.js';
 import { MIGRATIONS } from './db/migrations/index.js';
 import { createLogger } from './observability/logger.js';
@@ -31,6 +33,10 @@ try {
   const [batch, applied] = (await db.migrate.latest()) as [number, string[]];
   if (applied.length === 0) logger.info({ database: describeTargets(config).database }, 'database already up to date');
   else logger.info({ batch, applied, database: describeTargets(config).database }, `applied ${applied.length} migration(s)`);
+  if (config.DATABASE_APP_ROLE) {
+    const tables = await grantAppPrivileges(db, config.DATABASE_APP_ROLE);
+    logger.info({ role: config.DATABASE_APP_ROLE, tables }, 'application role privileges granted');
+  }
   await db.destroy();
   process.exit(0);
 } catch (err) {

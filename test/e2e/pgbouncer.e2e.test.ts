@@ -108,7 +108,7 @@ describe('e2e: default tier with --pgbouncer on, on the real engine', function (
     expect(remote.length, `pg_stat_activity: ${out}`).to.be.at.least(1);
     for (const s of remote) {
       expect(s.addr, `session ${JSON.stringify(s)} comes from PgBouncer (${pgb!.ip})`).to.equal(pgb!.ip);
-      expect(s.user).to.equal('carebox');
+      expect(s.user, 'the app logs in as the least-privilege application role').to.equal('carebox_app');
     }
     expect(sessions.filter((s) => appIps.includes(s.addr)), 'sessions straight from the backend or worker').to.deep.equal([]);
   });
@@ -116,10 +116,10 @@ describe('e2e: default tier with --pgbouncer on, on the real engine', function (
   it("PgBouncer's own client list shows the backend's connections (transaction pooling between them)", async () => {
     const [pgb] = await serviceContainers(docker, project, 'pgbouncer');
     const backendIps = (await serviceContainers(docker, project, 'backend')).map((c) => c.ip);
-    const password = /^POSTGRES_PASSWORD=(.*)$/m.exec(readText(join(root, '.env')))![1]!;
-    const out = await dockerExec(pgb!.id, ['psql', '-h', '127.0.0.1', '-p', '6432', '-U', 'carebox', '-d', 'pgbouncer', '-At', '-c', 'SHOW CLIENTS'], { PGPASSWORD: password });
+    const password = /^POSTGRES_APP_PASSWORD=(.*)$/m.exec(readText(join(root, '.env')))![1]!;
+    const out = await dockerExec(pgb!.id, ['psql', '-h', '127.0.0.1', '-p', '6432', '-U', 'carebox_app', '-d', 'pgbouncer', '-At', '-c', 'SHOW CLIENTS'], { PGPASSWORD: password });
     expect(backendIps.some((ip) => out.includes(ip)), `SHOW CLIENTS:\n${out}`).to.equal(true);
-    const pools = await dockerExec(pgb!.id, ['psql', '-h', '127.0.0.1', '-p', '6432', '-U', 'carebox', '-d', 'pgbouncer', '-At', '-c', 'SHOW CONFIG'], { PGPASSWORD: password });
+    const pools = await dockerExec(pgb!.id, ['psql', '-h', '127.0.0.1', '-p', '6432', '-U', 'carebox_app', '-d', 'pgbouncer', '-At', '-c', 'SHOW CONFIG'], { PGPASSWORD: password });
     expect(pools).to.match(/pool_mode\|transaction/);
   });
 

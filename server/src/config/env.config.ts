@@ -133,6 +133,16 @@ const databaseSchema = z.object({
   DATABASE_USER: NON_EMPTY().optional(),
   /** Password of DATABASE_USER (secret). Required without DATABASE_URL. */
   DATABASE_PASSWORD: NON_EMPTY().optional(),
+  /**
+   * The application role (least privilege; the backends and workers log in as it), for the
+   * migration CLI: after migrating, it grants this role what the tables need and nothing more
+   * (server/src/db/db.privileges.ts: no UPDATE, DELETE or TRUNCATE on audit_events). The installer
+   * sets it to `carebox_app`. Unset (development, tests): no grants. A plain lower-case identifier.
+   */
+  DATABASE_APP_ROLE: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: 'must be a plain lower-case PostgreSQL role name' })
+    .optional(),
   /** Connections each server process keeps open at least (0..1000). Default 0. */
   DB_POOL_MIN: int(0, 1000).default(0),
   /**

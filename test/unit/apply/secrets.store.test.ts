@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { parseEnv } from 'node:util';
-import { mergeSecrets, newSecret, SECRET_KEYS } from '../../../installer/apply/secrets.store.js';
+import { mergeSecrets, newSecret, ROLE_SECRET_KEYS, SECRET_KEYS } from '../../../installer/apply/secrets.store.js';
 import { renderEnv } from '../../../installer/render/env.render.js';
 import { UsageError } from '../../../installer/errors.js';
 
@@ -25,9 +25,22 @@ describe('apply: secrets', () => {
   });
 
   it('fills in only a missing secret', () => {
-    const e = mergeSecrets('POSTGRES_PASSWORD=kept-0123456789abcdef\n');
+    const e = mergeSecrets('POSTGRES_PASSWORD=kept-0123456789abcdef\nPOSTGRES_OWNER_PASSWORD=kept-owner-0123456789\nPOSTGRES_APP_PASSWORD=kept-app-0123456789ab\n');
     expect(e.secrets.POSTGRES_PASSWORD).to.equal('kept-0123456789abcdef');
     expect(e.generated).to.deep.equal(['REDIS_PASSWORD']);
+  });
+
+  it('an install from before the database roles gets only the role passwords added, its other secrets kept', () => {
+    const old = 'COMPOSE_PROJECT_NAME=carebox\nPOSTGRES_PASSWORD=kept-0123456789abcdef\nREDIS_PASSWORD=kept-redis-0123456789\n';
+    const e = mergeSecrets(old);
+    expect(e.generated).to.deep.equal(['POSTGRES_OWNER_PASSWORD', 'POSTGRES_APP_PASSWORD']);
+    expect(e.generated.every((k) => ROLE_SECRET_KEYS.has(k))).to.equal(true);
+    expect(e.secrets.POSTGRES_PASSWORD).to.equal('kept-0123456789abcdef');
+    expect(new Set([e.secrets.POSTGRES_OWNER_PASSWORD, e.secrets.POSTGRES_APP_PASSWORD, e.secrets.POSTGRES_PASSWORD]).size).to.equal(3);
+    // Written once, kept from then on.
+    const again = mergeSecrets(renderEnv('carebox', e));
+    expect(again.generated).to.deep.equal([]);
+    expect(again.secrets).to.deep.equal(e.secrets);
   });
 
   it('keeps variables an admin added (sorted by name) and quotes them so they parse back', () => {

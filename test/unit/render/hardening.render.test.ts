@@ -55,7 +55,7 @@ describe('render: least privilege (issue 10 item 8)', () => {
   it('writes the secret files 0444 under secrets/, and Redis gets only the password’s SHA-256', () => {
     const files = renderFor(planFor('cluster'));
     expect(files.find((f) => f.path === 'secrets/postgres-password')).to.deep.include({ mode: 0o444, secret: true, content: ENV.secrets.POSTGRES_PASSWORD });
-    expect(files.find((f) => f.path === 'secrets/pgbouncer-userlist.txt')).to.deep.include({ mode: 0o444, secret: true, content: `"carebox" "${ENV.secrets.POSTGRES_PASSWORD}"\n` });
+    expect(files.find((f) => f.path === 'secrets/pgbouncer-userlist.txt')).to.deep.include({ mode: 0o444, secret: true, content: `"carebox_app" "${ENV.secrets.POSTGRES_APP_PASSWORD}"\n` });
     const acl = fileOf(files, 'redis/users.acl');
     expect(acl).to.include(`user default on #${createHash('sha256').update(ENV.secrets.REDIS_PASSWORD).digest('hex')} `);
     expect(acl).to.not.include(ENV.secrets.REDIS_PASSWORD);
