@@ -97,7 +97,7 @@ export function createApp(deps: AppDeps, services: AppServices = createServices(
   app.set('trust proxy', config.TRUST_PROXY);
   app.set('etag', false);
 
-  app.use(requestLogger(deps.logger));
+  app.use(requestLogger(deps.logger, { mode: config.REQUEST_LOG, slowMs: config.REQUEST_LOG_SLOW_MS }));
   app.use(httpMetrics(deps.metrics));
   app.use(helmet());
   app.use(closeConnectionsWhileDraining(deps.readiness));
