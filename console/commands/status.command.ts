@@ -21,12 +21,8 @@ export function formatStatus(s: StackStatus): string {
   }
   const cap = s.capacity;
   if (cap) {
-    lines.push(`Capacity: about ${cap.estimate[0]}–${cap.estimate[1]} concurrent users (estimate: ${cap.basis})`);
-    lines.push(
-      cap.measured
-        ? formatMeasured(cap.measured)
-        : 'Measured: not yet (run `carebox loadtest`)',
-    );
+    lines.push(`Capacity: about ${cap.estimate[0]}–${cap.estimate[1]} ${cap.unit} (estimate: ${cap.basis})`);
+    lines.push(cap.measured ? formatMeasured(cap.measured, cap.unit) : 'Measured: not yet (run `carebox loadtest`)');
   }
   return lines.join('\n');
 }

@@ -4,6 +4,9 @@ import { expectedReplicas } from '../../installer/apply/install.apply.js';
 import { isReady } from '../../installer/apply/health.wait.js';
 import type { Manifest } from '../../installer/manifest/manifest.js';
 import { edgeUrls } from '../../installer/apply/edge.tls.js';
+import { isStaffMeasurement, planProfile } from '../../installer/plan/capacity.estimate.js';
+import type { MeasuredCapacity } from '../../installer/plan/plan.types.js';
+import { staffUnit } from '../../installer/plan/workload.profile.js';
 
 /** Resource use of one container from a one-shot `docker stats`. */
 export interface ContainerUsage {
@@ -38,10 +41,13 @@ export interface StackStatus {
   services: ServiceStatus[];
   /** The plan's capacity estimate and, once `carebox loadtest` ran, the measured figure (always set by stackStatus). */
   capacity?: {
-    /** Estimated concurrent users, [low, high]. */
+    /** Estimated active staff, [low, high], in `unit`. */
     estimate: [number, number];
+    /** e.g. `active staff (one action every 30 s)`. */
+    unit: string;
     basis: string;
-    measured: { concurrentUsers: number; requestsPerSecond: number; p95Ms: number; measuredAt: string } | null;
+    /** The last proven `carebox loadtest` (null before it, or when carebox.json holds a pre-active-staff figure). */
+    measured: MeasuredCapacity | null;
   };
 }
 
@@ -113,6 +119,11 @@ export async function stackStatus(docker: Docker, m: Manifest, opts: { usage: bo
     url: edgeUrls(m.http).public,
     healthy: services.every((s) => s.state === 'healthy'),
     services,
-    capacity: { estimate: m.plan.capacity.concurrentUsers, basis: m.plan.capacity.basis, measured: m.plan.capacity.measured ?? null },
+    capacity: {
+      estimate: m.plan.capacity.concurrentUsers,
+      unit: m.plan.capacity.unit ?? staffUnit(planProfile(m.plan)),
+      basis: m.plan.capacity.basis,
+      measured: isStaffMeasurement(m.plan.capacity.measured) ? m.plan.capacity.measured : null,
+    },
   };
 }
