@@ -93,7 +93,7 @@ export class LoadtestStore implements LoadtestReporter {
 /** One line for a finished level (UI and plain output). Pure. */
 export function levelLine(l: LevelView): string {
   const errors = l.errors === 0 ? '0 errors' : `${l.errors} errors (${(l.errorRate * 100).toFixed(2)} %)`;
-  return `${l.label.padStart(12)}  ${String(l.requestsPerSecond).padStart(6)} req/s  p50 ${l.p50Ms} ms  p95 ${l.p95Ms} ms  p99 ${l.p99Ms} ms  ${errors}  ${l.sustained ? 'sustained' : `not sustained: ${l.reason}`}`;
+  return `${l.label.padStart(12)} ${String(l.requestsPerSecond).padStart(6)} req/s  p50/95/99 ${l.p50Ms}/${l.p95Ms}/${l.p99Ms} ms  ${errors}  ${l.sustained ? 'sustained' : `not sustained: ${l.reason}`}`;
 }
 
 /** A LoadtestReporter writing plain progress lines (no TTY, or --json): one per phase, one per level, one every 5 s. */

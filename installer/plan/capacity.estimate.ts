@@ -192,7 +192,7 @@ export function estimateCapacity(i: CapacityInput): CapacityEstimate {
 /** Where the constants come from; printed with every estimate. */
 export const CAPACITY_BASIS =
   `${RPS_PER_WEB_CPU[0]}–${RPS_PER_WEB_CPU[1]} req/s per web-worker CPU (calibrated on ${Math.min(...CALIBRATION.sustainedRequestsPerSecond)}–${Math.max(...CALIBRATION.sustainedRequestsPerSecond)} req/s sustained at p95 ≤ 200 ms ` +
-  `by \`carebox loadtest\` on a ${CALIBRATION.host.cpus}-CPU host, tier optimized, ${CALIBRATION.date}), ${RPS_PER_PG_CPU} per PostgreSQL CPU, Redis ${REDIS_OPS_PER_S / REDIS_OPS_PER_REQUEST} req/s; converted to active staff by Little's law under the workload profile`;
+  `by \`carebox loadtest\` on a ${CALIBRATION.host.cpus}-CPU host, tier optimized, ${CALIBRATION.date}), ${RPS_PER_PG_CPU} per PostgreSQL CPU, Redis ${Math.floor(REDIS_OPS_PER_S / REDIS_OPS_PER_REQUEST)} req/s; converted to active staff by Little's law under the workload profile`;
 
 /** The capacity block of a plan from an estimate (measured: none yet). Pure. */
 export function planCapacity(e: CapacityEstimate, profile: WorkloadProfile): PlanCapacity {

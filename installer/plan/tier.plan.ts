@@ -504,10 +504,15 @@ function usersShortfall(host: PlanHost, intent: Intent, users: number, bestPlan:
     if (cpus <= host.cpus.value && h.memoryBytes <= host.memoryBytes.value) continue; // no bigger than this host
     const there = smallestServing(hypothetical(h.cpus, h.memoryBytes), intent, users);
     if (there) {
+      // The table beside the hint lists the cluster on nodes like this one: say so when it serves too.
+      const orCluster =
+        cluster.ok && cluster.plan.capacity.concurrentUsers[0] >= users
+          ? `; or the cluster tier on ${cluster.plan.nodes} nodes like this one (about ${cluster.plan.capacity.concurrentUsers[0]}–${cluster.plan.capacity.concurrentUsers[1]}, see \`carebox plan --tier cluster --users ${users}\`)`
+          : '';
       return {
         users,
         needs: { ...h, tier: there.tier, nodes: 1 },
-        message: `${serves}; ${users} need a host with ${h.cpus} CPUs and ${b(h.memoryBytes)} (${there.tier} tier, about ${there.plan.capacity.concurrentUsers[0]}–${there.plan.capacity.concurrentUsers[1]}; see \`carebox plan --users ${users} --cpus ${h.cpus} --memory ${h.memoryBytes / GiB}GiB\`)`,
+        message: `${serves}; ${users} need a host with ${h.cpus} CPUs and ${b(h.memoryBytes)} (${there.tier} tier, about ${there.plan.capacity.concurrentUsers[0]}–${there.plan.capacity.concurrentUsers[1]}; see \`carebox plan --users ${users} --cpus ${h.cpus} --memory ${h.memoryBytes / GiB}GiB\`)${orCluster}`,
       };
     }
   }
