@@ -7,6 +7,7 @@ import { edgeUrls } from '../../installer/apply/edge.tls.js';
 import { isStaffMeasurement, planProfile } from '../../installer/plan/capacity.estimate.js';
 import type { MeasuredCapacity } from '../../installer/plan/plan.types.js';
 import { staffUnit } from '../../installer/plan/workload.profile.js';
+import { activeSessions, headroom, recentApiRequests, type Headroom } from './headroom.js';
 
 /** Resource use of one container from a one-shot `docker stats`. */
 export interface ContainerUsage {
@@ -49,6 +50,11 @@ export interface StackStatus {
     /** The last proven `carebox loadtest` (null before it, or when carebox.json holds a pre-active-staff figure). */
     measured: MeasuredCapacity | null;
   };
+  /**
+   * Load of the last minute against capacity (actions/s, active sessions, %) and overcommit; set
+   * when asked for (`opts.load`; `status` does, the console reads sessions only).
+   */
+  load?: Headroom;
 }
 
 /**
@@ -89,7 +95,7 @@ export function expectedFor(m: Manifest): Record<string, number> {
  * The stack's status through the Docker API: every service the plan expects (and any other
  * container carrying the project label), replicas, state, health, CPU and memory.
  */
-export async function stackStatus(docker: Docker, m: Manifest, opts: { usage: boolean } = { usage: true }): Promise<StackStatus> {
+export async function stackStatus(docker: Docker, m: Manifest, opts: { usage: boolean; load?: 'full' | 'sessions' | 'none' } = { usage: true }): Promise<StackStatus> {
   const containers = await listStackContainers(docker, m.project);
   const expected = expectedFor(m);
   const names = [...new Set([...Object.keys(expected), ...containers.map((c) => c.service)])];
@@ -113,7 +119,16 @@ export async function stackStatus(docker: Docker, m: Manifest, opts: { usage: bo
     const state: ServiceStatus['state'] = want > 0 && ready >= want ? 'healthy' : ready > 0 ? 'degraded' : want === 0 && cs.length === 0 ? 'healthy' : 'down';
     return { service, expected: want, running, ready, state, containers: cs };
   });
+  const running = (svc: string) => containers.filter((c) => c.service === svc && c.state === 'running').map((c) => c.id);
+  const load =
+    opts.load === 'full' || opts.load === 'sessions'
+      ? headroom(m.plan, {
+          requests: opts.load === 'full' ? await recentApiRequests(docker, running('nginx')) : null,
+          activeSessions: await activeSessions(docker, running('redis')[0]),
+        })
+      : undefined;
   return {
+    ...(load ? { load } : {}),
     project: m.project,
     tier: m.plan.tier,
     url: edgeUrls(m.http).public,
