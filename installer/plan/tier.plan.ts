@@ -73,26 +73,41 @@ const values = (l: DerivedLimits): ContainerLimits => ({ cpus: l.cpus.value, mem
 
 /**
  * Memory set aside for the node processes (backends and queue workers) on a host, bytes: the most
- * that any single-host tier lays out with `processes` web processes, capped by the app share.
+ * that any single-host tier needs with `processes` web processes *and the room to use what the tier
+ * offers*: its layout scaled out to twice the backend replicas (`carebox scale`, redundancy), plus
+ * one more replica for the surge of a rolling restart (new before old), and their queue workers;
+ * capped by the app share (a small host affords less, and scale-out there needs `--overcommit`).
  * The same for every tier, so PostgreSQL's share, and with it shared_buffers, work_mem and its
  * container limit, does not change on a re-tier. Our rule; the layouts are the tiers' own.
  */
 export function appMemoryReserve(processes: number, appBudget: number, cpus: number): Derived {
-  let most = 0;
-  let from = 'none';
+  let base = 0;
+  let baseFrom = 'none';
+  let room = 0;
+  let roomFrom = 'none';
   for (const t of TIERS) {
     const shape = TIER_SHAPES[t];
     if (shape.multiHost) continue;
     const l = shape.layout(processes);
     if (!l) continue;
-    const bytes = l.replicas * backendLimits(l.workers, cpus).memoryBytes.value + shape.queueReplicas(l.replicas) * queueLimits(cpus).memoryBytes.value;
-    if (bytes > most) {
-      most = bytes;
-      from = `${t} (${l.replicas} × ${l.workers} workers + ${shape.queueReplicas(l.replicas)} queue)`;
+    const backend = backendLimits(l.workers, cpus).memoryBytes.value;
+    const queue = queueLimits(cpus).memoryBytes.value;
+    const asPlanned = l.replicas * backend + shape.queueReplicas(l.replicas) * queue;
+    const scaled = (2 * l.replicas + 1) * backend + shape.queueReplicas(2 * l.replicas) * queue;
+    if (asPlanned > base) {
+      base = asPlanned;
+      baseFrom = `${t} (${l.replicas} × ${l.workers} workers + ${shape.queueReplicas(l.replicas)} queue)`;
+    }
+    if (scaled > room) {
+      room = scaled;
+      roomFrom = `${t} scaled out to ${2 * l.replicas} replicas + 1 surge (× ${l.workers} workers) + ${shape.queueReplicas(2 * l.replicas)} queue`;
     }
   }
-  const value = Math.min(most, appBudget);
-  return derived(value, `app reserve ${b(value)} = min(largest single-host layout ${b(most)} from ${from}, app share ${b(appBudget)})`);
+  if (room <= appBudget) {
+    return derived(room, `app reserve ${b(room)} = the largest single-host layout with room for scale-out and a rolling-restart surge, ${roomFrom} (within the app share ${b(appBudget)})`);
+  }
+  const value = Math.min(base, appBudget);
+  return derived(value, `app reserve ${b(value)} = min(largest single-host layout ${b(base)} from ${baseFrom}, app share ${b(appBudget)}); no room for scale-out (${b(room)} would exceed the app share)`);
 }
 
 /**
