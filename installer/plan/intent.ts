@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { UsageError } from '../errors.js';
 import { HOSPITAL_SIZES, PGBOUNCER_MODES, TIERS, type HospitalSize, type Intent } from './plan.types.js';
 import { MAX_CLUSTER_NODES, MIN_CLUSTER_NODES } from './sizing.constants.js';
-import { DEFAULT_PROFILE, staffUnit, THINK_TIME_LIMITS_S, withThinkTime, type WorkloadProfile } from './workload.profile.js';
+import { DEFAULT_PROFILE, THINK_TIME_LIMITS_S, withThinkTime, type WorkloadProfile } from './workload.profile.js';
 
 const flagsSchema = z
   .object({
@@ -60,8 +60,7 @@ export function buildIntent(flags: IntentFlags): Intent {
   const users = f.users ?? (f.size ? HOSPITAL_SIZES[f.size].high : null);
   const given = fileProfile ?? null;
   const profile = f.thinkTime !== undefined ? withThinkTime(given ?? DEFAULT_PROFILE, f.thinkTime) : given;
-  const unit = staffUnit(profile ?? DEFAULT_PROFILE);
-  const usersSource = f.users !== undefined ? `--users (${unit})` : f.size ? `--size ${f.size} (${HOSPITAL_SIZES[f.size].low}–${HOSPITAL_SIZES[f.size].high} ${unit})` : null;
+  const usersSource = f.users !== undefined ? '--users' : f.size ? `--size ${f.size}: ${HOSPITAL_SIZES[f.size].low}–${HOSPITAL_SIZES[f.size].high}` : null;
   const intent: Intent = { tier: f.tier ?? null, users, usersSource, nodes: f.nodes ?? null, pgbouncer: f.pgbouncer ?? 'auto' };
   // The default profile is left implicit, so intents and manifests without one mean the same.
   if (profile !== null) intent.profile = profile;

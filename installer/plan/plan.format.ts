@@ -72,6 +72,12 @@ export function formatPlan(plan: Plan): string {
   return out.join('\n');
 }
 
+/** One line for the installer's summary: `Capacity: about 10408–10760 active staff (one action every 30 s); web-cpu binds.` Pure. */
+export function capacityLine(plan: Plan): string {
+  const c = plan.capacity;
+  return `Capacity: about ${c.concurrentUsers[0]}–${c.concurrentUsers[1]} ${c.unit ?? staffUnit(planProfile(plan))}${c.bottleneck ? `; ${c.bottleneck} binds` : ''} (estimate; \`carebox loadtest\` measures it).`;
+}
+
 /**
  * The capacity lines of `plan` (and the installer's summary): active staff with the unit, the
  * request and action rates they rest on, the binding resource, and the profile. Pure.
