@@ -123,7 +123,7 @@ export async function recentApiRequests(docker: Docker, nginxIds: string[], wind
 export async function activeSessions(docker: Docker, redisId: string | undefined): Promise<number | null> {
   if (!redisId) return null;
   try {
-    const out = await execIn(docker, redisId, ['redis-cli', '-h', '127.0.0.1', '--scan', '--pattern', SESSION_KEY_PATTERN, '--count', '1000'], { timeoutMs: 15_000 });
+    const out = await execIn(docker, redisId, ['redis-cli', '-h', '127.0.0.1', '--scan', '--pattern', SESSION_KEY_PATTERN], { timeoutMs: 15_000 });
     if (out.code !== 0) return null;
     return out.stdout.split('\n').filter((l) => l.trim() !== '').length;
   } catch {

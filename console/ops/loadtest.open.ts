@@ -172,7 +172,9 @@ class Meter {
     });
   }
 
-  stats(target: { ratePerS: number | null; staff: number | null }, wallS: number): OpenStats {
+  /** Figures of the run; rates are over the longer of the wall time and the scheduled duration. */
+  stats(target: { ratePerS: number | null; staff: number | null }, measuredS: number, scheduledS: number): OpenStats {
+    const wallS = Math.max(measuredS, scheduledS);
     const total = this.socket + this.timeouts + this.non2xx;
     const attempts = this.requests + this.socket + this.timeouts;
     return {
@@ -184,7 +186,7 @@ class Meter {
       actionsPerSecond: round2(this.completed / Math.max(wallS, 1e-9)),
       requests: this.requests,
       requestsPerSecond: Math.round(this.requests / Math.max(wallS, 1e-9)),
-      latency: { p50: this.latency.percentile(50), p95: this.latency.percentile(95), p99: this.latency.percentile(99), mean: round2(this.latency.meanMs), max: round2(this.latency.max) },
+      latency: { p50: round2(this.latency.percentile(50)), p95: round2(this.latency.percentile(95)), p99: round2(this.latency.percentile(99)), mean: round2(this.latency.meanMs), max: round2(this.latency.max) },
       actionResponseTimeS: Math.round(this.actionLatency.meanMs) / 1000,
       lateStarts: this.lateStarts,
       errors: { total, rate: attempts === 0 ? 0 : total / attempts, socket: this.socket, timeouts: this.timeouts, non2xx: this.non2xx, statusCodes: this.statusCodes },
@@ -200,17 +202,39 @@ function check(o: RunBase): URL {
   return target;
 }
 
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, Math.max(0, ms));
-    function done(): void {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
+/**
+ * Timers of one run that an abort (or the end of the run) wakes all at once: one abort listener
+ * per run, not one per sleeping person, and no timer left pending after the run.
+ */
+class Sleeper {
+  private readonly pending = new Set<{ timer: NodeJS.Timeout; wake: () => void }>();
+
+  constructor(private readonly signal?: AbortSignal) {
+    signal?.addEventListener('abort', () => this.wakeAll(), { once: true });
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.signal?.aborted) return resolve();
+      const entry = {
+        timer: setTimeout(() => {
+          this.pending.delete(entry);
+          resolve();
+        }, Math.max(0, ms)),
+        wake: resolve,
+      };
+      this.pending.add(entry);
+    });
+  }
+
+  wakeAll(): void {
+    for (const e of this.pending) {
+      clearTimeout(e.timer);
+      e.wake();
     }
-    signal?.addEventListener('abort', done, { once: true });
-  });
+    this.pending.clear();
+  }
+}
 
 /**
  * Runs actions arriving at `ratePerS` for `durationS` (open model): arrival k is intended at
@@ -227,6 +251,7 @@ export async function runOpenLoad(o: OpenLoadOptions): Promise<OpenStats> {
   const m = new Meter(base, agent, timeoutMs, () => stopped);
   const total = Math.floor(o.ratePerS * o.durationS);
   const inFlight = new Set<Promise<void>>();
+  const sleeper = new Sleeper(o.signal);
   let lastTick = 0;
   try {
     for (let k = 0; k < total && !o.signal?.aborted; ) {
@@ -242,12 +267,13 @@ export async function runOpenLoad(o: OpenLoadOptions): Promise<OpenStats> {
         lastTick = now - m.t0;
         o.onTick(lastTick / 1000, m.requests);
       }
-      if (k < total) await sleep(Math.min(5, m.t0 + (k * 1000) / o.ratePerS - performance.now()), o.signal);
+      if (k < total) await sleeper.sleep(Math.min(5, m.t0 + (k * 1000) / o.ratePerS - performance.now()));
     }
-    await Promise.race([Promise.allSettled([...inFlight]), sleep(timeoutMs + 1000, o.signal)]);
-    return m.stats({ ratePerS: o.ratePerS, staff: null }, (performance.now() - m.t0) / 1000);
+    await Promise.race([Promise.allSettled([...inFlight]), sleeper.sleep(timeoutMs + 1000)]);
+    return m.stats({ ratePerS: o.ratePerS, staff: null }, (performance.now() - m.t0) / 1000, o.durationS);
   } finally {
     stopped = true;
+    sleeper.wakeAll();
     agent.destroy();
   }
 }
@@ -267,23 +293,25 @@ export async function runStaffLoad(o: StaffLoadOptions): Promise<OpenStats> {
   const timeoutMs = (o.timeoutS ?? 10) * 1000;
   const m = new Meter(base, agent, timeoutMs, () => stopped);
   const end = m.t0 + o.durationS * 1000;
+  const sleeper = new Sleeper(o.signal);
   const ticker = o.onTick ? setInterval(() => o.onTick!((performance.now() - m.t0) / 1000, m.requests), 1000) : null;
   const person = async (index: number): Promise<void> => {
     let intended = m.t0 + o.thinkTimeS() * 1000;
     while (intended < end && !o.signal?.aborted) {
-      await sleep(intended - performance.now(), o.signal);
-      if (o.signal?.aborted) return;
+      await sleeper.sleep(intended - performance.now());
+      if (o.signal?.aborted || stopped) return;
       await m.run(o.nextAction(index), intended);
       intended = performance.now() + o.thinkTimeS() * 1000;
     }
   };
   try {
     const all = Promise.allSettled(Array.from({ length: o.staff }, (_, i) => person(i)));
-    await Promise.race([all, sleep(o.durationS * 1000 + timeoutMs + 1000, o.signal)]);
+    await Promise.race([all, sleeper.sleep(o.durationS * 1000 + timeoutMs + 1000)]);
     stopped = true;
-    return m.stats({ ratePerS: null, staff: o.staff }, Math.min(performance.now() - m.t0, o.durationS * 1000 + timeoutMs) / 1000);
+    return m.stats({ ratePerS: null, staff: o.staff }, Math.min(performance.now() - m.t0, o.durationS * 1000 + timeoutMs) / 1000, o.durationS);
   } finally {
     stopped = true;
+    sleeper.wakeAll();
     if (ticker) clearInterval(ticker);
     agent.destroy();
   }
