@@ -44,7 +44,7 @@ export function scalePreviewLines(p: ScalePreview): string[] {
   return [
     `${p.service}: ${p.from} → ${p.to} replicas`,
     `DB connections after: ${b.dbConnections.demand} of ${b.dbConnections.limit}; memory: ${formatBytes(b.memoryBytes.demand)} of ${formatBytes(b.memoryBytes.limit)}`,
-    `estimated capacity after: ${low}–${high} concurrent users`,
+    `estimated capacity after: ${low}–${high} ${p.check.plan.capacity.unit ?? 'active staff'}`,
   ];
 }
 
@@ -58,7 +58,7 @@ export function retierPreviewLines(p: RetierPreview): string[] {
   const files = p.fileDiffs.filter((d) => d.status !== 'unchanged').length;
   return [
     `${p.from} → ${p.to}: ${p.plan.reasons[0] ?? ''}`.trim(),
-    `estimated capacity after: ${low}–${high} concurrent users`,
+    `estimated capacity after: ${low}–${high} ${p.plan.capacity.unit ?? 'active staff'}`,
     ...p.actions.filter((a) => a.action !== 'none').map((a) => `${a.service}: ${a.action} — ${a.detail}`),
     `${p.sizing.length} sizing value${p.sizing.length === 1 ? '' : 's'} and ${files} file${files === 1 ? '' : 's'} change; \`carebox retier ${p.to} --dry-run\` shows every diff`,
   ];

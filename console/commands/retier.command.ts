@@ -10,14 +10,22 @@ import type { Intent } from '../../installer/plan/plan.types.js';
 import { applyRetier, previewRetier, type RetierPreview } from '../ops/retier.ops.js';
 import { openStack } from '../ops/stack.js';
 import { loadInteractiveUi } from '../../installer/ui/load.ui.js';
+import { readProfile } from '../../installer/commands/plan.command.js';
 
 /**
  * The intent of a re-tier from its flags. Without --pgbouncer the field is left unset so the
  * installed mode is kept (previewRetier falls back to the manifest's); buildIntent alone would
  * reset it to `auto`. @throws UsageError on bad flags.
  */
-export function retierIntent(tier: string | undefined, raw: { users?: unknown; size?: unknown; pgbouncer?: unknown }): Intent {
-  const built = buildIntent({ tier, users: raw.users as string | undefined, size: raw.size as string | undefined, pgbouncer: raw.pgbouncer as string | undefined });
+export function retierIntent(tier: string | undefined, raw: { users?: unknown; size?: unknown; pgbouncer?: unknown; thinkTime?: unknown; profile?: unknown }): Intent {
+  const built = buildIntent({
+    tier,
+    users: raw.users as string | undefined,
+    size: raw.size as string | undefined,
+    pgbouncer: raw.pgbouncer as string | undefined,
+    thinkTime: raw.thinkTime as string | undefined,
+    profile: typeof raw.profile === 'string' ? readProfile(raw.profile) : undefined,
+  });
   if (raw.pgbouncer !== undefined) return built;
   const { pgbouncer: _dropped, ...rest } = built;
   return rest;
@@ -25,7 +33,7 @@ export function retierIntent(tier: string | undefined, raw: { users?: unknown; s
 
 /** The preview as text: sizing changes, per-service actions, then every file's diff. Pure. */
 export function formatRetierPreview(p: RetierPreview): string {
-  const lines = [`Re-tier ${p.from} → ${p.to}: ${p.plan.reasons[0] ?? ''}`, `capacity ${p.plan.capacity.concurrentUsers[0]}–${p.plan.capacity.concurrentUsers[1]} concurrent users (estimate)`, ''];
+  const lines = [`Re-tier ${p.from} → ${p.to}: ${p.plan.reasons[0] ?? ''}`, `capacity ${p.plan.capacity.concurrentUsers[0]}–${p.plan.capacity.concurrentUsers[1]} ${p.plan.capacity.unit ?? 'active staff'} (estimate)`, ''];
   lines.push(p.sizing.length ? 'Sizing changes:' : 'Sizing: unchanged');
   for (const s of p.sizing) lines.push(`  ${s.path.padEnd(44)} ${s.text}`);
   lines.push('', 'What happens to each service:');
@@ -44,8 +52,10 @@ export function formatRetierPreview(p: RetierPreview): string {
  */
 export function registerRetier(program: Command, run: ActionRunner): void {
   withCommon(program.command('retier').description('re-plan for another tier or user count and apply it as a rolling change').argument('[TIER]', 'default, optimized, horizontal or cluster'))
-    .addOption(new Option('--users <N>', 'expected concurrent users: the smallest tier that serves them'))
-    .addOption(new Option('--size <SIZE>', 'hospital size preset: small, medium, large, network'))
+    .addOption(new Option('--users <N>', 'expected active staff: the smallest tier that serves them'))
+    .addOption(new Option('--size <SIZE>', 'hospital size preset in active staff: small, medium, large, network'))
+    .addOption(new Option('--think-time <SECONDS>', "mean pause between one person's actions (default: keep the installed profile's)"))
+    .addOption(new Option('--profile <FILE>', 'workload profile JSON (default: keep the installed one)'))
     .addOption(new Option('--pgbouncer <MODE>', 'auto, on or off (default: keep the installed mode)'))
     .addOption(new Option('--dry-run', 'show the diff only; change nothing').default(false))
     .addOption(new Option('--yes', 'do not ask for confirmation (required without a TTY)').default(false))

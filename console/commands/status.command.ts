@@ -9,6 +9,7 @@ import { ExitCode } from '../../installer/errors.js';
 import { stackStatus, type StackStatus } from '../ops/status.ops.js';
 import { formatMeasured } from '../../installer/plan/plan.format.js';
 import { formatMaintenance } from '../ops/maintenance.ops.js';
+import { formatHeadroom } from '../ops/headroom.js';
 
 /** Text table of a stack status. */
 export function formatStatus(s: StackStatus): string {
@@ -23,12 +24,12 @@ export function formatStatus(s: StackStatus): string {
   if (s.maintenance) lines.push(formatMaintenance(s.maintenance));
   const cap = s.capacity;
   if (cap) {
-    lines.push(`Capacity: about ${cap.estimate[0]}–${cap.estimate[1]} concurrent users (estimate: ${cap.basis})`);
-    lines.push(
-      cap.measured
-        ? formatMeasured(cap.measured)
-        : 'Measured: not yet (run `carebox loadtest`)',
-    );
+    lines.push(`Capacity: about ${cap.estimate[0]}–${cap.estimate[1]} ${cap.unit} (estimate: ${cap.basis})`);
+    lines.push(cap.measured ? formatMeasured(cap.measured, cap.unit) : 'Measured: not yet (run `carebox loadtest`)');
+  }
+  if (s.load) {
+    lines.push(formatHeadroom(s.load));
+    if (s.load.overcommitted.length) lines.push(`Overcommitted: ${s.load.overcommitted.join('; ')}`);
   }
   return lines.join('\n');
 }
@@ -42,7 +43,7 @@ export function registerStatus(program: Command, run: ActionRunner): void {
         const { dir } = commonOptions(raw as { dir?: string; json?: boolean });
         const m = await requireManifest(dir);
         const { docker } = await connectDocker();
-        const s = await stackStatus(docker, m, { usage: raw.usage !== false, root: dir });
+        const s = await stackStatus(docker, m, { usage: raw.usage !== false, root: dir, load: 'full' });
         out.result({ ok: s.healthy, ...s });
         out.print(formatStatus(s));
         return s.healthy ? ExitCode.Ok : ExitCode.Unhealthy;

@@ -1,36 +1,47 @@
 /**
- * `carebox loadtest`: measures how many concurrent users this install serves at p95 ≤ 200 ms,
- * through its own nginx, on loopback, and records the figure in carebox.json.
+ * `carebox loadtest`: measures how many active staff this install serves under its workload
+ * profile, through its own nginx, on loopback, and records the proven figure in carebox.json.
  *
  * 1. Synthetic data in a tenant of its own (`lt-xxxxxx`): patients, clinicians and clerk accounts
  *    that can sign in, created by the server's demo-data CLI in a one-off backend container. The
  *    clerks' random password goes to it on stdin (never argv or env, which `ps` and
  *    `docker inspect` show) and exists only in this process.
- * 2. Each virtual user signs in once (through nginx, a few at a time, honouring 429 Retry-After;
- *    the server hands a synthetic account's successful sign-in back to the rate limiter).
- * 3. The ramp: each level runs the request mix of loadtest.mix.ts with that many closed-loop users
- *    for `durationS`, and is judged by loadtest.ramp.ts; the ramp stops at the first level that is
- *    not sustained, then bisects.
- * 4. Always, even after a failure: every session is ended and the tenant's synthetic data removed
- *    (`demo-data.js --remove --tenant …`). Real records are never read or changed: every request
- *    names a synthetic MRN, a record such a search returned (checked `isSynthetic`), or the
- *    tenant's clinicians. Their audit events stay: the trail is append-only.
- * 5. `plan.capacity.measured` in carebox.json gets the highest sustained level.
+ * 2. Up to SESSIONS accounts sign in (through nginx, a few at a time, honouring 429 Retry-After);
+ *    virtual staff share these sessions (a session costs the server one Redis key, not CPU).
+ * 3. Open model (loadtest.open.ts, loadtest.rate.ts): the profile's actions arrive at a fixed rate,
+ *    latency from each request's intended start; the rate doubles until p95 > 200 ms or errors
+ *    > 0.1 %, then bisects: X*, the highest sustained action rate, with R (mean action time).
+ *    Active staff N = X* × (R + Z) (Little's law).
+ * 4. Proof: a closed-loop run of N virtual staff, each pausing a think time drawn from the profile
+ *    between actions, for at least 60 s. If p95 or errors do not hold, one more proof at the
+ *    staff of the bisection's next-lower sustained rate; only a proven N is recorded.
+ * 5. Saturation (unless --no-saturation): the closed-loop ramp without pauses (loadtest.ramp.ts),
+ *    reported as "saturation: N connections without pause".
+ * 6. Always, even after a failure: every session is ended and the tenant's synthetic data removed
+ *    (`demo-data.js --remove --tenant …`). Real records are never read or changed. Their audit
+ *    events stay: the trail is append-only.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ExitCode, InterruptedError, OperationError, UsageError } from '../../installer/errors.js';
 import { requireManifest, writeManifest, type Manifest } from '../../installer/manifest/manifest.js';
 import { utcStamp } from '../../installer/apply/fs.atomic.js';
-import type { PlanCapacity } from '../../installer/plan/plan.types.js';
+import type { MeasuredCapacity } from '../../installer/plan/plan.types.js';
+import { planProfile } from '../../installer/plan/capacity.estimate.js';
+import { effectiveThinkTimeS, requestsPerAction, sampleThinkTimeS, type WorkloadProfile } from '../../installer/plan/workload.profile.js';
 import { isLoopbackHost, runLoad, type LoadStats } from './loadtest.load.js';
 import { API, mixRequests, SlotAllocator, syntheticMrn, type MixData } from './loadtest.mix.js';
-import { bisectLevel, ERROR_RATE_LIMIT, judgeLevel, LOADTEST_LIMITS, MAX_REFINEMENTS, P95_LIMIT_MS, rampLevels, sustainedLevel, type LevelResult } from './loadtest.ramp.js';
+import { bisectLevel, ERROR_RATE_LIMIT, judgeLevel, MAX_REFINEMENTS, P95_LIMIT_MS, rampLevels, sustainedLevel, type LevelResult } from './loadtest.ramp.js';
+import { runOpenLoad, runStaffLoad, type OpenStats } from './loadtest.open.js';
+import { bisectRate, judgeProof, judgeRate, littleStaff, MAX_RATE_REFINEMENTS, RATE_LIMITS, rateLevels } from './loadtest.rate.js';
+import { ActionFactory } from './loadtest.actions.js';
 import { withStackLock, type Stack } from './stack.js';
 import { edgeUrls } from '../../installer/apply/edge.tls.js';
 
 /** Cache-hot patients the mix reads. */
 const HOT_PATIENTS = 20;
+/** Accounts signed in at most; virtual staff and connections share their sessions. */
+export const SESSIONS = 200;
 /** Sign-ins running at once: below the default LOGIN_RATE_LIMIT_MAX (10), which counts them while they run. */
 const LOGIN_CONCURRENCY = 4;
 /** Environment of the one-off demo-data container: straight to PostgreSQL, as migrations run. */
@@ -38,52 +49,86 @@ const DIRECT_DB = ['-e', 'DATABASE_HOST=db', '-e', 'DATABASE_PORT=5432', '-e', '
 
 /** Options of {@link runLoadtest}. */
 export interface LoadtestOptions {
-  /** Seconds each level runs. */
+  /** Seconds each arrival rate (and saturation level) runs. */
   durationS: number;
-  /** The highest level tried (concurrent virtual users). */
-  maxUsers: number;
+  /** The highest arrival rate tried, actions/s. */
+  maxRate: number;
+  /** Seconds of the proof run (≥ 60). */
+  proofS: number;
+  /** Run the closed-loop saturation ramp (no think time) after the proof; its highest level. */
+  saturation: boolean;
+  saturationMax: number;
+  /** The workload profile (default: the installed plan's). */
+  profile?: WorkloadProfile;
 }
 
-/** What the ramp reports while it runs (the UI draws it, or plain lines go to stderr). */
+/** What the load test reports while it runs (the UI draws it, or plain lines go to stderr). */
 export interface LoadtestReporter {
   /** A setup or clean-up phase began (one line). */
   phase(message: string): void;
-  /** Level `index` (0-based) of about `planned` starts. */
-  levelStart(users: number, index: number, planned: number, durationS: number): void;
-  /** About once a second during a level. */
+  /** Step `index` (0-based) of about `planned` starts: `label` says what runs (a rate, staff, connections). */
+  levelStart(label: string, index: number, planned: number, durationS: number): void;
+  /** About once a second during a step. */
   tick(elapsedS: number, responses: number): void;
-  levelDone(level: LevelResult): void;
+  levelDone(level: LevelSummary): void;
 }
 
-/** One level as reported. */
+/** One step as reported: an arrival rate (open), the proof (staff) or a saturation level (connections). */
 export interface LevelSummary {
-  users: number;
+  kind: 'rate' | 'proof' | 'saturation';
+  /** actions/s (rate), virtual staff (proof) or connections (saturation). */
+  load: number;
+  label: string;
   requests: number;
   requestsPerSecond: number;
+  actionsPerSecond: number | null;
+  /** R: mean action time, s (null for saturation levels). */
+  responseTimeS: number | null;
   latencyMs: { p50: number; p95: number; p99: number; max: number };
   errors: { total: number; rate: number; socket: number; timeouts: number; non2xx: number; statusCodes: Record<string, number> };
   sustained: boolean;
   reason: string | null;
 }
 
-/** The result of a load test. */
+/** The result of a load test. Every figure of the issue is a field: X*, R, Z, N, requests per action, p50/p95/p99, errors, host, tier. */
 export interface LoadtestResult {
-  /** The edge the users went through. */
+  /** The edge the load went through. */
   url: string;
+  tier: string;
+  host: { cpus: number; memoryBytes: number; nodes: number };
   durationS: number;
-  maxUsers: number;
+  maxRate: number;
   criteria: { p95LimitMs: number; errorRateLimit: number };
+  profile: WorkloadProfile;
+  /** Requests of each action type, e.g. `find-patient: GET /patients?q → …`. */
   mix: string[];
-  /** Every level, in the order run. */
+  /** X*: the highest sustained action rate, actions/s (0 when none was). */
+  xStar: number;
+  /** Requests/s at X*. */
+  requestsPerSecond: number;
+  /** R: mean response time of an action at X*, s. */
+  responseTimeS: number;
+  /** Z: mean think time of the profile (as drawn), s. */
+  thinkTimeS: number;
+  requestsPerAction: number;
+  /** N = X* × (R + Z). */
+  activeStaff: number;
+  /** Request latency at X*, from each request's intended start. */
+  latencyMs: { p50: number; p95: number; p99: number };
+  /** Errors at X*. */
+  errors: { total: number; rate: number };
+  /** Every step in the order run. */
   levels: LevelSummary[];
-  /** The highest sustained level, or null when not even the smallest was. */
-  sustained: { concurrentUsers: number; requestsPerSecond: number; p50Ms: number; p95Ms: number; p99Ms: number; errors: number } | null;
-  /** Why the ramp ended. */
   stoppedBecause: string;
-  /** What went into carebox.json (plan.capacity.measured). */
-  measured: NonNullable<PlanCapacity['measured']>;
+  /** The closed-loop runs of virtual staff with think time; the last one decides. */
+  proof: { staff: number; durationS: number; actionsPerSecond: number; requestsPerSecond: number; p50Ms: number; p95Ms: number; p99Ms: number; errors: number; errorRate: number; held: boolean; reason: string | null }[];
+  /** Closed-loop connections without pause sustained at p95 ≤ 200 ms (null when skipped). */
+  saturation: { connections: number; requestsPerSecond: number; p95Ms: number; stoppedBecause: string } | null;
+  /** What went into carebox.json (plan.capacity.measured), or null with the reason. */
+  measured: MeasuredCapacity | null;
+  notRecordedBecause: string | null;
   /** The planner's estimate for this install, for comparison. */
-  estimate: { concurrentUsers: [number, number]; basis: string };
+  estimate: { concurrentUsers: [number, number]; requestsPerSecond: [number, number] | null; unit: string; basis: string };
   syntheticData: {
     tenant: string;
     created: { patients: number; clinicians: number; users: number };
@@ -108,12 +153,12 @@ export function edgeUrl(m: Pick<Manifest, 'http'>): string {
   return `http://${host}:${m.http.port}`;
 }
 
-/** Sizes of the synthetic data set for `maxUsers` users. Pure. */
-export function syntheticSizes(maxUsers: number): { patients: number; clinicians: number; users: number } {
+/** Sizes of the synthetic data set for `sessions` accounts. Pure. */
+export function syntheticSizes(sessions: number): { patients: number; clinicians: number; users: number } {
   return {
-    patients: Math.min(20_000, Math.max(2_000, maxUsers * 20)),
-    clinicians: Math.min(200, Math.max(10, Math.ceil(maxUsers / 5))),
-    users: maxUsers,
+    patients: Math.min(20_000, Math.max(2_000, sessions * 20)),
+    clinicians: Math.min(200, Math.max(10, Math.ceil(sessions / 5))),
+    users: sessions,
   };
 }
 
@@ -127,17 +172,39 @@ function openFilesLimit(): number | null {
   }
 }
 
-/** Summary of one level's figures. Pure. */
+/** Summary of one closed-loop saturation level. Pure. */
 export function summarizeLevel(l: LevelResult): LevelSummary {
   const s = l.stats;
   return {
-    users: l.users,
+    kind: 'saturation',
+    load: l.users,
+    label: `${l.users} connections without pause`,
     requests: s.requests,
     requestsPerSecond: s.requestsPerSecond,
+    actionsPerSecond: null,
+    responseTimeS: null,
     latencyMs: { p50: s.latency.p50, p95: s.latency.p95, p99: s.latency.p99, max: s.latency.max },
     errors: { ...s.errors, rate: Math.round(s.errors.rate * 1e6) / 1e6 },
     sustained: l.sustained,
     reason: l.reason,
+  };
+}
+
+/** Summary of one open-model rate or proof run. Pure. */
+export function summarizeOpen(kind: 'rate' | 'proof', s: OpenStats, verdict: { ok: boolean; reason: string | null }): LevelSummary {
+  const load = kind === 'rate' ? (s.targetRatePerS ?? 0) : (s.staff ?? 0);
+  return {
+    kind,
+    load,
+    label: kind === 'rate' ? `${load} actions/s` : `${load} virtual staff with think time`,
+    requests: s.requests,
+    requestsPerSecond: s.requestsPerSecond,
+    actionsPerSecond: s.actionsPerSecond,
+    responseTimeS: s.actionResponseTimeS,
+    latencyMs: { p50: s.latency.p50, p95: s.latency.p95, p99: s.latency.p99, max: s.latency.max },
+    errors: { ...s.errors, rate: Math.round(s.errors.rate * 1e6) / 1e6 },
+    sustained: verdict.ok,
+    reason: verdict.reason,
   };
 }
 
@@ -199,26 +266,35 @@ export async function runLoadtest(stack: Stack, options: LoadtestOptions, report
 
 /** @throws UsageError for out-of-range options or too few open files. */
 function validateOptions(options: LoadtestOptions): void {
-  const { durationS, maxUsers } = options;
-  const L = LOADTEST_LIMITS;
-  if (!(durationS >= L.durationS.min && durationS <= L.durationS.max)) throw new UsageError(`--duration must be between ${L.durationS.min} and ${L.durationS.max} seconds`);
-  if (!(Number.isInteger(maxUsers) && maxUsers >= L.maxUsers.min && maxUsers <= L.maxUsers.max)) throw new UsageError(`--max-users must be between ${L.maxUsers.min} and ${L.maxUsers.max}`);
+  const L = RATE_LIMITS;
+  const inRange = (x: number, r: { min: number; max: number }): boolean => Number.isFinite(x) && x >= r.min && x <= r.max;
+  if (!inRange(options.durationS, L.durationS)) throw new UsageError(`--duration must be between ${L.durationS.min} and ${L.durationS.max} seconds`);
+  if (!inRange(options.maxRate, L.maxRate)) throw new UsageError(`--max-rate must be between ${L.maxRate.min} and ${L.maxRate.max} actions per second`);
+  if (!inRange(options.proofS, L.proofS)) throw new UsageError(`--proof-duration must be between ${L.proofS.min} and ${L.proofS.max} seconds`);
+  if (!(Number.isInteger(options.saturationMax) && inRange(options.saturationMax, L.saturationMax))) throw new UsageError(`--saturation-max must be between ${L.saturationMax.min} and ${L.saturationMax.max}`);
   const files = openFilesLimit();
-  if (files !== null && maxUsers + 200 > files) throw new UsageError(`--max-users ${maxUsers} needs more open files than this shell allows (${files})`, `raise it with \`ulimit -n ${maxUsers + 1024}\`, or lower --max-users`);
+  const need = 512 + (options.saturation ? options.saturationMax : 0) + 200;
+  if (files !== null && need > files) throw new UsageError(`the load test needs about ${need} open files; this shell allows ${files}`, `raise it with \`ulimit -n ${need + 1024}\`, or lower --saturation-max`);
 }
 
 async function measure(stack: Stack, options: LoadtestOptions, reporter: LoadtestReporter): Promise<LoadtestResult> {
-  const { durationS, maxUsers } = options;
+  const { durationS, maxRate } = options;
+  const profile = options.profile ?? planProfile(stack.manifest.plan);
+  const thinkTimeS = Math.round(effectiveThinkTimeS(profile) * 100) / 100;
+  const rpa = Math.round(requestsPerAction(profile) * 100) / 100;
   const base = edgeUrl(stack.manifest);
   const ready = await fetch(`${base}/ready`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.status, () => 0);
   if (ready !== 200) throw new OperationError(`the stack is not ready (${base}/ready answered ${ready === 0 ? 'nothing' : ready})`, 'check `carebox status`; run the load test on a healthy stack');
 
   const tenant = `lt-${randomBytes(4).toString('hex').slice(0, 6)}`;
   const password = randomBytes(24).toString('base64url');
-  const sizes = syntheticSizes(maxUsers);
+  const sizes = syntheticSizes(SESSIONS);
   const synthetic: LoadtestResult['syntheticData'] = { tenant, created: { patients: 0, clinicians: 0, users: 0 }, removed: null, cleanupError: null };
   const tokens: string[] = [];
-  const levels: LevelResult[] = [];
+  const levels: LevelSummary[] = [];
+  const rates: { rate: number; stats: OpenStats; sustained: boolean }[] = [];
+  const proofs: LoadtestResult['proof'] = [];
+  let saturation: LoadtestResult['saturation'] = null;
   let signInSeconds = 0;
   let stoppedBecause = '';
 
@@ -267,7 +343,8 @@ async function measure(stack: Stack, options: LoadtestOptions, reporter: Loadtes
       users: Number(created.users?.created ?? 0) + Number(created.users?.existing ?? 0),
     };
 
-    const signIn = async (count: number): Promise<void> => {
+    const signIn = async (wantedCount: number): Promise<void> => {
+      const count = Math.min(wantedCount, SESSIONS);
       if (tokens.length >= count) return;
       const started = Date.now();
       const wanted = Array.from({ length: count - tokens.length }, (_, k) => tokens.length + k + 1);
@@ -310,52 +387,129 @@ async function measure(stack: Stack, options: LoadtestOptions, reporter: Loadtes
     const data: MixData = { mrnPrefix, patientCount: sizes.patients, hotPatientIds: hot, clinicianIds: [...clinicianIds] };
     const slots = new SlotAllocator(data.clinicianIds);
 
-    const runLevel = async (users: number, index: number, planned: number): Promise<LevelResult> => {
-      await signIn(users);
-      reporter.levelStart(users, index, planned, durationS);
-      const stats: LoadStats = await runLoad({
-        url: base,
-        connections: users,
-        durationS,
-        perConnection: (i) => mixRequests(tokens[i % tokens.length]!, data, { book: true, slots }),
-        onTick: (elapsed, responses) => reporter.tick(elapsed, responses),
-        signal: abort.signal,
-      });
+    const actions = new ActionFactory(profile, data, slots);
+    await signIn(SESSIONS);
+    let nextToken = 0;
+    const token = (): string => tokens[nextToken++ % tokens.length]!;
+
+    // ---- Open model: arrival rates, doubled then bisected -------------------------------------
+    const runRate = async (rate: number, index: number, planned: number): Promise<boolean> => {
+      reporter.levelStart(`${rate} actions/s`, index, planned, durationS);
+      const stats = await runOpenLoad({ url: base, ratePerS: rate, durationS, nextAction: () => actions.next(token()), onTick: (e, r) => reporter.tick(e, r), signal: abort.signal });
       checkpoint();
-      const verdict = judgeLevel(stats);
-      const level: LevelResult = { users, stats, sustained: verdict.sustained, reason: verdict.reason };
-      levels.push(level);
-      reporter.levelDone(level);
-      return level;
+      const v = judgeRate(stats);
+      rates.push({ rate, stats, sustained: v.sustained });
+      const summary = summarizeOpen('rate', stats, { ok: v.sustained, reason: v.reason });
+      levels.push(summary);
+      reporter.levelDone(summary);
+      return v.sustained;
     };
-
-    const planned = rampLevels(maxUsers);
-    // Warm-up (JIT, pools, caches): a short run at the first level, not counted.
-    await signIn(planned[0]!);
-    reporter.phase(`warming up with ${planned[0]} users`);
-    await runLoad({ url: base, connections: planned[0]!, durationS: Math.min(3, durationS), perConnection: (i) => mixRequests(tokens[i % tokens.length]!, data, { book: true, slots }), signal: abort.signal });
+    const planned = rateLevels(maxRate);
+    reporter.phase(`warming up at ${planned[0]} actions/s (${profile.name}: ${rpa} requests per action, think time ${profile.thinkTime.meanS} s)`);
+    await runOpenLoad({ url: base, ratePerS: planned[0]!, durationS: Math.min(3, durationS), nextAction: () => actions.next(token()), signal: abort.signal });
     checkpoint();
-
     let good = 0;
     let bad: number | null = null;
-    for (const [index, users] of planned.entries()) {
-      const level = await runLevel(users, index, planned.length);
-      if (level.sustained) good = users;
+    for (const [index, rate] of planned.entries()) {
+      if (await runRate(rate, index, planned.length)) good = rate;
       else {
-        bad = users;
-        stoppedBecause = `${level.reason} at ${users} users`;
+        bad = rate;
+        stoppedBecause = `${levels[levels.length - 1]!.reason} at ${rate} actions/s`;
         break;
       }
     }
-    if (bad === null) stoppedBecause = `reached --max-users ${maxUsers} with every level sustained`;
+    if (bad === null) stoppedBecause = `reached --max-rate ${maxRate} with every rate sustained`;
     else {
-      for (let r = 0; r < MAX_REFINEMENTS; r += 1) {
-        const mid = bisectLevel(good, bad);
+      for (let r = 0; r < MAX_RATE_REFINEMENTS; r += 1) {
+        const mid = bisectRate(good, bad);
         if (mid === null) break;
-        const level = await runLevel(mid, levels.length, levels.length + 1);
-        if (level.sustained) good = mid;
+        if (await runRate(mid, levels.length, levels.length + 1)) good = mid;
         else bad = mid;
       }
+    }
+
+    // ---- Proof: N virtual staff with think time, closed loop -----------------------------------
+    const sustainedRates = rates.filter((x) => x.sustained).sort((a, b) => b.rate - a.rate);
+    for (const candidate of sustainedRates.slice(0, 2)) {
+      const staff = littleStaff(candidate.stats.actionsPerSecond, candidate.stats.actionResponseTimeS, thinkTimeS);
+      if (staff < 1) break;
+      reporter.levelStart(`proof: ${staff} virtual staff, think time ${profile.thinkTime.meanS} s`, levels.length, levels.length + 1, options.proofS);
+      const stats = await runStaffLoad({
+        url: base,
+        staff,
+        durationS: options.proofS,
+        nextAction: () => actions.next(token()),
+        thinkTimeS: () => sampleThinkTimeS(profile),
+        onTick: (e, r) => reporter.tick(e, r),
+        signal: abort.signal,
+      });
+      checkpoint();
+      const v = judgeProof(stats);
+      const summary = summarizeOpen('proof', stats, { ok: v.held, reason: v.reason });
+      levels.push(summary);
+      reporter.levelDone(summary);
+      proofs.push({
+        staff,
+        durationS: stats.durationS,
+        actionsPerSecond: stats.actionsPerSecond,
+        requestsPerSecond: stats.requestsPerSecond,
+        p50Ms: stats.latency.p50,
+        p95Ms: stats.latency.p95,
+        p99Ms: stats.latency.p99,
+        errors: stats.errors.total,
+        errorRate: Math.round(stats.errors.rate * 1e6) / 1e6,
+        held: v.held,
+        reason: v.reason,
+      });
+      if (v.held) break;
+    }
+
+    // ---- Saturation: closed loop without pause (what the old figure was) ---------------------------
+    if (options.saturation) {
+      const satLevels: LevelResult[] = [];
+      const runLevel = async (users: number, index: number, planned: number): Promise<LevelResult> => {
+        reporter.levelStart(`${users} connections without pause`, index, planned, durationS);
+        const stats: LoadStats = await runLoad({
+          url: base,
+          connections: users,
+          durationS,
+          perConnection: (i) => mixRequests(tokens[i % tokens.length]!, data, { book: true, slots }),
+          onTick: (elapsed, responses) => reporter.tick(elapsed, responses),
+          signal: abort.signal,
+        });
+        checkpoint();
+        const verdict = judgeLevel(stats);
+        const level: LevelResult = { users, stats, sustained: verdict.sustained, reason: verdict.reason };
+        satLevels.push(level);
+        const summary = summarizeLevel(level);
+        levels.push(summary);
+        reporter.levelDone(summary);
+        return level;
+      };
+      const satPlanned = rampLevels(options.saturationMax);
+      let sGood = 0;
+      let sBad: number | null = null;
+      let why = `reached --saturation-max ${options.saturationMax} with every level sustained`;
+      for (const [index, users] of satPlanned.entries()) {
+        const level = await runLevel(users, index, satPlanned.length);
+        if (level.sustained) sGood = users;
+        else {
+          sBad = users;
+          why = `${level.reason} at ${users} connections`;
+          break;
+        }
+      }
+      if (sBad !== null) {
+        for (let r = 0; r < MAX_REFINEMENTS; r += 1) {
+          const mid = bisectLevel(sGood, sBad);
+          if (mid === null) break;
+          const level = await runLevel(mid, satLevels.length, satLevels.length + 1);
+          if (level.sustained) sGood = mid;
+          else sBad = mid;
+        }
+      }
+      const best = sustainedLevel(satLevels);
+      saturation = { connections: best?.users ?? 0, requestsPerSecond: best?.stats.requestsPerSecond ?? 0, p95Ms: best?.stats.latency.p95 ?? 0, stoppedBecause: why };
     }
   } catch (err) {
     // An interruption surfaces below, once the clean-up has run and its outcome is known.
@@ -381,39 +535,59 @@ async function measure(stack: Stack, options: LoadtestOptions, reporter: Loadtes
     );
   }
 
-  const best = sustainedLevel(levels);
-  const measured = {
-    concurrentUsers: best?.users ?? 0,
-    requestsPerSecond: best?.stats.requestsPerSecond ?? 0,
-    p95Ms: best?.stats.latency.p95 ?? levels[0]?.stats.latency.p95 ?? 0,
-    measuredAt: new Date().toISOString(),
-    limitedByMaxUsers: best !== null && best !== undefined && levels.every((l) => l.sustained),
-  };
+  const top = rates.filter((x) => x.sustained).sort((a, b) => b.rate - a.rate)[0] ?? null;
+  const xStar = top?.stats.actionsPerSecond ?? 0;
+  const responseTimeS = top?.stats.actionResponseTimeS ?? 0;
+  const activeStaff = littleStaff(xStar, responseTimeS, thinkTimeS);
+  const proven = proofs.find((p) => p.held) ?? null;
   const m = stack.manifest;
-  const next: Manifest = { ...m, plan: { ...m.plan, capacity: { ...m.plan.capacity, measured } } };
-  await writeManifest(stack.root, next, utcStamp());
-  stack.manifest = next;
+  let measured: MeasuredCapacity | null = null;
+  let notRecordedBecause: string | null = null;
+  if (top === null) notRecordedBecause = `not even ${rates[0]?.rate ?? 0} actions/s were sustained (${rates[0] ? judgeRate(rates[0].stats).reason : 'no rate ran'})`;
+  else if (proven === null) notRecordedBecause = `the proof did not hold: ${proofs.map((p) => `${p.staff} virtual staff: ${p.reason}`).join('; ') || 'no proof ran'}`;
+  else {
+    // The proven staff; its action rate is the one that produced it (X* of that rate).
+    const provenRate = rates.find((x) => littleStaff(x.stats.actionsPerSecond, x.stats.actionResponseTimeS, thinkTimeS) === proven.staff && x.sustained) ?? top;
+    measured = {
+      concurrentUsers: proven.staff,
+      actionsPerSecond: provenRate.stats.actionsPerSecond,
+      requestsPerSecond: provenRate.stats.requestsPerSecond,
+      responseTimeS: provenRate.stats.actionResponseTimeS,
+      thinkTimeS,
+      p95Ms: provenRate.stats.latency.p95,
+      saturationConnections: saturation?.connections ?? null,
+      limitedByMaxRate: rates.every((x) => x.sustained),
+      measuredAt: new Date().toISOString(),
+    };
+    const next: Manifest = { ...m, plan: { ...m.plan, capacity: { ...m.plan.capacity, measured } } };
+    await writeManifest(stack.root, next, utcStamp());
+    stack.manifest = next;
+  }
 
   const result: LoadtestResult = {
     url: `${base}/`,
+    tier: m.plan.tier,
+    host: { cpus: m.plan.host.cpus, memoryBytes: m.plan.host.memoryBytes, nodes: m.plan.nodes },
     durationS,
-    maxUsers,
+    maxRate,
     criteria: { p95LimitMs: P95_LIMIT_MS, errorRateLimit: ERROR_RATE_LIMIT },
-    mix: ['GET /api/v1/patients?q=<synthetic MRN>', 'GET /api/v1/patients/<found> (cold)', 'GET /api/v1/patients/<hot> (cache-hot)', 'GET /api/v1/appointments?patientId=<found>', 'POST /api/v1/appointments (a free slot)'],
-    levels: levels.map(summarizeLevel),
-    sustained: best
-      ? {
-          concurrentUsers: best.users,
-          requestsPerSecond: best.stats.requestsPerSecond,
-          p50Ms: best.stats.latency.p50,
-          p95Ms: best.stats.latency.p95,
-          p99Ms: best.stats.latency.p99,
-          errors: best.stats.errors.total,
-        }
-      : null,
+    profile,
+    mix: profile.actions.map((a) => `${a.name} (${Math.round(a.share * 100)} %, ${a.requests} request${a.requests > 1 ? 's' : ''}): ${a.description}`),
+    xStar,
+    requestsPerSecond: top?.stats.requestsPerSecond ?? 0,
+    responseTimeS,
+    thinkTimeS,
+    requestsPerAction: rpa,
+    activeStaff,
+    latencyMs: { p50: top?.stats.latency.p50 ?? 0, p95: top?.stats.latency.p95 ?? 0, p99: top?.stats.latency.p99 ?? 0 },
+    errors: { total: top?.stats.errors.total ?? 0, rate: Math.round((top?.stats.errors.rate ?? 0) * 1e6) / 1e6 },
+    levels,
     stoppedBecause,
+    proof: proofs,
+    saturation,
     measured,
-    estimate: { concurrentUsers: m.plan.capacity.concurrentUsers, basis: m.plan.capacity.basis },
+    notRecordedBecause,
+    estimate: { concurrentUsers: m.plan.capacity.concurrentUsers, requestsPerSecond: m.plan.capacity.requestsPerSecond ?? null, unit: m.plan.capacity.unit ?? 'active staff', basis: m.plan.capacity.basis },
     syntheticData: synthetic,
     signIns: { count: tokens.length, seconds: Math.round(signInSeconds * 10) / 10 },
   };

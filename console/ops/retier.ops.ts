@@ -128,6 +128,8 @@ export async function previewRetier(stack: Stack, intent: Intent): Promise<Retie
   // An unchanged host plans with the recorded figures, exactly as a later `install` re-run will.
   const { host } = stablePlanHost(m.facts, facts);
   const fullIntent: Intent = { ...intent, pgbouncer: intent.pgbouncer ?? m.intent.pgbouncer ?? 'auto' };
+  // Without --think-time/--profile the installed workload profile is kept.
+  if (!fullIntent.profile && m.intent.profile) fullIntent.profile = m.intent.profile;
   const plan = planCarebox(host, fullIntent);
   const preflight = runPreflight({ facts, tier: fullIntent.tier, plan, planError: null, planHint: null, project: m.project, httpsPort: m.http.tls?.httpsPort ?? null });
   if (!preflightPassed(preflight)) {

@@ -5,6 +5,10 @@ import { isReady } from '../../installer/apply/health.wait.js';
 import type { Manifest } from '../../installer/manifest/manifest.js';
 import { edgeUrls } from '../../installer/apply/edge.tls.js';
 import { readMaintenance, type MaintenanceState } from './maintenance.ops.js';
+import { isStaffMeasurement, planProfile } from '../../installer/plan/capacity.estimate.js';
+import type { MeasuredCapacity } from '../../installer/plan/plan.types.js';
+import { staffUnit } from '../../installer/plan/workload.profile.js';
+import { activeSessions, headroom, recentApiRequests, type Headroom } from './headroom.js';
 
 /** Resource use of one container from a one-shot `docker stats`. */
 export interface ContainerUsage {
@@ -41,11 +45,19 @@ export interface StackStatus {
   maintenance?: MaintenanceState | null;
   /** The plan's capacity estimate and, once `carebox loadtest` ran, the measured figure (always set by stackStatus). */
   capacity?: {
-    /** Estimated concurrent users, [low, high]. */
+    /** Estimated active staff, [low, high], in `unit`. */
     estimate: [number, number];
+    /** e.g. `active staff (one action every 30 s)`. */
+    unit: string;
     basis: string;
-    measured: { concurrentUsers: number; requestsPerSecond: number; p95Ms: number; measuredAt: string } | null;
+    /** The last proven `carebox loadtest` (null before it, or when carebox.json holds a pre-active-staff figure). */
+    measured: MeasuredCapacity | null;
   };
+  /**
+   * Load of the last minute against capacity (actions/s, active sessions, %) and overcommit; set
+   * when asked for (`opts.load`; `status` does, the console reads sessions only).
+   */
+  load?: Headroom;
 }
 
 /**
@@ -87,7 +99,7 @@ export function expectedFor(m: Manifest): Record<string, number> {
  * container carrying the project label), replicas, state, health, CPU and memory; with `opts.root`
  * (the install root) also the maintenance mode.
  */
-export async function stackStatus(docker: Docker, m: Manifest, opts: { usage: boolean; root?: string } = { usage: true }): Promise<StackStatus> {
+export async function stackStatus(docker: Docker, m: Manifest, opts: { usage: boolean; root?: string; load?: 'full' | 'sessions' | 'none' } = { usage: true }): Promise<StackStatus> {
   const containers = await listStackContainers(docker, m.project);
   const expected = expectedFor(m);
   const names = [...new Set([...Object.keys(expected), ...containers.map((c) => c.service)])];
@@ -111,13 +123,27 @@ export async function stackStatus(docker: Docker, m: Manifest, opts: { usage: bo
     const state: ServiceStatus['state'] = want > 0 && ready >= want ? 'healthy' : ready > 0 ? 'degraded' : want === 0 && cs.length === 0 ? 'healthy' : 'down';
     return { service, expected: want, running, ready, state, containers: cs };
   });
+  const running = (svc: string) => containers.filter((c) => c.service === svc && c.state === 'running').map((c) => c.id);
+  const load =
+    opts.load === 'full' || opts.load === 'sessions'
+      ? headroom(m.plan, {
+          requests: opts.load === 'full' ? await recentApiRequests(docker, running('nginx')) : null,
+          activeSessions: await activeSessions(docker, running('redis')[0]),
+        })
+      : undefined;
   return {
+    ...(load ? { load } : {}),
     project: m.project,
     tier: m.plan.tier,
     url: edgeUrls(m.http).public,
     healthy: services.every((s) => s.state === 'healthy'),
     services,
     maintenance: opts.root ? await readMaintenance(opts.root) : null,
-    capacity: { estimate: m.plan.capacity.concurrentUsers, basis: m.plan.capacity.basis, measured: m.plan.capacity.measured ?? null },
+    capacity: {
+      estimate: m.plan.capacity.concurrentUsers,
+      unit: m.plan.capacity.unit ?? staffUnit(planProfile(m.plan)),
+      basis: m.plan.capacity.basis,
+      measured: isStaffMeasurement(m.plan.capacity.measured) ? m.plan.capacity.measured : null,
+    },
   };
 }

@@ -206,7 +206,7 @@ export class DashboardFeed {
  */
 export function dockerDashboardSource(docker: Docker, loadManifest: () => Promise<Manifest>, opts: { scrapeTimeoutMs?: number; root?: string } = {}): DashboardSource {
   return {
-    status: async () => stackStatus(docker, await loadManifest(), { usage: true, root: opts.root }),
+    status: async () => stackStatus(docker, await loadManifest(), { usage: true, root: opts.root, load: 'sessions' }),
     scrape: async () => scrapeBackends(docker, (await loadManifest()).project, { timeoutMs: opts.scrapeTimeoutMs ?? 2000 }),
   };
 }

@@ -226,15 +226,32 @@ function metricLine(label: string, value: string, series: (number | null)[], wid
 }
 
 /**
+ * Actions per second over the last minute (the mean request rate of the samples of the last 60 s
+ * ÷ requests per action) as a share of the capacity's action rate, e.g. ` · 3.2 act/s 1 %`. Pure.
+ */
+export function actionsText(requestRate: readonly (number | null)[], intervalS: number, load: NonNullable<StackStatus['load']>): string {
+  const n = Math.max(1, Math.ceil(60 / Math.max(intervalS, 0.1)));
+  const recent = requestRate.slice(-n).filter((x): x is number => x !== null);
+  if (recent.length === 0 || !(load.capacity.actionsPerSecond > 0)) return '';
+  const rpa = load.requestsPerAction;
+  const actions = recent.reduce((a, x) => a + x, 0) / recent.length / rpa;
+  const pct = Math.round((actions / load.capacity.actionsPerSecond) * 100);
+  return ` · ${actions >= 10 ? Math.round(actions) : actions.toFixed(1)} act/s ${pct} %`;
+}
+
+/**
  * The metrics panel: request rate, p95 latency, 5xx rate, DB pool and jobs waiting, each with the
  * current figure and a sparkline of the history, then one line per queue (at most `maxQueues`).
  * Before the first scrape, or when no backend answered, says so instead. Pure.
  */
-export function metricsPanelLines(data: Pick<DashboardData, 'metrics' | 'metricsError' | 'history' | 'intervalS'>, width: number, maxQueues = 3): Line[] {
+export function metricsPanelLines(data: Pick<DashboardData, 'metrics' | 'metricsError' | 'history' | 'intervalS'> & { status?: StackStatus | null }, width: number, maxQueues = 3): Line[] {
   const m: MetricsSample | null = data.metrics;
   const h = data.history;
   const minutes = Math.max(1, Math.round((h.requestRate.length * data.intervalS) / 60));
-  const title: Line = fitLine([{ text: `Backend metrics (/metrics, last ${minutes} min)`, tone: 'dim' }], width);
+  const load = data.status?.load;
+  // Headroom in the hospital's unit (issue 16): sessions open against the capacity in active staff.
+  const sessions = load && load.activeSessions !== null ? ` · ${load.activeSessions} sessions = ${load.sessionsPercent ?? '–'} % of ${load.capacity.staff} staff` : '';
+  const title: Line = fitLine([{ text: `Backend metrics (/metrics, last ${minutes} min)${sessions}`, tone: 'dim' }], width);
   if (data.metricsError) return [title, fitLine([{ text: `metrics unavailable: ${data.metricsError}`, tone: 'bad' }], width)];
   if (!m) return [title, fitLine([{ text: 'waiting for the first scrape…', tone: 'dim' }], width)];
   if (m.targets === 0) return [title, fitLine([{ text: 'no running backend container to scrape', tone: 'warn' }], width)];
@@ -244,7 +261,7 @@ export function metricsPanelLines(data: Pick<DashboardData, 'metrics' | 'metrics
     return lines;
   }
   const errTone: Tone = m.errorRatio === null ? 'plain' : m.errorRatio >= 0.05 ? 'bad' : m.errorRatio > 0 ? 'warn' : 'ok';
-  lines.push(metricLine('Requests', `${formatRate(m.requestRate)} req/s`, h.requestRate, width));
+  lines.push(metricLine('Requests', `${formatRate(m.requestRate)} req/s${load ? actionsText(h.requestRate, data.intervalS, load) : ''}`, h.requestRate, width));
   lines.push(metricLine('Latency p95', formatLatency(m.p95Seconds), h.p95Seconds, width));
   lines.push(metricLine('Errors 5xx', formatRatio(m.errorRatio), h.errorRatio, width, errTone, { min: 0 }));
   if (m.pool) {
@@ -280,6 +297,7 @@ export function headerLine(status: StackStatus | null, statusError: string | nul
       { text: `Carebox ${status.project} · tier ${status.tier} · `, tone: 'plain' },
       { text: overall.text, tone: overall.tone },
       ...(status.maintenance ? [{ text: ` · MAINTENANCE: ${status.maintenance.mode === 'full' ? 'all requests' : 'writes'} paused`, tone: 'warn' as Tone }] : []),
+      ...(status.load?.overcommitted.length ? [{ text: ' · overcommitted', tone: 'warn' as Tone }] : []),
       { text: ` · ${status.url}`, tone: 'dim' },
       ...(statusError ? [{ text: ` · stale: ${statusError}`, tone: 'bad' as Tone }] : []),
     ],

@@ -2,12 +2,14 @@
  * The load test's progress as state for the UI (useSyncExternalStore), fed through the
  * LoadtestReporter interface: the ramp never sees Ink.
  */
-import type { LoadtestReporter } from '../ops/loadtest.ops.js';
-import type { LevelResult } from '../ops/loadtest.ramp.js';
+import type { LevelSummary, LoadtestReporter } from '../ops/loadtest.ops.js';
 
-/** A finished level as the UI shows it. */
+/** A finished step as the UI shows it. */
 export interface LevelView {
-  users: number;
+  kind: LevelSummary['kind'];
+  /** actions/s (rate), virtual staff (proof) or connections (saturation). */
+  load: number;
+  label: string;
   requestsPerSecond: number;
   p50Ms: number;
   p95Ms: number;
@@ -20,7 +22,7 @@ export interface LevelView {
 
 /** The level running now. */
 export interface CurrentLevel {
-  users: number;
+  label: string;
   /** 0-based position in the ramp. */
   index: number;
   /** Levels the ramp plans (bisection may add some). */
@@ -37,16 +39,18 @@ export interface LoadtestState {
   current: CurrentLevel | null;
 }
 
-/** The level's figures for the UI. Pure. */
-export function levelView(l: LevelResult): LevelView {
+/** The step's figures for the UI. Pure. */
+export function levelView(l: LevelSummary): LevelView {
   return {
-    users: l.users,
-    requestsPerSecond: l.stats.requestsPerSecond,
-    p50Ms: l.stats.latency.p50,
-    p95Ms: l.stats.latency.p95,
-    p99Ms: l.stats.latency.p99,
-    errors: l.stats.errors.total,
-    errorRate: l.stats.errors.rate,
+    kind: l.kind,
+    load: l.load,
+    label: l.label,
+    requestsPerSecond: l.requestsPerSecond,
+    p50Ms: l.latencyMs.p50,
+    p95Ms: l.latencyMs.p95,
+    p99Ms: l.latencyMs.p99,
+    errors: l.errors.total,
+    errorRate: l.errors.rate,
     sustained: l.sustained,
     reason: l.reason,
   };
@@ -73,15 +77,15 @@ export class LoadtestStore implements LoadtestReporter {
     this.set({ phases: [...this.state.phases, message] });
   }
 
-  levelStart(users: number, index: number, planned: number, durationS: number): void {
-    this.set({ current: { users, index, planned, durationS, elapsedS: 0, responses: 0 } });
+  levelStart(label: string, index: number, planned: number, durationS: number): void {
+    this.set({ current: { label, index, planned, durationS, elapsedS: 0, responses: 0 } });
   }
 
   tick(elapsedS: number, responses: number): void {
     if (this.state.current) this.set({ current: { ...this.state.current, elapsedS, responses } });
   }
 
-  levelDone(level: LevelResult): void {
+  levelDone(level: LevelSummary): void {
     this.set({ levels: [...this.state.levels, levelView(level)], current: null });
   }
 }
@@ -89,7 +93,7 @@ export class LoadtestStore implements LoadtestReporter {
 /** One line for a finished level (UI and plain output). Pure. */
 export function levelLine(l: LevelView): string {
   const errors = l.errors === 0 ? '0 errors' : `${l.errors} errors (${(l.errorRate * 100).toFixed(2)} %)`;
-  return `${String(l.users).padStart(5)} users  ${String(l.requestsPerSecond).padStart(6)} req/s  p50 ${l.p50Ms} ms  p95 ${l.p95Ms} ms  p99 ${l.p99Ms} ms  ${errors}  ${l.sustained ? 'sustained' : `not sustained: ${l.reason}`}`;
+  return `${l.label.padStart(12)} ${String(l.requestsPerSecond).padStart(6)} req/s  p50/95/99 ${l.p50Ms}/${l.p95Ms}/${l.p99Ms} ms  ${errors}  ${l.sustained ? 'sustained' : `not sustained: ${l.reason}`}`;
 }
 
 /** A LoadtestReporter writing plain progress lines (no TTY, or --json): one per phase, one per level, one every 5 s. */
@@ -97,9 +101,9 @@ export function plainLoadtestReporter(log: (line: string) => void): LoadtestRepo
   let last = 0;
   return {
     phase: (m) => log(`loadtest: ${m}`),
-    levelStart: (users, index, planned, durationS) => {
+    levelStart: (label, index, planned, durationS) => {
       last = 0;
-      log(`loadtest: level ${index + 1}/${planned}: ${users} users for ${durationS} s`);
+      log(`loadtest: step ${index + 1}/${planned}: ${label} for ${durationS} s`);
     },
     tick: (elapsedS, responses) => {
       if (elapsedS - last >= 5) {

@@ -24,14 +24,15 @@ export function LoadtestView({ store }: { store: LoadtestStore }): React.JSX.Ele
   const s = useSyncExternalStore(store.subscribe, store.getSnapshot);
   const c = s.current;
   const pct = c ? Math.min(100, Math.round((c.elapsedS / c.durationS) * 100)) : 0;
-  const chart = s.levels.length > 0 ? renderP95Chart(s.levels.map((l) => ({ users: l.users, p95Ms: l.p95Ms, sustained: l.sustained })), { limitMs: P95_LIMIT_MS, height: 8 }) : [];
+  const rates = s.levels.filter((l) => l.kind === 'rate');
+  const chart = rates.length > 0 ? renderP95Chart(rates.map((l) => ({ users: l.load, p95Ms: l.p95Ms, sustained: l.sustained })), { limitMs: P95_LIMIT_MS, height: 8, xLabel: 'actions/s' }) : [];
   return (
     <Box flexDirection="column">
       <Static items={staticLines(s)}>{(l) => <Text key={l.key} color={l.color}>{l.text}</Text>}</Static>
       {c && (
         <Box flexDirection="column">
           <Text>
-            Level {c.index + 1} of {c.planned}: {c.users} virtual users, {Math.floor(c.elapsedS)}/{c.durationS} s, {c.responses} responses
+            Step {c.index + 1} of {c.planned}: {c.label}, {Math.floor(c.elapsedS)}/{c.durationS} s, {c.responses} responses
           </Text>
           <Box width={60}>
             <ProgressBar value={pct} />

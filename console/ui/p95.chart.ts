@@ -20,6 +20,8 @@ export interface ChartOptions {
   height?: number;
   /** Characters per column (≥ 4). Default 7. */
   columnWidth?: number;
+  /** What the x axis counts. Default `concurrent users`. */
+  xLabel?: string;
 }
 
 const fmt = (ms: number): string => (ms >= 10_000 ? `${Math.round(ms / 1000)}s` : ms >= 100 ? String(Math.round(ms)) : ms.toFixed(ms >= 10 ? 0 : 1));
@@ -54,6 +56,6 @@ export function renderP95Chart(points: readonly ChartPoint[], options: ChartOpti
   lines.push(`${' '.repeat(labelWidth)} └${'─'.repeat(col * sorted.length)}`);
   const cell = (s: string): string => `${' '.repeat(Math.max(0, half - Math.floor((s.length - 1) / 2)))}${s}`.padEnd(col);
   lines.push(`${' '.repeat(labelWidth + 2)}${sorted.map((p) => cell(String(p.users))).join('').trimEnd()}`);
-  lines.push(`${' '.repeat(labelWidth + 2)}concurrent users (● p95 within the limit, ✗ not)`);
+  lines.push(`${' '.repeat(labelWidth + 2)}${options.xLabel ?? 'concurrent users'} (● p95 within the limit, ✗ not)`);
   return lines;
 }

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { PreflightError, UsageError } from '../errors.js';
 import { buildIntent } from '../plan/intent.js';
+import { capacityLine } from '../plan/plan.format.js';
 import { assertPreflight, firstAdminLines, newInstallContext, prepareInstall, runInstallSteps, type InstallContext, type InstallOptions, type InstallPreparation } from '../apply/install.apply.js';
 import type { ActionRunner, RawOptions } from './action.js';
 import { bindFlag, commonOptions, intFlag, withCommon } from './common.options.js';
@@ -142,6 +143,7 @@ export function registerInstall(program: Command, run: ActionRunner): void {
       const summary = installSummary(ctx);
       out.result(summary);
       out.print(ctx.prep.options.renderOnly ? `Rendered tier ${ctx.plan.tier} into ${ctx.prep.root} (nothing started).` : `Carebox is up (tier ${ctx.plan.tier}): ${ctx.url}`);
+      out.print(capacityLine(ctx.plan));
       for (const l of firstAdminLines(ctx.admin)) out.print(l);
       return 0;
     }),

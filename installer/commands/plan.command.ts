@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import { readFileSync } from 'node:fs';
 import { hypotheticalHost } from '../detect/host.detect.js';
 import { detectResources } from '../detect/resources.detect.js';
 import { parseSize } from '../detect/size.js';
@@ -10,6 +11,7 @@ import { buildIntent, type IntentFlags } from '../plan/intent.js';
 import { formatPlan } from '../plan/plan.format.js';
 import { planCarebox } from '../plan/tier.plan.js';
 import { withMeasuredFrom } from '../plan/capacity.estimate.js';
+import { parseProfileFile, type WorkloadProfile } from '../plan/workload.profile.js';
 import { commonOptions, numberFlag, withCommon } from './common.options.js';
 import type { ActionRunner } from './action.js';
 
@@ -17,16 +19,36 @@ import type { ActionRunner } from './action.js';
 export function withIntentFlags(cmd: Command): Command {
   return cmd
     .addOption(new Option('--tier <TIER>', 'tier: default, optimized, horizontal or cluster'))
-    .addOption(new Option('--users <N>', 'expected concurrent users; picks the smallest tier that serves them'))
-    .addOption(new Option('--size <SIZE>', 'hospital size preset: small (30–50), medium (100–200), large (500–1,000), network (2,000–5,000)'))
+    .addOption(new Option('--users <N>', 'expected active staff (people with a session open, one action every --think-time s); picks the smallest tier that serves them'))
+    .addOption(new Option('--size <SIZE>', 'hospital size preset in active staff: small (30–50), medium (100–200), large (500–1,000), network (2,000–5,000)'))
+    .addOption(new Option('--think-time <SECONDS>', "mean pause between one person's actions (default 30; see docs/tiers.md)"))
+    .addOption(new Option('--profile <FILE>', 'workload profile JSON (actions, requests per action, think time), as in `carebox plan --json` capacity.profile'))
     .addOption(new Option('--nodes <N>', 'cluster tier only: number of Swarm nodes (default: from --users, at least 2)'))
     .addOption(new Option('--pgbouncer <MODE>', 'PgBouncer in front of PostgreSQL: auto (when pools need it), on (any tier) or off (refused with exit 3 where the budget needs it)'));
 }
 
-/** The intent flags of a verb's raw options, for buildIntent. */
+/**
+ * The intent flags of a verb's raw options, for buildIntent; `--profile FILE` is read and validated here.
+ * @throws UsageError (exit 2) for an unreadable or invalid profile file.
+ */
 export function intentFlagsFrom(raw: Record<string, string | boolean | undefined>): IntentFlags {
   const str = (k: string) => (typeof raw[k] === 'string' ? (raw[k] as string) : undefined);
-  return { tier: str('tier'), users: str('users'), size: str('size'), nodes: str('nodes'), pgbouncer: str('pgbouncer') };
+  const flags: IntentFlags = { tier: str('tier'), users: str('users'), size: str('size'), nodes: str('nodes'), pgbouncer: str('pgbouncer') };
+  if (str('thinkTime') !== undefined) flags.thinkTime = str('thinkTime');
+  const file = str('profile');
+  if (file !== undefined) flags.profile = readProfile(file);
+  return flags;
+}
+
+/** Reads and validates a `--profile` file. @throws UsageError (exit 2). */
+export function readProfile(file: string): WorkloadProfile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read --profile ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  return parseProfileFile(text, file);
 }
 
 /**
@@ -50,7 +72,11 @@ export function registerPlan(program: Command, run: ActionRunner): void {
       if (!intent.tier && intent.users === null && cpus === undefined) {
         // On an installed host, `carebox plan` shows the installed intent's plan (with --pgbouncer
         // overriding the recorded mode when given).
-        if (installed) intent = raw.pgbouncer === undefined ? installed.intent : { ...installed.intent, pgbouncer: intent.pgbouncer ?? 'auto' };
+        if (installed) {
+          const given = intent;
+          intent = raw.pgbouncer === undefined ? installed.intent : { ...installed.intent, pgbouncer: given.pgbouncer ?? 'auto' };
+          if (given.profile) intent = { ...intent, profile: given.profile };
+        }
       }
       let host: PlanHost;
       if (cpus !== undefined && memory !== undefined) host = hypotheticalHost(cpus, memory);

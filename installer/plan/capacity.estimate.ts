@@ -1,84 +1,252 @@
-import type { Plan } from './plan.types.js';
-import { clamp, derived, type Derived } from './derived.js';
+/**
+ * The capacity estimate, in active staff under a workload profile (workload.profile.ts).
+ *
+ * 1. Sustained requests per second, the tightest of three resources (each the figure at which it
+ *    still answers at p95 ≤ 200 ms):
+ *    - web-worker CPU: RPS_PER_WEB_CPU × web CPUs × nodes, web CPUs = min(web processes,
+ *      usable CPUs × WEB_CPU_SHARE) per node;
+ *    - PostgreSQL: CPU (RPS_PER_PG_CPU × the CPUs its host leaves it after the web workers; one
+ *      primary serves every node of a cluster, so this does not grow with nodes) and connections
+ *      (the connections the web processes can hold at once ÷ the time a request holds one, at
+ *      half occupancy);
+ *    - Redis: one thread; REDIS_OPS_PER_S ÷ commands per request.
+ * 2. Actions per second X = requests/s ÷ requests per action (the profile).
+ * 3. Active staff N = X × (R + Z) (Little's law), R the mean response time of an action at that
+ *    load (calibrated), Z the profile's mean think time.
+ *
+ * `requestsPerSecond`, `actionsPerSecond` and `concurrentUsers` therefore agree by Little's law by
+ * construction (up to rounding down to whole staff). Pure.
+ */
+import type { Plan, PlanCapacity, PlanSizing } from './plan.types.js';
+import { c } from './derived.js';
+import { DEFAULT_PROFILE, effectiveThinkTimeS, requestsPerAction, staffUnit, type WorkloadProfile } from './workload.profile.js';
 
 /**
  * Share of usable CPUs left to node web workers when PostgreSQL, Redis, nginx and the queue share
- * the host. Our estimate, consistent with the calibration run below: under the load test's mix the
- * backend container used about 100 % of the 2 CPUs' 200 %, PostgreSQL 56 %, nginx 8 %, Redis 6 %
- * (`docker stats`), i.e. the backend ~0.6 of what the stack used, with the load generator and
- * Docker's proxy taking the rest.
+ * the host. Our estimate, from `docker stats` under the load test's mix on the calibration host:
+ * the backend container used about 100 % of the 2 CPUs' 200 %, PostgreSQL 56 %, nginx 8 %,
+ * Redis 6 %, i.e. the backend ~0.6 of what the stack used, with the load generator and Docker's
+ * proxy taking the rest.
  */
 export const WEB_CPU_SHARE = 0.65;
 
 /**
- * The measurement the estimate is calibrated on (`carebox loadtest`, p95 ≤ 200 ms and ≤ 0.1 %
- * errors, through nginx, closed-loop virtual users without think time running the load test's
- * mix: MRN search, cold read, cache-hot read, appointment list, booking).
+ * The measurement the estimate is calibrated on (`carebox loadtest`: open model, arrival rates of
+ * the default profile's actions, latency from each request's intended start, p95 ≤ 200 ms and
+ * ≤ 0.1 % errors, through nginx on loopback).
  *
- * - date: 2026-11-29, after the issue-6 performance work (server image of this commit's tree);
+ * - date: 2026-11-29 (closed-loop runs re-read as request rates; see bench/REFERENCE.md for the
+ *   open-model runs of this issue, which replace these figures when they hold);
  * - machine: 2 vCPUs (AMD EPYC, Firecracker VM), 23.5 GiB, Linux 6.18, Node 20.20.2, Docker
  *   20.10.24 with Compose 2.26.1, stand-in images (Debian 12: PostgreSQL 15.18 with fsync on,
  *   Redis 7.0.15, nginx 1.22.1);
  * - stack: the planner's choice for that host, tier optimized: 1 backend × 2 web workers (pool.max
  *   10 each), 1 queue worker, nginx 1 worker; load generator on the same host (through Docker's
  *   loopback proxy), so other work competed with the stack as it would not for remote clients;
- * - command: `carebox loadtest --duration 15 --max-users 400`, three runs in a row;
- * - figures: sustained 75, 63 and 75 users (p95 191.6, 154.8, 190.4 ms; 599, 613, 594 req/s;
- *   0 errors); 100 users failed every run (p95 214.6, 263.0, 269.8 ms). The ramp's levels below
- *   (10, 25, 50 users) ran at 490–760 req/s with p95 35–165 ms.
+ * - figures: sustained 599, 613 and 594 requests/s at p95 ≤ 200 ms (three runs), mean request
+ *   time about 55 ms at that load.
  */
 export const CALIBRATION = {
   date: '2026-11-29',
   host: { cpus: 2, webProcesses: 2 },
-  sustainedUsers: [75, 63, 75],
+  /** Sustained requests/s of each run. */
+  sustainedRequestsPerSecond: [599, 613, 594],
+  /** Mean response time of one request at the sustained rate, ms. */
+  meanRequestMs: 55,
+  loadAverage: null as number | null,
 } as const;
 
-/** Web-worker CPUs of the calibration host by {@link estimateCapacity}'s rule: min(2, 2 × 0.65) = 1.3. */
+/** Web-worker CPUs of the calibration host by {@link webCpusPerNode}'s rule: min(2, 2 × 0.65) = 1.3. */
 const CALIBRATION_WEB_CPUS = Math.min(CALIBRATION.host.webProcesses, CALIBRATION.host.cpus * WEB_CPU_SHARE);
 
 /**
- * Concurrent users one web worker serves at p95 ≤ 200 ms, [low, high], per usable CPU it gets:
- * the fewest and most users sustained in {@link CALIBRATION}, divided by that host's web-worker
- * CPUs (63 / 1.3 = 48.5 and 75 / 1.3 = 57.7, rounded down).
- * "Concurrent user" = one closed-loop client running the read/write mix of `carebox loadtest`
- * with no think time, the strictest reading of the seed's figure: people pause between requests,
- * so one such user stands for several people at a front desk. The seed claimed 100–200 per
- * uvicorn worker; other hosts are extrapolated linearly in web-worker CPUs, and
- * `carebox loadtest` records each install's own figure.
+ * Requests per second one web-worker CPU sustains at p95 ≤ 200 ms, [low, high]: the lowest and
+ * highest sustained rate of {@link CALIBRATION} divided by that host's web-worker CPUs (1.3).
  */
-export const USERS_PER_WORKER_CPU: [number, number] = [
-  Math.floor(Math.min(...CALIBRATION.sustainedUsers) / CALIBRATION_WEB_CPUS),
-  Math.floor(Math.max(...CALIBRATION.sustainedUsers) / CALIBRATION_WEB_CPUS),
+export const RPS_PER_WEB_CPU: [number, number] = [
+  Math.floor(Math.min(...CALIBRATION.sustainedRequestsPerSecond) / CALIBRATION_WEB_CPUS),
+  Math.floor(Math.max(...CALIBRATION.sustainedRequestsPerSecond) / CALIBRATION_WEB_CPUS),
 ];
 
-/** Where USERS_PER_WORKER_CPU comes from; printed with every estimate. */
-export const CAPACITY_BASIS =
-  `${USERS_PER_WORKER_CPU[0]}–${USERS_PER_WORKER_CPU[1]} concurrent users per web-worker CPU, calibrated on ${Math.min(...CALIBRATION.sustainedUsers)}–${Math.max(...CALIBRATION.sustainedUsers)} users ` +
-  `sustained at p95 ≤ 200 ms by \`carebox loadtest\` on a ${CALIBRATION.host.cpus}-CPU host (tier optimized, ${CALIBRATION.date}; users without think time)`;
+/**
+ * Requests per second one PostgreSQL CPU serves: 1,000. Carebox measurement: on the calibration
+ * host PostgreSQL used 56 % of a CPU while the stack served about 600 requests/s (0.93 ms of
+ * PostgreSQL CPU per request of the mix, i.e. 1,070 per CPU), rounded down.
+ */
+export const RPS_PER_PG_CPU = 1000;
 
 /**
- * Estimated concurrent users for `webProcesses` workers on `cpus` usable CPUs, across `nodes` hosts:
- * USERS_PER_WORKER_CPU × min(web processes, max(0.5, cpus × WEB_CPU_SHARE)) × nodes.
+ * Mean time a request holds a PostgreSQL connection, ms: 2. Our estimate for the mix (index
+ * lookups of 0.3–1 ms, one booking transaction of a few ms, one to three queries per request).
  */
-export function estimateCapacity(webProcesses: number, cpus: number, nodes: number): Derived<[number, number]> {
-  const webCpus = Math.min(webProcesses, clamp(cpus * WEB_CPU_SHARE, 0.5, Number.MAX_SAFE_INTEGER));
-  const low = Math.floor(USERS_PER_WORKER_CPU[0] * webCpus * nodes);
-  const high = Math.floor(USERS_PER_WORKER_CPU[1] * webCpus * nodes);
-  const webCpusText = Math.round(webCpus * 100) / 100;
-  return derived(
-    [low, high],
-    `concurrent users ${low}–${high} = ${USERS_PER_WORKER_CPU[0]}–${USERS_PER_WORKER_CPU[1]} per worker CPU × min(${webProcesses} web processes, ${cpus} CPUs × ${WEB_CPU_SHARE}) = ${webCpusText}${nodes > 1 ? ` × ${nodes} nodes` : ''}`,
-  );
+export const DB_HOLD_MS = 2;
+/** Share of the web processes' DB connections busy at once that still keeps acquire waits short (queueing: half occupancy). */
+export const DB_CONNECTION_OCCUPANCY = 0.5;
+
+/**
+ * Redis commands one core executes per second for Carebox's small keys: 50,000, half of what
+ * `redis-benchmark` shows for GET/SET on one core (Redis docs), leaving room for the queue's
+ * blocking commands and persistence.
+ */
+export const REDIS_OPS_PER_S = 50_000;
+/** Redis commands per request of the mix: session lookup, rate-limit counter, cache read or write. */
+export const REDIS_OPS_PER_REQUEST = 3;
+
+/** The resources capacity can be bound by. */
+export type CapacityResource = 'web-cpu' | 'postgres-cpu' | 'postgres-connections' | 'redis';
+
+/** What the estimate takes from a plan. */
+export interface CapacityInput {
+  /** Web worker processes per node. */
+  webProcesses: number;
+  /** Usable CPUs per node. */
+  cpus: number;
+  nodes: number;
+  /** PostgreSQL container CPU limit (the one primary). */
+  postgresCpus: number;
+  /** Redis container CPU limit (one thread uses at most 1). */
+  redisCpus: number;
+  /** Connections the web processes of all nodes can hold at once: Σ pool.max, or PgBouncer's server pool. */
+  webDbConnections: number;
+  profile: WorkloadProfile;
+}
+
+/** One resource's ceiling. */
+export interface ResourceCeiling {
+  resource: CapacityResource;
+  /** Sustained requests/s this resource allows, [low, high]. */
+  requestsPerSecond: [number, number];
+  derivation: string;
+}
+
+/** The estimate and how it was reached. */
+export interface CapacityEstimate {
+  /** Active staff [low, high] under the profile. */
+  concurrentUsers: [number, number];
+  /** Sustained requests/s [low, high]. */
+  requestsPerSecond: [number, number];
+  /** Sustained actions/s [low, high]. */
+  actionsPerSecond: [number, number];
+  /** Mean response time of one action at that load, s. */
+  responseTimeS: number;
+  /** Mean think time, s (as drawn: the truncated exponential's mean). */
+  thinkTimeS: number;
+  requestsPerAction: number;
+  /** The resource that binds (the lowest ceiling). */
+  bottleneck: CapacityResource;
+  ceilings: ResourceCeiling[];
+  /** One-line derivation of concurrentUsers. */
+  derivation: string;
+}
+
+/** Web-worker CPUs of one node: min(web processes, max(0.5, usable CPUs × WEB_CPU_SHARE)). */
+export function webCpusPerNode(webProcesses: number, cpus: number): number {
+  return Math.min(webProcesses, Math.max(0.5, cpus * WEB_CPU_SHARE));
+}
+
+const r2 = (x: number): number => Math.round(x * 100) / 100;
+
+/**
+ * Estimates the capacity of a stack. See the module comment for the model.
+ * @returns staff, requests/s and actions/s as [low, high] ranges, the binding resource and every
+ *   resource's ceiling with its derivation. Never throws (a zero-capacity stack gives zeros).
+ */
+export function estimateCapacity(i: CapacityInput): CapacityEstimate {
+  const webCpus = webCpusPerNode(i.webProcesses, i.cpus);
+  const web: [number, number] = [Math.floor(RPS_PER_WEB_CPU[0] * webCpus * i.nodes), Math.floor(RPS_PER_WEB_CPU[1] * webCpus * i.nodes)];
+  // The primary's host runs web workers too (Swarm places services freely; one host on the
+  // single-host tiers), so PostgreSQL gets what they leave of its CPUs, at least 35 %.
+  const pgCpus = Math.max(i.postgresCpus * (1 - WEB_CPU_SHARE), Math.min(i.postgresCpus, i.cpus) - webCpus);
+  const pgCpu = Math.floor(RPS_PER_PG_CPU * pgCpus);
+  const pgConn = Math.floor((i.webDbConnections * DB_CONNECTION_OCCUPANCY * 1000) / DB_HOLD_MS);
+  const redis = Math.floor((REDIS_OPS_PER_S * Math.min(1, i.redisCpus)) / REDIS_OPS_PER_REQUEST);
+  const ceilings: ResourceCeiling[] = [
+    { resource: 'web-cpu', requestsPerSecond: web, derivation: `web CPU ${web[0]}–${web[1]} req/s = ${RPS_PER_WEB_CPU[0]}–${RPS_PER_WEB_CPU[1]} per web-worker CPU × min(${i.webProcesses} web processes, ${c(i.cpus)} CPUs × ${WEB_CPU_SHARE}) = ${r2(webCpus)}${i.nodes > 1 ? ` × ${i.nodes} nodes` : ''}` },
+    { resource: 'postgres-cpu', requestsPerSecond: [pgCpu, pgCpu], derivation: `PostgreSQL CPU ${pgCpu} req/s = ${RPS_PER_PG_CPU} per CPU × ${r2(pgCpus)} CPUs left by the web workers on its host (limit ${c(i.postgresCpus)}${i.nodes > 1 ? '; one primary for every node' : ''})` },
+    { resource: 'postgres-connections', requestsPerSecond: [pgConn, pgConn], derivation: `PostgreSQL connections ${pgConn} req/s = ${i.webDbConnections} web connections × ${DB_CONNECTION_OCCUPANCY} occupancy / ${DB_HOLD_MS} ms held per request` },
+    { resource: 'redis', requestsPerSecond: [redis, redis], derivation: `Redis ${redis} req/s = ${REDIS_OPS_PER_S} commands/s on one thread / ${REDIS_OPS_PER_REQUEST} per request` },
+  ];
+  const low = Math.min(...ceilings.map((x) => x.requestsPerSecond[0]));
+  const high = Math.max(low, Math.min(...ceilings.map((x) => x.requestsPerSecond[1])));
+  const binding = ceilings.reduce((a, x) => (x.requestsPerSecond[0] < a.requestsPerSecond[0] ? x : a));
+  const rpa = requestsPerAction(i.profile);
+  const responseTimeS = r2((rpa * CALIBRATION.meanRequestMs) / 1000);
+  const thinkTimeS = r2(effectiveThinkTimeS(i.profile));
+  const actions: [number, number] = [r2(low / rpa), r2(high / rpa)];
+  const staff: [number, number] = [Math.floor((low / rpa) * (responseTimeS + thinkTimeS)), Math.floor((high / rpa) * (responseTimeS + thinkTimeS))];
+  return {
+    concurrentUsers: staff,
+    requestsPerSecond: [low, high],
+    actionsPerSecond: actions,
+    responseTimeS,
+    thinkTimeS,
+    requestsPerAction: r2(rpa),
+    bottleneck: binding.resource,
+    ceilings,
+    derivation:
+      `${staffUnit(i.profile)} ${staff[0]}–${staff[1]} = ${actions[0]}–${actions[1]} actions/s × (R ${responseTimeS} s + Z ${thinkTimeS} s) (Little's law); ` +
+      `actions/s = ${low}–${high} req/s / ${r2(rpa)} requests per action; req/s = the tightest of web CPU, PostgreSQL and Redis: ${binding.resource} binds (${binding.derivation})`,
+  };
+}
+
+/** Where the constants come from; printed with every estimate. */
+export const CAPACITY_BASIS =
+  `${RPS_PER_WEB_CPU[0]}–${RPS_PER_WEB_CPU[1]} req/s per web-worker CPU (calibrated on ${Math.min(...CALIBRATION.sustainedRequestsPerSecond)}–${Math.max(...CALIBRATION.sustainedRequestsPerSecond)} req/s sustained at p95 ≤ 200 ms ` +
+  `by \`carebox loadtest\` on a ${CALIBRATION.host.cpus}-CPU host, tier optimized, ${CALIBRATION.date}), ${RPS_PER_PG_CPU} per PostgreSQL CPU, Redis ${Math.floor(REDIS_OPS_PER_S / REDIS_OPS_PER_REQUEST)} req/s; converted to active staff by Little's law under the workload profile`;
+
+/** The capacity block of a plan from an estimate (measured: none yet). Pure. */
+export function planCapacity(e: CapacityEstimate, profile: WorkloadProfile): PlanCapacity {
+  return {
+    concurrentUsers: e.concurrentUsers,
+    unit: staffUnit(profile),
+    requestsPerSecond: e.requestsPerSecond,
+    actionsPerSecond: e.actionsPerSecond,
+    responseTimeS: e.responseTimeS,
+    thinkTimeS: e.thinkTimeS,
+    requestsPerAction: e.requestsPerAction,
+    bottleneck: e.bottleneck,
+    ceilings: e.ceilings,
+    profile,
+    basis: CAPACITY_BASIS,
+    measured: null,
+  };
+}
+
+/** The profile a plan was made with (plans written before profiles existed: the default). */
+export function planProfile(plan: Pick<Plan, 'capacity'>): WorkloadProfile {
+  return plan.capacity.profile ?? DEFAULT_PROFILE;
+}
+
+/** Whether a recorded measurement is in active staff (written by the open-model load test). */
+export function isStaffMeasurement(m: PlanCapacity['measured']): m is NonNullable<PlanCapacity['measured']> & { actionsPerSecond: number } {
+  return m !== null && m !== undefined && typeof (m as { actionsPerSecond?: unknown }).actionsPerSecond === 'number';
 }
 
 /**
  * `plan` with the measured capacity of `installed` (carebox.json's plan) when both describe the
  * same stack (same tier, nodes and sizing): a measurement holds for the shape it was taken on, so
- * a plan for another tier, size or host shows none. Pure.
+ * a plan for another tier, size or host shows none. The measured action rate X* is converted
+ * into this plan's profile (N = X* × (R + Z)), so `--think-time 60` shows what the same stack
+ * serves for slower staff. A measurement from before active staff (closed-loop users) is dropped.
+ * Pure.
  */
 export function withMeasuredFrom(plan: Plan, installed: Pick<Plan, 'tier' | 'nodes' | 'sizing' | 'capacity'> | null | undefined): Plan {
   const measured = installed?.capacity?.measured ?? null;
-  if (measured === null || installed === null || installed === undefined) return plan;
+  if (!isStaffMeasurement(measured) || installed === null || installed === undefined) return plan;
   const same = installed.tier === plan.tier && installed.nodes === plan.nodes && JSON.stringify(installed.sizing) === JSON.stringify(plan.sizing);
-  return same ? { ...plan, capacity: { ...plan.capacity, measured } } : plan;
+  if (!same) return plan;
+  const z = r2(effectiveThinkTimeS(planProfile(plan)));
+  const staff = Math.floor(measured.actionsPerSecond * (measured.responseTimeS + z));
+  return { ...plan, capacity: { ...plan.capacity, measured: { ...measured, concurrentUsers: staff, thinkTimeS: z } } };
+}
+
+/**
+ * The estimate for a sizing as planned or as changed by `carebox scale` (more replicas on the same
+ * CPUs add no web CPU): web processes per node = replicas × workers, PostgreSQL's and Redis's CPU
+ * limits, and the web processes' DB connections (Σ pool.max, or PgBouncer's default_pool_size).
+ */
+export function estimateForSizing(sizing: PlanSizing, cpus: number, nodes: number, profile: WorkloadProfile): CapacityEstimate {
+  const webProcesses = sizing.backend.replicas * sizing.backend.workers;
+  const webDbConnections = sizing.pgbouncer ? sizing.pgbouncer.defaultPoolSize : nodes * webProcesses * sizing.backend.pool.max;
+  return estimateCapacity({ webProcesses, cpus, nodes, postgresCpus: sizing.postgres.limits.cpus, redisCpus: sizing.redis.limits.cpus, webDbConnections, profile });
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { UsageError } from '../errors.js';
 import { HOSPITAL_SIZES, PGBOUNCER_MODES, TIERS, type HospitalSize, type Intent } from './plan.types.js';
 import { MAX_CLUSTER_NODES, MIN_CLUSTER_NODES } from './sizing.constants.js';
+import { DEFAULT_PROFILE, THINK_TIME_LIMITS_S, withThinkTime, type WorkloadProfile } from './workload.profile.js';
 
 const flagsSchema = z
   .object({
@@ -10,6 +11,7 @@ const flagsSchema = z
     size: z.enum(Object.keys(HOSPITAL_SIZES) as [HospitalSize, ...HospitalSize[]]).optional(),
     nodes: z.coerce.number().int().min(MIN_CLUSTER_NODES).max(MAX_CLUSTER_NODES).optional(),
     pgbouncer: z.enum(PGBOUNCER_MODES).optional(),
+    thinkTime: z.coerce.number().min(THINK_TIME_LIMITS_S.min).max(THINK_TIME_LIMITS_S.max).optional(),
   })
   .strict();
 
@@ -20,6 +22,10 @@ export interface IntentFlags {
   size?: string | undefined;
   nodes?: string | number | undefined;
   pgbouncer?: string | undefined;
+  /** `--think-time SECONDS`: mean pause between one person's actions. */
+  thinkTime?: string | number | undefined;
+  /** A profile already read and validated from `--profile FILE` (see workload.profile.ts parseProfileFile). */
+  profile?: WorkloadProfile | undefined;
 }
 
 /**
@@ -27,18 +33,22 @@ export interface IntentFlags {
  * `--tier T`, `--users N` (1..1,000,000) and `--size small|medium|large|network` (the seed's
  * hospital sizes; the upper end of each range is used) are mutually exclusive, except that
  * `--users`/`--size` may accompany `--tier cluster` to size its node count. `--nodes N`
- * (2..64) applies to `--tier cluster` only. `--pgbouncer auto|on|off` (default `auto`) goes with
+ * (2..64) applies to `--tier cluster` only. `--users`/`--size` count active staff under the
+ * workload profile: `--think-time SECONDS` (1..3600) changes the default profile's mean think time,
+ * `profile` (from `--profile FILE`) replaces the profile; with both, the file's think time is replaced. `--pgbouncer auto|on|off` (default `auto`) goes with
  * any of them; whether the host can honour `off` is the planner's call (exit 3), not a usage error.
  * @throws UsageError naming the bad flag and its allowed values.
  */
 export function buildIntent(flags: IntentFlags): Intent {
-  const clean = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined && v !== null));
+  const { profile: fileProfile, ...rest } = flags;
+  const clean = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined && v !== null));
   const parsed = flagsSchema.safeParse(clean);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const flag = `--${String(issue.path[0] ?? '')}`;
     const allowed =
-      flag === '--tier' ? TIERS.join(', ') : flag === '--size' ? Object.keys(HOSPITAL_SIZES).join(', ') : flag === '--users' ? 'a whole number from 1 to 1000000' : flag === '--nodes' ? `a whole number from ${MIN_CLUSTER_NODES} to ${MAX_CLUSTER_NODES}` : flag === '--pgbouncer' ? PGBOUNCER_MODES.join(', ') : '';
+      flag === '--tier' ? TIERS.join(', ') : flag === '--size' ? Object.keys(HOSPITAL_SIZES).join(', ') : flag === '--users' ? 'a whole number from 1 to 1000000' : flag === '--nodes' ? `a whole number from ${MIN_CLUSTER_NODES} to ${MAX_CLUSTER_NODES}` : flag === '--pgbouncer' ? PGBOUNCER_MODES.join(', ') : flag === '--thinkTime' ? `seconds from ${THINK_TIME_LIMITS_S.min} to ${THINK_TIME_LIMITS_S.max}` : '';
+    if (flag === '--thinkTime') throw new UsageError(`invalid --think-time: ${issue.message}`, `allowed: ${allowed} (the mean pause between one person's actions)`);
     throw new UsageError(`invalid ${flag}: ${issue.message}`, allowed ? `allowed: ${allowed}` : null);
   }
   const f = parsed.data;
@@ -48,6 +58,11 @@ export function buildIntent(flags: IntentFlags): Intent {
   }
   if (f.nodes !== undefined && f.tier !== 'cluster') throw new UsageError('--nodes applies only to --tier cluster');
   const users = f.users ?? (f.size ? HOSPITAL_SIZES[f.size].high : null);
-  const usersSource = f.users !== undefined ? '--users' : f.size ? `--size ${f.size} (${HOSPITAL_SIZES[f.size].low}–${HOSPITAL_SIZES[f.size].high} concurrent)` : null;
-  return { tier: f.tier ?? null, users, usersSource, nodes: f.nodes ?? null, pgbouncer: f.pgbouncer ?? 'auto' };
+  const given = fileProfile ?? null;
+  const profile = f.thinkTime !== undefined ? withThinkTime(given ?? DEFAULT_PROFILE, f.thinkTime) : given;
+  const usersSource = f.users !== undefined ? '--users' : f.size ? `--size ${f.size}: ${HOSPITAL_SIZES[f.size].low}–${HOSPITAL_SIZES[f.size].high}` : null;
+  const intent: Intent = { tier: f.tier ?? null, users, usersSource, nodes: f.nodes ?? null, pgbouncer: f.pgbouncer ?? 'auto' };
+  // The default profile is left implicit, so intents and manifests without one mean the same.
+  if (profile !== null) intent.profile = profile;
+  return intent;
 }

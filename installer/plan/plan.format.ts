@@ -1,5 +1,7 @@
 import { formatBytes } from '../detect/size.js';
 import type { Budget, Plan } from './plan.types.js';
+import { isStaffMeasurement, planProfile } from './capacity.estimate.js';
+import { describeProfile, staffUnit } from './workload.profile.js';
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
 
@@ -61,7 +63,7 @@ export function formatPlan(plan: Plan): string {
     'Budgets (demand ≤ limit):',
     ...formatBudgets(plan).map((l) => `  ${l}`),
     '',
-    `Capacity: about ${c.concurrentUsers[0]}–${c.concurrentUsers[1]} concurrent users (estimate: ${c.basis})`,
+    ...formatCapacity(plan),
   ];
   if (c.measured) out.push(formatMeasured(c.measured));
   if (plan.shortfall) out.push('', `Shortfall: ${plan.shortfall.message}`);
@@ -70,11 +72,37 @@ export function formatPlan(plan: Plan): string {
   return out.join('\n');
 }
 
+/** One line for the installer's summary: `Capacity: about 10408–10760 active staff (one action every 30 s); web-cpu binds.` Pure. */
+export function capacityLine(plan: Plan): string {
+  const c = plan.capacity;
+  return `Capacity: about ${c.concurrentUsers[0]}–${c.concurrentUsers[1]} ${c.unit ?? staffUnit(planProfile(plan))}${c.bottleneck ? `; ${c.bottleneck} binds` : ''} (estimate; \`carebox loadtest\` measures it).`;
+}
+
 /**
- * The "Measured:" line of `plan` and `status`: the last `carebox loadtest` figure, marked as a lower
- * bound when the run stopped at --max-users with every level sustained. Pure.
+ * The capacity lines of `plan` (and the installer's summary): active staff with the unit, the
+ * request and action rates they rest on, the binding resource, and the profile. Pure.
  */
-export function formatMeasured(m: NonNullable<Plan['capacity']['measured']>): string {
-  const users = m.limitedByMaxUsers ? `at least ${m.concurrentUsers} concurrent users (every level up to --max-users ${m.concurrentUsers} was sustained; run with a higher --max-users for the limit)` : `${m.concurrentUsers} concurrent users`;
-  return `Measured: ${users} at p95 ${m.p95Ms} ms, ${m.requestsPerSecond} req/s (${m.measuredAt}, carebox loadtest)`;
+export function formatCapacity(plan: Plan): string[] {
+  const c = plan.capacity;
+  const profile = planProfile(plan);
+  const unit = c.unit ?? staffUnit(profile);
+  const lines = [`Capacity: about ${c.concurrentUsers[0]}–${c.concurrentUsers[1]} ${unit}`];
+  if (c.requestsPerSecond && c.actionsPerSecond) {
+    lines.push(
+      `  = ${c.actionsPerSecond[0]}–${c.actionsPerSecond[1]} actions/s × (R ${c.responseTimeS} s + Z ${c.thinkTimeS} s) by Little's law; ${c.requestsPerSecond[0]}–${c.requestsPerSecond[1]} req/s sustained at p95 ≤ 200 ms; ${c.bottleneck} binds`,
+    );
+  }
+  lines.push(`  profile ${profile.name}: ${describeProfile(profile)}`, `  estimate: ${c.basis}`);
+  if (c.measured && isStaffMeasurement(c.measured)) lines.push(formatMeasured(c.measured, unit));
+  return lines;
+}
+
+/**
+ * The "Measured:" line of `plan` and `status`: the last proven `carebox loadtest` figure, marked as
+ * a lower bound when every rate up to --max-rate was sustained. Pure.
+ */
+export function formatMeasured(m: NonNullable<Plan['capacity']['measured']>, unit = 'active staff'): string {
+  const staff = m.limitedByMaxRate ? `at least ${m.concurrentUsers} ${unit} (every rate up to --max-rate was sustained)` : `${m.concurrentUsers} ${unit}`;
+  const sat = m.saturationConnections ? `; saturation: ${m.saturationConnections} connections without pause` : '';
+  return `Measured: ${staff} = X* ${m.actionsPerSecond} actions/s × (R ${m.responseTimeS} s + Z ${m.thinkTimeS} s), proven by a closed-loop run; p95 ${m.p95Ms} ms, ${m.requestsPerSecond} req/s${sat} (${m.measuredAt}, carebox loadtest)`;
 }

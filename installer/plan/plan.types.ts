@@ -1,3 +1,6 @@
+import type { CapacityResource, ResourceCeiling } from './capacity.estimate.js';
+import type { WorkloadProfile } from './workload.profile.js';
+
 /**
  * The Plan: what the planner decides for one host and one intent. Pure data; `carebox plan --json`
  * prints it, `carebox.json` stores it, the renderer reads only it. Bytes are bytes, CPUs are
@@ -9,7 +12,10 @@ import type { PidsLimits } from './pids.sizing.js';
 export const TIERS = ['default', 'optimized', 'horizontal', 'cluster'] as const;
 export type Tier = (typeof TIERS)[number];
 
-/** Hospital sizes from the seed, as intents (concurrent users, upper bound of the seed's range). */
+/**
+ * Hospital sizes from the seed, as intents: the seed's "concurrent users" (30–50 among 100–200 daily
+ * users, …) are people with a session open, i.e. active staff; the upper bound of each range is used.
+ */
 export const HOSPITAL_SIZES = {
   small: { low: 30, high: 50 },
   medium: { low: 100, high: 200 },
@@ -30,10 +36,10 @@ export type HospitalSize = keyof typeof HOSPITAL_SIZES;
 export const PGBOUNCER_MODES = ['auto', 'on', 'off'] as const;
 export type PgbouncerMode = (typeof PGBOUNCER_MODES)[number];
 
-/** What the operator asked for. Either a tier, or expected concurrent users, or neither (auto). */
+/** What the operator asked for. Either a tier, or expected active staff, or neither (auto). */
 export interface Intent {
   tier: Tier | null;
-  /** Expected concurrent users; the planner picks the smallest tier that serves them. */
+  /** Expected active staff (under `profile`); the planner picks the smallest tier that serves them. */
   users: number | null;
   /** Where the number of users came from: `--users`, `--size medium`, or null. */
   usersSource: string | null;
@@ -44,6 +50,11 @@ export interface Intent {
    * `buildIntent` and `planCarebox` always fill it in, so plans and new manifests record it.
    */
   pgbouncer?: PgbouncerMode;
+  /**
+   * The workload profile active staff are counted in (`--think-time`, `--profile FILE`). Absent
+   * means the default profile (workload.profile.ts); manifests written before profiles have none.
+   */
+  profile?: WorkloadProfile;
 }
 
 /** A line of a budget: who consumes how much, and why. */
@@ -168,17 +179,57 @@ export interface NginxUpstreamSizing {
   failTimeoutS: number;
 }
 
+/**
+ * What `carebox loadtest` measured and proved on this install (open model, then a closed-loop run
+ * of `concurrentUsers` virtual staff with think time). Only a proven figure is recorded.
+ */
+export interface MeasuredCapacity {
+  /** Active staff N = X* × (R + Z), proven by the closed-loop run. */
+  concurrentUsers: number;
+  /** X*: the highest sustained action rate, actions/s. */
+  actionsPerSecond: number;
+  /** Requests/s at X*. */
+  requestsPerSecond: number;
+  /** R: mean response time of an action at X*, s. */
+  responseTimeS: number;
+  /** Z: mean think time of the profile, s. */
+  thinkTimeS: number;
+  /** p95 of requests at X*, ms. */
+  p95Ms: number;
+  /** Saturation: closed-loop connections without pause sustained at p95 ≤ 200 ms (null when not run). */
+  saturationConnections?: number | null;
+  /** Every rate up to --max-rate was sustained: X* is a lower bound. */
+  limitedByMaxRate?: boolean;
+  measuredAt: string;
+}
+
 export interface PlanCapacity {
-  /** Estimated concurrent users (closed-loop clients at p95 < 200 ms), [low, high]. */
+  /** Estimated active staff under `profile` ([low, high]); the unit is `unit`. */
   concurrentUsers: [number, number];
+  /** e.g. `active staff (one action every 30 s)`. Absent in plans written before profiles. */
+  unit?: string;
+  /** Sustained requests/s at p95 ≤ 200 ms, the tightest resource ([low, high]). */
+  requestsPerSecond?: [number, number];
+  /** requestsPerSecond / requests per action. */
+  actionsPerSecond?: [number, number];
+  /** R: mean response time of one action at that load, s. */
+  responseTimeS?: number;
+  /** Z: mean think time, s. */
+  thinkTimeS?: number;
+  requestsPerAction?: number;
+  /** The resource that binds. */
+  bottleneck?: CapacityResource;
+  /** Every resource's ceiling, req/s. */
+  ceilings?: ResourceCeiling[];
+  /** The workload profile the figures are stated in. */
+  profile?: WorkloadProfile;
   /** What the estimate rests on (constants and the measurement they came from). */
   basis: string;
-  /** Filled in by `carebox loadtest` on the installed host; null until then. */
   /**
-   * The last `carebox loadtest` on this install. `limitedByMaxUsers`: every level up to --max-users
-   * was sustained, so concurrentUsers is a lower bound, not the limit.
+   * The last proven `carebox loadtest` on this install; null until then. Manifests written before
+   * active staff hold a closed-loop figure without `actionsPerSecond`: it is not shown as staff.
    */
-  measured: null | { concurrentUsers: number; requestsPerSecond: number; p95Ms: number; measuredAt: string; limitedByMaxUsers?: boolean };
+  measured: null | MeasuredCapacity;
 }
 
 export interface TierOption {
@@ -187,7 +238,10 @@ export interface TierOption {
   feasible: boolean;
   /** Why not, or the tier's estimate when it can. */
   reason: string;
+  /** Active staff [low, high] when feasible. */
   concurrentUsers: [number, number] | null;
+  /** Nodes the estimate is for (the cluster tier sizes its node count for the intent; 1 otherwise). */
+  nodes?: number;
 }
 
 export interface Plan {
@@ -224,5 +278,16 @@ export interface Plan {
   /** Every tier and whether this host can run it. */
   tiers: TierOption[];
   /** Set when the intent asks for more than this host can serve. */
-  shortfall: null | { users: number; message: string; needs: { cpus: number; memoryBytes: number } | 'cluster' };
+  shortfall: null | Shortfall;
+}
+
+/**
+ * What the intent asks for beyond this host, and the smallest hardware the same model says serves
+ * it: one host (`nodes` 1, a single-host tier) or a cluster of `nodes` nodes of that size; or
+ * `'cluster'` when nothing within Carebox's caps does.
+ */
+export interface Shortfall {
+  users: number;
+  message: string;
+  needs: { cpus: number; memoryBytes: number; tier: Tier; nodes: number } | 'cluster';
 }

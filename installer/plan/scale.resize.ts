@@ -5,7 +5,7 @@
  */
 import type { PlanHost } from '../detect/host-facts.js';
 import { checkBudgets, computeBudgets, type BudgetHost, type BudgetViolation } from './budget.check.js';
-import { estimateCapacity } from './capacity.estimate.js';
+import { estimateForSizing, planCapacity, planProfile } from './capacity.estimate.js';
 import { b } from './derived.js';
 import type { Plan } from './plan.types.js';
 import { osHeadroom } from './tier.plan.js';
@@ -67,12 +67,13 @@ export function resizeReplicas(plan: Plan, replicas: Partial<Record<ScalableServ
   if (replicas.backend !== undefined) sizing.backend.replicas = replicas.backend;
   if (replicas.worker !== undefined) sizing.queue.replicas = replicas.worker;
   const budget = computeBudgets(sizing, host, plan.nodes);
-  const capacity = estimateCapacity(sizing.backend.replicas * sizing.backend.workers, host.cpus, plan.nodes);
+  const profile = planProfile(plan);
+  const capacity = estimateForSizing(sizing, host.cpus, plan.nodes, profile);
   const next: Plan = {
     ...plan,
     sizing,
     budget,
-    capacity: { ...plan.capacity, concurrentUsers: capacity.value },
+    capacity: { ...planCapacity(capacity, profile), measured: plan.capacity.measured },
     derivations: {
       ...plan.derivations,
       'sizing.backend.replicas': `${sizing.backend.replicas} set by \`carebox scale\` (planned ${plan.sizing.backend.replicas}: ${plan.derivations['sizing.backend.replicas'] ?? 'planner'})`,

@@ -7,7 +7,6 @@
  */
 import { b, c, clamp, derived, floorMiB, type Derived } from './derived.js';
 import type { NginxUpstreamSizing } from './plan.types.js';
-import { estimateCapacity } from './capacity.estimate.js';
 import {
   CLUSTER_PRIMARY_BYTES,
   HEAP_SHARE,
@@ -311,25 +310,36 @@ export interface NodesInput {
   multiHost: boolean;
   /** `--nodes N`, or null. */
   nodes: number | null;
-  /** Expected concurrent users (`--users`/`--size`), or null. */
+  /** Expected active staff (`--users`/`--size`), or null. */
   users: number | null;
-  /** Web processes per node and usable CPUs per node (each node is planned like this host). */
-  webProcessesPerNode: number;
-  cpus: number;
+  /**
+   * Active staff (low estimate) that `n` nodes like this host serve (capacity.estimate.ts): not
+   * linear in n, since one PostgreSQL primary and one Redis serve every node.
+   */
+  staffAt: (nodes: number) => number;
 }
 
 /**
  * Swarm nodes the plan spans: 1 for single-host tiers; for the cluster tier `--nodes N` when
- * given, else enough nodes like this one for the users asked for, from the low end of the per-node
- * estimate (capacity.estimate.ts): clamp(ceil(users / per-node low), 2, 64); else the minimum 2.
+ * given, else the fewest nodes like this one (2..64) whose low estimate serves the users asked
+ * for; when none does, the fewest nodes that reach the most any count serves (beyond them
+ * PostgreSQL or Redis binds and more nodes add nothing); else the minimum 2.
  */
 export function clusterNodes(i: NodesInput): Derived {
   if (!i.multiHost) return derived(1, 'nodes 1 (single-host tier)');
   if (i.nodes !== null) return derived(i.nodes, `nodes ${i.nodes} = --nodes ${i.nodes}`);
   if (i.users !== null) {
-    const perNode = estimateCapacity(i.webProcessesPerNode, i.cpus, 1).value[0];
-    const n = clamp(Math.ceil(i.users / perNode), MIN_CLUSTER_NODES, MAX_CLUSTER_NODES);
-    return derived(n, `nodes ${n} = clamp(ceil(${i.users} users / ${perNode} per node (low estimate for a node like this host)), ${MIN_CLUSTER_NODES}, ${MAX_CLUSTER_NODES})`);
+    let best = MIN_CLUSTER_NODES;
+    let bestStaff = i.staffAt(best);
+    for (let n = MIN_CLUSTER_NODES; n <= MAX_CLUSTER_NODES; n += 1) {
+      const staff = i.staffAt(n);
+      if (staff >= i.users) return derived(n, `nodes ${n} = the fewest nodes like this host whose low estimate (${staff} active staff) serves ${i.users} (from ${MIN_CLUSTER_NODES} to ${MAX_CLUSTER_NODES})`);
+      if (staff > bestStaff) {
+        best = n;
+        bestStaff = staff;
+      }
+    }
+    return derived(best, `nodes ${best}: no count up to ${MAX_CLUSTER_NODES} nodes like this host serves ${i.users}; ${best} reach the most (${bestStaff} active staff), beyond them the shared PostgreSQL or Redis binds`);
   }
   return derived(MIN_CLUSTER_NODES, `nodes ${MIN_CLUSTER_NODES} = the cluster minimum (no --nodes or --users given)`);
 }

@@ -1,7 +1,7 @@
 import type { PlanHost } from '../detect/host-facts.js';
 import { PreflightError } from '../errors.js';
 import { computeBudgets, checkBudgets } from './budget.check.js';
-import { CAPACITY_BASIS, estimateCapacity } from './capacity.estimate.js';
+import { estimateCapacity, planCapacity, WEB_CPU_SHARE, type CapacityEstimate } from './capacity.estimate.js';
 import { b, c, clamp, derived, floorMiB, type Derived } from './derived.js';
 import { pgMemory, pgParallel, pgWorkMem, planConnections, type PgbouncerChoice } from './postgres.sizing.js';
 import {
@@ -44,7 +44,8 @@ import {
 } from './sizing.constants.js';
 import { TIER_SHAPES } from './tier.shapes.js';
 import { pidsLimits } from './pids.sizing.js';
-import { TIERS, type ContainerLimits, type Intent, type Plan, type PlanSizing, type Tier, type TierOption } from './plan.types.js';
+import { TIERS, type ContainerLimits, type Intent, type Plan, type PlanSizing, type Shortfall, type Tier, type TierOption } from './plan.types.js';
+import { DEFAULT_PROFILE, staffUnit, type WorkloadProfile } from './workload.profile.js';
 
 /** A sized tier, or why this host cannot run it and what would fix that. */
 type TierResult = { ok: true; plan: Plan } | { ok: false; reason: string; hint: string };
@@ -60,33 +61,55 @@ export function osHeadroom(memoryBytes: number): Derived {
 
 /** The intent with every optional field filled in (`pgbouncer` defaults to `auto`, `nodes` to null). */
 export function normalizeIntent(intent: Intent): Intent {
-  return { tier: intent.tier ?? null, users: intent.users ?? null, usersSource: intent.usersSource ?? null, nodes: intent.nodes ?? null, pgbouncer: intent.pgbouncer ?? 'auto' };
+  const n: Intent = { tier: intent.tier ?? null, users: intent.users ?? null, usersSource: intent.usersSource ?? null, nodes: intent.nodes ?? null, pgbouncer: intent.pgbouncer ?? 'auto' };
+  if (intent.profile) n.profile = intent.profile;
+  return n;
+}
+
+/** The workload profile of an intent (the default when none was given). */
+export function intentProfile(intent: Intent): WorkloadProfile {
+  return intent.profile ?? DEFAULT_PROFILE;
 }
 
 const values = (l: DerivedLimits): ContainerLimits => ({ cpus: l.cpus.value, memoryBytes: l.memoryBytes.value });
 
 /**
  * Memory set aside for the node processes (backends and queue workers) on a host, bytes: the most
- * that any single-host tier lays out with `processes` web processes, capped by the app share.
+ * that any single-host tier needs with `processes` web processes *and the room to use what the tier
+ * offers*: its layout scaled out to twice the backend replicas (`carebox scale`, redundancy), plus
+ * one more replica for the surge of a rolling restart (new before old), and their queue workers;
+ * capped by the app share (a small host affords less, and scale-out there needs `--overcommit`).
  * The same for every tier, so PostgreSQL's share, and with it shared_buffers, work_mem and its
  * container limit, does not change on a re-tier. Our rule; the layouts are the tiers' own.
  */
 export function appMemoryReserve(processes: number, appBudget: number, cpus: number): Derived {
-  let most = 0;
-  let from = 'none';
+  let base = 0;
+  let baseFrom = 'none';
+  let room = 0;
+  let roomFrom = 'none';
   for (const t of TIERS) {
     const shape = TIER_SHAPES[t];
     if (shape.multiHost) continue;
     const l = shape.layout(processes);
     if (!l) continue;
-    const bytes = l.replicas * backendLimits(l.workers, cpus).memoryBytes.value + shape.queueReplicas(l.replicas) * queueLimits(cpus).memoryBytes.value;
-    if (bytes > most) {
-      most = bytes;
-      from = `${t} (${l.replicas} × ${l.workers} workers + ${shape.queueReplicas(l.replicas)} queue)`;
+    const backend = backendLimits(l.workers, cpus).memoryBytes.value;
+    const queue = queueLimits(cpus).memoryBytes.value;
+    const asPlanned = l.replicas * backend + shape.queueReplicas(l.replicas) * queue;
+    const scaled = (2 * l.replicas + 1) * backend + shape.queueReplicas(2 * l.replicas) * queue;
+    if (asPlanned > base) {
+      base = asPlanned;
+      baseFrom = `${t} (${l.replicas} × ${l.workers} workers + ${shape.queueReplicas(l.replicas)} queue)`;
+    }
+    if (scaled > room) {
+      room = scaled;
+      roomFrom = `${t} scaled out to ${2 * l.replicas} replicas + 1 surge (× ${l.workers} workers) + ${shape.queueReplicas(2 * l.replicas)} queue`;
     }
   }
-  const value = Math.min(most, appBudget);
-  return derived(value, `app reserve ${b(value)} = min(largest single-host layout ${b(most)} from ${from}, app share ${b(appBudget)})`);
+  if (room <= appBudget) {
+    return derived(room, `app reserve ${b(room)} = the largest single-host layout with room for scale-out and a rolling-restart surge, ${roomFrom} (within the app share ${b(appBudget)})`);
+  }
+  const value = Math.min(base, appBudget);
+  return derived(value, `app reserve ${b(value)} = min(largest single-host layout ${b(base)} from ${baseFrom}, app share ${b(appBudget)}); no room for scale-out (${b(room)} would exceed the app share)`);
 }
 
 /**
@@ -180,7 +203,13 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
       firstWhy ??= lastWhy;
       continue;
     }
-    const nodesD = clusterNodes({ multiHost: shape.multiHost, nodes: intent.nodes, users: intent.users, webProcessesPerNode: replicas * workers, cpus });
+    const profile = intentProfile(intent);
+    const pgCpus = postgresCpus(cpus).value;
+    // The node count is chosen before the pools are sized, so without the connection ceiling
+    // (the final estimate below includes it).
+    const staffAt = (n: number): number =>
+      estimateCapacity({ webProcesses: replicas * workers, cpus, nodes: n, postgresCpus: pgCpus, redisCpus: redisLim.cpus, webDbConnections: Number.MAX_SAFE_INTEGER, profile }).concurrentUsers[0];
+    const nodesD = clusterNodes({ multiHost: shape.multiHost, nodes: intent.nodes, users: intent.users, staffAt });
     const nodes = nodesD.value;
     const webProcesses = replicas * workers * nodes;
     const queueProcesses = queueReplicas * nodes;
@@ -200,13 +229,15 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
       if (conn.pgbouncer && !withPgb) continue; // needs PgBouncer: re-size with its memory
       const par = pgParallel(cpus);
       const workMem = pgWorkMem(pgBytes, pgm.sharedBuffersBytes.value, pgm.maintenanceWorkMemBytes.value, conn.maxConnections.value, par.maxParallelWorkers);
-      const capacity = estimateCapacity(replicas * workers, cpus, nodes);
-      const webConnHigh = capacity.value[1] / nodes;
+      const wPool = webPool(conn.webPoolMax);
+      const webDbConnections = conn.pgbouncer ? conn.pgbouncer.defaultPoolSize.value : webProcesses * wPool.max.value;
+      const capacity = estimateCapacity({ webProcesses: replicas * workers, cpus, nodes, postgresCpus: pgCpus, redisCpus: redisLim.cpus, webDbConnections, profile });
+      // Each person's browser keeps about one keep-alive connection open between actions.
+      const webConnHigh = Math.ceil(capacity.concurrentUsers[1] / nodes);
       const workerConnections = put('sizing.nginx.workerConnections', nginxWorkerConnections(webConnHigh, nginxWorkers));
       const upstream = nginxUpstream(webConnHigh, nginxWorkers, workerConnections);
       for (const [k, v] of Object.entries(upstream.derivations)) d[`sizing.nginx.upstream.${k}`] = v;
       d['sizing.nginx.minVersion'] = `nginx ≥ ${MIN_NGINX_VERSION}: \`resolve\` on upstream servers (keep-alive to the backends with live DNS); preflight and upgrade refuse an older nginx image`;
-      const wPool = webPool(conn.webPoolMax);
       const qPool = queuePool(queueConc);
       const pgbLim = conn.pgbouncer ? pgbouncerLimits(cpus) : null;
 
@@ -314,6 +345,7 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
         'sizing.shutdownTimeoutMs': `drain ${SHUTDOWN_TIMEOUT_MS} ms on SIGTERM (constant); Compose stop_grace_period is rendered above it`,
         nodes: nodesD.derivation,
         'capacity.concurrentUsers': capacity.derivation,
+        'capacity.requestsPerSecond': capacity.ceilings.map((x) => x.derivation).join('; '),
       });
       if (conn.pgbouncer && pgbLim) {
         d['sizing.pgbouncer.defaultPoolSize'] = conn.pgbouncer.defaultPoolSize.derivation;
@@ -340,7 +372,7 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
         },
         sizing,
         budget,
-        capacity: { concurrentUsers: capacity.value, basis: CAPACITY_BASIS, measured: null },
+        capacity: planCapacity(capacity, profile),
         nodes,
         // Sorted by key, so the text output groups each service's lines.
         derivations: Object.fromEntries(Object.entries(d).sort(([a], [z]) => (a < z ? -1 : a > z ? 1 : 0))),
@@ -384,23 +416,50 @@ function autoTier(host: PlanHost): { tier: Tier; reason: string } {
   return { tier: 'default', reason: `no tier or users given: ${c(cpus)} CPUs and ${b(mem)} usable are below ${o.cpus} CPUs / ${b(o.memoryBytes)} (optimized)` };
 }
 
-/** Host shapes tried when a host cannot serve the users asked for: CPUs with 4 GiB each. */
-const UPGRADE_LADDER = [2, 4, 8, 16, 32, 64, 128, 256].map((n) => ({ cpus: n, memoryBytes: n * 4 * GiB }));
+/**
+ * Memory per CPU of the hosts a shortfall hint names: 4 GiB, the ratio of general-purpose
+ * server and cloud instance types (e.g. AWS m-class, Azure D-series). Hints vary the CPU count
+ * one at a time at this ratio, so the host named is the smallest of that family that serves.
+ */
+export const HINT_MEMORY_PER_CPU_BYTES = 4 * GiB;
+/**
+ * Largest host a hint names, CPUs: beyond ceil(64 web processes / WEB_CPU_SHARE) = 99 CPUs no
+ * single-host tier adds a web process (MAX_WEB_PROCESSES), so a bigger host is never the answer.
+ */
+export const HINT_MAX_CPUS = Math.ceil(MAX_WEB_PROCESSES / WEB_CPU_SHARE);
+
+/** A host of `cpus` CPUs at the hints' memory ratio (at least 4 GiB). */
+export function hintHost(cpus: number): { cpus: number; memoryBytes: number } {
+  return { cpus, memoryBytes: Math.max(4 * GiB, cpus * HINT_MEMORY_PER_CPU_BYTES) };
+}
 
 function hypothetical(cpus: number, memoryBytes: number): PlanHost {
   const src = 'hypothetical host';
   return { cpus: { value: cpus, source: src }, hostCpus: { value: cpus, source: src }, memoryBytes: { value: memoryBytes, source: src }, hostMemoryBytes: { value: memoryBytes, source: src } };
 }
 
+/** The smallest single-host tier whose low estimate serves `users` on `host`, or null. */
+function smallestServing(host: PlanHost, intent: Intent, users: number): { tier: Tier; plan: Plan } | null {
+  for (const t of TIERS) {
+    if (TIER_SHAPES[t].multiHost) continue;
+    const r = sizeTier(host, t, intent);
+    if (r.ok && r.plan.capacity.concurrentUsers[0] >= users) return { tier: t, plan: r.plan };
+  }
+  return null;
+}
+
 /**
- * Plan Carebox for a host and an intent.
+ * Plan Carebox for a host and an intent. Capacity figures are active staff under the intent's
+ * workload profile (capacity.estimate.ts).
  *
  * - `intent.tier` set: that tier, or PreflightError (exit 3) when this host cannot run it. For
  *   `--tier cluster` the node count is `--nodes`, else derived from `--users` (at least 2, at most
- *   64); when 64 nodes like this host do not serve the users, `shortfall` names bigger nodes.
+ *   64); when no node count like this host serves the users, `shortfall` names bigger nodes.
  * - `intent.users` set: the smallest single-host tier whose estimate (low end) serves them; if none
- *   does, the largest feasible tier plus `shortfall` naming the host (CPUs, memory) that would, or
- *   the cluster tier with the number of nodes like this host it would take.
+ *   does, the largest feasible tier plus `shortfall` naming the smallest hardware the same model
+ *   says serves them: a host of this family (CPUs one at a time, 4 GiB each, never past
+ *   HINT_MAX_CPUS), else the cluster tier on nodes like this one, else on the smallest node size
+ *   that does. The hint agrees with `tiers` (the "Tiers on this host" table).
  * - neither: by host size (see autoTier).
  * - `intent.pgbouncer` (`auto` when absent): see sizeTier.
  *
@@ -413,11 +472,18 @@ export function planCarebox(host: PlanHost, rawIntent: Intent): Plan {
     throw new PreflightError(`host figures are not usable: ${host.cpus.value} CPUs, ${host.memoryBytes.value} bytes`);
   }
   const intent = normalizeIntent(rawIntent);
+  const unit = staffUnit(intentProfile(intent));
   const results = new Map<Tier, TierResult>(TIERS.map((t) => [t, sizeTier(host, t, intent)]));
   const tiers: TierOption[] = TIERS.map((t) => {
     const r = results.get(t)!;
     return r.ok
-      ? { tier: t, feasible: true, reason: `serves about ${r.plan.capacity.concurrentUsers[0]}–${r.plan.capacity.concurrentUsers[1]} concurrent users${r.plan.nodes > 1 ? ` on ${r.plan.nodes} nodes` : ''}`, concurrentUsers: r.plan.capacity.concurrentUsers }
+      ? {
+          tier: t,
+          feasible: true,
+          reason: `serves about ${r.plan.capacity.concurrentUsers[0]}–${r.plan.capacity.concurrentUsers[1]} ${unit}${r.plan.nodes > 1 ? ` on ${r.plan.nodes} nodes like this host` : ''}; ${r.plan.capacity.bottleneck} binds`,
+          concurrentUsers: r.plan.capacity.concurrentUsers,
+          nodes: r.plan.nodes,
+        }
       : { tier: t, feasible: false, reason: r.reason, concurrentUsers: null };
   });
   const finish = (tier: Tier, reasons: string[], shortfall: Plan['shortfall'] = null): Plan => {
@@ -438,13 +504,12 @@ export function planCarebox(host: PlanHost, rawIntent: Intent): Plan {
   }
   if (intent.users !== null) {
     const users = intent.users;
-    const singleHost = TIERS.filter((t) => !TIER_SHAPES[t].multiHost);
-    for (const t of singleHost) {
-      const r = results.get(t)!;
-      if (r.ok && r.plan.capacity.concurrentUsers[0] >= users) {
-        return finish(t, [`${users} concurrent users asked for (${intent.usersSource ?? '--users'}): ${t} is the smallest tier whose estimate (${r.plan.capacity.concurrentUsers[0]}–${r.plan.capacity.concurrentUsers[1]}) covers them on this host`]);
-      }
+    const here = smallestServing(host, intent, users);
+    if (here) {
+      const [low, high] = here.plan.capacity.concurrentUsers;
+      return finish(here.tier, [`${users} ${unit} asked for (${intent.usersSource ?? '--users'}): ${here.tier} is the smallest tier whose estimate (${low}–${high}) covers them on this host`]);
     }
+    const singleHost = TIERS.filter((t) => !TIER_SHAPES[t].multiHost);
     const feasible = singleHost.filter((t) => results.get(t)!.ok);
     const best = feasible[feasible.length - 1];
     if (!best) {
@@ -452,47 +517,86 @@ export function planCarebox(host: PlanHost, rawIntent: Intent): Plan {
       throw new PreflightError(`this host cannot run any Carebox tier: ${r.reason}`, r.hint, { tiers });
     }
     const bestPlan = (results.get(best) as { ok: true; plan: Plan }).plan;
-    const serves = `this host serves about ${bestPlan.capacity.concurrentUsers[0]}–${bestPlan.capacity.concurrentUsers[1]} concurrent users`;
-    let needs: { cpus: number; memoryBytes: number } | 'cluster' = 'cluster';
-    for (const h of UPGRADE_LADDER) {
-      const r = sizeTier(hypothetical(h.cpus, h.memoryBytes), 'horizontal', intent);
-      if (r.ok && r.plan.capacity.concurrentUsers[0] >= users) {
-        needs = h;
-        break;
-      }
-    }
-    let message: string;
-    if (needs !== 'cluster') {
-      message = `${serves}; ${users} need a host with ${needs.cpus} CPUs and ${b(needs.memoryBytes)} (horizontal tier)`;
-    } else {
-      const cluster = results.get('cluster')!;
-      const likeThis = cluster.ok && cluster.plan.capacity.concurrentUsers[0] >= users;
-      const how = likeThis ? `${cluster.plan.nodes} nodes like this one` : `nodes of at least ${TIER_SHAPES.cluster.minCpus} CPUs and ${b(TIER_SHAPES.cluster.minMemoryBytes)} each`;
-      // The command must work where it is printed: on a host too small for a cluster node, plan for a minimum node.
-      const nodeFlags = likeThis ? '' : ` --cpus ${TIER_SHAPES.cluster.minCpus} --memory ${TIER_SHAPES.cluster.minMemoryBytes / 1024 ** 3}GiB`;
-      message = `${serves}; ${users} need the cluster tier (several hosts under Docker Swarm): ${how} (see \`carebox plan --tier cluster --users ${users}${nodeFlags}\`)`;
-    }
-    return finish(best, [`${users} concurrent users asked for, more than any tier serves on this host: planned the largest, ${best}`], { users, message, needs });
+    const shortfall = usersShortfall(host, intent, users, bestPlan, results.get('cluster')!, unit);
+    return finish(best, [`${users} ${unit} asked for, more than any single-host tier serves on this host: planned the largest, ${best}`], shortfall);
   }
   const auto = autoTier(host);
   return finish(auto.tier, [auto.reason]);
 }
 
 /**
- * The shortfall of a cluster plan whose node count hit the 64-node ceiling: the node hardware
- * (from the ladder) at which 64 nodes or fewer serve the users, or 'cluster' when none does.
+ * The shortfall of a users intent no single-host tier serves on this host: the smallest host of
+ * the hints' family (hintHost) where one does; else the cluster tier on nodes like this one
+ * (`cluster`, already sized for the users, is the table's own row); else the smallest node size at
+ * which the cluster does; else 'cluster' (beyond Carebox's caps). Pure.
  */
-function clusterShortfall(intent: Intent, plan: Plan): NonNullable<Plan['shortfall']> {
-  const users = intent.users!;
-  const [low, high] = plan.capacity.concurrentUsers;
-  const serves = `${plan.nodes} nodes like this host serve about ${low}–${high} concurrent users`;
-  for (const h of UPGRADE_LADDER) {
-    const r = sizeTier(hypothetical(h.cpus, h.memoryBytes), 'cluster', intent);
-    if (r.ok && r.plan.capacity.concurrentUsers[0] >= users) {
-      return { users, needs: h, message: `${serves}; ${users} need ${r.plan.nodes} nodes with ${h.cpus} CPUs and ${b(h.memoryBytes)} each (cluster tier)` };
+function usersShortfall(host: PlanHost, intent: Intent, users: number, bestPlan: Plan, cluster: TierResult, unit: string): Shortfall {
+  const serves = `this host serves about ${bestPlan.capacity.concurrentUsers[0]}–${bestPlan.capacity.concurrentUsers[1]} ${unit} (${bestPlan.capacity.bottleneck} binds)`;
+  for (let cpus = 1; cpus <= HINT_MAX_CPUS; cpus += 1) {
+    const h = hintHost(cpus);
+    if (cpus <= host.cpus.value && h.memoryBytes <= host.memoryBytes.value) continue; // no bigger than this host
+    const there = smallestServing(hypothetical(h.cpus, h.memoryBytes), intent, users);
+    if (there) {
+      // The table beside the hint lists the cluster on nodes like this one: say so when it serves too.
+      const orCluster =
+        cluster.ok && cluster.plan.capacity.concurrentUsers[0] >= users
+          ? `; or the cluster tier on ${cluster.plan.nodes} nodes like this one (about ${cluster.plan.capacity.concurrentUsers[0]}–${cluster.plan.capacity.concurrentUsers[1]}, see \`carebox plan --tier cluster --users ${users}\`)`
+          : '';
+      return {
+        users,
+        needs: { ...h, tier: there.tier, nodes: 1 },
+        message: `${serves}; ${users} need a host with ${h.cpus} CPUs and ${b(h.memoryBytes)} (${there.tier} tier, about ${there.plan.capacity.concurrentUsers[0]}–${there.plan.capacity.concurrentUsers[1]}; see \`carebox plan --users ${users} --cpus ${h.cpus} --memory ${h.memoryBytes / GiB}GiB\`)${orCluster}`,
+      };
     }
   }
-  return { users, needs: 'cluster', message: `${serves}; ${users} are beyond what Carebox plans for one cluster (${MAX_CLUSTER_NODES} nodes of ${UPGRADE_LADDER[UPGRADE_LADDER.length - 1]!.cpus} CPUs): split the deployment across several clusters` };
+  if (cluster.ok && cluster.plan.capacity.concurrentUsers[0] >= users) {
+    const p = cluster.plan;
+    return {
+      users,
+      needs: { cpus: host.cpus.value, memoryBytes: host.memoryBytes.value, tier: 'cluster', nodes: p.nodes },
+      message: `${serves}, and no single host up to ${HINT_MAX_CPUS} CPUs does; ${users} need the cluster tier (several hosts under Docker Swarm) on ${p.nodes} nodes like this one, about ${p.capacity.concurrentUsers[0]}–${p.capacity.concurrentUsers[1]} (see \`carebox plan --tier cluster --users ${users}\`)`,
+    };
+  }
+  const nodes = clusterNodeSize(intent, users);
+  if (nodes) {
+    return {
+      users,
+      needs: { ...nodes.host, tier: 'cluster', nodes: nodes.plan.nodes },
+      message: `${serves}, and no single host up to ${HINT_MAX_CPUS} CPUs does; ${users} need the cluster tier (several hosts under Docker Swarm) on ${nodes.plan.nodes} nodes with ${nodes.host.cpus} CPUs and ${b(nodes.host.memoryBytes)} each, about ${nodes.plan.capacity.concurrentUsers[0]}–${nodes.plan.capacity.concurrentUsers[1]} (see \`carebox plan --tier cluster --users ${users} --cpus ${nodes.host.cpus} --memory ${nodes.host.memoryBytes / GiB}GiB\`)`,
+    };
+  }
+  return { users, needs: 'cluster', message: `${serves}; ${users} are beyond what Carebox plans for one cluster (${MAX_CLUSTER_NODES} nodes of up to ${HINT_MAX_CPUS} CPUs, one PostgreSQL primary): split the deployment across several clusters` };
+}
+
+/** The smallest node size (hintHost family, from the cluster minimum) whose cluster plan serves `users`, or null. */
+function clusterNodeSize(intent: Intent, users: number): { host: { cpus: number; memoryBytes: number }; plan: Plan } | null {
+  const clusterIntent: Intent = { ...intent, tier: 'cluster', nodes: null };
+  for (let cpus = TIER_SHAPES.cluster.minCpus; cpus <= HINT_MAX_CPUS; cpus += 1) {
+    const h = hintHost(cpus);
+    const r = sizeTier(hypothetical(h.cpus, h.memoryBytes), 'cluster', clusterIntent);
+    if (r.ok && r.plan.capacity.concurrentUsers[0] >= users) return { host: h, plan: r.plan };
+  }
+  return null;
+}
+
+/**
+ * The shortfall of a cluster plan whose node count does not serve the users: the smallest node
+ * size (hintHost family) at which 64 nodes or fewer do, or 'cluster' when none does.
+ */
+function clusterShortfall(intent: Intent, plan: Plan): Shortfall {
+  const users = intent.users!;
+  const [low, high] = plan.capacity.concurrentUsers;
+  const unit = staffUnit(intentProfile(intent));
+  const serves = `${plan.nodes} nodes like this host serve about ${low}–${high} ${unit} (${plan.capacity.bottleneck} binds)`;
+  const found = clusterNodeSize(intent, users);
+  if (found) {
+    return {
+      users,
+      needs: { ...found.host, tier: 'cluster', nodes: found.plan.nodes },
+      message: `${serves}; ${users} need ${found.plan.nodes} nodes with ${found.host.cpus} CPUs and ${b(found.host.memoryBytes)} each (cluster tier, about ${found.plan.capacity.concurrentUsers[0]}–${found.plan.capacity.concurrentUsers[1]})`,
+    };
+  }
+  return { users, needs: 'cluster', message: `${serves}; ${users} are beyond what Carebox plans for one cluster (${MAX_CLUSTER_NODES} nodes of up to ${HINT_MAX_CPUS} CPUs, one PostgreSQL primary): split the deployment across several clusters` };
 }
 
 function minimumHint(tier: Tier): string {

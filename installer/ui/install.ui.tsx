@@ -2,6 +2,7 @@ import { render } from 'ink';
 import { firstAdminLines, newInstallContext, runInstallSteps, type InstallPreparation } from '../apply/install.apply.js';
 import { InstallApp } from './install.app.js';
 import { StepStore } from './step.store.js';
+import { capacityLine } from '../plan/plan.format.js';
 
 /**
  * Mount the interactive install UI (TTY only) and resolve with the exit code when it finishes.
@@ -20,7 +21,7 @@ export async function runInstallUi(prep: InstallPreparation, opts: { autoConfirm
         await runInstallSteps(ctx, s);
         return {
           url: ctx.prep.options.renderOnly ? null : ctx.url,
-          summary: ctx.prep.options.renderOnly ? `Rendered tier ${ctx.plan.tier} into ${ctx.prep.root} (nothing started).` : `Carebox is up (tier ${ctx.plan.tier}).`,
+          summary: `${ctx.prep.options.renderOnly ? `Rendered tier ${ctx.plan.tier} into ${ctx.prep.root} (nothing started).` : `Carebox is up (tier ${ctx.plan.tier}).`} ${capacityLine(ctx.plan)}`,
           details: firstAdminLines(ctx.admin),
         };
       }}

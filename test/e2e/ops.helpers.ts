@@ -236,6 +236,10 @@ export function startApiTraffic(url: string, token: string, opts: { writeEveryMs
       stopped = true;
       await Promise.all([writer, ...readers]);
       return report;
+    },
+  };
+}
+
 /**
  * A bearer token of the install's first admin, through nginx: signs in with the one-time password
  * and sets a new one (the API refuses other calls until then).

@@ -53,7 +53,7 @@ describe('console command', () => {
     expect(scalePreviewLines(p)).to.deep.equal([
       'backend: 1 → 3 replicas',
       'DB connections after: 48 of 100; memory: 3 GiB of 6 GiB',
-      'estimated capacity after: 300–600 concurrent users',
+      'estimated capacity after: 300–600 active staff',
     ]);
   });
 
@@ -73,7 +73,7 @@ describe('console command', () => {
     } as unknown as RetierPreview;
     expect(retierPreviewLines(p)).to.deep.equal([
       'default → horizontal: asked for with --tier horizontal',
-      'estimated capacity after: 800–1500 concurrent users',
+      'estimated capacity after: 800–1500 active staff',
       'backend: roll — 2 new replicas healthy before the old one stops',
       'nginx: reload — upstream unchanged; nginx -t then reload',
       '1 sizing value and 1 file change; `carebox retier horizontal --dry-run` shows every diff',

@@ -11,7 +11,6 @@ import { buildIntent } from '../../../installer/plan/intent.js';
 import { formatPlan } from '../../../installer/plan/plan.format.js';
 import type { Intent, Plan } from '../../../installer/plan/plan.types.js';
 import { planConnections } from '../../../installer/plan/postgres.sizing.js';
-import { estimateCapacity } from '../../../installer/plan/capacity.estimate.js';
 import { MAX_CLUSTER_NODES } from '../../../installer/plan/sizing.constants.js';
 import { planCarebox } from '../../../installer/plan/tier.plan.js';
 import { assertInvariants, auto, GiB, numericLeaves, tierIntent } from './plan.invariants.js';
@@ -155,14 +154,21 @@ describe('intent: cluster node count', () => {
   const host = hypotheticalHost(8, 32 * GiB);
   const cluster = (over: Partial<Intent>) => planCarebox(host, { ...tierIntent('cluster'), ...over });
 
-  it('derives the nodes from --users and the per-node estimate when --nodes is absent', () => {
-    const p = cluster({ users: 5_000, usersSource: '--users' });
-    const perNode = estimateCapacity(p.sizing.backend.replicas * p.sizing.backend.workers, 8, 1).value[0];
-    expect(p.nodes).to.equal(Math.ceil(5_000 / perNode));
-    expect(p.capacity.concurrentUsers[0]).to.be.at.least(5_000);
-    expect(p.shortfall).to.equal(null);
-    expect(p.derivations.nodes).to.match(/5000 users/);
-    expect(p.reasons.join('\n')).to.match(/nodes \d+ = /);
+  it('derives the nodes from --users: the fewest nodes like this host whose estimate serves them', () => {
+    const two = cluster({ nodes: 2 });
+    const users = two.capacity.concurrentUsers[0] + 1;
+    const p = cluster({ users, usersSource: '--users' });
+    if (p.shortfall === null) {
+      expect(p.nodes).to.be.above(2);
+      expect(p.capacity.concurrentUsers[0]).to.be.at.least(users);
+      const fewer = cluster({ nodes: p.nodes - 1 });
+      expect(fewer.capacity.concurrentUsers[0]).to.be.below(users);
+    } else {
+      // One PostgreSQL primary (or Redis) binds: more nodes add nothing, and the plan says so.
+      expect(p.derivations.nodes).to.match(/beyond them the shared PostgreSQL or Redis binds/);
+    }
+    expect(p.derivations.nodes).to.match(new RegExp(`${users}`));
+    expect(p.reasons.join('\n')).to.match(/nodes \d+/);
     assertInvariants(p);
   });
 
@@ -175,17 +181,18 @@ describe('intent: cluster node count', () => {
     expect(cluster({ users: 20_000, usersSource: '--users', nodes: 3 }).nodes).to.equal(3);
   });
 
-  it('caps at 64 nodes and then names bigger nodes that would serve the users', () => {
-    const p = cluster({ users: 100_000, usersSource: '--users' });
-    expect(p.nodes).to.equal(MAX_CLUSTER_NODES);
+  it('when nodes like this host cannot serve the users, names bigger nodes that would', () => {
+    const users = cluster({ nodes: 64 }).capacity.concurrentUsers[0] + 1;
+    const p = cluster({ users, usersSource: '--users' });
     expect(p.shortfall).to.not.equal(null);
     const needs = p.shortfall!.needs;
     expect(needs).to.not.equal('cluster');
-    expect(p.shortfall!.message).to.match(/need \d+ nodes with \d+ CPUs and [\d.]+ GiB each \(cluster tier\)/);
+    expect(p.shortfall!.message).to.match(/need \d+ nodes with \d+ CPUs and [\d.]+ GiB each \(cluster tier/);
     if (needs !== 'cluster') {
-      const there = planCarebox(hypotheticalHost(needs.cpus, needs.memoryBytes), { ...tierIntent('cluster'), users: 100_000, usersSource: '--users' });
+      const there = planCarebox(hypotheticalHost(needs.cpus, needs.memoryBytes), { ...tierIntent('cluster'), users, usersSource: '--users' });
       expect(there.shortfall).to.equal(null);
-      expect(there.capacity.concurrentUsers[0]).to.be.at.least(100_000);
+      expect(there.nodes).to.equal(needs.nodes);
+      expect(there.capacity.concurrentUsers[0]).to.be.at.least(users);
     }
   });
 
@@ -197,7 +204,8 @@ describe('intent: cluster node count', () => {
         expect(p.nodes).to.be.within(2, MAX_CLUSTER_NODES);
         if (p.capacity.concurrentUsers[0] >= users) expect(p.shortfall).to.equal(null);
         else {
-          expect(p.nodes).to.equal(MAX_CLUSTER_NODES);
+          // No node count like this host serves them: the most any count reaches, and a hint.
+          expect(p.derivations.nodes).to.match(/no count up to 64 nodes/);
           expect(p.shortfall!.message).to.match(/\d+ CPUs and [\d.]+ GiB each|split the deployment/);
         }
         assertInvariants(p);
@@ -208,22 +216,25 @@ describe('intent: cluster node count', () => {
 });
 
 describe('intent: --users shortfall names hardware or the cluster tier', () => {
+  const servesHere = (cpus: number, gib: number): number => planCarebox(hypotheticalHost(cpus, gib * GiB), auto).tiers.filter((t) => t.tier !== 'cluster').reduce((m, t) => Math.max(m, t.concurrentUsers?.[1] ?? 0), 0);
+
   it('names a host (CPUs and memory) when a bigger single host would do', () => {
-    const p = planCarebox(hypotheticalHost(2, 4 * GiB), { ...auto, users: 2000, usersSource: '--users' });
-    expect(p.shortfall!.message).to.match(/need a host with \d+ CPUs and [\d.]+ GiB \(horizontal tier\)/);
+    const users = servesHere(2, 4) * 2;
+    const p = planCarebox(hypotheticalHost(2, 4 * GiB), { ...auto, users, usersSource: '--users' });
+    expect(p.shortfall!.message).to.match(/need a host with \d+ CPUs and [\d.]+ GiB \((default|optimized|horizontal) tier/);
   });
 
-  it('names the cluster tier and how many nodes like this host it takes', () => {
-    const p = planCarebox(hypotheticalHost(8, 32 * GiB), { ...auto, users: 5_000, usersSource: '--users' });
-    expect(p.shortfall!.needs).to.equal('cluster');
-    expect(p.shortfall!.message).to.match(/need the cluster tier .*: \d+ nodes like this one/);
-    expect(p.shortfall!.message).to.include('carebox plan --tier cluster --users 5000');
+  it('names the cluster tier and how many nodes like this host it takes when no single host does', () => {
+    const p = planCarebox(hypotheticalHost(8, 32 * GiB), { ...auto, users: servesHere(99, 396) + 1, usersSource: '--users' });
+    const needs = p.shortfall!.needs;
+    expect(needs === 'cluster' || needs.tier === 'cluster').to.equal(true);
+    expect(p.shortfall!.message).to.match(/cluster tier|split the deployment/);
   });
 
-  it('names the cluster tier’s node minimum when this host is too small to be a node', () => {
-    const p = planCarebox(hypotheticalHost(2, 4 * GiB), { ...auto, users: 200_000, usersSource: '--users' });
+  it('says when nothing within the caps serves the users', () => {
+    const p = planCarebox(hypotheticalHost(2, 4 * GiB), { ...auto, users: 1_000_000, usersSource: '--users' });
     expect(p.shortfall!.needs).to.equal('cluster');
-    expect(p.shortfall!.message).to.match(/nodes of at least 4 CPUs and 8 GiB each/);
+    expect(p.shortfall!.message).to.match(/split the deployment across several clusters/);
   });
 });
 

@@ -21,6 +21,23 @@ export function numericLeaves(value: unknown, prefix: string): string[] {
 }
 
 /**
+ * capacity.requestsPerSecond, capacity.profile and capacity.concurrentUsers (active staff) agree by
+ * Little's law within 5 %: N = req/s ÷ requests per action × (R + Z).
+ */
+export function assertLittle(p: Plan): void {
+  const c = p.capacity;
+  expect(c.profile, 'capacity.profile').to.be.an('object');
+  expect(c.profile!.thinkTime.source).to.be.a('string').and.not.equal('');
+  for (const a of c.profile!.actions) expect(a.source, `source of ${a.name}`).to.be.a('string').and.not.equal('');
+  const rpa = c.profile!.actions.reduce((s, a) => s + a.share * a.requests, 0);
+  for (const i of [0, 1] as const) {
+    const n = (c.requestsPerSecond![i] / rpa) * (c.responseTimeS! + c.thinkTimeS!);
+    const staff = c.concurrentUsers[i];
+    if (n >= 20) expect(Math.abs(staff - n) / n, `Little's law [${i}]: ${staff} vs ${n}`).to.be.at.most(0.05);
+  }
+}
+
+/**
  * Every invariant of DESIGN.md on one plan: DB connections (and PgBouncer clients), memory (and
  * PostgreSQL's own), worker processes and nginx workers vs CPUs, each container's CPU limit,
  * Redis clients; plus the plan's budgets being exactly what checkBudgets recomputes, and a one-line
@@ -49,6 +66,7 @@ export function assertInvariants(p: Plan): void {
   expect(p.sizing.backend.pool.min).to.be.at.most(p.sizing.backend.pool.max);
   expect(p.sizing.queue.pool.min).to.be.at.most(p.sizing.queue.pool.max);
   expect(p.capacity.concurrentUsers[0]).to.be.at.most(p.capacity.concurrentUsers[1]);
+  assertLittle(p);
   if (p.sizing.pgbouncer) expect(p.sizing.pgbouncer.poolMode).to.equal('transaction');
   // Issue 10 item 1: the worst-case JSON parse of the largest accepted body fits in a quarter of a worker's heap.
   expect(p.sizing.bodyLimitBytes, where).to.equal(p.sizing.backend.jsonBodyLimitBytes);

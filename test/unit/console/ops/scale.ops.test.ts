@@ -32,15 +32,15 @@ describe('scale: arguments and the budget refusal (exit 3)', () => {
     const m = manifestFor(2, 24 * GiB, 'default');
     let err: unknown;
     try {
-      previewScale(m, { service: 'backend', replicas: 3, overcommit: false });
+      previewScale(m, { service: 'backend', replicas: 4, overcommit: false });
     } catch (e) {
       err = e;
     }
     expect(err).to.be.instanceOf(PreflightError);
     const e = err as PreflightError;
     expect(e.exitCode).to.equal(3);
-    expect(e.message).to.match(/^scaling backend 1 → 3 does not fit the plan's budgets on this host:/);
-    expect(e.message).to.match(/✗ workerProcesses: demand 6 processes exceeds limit 2 processes/);
+    expect(e.message).to.match(/^scaling backend 1 → 4 does not fit the plan's budgets on this host:/);
+    expect(e.message).to.match(/✗ workerProcesses: demand 8 processes exceeds limit 2 processes/);
     expect(e.message).to.match(/✗ memoryBytes: demand .* exceeds limit/);
     expect(e.hint).to.match(/--overcommit/);
     expect((e.details as { violations: unknown[] }).violations.length).to.be.at.least(2);
