@@ -39,7 +39,10 @@ export function buildIntent(flags: IntentFlags): Intent {
     const flag = `--${String(issue.path[0] ?? '')}`;
     const allowed =
       flag === '--tier' ? TIERS.join(', ') : flag === '--size' ? Object.keys(HOSPITAL_SIZES).join(', ') : flag === '--users' ? 'a whole number from 1 to 1000000' : flag === '--nodes' ? `a whole number from ${MIN_CLUSTER_NODES} to ${MAX_CLUSTER_NODES}` : flag === '--pgbouncer' ? PGBOUNCER_MODES.join(', ') : '';
-    throw new UsageError(`invalid ${flag}: ${issue.message}`, allowed ? `allowed: ${allowed}` : null);
+    // The flag, the value as typed and what is accepted; never the validator's own wording
+    // ("Invalid input: expected number, received NaN").
+    const value = clean[String(issue.path[0] ?? '')];
+    throw new UsageError(`invalid ${flag} '${String(value)}'${allowed ? `: expected ${allowed.includes(',') ? 'one of ' : ''}${allowed}` : ''}`, allowed ? `allowed: ${allowed}` : null);
   }
   const f = parsed.data;
   if (f.users !== undefined && f.size !== undefined) throw new UsageError('give either --users or --size, not both');

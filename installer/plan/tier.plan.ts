@@ -411,7 +411,7 @@ export function planCarebox(host: PlanHost, rawIntent: Intent): Plan {
   };
 
   if (intent.tier) {
-    const reasons = [`tier ${intent.tier} was asked for (${TIER_SHAPES[intent.tier].summary})`];
+    const reasons = [`tier ${intent.tier} ${rawIntent.origin === 'install' ? 'was recorded at install' : 'was asked for'} (${TIER_SHAPES[intent.tier].summary})`];
     const r = results.get(intent.tier)!;
     if (intent.tier === 'cluster' && intent.users !== null && r.ok && r.plan.capacity.concurrentUsers[0] < intent.users) {
       return finish(intent.tier, reasons, clusterShortfall(intent, r.plan));
@@ -424,7 +424,7 @@ export function planCarebox(host: PlanHost, rawIntent: Intent): Plan {
     for (const t of singleHost) {
       const r = results.get(t)!;
       if (r.ok && r.plan.capacity.concurrentUsers[0] >= users) {
-        return finish(t, [`${users} concurrent users asked for (${intent.usersSource ?? '--users'}): ${t} is the smallest tier whose estimate (${r.plan.capacity.concurrentUsers[0]}–${r.plan.capacity.concurrentUsers[1]}) covers them on this host`]);
+        return finish(t, [`${users} concurrent users ${rawIntent.origin === 'install' ? 'recorded at install' : 'asked for'} (${intent.usersSource ?? '--users'}): ${t} is the smallest tier whose estimate (${r.plan.capacity.concurrentUsers[0]}–${r.plan.capacity.concurrentUsers[1]}) covers them on this host`]);
       }
     }
     const feasible = singleHost.filter((t) => results.get(t)!.ok);
