@@ -176,6 +176,19 @@ describe('CLI contract (built binary)', function () {
     expect(readFileSync(join(root, 'carebox.json'), 'utf8')).to.equal(before);
   });
 
+  it('support-bundle --json counts what it redacted: `redactions` is the sum of `redactionsBy`, and the .env values are in it', async () => {
+    const root = join(scratch, 'support-root');
+    expect((await carebox(['install', '--yes', '--render-only', '--json', '--dir', root, '--http-port', '18098'])).code).to.equal(0);
+    const envValues = readFileSync(join(root, '.env'), 'utf8').split('\n').filter((l) => /^[A-Z_]+=/.test(l) && !l.startsWith('COMPOSE_PROJECT_NAME=')).length;
+    const r = await carebox(['support-bundle', '--json', '--output', join(scratch, 'support.tar.gz'), '--dir', root]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(envValues).to.be.at.least(2);
+    expect(r.json.redactionsBy.envValues).to.equal(envValues);
+    const by = r.json.redactionsBy;
+    expect(r.json.redactions).to.equal(by.envValues + by.logLines + by.recordIds + by.secretValues);
+    expect(r.json.redactions).to.be.at.least(envValues);
+  });
+
   it('plan --pgbouncer on puts PgBouncer in front of the default tier; --pgbouncer off on the cluster tier exits 3', async () => {
     const on = await carebox(['plan', '--json', '--tier', 'default', '--pgbouncer', 'on', '--cpus', '2', '--memory', '4g', '--dir', scratch]);
     expect(on.code, on.stderr).to.equal(0);
