@@ -44,11 +44,22 @@ export function serializeRequest(req: IncomingMessage & { id?: unknown; ip?: str
 export const REQUEST_LOG_REDACT_PATHS: readonly string[] = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["proxy-authorization"]', 'req.headers["x-api-key"]'];
 
 /**
+ * A successful `GET /metrics`: the console scrapes every backend every few seconds, and those lines
+ * would drown the log. Failed scrapes (status ≥ 400) are still logged; the HTTP metrics still count
+ * them either way.
+ */
+export function isMetricsScrape(req: IncomingMessage & { originalUrl?: string }, statusCode: number): boolean {
+  const url = req.originalUrl ?? req.url ?? '';
+  const q = url.indexOf('?');
+  return req.method === 'GET' && statusCode < 400 && (q === -1 ? url : url.slice(0, q)) === '/metrics';
+}
+
+/**
  * Middleware writing one line per request when its response finished (or the client went away):
  * `{ req: {id, method, path, remoteAddress, userAgent}, res: {statusCode}, responseTime, err? }`,
  * message `"<METHOD> <status>"`, level `error` when the request failed server-side (status ≥ 500 or
  * an error attached as `res.err` by the error handler), else `info`. Sets `req.id` and echoes it as
- * `X-Request-Id`.
+ * `X-Request-Id`. Successful `/metrics` scrapes are not logged ({@link isMetricsScrape}).
  *
  * A plain middleware instead of pino-http: pino-http builds a child logger (serializing and
  * redacting the request) for every request; here nothing is built until the line is written.
@@ -67,6 +78,7 @@ export function requestLogger(logger: Logger<string>): RequestHandler {
       res.removeListener('finish', done);
       res.removeListener('close', done);
       const err = (res as { err?: unknown }).err;
+      if (err === undefined && isMetricsScrape(req, res.statusCode)) return;
       const line: Record<string, unknown> = { req: serializeRequest(req), res: { statusCode: res.statusCode }, responseTime: Date.now() - started };
       const message = `${req.method} ${res.statusCode}`;
       if (err !== undefined || res.statusCode >= 500) {
