@@ -39,7 +39,7 @@ export function demoDataSummary(result: Record<string, unknown>): string {
   if (result.action === 'remove') {
     const r = o(result.removed);
     const where = tenant ? `data set '${tenant}'` : 'every data set';
-    if (n(r.patients) + n(r.appointments) + n(r.clinicians) + n(r.users) === 0) return `No synthetic data matched ${where}: nothing was removed.`;
+    if (n(r.patients) + n(r.appointments) + n(r.clinicians) + n(r.users) === 0) return tenant ? `No synthetic data matched data set '${tenant}': nothing was removed.` : 'There is no synthetic data: nothing was removed.';
     return `Removed synthetic data of ${where}: ${plural(n(r.patients), 'patient')}, ${plural(n(r.appointments), 'appointment')}, ${plural(n(r.clinicians), 'clinician')}, ${plural(n(r.users), 'sign-in account')}.`;
   }
   const p = o(result.patients);
