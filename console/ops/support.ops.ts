@@ -141,6 +141,15 @@ export function hashRecordIds(line: string, key: Buffer): { text: string; count:
   return { text, count };
 }
 
+/** A JSON line as JSON.stringify writes it (the line itself when it is no JSON). */
+function reserialized(line: string): string {
+  try {
+    return JSON.stringify(JSON.parse(line.trim()));
+  } catch {
+    return line;
+  }
+}
+
 /** How many values a support bundle replaced, by kind (their sum is `redactions`). */
 export interface SupportRedactions {
   /** `.env` values replaced by `[redacted]` in config/env.redacted. */
@@ -185,7 +194,8 @@ export async function createSupportBundle(root: string, opts: { output?: string;
   /** A log line as the bundle keeps it (fields dropped, ids hashed), counted. */
   const safeLine = (line: string): string => {
     const scrubbed = scrubLogLine(line);
-    if (scrubbed !== line) by.logLines++;
+    // A JSON line comes back re-serialized: count it only when a field was actually dropped.
+    if (scrubbed !== line && scrubbed !== reserialized(line)) by.logLines++;
     const hashed = hashRecordIds(scrubbed, idKey);
     by.recordIds += hashed.count;
     return hashed.text;
