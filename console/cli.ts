@@ -20,12 +20,17 @@ try {
   await (await buildProgram(process.argv)).parseAsync(process.argv);
 } catch (err) {
   if (!(err instanceof CommanderError)) throw err;
-  // help and version exit 0; every parse error (unknown option, missing argument) is a usage error.
-  process.exitCode = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(err.code) ? ExitCode.Ok : ExitCode.Usage;
+  // `--help`, `help` and `--version` exit 0. Every parse error (unknown option, missing argument)
+  // is a usage error, and so is a bare `carebox` with no verb: commander prints the help on stderr
+  // then, as for an error (exitCode 1 on its 'commander.help'), and the README's table says 2.
+  const ok = ['commander.helpDisplayed', 'commander.version'].includes(err.code) || (err.code === 'commander.help' && err.exitCode === 0);
+  process.exitCode = ok ? ExitCode.Ok : ExitCode.Usage;
   // Scripts that asked for --json get the same error document as for every other usage error
-  // (commander has already printed its message to stderr).
+  // (commander has already printed its message to stderr). `logs --json` is JSON Lines: one line.
   if (process.exitCode === ExitCode.Usage && process.argv.slice(2).includes('--json')) {
-    const message = err.message.replace(/^error:\s*/, '');
-    process.stdout.write(`${JSON.stringify({ ok: false, error: { code: 'USAGE', message, hint: 'see `carebox help` or `carebox <command> --help`', exitCode: ExitCode.Usage } }, null, 2)}\n`);
+    const message = err.code === 'commander.help' ? 'no command given' : err.message.replace(/^error:\s*/, '');
+    const verb = process.argv.slice(2).find((a) => !a.startsWith('-'));
+    const doc = { ok: false, error: { code: 'USAGE', message, hint: 'see `carebox help` or `carebox <command> --help`', exitCode: ExitCode.Usage } };
+    process.stdout.write(`${JSON.stringify(doc, null, verb === 'logs' ? undefined : 2)}\n`);
   }
 }

@@ -4,15 +4,29 @@ import type { ActionRunner } from '../../installer/commands/action.js';
 import { commonOptions, intFlag, withCommon } from '../../installer/commands/common.options.js';
 import { plainReporter } from '../../installer/commands/plain.reporter.js';
 import { UsageError } from '../../installer/errors.js';
-import { createBackup, restoreBackup } from '../ops/backup.ops.js';
+import { createBackup, restoreBackup, type BackupFileEntry } from '../ops/backup.ops.js';
 import { openStack } from '../ops/stack.js';
 import { formatRestoreLoss, type RestoreLoss } from '../ops/restore.loss.js';
 import { loadInteractiveUi } from '../../installer/ui/load.ui.js';
 
+/** A file mode as `ls -l`/`chmod` write it in octal: 0o600 (384) → `"0600"`. Pure. */
+export function octalMode(mode: number): string {
+  return `0${(mode & 0o7777).toString(8).padStart(3, '0')}`;
+}
+
+/**
+ * A backup file entry as `backup --json` prints it: the mode as an octal string. (backup.json on
+ * disk keeps the number: restore and older backups read it that way.)
+ */
+export function fileEntryForJson(e: BackupFileEntry): Omit<BackupFileEntry, 'mode'> & { mode: string } {
+  return { ...e, mode: octalMode(e.mode) };
+}
+
 /**
  * `carebox backup [--keep N]`: pg_dump -Fc through the db container plus the rendered files and
  * .env into backups/<UTC stamp>/ with backup.json (sha256, row counts, images, PostgreSQL
- * version); keeps the newest N (default 7, remembered in carebox.json). Exit 0; 1 on failure.
+ * version); keeps the newest N (default 7, remembered in carebox.json). `--json` shows file modes
+ * as octal strings (`"0600"`). Exit 0; 1 on failure.
  */
 export function registerBackup(program: Command, run: ActionRunner): void {
   withCommon(program.command('backup').description('back up the database, configuration and .env into backups/<UTC stamp>/'))
@@ -23,7 +37,7 @@ export function registerBackup(program: Command, run: ActionRunner): void {
         const keep = intFlag('--keep', raw.keep as string | undefined, 1, 1000);
         const stack = await openStack(dir);
         const r = await createBackup(stack, keep === undefined ? {} : { keep }, plainReporter(out));
-        out.result({ ok: true, dir: r.dir, keep: r.keep, pruned: r.pruned, tables: r.manifest.tables, dump: r.manifest.dump, postgres: r.manifest.postgres, tookMs: r.tookMs });
+        out.result({ ok: true, dir: r.dir, keep: r.keep, pruned: r.pruned, tables: r.manifest.tables, dump: fileEntryForJson(r.manifest.dump), files: r.manifest.files.map(fileEntryForJson), postgres: r.manifest.postgres, tookMs: r.tookMs });
         out.print(`Backup written to ${r.dir} (${Object.keys(r.manifest.tables).length} tables, ${(r.manifest.dump.bytes / 1024 / 1024).toFixed(1)} MiB dump); keeping ${r.keep}.`);
         return 0;
       }),

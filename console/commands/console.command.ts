@@ -93,7 +93,7 @@ export function consoleActions(deps: { docker: Docker; dir: string; open?: (dir:
     async scale(service, replicas, progress) {
       const stack = await open(deps.dir);
       const r = await scaleService(stack, { service: service as ScalableService, replicas, overcommit: false, timeoutMs: OP_HEALTH_TIMEOUT_MS }, progress);
-      return `scaled ${r.service} ${r.from} → ${r.to} in ${(r.tookMs / 1000).toFixed(1)} s`;
+      return r.noop ? `${r.service} already runs ${r.to}: nothing changed` : `scaled ${r.service} ${r.from} → ${r.to} in ${(r.tookMs / 1000).toFixed(1)} s`;
     },
     async restart(service, progress) {
       const stack = await open(deps.dir);

@@ -64,10 +64,35 @@ function unit(budget: string, n: number): string {
   return /memory/i.test(budget) ? b(n) : String(n);
 }
 
+/** A violated budget for scripts: the budget's key in `plan.budget`, demand and limit in `unit`. */
+export interface ScaleViolation {
+  /** Key in `budget`, e.g. `dbConnections`, `memoryBytes`, `workerProcesses`, `backend.cpus`. */
+  budget: string;
+  demand: number;
+  limit: number;
+  unit: 'bytes' | 'connections' | 'processes' | 'cpus';
+  message: string;
+}
+
+function structuredViolation(v: { budget: string; demand: number; limit: number; message: string }): ScaleViolation {
+  const u: ScaleViolation['unit'] = /memory/i.test(v.budget) ? 'bytes' : /cpus$/i.test(v.budget) ? 'cpus' : /connections|clients/i.test(v.budget) ? 'connections' : 'processes';
+  return { budget: v.budget, demand: v.demand, limit: v.limit, unit: u, message: v.message };
+}
+
+/** What a refused scale's PreflightError carries in `details`: the same `budget` as a scale's success document. */
+export interface ScaleRefusalDetails {
+  service: ScalableService;
+  from: number;
+  to: number;
+  violations: ScaleViolation[];
+  /** Every budget of the plan with the requested count (`plan.budget`'s shape: demand, limit, items). */
+  budget: Plan['budget'];
+}
+
 /**
  * Check a scale against the manifest's host facts. Pure.
  * @throws PreflightError (exit 3) naming every violated budget with demand, limit and items; the
- *   hint says whether `--overcommit` would accept it. `details` holds the violations.
+ *   hint says whether `--overcommit` would accept it. `details` is a {@link ScaleRefusalDetails}.
  */
 export function previewScale(m: Manifest, req: Omit<ScaleRequest, 'timeoutMs'>): ScalePreview {
   const from = plannedReplicas(m.plan, req.service);
@@ -79,7 +104,7 @@ export function previewScale(m: Manifest, req: Omit<ScaleRequest, 'timeoutMs'>):
       overcommitWouldAccept(check) && !req.overcommit
         ? 'only CPU time (and PostgreSQL page cache) is over: --overcommit accepts that for redundancy, at the cost of throughput; or re-tier with `carebox retier`'
         : 'choose fewer replicas, or move to a bigger host and `carebox retier` (the planner sizes every pool for it)',
-      { violations: check.blocking },
+      { service: req.service, from, to: req.replicas, violations: check.blocking.map(structuredViolation), budget: check.plan.budget },
     );
   }
   return { service: req.service, from, to: req.replicas, check };
@@ -95,6 +120,8 @@ export interface ScaleResult {
   files: FileChange[];
   manifest: Manifest;
   tookMs: number;
+  /** True when the count was already in place: nothing was rendered, written, reloaded or recorded. */
+  noop: boolean;
 }
 
 async function restoreFiles(root: string, previous: Map<string, string | null>, files: RenderedFile[]): Promise<void> {
@@ -105,7 +132,8 @@ async function restoreFiles(root: string, previous: Map<string, string | null>, 
 }
 
 /**
- * Scale a service. Existing containers are never recreated: scale-up adds containers with
+ * Scale a service. A count already in place with every replica running changes nothing
+ * (`noop: true`). Existing containers are never recreated: scale-up adds containers with
  * `up --no-recreate --scale`; scale-down stops the highest-numbered ones gracefully (SIGTERM,
  * drain) and removes them.
  * @throws PreflightError (exit 3) when the budgets do not fit (nothing changed);
@@ -115,6 +143,15 @@ async function restoreFiles(root: string, previous: Map<string, string | null>, 
 export async function scaleService(stack: Stack, req: ScaleRequest, reporter: StepReporter): Promise<ScaleResult> {
   const t0 = Date.now();
   const preview = previewScale(stack.manifest, req);
+  // Already at this count with every replica running: a no-op changes nothing (no nginx reload, no
+  // carebox.json rewrite, no config-<UTC> backup counting against the 50 kept).
+  if (preview.from === preview.to) {
+    const running = (await serviceContainers(stack, req.service)).filter((c) => c.state === 'running').length;
+    if (running === preview.to) {
+      reporter.skip('scale', `Scale ${req.service} ${preview.from} → ${preview.to}`, `${req.service} already runs ${preview.to}: nothing changed`);
+      return { service: req.service, from: preview.from, to: preview.to, overcommitted: [], files: [], manifest: stack.manifest, tookMs: Date.now() - t0, noop: true };
+    }
+  }
   assertSameVersion(stack.manifest, 'scale');
   return withStackLock(stack.root, `scale ${req.service}=${req.replicas}`, async () => {
     const m = stack.manifest;
@@ -183,7 +220,7 @@ export async function scaleService(stack: Stack, req: ScaleRequest, reporter: St
       await writeManifest(stack.root, next, stamp);
       return next;
     }, () => 'carebox.json updated');
-    return { service: req.service, from: preview.from, to: req.replicas, overcommitted: preview.check.accepted.map((v) => v.budget), files: changes, manifest, tookMs: Date.now() - t0 };
+    return { service: req.service, from: preview.from, to: req.replicas, overcommitted: preview.check.accepted.map((v) => v.budget), files: changes, manifest, tookMs: Date.now() - t0, noop: false };
   });
 }
 

@@ -10,9 +10,12 @@
  *   carries its password);
  * - log lines lose request/response bodies and query fields (JSON lines), SQL statement text and
  *   bind parameters (PostgreSQL lines);
+ * - record ids (and any other non-word path segment) in `/api/…` paths of every log line, nginx's
+ *   access log included, are replaced by a keyed hash (see {@link hashRecordIds});
  * - finally every file is scrubbed of every secret value from `.env`, wherever it appears.
  * It still works when the stack is broken: what cannot be collected is listed in errors.json.
  */
+import { createHmac, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -108,14 +111,66 @@ export function scrubLogLine(line: string): string {
     .replace(/("(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) [^"?\s]*)\?[^"\s]*/g, '$1');
 }
 
+/** Path segments kept as they are: route words (`patients`, `reset-password`) and API versions (`v1`). */
+const ROUTE_WORD = /^(?:[a-z]|[a-z][a-z-]*[a-z]|v\d+)$/;
+
+/**
+ * Replace the record identifiers in the API paths of a log line (nginx's `"GET /api/v1/patients/<id>"`,
+ * the server's `"path":"/api/v1/patients/<id>"`) by a keyed hash: `id:` and the first 12 hex
+ * digits of HMAC-SHA256(key, segment). Every path segment after `/api/` that is not a route word
+ * (lower-case letters and dashes) or an API version is an identifier: UUIDs, numbers, an MRN typed
+ * into a URL. The same id gives the same hash within one bundle (requests still correlate across
+ * nginx and the backends), but without the key, which is random per bundle and never stored,
+ * nobody can check whether a known record id appears. Query strings are not touched here
+ * ({@link scrubLogLine} cuts them). Pure.
+ * @param key the bundle's HMAC key (at least 16 random bytes).
+ * @returns the line and the number of segments replaced.
+ */
+export function hashRecordIds(line: string, key: Buffer): { text: string; count: number } {
+  let count = 0;
+  const text = line.replace(/\/api\/[^\s"?#]*/g, (path) =>
+    path
+      .split('/')
+      .map((seg, i) => {
+        if (i < 2 || seg === '' || ROUTE_WORD.test(seg)) return seg;
+        count++;
+        return `id:${createHmac('sha256', key).update(seg).digest('hex').slice(0, 12)}`;
+      })
+      .join('/'),
+  );
+  return { text, count };
+}
+
+/** A JSON line as JSON.stringify writes it (the line itself when it is no JSON). */
+function reserialized(line: string): string {
+  try {
+    return JSON.stringify(JSON.parse(line.trim()));
+  } catch {
+    return line;
+  }
+}
+
+/** How many values a support bundle replaced, by kind (their sum is `redactions`). */
+export interface SupportRedactions {
+  /** `.env` values replaced by `[redacted]` in config/env.redacted. */
+  envValues: number;
+  /** Log lines that lost fields (bodies, query data, SQL text and parameters, quoted values). */
+  logLines: number;
+  /** Record ids in API paths replaced by a keyed hash. */
+  recordIds: number;
+  /** Secret values from `.env` found (and replaced) anywhere else: 0 is the expected case. */
+  secretValues: number;
+}
+
 /** What a support bundle holds. */
 export interface SupportBundleResult {
   file: string;
   bytes: number;
   /** Paths inside the archive. */
   contents: string[];
-  /** Secret values found and replaced (0 is the expected case). */
+  /** Every value replaced in the bundle: the sum of {@link redactionsBy}. */
   redactions: number;
+  redactionsBy: SupportRedactions;
   /** What could not be collected (the stack may be broken). */
   errors: string[];
 }
@@ -134,6 +189,17 @@ export async function createSupportBundle(root: string, opts: { output?: string;
   const tmp = await mkdtemp(join(tmpdir(), 'carebox-support-'));
   const dir = join(tmp, 'carebox-support');
   const errors: string[] = [];
+  const by: SupportRedactions = { envValues: 0, logLines: 0, recordIds: 0, secretValues: 0 };
+  const idKey = randomBytes(32);
+  /** A log line as the bundle keeps it (fields dropped, ids hashed), counted. */
+  const safeLine = (line: string): string => {
+    const scrubbed = scrubLogLine(line);
+    // A JSON line comes back re-serialized: count it only when a field was actually dropped.
+    if (scrubbed !== line && scrubbed !== reserialized(line)) by.logLines++;
+    const hashed = hashRecordIds(scrubbed, idKey);
+    by.recordIds += hashed.count;
+    return hashed.text;
+  };
   const put = async (path: string, content: string) => {
     await fs.mkdir(join(dir, path, '..'), { recursive: true });
     await fs.writeFile(join(dir, path), content.endsWith('\n') ? content : `${content}\n`, { mode: 0o600 });
@@ -149,7 +215,12 @@ export async function createSupportBundle(root: string, opts: { output?: string;
         const t = await readIfExists(join(root, f));
         if (t !== null) await put(join('config', f), t);
       }
-      if (envText !== null) await put('config/env.redacted', redactEnv(envText));
+      if (envText !== null) {
+        const redacted = redactEnv(envText);
+        const before = envText.split('\n');
+        by.envValues += redacted.split('\n').filter((l, i) => l !== before[i]).length;
+        await put('config/env.redacted', redacted);
+      }
       return 'collected';
     });
 
@@ -191,14 +262,14 @@ export async function createSupportBundle(root: string, opts: { output?: string;
             startedAt: info?.State.StartedAt ?? null,
             finishedAt: info?.State.FinishedAt ?? null,
             error: info?.State.Error || null,
-            healthLog: (info?.State.Health?.Log ?? []).slice(-3).map((h) => ({ start: h.Start, exitCode: h.ExitCode, output: scrubLogLine(String(h.Output ?? '').slice(0, 500)) })),
+            healthLog: (info?.State.Health?.Log ?? []).slice(-3).map((h) => ({ start: h.Start, exitCode: h.ExitCode, output: safeLine(String(h.Output ?? '').slice(0, 500)) })),
             limits: info ? { nanoCpus: info.HostConfig.NanoCpus, memoryBytes: info.HostConfig.Memory } : null,
             configHash: c.configHash,
           });
           const out: string[] = [];
           try {
             const raw = await docker.getContainer(c.id).logs({ stdout: true, stderr: true, tail: lines, timestamps: true, follow: false });
-            await decodeLogLines(raw, { service: c.service, replica: c.number, container: c.id.slice(0, 12) }, (l) => out.push(`${l.time ?? ''} ${l.stream} ${scrubLogLine(l.line)}`));
+            await decodeLogLines(raw, { service: c.service, replica: c.number, container: c.id.slice(0, 12) }, (l) => out.push(`${l.time ?? ''} ${l.stream} ${safeLine(l.line)}`));
           } catch (e) {
             errors.push(`logs ${c.name}: ${(e as Error).message}`);
           }
@@ -213,7 +284,6 @@ export async function createSupportBundle(root: string, opts: { output?: string;
     await put('errors.json', JSON.stringify(errors, null, 2));
 
     // Defence in depth: no secret value from .env may survive anywhere in the bundle.
-    let redactions = 0;
     const contents: string[] = [];
     const walk = async (d: string) => {
       for (const e of await fs.readdir(d, { withFileTypes: true })) {
@@ -221,7 +291,7 @@ export async function createSupportBundle(root: string, opts: { output?: string;
         if (e.isDirectory()) await walk(p);
         else {
           const r = scrubSecrets(await fs.readFile(p, 'utf8'), secrets);
-          redactions += r.count;
+          by.secretValues += r.count;
           await fs.writeFile(p, r.text);
           contents.push(p.slice(dir.length + 1));
         }
@@ -233,7 +303,8 @@ export async function createSupportBundle(root: string, opts: { output?: string;
       await fs.chmod(output, 0o600);
       return output;
     });
-    return { file: output, bytes: (await fs.stat(output)).size, contents: contents.sort(), redactions, errors };
+    const redactions = by.envValues + by.logLines + by.recordIds + by.secretValues;
+    return { file: output, bytes: (await fs.stat(output)).size, contents: contents.sort(), redactions, redactionsBy: by, errors };
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

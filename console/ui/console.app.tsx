@@ -13,6 +13,38 @@ import { MetricsPanel } from './metrics.panel.js';
 import { PromptStore } from './prompt.store.js';
 import { PromptView } from './prompt.view.js';
 import { ServiceTable } from './service.table.js';
+import { eachKey } from './input.keys.js';
+import wrapAnsi from 'wrap-ansi';
+
+/** Most rows an action's result may take (message, first detail, hint, each wrapped). */
+const MAX_RESULT_ROWS = 6;
+
+/**
+ * `text` wrapped to `width` columns at word boundaries (a word longer than a line is cut): the
+ * first line starts with `lead`, the others with `indent`. Plain text (no ANSI codes). Pure.
+ */
+export function wrapToWidth(text: string, width: number, lead = '', indent = '  '): string[] {
+  const opts = { hard: true, trim: true } as const;
+  const plain = text.trim();
+  const first = wrapAnsi(plain, Math.max(1, width - lead.length), opts).split('\n')[0] ?? '';
+  const remainder = plain.slice(first.length).trim();
+  if (!remainder) return [lead + first];
+  return [lead + first, ...wrapAnsi(remainder, Math.max(1, width - indent.length), opts).split('\n').map((l) => indent + l)];
+}
+
+/** The result lines of an action (message, first detail, hint), wrapped to `width`, at most `max` rows. Pure. */
+export function resultLines(flash: ActionOutcome, width: number, max = MAX_RESULT_ROWS): { text: string; color: string }[] {
+  const head = { color: flash.status === 'done' ? 'green' : flash.status === 'failed' ? 'red' : 'yellow' };
+  const out = wrapToWidth(`${flash.status === 'done' ? '✓' : flash.status === 'failed' ? '✗' : '·'} ${flash.message}`, width, '', '  ').map((text) => ({ text, ...head }));
+  if (flash.details[0]) out.push(...wrapToWidth(`${flash.details[0]}${flash.details.length > 1 ? ` (+${flash.details.length - 1} more)` : ''}`, width, '  ', '    ').map((text) => ({ text, color: 'red' })));
+  if (flash.hint) out.push(...wrapToWidth(`hint: ${flash.hint}`, width, '  ', '    ').map((text) => ({ text, color: 'yellow' })));
+  if (out.length <= max) return out;
+  // Too long for the screen: keep the hint's first line (what to do next) in the last row.
+  const hint = out.find((l) => l.text.startsWith('  hint: '));
+  const kept = out.slice(0, hint && out.indexOf(hint) >= max - 1 ? max - 1 : max);
+  if (hint && !kept.includes(hint)) kept.push(hint);
+  return kept;
+}
 
 /** What the app reads its data from: the {@link DashboardFeed} (or any store with its shape). */
 export interface DashboardStore {
@@ -118,7 +150,9 @@ export function ConsoleApp({ feed, actions, onExit, size, logTail = 200, logsRef
   // result's message, detail and hint) + keys 1, and one spare row so Ink never has to clear the
   // screen (which flickers). The panel holds at most 8 fixed lines (title, five figures,
   // "more queues", a scrape error) plus the queue lines.
-  const resultRows = flash ? 1 + (flash.details.length ? 1 : 0) + (flash.hint ? 1 : 0) : 1;
+  // A refusal's reason is wrapped, not cut: it is what the operator has to read.
+  const result = flash ? resultLines(flash, width) : null;
+  const resultRows = result ? result.length : 1;
   const panelRows = Math.max(4, termRows - names.length - 5 - resultRows);
   const maxQueues = Math.max(0, panelRows - 8);
   const view = useDashboardView(feed, width, selected, maxQueues);
@@ -165,25 +199,26 @@ export function ConsoleApp({ feed, actions, onExit, size, logTail = 200, logsRef
     });
   };
 
+  // eachKey: keys that arrive in one write (`kk`, or over ssh) each count.
   useInput(
-    (input, key) => {
+    eachKey((input, key) => {
       if (busy.current) return;
       if (input === 'q') return quit();
       if (key.upArrow || input === 'k') return move(-1);
       if (key.downArrow || input === 'j') return move(1);
       const kind = ACTION_KEYS[input];
       if (kind) start(kind);
-    },
+    }),
     { isActive: mode.name === 'dashboard' },
   );
 
   useInput(
-    (input, key) => {
+    eachKey((input, key) => {
       if (input === 'q' || input === 'l' || key.escape) {
         setMode({ name: 'dashboard' });
         setFlash(null);
       }
-    },
+    }),
     { isActive: mode.name === 'logs' },
   );
 
@@ -230,21 +265,13 @@ export function ConsoleApp({ feed, actions, onExit, size, logTail = 200, logsRef
       ) : (
         <MetricsPanel data={data} width={width} maxQueues={maxQueues} />
       )}
-      {flash ? (
+      {result ? (
         <>
-          <Text wrap="truncate-end" color={flash.status === 'done' ? 'green' : flash.status === 'failed' ? 'red' : 'yellow'}>
-            {truncate(`${flash.status === 'done' ? '✓' : flash.status === 'failed' ? '✗' : '·'} ${flash.message}`, width)}
-          </Text>
-          {flash.details[0] ? (
-            <Text wrap="truncate-end" color="red">
-              {truncate(`  ${flash.details[0]}${flash.details.length > 1 ? ` (+${flash.details.length - 1} more)` : ''}`, width)}
+          {result.map((l, i) => (
+            <Text key={i} wrap="truncate-end" color={l.color}>
+              {l.text || ' '}
             </Text>
-          ) : null}
-          {flash.hint ? (
-            <Text wrap="truncate-end" color="yellow">
-              {truncate(`  hint: ${flash.hint}`, width)}
-            </Text>
-          ) : null}
+          ))}
         </>
       ) : (
         <Text dimColor wrap="truncate-end">

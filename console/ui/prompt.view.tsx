@@ -1,7 +1,7 @@
 import { useRef, useState, useSyncExternalStore } from 'react';
 import { Box, Text, useInput } from 'ink';
-import { ConfirmInput } from '@inkjs/ui';
 import { truncate } from './dashboard.model.js';
+import { eachKey } from './input.keys.js';
 import type { PromptRequest, PromptStore } from './prompt.store.js';
 
 function Details({ lines, width, max }: { lines: string[]; width: number; max: number }) {
@@ -19,9 +19,16 @@ function Details({ lines, width, max }: { lines: string[]; width: number; max: n
 }
 
 function ConfirmQuestion({ req, store, width, maxLines }: { req: Extract<PromptRequest, { kind: 'confirm' }>; store: PromptStore; width: number; maxLines: number }) {
-  useInput((_input, key) => {
-    if (key.escape) store.cancel();
-  });
+  // Keys handled here rather than by @inkjs/ui's ConfirmInput: it prints its own `Y/n`, which
+  // doubled the hint, and it reads only the first key of a chunk (`y` + Enter in one write).
+  useInput(
+    eachKey((input, key) => {
+      if (key.escape) return store.cancel();
+      if (input.toLowerCase() === 'y') return store.answer(req.id, true);
+      if (input.toLowerCase() === 'n') return store.answer(req.id, false);
+      if (key.return) store.answer(req.id, req.defaultYes);
+    }),
+  );
   const suffix = req.defaultYes ? ' (Y/n) ' : ' (y/N) ';
   return (
     <Box flexDirection="column">
@@ -31,7 +38,6 @@ function ConfirmQuestion({ req, store, width, maxLines }: { req: Extract<PromptR
           {truncate(req.question, Math.max(10, width - suffix.length - 2))}
           {suffix}
         </Text>
-        <ConfirmInput defaultChoice={req.defaultYes ? 'confirm' : 'cancel'} onConfirm={() => store.answer(req.id, true)} onCancel={() => store.answer(req.id, false)} />
       </Box>
     </Box>
   );
@@ -47,7 +53,7 @@ function NumberQuestion({ req, store, width }: { req: Extract<PromptRequest, { k
     value.current = Math.min(req.max, Math.max(req.min, n));
     redraw((x) => x + 1);
   };
-  useInput((input, key) => {
+  useInput(eachKey((input, key) => {
     if (key.escape) return store.cancel();
     if (key.return) return store.answer(req.id, value.current);
     if (key.leftArrow || key.downArrow || input === '-') {
@@ -62,7 +68,7 @@ function NumberQuestion({ req, store, width }: { req: Extract<PromptRequest, { k
       typed.current = Number(typed.current + input) <= req.max ? typed.current + input : input;
       set(Number(typed.current));
     }
-  });
+  }));
   return (
     <Box flexDirection="column">
       <Text wrap="truncate-end">
@@ -84,12 +90,12 @@ function ChooseQuestion({ req, store, width }: { req: Extract<PromptRequest, { k
     cursorRef.current = (i + req.options.length) % req.options.length;
     setCursor(cursorRef.current);
   };
-  useInput((input, key) => {
+  useInput(eachKey((input, key) => {
     if (key.escape) return store.cancel();
     if (key.return) return store.answer(req.id, req.options[cursorRef.current]!.value);
     if (key.upArrow || input === 'k') moveTo(cursorRef.current - 1);
     if (key.downArrow || input === 'j') moveTo(cursorRef.current + 1);
-  });
+  }));
   return (
     <Box flexDirection="column">
       <Text bold wrap="truncate-end">

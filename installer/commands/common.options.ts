@@ -10,11 +10,14 @@ export interface CommonOptions {
   json: boolean;
 }
 
-/** Add `--dir DIR` and `--json` to a command (the CLI contract: every verb takes both). */
-export function withCommon(cmd: Command): Command {
+/**
+ * Add `--dir DIR` and `--json` to a command (the CLI contract: every verb takes both).
+ * @param jsonHelp the `--json` help text, for a verb whose output is not one document (`logs`).
+ */
+export function withCommon(cmd: Command, jsonHelp = 'print one JSON document on stdout; logs go to stderr'): Command {
   return cmd
     .addOption(new Option('--dir <DIR>', 'install root (default: $CAREBOX_DIR or /opt/carebox)'))
-    .addOption(new Option('--json', 'print one JSON document on stdout; logs go to stderr').default(false));
+    .addOption(new Option('--json', jsonHelp).default(false));
 }
 
 /**
@@ -42,7 +45,7 @@ export function commonOptions(raw: { dir?: string; json?: boolean }, env: NodeJS
  */
 export function intFlag(name: string, value: string | undefined, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value.trim())) throw new UsageError(`${name} must be a whole number, got '${value}'`);
+  if (!/^\d+$/.test(value.trim())) throw new UsageError(`${name} must be a whole number between ${min} and ${max}, got '${value}'`);
   const n = Number(value);
   if (n < min || n > max) throw new UsageError(`${name} must be between ${min} and ${max}, got ${n}`);
   return n;
@@ -54,7 +57,7 @@ export function intFlag(name: string, value: string | undefined, min: number, ma
  */
 export function numberFlag(name: string, value: string | undefined, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+(\.\d+)?$/.test(value.trim())) throw new UsageError(`${name} must be a number, got '${value}'`);
+  if (!/^\d+(\.\d+)?$/.test(value.trim())) throw new UsageError(`${name} must be a number between ${min} and ${max}, got '${value}'`);
   const n = Number(value);
   if (n < min || n > max) throw new UsageError(`${name} must be between ${min} and ${max}, got ${n}`);
   return n;

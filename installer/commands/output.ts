@@ -28,6 +28,19 @@ export function processOutput(json: boolean, out: NodeJS.WritableStream = proces
 }
 
 /**
+ * The same Output, but its JSON document is written on one line: for a verb whose `--json` output
+ * is JSON Lines (`logs`), so that even its error is one line a JSONL reader can parse.
+ */
+export function jsonLinesOutput(output: Output, out: NodeJS.WritableStream = process.stdout): Output {
+  return {
+    ...output,
+    result: (doc) => {
+      if (output.json) out.write(`${JSON.stringify(doc)}\n`);
+    },
+  };
+}
+
+/**
  * Report an error as the CLI contract says and return the exit code: in --json mode one JSON
  * document `{ ok: false, error: {code, message, hint, exitCode} }` on stdout; otherwise the message
  * and hint on stderr. Unexpected errors (bugs) exit 1 with their stack on stderr.

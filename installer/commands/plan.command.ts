@@ -3,7 +3,7 @@ import { Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { hypotheticalHost } from '../detect/host.detect.js';
 import { detectResources } from '../detect/resources.detect.js';
-import { parseSize } from '../detect/size.js';
+import { parseSizeFlag } from '../detect/size.js';
 import type { PlanHost } from '../detect/host-facts.js';
 import { UsageError } from '../errors.js';
 import { readManifest } from '../manifest/manifest.js';
@@ -60,21 +60,22 @@ export function readProfile(file: string): WorkloadProfile {
 export function registerPlan(program: Command, run: ActionRunner): void {
   const cmd = withIntentFlags(withCommon(program.command('plan').description('show the plan for this host or a hypothetical one; changes nothing')))
     .addOption(new Option('--cpus <N>', 'plan for a hypothetical host with N CPUs (with --memory)'))
-    .addOption(new Option('--memory <SIZE>', 'plan for a hypothetical host with this much memory, e.g. 8g (with --cpus)'));
+    .addOption(new Option('--memory <SIZE>', 'plan for a hypothetical host with this much memory; a unit is required: 8GiB, 8g, 512MiB (binary units; with --cpus)'));
   cmd.action(
     run(async (out, raw) => {
       const common = commonOptions(raw as { dir?: string; json?: boolean });
       const cpus = numberFlag('--cpus', raw.cpus as string | undefined, 0.1, 4096);
-      const memory = raw.memory === undefined ? undefined : parseSize(raw.memory as string);
+      const memory = raw.memory === undefined ? undefined : parseSizeFlag('--memory', raw.memory as string);
       if ((cpus === undefined) !== (memory === undefined)) throw new UsageError('--cpus and --memory go together', 'give both to plan for a hypothetical host, or neither to plan for this one');
       let intent = buildIntent(intentFlagsFrom(raw));
       const installed = cpus === undefined ? await readManifest(common.dir).catch(() => null) : null;
       if (!intent.tier && intent.users === null && cpus === undefined) {
         // On an installed host, `carebox plan` shows the installed intent's plan (with --pgbouncer
         // overriding the recorded mode when given).
+        // Its reasons say the tier was recorded at install, not asked for.
         if (installed) {
           const given = intent;
-          intent = raw.pgbouncer === undefined ? installed.intent : { ...installed.intent, pgbouncer: given.pgbouncer ?? 'auto' };
+          intent = { ...installed.intent, ...(raw.pgbouncer === undefined ? {} : { pgbouncer: given.pgbouncer ?? 'auto' }), origin: 'install' };
           if (given.profile) intent = { ...intent, profile: given.profile };
         }
       }

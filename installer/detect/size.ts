@@ -36,6 +36,30 @@ export function parseSize(text: string): number {
   return bytes;
 }
 
+/**
+ * Parses a size flag that must carry a unit (`--memory 8GiB`). A bare number is refused rather
+ * than read as bytes: `--memory 8` almost always means 8 GiB, and as 8 bytes it turns into a
+ * misleading "host below the minimum" refusal.
+ *
+ * @param flag the flag's name for the message, e.g. `--memory`.
+ * @param text the value as typed.
+ * @returns bytes (see {@link parseSize}).
+ * @throws UsageError naming the flag, the value and what is accepted; for a bare number, the hint
+ *   suggests the same figure in GiB (`8` → `8GiB`).
+ */
+export function parseSizeFlag(flag: string, text: string): number {
+  const accepted = 'a number with a binary unit: k/KiB, m/MiB, g/GiB, t/TiB (e.g. 8GiB, 512MiB, 1.5g)';
+  if (/^\s*(\d+(?:\.\d+)?|\.\d+)\s*$/.test(text)) {
+    throw new UsageError(`${flag} needs a unit, got '${text}'`, `did you mean ${text.trim()}GiB? accepted: ${accepted}`);
+  }
+  try {
+    return parseSize(text);
+  } catch (err) {
+    if (err instanceof UsageError) throw new UsageError(`${flag}: invalid size '${text}'`, `accepted: ${accepted}`);
+    throw err;
+  }
+}
+
 const FORMAT_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'] as const;
 
 /**

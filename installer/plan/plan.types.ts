@@ -55,6 +55,12 @@ export interface Intent {
    * means the default profile (workload.profile.ts); manifests written before profiles have none.
    */
   profile?: WorkloadProfile;
+  /**
+   * `install` when this intent is the one recorded in `carebox.json` rather than this run's flags
+   * (`carebox plan` with no flags on an installed host): the reasons then say "recorded at
+   * install", not "asked for". Wording only; absent otherwise.
+   */
+  origin?: 'install';
 }
 
 /** A line of a budget: who consumes how much, and why. */

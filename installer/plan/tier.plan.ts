@@ -495,7 +495,7 @@ export function planCarebox(host: PlanHost, rawIntent: Intent): Plan {
   };
 
   if (intent.tier) {
-    const reasons = [`tier ${intent.tier} was asked for (${TIER_SHAPES[intent.tier].summary})`];
+    const reasons = [`tier ${intent.tier} ${rawIntent.origin === 'install' ? 'was recorded at install' : 'was asked for'} (${TIER_SHAPES[intent.tier].summary})`];
     const r = results.get(intent.tier)!;
     if (intent.tier === 'cluster' && intent.users !== null && r.ok && r.plan.capacity.concurrentUsers[0] < intent.users) {
       return finish(intent.tier, reasons, clusterShortfall(intent, r.plan));
@@ -507,7 +507,7 @@ export function planCarebox(host: PlanHost, rawIntent: Intent): Plan {
     const here = smallestServing(host, intent, users);
     if (here) {
       const [low, high] = here.plan.capacity.concurrentUsers;
-      return finish(here.tier, [`${users} ${unit} asked for (${intent.usersSource ?? '--users'}): ${here.tier} is the smallest tier whose estimate (${low}–${high}) covers them on this host`]);
+      return finish(here.tier, [`${users} ${unit} ${rawIntent.origin === 'install' ? 'recorded at install' : 'asked for'} (${intent.usersSource ?? '--users'}): ${here.tier} is the smallest tier whose estimate (${low}–${high}) covers them on this host`]);
     }
     const singleHost = TIERS.filter((t) => !TIER_SHAPES[t].multiHost);
     const feasible = singleHost.filter((t) => results.get(t)!.ok);

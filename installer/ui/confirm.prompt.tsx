@@ -10,7 +10,8 @@ export function confirmPrompt(question: string): Promise<boolean> {
     let answer = false;
     const app = render(
       <Box>
-        <Text>{question} (y/N) </Text>
+        {/* ConfirmInput prints the y/N hint itself: only the brackets are ours. */}
+        <Text>{question} (</Text>
         <ConfirmInput
           defaultChoice="cancel"
           onConfirm={() => {
@@ -22,6 +23,7 @@ export function confirmPrompt(question: string): Promise<boolean> {
             app.unmount();
           }}
         />
+        <Text>) </Text>
       </Box>,
     );
     void app.waitUntilExit().then(() => resolve(answer));

@@ -87,9 +87,11 @@ export function InstallApp({ prep, autoConfirm, store, execute, onExit }: Instal
       {phase === 'review' ? (
         <Box>
           <Text>
-            Install tier <Text bold>{prep.plan?.tier}</Text> into {prep.root} and publish {prep.tls ? `HTTPS on port ${prep.tls.httpsPort}` : `port ${prep.httpPort}`}? (Y/n){' '}
+            Install tier <Text bold>{prep.plan?.tier}</Text> into {prep.root} and publish {prep.tls ? `HTTPS on port ${prep.tls.httpsPort}` : `port ${prep.httpPort}`}? (
           </Text>
+          {/* ConfirmInput prints the Y/n hint itself: only the brackets are ours. */}
           <ConfirmInput onConfirm={() => setPhase('running')} onCancel={() => setPhase('cancelled')} />
+          <Text>) </Text>
         </Box>
       ) : null}
       <StepsView steps={steps} header={reviewing ? undefined : header} />

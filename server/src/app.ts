@@ -99,7 +99,9 @@ export function createApp(deps: AppDeps, services: AppServices = createServices(
 
   app.use(requestLogger(deps.logger, { mode: config.REQUEST_LOG, slowMs: config.REQUEST_LOG_SLOW_MS }));
   app.use(httpMetrics(deps.metrics));
-  app.use(helmet());
+  // HSTS is the edge's: nginx sends it once, and only over TLS. Sent from here it went out twice
+  // (with another max-age) and on plain HTTP, where browsers must ignore it.
+  app.use(helmet({ strictTransportSecurity: false }));
   app.use(closeConnectionsWhileDraining(deps.readiness));
 
   app.use(healthRoutes(deps.readiness));

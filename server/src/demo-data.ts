@@ -2,10 +2,10 @@
  * Entry of the demo-data CLI (`carebox loadtest` runs it in a backend container):
  *   node dist/server/src/demo-data.js --patients N [--tenant demo] [--clinicians C] [--appointments-per-patient K]
  *                                     [--users U --password-stdin]
- *   node dist/server/src/demo-data.js --remove [--tenant demo]
+ *   node dist/server/src/demo-data.js --remove (--tenant demo | --all)
  *
  * Creates (tops up to N) synthetic patients, clinicians and appointments of a tenant, or removes
- * synthetic data (of one tenant, or all of it without --tenant). Real records are never touched
+ * synthetic data (of one tenant, or of every tenant with --all: never by default). Real records are never touched
  * (see demo/demo-data.generator.ts). `--users U` adds U synthetic clerk accounts that can sign in
  * (for load tests) with the password read from stdin: never from argv or the environment, which
  * `ps` and `docker inspect` show, and never logged or printed. Prints exactly ONE JSON line on stdout:
@@ -28,14 +28,15 @@ import { shortReason } from './util/with-timeout.js';
 
 const USAGE = `usage: demo-data.js --patients N [--tenant NAME] [--clinicians C] [--appointments-per-patient K]
                     [--users U --password-stdin]
-       demo-data.js --remove [--tenant NAME]
-  --patients N                  synthetic patients the tenant should have (0..5000000)
-  --tenant NAME                 data set name, 1-20 of a-z 0-9 - (default: demo; with --remove: all tenants)
-  --clinicians C                synthetic clinicians (default: clamp(ceil(N/250), 2, 200))
+       demo-data.js --remove (--tenant NAME | --all)
+  --patients N                  synthetic patients the tenant should have (0..5000000; 0 creates nothing)
+  --tenant NAME                 data set name, 1-20 of a-z 0-9 - (default: demo); its MRNs are NAME-0000001.. in capitals
+  --clinicians C                synthetic clinicians, 1..200 (default: the tenant's current count, else clamp(ceil(N/250), 2, 200); none for N = 0)
   --appointments-per-patient K  appointments per new patient (0..20, default 2)
   --users U                     synthetic clerk accounts NAME-clerk-00001.. that can sign in (0..${MAX_SYNTHETIC_USERS})
   --password-stdin              their password (12..256 characters) is the first line of stdin
-  --remove                      delete synthetic data only
+  --remove                      delete synthetic data only: of --tenant NAME, or of every tenant with --all
+  --all                         with --remove: every synthetic data set
 `;
 
 const usage = (problem: string): never => {
@@ -54,6 +55,7 @@ try {
       users: { type: 'string' },
       'password-stdin': { type: 'boolean' },
       remove: { type: 'boolean' },
+      all: { type: 'boolean' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -75,12 +77,17 @@ const remove = values!.remove === true;
 const tenant = typeof values!.tenant === 'string' ? values!.tenant : undefined;
 if (tenant !== undefined && !TENANT_PATTERN.test(tenant)) usage('--tenant must be 1-20 lower-case letters, digits or "-"');
 const patients = intArg('patients', 0, 5_000_000);
-const clinicians = intArg('clinicians', 1, 1_000);
+const clinicians = intArg('clinicians', 1, 200);
 const perPatient = intArg('appointments-per-patient', 0, 20);
 const users = intArg('users', 0, MAX_SYNTHETIC_USERS);
 const passwordStdin = values!['password-stdin'] === true;
 if (remove && (patients !== undefined || clinicians !== undefined || perPatient !== undefined || users !== undefined || passwordStdin)) usage('--remove takes only --tenant');
 if (!remove && patients === undefined) usage('--patients N (or --remove) is required');
+const all = values!.all === true;
+if (all && !remove) usage('--all goes with --remove');
+if (remove && all && tenant !== undefined) usage('give --tenant NAME or --all, not both');
+// Deleting every synthetic data set is never a default: a forgotten --tenant must not do it.
+if (remove && !all && tenant === undefined) usage('--remove needs --tenant NAME (one data set) or --all (every synthetic data set)');
 if ((users ?? 0) > 0 && !passwordStdin) usage('--users needs --password-stdin (the password is never taken from arguments)');
 if (passwordStdin && users === undefined) usage('--password-stdin goes with --users U');
 

@@ -65,6 +65,9 @@ describe('e2e: backup and restore on the real engine', function () {
     backupDir = r.json.dir;
     expect(backupDir).to.match(/backups\/\d{8}T\d{6}Z$/);
     expect(statSync(backupDir).mode & 0o777).to.equal(0o700);
+    // --json shows modes as octal strings, as ls and chmod do.
+    expect(r.json.dump.mode).to.equal('0600');
+    expect(r.json.files.find((f: any) => f.path === 'files/.env').mode).to.equal('0600');
     expect(statSync(join(backupDir, 'db.dump')).mode & 0o777).to.equal(0o600);
     expect(statSync(join(backupDir, 'files/.env')).mode & 0o777).to.equal(0o600);
     const bm = JSON.parse(readText(join(backupDir, 'backup.json')));
@@ -304,6 +307,9 @@ describe('e2e: backup and restore on the real engine', function () {
   it('support-bundle holds versions, configs, preflight, states and logs, and no secret or patient record', async () => {
     // A request that puts a patient's name in the URL (a search), so it reaches the logs.
     await fetch(`${s!.url}/health?family=Family17`).then((r) => r.text());
+    // A record id in a request path reaches nginx's access log (and the backend's request log).
+    const recordId = '7e57c0de-1717-4717-8717-171717171717';
+    await fetch(`${s!.url}/api/v1/patients/${recordId}`).then((r) => r.text());
     // A unique violation: PostgreSQL's DETAIL names the key's value, its STATEMENT the row.
     await sql(docker, s!.project, "INSERT INTO patients (mrn, given_name, family_name, birth_date, sex) VALUES ('DUPMRN-4711', 'Dupgiven', 'Dupfamily', '1970-01-01', 'unknown')");
     const dup = await sql(docker, s!.project, "INSERT INTO patients (mrn, given_name, family_name, birth_date, sex) VALUES ('DUPMRN-4711', 'Dupgiven', 'Dupfamily', '1970-01-01', 'unknown')").catch((e: Error) => e);
@@ -337,6 +343,10 @@ describe('e2e: backup and restore on the real engine', function () {
     for (const [k, v] of secrets) expect(all.includes(v!), `${k} leaked into the support bundle`).to.equal(false);
     // No patient record: names and MRNs seeded in this file never appear.
     expect(all).to.not.match(/E2E-\d+|Family17|Given17\b|DUPMRN|Dupfamily|Dupgiven/);
+    // Record ids in paths are replaced by a keyed hash, in nginx's access log too.
+    expect(all).to.not.include(recordId);
+    expect(readFileSync(join(dir, 'carebox-support/logs/nginx-1.log'), 'utf8')).to.match(/\/api\/v1\/patients\/id:[0-9a-f]{12}/);
+    expect(r.json.redactionsBy.recordIds).to.be.at.least(1);
     expect(all, 'the duplicate-key error itself is in the db log').to.match(/duplicate key value violates unique constraint/);
     expect(readFileSync(join(dir, 'carebox-support/config/env.redacted'), 'utf8')).to.match(/POSTGRES_PASSWORD=\[redacted\]/);
     const states = JSON.parse(readFileSync(join(dir, 'carebox-support/containers.json'), 'utf8'));

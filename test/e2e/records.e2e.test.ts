@@ -105,9 +105,24 @@ describe('e2e: the records API through nginx on an installed stack', function ()
     expect(made.json.patients.created).to.equal(40);
     const found = await api('GET', '/patients?q=DEMO-&limit=100');
     expect(found.status).to.equal(200);
-    const removed = await carebox(['demo-data', '--json', '--dir', root, '--remove']);
+    // --remove alone would delete every synthetic data set: it needs --tenant or --all (issue 17).
+    const unscoped = await carebox(['demo-data', '--json', '--dir', root, '--remove']);
+    expect(unscoped.code).to.equal(2);
+    expect(unscoped.json.error.message).to.match(/--remove needs --tenant NAME .* or --all/);
+    const nothing = await carebox(['demo-data', '--dir', root, '--remove', '--tenant', 'nosuchtenant']);
+    expect(nothing.code, nothing.stderr).to.equal(0);
+    expect(nothing.stdout).to.equal("No synthetic data matched data set 'nosuchtenant': nothing was removed.\n");
+    // --patients 0 creates no clinician accounts; the summary is for people, clinicians included.
+    const zero = await carebox(['demo-data', '--dir', root, '--patients', '0', '--tenant', 'empty']);
+    expect(zero.code, zero.stderr).to.equal(0);
+    expect(zero.stdout).to.match(/^Demo data set 'empty' \(MRNs EMPTY-…\):\n {2}patients {6}0 requested: 0 created, 0 already there\n {2}clinicians {4}0 created, 0 already there\n/);
+    expect(zero.stdout).to.not.match(/[{}"]/);
+    const clinicians = await api('GET', '/clinicians');
+    expect(JSON.stringify(clinicians.body)).to.not.include('empty-clinician');
+    const removed = await carebox(['demo-data', '--json', '--dir', root, '--remove', '--tenant', 'demo']);
     expect(removed.code, removed.stderr).to.equal(0);
     expect(removed.json.removed.patients).to.equal(40);
+    expect(removed.json.matched).to.equal(true);
     const real = await api('GET', '/patients?q=E2E-0001');
     expect(real.body.items.map((p: { mrn: string }) => p.mrn)).to.deep.equal(['E2E-0001']);
     const bad = await carebox(['demo-data', '--json', '--dir', root]);

@@ -12,6 +12,7 @@
  */
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { CLI, get, readText, requireE2ePrereqs } from './e2e.helpers.js';
@@ -177,6 +178,14 @@ describe('e2e: scale, logs and restart on the real engine', function () {
     expect((await get(`${s!.url}/ready`)).status).to.equal(200);
     const st = await cli(s!, ['status', '--json', '--no-usage']);
     expect(st.code, st.stderr).to.equal(0);
+    // The same count again is a no-op: no reload, no carebox.json rewrite, no new config backup.
+    const manifestBefore = readText(join(s!.root, 'carebox.json'));
+    const backupsBefore = readdirSync(join(s!.root, 'backups')).sort();
+    const again = await cli(s!, ['scale', 'backend=1', '--json']);
+    expect(again.code, again.stderr).to.equal(0);
+    expect(again.json).to.include({ noop: true, from: 1, to: 1 });
+    expect(readText(join(s!.root, 'carebox.json'))).to.equal(manifestBefore);
+    expect(readdirSync(join(s!.root, 'backups')).sort()).to.deep.equal(backupsBefore);
   });
 
   it('restart of a single backend replica is a surge (new before old): no failed read or write, one replica after', async () => {

@@ -33,7 +33,7 @@ export interface DemoDataOptions {
   patients: number;
   /** Name of the data set, `[a-z0-9-]{1,20}`; default `demo`. */
   tenant: string;
-  /** Clinicians of the data set; default: as many as the tenant has, else clamp(ceil(patients / 250), 2, 200). */
+  /** Clinicians of the data set; default: as many as the tenant has, else clamp(ceil(patients / 250), 2, 200), or none for 0 patients. */
   clinicians?: number;
   /** Appointments per new patient; default 2. */
   appointmentsPerPatient?: number;
@@ -152,7 +152,9 @@ export async function createDemoData(db: Knex, options: DemoDataOptions): Promis
   const existingClinicians = Number(
     ((await db('users').where('is_synthetic', true).where('username', 'like', `${clinicianPrefix(tenant)}%`).count({ n: '*' })) as Array<{ n: string }>)[0]?.n ?? 0,
   );
-  const clinicianCount = options.clinicians ?? (existingClinicians > 0 ? existingClinicians : Math.min(200, Math.max(2, Math.ceil(options.patients / 250))));
+  // No patients asked for: no clinicians either, unless asked for by number (they would show up in
+  // the real clinician list with nothing to do).
+  const clinicianCount = options.clinicians ?? (existingClinicians > 0 || options.patients === 0 ? existingClinicians : Math.min(200, Math.max(2, Math.ceil(options.patients / 250))));
   const perPatient = options.appointmentsPerPatient ?? 2;
   const today = options.today ?? new Date();
   const anchor = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate()) - DAYS_BACK * 86_400_000;

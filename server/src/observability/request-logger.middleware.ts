@@ -52,12 +52,24 @@ export interface RequestLogOptions {
 }
 
 /**
+ * A successful `GET /metrics`: the console scrapes every backend every few seconds, and those lines
+ * would drown the log. Failed scrapes (status ≥ 400) are still logged; the HTTP metrics still count
+ * them either way.
+ */
+export function isMetricsScrape(req: IncomingMessage & { originalUrl?: string }, statusCode: number): boolean {
+  const url = req.originalUrl ?? req.url ?? '';
+  const q = url.indexOf('?');
+  return req.method === 'GET' && statusCode < 400 && (q === -1 ? url : url.slice(0, q)) === '/metrics';
+}
+
+/**
  * Middleware writing one line per request when its response finished (or the client went away):
  * `{ req: {id, method, path, remoteAddress, userAgent}, res: {statusCode}, responseTime, err? }`,
  * message `"<METHOD> <status>"`, level `error` when the request failed server-side (status ≥ 500 or
  * an error attached as `res.err` by the error handler), else `info`. Sets `req.id` and echoes it as
  * `X-Request-Id`. In `errors` mode only requests with status ≥ 400, an error, an aborted response
  * (`aborted: true`) or a duration ≥ `slowMs` get a line; the rest cost no serialization or write.
+ * Successful `/metrics` scrapes are not logged ({@link isMetricsScrape}).
  *
  * A plain middleware instead of pino-http: pino-http builds a child logger (serializing and
  * redacting the request) for every request; here nothing is built until the line is written.
@@ -77,6 +89,7 @@ export function requestLogger(logger: Logger<string>, options: RequestLogOptions
       res.removeListener('finish', onFinish);
       res.removeListener('close', onClose);
       const err = (res as { err?: unknown }).err;
+      if (err === undefined && isMetricsScrape(req, res.statusCode)) return;
       const responseTime = Date.now() - started;
       // 'close' before 'finish': the client went away before the response was complete.
       const aborted = !finished && !res.writableEnded;

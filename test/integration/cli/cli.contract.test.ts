@@ -65,9 +65,7 @@ describe('CLI contract (built binary)', function () {
   });
 
   for (const [args, why] of [
-    [['plan', '--tier', 'gigantic'], /--tier/],
     [['plan', '--cpus', '4'], /--cpus and --memory go together/],
-    [['plan', '--cpus', 'four', '--memory', '8g'], /--cpus must be a number/],
     [['plan', '--cpus', '4', '--memory', '8 bananas'], /invalid size/],
     [['plan', '--users', '0'], /--users/],
     [['plan', '--users', '50', '--size', 'small'], /either --users or --size/],
@@ -81,6 +79,16 @@ describe('CLI contract (built binary)', function () {
     [['maintenance', 'on', '--message', 'say "hi"'], /--message: .*quotes/],
     [['maintenance', 'off', '--full'], /go with `maintenance on`/],
     [['maintenance', 'on', '--retry-after', '0'], /--retry-after/],
+    // Sizes need a unit: a bare 8 is not read as 8 bytes (issue 17).
+    [['plan', '--cpus', '4', '--memory', '8'], /--memory needs a unit, got '8'[\s\S]*did you mean 8GiB/],
+    // Every flag error names the flag, the value and what is accepted; no validator wording.
+    [['plan', '--users', 'abc'], /invalid --users 'abc': expected a whole number from 1 to 1000000/],
+    [['plan', '--tier', 'gigantic'], /invalid --tier 'gigantic': expected one of default, optimized, horizontal, cluster/],
+    [['plan', '--cpus', 'four', '--memory', '8g'], /--cpus must be a number between 0\.1 and 4096, got 'four'/],
+    [['demo-data', '--remove'], /--remove needs --tenant NAME \(one data set\) or --all/],
+    [['demo-data', '--patients', '5', '--clinicians', '0'], /--clinicians must be between 1 and 200, got 0/],
+    [['demo-data', '--patients', '5', '--all'], /--all goes with --remove/],
+    [['backup', '--keep', 'lots'], /--keep must be a whole number between 1 and 1000, got 'lots'/],
   ] as const) {
     it(`usage error exits 2: ${args.join(' ')}`, async () => {
       const r = await carebox([...args, '--dir', scratch]);
@@ -91,8 +99,100 @@ describe('CLI contract (built binary)', function () {
       expect(j.code).to.equal(2);
       expect(j.json?.error?.code, j.stdout).to.equal('USAGE');
       expect(`${j.json.error.message}\n${j.json.error.hint ?? ''}`).to.match(why);
+      expect(`${r.stderr}`).to.not.match(/Invalid input|received NaN/);
     });
   }
+
+  it('bare `carebox` prints the help on stderr and exits 2 (a usage error, as the README table says); --help and help exit 0', async () => {
+    const bare = await carebox([]);
+    expect(bare.code).to.equal(2);
+    expect(bare.stderr).to.match(/Usage: carebox/);
+    expect(bare.stdout).to.equal('');
+    const json = await carebox(['--dir', scratch, '--json']);
+    expect(json.code).to.equal(2);
+    expect(json.json.error.code).to.equal('USAGE');
+    for (const args of [['--help'], ['help'], ['plan', '--help'], ['--version']]) {
+      const r = await carebox(args);
+      expect(r.code, args.join(' ')).to.equal(0);
+      expect(r.stdout).to.not.equal('');
+    }
+  });
+
+  it('plan --help and demo-data --help state the units and ranges they accept', async () => {
+    expect((await carebox(['plan', '--help'])).stdout).to.match(/--memory <SIZE>\s+plan for a hypothetical host with this much memory; a unit\s+is required: 8GiB/);
+    const demo = (await carebox(['demo-data', '--help'])).stdout;
+    expect(demo).to.match(/--clinicians <N>\s+synthetic clinicians, 1–200/);
+    expect(demo).to.match(/--all\s+with --remove: every synthetic data set/);
+  });
+
+  it('logs: --help says JSON Lines; with --json even an error is one line a JSONL reader parses', async () => {
+    const help = await carebox(['logs', '--help']);
+    expect(help.stdout).to.match(/--json\s+print JSON Lines/);
+    expect(help.stdout).to.not.match(/one JSON document/);
+    const root = join(scratch, 'logs-root');
+    expect((await carebox(['install', '--yes', '--render-only', '--json', '--dir', root, '--http-port', '18095'])).code).to.equal(0);
+    for (const args of [['logs', 'nosuch', '--json', '--dir', root], ['logs', '--json', '--dir', root], ['logs', 'backend', '--tail', 'x', '--json', '--dir', root]]) {
+      const r = await carebox(args);
+      expect(r.code, `${args.join(' ')}\n${r.stderr}`).to.equal(2);
+      const lines = r.stdout.trimEnd().split('\n');
+      expect(lines, r.stdout).to.have.length(1);
+      expect(JSON.parse(lines[0]!).error.code).to.equal('USAGE');
+    }
+  });
+
+  it('plan --json with a shortfall exits 0 and names it in `shortfall` (the field scripts check, per the README exit-code table)', async () => {
+    const r = await carebox(['plan', '--json', '--users', '1000000', '--cpus', '2', '--memory', '4GiB', '--dir', scratch]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.json.shortfall).to.include({ users: 1000000, needs: 'cluster' });
+    const readme = readFileSync(join(process.cwd(), 'README.md'), 'utf8');
+    expect(readme).to.match(/\| 0 \| ok[^\n]*`plan`[^\n]*`shortfall`/);
+  });
+
+  it('plan with no flags on an installed root says the tier was recorded at install, not asked for', async () => {
+    const root = join(scratch, 'recorded');
+    expect((await carebox(['install', '--yes', '--render-only', '--json', '--tier', 'default', '--dir', root, '--http-port', '18096'])).code).to.equal(0);
+    const r = await carebox(['plan', '--dir', root]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/tier default was recorded at install/);
+    expect(r.stdout).to.not.match(/was asked for/);
+    const asked = await carebox(['plan', '--tier', 'default', '--dir', root]);
+    expect(asked.stdout).to.match(/tier default was asked for/);
+  });
+
+  it('a refused scale --json gives the same structured `budget` as the success document, and each violation with its unit', async () => {
+    const root = join(scratch, 'scale-refused');
+    expect((await carebox(['install', '--yes', '--render-only', '--json', '--tier', 'default', '--dir', root, '--http-port', '18097'])).code).to.equal(0);
+    const before = readFileSync(join(root, 'carebox.json'), 'utf8');
+    const r = await carebox(['scale', 'backend=32', '--json', '--dir', root]);
+    expect(r.code, r.stderr).to.equal(3);
+    expect(r.json.ok).to.equal(false);
+    expect(r.json.error.code).to.equal('PREFLIGHT_FAILED');
+    expect(r.json).to.include({ service: 'backend', from: 1, to: 32 });
+    for (const k of ['dbConnections', 'memoryBytes', 'redisConnections']) {
+      expect(r.json.budget[k].demand, k).to.be.a('number');
+      expect(r.json.budget[k].limit, k).to.be.a('number');
+    }
+    expect(r.json.violations).to.be.an('array').that.is.not.empty;
+    for (const v of r.json.violations) {
+      expect(v.demand).to.be.greaterThan(v.limit);
+      expect(['bytes', 'connections', 'processes', 'cpus']).to.include(v.unit);
+      expect(v.budget).to.be.a('string').and.not.match(/\s/);
+    }
+    expect(readFileSync(join(root, 'carebox.json'), 'utf8')).to.equal(before);
+  });
+
+  it('support-bundle --json counts what it redacted: `redactions` is the sum of `redactionsBy`, and the .env values are in it', async () => {
+    const root = join(scratch, 'support-root');
+    expect((await carebox(['install', '--yes', '--render-only', '--json', '--dir', root, '--http-port', '18098'])).code).to.equal(0);
+    const envValues = readFileSync(join(root, '.env'), 'utf8').split('\n').filter((l) => /^[A-Z_]+=/.test(l) && !l.startsWith('COMPOSE_PROJECT_NAME=')).length;
+    const r = await carebox(['support-bundle', '--json', '--output', join(scratch, 'support.tar.gz'), '--dir', root]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(envValues).to.be.at.least(2);
+    expect(r.json.redactionsBy.envValues).to.equal(envValues);
+    const by = r.json.redactionsBy;
+    expect(r.json.redactions).to.equal(by.envValues + by.logLines + by.recordIds + by.secretValues);
+    expect(r.json.redactions).to.be.at.least(envValues);
+  });
 
   it('plan --pgbouncer on puts PgBouncer in front of the default tier; --pgbouncer off on the cluster tier exits 3', async () => {
     const on = await carebox(['plan', '--json', '--tier', 'default', '--pgbouncer', 'on', '--cpus', '2', '--memory', '4g', '--dir', scratch]);

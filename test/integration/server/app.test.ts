@@ -41,6 +41,10 @@ describe('server app (integration): real PostgreSQL and Redis', function () {
     expect(res.headers['x-request-id']).to.match(/^[0-9a-f-]{36}$/);
     expect(res.headers['x-content-type-options']).to.equal('nosniff');
     expect(res.headers).not.to.have.property('x-powered-by');
+    // HSTS comes from the edge only (nginx, over TLS): the app never sends it, not even behind TLS.
+    expect(res.headers).not.to.have.property('strict-transport-security');
+    const proxied = await request(createApp(deps)).get('/api/v1/patients').set('X-Forwarded-Proto', 'https');
+    expect(proxied.headers).not.to.have.property('strict-transport-security');
   });
 
   it('GET /ready answers 200 with postgres and redis ok', async () => {
@@ -135,6 +139,13 @@ describe('server app (integration): real PostgreSQL and Redis', function () {
       expect(line!.req).to.include({ method: 'POST', remoteAddress: '203.0.113.7' });
       const text = JSON.stringify(lines);
       for (const leaked of ['Lovelace', 'MRN-LOG-1', 'hunter2', 'top-secret-token']) expect(text).not.to.include(leaked);
+      // The console's /metrics scrapes (every few seconds) stay out of the request log; other
+      // requests are logged.
+      const app = createApp(logged);
+      for (let i = 0; i < 3; i++) expect((await request(app).get('/metrics')).status).to.equal(200);
+      await request(app).get('/health').set('X-Request-Id', 'health-after-scrapes-1');
+      await eventually(async () => (lines.some((l) => (l.req as { id?: string }).id === 'health-after-scrapes-1') ? true : undefined), 5_000, 'the /health line');
+      expect(lines.filter((l) => (l.req as { path?: string }).path === '/metrics')).to.deep.equal([]);
     } finally {
       await logged.close();
     }

@@ -41,7 +41,8 @@ describe('server CLI (integration): node dist/server/src/demo-data.js', function
   });
 
   it('refuses bad usage with exit 2 and the usage text on stderr', async () => {
-    for (const args of [[], ['--patients', 'ten'], ['--patients', '5', '--tenant', 'Bad Name'], ['--remove', '--patients', '3'], ['--bogus']]) {
+    // `--remove` alone would delete every synthetic data set: it needs --tenant or --all (issue 17).
+    for (const args of [[], ['--patients', 'ten'], ['--patients', '5', '--tenant', 'Bad Name'], ['--remove', '--patients', '3'], ['--bogus'], ['--remove'], ['--patients', '3', '--all'], ['--remove', '--all', '--tenant', 'demo'], ['--patients', '3', '--clinicians', '201']]) {
       const run = await runDemoData(env, args);
       expect(run.code, args.join(' ')).to.equal(2);
       expect(run.stdout).to.equal('');
@@ -84,7 +85,11 @@ describe('server CLI (integration): node dist/server/src/demo-data.js', function
     expect(one.json.removed).to.deep.equal({ patients: 50, appointments: 100, clinicians: 2, users: 0 });
     expect(await db('patients').where({ demo_tenant: 'demo' }).count({ n: '*' })).to.deep.equal([{ n: '3100' }]);
 
-    const all = await runDemoData(env, ['--remove']);
+    const nothing = await runDemoData(env, ['--remove', '--tenant', 'nosuchtenant']);
+    expect(nothing.code, nothing.stderr).to.equal(0);
+    expect(nothing.json.removed).to.deep.equal({ patients: 0, appointments: 0, clinicians: 0, users: 0 });
+
+    const all = await runDemoData(env, ['--remove', '--all']);
     expect(all.json).to.deep.include({ action: 'remove', tenant: null });
     expect(all.json.removed).to.deep.equal({ patients: 3100, appointments: 6201, clinicians: 12, users: 0 });
     expect(await db('patients').where({ is_synthetic: true }).count({ n: '*' })).to.deep.equal([{ n: '0' }]);
@@ -93,5 +98,21 @@ describe('server CLI (integration): node dist/server/src/demo-data.js', function
     expect(await db('appointments').where({ id: real.appointment }).first()).to.not.equal(undefined);
     const audit = await db('audit_events').where({ actor_username: 'system:demo-data' }).pluck('action');
     expect(audit).to.include.members(['demo-data.create', 'demo-data.remove']);
+  });
+
+  it('--patients 0 creates nothing: no patients and no clinician accounts that would show in the real clinician list', async () => {
+    const before = await db('users').count({ n: '*' });
+    const zero = await runDemoData(env, ['--patients', '0', '--tenant', 'empty']);
+    expect(zero.code, zero.stderr).to.equal(0);
+    expect(zero.json).to.deep.include({ patients: { requested: 0, created: 0, existing: 0 }, clinicians: { created: 0, existing: 0 } });
+    expect(await db('users').count({ n: '*' })).to.deep.equal(before);
+    expect(await db('users').where('username', 'like', 'empty-clinician-%').count({ n: '*' })).to.deep.equal([{ n: '0' }]);
+  });
+
+  it('a named tenant uses its own MRN prefix (its name in capitals), as the README says', async () => {
+    const r = await runDemoData(env, ['--patients', '2', '--tenant', 'trial3']);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(await db('patients').where({ demo_tenant: 'trial3' }).orderBy('mrn').pluck('mrn')).to.deep.equal(['TRIAL3-0000001', 'TRIAL3-0000002']);
+    await runDemoData(env, ['--remove', '--tenant', 'trial3']);
   });
 });

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { envSecrets, redactEnv, scrubLogLine, scrubSecrets } from '../../../../console/ops/support.ops.js';
+import { randomBytes } from 'node:crypto';
+import { envSecrets, hashRecordIds, redactEnv, scrubLogLine, scrubSecrets } from '../../../../console/ops/support.ops.js';
 
 const ENV = '# comment\nCOMPOSE_PROJECT_NAME=carebox-x\nPOSTGRES_PASSWORD=AbCdEfGhIjKlMnOpQrStUv123456\nREDIS_PASSWORD=zyxwvutsrq9876543210\n\nSMTP_URL=smtp://u:secretpw@mail\n';
 
@@ -38,5 +39,25 @@ describe('support bundle redaction', () => {
     expect(err).to.include('ERROR:  invalid input syntax for type date: "[redacted]"');
     expect(scrubLogLine('2026-11-29 08:00:00.1 UTC [77] CONTEXT:  COPY patients, line 3: "MRN-9,Doe"')).to.not.include('Doe');
     expect(scrubLogLine('172.24.0.1 [2026-11-29T08:48:36+00:00] "GET /api/v1/patients?name=Doe" 200 58')).to.equal('172.24.0.1 [2026-11-29T08:48:36+00:00] "GET /api/v1/patients" 200 58');
+  });
+
+  it('replaces record ids in API paths (nginx access lines and server JSON lines) by a keyed hash, keeping route words', () => {
+    const key = randomBytes(32);
+    const id = '3f1c2b9a-7d41-4e8e-9b0a-1c2d3e4f5a6b';
+    const access = `172.24.0.1 [2026-11-29T08:48:36+00:00] "GET /api/v1/patients/${id}" 200 58 0.004 0.004 id=abc`;
+    const a = hashRecordIds(access, key);
+    expect(a.count).to.equal(1);
+    expect(a.text).to.not.include(id);
+    expect(a.text).to.match(/"GET \/api\/v1\/patients\/id:[0-9a-f]{12}" 200 58 0\.004 0\.004 id=abc$/);
+    // The same id in the server's request log gets the same hash (requests still correlate).
+    const json = hashRecordIds(JSON.stringify({ msg: 'GET 200', req: { path: `/api/v1/patients/${id}/appointment-exports` } }), key);
+    expect(json.text).to.include(a.text.match(/id:[0-9a-f]{12}/)![0]);
+    expect(JSON.parse(json.text).req.path).to.match(/^\/api\/v1\/patients\/id:[0-9a-f]{12}\/appointment-exports$/);
+    // Another key (another bundle) gives another hash: nobody without the key can test for a known id.
+    expect(hashRecordIds(access, randomBytes(32)).text).to.not.equal(a.text);
+    // Numbers and an MRN typed into a URL are identifiers too; route words and paths without ids stay.
+    expect(hashRecordIds('"GET /api/v1/jobs/system/42"', key).text).to.match(/\/jobs\/system\/id:[0-9a-f]{12}"/);
+    expect(hashRecordIds('"GET /api/v1/patients/DEMO-0000042"', key).text).to.not.include('DEMO-0000042');
+    expect(hashRecordIds('"POST /api/v1/users/reset-password" "GET /health"', key)).to.deep.equal({ text: '"POST /api/v1/users/reset-password" "GET /health"', count: 0 });
   });
 });

@@ -247,6 +247,31 @@ describe('ui: console dashboard (ink-testing-library)', function () {
     }
   });
 
+  it('at 80 columns a refusal\'s reason wraps instead of being cut, and the screen still fits 24 rows', async () => {
+    const actions = recordingActions({ failScale: 'budget' });
+    const feed = feedOf(() => stack({}));
+    await refreshed(feed, 1);
+    const app = render(<ConsoleApp feed={feed} actions={actions} onExit={() => undefined} size={{ columns: 80, rows: 24 }} />);
+    try {
+      await until(app, /▶ db/);
+      for (const [k, next] of [['j', /▶ redis/], ['j', /▶ backend/], ['s', /◀ 1 ▶/], [KEY.right, /◀ 2 ▶/]] as const) {
+        app.stdin.write(k);
+        await until(app, next);
+      }
+      app.stdin.write(KEY.enter);
+      const frame = await until(app, /hint: choose fewer replicas/);
+      const lines = frame.split('\n');
+      expect(lines.length).to.be.at.most(23);
+      for (const l of lines) expect([...l].length, l).to.be.at.most(80);
+      expect(frame).to.not.include('…');
+      // The whole reason, across its wrapped lines: "✗ scale backend to 2 refused: … on this host:".
+      expect(frame.replace(/\n\s+/g, ' ')).to.include("✗ scale backend to 2 refused: scaling backend 1 → 2 does not fit the plan's budgets on this host:");
+      expect(frame).to.match(/^ {2}✗ DB connections: 130 > 100 \(\+1 more\)$/m);
+    } finally {
+      app.unmount();
+    }
+  });
+
   it('t: choose a tier, see the preview, confirm, re-tier', async () => {
     const actions = recordingActions();
     const feed = feedOf(() => stack());
@@ -289,6 +314,52 @@ describe('ui: console dashboard (ink-testing-library)', function () {
       app.stdin.write('q');
       await until(app, /s scale · r restart/);
       expect(actions.calls).to.deep.equal([['logs', 'db', 100]]);
+    } finally {
+      app.unmount();
+    }
+  });
+
+  it('keys that arrive in one write (a fast typist, ssh) each count: jj, --, a digit and Enter', async () => {
+    const actions = recordingActions();
+    const feed = feedOf(() => stack());
+    await refreshed(feed, 1);
+    const app = render(<ConsoleApp feed={feed} actions={actions} onExit={() => undefined} size={{ columns: 80, rows: 24 }} />);
+    try {
+      await until(app, /▶ db/);
+      app.stdin.write('jj');
+      await until(app, /▶ backend/);
+      app.stdin.write('jjk');
+      await until(app, /▶ worker/);
+      app.stdin.write('k');
+      await until(app, /▶ backend/);
+      app.stdin.write('s');
+      await until(app, /Replicas of backend \(now 1\): ◀ 1 ▶/);
+      app.stdin.write('8');
+      await until(app, /◀ 8 ▶/);
+      app.stdin.write('--');
+      await until(app, /◀ 6 ▶/);
+      app.stdin.write('3\r'); // a digit and Enter in one write
+      await until(app, /Scale backend from 1 to 3 replicas\? \(y\/N\)/);
+      expect(actions.calls).to.deep.equal([['previewScale', 'backend', 3]]);
+    } finally {
+      app.unmount();
+    }
+  });
+
+  it('a confirmation shows its hint once: "(Y/n)", not "(Y/n) Y/n"', async () => {
+    const feed = feedOf(() => stack());
+    await refreshed(feed, 1);
+    const app = render(<ConsoleApp feed={feed} actions={recordingActions()} onExit={() => undefined} size={{ columns: 80, rows: 24 }} />);
+    try {
+      await until(app, /▶ db/);
+      app.stdin.write('l');
+      const frame = await until(app, /Show the last \d+ log lines of db\? \(Y\/n\)/);
+      expect(frame.match(/Y\/n/gi) ?? []).to.have.length(1);
+      app.stdin.write('n');
+      await until(app, /cancelled/);
+      app.stdin.write('r');
+      const restart = await until(app, /Restart db\? \(y\/N\)/);
+      expect(restart.match(/y\/n/gi) ?? []).to.have.length(1);
     } finally {
       app.unmount();
     }
@@ -379,10 +450,41 @@ describe('ui: console dashboard in an 80×24 terminal', function () {
         }
         // The walk went through the re-tier choice and a refused scale with its detail and hint.
         expect(seen.join('\n')).to.match(/❯ default/);
-        expect(seen.join('\n')).to.match(/✗ scale backend to \d refused[^\n]*\n\s+✗ DB connections[^\n]*\n\s+hint: /);
+        // The refusal's reason is wrapped at 80 columns, not cut (issue 17): all of it is on screen.
+        // eslint-disable-next-line no-control-regex
+        const refused = seen.map((f) => f.replace(/\x1b\[[0-9;]*m/g, '')).find((f) => /✗ scale backend to \d refused/.test(f))!;
+        expect(refused).to.match(/✗ scale backend to \d refused[^\n]*\n(?: {2}\S[^\n]*\n)*\s+✗ DB connections[^\n]*\n\s+hint: /);
+        expect(refused.replace(/\n\s+/g, ' ')).to.include("does not fit the plan's budgets on this host:");
+        expect(refused).to.not.include('…');
       } finally {
         app.unmount();
       }
     });
   }
+});
+
+describe('ui: logs view at 80 columns shows log lines for people', () => {
+  it('the server\'s JSON lines become time, level, message and the fields that matter; other lines stay as they are', async () => {
+    const { LogsView } = await import('../../../../console/ui/logs.view.js');
+    const at = Date.UTC(2026, 11, 7, 9, 5, 7);
+    const hhmmss = [new Date(at).getHours(), 5, 7].map((n) => String(n).padStart(2, '0')).join(':');
+    const lines = [
+      `backend#5 | ${JSON.stringify({ level: 30, time: at, pid: 7, hostname: 'c0ffee', service: 'carebox-server', role: 'web', req: { id: 'r1', method: 'GET', path: '/api/v1/patients', remoteAddress: '10.0.0.9' }, res: { statusCode: 200 }, responseTime: 4, msg: 'GET 200' })}`,
+      `backend#5 | ${JSON.stringify({ level: 50, time: at, service: 'carebox-server', role: 'web', err: { type: 'Error', message: 'pool timeout' }, msg: 'POST 503' })}`,
+      `backend#5 | ${JSON.stringify({ level: 40, time: at, service: 'carebox-server', role: 'primary', worker: 3, msg: 'worker exited; restarting' })}`,
+      'nginx#1 | 172.24.0.1 [2026-12-07T09:05:07+00:00] "GET /api/v1/patients" 200 58 0.004 0.004 id=abc',
+    ];
+    const app = render(<LogsView service="backend" lines={lines} width={79} height={22} />);
+    try {
+      const frame = app.lastFrame()!;
+      expect(frame).to.include(`backend#5 ${hhmmss} INFO  GET 200 /api/v1/patients 4 ms\n`);
+      expect(frame).to.include(`backend#5 ${hhmmss} ERROR POST 503 Error: pool timeout`);
+      expect(frame).to.include(`backend#5 ${hhmmss} WARN  worker exited; restarting worker=3`);
+      expect(frame).to.include('nginx#1 | 172.24.0.1 [2026-12-07T09:05:07+00:00] "GET /api/v1/patients" 200');
+      expect(frame).to.not.include('{"level"');
+      for (const l of frame.split('\n')) expect([...l].length, l).to.be.at.most(79);
+    } finally {
+      app.unmount();
+    }
+  });
 });
