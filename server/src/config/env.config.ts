@@ -83,8 +83,11 @@ const serverSchema = z.object({
   /** Number of node cluster worker processes serving HTTP in one container, 1..64. Default 1. */
   WEB_CONCURRENCY: int(1, 64).default(1),
   /**
-   * Largest accepted request body, in bytes (1 KiB..1 GiB). Default 1048576 (1 MiB).
-   * nginx's `client_max_body_size` is rendered from the same number; larger bodies get 413.
+   * Most body bytes any route reads, in bytes (1 KiB..1 GiB). Default 1048576 (1 MiB); the planner
+   * renders `sizing.bodyLimitBytes` (32 KiB), and nginx's `client_max_body_size` is rendered from
+   * the same number. Each route reads at most its own need below it (sign-in 4 KiB, writes 32 KiB),
+   * and the server lowers it at start to what a quarter of its V8 heap can parse in the worst case
+   * (http/body-limits.ts). Larger bodies get 413.
    */
   BODY_LIMIT_BYTES: int(1024, 1024 * 1024 * 1024).default(1_048_576),
   /**
