@@ -78,7 +78,7 @@ describe('server observability: request log shape', () => {
 });
 
 describe('server observability: request log modes (REQUEST_LOG)', () => {
-  /** An Express app with the request logger: /ok 200, /missing 404, /boom 500, /slow 200 after 30 ms. */
+  /** An Express app with the request logger: /ok 200, /missing 404, /boom 500, /slow 200 after 600 ms. */
   const appWith = (mode: 'all' | 'errors', slowMs: number) => {
     const { lines, logger } = capture();
     const app = express();
@@ -86,7 +86,7 @@ describe('server observability: request log modes (REQUEST_LOG)', () => {
     app.get('/ok', (_req, res) => void res.json({ ok: true }));
     app.get('/missing', (_req, res) => void res.status(404).json({}));
     app.get('/boom', (_req, res) => void res.status(500).json({}));
-    app.get('/slow', (_req, res) => void setTimeout(() => res.json({ ok: true }), 30));
+    app.get('/slow', (_req, res) => void setTimeout(() => res.json({ ok: true }), 600));
     return { app, lines };
   };
   const paths = (lines: Array<Record<string, unknown>>) => lines.map((l) => (l.req as { path: string }).path).sort();
@@ -98,7 +98,7 @@ describe('server observability: request log modes (REQUEST_LOG)', () => {
   });
 
   it('errors: only 4xx, 5xx and slow requests get a line; every response still carries X-Request-Id', async () => {
-    const { app, lines } = appWith('errors', 20);
+    const { app, lines } = appWith('errors', 500);
     for (const p of ['/ok', '/ok', '/missing', '/boom', '/slow']) {
       const r = await request(app).get(p).set('x-request-id', 'abcdef0123456789');
       expect(r.headers['x-request-id']).to.equal('abcdef0123456789');
