@@ -133,6 +133,14 @@ export function ConsoleApp({ feed, actions, onExit, size, logTail = 200, logsRef
   const width = Math.max(20, columns - 1);
   const [selectedName, setSelectedName] = useState<string | null>(null);
   const [mode, setMode] = useState<Mode>({ name: 'dashboard' });
+  // The mode keys act on: set at once, not at the next render. After a question is cancelled the
+  // re-render can come later than the next keys (a busy host, a fast typist); keys in between
+  // must reach the dashboard, not vanish with a handler that is no longer active.
+  const modeRef = useRef<Mode['name']>('dashboard');
+  const enter = (m: Mode) => {
+    modeRef.current = m.name;
+    setMode(m);
+  };
   const [flash, setFlash] = useState<ActionOutcome | null>(null);
   const prompts = useMemo(() => new PromptStore(), []);
   const live = useRef(true);
@@ -186,40 +194,40 @@ export function ConsoleApp({ feed, actions, onExit, size, logTail = 200, logsRef
     const service = snapshot.status?.services[currentIndex()] ?? null;
     const store = new StepStore();
     setFlash(null);
-    setMode({ name: 'action', kind, store, target: kind === 'retier' ? '' : (service?.service ?? '') });
+    enter({ name: 'action', kind, store, target: kind === 'retier' ? '' : (service?.service ?? '') });
     void runKeyAction(kind, { service, tier: (snapshot.status?.tier ?? 'default') as Tier, actions, prompter: prompts, reporter: store, logTail }).then((o) => {
       busy.current = false;
       if (!live.current) return;
-      if (o.logs) setMode({ name: 'logs', service: o.logs.service, lines: o.logs.lines, at: new Date().toLocaleTimeString() });
+      if (o.logs) enter({ name: 'logs', service: o.logs.service, lines: o.logs.lines, at: new Date().toLocaleTimeString() });
       else {
-        setMode({ name: 'dashboard' });
+        enter({ name: 'dashboard' });
         setFlash(o);
       }
       if (o.status === 'done' && o.kind !== 'logs') void feed.refresh();
     });
   };
 
-  // eachKey: keys that arrive in one write (`kk`, or over ssh) each count.
+  // eachKey: keys that arrive in one write (`kk`, or over ssh) each count. Both handlers stay
+  // subscribed and check modeRef, so no key falls between a mode change and its render.
   useInput(
     eachKey((input, key) => {
-      if (busy.current) return;
+      if (busy.current || modeRef.current !== 'dashboard') return;
       if (input === 'q') return quit();
       if (key.upArrow || input === 'k') return move(-1);
       if (key.downArrow || input === 'j') return move(1);
       const kind = ACTION_KEYS[input];
       if (kind) start(kind);
     }),
-    { isActive: mode.name === 'dashboard' },
   );
 
   useInput(
     eachKey((input, key) => {
+      if (modeRef.current !== 'logs') return;
       if (input === 'q' || input === 'l' || key.escape) {
-        setMode({ name: 'dashboard' });
+        enter({ name: 'dashboard' });
         setFlash(null);
       }
     }),
-    { isActive: mode.name === 'logs' },
   );
 
   // While the logs view is open, re-read the tail every few seconds (a poor man's --follow).

@@ -105,7 +105,8 @@ describe('ui: InstallApp (ink-testing-library)', () => {
     try {
       await tick();
       app.stdin.write('y');
-      await tick(120);
+      // Bounded wait for the last step's frame: on a busy host frames lag a fixed sleep.
+      for (let i = 0; i < 200 && (code === -1 || !/Open http/.test(app.lastFrame() ?? '')); i++) await tick(25);
       const frame = app.frames.join('\n');
       expect(frame).to.match(/✓ Write files/);
       expect(frame).to.match(/✓ Start the stack/);

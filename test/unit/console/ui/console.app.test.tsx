@@ -440,6 +440,9 @@ describe('ui: console dashboard in an 80×24 terminal', function () {
           if (key) {
             stdin.write(key);
             await tick(80);
+            // Enter asks for the refused scale: let its frame be drawn before `q` quits (frames
+            // lag the keys on a busy host).
+            for (let i = 0; key === '\r' && i < 200 && !stdout.frames.some((f) => /refused/.test(f)); i++) await tick(25);
           }
           const frame = stdout.frames.at(-1)!;
           const lines = frame.replace(/\n$/, '').split('\n');
@@ -452,7 +455,12 @@ describe('ui: console dashboard in an 80×24 terminal', function () {
         expect(seen.join('\n')).to.match(/❯ default/);
         // The refusal's reason is wrapped at 80 columns, not cut (issue 17): all of it is on screen.
         // eslint-disable-next-line no-control-regex
-        const refused = seen.map((f) => f.replace(/\x1b\[[0-9;]*m/g, '')).find((f) => /✗ scale backend to \d refused/.test(f))!;
+        // Every frame Ink wrote (they may lag the keys on a busy host).
+        const plain = () => stdout.frames.map((f) => f.replace(/\x1b\[[0-9;]*m/g, ''));
+        const refused = plain().find((f) => /✗ scale backend to \d refused/.test(f))!;
+        const refusedLines = refused.replace(/\n$/, '').split('\n');
+        expect(refusedLines.length, refused).to.be.at.most(23);
+        for (const l of refusedLines) expect([...l].length, l).to.be.at.most(80);
         expect(refused).to.match(/✗ scale backend to \d refused[^\n]*\n(?: {2}\S[^\n]*\n)*\s+✗ DB connections[^\n]*\n\s+hint: /);
         expect(refused.replace(/\n\s+/g, ' ')).to.include("does not fit the plan's budgets on this host:");
         expect(refused).to.not.include('…');
