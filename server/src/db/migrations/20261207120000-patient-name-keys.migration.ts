@@ -14,7 +14,9 @@
  * schema-qualified, so a restore with an empty search_path computes the same keys.
  *
  * The keys are "C"-collated like the old ones, so one b-tree serves `LIKE 'prefix%'` and the
- * name order. The old keys' indexes are dropped (the old columns stay: nothing stored is removed).
+ * name order. The old keys' columns and indexes stay: this migration is an expand step (see
+ * migration.safety.ts), so the previous version, whose search still reads them, keeps working if an
+ * upgrade is rolled back. A later contract release may drop them once this version is proven.
  */
 import type { Knex } from 'knex';
 
@@ -32,14 +34,10 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(`alter table patients add column name_key_given text collate "C" generated always as (${NAME_KEY_FUNCTION}(given_name)) stored`);
   await knex.raw('create index patients_name_key_family_idx on patients (name_key_family, name_key_given, id)');
   await knex.raw('create index patients_name_key_given_idx on patients (name_key_given, id)');
-  await knex.raw('drop index if exists patients_search_family_idx');
-  await knex.raw('drop index if exists patients_search_given_idx');
 }
 
-/** Back to the lower()-only keys (the extension stays: other objects may use it). */
+/** Back to the lower()-only keys, whose indexes were kept (the extension stays: other objects may use it). */
 export async function down(knex: Knex): Promise<void> {
-  await knex.raw('create index if not exists patients_search_family_idx on patients (search_family, search_given, id)');
-  await knex.raw('create index if not exists patients_search_given_idx on patients (search_given, id)');
   await knex.raw('alter table patients drop column if exists name_key_family, drop column if exists name_key_given');
   await knex.raw(`drop function if exists ${NAME_KEY_FUNCTION}(text)`);
 }

@@ -51,10 +51,10 @@ describe('scale: arguments and the budget refusal (exit 3)', () => {
     const details = e.details as ScaleRefusalDetails;
     expect(details.violations.length).to.be.at.least(2);
     // Structured for scripts: the same `budget` shape as a successful scale, each violation with its unit.
-    expect(details).to.include({ service: 'backend', from: 1, to: 3 });
+    expect(details).to.include({ service: 'backend', from: 1, to: 4 });
     expect(details.budget.dbConnections).to.have.keys(['demand', 'limit', 'items']);
     expect(details.violations.find((v) => v.budget === 'memoryBytes')).to.include({ unit: 'bytes' });
-    expect(details.violations.find((v) => v.budget === 'workerProcesses')).to.include({ unit: 'processes', demand: 6, limit: 2 });
+    expect(details.violations.find((v) => v.budget === 'workerProcesses')).to.include({ unit: 'processes', demand: 8, limit: 2 });
   });
 
   it('previewScale passes what fits, and what --overcommit accepts', () => {
