@@ -53,7 +53,7 @@ export interface RequestLogOptions {
 
 /**
  * A successful `GET /metrics`: the console scrapes every backend every few seconds, and those lines
- * would drown the log. Failed scrapes (status ≥ 400) are still logged; the HTTP metrics still count
+ * would drown the log, so they are written at `debug` level only. Failed scrapes (status ≥ 400) are still logged; the HTTP metrics still count
  * them either way.
  */
 export function isMetricsScrape(req: IncomingMessage & { originalUrl?: string }, statusCode: number): boolean {
@@ -69,7 +69,7 @@ export function isMetricsScrape(req: IncomingMessage & { originalUrl?: string },
  * an error attached as `res.err` by the error handler), else `info`. Sets `req.id` and echoes it as
  * `X-Request-Id`. In `errors` mode only requests with status ≥ 400, an error, an aborted response
  * (`aborted: true`) or a duration ≥ `slowMs` get a line; the rest cost no serialization or write.
- * Successful `/metrics` scrapes are not logged ({@link isMetricsScrape}).
+ * Successful `/metrics` scrapes are logged at `debug` only, so not at the default `info` ({@link isMetricsScrape}).
  *
  * A plain middleware instead of pino-http: pino-http builds a child logger (serializing and
  * redacting the request) for every request; here nothing is built until the line is written.
@@ -89,7 +89,8 @@ export function requestLogger(logger: Logger<string>, options: RequestLogOptions
       res.removeListener('finish', onFinish);
       res.removeListener('close', onClose);
       const err = (res as { err?: unknown }).err;
-      if (err === undefined && isMetricsScrape(req, res.statusCode)) return;
+      const scrape = err === undefined && isMetricsScrape(req, res.statusCode);
+      if (scrape && !log.isLevelEnabled('debug')) return;
       const responseTime = Date.now() - started;
       // 'close' before 'finish': the client went away before the response was complete.
       const aborted = !finished && !res.writableEnded;
@@ -100,6 +101,8 @@ export function requestLogger(logger: Logger<string>, options: RequestLogOptions
       if (err !== undefined || res.statusCode >= 500) {
         line.err = err ?? new Error(`failed with status code ${res.statusCode}`);
         log.error(line, message);
+      } else if (scrape) {
+        log.debug(line, message);
       } else {
         log.info(line, message);
       }

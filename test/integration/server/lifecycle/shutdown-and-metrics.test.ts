@@ -142,7 +142,8 @@ describe('server lifecycle (integration): graceful shutdown under load, containe
   });
 
   it('answers /metrics for the whole container (both workers merged by the primary)', async () => {
-    const { server, port } = await startServer({ DB_POOL_MAX: '7' });
+    // LOG_LEVEL debug: successful /metrics scrapes are logged at debug only, and the log says which worker served each.
+    const { server, port } = await startServer({ DB_POOL_MAX: '7', LOG_LEVEL: 'debug' });
     const before = metricValue((await send(port, 'GET', '/metrics', {})).body, 'carebox_http_requests_total', { route: '/health', status_code: '200' });
     for (let i = 0; i < 40; i += 1) expect((await send(port, 'GET', '/health', {})).status).to.equal(200);
     const pids = new Set<number>();
