@@ -209,7 +209,7 @@ describe('e2e: upgrade with backup and rollback on the real engine', function ()
     const traffic = startApiTraffic(s!.url, token, { readPatientId: known, writeEveryMs: 200, tag: 'contract' });
     await new Promise((res) => setTimeout(res, 1000));
     await waitHealthy(s!);
-    const r = await cli(s!, ['upgrade', '--images', file, '--maintenance-window', '--json', '--timeout', '120']);
+    const r = await cli(s!, ['upgrade', '--images', file, '--maintenance-window', '--json', '--timeout', '300']);
     await new Promise((res) => setTimeout(res, 1000));
     const report = await traffic.stop();
     process.stderr.write(`      traffic: ${report.created.length} created; writes ${JSON.stringify(report.writes)}; reads ${JSON.stringify(report.reads)}\n`);
