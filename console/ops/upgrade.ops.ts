@@ -254,6 +254,7 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
     }
     const stamp = utcStamp();
     let success: { backup: BackupResult; changes: FileChange[]; migrationsApplied: number; preservedVolume: string | null; files: RenderedFile[] } | null = null;
+    let keepWindow = false;
     const closeWindow = contract ? await step(reporter, 'maintenance', 'Pause writes at nginx for the maintenance window (503 + Retry-After; reads served)', (progress) => openMaintenanceWindow(stack, { mode: 'writes', by: 'upgrade', onProgress: progress }), () => 'writes paused until the upgrade ends') : async () => undefined;
     try {
       // In place, a live backup (the app keeps serving; retention waits for success); a
@@ -335,10 +336,13 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
           await smoke(stackUrl(m));
           return restored;
         }).catch((rollbackErr: unknown) => {
+          // In a contract window the way back may be `carebox restore`: keep writes paused until
+          // the operator has brought the stack back, so no write is acknowledged that it would drop.
+          keepWindow = contract;
           throw new UnhealthyError(
             `upgrade failed (${reason}) and the rollback failed too: ${(rollbackErr as Error).message.split('\n')[0]}`,
             contract
-              ? `the backup of this upgrade is ${bk.dir} (taken while writes were paused); \`carebox restore ${bk.manifest.stamp} --yes\` and \`carebox install --yes\` bring back the previous state`
+              ? `writes stay paused (maintenance on); the backup of this upgrade is ${bk.dir} (taken while writes were paused); \`carebox restore ${bk.manifest.stamp} --yes\` and \`carebox install --yes\` bring back the previous state, then \`carebox maintenance off\``
               : `the data is intact (only additive migrations ran; do not restore, that would drop writes made since ${bk.manifest.stamp}); \`carebox install --yes\` brings back the previous images`,
           );
         });
@@ -350,7 +354,7 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
       }
       success = { backup: backup!, changes, migrationsApplied, preservedVolume, files };
     } finally {
-      await closeWindow();
+      if (!keepWindow) await closeWindow();
     }
     const { backup, changes, migrationsApplied, preservedVolume, files } = success!;
     const manifest = await step(reporter, 'manifest', 'Record the upgrade (carebox.json)', async () => {
