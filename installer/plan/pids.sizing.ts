@@ -43,8 +43,9 @@ export interface PidsLimits {
 
 /**
  * The pids limit of every service from the sizing that sets its process counts:
- * - backend: (WEB_CONCURRENCY workers + cluster primary) × 16 tasks + exec/healthcheck + headroom;
- * - worker: 1 node process × 16 + exec/healthcheck + headroom;
+ * - backend: (WEB_CONCURRENCY workers + cluster primary + the healthcheck, itself a node process)
+ *   × 16 tasks + exec + headroom;
+ * - worker: (1 node process + its node healthcheck) × 16 + exec + headroom;
  * - db: max_connections backends + max_worker_processes (parallel workers) + 16 auxiliary
  *   processes + exec + headroom (PostgreSQL forks one process per connection);
  * - nginx: master + 2 × worker_processes (a graceful reload runs old and new workers side by
@@ -54,13 +55,13 @@ export interface PidsLimits {
  */
 export function pidsLimits(s: Pick<PlanSizing, 'backend' | 'postgres' | 'nginx'>): { [K in keyof PidsLimits]: Derived } {
   const node = (processes: number, what: string): Derived => {
-    const v = processes * NODE_PROCESS_TASKS + EXEC_TASKS + PIDS_HEADROOM;
-    return derived(v, `pids ${v} = ${what} × ${NODE_PROCESS_TASKS} tasks + ${EXEC_TASKS} exec/healthcheck + ${PIDS_HEADROOM} headroom`);
+    const v = (processes + 1) * NODE_PROCESS_TASKS + EXEC_TASKS + PIDS_HEADROOM;
+    return derived(v, `pids ${v} = (${what} + 1 healthcheck) × ${NODE_PROCESS_TASKS} tasks + ${EXEC_TASKS} exec + ${PIDS_HEADROOM} headroom`);
   };
   const pg = s.postgres.maxConnections + s.postgres.maxWorkerProcesses + PG_AUXILIARY_PROCESSES + EXEC_TASKS + PIDS_HEADROOM;
   const ngx = 1 + 2 * s.nginx.workerProcesses + EXEC_TASKS + PIDS_HEADROOM;
   return {
-    backend: node(s.backend.workers + 1, `(${s.backend.workers} workers + 1 primary)`),
+    backend: node(s.backend.workers + 1, `${s.backend.workers} workers + 1 primary`),
     worker: node(1, '1 queue process'),
     db: derived(pg, `pids ${pg} = max_connections ${s.postgres.maxConnections} + max_worker_processes ${s.postgres.maxWorkerProcesses} + ${PG_AUXILIARY_PROCESSES} auxiliary + ${EXEC_TASKS} exec + ${PIDS_HEADROOM} headroom`),
     nginx: derived(ngx, `pids ${ngx} = 1 master + 2 × ${s.nginx.workerProcesses} workers (old and new during a reload) + ${EXEC_TASKS} exec/healthcheck + ${PIDS_HEADROOM} headroom`),
