@@ -39,7 +39,7 @@ export function formatLoadtest(r: LoadtestResult): string {
   lines.push(
     r.xStar > 0
       ? `Open model: X* = ${r.xStar} actions/s sustained (${r.requestsPerSecond} req/s, p50 ${r.latencyMs.p50} / p95 ${r.latencyMs.p95} / p99 ${r.latencyMs.p99} ms from each request's intended start, ${r.errors.total} errors), R = ${r.responseTimeS} s per action.`
-      : `Open model: not even ${rates[0]?.load ?? 0} actions/s were sustained at p95 ≤ ${r.criteria.p95LimitMs} ms.`,
+      : `Open model: not even ${Math.min(...rates.map((l) => l.load), Number.MAX_SAFE_INTEGER) === Number.MAX_SAFE_INTEGER ? 0 : Math.min(...rates.map((l) => l.load))} actions/s were sustained at p95 ≤ ${r.criteria.p95LimitMs} ms.`,
     `Stopped: ${r.stoppedBecause}.`,
     `Active staff N = X* × (R + Z) = ${r.xStar} × (${r.responseTimeS} + ${r.thinkTimeS}) = ${r.activeStaff} ${unit}.`,
   );

@@ -543,7 +543,8 @@ async function measure(stack: Stack, options: LoadtestOptions, reporter: Loadtes
   const m = stack.manifest;
   let measured: MeasuredCapacity | null = null;
   let notRecordedBecause: string | null = null;
-  if (top === null) notRecordedBecause = `not even ${rates[0]?.rate ?? 0} actions/s were sustained (${rates[0] ? judgeRate(rates[0].stats).reason : 'no rate ran'})`;
+  const lowest = [...rates].sort((a, b) => a.rate - b.rate)[0];
+  if (top === null) notRecordedBecause = `not even ${lowest?.rate ?? 0} actions/s were sustained (${lowest ? judgeRate(lowest.stats).reason : 'no rate ran'})`;
   else if (proven === null) notRecordedBecause = `the proof did not hold: ${proofs.map((p) => `${p.staff} virtual staff: ${p.reason}`).join('; ') || 'no proof ran'}`;
   else {
     // The proven staff; its action rate is the one that produced it (X* of that rate).

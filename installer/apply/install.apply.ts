@@ -339,7 +339,8 @@ export async function runInstallSteps(ctx: InstallContext, reporter: StepReporte
 
 /**
  * The install steps, in order: connect to Docker, images, render + validate with the real Compose,
- * write files (atomically, old versions backed up), start data services, migrate, start the rest,
+ * write files (atomically, old versions backed up; backup.key created once), start data services,
+ * create or update the database roles, migrate as the owner role, start the rest,
  * wait healthy, verify limits, write the manifest, smoke-test through nginx.
  * `--render-only` stops after writing files and the manifest.
  */

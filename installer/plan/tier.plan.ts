@@ -1,5 +1,5 @@
 import type { PlanHost } from '../detect/host-facts.js';
-import { PreflightError } from '../errors.js';
+import { PreflightError, UsageError } from '../errors.js';
 import { computeBudgets, checkBudgets } from './budget.check.js';
 import { estimateCapacity, planCapacity, WEB_CPU_SHARE, type CapacityEstimate } from './capacity.estimate.js';
 import { b, c, clamp, derived, floorMiB, type Derived } from './derived.js';
@@ -45,7 +45,7 @@ import {
 import { TIER_SHAPES } from './tier.shapes.js';
 import { pidsLimits } from './pids.sizing.js';
 import { TIERS, type ContainerLimits, type Intent, type Plan, type PlanSizing, type Shortfall, type Tier, type TierOption } from './plan.types.js';
-import { DEFAULT_PROFILE, staffUnit, type WorkloadProfile } from './workload.profile.js';
+import { DEFAULT_PROFILE, staffUnit, workloadProfileSchema, type WorkloadProfile } from './workload.profile.js';
 
 /** A sized tier, or why this host cannot run it and what would fix that. */
 type TierResult = { ok: true; plan: Plan } | { ok: false; reason: string; hint: string };
@@ -62,7 +62,15 @@ export function osHeadroom(memoryBytes: number): Derived {
 /** The intent with every optional field filled in (`pgbouncer` defaults to `auto`, `nodes` to null). */
 export function normalizeIntent(intent: Intent): Intent {
   const n: Intent = { tier: intent.tier ?? null, users: intent.users ?? null, usersSource: intent.usersSource ?? null, nodes: intent.nodes ?? null, pgbouncer: intent.pgbouncer ?? 'auto' };
-  if (intent.profile) n.profile = intent.profile;
+  if (intent.profile) {
+    // A profile read back from carebox.json may have been edited by hand: check it like a --profile file.
+    const parsed = workloadProfileSchema.safeParse(intent.profile);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new UsageError(`the intent's workload profile is invalid: ${issue.path.join('.') || '(top level)'}: ${issue.message}`, 'give --think-time or --profile FILE again, or fix intent.profile in carebox.json');
+    }
+    n.profile = parsed.data;
+  }
   return n;
 }
 

@@ -35,7 +35,7 @@ try {
   else logger.info({ batch, applied, database: describeTargets(config).database }, `applied ${applied.length} migration(s)`);
   if (config.DATABASE_APP_ROLE) {
     const tables = await grantAppPrivileges(db, config.DATABASE_APP_ROLE);
-    logger.info({ role: config.DATABASE_APP_ROLE, tables }, 'application role privileges granted');
+    logger.info({ appRole: config.DATABASE_APP_ROLE, tables }, 'application role privileges granted');
   }
   await db.destroy();
   process.exit(0);

@@ -182,3 +182,12 @@ describe('plan: --size large', () => {
     if (tight.shortfall) assertHintHolds(tight, 1000, { thinkTime: '1' });
   });
 });
+
+describe('plan: a workload profile read back from carebox.json', () => {
+  it('is checked like a --profile file: a hand-edited one is a usage error (exit 2), not a crash', () => {
+    const intent = buildIntent({ thinkTime: '45' });
+    const broken = { ...intent, profile: { ...intent.profile!, actions: [] } };
+    expect(() => planCarebox(hypotheticalHost(2, 4 * GiB), broken as never)).to.throw(/workload profile is invalid/);
+    expect(planCarebox(hypotheticalHost(2, 4 * GiB), intent).capacity.profile!.thinkTime.meanS).to.equal(45);
+  });
+});
