@@ -34,6 +34,8 @@ export const INSTALL_FILES = {
   /** Secrets read by images that take them from a file (Compose `secrets:`); the directory is 0700. */
   postgresPassword: 'secrets/postgres-password',
   pgbouncerUserlist: 'secrets/pgbouncer-userlist.txt',
+  appDbPassword: 'secrets/app-db-password',
+  redisPassword: 'secrets/redis-password',
   pgbouncerIni: 'pgbouncer/pgbouncer.ini',
   manifest: 'carebox.json',
   backups: 'backups',

@@ -47,6 +47,9 @@ export function renderStack(input: RenderInput): RenderedFile[] {
     // cannot set them), and the image's user differs between images: the file is readable to all
     // and the secrets/ directory (0700, writeRenderedFiles) keeps it from other users of the host.
     { path: INSTALL_FILES.postgresPassword, content: env.secrets.POSTGRES_PASSWORD, mode: 0o444, secret: true },
+    // The application role's and Redis's passwords for the backend and worker (DATABASE_PASSWORD_FILE, REDIS_PASSWORD_FILE).
+    { path: INSTALL_FILES.appDbPassword, content: env.secrets.POSTGRES_APP_PASSWORD, mode: 0o444, secret: true },
+    { path: INSTALL_FILES.redisPassword, content: env.secrets.REDIS_PASSWORD, mode: 0o444, secret: true },
   ];
   const pgb = renderPgbouncer(plan, templates.pgbouncer);
   if (pgb) {

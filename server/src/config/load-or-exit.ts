@@ -2,10 +2,12 @@
  * Start-up helper shared by the process entries (main, worker, migrate, healthcheck).
  */
 import { ConfigError, loadConfig, type Config } from './env.config.js';
+import { resolveSecretFiles } from './secret.files.js';
 
 /**
- * Loads the config, or prints the list of bad variables to stderr and exits 1 (no stack trace:
- * the operator must fix `.env`, not read our source).
+ * Loads the config (secrets given as `<NAME>_FILE` read first, secret.files.ts), or prints the
+ * list of bad variables to stderr and exits 1 (no stack trace: the operator must fix `.env`, not
+ * read our source).
  *
  * @param program name printed before the message, e.g. `carebox-server`.
  * @param env the environment (default `process.env`).
@@ -14,7 +16,7 @@ import { ConfigError, loadConfig, type Config } from './env.config.js';
  */
 export function loadConfigOrExit(program: string, env: Record<string, string | undefined> = process.env): Config {
   try {
-    return loadConfig(env);
+    return loadConfig(resolveSecretFiles(env));
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${program}: ${err.message}\nFix these variables in the environment (.env) and start again.\n`);

@@ -37,7 +37,7 @@ describe('render: compose.yml', () => {
     const files = renderFor(planFor('horizontal'));
     const compose = fileOf(files, 'compose.yml');
     expect(compose).to.not.include('secret-value-');
-    expect(compose).to.include('${POSTGRES_APP_PASSWORD');
+    expect(compose).to.include('DATABASE_PASSWORD_FILE: /run/secrets/app-db-password');
     const env = files.find((f) => f.path === '.env')!;
     expect(env.mode).to.equal(0o600);
     expect(env.content).to.include('POSTGRES_PASSWORD=secret-value-');

@@ -50,11 +50,19 @@ describe('render: least privilege (issue 10 item 8)', () => {
     expect(s.db!.environment.POSTGRES_PASSWORD_FILE).to.equal('/run/secrets/postgres-password');
     expect(s.db!.secrets).to.deep.equal(['postgres-password']);
     expect(s.pgbouncer!.secrets).to.deep.equal(['pgbouncer-userlist']);
+    // The server reads its passwords from files too (DATABASE_PASSWORD_FILE, REDIS_PASSWORD_FILE).
+    for (const svc of ['backend', 'worker']) {
+      expect(s[svc]!.secrets, svc).to.deep.equal(['app-db-password', 'redis-password']);
+      expect(s[svc]!.environment, svc).to.include({ DATABASE_PASSWORD_FILE: '/run/secrets/app-db-password', REDIS_PASSWORD_FILE: '/run/secrets/redis-password' });
+      expect(s[svc]!.environment, svc).to.not.have.any.keys('DATABASE_PASSWORD', 'REDIS_PASSWORD');
+    }
   });
 
   it('writes the secret files 0444 under secrets/, and Redis gets only the password’s SHA-256', () => {
     const files = renderFor(planFor('cluster'));
     expect(files.find((f) => f.path === 'secrets/postgres-password')).to.deep.include({ mode: 0o444, secret: true, content: ENV.secrets.POSTGRES_PASSWORD });
+    expect(files.find((f) => f.path === 'secrets/app-db-password')).to.deep.include({ mode: 0o444, secret: true, content: ENV.secrets.POSTGRES_APP_PASSWORD });
+    expect(files.find((f) => f.path === 'secrets/redis-password')).to.deep.include({ mode: 0o444, secret: true, content: ENV.secrets.REDIS_PASSWORD });
     expect(files.find((f) => f.path === 'secrets/pgbouncer-userlist.txt')).to.deep.include({ mode: 0o444, secret: true, content: `"carebox_app" "${ENV.secrets.POSTGRES_APP_PASSWORD}"\n` });
     const acl = fileOf(files, 'redis/users.acl');
     expect(acl).to.include(`user default on #${createHash('sha256').update(ENV.secrets.REDIS_PASSWORD).digest('hex')} `);
@@ -65,7 +73,7 @@ describe('render: least privilege (issue 10 item 8)', () => {
     // Without PgBouncer there is no userlist file and no dangling Compose secret.
     const plain = renderFor(planFor('default'));
     expect(plain.map((f) => f.path)).to.not.include('secrets/pgbouncer-userlist.txt');
-    expect(parse(fileOf(plain, 'compose.yml')).secrets).to.have.all.keys('postgres-password');
+    expect(parse(fileOf(plain, 'compose.yml')).secrets).to.have.all.keys('postgres-password', 'app-db-password', 'redis-password');
   });
 
   it('nginx: unprivileged ports, temp files in a capped tmpfs', () => {
