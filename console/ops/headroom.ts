@@ -119,11 +119,15 @@ export async function recentApiRequests(docker: Docker, nginxIds: string[], wind
   return total;
 }
 
-/** Counts open sessions in Redis (SCAN, never KEYS). Null when Redis could not be asked. */
-export async function activeSessions(docker: Docker, redisId: string | undefined): Promise<number | null> {
+/**
+ * Counts open sessions in Redis (SCAN, never KEYS). Null when Redis could not be asked.
+ * @param auth Redis's password (from the install's .env): passed in the exec's own REDISCLI_AUTH,
+ *   never on a command line; the redis container itself holds no password (users.acl).
+ */
+export async function activeSessions(docker: Docker, redisId: string | undefined, auth: string | null = null): Promise<number | null> {
   if (!redisId) return null;
   try {
-    const out = await execIn(docker, redisId, ['redis-cli', '-h', '127.0.0.1', '--scan', '--pattern', SESSION_KEY_PATTERN], { timeoutMs: 15_000 });
+    const out = await execIn(docker, redisId, ['redis-cli', '-h', '127.0.0.1', '--scan', '--pattern', SESSION_KEY_PATTERN], { timeoutMs: 15_000, ...(auth ? { env: [`REDISCLI_AUTH=${auth}`] } : {}) });
     if (out.code !== 0) return null;
     return out.stdout.split('\n').filter((l) => l.trim() !== '').length;
   } catch {

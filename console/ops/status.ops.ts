@@ -9,6 +9,7 @@ import { isStaffMeasurement, planProfile } from '../../installer/plan/capacity.e
 import type { MeasuredCapacity } from '../../installer/plan/plan.types.js';
 import { staffUnit } from '../../installer/plan/workload.profile.js';
 import { activeSessions, headroom, recentApiRequests, type Headroom } from './headroom.js';
+import { loadSecrets } from '../../installer/apply/secrets.store.js';
 
 /** Resource use of one container from a one-shot `docker stats`. */
 export interface ContainerUsage {
@@ -94,6 +95,12 @@ export function expectedFor(m: Manifest): Record<string, number> {
   return expectedReplicas(m.plan);
 }
 
+/** Redis's password from the install's .env (null when the file does not hold one). */
+async function redisAuth(root: string): Promise<string | null> {
+  const env = await loadSecrets(root).catch(() => null);
+  return env && !env.generated.includes('REDIS_PASSWORD') ? env.secrets.REDIS_PASSWORD : null;
+}
+
 /**
  * The stack's status through the Docker API: every service the plan expects (and any other
  * container carrying the project label), replicas, state, health, CPU and memory; with `opts.root`
@@ -128,7 +135,7 @@ export async function stackStatus(docker: Docker, m: Manifest, opts: { usage: bo
     opts.load === 'full' || opts.load === 'sessions'
       ? headroom(m.plan, {
           requests: opts.load === 'full' ? await recentApiRequests(docker, running('nginx')) : null,
-          activeSessions: await activeSessions(docker, running('redis')[0]),
+          activeSessions: await activeSessions(docker, running('redis')[0], opts.root ? await redisAuth(opts.root) : null),
         })
       : undefined;
   return {
