@@ -89,7 +89,9 @@ export function runLoad(options: LoadOptions): Promise<LoadStats> {
   const started = process.hrtime.bigint();
 
   return new Promise<LoadStats>((resolve, reject) => {
-    const instance = autocannon(
+    // Declared before the instance: the completion callback takes it off the (longer-lived) signal.
+    const stop = (): void => void instance.stop();
+    const instance: autocannon.Instance = autocannon(
       {
         url: target.origin,
         connections: options.connections,
@@ -107,6 +109,7 @@ export function runLoad(options: LoadOptions): Promise<LoadStats> {
           : {}),
       },
       (err, result) => {
+        options.signal?.removeEventListener('abort', stop);
         if (err) {
           reject(err);
           return;
@@ -140,7 +143,6 @@ export function runLoad(options: LoadOptions): Promise<LoadStats> {
       else non2xx += 1;
     });
     if (options.signal) {
-      const stop = () => instance.stop();
       if (options.signal.aborted) stop();
       else options.signal.addEventListener('abort', stop, { once: true });
     }

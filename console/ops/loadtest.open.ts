@@ -79,8 +79,15 @@ interface RunBase {
 
 /** Options of {@link runOpenLoad}. */
 export interface OpenLoadOptions extends RunBase {
-  /** Actions per second (> 0), evenly spaced. */
+  /** Actions per second (> 0). */
   ratePerS: number;
+  /**
+   * How arrivals spread over the run (default `even`): `even` spaces them 1 / rate apart (k6's
+   * constant-arrival-rate); `random` is a Poisson process with exactly rate × duration arrivals
+   * (see {@link arrivalOffsetsMs}): people at desks do not click in step, and the bursts of a
+   * random arrival stream are what queues build from.
+   */
+  arrivals?: 'even' | 'random';
   /** The next action to start (called once per arrival). */
   nextAction: () => Action;
 }
@@ -209,8 +216,16 @@ function check(o: RunBase): URL {
 class Sleeper {
   private readonly pending = new Set<{ timer: NodeJS.Timeout; wake: () => void }>();
 
+  private readonly onAbort = () => this.wakeAll();
+
   constructor(private readonly signal?: AbortSignal) {
-    signal?.addEventListener('abort', () => this.wakeAll(), { once: true });
+    signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  /** Wakes every sleeper and takes the abort listener off the signal (the run's signal outlives the run). */
+  dispose(): void {
+    this.signal?.removeEventListener('abort', this.onAbort);
+    this.wakeAll();
   }
 
   sleep(ms: number): Promise<void> {
@@ -237,8 +252,22 @@ class Sleeper {
 }
 
 /**
- * Runs actions arriving at `ratePerS` for `durationS` (open model): arrival k is intended at
- * start + k / rate, whatever happened to the earlier ones. After the last arrival it waits for the
+ * When each of `count` arrivals is intended, ms after the start of a run of `durationMs`, ascending.
+ * `even`: k × duration / count. `random`: `count` points drawn uniformly over the run and sorted,
+ * which is a Poisson process conditioned on its count (the order-statistics property of the
+ * Poisson process; e.g. Ross, *Introduction to Probability Models*, §5.3.5): exponential gaps
+ * between arrivals, and exactly `count` of them. Pure apart from `random` (default Math.random).
+ */
+export function arrivalOffsetsMs(count: number, durationMs: number, mode: 'even' | 'random', random: () => number = Math.random): Float64Array {
+  const out = new Float64Array(Math.max(0, Math.floor(count)));
+  for (let k = 0; k < out.length; k++) out[k] = mode === 'even' ? (k * durationMs) / out.length : random() * durationMs;
+  if (mode === 'random') out.sort();
+  return out;
+}
+
+/**
+ * Runs actions arriving at `ratePerS` for `durationS` (open model): each arrival has its intended
+ * start ({@link arrivalOffsetsMs}) and starts then, whatever happened to the earlier ones. After the last arrival it waits for the
  * actions in flight (at most the request timeout, then counts them as timeouts).
  * @throws Error when the target is not loopback HTTP or the rate or duration is out of range.
  */
@@ -252,13 +281,14 @@ export async function runOpenLoad(o: OpenLoadOptions): Promise<OpenStats> {
   const total = Math.floor(o.ratePerS * o.durationS);
   const inFlight = new Set<Promise<void>>();
   const sleeper = new Sleeper(o.signal);
+  const at = arrivalOffsetsMs(total, o.durationS * 1000, o.arrivals ?? 'even');
   let lastTick = 0;
   try {
     for (let k = 0; k < total && !o.signal?.aborted; ) {
       const now = performance.now();
       // Start every arrival that is due, each with its own intended time.
-      while (k < total && m.t0 + (k * 1000) / o.ratePerS <= now) {
-        const p = m.run(o.nextAction(), m.t0 + (k * 1000) / o.ratePerS);
+      while (k < total && m.t0 + at[k]! <= now) {
+        const p = m.run(o.nextAction(), m.t0 + at[k]!);
         inFlight.add(p);
         void p.finally(() => inFlight.delete(p));
         k += 1;
@@ -267,13 +297,13 @@ export async function runOpenLoad(o: OpenLoadOptions): Promise<OpenStats> {
         lastTick = now - m.t0;
         o.onTick(lastTick / 1000, m.requests);
       }
-      if (k < total) await sleeper.sleep(Math.min(5, m.t0 + (k * 1000) / o.ratePerS - performance.now()));
+      if (k < total) await sleeper.sleep(Math.min(5, m.t0 + at[k]! - performance.now()));
     }
     await Promise.race([Promise.allSettled([...inFlight]), sleeper.sleep(timeoutMs + 1000)]);
     return m.stats({ ratePerS: o.ratePerS, staff: null }, (performance.now() - m.t0) / 1000, o.durationS);
   } finally {
     stopped = true;
-    sleeper.wakeAll();
+    sleeper.dispose();
     agent.destroy();
   }
 }
@@ -311,7 +341,7 @@ export async function runStaffLoad(o: StaffLoadOptions): Promise<OpenStats> {
     return m.stats({ ratePerS: null, staff: o.staff }, Math.min(performance.now() - m.t0, o.durationS * 1000 + timeoutMs) / 1000, o.durationS);
   } finally {
     stopped = true;
-    sleeper.wakeAll();
+    sleeper.dispose();
     if (ticker) clearInterval(ticker);
     agent.destroy();
   }

@@ -395,7 +395,7 @@ async function measure(stack: Stack, options: LoadtestOptions, reporter: Loadtes
     // ---- Open model: arrival rates, doubled then bisected -------------------------------------
     const runRate = async (rate: number, index: number, planned: number): Promise<boolean> => {
       reporter.levelStart(`${rate} actions/s`, index, planned, durationS);
-      const stats = await runOpenLoad({ url: base, ratePerS: rate, durationS, nextAction: () => actions.next(token()), onTick: (e, r) => reporter.tick(e, r), signal: abort.signal });
+      const stats = await runOpenLoad({ url: base, ratePerS: rate, durationS, arrivals: 'random', nextAction: () => actions.next(token()), onTick: (e, r) => reporter.tick(e, r), signal: abort.signal });
       checkpoint();
       const v = judgeRate(stats);
       rates.push({ rate, stats, sustained: v.sustained });

@@ -31,37 +31,43 @@ import { DEFAULT_PROFILE, effectiveThinkTimeS, requestsPerAction, staffUnit, typ
 export const WEB_CPU_SHARE = 0.65;
 
 /**
- * The measurement the estimate is calibrated on: sustained requests/s at p95 ≤ 200 ms and ≤ 0.1 %
- * errors, through nginx on loopback, and the mean request time at that load.
+ * The measurement the estimate is calibrated on: the request rate of the *proven* figure of
+ * `carebox loadtest` (the closed-loop run of N virtual staff with exponential think time that held
+ * p95 ≤ 200 ms and ≤ 0.1 % errors for 60 s), through nginx on loopback, and the mean time of a
+ * request at that load.
  *
- * - date: 2026-11-29, `carebox loadtest --duration 15 --max-users 400` (then closed-loop, the
- *   load test's request mix without think time), three runs in a row on a quiet machine (1-minute
- *   load average 0.5–2.5 before each run): sustained 599, 613 and 594 requests/s (p95 192, 155,
- *   190 ms; 0 errors). Read here as request rates, which is what the open model's X* × requests
- *   per action is.
+ * - date: 2026-12-07 15:28–15:41 UTC, `carebox loadtest --json --no-saturation` (15 s per
+ *   arrival rate, random arrivals, default profile: 1.7 requests per action, think time 30 s),
+ *   three runs in a row with nothing else running on the machine (1-minute load average 3.0–4.0 at
+ *   each start: the tail of the previous run). Proven: 4,768, 4,476 and 5,654 active staff at
+ *   273, 254 and 320 requests/s (p95 64, 59, 101 ms; 0 errors). X* of the arrival-rate steps was
+ *   200, 150 and 190 actions/s; where the proof at N = X* × (R + Z) failed (run 1: p95 384 ms) the
+ *   load test proved 0.8 N.
  * - machine: 2 vCPUs (AMD EPYC, Firecracker VM), 23.5 GiB, Linux 6.18, Node 20.20.2, Docker
- *   20.10.24 with Compose 2.26.1, stand-in images (Debian 12: PostgreSQL 15.18 with fsync on,
- *   Redis 7.0.15, nginx 1.22.1);
- * - stack: the planner's choice for that host, tier optimized: 1 backend × 2 web workers (pool.max
- *   10 each), 1 queue worker, nginx 1 worker; load generator on the same host (through Docker's
- *   loopback proxy), so other work competed with the stack as it would not for remote clients;
- * - mean request time at that load: about 55 ms (p50 of the sustained levels), so an action of the
- *   default profile (1.7 requests) takes R ≈ 0.09 s.
- * - 2026-12-07: three open-model runs (`carebox loadtest --duration 10 --proof-duration 60`) on the
- *   same machine under a load average of 34–50 from other sessions' builds and tests sustained no
- *   rate at all (p95 350–1,645 ms even at 0.7 actions/s); they measure the contention, not
- *   Carebox, and are recorded in bench/REFERENCE.md but not used. The ±20 % check of issue 16
- *   needs a quiet re-run.
+ *   20.10.24 with Compose 2.26.1, stand-in images (Debian 12: PostgreSQL 15 with fsync on,
+ *   Redis 7.0, nginx 1.22);
+ * - stack: the planner's choice for that host, tier optimized: 1 backend × 2 web workers, 1 queue
+ *   worker, nginx 1 worker; the load generator on the same host (through Docker's loopback proxy),
+ *   so it and the proxy (about 0.25 CPU together) competed with the stack as remote clients would
+ *   not: the estimate is therefore conservative for a hospital whose clients are elsewhere;
+ * - mean time of a request at that load: about 30 ms (the proven runs' R of 0.04–0.07 s per
+ *   action ÷ 1.7 requests), so an action takes R ≈ 0.05 s.
+ * - Superseded: the closed-loop runs of 2026-11-29 (599, 613, 594 req/s with 63–75 connections
+ *   and no pause). They overstated what people at desks get by about 2×: a closed loop slows down
+ *   with the server, and evenly spaced load hides the bursts that queues build from. Before this
+ *   calibration the estimate for this host was 10,408–10,760 active staff; the load test proves
+ *   4,476–5,654. bench/REFERENCE.md has every run, including three earlier ones with evenly spaced
+ *   arrivals (proven 4,171 and 4,776; one proof failed).
  */
 export const CALIBRATION = {
-  date: '2026-11-29',
+  date: '2026-12-07',
   host: { cpus: 2, webProcesses: 2 },
-  /** Sustained requests/s of each run. */
-  sustainedRequestsPerSecond: [599, 613, 594],
+  /** Requests/s of each run's proven figure. */
+  sustainedRequestsPerSecond: [273, 254, 320],
   /** Mean response time of one request at the sustained rate, ms. */
-  meanRequestMs: 55,
-  /** 1-minute load average before the runs (the quiet runs of 2026-11-29). */
-  loadAverage: [0.5, 2.5],
+  meanRequestMs: 30,
+  /** 1-minute load average at the start of the runs (nothing else ran; the previous run's tail). */
+  loadAverage: [3.0, 4.0],
 } as const;
 
 /** Web-worker CPUs of the calibration host by {@link webCpusPerNode}'s rule: min(2, 2 × 0.65) = 1.3. */
@@ -77,9 +83,10 @@ export const RPS_PER_WEB_CPU: [number, number] = [
 ];
 
 /**
- * Requests per second one PostgreSQL CPU serves: 1,000. Carebox measurement: on the calibration
- * host PostgreSQL used 56 % of a CPU while the stack served about 600 requests/s (0.93 ms of
- * PostgreSQL CPU per request of the mix, i.e. 1,070 per CPU), rounded down.
+ * Requests per second one PostgreSQL CPU serves: 1,000. Carebox measurements, `docker stats` under
+ * the load test's mix: PostgreSQL used 56 % of a CPU at about 600 requests/s (2026-11-29, 0.93 ms
+ * per request) and 25–37 % at 320 requests/s in the proof run of 2026-12-07 (about 0.9 ms per
+ * request, i.e. 1,100 per CPU), rounded down.
  */
 export const RPS_PER_PG_CPU = 1000;
 

@@ -72,7 +72,7 @@ export function formatPlan(plan: Plan): string {
   return out.join('\n');
 }
 
-/** One line for the installer's summary: `Capacity: about 10408–10760 active staff (one action every 30 s); web-cpu binds.` Pure. */
+/** One line for the installer's summary: `Capacity: about 4442–5601 active staff (one action every 30 s); web-cpu binds.` Pure. */
 export function capacityLine(plan: Plan): string {
   const c = plan.capacity;
   return `Capacity: about ${c.concurrentUsers[0]}–${c.concurrentUsers[1]} ${c.unit ?? staffUnit(planProfile(plan))}${c.bottleneck ? `; ${c.bottleneck} binds` : ''} (estimate; \`carebox loadtest\` measures it).`;

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { runOpenLoad, runStaffLoad, type Action } from '../../../../console/ops/loadtest.open.js';
+import { arrivalOffsetsMs, runOpenLoad, runStaffLoad, type Action } from '../../../../console/ops/loadtest.open.js';
 
 /**
  * A real HTTP server in its own process (a stall there must not stall the load generator's event
@@ -81,6 +81,23 @@ describe('loadtest: open model (latency from the intended start)', function () {
     // Little's law: 40 / (0.05 + 0.45) = 80 actions/s (minus the first pause of each person).
     expect(s.actionsPerSecond).to.be.within(40, 90);
     expect(s.errors.total).to.equal(0);
+  });
+
+  it('random arrivals are a Poisson process with exactly rate × duration arrivals (exponential gaps), even ones are 1 / rate apart', () => {
+    let seed = 7;
+    const rng = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+    const r = arrivalOffsetsMs(20_000, 100_000, 'random', rng);
+    expect(r.length).to.equal(20_000);
+    const gaps = Array.from(r.slice(1), (x, i) => x - r[i]!);
+    expect(gaps.every((g) => g >= 0)).to.equal(true);
+    expect(r[r.length - 1]).to.be.below(100_000);
+    const mean = gaps.reduce((a, b) => a + b, 0) / gaps.length;
+    const sd = Math.sqrt(gaps.reduce((a, g) => a + (g - mean) ** 2, 0) / gaps.length);
+    // Exponential gaps: mean 1 / rate (5 ms) and a standard deviation equal to the mean.
+    expect(mean).to.be.within(4.9, 5.1);
+    expect(sd / mean).to.be.within(0.95, 1.05);
+    const e = arrivalOffsetsMs(4, 1000, 'even');
+    expect(Array.from(e)).to.deep.equal([0, 250, 500, 750]);
   });
 
   it('targets loopback only', async () => {
