@@ -2,8 +2,9 @@
  * `carebox restart SERVICE`: rolling when the service has more than one replica (one container at
  * a time, each healthy again before the next; the others keep serving); a single backend or
  * worker is replaced new-before-old (surge); other single containers get a plain restart.
- * nginx keeps running throughout; after backends restart it is reloaded so it drops any address
- * it cached for them (it also re-resolves every 5 s on its own).
+ * nginx keeps running throughout. A surge waits until nginx's DNS cache holds the new backend
+ * before the old one drains (rolling.ts, edgeSettleMs), so it needs no reload; after a rolling
+ * restart of backends nginx is reloaded so it drops any address it cached for them.
  */
 import type { StepReporter } from '../../installer/apply/steps.js';
 import { rollingReplace, rollingRestart, type RestartedContainer } from './rolling.js';
@@ -54,7 +55,6 @@ export async function restartService(stack: Stack, opts: RestartOptions, reporte
             replaceAll: true,
             timeoutMs: opts.timeoutMs,
             onProgress: progress,
-            afterRemoval: opts.service === 'backend' ? async () => void (await reloadNginx(stack.docker, stack.manifest.project, progress)) : undefined,
           }),
         (x) => `replaced by a new healthy container in ${(x.tookMs / 1000).toFixed(1)} s`,
       );

@@ -6,8 +6,11 @@
  *   while the old ones keep serving (never `--no-deps`: Compose 2.26 hashes depends_on, and
  *   `--no-deps` strips it, so the new containers would carry a hash a later `up` calls drift);
  *   wait until the new ones are healthy; then stop the old ones one at a time (SIGTERM: the
- *   server fails readiness, stops accepting, drains) and remove them by id. nginx resolves the backend per request and retries a refused connection on the
- *   next address, so no request fails. An optional budget predicate limits how many containers
+ *   server fails readiness, stops accepting, drains) and remove them by id. nginx resolves the
+ *   backend per request and retries a refused connection on the next address, so no request
+ *   fails; before the last old backend drains, the roll waits until nginx's DNS cache has seen a
+ *   new one ({@link edgeSettleMs}), so no nginx reload is needed (a reload closes idle client
+ *   keep-alive connections, which resets a request a client sends at that instant). An optional budget predicate limits how many containers
  *   may run at once (DB connections during the overlap).
  * - {@link rollingRestart}: one container at a time, each healthy again before the next.
  */
@@ -19,6 +22,7 @@ import { listStackContainers, type StackContainer } from '../../installer/apply/
 import { OperationError, UnhealthyError } from '../../installer/errors.js';
 import { INSTALL_FILES } from '../../installer/paths.js';
 import { parseCompose } from '../../installer/render/compose.render.js';
+import { NGINX_RESOLVER_VALID_S } from '../../installer/render/config.render.js';
 import { configHashes } from './compose.drift.js';
 import { serviceContainers, type Stack } from './stack.js';
 
@@ -207,6 +211,9 @@ export async function rollingReplace(stack: Stack, service: string, opts: Rollin
     removed.push(c.id);
   }
   let removedSinceHook = false;
+  // When each new container became healthy (ms since epoch), for the edge settle below.
+  const healthySince = new Map<string, number>();
+  const settleMs = edgeSettleMs(service);
   // Every pass starts or removes at least one container; more passes than that means no progress.
   const maxPasses = 2 * ((await classify()).cs.length + opts.target) + 2;
   for (let pass = 0; ; pass++) {
@@ -234,6 +241,7 @@ export async function rollingReplace(stack: Stack, service: string, opts: Rollin
         }
         try {
           await waitContainersHealthy(stack.docker, added, { timeoutMs: opts.timeoutMs, what: `new ${service} container(s)`, onProgress: progress });
+          for (const id of added) healthySince.set(id, Date.now());
         } catch (err) {
           progress(`${service}: the new container(s) failed; removing them, the old ones keep serving`);
           for (const id of added) await stopAndRemove(stack.docker, id, 0).catch(() => undefined);
@@ -245,6 +253,11 @@ export async function rollingReplace(stack: Stack, service: string, opts: Rollin
     }
     // Enough new ones (or no room for more): retire one old container.
     const victim = stale.length > 0 ? stale[0]! : fresh[fresh.length - 1]!;
+    const wait = settleWaitMs(cs, victim.id, healthySince, settleMs, Date.now());
+    if (wait > 0) {
+      progress(`${service}: waiting ${(wait / 1000).toFixed(0)} s until nginx knows the new container(s) before the last old one drains`);
+      await new Promise((r) => setTimeout(r, wait));
+    }
     progress(`${service} #${victim.number}: stopping (SIGTERM, drain up to ${grace} s) and removing`);
     await stopAndRemove(stack.docker, victim.id, grace);
     removed.push(victim.id);
@@ -254,6 +267,31 @@ export async function rollingReplace(stack: Stack, service: string, opts: Rollin
   // Settle Compose's own view at the target count; every container matches, so this changes nothing.
   await stack.compose.run(['up', '-d', '--no-recreate', '--scale', `${service}=${opts.target}`, service], { timeoutMs: 10 * 60_000 });
   return { service, started, removed, tookMs: Date.now() - t0 };
+}
+
+/**
+ * How long a new replica must have been healthy before the last replica nginx already routes to
+ * may drain, ms: nginx's DNS cache time for the backend (`resolver valid=`,
+ * {@link NGINX_RESOLVER_VALID_S}) plus 1 s; 0 for services nginx does not proxy to. Without it,
+ * nginx can hold only the old address for up to that long after the old replica stopped, and a
+ * one-replica tier answers 502 meanwhile (the reload that used to flush the cache instead resets
+ * client keep-alive connections). Pure.
+ */
+export function edgeSettleMs(service: string): number {
+  return service === 'backend' ? (NGINX_RESOLVER_VALID_S + 1) * 1000 : 0;
+}
+
+/**
+ * Wait before retiring `victimId`, ms: when every other running container was started (and became
+ * healthy) in this roll, until the first of them has been healthy `settleMs`; otherwise 0 (an
+ * older replica that nginx already knows keeps serving). Pure.
+ * @param containers the service's containers now; `healthySince` ms since epoch per new container.
+ */
+export function settleWaitMs(containers: Pick<StackContainer, 'id' | 'state'>[], victimId: string, healthySince: ReadonlyMap<string, number>, settleMs: number, now: number): number {
+  const others = containers.filter((c) => c.id !== victimId && c.state === 'running');
+  if (settleMs <= 0 || others.length === 0 || !others.every((c) => healthySince.has(c.id))) return 0;
+  const firstHealthy = Math.min(...others.map((c) => healthySince.get(c.id)!));
+  return Math.max(0, firstHealthy + settleMs - now);
 }
 
 /** One restarted container. */

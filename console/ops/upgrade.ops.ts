@@ -140,8 +140,13 @@ async function migrationCount(stack: Stack): Promise<number> {
   return Number(rows[0]?.[0] ?? 0);
 }
 
-/** Bring every service to the files now on disk: singletons recreated when their config changed, backend/worker rolled. */
-async function converge(stack: Stack, m: Manifest, images: { before: StackImages; after: StackImages }, timeoutMs: number, progress: (msg: string) => void): Promise<void> {
+/**
+ * Bring every service to the files now on disk: singletons recreated when their config changed,
+ * backend/worker rolled. nginx is reloaded only when `nginxConfChanged` (a reload closes idle
+ * client keep-alive connections, and a request a client sends at that instant is reset); the
+ * rolling replace itself needs no reload (see rolling.ts's edge settle).
+ */
+async function converge(stack: Stack, m: Manifest, images: { before: StackImages; after: StackImages }, nginxConfChanged: boolean, timeoutMs: number, progress: (msg: string) => void): Promise<void> {
   const hashes = await configHashes(stack.compose);
   const containers = await listStackContainers(stack.docker, m.project);
   const stale = (svc: string) => containers.some((c) => c.service === svc && c.configHash !== hashes[svc]);
@@ -154,12 +159,12 @@ async function converge(stack: Stack, m: Manifest, images: { before: StackImages
     await waitContainersHealthy(stack.docker, (await serviceContainers(stack, svc)).map((c) => c.id), { timeoutMs, what: svc, onProgress: progress });
   }
   const s = m.plan.sizing;
-  await rollingReplace(stack, 'backend', { target: s.backend.replicas, timeoutMs, onProgress: progress, afterRemoval: async () => void (await reloadNginx(stack.docker, m.project, progress)) });
+  await rollingReplace(stack, 'backend', { target: s.backend.replicas, timeoutMs, onProgress: progress });
   await rollingReplace(stack, 'worker', { target: s.queue.replicas, timeoutMs, onProgress: progress });
   if (stale('nginx')) {
     await stack.compose.run(['up', '-d', '--no-deps', 'nginx'], { timeoutMs: 10 * 60_000 });
     await waitContainersHealthy(stack.docker, (await serviceContainers(stack, 'nginx')).map((c) => c.id), { timeoutMs, what: 'nginx', onProgress: progress });
-  } else {
+  } else if (nginxConfChanged) {
     await reloadNginx(stack.docker, m.project, progress);
   }
 }
@@ -263,6 +268,7 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
       let changes: FileChange[] = [];
       let migrationsApplied = 0;
       let rollbackFiles = previous;
+      const nginxConfChanged = files.find((f) => f.path === INSTALL_FILES.nginx)?.content !== previous.get(INSTALL_FILES.nginx);
       const writeNew = async () => {
         changes = await step(reporter, 'write', 'Write the configuration for the new images', async () => writeRenderedFiles(stack.root, files, stamp), (c) => c.filter((x) => x.status !== 'unchanged').map((x) => `${x.status} ${x.path}`).join(', ') || 'nothing changed');
       };
@@ -307,7 +313,7 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
           }
           return migrationsApplied;
         }, (n) => (n > 0 ? `${n} migration(s) applied` : 'schema up to date'));
-        await step(reporter, 'roll', 'Rolling restart onto the new images (gated on health)', (progress) => converge(stack, m, { before: from, after: to }, req.timeoutMs, progress), () => 'every service runs the new images and is healthy');
+        await step(reporter, 'roll', 'Rolling restart onto the new images (gated on health)', (progress) => converge(stack, m, { before: from, after: to }, nginxConfChanged, req.timeoutMs, progress), () => 'every service runs the new images and is healthy');
         await step(reporter, 'smoke', 'Smoke request through nginx', async () => {
           await smoke(stackUrl(m));
           return m.http.tls ? `${stackUrl(m)} → 200; ${await checkEdgeTls(m.http)}` : `${stackUrl(m)} → 200`;
@@ -327,7 +333,7 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
           } else if (migrated) {
             progress(`${migrationsApplied} additive migration(s) stay; the previous version runs on the expanded schema, nothing is restored`);
           }
-          await converge(stack, m, { before: to, after: from }, req.timeoutMs, progress);
+          await converge(stack, m, { before: to, after: from }, nginxConfChanged, req.timeoutMs, progress);
           await smoke(stackUrl(m));
           return restored;
         }).catch((rollbackErr: unknown) => {

@@ -8,6 +8,13 @@ const mb = (bytes: number) => `${Math.max(1, Math.floor(bytes / 1024 ** 2))}MB`;
 const kb = (bytes: number) => `${Math.max(64, Math.floor(bytes / 1024))}kB`;
 
 /**
+ * How long nginx caches Docker's DNS answer for the backend service, seconds (`resolver … valid=`).
+ * A rolling replace waits this long (plus a margin) after a new backend is healthy before the last
+ * old one drains, so nginx knows the new address before the old one stops listening.
+ */
+export const NGINX_RESOLVER_VALID_S = 5;
+
+/**
  * nginx/nginx.conf from nginx/nginx.conf.eta: explicit worker_processes/worker_connections, body
  * limit from the plan, backend resolved per request through Docker's DNS.
  * `upstream` is `host:port` of the backend service (default `backend:3000`).
@@ -15,7 +22,7 @@ const kb = (bytes: number) => `${Math.max(64, Math.floor(bytes / 1024))}kB`;
 export function renderNginx(plan: Plan, template: string, upstream = 'backend:3000', opts: { tls: boolean; trustedProxies?: string[] } = { tls: false }): string {
   const s = plan.sizing;
   const tls = opts.tls ? { cert: TLS_CERT_IN_CONTAINER, key: TLS_KEY_IN_CONTAINER } : null;
-  return renderTemplate(template, { tier: plan.tier, nginx: s.nginx, backend: s.backend, bodyLimitBytes: s.bodyLimitBytes, upstream, tls, trustedProxies: opts.trustedProxies ?? [] });
+  return renderTemplate(template, { tier: plan.tier, nginx: s.nginx, backend: s.backend, bodyLimitBytes: s.bodyLimitBytes, upstream, resolverValidS: NGINX_RESOLVER_VALID_S, tls, trustedProxies: opts.trustedProxies ?? [] });
 }
 
 /**

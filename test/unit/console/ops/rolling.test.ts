@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { parseDurationS } from '../../../../console/ops/rolling.js';
+import { edgeSettleMs, parseDurationS, settleWaitMs } from '../../../../console/ops/rolling.js';
+import { NGINX_RESOLVER_VALID_S } from '../../../../installer/render/config.render.js';
 import { assertSamePgMajor, changedImages } from '../../../../console/ops/upgrade.ops.js';
 import { PreflightError } from '../../../../installer/errors.js';
 
@@ -30,5 +31,24 @@ describe('rolling and upgrade helpers', () => {
       expect((e as PreflightError).message).to.match(/PostgreSQL 16, the database runs 15/);
       expect((e as PreflightError).hint).to.match(/--pg-major-dump-restore/);
     }
+  });
+  it('settles the edge only for backends: nginx DNS cache time plus 1 s', () => {
+    expect(edgeSettleMs('backend')).to.equal((NGINX_RESOLVER_VALID_S + 1) * 1000);
+    expect(edgeSettleMs('worker')).to.equal(0);
+  });
+
+  it('waits before the last old replica drains until a new one has been healthy for the settle time', () => {
+    const run = (id: string) => ({ id, state: 'running' });
+    const healthy = new Map([['new1', 10_000]]);
+    // One old (victim) and one new replica healthy since t=10 s: wait until 16 s.
+    expect(settleWaitMs([run('old'), run('new1')], 'old', healthy, 6000, 12_000)).to.equal(4000);
+    expect(settleWaitMs([run('old'), run('new1')], 'old', healthy, 6000, 17_000)).to.equal(0);
+    // Another old replica that nginx already knows keeps serving: no wait.
+    expect(settleWaitMs([run('old'), run('old2'), run('new1')], 'old', healthy, 6000, 12_000)).to.equal(0);
+    // Several new replicas: the first healthy one counts.
+    expect(settleWaitMs([run('old'), run('new1'), run('new2')], 'old', new Map([['new1', 10_000], ['new2', 11_000]]), 6000, 12_000)).to.equal(4000);
+    // No other running replica (scale to zero) or no settle (worker): no wait.
+    expect(settleWaitMs([run('old'), { id: 'new1', state: 'exited' }], 'old', healthy, 6000, 12_000)).to.equal(0);
+    expect(settleWaitMs([run('old'), run('new1')], 'old', healthy, 0, 12_000)).to.equal(0);
   });
 });
