@@ -8,6 +8,7 @@ import type { WorkloadProfile } from './workload.profile.js';
  */
 
 import type { PidsLimits } from './pids.sizing.js';
+import type { LogLimits } from './logs.sizing.js';
 
 export const TIERS = ['default', 'optimized', 'horizontal', 'cluster'] as const;
 export type Tier = (typeof TIERS)[number];
@@ -162,6 +163,11 @@ export interface PlanSizing {
    * in manifests written before it; the renderer derives it from the sizing then.
    */
   pidsLimit?: PidsLimits;
+  /**
+   * Container log limits (logs.sizing.ts) and the disk they take at most, bytes. Absent in
+   * manifests written before them; the renderer uses the defaults then.
+   */
+  logs?: LogLimits & { diskBytes: number };
 }
 
 /**

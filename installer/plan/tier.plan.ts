@@ -43,6 +43,7 @@ import {
 } from './sizing.constants.js';
 import { TIER_SHAPES } from './tier.shapes.js';
 import { pidsLimits } from './pids.sizing.js';
+import { logLimits } from './logs.sizing.js';
 import { TIERS, type ContainerLimits, type Intent, type Plan, type PlanSizing, type Shortfall, type Tier, type TierOption } from './plan.types.js';
 import { DEFAULT_PROFILE, staffUnit, workloadProfileSchema, type WorkloadProfile } from './workload.profile.js';
 
@@ -305,6 +306,14 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
         backend: put('sizing.pidsLimit.backend', pids.backend),
         worker: put('sizing.pidsLimit.worker', pids.worker),
         nginx: put('sizing.pidsLimit.nginx', pids.nginx),
+      };
+      // Every container the tier may run: scaled out to twice the replicas, one surge, the singletons.
+      const logs = logLimits(2 * replicas + 1 + shape.queueReplicas(2 * replicas) + 4);
+      sizing.logs = {
+        driver: 'json-file',
+        maxSizeBytes: put('sizing.logs.maxSizeBytes', logs.maxSizeBytes),
+        maxFiles: put('sizing.logs.maxFiles', logs.maxFiles),
+        diskBytes: put('sizing.logs.diskBytes', logs.diskBytes),
       };
       // Redis maxclients is derived from the counted clients, so count first.
       const budgetHost = { cpus, memoryLimitBytes: avail };

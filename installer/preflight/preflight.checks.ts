@@ -175,13 +175,17 @@ export const PREFLIGHT_CHECKS: PreflightCheck[] = [
   {
     id: 'disk-docker-root',
     title: "Disk at Docker's data root",
-    run: ({ facts }) => {
+    run: ({ facts, plan }) => {
+      // Container logs live under Docker's data root too: the plan's worst case comes on top.
+      const logs = plan?.sizing.logs?.diskBytes ?? 0;
+      const min = MIN_DOCKER_ROOT_FREE + logs;
+      const of = logs > 0 ? ` (${formatBytes(MIN_DOCKER_ROOT_FREE)} + ${formatBytes(logs)} of rotated container logs at most)` : '';
       const d = facts.disk.dockerRoot;
-      if (!d) return { status: 'warn', found: 'not measurable', needs: formatBytes(MIN_DOCKER_ROOT_FREE), fix: 'check free space at /var/lib/docker by hand' };
+      if (!d) return { status: 'warn', found: 'not measurable', needs: `${formatBytes(min)}${of}`, fix: 'check free space at /var/lib/docker by hand' };
       const found = `${formatBytes(d.freeBytes)} free at ${d.measuredPath}`;
-      if (d.freeBytes < MIN_DOCKER_ROOT_FREE) return { status: 'fail', found, needs: `≥ ${formatBytes(MIN_DOCKER_ROOT_FREE)}`, fix: 'free space (docker system prune) or move Docker’s data-root' };
-      if (d.freeBytes < WARN_DOCKER_ROOT_FREE) return { status: 'warn', found, needs: `${formatBytes(WARN_DOCKER_ROOT_FREE)} recommended for the database`, fix: 'the database volume grows with records; add space' };
-      return pass(found, `≥ ${formatBytes(MIN_DOCKER_ROOT_FREE)}`);
+      if (d.freeBytes < min) return { status: 'fail', found, needs: `≥ ${formatBytes(min)}${of}`, fix: 'free space (docker system prune) or move Docker’s data-root' };
+      if (d.freeBytes < WARN_DOCKER_ROOT_FREE + logs) return { status: 'warn', found, needs: `${formatBytes(WARN_DOCKER_ROOT_FREE + logs)} recommended for the database and the logs`, fix: 'the database volume grows with records; add space' };
+      return pass(found, `≥ ${formatBytes(min)}${of}`);
     },
   },
   {

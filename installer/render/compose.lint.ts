@@ -1,7 +1,7 @@
 /** One lint finding on a rendered Compose document. */
 export interface ComposeLintIssue {
   service: string;
-  rule: 'container-name' | 'published-port' | 'missing-limits' | 'unpinned-image' | 'no-healthcheck' | 'privileges';
+  rule: 'container-name' | 'published-port' | 'missing-limits' | 'unpinned-image' | 'no-healthcheck' | 'privileges' | 'unbounded-logs';
   message: string;
 }
 
@@ -13,7 +13,8 @@ export const EDGE_SERVICES = new Set(['nginx']);
  * on anything but the edge ("port is already allocated" on the second replica), services without
  * CPU/memory limits, unpinned images, services without a healthcheck, and services running with
  * more than they need (a writable root filesystem, capabilities not dropped, setuid privilege
- * gain, no pids limit, `privileged`).
+ * gain, no pids limit, `privileged`), and services whose logs are not rotated (json-file without
+ * max-size and max-file).
  * Pure; returns every issue found (empty when clean).
  */
 export function findComposeIssues(doc: { services?: Record<string, Record<string, unknown>> }): ComposeLintIssue[] {
@@ -34,6 +35,10 @@ export function findComposeIssues(doc: { services?: Record<string, Record<string
     const opts = Array.isArray(s.security_opt) ? s.security_opt : [];
     if (s.read_only !== true || !caps.includes('ALL') || !opts.includes('no-new-privileges:true') || typeof s.pids_limit !== 'number' || s.privileged) {
       issues.push({ service: name, rule: 'privileges', message: `${name}: needs read_only, cap_drop [ALL], no-new-privileges and a pids_limit, and never privileged (least privilege)` });
+    }
+    const logging = s.logging as { driver?: string; options?: Record<string, string> } | undefined;
+    if (!logging || logging.driver !== 'json-file' || !/^\d+[kmg]$/.test(logging.options?.['max-size'] ?? '') || !/^\d+$/.test(logging.options?.['max-file'] ?? '')) {
+      issues.push({ service: name, rule: 'unbounded-logs', message: `${name}: needs logging json-file with max-size and max-file (unbounded logs fill the disk)` });
     }
     if (!s.healthcheck) issues.push({ service: name, rule: 'no-healthcheck', message: `${name}: needs a healthcheck (install waits on health)` });
   }

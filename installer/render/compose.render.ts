@@ -3,6 +3,7 @@ import type { Plan } from '../plan/plan.types.js';
 import type { StackImages } from './images.map.js';
 import { lintCompose } from './compose.lint.js';
 import { pidsLimits, type PidsLimits } from '../plan/pids.sizing.js';
+import { composeLogging, LOG_FILE_BYTES, LOG_FILES, type LogLimits } from '../plan/logs.sizing.js';
 
 /** Options of the edge and the project that are not sizing. */
 export interface StackOptions {
@@ -47,13 +48,15 @@ export function nginxTempBytes(bodyLimitBytes: number): number {
 /**
  * Least privilege for every service: read-only root filesystem (writes go to tmpfs and volumes),
  * no capabilities beyond the template's `cap_add`, no privilege gain through setuid binaries, and
- * the plan's pids limit. Mutates `service`.
+ * the plan's pids limit, and log rotation (the plan's log limits). Mutates `service`.
  */
-function harden(service: Service, pids: number): void {
+function harden(service: Service, pids: number, logs: LogLimits): void {
   service.read_only = true;
   service.cap_drop = ['ALL'];
   service.security_opt = ['no-new-privileges:true'];
   service.pids_limit = pids;
+  // Bounded logs: Docker rotates each container's log at max-size and keeps max-file files.
+  service.logging = composeLogging(logs);
 }
 
 type Service = Record<string, unknown> & { environment?: Record<string, string>; image?: string };
@@ -104,11 +107,12 @@ export function renderCompose(plan: Plan, images: StackImages, opts: StackOption
     DB_PGBOUNCER: String(viaPgbouncer),
   };
 
+  const logs: LogLimits = s.logs ?? { driver: 'json-file', maxSizeBytes: LOG_FILE_BYTES, maxFiles: LOG_FILES };
   const pids: PidsLimits = s.pidsLimit ?? (Object.fromEntries(Object.entries(pidsLimits(s)).map(([k, v]) => [k, v.value])) as unknown as PidsLimits);
   for (const [name, service] of Object.entries(svc)) {
     const n = pids[name as keyof PidsLimits];
     if (n === undefined) throw new Error(`compose template: the plan has no pids limit for service ${name}`);
-    harden(service, n);
+    harden(service, n, logs);
   }
 
   const db = svc.db!;

@@ -110,6 +110,17 @@ describe('e2e: least privilege and trusted proxies (issue 10, items 7 and 8)', f
     }
   });
 
+  it('no service can write unbounded logs: docker inspect shows json-file with the planned max-size and max-file', async () => {
+    const logs = JSON.parse(readText(join(root, 'carebox.json'))).plan.sizing.logs as { maxSizeBytes: number; maxFiles: number };
+    const list = await containers();
+    expect(list.length).to.be.greaterThan(0);
+    for (const c of list) {
+      const lc = (await docker.getContainer(c.id).inspect()).HostConfig.LogConfig!;
+      expect(lc.Type, c.service).to.equal('json-file');
+      expect(lc.Config, c.service).to.deep.equal({ 'max-size': `${logs.maxSizeBytes / 1024}k`, 'max-file': String(logs.maxFiles) });
+    }
+  });
+
   it('nginx: master and workers unprivileged, on container ports 8080 (the host port unchanged)', async () => {
     const nginx = (await containers()).find((c) => c.service === 'nginx')!;
     const info = await docker.getContainer(nginx.id).inspect();

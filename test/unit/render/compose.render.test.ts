@@ -54,7 +54,7 @@ describe('render: compose.yml', () => {
     expect(text).to.not.match(/[&*]a\d+/);
   });
 
-  it('lint rejects container_name, host ports on a backend, missing limits, unpinned images, missing healthchecks and missing least-privilege settings', () => {
+  it('lint rejects container_name, host ports on a backend, missing limits, unpinned images, missing healthchecks, missing least-privilege settings and unrotated logs', () => {
     const bad = {
       services: {
         backend: { image: 'carebox/server', container_name: 'x', ports: ['3000:3000'] },
@@ -62,7 +62,7 @@ describe('render: compose.yml', () => {
       },
     };
     const rules = findComposeIssues(bad).map((i) => `${i.service}:${i.rule}`).sort();
-    expect(rules).to.deep.equal(['backend:container-name', 'backend:missing-limits', 'backend:no-healthcheck', 'backend:privileges', 'backend:published-port', 'backend:unpinned-image', 'nginx:privileges', 'nginx:unpinned-image']);
+    expect(rules).to.deep.equal(['backend:container-name', 'backend:missing-limits', 'backend:no-healthcheck', 'backend:privileges', 'backend:published-port', 'backend:unbounded-logs', 'backend:unpinned-image', 'nginx:privileges', 'nginx:unbounded-logs', 'nginx:unpinned-image']);
     expect(() => lintCompose(bad)).to.throw(/port is already allocated/);
   });
 });
