@@ -38,5 +38,7 @@ export const INSTALL_FILES = {
   redisPassword: 'secrets/redis-password',
   pgbouncerIni: 'pgbouncer/pgbouncer.ini',
   manifest: 'carebox.json',
+  /** Append-only JSON lines: every `carebox` verb that changed the stack (installer/manifest/operations.log.ts). */
+  operationsLog: 'operations.log',
   backups: 'backups',
 } as const;

@@ -211,6 +211,9 @@ export async function createSupportBundle(root: string, opts: { output?: string;
 
     await step(reporter, 'config', 'Collect the manifest and the configuration (secrets redacted)', async () => {
       if (manifest) await put('carebox.json', JSON.stringify(manifest, null, 2));
+      // Who changed the stack and how: no patient data, option values other than plain settings are redacted at write time.
+      const ops = await readIfExists(join(root, INSTALL_FILES.operationsLog));
+      if (ops !== null) await put(INSTALL_FILES.operationsLog, ops);
       for (const f of [INSTALL_FILES.compose, INSTALL_FILES.nginx, INSTALL_FILES.postgres, INSTALL_FILES.redis, INSTALL_FILES.pgbouncerIni]) {
         const t = await readIfExists(join(root, f));
         if (t !== null) await put(join('config', f), t);

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { appendOperation, LOGGED_VERBS, operationEntry } from '../manifest/operations.log.js';
+import { commonOptions } from './common.options.js';
 import { processOutput, reportError, type Output } from './output.js';
 
 /** Raw commander options of a verb. */
@@ -19,9 +21,27 @@ export const runAction: ActionRunner = (body) => async (...args) => {
   const raw = cmd.opts() as RawOptions;
   const positional = args.slice(0, -2).flatMap((a) => (Array.isArray(a) ? a.map(String) : typeof a === 'string' ? [a] : []));
   const out = processOutput(Boolean(raw.json));
+  const startedAt = new Date();
+  let error: string | null = null;
   try {
     process.exitCode = await body(out, raw, positional);
   } catch (err) {
+    error = err instanceof Error ? err.message : String(err);
     process.exitCode = reportError(err, out);
   }
+  await logOperation(cmd.name(), positional, raw, startedAt, Number(process.exitCode ?? 0), error, out);
 };
+
+/** Appends a verb that changes the stack to the install root's operations log (never throws). */
+async function logOperation(verb: string, args: string[], raw: RawOptions, startedAt: Date, exitCode: number, error: string | null, out: Output): Promise<void> {
+  if (!LOGGED_VERBS.has(verb) || (verb === 'maintenance' && args[0] === 'status')) return;
+  let dir: string;
+  try {
+    dir = commonOptions(raw as { dir?: string }).dir;
+  } catch {
+    return; // a bad --dir: nothing ran
+  }
+  const entry = operationEntry({ verb, args, options: raw, startedAt, durationMs: Date.now() - startedAt.getTime(), exitCode, error });
+  const r = await appendOperation(dir, entry);
+  if (r.error) out.log(`warning: could not append to ${dir}/operations.log: ${r.error}`);
+}

@@ -339,7 +339,7 @@ describe('e2e: backup and restore on the real engine', function () {
     };
     walk(dir);
     const rel = files.map((f) => f.slice(dir.length + 1));
-    expect(rel).to.include.members(['carebox-support/versions.json', 'carebox-support/carebox.json', 'carebox-support/preflight.json', 'carebox-support/containers.json', 'carebox-support/config/compose.yml', 'carebox-support/config/env.redacted', 'carebox-support/config/nginx/nginx.conf', 'carebox-support/logs/backend-1.log', 'carebox-support/logs/db-1.log', 'carebox-support/logs/nginx-1.log']);
+    expect(rel).to.include.members(['carebox-support/versions.json', 'carebox-support/carebox.json', 'carebox-support/preflight.json', 'carebox-support/containers.json', 'carebox-support/config/compose.yml', 'carebox-support/config/env.redacted', 'carebox-support/config/nginx/nginx.conf', 'carebox-support/logs/backend-1.log', 'carebox-support/logs/db-1.log', 'carebox-support/logs/nginx-1.log', 'carebox-support/operations.log']);
     const all = files.map((f) => readFileSync(f, 'utf8')).join('\n');
     // No secret value from .env, anywhere (the equivalent of untar + grep for each).
     const env = readText(join(s!.root, '.env'));

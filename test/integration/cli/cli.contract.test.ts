@@ -340,4 +340,39 @@ describe('CLI contract (built binary)', function () {
     expect(again.json.files.every((f: any) => f.status === 'unchanged')).to.equal(true);
     expect(again.json.manifestWritten).to.equal(false);
   });
+
+  it('history: every verb that changes the stack is appended to operations.log (who, when, what, result), secrets and free text redacted; reads are not', async () => {
+    const root = join(scratch, 'history');
+    expect((await carebox(['install', '--yes', '--render-only', '--json', '--dir', root, '--http-port', '18095'])).code).to.equal(0);
+    const bad = await carebox(['scale', 'backend=abc', '--dir', root, '--json']);
+    expect(bad.code).to.equal(2);
+    expect((await carebox(['plan', '--dir', root, '--json'])).code).to.equal(0);
+    expect((await carebox(['maintenance', 'status', '--dir', root, '--json'])).code).to.equal(0);
+    const off = await carebox(['maintenance', 'on', '--message', 'secret-looking text', '--dir', root, '--json']);
+    const h = await carebox(['history', '--dir', root, '--json']);
+    expect(h.code, h.stderr).to.equal(0);
+    const entries = h.json.entries as any[];
+    expect(entries.map((e) => e.verb)).to.deep.equal(['install', 'scale', 'maintenance']);
+    expect(entries[0]).to.include({ exitCode: 0, error: null });
+    expect(entries[0].options).to.include({ yes: true, renderOnly: true, httpPort: '18095' });
+    expect(entries[0].options).to.not.have.property('dir');
+    expect(entries[1]).to.include({ exitCode: 2 });
+    expect(entries[1].args).to.deep.equal(['backend=abc']);
+    expect(entries[1].error).to.match(/abc/);
+    expect(entries[2].exitCode).to.equal(off.code);
+    expect(entries[2].options.message).to.equal('[redacted]');
+    for (const e of entries) {
+      expect(e.user).to.be.a('string').and.not.equal('');
+      expect(Date.parse(e.at)).to.be.above(Date.now() - 600_000);
+    }
+    expect(readFileSync(join(root, 'operations.log'), 'utf8')).to.not.include('secret-looking');
+    const { statSync } = await import('node:fs');
+    expect(statSync(join(root, 'operations.log')).mode & 0o777).to.equal(0o600);
+    const text = await carebox(['history', '--dir', root, '--limit', '1']);
+    expect(text.code).to.equal(0);
+    expect(text.stdout.trim().split('\n')).to.have.length(1);
+    expect(text.stdout).to.match(/carebox maintenance on --message \[redacted\]/);
+    expect((await carebox(['history', '--dir', root, '--limit', '0'])).code).to.equal(2);
+    expect((await carebox(['history', '--dir', join(scratch, 'nothing-here')])).code).to.equal(1);
+  });
 });
