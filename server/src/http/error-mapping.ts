@@ -23,6 +23,20 @@ export interface ErrorMappingOptions {
 /** Node/libpq network failures: the dependency is unreachable, not our bug. */
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE']);
 
+/**
+ * Redis error replies that mean it refuses writes for now, not that the request is wrong: MISCONF
+ * (the last background save failed: a full disk, or a fork refused under a strict
+ * vm.overcommit_memory; Redis then stops writes, redis.conf `stop-writes-on-bgsave-error`), OOM
+ * (maxmemory reached with nothing evictable), READONLY, LOADING, BUSY, MASTERDOWN (Redis docs,
+ * error replies). ioredis raises them as `ReplyError` with the reply as message.
+ */
+const REDIS_REFUSALS = /^(MISCONF|OOM|READONLY|LOADING|BUSY|MASTERDOWN|NOREPLICAS)\b/;
+
+/** True for a Redis error reply saying it refuses writes for now (see {@link REDIS_REFUSALS}). */
+export function isRedisRefusal(err: unknown): boolean {
+  return err instanceof Error && err.name === 'ReplyError' && REDIS_REFUSALS.test(err.message);
+}
+
 /** SQLSTATEs meaning PostgreSQL cannot take the work now (class 08: connection exception). */
 const PG_UNAVAILABLE = new Set(['53300', '57P01', '57P02', '57P03', '53000', '53100', '53200']);
 
@@ -34,6 +48,8 @@ const PG_UNAVAILABLE = new Set(['53300', '57P01', '57P02', '57P03', '53000', '53
  * - body parser errors: 413 PAYLOAD_TOO_LARGE, 400 INVALID_JSON, or their own 4xx.
  * - knex pool acquire timeout (KnexTimeoutError): 503 DATABASE_BUSY, Retry-After 1.
  * - PostgreSQL unavailable / too many clients / network failure: 503, Retry-After 5.
+ * - Redis refusing writes (MISCONF after a failed save on a full disk, OOM, READONLY, …):
+ *   503 STORE_REFUSES_WRITES, Retry-After 30.
  * - PostgreSQL statement timeout (57014): 503 QUERY_TIMEOUT; serialization failure or deadlock
  *   (40001, 40P01): 503 TRANSACTION_CONFLICT, Retry-After 1.
  * - PostgreSQL unique or exclusion violation (23505, 23P01): 409 CONFLICT naming the constraint,
@@ -68,6 +84,15 @@ export function toHttpError(err: unknown, options: ErrorMappingOptions): HttpErr
     });
   }
   if (typeof err !== 'object' || err === null) return new InternalError(err);
+  if (isRedisRefusal(err)) {
+    // Sessions, sign-in throttling and the job queue live in Redis: nothing useful works until it
+    // writes again, and nothing was stored, so the client may retry. The 5xx is logged and counted.
+    return new ServiceUnavailableError('STORE_REFUSES_WRITES', 'the session and queue store refuses writes (full disk or out of memory); retry later', {
+      retryAfterSeconds: 30,
+      hint: 'An administrator must free disk space or memory on the server (see `carebox status`).',
+      cause: err,
+    });
+  }
 
   const e = err as { type?: unknown; limit?: unknown; status?: unknown; statusCode?: unknown; expose?: unknown; code?: unknown; constraint?: unknown; message?: unknown };
   // body-parser (express.json) errors carry `type` and a 4xx `status`.

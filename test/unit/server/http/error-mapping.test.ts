@@ -4,7 +4,7 @@ import knex from 'knex';
 import request from 'supertest';
 import { z } from 'zod';
 import { errorHandler, notFoundHandler } from '../../../../server/src/http/error-handler.middleware.js';
-import { isKnexTimeout, toHttpError } from '../../../../server/src/http/error-mapping.js';
+import { isKnexTimeout, isRedisRefusal, toHttpError } from '../../../../server/src/http/error-mapping.js';
 import {
   assertFound,
   ConflictError,
@@ -21,6 +21,19 @@ function codedError(message: string, code: string, extra: Record<string, unknown
 }
 
 describe('server http: toHttpError', () => {
+  it('maps Redis refusing writes (an ioredis ReplyError: MISCONF, OOM, READONLY) to 503 STORE_REFUSES_WRITES, Retry-After 30', () => {
+    const reply = (message: string) => Object.assign(new Error(message), { name: 'ReplyError' });
+    for (const m of ["MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk.", "OOM command not allowed when used memory > 'maxmemory'.", "READONLY You can't write against a read only replica."]) {
+      const e = toHttpError(reply(m), { bodyLimitBytes: 1024 });
+      expect(e.status, m).to.equal(503);
+      expect(e.code, m).to.equal('STORE_REFUSES_WRITES');
+      expect(e.retryAfterSeconds).to.equal(30);
+    }
+    expect(isRedisRefusal(reply('ERR wrong number of arguments'))).to.equal(false);
+    expect(isRedisRefusal(new Error('MISCONF but not a reply'))).to.equal(false);
+    expect(toHttpError(reply('ERR unknown command'), { bodyLimitBytes: 1024 }).status).to.equal(500);
+  });
+
   it('passes HttpErrors through unchanged', () => {
     const err = new ConflictError('slot taken', 'DOUBLE_BOOKING');
     expect(toHttpError(err, OPTIONS)).to.equal(err);
