@@ -38,5 +38,7 @@ export const INSTALL_FILES = {
   redisPassword: 'secrets/redis-password',
   pgbouncerIni: 'pgbouncer/pgbouncer.ini',
   manifest: 'carebox.json',
+  /** The CLI image the launcher (cli/carebox.sh) runs for this root: one line, an image reference. */
+  cliImage: 'cli-image',
   backups: 'backups',
 } as const;
