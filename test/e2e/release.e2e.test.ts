@@ -13,12 +13,12 @@
  * The release's per-version tags (carebox/cli:<V>, carebox/server:<V>) are removed before each run,
  * so the launcher and the CLI must load them from the bundle.
  *
- * Cost: the CLI image per version is one small layer on top of cached ones (see cli/Dockerfile);
- * the server and stand-in images are reused by content hash. Measured figures go to the log.
+ * Cost: the CLI image is built once per package content (`carebox/cli-build:<hash>`), and each
+ * version is one small layer on it (console/ops/cli.image.ts); the server and stand-in images are
+ * reused by content hash. Measured figures go to the log.
  */
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -82,10 +82,9 @@ describe('e2e: a release installs and upgrades with only Docker (no network, no 
   let base = '';
   let root = '';
   let port = 0;
-  const id = randomBytes(3).toString('hex');
-  const versions = [`${CAREBOX_VERSION}-e2e.${id}.1`, `${CAREBOX_VERSION}-e2e.${id}.2`] as const;
+  // Fixed versions: an unchanged package reuses its CLI images (content-hash tags) from the last run.
+  const versions = [`${CAREBOX_VERSION}-e2e.1`, `${CAREBOX_VERSION}-e2e.2`] as const;
   const releases: { dir: string; json: any; ms: number }[] = [];
-  const created = new Set<string>();
   const figures: Record<string, number | string> = {};
 
   /** `sh <launcher> args` in the sandbox, from the release's directory (as an operator would). */
@@ -133,9 +132,6 @@ describe('e2e: a release installs and upgrades with only Docker (no network, no 
       const r = await run([process.execPath, join(REPO, 'dist/scripts/release.js'), '--version', v, '--out', dir, '--images', STANDINS, '--docker-cli-image', DOCKER_CLI_STANDIN, '--json'], { cwd: REPO });
       expect(r.code, r.stderr).to.equal(0);
       releases.push({ dir, json: r.json, ms: Date.now() - t0 });
-      for (const ref of Object.values(r.json.images as Record<string, string>)) if (ref.startsWith('carebox/cli:') || ref.startsWith('carebox/server:')) created.add(ref);
-      const cliId = (await docker.getImage(r.json.images.cli).inspect()).Id;
-      created.add(cliId);
     }
     root = join(base, 'opt', 'carebox');
     port = await freePort();
@@ -143,11 +139,8 @@ describe('e2e: a release installs and upgrades with only Docker (no network, no 
 
   after(async () => {
     if (root && existsSync(join(root, 'carebox.json'))) await carebox(['uninstall', '--dir', root, '--purge', '--yes']);
-    if (docker) {
-      await untagVersions(versions);
-      // The per-version CLI images (content-hash tags) are this run's; the server image is shared by hash.
-      for (const ref of created) if (!ref.startsWith('carebox/')) await docker.getImage(ref).remove({ force: true }).catch(() => undefined);
-    }
+    // The release tags go; the content-hash tags stay, like the server images an install builds.
+    if (docker) await untagVersions(versions);
     if (Object.keys(figures).length) console.log(`      release e2e figures: ${JSON.stringify(figures)}`);
     if (base) await rm(base, { recursive: true, force: true });
   });
