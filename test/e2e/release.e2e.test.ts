@@ -93,11 +93,17 @@ describe('e2e: a release installs and upgrades with only Docker (no network, no 
     return run(['unshare', '-m', '-n', 'sh', '-c', SANDBOX, 'sandbox', join(base, 'hidden'), rel.json.launcher.file, ...args], { cwd: rel.dir });
   };
 
-  /** Remove the per-version tags of the releases (they must come back from the bundles). */
+  // The stand-in tags are shared with every other test and helper on this engine: the releases
+  // bundle aliases of them made for this file (as bundle.e2e does), so loading a bundle never
+  // retags a shared stand-in, and removing the aliases makes the bundles bring them back.
+  const aliases: Record<string, string> = {};
+
+  /** Remove the per-version tags of the releases and the aliases (they must come back from the bundles). */
   const untagVersions = async (which: readonly string[]) => {
     for (const v of which) {
       for (const ref of [`carebox/cli:${v}`, `carebox/server:${v}`]) await docker.getImage(ref).remove({ noprune: true }).catch(() => undefined);
     }
+    for (const ref of Object.values(aliases)) await docker.getImage(ref).remove({ noprune: true }).catch(() => undefined);
   };
 
   /** Engine events for images in [sinceS, untilS]. */
@@ -125,11 +131,20 @@ describe('e2e: a release installs and upgrades with only Docker (no network, no 
     }
     base = await mkdtemp(join(tmpdir(), 'carebox-release-e2e-'));
     await writeFile(join(base, 'hidden'), '', { mode: 0o644 });
+    const standins = JSON.parse(readText(STANDINS)) as Record<string, string>;
+    // node stays the shared tag: it is only the base of the server and CLI images (not in the bundle),
+    // and their content hashes name it.
+    for (const role of ['postgres', 'redis', 'nginx', 'pgbouncer']) {
+      await docker.getImage(standins[role]!).tag({ repo: `carebox-e2e-release/${role}`, tag: '1' });
+      aliases[role] = `carebox-e2e-release/${role}:1`;
+    }
+    const imagesFile = join(base, 'images.json');
+    await writeFile(imagesFile, JSON.stringify({ ...standins, ...aliases }));
     // `npm run release` runs `node dist/scripts/release.js` after the build; the build is done.
     for (const v of versions) {
       const dir = join(base, `release-${v}`);
       const t0 = Date.now();
-      const r = await run([process.execPath, join(REPO, 'dist/scripts/release.js'), '--version', v, '--out', dir, '--images', STANDINS, '--docker-cli-image', DOCKER_CLI_STANDIN, '--json'], { cwd: REPO });
+      const r = await run([process.execPath, join(REPO, 'dist/scripts/release.js'), '--version', v, '--out', dir, '--images', imagesFile, '--docker-cli-image', DOCKER_CLI_STANDIN, '--json'], { cwd: REPO });
       expect(r.code, r.stderr).to.equal(0);
       releases.push({ dir, json: r.json, ms: Date.now() - t0 });
     }
