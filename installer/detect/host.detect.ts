@@ -72,8 +72,9 @@ async function osFacts(timeoutMs: number): Promise<Omit<HostFacts['os'], 'privil
  * - Whether each wanted port is free, and which container holds it.
  * - OS, kernel, distro, and whether this process is root or in the docker group.
  *
- * @returns HostFacts; CPUs may be fractional (≥ 1), memory and disk in bytes. Never throws:
- *   failures are in `docker.error`, `compose.error`, null disk facts and `notes`.
+ * @returns HostFacts; CPUs may be fractional (≥ 1), memory and disk in bytes. Failures are in
+ *   `docker.error`, `compose.error`, null disk facts and `notes`.
+ * @throws UsageError only for a malformed CAREBOX_HOST_ROOT / CAREBOX_HOST_PID (host mode).
  */
 export async function detectHost(opts: DetectHostOptions): Promise<HostFacts> {
   const env = opts.env ?? process.env;
