@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Carebox installer.
+# Carebox installer from source (development, CI, lab machines). Hospital servers use a release
+# instead: `npm run release` makes a launcher and an offline bundle that need only Docker (README.md,
+# "Quick start: a hospital server").
 #
 #   ./install.sh [--prepare-host] [carebox install options...]
 #
@@ -67,6 +69,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   say "cannot install; missing prerequisites:"
   for m in "${missing[@]}"; do echo "  - $m" >&2; done
   say "on a lab machine with Debian's archive reachable, ./install.sh --prepare-host ... sets them up"
+  say "on a server with only Docker (no Node.js, no network), install from a release instead: carebox-<version>.sh install --bundle carebox-bundle-<version>.tar.gz (README.md)"
   exit 3
 fi
 

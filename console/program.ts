@@ -10,6 +10,8 @@
 import { Command } from 'commander';
 import { runAction, type ActionRunner } from '../installer/commands/action.js';
 import { CAREBOX_VERSION } from '../installer/version.js';
+import { formatVersions, versionReport } from '../installer/manifest/cli.record.js';
+import { defaultInstallRoot } from '../installer/paths.js';
 
 type Register = (program: Command, run: ActionRunner) => void;
 
@@ -46,9 +48,15 @@ const VERBS: ReadonlyArray<{ names: readonly string[]; load: () => Promise<Regis
  *   is loaded (the rest of the CLI behaves the same). Without it, every verb is.
  */
 export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
+  const args = argv.slice(2);
+  // `--version` names both the CLI (and its image) and the stack the install root runs (carebox.json);
+  // the root is --dir when given, else CAREBOX_DIR or /opt/carebox. Read only when asked.
+  const asksVersion = args.includes('--version') || args.includes('-V');
+  const dirAt = args.indexOf('--dir');
+  const dir = args.find((a) => a.startsWith('--dir='))?.slice('--dir='.length) ?? (dirAt >= 0 ? args[dirAt + 1] : undefined) ?? defaultInstallRoot();
   const program = new Command('carebox')
     .description('Carebox: self-hosted hospital records appliance — plan, install and run the stack')
-    .version(CAREBOX_VERSION)
+    .version(asksVersion ? formatVersions(versionReport(dir)) : CAREBOX_VERSION, '-V, --version', 'print the CLI version and the version the install root runs')
     .showHelpAfterError('(run `carebox --help` for usage)')
     .exitOverride();
   const word = argv.slice(2).find((a) => !a.startsWith('-'));

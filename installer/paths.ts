@@ -40,5 +40,7 @@ export const INSTALL_FILES = {
   manifest: 'carebox.json',
   /** Append-only JSON lines: every `carebox` verb that changed the stack (installer/manifest/operations.log.ts). */
   operationsLog: 'operations.log',
+  /** The CLI image the launcher (cli/carebox.sh) runs for this root: one line, an image reference. */
+  cliImage: 'cli-image',
   backups: 'backups',
 } as const;

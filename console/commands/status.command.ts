@@ -10,6 +10,7 @@ import { stackStatus, type StackStatus } from '../ops/status.ops.js';
 import { formatMeasured } from '../../installer/plan/plan.format.js';
 import { formatMaintenance } from '../ops/maintenance.ops.js';
 import { formatHeadroom } from '../ops/headroom.js';
+import { formatVersions, runningCli } from '../../installer/manifest/cli.record.js';
 
 /** Text table of a stack status. */
 export function formatStatus(s: StackStatus): string {
@@ -44,8 +45,10 @@ export function registerStatus(program: Command, run: ActionRunner): void {
         const m = await requireManifest(dir);
         const { docker } = await connectDocker();
         const s = await stackStatus(docker, m, { usage: raw.usage !== false, root: dir, load: 'full' });
-        out.result({ ok: s.healthy, ...s });
-        out.print(formatStatus(s));
+        // Which CLI answers and which release the stack runs (they differ until an upgrade finishes).
+        const versions = { cli: runningCli(), stack: { version: m.carebox.version, cli: m.cli ?? null } };
+        out.result({ ok: s.healthy, ...s, versions });
+        out.print(`${formatStatus(s)}\n${formatVersions({ cli: versions.cli, stack: { root: dir, version: m.carebox.version, server: m.images.server, cli: m.cli ?? null } })}`);
         return s.healthy ? ExitCode.Ok : ExitCode.Unhealthy;
       }),
     );

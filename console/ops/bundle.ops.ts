@@ -67,9 +67,7 @@ async function saveImages(docker: Docker, refs: string[], path: string): Promise
  * @throws UsageError when --output names a missing directory or an existing file; OperationError when an image of the manifest is missing locally or the export fails.
  */
 export async function createBundle(docker: Docker, m: Manifest, opts: { output?: string; includePgbouncer?: boolean }, reporter: StepReporter): Promise<BundleResult> {
-  const t0 = Date.now();
   const output = resolve(opts.output ?? defaultBundleName(CAREBOX_VERSION, utcStamp()));
-  await checkNewOutputFile(output);
   const roles: [string, string][] = [
     ['postgres', m.images.postgres],
     ['redis', m.images.redis],
@@ -78,6 +76,21 @@ export async function createBundle(docker: Docker, m: Manifest, opts: { output?:
   ];
   // PgBouncer is in the bundle whenever it exists here: the target host may plan a tier that needs it.
   if (opts.includePgbouncer !== false && (m.plan.sizing.pgbouncer || (await imageExists(docker, m.images.pgbouncer)))) roles.push(['pgbouncer', m.images.pgbouncer]);
+  return writeBundle(docker, roles, { output, version: CAREBOX_VERSION }, reporter);
+}
+
+/**
+ * Write a bundle of the given images (role → reference; `cli` for a release's CLI image) and the
+ * package's templates.
+ * @param opts.output target file (`.tar.gz`/`.tgz` gzip-compressed, else plain tar); must not exist.
+ * @param opts.version the Carebox version the bundle is of (its index's `carebox.version`).
+ * @throws UsageError when the output names a missing directory or an existing file; OperationError
+ *   when an image is missing locally or the export fails.
+ */
+export async function writeBundle(docker: Docker, roles: [string, string][], opts: { output: string; version: string }, reporter: StepReporter): Promise<BundleResult> {
+  const t0 = Date.now();
+  const output = resolve(opts.output);
+  await checkNewOutputFile(output);
   const missing: string[] = [];
   for (const [role, ref] of roles) if (!(await imageExists(docker, ref))) missing.push(`${role} (${ref})`);
   if (missing.length) throw new OperationError(`images of this install are missing locally: ${missing.join(', ')}`, 'run `carebox install` (or `docker load`) so every image exists, then retry');
@@ -98,7 +111,7 @@ export async function createBundle(docker: Docker, m: Manifest, opts: { output?:
       schemaVersion: 1,
       kind: 'carebox-bundle',
       createdAt: new Date().toISOString(),
-      carebox: { version: CAREBOX_VERSION },
+      carebox: { version: opts.version },
       images: Object.fromEntries(roles) as BundleIndex['images'],
       imageIds,
       imagesTar: { path: BUNDLE_IMAGES, sha256: saved.sha256, bytes: saved.bytes },

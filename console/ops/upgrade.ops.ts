@@ -28,7 +28,8 @@ import { listStackContainers } from '../../installer/apply/stack.containers.js';
 import type { StepReporter } from '../../installer/apply/steps.js';
 import { summarize } from '../../installer/apply/health.wait.js';
 import { CareboxError, OperationError, PreflightError, UnhealthyError, UsageError } from '../../installer/errors.js';
-import { writeManifest, type Manifest } from '../../installer/manifest/manifest.js';
+import { writeManifest, type CliRecord, type Manifest } from '../../installer/manifest/manifest.js';
+import { runningCli, writeCliImageFile } from '../../installer/manifest/cli.record.js';
 import { INSTALL_FILES, packageRoot } from '../../installer/paths.js';
 import { applyDbRoles, DB_APP_ROLE, DB_OWNER_ROLE, migrationEnv } from '../../installer/apply/db.roles.js';
 import { loadSecrets } from '../../installer/apply/secrets.store.js';
@@ -201,11 +202,20 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
     // Images load before the backup: the path (in place, or dump and restore) is known before
     // anything stops, and a bundle that fails to load costs no backup.
     let templates: Templates = loadTemplates();
+    // A release bundle carries its CLI: the launcher runs that one for this root once the stack runs
+    // the release's images (the root's cli-image file is written with the manifest).
+    let cli: CliRecord = runningCli(stack.env);
+    let version = CAREBOX_VERSION;
     const to = await step(reporter, 'images', 'Load the new images', async (progress): Promise<StackImages> => {
       if (req.bundleFile) {
         const b = await loadBundle(stack.docker, req.bundleFile, progress);
         templates = b.templates;
-        return { ...from, ...b.index.images } as StackImages;
+        if (b.cli) {
+          cli = b.cli;
+          version = b.cli.version;
+        }
+        const { cli: _cli, ...roles } = b.index.images;
+        return { ...from, ...roles } as StackImages;
       }
       // Only the roles the file names change; the others keep what the stack runs.
       const given = req.imagesFile ? await imagesOverrides(req.imagesFile) : {};
@@ -262,7 +272,7 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
       let backup = move ? null : await createBackup(stack, { lock: false, prune: false }, reporter);
       let preservedVolume: string | null = null;
 
-      const files: RenderedFile[] = await renderForStack(stack.root, m, m.plan, to, templates, CAREBOX_VERSION, { newRoleSecrets: true });
+      const files: RenderedFile[] = await renderForStack(stack.root, m, m.plan, to, templates, version, { newRoleSecrets: true });
       const previous = await currentContents(stack.root, files);
       const before = await migrationCount(stack);
       let changes: FileChange[] = [];
@@ -291,7 +301,7 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
           preservedVolume = moved.preservedVolume;
           migrationsApplied = (await migrationCount(stack)) - before;
           // The data now lives in the new major: a later rollback keeps the new postgres image.
-          const keepPg = await renderForStack(stack.root, m, m.plan, { ...from, postgres: to.postgres }, templates, CAREBOX_VERSION);
+          const keepPg = await renderForStack(stack.root, m, m.plan, { ...from, postgres: to.postgres }, templates, version);
           rollbackFiles = new Map(keepPg.map((f) => [f.path, f.content]));
         } catch (err) {
           throw new OperationError(`upgrade failed and was rolled back: PostgreSQL ${move.old} serves the previous data again: ${(err as Error).message.split('\n').slice(0, 6).join('\n')}`, err instanceof CareboxError && err.hint ? err.hint : 'check `carebox logs db`', err);
@@ -363,7 +373,8 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
       const diff = changedImages(from, to);
       const next: Manifest = {
         ...stack.manifest,
-        carebox: { version: CAREBOX_VERSION },
+        carebox: { version },
+        cli,
         installId: installIdFor(stack.manifest),
         appliedAt: now,
         images: to,
@@ -374,14 +385,15 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
             appliedAt: now,
             action: 'upgrade',
             tier: m.plan.tier,
-            summary: `${diff.length ? diff.map((k) => `${k} ${from[k]} → ${to[k]}`).join('; ') : `re-rendered for Carebox ${CAREBOX_VERSION}`}${move ? `; PostgreSQL ${move.old} → ${move.next} by dump and restore (previous data directory kept in volume ${preservedVolume})` : ''}`,
+            summary: `${diff.length ? diff.map((k) => `${k} ${from[k]} → ${to[k]}`).join('; ') : `re-rendered for Carebox ${version}`}${move ? `; PostgreSQL ${move.old} → ${move.next} by dump and restore (previous data directory kept in volume ${preservedVolume})` : ''}`,
           },
         ],
       };
       await writeManifest(stack.root, next, stamp);
+      await writeCliImageFile(stack.root, cli);
       stack.manifest = next;
       return next;
-    }, () => 'carebox.json updated');
+    }, () => `carebox.json updated${cli.image ? `; the launcher runs ${cli.image} from now on` : ''}`);
     // Retention only now: until the new version was healthy, every older backup might have been needed.
     const pruned = await pruneBackups(stack.root, stack.manifest.backups?.keep ?? DEFAULT_KEEP, reporter);
     return { from, to, backup: backup.dir, migrationsApplied, files: changes, manifest, preservedVolume, migrations: plan?.pending ?? null, pruned, tookMs: Date.now() - t0 };

@@ -22,6 +22,7 @@ import { OperationError, UsageError } from '../errors.js';
 import { DEFAULT_IMAGES, imageRefSchema, type StackImages } from '../render/images.map.js';
 import { loadTemplates, type Templates } from '../render/templates.load.js';
 import { imageExists } from './images.ensure.js';
+import type { CliRecord } from '../manifest/manifest.js';
 
 export const BUNDLE_INDEX = 'carebox-bundle.json';
 export const BUNDLE_IMAGES = 'images.tar';
@@ -34,7 +35,11 @@ export const bundleIndexSchema = z.object({
   /** ISO-8601 UTC. */
   createdAt: z.string(),
   carebox: z.object({ version: z.string() }),
-  /** Image reference per role; `server` is required, the others as the source stack had them. */
+  /**
+   * Image reference per role; `server` is required, the others as the source stack had them.
+   * `cli` (release bundles, `npm run release`): the containerised Carebox CLI of this version,
+   * which the launcher (cli/carebox.sh) runs; not a stack service.
+   */
   images: z
     .object({
       postgres: imageRefSchema.optional(),
@@ -43,6 +48,7 @@ export const bundleIndexSchema = z.object({
       pgbouncer: imageRefSchema.optional(),
       node: imageRefSchema.optional(),
       server: imageRefSchema,
+      cli: imageRefSchema.optional(),
     })
     .strict(),
   /** Docker image id (sha256:…) per reference, checked after loading. */
@@ -72,14 +78,14 @@ function parseIndex(text: string, file: string): BundleIndex {
   return r.data;
 }
 
-async function extract(file: string, cwd: string, only?: string[]): Promise<void> {
+async function extract(file: string, cwd: string, only?: (path: string) => boolean): Promise<void> {
   try {
     await fs.access(file);
   } catch {
     throw new UsageError(`--bundle ${file}: no such file`);
   }
   try {
-    await tar.x({ file, cwd, strict: true, ...(only ? { filter: (p: string) => only.includes(p.replace(/^\.\//, '')) } : {}) });
+    await tar.x({ file, cwd, strict: true, ...(only ? { filter: (p: string) => only(p.replace(/^\.\//, '')) } : {}) });
   } catch (err) {
     throw new UsageError(`--bundle ${file}: cannot read it as a tar archive (${(err as Error).message})`, 'copy the bundle again (checksum it on both machines) or make a new one');
   }
@@ -92,7 +98,7 @@ async function extract(file: string, cwd: string, only?: string[]): Promise<void
 export async function readBundleIndex(file: string): Promise<BundleIndex> {
   const tmp = await mkdtemp(join(tmpdir(), 'carebox-bundle-'));
   try {
-    await extract(file, tmp, [BUNDLE_INDEX]);
+    await extract(file, tmp, (p) => p === BUNDLE_INDEX);
     const text = await fs.readFile(join(tmp, BUNDLE_INDEX), 'utf8').catch(() => null);
     if (text === null) throw new UsageError(`--bundle ${file}: no ${BUNDLE_INDEX} inside`, 'make the bundle with `carebox bundle create`');
     return parseIndex(text, file);
@@ -101,42 +107,69 @@ export async function readBundleIndex(file: string): Promise<BundleIndex> {
   }
 }
 
-/** The stack images a bundle provides; roles it lacks fall back to `fallback` (the pinned defaults). Pure. */
+/** The stack images a bundle provides (not the CLI's); roles it lacks fall back to `fallback` (the pinned defaults). Pure. */
 export function bundleImages(index: BundleIndex, fallback: Omit<StackImages, 'server'> = DEFAULT_IMAGES): StackImages {
-  return { ...fallback, ...index.images } as StackImages;
+  const { cli: _cli, ...stack } = index.images;
+  return { ...fallback, ...stack } as StackImages;
+}
+
+/** The CLI a release bundle carries: its image and the Carebox version; null for a bundle without one. Pure. */
+export function bundleCli(index: BundleIndex): CliRecord | null {
+  return index.images.cli ? { image: index.images.cli, version: index.carebox.version } : null;
+}
+
+/** Whether every reference exists locally with the recorded image id. */
+async function allLoaded(docker: Docker, imageIds: Record<string, string>): Promise<boolean> {
+  for (const [ref, id] of Object.entries(imageIds)) {
+    const info = await docker.getImage(ref).inspect().catch(() => null);
+    if (info?.Id !== id) return false;
+  }
+  return true;
 }
 
 /** A loaded bundle. */
 export interface LoadedBundle {
   index: BundleIndex;
   images: StackImages;
+  /** The CLI image it carried (loaded with the others), or null. */
+  cli: CliRecord | null;
   /** The templates shipped with the images (what the stack is rendered from). */
   templates: Templates;
 }
 
 /**
- * Load a bundle: extract it to a scratch directory, check images.tar and every template against
- * the index's sha256, `docker load` the images through the API, and check that every reference now
- * exists with the recorded image id.
+ * Load a bundle: extract the index and templates to a scratch directory and check every template
+ * against the index's sha256; unless every image is already present with its recorded id, extract
+ * images.tar, check its sha256, `docker load` it through the API, and check that every reference
+ * now exists with the recorded image id.
  * @throws UsageError for a missing or malformed bundle; OperationError for a checksum mismatch (a
  *   corrupt copy) or a failed load.
  */
 export async function loadBundle(docker: Docker, file: string, onProgress: (m: string) => void = () => undefined): Promise<LoadedBundle> {
   const tmp = await mkdtemp(join(tmpdir(), 'carebox-bundle-'));
   try {
-    onProgress(`extracting ${file}`);
-    await extract(file, tmp);
+    onProgress(`reading ${file}`);
+    await extract(file, tmp, (p) => p === BUNDLE_INDEX || p === BUNDLE_TEMPLATES || p.startsWith(`${BUNDLE_TEMPLATES}/`));
     const text = await fs.readFile(join(tmp, BUNDLE_INDEX), 'utf8').catch(() => null);
     if (text === null) throw new UsageError(`--bundle ${file}: no ${BUNDLE_INDEX} inside`, 'make the bundle with `carebox bundle create`');
     const index = parseIndex(text, file);
-    const tarPath = join(tmp, BUNDLE_IMAGES);
-    const sum = await sha256File(tarPath).catch(() => null);
-    if (sum !== index.imagesTar.sha256) throw new OperationError(`--bundle ${file}: ${BUNDLE_IMAGES} ${sum ? 'does not match its sha256 in the index (corrupt copy)' : 'is missing'}`, 'copy the bundle again and compare `sha256sum` on both machines');
     for (const [path, want] of Object.entries(index.templates)) {
       const got = await sha256File(join(tmp, BUNDLE_TEMPLATES, path)).catch(() => null);
       if (got !== want) throw new OperationError(`--bundle ${file}: template ${path} ${got ? 'does not match its sha256' : 'is missing'}`, 'copy the bundle again');
     }
     const templates = loadTemplates(join(tmp, BUNDLE_TEMPLATES));
+    // An image id is the sha256 of the image's config, which names every layer's content: when each
+    // reference already has the recorded id (the launcher loaded this bundle to start the CLI, or
+    // an earlier run did), loading again would change nothing.
+    if (await allLoaded(docker, index.imageIds)) {
+      onProgress(`all ${Object.keys(index.imageIds).length} images of ${file} are already loaded (same image ids)`);
+      return { index, images: bundleImages(index), cli: bundleCli(index), templates };
+    }
+    onProgress(`extracting ${BUNDLE_IMAGES} from ${file}`);
+    await extract(file, tmp, (p) => p === BUNDLE_IMAGES);
+    const tarPath = join(tmp, BUNDLE_IMAGES);
+    const sum = await sha256File(tarPath).catch(() => null);
+    if (sum !== index.imagesTar.sha256) throw new OperationError(`--bundle ${file}: ${BUNDLE_IMAGES} ${sum ? 'does not match its sha256 in the index (corrupt copy)' : 'is missing'}`, 'copy the bundle again and compare `sha256sum` on both machines');
     onProgress(`loading ${Object.keys(index.imageIds).length} images (${Math.round(index.imagesTar.bytes / 1024 / 1024)} MiB) through the Docker API`);
     const stream = await docker.loadImage(createReadStream(tarPath), { quiet: true });
     await new Promise<void>((resolve, reject) =>
@@ -151,7 +184,7 @@ export async function loadBundle(docker: Docker, file: string, onProgress: (m: s
       const info = await docker.getImage(ref).inspect();
       if (info.Id !== id) throw new OperationError(`image ${ref} has id ${info.Id} after loading, the bundle recorded ${id}`, 'another image took the tag; remove it (docker rmi) and retry');
     }
-    return { index, images: bundleImages(index), templates };
+    return { index, images: bundleImages(index), cli: bundleCli(index), templates };
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

@@ -18,6 +18,7 @@ import { checksum, renderStack, type RenderedFile } from '../render/render.js';
 import { loadTemplates, type Templates } from '../render/templates.load.js';
 import { budgetHostOf, resizeReplicas } from '../plan/scale.resize.js';
 import { loadBundle, readBundleIndex } from './bundle.load.js';
+import { runningCli, writeCliImageFile } from '../manifest/cli.record.js';
 import { CAREBOX_VERSION } from '../version.js';
 import { ComposeCli } from './compose.cli.js';
 import { connectDocker } from './docker.connect.js';
@@ -314,13 +315,14 @@ function nextManifest(ctx: InstallContext, now: string): Manifest {
     history,
     ...(ctx.prep.scale ? { scale: ctx.prep.scale } : {}),
     ...(prev?.backups ? { backups: prev.backups } : {}),
+    cli: runningCli(ctx.prep.options.env),
   };
 }
 
 /** Whether the manifest's meaningful content (plan, images, files, port) differs from `next`. */
 function manifestChanged(prev: Manifest | null, next: Manifest): boolean {
   if (!prev) return true;
-  const key = (m: Manifest) => JSON.stringify([m.plan.sizing, m.plan.tier, m.images, m.files, m.http, m.intent, m.carebox.version, m.installId]);
+  const key = (m: Manifest) => JSON.stringify([m.plan.sizing, m.plan.tier, m.images, m.files, m.http, m.intent, m.carebox.version, m.installId, m.cli ?? null]);
   return key(prev) !== key(next);
 }
 
@@ -560,6 +562,8 @@ export function installSteps(): Step<InstallContext>[] {
 
 async function writeManifestIfChanged(ctx: InstallContext): Promise<boolean> {
   const next = nextManifest(ctx, new Date().toISOString());
+  // The launcher runs the CLI image named here for this root from now on.
+  await writeCliImageFile(ctx.prep.root, next.cli!);
   if (!manifestChanged(ctx.prep.previous, next)) return false;
   if (ctx.prep.previous) {
     // Keep the previous manifest with the files it described.

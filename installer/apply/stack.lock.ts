@@ -2,7 +2,7 @@
  * The install root's operation lock: one file (O_EXCL) that serializes every operation changing a
  * stack (install on an existing root, restart, scale, re-tier, backup, restore, upgrade, load test).
  */
-import { constants, promises as fs } from 'node:fs';
+import { constants, existsSync, promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { OperationError } from '../errors.js';
@@ -17,13 +17,27 @@ interface LockInfo {
   startedAt: string;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+/**
+ * This process as the host sees it. In the release's CLI container (cli/carebox.sh) the CLI is pid 1
+ * of its own pid namespace, like every other CLI container, so the lock names the launcher's host
+ * pid (CAREBOX_HOST_PID), alive exactly while the container runs, and liveness is read from the
+ * host's /proc mounted under CAREBOX_HOST_ROOT. Pure in `env`.
+ */
+export function lockIdentity(env: NodeJS.ProcessEnv = process.env): { pid: number; alive: (pid: number) => boolean } {
+  const hostRoot = env.CAREBOX_HOST_ROOT?.trim();
+  const hostPid = Number(env.CAREBOX_HOST_PID);
+  if (hostRoot && Number.isInteger(hostPid) && hostPid > 0) return { pid: hostPid, alive: (pid) => existsSync(join(hostRoot, 'proc', String(pid))) };
+  return {
+    pid: process.pid,
+    alive: (pid) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch (err) {
+        return (err as NodeJS.ErrnoException).code === 'EPERM';
+      }
+    },
+  };
 }
 
 /**
@@ -34,7 +48,8 @@ function alive(pid: number): boolean {
  */
 export async function withStackLock<T>(root: string, op: string, fn: () => Promise<T>): Promise<T> {
   const path = join(root, LOCK_FILE);
-  const me: LockInfo = { pid: process.pid, host: hostname(), op, startedAt: new Date().toISOString() };
+  const self = lockIdentity();
+  const me: LockInfo = { pid: self.pid, host: hostname(), op, startedAt: new Date().toISOString() };
   for (let attempt = 0; ; attempt++) {
     try {
       const fh = await fs.open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
@@ -49,7 +64,7 @@ export async function withStackLock<T>(root: string, op: string, fn: () => Promi
       } catch {
         held = null;
       }
-      if (held && held.host === me.host && !alive(held.pid)) {
+      if (held && held.host === me.host && !self.alive(held.pid)) {
         await fs.rm(path, { force: true });
         continue;
       }

@@ -103,8 +103,9 @@ const GUESSED_V1_MOUNTS: Readonly<Record<Controller, string[]>> = {
  * @param mountinfo contents of `/proc/self/mountinfo`, or null. When it names no cgroup mount,
  *   the conventional paths (`/sys/fs/cgroup` for v2, `/sys/fs/cgroup/<controller>` for v1) are
  *   all proposed and `guessed` is set; the evaluator then uses whichever files exist.
+ * @param procDir the /proc directory those came from (`/proc/self`, or `/proc/<pid>` in host mode), for the notes.
  */
-export function resolveCgroupLayout(procSelfCgroup: string | null, mountinfo: string | null): CgroupLayout {
+export function resolveCgroupLayout(procSelfCgroup: string | null, mountinfo: string | null, procDir = '/proc/self'): CgroupLayout {
   const notes: string[] = [];
   let proc: ProcCgroup;
   const parsedProc = procSelfCgroup === null ? null : parseProcCgroup(procSelfCgroup);
@@ -113,8 +114,8 @@ export function resolveCgroupLayout(procSelfCgroup: string | null, mountinfo: st
   } else {
     notes.push(
       parsedProc === null
-        ? '/proc/self/cgroup unreadable, assumed root of each hierarchy'
-        : `/proc/self/cgroup malformed (${parsedProc.reason}), assumed root of each hierarchy`,
+        ? `${procDir}/cgroup unreadable, assumed root of each hierarchy`
+        : `${procDir}/cgroup malformed (${parsedProc.reason}), assumed root of each hierarchy`,
     );
     proc = { v2Path: null, v1: new Map() };
   }
@@ -124,8 +125,8 @@ export function resolveCgroupLayout(procSelfCgroup: string | null, mountinfo: st
   if (mounts.v2 === null && mounts.v1.size === 0) {
     notes.push(
       mountinfo === null
-        ? '/proc/self/mountinfo unreadable, guessed /sys/fs/cgroup paths'
-        : '/proc/self/mountinfo lists no cgroup mount, guessed /sys/fs/cgroup paths',
+        ? `${procDir}/mountinfo unreadable, guessed /sys/fs/cgroup paths`
+        : `${procDir}/mountinfo lists no cgroup mount, guessed /sys/fs/cgroup paths`,
     );
     const guess = (c: Controller): ControllerLocation[] => [
       { version: 2, dirs: cgroupDirs('/sys/fs/cgroup', '/', proc.v2Path ?? '/').dirs },

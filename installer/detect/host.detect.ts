@@ -8,7 +8,7 @@ import os from 'node:os';
 import si from 'systeminformation';
 import { UsageError } from '../errors.js';
 import type { HostFacts, PlanHost } from './host-facts.js';
-import { detectResources } from './resources.detect.js';
+import { detectResources, hostModeFromEnv } from './resources.detect.js';
 import { detectDocker, dockerClient } from './docker.detect.js';
 import { detectCompose } from './compose.detect.js';
 import { detectPorts } from './ports.detect.js';
@@ -26,7 +26,9 @@ export interface DetectHostOptions {
   env?: NodeJS.ProcessEnv;
   /**
    * Prefix for `/proc` and `/sys` reads (default `/`), so tests can point detection at a fixture
-   * tree. Disk, Docker, Compose and OS facts always come from the real machine.
+   * tree. Disk, Docker, Compose and OS facts always come from the real machine. Default: host
+   * mode from `CAREBOX_HOST_ROOT`/`CAREBOX_HOST_PID` in `env` (the containerised CLI; see
+   * `hostModeFromEnv`), else `/`.
    */
   fsRoot?: string;
   /** The stack's Compose project name, to recognise ports it already publishes. Default `carebox`. */
@@ -70,14 +72,18 @@ async function osFacts(timeoutMs: number): Promise<Omit<HostFacts['os'], 'privil
  * - Whether each wanted port is free, and which container holds it.
  * - OS, kernel, distro, and whether this process is root or in the docker group.
  *
- * @returns HostFacts; CPUs may be fractional (≥ 1), memory and disk in bytes. Never throws:
- *   failures are in `docker.error`, `compose.error`, null disk facts and `notes`.
+ * @returns HostFacts; CPUs may be fractional (≥ 1), memory and disk in bytes. Failures are in
+ *   `docker.error`, `compose.error`, null disk facts and `notes`.
+ * @throws UsageError only for a malformed CAREBOX_HOST_ROOT / CAREBOX_HOST_PID (host mode).
  */
 export async function detectHost(opts: DetectHostOptions): Promise<HostFacts> {
   const env = opts.env ?? process.env;
   const timeoutMs = opts.timeoutMs ?? 3000;
   const detectedAt = new Date().toISOString();
-  const resourcesOpts = opts.fsRoot === undefined ? { timeoutMs } : { fsRoot: opts.fsRoot, timeoutMs };
+  // In a container the CLI sizes the host: its /proc and /sys are mounted under CAREBOX_HOST_ROOT.
+  const hostMode = opts.fsRoot === undefined ? hostModeFromEnv(env) : null;
+  const fsRoot = opts.fsRoot ?? hostMode?.fsRoot;
+  const resourcesOpts = fsRoot === undefined ? { timeoutMs } : { fsRoot, timeoutMs, ...(hostMode ? { pid: hostMode.pid } : {}) };
   const [resources, docker, compose, osInfo, privileged, installDisk] = await Promise.all([
     detectResources(resourcesOpts),
     detectDocker({ env, timeoutMs }),
@@ -92,7 +98,7 @@ export async function detectHost(opts: DetectHostOptions): Promise<HostFacts> {
     detectPorts(opts.ports, {
       docker: client,
       composeProject: opts.composeProject ?? 'carebox',
-      ...(opts.fsRoot === undefined ? {} : { fsRoot: opts.fsRoot }),
+      ...(fsRoot === undefined ? {} : { fsRoot }),
       timeoutMs,
     }),
   ]);

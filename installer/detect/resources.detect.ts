@@ -14,6 +14,7 @@ import { parseMeminfo } from './meminfo.parse.js';
 import { cgroupFiles, evaluateCgroupLimits, resolveCgroupLayout, type CgroupLimits } from './cgroup.resolve.js';
 import { effectiveCpus, effectiveMemory, effectiveSwap } from './effective.resolve.js';
 import { withTimeout } from './timeout.js';
+import { UsageError } from '../errors.js';
 
 /** CPU and memory facts, host and usable. CPUs may be fractional; memory in bytes. */
 export interface ResourceFacts {
@@ -37,8 +38,37 @@ export interface ResourceDetectOptions {
    * `os.cpus()`, `os.totalmem()`) are still used when a file is missing.
    */
   fsRoot?: string;
+  /**
+   * Whose `/proc/<pid>/{cgroup,mountinfo,status}` describe the process being sized (default
+   * `self`). The containerised CLI reads the host's /proc mounted under `fsRoot` and passes the
+   * launcher's host pid here, since `/proc/self` there would name the container's own process,
+   * in the container's cgroup (see {@link hostModeFromEnv}).
+   */
+  pid?: string;
   /** Bound for each systeminformation call, ms (default 3000). */
   timeoutMs?: number;
+}
+
+/** Where detection reads the host from: `fsRoot` and the pid whose cgroup is sized. */
+export interface HostMode {
+  fsRoot: string;
+  pid: string;
+}
+
+/**
+ * Host mode from the environment the launcher (cli/carebox.sh) sets when the CLI runs in a
+ * container: `CAREBOX_HOST_ROOT` (where the host's /proc and /sys are mounted read-only, e.g.
+ * `/host`, the node_exporter convention) and `CAREBOX_HOST_PID` (the launcher's pid on the host,
+ * whose cgroup is the one a CLI run on the host would have sized). Null when unset. Pure.
+ * @throws UsageError when CAREBOX_HOST_ROOT is not absolute or CAREBOX_HOST_PID is not a pid.
+ */
+export function hostModeFromEnv(env: NodeJS.ProcessEnv = process.env): HostMode | null {
+  const root = env.CAREBOX_HOST_ROOT?.trim();
+  if (!root) return null;
+  if (!root.startsWith('/')) throw new UsageError(`CAREBOX_HOST_ROOT must be an absolute path, got '${root}'`, 'the launcher sets it to /host');
+  const pid = env.CAREBOX_HOST_PID?.trim() || 'self';
+  if (pid !== 'self' && !/^[1-9][0-9]{0,9}$/.test(pid)) throw new UsageError(`CAREBOX_HOST_PID must be a process id, got '${pid}'`);
+  return { fsRoot: root, pid };
 }
 
 /** Reads a text file under fsRoot; null when it is missing or unreadable. */
@@ -59,21 +89,21 @@ function constrainedMemory(): Fact<number> | null {
 }
 
 /** A short source for the cgroup version fact. */
-function cgroupVersionSource(limits: CgroupLimits, guessed: boolean): string {
+function cgroupVersionSource(limits: CgroupLimits, guessed: boolean, proc: string): string {
   if (guessed) {
     return limits.version === null
-      ? 'no cgroup mount in /proc/self/mountinfo and no cgroup files under /sys/fs/cgroup'
+      ? `no cgroup mount in ${proc}/mountinfo and no cgroup files under /sys/fs/cgroup`
       : `cgroup v${limits.version} files under /sys/fs/cgroup (mountinfo unusable)`;
   }
   switch (limits.mode) {
     case 'v2':
-      return '/proc/self/mountinfo (cgroup2 unified hierarchy)';
+      return `${proc}/mountinfo (cgroup2 unified hierarchy)`;
     case 'v1':
-      return '/proc/self/mountinfo (cgroup v1 controllers)';
+      return `${proc}/mountinfo (cgroup v1 controllers)`;
     case 'hybrid':
-      return '/proc/self/mountinfo (hybrid: cgroup v1 controllers, cgroup2 tree without them)';
+      return `${proc}/mountinfo (hybrid: cgroup v1 controllers, cgroup2 tree without them)`;
     default:
-      return '/proc/self/mountinfo (no cgroup mount)';
+      return `${proc}/mountinfo (no cgroup mount)`;
   }
 }
 
@@ -91,7 +121,10 @@ function cgroupVersionSource(limits: CgroupLimits, guessed: boolean): string {
  */
 export async function detectResources(opts: ResourceDetectOptions = {}): Promise<ResourceFacts> {
   const fsRoot = opts.fsRoot ?? '/';
-  const runtime = posix.resolve(fsRoot) === '/';
+  const pid = opts.pid ?? 'self';
+  const proc = `/proc/${pid}`;
+  // Figures of the running process describe it only when it is the process being sized.
+  const runtime = posix.resolve(fsRoot) === '/' && (pid === 'self' || pid === String(process.pid));
   const timeoutMs = opts.timeoutMs ?? 3000;
   const notes: string[] = [];
 
@@ -109,15 +142,15 @@ export async function detectResources(opts: ResourceDetectOptions = {}): Promise
     ));
 
   const [procCgroup, mountinfo, status, meminfoText, onlineText] = await Promise.all([
-    readText(fsRoot, '/proc/self/cgroup'),
-    readText(fsRoot, '/proc/self/mountinfo'),
-    readText(fsRoot, '/proc/self/status'),
+    readText(fsRoot, `${proc}/cgroup`),
+    readText(fsRoot, `${proc}/mountinfo`),
+    readText(fsRoot, `${proc}/status`),
     readText(fsRoot, '/proc/meminfo'),
     readText(fsRoot, '/sys/devices/system/cpu/online'),
   ]);
 
   // cgroup limits: resolve the layout, read every file it names, evaluate.
-  const layout = resolveCgroupLayout(procCgroup, mountinfo);
+  const layout = resolveCgroupLayout(procCgroup, mountinfo, proc);
   const paths = cgroupFiles(layout);
   const contents = await Promise.all(paths.map((p) => readText(fsRoot, p)));
   const files = new Map<string, string>();
@@ -177,10 +210,10 @@ export async function detectResources(opts: ResourceDetectOptions = {}): Promise
   let affinity: Fact<number> | null = null;
   if (status !== null) {
     const n = parseCpusAllowedList(status);
-    if (n.ok) affinity = { value: n.value, source: '/proc/self/status Cpus_allowed_list' };
-    else notes.push(`/proc/self/status ignored: ${n.reason}`);
+    if (n.ok) affinity = { value: n.value, source: `${proc}/status Cpus_allowed_list` };
+    else notes.push(`${proc}/status ignored: ${n.reason}`);
   } else {
-    notes.push('/proc/self/status unreadable');
+    notes.push(`${proc}/status unreadable`);
   }
   if (affinity === null && runtime) {
     affinity = { value: os.availableParallelism(), source: 'os.availableParallelism()' };
@@ -210,7 +243,7 @@ export async function detectResources(opts: ResourceDetectOptions = {}): Promise
     memoryBytes,
     hostMemoryBytes: hostMemory,
     swapBytes: effectiveSwap(swapTotal, limits.swap.limit),
-    cgroupVersion: { value: limits.version, source: cgroupVersionSource(limits, layout.guessed) },
+    cgroupVersion: { value: limits.version, source: cgroupVersionSource(limits, layout.guessed, proc) },
     notes: [...new Set(notes)],
   };
 }

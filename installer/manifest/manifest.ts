@@ -56,6 +56,17 @@ export interface Manifest {
   scale?: ScaleOverride | null;
   /** Backup settings (`carebox backup --keep N` records its retention here). */
   backups?: BackupSettings;
+  /**
+   * The CLI that installed or last upgraded the stack (a release's CLI image, which the launcher
+   * runs; see cli.record.ts). Absent in manifests written before releases carried a CLI.
+   */
+  cli?: CliRecord | null;
+}
+
+/** A Carebox CLI: its version and, for a release's containerised CLI, its image (null: run from source). */
+export interface CliRecord {
+  version: string;
+  image: string | null;
 }
 
 /** Replica counts an admin chose with `carebox scale`, and under which tier and terms. */

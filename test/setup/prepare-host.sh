@@ -58,3 +58,5 @@ fi
 say "docker $(docker version --format '{{.Server.Version}}'), compose $(docker compose version --short)"
 
 bash "$here/../images/build-standins.sh"
+# The Docker CLI + Compose stand-in the release's CLI image is built on (test/e2e/release.e2e.test.ts).
+bash "$here/../images/build-cli-standin.sh"

@@ -117,6 +117,22 @@ describe('detect inside cgroup-limited containers on the real Docker engine', fu
     expect(plan.budget.memoryBytes.limit).to.be.below(GiB);
   });
 
+  it('host mode (the release CLI\'s container, cli/carebox.sh): in --cpus=1 --memory=1g with the host\'s /proc and /sys under /host, it reports the host\'s usable figures, not the container\'s', async () => {
+    // As the launcher runs the CLI: the host's /proc and /sys read-only under /host, and the pid
+    // whose cgroup is sized (the launcher's; here this test process, so the answers must agree).
+    const f = await detectInContainer([
+      '--cpus=1', '--memory=1g', '-v', '/proc:/host/proc:ro', '-v', '/sys:/host/sys:ro',
+      '-e', 'CAREBOX_HOST_ROOT=/host', '-e', `CAREBOX_HOST_PID=${process.pid}`,
+    ]);
+    expect(f.cpus.value).to.equal(host.cpus.value);
+    expect(f.memoryBytes.value).to.equal(host.memoryBytes.value);
+    expect(f.hostCpus.value).to.equal(host.hostCpus.value);
+    expect(f.hostMemoryBytes.value).to.equal(host.hostMemoryBytes.value);
+    expect(f.cgroupVersion.value).to.equal(host.cgroupVersion.value);
+    expect(f.memoryBytes.value, 'this machine has more than the container\'s 1 GiB').to.be.above(GiB);
+    expect(`${f.cpus.source} ${f.memoryBytes.source}`).to.not.match(/constrainedMemory|availableParallelism/);
+  });
+
   it('--cpus=1.5: a fractional quota stays fractional', async function () {
     if (host.hostCpus.value < 2) skipBecause(this, 'this machine has 1 CPU; a 1.5 CPU quota would not bind');
     const f = await detectInContainer(['--cpus=1.5']);

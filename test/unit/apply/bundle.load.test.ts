@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tar from 'tar';
-import { bundleImages, bundleIndexSchema, readBundleIndex } from '../../../installer/apply/bundle.load.js';
+import { bundleCli, bundleImages, bundleIndexSchema, readBundleIndex } from '../../../installer/apply/bundle.load.js';
 import { UsageError } from '../../../installer/errors.js';
 
 const index = {
@@ -30,6 +30,14 @@ describe('offline bundle index', () => {
     expect(images.server).to.equal('carebox/server:0.1.0-abc');
     expect(images.postgres).to.equal('carebox-standin/postgres:15');
     expect(images.redis).to.match(/^redis:/);
+  });
+
+  it('a release bundle carries the CLI image: not a stack image, but the CLI of the bundle\'s version', () => {
+    const parsed = bundleIndexSchema.parse({ ...index, carebox: { version: '0.2.0' }, images: { ...index.images, cli: 'carebox/cli:0.2.0' } });
+    expect(bundleImages(parsed)).to.not.have.property('cli');
+    expect(bundleCli(parsed)).to.deep.equal({ image: 'carebox/cli:0.2.0', version: '0.2.0' });
+    expect(bundleCli(bundleIndexSchema.parse(index))).to.equal(null);
+    expect(bundleIndexSchema.safeParse({ ...index, images: { ...index.images, cli: 'carebox/cli:latest' } }).success).to.equal(false);
   });
 
   it('rejects an index without a server image, with :latest, or with unknown roles', () => {
