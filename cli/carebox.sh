@@ -126,7 +126,11 @@ set +f
 for name in $(env | sed -n 's/^\(CAREBOX_[A-Za-z0-9_]*\)=.*/\1/p'); do
   case "$name" in CAREBOX_DIR | CAREBOX_CLI_IMAGE | CAREBOX_HOST_ROOT | CAREBOX_HOST_PID) ;; *) set -- -e "$name" "$@" ;; esac
 done
-for name in TERM COLUMNS LINES NO_COLOR FORCE_COLOR TZ LANG; do
+# Who runs it, for the operations log (`carebox history`): the CLI itself runs as root in its container.
+CAREBOX_OPERATOR="$(id -un 2>/dev/null || echo "uid $(id -u)")"
+export CAREBOX_OPERATOR
+set -- -e CAREBOX_OPERATOR "$@"
+for name in TERM COLUMNS LINES NO_COLOR FORCE_COLOR TZ LANG SUDO_USER; do
   if env | grep -q "^$name="; then set -- -e "$name" "$@"; fi
 done
 

@@ -52,7 +52,11 @@ export function operationEntry(
   return { at: run.startedAt.toISOString(), user: who.user, sudoUser: who.sudoUser, uid: who.uid, verb: run.verb, args, options, exitCode: run.exitCode, error: run.error?.split('\n')[0]?.slice(0, 300) ?? null, durationMs: Math.round(run.durationMs) };
 }
 
-/** The user running this process, and SUDO_USER when it runs under sudo. */
+/**
+ * The user running this process, and SUDO_USER when it runs under sudo. In the CLI image the
+ * process is root in its container: the launcher (cli/carebox.sh) passes the host user as
+ * CAREBOX_OPERATOR, which wins.
+ */
 export function currentUser(env: NodeJS.ProcessEnv = process.env): { user: string; uid: number; sudoUser: string | null } {
   let user = env.USER ?? 'unknown';
   let uid = -1;
@@ -63,6 +67,7 @@ export function currentUser(env: NodeJS.ProcessEnv = process.env): { user: strin
   } catch {
     /* no passwd entry (a container's arbitrary uid): keep USER */
   }
+  if (env.CAREBOX_OPERATOR && env.CAREBOX_OPERATOR.trim() !== '') user = env.CAREBOX_OPERATOR.trim().slice(0, 64);
   return { user, uid, sudoUser: env.SUDO_USER && env.SUDO_USER !== user ? env.SUDO_USER : null };
 }
 
