@@ -6,7 +6,7 @@
  *   while the old ones keep serving (never `--no-deps`: Compose 2.26 hashes depends_on, and
  *   `--no-deps` strips it, so the new containers would carry a hash a later `up` calls drift);
  *   wait until the new ones are healthy; then stop the old ones one at a time (SIGTERM: the
- *   server fails readiness, stops accepting, drains) and remove them by id. nginx resolves the backend per request and retries a refused connection on the
+ *   server fails readiness, stops accepting, drains) and remove them by id. nginx re-resolves the backend in the background (`resolve`) and retries a refused connection on the
  *   next address, so no request fails. An optional budget predicate limits how many containers
  *   may run at once (DB connections during the overlap).
  * - {@link rollingRestart}: one container at a time, each healthy again before the next.

@@ -17,7 +17,7 @@ import { budgetHostOf, MAX_SCALE_REPLICAS, overcommitWouldAccept, resizeReplicas
 import { planCarebox } from '../../installer/plan/tier.plan.js';
 import type { RenderedFile } from '../../installer/render/render.js';
 import { join } from 'node:path';
-import { applyLiveConfig, reloadNginxOrRevert } from './live.config.js';
+import { applyLiveConfig } from './live.config.js';
 import { stopAndRemove, stopGraceSeconds, waitContainersHealthy } from './rolling.js';
 import { assertSameVersion, currentContents, fileChecksums, renderForStack } from './stack.render.js';
 import { serviceContainers, step, withStackLock, type Stack } from './stack.js';
@@ -198,8 +198,9 @@ export async function scaleService(stack: Stack, req: ScaleRequest, reporter: St
     }
     await step(reporter, 'config', 'Apply configuration (nginx -t and reload)', async (progress) => {
       await applyLiveConfig(stack, plan, changes, progress);
-      // Backends changed even when nginx.conf did not: reload so nginx drops cached addresses.
-      if (!changes.some((c) => c.path === 'nginx/nginx.conf' && c.status !== 'unchanged') && req.service === 'backend') await reloadNginxOrRevert(stack, changes, progress);
+      // No reload for the backends themselves: nginx re-resolves `backend` in the background
+      // (`resolve`, every few seconds), and a reload would close idle client keep-alive connections
+      // a client may be writing on. applyLiveConfig reloads when nginx.conf itself changed.
       return 'applied';
     });
     const manifest = await step(reporter, 'manifest', 'Record the new count (carebox.json)', async () => {

@@ -4,11 +4,15 @@
  * Node's own `server.close()` also calls `closeIdleConnections()`, and to Node a connection that
  * has been accepted but whose request has not been parsed yet is "idle": under load, closing the
  * server that way resets requests the client has already sent. This drain instead:
- *   1. stops listening (the listener only, no connection is touched);
- *   2. closes keep-alive connections that sit idle between requests (their client knows a reused
- *      connection may be closed and, like nginx, retries idempotent requests);
+ *   1. stops listening (the listener only, no connection is touched): nginx's new connections are
+ *      refused, so it marks this replica failed and moves requests to the next one;
+ *   2. keeps keep-alive connections that sit idle between requests open for
+ *      IDLE_KEEPALIVE_GRACE_MS, answering any request that still arrives on one with
+ *      `Connection: close`, and only then closes the idle rest. Closing them at once raced nginx:
+ *      a request nginx writes on a cached upstream connection just as Node closes it fails, and
+ *      nginx does not retry a POST it has sent (a 502 under load in a scale-down);
  *   3. serves connections that have not delivered their first request yet, and every request in
- *      progress, each answered with `Connection: close` (see app.ts), so their sockets close;
+ *      progress, each answered with `Connection: close`, so their sockets close;
  *   4. destroys a connection that sent nothing for FRESH_CONNECTION_GRACE_MS;
  *   5. resolves once every connection has closed, or reports a timeout (the caller then closes
  *      whatever is left).
@@ -18,6 +22,12 @@ import { Server as NetServer, type Socket } from 'node:net';
 
 /** A connection that has sent no request this long after draining began is closed, in ms. */
 export const FRESH_CONNECTION_GRACE_MS = 2_000;
+/**
+ * An idle keep-alive connection is closed this long after draining began, in ms: long enough for
+ * nginx to stop choosing this replica (a refused connect marks it failed, max_fails=1), short
+ * against the drain budget (SHUTDOWN_TIMEOUT_MS).
+ */
+export const IDLE_KEEPALIVE_GRACE_MS = 1_000;
 const SWEEP_MS = 50;
 
 interface ConnectionState {
@@ -37,7 +47,10 @@ export class ConnectionDrain {
       this.connections.set(socket, { active: 0, served: 0 });
       socket.once('close', () => this.connections.delete(socket));
     });
-    server.on('request', (req, res) => {
+    // Before the app's own handler, so even a response written synchronously (the liveness fast
+    // path) goes out with `Connection: close` once draining began.
+    server.prependListener('request', (req, res) => {
+      if (this.draining && !res.headersSent) res.setHeader('Connection', 'close');
       const state = this.connections.get(req.socket);
       if (state === undefined) return;
       state.active += 1;
@@ -66,8 +79,9 @@ export class ConnectionDrain {
     const sweep = (): void => {
       for (const [socket, state] of this.connections) {
         if (state.active > 0) continue;
-        const idleKeepAlive = state.served > 0;
-        const silentTooLong = state.served === 0 && Date.now() - started >= FRESH_CONNECTION_GRACE_MS;
+        const elapsed = Date.now() - started;
+        const idleKeepAlive = state.served > 0 && elapsed >= IDLE_KEEPALIVE_GRACE_MS;
+        const silentTooLong = state.served === 0 && elapsed >= FRESH_CONNECTION_GRACE_MS;
         if (idleKeepAlive || silentTooLong) socket.destroy();
       }
     };
