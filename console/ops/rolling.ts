@@ -19,6 +19,7 @@ import { listStackContainers, type StackContainer } from '../../installer/apply/
 import { OperationError, UnhealthyError } from '../../installer/errors.js';
 import { INSTALL_FILES } from '../../installer/paths.js';
 import { parseCompose } from '../../installer/render/compose.render.js';
+import { nginxUpstreamFor } from '../../installer/render/config.render.js';
 import { configHashes } from './compose.drift.js';
 import { serviceContainers, type Stack } from './stack.js';
 
@@ -207,6 +208,9 @@ export async function rollingReplace(stack: Stack, service: string, opts: Rollin
     removed.push(c.id);
   }
   let removedSinceHook = false;
+  // When each new container became healthy (ms since epoch), for the edge settle below.
+  const healthySince = new Map<string, number>();
+  const settleMs = edgeSettleMs(stack, service);
   // Every pass starts or removes at least one container; more passes than that means no progress.
   const maxPasses = 2 * ((await classify()).cs.length + opts.target) + 2;
   for (let pass = 0; ; pass++) {
@@ -234,6 +238,7 @@ export async function rollingReplace(stack: Stack, service: string, opts: Rollin
         }
         try {
           await waitContainersHealthy(stack.docker, added, { timeoutMs: opts.timeoutMs, what: `new ${service} container(s)`, onProgress: progress });
+          for (const id of added) healthySince.set(id, Date.now());
         } catch (err) {
           progress(`${service}: the new container(s) failed; removing them, the old ones keep serving`);
           for (const id of added) await stopAndRemove(stack.docker, id, 0).catch(() => undefined);
@@ -245,6 +250,16 @@ export async function rollingReplace(stack: Stack, service: string, opts: Rollin
     }
     // Enough new ones (or no room for more): retire one old container.
     const victim = stale.length > 0 ? stale[0]! : fresh[fresh.length - 1]!;
+    // nginx can try a new replica before it listens (it is in Docker's DNS from its start) and then
+    // skips it for fail_timeout. When the victim is the last replica nginx certainly uses, wait that
+    // out (plus one DNS refresh), so that a replica is in rotation once the victim stops listening.
+    const others = cs.filter((c) => c.id !== victim.id && c.state === 'running');
+    const firstHealthy = Math.min(...others.map((c) => healthySince.get(c.id) ?? 0));
+    const wait = others.length > 0 && others.every((c) => healthySince.has(c.id)) ? firstHealthy + settleMs - Date.now() : 0;
+    if (wait > 0) {
+      progress(`${service}: waiting ${(wait / 1000).toFixed(0)} s until nginx routes to the new container(s) before the last old one drains`);
+      await new Promise((r) => setTimeout(r, wait));
+    }
     progress(`${service} #${victim.number}: stopping (SIGTERM, drain up to ${grace} s) and removing`);
     await stopAndRemove(stack.docker, victim.id, grace);
     removed.push(victim.id);
@@ -254,6 +269,17 @@ export async function rollingReplace(stack: Stack, service: string, opts: Rollin
   // Settle Compose's own view at the target count; every container matches, so this changes nothing.
   await stack.compose.run(['up', '-d', '--no-recreate', '--scale', `${service}=${opts.target}`, service], { timeoutMs: 10 * 60_000 });
   return { service, started, removed, tookMs: Date.now() - t0 };
+}
+
+/**
+ * How long nginx may keep skipping a replica that refused a connection before it listened: the
+ * upstream's fail_timeout plus one resolver refresh (plan `sizing.nginx.upstream`), in ms; 0 for
+ * services nginx does not proxy to. Pure.
+ */
+export function edgeSettleMs(stack: Pick<Stack, 'manifest'>, service: string): number {
+  if (service !== 'backend') return 0;
+  const u = nginxUpstreamFor(stack.manifest.plan);
+  return (u.failTimeoutS + u.resolverValidS) * 1000;
 }
 
 /** One restarted container. */
