@@ -261,7 +261,7 @@ export function nginxUpstream(usersHigh: number, workers: number, workerConnecti
     value: { keepalive, keepaliveTimeoutS: NGINX_UPSTREAM_KEEPALIVE_TIMEOUT_S, keepaliveRequests: NGINX_UPSTREAM_KEEPALIVE_REQUESTS, resolverValidS: NGINX_RESOLVER_VALID_S, failTimeoutS: NGINX_UPSTREAM_FAIL_TIMEOUT_S },
     derivations: {
       keepalive: `keepalive ${keepalive} idle connections per worker = clamp(ceil(users ${Math.round(usersHigh)} × ${NGINX_CONNECTION_HEADROOM} / ${workers} workers), ${NGINX_UPSTREAM_KEEPALIVE_MIN}, min(${NGINX_UPSTREAM_KEEPALIVE_MAX}, worker_connections ${workerConnections} / 4)); upstream \`server backend:3000 resolve\` in a shared zone keeps live DNS (nginx ≥ ${MIN_NGINX_VERSION})`,
-      keepaliveTimeoutS: `upstream keepalive_timeout ${NGINX_UPSTREAM_KEEPALIVE_TIMEOUT_S} s (constant): below the server's keep-alive timeout (65 s), so nginx, never Node, closes an idle connection`,
+      keepaliveTimeoutS: `upstream keepalive_timeout ${NGINX_UPSTREAM_KEEPALIVE_TIMEOUT_S} s (constant): below the server's keep-alive timeout (65 s), so nginx, never Node, closes an idle connection; a draining backend (SIGTERM) waits this + 2 s for nginx to drop its idle connections before it closes any`,
       keepaliveRequests: `upstream keepalive_requests ${NGINX_UPSTREAM_KEEPALIVE_REQUESTS} (constant; Node has no per-connection cap)`,
       resolverValidS: `resolver valid=${NGINX_RESOLVER_VALID_S} s (constant): a scaled or removed replica is seen within this`,
       failTimeoutS: `max_fails=1 fail_timeout=${NGINX_UPSTREAM_FAIL_TIMEOUT_S} s (constant): a draining replica is skipped until its address left DNS; a backup copy with max_fails=0 keeps one replica from being locked out`,

@@ -197,12 +197,20 @@ export const MIN_NGINX_VERSION = '1.27.3';
 export const NGINX_UPSTREAM_KEEPALIVE_MIN = 32;
 export const NGINX_UPSTREAM_KEEPALIVE_MAX = 1024;
 /**
- * Idle timeout of a cached upstream connection, seconds: 60 (nginx's default). It must stay below
- * the server's own keep-alive timeout (KEEP_ALIVE_TIMEOUT_MS, 65 s, server/src/lifecycle/
- * web.process.ts), so nginx, never Node, closes an idle connection: a request nginx writes on a
- * connection Node is closing fails, and a POST is then not retried (a 502).
+ * Idle timeout of a cached upstream connection, seconds: 4. nginx, never Node, closes an idle
+ * connection: Node's own keep-alive timeout is 65 s (KEEP_ALIVE_TIMEOUT_MS, server/src/lifecycle/
+ * web.process.ts), and a request nginx writes on a connection Node is closing fails (a POST is
+ * then not retried: a 502). It is short because it is also how long a draining backend waits for
+ * nginx to drop the idle connections it cached to it (the server's DRAIN_IDLE_CLOSE_MS is this
+ * + DRAIN_IDLE_CLOSE_MARGIN_MS, within SHUTDOWN_TIMEOUT_MS): under load a connection is reused long before 4 s, so
+ * keep-alive still saves the connect and accept per request. Our choice.
  */
-export const NGINX_UPSTREAM_KEEPALIVE_TIMEOUT_S = 60;
+export const NGINX_UPSTREAM_KEEPALIVE_TIMEOUT_S = 4;
+/**
+ * On SIGTERM the server closes a leftover idle connection this long after nginx would have closed
+ * it, in ms: slack for nginx's timer and event loop on a loaded host. Our choice.
+ */
+export const DRAIN_IDLE_CLOSE_MARGIN_MS = 2_000;
 /** Requests on one upstream connection before nginx closes it (nginx default 1000; Node has no cap). */
 export const NGINX_UPSTREAM_KEEPALIVE_REQUESTS = 10_000;
 /**

@@ -98,6 +98,15 @@ const serverSchema = z.object({
    */
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
   /**
+   * After SIGTERM, a keep-alive connection with no request in progress is closed by the server
+   * only this long after the drain began, in milliseconds (0..600000). Default 6000. Until then a
+   * request on it is still answered (with `Connection: close`). It must exceed the proxy's idle
+   * timeout for its cached upstream connections (nginx `keepalive_timeout` in `upstream`, 4 s as
+   * Carebox renders it), so that nginx drops an idle connection before the server closes it and
+   * never writes a request on one that is closing. Capped at SHUTDOWN_TIMEOUT_MS.
+   */
+  DRAIN_IDLE_CLOSE_MS: int(0, 600_000).default(6_000),
+  /**
    * Express `trust proxy`: how many reverse-proxy hops to trust for the client address
    * (`X-Forwarded-For`), `true`/`false`, or a comma list of trusted addresses/subnets
    * (`loopback`, `10.0.0.0/8`). Default `1`: the stack's nginx, which the installer renders
