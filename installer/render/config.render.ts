@@ -4,6 +4,7 @@ import { nginxUpstream } from '../plan/service.sizing.js';
 import { MIN_NGINX_VERSION, NGINX_ACCESS_LOG_BUFFER_BYTES, NGINX_ACCESS_LOG_FLUSH_S } from '../plan/sizing.constants.js';
 import { formatBytes } from '../detect/size.js';
 import { renderTemplate } from './eta.js';
+import { ACCESS_LOG_FORMAT } from './access-log.format.js';
 import { TLS_CERT_IN_CONTAINER, TLS_KEY_IN_CONTAINER } from '../apply/edge.tls.js';
 
 const mb = (bytes: number) => `${Math.max(1, Math.floor(bytes / 1024 ** 2))}MB`;
@@ -36,7 +37,7 @@ export function renderNginx(plan: Plan, template: string, upstream = 'backend:30
     bodyLimitBytes: s.bodyLimitBytes,
     upstream: { server: upstream, ...nginxUpstreamFor(plan) },
     minVersion: s.nginx.minVersion ?? MIN_NGINX_VERSION,
-    log: { bufferBytes: NGINX_ACCESS_LOG_BUFFER_BYTES, flushS: NGINX_ACCESS_LOG_FLUSH_S },
+    log: { format: ACCESS_LOG_FORMAT, bufferBytes: NGINX_ACCESS_LOG_BUFFER_BYTES, flushS: NGINX_ACCESS_LOG_FLUSH_S },
     tls,
     trustedProxies: opts.trustedProxies ?? [],
   });

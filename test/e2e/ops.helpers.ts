@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { carebox, freePort, readText, STANDINS, type CliRun } from './e2e.helpers.js';
+import { ACCESS_LOG_FLUSH_WAIT_MS, parseAccessLine } from '../../installer/render/access-log.format.js';
 
 /** An installed stack for one e2e file. */
 export interface TestStack {
@@ -334,17 +335,19 @@ export async function containerAddresses(docker: Docker, project: string, servic
 }
 
 /**
- * Which backend address answered each request id, from nginx's access log (`id=… upstream=IP:3000`,
- * buffered: flushed within a second, so this waits 1.5 s first).
+ * Which backend address answered each request id, from nginx's access log (parsed with the
+ * installer's own parseAccessLine; buffered, so this waits ACCESS_LOG_FLUSH_WAIT_MS first). The
+ * address is the last replica tried (the one that answered).
  */
 export async function upstreamOfRequests(s: TestStack, ids: Set<string>): Promise<Map<string, string>> {
-  await new Promise((r) => setTimeout(r, 1500));
+  await new Promise((r) => setTimeout(r, ACCESS_LOG_FLUSH_WAIT_MS));
   const logs = await cli(s, ['logs', 'nginx', '--json', '--tail', '20000']);
   if (logs.code !== 0) throw new Error(`carebox logs nginx failed: ${logs.stderr}`);
   const out = new Map<string, string>();
   for (const line of logs.stdout.split('\n').filter(Boolean)) {
-    const m = / id=([0-9a-f]+) upstream=([\d.]+):3000\b/.exec(JSON.parse(line).line as string);
-    if (m && ids.has(m[1]!)) out.set(m[1]!, m[2]!);
+    const l = parseAccessLine(JSON.parse(line).line as string);
+    const last = l?.upstreams.at(-1);
+    if (l && last && ids.has(l.requestId)) out.set(l.requestId, last.replace(/:3000$/, ''));
   }
   return out;
 }
