@@ -332,15 +332,13 @@ export async function applyRetier(stack: Stack, preview: RetierPreview, opts: { 
       const pgbNow = async () => ((await serviceContainers(stack, 'pgbouncer')).length > 0 ? Math.max(pgbouncerPool(plan), pgbouncerPool(oldPlan)) : 0);
       const pgb = await pgbNow();
       const workersOld = (await serviceContainers(stack, 'worker')).length;
-      const reload = async () => {
-        await reloadNginx(stack.docker, m.project, (x) => reporter.progress('backend', x));
-      };
       await step(reporter, 'backend', `Roll backend to ${plan.sizing.backend.replicas} × ${plan.sizing.backend.workers} worker(s)`, async (progress) => {
         const r = await rollingReplace(stack, 'backend', {
           target: plan.sizing.backend.replicas,
           timeoutMs: opts.timeoutMs,
           onProgress: progress,
-          afterRemoval: reload,
+          // No nginx reload after the old backends stop: nginx re-resolves `backend` in the
+          // background (`resolve`); the nginx step below reloads for nginx.conf's own changes.
           fits: (stale, fresh) => fixed + pgb + workersOld * directConnections(oldPlan, 'worker') + stale * directConnections(oldPlan, 'backend') + fresh * directConnections(plan, 'backend') <= maxNow,
         });
         return `${r.started.length} started, ${r.removed.length} stopped, ${(r.tookMs / 1000).toFixed(1)} s`;

@@ -273,13 +273,14 @@ export async function rollingReplace(stack: Stack, service: string, opts: Rollin
 
 /**
  * How long nginx may keep skipping a replica that refused a connection before it listened: the
- * upstream's fail_timeout plus one resolver refresh (plan `sizing.nginx.upstream`), in ms; 0 for
+ * upstream's fail_timeout plus one resolver refresh (valid= + 1 s; plan `sizing.nginx.upstream`), in ms; 0 for
  * services nginx does not proxy to. Pure.
  */
 export function edgeSettleMs(stack: Pick<Stack, 'manifest'>, service: string): number {
   if (service !== 'backend') return 0;
   const u = nginxUpstreamFor(stack.manifest.plan);
-  return (u.failTimeoutS + u.resolverValidS) * 1000;
+  // nginx re-asks DNS one second after an answer's validity ends (ngx_http_upstream_zone_module).
+  return (u.failTimeoutS + u.resolverValidS + 1) * 1000;
 }
 
 /** One restarted container. */

@@ -156,7 +156,9 @@ async function converge(stack: Stack, m: Manifest, images: { before: StackImages
     await waitContainersHealthy(stack.docker, (await serviceContainers(stack, svc)).map((c) => c.id), { timeoutMs, what: svc, onProgress: progress });
   }
   const s = m.plan.sizing;
-  await rollingReplace(stack, 'backend', { target: s.backend.replicas, timeoutMs, onProgress: progress, afterRemoval: async () => void (await reloadNginx(stack.docker, m.project, progress)) });
+  // No nginx reload for the backends themselves: it re-resolves `backend` in the background
+  // (`resolve` in its upstream), and skips a draining replica after its first refused connection.
+  await rollingReplace(stack, 'backend', { target: s.backend.replicas, timeoutMs, onProgress: progress });
   await rollingReplace(stack, 'worker', { target: s.queue.replicas, timeoutMs, onProgress: progress });
   if (stale('nginx')) {
     await stack.compose.run(['up', '-d', '--no-deps', 'nginx'], { timeoutMs: 10 * 60_000 });
