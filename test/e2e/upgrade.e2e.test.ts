@@ -250,7 +250,8 @@ describe('e2e: upgrade with backup and rollback on the real engine', function ()
     const have = await exec(['docker', 'image', 'inspect', old], { allowFailure: true });
     if (have.code !== 0) this.skip();
     const file = join(work, 'nginx-old.json');
-    await writeFile(file, JSON.stringify({ nginx: old }));
+    // Every other image as installed (the stand-ins: this machine reaches no registry).
+    await writeFile(file, JSON.stringify({ ...JSON.parse(readText(s!.images)), nginx: old }));
     const files = ['compose.yml', 'nginx/nginx.conf', 'carebox.json'].map((f) => readText(join(s!.root, f)));
     const r = await cli(s!, ['upgrade', '--images', file, '--json']);
     expect(r.code, r.stderr).to.equal(1);

@@ -7,13 +7,17 @@
 # from Debian forky, which packages nginx 1.30.
 # Cached by tag: an image whose carebox.standin.hash label matches its inputs is kept.
 # Usage: test/images/build-standins.sh [--force] [--only nginx]    Writes test/images/images.standin.json.
+#   STANDIN_PREFIX=name  tag the images name/postgres:15 … instead of carebox-standin/… (a build from
+#                        scratch beside the shared tags); STANDIN_OUT=file writes the JSON there.
 #   --only nginx   (re)build only the nginx stand-in; the other tags must exist already.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 suite="${STANDIN_SUITE:-bookworm}"
 edge_suite="${STANDIN_EDGE_SUITE:-forky}"
 mirror="${STANDIN_MIRROR:-http://deb.debian.org/debian}"
-packages="postgresql-15,redis-server,pgbouncer,curl,ca-certificates,libstdc++6,procps,netcat-openbsd"
+# nginx stays in the bookworm rootfs: Debian 12's nginx 1.22 is built as carebox-standin/nginx:1.22, a
+# real nginx older than the edge needs, for the test that upgrade and preflight refuse it.
+packages="postgresql-15,redis-server,nginx,pgbouncer,curl,ca-certificates,libstdc++6,procps,netcat-openbsd"
 edge_packages="nginx,curl,ca-certificates,procps"
 # The oldest nginx whose open-source `upstream` servers take `resolve` (keep in step with
 # MIN_NGINX_VERSION in installer/plan/sizing.constants.ts).
@@ -44,26 +48,29 @@ hash="$( { cat "$here/Dockerfile.standin" "$here/postgres-entrypoint.sh" "$0"; e
 # change to the bookworm images does not rebuild it (and the other way round).
 edge_hash="$( { cat "$here/Dockerfile.standin"; echo "$edge_suite $edge_packages"; } | sha256sum | cut -c1-16)"
 
-base_tag="carebox-standin/debian:${suite}-${hash}"
-edge_base_tag="carebox-standin/debian:${edge_suite}-${edge_hash}"
+prefix="${STANDIN_PREFIX:-carebox-standin}"
+out_json="${STANDIN_OUT:-$here/images.standin.json}"
+base_tag="${prefix}/debian:${suite}-${hash}"
+edge_base_tag="${prefix}/debian:${edge_suite}-${edge_hash}"
 declare -A tags=(
-  [postgres]="carebox-standin/postgres:15"
-  [redis]="carebox-standin/redis:7"
-  [nginx]="carebox-standin/nginx:1.30"
-  [node]="carebox-standin/node:20"
-  [pgbouncer]="carebox-standin/pgbouncer:1"
+  [postgres]="${prefix}/postgres:15"
+  [redis]="${prefix}/redis:7"
+  [nginx]="${prefix}/nginx:1.30"
+  [nginx-old]="${prefix}/nginx:1.22"
+  [node]="${prefix}/node:20"
+  [pgbouncer]="${prefix}/pgbouncer:1"
 )
 bookworm_targets=(postgres redis pgbouncer node)
 
 label_of() { docker image inspect -f '{{ index .Config.Labels "carebox.standin.hash" }}' "$1" 2>/dev/null || true; }
 
-# Builds Dockerfile target $1 on base image $2 with hash label $3, tagged tags[$1].
+# Builds Dockerfile target $1 on base image $2 with hash label $3, tagged tags[$5] (default tags[$1]).
 build_target() {
-  local target="$1" base="$2" label="$3" ctx="$4" out
-  echo "build-standins: ${tags[$target]}" >&2
+  local target="$1" base="$2" label="$3" ctx="$4" name="${5:-$1}" out
+  echo "build-standins: ${tags[$name]}" >&2
   if ! out="$(DOCKER_BUILDKIT=0 docker build -q -f "$ctx/Dockerfile.standin" --target "$target" \
     --build-arg BASE="$base" --label carebox.standin.hash="$label" \
-    -t "${tags[$target]}" "$ctx" 2>&1)"; then
+    -t "${tags[$name]}" "$ctx" 2>&1)"; then
     echo "$out" >&2; exit 1
   fi
 }
@@ -93,7 +100,7 @@ if [ "$(printf '%s\n%s\n' "$edge_min_version" "$edge_version" | sort -V | head -
 fi
 
 all_fresh=1
-for t in "${bookworm_targets[@]}"; do [ "$(label_of "${tags[$t]}")" = "$hash" ] || all_fresh=0; done
+for t in "${bookworm_targets[@]}" nginx-old; do [ "$(label_of "${tags[$t]}")" = "$hash" ] || all_fresh=0; done
 if [ "$only" = nginx ]; then
   for t in "${bookworm_targets[@]}"; do
     docker image inspect "${tags[$t]}" >/dev/null 2>&1 || { echo "build-standins: ${tags[$t]} is missing; run without --only" >&2; exit 1; }
@@ -111,9 +118,10 @@ else
   cp "$node_bin" "$ctx/node"
   cp -r "$npm_dir" "$ctx/npm"
   for target in "${bookworm_targets[@]}"; do build_target "$target" "$base_tag" "$hash" "$ctx"; done
+  build_target nginx "$base_tag" "$hash" "$ctx" nginx-old
 fi
 
-cat > "$here/images.standin.json" <<JSON
+cat > "$out_json" <<JSON
 {
   "postgres": "${tags[postgres]}",
   "redis": "${tags[redis]}",
@@ -122,4 +130,4 @@ cat > "$here/images.standin.json" <<JSON
   "node": "${tags[node]}"
 }
 JSON
-echo "build-standins: wrote $here/images.standin.json" >&2
+echo "build-standins: wrote $out_json" >&2
