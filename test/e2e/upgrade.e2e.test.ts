@@ -245,7 +245,7 @@ describe('e2e: upgrade with backup and rollback on the real engine', function ()
   });
 
   it('an nginx image older than 1.27.3 (no `resolve` in upstream) is refused with exit 1 and the fix; nothing changes', async function () {
-    // The previous stand-in (Debian 12's nginx 1.22) is a real older nginx; built here when absent.
+    // Debian 12's nginx 1.22 is a real older nginx (test/images/build-standins.sh builds it as this tag).
     const old = 'carebox-standin/nginx:1.22';
     const have = await exec(['docker', 'image', 'inspect', old], { allowFailure: true });
     if (have.code !== 0) this.skip();
