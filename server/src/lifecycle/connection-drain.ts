@@ -21,7 +21,7 @@
  *   5. it resolves once every connection has closed, or reports a timeout (the caller then closes
  *      whatever is left).
  */
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
 
 /**
@@ -43,8 +43,8 @@ export interface DrainOptions {
 }
 
 interface ConnectionState {
-  /** Requests on this connection whose response has not finished. */
-  active: number;
+  /** Responses on this connection that have not finished. */
+  responses: Set<ServerResponse>;
 }
 
 /** Tracks the connections of one HTTP server from its start, so it can drain them. */
@@ -56,7 +56,7 @@ export class ConnectionDrain {
   constructor(private readonly server: Server, options: Partial<DrainOptions> = {}) {
     this.idleCloseMs = options.idleCloseMs ?? DEFAULT_IDLE_CLOSE_MS;
     server.on('connection', (socket: Socket) => {
-      this.connections.set(socket, { active: 0 });
+      this.connections.set(socket, { responses: new Set() });
       socket.once('close', () => this.connections.delete(socket));
     });
     // Before the app's own handler, so even a response written synchronously (the liveness fast
@@ -65,10 +65,8 @@ export class ConnectionDrain {
       if (this.draining && !res.headersSent) res.setHeader('Connection', 'close');
       const state = this.connections.get(req.socket);
       if (state === undefined) return;
-      state.active += 1;
-      res.once('close', () => {
-        state.active -= 1;
-      });
+      state.responses.add(res);
+      res.once('close', () => state.responses.delete(res));
     });
   }
 
@@ -84,12 +82,14 @@ export class ConnectionDrain {
    */
   async drain(timeoutMs: number): Promise<boolean> {
     this.draining = true;
+    // Requests already in progress answer with `Connection: close` too, unless their headers are out.
+    for (const state of this.connections.values()) for (const res of state.responses) if (!res.headersSent) res.setHeader('Connection', 'close');
     // The listener only: net.Server's close, not http.Server's (which would close "idle" sockets).
     const listenerClosed = new Promise<void>((resolve) => NetServer.prototype.close.call(this.server, () => resolve()));
     const started = Date.now();
     const sweep = (): void => {
       if (Date.now() - started < this.idleCloseMs) return;
-      for (const [socket, state] of this.connections) if (state.active === 0) socket.destroy();
+      for (const [socket, state] of this.connections) if (state.responses.size === 0) socket.destroy();
     };
     const done = await new Promise<boolean>((resolve) => {
       const timer = setInterval(() => {

@@ -4,6 +4,8 @@ import { DEFAULT_IMAGES } from '../../../installer/render/images.map.js';
 import { MIN_NGINX_VERSION, NGINX_UPSTREAM_KEEPALIVE_TIMEOUT_S } from '../../../installer/plan/sizing.constants.js';
 import { nginxUpstream } from '../../../installer/plan/service.sizing.js';
 import { KEEP_ALIVE_TIMEOUT_MS } from '../../../server/src/lifecycle/web.process.js';
+import { parse } from 'yaml';
+import { fileOf, planFor, renderFor } from '../render/render.helpers.js';
 
 describe('apply: nginx version of an image (issue 12)', () => {
   it('reads the version from `nginx -v` output, with or without a distribution suffix', () => {
@@ -33,6 +35,14 @@ describe('plan: nginx upstream keep-alive sizing (issue 12)', () => {
     expect(NGINX_UPSTREAM_KEEPALIVE_TIMEOUT_S * 1000).to.be.below(KEEP_ALIVE_TIMEOUT_MS);
   });
 
+  it('a draining backend waits for nginx to drop its idle connections, within its drain budget', () => {
+    const plan = planFor('optimized');
+    const env = (parse(fileOf(renderFor(plan), 'compose.yml')) as any).services.backend.environment;
+    const idleClose = Number(env.DRAIN_IDLE_CLOSE_MS);
+    expect(idleClose).to.be.greaterThan(NGINX_UPSTREAM_KEEPALIVE_TIMEOUT_S * 1000);
+    expect(idleClose).to.be.below(Number(env.SHUTDOWN_TIMEOUT_MS));
+  });
+
   it('keepalive = clamp(ceil(users × 1.5 / workers), 32, min(1024, worker_connections / 4))', () => {
     expect(nginxUpstream(74, 1, 4096).value.keepalive).to.equal(111);
     expect(nginxUpstream(10, 1, 4096).value.keepalive).to.equal(32);
@@ -40,7 +50,7 @@ describe('plan: nginx upstream keep-alive sizing (issue 12)', () => {
     expect(nginxUpstream(5000, 1, 2048).value.keepalive).to.equal(512);
     const d = nginxUpstream(74, 1, 4096);
     expect(d.derivations.keepalive).to.match(/^keepalive 111 idle connections per worker = clamp\(ceil\(users 74 × 1\.5 \/ 1 workers\)/);
-    expect(d.value.keepaliveTimeoutS).to.equal(60);
+    expect(d.value.keepaliveTimeoutS).to.equal(4);
     expect(d.value.failTimeoutS).to.be.greaterThan(d.value.resolverValidS);
   });
 });

@@ -6,7 +6,7 @@ import { fileOf, planFor, renderFor } from './render.helpers.js';
 
 /** A line as nginx writes it with ACCESS_LOG_FORMAT: each variable replaced by a value. */
 function lineFor(values: Record<string, string>): string {
-  return ACCESS_LOG_FORMAT.replace(/\$([a-z_]+)/g, (_m, name: string) => {
+  return ACCESS_LOG_FORMAT.replace(/\$([a-z0-9_]+)/g, (_m, name: string) => {
     if (!(name in values)) throw new Error(`no value for $${name}`);
     return values[name]!;
   });
