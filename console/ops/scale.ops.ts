@@ -18,7 +18,7 @@ import { planCarebox } from '../../installer/plan/tier.plan.js';
 import type { RenderedFile } from '../../installer/render/render.js';
 import { join } from 'node:path';
 import { applyLiveConfig } from './live.config.js';
-import { stopAndRemove, stopGraceSeconds, waitContainersHealthy } from './rolling.js';
+import { edgeSettleMs, stopAndRemove, stopGraceSeconds, waitContainersHealthy } from './rolling.js';
 import { assertSameVersion, currentContents, fileChecksums, renderForStack } from './stack.render.js';
 import { serviceContainers, step, withStackLock, type Stack } from './stack.js';
 
@@ -179,6 +179,14 @@ export async function scaleService(stack: Stack, req: ScaleRequest, reporter: St
             progress(`removing the ${added.length} new container(s); ${running.length} keep serving`);
             for (const id of added) await stopAndRemove(stack.docker, id, 0).catch(() => undefined);
             throw err;
+          }
+          // nginx may have tried a new replica before it listened (it is in Docker's DNS from its
+          // start) and skips it for fail_timeout; nginx is not reloaded for a scale, so wait that
+          // out: when this returns, every replica gets traffic.
+          const settle = edgeSettleMs(stack, req.service);
+          if (added.length > 0 && settle > 0) {
+            progress(`waiting ${(settle / 1000).toFixed(0)} s until nginx routes to the new replica(s)`);
+            await new Promise((r) => setTimeout(r, settle));
           }
           return `${added.length} container(s) added; ${req.replicas} healthy`;
         }
