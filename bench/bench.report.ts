@@ -13,11 +13,14 @@ export interface BenchRow {
   name: string;
   stats: LoadStats;
   /**
-   * CPU time per response during the measured run, in µs (user + system, from /proc): the server
-   * (primary + workers), nginx, the PostgreSQL backends of the bench database, Redis (shared
-   * with anything else using the test Redis), and the load generator (this process).
+   * CPU time per response during the measured run, in µs (user + system), per process group.
+   * Host rows (a–g), from /proc: `server` (primary + workers), `nginx` (its container), `postgres`
+   * (the postmaster's tree), `redis` (shared with anything else using the test Redis), `loadgen`
+   * (this process). Installed-stack rows (h–m), from each container's cgroup: `backend`, `nginx`,
+   * `postgres`, `redis`, `worker`; from /proc: `shims` (this stack's containerd shims), `dockerd`,
+   * `containerd`, `dockerProxy` (host-wide: shared with anything else on the engine), `loadgen`.
    */
-  cpuUsPerRequest?: { server: number; nginx: number; postgres: number; redis: number; loadgen: number };
+  cpuUsPerRequest?: Record<string, number>;
 }
 
 /** Everything one run of `npm run bench` measured. */
@@ -44,6 +47,8 @@ export interface BenchResults {
   planWallMs: { runs: number[]; median: number; max: number };
   /** Resident memory of each web worker after the runs, bytes. */
   memory: { workers: Array<{ pid: number; rssBytes: number; peakRssBytes: number }>; primaryRssBytes: number | null };
+  /** The installed stack of rows h–m (null when they were not run). */
+  stack?: { project: string; images: Record<string, string>; webWorkerRssBytes: number[]; upstreamKeepalive: boolean } | null;
 }
 
 /** One target of issue 6 and whether this run meets it. */
@@ -89,6 +94,25 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
       });
     }
   }
+  // Issue 12, on the installed stack: the edge's cost as ratios measured in the same run.
+  for (const c of results.meta.connections) {
+    const k = row('k', c);
+    const l = row('l', c);
+    if (k && l && k.stats.requestsPerSecond > 0) {
+      const r = l.stats.requestsPerSecond / k.stats.requestsPerSecond;
+      checks.push({ target: `cache-hot read through nginx ≥ 80 % of the same read straight to the backend container (${c} conn.)`, measured: pct(r), holds: r >= 0.8 && l.stats.errors.total === 0 });
+    }
+    const i = row('i', c);
+    if (i) {
+      const r = ratioToBaseline(results, i);
+      checks.push({ target: `/health through nginx's container address ≥ 50 % of bare Node (${c} conn.)`, measured: pct(r), holds: r !== null && r >= 0.5 && i.stats.errors.total === 0 });
+    }
+    const j = row('j', c);
+    if (j) {
+      const r = ratioToBaseline(results, j);
+      checks.push({ target: `/health through the published port (docker-proxy), reported (${c} conn.)`, measured: pct(r), holds: true });
+    }
+  }
   checks.push({ target: '`carebox plan --json` < 1 s wall time', measured: `median ${results.planWallMs.median} ms, max ${results.planWallMs.max} ms`, holds: results.planWallMs.max < 1000 });
   return checks;
 }
@@ -104,14 +128,14 @@ export function renderMarkdown(results: BenchResults): string {
     `Code: ${m.commit ?? 'unknown commit'} (server from ${m.serverRoot}). Plan for this host: tier ${m.plan.tier}, ${m.plan.webWorkers} web worker(s), pool.max ${m.plan.poolMax}, nginx ${m.plan.nginxWorkers} worker(s) × ${m.plan.nginxWorkerConnections} connections.`,
     `Each row: ${m.durationS} s closed loop (autocannon, pipelining 1) after a warm-up, load generator on the same machine. Ratio = req/s ÷ row (a) at the same connections, same run.`,
     '',
-    '| | scenario | conn. | req/s | p50 ms | p95 ms | p99 ms | errors | ratio to (a) | CPU µs/req: server · nginx · pg · redis · loadgen |',
+    '| | scenario | conn. | req/s | p50 ms | p95 ms | p99 ms | errors | ratio to (a) | CPU µs/req per process group |',
     '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const r of results.rows) {
     const s = r.stats;
     const errors = s.errors.total === 0 ? '0' : `${s.errors.total} (${(s.errors.rate * 100).toFixed(2)} %)`;
     const c = r.cpuUsPerRequest;
-    const cpu = c ? [c.server, c.nginx, c.postgres, c.redis, c.loadgen].map((v) => String(Math.round(v))).join(' · ') : '–';
+    const cpu = c ? Object.entries(c).filter(([, v]) => Math.round(v) !== 0).map(([k, v]) => `${k} ${Math.round(v)}`).join(' · ') : '–';
     lines.push(`| ${r.id} | ${r.name} | ${s.connections} | ${s.requestsPerSecond} | ${ms(s.latency.p50)} | ${ms(s.latency.p95)} | ${ms(s.latency.p99)} | ${errors} | ${pct(ratioToBaseline(results, r))} | ${cpu} |`);
   }
   lines.push('');
@@ -121,7 +145,14 @@ export function renderMarkdown(results: BenchResults): string {
     `Resident memory per server worker after the runs: ${w.length === 0 ? 'n/a' : w.map((x) => `${mib(x.rssBytes)} (peak ${mib(x.peakRssBytes)})`).join(', ')}` +
       `${results.memory.primaryRssBytes === null ? '' : `; cluster primary ${mib(results.memory.primaryRssBytes)}`}.`,
   );
-  lines.push('', '## Targets (issue 6)', '', '| target | measured | holds |', '|---|---|:-:|');
+  if (results.stack) {
+    const st = results.stack;
+    lines.push(
+      `Installed stack (rows h–m): ${st.project}, images ${Object.entries(st.images).map(([k, v]) => `${k} ${v}`).join(', ')}; upstream keep-alive in nginx.conf: ${st.upstreamKeepalive ? 'yes' : 'no'}; ` +
+        `web worker resident memory ${st.webWorkerRssBytes.map(mib).join(', ') || 'n/a'}.`,
+    );
+  }
+  lines.push('', '## Targets (issues 6 and 12)', '', '| target | measured | holds |', '|---|---|:-:|');
   for (const t of checkTargets(results)) lines.push(`| ${t.target} | ${t.measured} | ${t.holds ? 'yes' : '**no**'} |`);
   const failing = results.rows.filter((r) => r.stats.errors.total > 0);
   if (failing.length > 0) {

@@ -154,10 +154,11 @@ export async function waitFor(url: string, timeoutMs = 30_000, status = 200): Pr
 /**
  * Writes the nginx config Carebox renders for `plan` with its upstream pointed at `upstream`
  * (`127.0.0.1:PORT`), adapted only where the host differs from the nginx container: the listen
- * address and the pid file. Checked with `nginx -t`.
+ * address and the pid file. Checked with `nginx -t` in `image` (the stack's nginx: the rendered
+ * config needs nginx ≥ 1.27.3, newer than Debian 12's host package).
  * @returns the config path.
  */
-export async function writeHostNginxConfig(repo: string, plan: Plan, dir: string, listenPort: number, upstream: string): Promise<string> {
+export async function writeHostNginxConfig(repo: string, plan: Plan, dir: string, listenPort: number, upstream: string, image: string): Promise<string> {
   const rendered = renderNginx(plan, loadTemplates(repo).nginx, upstream);
   const adapted = rendered
     .replace(/^(\s*)listen 8080 default_server;/m, `$1listen 127.0.0.1:${listenPort} default_server;`)
@@ -166,8 +167,29 @@ export async function writeHostNginxConfig(repo: string, plan: Plan, dir: string
   await mkdir(dir, { recursive: true });
   const path = join(dir, 'nginx.conf');
   await writeFile(path, adapted);
-  execFileSync('nginx', ['-t', '-q', '-p', dir, '-c', path], { stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync('docker', ['run', '--rm', '--network', 'host', '-v', `${dir}:${dir}`, image, 'nginx', '-t', '-q', '-p', dir, '-c', path], { stdio: ['ignore', 'ignore', 'pipe'] });
   return path;
+}
+
+/**
+ * Runs nginx from `image` on the host network with the config at `conf` (a container named
+ * `name`, removed when it stops). Stop it with the returned handle (SIGTERM through `docker run`).
+ * @returns the handle and the container id (for its cgroup's CPU time).
+ */
+export async function startHostNginx(image: string, dir: string, conf: string, name: string, logFile: string): Promise<{ proc: Proc; containerId: string }> {
+  const proc = startProcess(['docker', 'run', '--rm', '--name', name, '--network', 'host', '-v', `${dir}:${dir}`, image, 'nginx', '-p', dir, '-c', conf, '-g', 'daemon off;'], process.env, logFile);
+  const end = Date.now() + 30_000;
+  while (Date.now() < end) {
+    try {
+      const id = execFileSync('docker', ['inspect', '-f', '{{.Id}} {{.State.Running}}', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      if (id.endsWith(' true')) return { proc, containerId: id.split(' ')[0]! };
+    } catch {
+      // not created yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await proc.stop();
+  throw new Error(`nginx container ${name} did not start (see ${logFile})`);
 }
 
 /** Child pids of `pid` (Linux /proc). */

@@ -7,7 +7,12 @@
  *   f) an appointment booking (a free slot each time), g) the read mix of `carebox loadtest`
  *      (search by MRN, cold read, hot read, list appointments),
  * each at 100 and 1,000 connections, plus the wall time of `carebox plan --json` and the resident
- * memory of each server worker. Writes bench/results.json and bench/results.md.
+ * memory of each server worker. Then, against a stack installed by the CLI under test (issue 12;
+ * containers, the stand-in images, the rendered nginx.conf; bench/stack.bench.ts):
+ *   h) /health straight to a backend container's address, i) through nginx's container address,
+ *   j) through the published port on 127.0.0.1, and k, l, m) the cache-hot patient read the same
+ *   three ways, with CPU time per request of every container, the shims, dockerd, containerd and
+ *   docker-proxy. Writes bench/results.json and bench/results.md.
  *
  * The server runs as real processes (`node dist/server/src/main.js`, cluster primary + workers)
  * with the backend environment the installer renders for this host, against the host-side test
@@ -20,12 +25,16 @@
  *   --server-root DIR  bench another build of the server and CLI (e.g. an older commit's tree)
  *   --only LETTERS     run only these scenarios (profiling; ratios need a)
  *   --server-env K=V   extra environment for the server (experiments; repeatable)
+ *   --stack-images F   images map for the installed stack (default test/images/images.standin.json)
+ *   --stack-patients N synthetic patients in the installed stack (default 2000)
+ *   env CAREBOX_BENCH_DATABASE / CAREBOX_BENCH_REDIS_DB: the database (default carebox_bench) and Redis
+ *                      db index (default 3) the host rows use, when several people bench one machine
  *   --profile          run the server under `node --cpu-prof`; profiles of every process go to
  *                      .tmp/bench/profiles/ (summarize with `node --import=tsx bench/cpuprofile.summary.ts FILE`)
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -47,15 +56,19 @@ import {
   residentMemory,
   runToEnd,
   startProcess,
+  startHostNginx,
   startServices,
   waitFor,
   writeHostNginxConfig,
   type Proc,
 } from './bench.setup.js';
 import { checkTargets, renderMarkdown, type BenchResults, type BenchRow } from './bench.report.js';
+import { containerCpuMicros, installBenchStack, removeBenchStack, stackCpuSnapshot, type InstalledStack } from './stack.bench.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const DB_NAME = 'carebox_bench';
+/** The bench's own database (dropped and re-created per run) and Redis db index; env overrides for shared machines. */
+const DB_NAME = process.env.CAREBOX_BENCH_DATABASE ?? 'carebox_bench';
+const REDIS_DB = process.env.CAREBOX_BENCH_REDIS_DB ?? '3';
 const TENANT = 'bench';
 const PATIENTS = 10_000;
 const HOT_PATIENTS = 50;
@@ -69,6 +82,8 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     'server-env': { type: 'string', multiple: true },
     profile: { type: 'boolean', default: false },
+    'stack-images': { type: 'string' },
+    'stack-patients': { type: 'string', default: '2000' },
   },
 });
 const only = args.only === undefined ? null : new Set(args.only.split(','));
@@ -99,9 +114,9 @@ const stopAll = async () => {
 process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
 
 /** Processes whose CPU time each row accounts for (filled in once they run). */
-const accounted: { server: number[]; nginx: number[]; postgres: () => Promise<number[]>; redis: number[] } = {
+const accounted: { server: number[]; nginxContainer: string | null; postgres: () => Promise<number[]>; redis: number[] } = {
   server: [],
-  nginx: [],
+  nginxContainer: null,
   postgres: async () => [],
   redis: [],
 };
@@ -111,29 +126,74 @@ async function cpuSnapshot(): Promise<Record<'server' | 'nginx' | 'postgres' | '
   const self = process.cpuUsage();
   return {
     server: cpuMicros(accounted.server.flatMap(processTree)),
-    nginx: cpuMicros(accounted.nginx.flatMap(processTree)),
+    nginx: accounted.nginxContainer === null ? 0 : containerCpuMicros(accounted.nginxContainer),
     postgres: cpuMicros(await accounted.postgres()),
     redis: cpuMicros(accounted.redis),
     loadgen: self.user + self.system,
   };
 }
 
-/** Warm-up, then the measured run. */
-async function measure(id: string, name: string, options: Omit<LoadOptions, 'durationS'>): Promise<BenchRow> {
+/** Warm-up, then the measured run; CPU per request from `snapshot` (µs per group) taken around it. */
+async function measure(
+  id: string,
+  name: string,
+  options: Omit<LoadOptions, 'durationS'>,
+  snapshot: () => Promise<Record<string, number>> = cpuSnapshot,
+): Promise<BenchRow> {
   log(`  ${id}) ${name} @ ${options.connections} connections: warm-up`);
   await runLoad({ ...options, durationS: Math.min(3, durationS) });
   await new Promise((r) => setTimeout(r, 500));
-  const before = await cpuSnapshot();
+  const before = await snapshot();
   const stats: LoadStats = await runLoad({ ...options, durationS });
-  const after = await cpuSnapshot();
-  const per = (k: keyof typeof before) => Math.round(((after[k] - before[k]) / Math.max(1, stats.requests)) * 10) / 10;
-  const cpuUsPerRequest = { server: per('server'), nginx: per('nginx'), postgres: per('postgres'), redis: per('redis'), loadgen: per('loadgen') };
+  const after = await snapshot();
+  const cpuUsPerRequest = Object.fromEntries(Object.keys(before).map((k) => [k, Math.round(((after[k]! - before[k]!) / Math.max(1, stats.requests)) * 10) / 10]));
   log(
     `     ${stats.requestsPerSecond} req/s, p50 ${stats.latency.p50} ms, p95 ${stats.latency.p95} ms, p99 ${stats.latency.p99} ms, errors ${stats.errors.total}; ` +
-      `CPU µs/req server ${cpuUsPerRequest.server}, nginx ${cpuUsPerRequest.nginx}, pg ${cpuUsPerRequest.postgres}, redis ${cpuUsPerRequest.redis}, loadgen ${cpuUsPerRequest.loadgen}`,
+      `CPU µs/req ${Object.entries(cpuUsPerRequest).map(([k, v]) => `${k} ${v}`).join(', ')}`,
   );
   await new Promise((r) => setTimeout(r, 1_000));
   return { id, name, stats, cpuUsPerRequest };
+}
+
+/** Rows h–m against an installed stack (see the header); the stack is removed afterwards. */
+async function stackRows(): Promise<{ rows: BenchRow[]; stack: Pick<InstalledStack, 'images' | 'project'> & { webWorkerRssBytes: number[]; nginxConf: string } }> {
+  const cli = join(serverRoot, 'dist/console/cli.js');
+  const imagesFile = resolve(args['stack-images'] ?? join(REPO, 'test/images/images.standin.json'));
+  if (!existsSync(imagesFile)) throw new Error(`${imagesFile} is missing: run bash test/images/build-standins.sh`);
+  const stack = await installBenchStack(cli, imagesFile, Number(args['stack-patients']), log);
+  try {
+    const snap = async () => stackCpuSnapshot(stack);
+    const allowedHosts = stack.addresses;
+    const auth = { authorization: `Bearer ${stack.token}` };
+    const read: LoadRequest[] = stack.hotPatientIds.map((pid) => ({ method: 'GET', path: `${API}/patients/${pid}`, headers: auth }));
+    const rows: BenchRow[] = [];
+    for (const c of connectionCounts) {
+      log(`bench: installed stack, ${c} connections`);
+      const targets: Array<[string, string, string]> = [
+        ['h', 'backend container', stack.backendUrl],
+        ['i', 'nginx container', stack.edgeUrl],
+        ['j', 'published port (127.0.0.1)', stack.publishedUrl],
+      ];
+      for (const [id, where, url] of targets) if (wanted(id)) rows.push(await measure(id, `stack: /health → ${where}`, { url, connections: c, path: '/health', allowedHosts }, snap));
+      const reads: Array<[string, string, string]> = [
+        ['k', 'backend container', stack.backendUrl],
+        ['l', 'nginx container', stack.edgeUrl],
+        ['m', 'published port (127.0.0.1)', stack.publishedUrl],
+      ];
+      for (const [id, where, url] of reads) if (wanted(id)) rows.push(await measure(id, `stack: cache-hot patient read → ${where}`, { url, connections: c, requests: read, allowedHosts }, snap));
+    }
+    // Resident memory of the web workers: the backend container's node processes but its primary.
+    const backend = stack.containers.find((c) => c.service === 'backend')!;
+    const webWorkerRssBytes = processTree(backend.pid)
+      .filter((p) => p !== backend.pid)
+      .map((p) => residentMemory(p)?.rssBytes ?? 0)
+      .filter((b) => b > 0);
+    const nginxConf = (await import('node:fs')).readFileSync(join(stack.root, 'nginx/nginx.conf'), 'utf8');
+    return { rows, stack: { images: stack.images, project: stack.project, webWorkerRssBytes, nginxConf } };
+  } finally {
+    log('bench: removing the installed stack');
+    await removeBenchStack(cli, stack.root);
+  }
 }
 
 async function apiJson(base: string, path: string, init: RequestInit & { token?: string } = {}): Promise<any> {
@@ -154,7 +214,7 @@ async function main(): Promise<void> {
   const services = startServices(REPO);
   const databaseUrl = await freshDatabase(services, DB_NAME);
   const redisUrl = new URL(services.redisUrl);
-  redisUrl.pathname = '/3';
+  redisUrl.pathname = `/${REDIS_DB}`;
   const prefix = 'carebox-bench';
   const plan = await planForThisHost();
   const serverPort = await freePort();
@@ -164,11 +224,13 @@ async function main(): Promise<void> {
   const profileArgs = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(logDir, 'profiles')}`] : [];
   const toolEnv = { ...env, LOG_LEVEL: 'warn', NODE_OPTIONS: '' };
 
+  // Only the bare baseline and the installed stack asked for: seed no more than the hot patients.
+  const seedPatients = ['b', 'c', 'd', 'e', 'f', 'g'].some(wanted) ? PATIENTS : HOT_PATIENTS;
   log('bench: migrating and seeding the bench database');
   await runToEnd([process.execPath, join(REPO, 'dist/server/src/migrate.js')], toolEnv);
   const password = randomBytes(24).toString('base64url');
   await runToEnd(
-    [process.execPath, join(REPO, 'dist/server/src/demo-data.js'), '--patients', String(PATIENTS), '--tenant', TENANT, '--clinicians', '40', '--users', '1', '--password-stdin'],
+    [process.execPath, join(REPO, 'dist/server/src/demo-data.js'), '--patients', String(seedPatients), '--tenant', TENANT, '--clinicians', '40', '--users', '1', '--password-stdin'],
     toolEnv,
     `${password}\n`,
   );
@@ -189,14 +251,20 @@ async function main(): Promise<void> {
   await waitFor(`${bare}/health`);
   await waitFor(`${direct}/ready`);
 
+  // Row (c): the rendered nginx.conf in the stack's nginx image (nginx ≥ 1.27.3), on the host network.
   const nginxPort = await freePort();
   const nginxDir = join(logDir, 'nginx');
-  const nginxConf = await writeHostNginxConfig(serverRoot, plan, nginxDir, nginxPort, `127.0.0.1:${serverPort}`);
-  const nginx = startProcess(['nginx', '-p', nginxDir, '-c', nginxConf, '-g', 'daemon off;'], process.env, join(logDir, 'nginx.log'));
-  procs.push(nginx);
-  accounted.nginx = [nginx.child.pid!];
   const edge = `http://127.0.0.1:${nginxPort}`;
-  await waitFor(`${edge}/health`);
+  let nginxContainer: string | null = null;
+  if (wanted('c')) {
+    const nginxImage = JSON.parse(readFileSync(resolve(args['stack-images'] ?? join(REPO, 'test/images/images.standin.json')), 'utf8')).nginx as string;
+    const nginxConf = await writeHostNginxConfig(serverRoot, plan, nginxDir, nginxPort, `127.0.0.1:${serverPort}`, nginxImage);
+    const started = await startHostNginx(nginxImage, nginxDir, nginxConf, `carebox-bench-nginx-${process.pid}`, join(logDir, 'nginx.log'));
+    procs.push(started.proc);
+    nginxContainer = started.containerId;
+    accounted.nginxContainer = nginxContainer;
+    await waitFor(`${edge}/health`);
+  }
 
   const { token } = await apiJson(direct, `${API}/auth/login`, { method: 'POST', body: JSON.stringify({ username: `${TENANT}-clerk-00001`, password }) });
   const mrnPrefix = `${TENANT.toUpperCase()}-`;
@@ -209,7 +277,7 @@ async function main(): Promise<void> {
   for (const id of hot.slice(0, 20)) {
     for (const a of (await apiJson(direct, `${API}/appointments?patientId=${id}`, { token })).items) clinicianIds.add(a.clinicianId);
   }
-  const data: MixData = { mrnPrefix, patientCount: PATIENTS, hotPatientIds: hot, clinicianIds: [...clinicianIds] };
+  const data: MixData = { mrnPrefix, patientCount: seedPatients, hotPatientIds: hot, clinicianIds: [...clinicianIds] };
   const auth = { authorization: `Bearer ${token}` };
   const searches: LoadRequest[] = ['alex synthetica', 'casey demoson', 'dana placeholder', 'eli mockwell', 'gale sampleton', 'harper fixture', 'jules stubbs', 'kai replica'].map((q) => ({
     method: 'GET',
@@ -250,6 +318,10 @@ async function main(): Promise<void> {
     return m ? [{ pid, ...m }] : [];
   });
   const primaryRssBytes = residentMemory(primaryPid)?.rssBytes ?? null;
+  // The host-side server and nginx stop first; the bare server (a) stays out of the way (idle).
+  for (const p of procs.splice(1)) await p.stop();
+  const stacked = ['h', 'i', 'j', 'k', 'l', 'm'].some(wanted) ? await stackRows() : null;
+  if (stacked) rows.push(...stacked.rows);
   await stopAll();
 
   log('bench: timing `carebox plan --json`');
@@ -291,6 +363,7 @@ async function main(): Promise<void> {
     rows,
     planWallMs: { runs: planRuns, median: sorted[Math.floor(sorted.length / 2)]!, max: sorted[sorted.length - 1]! },
     memory: { workers, primaryRssBytes },
+    stack: stacked ? { project: stacked.stack.project, images: stacked.stack.images, webWorkerRssBytes: stacked.stack.webWorkerRssBytes, upstreamKeepalive: /^\s*keepalive \d+;/m.test(stacked.stack.nginxConf) } : null,
   };
   await mkdir(outDir, { recursive: true });
   await writeFile(join(outDir, 'results.json'), `${JSON.stringify({ ...results, targets: checkTargets(results) }, null, 2)}\n`);

@@ -18,6 +18,7 @@ import type { Plan } from '../../installer/plan/plan.types.js';
 import { requestsPerAction } from '../../installer/plan/workload.profile.js';
 import { demuxDockerLogs } from '../../installer/apply/container.logs.js';
 import { execIn } from '../docker/container.exec.js';
+import { parseAccessLine } from '../../installer/render/access-log.format.js';
 
 /** The window the load is averaged over, seconds. */
 export const LOAD_WINDOW_S = 60;
@@ -43,17 +44,15 @@ export interface Headroom {
   overcommitted: string[];
 }
 
-const ISO = /\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d))\] "[A-Z]+ \/api\//;
-
 /**
- * API requests in nginx access-log text (Carebox's `log_format carebox`) whose time is at or after
- * `sinceMs`. Pure.
+ * API requests in nginx access-log text (Carebox's `log_format carebox`, parsed by
+ * parseAccessLine) whose time is at or after `sinceMs`. Pure.
  */
 export function countApiRequests(logText: string, sinceMs: number): number {
   let n = 0;
   for (const line of logText.split('\n')) {
-    const m = ISO.exec(line);
-    if (m && Date.parse(m[1]!) >= sinceMs - 999) n += 1; // $time_iso8601 has whole seconds
+    const l = parseAccessLine(line);
+    if (l && l.path.startsWith('/api/') && l.timeMs >= sinceMs - 999) n += 1; // $time_iso8601 has whole seconds
   }
   return n;
 }

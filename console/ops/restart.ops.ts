@@ -2,9 +2,10 @@
  * `carebox restart SERVICE`: rolling when the service has more than one replica (one container at
  * a time, each healthy again before the next; the others keep serving); a single backend or
  * worker is replaced new-before-old (surge); other single containers get a plain restart.
- * nginx keeps running throughout. A surge waits until nginx's DNS cache holds the new backend
- * before the old one drains (rolling.ts, edgeSettleMs), so it needs no reload; after a rolling
- * restart of backends nginx is reloaded so it drops any address it cached for them.
+ * nginx keeps running throughout and is not reloaded for backend restarts: it re-resolves `backend`
+ * in the background (`resolve` in its upstream), skips a draining replica after its first refused
+ * connection, and a reload would close idle client keep-alive connections a client may be writing
+ * on. `restart nginx` restarts nginx itself.
  */
 import type { StepReporter } from '../../installer/apply/steps.js';
 import { rollingReplace, rollingRestart, type RestartedContainer } from './rolling.js';
@@ -68,7 +69,7 @@ export async function restartService(stack: Stack, opts: RestartOptions, reporte
       (progress) => rollingRestart(stack, opts.service, { timeoutMs: opts.timeoutMs, onProgress: progress }),
       (r) => `${r.length} container(s) restarted and healthy${r.length > 1 ? ', one at a time' : ''}`,
     );
-    if (opts.service === 'backend' || opts.service === 'nginx') {
+    if (opts.service === 'nginx') {
       await step(reporter, 'nginx', 'Reload nginx', (progress) => reloadNginx(stack.docker, stack.manifest.project, progress), () => 'nginx -t passed; reloaded');
     }
     return { service: opts.service, strategy: containers.length > 1 ? 'rolling' : 'plain', containers, tookMs: Date.now() - t0 };

@@ -337,6 +337,8 @@ export async function applyRetier(stack: Stack, preview: RetierPreview, opts: { 
           target: plan.sizing.backend.replicas,
           timeoutMs: opts.timeoutMs,
           onProgress: progress,
+          // No nginx reload after the old backends stop: nginx re-resolves `backend` in the
+          // background (`resolve`); the nginx step below reloads for nginx.conf's own changes.
           fits: (stale, fresh) => fixed + pgb + workersOld * directConnections(oldPlan, 'worker') + stale * directConnections(oldPlan, 'backend') + fresh * directConnections(plan, 'backend') <= maxNow,
         });
         return `${r.started.length} started, ${r.removed.length} stopped, ${(r.tookMs / 1000).toFixed(1)} s`;

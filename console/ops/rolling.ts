@@ -6,11 +6,10 @@
  *   while the old ones keep serving (never `--no-deps`: Compose 2.26 hashes depends_on, and
  *   `--no-deps` strips it, so the new containers would carry a hash a later `up` calls drift);
  *   wait until the new ones are healthy; then stop the old ones one at a time (SIGTERM: the
- *   server fails readiness, stops accepting, drains) and remove them by id. nginx resolves the
- *   backend per request and retries a refused connection on the next address, so no request
- *   fails; before the last old backend drains, the roll waits until nginx's DNS cache has seen a
- *   new one ({@link edgeSettleMs}), so no nginx reload is needed (a reload closes idle client
- *   keep-alive connections, which resets a request a client sends at that instant). An optional budget predicate limits how many containers
+ *   server fails readiness, stops accepting, drains) and remove them by id. nginx re-resolves the backend in the background (`resolve`) and retries a refused connection on the
+ *   next address, so no request fails; before the last old backend drains, the roll waits until
+ *   nginx routes to a new one ({@link edgeSettleMs}), so no nginx reload is needed (a reload
+ *   closes idle client keep-alive connections, which resets a request a client sends then). An optional budget predicate limits how many containers
  *   may run at once (DB connections during the overlap).
  * - {@link rollingRestart}: one container at a time, each healthy again before the next.
  */
@@ -22,7 +21,7 @@ import { listStackContainers, type StackContainer } from '../../installer/apply/
 import { OperationError, UnhealthyError } from '../../installer/errors.js';
 import { INSTALL_FILES } from '../../installer/paths.js';
 import { parseCompose } from '../../installer/render/compose.render.js';
-import { NGINX_RESOLVER_VALID_S } from '../../installer/render/config.render.js';
+import { nginxUpstreamFor } from '../../installer/render/config.render.js';
 import { configHashes } from './compose.drift.js';
 import { serviceContainers, type Stack } from './stack.js';
 
@@ -213,7 +212,7 @@ export async function rollingReplace(stack: Stack, service: string, opts: Rollin
   let removedSinceHook = false;
   // When each new container became healthy (ms since epoch), for the edge settle below.
   const healthySince = new Map<string, number>();
-  const settleMs = edgeSettleMs(service);
+  const settleMs = edgeSettleMs(stack, service);
   // Every pass starts or removes at least one container; more passes than that means no progress.
   const maxPasses = 2 * ((await classify()).cs.length + opts.target) + 2;
   for (let pass = 0; ; pass++) {
@@ -270,15 +269,15 @@ export async function rollingReplace(stack: Stack, service: string, opts: Rollin
 }
 
 /**
- * How long a new replica must have been healthy before the last replica nginx already routes to
- * may drain, ms: nginx's DNS cache time for the backend (`resolver valid=`,
- * {@link NGINX_RESOLVER_VALID_S}) plus 1 s; 0 for services nginx does not proxy to. Without it,
- * nginx can hold only the old address for up to that long after the old replica stopped, and a
- * one-replica tier answers 502 meanwhile (the reload that used to flush the cache instead resets
- * client keep-alive connections). Pure.
+ * How long nginx may keep skipping a replica that refused a connection before it listened: the
+ * upstream's fail_timeout plus one resolver refresh (valid= + 1 s; plan `sizing.nginx.upstream`), in ms; 0 for
+ * services nginx does not proxy to. Pure.
  */
-export function edgeSettleMs(service: string): number {
-  return service === 'backend' ? (NGINX_RESOLVER_VALID_S + 1) * 1000 : 0;
+export function edgeSettleMs(stack: Pick<Stack, 'manifest'>, service: string): number {
+  if (service !== 'backend') return 0;
+  const u = nginxUpstreamFor(stack.manifest.plan);
+  // nginx re-asks DNS one second after an answer's validity ends (ngx_http_upstream_zone_module).
+  return (u.failTimeoutS + u.resolverValidS + 1) * 1000;
 }
 
 /**

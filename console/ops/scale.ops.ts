@@ -17,8 +17,8 @@ import { budgetHostOf, MAX_SCALE_REPLICAS, overcommitWouldAccept, resizeReplicas
 import { planCarebox } from '../../installer/plan/tier.plan.js';
 import type { RenderedFile } from '../../installer/render/render.js';
 import { join } from 'node:path';
-import { applyLiveConfig, reloadNginxOrRevert } from './live.config.js';
-import { stopAndRemove, stopGraceSeconds, waitContainersHealthy } from './rolling.js';
+import { applyLiveConfig } from './live.config.js';
+import { edgeSettleMs, stopAndRemove, stopGraceSeconds, waitContainersHealthy } from './rolling.js';
 import { assertSameVersion, currentContents, fileChecksums, renderForStack } from './stack.render.js';
 import { serviceContainers, step, withStackLock, type Stack } from './stack.js';
 
@@ -180,6 +180,14 @@ export async function scaleService(stack: Stack, req: ScaleRequest, reporter: St
             for (const id of added) await stopAndRemove(stack.docker, id, 0).catch(() => undefined);
             throw err;
           }
+          // nginx may have tried a new replica before it listened (it is in Docker's DNS from its
+          // start) and skips it for fail_timeout; nginx is not reloaded for a scale, so wait that
+          // out: when this returns, every replica gets traffic.
+          const settle = edgeSettleMs(stack, req.service);
+          if (added.length > 0 && settle > 0) {
+            progress(`waiting ${(settle / 1000).toFixed(0)} s until nginx routes to the new replica(s)`);
+            await new Promise((r) => setTimeout(r, settle));
+          }
           return `${added.length} container(s) added; ${req.replicas} healthy`;
         }
         const grace = stopGraceSeconds(stack.root, req.service);
@@ -198,8 +206,9 @@ export async function scaleService(stack: Stack, req: ScaleRequest, reporter: St
     }
     await step(reporter, 'config', 'Apply configuration (nginx -t and reload)', async (progress) => {
       await applyLiveConfig(stack, plan, changes, progress);
-      // Backends changed even when nginx.conf did not: reload so nginx drops cached addresses.
-      if (!changes.some((c) => c.path === 'nginx/nginx.conf' && c.status !== 'unchanged') && req.service === 'backend') await reloadNginxOrRevert(stack, changes, progress);
+      // No reload for the backends themselves: nginx re-resolves `backend` in the background
+      // (`resolve`, every few seconds), and a reload would close idle client keep-alive connections
+      // a client may be writing on. applyLiveConfig reloads when nginx.conf itself changed.
       return 'applied';
     });
     const manifest = await step(reporter, 'manifest', 'Record the new count (carebox.json)', async () => {

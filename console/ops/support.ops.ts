@@ -34,6 +34,7 @@ import { CAREBOX_VERSION } from '../../installer/version.js';
 import { decodeLogLines } from './logs.ops.js';
 import { step } from './stack.js';
 import { edgePorts } from '../../installer/apply/edge.tls.js';
+import { ACCESS_LOG_FLUSH_WAIT_MS } from '../../installer/render/access-log.format.js';
 
 /** .env keys whose values are not secret. */
 const ENV_KEEP = new Set(['COMPOSE_PROJECT_NAME']);
@@ -248,6 +249,9 @@ export async function createSupportBundle(root: string, opts: { output?: string;
           return 'Docker unavailable';
         }
         const containers = await listStackContainers(docker, manifest.project, { includeOneoff: false });
+        // nginx buffers its access log (flushed every second): wait for that, so the requests that
+        // led to this bundle are in it.
+        if (containers.some((c) => c.service === 'nginx' && c.state === 'running')) await new Promise((r) => setTimeout(r, ACCESS_LOG_FLUSH_WAIT_MS));
         const states = [];
         for (const c of containers) {
           const info = await docker.getContainer(c.id).inspect().catch((e: Error) => (errors.push(`inspect ${c.name}: ${e.message}`), null));

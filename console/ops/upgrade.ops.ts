@@ -49,6 +49,8 @@ import { rollingReplace, waitContainersHealthy } from './rolling.js';
 import { currentContents, fileChecksums, renderForStack } from './stack.render.js';
 import { serviceContainers, silentReporter, step, withStackLock, type Stack } from './stack.js';
 import { checkEdgeTls, edgeUrls } from '../../installer/apply/edge.tls.js';
+import { assertNginxImage } from '../../installer/apply/nginx.version.js';
+import { MIN_NGINX_VERSION } from '../../installer/plan/sizing.constants.js';
 
 /** What to upgrade to. */
 export interface UpgradeRequest {
@@ -160,6 +162,8 @@ async function converge(stack: Stack, m: Manifest, images: { before: StackImages
     await waitContainersHealthy(stack.docker, (await serviceContainers(stack, svc)).map((c) => c.id), { timeoutMs, what: svc, onProgress: progress });
   }
   const s = m.plan.sizing;
+  // No nginx reload for the backends themselves: it re-resolves `backend` in the background
+  // (`resolve` in its upstream), and skips a draining replica after its first refused connection.
   await rollingReplace(stack, 'backend', { target: s.backend.replicas, timeoutMs, onProgress: progress });
   await rollingReplace(stack, 'worker', { target: s.queue.replicas, timeoutMs, onProgress: progress });
   if (stale('nginx')) {
@@ -233,6 +237,9 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
       return { ...base, server };
     }, (t) => changedImages(from, t).map((k) => `${k} ${from[k]} → ${t[k]}`).join('; ') || 'no image changes');
 
+    // This version's nginx.conf needs `resolve` in `upstream`: refuse an older nginx before anything
+    // is backed up or written (also when the nginx image itself does not change).
+    await step(reporter, 'nginx-version', 'Check the nginx version', async () => assertNginxImage(to.nginx, MIN_NGINX_VERSION, 'operation', stack.env), (v) => `nginx ${v} (needs ≥ ${MIN_NGINX_VERSION})`);
     if (req.pgMajorDumpRestore && to.postgres === from.postgres) {
       throw new UsageError('--pg-major-dump-restore moves the database to a new postgres image, but the postgres image does not change', 'name the new postgres image in --images FILE or in the bundle');
     }

@@ -26,6 +26,8 @@ import { readIfExists, writeFileAtomic, utcStamp } from './fs.atomic.js';
 import { writeRenderedFiles, type FileChange } from './files.write.js';
 import { waitHealthy } from './health.wait.js';
 import { ensureBaseImages, ensureServerImage, imageExists, loadImagesMap } from './images.ensure.js';
+import { assertNginxImage } from './nginx.version.js';
+import { MIN_NGINX_VERSION } from '../plan/sizing.constants.js';
 import { projectNameFor } from './project.name.js';
 import { loadSecrets, type EnvFile } from './secrets.store.js';
 import { runSteps, type Step, type StepReporter } from './steps.js';
@@ -384,6 +386,7 @@ export function installSteps(): Step<InstallContext>[] {
           ctx.images = bundle.images;
           ctx.baseImages = bundle.images;
           await ensureBaseImages(ctx.docker!, bundle.images, baseImagesNeeded(ctx.plan).filter((n) => n !== 'node'), progress);
+          await assertNginxImage(bundle.images.nginx, ctx.plan.sizing.nginx.minVersion ?? MIN_NGINX_VERSION, 'preflight');
           return `loaded from bundle: server ${bundle.images.server}; postgres ${bundle.images.postgres}; redis ${bundle.images.redis}; nginx ${bundle.images.nginx}`;
         }
         const base = opts.imagesFile ? await loadImagesMap(opts.imagesFile) : (recordedBaseImages(ctx.prep.previous) ?? (await loadImagesMap(null)));
@@ -394,6 +397,8 @@ export function installSteps(): Step<InstallContext>[] {
         }
         const docker = ctx.docker!;
         await ensureBaseImages(docker, base, baseImagesNeeded(ctx.plan).filter((n) => n !== 'node' || !base.server), progress);
+        // Before anything is written: an nginx without `resolve` in `upstream` cannot load the edge config.
+        await assertNginxImage(base.nginx, ctx.plan.sizing.nginx.minVersion ?? MIN_NGINX_VERSION, 'preflight');
         let server: string;
         if (base.server) {
           // A prebuilt server image named in --images (an upgrade to a given tag): used as is.

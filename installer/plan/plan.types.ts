@@ -152,6 +152,13 @@ export interface PlanSizing {
     workerRlimitNofile: number;
     /** Client keep-alive timeout, seconds. */
     keepaliveTimeoutS: number;
+    /**
+     * nginx → backend keep-alive and live DNS (the `upstream` block). Absent in plans recorded by
+     * Carebox before it had them; the renderer derives them then (nginxUpstreamFor).
+     */
+    upstream?: NginxUpstreamSizing;
+    /** Oldest nginx version the rendered config runs on (`resolve` in `upstream`: 1.27.3). */
+    minVersion?: string;
     limits: ContainerLimits;
   };
   /** One setting drives nginx client_max_body_size and the Express body limit, bytes. */
@@ -168,6 +175,20 @@ export interface PlanSizing {
    * manifests written before them; the renderer uses the defaults then.
    */
   logs?: LogLimits & { diskBytes: number };
+}
+
+/** nginx → backend connection settings (the `upstream` block), derived per plan. */
+export interface NginxUpstreamSizing {
+  /** Idle keep-alive connections each nginx worker caches to the backends (`keepalive`). */
+  keepalive: number;
+  /** Idle timeout of a cached connection, seconds (`keepalive_timeout` in `upstream`). */
+  keepaliveTimeoutS: number;
+  /** Requests per cached connection before nginx closes it (`keepalive_requests` in `upstream`). */
+  keepaliveRequests: number;
+  /** Docker DNS answers for `backend` are re-resolved after this, seconds (`resolver … valid=`). */
+  resolverValidS: number;
+  /** A replica that refused a connection is skipped this long, seconds (`fail_timeout`, max_fails=1). */
+  failTimeoutS: number;
 }
 
 /**

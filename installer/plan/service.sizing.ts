@@ -6,6 +6,7 @@
  * All pure. Bytes are bytes, CPUs are (possibly fractional) CPUs, times are ms unless named `S`.
  */
 import { b, c, clamp, derived, floorMiB, type Derived } from './derived.js';
+import type { NginxUpstreamSizing } from './plan.types.js';
 import {
   CLUSTER_PRIMARY_BYTES,
   HEAP_SHARE,
@@ -22,6 +23,13 @@ import {
   NGINX_MAX_WORKER_CONNECTIONS,
   NGINX_MAX_WORKERS,
   NGINX_MEMORY_PER_WORKER_SLOT,
+  MIN_NGINX_VERSION,
+  NGINX_RESOLVER_VALID_S,
+  NGINX_UPSTREAM_FAIL_TIMEOUT_S,
+  NGINX_UPSTREAM_KEEPALIVE_MAX,
+  NGINX_UPSTREAM_KEEPALIVE_MIN,
+  NGINX_UPSTREAM_KEEPALIVE_REQUESTS,
+  NGINX_UPSTREAM_KEEPALIVE_TIMEOUT_S,
   NGINX_MIN_WORKER_CONNECTIONS,
   NGINX_PER_WORKER_BYTES,
   NGINX_SOCKETS_PER_USER,
@@ -234,17 +242,32 @@ export function nginxKeepaliveTimeout(): Derived {
 }
 
 /**
- * Upstream (nginx → backend) keep-alive: none, by design. nginx 1.22 keeps upstream connections
- * alive only for servers of an `upstream {}` block, and resolves those names once, at start. The
- * edge instead resolves `backend` per request through Docker's DNS (`resolver 127.0.0.11` + a
- * variable `proxy_pass`), because FAILURES.md requires that scaled-out replicas get traffic without
- * a reload, that a recreated replica is found at its new address, and that the edge starts while
- * backends are down. The price is one TCP connect per request on the host-local bridge network
- * (tens of microseconds); client-side keep-alive (`keepalive_timeout`) is rendered. Revisit with
- * nginx ≥ 1.27.3, whose open-source `upstream` servers accept `resolve`.
+ * Upstream keep-alive with live DNS (nginx ≥ MIN_NGINX_VERSION): `server backend:3000 resolve` in
+ * an `upstream` with a shared `zone` re-resolves the name in the background, so scaled replicas
+ * get traffic, removed ones stop getting it, and the edge starts while no backend runs, and the
+ * connections to Node stay open between requests (before: one TCP connect + accept per request).
+ * `keepalive` = clamp(ceil(users high × 1.5 headroom / nginx workers), 32, min(1024,
+ * worker_connections / 4)): enough idle connections per worker that the estimated concurrent users'
+ * requests find one instead of opening a new one (nginx docs: the cache holds idle connections
+ * only; busy ones are not capped), and at most a quarter of a worker's connections. Our choice.
+ * @param usersHigh high estimate of concurrent users on this host.
+ * @param workers nginx worker_processes. @param workerConnections nginx worker_connections.
  */
-export const NGINX_UPSTREAM_KEEPALIVE_DECISION =
-  'none: the backend is resolved per request (resolver 127.0.0.11 + variable proxy_pass) so scaled replicas get traffic and the edge starts while backends are down (FAILURES.md); nginx 1.22 keeps upstream connections alive only for `upstream` blocks, whose names resolve once at start. Client keep-alive is on.';
+export function nginxUpstream(usersHigh: number, workers: number, workerConnections: number): { value: NginxUpstreamSizing; derivations: Record<keyof NginxUpstreamSizing, string> } {
+  const want = Math.ceil((usersHigh * NGINX_CONNECTION_HEADROOM) / Math.max(1, workers));
+  const hi = Math.min(NGINX_UPSTREAM_KEEPALIVE_MAX, Math.floor(workerConnections / 4));
+  const keepalive = clamp(want, NGINX_UPSTREAM_KEEPALIVE_MIN, hi);
+  return {
+    value: { keepalive, keepaliveTimeoutS: NGINX_UPSTREAM_KEEPALIVE_TIMEOUT_S, keepaliveRequests: NGINX_UPSTREAM_KEEPALIVE_REQUESTS, resolverValidS: NGINX_RESOLVER_VALID_S, failTimeoutS: NGINX_UPSTREAM_FAIL_TIMEOUT_S },
+    derivations: {
+      keepalive: `keepalive ${keepalive} idle connections per worker = clamp(ceil(users ${Math.round(usersHigh)} × ${NGINX_CONNECTION_HEADROOM} / ${workers} workers), ${NGINX_UPSTREAM_KEEPALIVE_MIN}, min(${NGINX_UPSTREAM_KEEPALIVE_MAX}, worker_connections ${workerConnections} / 4)); upstream \`server backend:3000 resolve\` in a shared zone keeps live DNS (nginx ≥ ${MIN_NGINX_VERSION})`,
+      keepaliveTimeoutS: `upstream keepalive_timeout ${NGINX_UPSTREAM_KEEPALIVE_TIMEOUT_S} s (constant): below the server's keep-alive timeout (65 s), so nginx, never Node, closes an idle connection; a draining backend (SIGTERM) waits this + 2 s for nginx to drop its idle connections before it closes any`,
+      keepaliveRequests: `upstream keepalive_requests ${NGINX_UPSTREAM_KEEPALIVE_REQUESTS} (constant; Node has no per-connection cap)`,
+      resolverValidS: `resolver valid=${NGINX_RESOLVER_VALID_S} s (constant): a scaled or removed replica is seen within this`,
+      failTimeoutS: `max_fails=1 fail_timeout=${NGINX_UPSTREAM_FAIL_TIMEOUT_S} s (constant): a draining replica is skipped until its address left DNS; a backup copy with max_fails=0 keeps one replica from being locked out`,
+    },
+  };
+}
 
 /**
  * nginx container limits: 32 MiB + 16 MiB per worker (connection buffers at worker_connections),

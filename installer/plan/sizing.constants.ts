@@ -186,6 +186,54 @@ export const NGINX_FDS_PER_CONNECTION = 2;
  * a peer is about to reuse; below nginx's default 75 s. Our choice.
  */
 export const NGINX_KEEPALIVE_TIMEOUT_S = 65;
+/**
+ * Oldest nginx the rendered edge runs on: 1.27.3, the first open-source release whose `upstream`
+ * servers take `resolve` (live DNS with a shared `zone`), which upstream keep-alive needs here.
+ * Source: nginx CHANGES, 1.27.3 ("the 'resolve' parameter of the 'server' directive in the
+ * 'upstream' block"). Debian 12 has 1.22 and Debian 13 1.26, both older.
+ */
+export const MIN_NGINX_VERSION = '1.27.3';
+/** Floor and ceiling of idle upstream keep-alive connections per nginx worker (`keepalive`). Our choice. */
+export const NGINX_UPSTREAM_KEEPALIVE_MIN = 32;
+export const NGINX_UPSTREAM_KEEPALIVE_MAX = 1024;
+/**
+ * Idle timeout of a cached upstream connection, seconds: 4. nginx, never Node, closes an idle
+ * connection: Node's own keep-alive timeout is 65 s (KEEP_ALIVE_TIMEOUT_MS, server/src/lifecycle/
+ * web.process.ts), and a request nginx writes on a connection Node is closing fails (a POST is
+ * then not retried: a 502). It is short because it is also how long a draining backend waits for
+ * nginx to drop the idle connections it cached to it (the server's DRAIN_IDLE_CLOSE_MS is this
+ * + DRAIN_IDLE_CLOSE_MARGIN_MS, within SHUTDOWN_TIMEOUT_MS): under load a connection is reused long before 4 s, so
+ * keep-alive still saves the connect and accept per request. Our choice.
+ */
+export const NGINX_UPSTREAM_KEEPALIVE_TIMEOUT_S = 4;
+/**
+ * On SIGTERM the server closes a leftover idle connection this long after nginx would have closed
+ * it, in ms: slack for nginx's timer and event loop on a loaded host. Our choice.
+ */
+export const DRAIN_IDLE_CLOSE_MARGIN_MS = 2_000;
+/** Requests on one upstream connection before nginx closes it (nginx default 1000; Node has no cap). */
+export const NGINX_UPSTREAM_KEEPALIVE_REQUESTS = 10_000;
+/**
+ * How long nginx keeps an answer of Docker's DNS for `backend`, seconds: 2. A scaled-out replica
+ * gets traffic, and a removed one stops getting it, within this; the re-resolve runs in the
+ * background once per period for the whole upstream zone, not per request.
+ */
+export const NGINX_RESOLVER_VALID_S = 2;
+/**
+ * How long nginx skips a replica after one refused connection (`max_fails=1 fail_timeout=`),
+ * seconds: 10 (nginx's default), longer than a typical drain (in-flight requests finish in well
+ * under a second) plus NGINX_RESOLVER_VALID_S, so the replica's address has left the DNS answer
+ * before nginx would try it again. A `backup` copy of the server with max_fails=0 keeps a
+ * one-replica tier from being locked out meanwhile.
+ */
+export const NGINX_UPSTREAM_FAIL_TIMEOUT_S = 10;
+/**
+ * Access log buffer per nginx worker, bytes: 4 KiB (PIPE_BUF), flushed at least every second. A
+ * write to the log pipe that large is atomic, so two workers' lines never interleave, and about
+ * 30 lines go out in one write instead of 30.
+ */
+export const NGINX_ACCESS_LOG_BUFFER_BYTES = 4096;
+export const NGINX_ACCESS_LOG_FLUSH_S = 1;
 /** One nginx worker per this much usable memory at most (our choice: keeps 1 GiB hosts at one worker). */
 export const NGINX_MEMORY_PER_WORKER_SLOT = 512 * MiB;
 

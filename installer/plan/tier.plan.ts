@@ -14,7 +14,7 @@ import {
   nginxRlimitNofile,
   nginxWorkerConnections,
   nginxWorkerProcesses,
-  NGINX_UPSTREAM_KEEPALIVE_DECISION,
+  nginxUpstream,
   pgbouncerLimits,
   postgresCpus,
   queueLimits,
@@ -40,6 +40,7 @@ import {
   SHUTDOWN_TIMEOUT_MS,
   SUPERUSER_RESERVED_CONNECTIONS,
   WEB_WORKER_BYTES,
+  MIN_NGINX_VERSION,
 } from './sizing.constants.js';
 import { TIER_SHAPES } from './tier.shapes.js';
 import { pidsLimits } from './pids.sizing.js';
@@ -168,7 +169,6 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
   const nginxWorkers = put('sizing.nginx.workerProcesses', nginxWorkerProcesses(cpus, avail));
   const nginxLim = putLimits('sizing.nginx', nginxLimits(nginxWorkers, cpus));
   const keepaliveS = put('sizing.nginx.keepaliveTimeoutS', nginxKeepaliveTimeout());
-  d['sizing.nginx.upstreamKeepalive'] = NGINX_UPSTREAM_KEEPALIVE_DECISION;
 
   const appBudget = floorMiB(avail * APP_MEMORY_SHARE);
   const cpuProcs = Math.max(1, Math.floor(cpus));
@@ -244,6 +244,9 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
       // Each person's browser keeps about one keep-alive connection open between actions.
       const webConnHigh = Math.ceil(capacity.concurrentUsers[1] / nodes);
       const workerConnections = put('sizing.nginx.workerConnections', nginxWorkerConnections(webConnHigh, nginxWorkers));
+      const upstream = nginxUpstream(webConnHigh, nginxWorkers, workerConnections);
+      for (const [k, v] of Object.entries(upstream.derivations)) d[`sizing.nginx.upstream.${k}`] = v;
+      d['sizing.nginx.minVersion'] = `nginx ≥ ${MIN_NGINX_VERSION}: \`resolve\` on upstream servers (keep-alive to the backends with live DNS); preflight and upgrade refuse an older nginx image`;
       const qPool = queuePool(queueConc);
       const pgbLim = conn.pgbouncer ? pgbouncerLimits(cpus) : null;
 
@@ -293,6 +296,8 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
           workerConnections,
           workerRlimitNofile: put('sizing.nginx.workerRlimitNofile', nginxRlimitNofile(workerConnections)),
           keepaliveTimeoutS: keepaliveS,
+          upstream: upstream.value,
+          minVersion: MIN_NGINX_VERSION,
           limits: nginxLim,
         },
         bodyLimitBytes: jsonLimit,

@@ -4,6 +4,8 @@ import type { StackImages } from './images.map.js';
 import { lintCompose } from './compose.lint.js';
 import { pidsLimits, type PidsLimits } from '../plan/pids.sizing.js';
 import { composeLogging, LOG_FILE_BYTES, LOG_FILES, type LogLimits } from '../plan/logs.sizing.js';
+import { nginxUpstreamFor } from './config.render.js';
+import { DRAIN_IDLE_CLOSE_MARGIN_MS } from '../plan/sizing.constants.js';
 
 /** Options of the edge and the project that are not sizing. */
 export interface StackOptions {
@@ -147,6 +149,9 @@ export function renderCompose(plan: Plan, images: StackImages, opts: StackOption
     BODY_LIMIT_BYTES: String(s.bodyLimitBytes),
     TRUST_PROXY: String(EDGE_PROXY_HOPS),
     SHUTDOWN_TIMEOUT_MS: String(s.shutdownTimeoutMs),
+    // On SIGTERM a backend leaves idle keep-alive connections for nginx to close (its upstream
+    // keepalive_timeout) and closes the rest only after this (connection-drain.ts).
+    DRAIN_IDLE_CLOSE_MS: String(nginxUpstreamFor(plan).keepaliveTimeoutS * 1000 + DRAIN_IDLE_CLOSE_MARGIN_MS),
     NODE_OPTIONS: `--max-old-space-size=${s.backend.heapLimitMb}`,
   };
 

@@ -1,28 +1,46 @@
 import { createHash } from 'node:crypto';
-import type { Plan } from '../plan/plan.types.js';
+import type { NginxUpstreamSizing, Plan } from '../plan/plan.types.js';
+import { nginxUpstream } from '../plan/service.sizing.js';
+import { MIN_NGINX_VERSION, NGINX_ACCESS_LOG_BUFFER_BYTES, NGINX_ACCESS_LOG_FLUSH_S } from '../plan/sizing.constants.js';
 import { formatBytes } from '../detect/size.js';
 import { renderTemplate } from './eta.js';
+import { ACCESS_LOG_FORMAT } from './access-log.format.js';
 import { TLS_CERT_IN_CONTAINER, TLS_KEY_IN_CONTAINER } from '../apply/edge.tls.js';
 
 const mb = (bytes: number) => `${Math.max(1, Math.floor(bytes / 1024 ** 2))}MB`;
 const kb = (bytes: number) => `${Math.max(64, Math.floor(bytes / 1024))}kB`;
 
 /**
- * How long nginx caches Docker's DNS answer for the backend service, seconds (`resolver … valid=`).
- * A rolling replace waits this long (plus a margin) after a new backend is healthy before the last
- * old one drains, so nginx knows the new address before the old one stops listening.
+ * The plan's upstream keep-alive settings, or (for a plan recorded before it had them, e.g. the
+ * manifest plan `upgrade` renders with) the same derivation from the plan's own figures. Pure.
  */
-export const NGINX_RESOLVER_VALID_S = 5;
+export function nginxUpstreamFor(plan: Plan): NginxUpstreamSizing {
+  const n = plan.sizing.nginx;
+  if (n.upstream) return n.upstream;
+  const nodes = Math.max(1, plan.nodes ?? 1);
+  return nginxUpstream(plan.capacity.concurrentUsers[1] / nodes, n.workerProcesses, n.workerConnections).value;
+}
 
 /**
  * nginx/nginx.conf from nginx/nginx.conf.eta: explicit worker_processes/worker_connections, body
- * limit from the plan, backend resolved per request through Docker's DNS.
+ * limit from the plan, an `upstream` with keep-alive whose server is re-resolved through Docker's
+ * DNS (`resolve`, nginx ≥ MIN_NGINX_VERSION), and a buffered access log.
  * `upstream` is `host:port` of the backend service (default `backend:3000`).
  */
 export function renderNginx(plan: Plan, template: string, upstream = 'backend:3000', opts: { tls: boolean; trustedProxies?: string[] } = { tls: false }): string {
   const s = plan.sizing;
   const tls = opts.tls ? { cert: TLS_CERT_IN_CONTAINER, key: TLS_KEY_IN_CONTAINER } : null;
-  return renderTemplate(template, { tier: plan.tier, nginx: s.nginx, backend: s.backend, bodyLimitBytes: s.bodyLimitBytes, upstream, resolverValidS: NGINX_RESOLVER_VALID_S, tls, trustedProxies: opts.trustedProxies ?? [] });
+  return renderTemplate(template, {
+    tier: plan.tier,
+    nginx: s.nginx,
+    backend: s.backend,
+    bodyLimitBytes: s.bodyLimitBytes,
+    upstream: { server: upstream, ...nginxUpstreamFor(plan) },
+    minVersion: s.nginx.minVersion ?? MIN_NGINX_VERSION,
+    log: { format: ACCESS_LOG_FORMAT, bufferBytes: NGINX_ACCESS_LOG_BUFFER_BYTES, flushS: NGINX_ACCESS_LOG_FLUSH_S },
+    tls,
+    trustedProxies: opts.trustedProxies ?? [],
+  });
 }
 
 /**

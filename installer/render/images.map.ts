@@ -6,14 +6,15 @@ import { z } from 'zod';
  * registry, an offline bundle, or locally built stand-ins. Contract each image must meet:
  *  - postgres: the official image's env (POSTGRES_USER/PASSWORD/DB, PGDATA), `postgres` CMD, pg_isready, pg_dump;
  *  - redis: `redis-server` and `redis-cli` on PATH;
- *  - nginx: `nginx` on PATH, /etc/nginx/mime.types, curl (healthcheck);
+ *  - nginx: `nginx` ≥ 1.27.3 on PATH (MIN_NGINX_VERSION: `resolve` in `upstream`), /etc/nginx/mime.types, curl (healthcheck);
  *  - pgbouncer: `pgbouncer` on PATH (and pg_isready or nc for the healthcheck);
  *  - node: Node.js 20 with npm, the base of the locally built server image.
  */
 export const DEFAULT_IMAGES = {
   postgres: 'postgres:15.10-bookworm',
   redis: 'redis:7.2.6-bookworm',
-  nginx: 'nginx:1.26.2-bookworm',
+  // ≥ 1.27.3: `resolve` on upstream servers (keep-alive to the backends with live DNS).
+  nginx: 'nginx:1.28.0-bookworm',
   pgbouncer: 'edoburu/pgbouncer:v1.23.1-p2',
   node: 'node:20.18.1-bookworm-slim',
 } as const;

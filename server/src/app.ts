@@ -97,7 +97,7 @@ export function createApp(deps: AppDeps, services: AppServices = createServices(
   app.set('trust proxy', config.TRUST_PROXY);
   app.set('etag', false);
 
-  app.use(requestLogger(deps.logger));
+  app.use(requestLogger(deps.logger, { mode: config.REQUEST_LOG, slowMs: config.REQUEST_LOG_SLOW_MS }));
   app.use(httpMetrics(deps.metrics));
   // HSTS is the edge's: nginx sends it once, and only over TLS. Sent from here it went out twice
   // (with another max-age) and on plain HTTP, where browsers must ignore it.

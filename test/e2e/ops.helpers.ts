@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { carebox, freePort, readText, STANDINS, type CliRun } from './e2e.helpers.js';
+import { ACCESS_LOG_FLUSH_WAIT_MS, parseAccessLine } from '../../installer/render/access-log.format.js';
 
 /** An installed stack for one e2e file. */
 export interface TestStack {
@@ -24,8 +25,8 @@ export interface TestStack {
    * pass it, so a colleague rebuilding dist/ meanwhile cannot change the server image under a test.
    */
   images: string;
-  /** The first admin from the install's --json result (username, one-time password). */
-  admin: { username: string; oneTimePassword: string } | null;
+  /** The first admin the install created (one-time password; see {@link adminToken}). */
+  admin: { username: string; oneTimePassword: string | null } | null;
 }
 
 /**
@@ -46,7 +47,7 @@ export async function installTestStack(name: string, tier: string, extra: string
   const manifest = JSON.parse(readText(join(root, 'carebox.json')));
   const images = join(base, 'images.json');
   await writeFile(images, JSON.stringify({ ...JSON.parse(readText(STANDINS)), server: manifest.images.server }));
-  return { base, root, port, url: `http://127.0.0.1:${port}`, project: r.json.project, images, admin: r.json.admin?.oneTimePassword ? { username: r.json.admin.username, oneTimePassword: r.json.admin.oneTimePassword } : null };
+  return { base, root, port, url: `http://127.0.0.1:${port}`, project: r.json.project, images, admin: r.json.admin ?? null };
 }
 
 /** `uninstall --purge --yes` and remove the temp dir, whatever state the stack is in. */
@@ -240,9 +241,113 @@ export function startApiTraffic(url: string, token: string, opts: { writeEveryMs
   };
 }
 
+/**
+ * A bearer token of the install's first admin, through nginx: signs in with the one-time password
+ * and sets a new one (the API refuses other calls until then).
+ * @throws Error when the install created no admin or a call fails.
+ */
+export async function adminToken(s: TestStack): Promise<string> {
+  if (!s.admin?.oneTimePassword) throw new Error('the install created no admin with a one-time password');
+  const call = async (path: string, body: unknown, token?: string) => {
+    const r = await fetch(`${s.url}/api/v1${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(15_000),
+    });
+    const text = await r.text();
+    if (!r.ok) throw new Error(`POST ${path}: HTTP ${r.status} ${text}`);
+    return text ? JSON.parse(text) : null;
+  };
+  const { token } = await call('/auth/login', { username: s.admin.username, password: s.admin.oneTimePassword });
+  await call('/auth/change-password', { currentPassword: s.admin.oneTimePassword, newPassword: 'e2e-keepalive-ward-2026' }, token);
+  return token as string;
+}
+
+/** What a bounded write load saw: statuses, socket errors, and the MRNs of patients answered 201. */
+export interface WriteLoadReport extends LoadReport {
+  created: string[];
+}
+
+/**
+ * Authenticated writes through nginx until `stop()` (at most `maxSeconds`): `connections` loops,
+ * each creating patients one after the other (`POST /api/v1/patients`, a unique MRN each). A
+ * failure is any status but 201, or a socket error. Loopback only.
+ */
+export function startWriteLoad(url: string, token: string, opts: { connections?: number; maxSeconds?: number; prefix?: string } = {}): { stop: () => Promise<WriteLoadReport> } {
+  if (!/^http:\/\/127\.0\.0\.1:/.test(url)) throw new Error('load generation targets loopback only');
+  const codes: Record<string, number> = {};
+  const errors: Record<string, number> = {};
+  const created: string[] = [];
+  const latencies: number[] = [];
+  const prefix = opts.prefix ?? `WL${Date.now().toString(36).toUpperCase()}`;
+  const deadline = Date.now() + (opts.maxSeconds ?? 240) * 1000;
+  let stopping = false;
+  let n = 0;
+  const loop = async (): Promise<void> => {
+    while (!stopping && Date.now() < deadline) {
+      const mrn = `${prefix}-${(n += 1)}`;
+      const started = Date.now();
+      try {
+        const r = await fetch(`${url}/api/v1/patients`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ mrn, givenName: 'Write', familyName: 'Load', birthDate: '1980-01-01', sex: 'unknown' }),
+          signal: AbortSignal.timeout(30_000),
+        });
+        await r.arrayBuffer();
+        codes[r.status] = (codes[r.status] ?? 0) + 1;
+        if (r.status === 201) created.push(mrn);
+      } catch (err) {
+        const k = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
+        errors[k] = (errors[k] ?? 0) + 1;
+      }
+      latencies.push(Date.now() - started);
+    }
+  };
+  const loops = Array.from({ length: opts.connections ?? 2 }, () => loop());
+  return {
+    stop: async () => {
+      stopping = true;
+      await Promise.all(loops);
+      const requests = Object.values(codes).reduce((a, b) => a + b, 0);
+      const failed = requests - (codes['201'] ?? 0) + Object.values(errors).reduce((a, b) => a + b, 0);
+      const sorted = latencies.sort((a, b) => a - b);
+      return { path: 'POST /api/v1/patients', requests, codes, errors, failed, created, p99Ms: sorted[Math.floor(sorted.length * 0.99)] ?? 0, maxMs: sorted.at(-1) ?? 0 };
+    },
+  };
+}
+
 /** The ids of `ids` that are not in the patients table (SQL through the db container). */
 export async function missingPatients(docker: Docker, project: string, ids: string[]): Promise<string[]> {
   if (ids.length === 0) return [];
   const present = new Set((await sql(docker, project, `SELECT id FROM patients WHERE id IN (${ids.map((i) => `'${i.replace(/[^0-9a-f-]/g, '')}'`).join(',')})`)).split('\n').filter(Boolean));
   return ids.filter((i) => !present.has(i));
+}
+
+/** IPv4 address of each running container of `service` on the stack network. */
+export async function containerAddresses(docker: Docker, project: string, service: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const c of await containersOf(docker, project, service)) {
+    for (const net of Object.values(c.NetworkSettings?.Networks ?? {})) if (net.IPAddress) out.set(net.IPAddress, Number(c.Labels['com.docker.compose.container-number']));
+  }
+  return out;
+}
+
+/**
+ * Which backend address answered each request id, from nginx's access log (parsed with the
+ * installer's own parseAccessLine; buffered, so this waits ACCESS_LOG_FLUSH_WAIT_MS first). The
+ * address is the last replica tried (the one that answered).
+ */
+export async function upstreamOfRequests(s: TestStack, ids: Set<string>): Promise<Map<string, string>> {
+  await new Promise((r) => setTimeout(r, ACCESS_LOG_FLUSH_WAIT_MS));
+  const logs = await cli(s, ['logs', 'nginx', '--json', '--tail', '20000']);
+  if (logs.code !== 0) throw new Error(`carebox logs nginx failed: ${logs.stderr}`);
+  const out = new Map<string, string>();
+  for (const line of logs.stdout.split('\n').filter(Boolean)) {
+    const l = parseAccessLine(JSON.parse(line).line as string);
+    const last = l?.upstreams.at(-1);
+    if (l && last && ids.has(l.requestId)) out.set(l.requestId, last.replace(/:3000$/, ''));
+  }
+  return out;
 }

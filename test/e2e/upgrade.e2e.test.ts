@@ -30,8 +30,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { exec } from '../../installer/apply/exec.js';
-import { get, readText, requireE2ePrereqs, STANDINS } from './e2e.helpers.js';
-import { apiCall, cli, containersOf, installTestStack, missingPatients, patientsChecksum, seedPatients, signInAdmin, sql, startApiTraffic, teardownTestStack, type ApiTrafficReport, type TestStack } from './ops.helpers.js';
+import { freePort, get, readText, requireE2ePrereqs, STANDINS } from './e2e.helpers.js';
+import { apiCall, cli, containersOf, installTestStack, missingPatients, patientsChecksum, seedPatients, signInAdmin, sql, startApiTraffic, startLoad, teardownTestStack, type ApiTrafficReport, type TestStack } from './ops.helpers.js';
 
 /**
  * Wait until `carebox status` says healthy (at most 3 min): an upgrade's preflight needs a healthy
@@ -242,6 +242,30 @@ describe('e2e: upgrade with backup and rollback on the real engine', function ()
     expect(r.code, r.stderr).to.equal(3);
     expect(r.json.error.message).to.match(/PostgreSQL 16, the database runs 15/);
     expect(readText(join(s!.root, 'compose.yml'))).to.equal(before);
+  });
+
+  it('an nginx image older than 1.27.3 (no `resolve` in upstream) is refused with exit 1 and the fix; nothing changes', async function () {
+    // Debian 12's nginx 1.22 is a real older nginx (test/images/build-standins.sh builds it as this tag).
+    const old = 'carebox-standin/nginx:1.22';
+    const have = await exec(['docker', 'image', 'inspect', old], { allowFailure: true });
+    if (have.code !== 0) this.skip();
+    const file = join(work, 'nginx-old.json');
+    // Every other image as installed (the stand-ins: this machine reaches no registry).
+    await writeFile(file, JSON.stringify({ ...JSON.parse(readText(s!.images)), nginx: old }));
+    const files = ['compose.yml', 'nginx/nginx.conf', 'carebox.json'].map((f) => readText(join(s!.root, f)));
+    const r = await cli(s!, ['upgrade', '--images', file, '--json']);
+    expect(r.code, r.stderr).to.equal(1);
+    expect(r.json.error.code).to.equal('OPERATION_FAILED');
+    expect(r.json.error.message).to.match(/nginx image carebox-standin\/nginx:1\.22 has nginx 1\.22\.\d+; Carebox's edge needs nginx ≥ 1\.27\.3/);
+    expect(r.json.error.hint).to.match(/nginx image ≥ 1\.27\.3/);
+    expect(['compose.yml', 'nginx/nginx.conf', 'carebox.json'].map((f) => readText(join(s!.root, f)))).to.deep.equal(files);
+    // The same image at install time is a preflight failure (exit 3), before anything is written.
+    const root = join(work, 'old-nginx-root');
+    const i = await cli({ ...s!, root }, ['install', '--yes', '--json', '--http-port', String(await freePort()), '--bind', '127.0.0.1', '--images', file]);
+    expect(i.code, i.stderr).to.equal(3);
+    expect(i.json.error.code).to.equal('PREFLIGHT_FAILED');
+    expect(i.json.error.message).to.match(/has nginx 1\.22\.\d+; Carebox's edge needs nginx ≥ 1\.27\.3/);
+    expect(existsSync(join(root, 'compose.yml'))).to.equal(false);
   });
 
   it('upgrading to a good image replaces every app container, gated on health, with no failed request under authenticated reads and writes', async () => {

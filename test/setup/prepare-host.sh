@@ -3,7 +3,8 @@
 #   1. Debian packages: docker.io, PostgreSQL 15, Redis, nginx, PgBouncer, apache2-utils, wrk, mmdebstrap;
 #   2. Docker Compose v2: Debian 12 only has v1, so the plugin is taken from Debian 13's package;
 #   3. dockerd, started in the background with its output in a log file (never on this stdout);
-#   4. stand-in postgres/redis/nginx/pgbouncer/node images built from Debian packages (no registry).
+#   4. stand-in postgres/redis/nginx/pgbouncer/node images built from Debian packages (no registry;
+#      nginx from Debian forky, 1.30: the edge needs nginx >= 1.27.3).
 # Needs root (apt-get, dockerd). Logs go to $CAREBOX_LOG_DIR (default /var/log/carebox-test).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -70,6 +70,16 @@ const serverSchema = z.object({
   HOST: NON_EMPTY().default('0.0.0.0'),
   /** pino log level: fatal | error | warn | info | debug | trace | silent. Default `info`. */
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  /**
+   * Which requests get a line in the server's log: `all` (every request) or `errors` (status ≥ 400,
+   * a failed or aborted response, or slower than REQUEST_LOG_SLOW_MS). Default `all`. The stack
+   * renders `errors`: nginx's access log already has a line for every request with the same
+   * request id, status, duration and the replica that answered, and a second line per request
+   * through Docker's log driver cost CPU on every request. The audit trail is separate.
+   */
+  REQUEST_LOG: z.enum(['all', 'errors'], { error: 'must be all or errors' }).default('all'),
+  /** With REQUEST_LOG=errors, a request slower than this is logged too, in ms (1..600000). Default 1000. */
+  REQUEST_LOG_SLOW_MS: int(1, 600_000).default(1000),
   /** Number of node cluster worker processes serving HTTP in one container, 1..64. Default 1. */
   WEB_CONCURRENCY: int(1, 64).default(1),
   /**
@@ -87,6 +97,15 @@ const serverSchema = z.object({
    * least SHUTDOWN_TIMEOUT_MS + 6 s.
    */
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  /**
+   * After SIGTERM, a keep-alive connection with no request in progress is closed by the server
+   * only this long after the drain began, in milliseconds (0..600000). Default 6000. Until then a
+   * request on it is still answered (with `Connection: close`). It must exceed the proxy's idle
+   * timeout for its cached upstream connections (nginx `keepalive_timeout` in `upstream`, 4 s as
+   * Carebox renders it), so that nginx drops an idle connection before the server closes it and
+   * never writes a request on one that is closing. Capped at SHUTDOWN_TIMEOUT_MS.
+   */
+  DRAIN_IDLE_CLOSE_MS: int(0, 600_000).default(6_000),
   /**
    * Express `trust proxy`: how many reverse-proxy hops to trust for the client address
    * (`X-Forwarded-For`), `true`/`false`, or a comma list of trusted addresses/subnets

@@ -2,7 +2,9 @@
  * One web process (a cluster worker): builds the dependencies and the app, listens, and shuts
  * down gracefully on SIGTERM/SIGINT:
  *   1. readiness answers 503 `shutting_down`;
- *   2. the server stops accepting connections and closes keep-alive ones idle between requests;
+ *   2. the server stops accepting connections and answers every request with `Connection: close`;
+ *      a keep-alive connection idle between requests is left for nginx to close (its upstream
+ *      keepalive_timeout) and closed here only after DRAIN_IDLE_CLOSE_MS (connection-drain.ts);
  *   3. requests in flight (including ones on connections accepted but not yet read) finish, for at
  *      most SHUTDOWN_TIMEOUT_MS, then the rest are cut off;
  *   4. the producer queues, the knex pool and Redis close (≤ 2 s);
@@ -72,7 +74,7 @@ export function runWebProcess(config: Config, logger: Logger<string>): void {
   if (cluster.isWorker) deps.metricsSource = clusterWorkerMetricsSource(deps.metrics.registry, logger);
   const app = createApp(deps);
   const server = createServer(withLivenessFastPath(app, deps.metrics));
-  const drain = new ConnectionDrain(server);
+  const drain = new ConnectionDrain(server, { idleCloseMs: Math.min(config.DRAIN_IDLE_CLOSE_MS, config.SHUTDOWN_TIMEOUT_MS) });
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
   server.on('error', (err) => {

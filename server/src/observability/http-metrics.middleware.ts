@@ -18,17 +18,19 @@ export function httpMetrics(metrics: AppMetrics): RequestHandler {
   return (req, res, next) => {
     const start = process.hrtime.bigint();
     let recorded = false;
-    const record = (): void => {
+    const record = (finished: boolean): void => {
       if (recorded) return;
       recorded = true;
       // 499 (nginx's "client closed request") when the client left before the response ended.
-      const status = res.writableFinished ? String(res.statusCode) : '499';
+      // Not `res.writableFinished`: at 'finish' it is still false while the socket has unsent
+      // bytes (under load), which counted answered requests as 499.
+      const status = finished || res.writableEnded ? String(res.statusCode) : '499';
       const labels = { method: req.method, route: routeLabel(req), status_code: status };
       metrics.httpRequests.inc(labels);
       metrics.httpDuration.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
     };
-    res.once('finish', record);
-    res.once('close', record);
+    res.once('finish', () => record(true));
+    res.once('close', () => record(false));
     next();
   };
 }

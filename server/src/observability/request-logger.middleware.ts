@@ -43,6 +43,14 @@ export function serializeRequest(req: IncomingMessage & { id?: unknown; ip?: str
  */
 export const REQUEST_LOG_REDACT_PATHS: readonly string[] = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["proxy-authorization"]', 'req.headers["x-api-key"]'];
 
+/** Which requests {@link requestLogger} writes a line for. */
+export interface RequestLogOptions {
+  /** `all`: every request; `errors`: status ≥ 400, failed, aborted, or slower than `slowMs`. */
+  mode: 'all' | 'errors';
+  /** Duration from which a request counts as slow in `errors` mode, ms. */
+  slowMs: number;
+}
+
 /**
  * A successful `GET /metrics`: the console scrapes every backend every few seconds, and those lines
  * would drown the log, so they are written at `debug` level only. Failed scrapes (status ≥ 400) are still logged; the HTTP metrics still count
@@ -59,12 +67,15 @@ export function isMetricsScrape(req: IncomingMessage & { originalUrl?: string },
  * `{ req: {id, method, path, remoteAddress, userAgent}, res: {statusCode}, responseTime, err? }`,
  * message `"<METHOD> <status>"`, level `error` when the request failed server-side (status ≥ 500 or
  * an error attached as `res.err` by the error handler), else `info`. Sets `req.id` and echoes it as
- * `X-Request-Id`. Successful `/metrics` scrapes are logged at `debug` only, so not at the default `info` ({@link isMetricsScrape}).
+ * `X-Request-Id`. In `errors` mode only requests with status ≥ 400, an error, an aborted response
+ * (`aborted: true`) or a duration ≥ `slowMs` get a line; the rest cost no serialization or write.
+ * Successful `/metrics` scrapes are logged at `debug` only, so not at the default `info` ({@link isMetricsScrape}).
  *
  * A plain middleware instead of pino-http: pino-http builds a child logger (serializing and
  * redacting the request) for every request; here nothing is built until the line is written.
  */
-export function requestLogger(logger: Logger<string>): RequestHandler {
+export function requestLogger(logger: Logger<string>, options: RequestLogOptions = { mode: 'all', slowMs: 1000 }): RequestHandler {
+  const everyRequest = options.mode === 'all';
   const log = logger.child({}, { redact: { paths: [...REQUEST_LOG_REDACT_PATHS], censor: '[redacted]' } });
   return (req, res, next) => {
     const started = Date.now();
@@ -72,15 +83,20 @@ export function requestLogger(logger: Logger<string>): RequestHandler {
     (req as { id?: string }).id = id;
     res.setHeader('X-Request-Id', id);
     let logged = false;
-    const done = (): void => {
+    const done = (finished: boolean): void => {
       if (logged) return;
       logged = true;
-      res.removeListener('finish', done);
-      res.removeListener('close', done);
+      res.removeListener('finish', onFinish);
+      res.removeListener('close', onClose);
       const err = (res as { err?: unknown }).err;
       const scrape = err === undefined && isMetricsScrape(req, res.statusCode);
       if (scrape && !log.isLevelEnabled('debug')) return;
-      const line: Record<string, unknown> = { req: serializeRequest(req), res: { statusCode: res.statusCode }, responseTime: Date.now() - started };
+      const responseTime = Date.now() - started;
+      // 'close' before 'finish': the client went away before the response was complete.
+      const aborted = !finished && !res.writableEnded;
+      if (!everyRequest && err === undefined && res.statusCode < 400 && !aborted && responseTime < options.slowMs) return;
+      const line: Record<string, unknown> = { req: serializeRequest(req), res: { statusCode: res.statusCode }, responseTime };
+      if (aborted) line.aborted = true;
       const message = `${req.method} ${res.statusCode}`;
       if (err !== undefined || res.statusCode >= 500) {
         line.err = err ?? new Error(`failed with status code ${res.statusCode}`);
@@ -91,8 +107,10 @@ export function requestLogger(logger: Logger<string>): RequestHandler {
         log.info(line, message);
       }
     };
-    res.on('finish', done);
-    res.on('close', done);
+    const onFinish = (): void => done(true);
+    const onClose = (): void => done(false);
+    res.on('finish', onFinish);
+    res.on('close', onClose);
     next();
   };
 }

@@ -52,10 +52,19 @@ describe('bench: results and targets', () => {
     expect(checkTargets(results(rows, 1200)).at(-1)!.holds).to.equal(false);
   });
 
+  it('issue 12: the read through nginx against the same read straight to the backend container, /health through nginx against (a)', () => {
+    const stackRows = [row('a', 100, 40000), row('k', 100, 3000), row('l', 100, 2500), row('i', 100, 21000), row('j', 100, 9000), row('l', 1000, 100, 500, 2), row('k', 1000, 110)];
+    const checks = checkTargets(results(stackRows));
+    expect(checks.find((c) => c.target.startsWith('cache-hot read through nginx ≥ 80 % of the same read straight to the backend container (100'))).to.deep.include({ measured: '83.3 %', holds: true });
+    expect(checks.find((c) => c.target.startsWith('cache-hot read through nginx ≥ 80 % of the same read straight to the backend container (1000'))!.holds).to.equal(false); // errors
+    expect(checks.find((c) => c.target.startsWith("/health through nginx's container address ≥ 50 % of bare Node (100"))).to.deep.include({ measured: '52.5 %', holds: true });
+    expect(checks.find((c) => c.target.startsWith('/health through the published port'))).to.deep.include({ measured: '22.5 %' });
+  });
+
   it('renders every row with its ratio and CPU split, the plan time, worker memory and the targets', () => {
     const md = renderMarkdown(results(rows));
     expect(md).to.include('| a | scenario a | 100 | 20000 |');
-    expect(md).to.include('| 75 % | 100 · 0 · 20 · 5 · 30 |');
+    expect(md).to.include('| 75 % | server 100 · postgres 20 · redis 5 · loadgen 30 |');
     expect(md).to.include('`carebox plan --json` wall time: median 300 ms, max 400 ms');
     expect(md).to.include('100 MiB (peak 110 MiB)');
     expect(md).to.include('| read mix p95 < 200 ms with 0 errors (1000 conn.) | p95 250 ms, 3 errors | **no** |');

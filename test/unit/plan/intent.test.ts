@@ -259,7 +259,10 @@ describe('explanation: one derivation per derived number', () => {
       for (const key of ['sizing.queue.concurrency', 'sizing.nginx.workerRlimitNofile', 'sizing.backend.pool.min', 'sizing.backend.pool.acquireTimeoutMs', 'sizing.redis.limits.memoryBytes', 'nodes', 'capacity.concurrentUsers']) {
         expect(p.derivations[key], key).to.be.a('string');
       }
-      expect(p.derivations['sizing.nginx.upstreamKeepalive']).to.match(/^none: .*per request/);
+      // Issue 12: keep-alive to the backends with live DNS (was: none, resolved per request).
+      expect(p.derivations['sizing.nginx.upstream.keepalive']).to.match(/^keepalive \d+ idle connections per worker = clamp\(/);
+      expect(p.derivations['sizing.nginx.minVersion']).to.match(/nginx ≥ 1\.27\.3/);
+      expect(p.sizing.nginx.upstream!.keepaliveTimeoutS).to.be.below(65); // the server's KEEP_ALIVE_TIMEOUT_MS
       if (p.sizing.pgbouncer) expect(p.derivations['sizing.pgbouncer.defaultPoolSize']).to.match(/default_pool_size \d+ = /);
     });
   }

@@ -68,7 +68,7 @@ describe('render: compose.yml', () => {
 });
 
 describe('render: text configs', () => {
-  it('nginx: explicit worker_processes, the plan’s body limit, per-request DNS for the backend', () => {
+  it('nginx: explicit worker_processes, the plan’s body limit, an upstream with keep-alive and live DNS', () => {
     const plan = planFor('horizontal');
     const conf = fileOf(renderFor(plan), 'nginx/nginx.conf');
     expect(conf).to.match(new RegExp(`^worker_processes ${plan.sizing.nginx.workerProcesses};`, 'm'));
@@ -76,10 +76,31 @@ describe('render: text configs', () => {
     expect(conf).to.include(`worker_connections ${plan.sizing.nginx.workerConnections};`);
     expect(conf).to.include(`client_max_body_size ${plan.sizing.bodyLimitBytes};`);
     expect(conf).to.include('resolver 127.0.0.11');
-    expect(conf).to.match(/proxy_pass http:\/\/\$carebox_backend;/);
+    // Issue 12 (was: a variable proxy_pass, resolved per request, no upstream keep-alive).
+    const u = plan.sizing.nginx.upstream!;
+    expect(conf).to.match(new RegExp(`resolver 127\\.0\\.0\\.11 valid=${u.resolverValidS}s`));
+    const block = /upstream carebox_backend \{([^}]*)\}/.exec(conf)?.[1] ?? '';
+    expect(block).to.match(/^\s*zone carebox_backend \d+k;/m);
+    expect(block).to.match(new RegExp(`^\\s*server backend:3000 resolve max_fails=1 fail_timeout=${u.failTimeoutS}s;`, 'm'));
+    expect(block).to.match(/^\s*server backend:3000 resolve backup max_fails=0;/m);
+    expect(block).to.include(`keepalive ${u.keepalive};`);
+    expect(block).to.include(`keepalive_timeout ${u.keepaliveTimeoutS}s;`);
+    expect(block).to.include(`keepalive_requests ${u.keepaliveRequests};`);
+    expect(conf).to.match(/proxy_pass http:\/\/carebox_backend;/);
+    expect(conf).to.match(/proxy_http_version 1\.1;\s*proxy_set_header Connection "";/);
+    // Buffered access log, with the replica that answered.
+    expect(conf).to.match(/access_log \/dev\/stdout carebox buffer=4096 flush=1s;/);
+    expect(conf).to.match(/log_format carebox [^;]*upstream=\$upstream_addr';/);
     // The access log never carries query strings (search terms can be patient names).
     expect(conf).to.not.match(/log_format[^;]*\$request[ "']/);
     expect(conf).to.not.match(/\$args|\$query_string|\$request_uri/);
+  });
+
+  it('nginx: a plan recorded without upstream settings (an older manifest) renders the same derivation', () => {
+    const plan = planFor('optimized');
+    const { upstream: _u, minVersion: _m, ...older } = plan.sizing.nginx;
+    const old = { ...plan, sizing: { ...plan.sizing, nginx: older } };
+    expect(fileOf(renderFor(old), 'nginx/nginx.conf')).to.equal(fileOf(renderFor(plan), 'nginx/nginx.conf'));
   });
 
   it('postgresql.conf: the plan’s max_connections and memory, and no bind parameters in logs', () => {

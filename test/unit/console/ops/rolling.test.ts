@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { edgeSettleMs, parseDurationS, settleWaitMs } from '../../../../console/ops/rolling.js';
-import { NGINX_RESOLVER_VALID_S } from '../../../../installer/render/config.render.js';
+import { hypotheticalHost } from '../../../../installer/detect/host.detect.js';
+import { buildIntent } from '../../../../installer/plan/intent.js';
+import { planCarebox } from '../../../../installer/plan/tier.plan.js';
 import { assertSamePgMajor, changedImages } from '../../../../console/ops/upgrade.ops.js';
 import { PreflightError } from '../../../../installer/errors.js';
 
@@ -32,9 +34,11 @@ describe('rolling and upgrade helpers', () => {
       expect((e as PreflightError).hint).to.match(/--pg-major-dump-restore/);
     }
   });
-  it('settles the edge only for backends: nginx DNS cache time plus 1 s', () => {
-    expect(edgeSettleMs('backend')).to.equal((NGINX_RESOLVER_VALID_S + 1) * 1000);
-    expect(edgeSettleMs('worker')).to.equal(0);
+  it("settles the edge only for backends: the upstream's fail_timeout, one DNS refresh and 1 s", () => {
+    const plan = planCarebox(hypotheticalHost(2, 8 * 1024 ** 3), buildIntent({}));
+    const u = plan.sizing.nginx.upstream!;
+    expect(edgeSettleMs({ manifest: { plan } } as never, 'backend')).to.equal((u.failTimeoutS + u.resolverValidS + 1) * 1000);
+    expect(edgeSettleMs({ manifest: { plan } } as never, 'worker')).to.equal(0);
   });
 
   it('waits before the last old replica drains until a new one has been healthy for the settle time', () => {

@@ -2,7 +2,9 @@ import { expect } from 'chai';
 import { Writable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { createLogger, safeErrorSerializer } from '../../../../server/src/observability/logger.js';
-import { requestId, serializeRequest } from '../../../../server/src/observability/request-logger.middleware.js';
+import express from 'express';
+import request from 'supertest';
+import { requestId, requestLogger, serializeRequest } from '../../../../server/src/observability/request-logger.middleware.js';
 
 /** A logger whose output lines are collected as parsed JSON. */
 function capture(): { lines: Array<Record<string, unknown>>; logger: ReturnType<typeof createLogger> } {
@@ -72,5 +74,37 @@ describe('server observability: request log shape', () => {
     expect(requestId(fakeRequest('/', { 'x-request-id': 'abcdef0123456789' }))).to.equal('abcdef0123456789');
     const replaced = requestId(fakeRequest('/', { 'x-request-id': 'bad id\nwith newline' }));
     expect(replaced).to.match(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('server observability: request log modes (REQUEST_LOG)', () => {
+  /** An Express app with the request logger: /ok 200, /missing 404, /boom 500, /slow 200 after 600 ms. */
+  const appWith = (mode: 'all' | 'errors', slowMs: number) => {
+    const { lines, logger } = capture();
+    const app = express();
+    app.use(requestLogger(logger, { mode, slowMs }));
+    app.get('/ok', (_req, res) => void res.json({ ok: true }));
+    app.get('/missing', (_req, res) => void res.status(404).json({}));
+    app.get('/boom', (_req, res) => void res.status(500).json({}));
+    app.get('/slow', (_req, res) => void setTimeout(() => res.json({ ok: true }), 600));
+    return { app, lines };
+  };
+  const paths = (lines: Array<Record<string, unknown>>) => lines.map((l) => (l.req as { path: string }).path).sort();
+
+  it('all: a line for every request, with the request id echoed', async () => {
+    const { app, lines } = appWith('all', 1000);
+    for (const p of ['/ok', '/missing', '/boom', '/slow']) await request(app).get(p);
+    expect(paths(lines)).to.deep.equal(['/boom', '/missing', '/ok', '/slow']);
+  });
+
+  it('errors: only 4xx, 5xx and slow requests get a line; every response still carries X-Request-Id', async () => {
+    const { app, lines } = appWith('errors', 500);
+    for (const p of ['/ok', '/ok', '/missing', '/boom', '/slow']) {
+      const r = await request(app).get(p).set('x-request-id', 'abcdef0123456789');
+      expect(r.headers['x-request-id']).to.equal('abcdef0123456789');
+    }
+    expect(paths(lines)).to.deep.equal(['/boom', '/missing', '/slow']);
+    expect(lines.find((l) => (l.req as { path: string }).path === '/boom')).to.include({ level: 50 });
+    for (const l of lines) expect(l.req).to.include({ id: 'abcdef0123456789' });
   });
 });
