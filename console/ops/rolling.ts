@@ -163,8 +163,6 @@ export interface RollingReplaceOptions {
   fits?: (stale: number, fresh: number) => boolean;
   /** Health wait for each batch of new containers, ms. */
   timeoutMs: number;
-  /** Called after old containers were stopped (e.g. reload nginx to drop their addresses). */
-  afterRemoval?: () => Promise<void>;
   /** Replace every container that exists now, even those already up to date (a surge restart). */
   replaceAll?: boolean;
   onProgress?: (m: string) => void;
@@ -209,7 +207,6 @@ export async function rollingReplace(stack: Stack, service: string, opts: Rollin
     await stopAndRemove(stack.docker, c.id, grace);
     removed.push(c.id);
   }
-  let removedSinceHook = false;
   // When each new container became healthy (ms since epoch), for the edge settle below.
   const healthySince = new Map<string, number>();
   const settleMs = edgeSettleMs(stack, service);
@@ -260,9 +257,7 @@ export async function rollingReplace(stack: Stack, service: string, opts: Rollin
     progress(`${service} #${victim.number}: stopping (SIGTERM, drain up to ${grace} s) and removing`);
     await stopAndRemove(stack.docker, victim.id, grace);
     removed.push(victim.id);
-    removedSinceHook = true;
   }
-  if (removedSinceHook && opts.afterRemoval) await opts.afterRemoval();
   // Settle Compose's own view at the target count; every container matches, so this changes nothing.
   await stack.compose.run(['up', '-d', '--no-recreate', '--scale', `${service}=${opts.target}`, service], { timeoutMs: 10 * 60_000 });
   return { service, started, removed, tookMs: Date.now() - t0 };
