@@ -16,10 +16,16 @@ export interface CliRun {
   json: any;
 }
 
-/** Run the built `carebox` CLI (no TTY: stdin is /dev/null), parse stdout as JSON when it is. */
-export function carebox(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; onStderr?: (soFar: string, child: ChildProcess) => void } = {}): Promise<CliRun> {
+/**
+ * Run a command (no TTY: stdin is /dev/null), bounded in time (SIGKILL after `timeoutMs`, default
+ * 600 s); stdout and stderr collected, stdout parsed as JSON when it is.
+ */
+export function runCommand(
+  argv: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; onStderr?: (soFar: string, child: ChildProcess) => void } = {},
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -40,6 +46,11 @@ export function carebox(args: string[], opts: { env?: NodeJS.ProcessEnv; timeout
       resolve({ code: code ?? -1, stdout, stderr, json });
     });
   });
+}
+
+/** Run the built `carebox` CLI (no TTY: stdin is /dev/null), parse stdout as JSON when it is. */
+export function carebox(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; onStderr?: (soFar: string, child: ChildProcess) => void } = {}): Promise<CliRun> {
+  return runCommand([process.execPath, CLI, ...args], { env: { ...process.env, ...opts.env }, timeoutMs: opts.timeoutMs, onStderr: opts.onStderr });
 }
 
 /** Fail with how to fix it when the e2e prerequisites are missing. */

@@ -18,7 +18,6 @@
  * reused by content hash. Measured figures go to the log.
  */
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,32 +25,12 @@ import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { detectResources } from '../../installer/detect/resources.detect.js';
 import { CAREBOX_VERSION } from '../../installer/version.js';
-import { carebox, freePort, get, readText, REPO, requireE2ePrereqs, STANDINS, type CliRun } from './e2e.helpers.js';
+import { carebox, freePort, get, readText, REPO, requireE2ePrereqs, runCommand, STANDINS, type CliRun } from './e2e.helpers.js';
 
 const DOCKER_CLI_STANDIN = 'carebox-standin/docker-cli:1';
 
-/** Run a command; stdout/stderr collected, bounded in time. */
-function run(argv: string[], opts: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const t = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 900_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(t);
-      let json: any = null;
-      try {
-        json = JSON.parse(stdout);
-      } catch {
-        /* not JSON */
-      }
-      resolve({ code: code ?? -1, stdout, stderr, json });
-    });
-  });
-}
+/** Run a command; stdout/stderr collected, bounded in time (15 min: a release build saves and compresses every image). */
+const run = (argv: string[], opts: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliRun> => runCommand(argv, { timeoutMs: 900_000, ...opts });
 
 /**
  * The sandbox: a new mount and network namespace; node and npm hidden; a clean environment with
