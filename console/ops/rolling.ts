@@ -17,6 +17,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { containerLogTail } from '../../installer/apply/container.logs.js';
+import { crashLoopReason, factsReady, healthFacts, notReadyState } from '../../installer/apply/health.wait.js';
 import { listStackContainers, type StackContainer } from '../../installer/apply/stack.containers.js';
 import { OperationError, UnhealthyError } from '../../installer/errors.js';
 import { INSTALL_FILES } from '../../installer/paths.js';
@@ -81,11 +82,6 @@ export async function startApp(stack: Stack, timeoutMs: number, onProgress: (m: 
 }
 
 /** Whether a container is running and healthy (or has no healthcheck), from `inspect`. */
-function readyFromInspect(info: Docker.ContainerInspectInfo): boolean {
-  const health = info.State.Health?.Status;
-  return info.State.Running && !info.State.Restarting && (health === undefined || health === 'healthy');
-}
-
 /**
  * Wait until every container in `ids` runs and is healthy.
  * Fails fast when one is crash-looping (restarted 3 times while waiting) or has exited for good.
@@ -106,12 +102,12 @@ export async function waitContainersHealthy(docker: Docker, ids: string[], opts:
         crashLoop = crashLoop ?? `${id.slice(0, 12)} disappeared`;
         return;
       }
-      if (!firstRestarts.has(id)) firstRestarts.set(id, info.RestartCount);
-      if (readyFromInspect(info)) return;
-      const why = info.State.Restarting ? 'restarting' : !info.State.Running ? `exited (${info.State.ExitCode})` : (info.State.Health?.Status ?? 'starting');
-      notReady.push({ id, why });
-      if (info.RestartCount - (firstRestarts.get(id) ?? 0) >= 3) crashLoop = crashLoop ?? `${id.slice(0, 12)} restarted ${info.RestartCount - (firstRestarts.get(id) ?? 0)} times (exit ${info.State.ExitCode})`;
-      if (!info.State.Running && !info.State.Restarting && info.HostConfig.RestartPolicy?.Name === 'no') crashLoop = crashLoop ?? `${id.slice(0, 12)} exited (${info.State.ExitCode})`;
+      const facts = healthFacts(info);
+      if (!firstRestarts.has(id)) firstRestarts.set(id, facts.restartCount);
+      if (factsReady(facts)) return;
+      notReady.push({ id, why: notReadyState(facts) });
+      const why = crashLoopReason(facts, firstRestarts.get(id)!);
+      if (why) crashLoop = crashLoop ?? `${id.slice(0, 12)} ${why}`;
     });
     const text = notReady.length === 0 ? `${opts.what}: ${ids.length}/${ids.length} healthy` : `${opts.what}: ${ids.length - notReady.length}/${ids.length} healthy (${notReady.map((n) => `${n.id.slice(0, 12)} ${n.why}`).join(', ')})`;
     if (text !== last) opts.onProgress?.(text);
