@@ -5,7 +5,7 @@
  */
 import type Docker from 'dockerode';
 import { OperationError } from '../../installer/errors.js';
-import { FrameDemuxer, LineSplitter } from './frame.demux.js';
+import { FrameDemuxer, LineSplitter } from '../../installer/apply/frame.demux.js';
 import { execIn } from './container.exec.js';
 
 /** Database and role the compose template creates (POSTGRES_DB / POSTGRES_USER). */

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
-import { chunksOf, FrameDemuxer, LineSplitter } from '../../../../console/docker/frame.demux.js';
-import { demuxDockerLogs } from '../../../../installer/apply/container.logs.js';
+import { chunksOf, FrameDemuxer, LineSplitter } from '../../../installer/apply/frame.demux.js';
+import { demuxDockerLogs } from '../../../installer/apply/container.logs.js';
 
 const frame = (stream: 1 | 2, text: string | Buffer) => {
   const payload = typeof text === 'string' ? Buffer.from(text) : text;
@@ -48,7 +48,7 @@ describe('FrameDemuxer (Docker attach/log stream format, incremental)', () => {
           off += n;
         }
         const got = feed(new FrameDemuxer(), chunks);
-        const want = demuxDockerLogs(all).frames;
+        const want = frames.map(([s, t]) => ({ stream: s === 2 ? 'stderr' : 'stdout', text: t }));
         expect(got.map((g) => `${g.stream}:${g.text}`).join('|')).to.equal(want.map((w) => `${w.stream}:${w.text}`).join('|'));
       }),
     );
@@ -89,5 +89,30 @@ describe('chunksOf (whatever dockerode returned)', () => {
       threw = true;
     }
     expect(threw).to.equal(true);
+  });
+});
+
+describe('demuxDockerLogs: a whole buffer through the same parser', () => {
+  const frame = (stream: 1 | 2, text: string): Buffer => {
+    const payload = Buffer.from(text, 'utf8');
+    const header = Buffer.alloc(8);
+    header[0] = stream;
+    header.writeUInt32BE(payload.length, 4);
+    return Buffer.concat([header, payload]);
+  };
+
+  it('splits framed output by stream and drops a truncated last frame', () => {
+    const all = Buffer.concat([frame(1, 'out one\n'), frame(2, 'err one\n'), frame(1, 'cut off').subarray(0, 11)]);
+    expect(demuxDockerLogs(all).frames).to.deep.equal([
+      { stream: 'stdout', text: 'out one\n' },
+      { stream: 'stderr', text: 'err one\n' },
+    ]);
+  });
+
+  it('passes TTY output, short output and strings through as stdout', () => {
+    expect(demuxDockerLogs(Buffer.from('plain line\n')).frames).to.deep.equal([{ stream: 'stdout', text: 'plain line\n' }]);
+    expect(demuxDockerLogs(Buffer.from('ok\n')).frames).to.deep.equal([{ stream: 'stdout', text: 'ok\n' }]);
+    expect(demuxDockerLogs('a string').frames).to.deep.equal([{ stream: 'stdout', text: 'a string' }]);
+    expect(demuxDockerLogs(Buffer.alloc(0)).frames).to.deep.equal([]);
   });
 });

@@ -5,7 +5,7 @@
  * header or payload may be split across chunks. A stream that does not start with a header (a TTY
  * container, a string) is passed through as stdout. Pure state machines, no I/O.
  */
-import type { LogStream } from '../../installer/apply/container.logs.js';
+import type { LogStream } from './container.logs.js';
 
 /** One demultiplexed piece of output. */
 export interface DemuxChunk {
@@ -14,6 +14,11 @@ export interface DemuxChunk {
 }
 
 const HEADER = 8;
+
+/** Whether `buf` starts with a frame header (else it is raw TTY output). Pure. */
+export function looksFramed(buf: Buffer): boolean {
+  return looksLikeHeader(buf, 0);
+}
 
 function looksLikeHeader(buf: Buffer, off: number): boolean {
   return buf.length - off >= HEADER && (buf[off] === 0 || buf[off] === 1 || buf[off] === 2) && buf[off + 1] === 0 && buf[off + 2] === 0 && buf[off + 3] === 0;
