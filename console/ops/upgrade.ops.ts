@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { exec } from '../../installer/apply/exec.js';
 import { loadBundle, readBundleIndex } from '../../installer/apply/bundle.load.js';
 import { writeRenderedFiles, type FileChange } from '../../installer/apply/files.write.js';
+import { waitForHttp200 } from '../../installer/apply/url.poll.js';
 import { utcStamp, writeFileAtomic } from '../../installer/apply/fs.atomic.js';
 import { ensureBaseImages, ensureServerImage, imageExists, loadImagesMap } from '../../installer/apply/images.ensure.js';
 import { expectedReplicas } from '../../installer/apply/install.apply.js';
@@ -113,22 +114,6 @@ export function assertSamePgMajor(runningMajor: string, imageMajor: string, imag
     `the new postgres image ${image} is PostgreSQL ${imageMajor}, the database runs ${runningMajor}: a major-version change cannot open the existing data directory`,
     `rerun with --pg-major-dump-restore to move the data by dump and restore (the app is down meanwhile; the old data directory is kept in a volume), or keep the postgres image at PostgreSQL ${runningMajor} (override it in --images)`,
   );
-}
-
-async function smoke(url: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    try {
-      const r = await fetch(url, { signal: AbortSignal.timeout(5000) });
-      last = `${r.status} ${(await r.text()).slice(0, 200)}`;
-      if (r.status === 200) return;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  throw new UnhealthyError(`smoke request ${url} did not answer 200: ${last}`, 'check `carebox logs backend` and `carebox logs nginx`');
 }
 
 function stackUrl(m: Manifest): string {
@@ -332,7 +317,7 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
         }, (n) => (n > 0 ? `${n} migration(s) applied` : 'schema up to date'));
         await step(reporter, 'roll', 'Rolling restart onto the new images (gated on health)', (progress) => converge(stack, m, { before: from, after: to }, nginxConfChanged, req.timeoutMs, progress), () => 'every service runs the new images and is healthy');
         await step(reporter, 'smoke', 'Smoke request through nginx', async () => {
-          await smoke(stackUrl(m));
+          await waitForHttp200(stackUrl(m), { what: 'the smoke request', hint: 'check `carebox logs backend` and `carebox logs nginx`' });
           return m.http.tls ? `${stackUrl(m)} → 200; ${await checkEdgeTls(m.http)}` : `${stackUrl(m)} → 200`;
         });
       } catch (err) {
@@ -351,7 +336,7 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
             progress(`${migrationsApplied} additive migration(s) stay; the previous version runs on the expanded schema, nothing is restored`);
           }
           await converge(stack, m, { before: to, after: from }, nginxConfChanged, req.timeoutMs, progress);
-          await smoke(stackUrl(m));
+          await waitForHttp200(stackUrl(m), { what: 'the smoke request', hint: 'check `carebox logs backend` and `carebox logs nginx`' });
           return restored;
         }).catch((rollbackErr: unknown) => {
           // In a contract window the way back may be `carebox restore`: keep writes paused until

@@ -12,6 +12,7 @@ import { promises as fs } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { UnhealthyError, UsageError } from '../errors.js';
+import { pollUntil } from './url.poll.js';
 
 /** Paths of the certificate chain and key under the install root. */
 export const TLS_CERT_FILE = 'nginx/tls/cert.pem';
@@ -157,35 +158,39 @@ export function edgeUrls(http: EdgeSettings): { internal: string; public: string
  *   that nginx has not picked up).
  */
 export async function checkEdgeTls(http: EdgeSettings, timeoutMs = 30_000): Promise<string> {
-  if (!http.tls) throw new Error('checkEdgeTls needs TLS settings');
+  const tls = http.tls;
+  if (!tls) throw new Error('checkEdgeTls needs TLS settings');
   const url = new URL('ready', edgeUrls(http).public);
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
   let staleCertificate: string | null = null;
-  while (Date.now() < deadline) {
-    try {
-      const { status, fingerprint256 } = await new Promise<{ status: number; fingerprint256: string }>((resolve, reject) => {
-        const req = httpsRequest(url, { rejectUnauthorized: false, timeout: 5000, agent: false }, (res) => {
-          const fp = (res.socket as TLSSocket).getPeerCertificate().fingerprint256;
-          res.resume();
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, fingerprint256: fp }));
+  return pollUntil<string>(
+    async () => {
+      try {
+        const { status, fingerprint256 } = await new Promise<{ status: number; fingerprint256: string }>((resolve, reject) => {
+          const req = httpsRequest(url, { rejectUnauthorized: false, timeout: 5000, agent: false }, (res) => {
+            const fp = (res.socket as TLSSocket).getPeerCertificate().fingerprint256;
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, fingerprint256: fp }));
+          });
+          req.on('timeout', () => req.destroy(new Error('timeout')));
+          req.on('error', reject);
+          req.end();
         });
-        req.on('timeout', () => req.destroy(new Error('timeout')));
-        req.on('error', reject);
-        req.end();
-      });
-      // A reload is asynchronous: nginx's old workers may answer for a moment with the old certificate.
-      staleCertificate = fingerprint256 !== http.tls.fingerprint256 ? fingerprint256 : null;
-      if (staleCertificate === null && status === 200) return `${url} → 200 (certificate ${http.tls.subject})`;
-      last = staleCertificate === null ? `HTTP ${status}` : 'another certificate';
-    } catch (err) {
-      staleCertificate = null;
-      last = (err as Error).message;
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  if (staleCertificate !== null) {
-    throw new UnhealthyError(`${url} serves another certificate (${staleCertificate}) than the one installed (${http.tls.fingerprint256})`, 'nginx did not pick up the new certificate: `carebox restart nginx`');
-  }
-  throw new UnhealthyError(`${url} did not answer 200: ${last}`, 'check `carebox logs nginx`');
+        // A reload is asynchronous: nginx's old workers may answer for a moment with the old certificate.
+        staleCertificate = fingerprint256 !== tls.fingerprint256 ? fingerprint256 : null;
+        if (staleCertificate === null && status === 200) return { done: true, value: `${url} → 200 (certificate ${tls.subject})` };
+        return { done: false, last: staleCertificate === null ? `HTTP ${status}` : 'another certificate' };
+      } catch (err) {
+        staleCertificate = null;
+        return { done: false, last: (err as Error).message };
+      }
+    },
+    {
+      timeoutMs,
+      intervalMs: 500,
+      onTimeout: (last) =>
+        staleCertificate !== null
+          ? new UnhealthyError(`${url} serves another certificate (${staleCertificate}) than the one installed (${tls.fingerprint256})`, 'nginx did not pick up the new certificate: `carebox restart nginx`')
+          : new UnhealthyError(`${url} did not answer 200: ${last}`, 'check `carebox logs nginx`'),
+    },
+  );
 }

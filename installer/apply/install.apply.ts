@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import type Docker from 'dockerode';
 import { detectHost } from '../detect/host.detect.js';
 import type { HostFacts } from '../detect/host-facts.js';
-import { CareboxError, OperationError, PreflightError, UnhealthyError, UsageError } from '../errors.js';
+import { CareboxError, OperationError, PreflightError, UsageError } from '../errors.js';
 import { readManifest, renderManifest, type HistoryEntry, type Manifest, type ScaleOverride } from '../manifest/manifest.js';
 import { INSTALL_FILES, packageRoot } from '../paths.js';
 import type { Intent, Plan } from '../plan/plan.types.js';
@@ -25,6 +25,7 @@ import { connectDocker } from './docker.connect.js';
 import { readIfExists, writeFileAtomic, utcStamp } from './fs.atomic.js';
 import { writeRenderedFiles, type FileChange } from './files.write.js';
 import { waitHealthy } from './health.wait.js';
+import { waitForHttp200 } from './url.poll.js';
 import { ensureBaseImages, ensureServerImage, imageExists, loadImagesMap } from './images.ensure.js';
 import { assertNginxImage } from './nginx.version.js';
 import { MIN_NGINX_VERSION } from '../plan/sizing.constants.js';
@@ -543,23 +544,9 @@ export function installSteps(): Step<InstallContext>[] {
       skipIf: renderOnly,
       run: async (ctx) => {
         const url = new URL('ready', ctx.internalUrl).toString();
-        const deadline = Date.now() + 30_000;
-        let last = '';
-        while (Date.now() < deadline) {
-          try {
-            const r = await fetch(url, { signal: AbortSignal.timeout(5000) });
-            last = `${r.status} ${await r.text()}`;
-            if (r.ok) {
-              // With TLS, HTTPS must answer too, with the certificate just installed (a renewal nginx missed fails here).
-              return ctx.prep.tls ? `${url} → 200; ${await checkEdgeTls({ port: ctx.prep.httpPort, bindAddress: ctx.prep.bindAddress, tls: ctx.prep.tls })}` : `${url} → 200`;
-            }
-          } catch (err) {
-            if (err instanceof UnhealthyError) throw err;
-            last = String((err as Error).message);
-          }
-          await new Promise((r) => setTimeout(r, 1000));
-        }
-        throw new UnhealthyError(`${url} did not answer 200 through nginx: ${last.slice(0, 300)}`, 'check `carebox logs nginx` and `carebox logs backend`');
+        await waitForHttp200(url, { what: `${url} through nginx`, hint: 'check `carebox logs nginx` and `carebox logs backend`' });
+        // With TLS, HTTPS must answer too, with the certificate just installed (a renewal nginx missed fails here).
+        return ctx.prep.tls ? `${url} → 200; ${await checkEdgeTls({ port: ctx.prep.httpPort, bindAddress: ctx.prep.bindAddress, tls: ctx.prep.tls })}` : `${url} → 200`;
       },
     },
   ];
