@@ -42,7 +42,7 @@ import { findDrift, formatDrift, parseConfigHashes, configHashes } from './compo
 import { sizingChanges, unifiedDiff, type SizingChange } from './diff.js';
 import { changed, reloadPostgresConf, runningMaxConnections, runningRedisMaxClients, setRedisLimits } from './live.config.js';
 import { rollingReplace, stopAndRemove, stopGraceSeconds, waitContainersHealthy } from './rolling.js';
-import { assertSameVersion, currentContents, fileChecksums, renderForStack } from './stack.render.js';
+import { assertSameVersion, currentContents, fileChecksums, putBackFiles, renderForStack } from './stack.render.js';
 import { serviceContainers, step, withStackLock, type Stack } from './stack.js';
 import { edgePorts } from '../../installer/apply/edge.tls.js';
 
@@ -384,10 +384,7 @@ export async function applyRetier(stack: Stack, preview: RetierPreview, opts: { 
     } catch (err) {
       // The new containers were removed by the roll; put the previous files back so the running
       // old containers and the files agree again (and nginx serves its previous config).
-      for (const f of preview.files) {
-        const old = previous.get(f.path);
-        if (old !== null && old !== undefined && old !== f.content) await writeFileAtomic(join(stack.root, f.path), old, f.mode);
-      }
+      await putBackFiles(stack.root, previous, preview.files);
       await reloadNginx(stack.docker, m.project).catch(() => undefined);
       await setRedisLimits(stack, oldPlan.sizing.redis).catch(() => undefined);
       const [db] = await serviceContainers(stack, 'db');

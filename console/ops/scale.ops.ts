@@ -7,19 +7,16 @@
  */
 import type { FileChange } from '../../installer/apply/files.write.js';
 import { writeRenderedFiles } from '../../installer/apply/files.write.js';
-import { utcStamp, writeFileAtomic } from '../../installer/apply/fs.atomic.js';
+import { utcStamp } from '../../installer/apply/fs.atomic.js';
 import type { StepReporter } from '../../installer/apply/steps.js';
 import { PreflightError, UsageError } from '../../installer/errors.js';
 import { writeManifest, type Manifest } from '../../installer/manifest/manifest.js';
-import { b } from '../../installer/plan/derived.js';
 import type { Plan } from '../../installer/plan/plan.types.js';
 import { budgetHostOf, MAX_SCALE_REPLICAS, overcommitWouldAccept, resizeReplicas, SCALABLE_SERVICES, type ScalableService, type ScaleCheck } from '../../installer/plan/scale.resize.js';
 import { planCarebox } from '../../installer/plan/tier.plan.js';
-import type { RenderedFile } from '../../installer/render/render.js';
-import { join } from 'node:path';
 import { applyLiveConfig } from './live.config.js';
 import { edgeSettleMs, stopAndRemove, stopGraceSeconds, waitContainersHealthy } from './rolling.js';
-import { assertSameVersion, currentContents, fileChecksums, renderForStack } from './stack.render.js';
+import { assertSameVersion, currentContents, fileChecksums, putBackFiles, renderForStack } from './stack.render.js';
 import { serviceContainers, step, withStackLock, type Stack } from './stack.js';
 
 /** A scale request, validated. */
@@ -57,11 +54,6 @@ export interface ScalePreview {
   from: number;
   to: number;
   check: ScaleCheck;
-}
-
-/** Budget units for messages. */
-function unit(budget: string, n: number): string {
-  return /memory/i.test(budget) ? b(n) : String(n);
 }
 
 /** A violated budget for scripts: the budget's key in `plan.budget`, demand and limit in `unit`. */
@@ -122,13 +114,6 @@ export interface ScaleResult {
   tookMs: number;
   /** True when the count was already in place: nothing was rendered, written, reloaded or recorded. */
   noop: boolean;
-}
-
-async function restoreFiles(root: string, previous: Map<string, string | null>, files: RenderedFile[]): Promise<void> {
-  for (const f of files) {
-    const old = previous.get(f.path);
-    if (old !== null && old !== undefined && old !== f.content) await writeFileAtomic(join(root, f.path), old, f.mode);
-  }
 }
 
 /**
@@ -201,7 +186,7 @@ export async function scaleService(stack: Stack, req: ScaleRequest, reporter: St
         return `${victims.length} container(s) stopped and removed; ${req.replicas} healthy`;
       });
     } catch (err) {
-      await restoreFiles(stack.root, previous, files);
+      await putBackFiles(stack.root, previous, files);
       throw err;
     }
     await step(reporter, 'config', 'Apply configuration (nginx -t and reload)', async (progress) => {

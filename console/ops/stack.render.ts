@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { loadSecrets, ROLE_SECRET_KEYS } from '../../installer/apply/secrets.store.js';
-import { readIfExists } from '../../installer/apply/fs.atomic.js';
+import { readIfExists, writeFileAtomic } from '../../installer/apply/fs.atomic.js';
 import { OperationError } from '../../installer/errors.js';
 import type { Manifest } from '../../installer/manifest/manifest.js';
 import type { Plan } from '../../installer/plan/plan.types.js';
@@ -49,6 +49,22 @@ export async function currentContents(root: string, files: { path: string }[]): 
   const out = new Map<string, string | null>();
   for (const f of files) out.set(f.path, await readIfExists(join(root, f.path)));
   return out;
+}
+
+/**
+ * Put back the files a failed change overwrote: each of `files` whose previous content (from
+ * {@link currentContents}, taken before the write) differs is written again, atomically, with its
+ * mode. A file that did not exist before is left (the restored compose.yml no longer uses it).
+ * @param keep paths that stay as written (upgrade keeps the new .env: it holds the same secrets plus
+ *   the roles' passwords that its rollback needs).
+ * @throws the filesystem error of a write that fails.
+ */
+export async function putBackFiles(root: string, previous: ReadonlyMap<string, string | null>, files: readonly RenderedFile[], keep: readonly string[] = []): Promise<void> {
+  for (const f of files) {
+    if (keep.includes(f.path)) continue;
+    const old = previous.get(f.path);
+    if (old !== null && old !== undefined && old !== f.content) await writeFileAtomic(join(root, f.path), old, f.mode);
+  }
 }
 
 /**

@@ -17,12 +17,11 @@
  * down meanwhile, and the old data directory is kept in a volume).
  */
 import { readFile, statfs } from 'node:fs/promises';
-import { join } from 'node:path';
 import { exec } from '../../installer/apply/exec.js';
 import { loadBundle, readBundleIndex } from '../../installer/apply/bundle.load.js';
 import { writeRenderedFiles, type FileChange } from '../../installer/apply/files.write.js';
 import { waitForHttp200 } from '../../installer/apply/url.poll.js';
-import { utcStamp, writeFileAtomic } from '../../installer/apply/fs.atomic.js';
+import { utcStamp } from '../../installer/apply/fs.atomic.js';
 import { ensureBaseImages, ensureServerImage, imageExists, loadImagesMap } from '../../installer/apply/images.ensure.js';
 import { expectedReplicas } from '../../installer/apply/install.apply.js';
 import { listStackContainers } from '../../installer/apply/stack.containers.js';
@@ -47,7 +46,7 @@ import { describeContract, planMigrations, type PendingMigration } from './migra
 import { movePostgresByDumpRestore } from './pgmajor.ops.js';
 import { configHashes } from './compose.drift.js';
 import { rollingReplace, waitContainersHealthy } from './rolling.js';
-import { currentContents, fileChecksums, renderForStack } from './stack.render.js';
+import { currentContents, fileChecksums, putBackFiles, renderForStack } from './stack.render.js';
 import { serviceContainers, silentReporter, step, withStackLock, type Stack } from './stack.js';
 import { checkEdgeTls, edgeUrls } from '../../installer/apply/edge.tls.js';
 import { assertNginxImage } from '../../installer/apply/nginx.version.js';
@@ -274,15 +273,9 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
       const writeNew = async () => {
         changes = await step(reporter, 'write', 'Write the configuration for the new images', async () => writeRenderedFiles(stack.root, files, stamp), (c) => c.filter((x) => x.status !== 'unchanged').map((x) => `${x.status} ${x.path}`).join(', ') || 'nothing changed');
       };
-      const putBack = async (contents: Map<string, string | null>) => {
-        for (const f of files) {
-          // .env stays: the new one holds the same secrets plus the database roles' passwords, which a
-          // restore in the rollback (as the owner role) needs.
-          if (f.path === INSTALL_FILES.env) continue;
-          const old = contents.get(f.path);
-          if (old !== null && old !== undefined && old !== f.content) await writeFileAtomic(join(stack.root, f.path), old, f.mode);
-        }
-      };
+      // .env stays: the new one holds the same secrets plus the database roles' passwords, which a
+      // restore in the rollback (as the owner role) needs.
+      const putBack = (contents: Map<string, string | null>) => putBackFiles(stack.root, contents, files, [INSTALL_FILES.env]);
       if (move) {
         try {
           // The app is down for the whole move: every request gets the maintenance 503 meanwhile.

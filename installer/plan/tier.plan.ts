@@ -1,7 +1,7 @@
 import type { PlanHost } from '../detect/host-facts.js';
 import { PreflightError, UsageError } from '../errors.js';
 import { computeBudgets, checkBudgets } from './budget.check.js';
-import { estimateCapacity, planCapacity, WEB_CPU_SHARE, type CapacityEstimate } from './capacity.estimate.js';
+import { estimateCapacity, planCapacity, WEB_CPU_SHARE } from './capacity.estimate.js';
 import { b, c, clamp, derived, floorMiB, type Derived } from './derived.js';
 import { pgMemory, pgParallel, pgWorkMem, planConnections, type PgbouncerChoice } from './postgres.sizing.js';
 import {
