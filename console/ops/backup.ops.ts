@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { sha256File } from '../../installer/apply/bundle.load.js';
 import { BACKUP_KEY_FILE, ensureBackupKey, readBackupKey } from '../../installer/apply/backup.key.js';
-import { applyDbRoles, DB_OWNER_ROLE, migrationEnv } from '../../installer/apply/db.roles.js';
+import { applyDbRoles, DB_OWNER_ROLE, runMigrations } from '../../installer/apply/db.roles.js';
 import { loadSecrets } from '../../installer/apply/secrets.store.js';
 import { installIdFor } from '../../installer/manifest/install.id.js';
 import { utcStamp } from '../../installer/apply/fs.atomic.js';
@@ -431,7 +431,7 @@ async function restoreVerified(stack: Stack, dir: string, key: Buffer | null, st
       const migrated = await step(reporter, 'migrate', 'Run pending migrations', async (progress) => {
         const before = (await psqlRows(stack.docker, dbId, 'SELECT count(*) FROM knex_migrations;').catch(() => [['0']]))[0]?.[0];
         // Always run: as the owner, it also grants the app role its privileges on the restored tables.
-        await stack.compose.runOnce('backend', ['node', 'dist/server/src/migrate.js'], migrationEnv(secrets), (s) => s.split('\n').filter(Boolean).forEach((l) => progress(l.trim().slice(0, 200))));
+        await runMigrations(stack.compose, secrets, progress);
         const after = (await psqlRows(stack.docker, dbId, 'SELECT count(*) FROM knex_migrations;'))[0]?.[0];
         return before !== after;
       }, (m) => (m ? 'applied migrations newer than the backup' : 'up to date'));

@@ -1,4 +1,4 @@
-import { DIRECT_DB_ENV } from '../../installer/apply/install.apply.js';
+import { DIRECT_DB_ENV, serverCommand } from '../../installer/apply/server.cli.js';
 import { OperationError } from '../../installer/errors.js';
 import type { Stack } from './stack.js';
 
@@ -17,7 +17,7 @@ export interface DemoDataRequest {
 
 /** The argv of server/src/demo-data.ts for a request. Pure. */
 export function demoDataArgs(r: DemoDataRequest): string[] {
-  const a = ['node', 'dist/server/src/demo-data.js'];
+  const a = serverCommand('demoData');
   if (r.remove) a.push('--remove');
   else a.push('--patients', String(r.patients ?? 0));
   if (r.tenant) a.push('--tenant', r.tenant);

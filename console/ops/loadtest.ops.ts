@@ -37,6 +37,7 @@ import { bisectRate, judgeProof, judgeRate, littleStaff, MAX_RATE_REFINEMENTS, R
 import { ActionFactory } from './loadtest.actions.js';
 import { withStackLock, type Stack } from './stack.js';
 import { edgeUrls } from '../../installer/apply/edge.tls.js';
+import { DIRECT_DB_ENV, serverCommand } from '../../installer/apply/server.cli.js';
 
 /** Cache-hot patients the mix reads. */
 const HOT_PATIENTS = 20;
@@ -44,8 +45,6 @@ const HOT_PATIENTS = 20;
 export const SESSIONS = 200;
 /** Sign-ins running at once: below the default LOGIN_RATE_LIMIT_MAX (10), which counts them while they run. */
 const LOGIN_CONCURRENCY = 4;
-/** Environment of the one-off demo-data container: straight to PostgreSQL, as migrations run. */
-const DIRECT_DB = ['-e', 'DATABASE_HOST=db', '-e', 'DATABASE_PORT=5432', '-e', 'DB_PGBOUNCER=false'];
 
 /** Options of {@link runLoadtest}. */
 export interface LoadtestOptions {
@@ -299,10 +298,7 @@ async function measure(stack: Stack, options: LoadtestOptions, reporter: Loadtes
   let stoppedBecause = '';
 
   const demoData = async (args: string[], input?: string): Promise<Record<string, any>> => {
-    const r = await stack.compose.run(['run', '--rm', '--no-deps', '-T', ...DIRECT_DB, 'backend', 'node', 'dist/server/src/demo-data.js', ...args], {
-      timeoutMs: 10 * 60_000,
-      ...(input === undefined ? {} : { input }),
-    });
+    const r = await stack.compose.runOnce('backend', serverCommand('demoData', args), { ...DIRECT_DB_ENV }, undefined, input === undefined ? {} : { input });
     const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
     try {
       if (line) return JSON.parse(line) as Record<string, any>;
@@ -314,7 +310,7 @@ async function measure(stack: Stack, options: LoadtestOptions, reporter: Loadtes
 
   // Ctrl-C (or SIGTERM) stops the running level and goes straight to the clean-up below; a second
   // one leaves at once and prints the command that removes the synthetic data.
-  const removeCommand = `cd ${stack.root} && docker compose -p ${stack.manifest.project} run --rm --no-deps -T ${DIRECT_DB.join(' ')} backend node dist/server/src/demo-data.js --remove --tenant ${tenant}`;
+  const removeCommand = `cd ${stack.root} && docker compose -p ${stack.manifest.project} run --rm --no-deps -T ${Object.entries(DIRECT_DB_ENV).map(([k, v]) => `-e ${k}=${v}`).join(' ')} backend ${serverCommand('demoData', ['--remove', '--tenant', tenant]).join(' ')}`;
   const abort = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
     if (abort.signal.aborted) {

@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { exec } from '../../installer/apply/exec.js';
+import { SERVER_SCRIPTS } from '../../installer/apply/server.cli.js';
 import { OperationError } from '../../installer/errors.js';
 import { psqlRows } from '../docker/psql.js';
 import { serviceContainers, type Stack } from './stack.js';
@@ -51,7 +52,7 @@ export function describeContract(plan: MigrationPlan): string {
  * @throws OperationError when the db is not running or psql fails.
  */
 export async function planMigrations(stack: Stack, serverImage: string): Promise<MigrationPlan> {
-  const r = await exec(['docker', 'run', '--rm', '--network', 'none', '--entrypoint', 'node', serverImage, 'dist/server/src/migration-plan.js'], { env: stack.env, timeoutMs: 120_000, allowFailure: true });
+  const r = await exec(['docker', 'run', '--rm', '--network', 'none', '--entrypoint', 'node', serverImage, SERVER_SCRIPTS.migrationPlan], { env: stack.env, timeoutMs: 120_000, allowFailure: true });
   let all: PendingMigration[] | null = null;
   let unknownReason: string | null = null;
   try {

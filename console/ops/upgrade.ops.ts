@@ -31,7 +31,7 @@ import { CareboxError, OperationError, PreflightError, UnhealthyError, UsageErro
 import { writeManifest, type CliRecord, type Manifest } from '../../installer/manifest/manifest.js';
 import { runningCli, writeCliImageFile } from '../../installer/manifest/cli.record.js';
 import { INSTALL_FILES, packageRoot } from '../../installer/paths.js';
-import { applyDbRoles, DB_APP_ROLE, DB_OWNER_ROLE, migrationEnv } from '../../installer/apply/db.roles.js';
+import { applyDbRoles, DB_APP_ROLE, DB_OWNER_ROLE, runMigrations } from '../../installer/apply/db.roles.js';
 import { loadSecrets } from '../../installer/apply/secrets.store.js';
 import { installIdFor } from '../../installer/manifest/install.id.js';
 import { imagesFileSchema, type BaseImageName, type StackImages } from '../../installer/render/images.map.js';
@@ -302,7 +302,7 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
         });
         if (!move) await step(reporter, 'migrate', 'Run database migrations (new image, one transaction)', async (progress) => {
           try {
-            await stack.compose.runOnce('backend', ['node', 'dist/server/src/migrate.js'], migrationEnv(secrets), (s) => s.split('\n').filter(Boolean).forEach((l) => progress(l.trim().slice(0, 200))));
+            await runMigrations(stack.compose, secrets, progress);
           } finally {
             migrationsApplied = (await migrationCount(stack)) - before;
           }

@@ -44,8 +44,12 @@ export class ComposeCli {
     await this.run([...args, ...services], { onOutput: opts.onOutput, timeoutMs: 15 * 60_000 });
   }
 
-  /** `run --rm --no-deps` a one-off command in a service's image (migrations). */
-  async runOnce(service: string, command: string[], env: Record<string, string> = {}, onOutput?: (s: string) => void): Promise<ExecResult> {
+  /**
+   * `run --rm --no-deps` a one-off command in a service's image (migrations, the first admin, demo
+   * data). `env` values reach the container through Compose's environment, never its command line;
+   * `opts.input` is written to the command's stdin.
+   */
+  async runOnce(service: string, command: string[], env: Record<string, string> = {}, onOutput?: (s: string) => void, opts: { input?: string } = {}): Promise<ExecResult> {
     // `-e KEY` without a value: Compose takes it from its own environment, so a value (the owner
     // role's password for migrations) never shows on a command line (`ps`, audit logs).
     const envArgs = Object.keys(env).flatMap((k) => ['-e', k]);
@@ -54,6 +58,7 @@ export class ComposeCli {
       env: { ...this.env, COMPOSE_ANSI: 'never', COMPOSE_PROGRESS: 'plain', COMPOSE_STATUS_STDOUT: '1', ...env },
       onOutput,
       timeoutMs: 10 * 60_000,
+      ...(opts.input === undefined ? {} : { input: opts.input }),
     });
   }
 

@@ -20,6 +20,8 @@
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import type { ComposeCli } from './compose.cli.js';
+import type { ExecResult } from './exec.js';
+import { DIRECT_DB_ENV, serverCommand } from './server.cli.js';
 import type { SecretKey } from './secrets.store.js';
 
 /** The database the compose template creates (POSTGRES_DB). */
@@ -146,11 +148,25 @@ export async function applyDbRoles(compose: ComposeCli, secrets: RoleSecrets): P
  */
 export function migrationEnv(secrets: Pick<Record<SecretKey, string>, 'POSTGRES_OWNER_PASSWORD'>): Record<string, string> {
   return {
-    DATABASE_HOST: 'db',
-    DATABASE_PORT: '5432',
-    DB_PGBOUNCER: 'false',
+    ...DIRECT_DB_ENV,
     DATABASE_USER: DB_OWNER_ROLE,
     DATABASE_PASSWORD: secrets.POSTGRES_OWNER_PASSWORD,
     DATABASE_APP_ROLE: DB_APP_ROLE,
   };
+}
+
+/**
+ * Apply the pending migrations in a one-off backend container (Compose `run --rm`), as the owner
+ * role, straight to PostgreSQL ({@link migrationEnv}).
+ * @param onLine each non-empty output line, trimmed to 200 characters (progress).
+ * @returns the run's result (exit code 0; `stdout` holds the migrations' report).
+ * @throws ExternalCommandError when the migrations fail (exit code ≠ 0).
+ */
+export async function runMigrations(compose: ComposeCli, secrets: Pick<Record<SecretKey, string>, 'POSTGRES_OWNER_PASSWORD'>, onLine: (line: string) => void = () => undefined): Promise<ExecResult> {
+  return compose.runOnce('backend', serverCommand('migrate'), migrationEnv(secrets), (s) =>
+    s
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .forEach((l) => onLine(l.trim().slice(0, 200))),
+  );
 }

@@ -35,7 +35,8 @@ import { runSteps, type Step, type StepReporter } from './steps.js';
 import { withStackLock } from './stack.lock.js';
 import { checkEdgeTls, edgePorts, edgeUrls, readTlsPair, tlsRecord, TLS_CERT_FILE, TLS_KEY_FILE, type TlsPair, type TlsRecord } from './edge.tls.js';
 import { verifyLimits } from './limits.verify.js';
-import { applyDbRoles, migrationEnv } from './db.roles.js';
+import { applyDbRoles, runMigrations } from './db.roles.js';
+import { DIRECT_DB_ENV, serverCommand } from './server.cli.js';
 import { ensureBackupKey } from './backup.key.js';
 import { installIdFor } from '../manifest/install.id.js';
 
@@ -223,9 +224,6 @@ export function recordedBaseImages(previous: Manifest | null): ImagesMap | null 
   const { server: _server, ...base } = previous.images;
   return { ...DEFAULT_IMAGES, ...base };
 }
-
-/** One-off server commands (migrations, first admin) talk to PostgreSQL directly, never through PgBouncer. */
-export const DIRECT_DB_ENV = { DATABASE_HOST: 'db', DATABASE_PORT: '5432', DB_PGBOUNCER: 'false' } as const;
 
 /**
  * Parse create-admin.js's stdout: exactly one JSON line `{"created":bool,"username":"…","password"?:"…"}`.
@@ -471,7 +469,7 @@ export function installSteps(): Step<InstallContext>[] {
       run: async (ctx, progress) => {
         // As the owner role, straight to PostgreSQL, never through PgBouncer: migrations take
         // session-level locks. The migration CLI then grants the app role its privileges.
-        const r = await ctx.compose!.runOnce('backend', ['node', 'dist/server/src/migrate.js'], migrationEnv(ctx.env!.secrets), lineProgress(progress));
+        const r = await runMigrations(ctx.compose!, ctx.env!.secrets, progress);
         const applied = /applied (\d+)/i.exec(r.stdout + r.stderr)?.[1];
         return applied !== undefined ? `${applied} migration(s) applied` : 'migrations up to date';
       },
@@ -482,7 +480,7 @@ export function installSteps(): Step<InstallContext>[] {
       skipIf: renderOnly,
       run: async (ctx) => {
         // stdout carries the one-time password: never passed to the progress log.
-        const r = await ctx.compose!.runOnce('backend', ['node', 'dist/server/src/create-admin.js'], { ...DIRECT_DB_ENV });
+        const r = await ctx.compose!.runOnce('backend', serverCommand('createAdmin'), { ...DIRECT_DB_ENV });
         ctx.admin = parseCreateAdmin(r.stdout);
         return ctx.admin.created ? `created '${ctx.admin.username}' with a one-time password (shown at the end)` : `'${ctx.admin.username}' already exists`;
       },

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join, relative } from 'node:path';
+import { SERVER_SCRIPTS } from './server.cli.js';
 import { OperationError } from '../errors.js';
 
 /** One package of the server's runtime closure, from package-lock.json. */
@@ -97,8 +98,8 @@ export async function serverBuildInputs(packageRoot: string, nodeImage: string):
   } catch {
     throw new OperationError('the server is not built (dist/server is missing)', 'run `npm run build` (install.sh does this), then retry');
   }
-  if (!distFiles.some((f) => f.endsWith(join('src', 'main.js')))) {
-    throw new OperationError('dist/server/src/main.js is missing', 'run `npm run build`, then retry');
+  if (!distFiles.some((f) => f.endsWith(SERVER_SCRIPTS.main.replace(/^dist\/server\//, '')))) {
+    throw new OperationError(`${SERVER_SCRIPTS.main} is missing`, 'run `npm run build`, then retry');
   }
   const h = createHash('sha256');
   h.update(await read('server/Dockerfile'));
