@@ -6,7 +6,7 @@
 import type Docker from 'dockerode';
 import { OperationError } from '../../installer/errors.js';
 import { FrameDemuxer, LineSplitter } from '../../installer/apply/frame.demux.js';
-import { execIn } from './container.exec.js';
+import { execIn } from '../../installer/apply/container.exec.js';
 
 /** Database and role the compose template creates (POSTGRES_DB / POSTGRES_USER). */
 export const DB_NAME = 'carebox';

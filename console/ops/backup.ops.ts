@@ -36,7 +36,7 @@ import { INSTALL_FILES } from '../../installer/paths.js';
 import { TLS_CERT_FILE, TLS_KEY_FILE } from '../../installer/apply/edge.tls.js';
 import type { StackImages } from '../../installer/render/images.map.js';
 import { CAREBOX_VERSION } from '../../installer/version.js';
-import { execIn } from '../docker/container.exec.js';
+import { execIn } from '../../installer/apply/container.exec.js';
 import { DB_NAME, DB_USER, parseRowCounts, pgMajor, psqlRows, PsqlSession, ROW_COUNTS_SQL, serverVersionNum } from '../docker/psql.js';
 import { carryOverAuditTrail, type AuditCarryOver } from './restore.audit.js';
 import { measureRestoreLoss, type RestoreLoss } from './restore.loss.js';

@@ -17,7 +17,7 @@ import { isStaffMeasurement, planProfile } from '../../installer/plan/capacity.e
 import type { Plan } from '../../installer/plan/plan.types.js';
 import { requestsPerAction } from '../../installer/plan/workload.profile.js';
 import { demuxDockerLogs } from '../../installer/apply/container.logs.js';
-import { execIn } from '../docker/container.exec.js';
+import { execIn } from '../../installer/apply/container.exec.js';
 import { parseAccessLine } from '../../installer/render/access-log.format.js';
 
 /** The window the load is averaged over, seconds. */

@@ -7,39 +7,20 @@
  * - redis.conf: maxclients / maxmemory / maxmemory-policy are set live with CONFIG SET (the file
  *   is what a later restart reads).
  */
-import { join } from 'node:path';
 import type Docker from 'dockerode';
 import type { FileChange } from '../../installer/apply/files.write.js';
-import { readIfExists, writeFileAtomic } from '../../installer/apply/fs.atomic.js';
 import { OperationError } from '../../installer/errors.js';
 import { INSTALL_FILES } from '../../installer/paths.js';
 import type { Plan } from '../../installer/plan/plan.types.js';
 import { loadSecrets } from '../../installer/apply/secrets.store.js';
-import { execIn } from '../docker/container.exec.js';
-import { NginxConfigError, reloadNginx } from '../docker/nginx.reload.js';
+import { execIn } from '../../installer/apply/container.exec.js';
+import { reloadNginxOrRevert } from '../../installer/apply/nginx.reload.js';
 import { psqlRows } from '../docker/psql.js';
 import { serviceContainers, type Stack } from './stack.js';
 
 /** Whether `path` was created or updated. Pure. */
 export function changed(changes: FileChange[], path: string): boolean {
   return changes.some((c) => c.path === path && c.status !== 'unchanged');
-}
-
-/**
- * Test and reload nginx; when `nginx -t` rejects the new file, restore the previous one from its
- * backup (the FileChange says where) and rethrow.
- */
-export async function reloadNginxOrRevert(stack: Stack, changes: FileChange[], onProgress: (m: string) => void): Promise<void> {
-  try {
-    await reloadNginx(stack.docker, stack.manifest.project, onProgress);
-  } catch (err) {
-    const c = changes.find((x) => x.path === INSTALL_FILES.nginx);
-    if (err instanceof NginxConfigError && c?.backup) {
-      const old = await readIfExists(join(stack.root, c.backup));
-      if (old !== null) await writeFileAtomic(join(stack.root, INSTALL_FILES.nginx), old, 0o644);
-    }
-    throw err;
-  }
 }
 
 /**
@@ -113,6 +94,6 @@ export async function applyLiveConfig(stack: Stack, plan: Plan, changes: FileCha
     await setRedisLimits(stack, plan.sizing.redis);
     onProgress(`redis: CONFIG SET maxclients ${plan.sizing.redis.maxClients}, maxmemory ${plan.sizing.redis.maxMemoryBytes}`);
   }
-  if (changed(changes, INSTALL_FILES.nginx)) await reloadNginxOrRevert(stack, changes, onProgress);
+  if (changed(changes, INSTALL_FILES.nginx)) await reloadNginxOrRevert(stack.docker, { root: stack.root, project: stack.manifest.project }, changes, onProgress);
   return { postgresPendingRestart: pending };
 }

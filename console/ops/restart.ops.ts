@@ -13,7 +13,7 @@ import { assertService, serviceContainers, step, withStackLock, type Stack } fro
 
 /** Stateless app services a single replica of which is restarted new-before-old (surge). */
 export const SURGE_SERVICES: ReadonlySet<string> = new Set(['backend', 'worker']);
-import { reloadNginx } from '../docker/nginx.reload.js';
+import { reloadNginx } from '../../installer/apply/nginx.reload.js';
 
 /** Options of {@link restartService}. */
 export interface RestartOptions {

@@ -6,7 +6,7 @@
  * recorded as an event.
  */
 import type Docker from 'dockerode';
-import { execIn } from '../docker/container.exec.js';
+import { execIn } from '../../installer/apply/container.exec.js';
 import { DB_NAME, psqlRows as psqlRowsAs } from '../docker/psql.js';
 
 /** What the carry-over did. */

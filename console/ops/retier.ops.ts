@@ -37,7 +37,7 @@ import type { Intent, Plan, Tier } from '../../installer/plan/plan.types.js';
 import { planCarebox } from '../../installer/plan/tier.plan.js';
 import { preflightPassed, runPreflight, type CheckResult } from '../../installer/preflight/preflight.checks.js';
 import type { RenderedFile } from '../../installer/render/render.js';
-import { reloadNginx } from '../docker/nginx.reload.js';
+import { reloadNginx } from '../../installer/apply/nginx.reload.js';
 import { findDrift, formatDrift, parseConfigHashes, configHashes } from './compose.drift.js';
 import { sizingChanges, unifiedDiff, type SizingChange } from './diff.js';
 import { changed, reloadPostgresConf, runningMaxConnections, runningRedisMaxClients, setRedisLimits } from './live.config.js';

@@ -38,7 +38,7 @@ import { imagesFileSchema, type BaseImageName, type StackImages } from '../../in
 import type { RenderedFile } from '../../installer/render/render.js';
 import { loadTemplates, type Templates } from '../../installer/render/templates.load.js';
 import { CAREBOX_VERSION } from '../../installer/version.js';
-import { reloadNginx } from '../docker/nginx.reload.js';
+import { reloadNginx } from '../../installer/apply/nginx.reload.js';
 import { pgMajor, pgMajorFromVersionText, psqlRows, serverVersionNum } from '../docker/psql.js';
 import { createBackup, DEFAULT_KEEP, pruneBackups, restoreBackup, type BackupResult } from './backup.ops.js';
 import { openMaintenanceWindow, withMaintenance } from './maintenance.ops.js';

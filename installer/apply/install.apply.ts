@@ -26,6 +26,7 @@ import { readIfExists, writeFileAtomic, utcStamp } from './fs.atomic.js';
 import { writeRenderedFiles, type FileChange } from './files.write.js';
 import { waitHealthy } from './health.wait.js';
 import { waitForHttp200 } from './url.poll.js';
+import { reloadNginxOrRevert } from './nginx.reload.js';
 import { ensureBaseImages, ensureServerImage, imageExists, loadImagesMap } from './images.ensure.js';
 import { assertNginxImage } from './nginx.version.js';
 import { MIN_NGINX_VERSION } from '../plan/sizing.constants.js';
@@ -508,10 +509,7 @@ export function installSteps(): Step<InstallContext>[] {
         const changed = new Set(ctx.changes.filter((c) => c.status !== 'unchanged').map((c) => c.path));
         const done: string[] = [];
         if ([INSTALL_FILES.nginx, TLS_CERT_FILE, TLS_KEY_FILE].some((p) => changed.has(p))) {
-          const conf = '/etc/nginx/carebox/nginx.conf';
-          await ctx.compose!.run(['exec', '-T', 'nginx', 'nginx', '-t', '-q', '-c', conf], { timeoutMs: 60_000 });
-          await ctx.compose!.run(['exec', '-T', 'nginx', 'nginx', '-s', 'reload', '-c', conf], { timeoutMs: 60_000 });
-          progress('nginx: config test passed, reloaded');
+          await reloadNginxOrRevert(ctx.docker!, { root: ctx.prep.root, project: ctx.prep.project }, ctx.changes, progress);
           done.push('nginx reloaded');
         }
         if (changed.has(INSTALL_FILES.postgres)) {

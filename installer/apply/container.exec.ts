@@ -4,8 +4,8 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import type Docker from 'dockerode';
-import { OperationError } from '../../installer/errors.js';
-import { FrameDemuxer } from '../../installer/apply/frame.demux.js';
+import { OperationError } from '../errors.js';
+import { FrameDemuxer } from './frame.demux.js';
 
 /** What an exec produced. `stdout` is empty when it was streamed to `opts.stdout`. */
 export interface ExecOutput {
