@@ -1,3 +1,4 @@
+import type { StopGracePeriods } from './grace.sizing.js';
 import type { CapacityResource, ResourceCeiling } from './capacity.estimate.js';
 import type { WorkloadProfile } from './workload.profile.js';
 
@@ -127,6 +128,13 @@ export interface PlanSizing {
     maxWorkerProcesses: number;
     maxParallelWorkers: number;
     maxParallelWorkersPerGather: number;
+    /**
+     * shm_size, wal_buffers and max_parallel_maintenance_workers (postgres.sizing.ts pgSharedMemory).
+     * Absent in manifests written before the plan held them; the renderer derives them then.
+     */
+    shmSizeBytes?: number;
+    walBuffersBytes?: number;
+    maxParallelMaintenanceWorkers?: number;
     limits: ContainerLimits;
   };
   /** PgBouncer in transaction mode, or null when the backends connect to PostgreSQL directly. */
@@ -165,6 +173,11 @@ export interface PlanSizing {
   bodyLimitBytes: number;
   /** The server's drain time on SIGTERM, ms; Compose stop_grace_period is set above it. */
   shutdownTimeoutMs: number;
+  /**
+   * Compose stop_grace_period per service, seconds (grace.sizing.ts). Absent in manifests written
+   * before the plan held them; the renderer derives them then.
+   */
+  stopGraceS?: StopGracePeriods;
   /**
    * Compose `pids_limit` per service (tasks: processes and threads), from pids.sizing.ts. Absent
    * in manifests written before it; the renderer derives it from the sizing then.

@@ -89,6 +89,40 @@ export function pgParallel(cpus: number): { maxWorkerProcesses: number; maxParal
   };
 }
 
+/** PostgreSQL's shared-memory settings beside shared_buffers. */
+export interface PgSharedMemory {
+  /** Compose `shm_size` of the db container (its /dev/shm), bytes. */
+  shmSizeBytes: Derived;
+  /** wal_buffers, bytes. */
+  walBuffersBytes: Derived;
+  /** max_parallel_maintenance_workers (parallel CREATE INDEX, VACUUM). */
+  maxParallelMaintenanceWorkers: Derived;
+}
+
+/**
+ * Shared memory beside shared_buffers, from PostgreSQL's memory (`pgBytes`), shared_buffers and
+ * max_parallel_workers_per_gather:
+ * - shm_size = clamp(pgBytes / 8, 128 MiB, 1 GiB): PostgreSQL puts parallel queries' dynamic shared
+ *   memory in /dev/shm (dynamic_shared_memory_type = posix), and Docker's default 64 MiB makes big
+ *   sorts and hashes fail with "could not resize shared memory segment" (a known PostgreSQL-in-Docker
+ *   failure); /8 leaves room for a few work_mem-sized parallel operations.
+ * - wal_buffers = clamp(shared_buffers × 3 %, 1 MiB, 16 MiB): PostgreSQL's own automatic choice
+ *   (1/32 of shared_buffers, at most one 16 MiB WAL segment; PostgreSQL docs, "wal_buffers"), as PgTune writes it.
+ * - max_parallel_maintenance_workers = min(4, max_parallel_workers_per_gather) (PgTune).
+ * Pure.
+ */
+export function pgSharedMemory(pgBytes: number, sharedBuffersBytes: number, perGather: number): PgSharedMemory {
+  const MiB = 1024 ** 2;
+  const shm = clamp(floorMiB(pgBytes / 8), 128 * MiB, 1024 * MiB);
+  const wal = clamp(floorMiB(sharedBuffersBytes * 0.03), MiB, 16 * MiB);
+  const maint = Math.min(4, perGather);
+  return {
+    shmSizeBytes: derived(shm, `shm_size ${b(shm)} = clamp(PostgreSQL memory ${b(pgBytes)} / 8, 128 MiB, 1 GiB) (/dev/shm holds parallel queries' shared memory; Docker's default is 64 MiB)`),
+    walBuffersBytes: derived(wal, `wal_buffers ${b(wal)} = clamp(shared_buffers ${b(sharedBuffersBytes)} × 3 %, 1 MiB, 16 MiB) (PostgreSQL's automatic 1/32; PgTune)`),
+    maxParallelMaintenanceWorkers: derived(maint, `max_parallel_maintenance_workers ${maint} = min(4, max_parallel_workers_per_gather ${perGather}) (PgTune)`),
+  };
+}
+
 /**
  * How the connection plan may use PgBouncer:
  * - `direct`: never (`--pgbouncer off`); refused when direct pools cannot fit;

@@ -3,7 +3,8 @@ import { PreflightError, UsageError } from '../errors.js';
 import { computeBudgets, checkBudgets } from './budget.check.js';
 import { estimateCapacity, planCapacity, WEB_CPU_SHARE } from './capacity.estimate.js';
 import { b, c, clamp, derived, floorMiB, type Derived } from './derived.js';
-import { pgMemory, pgParallel, pgWorkMem, planConnections, type PgbouncerChoice } from './postgres.sizing.js';
+import { pgMemory, pgParallel, pgSharedMemory, pgWorkMem, planConnections, type PgbouncerChoice } from './postgres.sizing.js';
+import { stopGracePeriods } from './grace.sizing.js';
 import {
   backendLimits,
   clusterNodes,
@@ -237,6 +238,8 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
       }
       if (conn.pgbouncer && !withPgb) continue; // needs PgBouncer: re-size with its memory
       const par = pgParallel(cpus);
+      const pgShm = pgSharedMemory(pgBytes, pgm.sharedBuffersBytes.value, par.perGather);
+      const grace = stopGracePeriods(SHUTDOWN_TIMEOUT_MS);
       const workMem = pgWorkMem(pgBytes, pgm.sharedBuffersBytes.value, pgm.maintenanceWorkMemBytes.value, conn.maxConnections.value, par.maxParallelWorkers);
       const wPool = webPool(conn.webPoolMax);
       const webDbConnections = conn.pgbouncer ? conn.pgbouncer.defaultPoolSize.value : webProcesses * wPool.max.value;
@@ -278,6 +281,9 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
           maxWorkerProcesses: par.maxWorkerProcesses,
           maxParallelWorkers: par.maxParallelWorkers,
           maxParallelWorkersPerGather: par.perGather,
+          shmSizeBytes: put('sizing.postgres.shmSizeBytes', pgShm.shmSizeBytes),
+          walBuffersBytes: put('sizing.postgres.walBuffersBytes', pgShm.walBuffersBytes),
+          maxParallelMaintenanceWorkers: put('sizing.postgres.maxParallelMaintenanceWorkers', pgShm.maxParallelMaintenanceWorkers),
           limits: { cpus: postgresCpus(cpus).value, memoryBytes: pgBytes },
         },
         pgbouncer:
@@ -302,6 +308,13 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
         },
         bodyLimitBytes: jsonLimit,
         shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS,
+        stopGraceS: {
+          backend: put('sizing.stopGraceS.backend', grace.backend),
+          worker: put('sizing.stopGraceS.worker', grace.worker),
+          db: put('sizing.stopGraceS.db', grace.db),
+          redis: put('sizing.stopGraceS.redis', grace.redis),
+          nginx: put('sizing.stopGraceS.nginx', grace.nginx),
+        },
       };
       const pids = pidsLimits(sizing);
       sizing.pidsLimit = {

@@ -6,6 +6,8 @@ import { pidsLimits, type PidsLimits } from '../plan/pids.sizing.js';
 import { composeLogging, LOG_FILE_BYTES, LOG_FILES, type LogLimits } from '../plan/logs.sizing.js';
 import { nginxUpstreamFor } from './config.render.js';
 import { DRAIN_IDLE_CLOSE_MARGIN_MS } from '../plan/sizing.constants.js';
+import { pgSharedMemory } from '../plan/postgres.sizing.js';
+import { stopGraceSeconds } from '../plan/grace.sizing.js';
 
 /** Options of the edge and the project that are not sizing. */
 export interface StackOptions {
@@ -119,8 +121,12 @@ export function renderCompose(plan: Plan, images: StackImages, opts: StackOption
 
   const db = svc.db!;
   limits(db, s.postgres.limits);
-  // /dev/shm holds parallel-query shared memory; Docker's 64 MiB default is too small for big work_mem.
-  db.shm_size = memString(Math.min(1024 ** 3, Math.max(128 * 1024 ** 2, Math.floor(s.postgres.limits.memoryBytes / 8 / 1024 ** 2) * 1024 ** 2)));
+  // /dev/shm holds parallel-query shared memory (pgSharedMemory); plans recorded before the plan held it derive it here.
+  db.shm_size = memString(s.postgres.shmSizeBytes ?? pgSharedMemory(s.postgres.limits.memoryBytes, s.postgres.sharedBuffersBytes, s.postgres.maxParallelWorkersPerGather).shmSizeBytes.value);
+  const grace = s.stopGraceS ?? stopGraceSeconds(s.shutdownTimeoutMs);
+  db.stop_grace_period = `${grace.db}s`;
+  svc.redis!.stop_grace_period = `${grace.redis}s`;
+  svc.nginx!.stop_grace_period = `${grace.nginx}s`;
 
   limits(svc.redis!, s.redis.limits);
 
@@ -136,8 +142,8 @@ export function renderCompose(plan: Plan, images: StackImages, opts: StackOption
   const backend = svc.backend!;
   limits(backend, s.backend.limits);
   backend.deploy = { replicas: s.backend.replicas };
-  // The cluster primary force-kills workers 5 s after SHUTDOWN_TIMEOUT_MS; Docker must wait longer.
-  backend.stop_grace_period = `${Math.ceil(s.shutdownTimeoutMs / 1000) + 10}s`;
+  // The cluster primary force-kills workers 5 s after SHUTDOWN_TIMEOUT_MS; Docker must wait longer (grace.sizing.ts).
+  backend.stop_grace_period = `${grace.backend}s`;
   backend.depends_on = appDepends;
   backend.environment = {
     ...backend.environment,
@@ -158,7 +164,7 @@ export function renderCompose(plan: Plan, images: StackImages, opts: StackOption
   const worker = svc.worker!;
   limits(worker, s.queue.limits);
   worker.deploy = { replicas: s.queue.replicas };
-  worker.stop_grace_period = `${Math.ceil((s.shutdownTimeoutMs + 15_000) / 1000) + 10}s`;
+  worker.stop_grace_period = `${grace.worker}s`;
   worker.depends_on = appDepends;
   worker.environment = {
     ...worker.environment,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { NginxUpstreamSizing, Plan } from '../plan/plan.types.js';
 import { nginxUpstream } from '../plan/service.sizing.js';
+import { pgSharedMemory } from '../plan/postgres.sizing.js';
 import { MIN_NGINX_VERSION, NGINX_ACCESS_LOG_BUFFER_BYTES, NGINX_ACCESS_LOG_FLUSH_S } from '../plan/sizing.constants.js';
 import { formatBytes } from '../detect/size.js';
 import { renderTemplate } from './eta.js';
@@ -45,17 +46,21 @@ export function renderNginx(plan: Plan, template: string, upstream = 'backend:30
 
 /**
  * postgres/postgresql.conf from compose-templates/postgresql.conf.eta. Memory in MB/kB units
- * PostgreSQL reads (1 MB = 1 MiB in PostgreSQL). wal_buffers = 3 % of shared_buffers, 1–16 MiB (PgTune).
+ * PostgreSQL reads (1 MB = 1 MiB in PostgreSQL). wal_buffers and max_parallel_maintenance_workers
+ * come from the plan (postgres.sizing.ts pgSharedMemory; derived here for plans recorded before it held them).
  * Depends only on the host, so a re-tier leaves it (and PostgreSQL) unchanged.
  */
 export function renderPostgresConf(plan: Plan, template: string): string {
   const pg = plan.sizing.postgres;
-  const walBuffersBytes = Math.min(16 * 1024 ** 2, Math.max(1024 ** 2, Math.floor((pg.sharedBuffersBytes * 0.03) / 1024 ** 2) * 1024 ** 2));
+  const shared = pgSharedMemory(pg.limits.memoryBytes, pg.sharedBuffersBytes, pg.maxParallelWorkersPerGather);
+  const walBuffersBytes = pg.walBuffersBytes ?? shared.walBuffersBytes.value;
+  const maxParallelMaintenanceWorkers = pg.maxParallelMaintenanceWorkers ?? shared.maxParallelMaintenanceWorkers.value;
   // Only PostgreSQL's own sizing goes in (no tier, no demand), so the file is the same for every tier.
   return renderTemplate(template, {
     pg,
     pgMemory: formatBytes(pg.limits.memoryBytes),
     walBuffersBytes,
+    maxParallelMaintenanceWorkers,
     mb,
     kb,
   });
