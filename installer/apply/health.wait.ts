@@ -56,7 +56,7 @@ export function notReadyState(f: ContainerHealthFacts): string {
  */
 export function crashLoopReason(f: ContainerHealthFacts, restartsAtStart: number): string | null {
   const restarts = f.restartCount - restartsAtStart;
-  if (restarts >= CRASH_LOOP_RESTARTS) return `restarted ${restarts} times while starting (last exit code ${f.exitCode})`;
+  if (restarts >= CRASH_LOOP_RESTARTS) return `restarted ${restarts} times while starting${f.exitCode !== 0 ? ` (last exit code ${f.exitCode})` : ''}`;
   if (!f.running && !f.restarting && f.restartPolicy === 'no') return `exited (${f.exitCode}) and is not restarted`;
   return null;
 }

@@ -28,6 +28,7 @@ describe('health wait: readiness and crash loops (shared by install and the cons
     expect(crashLoopReason(facts({ restartCount: 5 }), 5)).to.equal(null);
     expect(crashLoopReason(facts({ restartCount: 5 + CRASH_LOOP_RESTARTS - 1, restarting: true }), 5)).to.equal(null);
     expect(crashLoopReason(facts({ restartCount: 5 + CRASH_LOOP_RESTARTS, restarting: true, exitCode: 1 }), 5)).to.match(/restarted 3 times while starting \(last exit code 1\)/);
+    expect(crashLoopReason(facts({ restartCount: 3, restarting: true, exitCode: 0 }), 0)).to.equal("restarted 3 times while starting");
   });
 
   it('gives up on a container that exited and that no restart policy brings back, and keeps waiting for one that will restart', () => {
