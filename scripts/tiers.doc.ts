@@ -4,7 +4,7 @@
  * regenerates it in memory and fails when the file is stale. Pure and deterministic: no dates,
  * no locale-dependent formatting, the same code gives the same bytes.
  */
-import { hypotheticalHost } from '../installer/detect/host.detect.js';
+import { hypotheticalHost } from '../installer/plan/hypothetical.host.js';
 import { formatBytes } from '../installer/detect/size.js';
 import { CareboxError } from '../installer/errors.js';
 import { CAPACITY_BASIS, RPS_PER_PG_CPU, WEB_CPU_SHARE } from '../installer/plan/capacity.estimate.js';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { hypotheticalHost } from '../detect/host.detect.js';
+import { hypotheticalHost } from '../plan/hypothetical.host.js';
 import { detectResources } from '../detect/resources.detect.js';
 import { parseSizeFlag } from '../detect/size.js';
 import type { PlanHost } from '../detect/host-facts.js';

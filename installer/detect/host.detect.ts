@@ -6,8 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import si from 'systeminformation';
-import { UsageError } from '../errors.js';
-import type { HostFacts, PlanHost } from './host-facts.js';
+import type { HostFacts } from './host-facts.js';
 import { detectResources, hostModeFromEnv } from './resources.detect.js';
 import { detectDocker, dockerClient } from './docker.detect.js';
 import { detectCompose } from './compose.detect.js';
@@ -122,35 +121,5 @@ export async function detectHost(opts: DetectHostOptions): Promise<HostFacts> {
     os: { ...osInfo, privileged },
     detectedAt,
     notes,
-  };
-}
-
-/** Source recorded on every figure of a {@link hypotheticalHost}. */
-export const HYPOTHETICAL_SOURCE = '--cpus/--memory flags';
-
-/**
- * A PlanHost for `carebox plan --cpus N --memory SIZE`: a host that is not this one.
- *
- * Usable and host figures are the same (no container limit is assumed). As with detection, usable
- * CPUs never go below 1 (`--cpus 0.5` plans for 1, as a container limited to half a CPU is
- * detected as 1); the host figure is the CPU count rounded up.
- *
- * @param cpus CPUs, > 0, fractional allowed.
- * @param memoryBytes bytes, a positive integer (see `parseSize`).
- * @throws UsageError when either figure is not a positive finite number.
- */
-export function hypotheticalHost(cpus: number, memoryBytes: number): PlanHost {
-  if (!Number.isFinite(cpus) || cpus <= 0) {
-    throw new UsageError(`--cpus must be a positive number, got ${cpus}`, 'e.g. --cpus 4 or --cpus 1.5');
-  }
-  if (!Number.isFinite(memoryBytes) || memoryBytes <= 0) {
-    throw new UsageError(`--memory must be a positive size, got ${memoryBytes}`, 'e.g. --memory 8g or --memory 512MiB');
-  }
-  const bytes = Math.floor(memoryBytes);
-  return {
-    cpus: { value: cpus, source: HYPOTHETICAL_SOURCE },
-    hostCpus: { value: Math.max(1, Math.ceil(cpus)), source: HYPOTHETICAL_SOURCE },
-    memoryBytes: { value: bytes, source: HYPOTHETICAL_SOURCE },
-    hostMemoryBytes: { value: bytes, source: HYPOTHETICAL_SOURCE },
   };
 }

@@ -1,5 +1,6 @@
 import type { PlanHost } from '../detect/host-facts.js';
 import { PreflightError, UsageError } from '../errors.js';
+import { hypotheticalHost } from './hypothetical.host.js';
 import { computeBudgets, checkBudgets } from './budget.check.js';
 import { estimateCapacity, planCapacity, WEB_CPU_SHARE } from './capacity.estimate.js';
 import { b, c, clamp, derived, floorMiB, type Derived } from './derived.js';
@@ -463,9 +464,9 @@ export function hintHost(cpus: number): { cpus: number; memoryBytes: number } {
   return { cpus, memoryBytes: Math.max(4 * GiB, cpus * HINT_MEMORY_PER_CPU_BYTES) };
 }
 
+/** The host a capacity hint sizes: whole CPUs, so its figures match hypotheticalHost's. */
 function hypothetical(cpus: number, memoryBytes: number): PlanHost {
-  const src = 'hypothetical host';
-  return { cpus: { value: cpus, source: src }, hostCpus: { value: cpus, source: src }, memoryBytes: { value: memoryBytes, source: src }, hostMemoryBytes: { value: memoryBytes, source: src } };
+  return hypotheticalHost(cpus, memoryBytes, 'hypothetical host');
 }
 
 /** The smallest single-host tier whose low estimate serves `users` on `host`, or null. */

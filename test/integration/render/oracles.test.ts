@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { exec } from '../../../installer/apply/exec.js';
 import { writeFileAtomic } from '../../../installer/apply/fs.atomic.js';
 import { TIERS } from '../../../installer/plan/plan.types.js';
-import { hypotheticalHost } from '../../../installer/detect/host.detect.js';
+import { hypotheticalHost } from '../../../installer/plan/hypothetical.host.js';
 import { planCarebox } from '../../../installer/plan/tier.plan.js';
 import { IMAGES, planFor, renderFor } from '../../unit/render/render.helpers.js';
 import { makeTestCerts } from '../../tls.fixtures.js';

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { UsageError } from '../../../installer/errors.js';
-import { detectHost, hypotheticalHost, HYPOTHETICAL_SOURCE } from '../../../installer/detect/host.detect.js';
+import { detectHost } from '../../../installer/detect/host.detect.js';
+import { hypotheticalHost, HYPOTHETICAL_SOURCE } from '../../../installer/plan/hypothetical.host.js';
 import { cgroupFixture, GiB } from './fixtures.js';
 
 describe('detect/host.detect', () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { CALIBRATION, CAPACITY_BASIS, estimateCapacity, RPS_PER_WEB_CPU, withMeasuredFrom } from '../../../installer/plan/capacity.estimate.js';
-import { hypotheticalHost } from '../../../installer/detect/host.detect.js';
+import { hypotheticalHost } from '../../../installer/plan/hypothetical.host.js';
 import { buildIntent } from '../../../installer/plan/intent.js';
 import { planCarebox } from '../../../installer/plan/tier.plan.js';
 import { DEFAULT_PROFILE, effectiveThinkTimeS } from '../../../installer/plan/workload.profile.js';

@@ -4,7 +4,7 @@
  * host the hint names), and --size large on hosts that can and cannot serve 1,000 active staff.
  */
 import { expect } from 'chai';
-import { hypotheticalHost } from '../../../installer/detect/host.detect.js';
+import { hypotheticalHost } from '../../../installer/plan/hypothetical.host.js';
 import { estimateCapacity } from '../../../installer/plan/capacity.estimate.js';
 import { buildIntent } from '../../../installer/plan/intent.js';
 import { formatPlan } from '../../../installer/plan/plan.format.js';

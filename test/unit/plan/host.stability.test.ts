@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { hypotheticalHost } from '../../../installer/detect/host.detect.js';
+import { hypotheticalHost } from '../../../installer/plan/hypothetical.host.js';
 import { stablePlanHost } from '../../../installer/plan/host.stability.js';
 
 const GiB = 1024 ** 3;

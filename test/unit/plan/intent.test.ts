@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { hypotheticalHost } from '../../../installer/detect/host.detect.js';
+import { hypotheticalHost } from '../../../installer/plan/hypothetical.host.js';
 import { PreflightError, UsageError } from '../../../installer/errors.js';
 import { buildIntent } from '../../../installer/plan/intent.js';
 import { formatPlan } from '../../../installer/plan/plan.format.js';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { parse } from 'yaml';
-import { hypotheticalHost } from '../../../installer/detect/host.detect.js';
+import { hypotheticalHost } from '../../../installer/plan/hypothetical.host.js';
 import { planCarebox } from '../../../installer/plan/tier.plan.js';
 import type { Plan, Tier } from '../../../installer/plan/plan.types.js';
 import { renderFor } from '../render/render.helpers.js';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { hypotheticalHost } from '../../../installer/detect/host.detect.js';
+import { hypotheticalHost } from '../../../installer/plan/hypothetical.host.js';
 import { checkBudgets } from '../../../installer/plan/budget.check.js';
 import { budgetHostOf, overcommitWouldAccept, postgresCacheShare, resizeReplicas } from '../../../installer/plan/scale.resize.js';
 import { planCarebox } from '../../../installer/plan/tier.plan.js';

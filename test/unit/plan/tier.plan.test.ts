@@ -4,7 +4,7 @@ import { checkBudgets } from '../../../installer/plan/budget.check.js';
 import { planCarebox } from '../../../installer/plan/tier.plan.js';
 import { PGBOUNCER_MODES, TIERS, type Plan, type Tier } from '../../../installer/plan/plan.types.js';
 import { SEED_TIERS, seedDemand } from '../../../installer/plan/seed.tiers.js';
-import { hypotheticalHost } from '../../../installer/detect/host.detect.js';
+import { hypotheticalHost } from '../../../installer/plan/hypothetical.host.js';
 import { PreflightError } from '../../../installer/errors.js';
 import { assertInvariants, auto, GiB, MiB, tierIntent } from './plan.invariants.js';
 

@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import type { HostFacts } from '../../../installer/detect/host-facts.js';
-import { hypotheticalHost } from '../../../installer/detect/host.detect.js';
+import { hypotheticalHost } from '../../../installer/plan/hypothetical.host.js';
 import { PreflightError } from '../../../installer/errors.js';
 import type { Plan, Tier } from '../../../installer/plan/plan.types.js';
 import { planCarebox } from '../../../installer/plan/tier.plan.js';

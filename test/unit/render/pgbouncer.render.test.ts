@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { parse } from 'yaml';
-import { hypotheticalHost } from '../../../installer/detect/host.detect.js';
+import { hypotheticalHost } from '../../../installer/plan/hypothetical.host.js';
 import { findComposeIssues } from '../../../installer/render/compose.lint.js';
 import type { PgbouncerMode, Plan } from '../../../installer/plan/plan.types.js';
 import { planCarebox } from '../../../installer/plan/tier.plan.js';

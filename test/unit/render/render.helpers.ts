@@ -1,4 +1,4 @@
-import { hypotheticalHost } from '../../../installer/detect/host.detect.js';
+import { hypotheticalHost } from '../../../installer/plan/hypothetical.host.js';
 import { mergeSecrets } from '../../../installer/apply/secrets.store.js';
 import { planCarebox } from '../../../installer/plan/tier.plan.js';
 import type { Plan, Tier } from '../../../installer/plan/plan.types.js';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { hypotheticalHost } from '../../../../installer/detect/host.detect.js';
+import { hypotheticalHost } from '../../../../installer/plan/hypothetical.host.js';
 import { buildIntent } from '../../../../installer/plan/intent.js';
 import { planCarebox } from '../../../../installer/plan/tier.plan.js';
 import { resizeReplicas } from '../../../../installer/plan/scale.resize.js';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { directConnections, fixedConnections, parsePgConf, pgbouncerPool, postmasterChanges, serviceActions, type FileDiff } from '../../../../console/ops/retier.ops.js';
-import { hypotheticalHost } from '../../../../installer/detect/host.detect.js';
+import { hypotheticalHost } from '../../../../installer/plan/hypothetical.host.js';
 import { planCarebox } from '../../../../installer/plan/tier.plan.js';
 
 const GiB = 1024 ** 3;

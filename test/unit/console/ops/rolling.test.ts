@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { edgeSettleMs, parseDurationS, settleWaitMs } from '../../../../console/ops/rolling.js';
-import { hypotheticalHost } from '../../../../installer/detect/host.detect.js';
+import { hypotheticalHost } from '../../../../installer/plan/hypothetical.host.js';
 import { buildIntent } from '../../../../installer/plan/intent.js';
 import { planCarebox } from '../../../../installer/plan/tier.plan.js';
 import { assertSamePgMajor, changedImages } from '../../../../console/ops/upgrade.ops.js';

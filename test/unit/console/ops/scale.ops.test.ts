@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parseScaleArg, previewScale, scaleService, type ScaleRefusalDetails } from '../../../../console/ops/scale.ops.js';
 import type { Stack } from '../../../../console/ops/stack.js';
 import type { StepReporter } from '../../../../installer/apply/steps.js';
-import { hypotheticalHost } from '../../../../installer/detect/host.detect.js';
+import { hypotheticalHost } from '../../../../installer/plan/hypothetical.host.js';
 import { CareboxError, PreflightError, UsageError } from '../../../../installer/errors.js';
 import type { Manifest } from '../../../../installer/manifest/manifest.js';
 import { planCarebox } from '../../../../installer/plan/tier.plan.js';
