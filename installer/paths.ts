@@ -27,6 +27,9 @@ export const INSTALL_FILES = {
   compose: 'compose.yml',
   env: '.env',
   nginx: 'nginx/nginx.conf',
+  /** The edge's certificate chain and key when nginx terminates TLS (installer/apply/edge.tls.ts). */
+  tlsCert: 'nginx/tls/cert.pem',
+  tlsKey: 'nginx/tls/key.pem',
   postgres: 'postgres/postgresql.conf',
   redis: 'redis/redis.conf',
   /** Redis users: the password as its SHA-256 only, and a PING-only healthcheck user. */
@@ -43,4 +46,14 @@ export const INSTALL_FILES = {
   /** The CLI image the launcher (cli/carebox.sh) runs for this root: one line, an image reference. */
   cliImage: 'cli-image',
   backups: 'backups',
+} as const;
+
+/**
+ * Where containers see the install root's files: the compose template mounts `nginx/` at
+ * /etc/nginx/carebox in the nginx container.
+ */
+export const CONTAINER_PATHS = {
+  nginxConf: '/etc/nginx/carebox/nginx.conf',
+  tlsCert: '/etc/nginx/carebox/tls/cert.pem',
+  tlsKey: '/etc/nginx/carebox/tls/key.pem',
 } as const;

@@ -13,13 +13,11 @@ import { request as httpsRequest } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { UnhealthyError, UsageError } from '../errors.js';
 import { pollUntil } from './url.poll.js';
+import { INSTALL_FILES } from '../paths.js';
 
-/** Paths of the certificate chain and key under the install root. */
-export const TLS_CERT_FILE = 'nginx/tls/cert.pem';
-export const TLS_KEY_FILE = 'nginx/tls/key.pem';
-/** Where nginx sees them (the install root's `nginx/` is mounted at /etc/nginx/carebox). */
-export const TLS_CERT_IN_CONTAINER = '/etc/nginx/carebox/tls/cert.pem';
-export const TLS_KEY_IN_CONTAINER = '/etc/nginx/carebox/tls/key.pem';
+/** Paths of the certificate chain and key under the install root (installer/paths.ts). */
+export const TLS_CERT_FILE = INSTALL_FILES.tlsCert;
+export const TLS_KEY_FILE = INSTALL_FILES.tlsKey;
 
 /**
  * uid and gid nginx runs as: the official image's `nginx` user (compose.yml's `user: "101:101"`).

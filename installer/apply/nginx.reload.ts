@@ -8,14 +8,14 @@
 import type Docker from 'dockerode';
 import { join } from 'node:path';
 import { OperationError } from '../errors.js';
-import { INSTALL_FILES } from '../paths.js';
+import { CONTAINER_PATHS, INSTALL_FILES } from '../paths.js';
 import type { FileChange } from './files.write.js';
 import { readIfExists, writeFileAtomic } from './fs.atomic.js';
 import { listStackContainers } from './stack.containers.js';
 import { execIn } from './container.exec.js';
 
-/** Where the compose template mounts the install root's nginx/ directory. */
-export const NGINX_CONF_IN_CONTAINER = '/etc/nginx/carebox/nginx.conf';
+/** Where the nginx container sees nginx.conf (installer/paths.ts). */
+export const NGINX_CONF_IN_CONTAINER = CONTAINER_PATHS.nginxConf;
 
 /** What a reload did. */
 export interface NginxReloadResult {

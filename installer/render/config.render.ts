@@ -6,7 +6,7 @@ import { MIN_NGINX_VERSION, NGINX_ACCESS_LOG_BUFFER_BYTES, NGINX_ACCESS_LOG_FLUS
 import { formatBytes } from '../detect/size.js';
 import { renderTemplate } from './eta.js';
 import { ACCESS_LOG_FORMAT } from './access-log.format.js';
-import { TLS_CERT_IN_CONTAINER, TLS_KEY_IN_CONTAINER } from '../apply/edge.tls.js';
+import { CONTAINER_PATHS } from '../paths.js';
 
 const mb = (bytes: number) => `${Math.max(1, Math.floor(bytes / 1024 ** 2))}MB`;
 const kb = (bytes: number) => `${Math.max(64, Math.floor(bytes / 1024))}kB`;
@@ -30,7 +30,7 @@ export function nginxUpstreamFor(plan: Plan): NginxUpstreamSizing {
  */
 export function renderNginx(plan: Plan, template: string, upstream = 'backend:3000', opts: { tls: boolean; trustedProxies?: string[] } = { tls: false }): string {
   const s = plan.sizing;
-  const tls = opts.tls ? { cert: TLS_CERT_IN_CONTAINER, key: TLS_KEY_IN_CONTAINER } : null;
+  const tls = opts.tls ? { cert: CONTAINER_PATHS.tlsCert, key: CONTAINER_PATHS.tlsKey } : null;
   return renderTemplate(template, {
     tier: plan.tier,
     nginx: s.nginx,

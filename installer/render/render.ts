@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import type { EnvFile } from '../apply/secrets.store.js';
 import type { Plan } from '../plan/plan.types.js';
 import { INSTALL_FILES } from '../paths.js';
-import { TLS_CERT_FILE, TLS_KEY_FILE } from '../apply/edge.tls.js';
 import { renderCompose, type StackOptions } from './compose.render.js';
 import { renderNginx, renderPgbouncer, renderPgbouncerUserlist, renderPostgresConf, renderRedisAcl, renderRedisConf } from './config.render.js';
 import { renderEnv } from './env.render.js';
@@ -58,9 +57,9 @@ export function renderStack(input: RenderInput): RenderedFile[] {
   }
   // A new certificate and key (install --tls-cert/--tls-key); without them the ones in place stay.
   if (input.tlsFiles) {
-    files.push({ path: TLS_CERT_FILE, content: input.tlsFiles.certPem, mode: 0o644, secret: false });
+    files.push({ path: INSTALL_FILES.tlsCert, content: input.tlsFiles.certPem, mode: 0o644, secret: false });
     // nginx (an unprivileged uid) reads it: writeRenderedFiles gives it to nginx's uid.
-    files.push({ path: TLS_KEY_FILE, content: input.tlsFiles.keyPem, mode: 0o600, secret: true });
+    files.push({ path: INSTALL_FILES.tlsKey, content: input.tlsFiles.keyPem, mode: 0o600, secret: true });
   }
   return files;
 }
