@@ -29,19 +29,21 @@ export const SCRAPE_INTERVAL_S = 15;
 /** Days of samples Prometheus keeps: enough for the 8-day drill rule's context and a week of trends. Our choice. */
 export const RETENTION_DAYS = 15;
 /**
- * Prometheus's memory: about 8 KiB per active series in the head block (Prometheus 2.x storage
- * docs and the widely used 3 KiB/series + churn rule of thumb, doubled for compaction), for at
- * most 4,000 series a replica (prom-client defaults + HTTP histograms) plus 6,000 for the
- * exporters, plus 64 MiB for the Go runtime and rule evaluation. Rounded up to whole MiB.
+ * Prometheus's memory: about 8 KiB per active series in the head block (the widely used
+ * 3–4 KiB/series rule of thumb for Prometheus 2.x, doubled for compaction and churn), for at most
+ * 2,000 series a replica (prom-client's default metrics, about 60, plus the HTTP histogram:
+ * routes × methods × statuses × 14 buckets) plus 3,000 for the exporters (node ~1,000, postgres
+ * ~500, redis ~300, blackbox and Prometheus's own), plus 48 MiB for the Go runtime and rule
+ * evaluation. Rounded up to whole MiB.
  */
-export const PROMETHEUS_BASE_BYTES = 64 * MiB;
+export const PROMETHEUS_BASE_BYTES = 48 * MiB;
 export const PROMETHEUS_BYTES_PER_SERIES = 8 * 1024;
-export const SERIES_PER_REPLICA = 4_000;
-export const EXPORTER_SERIES = 6_000;
+export const SERIES_PER_REPLICA = 2_000;
+export const EXPORTER_SERIES = 3_000;
 /** Alertmanager with a handful of routes and silences: 32 MiB (its Go runtime and notification log). */
 export const ALERTMANAGER_BYTES = 32 * MiB;
-/** Each exporter (node, postgres, redis, blackbox): 32 MiB, a small Go process. */
-export const EXPORTER_BYTES = 32 * MiB;
+/** Each exporter (node, postgres, redis, blackbox): 24 MiB, a small Go process (about 10–15 MiB resident). */
+export const EXPORTER_BYTES = 24 * MiB;
 /** CPU caps: evaluation every 15 s is light; caps keep a slow query from taking a core. Our choice. */
 export const PROMETHEUS_CPUS = 0.5;
 export const SMALL_SERVICE_CPUS = 0.25;

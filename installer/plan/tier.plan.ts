@@ -522,6 +522,14 @@ export function planCarebox(host: PlanHost, rawIntent: Intent): Plan {
   const finish = (tier: Tier, reasons: string[], shortfall: Plan['shortfall'] = null): Plan => {
     const r = results.get(tier)!;
     if (!r.ok) {
+      // Monitoring is what does not fit: say so, and how to keep alerts without it.
+      if (intent.alerts === 'stack' && sizeTier(host, tier, { ...intent, alerts: 'off' }).ok) {
+        throw new PreflightError(
+          `this host cannot run the ${tier} tier with Prometheus and Alertmanager in the stack (--alerts stack): ${r.reason}`,
+          "give --alerts external (only the rules file, for the hospital's own Prometheus) or --alerts off, or a host with more memory",
+          { tiers },
+        );
+      }
       throw new PreflightError(`this host cannot run the ${tier} tier: ${r.reason}`, r.hint, { tiers });
     }
     return { ...r.plan, reasons: [...reasons, ...r.plan.reasons], tiers, shortfall };

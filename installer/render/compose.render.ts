@@ -111,7 +111,9 @@ export function renderCompose(plan: Plan, images: StackImages, opts: StackOption
     const slot = typeof service.image === 'string' ? IMAGE_SLOTS[service.image] : undefined;
     if (typeof service.image === 'string' && service.image.startsWith('@')) {
       if (!slot) throw new Error(`compose template: service ${name} has unknown image slot ${service.image}`);
-      service.image = images[slot];
+      const ref = images[slot];
+      if (!ref) throw new Error(`compose template: no image for ${slot} (service ${name})`);
+      service.image = ref;
     }
     // No tier label: labels are part of Compose's config hash, so a tier label would make every
     // re-tier recreate every container (nginx included). The tier is in `x-carebox` and the manifest.

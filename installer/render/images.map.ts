@@ -34,7 +34,12 @@ export const DEFAULT_IMAGES = {
 export const MONITORING_IMAGES = ['prometheus', 'alertmanager', 'nodeExporter', 'postgresExporter', 'redisExporter', 'blackboxExporter'] as const;
 
 export type BaseImageName = keyof typeof DEFAULT_IMAGES;
-export type BaseImages = Record<BaseImageName, string>;
+export type MonitoringImageName = (typeof MONITORING_IMAGES)[number];
+/**
+ * Images by name. The monitoring ones are optional: manifests and images files from before alerts
+ * lack them, and only a stack with `--alerts stack` runs them.
+ */
+export type BaseImages = Record<Exclude<BaseImageName, MonitoringImageName>, string> & Partial<Record<MonitoringImageName, string>>;
 /** Every image a rendered stack references: the base images plus the locally built server image. */
 export type StackImages = BaseImages & { server: string };
 

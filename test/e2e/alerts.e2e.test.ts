@@ -1,0 +1,266 @@
+/**
+ * Alerts that reach a person (issue 13, item 4), end to end with real parts: one stack installed
+ * with `--alerts stack` (real Prometheus, Alertmanager and exporters: the Debian stand-ins), an SMTP
+ * sink (Debian's python3-aiosmtpd, its Maildir handler writing each mail to a file) and a webhook
+ * receiver (a small Python HTTP server writing each POST body to a file), both containers on the
+ * stack's network. Things are broken for real and the test waits for the mail and the webhook call:
+ * an expiring TLS certificate, backup/drill metrics with old timestamps (written the way the backup
+ * side writes them: prom-client's Registry into node_exporter's textfile directory), a full disk (the
+ * install root is a small tmpfs), Redis stopped, the backend replica stopped, PostgreSQL stopped while
+ * the API is asked (5xx), and a process the kernel kills for memory.
+ * `for:` durations and Alertmanager's waits are shortened by the test-only
+ * CAREBOX_TEST_ALERT_FOR_SCALE (0.05: 2 min → 6 s); the 10/15-minute rate windows and the 24 h
+ * prediction are proven by promtool (test/integration/render/alert-rules.promtool.test.ts).
+ * Needs root (mount a tmpfs) and the monitoring stand-ins (test/images/build-monitoring-standins.sh).
+ */
+import { expect } from 'chai';
+import type Docker from 'dockerode';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Gauge, Registry } from 'prom-client';
+import { carebox, freePort, projectResources, requireE2ePrereqs, STANDINS } from './e2e.helpers.js';
+import { containersOf } from './ops.helpers.js';
+import { makeTestCerts } from '../tls.fixtures.js';
+import { MONITORING_SERVICES } from '../../installer/plan/monitoring.sizing.js';
+
+const FOR_SCALE = '0.05';
+const SINK_TAG = 'carebox-standin/smtp-sink:1.4';
+
+/** The webhook receiver: every POST body becomes /out/<n>.json. */
+const WEBHOOK_PY = `
+import http.server, itertools, os
+n = itertools.count()
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get('Content-Length', 0)))
+        tmp = '/out/.%d.tmp' % next(n)
+        with open(tmp, 'wb') as f: f.write(body)
+        os.rename(tmp, tmp.replace('/.', '/').replace('.tmp', '.json'))
+        self.send_response(200); self.end_headers()
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer(('0.0.0.0', 8080), H).serve_forever()
+`;
+
+function sh(argv: string[], timeoutMs = 60_000): string {
+  return execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', function () {
+  this.timeout(900_000);
+  let docker: Docker;
+  let base = '';
+  let root = '';
+  let mail = '';
+  let hooks = '';
+  let project = '';
+  let port = 0;
+  const sinks: string[] = [];
+  let mounted = false;
+
+  /** Every mail body in the sink's Maildir (new/). */
+  const mails = (): string[] => {
+    const dir = join(mail, 'new');
+    return existsSync(dir) ? readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8')) : [];
+  };
+  /** Every webhook payload received. */
+  const webhooks = (): { status: string; alerts: { labels: Record<string, string>; status: string }[] }[] =>
+    readdirSync(hooks)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => JSON.parse(readFileSync(join(hooks, f), 'utf8')));
+
+  /** Wait (bounded) until a firing mail and a webhook call name `alert`. */
+  async function waitForAlert(alert: string, timeoutMs = 180_000): Promise<{ mail: string }> {
+    const deadline = Date.now() + timeoutMs;
+    for (let i = 0; i < 400 && Date.now() < deadline; i++) {
+      const m = mails().find((x) => x.includes(`FIRING`) && x.includes(alert));
+      const w = webhooks().find((p) => p.status === 'firing' && p.alerts.some((a) => a.labels.alertname === alert && a.status === 'firing'));
+      if (m && w) return { mail: m };
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+    const firing = await carebox(['alerts', '--all', '--json', '--dir', root]);
+    throw new Error(`no mail and webhook for ${alert} within ${timeoutMs / 1000} s; mails: ${mails().length}, webhooks: ${webhooks().length}; Alertmanager holds: ${JSON.stringify(firing.json?.alerts?.map((a: { name: string }) => a.name))}`);
+  }
+
+  async function service(name: string) {
+    const [c] = await containersOf(docker, project, name);
+    if (!c) throw new Error(`no ${name} container`);
+    return docker.getContainer(c.Id);
+  }
+
+  before(async function () {
+    docker = await requireE2ePrereqs();
+    const images = JSON.parse(readFileSync(STANDINS, 'utf8')) as Record<string, string>;
+    if (!images.prometheus || !existsSync(STANDINS)) throw new Error('monitoring stand-ins missing: run bash test/images/build-monitoring-standins.sh');
+    base = await mkdtemp(join(tmpdir(), 'carebox-alerts-'));
+    root = join(base, 'root');
+    mail = join(base, 'mail');
+    hooks = join(base, 'hooks');
+    for (const d of [root, mail, hooks]) await mkdir(d, { recursive: true });
+    // The sinks run as the image's user (nobody).
+    await chmod(mail, 0o777);
+    await chmod(hooks, 0o777);
+    // The install root on a 48 MiB tmpfs: the disk the disk alerts watch can be filled for real.
+    sh(['mount', '-t', 'tmpfs', '-o', 'size=48m,mode=0755', 'tmpfs', root]);
+    mounted = true;
+    // Mail goes through SMTP_URL in .env, as the server's does (an admin adds it; install keeps it).
+    await writeFile(join(root, '.env'), 'SMTP_URL=smtp://smtp-sink:2525\nMAIL_FROM=Carebox Alerts <alerts@carebox.test>\n', { mode: 0o600 });
+    // A certificate that expires in 5 days: inside 21 and 7.
+    const certs = makeTestCerts('carebox.test', 5);
+    port = await freePort();
+    const httpsPort = await freePort();
+    const r = await carebox(
+      ['install', '--yes', '--json', '--dir', root, '--tier', 'default', '--http-port', String(port), '--bind', '127.0.0.1', '--images', STANDINS,
+        '--tls-cert', certs.cert, '--tls-key', certs.key, '--https-port', String(httpsPort),
+        '--alerts', 'stack', '--alert-email', 'oncall@hospital.test', '--alert-webhook', 'http://webhook-sink:8080/hook'],
+      { env: { CAREBOX_TEST_ALERT_FOR_SCALE: FOR_SCALE } },
+    );
+    if (r.code !== 0) throw new Error(`install failed (exit ${r.code}):\n${r.stderr.slice(-4000)}`);
+    project = r.json.project;
+    const network = `${project}_internal`;
+    const run = (name: string, alias: string, args: string[]) => {
+      const id = sh(['docker', 'run', '-d', '--name', `${project}-${name}`, '--network', network, '--network-alias', alias, '--memory', '64m', ...args]).trim();
+      sinks.push(id);
+    };
+    run('smtp-sink', 'smtp-sink', ['-v', `${mail}:/mail`, '--entrypoint', 'python3', SINK_TAG, '-m', 'aiosmtpd', '-n', '-l', '0.0.0.0:2525', '-c', 'aiosmtpd.handlers.Mailbox', '/mail']);
+    run('webhook-sink', 'webhook-sink', ['-v', `${hooks}:/out`, '--entrypoint', 'python3', SINK_TAG, '-c', WEBHOOK_PY]);
+  });
+
+  after(async function () {
+    for (const id of sinks) {
+      try {
+        sh(['docker', 'rm', '-f', id]);
+      } catch {
+        /* already gone */
+      }
+    }
+    if (root && existsSync(join(root, 'carebox.json'))) await carebox(['uninstall', '--dir', root, '--purge', '--yes']);
+    if (mounted) {
+      try {
+        sh(['umount', root]);
+      } catch {
+        /* not mounted */
+      }
+    }
+    if (base) await rm(base, { recursive: true, force: true });
+  });
+
+  it('runs every monitoring service healthy, with rotated json-file logs and no published port (docker inspect)', async () => {
+    for (const name of MONITORING_SERVICES) {
+      const info = await (await service(name)).inspect();
+      expect(info.State.Running, name).to.equal(true);
+      expect(info.HostConfig.LogConfig!.Type, name).to.equal('json-file');
+      expect(info.HostConfig.LogConfig!.Config['max-size'], name).to.match(/^\d+[kmg]$/);
+      expect(info.HostConfig.LogConfig!.Config['max-file'], name).to.match(/^\d+$/);
+      expect(Object.keys(info.HostConfig.PortBindings ?? {}), name).to.deep.equal([]);
+      expect(info.HostConfig.Memory, name).to.be.greaterThan(0);
+    }
+    const { containers } = await projectResources(docker, project);
+    expect(containers.filter((c) => MONITORING_SERVICES.includes(c.Labels['com.docker.compose.service'] as never))).to.have.length(MONITORING_SERVICES.length);
+  });
+
+  it('`carebox alerts test` sends a test notification through Alertmanager to the SMTP sink and the webhook', async () => {
+    const r = await carebox(['alerts', 'test', '--json', '--dir', root, '--timeout', '120']);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.json.integrations.email.attempted).to.be.greaterThan(0);
+    expect(r.json.integrations.webhook.attempted).to.be.greaterThan(0);
+    const { mail: m } = await waitForAlert('CareboxTest', 60_000);
+    expect(m).to.contain('To: oncall@hospital.test');
+    expect(m).to.contain('carebox alerts test');
+  });
+
+  it('a TLS certificate that expires in 5 days raises both certificate alerts', async () => {
+    await waitForAlert('TlsCertificateExpiresVerySoon');
+    await waitForAlert('TlsCertificateExpiresSoon');
+  });
+
+  it('backup and drill metrics with old timestamps (the textfile the backup side writes) raise BackupMissing and RestoreDrillMissing', async () => {
+    // Written as the backup side writes it (the contract): prom-client's exposition, temp file + rename.
+    const registry = new Registry();
+    const now = Date.now() / 1000;
+    const g = (name: string, v: number) => new Gauge({ name, help: name, registers: [registry] }).set(v);
+    g('carebox_backup_last_success_timestamp_seconds', now - 30 * 3600);
+    g('carebox_backup_last_attempt_timestamp_seconds', now - 30 * 3600);
+    g('carebox_backup_last_attempt_success', 1);
+    g('carebox_restore_drill_last_success_timestamp_seconds', now - 9 * 86400);
+    g('carebox_restore_drill_last_attempt_success', 1);
+    g('carebox_backup_refused_timestamp_seconds', 0);
+    g('carebox_backup_schedule_missed', 0);
+    const dir = join(root, 'metrics');
+    await writeFile(join(dir, '.carebox_backup.prom.tmp'), await registry.metrics(), { mode: 0o644 });
+    sh(['mv', join(dir, '.carebox_backup.prom.tmp'), join(dir, 'carebox_backup.prom')]);
+    await waitForAlert('BackupMissing');
+    await waitForAlert('RestoreDrillMissing');
+  });
+
+  it('a full disk (the install root\'s tmpfs past 95 %) raises DiskSpaceCritical and DiskSpaceLow', async () => {
+    const filler = join(root, 'filler.bin');
+    const free = Number(sh(['df', '--output=avail', '-B1', root]).split('\n')[1]);
+    sh(['fallocate', '-l', String(Math.max(0, free - 1024 * 1024)), filler]);
+    try {
+      await waitForAlert('DiskSpaceCritical');
+      await waitForAlert('DiskSpaceLow');
+    } finally {
+      await rm(filler, { force: true });
+    }
+  });
+
+  it('Redis stopped raises RedisDown, and `carebox alerts` lists it', async () => {
+    const redis = await service('redis');
+    await redis.stop({ t: 5 });
+    try {
+      await waitForAlert('RedisDown');
+      const r = await carebox(['alerts', '--json', '--dir', root]);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.json.alerts.map((a: { name: string }) => a.name)).to.include('RedisDown');
+    } finally {
+      await redis.start();
+    }
+  });
+
+  it('the backend replica stopped raises BackendReplicasMissing', async () => {
+    const backend = await service('backend');
+    await backend.stop({ t: 10 });
+    try {
+      await waitForAlert('BackendReplicasMissing');
+    } finally {
+      await backend.start();
+    }
+  });
+
+  it('PostgreSQL stopped raises PostgresDown, and the API\'s 5xx answers raise HttpErrorRateHigh', async () => {
+    const db = await service('db');
+    await db.stop({ t: 10 });
+    // Readiness through nginx checks PostgreSQL: each answer is a 503 while it is down (bounded loop).
+    let stop = false;
+    const traffic = (async () => {
+      for (let i = 0; i < 2000 && !stop; i++) {
+        await fetch(`http://127.0.0.1:${port}/ready`, { signal: AbortSignal.timeout(10_000) }).catch(() => null);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    try {
+      await waitForAlert('PostgresDown');
+      await waitForAlert('HttpErrorRateHigh');
+    } finally {
+      stop = true;
+      await traffic;
+      await db.start();
+    }
+  });
+
+  it('a process the kernel kills for memory raises ContainerKilledForMemory', async () => {
+    const images = JSON.parse(readFileSync(STANDINS, 'utf8')) as { node: string };
+    // A container of this test with a 32 MiB limit that allocates past it: the kernel's OOM killer ends it.
+    let code = 0;
+    try {
+      sh(['docker', 'run', '--rm', '--memory', '32m', '--memory-swap', '32m', '--name', `${project}-oom`, images.node, 'node', '-e', 'const a=[];for(let i=0;i<4096;i++)a.push(Buffer.alloc(1<<20,1))'], 120_000);
+    } catch (err) {
+      code = (err as { status?: number }).status ?? -1;
+    }
+    expect(code, 'the allocating container must be killed (137)').to.equal(137);
+    await waitForAlert('ContainerKilledForMemory');
+  });
+});
