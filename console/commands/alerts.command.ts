@@ -28,18 +28,21 @@ export function formatAlerts(alerts: FiringAlert[]): string {
  * Exit 0; 1 when the stack runs no Alertmanager, it is unreachable, or a test notification failed.
  */
 export function registerAlerts(program: Command, run: ActionRunner): void {
-  const cmd = withCommon(program.command('alerts').description('list firing alerts (Alertmanager); `alerts test` sends a test notification; `alerts silence NAME` silences one'))
-    .addOption(new Option('--all', 'include silenced alerts').default(false));
-  cmd.action(
-    run(async (out, raw) => {
-      const { dir } = commonOptions(raw as { dir?: string; json?: boolean });
-      const stack = await openStack(dir);
-      const alerts = await listAlerts(stack.docker, stack.manifest, { includeSilenced: Boolean(raw.all) });
-      out.result({ ok: true, alerts });
-      out.print(formatAlerts(alerts));
-      return 0;
-    }),
-  );
+  // The parent takes no options of its own: `--dir`/`--json` belong to each subcommand (commander
+  // would otherwise give them to the parent). `carebox alerts` alone runs `list`.
+  const cmd = program.command('alerts').description('list firing alerts (Alertmanager); `alerts test` sends a test notification; `alerts silence NAME` silences one');
+  withCommon(cmd.command('list', { isDefault: true }).description('list the alerts firing now'))
+    .addOption(new Option('--all', 'include silenced alerts').default(false))
+    .action(
+      run(async (out, raw) => {
+        const { dir } = commonOptions(raw as { dir?: string; json?: boolean });
+        const stack = await openStack(dir);
+        const alerts = await listAlerts(stack.docker, stack.manifest, { includeSilenced: Boolean(raw.all) });
+        out.result({ ok: true, alerts });
+        out.print(formatAlerts(alerts));
+        return 0;
+      }),
+    );
   withCommon(cmd.command('test').description('send a test notification by the configured e-mail and webhook, and wait for Alertmanager to deliver it'))
     .addOption(new Option('--timeout <S>', 'seconds to wait for delivery (default 90)'))
     .action(

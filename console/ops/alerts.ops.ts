@@ -44,7 +44,8 @@ export async function alertmanagerContainer(docker: Docker, m: Manifest): Promis
 }
 
 async function call(docker: Docker, id: string, path: string, body?: unknown): Promise<string> {
-  const argv = ['wget', '-q', '-O', '-', '-T', '10'];
+  // No -T: Debian's busybox wget (the stand-in) crashes with it; execIn's timeout bounds the call.
+  const argv = ['wget', '-q', '-O', '-'];
   if (body !== undefined) argv.push('--header', 'Content-Type: application/json', '--post-data', JSON.stringify(body));
   argv.push(`${path.startsWith('http') ? path : API + path}`);
   const r = await execIn(docker, id, argv, { timeoutMs: 20_000 });

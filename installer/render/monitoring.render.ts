@@ -45,6 +45,8 @@ interface Rule {
   annotations: { summary: string; description: string };
 }
 
+/** Requests of people and integrations: health checks and scrapes are not traffic (an idle night would be all /ready). */
+const TRAFFIC = 'route!~"/health|/ready|/metrics"';
 const fsSelTmpfsOk = `job="node",mountpoint=~"${NODE_EXPORTER_MOUNTS.installRoot}|${NODE_EXPORTER_MOUNTS.dockerRoot}"`;
 
 /**
@@ -168,14 +170,14 @@ export function alertRules(t: AlertThresholds): Rule[] {
     },
     {
       alert: 'HttpErrorRateHigh',
-      expr: `sum(rate(carebox_http_requests_total{status_code=~"5.."}[5m])) / sum(rate(carebox_http_requests_total[5m])) > ${t.errorRatio}`,
+      expr: `sum(rate(carebox_http_requests_total{status_code=~"5..",${TRAFFIC}}[5m])) / sum(rate(carebox_http_requests_total{${TRAFFIC}}[5m])) > ${t.errorRatio}`,
       for: t.for.http,
       labels: { severity: 'critical' },
       annotations: { summary: `More than ${pct(t.errorRatio)} of requests fail with 5xx`, description: '{{ $value | humanizePercentage }} of answers are server errors. See `carebox logs backend`.' },
     },
     {
       alert: 'HttpLatencyHigh',
-      expr: `histogram_quantile(0.95, sum by (le) (rate(carebox_http_request_duration_seconds_bucket[5m]))) > ${t.p95Seconds}`,
+      expr: `histogram_quantile(0.95, sum by (le) (rate(carebox_http_request_duration_seconds_bucket{${TRAFFIC}}[5m]))) > ${t.p95Seconds}`,
       for: t.for.http,
       labels: { severity: 'warning' },
       annotations: { summary: `p95 latency above ${t.p95Seconds * 1000} ms (the plan's target)`, description: 'p95 is {{ $value | humanizeDuration }}. More staff than planned? See `carebox plan` and `carebox loadtest`.' },

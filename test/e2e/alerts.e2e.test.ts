@@ -5,8 +5,8 @@
  * receiver (a small Python HTTP server writing each POST body to a file), both containers on the
  * stack's network. Things are broken for real and the test waits for the mail and the webhook call:
  * an expiring TLS certificate, backup/drill metrics with old timestamps (written the way the backup
- * side writes them: prom-client's Registry into node_exporter's textfile directory), a full disk (the
- * install root is a small tmpfs), Redis stopped, the backend replica stopped, PostgreSQL stopped while
+ * side writes them: prom-client's Registry into node_exporter's textfile directory), a full disk
+ * (<root>/metrics, which node-exporter watches as the install root's disk, is a 16 MiB tmpfs), Redis stopped, the backend replica stopped, PostgreSQL stopped while
  * the API is asked (5xx), and a process the kernel kills for memory.
  * `for:` durations and Alertmanager's waits are shortened by the test-only
  * CAREBOX_TEST_ALERT_FOR_SCALE (0.05: 2 min → 6 s); the 10/15-minute rate windows and the 24 h
@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Gauge, Registry } from 'prom-client';
 import { carebox, freePort, projectResources, requireE2ePrereqs, STANDINS } from './e2e.helpers.js';
-import { containersOf } from './ops.helpers.js';
+import { apiCall, containersOf, signInAdmin, type TestStack } from './ops.helpers.js';
 import { makeTestCerts } from '../tls.fixtures.js';
 import { MONITORING_SERVICES } from '../../installer/plan/monitoring.sizing.js';
 
@@ -59,6 +59,8 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
   let port = 0;
   const sinks: string[] = [];
   let mounted = false;
+  let metricsDir = '';
+  let admin: { username: string; oneTimePassword: string } | null = null;
 
   /** Every mail body in the sink's Maildir (new/). */
   const mails = (): string[] => {
@@ -99,11 +101,15 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
     mail = join(base, 'mail');
     hooks = join(base, 'hooks');
     for (const d of [root, mail, hooks]) await mkdir(d, { recursive: true });
-    // The sinks run as the image's user (nobody).
-    await chmod(mail, 0o777);
+    // The sinks run as the image's user (nobody); aiosmtpd's Mailbox handler expects a Maildir.
+    for (const d of ['new', 'cur', 'tmp']) await mkdir(join(mail, d));
+    for (const d of ['', 'new', 'cur', 'tmp']) await chmod(join(mail, d), 0o777);
     await chmod(hooks, 0o777);
-    // The install root on a 48 MiB tmpfs: the disk the disk alerts watch can be filled for real.
-    sh(['mount', '-t', 'tmpfs', '-o', 'size=48m,mode=0755', 'tmpfs', root]);
+    // <root>/metrics (node-exporter's view of the install root's disk) on a 16 MiB tmpfs of its own:
+    // the disk the disk alerts watch can be filled for real without filling this machine's disk.
+    metricsDir = join(root, 'metrics');
+    await mkdir(metricsDir, { recursive: true });
+    sh(['mount', '-t', 'tmpfs', '-o', 'size=16m,mode=0755', 'tmpfs', metricsDir]);
     mounted = true;
     // Mail goes through SMTP_URL in .env, as the server's does (an admin adds it; install keeps it).
     await writeFile(join(root, '.env'), 'SMTP_URL=smtp://smtp-sink:2525\nMAIL_FROM=Carebox Alerts <alerts@carebox.test>\n', { mode: 0o600 });
@@ -119,6 +125,7 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
     );
     if (r.code !== 0) throw new Error(`install failed (exit ${r.code}):\n${r.stderr.slice(-4000)}`);
     project = r.json.project;
+    admin = r.json.admin;
     const network = `${project}_internal`;
     const run = (name: string, alias: string, args: string[]) => {
       const id = sh(['docker', 'run', '-d', '--name', `${project}-${name}`, '--network', network, '--network-alias', alias, '--memory', '64m', ...args]).trim();
@@ -136,14 +143,15 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
         /* already gone */
       }
     }
-    if (root && existsSync(join(root, 'carebox.json'))) await carebox(['uninstall', '--dir', root, '--purge', '--yes']);
+    // Lazily: node-exporter holds the mount until uninstall removes it.
     if (mounted) {
       try {
-        sh(['umount', root]);
+        sh(['umount', '-l', metricsDir]);
       } catch {
         /* not mounted */
       }
     }
+    if (root && existsSync(join(root, 'carebox.json'))) await carebox(['uninstall', '--dir', root, '--purge', '--yes']);
     if (base) await rm(base, { recursive: true, force: true });
   });
 
@@ -188,17 +196,18 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
     g('carebox_restore_drill_last_attempt_success', 1);
     g('carebox_backup_refused_timestamp_seconds', 0);
     g('carebox_backup_schedule_missed', 0);
-    const dir = join(root, 'metrics');
+    const dir = metricsDir;
     await writeFile(join(dir, '.carebox_backup.prom.tmp'), await registry.metrics(), { mode: 0o644 });
     sh(['mv', join(dir, '.carebox_backup.prom.tmp'), join(dir, 'carebox_backup.prom')]);
     await waitForAlert('BackupMissing');
     await waitForAlert('RestoreDrillMissing');
   });
 
-  it('a full disk (the install root\'s tmpfs past 95 %) raises DiskSpaceCritical and DiskSpaceLow', async () => {
-    const filler = join(root, 'filler.bin');
-    const free = Number(sh(['df', '--output=avail', '-B1', root]).split('\n')[1]);
-    sh(['fallocate', '-l', String(Math.max(0, free - 1024 * 1024)), filler]);
+  it('a full disk (the metrics tmpfs past 95 %) raises DiskSpaceCritical and DiskSpaceLow', async () => {
+    const filler = join(metricsDir, 'filler.bin');
+    const free = Number(sh(['df', '--output=avail', '-B1', metricsDir]).split('\n')[1]);
+    // Leave 256 KiB: under 5 % of the 16 MiB tmpfs.
+    sh(['fallocate', '-l', String(Math.max(0, free - 256 * 1024)), filler]);
     try {
       await waitForAlert('DiskSpaceCritical');
       await waitForAlert('DiskSpaceLow');
@@ -231,13 +240,15 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
   });
 
   it('PostgreSQL stopped raises PostgresDown, and the API\'s 5xx answers raise HttpErrorRateHigh', async () => {
+    const token = await signInAdmin({ url: `http://127.0.0.1:${port}`, admin } as TestStack);
     const db = await service('db');
     await db.stop({ t: 10 });
-    // Readiness through nginx checks PostgreSQL: each answer is a 503 while it is down (bounded loop).
+    // Authenticated reads of the patient list through nginx (the session lives in Redis): each one
+    // is a 503 while PostgreSQL is down (bounded loop). Health checks do not count for the rule.
     let stop = false;
     const traffic = (async () => {
       for (let i = 0; i < 2000 && !stop; i++) {
-        await fetch(`http://127.0.0.1:${port}/ready`, { signal: AbortSignal.timeout(10_000) }).catch(() => null);
+        await apiCall(`http://127.0.0.1:${port}`, 'GET', '/patients?limit=5', token).catch(() => null);
         await new Promise((r) => setTimeout(r, 250));
       }
     })();

@@ -96,6 +96,12 @@ const cases: Case[] = [
     ],
     checks: [['9m', 0], ['20m', 1]],
   },
+  // Health checks failing (PostgreSQL down at night, no traffic) are PostgresDown's business, not this rule's.
+  {
+    alert: 'HttpErrorRateHigh',
+    series: [{ series: 'carebox_http_requests_total{method="GET",route="/ready",status_code="503"}', values: '0+12x40' }],
+    checks: [['30m', 0]],
+  },
   // 3 % errors never fire.
   {
     alert: 'HttpErrorRateHigh',
@@ -109,12 +115,21 @@ const cases: Case[] = [
   {
     alert: 'HttpLatencyHigh',
     series: [
-      { series: 'carebox_http_request_duration_seconds_bucket{le="0.1"}', values: '0x40' },
-      { series: 'carebox_http_request_duration_seconds_bucket{le="0.25"}', values: '0x40' },
-      { series: 'carebox_http_request_duration_seconds_bucket{le="0.5"}', values: '0+100x40' },
-      { series: 'carebox_http_request_duration_seconds_bucket{le="+Inf"}', values: '0+100x40' },
+      { series: 'carebox_http_request_duration_seconds_bucket{route="/api/v1/patients",le="0.1"}', values: '0x40' },
+      { series: 'carebox_http_request_duration_seconds_bucket{route="/api/v1/patients",le="0.25"}', values: '0x40' },
+      { series: 'carebox_http_request_duration_seconds_bucket{route="/api/v1/patients",le="0.5"}', values: '0+100x40' },
+      { series: 'carebox_http_request_duration_seconds_bucket{route="/api/v1/patients",le="+Inf"}', values: '0+100x40' },
     ],
     checks: [['9m', 0], ['20m', 1]],
+  },
+  // Slow health checks alone never fire it.
+  {
+    alert: 'HttpLatencyHigh',
+    series: [
+      { series: 'carebox_http_request_duration_seconds_bucket{route="/ready",le="0.25"}', values: '0x40' },
+      { series: 'carebox_http_request_duration_seconds_bucket{route="/ready",le="+Inf"}', values: '0+12x40' },
+    ],
+    checks: [['30m', 0]],
   },
   // Waiting jobs grow by 5 a minute: fires after 15 minutes of growth, not at 10.
   {
