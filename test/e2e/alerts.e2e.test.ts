@@ -61,6 +61,18 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
   let mounted = false;
   let metricsDir = '';
   let admin: { username: string; oneTimePassword: string } | null = null;
+  let token = '';
+
+  /** Wait (bounded) until the API answers ready through nginx again after a service restart. */
+  async function waitReady(timeoutMs = 120_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (let i = 0; i < 120 && Date.now() < deadline; i++) {
+      const r = await fetch(`http://127.0.0.1:${port}/ready`, { signal: AbortSignal.timeout(5000) }).catch(() => null);
+      if (r?.status === 200) return;
+      await new Promise((res) => setTimeout(res, 1000));
+    }
+    throw new Error('the stack did not become ready again');
+  }
 
   /** Every mail body in the sink's Maildir (new/). */
   const mails = (): string[] => {
@@ -131,6 +143,8 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
       const id = sh(['docker', 'run', '-d', '--name', `${project}-${name}`, '--network', network, '--network-alias', alias, '--memory', '64m', ...args]).trim();
       sinks.push(id);
     };
+    // A signed-in admin for the API traffic of the PostgreSQL test (its session lives in Redis).
+    token = await signInAdmin({ url: `http://127.0.0.1:${port}`, admin } as TestStack);
     run('smtp-sink', 'smtp-sink', ['-v', `${mail}:/mail`, '--entrypoint', 'python3', SINK_TAG, '-m', 'aiosmtpd', '-n', '-l', '0.0.0.0:2525', '-c', 'aiosmtpd.handlers.Mailbox', '/mail']);
     run('webhook-sink', 'webhook-sink', ['-v', `${hooks}:/out`, '--entrypoint', 'python3', SINK_TAG, '-c', WEBHOOK_PY]);
   });
@@ -221,11 +235,18 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
     await redis.stop({ t: 5 });
     try {
       await waitForAlert('RedisDown');
-      const r = await carebox(['alerts', '--json', '--dir', root]);
-      expect(r.code, r.stderr).to.equal(0);
-      expect(r.json.alerts.map((a: { name: string }) => a.name)).to.include('RedisDown');
+      // Alertmanager holds what Prometheus last sent it: poll briefly (bounded) for the list to show it.
+      let names: string[] = [];
+      for (let i = 0; i < 15 && !names.includes('RedisDown'); i++) {
+        const r = await carebox(['alerts', '--json', '--dir', root]);
+        expect(r.code, r.stderr).to.equal(0);
+        names = r.json.alerts.map((a: { name: string }) => a.name);
+        if (!names.includes('RedisDown')) await new Promise((res) => setTimeout(res, 2000));
+      }
+      expect(names, JSON.stringify(names)).to.include('RedisDown');
     } finally {
       await redis.start();
+      await waitReady();
     }
   });
 
@@ -236,11 +257,12 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
       await waitForAlert('BackendReplicasMissing');
     } finally {
       await backend.start();
+      await waitReady();
     }
   });
 
   it('PostgreSQL stopped raises PostgresDown, and the API\'s 5xx answers raise HttpErrorRateHigh', async () => {
-    const token = await signInAdmin({ url: `http://127.0.0.1:${port}`, admin } as TestStack);
+    await waitReady();
     const db = await service('db');
     await db.stop({ t: 10 });
     // Authenticated reads of the patient list through nginx (the session lives in Redis): each one
@@ -273,5 +295,21 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
     }
     expect(code, 'the allocating container must be killed (137)').to.equal(137);
     await waitForAlert('ContainerKilledForMemory');
+  });
+
+  it('`carebox alerts silence` silences one alert by name: gone from the list, shown as suppressed with --all, logged in history', async () => {
+    const before = await carebox(['alerts', '--json', '--dir', root]);
+    expect(before.json.alerts.map((a: { name: string }) => a.name)).to.include('BackupMissing');
+    const r = await carebox(['alerts', 'silence', 'BackupMissing', '--for', '1h', '--comment', 'drill', '--json', '--dir', root]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.json.silenceId).to.be.a('string');
+    const after = await carebox(['alerts', '--json', '--dir', root]);
+    expect(after.json.alerts.map((a: { name: string }) => a.name)).to.not.include('BackupMissing');
+    const all = await carebox(['alerts', '--all', '--json', '--dir', root]);
+    expect(all.json.alerts.find((a: { name: string }) => a.name === 'BackupMissing')?.state).to.equal('suppressed');
+    const h = await carebox(['history', '--json', '--dir', root]);
+    expect(h.json.entries.map((e: { verb: string }) => e.verb)).to.include('silence');
+    const bad = await carebox(['alerts', 'silence', 'BackupMissing', '--for', '1y', '--dir', root]);
+    expect(bad.code).to.equal(2);
   });
 });
