@@ -9,7 +9,7 @@
  */
 import { expect } from 'chai';
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -17,7 +17,10 @@ import { exec } from '../../../installer/apply/exec.js';
 import { hypotheticalHost } from '../../../installer/detect/host.detect.js';
 import { alertThresholds } from '../../../installer/plan/monitoring.sizing.js';
 import { planCarebox } from '../../../installer/plan/tier.plan.js';
-import { alertRules, renderAlertRules } from '../../../installer/render/monitoring.render.js';
+import { alertRules, MONITORING_FILES, renderAlertRules } from '../../../installer/render/monitoring.render.js';
+import { renderStack } from '../../../installer/render/render.js';
+import { loadTemplates } from '../../../installer/render/templates.load.js';
+import { ENV, IMAGES, OPTIONS } from '../../unit/render/render.helpers.js';
 
 const standinsFile = join(process.cwd(), 'test/images/images.standin.json');
 
@@ -267,6 +270,31 @@ describe('alert rules under promtool test rules (the real Prometheus rule engine
     const r = await exec(['docker', 'run', '--rm', '--network', 'none', '-v', `${dir}:/t:ro`, '-w', '/t', '--entrypoint', '/bin/promtool', prometheusImage(), 'test', 'rules', '/t/tests.yml'], { allowFailure: true });
     expect(r.code, `promtool test rules failed:\n${r.stdout}\n${r.stderr}`).to.equal(0);
     expect(r.stdout + r.stderr).to.match(/SUCCESS/);
+  });
+
+  it('the rendered prometheus.yml, rules, blackbox.yml and alertmanager.yml pass promtool check config and amtool check-config', async () => {
+    const files = renderStack({
+      plan,
+      env: { ...ENV, extra: [['MAIL_FROM', 'Carebox <cb@h.example>'], ['SMTP_URL', 'smtp://relay:pw@mail.h.example:587']] },
+      images: IMAGES,
+      options: { ...OPTIONS, httpsPort: 18443, alerts: { email: ['oncall@h.example'], webhookUrl: 'https://hooks.h.example/x' } },
+      templates: loadTemplates(),
+    });
+    const conf = join(dir, 'conf');
+    await mkdir(conf, { mode: 0o755 });
+    await chmod(conf, 0o755);
+    for (const f of Object.values(MONITORING_FILES)) {
+      const content = files.find((x) => x.path === f)!.content;
+      await writeFile(join(conf, f.split('/').pop()!), content, { mode: 0o644 });
+    }
+    const img = prometheusImage();
+    const prom = await exec(['docker', 'run', '--rm', '--network', 'none', '-v', `${conf}:/etc/prometheus/carebox:ro`, '--entrypoint', '/bin/promtool', img, 'check', 'config', '/etc/prometheus/carebox/prometheus.yml'], { allowFailure: true });
+    expect(prom.code, prom.stdout + prom.stderr).to.equal(0);
+    const am = await exec(['docker', 'run', '--rm', '--network', 'none', '-v', `${conf}:/c:ro`, '--entrypoint', '/usr/bin/amtool', img, 'check-config', '/c/alertmanager.yml'], { allowFailure: true });
+    expect(am.code, am.stdout + am.stderr).to.equal(0);
+    expect(am.stdout).to.match(/1 receivers/);
+    const bb = await exec(['docker', 'run', '--rm', '--network', 'none', '-v', `${conf}:/c:ro`, '--entrypoint', '/bin/blackbox_exporter', img, '--config.check', '--config.file=/c/blackbox.yml'], { allowFailure: true });
+    expect(bb.code, bb.stdout + bb.stderr).to.equal(0);
   });
 
   it('a rules file with a broken expression is caught by the same oracle', async () => {
