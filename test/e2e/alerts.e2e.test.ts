@@ -25,6 +25,7 @@ import { carebox, freePort, projectResources, requireE2ePrereqs, STANDINS } from
 import { apiCall, containersOf, signInAdmin, type TestStack } from './ops.helpers.js';
 import { makeTestCerts } from '../tls.fixtures.js';
 import { MONITORING_SERVICES } from '../../installer/plan/monitoring.sizing.js';
+import { projectNameFor } from '../../installer/apply/project.name.js';
 
 const FOR_SCALE = '0.05';
 const SINK_TAG = 'carebox-standin/smtp-sink:1.4';
@@ -62,6 +63,7 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
   let metricsDir = '';
   let admin: { username: string; oneTimePassword: string } | null = null;
   let token = '';
+  let redisVolume = '';
 
   /** Wait (bounded) until the API answers ready through nginx again after a service restart. */
   async function waitReady(timeoutMs = 120_000): Promise<void> {
@@ -125,6 +127,12 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
     mounted = true;
     // Mail goes through SMTP_URL in .env, as the server's does (an admin adds it; install keeps it).
     await writeFile(join(root, '.env'), 'SMTP_URL=smtp://smtp-sink:2525\nMAIL_FROM=Carebox Alerts <alerts@carebox.test>\n', { mode: 0o600 });
+    // Redis's data volume on an 8 MiB tmpfs, created before the install (Compose takes the existing
+    // volume of that name): the last test fills it for real, so Redis's append-only file cannot be
+    // written and Redis refuses writes (MISCONF), as on a full disk.
+    redisVolume = `${projectNameFor(root)}_redis-data`;
+    const [uid, gid] = ['-u', '-g'].map((f) => sh(['docker', 'run', '--rm', '--network', 'none', '--entrypoint', 'id', images.redis!, f]).trim());
+    sh(['docker', 'volume', 'create', '--driver', 'local', '--opt', 'type=tmpfs', '--opt', 'device=tmpfs', '--opt', `o=size=8m,uid=${uid},gid=${gid}`, redisVolume]);
     // A certificate that expires in 5 days: inside 21 and 7.
     const certs = makeTestCerts('carebox.test', 5);
     port = await freePort();
@@ -166,6 +174,13 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
       }
     }
     if (root && existsSync(join(root, 'carebox.json'))) await carebox(['uninstall', '--dir', root, '--purge', '--yes']);
+    if (redisVolume) {
+      try {
+        sh(['docker', 'volume', 'rm', '-f', redisVolume]);
+      } catch {
+        /* removed with the stack */
+      }
+    }
     if (base) await rm(base, { recursive: true, force: true });
   });
 
@@ -311,5 +326,30 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
     expect(h.json.entries.map((e: { verb: string }) => e.verb)).to.include('silence');
     const bad = await carebox(['alerts', 'silence', 'BackupMissing', '--for', '1y', '--dir', root]);
     expect(bad.code).to.equal(2);
+  });
+
+  it('Redis on a full disk refuses writes (MISCONF): RedisRefusesWrites fires and the API answers 503 STORE_REFUSES_WRITES', async () => {
+    const redis = await service('redis');
+    const password = readFileSync(join(root, 'secrets/redis-password'), 'utf8').trim();
+    // 1 MB values until the 8 MiB volume is full and the append-only file cannot be written (bounded).
+    const fill = await redis.exec({
+      Cmd: ['sh', '-c', 'i=0; while [ $i -lt 40 ]; do head -c 1000000 /dev/urandom | redis-cli -x set fill:$i 2>&1 | grep -q MISCONF && break; i=$((i+1)); done; redis-cli info persistence | grep aof_last_write_status'],
+      Env: [`REDISCLI_AUTH=${password}`],
+      AttachStdout: true,
+      AttachStderr: true,
+    });
+    const stream = await fill.start({});
+    const out = await new Promise<string>((resolve) => {
+      let text = '';
+      stream.on('data', (d: Buffer) => (text += d.toString('utf8')));
+      stream.on('end', () => resolve(text));
+    });
+    expect(out).to.contain('aof_last_write_status:err');
+    await waitForAlert('RedisRefusesWrites');
+    // A write the API needs Redis for (a sign-in counts attempts there) is refused with the 503 the
+    // server maps MISCONF to.
+    const r = await apiCall(`http://127.0.0.1:${port}`, 'POST', '/auth/login', null, { username: 'nobody', password: 'wrong-password-1' });
+    expect(r.status).to.equal(503);
+    expect(r.body.error.code).to.equal('STORE_REFUSES_WRITES');
   });
 });
