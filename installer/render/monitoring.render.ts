@@ -222,7 +222,10 @@ export interface PrometheusOptions {
 /** prometheus.yml: scrape every backend replica by DNS, the exporters, and send to Alertmanager. Pure. */
 export function renderPrometheusConfig(plan: Plan, opts: PrometheusOptions): string {
   const m = plan.sizing.monitoring;
-  const interval = `${m?.scrapeIntervalS ?? 15}s`;
+  // The test-only scale (CAREBOX_TEST_ALERT_FOR_SCALE) shortens scrapes too, to at least 2 s.
+  const scale = opts.forScale ?? 1;
+  const base = m?.scrapeIntervalS ?? 15;
+  const interval = `${scale === 1 ? base : Math.max(2, Math.round(base * scale))}s`;
   const scrape = (job: string, target: string) => ({ job_name: job, static_configs: [{ targets: [target] }] });
   const configs: Record<string, unknown>[] = [
     // Every replica: Docker's DNS answers `backend` with one A record per container.

@@ -61,7 +61,7 @@ export function renderStack(input: RenderInput): RenderedFile[] {
   }
   if (plan.sizing.monitoring) {
     const tls = Boolean(options.httpsPort);
-    files.push({ path: MONITORING_FILES.prometheus, content: renderPrometheusConfig(plan, { project: options.project, tls }), mode: 0o644, secret: false });
+    files.push({ path: MONITORING_FILES.prometheus, content: renderPrometheusConfig(plan, { project: options.project, tls, forScale: options.alerts?.forScale ?? 1 }), mode: 0o644, secret: false });
     files.push({ path: MONITORING_FILES.blackbox, content: renderBlackboxConfig(), mode: 0o644, secret: false });
     const extra = new Map(env.extra);
     files.push({

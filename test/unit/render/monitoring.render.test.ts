@@ -7,7 +7,7 @@ import type { Tier } from '../../../installer/plan/plan.types.js';
 import { TIERS } from '../../../installer/plan/plan.types.js';
 import { planCarebox } from '../../../installer/plan/tier.plan.js';
 import { findComposeIssues } from '../../../installer/render/compose.lint.js';
-import { MONITORING_FILES, parseSmtpUrl, renderAlertmanagerConfig } from '../../../installer/render/monitoring.render.js';
+import { MONITORING_FILES, parseSmtpUrl, renderAlertmanagerConfig, renderPrometheusConfig } from '../../../installer/render/monitoring.render.js';
 import { renderStack } from '../../../installer/render/render.js';
 import { loadTemplates } from '../../../installer/render/templates.load.js';
 import { ENV, fileOf, GiB, IMAGES, OPTIONS } from './render.helpers.js';
@@ -118,6 +118,12 @@ describe('monitoring: plan and render (--alerts)', () => {
     expect(parseSmtpUrl('http://x')).to.equal(null);
     expect(parseSmtpUrl('not a url')).to.equal(null);
     expect(parseSmtpUrl('')).to.equal(null);
+  });
+
+  it('scrapes every 15 s; only the test-only scale shortens it (to at least 2 s)', () => {
+    const p = planWith('default', 'stack');
+    expect(parse(renderPrometheusConfig(p, { project: 'x', tls: false })).global.scrape_interval).to.equal('15s');
+    expect(parse(renderPrometheusConfig(p, { project: 'x', tls: false, forScale: 0.05 })).global.scrape_interval).to.equal('2s');
   });
 
   it('is deterministic: the same plan renders the same monitoring bytes', () => {
