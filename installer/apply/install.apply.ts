@@ -14,7 +14,7 @@ import { withMeasuredFrom } from '../plan/capacity.estimate.js';
 import { stablePlanHost } from '../plan/host.stability.js';
 import { preflightPassed, runPreflight, type CheckResult } from '../preflight/preflight.checks.js';
 import { MONITORING_SERVICES, type AlertMode } from '../plan/monitoring.sizing.js';
-import type { AlertSettings } from '../render/monitoring.render.js';
+import { MONITORING_FILES, type AlertSettings } from '../render/monitoring.render.js';
 import { DEFAULT_IMAGES, MONITORING_IMAGES, type BaseImageName, type BaseImages, type ImagesMap, type StackImages } from '../render/images.map.js';
 import { checksum, renderStack, type RenderedFile } from '../render/render.js';
 import { loadTemplates, type Templates } from '../render/templates.load.js';
@@ -547,6 +547,23 @@ export function installSteps(): Step<InstallContext>[] {
         if (changed.has(INSTALL_FILES.postgres)) {
           await ctx.compose!.run(['exec', '-T', 'db', 'psql', '-X', '-q', '-U', 'carebox', '-d', 'carebox', '-c', 'SELECT pg_reload_conf()'], { timeoutMs: 60_000 });
           done.push('PostgreSQL settings reloaded');
+        }
+        if (ctx.plan.sizing.monitoring) {
+          // Prometheus and the blackbox exporter re-read their directory-mounted files on SIGHUP.
+          // Alertmanager's configuration is a Compose secret (a single-file bind mount, which keeps
+          // showing the replaced file's old inode): a restart mounts the new one.
+          if (changed.has(MONITORING_FILES.prometheus) || changed.has(MONITORING_FILES.rules)) {
+            await ctx.compose!.run(['kill', '-s', 'SIGHUP', 'prometheus'], { timeoutMs: 60_000 });
+            done.push('Prometheus reloaded');
+          }
+          if (changed.has(MONITORING_FILES.blackbox)) {
+            await ctx.compose!.run(['kill', '-s', 'SIGHUP', 'blackbox-exporter'], { timeoutMs: 60_000 });
+            done.push('blackbox exporter reloaded');
+          }
+          if (changed.has(MONITORING_FILES.alertmanager)) {
+            await ctx.compose!.run(['restart', 'alertmanager'], { timeoutMs: 120_000 });
+            done.push('Alertmanager restarted with its new configuration');
+          }
         }
         return done.length > 0 ? done.join(', ') : 'no mounted configuration changed';
       },

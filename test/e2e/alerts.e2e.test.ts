@@ -253,7 +253,7 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
 
   it('Redis stopped raises RedisDown, and `carebox alerts` lists it', async () => {
     const redis = await service('redis');
-    await redis.stop({ t: 5 });
+    await redis.stop({ t: 30 });
     try {
       await waitForAlert('RedisDown');
       // Alertmanager holds what Prometheus last sent it: poll briefly (bounded) for the list to show it.
@@ -284,8 +284,13 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
 
   it('PostgreSQL stopped raises PostgresDown, and the API\'s 5xx answers raise HttpErrorRateHigh', async () => {
     await waitReady();
+    // Sign in again: Redis's volume is a tmpfs (see before), so its restart above dropped the sessions.
+    const login = await apiCall(`http://127.0.0.1:${port}`, 'POST', '/auth/login', null, { username: admin!.username, password: 'ward-7-upgrade-night-2026' });
+    expect(login.status, JSON.stringify(login.body)).to.equal(200);
+    token = login.body.token as string;
     const db = await service('db');
-    await db.stop({ t: 10 });
+    // The grace Compose gives it (stop_grace_period 60 s): a clean shutdown, as an admin's stop would be.
+    await db.stop({ t: 60 });
     // Authenticated writes through nginx (the session lives in Redis; reads may come from the
     // cache): each new patient is a 503 while PostgreSQL is down (bounded loop). Health checks do
     // not count for the rule.
@@ -307,6 +312,7 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
       stop = true;
       await traffic;
       await db.start();
+      await waitReady();
     }
   });
 
@@ -374,6 +380,22 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
     } finally {
       sh(['docker', 'rm', '-f', id]);
     }
+  });
+
+  it('a re-run of install with another recipient takes effect: Alertmanager restarts with its new configuration', async () => {
+    // --alerts stack: the e2e helper's CAREBOX_ALERTS=off would otherwise turn them off.
+    const r = await carebox(['install', '--yes', '--json', '--dir', root, '--alerts', 'stack', '--alert-email', 'second@hospital.test'], { env: { CAREBOX_TEST_ALERT_FOR_SCALE: FOR_SCALE } });
+    expect(r.code, r.stderr.slice(-2000)).to.equal(0);
+    expect(JSON.parse(readFileSync(join(root, 'carebox.json'), 'utf8')).alerts.email).to.deep.equal(['second@hospital.test']);
+    const t = await carebox(['alerts', 'test', '--json', '--dir', root, '--timeout', '120']);
+    expect(t.code, t.stderr).to.equal(0);
+    const deadline = Date.now() + 60_000;
+    let found = false;
+    for (let i = 0; i < 60 && !found && Date.now() < deadline; i++) {
+      found = mails().some((m) => m.includes('To: second@hospital.test') && m.includes('CareboxTest'));
+      if (!found) await new Promise((res) => setTimeout(res, 1000));
+    }
+    expect(found, 'a test mail to the new recipient').to.equal(true);
   });
 
   it('Redis on a full disk refuses writes (MISCONF): RedisRefusesWrites fires and the API answers 503 STORE_REFUSES_WRITES', async () => {
