@@ -40,6 +40,7 @@ const VERBS: ReadonlyArray<{ names: readonly string[]; load: () => Promise<Regis
   { names: ['loadtest'], load: async () => [(await import('./commands/loadtest.command.js')).registerLoadtest] },
   { names: ['demo-data'], load: async () => [(await import('./commands/demo-data.command.js')).registerDemoData] },
   { names: ['history'], load: async () => [(await import('./commands/history.command.js')).registerHistory] },
+  { names: ['alerts'], load: async () => [(await import('./commands/alerts.command.js')).registerAlerts] },
 ];
 
 /**

@@ -46,6 +46,8 @@ export const INSTALL_FILES = {
   /** The CLI image the launcher (cli/carebox.sh) runs for this root: one line, an image reference. */
   cliImage: 'cli-image',
   backups: 'backups',
+  /** node_exporter's textfile directory: the backup side's metrics (carebox_backup.prom), mode 0755. */
+  metricsDir: 'metrics',
 } as const;
 
 /**

@@ -7,6 +7,7 @@
  * - redis.conf: maxclients / maxmemory / maxmemory-policy are set live with CONFIG SET (the file
  *   is what a later restart reads).
  */
+import { MONITORING_FILES } from '../../installer/render/monitoring.render.js';
 import type Docker from 'dockerode';
 import type { FileChange } from '../../installer/apply/files.write.js';
 import { OperationError } from '../../installer/errors.js';
@@ -95,5 +96,17 @@ export async function applyLiveConfig(stack: Stack, plan: Plan, changes: FileCha
     onProgress(`redis: CONFIG SET maxclients ${plan.sizing.redis.maxClients}, maxmemory ${plan.sizing.redis.maxMemoryBytes}`);
   }
   if (changed(changes, INSTALL_FILES.nginx)) await reloadNginxOrRevert(stack.docker, { root: stack.root, project: stack.manifest.project }, changes, onProgress);
+  // The rules carry the planned replica count (BackendReplicasMissing): Prometheus re-reads its
+  // directory-mounted files on SIGHUP. Alertmanager's file is a Compose secret: a restart mounts it anew.
+  if (plan.sizing.monitoring) {
+    if (changed(changes, MONITORING_FILES.prometheus) || changed(changes, MONITORING_FILES.rules)) {
+      await stack.compose.run(['kill', '-s', 'SIGHUP', 'prometheus'], { timeoutMs: 60_000 });
+      onProgress('prometheus: configuration and rules reloaded (SIGHUP)');
+    }
+    if (changed(changes, MONITORING_FILES.alertmanager)) {
+      await stack.compose.run(['restart', 'alertmanager'], { timeoutMs: 120_000 });
+      onProgress('alertmanager: restarted with its new configuration');
+    }
+  }
   return { postgresPendingRestart: pending };
 }

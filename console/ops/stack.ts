@@ -11,6 +11,7 @@ import type { StepReporter } from '../../installer/apply/steps.js';
 import { detectCompose } from '../../installer/detect/compose.detect.js';
 import { UsageError } from '../../installer/errors.js';
 import { requireManifest, type Manifest } from '../../installer/manifest/manifest.js';
+import { MONITORING_SERVICES } from '../../installer/plan/monitoring.sizing.js';
 
 /** An installed stack, ready for operations. */
 export interface Stack {
@@ -68,10 +69,10 @@ export async function serviceContainers(stack: Pick<Stack, 'docker' | 'manifest'
 
 /**
  * The services of a stack: those its plan runs (db, redis, backend, worker, nginx, pgbouncer when
- * planned).
+ * planned, and the monitoring services with --alerts stack).
  */
 export function stackServices(m: Manifest): string[] {
-  return ['db', 'redis', ...(m.plan.sizing.pgbouncer ? ['pgbouncer'] : []), 'backend', 'worker', 'nginx'];
+  return ['db', 'redis', ...(m.plan.sizing.pgbouncer ? ['pgbouncer'] : []), 'backend', 'worker', 'nginx', ...(m.plan.sizing.monitoring ? MONITORING_SERVICES : [])];
 }
 
 /**

@@ -6,7 +6,7 @@ import { ACTION_KEYS, actionAvailable, runKeyAction, type ActionKind, type Actio
 import { ActionProgress } from './action.progress.js';
 import type { ConsoleActions } from './console.actions.js';
 import type { DashboardData } from './dashboard.feed.js';
-import { headerLine, lineText, metricsPanelLines, serviceRows, serviceTableLines, truncate, type Line, type ServiceRow } from './dashboard.model.js';
+import { alertLines, headerLine, lineText, metricsPanelLines, serviceRows, serviceTableLines, truncate, type Line, type ServiceRow } from './dashboard.model.js';
 import { LineView } from './line.view.js';
 import { LogsView } from './logs.view.js';
 import { MetricsPanel } from './metrics.panel.js';
@@ -90,6 +90,8 @@ interface DashboardView {
   data: DashboardData;
   rows: ServiceRow[];
   header: Line;
+  /** Firing alerts, shown above everything else. */
+  alerts: Line[];
   /** Rendered lines of the table and the metrics panel: the equality key. */
   key: string;
 }
@@ -107,12 +109,13 @@ function useDashboardView(feed: DashboardStore, width: number, selected: number,
     if (c && c.data === data && c.deps === deps) return c.view;
     const rows = data.status ? serviceRows(data.status) : [];
     const header = headerLine(data.status, data.statusError, width);
+    const alerts = alertLines(data.alerts, data.alertsError, width);
     const table = serviceTableLines(rows, selected, width, data.history.cpuByService);
     const metrics = metricsPanelLines(data, width, maxQueues);
     const footer = `${data.metrics?.scraped}/${data.metrics?.targets}/${data.refreshes === 0}`;
-    const key = [header, ...table, ...metrics].map(lineText).join('\n') + footer;
+    const key = [...alerts, header, ...table, ...metrics].map(lineText).join('\n') + footer;
     // Same text as the last frame: keep the previous object so React bails out of the render.
-    const view = c && c.deps === deps && c.view.key === key ? c.view : { data, rows, header, key };
+    const view = c && c.deps === deps && c.view.key === key ? c.view : { data, rows, header, alerts, key };
     cache.current = { data, deps, view };
     return view;
   }, [feed, deps]);
@@ -161,7 +164,8 @@ export function ConsoleApp({ feed, actions, onExit, size, logTail = 200, logsRef
   // A refusal's reason is wrapped, not cut: it is what the operator has to read.
   const result = flash ? resultLines(flash, width) : null;
   const resultRows = result ? result.length : 1;
-  const panelRows = Math.max(4, termRows - names.length - 5 - resultRows);
+  const alertRows = alertLines(feed.getSnapshot().alerts, feed.getSnapshot().alertsError, width).length;
+  const panelRows = Math.max(4, termRows - names.length - 5 - resultRows - alertRows);
   const maxQueues = Math.max(0, panelRows - 8);
   const view = useDashboardView(feed, width, selected, maxQueues);
   const data = view.data;
@@ -260,6 +264,9 @@ export function ConsoleApp({ feed, actions, onExit, size, logTail = 200, logsRef
 
   return (
     <Box flexDirection="column">
+      {view.alerts.map((l, i) => (
+        <LineView key={`alert-${i}`} line={l} />
+      ))}
       <LineView line={view.header} />
       <ServiceTable rows={view.rows} selected={selected} width={width} cpuHistory={data.history.cpuByService} />
       <Text> </Text>

@@ -9,6 +9,7 @@ import type { Manifest } from '../../installer/manifest/manifest.js';
 import { scrapeBackends } from '../metrics/metrics.scrape.js';
 import { metricsSample, type MetricsSample, type TargetScrape } from '../metrics/metrics.window.js';
 import { stackStatus, type StackStatus } from '../ops/status.ops.js';
+import { listAlerts, type FiringAlert } from '../ops/alerts.ops.js';
 import { RingBuffer } from './ring.buffer.js';
 
 /** Where the feed reads from; the Docker one is {@link dockerDashboardSource}. */
@@ -17,6 +18,8 @@ export interface DashboardSource {
   status(): Promise<StackStatus>;
   /** One scrape round over the backend containers (throws only when they cannot be listed). */
   scrape(): Promise<TargetScrape[]>;
+  /** Alerts firing now (Alertmanager), or null when the stack runs none (`--alerts external|off`). */
+  alerts?(): Promise<FiringAlert[] | null>;
 }
 
 /** The last minutes of each figure, oldest first, one entry per refresh (null = no value then). */
@@ -50,6 +53,10 @@ export interface DashboardData {
   /** Why the last scrape round failed as a whole, or null. */
   metricsError: string | null;
   history: DashboardHistory;
+  /** Alerts firing at the last refresh (null: the stack runs no Alertmanager, or not read yet). */
+  alerts?: FiringAlert[] | null;
+  /** Why the last alert read failed, or null. */
+  alertsError?: string | null;
   /** Seconds between refreshes. */
   intervalS: number;
 }
@@ -136,7 +143,7 @@ export class DashboardFeed {
   }
 
   private async doRefresh(): Promise<DashboardData> {
-    const [st, sc] = await Promise.allSettled([this.source.status(), this.source.scrape()]);
+    const [st, sc, al] = await Promise.allSettled([this.source.status(), this.source.scrape(), this.source.alerts ? this.source.alerts() : Promise.resolve(null)]);
     const at = this.now();
     const prev = this.data;
     const status = st.status === 'fulfilled' ? st.value : prev.status;
@@ -167,6 +174,9 @@ export class DashboardFeed {
       statusError: st.status === 'rejected' ? errMessage(st.reason) : null,
       metrics,
       metricsError: sc.status === 'rejected' ? errMessage(sc.reason) : null,
+      // A failed read keeps the last list (stale beats empty: an alert does not vanish with Alertmanager).
+      alerts: al.status === 'fulfilled' ? al.value : (prev.alerts ?? null),
+      alertsError: al.status === 'rejected' ? errMessage(al.reason) : null,
       history: {
         requestRate: s.requestRate!.toArray(),
         p95Seconds: s.p95Seconds!.toArray(),
@@ -208,5 +218,9 @@ export function dockerDashboardSource(docker: Docker, loadManifest: () => Promis
   return {
     status: async () => stackStatus(docker, await loadManifest(), { usage: true, root: opts.root, load: 'sessions' }),
     scrape: async () => scrapeBackends(docker, (await loadManifest()).project, { timeoutMs: opts.scrapeTimeoutMs ?? 2000 }),
+    alerts: async () => {
+      const m = await loadManifest();
+      return m.plan.sizing.monitoring ? listAlerts(docker, m) : null;
+    },
   };
 }

@@ -8,6 +8,7 @@ import type { MetricsSample } from '../metrics/metrics.window.js';
 import { QUEUE_STATES } from '../metrics/metric.names.js';
 import type { ServiceStatus, StackStatus } from '../ops/status.ops.js';
 import type { DashboardData, DashboardHistory } from './dashboard.feed.js';
+import type { FiringAlert } from '../ops/alerts.ops.js';
 import { sparkline } from './sparkline.js';
 
 /** Colour of a piece of text; the component maps it to Ink colours. */
@@ -303,4 +304,23 @@ export function headerLine(status: StackStatus | null, statusError: string | nul
     ],
     width,
   );
+}
+
+/**
+ * The firing alerts shown at the top of the dashboard: one line each (severity, name, summary),
+ * critical first, at most `max` lines (the last says how many more); nothing when none fire or the
+ * stack runs no Alertmanager. A failed read says so on one line. Pure.
+ */
+export function alertLines(alerts: readonly FiringAlert[] | null | undefined, error: string | null | undefined, width: number, max = 3): Line[] {
+  const out: Line[] = [];
+  if (error) out.push(fitLine([{ text: `alerts: cannot read Alertmanager (${error})`, tone: 'warn' }], width));
+  const list = alerts ?? [];
+  if (list.length === 0) return out;
+  const shown = list.length > max ? list.slice(0, max - 1) : list;
+  for (const a of shown) {
+    const tone: Tone = a.severity === 'critical' ? 'bad' : 'warn';
+    out.push(fitLine([{ text: `ALERT ${a.severity.toUpperCase()} `, tone }, { text: `${a.name}`, tone }, { text: a.summary ? `  ${a.summary}` : '', tone: 'plain' }], width));
+  }
+  if (shown.length < list.length) out.push(fitLine([{ text: `… ${list.length - shown.length} more firing (carebox alerts)`, tone: 'warn' }], width));
+  return out;
 }

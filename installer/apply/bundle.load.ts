@@ -47,6 +47,13 @@ export const bundleIndexSchema = z.object({
       nginx: imageRefSchema.optional(),
       pgbouncer: imageRefSchema.optional(),
       node: imageRefSchema.optional(),
+      // Monitoring (a source stack with --alerts stack).
+      prometheus: imageRefSchema.optional(),
+      alertmanager: imageRefSchema.optional(),
+      nodeExporter: imageRefSchema.optional(),
+      postgresExporter: imageRefSchema.optional(),
+      redisExporter: imageRefSchema.optional(),
+      blackboxExporter: imageRefSchema.optional(),
       server: imageRefSchema,
       cli: imageRefSchema.optional(),
     })

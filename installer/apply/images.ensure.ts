@@ -54,7 +54,7 @@ export async function imageExists(docker: Docker, ref: string): Promise<boolean>
 export async function ensureBaseImages(docker: Docker, images: BaseImages, needed: BaseImageName[], onProgress: (msg: string) => void): Promise<void> {
   const missing: string[] = [];
   for (const name of needed) {
-    const ref = images[name];
+    const ref = images[name] ?? DEFAULT_IMAGES[name];
     if (await imageExists(docker, ref)) continue;
     onProgress(`pulling ${ref}`);
     try {

@@ -13,7 +13,9 @@ import { planCarebox } from '../plan/tier.plan.js';
 import { withMeasuredFrom } from '../plan/capacity.estimate.js';
 import { stablePlanHost } from '../plan/host.stability.js';
 import { preflightPassed, runPreflight, type CheckResult } from '../preflight/preflight.checks.js';
-import { DEFAULT_IMAGES, type BaseImageName, type BaseImages, type ImagesMap, type StackImages } from '../render/images.map.js';
+import { MONITORING_SERVICES, type AlertMode } from '../plan/monitoring.sizing.js';
+import { MONITORING_FILES, type AlertSettings } from '../render/monitoring.render.js';
+import { DEFAULT_IMAGES, MONITORING_IMAGES, type BaseImageName, type BaseImages, type ImagesMap, type StackImages } from '../render/images.map.js';
 import { checksum, renderStack, type RenderedFile } from '../render/render.js';
 import { loadTemplates, type Templates } from '../render/templates.load.js';
 import { budgetHostOf, resizeReplicas } from '../plan/scale.resize.js';
@@ -61,6 +63,13 @@ export interface InstallOptions {
   /** An offline bundle (`carebox bundle create`): its images are loaded and used instead of building or pulling. */
   bundleFile?: string | null;
   renderOnly: boolean;
+  /** `--alerts stack|external|off`; null keeps the recorded mode on a re-run, else `stack`. */
+  alerts?: AlertMode | null;
+  /** `--alert-email` (null keeps the recorded recipients) and `--alert-webhook` (null keeps, '' clears). */
+  alertEmail?: string[] | null;
+  alertWebhook?: string | null;
+  /** Test-only (CAREBOX_TEST_ALERT_FOR_SCALE): shortens every rule's `for:`; null in production. */
+  alertForScale?: number | null;
   /** Health wait, ms. */
   timeoutMs: number;
   env: NodeJS.ProcessEnv;
@@ -87,6 +96,8 @@ export interface InstallPreparation {
   previous: Manifest | null;
   /** Replica counts recorded by `carebox scale` that this plan keeps (same tier, budgets still fit), or null. */
   scale?: ScaleOverride | null;
+  /** Where alerts go (recorded in carebox.json). */
+  alerts?: AlertSettings;
 }
 
 const EMPTY_INTENT: Intent = { tier: null, users: null, usersSource: null, nodes: null };
@@ -101,7 +112,12 @@ export async function prepareInstall(options: InstallOptions): Promise<InstallPr
   const project = previous?.project ?? projectNameFor(root);
   const httpPort = options.httpPort ?? previous?.http.port ?? 80;
   const bindAddress = options.bindAddress ?? previous?.http.bindAddress ?? '0.0.0.0';
-  const intent = options.intent ?? previous?.intent ?? EMPTY_INTENT;
+  const baseIntent = options.intent ?? previous?.intent ?? EMPTY_INTENT;
+  // A first install runs alerts in the stack unless told otherwise; a re-run keeps the recorded
+  // mode (an install from before alerts reads as `off`: turning them on changes PostgreSQL's share).
+  const alertMode: AlertMode = options.alerts ?? previous?.intent.alerts ?? (previous ? 'off' : 'stack');
+  const intent: Intent = { ...baseIntent, alerts: alertMode };
+  const alerts = alertSettingsFor(options, previous);
   const trustedProxies = options.trustedProxies ?? previous?.http.trustedProxies ?? [];
   const { tls, tlsPair } = await edgeTlsFor(options, root, previous, httpPort);
   const ports = edgePorts({ port: httpPort, bindAddress, tls }).map(({ port, bindAddress: address }) => ({ port, bindAddress: address }));
@@ -126,7 +142,17 @@ export async function prepareInstall(options: InstallOptions): Promise<InstallPr
     }
   }
   const preflight = runPreflight({ facts, tier: intent.tier, plan, planError: planError?.message ?? null, planHint: planError?.hint ?? null, project, httpsPort: tls?.httpsPort ?? null });
-  return { options, root, project, httpPort, bindAddress, tls, tlsPair, trustedProxies, facts, intent, plan, planError, preflight, previous, scale };
+  return { options, root, project, httpPort, bindAddress, tls, tlsPair, trustedProxies, facts, intent, plan, planError, preflight, previous, scale, alerts };
+}
+
+/** Alert delivery for this install: the flags given, else what carebox.json recorded. */
+export function alertSettingsFor(options: Pick<InstallOptions, 'alertEmail' | 'alertWebhook' | 'alertForScale'>, previous: Manifest | null): AlertSettings {
+  const prev = previous?.alerts;
+  const webhook = options.alertWebhook === undefined || options.alertWebhook === null ? (prev?.webhookUrl ?? null) : options.alertWebhook === '' ? null : options.alertWebhook;
+  const out: AlertSettings = { email: options.alertEmail ?? prev?.email ?? [], webhookUrl: webhook };
+  const scale = options.alertForScale ?? prev?.forScale;
+  if (scale !== undefined && scale !== null && scale !== 1) out.forScale = scale;
+  return out;
 }
 
 /**
@@ -269,7 +295,8 @@ export function newInstallContext(prep: InstallPreparation): InstallContext {
 }
 
 function baseImagesNeeded(plan: Plan): BaseImageName[] {
-  return plan.sizing.pgbouncer ? ['postgres', 'redis', 'nginx', 'pgbouncer', 'node'] : ['postgres', 'redis', 'nginx', 'node'];
+  const base: BaseImageName[] = plan.sizing.pgbouncer ? ['postgres', 'redis', 'nginx', 'pgbouncer', 'node'] : ['postgres', 'redis', 'nginx', 'node'];
+  return plan.sizing.monitoring ? [...base, ...MONITORING_IMAGES] : base;
 }
 
 /** Replicas per service the plan asks for. */
@@ -277,6 +304,7 @@ export function expectedReplicas(plan: Plan): Record<string, number> {
   const s = plan.sizing;
   const r: Record<string, number> = { db: 1, redis: 1, backend: s.backend.replicas, worker: s.queue.replicas, nginx: 1 };
   if (s.pgbouncer) r.pgbouncer = 1;
+  if (s.monitoring) for (const name of MONITORING_SERVICES) r[name] = 1;
   return r;
 }
 
@@ -286,7 +314,7 @@ function render(ctx: InstallContext): RenderedFile[] {
     plan: ctx.plan,
     env: ctx.env!,
     images: ctx.images!,
-    options: { project: ctx.prep.project, httpPort: ctx.prep.httpPort, bindAddress: ctx.prep.bindAddress, httpsPort: ctx.prep.tls?.httpsPort ?? null, trustedProxies: ctx.prep.trustedProxies ?? [], version: CAREBOX_VERSION },
+    options: { project: ctx.prep.project, httpPort: ctx.prep.httpPort, bindAddress: ctx.prep.bindAddress, httpsPort: ctx.prep.tls?.httpsPort ?? null, trustedProxies: ctx.prep.trustedProxies ?? [], version: CAREBOX_VERSION, dockerRoot: ctx.prep.facts.docker.dataRoot, alerts: ctx.prep.alerts ?? null },
     templates: ctx.templates ?? loadTemplates(),
     tlsFiles: ctx.prep.tlsPair ? { certPem: ctx.prep.tlsPair.certPem, keyPem: ctx.prep.tlsPair.keyPem } : null,
   });
@@ -317,6 +345,7 @@ function nextManifest(ctx: InstallContext, now: string): Manifest {
     history,
     ...(ctx.prep.scale ? { scale: ctx.prep.scale } : {}),
     ...(prev?.backups ? { backups: prev.backups } : {}),
+    ...(ctx.prep.alerts && (ctx.prep.alerts.email.length > 0 || ctx.prep.alerts.webhookUrl || ctx.prep.alerts.forScale) ? { alerts: ctx.prep.alerts } : {}),
     cli: runningCli(ctx.prep.options.env),
   };
 }
@@ -324,7 +353,7 @@ function nextManifest(ctx: InstallContext, now: string): Manifest {
 /** Whether the manifest's meaningful content (plan, images, files, port) differs from `next`. */
 function manifestChanged(prev: Manifest | null, next: Manifest): boolean {
   if (!prev) return true;
-  const key = (m: Manifest) => JSON.stringify([m.plan.sizing, m.plan.tier, m.images, m.files, m.http, m.intent, m.carebox.version, m.installId, m.cli ?? null]);
+  const key = (m: Manifest) => JSON.stringify([m.plan.sizing, m.plan.tier, m.images, m.files, m.http, m.intent, m.carebox.version, m.installId, m.cli ?? null, m.alerts ?? null]);
   return key(prev) !== key(next);
 }
 
@@ -515,6 +544,23 @@ export function installSteps(): Step<InstallContext>[] {
         if (changed.has(INSTALL_FILES.postgres)) {
           await ctx.compose!.run(['exec', '-T', 'db', 'psql', '-X', '-q', '-U', 'carebox', '-d', 'carebox', '-c', 'SELECT pg_reload_conf()'], { timeoutMs: 60_000 });
           done.push('PostgreSQL settings reloaded');
+        }
+        if (ctx.plan.sizing.monitoring) {
+          // Prometheus and the blackbox exporter re-read their directory-mounted files on SIGHUP.
+          // Alertmanager's configuration is a Compose secret (a single-file bind mount, which keeps
+          // showing the replaced file's old inode): a restart mounts the new one.
+          if (changed.has(MONITORING_FILES.prometheus) || changed.has(MONITORING_FILES.rules)) {
+            await ctx.compose!.run(['kill', '-s', 'SIGHUP', 'prometheus'], { timeoutMs: 60_000 });
+            done.push('Prometheus reloaded');
+          }
+          if (changed.has(MONITORING_FILES.blackbox)) {
+            await ctx.compose!.run(['kill', '-s', 'SIGHUP', 'blackbox-exporter'], { timeoutMs: 60_000 });
+            done.push('blackbox exporter reloaded');
+          }
+          if (changed.has(MONITORING_FILES.alertmanager)) {
+            await ctx.compose!.run(['restart', 'alertmanager'], { timeoutMs: 120_000 });
+            done.push('Alertmanager restarted with its new configuration');
+          }
         }
         return done.length > 0 ? done.join(', ') : 'no mounted configuration changed';
       },

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import { alertEmailFlag, alertForScaleFrom, alertModeFlag, alertWebhookFlag } from './alert.flags.js';
 import { PreflightError, UsageError } from '../errors.js';
 import { buildIntent } from '../plan/intent.js';
 import { capacityLine } from '../plan/plan.format.js';
@@ -29,6 +30,10 @@ export function installOptionsFrom(raw: RawOptions, env: NodeJS.ProcessEnv = pro
     bundleFile: (raw.bundle as string | undefined) ?? null,
     trustedProxies: trustedProxiesFlag(raw.trustedProxy as string[] | undefined),
     renderOnly: Boolean(raw.renderOnly),
+    alerts: alertModeFlag(raw.alerts as string | undefined),
+    alertEmail: alertEmailFlag(raw.alertEmail as string[] | undefined),
+    alertWebhook: alertWebhookFlag(raw.alertWebhook as string | undefined),
+    alertForScale: alertForScaleFrom(env),
     timeoutMs: (intFlag('--timeout', raw.timeout as string | undefined, 10, 3600) ?? 300) * 1000,
     env,
   };
@@ -114,6 +119,9 @@ export function registerInstall(program: Command, run: ActionRunner): void {
     .addOption(new Option('--trusted-proxy <CIDR...>', "the hospital's reverse proxies in front of Carebox (addresses or CIDRs): nginx takes the client address from their X-Forwarded-For, and from no one else's (kept on re-runs; `none` clears)"))
     .addOption(new Option('--images <FILE>', 'JSON map overriding the pinned images (postgres, redis, nginx, pgbouncer, node; server: a prebuilt server image)'))
     .addOption(new Option('--bundle <FILE>', 'offline bundle from `carebox bundle create`: load its images through the Docker API instead of building or pulling'))
+    .addOption(new Option('--alerts <MODE>', 'stack: run Prometheus and Alertmanager (default on a new install); external: render only the rules file for your own Prometheus; off: no alerts (kept on re-runs)').env('CAREBOX_ALERTS'))
+    .addOption(new Option('--alert-email <ADDR...>', 'who gets alert mail, through SMTP_URL in .env (kept on re-runs; `none` clears)'))
+    .addOption(new Option('--alert-webhook <URL>', "a URL that receives Alertmanager's webhook JSON (kept on re-runs; `none` clears)"))
     .addOption(new Option('--timeout <S>', 'seconds to wait for the stack to become healthy (default 300)'));
   cmd.action(
     run(async (out: Output, raw) => {

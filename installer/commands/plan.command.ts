@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import { alertModeFlag } from './alert.flags.js';
 import { readFileSync } from 'node:fs';
 import { hypotheticalHost } from '../plan/hypothetical.host.js';
 import { detectResources } from '../detect/resources.detect.js';
@@ -60,6 +61,7 @@ export function readProfile(file: string): WorkloadProfile {
 export function registerPlan(program: Command, run: ActionRunner): void {
   const cmd = withIntentFlags(withCommon(program.command('plan').description('show the plan for this host or a hypothetical one; changes nothing')))
     .addOption(new Option('--cpus <N>', 'plan for a hypothetical host with N CPUs (with --memory)'))
+    .addOption(new Option('--alerts <MODE>', 'plan with monitoring in the stack (stack, the default of a new install), the rules file only (external) or none (off)'))
     .addOption(new Option('--memory <SIZE>', 'plan for a hypothetical host with this much memory; a unit is required: 8GiB, 8g, 512MiB (binary units; with --cpus)'));
   cmd.action(
     run(async (out, raw) => {
@@ -85,6 +87,9 @@ export function registerPlan(program: Command, run: ActionRunner): void {
         const r = await detectResources();
         host = { cpus: r.cpus, hostCpus: r.hostCpus, memoryBytes: r.memoryBytes, hostMemoryBytes: r.hostMemoryBytes };
       }
+      // --alerts given wins; else the installed stack's mode; else a new install's default (stack).
+      const alerts = alertModeFlag(raw.alerts as string | undefined);
+      intent = { ...intent, alerts: alerts ?? (intent.origin === 'install' ? (intent.alerts ?? 'off') : 'stack') };
       // The installed stack's measured capacity (carebox loadtest) shows when this plan is that stack.
       const plan = withMeasuredFrom(planCarebox(host, intent), installed?.plan);
       out.result(plan);

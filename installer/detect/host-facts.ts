@@ -96,6 +96,11 @@ export interface HostFacts {
   swapBytes: Fact<number>;
   /** Which cgroup hierarchy governs this process; null when none is mounted. */
   cgroupVersion: Fact<1 | 2 | null>;
+  /**
+   * `vm.overcommit_memory` (0, 1, 2; null when unreadable): Redis's background saves fork, and
+   * fail under 2 (overcommit.parse.ts). Absent in manifests written before it was read.
+   */
+  overcommitMemory?: Fact<0 | 1 | 2 | null>;
   disk: {
     installRoot: DiskFact | null;
     dockerRoot: DiskFact | null;

@@ -14,6 +14,7 @@ import { detectPorts } from './ports.detect.js';
 import { detectDisk } from './disk.detect.js';
 import { findGroup } from './etc-group.parse.js';
 import { withTimeout } from './timeout.js';
+import { parseOvercommit } from './overcommit.parse.js';
 
 /** Options for {@link detectHost}. */
 export interface DetectHostOptions {
@@ -83,13 +84,15 @@ export async function detectHost(opts: DetectHostOptions): Promise<HostFacts> {
   const hostMode = opts.fsRoot === undefined ? hostModeFromEnv(env) : null;
   const fsRoot = opts.fsRoot ?? hostMode?.fsRoot;
   const resourcesOpts = fsRoot === undefined ? { timeoutMs } : { fsRoot, timeoutMs, ...(hostMode ? { pid: hostMode.pid } : {}) };
-  const [resources, docker, compose, osInfo, privileged, installDisk] = await Promise.all([
+  const overcommitPath = `${fsRoot && fsRoot !== '/' ? fsRoot : ''}/proc/sys/vm/overcommit_memory`;
+  const [resources, docker, compose, osInfo, privileged, installDisk, overcommitText] = await Promise.all([
     detectResources(resourcesOpts),
     detectDocker({ env, timeoutMs }),
     detectCompose({ env, timeoutMs: Math.max(timeoutMs, 5000) }),
     osFacts(timeoutMs),
     isPrivileged(),
     detectDisk(opts.installRoot, timeoutMs),
+    readFile(overcommitPath, 'utf8').catch(() => null),
   ]);
   const client = dockerClient(docker, env, timeoutMs);
   const [dockerDisk, ports] = await Promise.all([
@@ -114,6 +117,7 @@ export async function detectHost(opts: DetectHostOptions): Promise<HostFacts> {
     hostMemoryBytes: resources.hostMemoryBytes,
     swapBytes: resources.swapBytes,
     cgroupVersion: resources.cgroupVersion,
+    overcommitMemory: { value: overcommitText === null ? null : parseOvercommit(overcommitText), source: overcommitPath },
     disk: { installRoot: installDisk, dockerRoot: dockerDisk },
     docker,
     compose,

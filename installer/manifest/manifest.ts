@@ -5,6 +5,7 @@ import { OperationError } from '../errors.js';
 import type { HostFacts } from '../detect/host-facts.js';
 import type { Intent, Plan, Tier } from '../plan/plan.types.js';
 import type { StackImages } from '../render/images.map.js';
+import type { AlertSettings } from '../render/monitoring.render.js';
 import { INSTALL_FILES } from '../paths.js';
 import { readIfExists, writeFileAtomic } from '../apply/fs.atomic.js';
 import type { EdgeSettings } from '../apply/edge.tls.js';
@@ -56,6 +57,11 @@ export interface Manifest {
   scale?: ScaleOverride | null;
   /** Backup settings (`carebox backup --keep N` records its retention here). */
   backups?: BackupSettings;
+  /**
+   * Where alerts go (install --alert-email / --alert-webhook; installer/render/monitoring.render.ts).
+   * Absent in manifests written before alerts, and when none was given.
+   */
+  alerts?: AlertSettings;
   /**
    * The CLI that installed or last upgraded the stack (a release's CLI image, which the launcher
    * runs; see cli.record.ts). Absent in manifests written before releases carried a CLI.

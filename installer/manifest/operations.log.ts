@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { INSTALL_FILES } from '../paths.js';
 
 /** Verbs that change the stack, its data or its files, and so are logged. */
-export const LOGGED_VERBS: ReadonlySet<string> = new Set(['install', 'uninstall', 'restart', 'scale', 'retier', 'backup', 'restore', 'maintenance', 'upgrade', 'loadtest', 'demo-data']);
+export const LOGGED_VERBS: ReadonlySet<string> = new Set(['install', 'uninstall', 'restart', 'scale', 'retier', 'backup', 'restore', 'maintenance', 'upgrade', 'loadtest', 'demo-data', 'silence']);
 
 /** Option values kept as given; everything else is logged as `[redacted]` (free text, paths, secrets). */
 const PLAIN_OPTIONS: ReadonlySet<string> = new Set(['tier', 'users', 'size', 'thinkTime', 'timeout', 'keep', 'full', 'yes', 'json', 'dryRun', 'overcommit', 'maintenanceWindow', 'pgMajorDumpRestore', 'purge', 'retryAfter', 'duration', 'maxRate', 'proofDuration', 'noSaturation', 'saturation', 'saturationMax', 'patients', 'all', 'remove', 'bind', 'httpPort', 'httpsPort', 'pgbouncer', 'tail', 'since', 'follow']);

@@ -54,6 +54,9 @@ export function computeBudgets(s: PlanSizing, host: BudgetHost, nodes: number): 
       derivation: 'PostgreSQL default',
     },
   ];
+  const mon = s.monitoring ?? null;
+  // postgres_exporter holds one connection to PostgreSQL, redis_exporter one client of Redis.
+  if (mon) fixedItems.push({ name: 'postgres-exporter', amount: 1, derivation: 'monitoring (--alerts stack)' });
   const pgb = s.pgbouncer;
   const dbConnections = pgb
     ? budget(
@@ -76,6 +79,7 @@ export function computeBudgets(s: PlanSizing, host: BudgetHost, nodes: number): 
       { name: 'queue processes', amount: queueProcs * REDIS_PER_QUEUE_PROCESS, derivation: `${queueProcs} × ${REDIS_PER_QUEUE_PROCESS} (${QUEUE_COUNT} queues × (client + blocking client + delayed-job subscriber))` },
       { name: 'console', amount: CONSOLE_REDIS_CONNECTIONS, derivation: 'queue inspection and requeue' },
       { name: 'healthcheck', amount: 1, derivation: 'redis-cli ping' },
+      ...(mon ? [{ name: 'redis-exporter', amount: 1, derivation: 'monitoring (--alerts stack)' }] : []),
     ],
     s.redis.maxClients,
   );
@@ -94,6 +98,9 @@ export function computeBudgets(s: PlanSizing, host: BudgetHost, nodes: number): 
     { name: 'nginx', amount: s.nginx.limits.memoryBytes, derivation: `${s.nginx.workerProcesses} workers` },
   ];
   if (pgb) memItems.push({ name: 'pgbouncer', amount: pgb.limits.memoryBytes, derivation: 'transaction pooler' });
+  if (mon) {
+    for (const [svc, l] of Object.entries(mon.limits)) memItems.push({ name: svc, amount: l.memoryBytes, derivation: 'monitoring (--alerts stack)' });
+  }
   const memoryBytes = budget(memItems, host.memoryLimitBytes);
 
   const p = s.postgres;
@@ -165,6 +172,7 @@ export function checkBudgets(s: PlanSizing, host: BudgetHost, nodes: number): Bu
     ['redis', s.redis.limits],
     ['nginx', s.nginx.limits],
     ...(s.pgbouncer ? ([['pgbouncer', s.pgbouncer.limits]] as const) : []),
+    ...Object.entries(s.monitoring?.limits ?? {}),
   ] as const) {
     if (lim.cpus > cpuCap) out.push({ budget: `${svc}.cpus`, demand: lim.cpus, limit: cpuCap, message: `${svc} CPU limit ${lim.cpus} exceeds usable CPUs ${host.cpus}` });
   }

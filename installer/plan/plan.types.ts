@@ -10,6 +10,7 @@ import type { WorkloadProfile } from './workload.profile.js';
 
 import type { PidsLimits } from './pids.sizing.js';
 import type { LogLimits } from './logs.sizing.js';
+import type { AlertMode, MonitoringSizing } from './monitoring.sizing.js';
 
 export const TIERS = ['default', 'optimized', 'horizontal', 'cluster'] as const;
 export type Tier = (typeof TIERS)[number];
@@ -63,6 +64,11 @@ export interface Intent {
    * install", not "asked for". Wording only; absent otherwise.
    */
   origin?: 'install';
+  /**
+   * `--alerts stack|external|off` (monitoring.sizing.ts ALERT_MODES). Absent means `off`: intents
+   * recorded before alerts existed, and what-if plans without the flag.
+   */
+  alerts?: AlertMode;
 }
 
 /** A line of a budget: who consumes how much, and why. */
@@ -188,6 +194,11 @@ export interface PlanSizing {
    * manifests written before them; the renderer uses the defaults then.
    */
   logs?: LogLimits & { diskBytes: number };
+  /**
+   * Prometheus, Alertmanager and the exporters (monitoring.sizing.ts), present only when the stack
+   * runs them (`--alerts stack`); their memory is in budget.memoryBytes.
+   */
+  monitoring?: MonitoringSizing | null;
 }
 
 /** nginx → backend connection settings (the `upstream` block), derived per plan. */

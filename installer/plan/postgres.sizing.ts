@@ -142,6 +142,8 @@ export interface ConnectionInputs {
   /** PostgreSQL's connection cap (pgMemory().connectionCap). */
   cap: number;
   pgbouncer: PgbouncerChoice;
+  /** Direct connections of monitoring (postgres_exporter: 1 with --alerts stack, else 0 or absent). */
+  monitoringConnections?: number;
 }
 
 /** The connection plan: per-process pool, max_connections and PgBouncer's pool, all in connections. */
@@ -171,10 +173,11 @@ export interface ConnectionRefusal {
  * not even PgBouncer's smallest server pool (host below minimum). Pure; never throws.
  */
 export function planConnections(i: ConnectionInputs): ConnectionPlan | ConnectionRefusal {
-  const fixed = CONSOLE_DB_CONNECTIONS + MIGRATION_DB_CONNECTIONS + SUPERUSER_RESERVED_CONNECTIONS;
+  const mon = i.monitoringConnections ?? 0;
+  const fixed = CONSOLE_DB_CONNECTIONS + MIGRATION_DB_CONNECTIONS + SUPERUSER_RESERVED_CONNECTIONS + mon;
   const queueDemand = i.queueProcesses * i.queuePoolMax;
   const direct = (pool: number) => i.webProcesses * pool + queueDemand + fixed;
-  const fixedText = `console ${CONSOLE_DB_CONNECTIONS} + migrations ${MIGRATION_DB_CONNECTIONS} + superuser_reserved ${SUPERUSER_RESERVED_CONNECTIONS}`;
+  const fixedText = `console ${CONSOLE_DB_CONNECTIONS} + migrations ${MIGRATION_DB_CONNECTIONS} + superuser_reserved ${SUPERUSER_RESERVED_CONNECTIONS}${mon ? ` + postgres-exporter ${mon}` : ''}`;
   const directWhyNot = `direct pools need ${direct(WEB_POOL_FLOOR)} connections even at pool.max ${WEB_POOL_FLOOR}, over PostgreSQL's cap ${i.cap}`;
 
   if (i.pgbouncer.kind !== 'pgbouncer') {

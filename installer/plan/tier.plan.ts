@@ -47,6 +47,7 @@ import {
 import { TIER_SHAPES } from './tier.shapes.js';
 import { pidsLimits } from './pids.sizing.js';
 import { logLimits } from './logs.sizing.js';
+import { alertThresholds, monitoringBytes, monitoringSizing, MONITORING_SERVICES } from './monitoring.sizing.js';
 import { TIERS, type ContainerLimits, type Intent, type Plan, type PlanSizing, type Shortfall, type Tier, type TierOption } from './plan.types.js';
 import { DEFAULT_PROFILE, staffUnit, workloadProfileSchema, type WorkloadProfile } from './workload.profile.js';
 
@@ -65,6 +66,8 @@ export function osHeadroom(memoryBytes: number): Derived {
 /** The intent with every optional field filled in (`pgbouncer` defaults to `auto`, `nodes` to null). */
 export function normalizeIntent(intent: Intent): Intent {
   const n: Intent = { tier: intent.tier ?? null, users: intent.users ?? null, usersSource: intent.usersSource ?? null, nodes: intent.nodes ?? null, pgbouncer: intent.pgbouncer ?? 'auto' };
+  // Absent: an intent recorded before alerts existed (or a what-if without --alerts): none run.
+  if (intent.alerts !== undefined) n.alerts = intent.alerts;
   if (intent.profile) {
     // A profile read back from carebox.json may have been edited by hand: check it like a --profile file.
     const parsed = workloadProfileSchema.safeParse(intent.profile);
@@ -184,6 +187,15 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
   const appReserve = appMemoryReserve(startProcs, appBudget, cpus);
   d['host.appReserveBytes'] = appReserve.derivation;
 
+  // Prometheus, Alertmanager and the exporters (--alerts stack) take their memory before
+  // PostgreSQL's share, like Redis and nginx, for the most replicas this host may scale to.
+  const alertMode = intent.alerts ?? 'off';
+  const monitoring = alertMode === 'stack' ? monitoringSizing(2 * Math.max(1, startProcs) + 1, cpus) : null;
+  const monitoringMem = monitoring ? monitoringBytes(monitoring.value) : 0;
+  if (monitoring) {
+    for (const [k, v] of Object.entries(monitoring.derivations)) d[`sizing.monitoring.${k}`] = v;
+  }
+
   // Which connection plans may be tried, and whether PgBouncer's memory is set aside for each.
   const forcedWhy = shape.pgbouncer === 'always' ? `the ${tier} tier always runs PgBouncer (several hosts share one PostgreSQL)` : mode === 'on' ? '--pgbouncer on was asked for' : null;
   const passes: { withPgb: boolean; choice: PgbouncerChoice }[] = forcedWhy
@@ -226,13 +238,13 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
     const queueProcesses = queueReplicas * nodes;
     for (const pass of passes) {
       const withPgb = pass.withPgb;
-      const pgBytes = floorMiB(avail - redisLim.memoryBytes - nginxLim.memoryBytes - appReserve.value - (withPgb ? PGBOUNCER_BYTES : 0));
+      const pgBytes = floorMiB(avail - redisLim.memoryBytes - nginxLim.memoryBytes - appReserve.value - (withPgb ? PGBOUNCER_BYTES : 0) - monitoringMem);
       if (pgBytes < PG_MIN_BYTES) {
         lastWhy = `PostgreSQL would get ${b(Math.max(0, pgBytes))}${withPgb ? ` after PgBouncer's ${b(PGBOUNCER_BYTES)}` : ''}, under its minimum ${b(PG_MIN_BYTES)}`;
         break;
       }
       const pgm = pgMemory(pgBytes, cpus);
-      const conn = planConnections({ webProcesses, queueProcesses, queuePoolMax: queueConc, cap: pgm.connectionCap.value, pgbouncer: pass.choice });
+      const conn = planConnections({ webProcesses, queueProcesses, queuePoolMax: queueConc, cap: pgm.connectionCap.value, pgbouncer: pass.choice, monitoringConnections: monitoring ? 1 : 0 });
       if ('refused' in conn) {
         lastWhy = conn.refused;
         break;
@@ -316,6 +328,7 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
           redis: put('sizing.stopGraceS.redis', grace.redis),
           nginx: put('sizing.stopGraceS.nginx', grace.nginx),
         },
+        ...(monitoring ? { monitoring: monitoring.value } : {}),
       };
       const pids = pidsLimits(sizing);
       sizing.pidsLimit = {
@@ -327,7 +340,7 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
         nginx: put('sizing.pidsLimit.nginx', pids.nginx),
       };
       // Every container the tier may run: scaled out to twice the replicas, one surge, the singletons.
-      const logs = logLimits(2 * replicas + 1 + shape.queueReplicas(2 * replicas) + 4);
+      const logs = logLimits(2 * replicas + 1 + shape.queueReplicas(2 * replicas) + 4 + (monitoring ? MONITORING_SERVICES.length : 0));
       sizing.logs = {
         driver: 'json-file',
         maxSizeBytes: put('sizing.logs.maxSizeBytes', logs.maxSizeBytes),
@@ -361,7 +374,7 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
         'sizing.queue.limits.cpus': queueLim.cpus.derivation,
         'sizing.queue.limits.memoryBytes': queueLim.memoryBytes.derivation,
         'sizing.postgres.limits.cpus': postgresCpus(cpus).derivation,
-        'sizing.postgres.limits.memoryBytes': `PostgreSQL memory ${b(pgBytes)} = ${b(avail)} − redis ${b(redisLim.memoryBytes)} − nginx ${b(nginxLim.memoryBytes)} − app reserve ${b(appReserve.value)}${withPgb ? ` − pgbouncer ${b(PGBOUNCER_BYTES)}` : ''} (the same for every tier on this host: a re-tier never restarts PostgreSQL)`,
+        'sizing.postgres.limits.memoryBytes': `PostgreSQL memory ${b(pgBytes)} = ${b(avail)} − redis ${b(redisLim.memoryBytes)} − nginx ${b(nginxLim.memoryBytes)} − app reserve ${b(appReserve.value)}${withPgb ? ` − pgbouncer ${b(PGBOUNCER_BYTES)}` : ''}${monitoringMem ? ` − monitoring ${b(monitoringMem)}` : ''} (the same for every tier on this host: a re-tier never restarts PostgreSQL)`,
         'sizing.postgres.maxConnections': conn.maxConnections.derivation,
         'sizing.postgres.superuserReservedConnections': `superuser_reserved_connections ${SUPERUSER_RESERVED_CONNECTIONS} (constant: PostgreSQL's default)`,
         'sizing.postgres.sharedBuffersBytes': pgm.sharedBuffersBytes.derivation,
@@ -384,6 +397,9 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
         d['sizing.pgbouncer.reservePoolSize'] = conn.pgbouncer.reservePoolSize.derivation;
         d['sizing.pgbouncer.limits.cpus'] = pgbLim.cpus.derivation;
         d['sizing.pgbouncer.limits.memoryBytes'] = pgbLim.memoryBytes.derivation;
+      }
+      if (alertMode !== 'off') {
+        for (const [k, v] of Object.entries(alertThresholds(sizing).derivations)) d[k] = v;
       }
       const reasons = [...conn.reasons];
       if (p < startProcs && firstWhy) reasons.push(`${startProcs} web processes did not fit (${firstWhy}); planned for ${p}`);
@@ -520,6 +536,14 @@ export function planCarebox(host: PlanHost, rawIntent: Intent): Plan {
   const finish = (tier: Tier, reasons: string[], shortfall: Plan['shortfall'] = null): Plan => {
     const r = results.get(tier)!;
     if (!r.ok) {
+      // Monitoring is what does not fit: say so, and how to keep alerts without it.
+      if (intent.alerts === 'stack' && sizeTier(host, tier, { ...intent, alerts: 'off' }).ok) {
+        throw new PreflightError(
+          `this host cannot run the ${tier} tier with Prometheus and Alertmanager in the stack (--alerts stack): ${r.reason}`,
+          "give --alerts external (only the rules file, for the hospital's own Prometheus) or --alerts off, or a host with more memory",
+          { tiers },
+        );
+      }
       throw new PreflightError(`this host cannot run the ${tier} tier: ${r.reason}`, r.hint, { tiers });
     }
     return { ...r.plan, reasons: [...reasons, ...r.plan.reasons], tiers, shortfall };

@@ -118,6 +118,23 @@ export const PREFLIGHT_CHECKS: PreflightCheck[] = [
     },
   },
   {
+    // Redis forks to rewrite its append-only file. Under strict overcommit (2), or the heuristic (0)
+    // on a host short of memory, the fork fails, Redis refuses writes (MISCONF) and sign-in and the
+    // job queue stop (503 STORE_REFUSES_WRITES; the RedisRefusesWrites alert fires). Redis's own
+    // start-up warning asks for 1. Never fails an install: the host's kernel settings are the admin's.
+    id: 'overcommit',
+    title: 'vm.overcommit_memory',
+    run: ({ facts }) => {
+      const f = facts.overcommitMemory;
+      const needs = 'vm.overcommit_memory = 1 (Redis background saves fork; Redis documentation)';
+      const fix = 'run `sysctl vm.overcommit_memory=1` and add `vm.overcommit_memory = 1` to /etc/sysctl.d/99-carebox.conf';
+      if (!f || f.value === null) return { status: 'warn', found: `could not read ${f?.source ?? '/proc/sys/vm/overcommit_memory'}`, needs, fix };
+      if (f.value === 1) return pass(`1 (${f.source})`, needs);
+      const found = f.value === 2 ? `2, strict (${f.source}): Redis's fork for its AOF rewrite can fail, and Redis then refuses writes (MISCONF)` : `0, heuristic (${f.source}): under memory pressure Redis's fork can fail and Redis then refuses writes (MISCONF)`;
+      return { status: 'warn', found, needs, fix };
+    },
+  },
+  {
     id: 'cgroup',
     title: 'cgroup limits enforceable',
     run: ({ facts }) => {

@@ -8,6 +8,8 @@ import { nginxUpstreamFor } from './config.render.js';
 import { DRAIN_IDLE_CLOSE_MARGIN_MS } from '../plan/sizing.constants.js';
 import { pgSharedMemory } from '../plan/postgres.sizing.js';
 import { stopGraceSeconds } from '../plan/grace.sizing.js';
+import { MONITORING_SERVICES, type MonitoringService } from '../plan/monitoring.sizing.js';
+import { NODE_EXPORTER_MOUNTS, type AlertSettings } from './monitoring.render.js';
 
 /** Options of the edge and the project that are not sizing. */
 export interface StackOptions {
@@ -29,6 +31,10 @@ export interface StackOptions {
    * the client address from their X-Forwarded-For and from nobody else's (nginx.conf.eta).
    */
   trustedProxies?: string[];
+  /** Docker's data root (facts.docker.dataRoot): node-exporter watches its filesystem. */
+  dockerRoot?: string | null;
+  /** Where alerts go (carebox.json `alerts`); absent: nowhere but `carebox alerts`. */
+  alerts?: AlertSettings | null;
 }
 
 /**
@@ -77,6 +83,12 @@ const IMAGE_SLOTS: Record<string, keyof StackImages> = {
   '@nginx': 'nginx',
   '@pgbouncer': 'pgbouncer',
   '@server': 'server',
+  '@prometheus': 'prometheus',
+  '@alertmanager': 'alertmanager',
+  '@nodeExporter': 'nodeExporter',
+  '@postgresExporter': 'postgresExporter',
+  '@redisExporter': 'redisExporter',
+  '@blackboxExporter': 'blackboxExporter',
 };
 
 /**
@@ -90,11 +102,20 @@ export function renderCompose(plan: Plan, images: StackImages, opts: StackOption
   const doc = parse(template) as ComposeDoc;
   const s = plan.sizing;
   const svc = doc.services;
+  const monitoring = s.monitoring ?? null;
+  if (!monitoring) {
+    // --alerts external or off: the stack runs no monitoring (the rules file is rendered apart).
+    for (const name of MONITORING_SERVICES) delete svc[name];
+    for (const v of ['prometheus-data', 'alertmanager-data']) delete (doc.volumes as Record<string, unknown> | undefined)?.[v];
+    for (const k of ['alertmanager-config', 'redis-exporter-passwords']) delete (doc.secrets as Record<string, unknown> | undefined)?.[k];
+  }
   for (const [name, service] of Object.entries(svc)) {
     const slot = typeof service.image === 'string' ? IMAGE_SLOTS[service.image] : undefined;
     if (typeof service.image === 'string' && service.image.startsWith('@')) {
       if (!slot) throw new Error(`compose template: service ${name} has unknown image slot ${service.image}`);
-      service.image = images[slot];
+      const ref = images[slot];
+      if (!ref) throw new Error(`compose template: no image for ${slot} (service ${name})`);
+      service.image = ref;
     }
     // No tier label: labels are part of Compose's config hash, so a tier label would make every
     // re-tier recreate every container (nginx included). The tier is in `x-carebox` and the manifest.
@@ -114,7 +135,7 @@ export function renderCompose(plan: Plan, images: StackImages, opts: StackOption
   const logs: LogLimits = s.logs ?? { driver: 'json-file', maxSizeBytes: LOG_FILE_BYTES, maxFiles: LOG_FILES };
   const pids: PidsLimits = s.pidsLimit ?? (Object.fromEntries(Object.entries(pidsLimits(s)).map(([k, v]) => [k, v.value])) as unknown as PidsLimits);
   for (const [name, service] of Object.entries(svc)) {
-    const n = pids[name as keyof PidsLimits];
+    const n = monitoring && name in monitoring.pidsLimit ? monitoring.pidsLimit[name as MonitoringService] : pids[name as keyof PidsLimits];
     if (n === undefined) throw new Error(`compose template: the plan has no pids limit for service ${name}`);
     harden(service, n, logs);
   }
@@ -181,6 +202,22 @@ export function renderCompose(plan: Plan, images: StackImages, opts: StackOption
   limits(nginx, s.nginx.limits);
   nginx.tmpfs = [`/tmp:mode=1777,size=${memString(nginxTempBytes(s.bodyLimitBytes))}`];
   nginx.ports = opts.httpsPort ? [`${opts.bindAddress}:${opts.httpsPort}:8443`, `127.0.0.1:${opts.httpPort}:8080`] : [`${opts.bindAddress}:${opts.httpPort}:8080`];
+
+  if (monitoring) {
+    for (const name of MONITORING_SERVICES) limits(svc[name]!, monitoring.limits[name]);
+    svc.prometheus!.command = [
+      '--config.file=/etc/prometheus/carebox/prometheus.yml',
+      '--storage.tsdb.path=/prometheus',
+      `--storage.tsdb.retention.time=${monitoring.retentionDays}d`,
+      `--storage.tsdb.retention.size=${Math.floor(monitoring.retentionBytes / 1024 ** 2)}MB`,
+      '--web.listen-address=:9090',
+    ];
+    // Docker's data root holds the volumes (PostgreSQL's data): its filesystem is watched too.
+    if (opts.dockerRoot) {
+      const ne = svc['node-exporter']!;
+      ne.volumes = [...((ne.volumes as string[] | undefined) ?? []), `${opts.dockerRoot}:${NODE_EXPORTER_MOUNTS.dockerRoot}:ro`];
+    }
+  }
 
   const out = {
     'x-carebox': { version: opts.version, tier: plan.tier, project: opts.project },

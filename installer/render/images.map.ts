@@ -8,7 +8,11 @@ import { z } from 'zod';
  *  - redis: `redis-server` and `redis-cli` on PATH;
  *  - nginx: `nginx` ≥ 1.27.3 on PATH (MIN_NGINX_VERSION: `resolve` in `upstream`), /etc/nginx/mime.types, curl (healthcheck);
  *  - pgbouncer: `pgbouncer` on PATH (and pg_isready or nc for the healthcheck);
- *  - node: Node.js 20 with npm, the base of the locally built server image.
+ *  - node: Node.js 20 with npm, the base of the locally built server image;
+ *  - prometheus, alertmanager, nodeExporter, postgresExporter, redisExporter, blackboxExporter (only with
+ *    `--alerts stack`): the official images' binaries at their paths (/bin/prometheus,
+ *    /bin/alertmanager, /bin/node_exporter, /bin/postgres_exporter, /redis_exporter, /bin/blackbox_exporter) and `wget` for
+ *    the healthchecks (busybox in the official images; the alpine variant of redis_exporter).
  */
 export const DEFAULT_IMAGES = {
   postgres: 'postgres:15.10-bookworm',
@@ -17,10 +21,25 @@ export const DEFAULT_IMAGES = {
   nginx: 'nginx:1.28.0-bookworm',
   pgbouncer: 'edoburu/pgbouncer:v1.23.1-p2',
   node: 'node:20.18.1-bookworm-slim',
+  prometheus: 'prom/prometheus:v2.53.2',
+  alertmanager: 'prom/alertmanager:v0.27.0',
+  nodeExporter: 'prom/node-exporter:v1.8.2',
+  postgresExporter: 'prometheuscommunity/postgres-exporter:v0.15.0',
+  // The alpine variant: the scratch image has no wget for a healthcheck.
+  redisExporter: 'oliver006/redis_exporter:v1.62.0-alpine',
+  blackboxExporter: 'prom/blackbox-exporter:v0.25.0',
 } as const;
 
+/** The images only a stack with `--alerts stack` runs (an images file without them still loads). */
+export const MONITORING_IMAGES = ['prometheus', 'alertmanager', 'nodeExporter', 'postgresExporter', 'redisExporter', 'blackboxExporter'] as const;
+
 export type BaseImageName = keyof typeof DEFAULT_IMAGES;
-export type BaseImages = Record<BaseImageName, string>;
+export type MonitoringImageName = (typeof MONITORING_IMAGES)[number];
+/**
+ * Images by name. The monitoring ones are optional: manifests and images files from before alerts
+ * lack them, and only a stack with `--alerts stack` runs them.
+ */
+export type BaseImages = Record<Exclude<BaseImageName, MonitoringImageName>, string> & Partial<Record<MonitoringImageName, string>>;
 /** Every image a rendered stack references: the base images plus the locally built server image. */
 export type StackImages = BaseImages & { server: string };
 
@@ -45,6 +64,12 @@ export const imagesFileSchema = z
     nginx: imageRef.optional(),
     pgbouncer: imageRef.optional(),
     node: imageRef.optional(),
+    prometheus: imageRef.optional(),
+    alertmanager: imageRef.optional(),
+    nodeExporter: imageRef.optional(),
+    postgresExporter: imageRef.optional(),
+    redisExporter: imageRef.optional(),
+    blackboxExporter: imageRef.optional(),
     server: imageRef.optional(),
   })
   .strict();

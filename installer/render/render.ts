@@ -7,6 +7,10 @@ import { renderNginx, renderPgbouncer, renderPgbouncerUserlist, renderPostgresCo
 import { renderEnv } from './env.render.js';
 import type { StackImages } from './images.map.js';
 import type { Templates } from './templates.load.js';
+import { MONITORING_FILES, renderAlertmanagerConfig, renderAlertRules, renderBlackboxConfig, renderPrometheusConfig, renderRedisExporterPasswords } from './monitoring.render.js';
+
+/** The sender of alert mail when .env sets no MAIL_FROM (the worker's default, compose template). */
+export const DEFAULT_MAIL_FROM = 'Carebox <no-reply@carebox.invalid>';
 
 /** One file of the install root: path relative to the root, UTF-8 content, file mode. */
 export interface RenderedFile {
@@ -50,6 +54,23 @@ export function renderStack(input: RenderInput): RenderedFile[] {
     { path: INSTALL_FILES.appDbPassword, content: env.secrets.POSTGRES_APP_PASSWORD, mode: 0o444, secret: true },
     { path: INSTALL_FILES.redisPassword, content: env.secrets.REDIS_PASSWORD, mode: 0o444, secret: true },
   ];
+  if (plan.sizing.monitoring || plan.intent.alerts === 'external') {
+    // The rules file: loaded by the stack's Prometheus, or taken by the hospital's (--alerts external).
+    files.push({ path: MONITORING_FILES.rules, content: renderAlertRules(plan, options.alerts?.forScale ?? 1), mode: 0o644, secret: false });
+  }
+  if (plan.sizing.monitoring) {
+    const tls = Boolean(options.httpsPort);
+    files.push({ path: MONITORING_FILES.prometheus, content: renderPrometheusConfig(plan, { project: options.project, tls, forScale: options.alerts?.forScale ?? 1 }), mode: 0o644, secret: false });
+    files.push({ path: MONITORING_FILES.blackbox, content: renderBlackboxConfig(), mode: 0o644, secret: false });
+    const extra = new Map(env.extra);
+    files.push({
+      path: MONITORING_FILES.alertmanager,
+      content: renderAlertmanagerConfig({ settings: options.alerts ?? { email: [], webhookUrl: null }, smtpUrl: extra.get('SMTP_URL') ?? null, mailFrom: extra.get('MAIL_FROM') ?? DEFAULT_MAIL_FROM, project: options.project }),
+      mode: 0o444,
+      secret: true,
+    });
+    files.push({ path: MONITORING_FILES.redisExporterPasswords, content: renderRedisExporterPasswords(env.secrets.REDIS_PASSWORD), mode: 0o444, secret: true });
+  }
   const pgb = renderPgbouncer(plan, templates.pgbouncer);
   if (pgb) {
     files.push({ path: INSTALL_FILES.pgbouncerIni, content: pgb, mode: 0o644, secret: false });

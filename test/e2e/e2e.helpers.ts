@@ -50,7 +50,10 @@ export function runCommand(
 
 /** Run the built `carebox` CLI (no TTY: stdin is /dev/null), parse stdout as JSON when it is. */
 export function carebox(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; onStderr?: (soFar: string, child: ChildProcess) => void } = {}): Promise<CliRun> {
-  return runCommand([process.execPath, CLI, ...args], { env: { ...process.env, ...opts.env }, timeoutMs: opts.timeoutMs, onStderr: opts.onStderr });
+  // Installs made by e2e files run without Prometheus and Alertmanager (CAREBOX_ALERTS=off, the
+  // `--alerts` default) unless a file asks otherwise: six more containers per stack would slow every
+  // file, and alerts have their own e2e file (alerts.e2e.test.ts). Set CAREBOX_ALERTS to override.
+  return runCommand([process.execPath, CLI, ...args], { env: { CAREBOX_ALERTS: 'off', ...process.env, ...opts.env }, timeoutMs: opts.timeoutMs, onStderr: opts.onStderr });
 }
 
 /** Fail with how to fix it when the e2e prerequisites are missing. */

@@ -59,5 +59,7 @@ fi
 say "docker $(docker version --format '{{.Server.Version}}'), compose $(docker compose version --short)"
 
 bash "$here/../images/build-standins.sh"
+# Prometheus, Alertmanager, the exporters and the SMTP sink of the alert tests (merges its keys).
+bash "$here/../images/build-monitoring-standins.sh"
 # The Docker CLI + Compose stand-in the release's CLI image is built on (test/e2e/release.e2e.test.ts).
 bash "$here/../images/build-cli-standin.sh"

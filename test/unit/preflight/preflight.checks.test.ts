@@ -95,6 +95,19 @@ function expectStatus(id: string, c: PreflightContext, status: CheckResult['stat
 }
 
 describe('preflight: declarative checks on fixture host facts', () => {
+  describe('overcommit (vm.overcommit_memory: Redis background saves fork)', () => {
+    const at = (value: 0 | 1 | 2 | null) => facts({ overcommitMemory: { value, source: '/proc/sys/vm/overcommit_memory' } });
+    it('passes at 1 and warns at 0 and 2 with the sysctl that fixes it; never fails', () => {
+      expectStatus('overcommit', ctx(at(1)), 'pass');
+      for (const v of [0, 2] as const) expect(expectStatus('overcommit', ctx(at(v)), 'warn').fix).to.contain('vm.overcommit_memory=1');
+      expect(check('overcommit', ctx(at(2))).found).to.contain('MISCONF');
+    });
+    it('warns when the file could not be read (or facts from before it was read)', () => {
+      expectStatus('overcommit', ctx(at(null)), 'warn');
+      expectStatus('overcommit', ctx(facts()), 'warn');
+    });
+  });
+
   describe('tier-resources (minimum CPUs and memory per tier)', () => {
     it('passes when the plan fits, naming the tier minimum and the planned workers', () => {
       const r = expectStatus('tier-resources', ctx(facts()), 'pass');
@@ -326,3 +339,4 @@ describe('preflight: host figures next to usable figures', () => {
     expect(check('tier-resources', ctx(f)).found).to.match(/2 usable CPUs .*host 2\), 4 GiB usable .*host 4 GiB\)/);
   });
 });
+

@@ -1,0 +1,417 @@
+/**
+ * Alerts that reach a person (issue 13, item 4), end to end with real parts: one stack installed
+ * with `--alerts stack` (real Prometheus, Alertmanager and exporters: the Debian stand-ins), an SMTP
+ * sink (Debian's python3-aiosmtpd, its Maildir handler writing each mail to a file) and a webhook
+ * receiver (a small Python HTTP server writing each POST body to a file), both containers on the
+ * stack's network. Things are broken for real and the test waits for the mail and the webhook call:
+ * an expiring TLS certificate, backup/drill metrics with old timestamps (written the way the backup
+ * side writes them: prom-client's Registry into node_exporter's textfile directory), a full disk
+ * (<root>/metrics, which node-exporter watches as the install root's disk, is a 16 MiB tmpfs), Redis stopped, the backend replica stopped, PostgreSQL stopped while
+ * the API is asked (5xx), and a process the kernel kills for memory.
+ * `for:` durations and Alertmanager's waits are shortened by the test-only
+ * CAREBOX_TEST_ALERT_FOR_SCALE (0.05: 2 min → 6 s); the 10/15-minute rate windows and the 24 h
+ * prediction are proven by promtool (test/integration/render/alert-rules.promtool.test.ts).
+ * Needs root (mount a tmpfs) and the monitoring stand-ins (test/images/build-monitoring-standins.sh).
+ */
+import { expect } from 'chai';
+import type Docker from 'dockerode';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Gauge, Registry } from 'prom-client';
+import { carebox, freePort, projectResources, requireE2ePrereqs, STANDINS } from './e2e.helpers.js';
+import { apiCall, containersOf, signInAdmin, type TestStack } from './ops.helpers.js';
+import { makeTestCerts } from '../tls.fixtures.js';
+import { MONITORING_SERVICES } from '../../installer/plan/monitoring.sizing.js';
+import { projectNameFor } from '../../installer/apply/project.name.js';
+import { execIn } from '../../installer/apply/container.exec.js';
+import { INSTALL_FILES } from '../../installer/paths.js';
+
+const FOR_SCALE = '0.05';
+const SINK_TAG = 'carebox-standin/smtp-sink:1.4';
+
+/** The webhook receiver: every POST body becomes /out/<n>.json. */
+const WEBHOOK_PY = `
+import http.server, itertools, os
+n = itertools.count()
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get('Content-Length', 0)))
+        tmp = '/out/.%d.tmp' % next(n)
+        with open(tmp, 'wb') as f: f.write(body)
+        os.rename(tmp, tmp.replace('/.', '/').replace('.tmp', '.json'))
+        self.send_response(200); self.end_headers()
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer(('0.0.0.0', 8080), H).serve_forever()
+`;
+
+function sh(argv: string[], timeoutMs = 60_000): string {
+  return execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', function () {
+  this.timeout(900_000);
+  let docker: Docker;
+  let base = '';
+  let root = '';
+  let mail = '';
+  let hooks = '';
+  let project = '';
+  let port = 0;
+  const sinks: string[] = [];
+  let mounted = false;
+  let metricsDir = '';
+  let admin: { username: string; oneTimePassword: string } | null = null;
+  let token = '';
+  let redisVolume = '';
+
+  /** Wait (bounded) until the API answers ready through nginx again after a service restart. */
+  async function waitReady(timeoutMs = 120_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (let i = 0; i < 120 && Date.now() < deadline; i++) {
+      const r = await fetch(`http://127.0.0.1:${port}/ready`, { signal: AbortSignal.timeout(5000) }).catch(() => null);
+      if (r?.status === 200) return;
+      await new Promise((res) => setTimeout(res, 1000));
+    }
+    throw new Error('the stack did not become ready again');
+  }
+
+  /** Every mail body in the sink's Maildir (new/). */
+  const mails = (): string[] => {
+    const dir = join(mail, 'new');
+    return existsSync(dir) ? readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8')) : [];
+  };
+  /** Every webhook payload received. */
+  const webhooks = (): { status: string; alerts: { labels: Record<string, string>; status: string }[] }[] =>
+    readdirSync(hooks)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => JSON.parse(readFileSync(join(hooks, f), 'utf8')));
+
+  /** Wait (bounded) until a firing mail and a webhook call name `alert`. */
+  async function waitForAlert(alert: string, timeoutMs = 180_000): Promise<{ mail: string }> {
+    const deadline = Date.now() + timeoutMs;
+    for (let i = 0; i < 400 && Date.now() < deadline; i++) {
+      const m = mails().find((x) => x.includes(`FIRING`) && x.includes(alert));
+      const w = webhooks().find((p) => p.status === 'firing' && p.alerts.some((a) => a.labels.alertname === alert && a.status === 'firing'));
+      if (m && w) return { mail: m };
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+    const firing = await carebox(['alerts', '--all', '--json', '--dir', root]);
+    throw new Error(`no mail and webhook for ${alert} within ${timeoutMs / 1000} s; mails: ${mails().length}, webhooks: ${webhooks().length}; Alertmanager holds: ${JSON.stringify(firing.json?.alerts?.map((a: { name: string }) => a.name))}`);
+  }
+
+  async function service(name: string) {
+    const [c] = await containersOf(docker, project, name);
+    if (!c) throw new Error(`no ${name} container`);
+    return docker.getContainer(c.Id);
+  }
+
+  before(async function () {
+    docker = await requireE2ePrereqs();
+    const images = JSON.parse(readFileSync(STANDINS, 'utf8')) as Record<string, string>;
+    if (!images.prometheus || !existsSync(STANDINS)) throw new Error('monitoring stand-ins missing: run bash test/images/build-monitoring-standins.sh');
+    base = await mkdtemp(join(tmpdir(), 'carebox-alerts-'));
+    root = join(base, 'root');
+    mail = join(base, 'mail');
+    hooks = join(base, 'hooks');
+    for (const d of [root, mail, hooks]) await mkdir(d, { recursive: true });
+    // The sinks run as the image's user (nobody); aiosmtpd's Mailbox handler expects a Maildir.
+    for (const d of ['new', 'cur', 'tmp']) await mkdir(join(mail, d));
+    for (const d of ['', 'new', 'cur', 'tmp']) await chmod(join(mail, d), 0o777);
+    await chmod(hooks, 0o777);
+    // <root>/metrics (node-exporter's view of the install root's disk) on a 16 MiB tmpfs of its own:
+    // the disk the disk alerts watch can be filled for real without filling this machine's disk.
+    metricsDir = join(root, INSTALL_FILES.metricsDir);
+    await mkdir(metricsDir, { recursive: true });
+    sh(['mount', '-t', 'tmpfs', '-o', 'size=16m,mode=0755', 'tmpfs', metricsDir]);
+    mounted = true;
+    // Mail goes through SMTP_URL in .env, as the server's does (an admin adds it; install keeps it).
+    await writeFile(join(root, '.env'), 'SMTP_URL=smtp://smtp-sink:2525\nMAIL_FROM=Carebox Alerts <alerts@carebox.test>\n', { mode: 0o600 });
+    // Redis's data volume on an 8 MiB tmpfs, created before the install (Compose takes the existing
+    // volume of that name): the last test fills it for real, so Redis's append-only file cannot be
+    // written and Redis refuses writes (MISCONF), as on a full disk.
+    redisVolume = `${projectNameFor(root)}_redis-data`;
+    const [uid, gid] = ['-u', '-g'].map((f) => sh(['docker', 'run', '--rm', '--network', 'none', '--entrypoint', 'id', images.redis!, f]).trim());
+    sh(['docker', 'volume', 'create', '--driver', 'local', '--opt', 'type=tmpfs', '--opt', 'device=tmpfs', '--opt', `o=size=8m,uid=${uid},gid=${gid}`, redisVolume]);
+    // A certificate that expires in 5 days: inside 21 and 7.
+    const certs = makeTestCerts('carebox.test', 5);
+    port = await freePort();
+    const httpsPort = await freePort();
+    const r = await carebox(
+      ['install', '--yes', '--json', '--dir', root, '--tier', 'default', '--http-port', String(port), '--bind', '127.0.0.1', '--images', STANDINS,
+        '--tls-cert', certs.cert, '--tls-key', certs.key, '--https-port', String(httpsPort),
+        '--alerts', 'stack', '--alert-email', 'oncall@hospital.test', '--alert-webhook', 'http://webhook-sink:8080/hook'],
+      { env: { CAREBOX_TEST_ALERT_FOR_SCALE: FOR_SCALE } },
+    );
+    if (r.code !== 0) throw new Error(`install failed (exit ${r.code}):\n${r.stderr.slice(-4000)}`);
+    project = r.json.project;
+    admin = r.json.admin;
+    const network = `${project}_internal`;
+    const run = (name: string, alias: string, args: string[]) => {
+      const id = sh(['docker', 'run', '-d', '--name', `${project}-${name}`, '--network', network, '--network-alias', alias, '--memory', '64m', ...args]).trim();
+      sinks.push(id);
+    };
+    // A signed-in admin for the API traffic of the PostgreSQL test (its session lives in Redis).
+    token = await signInAdmin({ url: `http://127.0.0.1:${port}`, admin } as TestStack);
+    run('smtp-sink', 'smtp-sink', ['-v', `${mail}:/mail`, '--entrypoint', 'python3', SINK_TAG, '-m', 'aiosmtpd', '-n', '-l', '0.0.0.0:2525', '-c', 'aiosmtpd.handlers.Mailbox', '/mail']);
+    run('webhook-sink', 'webhook-sink', ['-v', `${hooks}:/out`, '--entrypoint', 'python3', SINK_TAG, '-c', WEBHOOK_PY]);
+  });
+
+  after(async function () {
+    for (const id of sinks) {
+      try {
+        sh(['docker', 'rm', '-f', id]);
+      } catch {
+        /* already gone */
+      }
+    }
+    // Lazily: node-exporter holds the mount until uninstall removes it.
+    if (mounted) {
+      try {
+        sh(['umount', '-l', metricsDir]);
+      } catch {
+        /* not mounted */
+      }
+    }
+    if (root && existsSync(join(root, 'carebox.json'))) await carebox(['uninstall', '--dir', root, '--purge', '--yes']);
+    if (redisVolume) {
+      try {
+        sh(['docker', 'volume', 'rm', '-f', redisVolume]);
+      } catch {
+        /* removed with the stack */
+      }
+    }
+    if (base) await rm(base, { recursive: true, force: true });
+  });
+
+  it('runs every monitoring service healthy, with rotated json-file logs and no published port (docker inspect)', async () => {
+    for (const name of MONITORING_SERVICES) {
+      const info = await (await service(name)).inspect();
+      expect(info.State.Running, name).to.equal(true);
+      expect(info.HostConfig.LogConfig!.Type, name).to.equal('json-file');
+      expect(info.HostConfig.LogConfig!.Config['max-size'], name).to.match(/^\d+[kmg]$/);
+      expect(info.HostConfig.LogConfig!.Config['max-file'], name).to.match(/^\d+$/);
+      expect(Object.keys(info.HostConfig.PortBindings ?? {}), name).to.deep.equal([]);
+      expect(info.HostConfig.Memory, name).to.be.greaterThan(0);
+    }
+    const { containers } = await projectResources(docker, project);
+    expect(containers.filter((c) => MONITORING_SERVICES.includes(c.Labels['com.docker.compose.service'] as never))).to.have.length(MONITORING_SERVICES.length);
+  });
+
+  it('`carebox alerts test` sends a test notification through Alertmanager to the SMTP sink and the webhook', async () => {
+    const r = await carebox(['alerts', 'test', '--json', '--dir', root, '--timeout', '120']);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.json.integrations.email.attempted).to.be.greaterThan(0);
+    expect(r.json.integrations.webhook.attempted).to.be.greaterThan(0);
+    const { mail: m } = await waitForAlert('CareboxTest', 60_000);
+    expect(m).to.contain('To: oncall@hospital.test');
+    expect(m).to.contain('carebox alerts test');
+  });
+
+  it('a TLS certificate that expires in 5 days raises both certificate alerts', async () => {
+    await waitForAlert('TlsCertificateExpiresVerySoon');
+    await waitForAlert('TlsCertificateExpiresSoon');
+  });
+
+  it('backup and drill metrics (the textfile the backup side writes) raise BackupMissing, RestoreDrillMissing, BackupFailed, BackupRefusedNoSpace, BackupScheduleMissed and RestoreDrillFailed', async () => {
+    // Written as the backup side writes it (the contract): prom-client's exposition, temp file + rename.
+    const registry = new Registry();
+    const now = Date.now() / 1000;
+    const g = (name: string, v: number) => new Gauge({ name, help: name, registers: [registry] }).set(v);
+    // The last verified backup 30 h ago; since then one attempt failed and one was refused for
+    // lack of space; the schedule missed a run; the last passing drill 9 days ago, the last one failed.
+    g('carebox_backup_last_success_timestamp_seconds', now - 30 * 3600);
+    g('carebox_backup_last_attempt_timestamp_seconds', now - 2 * 3600);
+    g('carebox_backup_last_attempt_success', 0);
+    g('carebox_restore_drill_last_success_timestamp_seconds', now - 9 * 86400);
+    g('carebox_restore_drill_last_attempt_success', 0);
+    g('carebox_backup_refused_timestamp_seconds', now - 3600);
+    g('carebox_backup_schedule_missed', 1);
+    const dir = metricsDir;
+    await writeFile(join(dir, '.carebox_backup.prom.tmp'), await registry.metrics(), { mode: 0o644 });
+    sh(['mv', join(dir, '.carebox_backup.prom.tmp'), join(dir, 'carebox_backup.prom')]);
+    for (const alert of ['BackupMissing', 'RestoreDrillMissing', 'BackupFailed', 'BackupRefusedNoSpace', 'BackupScheduleMissed', 'RestoreDrillFailed']) await waitForAlert(alert);
+  });
+
+  it('a full disk (the metrics tmpfs past 95 %) raises DiskSpaceCritical, DiskSpaceLow and DiskWillFillIn24h', async () => {
+    const filler = join(metricsDir, 'filler.bin');
+    const free = Number(sh(['df', '--output=avail', '-B1', metricsDir]).split('\n')[1]);
+    // Leave 256 KiB: under 5 % of the 16 MiB tmpfs.
+    sh(['fallocate', '-l', String(Math.max(0, free - 256 * 1024)), filler]);
+    try {
+      await waitForAlert('DiskSpaceCritical');
+      await waitForAlert('DiskSpaceLow');
+      // The drop just seen, extrapolated over 24 h, fills the disk (predict_linear over the samples
+      // so far; the 6 h look-back over a steady decline is proven by promtool).
+      await waitForAlert('DiskWillFillIn24h');
+    } finally {
+      await rm(filler, { force: true });
+    }
+  });
+
+  it('Redis stopped raises RedisDown, and `carebox alerts` lists it', async () => {
+    const redis = await service('redis');
+    await redis.stop({ t: 30 });
+    try {
+      await waitForAlert('RedisDown');
+      // Alertmanager holds what Prometheus last sent it: poll briefly (bounded) for the list to show it.
+      let names: string[] = [];
+      for (let i = 0; i < 15 && !names.includes('RedisDown'); i++) {
+        const r = await carebox(['alerts', '--json', '--dir', root]);
+        expect(r.code, r.stderr).to.equal(0);
+        names = r.json.alerts.map((a: { name: string }) => a.name);
+        if (!names.includes('RedisDown')) await new Promise((res) => setTimeout(res, 2000));
+      }
+      expect(names, JSON.stringify(names)).to.include('RedisDown');
+    } finally {
+      await redis.start();
+      await waitReady();
+    }
+  });
+
+  it('the backend replica stopped raises BackendReplicasMissing', async () => {
+    const backend = await service('backend');
+    await backend.stop({ t: 10 });
+    try {
+      await waitForAlert('BackendReplicasMissing');
+    } finally {
+      await backend.start();
+      await waitReady();
+    }
+  });
+
+  it('PostgreSQL stopped raises PostgresDown, and the API\'s 5xx answers raise HttpErrorRateHigh', async () => {
+    await waitReady();
+    // Sign in again: Redis's volume is a tmpfs (see before), so its restart above dropped the sessions.
+    const login = await apiCall(`http://127.0.0.1:${port}`, 'POST', '/auth/login', null, { username: admin!.username, password: 'ward-7-upgrade-night-2026' });
+    expect(login.status, JSON.stringify(login.body)).to.equal(200);
+    token = login.body.token as string;
+    const db = await service('db');
+    // The grace Compose gives it (stop_grace_period 60 s): a clean shutdown, as an admin's stop would be.
+    await db.stop({ t: 60 });
+    // Authenticated writes through nginx (the session lives in Redis; reads may come from the
+    // cache): each new patient is a 503 while PostgreSQL is down (bounded loop). Health checks do
+    // not count for the rule.
+    let stop = false;
+    const statuses = new Map<number, number>();
+    const traffic = (async () => {
+      for (let i = 0; i < 2000 && !stop; i++) {
+        const r = await apiCall(`http://127.0.0.1:${port}`, 'POST', '/patients', token, { mrn: `ALERT-${i}`, givenName: 'Alert', familyName: `Test${i}`, birthDate: '1980-01-01', sex: 'unknown' }).catch(() => null);
+        if (r) statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+        await new Promise((res) => setTimeout(res, 250));
+      }
+    })();
+    try {
+      await waitForAlert('PostgresDown');
+      await waitForAlert('HttpErrorRateHigh').catch((err: Error) => {
+        throw new Error(`${err.message}; API answers while PostgreSQL was down: ${JSON.stringify([...statuses])}`);
+      });
+    } finally {
+      stop = true;
+      await traffic;
+      // Recreated, not restarted: Docker 20.10 loses a tmpfs's mode on a container restart, and
+      // PostgreSQL then cannot create its socket lock in /var/run/postgresql (found here; reported).
+      sh(['docker', 'compose', '-p', project, '-f', join(root, 'compose.yml'), 'up', '-d', '--force-recreate', '--no-deps', 'db'], 180_000);
+      await waitReady();
+    }
+  });
+
+  it('a process the kernel kills for memory raises ContainerKilledForMemory', async () => {
+    const images = JSON.parse(readFileSync(STANDINS, 'utf8')) as { node: string };
+    // A container of this test with a 32 MiB limit that allocates past it: the kernel's OOM killer ends it.
+    let code = 0;
+    try {
+      sh(['docker', 'run', '--rm', '--memory', '32m', '--memory-swap', '32m', '--name', `${project}-oom`, images.node, 'node', '-e', 'const a=[];for(let i=0;i<4096;i++)a.push(Buffer.alloc(1<<20,1))'], 120_000);
+    } catch (err) {
+      code = (err as { status?: number }).status ?? -1;
+    }
+    expect(code, 'the allocating container must be killed (137)').to.equal(137);
+    await waitForAlert('ContainerKilledForMemory');
+  });
+
+  it('`carebox alerts silence` silences one alert by name: gone from the list, shown as suppressed with --all, logged in history', async () => {
+    const before = await carebox(['alerts', '--json', '--dir', root]);
+    expect(before.json.alerts.map((a: { name: string }) => a.name)).to.include('BackupMissing');
+    const r = await carebox(['alerts', 'silence', 'BackupMissing', '--for', '1h', '--comment', 'drill', '--json', '--dir', root]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.json.silenceId).to.be.a('string');
+    const after = await carebox(['alerts', '--json', '--dir', root]);
+    expect(after.json.alerts.map((a: { name: string }) => a.name)).to.not.include('BackupMissing');
+    const all = await carebox(['alerts', '--all', '--json', '--dir', root]);
+    expect(all.json.alerts.find((a: { name: string }) => a.name === 'BackupMissing')?.state).to.equal('suppressed');
+    const h = await carebox(['history', '--json', '--dir', root]);
+    expect(h.json.entries.map((e: { verb: string }) => e.verb)).to.include('silence');
+    const bad = await carebox(['alerts', 'silence', 'BackupMissing', '--for', '1y', '--dir', root]);
+    expect(bad.code).to.equal(2);
+  });
+
+  /** Run `cmd` in a container of the stack and return its stdout (execIn: demultiplexed, bounded). */
+  async function execOut(name: string, cmd: string[], env: string[] = []): Promise<string> {
+    const [c] = await containersOf(docker, project, name);
+    if (!c) throw new Error(`no ${name} container`);
+    return (await execIn(docker, c.Id, cmd, { env, timeoutMs: 60_000 })).stdout;
+  }
+
+  it('PostgreSQL connections above 80 % of max_connections minus the reserved slots raise PostgresConnectionsHigh', async () => {
+    const m = JSON.parse(readFileSync(join(root, 'carebox.json'), 'utf8'));
+    const pg = m.plan.sizing.postgres;
+    const threshold = Math.floor(0.8 * (pg.maxConnections - pg.superuserReservedConnections));
+    // Sessions that sleep 120 s (psql over the container's socket), enough to pass the threshold.
+    const now = Number((await execOut('db', ['psql', '-U', 'carebox', '-d', 'carebox', '-Atc', 'select count(*) from pg_stat_activity where backend_type = $$client backend$$'])).trim());
+    const n = Math.max(1, threshold + 2 - now);
+    await execOut('db', ['sh', '-c', `i=0; while [ $i -lt ${n} ]; do psql -U carebox -d carebox -qAtc 'select pg_sleep(120)' >/dev/null 2>&1 & i=$((i+1)); done; sleep 1`]);
+    await waitForAlert('PostgresConnectionsHigh');
+    await execOut('db', ['psql', '-U', 'carebox', '-d', 'carebox', '-qAtc', 'select pg_terminate_backend(pid) from pg_stat_activity where query = $$select pg_sleep(120)$$']);
+  });
+
+  it('Redis clients above 80 % of maxclients raise RedisClientsHigh', async () => {
+    const m = JSON.parse(readFileSync(join(root, 'carebox.json'), 'utf8'));
+    const threshold = Math.floor(0.8 * m.plan.sizing.redis.maxClients);
+    const password = readFileSync(join(root, 'secrets/redis-password'), 'utf8').trim();
+    const info = await execOut('redis', ['redis-cli', 'info', 'clients'], [`REDISCLI_AUTH=${password}`]);
+    const now = Number(/connected_clients:(\d+)/.exec(info)?.[1] ?? 0);
+    const n = Math.max(1, threshold + 2 - now);
+    // A container of this test on the stack's network holds n idle TCP connections to Redis for 90 s.
+    const id = sh(['docker', 'run', '-d', '--name', `${project}-redis-clients`, '--network', `${project}_internal`, '--memory', '64m', '--entrypoint', 'python3', SINK_TAG, '-c',
+      `import socket,time\ns=[socket.create_connection(('redis',6379)) for _ in range(${n})]\ntime.sleep(90)`]).trim();
+    sinks.push(id);
+    try {
+      await waitForAlert('RedisClientsHigh');
+    } finally {
+      sh(['docker', 'rm', '-f', id]);
+    }
+  });
+
+  it('a re-run of install with another recipient takes effect: Alertmanager restarts with its new configuration', async () => {
+    // --alerts stack: the e2e helper's CAREBOX_ALERTS=off would otherwise turn them off.
+    const r = await carebox(['install', '--yes', '--json', '--dir', root, '--alerts', 'stack', '--alert-email', 'second@hospital.test'], { env: { CAREBOX_TEST_ALERT_FOR_SCALE: FOR_SCALE } });
+    expect(r.code, r.stderr.slice(-2000)).to.equal(0);
+    expect(JSON.parse(readFileSync(join(root, 'carebox.json'), 'utf8')).alerts.email).to.deep.equal(['second@hospital.test']);
+    const t = await carebox(['alerts', 'test', '--json', '--dir', root, '--timeout', '120']);
+    expect(t.code, t.stderr).to.equal(0);
+    const deadline = Date.now() + 60_000;
+    let found = false;
+    for (let i = 0; i < 60 && !found && Date.now() < deadline; i++) {
+      found = mails().some((m) => m.includes('To: second@hospital.test') && m.includes('CareboxTest'));
+      if (!found) await new Promise((res) => setTimeout(res, 1000));
+    }
+    expect(found, 'a test mail to the new recipient').to.equal(true);
+  });
+
+  it('Redis on a full disk refuses writes (MISCONF): RedisRefusesWrites fires and the API answers 503 STORE_REFUSES_WRITES', async () => {
+    const password = readFileSync(join(root, 'secrets/redis-password'), 'utf8').trim();
+    // 1 MB values until the 8 MiB volume is full and the append-only file cannot be written (bounded).
+    const out = await execOut('redis', ['sh', '-c', 'i=0; while [ $i -lt 40 ]; do head -c 1000000 /dev/urandom | redis-cli -x set fill:$i 2>&1 | grep -q MISCONF && break; i=$((i+1)); done; redis-cli info persistence | grep aof_last_write_status'], [`REDISCLI_AUTH=${password}`]);
+    expect(out).to.contain('aof_last_write_status:err');
+    await waitForAlert('RedisRefusesWrites');
+    // A write the API needs Redis for (a sign-in counts attempts there) is refused with the 503 the
+    // server maps MISCONF to.
+    const r = await apiCall(`http://127.0.0.1:${port}`, 'POST', '/auth/login', null, { username: 'nobody', password: 'wrong-password-1' });
+    // The sign-in throttle's write is refused: 503 (STORE_REFUSES_WRITES, or the session store's
+    // own SESSION_STORE_UNAVAILABLE when the refusal comes from the session write).
+    expect(r.status).to.equal(503);
+    expect(r.body.error.code).to.match(/STORE/);
+  });
+});
