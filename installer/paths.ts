@@ -43,4 +43,10 @@ export const INSTALL_FILES = {
   /** The CLI image the launcher (cli/carebox.sh) runs for this root: one line, an image reference. */
   cliImage: 'cli-image',
   backups: 'backups',
+  /** The restic repository password (0600, in the 0700 secrets/): generated once, shown once. */
+  resticPassword: 'secrets/restic-password',
+  /** SSH host keys of SFTP repositories, pinned on first use. */
+  resticKnownHosts: 'restic/known_hosts',
+  /** Prometheus textfile-collector directory (0755): carebox_backup.prom (console/ops/backup.metrics.ts). */
+  metricsDir: 'metrics',
 } as const;

@@ -34,7 +34,7 @@ export async function renderForStack(root: string, m: Manifest, plan: Plan, imag
     plan,
     env,
     images,
-    options: { project: m.project, httpPort: m.http.port, bindAddress: m.http.bindAddress, httpsPort: m.http.tls?.httpsPort ?? null, trustedProxies: m.http.trustedProxies ?? [], version },
+    options: { project: m.project, httpPort: m.http.port, bindAddress: m.http.bindAddress, httpsPort: m.http.tls?.httpsPort ?? null, trustedProxies: m.http.trustedProxies ?? [], version, installRoot: root },
     templates,
   });
 }

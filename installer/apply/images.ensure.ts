@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { OperationError, UsageError } from '../errors.js';
-import { DEFAULT_IMAGES, imagesFileSchema, type BaseImageName, type BaseImages, type ImagesMap } from '../render/images.map.js';
+import { DEFAULT_IMAGES, imagesFileSchema, resticImage, type BaseImageName, type BaseImages, type ImagesMap } from '../render/images.map.js';
 import { exec } from './exec.js';
 import { serverBuildInputs, stageServerContext } from './server.image.js';
 
@@ -54,7 +54,7 @@ export async function imageExists(docker: Docker, ref: string): Promise<boolean>
 export async function ensureBaseImages(docker: Docker, images: BaseImages, needed: BaseImageName[], onProgress: (msg: string) => void): Promise<void> {
   const missing: string[] = [];
   for (const name of needed) {
-    const ref = images[name];
+    const ref = name === 'restic' ? resticImage(images) : images[name];
     if (await imageExists(docker, ref)) continue;
     onProgress(`pulling ${ref}`);
     try {

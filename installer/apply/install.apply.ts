@@ -286,7 +286,7 @@ function render(ctx: InstallContext): RenderedFile[] {
     plan: ctx.plan,
     env: ctx.env!,
     images: ctx.images!,
-    options: { project: ctx.prep.project, httpPort: ctx.prep.httpPort, bindAddress: ctx.prep.bindAddress, httpsPort: ctx.prep.tls?.httpsPort ?? null, trustedProxies: ctx.prep.trustedProxies ?? [], version: CAREBOX_VERSION },
+    options: { project: ctx.prep.project, httpPort: ctx.prep.httpPort, bindAddress: ctx.prep.bindAddress, httpsPort: ctx.prep.tls?.httpsPort ?? null, trustedProxies: ctx.prep.trustedProxies ?? [], version: CAREBOX_VERSION, installRoot: ctx.prep.root },
     templates: ctx.templates ?? loadTemplates(),
     tlsFiles: ctx.prep.tlsPair ? { certPem: ctx.prep.tlsPair.certPem, keyPem: ctx.prep.tlsPair.keyPem } : null,
   });

@@ -27,7 +27,18 @@ export interface StackOptions {
    * the client address from their X-Forwarded-For and from nobody else's (nginx.conf.eta).
    */
   trustedProxies?: string[];
+  /**
+   * Absolute install root. With it and `images.scheduler` (the Carebox CLI image), the stack gets
+   * its `scheduler` service (scheduled backups, console/ops/scheduler.ops.ts), which mounts the
+   * root at the same path (Compose and restic resolve bind mounts on the host's daemon).
+   */
+  installRoot?: string;
 }
+
+/** Memory limit of the scheduler service: Node.js running the CLI, idle between runs (bytes). */
+export const SCHEDULER_MEMORY_BYTES = 256 * 1024 * 1024;
+/** pids limit of the scheduler service (Node.js threads, one docker/compose child at a time). */
+export const SCHEDULER_PIDS = 128;
 
 /**
  * Proxy hops the server trusts for the client address (Express `trust proxy`, TRUST_PROXY): exactly
@@ -175,6 +186,28 @@ export function renderCompose(plan: Plan, images: StackImages, opts: StackOption
   limits(nginx, s.nginx.limits);
   nginx.tmpfs = [`/tmp:mode=1777,size=${memString(nginxTempBytes(s.bodyLimitBytes))}`];
   nginx.ports = opts.httpsPort ? [`${opts.bindAddress}:${opts.httpsPort}:8443`, `127.0.0.1:${opts.httpPort}:8080`] : [`${opts.bindAddress}:${opts.httpPort}:8080`];
+
+  // The scheduler: the release's CLI image running `carebox scheduler run` against this root. It
+  // needs the Docker socket (it runs pg_dump in db, the scratch drill container and restic) and the
+  // install root read-write (backups/, carebox.json, metrics/). Not on the stack's network: it talks
+  // to the engine only. Restarted by Docker, so it survives reboots without an admin session.
+  if (images.scheduler && opts.installRoot) {
+    const sched: Service = {
+      image: images.scheduler,
+      command: ['scheduler', 'run', '--dir', opts.installRoot],
+      environment: { CAREBOX_DIR: opts.installRoot, DOCKER_HOST: 'unix:///var/run/docker.sock' },
+      volumes: ['/var/run/docker.sock:/var/run/docker.sock', `${opts.installRoot}:${opts.installRoot}`],
+      tmpfs: ['/tmp:mode=1777'],
+      network_mode: 'none',
+      restart: 'unless-stopped',
+      stop_grace_period: '30s',
+      labels: { 'com.carebox.managed': 'true' },
+    };
+    harden(sched, SCHEDULER_PIDS, logs);
+    sched.cpus = 0.5;
+    sched.mem_limit = memString(SCHEDULER_MEMORY_BYTES);
+    svc.scheduler = sched;
+  }
 
   const out = {
     'x-carebox': { version: opts.version, tier: plan.tier, project: opts.project },

@@ -8,7 +8,10 @@ import { z } from 'zod';
  *  - redis: `redis-server` and `redis-cli` on PATH;
  *  - nginx: `nginx` ≥ 1.27.3 on PATH (MIN_NGINX_VERSION: `resolve` in `upstream`), /etc/nginx/mime.types, curl (healthcheck);
  *  - pgbouncer: `pgbouncer` on PATH (and pg_isready or nc for the healthcheck);
- *  - node: Node.js 20 with npm, the base of the locally built server image.
+ *  - node: Node.js 20 with npm, the base of the locally built server image;
+ *  - restic: `restic` (≥ 0.14) as the entrypoint and OpenSSH's `ssh` on PATH (SFTP repositories):
+ *    run as short-lived containers for off-host backup copies (console/ops/restic.ops.ts). Absent
+ *    from images files and manifests of older installs: {@link resticImage} falls back to the default.
  */
 export const DEFAULT_IMAGES = {
   postgres: 'postgres:15.10-bookworm',
@@ -17,12 +20,21 @@ export const DEFAULT_IMAGES = {
   nginx: 'nginx:1.28.0-bookworm',
   pgbouncer: 'edoburu/pgbouncer:v1.23.1-p2',
   node: 'node:20.18.1-bookworm-slim',
+  restic: 'restic/restic:0.17.3',
 } as const;
 
 export type BaseImageName = keyof typeof DEFAULT_IMAGES;
-export type BaseImages = Record<BaseImageName, string>;
+/** restic is optional: manifests and images files of older installs have none ({@link resticImage}). */
+export type BaseImages = Record<Exclude<BaseImageName, 'restic'>, string> & { restic?: string };
 /** Every image a rendered stack references: the base images plus the locally built server image. */
-export type StackImages = BaseImages & { server: string };
+export type StackImages = BaseImages & {
+  server: string;
+  /**
+   * The Carebox CLI image the `scheduler` service runs (a release's CLI image, or one built from
+   * this package by `carebox backup schedule`); absent: no scheduler service is rendered.
+   */
+  scheduler?: string;
+};
 
 /** An image reference: `name[:tag][@digest]`; `latest` or no tag is rejected, stacks stay pinned. */
 const imageRef = z
@@ -45,6 +57,7 @@ export const imagesFileSchema = z
     nginx: imageRef.optional(),
     pgbouncer: imageRef.optional(),
     node: imageRef.optional(),
+    restic: imageRef.optional(),
     server: imageRef.optional(),
   })
   .strict();
@@ -53,3 +66,8 @@ export const imagesFileSchema = z
 export type ImagesMap = BaseImages & { server?: string };
 
 export { imageRef as imageRefSchema };
+
+/** The restic image of a stack's images map (a manifest written before restic has none: the default). */
+export function resticImage(images: Partial<Record<string, string>>): string {
+  return images.restic ?? DEFAULT_IMAGES.restic;
+}

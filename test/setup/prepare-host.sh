@@ -61,3 +61,5 @@ say "docker $(docker version --format '{{.Server.Version}}'), compose $(docker c
 bash "$here/../images/build-standins.sh"
 # The Docker CLI + Compose stand-in the release's CLI image is built on (test/e2e/release.e2e.test.ts).
 bash "$here/../images/build-cli-standin.sh"
+# restic and an SFTP server (issue 13: off-host backups, test/e2e/backup.schedule.e2e.test.ts).
+bash "$here/../images/build-backup-standins.sh"
