@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { ActionRunner } from '../../installer/commands/action.js';
-import { commonOptions, withCommon } from '../../installer/commands/common.options.js';
+import { commonOptions as parseCommon, withCommon } from '../../installer/commands/common.options.js';
 import { plainReporter } from '../../installer/commands/plain.reporter.js';
 import { catchUp, describeSchedule } from '../../installer/backup/backup.schedule.js';
 import { emptyStatus } from '../../installer/backup/backup.status.js';
@@ -22,6 +22,12 @@ import { openStack } from '../ops/stack.js';
  * create the repository; 2 bad name, URL or key file.
  */
 export function registerScheduleCommands(backup: Command, run: ActionRunner): void {
+  // `backup` has --dir/--json too, and commander gives an option after the subcommand to whichever
+  // command it reaches first: take each from either.
+  const commonOptions = (raw: { dir?: string; json?: boolean }) => {
+    const parent = backup.opts() as { dir?: string; json?: boolean };
+    return parseCommon({ dir: raw.dir ?? parent.dir, json: Boolean(raw.json || parent.json) });
+  };
   withCommon(backup.command('schedule').description('show or change when the stack backs itself up (carebox.json; the scheduler service runs it)'))
     .addOption(new Option('--at <HH:MM>', 'daily at this time (24 h)'))
     .addOption(new Option('--cron <EXPR>', 'a cron expression (5 fields, or 6 with seconds first)'))
@@ -117,7 +123,7 @@ export function registerScheduler(program: Command, run: ActionRunner): void {
     .addOption(new Option('--once', 'take one scheduled run now (backup, drill, off-host copies, retention) and exit').default(false))
     .action(
       run(async (out, raw) => {
-        const { dir } = commonOptions(raw as { dir?: string; json?: boolean });
+        const { dir } = parseCommon(raw as { dir?: string; json?: boolean });
         const { runScheduler, scheduledRun } = await import('../ops/scheduler.ops.js');
         const { silentReporter } = await import('../ops/stack.js');
         const log = (l: string) => out.log(`${new Date().toISOString()} scheduler: ${l}`);

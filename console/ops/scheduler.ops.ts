@@ -10,6 +10,8 @@
  * scheduler without a restart. On start it decides whether a scheduled run was missed (the stack or
  * host was down at the time; installer/backup/backup.schedule.ts) and runs it at once.
  */
+import { utimes, writeFile } from 'node:fs/promises';
+import { SCHEDULER_HEARTBEAT } from '../../installer/render/compose.render.js';
 import { catchUp, nextRun, type BackupSchedule } from '../../installer/backup/backup.schedule.js';
 import { readManifest } from '../../installer/manifest/manifest.js';
 import { resticImage } from '../../installer/render/images.map.js';
@@ -91,6 +93,12 @@ export async function runScheduler(root: string, opts: { signal: AbortSignal; ti
     const t = setTimeout(resolve, ms);
     opts.signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
   });
+  // Heartbeat for the service's healthcheck (compose.render.ts), from a timer: it keeps beating
+  // while a long backup awaits, and stops when the event loop hangs.
+  const beat = () => void utimes(SCHEDULER_HEARTBEAT, new Date(), new Date()).catch(() => writeFile(SCHEDULER_HEARTBEAT, '').catch(() => undefined));
+  beat();
+  const heartbeat = setInterval(beat, 10_000);
+  opts.signal.addEventListener('abort', () => clearInterval(heartbeat), { once: true });
   let m = await readManifest(root);
   let schedule = m?.backups?.schedule ?? null;
   if (m) await writeBackupMetrics(root, m);

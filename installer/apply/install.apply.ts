@@ -13,6 +13,7 @@ import { planCarebox } from '../plan/tier.plan.js';
 import { withMeasuredFrom } from '../plan/capacity.estimate.js';
 import { stablePlanHost } from '../plan/host.stability.js';
 import { preflightPassed, runPreflight, type CheckResult } from '../preflight/preflight.checks.js';
+import { DEFAULT_BACKUP_AT, newSchedule, type BackupSchedule } from '../backup/backup.schedule.js';
 import { DEFAULT_IMAGES, type BaseImageName, type BaseImages, type ImagesMap, type StackImages } from '../render/images.map.js';
 import { checksum, renderStack, type RenderedFile } from '../render/render.js';
 import { loadTemplates, type Templates } from '../render/templates.load.js';
@@ -61,6 +62,8 @@ export interface InstallOptions {
   /** Health wait, ms. */
   timeoutMs: number;
   env: NodeJS.ProcessEnv;
+  /** Daily backup time HH:MM (UTC) for the stack's scheduler; null keeps the recorded schedule, else 02:30. */
+  backupAt?: string | null;
 }
 
 /** Everything decided before anything is changed: shown to the operator for confirmation. */
@@ -316,9 +319,28 @@ function nextManifest(ctx: InstallContext, now: string): Manifest {
     files,
     history,
     ...(ctx.prep.scale ? { scale: ctx.prep.scale } : {}),
-    ...(prev?.backups ? { backups: prev.backups } : {}),
+    backups: { keep: prev?.backups?.keep ?? 7, last: prev?.backups?.last ?? null, ...(prev?.backups ?? {}), schedule: installSchedule(ctx.prep.options.backupAt ?? null, prev?.backups?.schedule ?? null, new Date(now)) },
     cli: runningCli(ctx.prep.options.env),
   };
+}
+
+/**
+ * The backup schedule an install records: `--backup-at HH:MM` when given, else the recorded one,
+ * else daily at 02:30 UTC. Pure. @throws UsageError for a bad time.
+ */
+export function installSchedule(backupAt: string | null, recorded: BackupSchedule | null, now: Date): BackupSchedule {
+  if (backupAt) return newSchedule({ at: backupAt }, now);
+  return recorded ?? newSchedule({ at: DEFAULT_BACKUP_AT }, now);
+}
+
+/**
+ * The images with the scheduler's: a release's CLI image (the launcher passes CAREBOX_CLI_IMAGE)
+ * runs the stack's `scheduler` service; a source install keeps the one a previous
+ * `carebox backup schedule` built, else it has no scheduler service until that command adds one.
+ */
+function withScheduler(images: StackImages, ctx: InstallContext): StackImages {
+  const scheduler = runningCli(ctx.prep.options.env).image ?? ctx.prep.previous?.images.scheduler ?? null;
+  return scheduler ? { ...images, scheduler } : images;
 }
 
 /** Whether the manifest's meaningful content (plan, images, files, port) differs from `next`. */
@@ -383,7 +405,7 @@ export function installSteps(): Step<InstallContext>[] {
           // Air-gapped: images and templates come from the bundle, through the Docker API; nothing is built or pulled.
           const bundle = await loadBundle(ctx.docker!, opts.bundleFile, progress);
           ctx.templates = bundle.templates;
-          ctx.images = bundle.images;
+          ctx.images = withScheduler(bundle.images, ctx);
           ctx.baseImages = bundle.images;
           await ensureBaseImages(ctx.docker!, bundle.images, baseImagesNeeded(ctx.plan).filter((n) => n !== 'node'), progress);
           await assertNginxImage(bundle.images.nginx, ctx.plan.sizing.nginx.minVersion ?? MIN_NGINX_VERSION, 'preflight');
@@ -408,7 +430,7 @@ export function installSteps(): Step<InstallContext>[] {
           server = await ensureServerImage(docker, { packageRoot: packageRoot(), version: CAREBOX_VERSION, nodeImage: base.node, onProgress: progress });
         }
         ctx.baseImages = base;
-        ctx.images = { ...base, server };
+        ctx.images = withScheduler({ ...base, server }, ctx);
         return `server ${server}; postgres ${base.postgres}; redis ${base.redis}; nginx ${base.nginx}`;
       },
     },

@@ -44,7 +44,9 @@ export function checkCron(cron: string, timezone = 'UTC'): void {
   const fields = cron.trim().split(/\s+/).length;
   if (fields !== 5 && fields !== 6) throw new UsageError(`schedule "${cron}": expected 5 cron fields (minute hour day month weekday), or 6 with seconds first`);
   try {
-    new Cron(cron, { timezone, paused: true });
+    // croner checks the time zone only when it computes a time.
+    new Cron(cron, { timezone, paused: true }).nextRun(new Date(0));
+    new Intl.DateTimeFormat('en', { timeZone: timezone });
   } catch (err) {
     throw new UsageError(`schedule "${cron}" (${timezone}): ${(err as Error).message}`);
   }

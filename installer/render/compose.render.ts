@@ -37,6 +37,8 @@ export interface StackOptions {
 
 /** Memory limit of the scheduler service: Node.js running the CLI, idle between runs (bytes). */
 export const SCHEDULER_MEMORY_BYTES = 256 * 1024 * 1024;
+/** File the scheduler touches every 10 s (console/ops/scheduler.ops.ts); its healthcheck reads the age. */
+export const SCHEDULER_HEARTBEAT = '/tmp/carebox-scheduler.alive';
 /** pids limit of the scheduler service (Node.js threads, one docker/compose child at a time). */
 export const SCHEDULER_PIDS = 128;
 
@@ -195,12 +197,16 @@ export function renderCompose(plan: Plan, images: StackImages, opts: StackOption
     const sched: Service = {
       image: images.scheduler,
       command: ['scheduler', 'run', '--dir', opts.installRoot],
-      environment: { CAREBOX_DIR: opts.installRoot, DOCKER_HOST: 'unix:///var/run/docker.sock' },
+      // HOME on the tmpfs: the Docker CLI keeps its config there, and the root filesystem is read-only.
+      environment: { CAREBOX_DIR: opts.installRoot, DOCKER_HOST: 'unix:///var/run/docker.sock', HOME: '/tmp' },
       volumes: ['/var/run/docker.sock:/var/run/docker.sock', `${opts.installRoot}:${opts.installRoot}`],
       tmpfs: ['/tmp:mode=1777'],
       network_mode: 'none',
       restart: 'unless-stopped',
       stop_grace_period: '30s',
+      // Healthy while the scheduler loop's heartbeat file (touched every 10 s, also during a long
+      // backup) is fresh: a hung process turns unhealthy.
+      healthcheck: { test: ['CMD-SHELL', `test -n "$$(find ${SCHEDULER_HEARTBEAT} -mmin -1 2>/dev/null)"`], interval: '15s', timeout: '5s', retries: 4, start_period: '30s' },
       labels: { 'com.carebox.managed': 'true' },
     };
     harden(sched, SCHEDULER_PIDS, logs);

@@ -40,7 +40,7 @@ FROM $base_tag AS sftp
 ENV LANG=C.UTF-8
 # The server's host keys are made at start (each container its own); logins by key only.
 RUN mkdir -p /run/sshd && rm -f /etc/ssh/ssh_host_* \\
- && printf 'PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nSubsystem sftp internal-sftp\n' > /etc/ssh/sshd_config.d/carebox-test.conf
+ && printf 'PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n' > /etc/ssh/sshd_config.d/carebox-test.conf
 CMD ["sh", "-c", "ssh-keygen -A >/dev/null && exec /usr/sbin/sshd -D -e"]
 DOCKERFILE
   for t in restic sftp; do
