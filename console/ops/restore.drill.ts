@@ -54,6 +54,11 @@ async function waitReady(docker: Docker, id: string, timeoutMs: number): Promise
     // TCP, not the socket: the image's first-start init runs a socket-only server before the real one.
     const r = await execIn(docker, id, ['pg_isready', '-h', '127.0.0.1', '-U', DB_USER, '-d', DB_NAME], { timeoutMs: 10_000 }).catch(() => ({ code: 1 }));
     if (r.code === 0) return;
+    const st = (await docker.getContainer(id).inspect()).State;
+    if (!st.Running) {
+      const logs = (await docker.getContainer(id).logs({ stdout: true, stderr: true, tail: 5 })).toString('utf8').replace(/[\x00-\x08]/g, '').trim();
+      throw new OperationError(`the scratch PostgreSQL exited (code ${st.ExitCode}): ${logs.split('\n').slice(-3).join(' ').slice(0, 300)}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   throw new OperationError(`the scratch PostgreSQL did not become ready within ${Math.round(timeoutMs / 1000)} s`);
@@ -73,7 +78,7 @@ export async function runRestoreDrill(stack: Stack, dir: string, onProgress: (ms
   try {
     container = await stack.docker.createContainer({
       Image: stack.manifest.images.postgres,
-      User: 'postgres',
+      // As root, the image's entrypoint prepares its directories and drops to the postgres user.
       Cmd: ['postgres', '-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', 'max_connections=10'],
       Env: [`POSTGRES_USER=${DB_USER}`, `POSTGRES_DB=${DB_NAME}`, `POSTGRES_PASSWORD=${randomBytes(24).toString('base64url')}`],
       Labels: { [DRILL_LABEL]: bm.stamp, 'com.carebox.install-root': stack.root },
