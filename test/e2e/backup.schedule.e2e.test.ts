@@ -113,6 +113,12 @@ describe('e2e: scheduled backups, restic off-host copies, restore drill, restore
     expect(done.offsite.usb.ok).to.equal(true);
     const off = await cli(s!, ['backup', 'schedule', '--off', '--json']);
     expect(off.code, off.stderr).to.equal(0);
+    // The running scheduler takes the change without a restart (once a run in progress has finished).
+    const [sched] = await docker.listContainers({ filters: { label: [`com.docker.compose.project=${s!.project}`, 'com.docker.compose.service=scheduler'] } });
+    await until('the scheduler to pick up --off', 120_000, async () => {
+      const logs = (await docker.getContainer(sched!.Id).logs({ stdout: true, stderr: true, tail: 20 })).toString('utf8');
+      return /schedule changed: .* off; next run never/.test(logs) ? true : null;
+    });
     // Local retention (keep 1) ran after the verified backup: the manual one is gone.
     const locals = readdirSync(join(s!.root, 'backups')).filter((n) => /^\d{8}T\d{6}Z$/.test(n));
     expect(locals).to.not.include(first.json.dir.split('/').pop());
