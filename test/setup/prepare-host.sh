@@ -5,6 +5,7 @@
 #   3. dockerd, started in the background with its output in a log file (never on this stdout);
 #   4. stand-in postgres/redis/nginx/pgbouncer/node images built from Debian packages (no registry;
 #      nginx from Debian forky, 1.30: the edge needs nginx >= 1.27.3).
+#   5. stand-ins for restic and an SFTP server (Debian's restic, openssh-server; build-backup-standins.sh).
 # Needs root (apt-get, dockerd). Logs go to $CAREBOX_LOG_DIR (default /var/log/carebox-test).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
