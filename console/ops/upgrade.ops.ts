@@ -172,6 +172,11 @@ async function converge(stack: Stack, m: Manifest, images: { before: StackImages
   } else if (nginxConfChanged) {
     await reloadNginx(stack.docker, m.project, progress);
   }
+  // The backup scheduler follows the new CLI image (not on the serving path: no health wait).
+  if (hashes.scheduler && stale('scheduler')) {
+    progress(`scheduler: recreating with ${images.after.scheduler ?? '(its image)'}`);
+    await stack.compose.run(['up', '-d', '--no-deps', 'scheduler'], { timeoutMs: 10 * 60_000 });
+  }
 }
 
 /**
@@ -219,7 +224,8 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
           version = b.cli.version;
         }
         const { cli: _cli, ...roles } = b.index.images;
-        return { ...from, ...roles } as StackImages;
+        // The scheduler service runs the CLI: it moves to the release's CLI with the stack.
+        return { ...from, ...roles, ...(from.scheduler && b.cli?.image ? { scheduler: b.cli.image } : {}) } as StackImages;
       }
       // Only the roles the file names change; the others keep what the stack runs.
       const given = req.imagesFile ? await imagesOverrides(req.imagesFile) : {};
