@@ -38,7 +38,7 @@ import type { StackImages } from '../../installer/render/images.map.js';
 import { CAREBOX_VERSION } from '../../installer/version.js';
 import { execIn } from '../docker/container.exec.js';
 import { CANONICAL_TEXT_SQL, DB_NAME, DB_USER, parseChecksums, parseRowCounts, pgMajor, psqlRows, PsqlSession, ROW_COUNTS_SQL, serverVersionNum, TABLE_CHECKSUMS_SQL } from '../docker/psql.js';
-import { backupFits } from '../../installer/backup/backup.fit.js';
+import { backupFits, reserveOverride } from '../../installer/backup/backup.fit.js';
 import { updateBackupStatus } from './backup.metrics.js';
 import { carryOverAuditTrail, type AuditCarryOver } from './restore.audit.js';
 import { measureRestoreLoss, type RestoreLoss } from './restore.loss.js';
@@ -200,7 +200,7 @@ export async function createBackup(stack: Stack, opts: { keep?: number; lock?: b
       await step(reporter, 'fit', 'Check that the backup fits on the disk', async () => {
         const size = Number((await psqlRows(stack.docker, dbId, `SELECT pg_database_size('${DB_NAME}');`))[0]?.[0] ?? NaN);
         const st = await fs.statfs(backups);
-        const fit = backupFits(Number.isFinite(size) ? size : 0, st.bavail * st.bsize, st.blocks * st.bsize);
+        const fit = backupFits(Number.isFinite(size) ? size : 0, st.bavail * st.bsize, st.blocks * st.bsize, reserveOverride(stack.env));
         const mib = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MiB`;
         if (!fit.ok) {
           await updateBackupStatus(stack.root, (s) => ({ ...s, refusedAt: new Date().toISOString() })).catch(() => undefined);

@@ -13,6 +13,7 @@ import { planCarebox } from '../plan/tier.plan.js';
 import { withMeasuredFrom } from '../plan/capacity.estimate.js';
 import { stablePlanHost } from '../plan/host.stability.js';
 import { preflightPassed, runPreflight, type CheckResult } from '../preflight/preflight.checks.js';
+import { ensureBackupMetrics } from '../backup/backup.metrics.js';
 import { DEFAULT_BACKUP_AT, newSchedule, type BackupSchedule } from '../backup/backup.schedule.js';
 import { DEFAULT_IMAGES, type BaseImageName, type BaseImages, type ImagesMap, type StackImages } from '../render/images.map.js';
 import { checksum, renderStack, type RenderedFile } from '../render/render.js';
@@ -591,6 +592,8 @@ async function writeManifestIfChanged(ctx: InstallContext): Promise<boolean> {
   const next = nextManifest(ctx, new Date().toISOString());
   // The launcher runs the CLI image named here for this root from now on.
   await writeCliImageFile(ctx.prep.root, next.cli!);
+  // The backup metrics file exists from the install on (Prometheus's textfile collector reads it).
+  if (!ctx.prep.options.renderOnly) await ensureBackupMetrics(ctx.prep.root, ctx.prep.previous ?? next);
   if (!manifestChanged(ctx.prep.previous, next)) return false;
   if (ctx.prep.previous) {
     // Keep the previous manifest with the files it described.

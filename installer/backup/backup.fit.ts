@@ -6,6 +6,7 @@
  * configuration files. The disk must keep a reserve after the backup: backups share the disk with
  * PostgreSQL and the logs, and a full disk stops PostgreSQL (PANIC on a failed WAL write).
  */
+import { UsageError } from '../errors.js';
 
 /** Configuration files, backup.json and slack, bytes. */
 export const BACKUP_FILES_BYTES = 16 * 1024 * 1024;
@@ -25,10 +26,26 @@ export interface BackupFit {
   needBytes: number;
 }
 
-/** Decide from the database size and the filesystem's free and total bytes. */
-export function backupFits(dbBytes: number, freeBytes: number, totalBytes: number): BackupFit {
+/**
+ * Decide from the database size and the filesystem's free and total bytes.
+ * @param reserveOverrideBytes a reserve set by the admin (`CAREBOX_BACKUP_RESERVE_BYTES`, see
+ *   {@link reserveOverride}) instead of 5 % / 512 MiB.
+ */
+export function backupFits(dbBytes: number, freeBytes: number, totalBytes: number, reserveOverrideBytes: number | null = null): BackupFit {
   const estimateBytes = Math.max(0, dbBytes) + BACKUP_FILES_BYTES;
-  const reserveBytes = Math.max(RESERVE_MIN_BYTES, Math.ceil(totalBytes * RESERVE_FRACTION));
+  const reserveBytes = reserveOverrideBytes ?? Math.max(RESERVE_MIN_BYTES, Math.ceil(totalBytes * RESERVE_FRACTION));
   const needBytes = estimateBytes + reserveBytes;
   return { ok: freeBytes >= needBytes, estimateBytes, reserveBytes, freeBytes, needBytes };
+}
+
+/**
+ * The reserve from `CAREBOX_BACKUP_RESERVE_BYTES` (whole bytes), or null when unset. For a disk
+ * whose free space an admin manages otherwise, and for tests that make a backup not fit.
+ * @throws UsageError for anything but a whole number.
+ */
+export function reserveOverride(env: NodeJS.ProcessEnv = process.env): number | null {
+  const v = env.CAREBOX_BACKUP_RESERVE_BYTES?.trim();
+  if (!v) return null;
+  if (!/^\d{1,16}$/.test(v)) throw new UsageError(`CAREBOX_BACKUP_RESERVE_BYTES=${v}: expected a whole number of bytes`);
+  return Number(v);
 }

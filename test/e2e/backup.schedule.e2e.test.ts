@@ -6,6 +6,7 @@
  *     a network this test creates, reached on a loopback port) and to a local restic repository, and
  *     retention runs after the verified backup (local keep-N, restic forget --prune: two snapshots of
  *     one day keep one). carebox.json and the metrics file record it all.
+ *     A backup that would not fit is refused before it starts (exit 3), visible in the metrics file.
  *  2. a second, freshly installed stack (new root, new secrets) restores from the restic repository
  *     with only the repository and its password, and its row counts match backup.json.
  */
@@ -87,6 +88,19 @@ describe('e2e: scheduled backups, restic off-host copies, restore drill, restore
     expect((await cli(s!, ['backup', 'offsite', 'add', 'bad', `sftp://root@127.0.0.1:${sftpPort}/x`])).code).to.equal(2);
     const m = JSON.parse(readText(join(s!.root, 'carebox.json')));
     expect(m.backups.offsite.map((r: any) => r.name)).to.deep.equal(['sftp', 'usb']);
+  });
+
+  it('refuses a backup that would not fit before it starts, and publishes the refusal for alerts', async () => {
+    const list = () => readdirSync(join(s!.root, 'backups')).filter((n) => !n.startsWith('config-')).sort();
+    const before = list();
+    // The real disk, with a reserve no disk has (CAREBOX_BACKUP_RESERVE_BYTES, the admin's override).
+    const r = await cli(s!, ['backup', '--json'], { env: { CAREBOX_BACKUP_RESERVE_BYTES: String(2 ** 50) } });
+    expect(r.code, r.stderr).to.equal(3);
+    expect(r.json.error.message).to.match(/backup refused before it started: it needs about \d+ MiB plus \d+ MiB that must stay free/);
+    expect(list(), 'nothing written').to.deep.equal(before);
+    const st = JSON.parse(readText(join(s!.root, 'carebox.json'))).backups.status;
+    expect(Date.parse(st.refusedAt)).to.be.greaterThan(Date.now() - 120_000);
+    expect(readText(join(s!.root, 'metrics/carebox_backup.prom'))).to.match(/^carebox_backup_refused_timestamp_seconds [1-9]\d+$/m);
   });
 
   it('runs scheduled backups by itself: verified, drilled, copied to SFTP, then pruned by retention', async () => {
