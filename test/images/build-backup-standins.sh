@@ -16,7 +16,8 @@ out_json="${STANDIN_OUT:-$here/images.standin.json}"
 restic_tag="carebox-standin/restic:0.14"
 sftp_tag="carebox-standin/sftp:9"
 hash="$( { cat "$0"; echo "bookworm $packages"; } | sha256sum | cut -c1-16)"
-base_tag="carebox-standin/debian:backup-$hash"
+# The rootfs depends on the package set only: editing this script rebuilds the two small images, not the rootfs.
+base_tag="carebox-standin/debian:backup-$(echo "bookworm $packages" | sha256sum | cut -c1-16)"
 label_of() { docker image inspect -f '{{ index .Config.Labels "carebox.standin.hash" }}' "$1" 2>/dev/null || true; }
 
 if [ "$(label_of "$restic_tag")" = "$hash" ] && [ "$(label_of "$sftp_tag")" = "$hash" ] && [ "${1:-}" != "--force" ]; then
