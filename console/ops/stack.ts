@@ -68,10 +68,10 @@ export async function serviceContainers(stack: Pick<Stack, 'docker' | 'manifest'
 
 /**
  * The services of a stack: those its plan runs (db, redis, backend, worker, nginx, pgbouncer when
- * planned).
+ * planned), and the backup scheduler when compose.yml has it.
  */
 export function stackServices(m: Manifest): string[] {
-  return ['db', 'redis', ...(m.plan.sizing.pgbouncer ? ['pgbouncer'] : []), 'backend', 'worker', 'nginx'];
+  return ['db', 'redis', ...(m.plan.sizing.pgbouncer ? ['pgbouncer'] : []), 'backend', 'worker', 'nginx', ...(m.images.scheduler ? ['scheduler'] : [])];
 }
 
 /**

@@ -206,7 +206,7 @@ export function renderCompose(plan: Plan, images: StackImages, opts: StackOption
       stop_grace_period: '30s',
       // Healthy while the scheduler loop's heartbeat file (touched every 10 s, also during a long
       // backup) is fresh: a hung process turns unhealthy.
-      healthcheck: { test: ['CMD-SHELL', `test -n "$$(find ${SCHEDULER_HEARTBEAT} -mmin -1 2>/dev/null)"`], interval: '15s', timeout: '5s', retries: 4, start_period: '30s' },
+      healthcheck: { test: ['CMD-SHELL', `test -n "$$(find ${SCHEDULER_HEARTBEAT} -mmin -1 2>/dev/null)"`], interval: '10s', timeout: '5s', retries: 6, start_period: '30s' },
       labels: { 'com.carebox.managed': 'true' },
     };
     harden(sched, SCHEDULER_PIDS, logs);

@@ -114,6 +114,11 @@ describe('e2e: scheduled backups, restic off-host copies, restore drill, restore
     expect(set.code, set.stderr).to.equal(0);
     const compose = readText(join(s!.root, 'compose.yml'));
     expect(compose).to.match(/\n  scheduler:\n/);
+    // `carebox status` counts the scheduler as a service of the stack, healthy once its heartbeat is seen.
+    await until('status to show a healthy scheduler', 90_000, async () => {
+      const st = await cli(s!, ['status', '--json', '--no-usage']);
+      return st.code === 0 && st.json.services.some((x: any) => x.service === 'scheduler' && x.state === 'healthy') ? true : null;
+    });
     // No command from here on: wait for two scheduled runs that passed their drill and reached SFTP.
     const seen = new Set<string>();
     const done = await until('two scheduled runs with a passing drill and an SFTP copy', 300_000, () => {
