@@ -195,7 +195,7 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
 
     await step(reporter, 'preflight', 'Preflight: healthy stack, disk for the backup, inputs', async () => {
       const containers = await listStackContainers(stack.docker, m.project);
-      const health = summarize(containers, expectedReplicas(m.plan));
+      const health = summarize(containers, expectedReplicas(m.plan, m.images));
       if (!health.ready) throw new PreflightError(`the stack is not healthy (${health.lines.join(', ')}); an upgrade needs a healthy stack to compare against and to roll back to`, 'fix it first (`carebox status`, `carebox logs SERVICE`), then upgrade');
       const [db] = containers.filter((c) => c.service === 'db' && c.state === 'running');
       const dbBytes = Number((await psqlRows(stack.docker, db!.id, 'SELECT pg_database_size(current_database());'))[0]?.[0] ?? 0);

@@ -276,11 +276,15 @@ function baseImagesNeeded(plan: Plan): BaseImageName[] {
   return plan.sizing.pgbouncer ? ['postgres', 'redis', 'nginx', 'pgbouncer', 'node'] : ['postgres', 'redis', 'nginx', 'node'];
 }
 
-/** Replicas per service the plan asks for. */
-export function expectedReplicas(plan: Plan): Record<string, number> {
+/**
+ * Replicas per service the plan asks for, and the backup scheduler (one) when `images` names its
+ * CLI image (compose.yml then has the service).
+ */
+export function expectedReplicas(plan: Plan, images?: Pick<StackImages, 'scheduler'> | null): Record<string, number> {
   const s = plan.sizing;
   const r: Record<string, number> = { db: 1, redis: 1, backend: s.backend.replicas, worker: s.queue.replicas, nginx: 1 };
   if (s.pgbouncer) r.pgbouncer = 1;
+  if (images?.scheduler) r.scheduler = 1;
   return r;
 }
 
@@ -516,8 +520,8 @@ export function installSteps(): Step<InstallContext>[] {
       run: async (ctx, progress) => {
         const s = ctx.plan.sizing;
         await ctx.compose!.up([], { backend: s.backend.replicas, worker: s.queue.replicas }, { onOutput: lineProgress(progress) });
-        await waitHealthy(ctx.docker!, ctx.prep.project, expectedReplicas(ctx.plan), { timeoutMs: ctx.prep.options.timeoutMs, onProgress: progress });
-        return Object.entries(expectedReplicas(ctx.plan)).map(([k, v]) => `${k}×${v}`).join(' ') + ' healthy';
+        await waitHealthy(ctx.docker!, ctx.prep.project, expectedReplicas(ctx.plan, ctx.images), { timeoutMs: ctx.prep.options.timeoutMs, onProgress: progress });
+        return Object.entries(expectedReplicas(ctx.plan, ctx.images)).map(([k, v]) => `${k}×${v}`).join(' ') + ' healthy';
       },
     },
     {
