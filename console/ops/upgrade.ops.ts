@@ -172,10 +172,11 @@ async function converge(stack: Stack, m: Manifest, images: { before: StackImages
   } else if (nginxConfChanged) {
     await reloadNginx(stack.docker, m.project, progress);
   }
-  // The backup scheduler follows the new CLI image (not on the serving path: no health wait).
+  // The backup scheduler follows the new CLI image; the upgrade ends with every service healthy.
   if (hashes.scheduler && stale('scheduler')) {
     progress(`scheduler: recreating with ${images.after.scheduler ?? '(its image)'}`);
     await stack.compose.run(['up', '-d', '--no-deps', 'scheduler'], { timeoutMs: 10 * 60_000 });
+    await waitContainersHealthy(stack.docker, (await serviceContainers(stack, 'scheduler')).map((c) => c.id), { timeoutMs, what: 'scheduler', onProgress: progress });
   }
 }
 
