@@ -47,7 +47,8 @@ describe('e2e: scheduled backups, restic off-host copies, restore drill, restore
   before(async () => {
     docker = await requireE2ePrereqs();
     // The SFTP server: its own network, the test's key authorised for root, published on loopback only.
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(tmp, 'id'), '-C', 'carebox-e2e']);
+    // ssh-keygen from the restic stand-in (it has OpenSSH's client), so the host needs no ssh package.
+    execFileSync('docker', ['run', '--rm', '--network', 'none', '-v', `${tmp}:/k`, '--entrypoint', 'ssh-keygen', 'carebox-standin/restic:0.14', '-q', '-t', 'ed25519', '-N', '', '-f', '/k/id', '-C', 'carebox-e2e']);
     chmodSync(join(tmp, 'id'), 0o600);
     mkdirSync(join(tmp, 'authorized'), { mode: 0o700 });
     copyFileSync(join(tmp, 'id.pub'), join(tmp, 'authorized', 'authorized_keys'));
