@@ -39,6 +39,7 @@ const VERBS: ReadonlyArray<{ names: readonly string[]; load: () => Promise<Regis
   { names: ['support-bundle'], load: async () => [(await import('./commands/support.command.js')).registerSupportBundle] },
   { names: ['loadtest'], load: async () => [(await import('./commands/loadtest.command.js')).registerLoadtest] },
   { names: ['demo-data'], load: async () => [(await import('./commands/demo-data.command.js')).registerDemoData] },
+  { names: ['scheduler'], load: async () => [(await import('./commands/schedule.command.js')).registerScheduler] },
   { names: ['history'], load: async () => [(await import('./commands/history.command.js')).registerHistory] },
   { names: ['alerts'], load: async () => [(await import('./commands/alerts.command.js')).registerAlerts] },
 ];

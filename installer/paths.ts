@@ -46,6 +46,10 @@ export const INSTALL_FILES = {
   /** The CLI image the launcher (cli/carebox.sh) runs for this root: one line, an image reference. */
   cliImage: 'cli-image',
   backups: 'backups',
+  /** The restic repository password (0600, in the 0700 secrets/): generated once, shown once. */
+  resticPassword: 'secrets/restic-password',
+  /** SSH host keys of SFTP repositories, pinned on first use. */
+  resticKnownHosts: 'restic/known_hosts',
   /** node_exporter's textfile directory: the backup side's metrics (carebox_backup.prom), mode 0755. */
   metricsDir: 'metrics',
 } as const;

@@ -5,9 +5,11 @@ import { commonOptions, intFlag, withCommon } from '../../installer/commands/com
 import { plainReporter } from '../../installer/commands/plain.reporter.js';
 import { UsageError } from '../../installer/errors.js';
 import { createBackup, restoreBackup, type BackupFileEntry } from '../ops/backup.ops.js';
+import { restoreFromRestic } from '../ops/restic.restore.js';
 import { openStack } from '../ops/stack.js';
 import { formatRestoreLoss, type RestoreLoss } from '../ops/restore.loss.js';
 import { loadInteractiveUi } from '../../installer/ui/load.ui.js';
+import { registerScheduleCommands } from './schedule.command.js';
 
 /** A file mode as `ls -l`/`chmod` write it in octal: 0o600 (384) → `"0600"`. Pure. */
 export function octalMode(mode: number): string {
@@ -29,7 +31,7 @@ export function fileEntryForJson(e: BackupFileEntry): Omit<BackupFileEntry, 'mod
  * as octal strings (`"0600"`). Exit 0; 1 on failure.
  */
 export function registerBackup(program: Command, run: ActionRunner): void {
-  withCommon(program.command('backup').description('back up the database, configuration and .env into backups/<UTC stamp>/'))
+  const backup = withCommon(program.command('backup').description('back up the database, configuration and .env into backups/<UTC stamp>/'))
     .addOption(new Option('--keep <N>', 'full backups to keep, oldest removed first (default 7, or the last --keep given)'))
     .action(
       run(async (out, raw) => {
@@ -42,6 +44,7 @@ export function registerBackup(program: Command, run: ActionRunner): void {
         return 0;
       }),
     );
+  registerScheduleCommands(backup, run);
 }
 
 /**
@@ -56,7 +59,7 @@ export function registerBackup(program: Command, run: ActionRunner): void {
  * not healthy afterwards; 5 signature missing or wrong (an edited backup.json).
  */
 export function registerRestore(program: Command, run: ActionRunner): void {
-  withCommon(program.command('restore').description('restore a backup made by `carebox backup` (replaces the current data)').argument('<DIR>', "a backup's stamp, or its directory inside this install's backups/ (elsewhere only with --from-path)"))
+  withCommon(program.command('restore').description('restore a backup made by `carebox backup` (replaces the current data)').argument('[DIR]', "a backup's stamp, or its directory inside this install's backups/ (elsewhere only with --from-path)"))
     .addOption(new Option('--yes', 'do not ask for confirmation (required without a TTY)').default(false))
     .addOption(new Option('--timeout <S>', 'seconds to wait for the app to become healthy (default 300)'))
     .addOption(new Option('--from-other-install', "restore a backup of another install (moving to a new server): its records replace this install's; this install's audit trail is kept").default(false))
@@ -64,10 +67,17 @@ export function registerRestore(program: Command, run: ActionRunner): void {
     .addOption(new Option('--from-path', "DIR is a directory outside this install's backups/ folder (a backup copied from elsewhere)").default(false))
     .addOption(new Option('--backup-key <FILE>', "the backup.key that signed the backup (another install's); default this install's"))
     .addOption(new Option('--allow-unsigned', 'accept a backup without backup.json.sig (made before Carebox signed backups)').default(false))
+    .addOption(new Option('--from-restic <REPO>', 'restore from a restic repository (a local path or sftp://user@host[:port]/path) instead of DIR: a new server needs only the repository, its password and, for SFTP, the SSH key'))
+    .addOption(new Option('--password-file <FILE>', 'with --from-restic: file holding the repository password (mode 0600)'))
+    .addOption(new Option('--ssh-key <FILE>', 'with --from-restic and an SFTP repository: the private key (mode 0600)'))
+    .addOption(new Option('--snapshot <ID>', 'with --from-restic: the snapshot to restore (default: the newest)').default('latest'))
     .action(
       run(async (out, raw, args) => {
         const { dir } = commonOptions(raw as { dir?: string; json?: boolean });
-        if (!args[0]) throw new UsageError('restore needs the backup DIR');
+        const fromRestic = typeof raw.fromRestic === 'string' ? raw.fromRestic : null;
+        if (fromRestic && args[0]) throw new UsageError('give either a backup DIR or --from-restic REPO, not both');
+        if (!args[0] && !fromRestic) throw new UsageError('restore needs the backup DIR (or --from-restic REPO)');
+        if (fromRestic && typeof raw.passwordFile !== 'string') throw new UsageError('--from-restic needs --password-file FILE (the repository password)');
         const timeoutMs = (intFlag('--timeout', raw.timeout as string | undefined, 10, 3600) ?? 300) * 1000;
         const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !out.json;
         const stack = await openStack(dir);
@@ -78,11 +88,15 @@ export function registerRestore(program: Command, run: ActionRunner): void {
           if (raw.yes) return true;
           if (!tty) throw new UsageError(`restore replaces every record in the database and needs confirmation, but there is no TTY to ask.\n${statement}`, 'rerun with --yes (take `carebox backup` first if the current data matters)');
           const { confirmPrompt } = await loadInteractiveUi(() => import('../../installer/ui/confirm.prompt.js'));
-          return confirmPrompt(`Replace ALL current data with the backup ${args[0]}${loss.totalLost > 0 ? `, losing the ${loss.totalLost} row(s) above` : ''}? Clients get a 503 maintenance answer while it runs.`);
+          return confirmPrompt(`Replace ALL current data with the backup ${label}${loss.totalLost > 0 ? `, losing the ${loss.totalLost} row(s) above` : ''}? Clients get a 503 maintenance answer while it runs.`);
         };
-        const r = await restoreBackup(
+        const label = args[0] ?? `from ${fromRestic}`;
+        const common = { timeoutMs, allowUnsigned: Boolean(raw.allowUnsigned), confirm };
+        const r = await (fromRestic
+          ? restoreFromRestic(stack, { url: fromRestic, passwordFile: raw.passwordFile as string, sshKey: typeof raw.sshKey === 'string' ? raw.sshKey : null, snapshot: String(raw.snapshot ?? 'latest') }, common, plainReporter(out))
+          : restoreBackup(
           stack,
-          args[0],
+          args[0]!,
           {
             timeoutMs,
             fromOtherInstall: Boolean(raw.fromOtherInstall),
@@ -93,7 +107,7 @@ export function registerRestore(program: Command, run: ActionRunner): void {
             confirm,
           },
           plainReporter(out),
-        ).catch((err: Error) => {
+        )).catch((err: Error) => {
           if (err.message.startsWith('restore cancelled')) return null;
           throw err;
         });

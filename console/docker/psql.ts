@@ -57,6 +57,29 @@ export const ROW_COUNTS_SQL =
   "SELECT format('SELECT %L, count(*) FROM %I.%I', schemaname || '.' || tablename, schemaname, tablename) " +
   "FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1 \\gexec";
 
+/**
+ * Session settings that fix how values print as text, so a row hashes to the same value in the
+ * stack's database and in a scratch restore (time zone, date and interval styles, float digits).
+ */
+export const CANONICAL_TEXT_SQL = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, MDY'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 1; SET bytea_output = 'hex';";
+
+/**
+ * SQL that prints `schema.table<SEP>checksum` for every user table, sorted: the sum over its rows
+ * of the first 60 bits of md5(row as text), as a decimal. A sum does not depend on row order and
+ * needs constant memory (unlike string_agg); duplicate rows still count (unlike XOR). Run it after
+ * {@link CANONICAL_TEXT_SQL} in the same session, and in the dump's snapshot.
+ */
+export const TABLE_CHECKSUMS_SQL =
+  "SELECT format('SELECT %L, coalesce(sum((''x'' || substr(md5(t::text), 1, 15))::bit(60)::bigint), 0) FROM %I.%I t', schemaname || '.' || tablename, schemaname, tablename) " +
+  "FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1 \\gexec";
+
+/** Parse rows of {@link TABLE_CHECKSUMS_SQL} into `{ "public.patients": "812…" }`. Pure. */
+export function parseChecksums(rows: string[][]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [table, sum] of rows) if (table !== undefined && sum !== undefined && /^\d+$/.test(sum)) out[table] = sum;
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
+}
+
 /** Parse rows of {@link ROW_COUNTS_SQL} into `{ "public.patients": 3 }`. Pure. */
 export function parseRowCounts(rows: string[][]): Record<string, number> {
   const out: Record<string, number> = {};

@@ -37,7 +37,9 @@ import { TLS_CERT_FILE, TLS_KEY_FILE } from '../../installer/apply/edge.tls.js';
 import type { StackImages } from '../../installer/render/images.map.js';
 import { CAREBOX_VERSION } from '../../installer/version.js';
 import { execIn } from '../../installer/apply/container.exec.js';
-import { DB_NAME, DB_USER, parseRowCounts, pgMajor, psqlRows, PsqlSession, ROW_COUNTS_SQL, serverVersionNum } from '../docker/psql.js';
+import { CANONICAL_TEXT_SQL, DB_NAME, DB_USER, parseChecksums, parseRowCounts, pgMajor, psqlRows, PsqlSession, ROW_COUNTS_SQL, serverVersionNum, TABLE_CHECKSUMS_SQL } from '../docker/psql.js';
+import { backupFits, reserveOverride } from '../../installer/backup/backup.fit.js';
+import { updateBackupStatus } from './backup.metrics.js';
 import { carryOverAuditTrail, type AuditCarryOver } from './restore.audit.js';
 import { measureRestoreLoss, type RestoreLoss } from './restore.loss.js';
 import { withMaintenance } from './maintenance.ops.js';
@@ -81,6 +83,11 @@ export interface BackupManifest {
   dump: BackupFileEntry;
   /** Exact row count per table (`schema.table`), in the dump's snapshot. */
   tables: Record<string, number>;
+  /**
+   * Per-table checksum (psql.ts TABLE_CHECKSUMS_SQL: sum of 60-bit md5 prefixes of every row's
+   * text, decimal), in the dump's snapshot; the restore drill compares it. Absent in older backups.
+   */
+  checksums?: Record<string, string>;
   /** Rendered files, .env and carebox.json. */
   files: BackupFileEntry[];
 }
@@ -164,7 +171,13 @@ export async function pruneBackups(root: string, keep: number, reporter: StepRep
  * @param opts.keep backups to keep (default: carebox.json's, else 7); recorded in carebox.json.
  * @param opts.prune false: keep every older backup for now (an operation that may still need them
  *   prunes with {@link pruneBackups} once it succeeded).
- * @throws OperationError when db is not running or pg_dump fails (the partial directory is removed).
+ * Before anything is written, the backup must fit (installer/backup/backup.fit.ts: database size
+ * plus a reserve against the free space of backups/); a refusal is recorded in carebox.json and the
+ * metrics file (`carebox_backup_refused_timestamp_seconds`). After the rename the backup is read
+ * back and verified (signature, sha256 of the dump and every file) before retention may remove
+ * anything; the attempt and, when verified, the success are recorded the same way.
+ * @throws PreflightError (exit 3) when it would not fit; OperationError when db is not running,
+ *   pg_dump fails or the written backup does not verify (the partial directory is removed).
  */
 export async function createBackup(stack: Stack, opts: { keep?: number; lock?: boolean; prune?: boolean }, reporter: StepReporter): Promise<BackupResult> {
   const run = async (): Promise<BackupResult> => {
@@ -181,11 +194,26 @@ export async function createBackup(stack: Stack, opts: { keep?: number; lock?: b
     const partial = join(backups, `.partial-${stamp}`);
     await fs.mkdir(partial, { recursive: true, mode: 0o700 });
     await fs.chmod(partial, 0o700);
+    const attemptAt = new Date().toISOString();
     try {
       const dbId = await runningDb(stack);
+      await step(reporter, 'fit', 'Check that the backup fits on the disk', async () => {
+        const size = Number((await psqlRows(stack.docker, dbId, `SELECT pg_database_size('${DB_NAME}');`))[0]?.[0] ?? NaN);
+        const st = await fs.statfs(backups);
+        const fit = backupFits(Number.isFinite(size) ? size : 0, st.bavail * st.bsize, st.blocks * st.bsize, reserveOverride(stack.env));
+        const mib = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MiB`;
+        if (!fit.ok) {
+          await updateBackupStatus(stack.root, (s) => ({ ...s, refusedAt: new Date().toISOString() })).catch(() => undefined);
+          throw new PreflightError(
+            `backup refused before it started: it needs about ${mib(fit.estimateBytes)} plus ${mib(fit.reserveBytes)} that must stay free, but ${join(stack.root, INSTALL_FILES.backups)} has ${mib(fit.freeBytes)} free`,
+            'free disk space (older backups can be removed with `carebox backup --keep N`, logs are capped by the plan) or mount a larger disk at backups/; nothing was written',
+          );
+        }
+        return fit;
+      }, (f) => `needs ~${(f.needBytes / 1024 / 1024).toFixed(0)} MiB with the reserve, ${(f.freeBytes / 1024 / 1024).toFixed(0)} MiB free`);
       const versionNum = await serverVersionNum(stack.docker, dbId);
       const version = (await psqlRows(stack.docker, dbId, 'SHOW server_version;'))[0]?.[0] ?? String(versionNum);
-      const { tables, bytes } = await step(reporter, 'dump', 'Dump the database (pg_dump -Fc through the db container)', async (progress) => {
+      const { tables, checksums, bytes } = await step(reporter, 'dump', 'Dump the database (pg_dump -Fc through the db container)', async (progress) => {
         // One snapshot for the dump and the row counts: exported by this session, used by pg_dump.
         const session = await PsqlSession.open(stack.docker, dbId);
         try {
@@ -198,10 +226,12 @@ export async function createBackup(stack: Stack, opts: { keep?: number; lock?: b
           await once(out, 'finish');
           if (r.code !== 0) throw new OperationError(`pg_dump failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-4).join(' ')}`, 'check `carebox logs db` and free disk space at the install root');
           const counted = parseRowCounts(await session.query(ROW_COUNTS_SQL));
+          await session.query(CANONICAL_TEXT_SQL);
+          const checksums = parseChecksums(await session.query(TABLE_CHECKSUMS_SQL));
           await session.query('COMMIT;');
           const size = (await fs.stat(join(partial, DUMP_FILE))).size;
           progress(`${Object.keys(counted).length} tables, ${size} bytes`);
-          return { tables: counted, bytes: size };
+          return { tables: counted, checksums, bytes: size };
         } finally {
           await session.close();
         }
@@ -233,19 +263,35 @@ export async function createBackup(stack: Stack, opts: { keep?: number; lock?: b
         postgres: { version, versionNum, major: pgMajor(versionNum), database: DB_NAME },
         dump: await fileEntry(partial, DUMP_FILE),
         tables,
+        checksums,
         files,
       };
       const manifestBytes = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8');
       await fs.writeFile(join(partial, BACKUP_MANIFEST), manifestBytes, { mode: 0o600 });
       await fs.writeFile(join(partial, SIGNATURE_FILE), signManifest(manifestBytes, key), { mode: 0o600 });
       await fs.rename(partial, final);
+      await step(reporter, 'verify', 'Read the backup back and verify it (signature, sha256 of every file)', async () => {
+        try {
+          await verifyBackupManifest(final, key);
+          if ((await sha256File(join(final, DUMP_FILE))) !== manifest.dump.sha256) throw new OperationError('the dump does not match its sha256');
+        } catch (err) {
+          // Never leave an unverified backup that looks complete.
+          await fs.rename(final, join(backups, `.failed-${stamp}`)).catch(() => undefined);
+          throw new OperationError(`backup ${stamp} did not verify after writing: ${(err as Error).message}`, `kept as backups/.failed-${stamp} for inspection; check the disk (dmesg) and retry`);
+        }
+        return 'ok';
+      }, () => 'signature and sha256 of every file match');
       const pruned = opts.prune === false ? [] : await pruneBackups(stack.root, keep, reporter);
-      const next: Manifest = { ...m, backups: { keep, last: stamp } };
+      const next: Manifest = { ...m, backups: { ...(m.backups ?? {}), keep, last: stamp } };
       await writeManifest(stack.root, next, stamp);
-      stack.manifest = next;
+      const now = new Date().toISOString();
+      stack.manifest = await updateBackupStatus(stack.root, (s) => ({ ...s, lastAttemptAt: attemptAt, lastAttemptOk: true, lastAttemptWhy: null, lastSuccessAt: now, scheduleMissedAt: null }));
       return { dir: final, manifest, pruned, keep, tookMs: Date.now() - t0 };
     } catch (err) {
       await fs.rm(partial, { recursive: true, force: true });
+      if (!(err instanceof PreflightError)) {
+        await updateBackupStatus(stack.root, (s) => ({ ...s, lastAttemptAt: attemptAt, lastAttemptOk: false, lastAttemptWhy: (err as Error).message.slice(0, 300) })).catch(() => undefined);
+      }
       throw err;
     }
   };

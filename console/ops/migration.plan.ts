@@ -47,20 +47,27 @@ export function describeContract(plan: MigrationPlan): string {
 }
 
 /**
+ * Every migration a server image knows, in its order (its `migration-plan.js`, run with no network
+ * and no environment). Never throws: `all` is null and `unknownReason` says why for an image that
+ * cannot list them (older than this check).
+ */
+export async function imageMigrations(serverImage: string, env: NodeJS.ProcessEnv = process.env): Promise<{ all: PendingMigration[] | null; unknownReason: string | null }> {
+  const r = await exec(['docker', 'run', '--rm', '--network', 'none', '--entrypoint', 'node', serverImage, SERVER_SCRIPTS.migrationPlan], { env, timeoutMs: 120_000, allowFailure: true });
+  try {
+    if (r.code !== 0) throw new Error(`migration-plan.js exited ${r.code}: ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' ').slice(0, 200)}`);
+    return { all: planSchema.parse(JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '')).migrations, unknownReason: null };
+  } catch (err) {
+    return { all: null, unknownReason: (err as Error).message.split('\n')[0]! };
+  }
+}
+
+/**
  * Classify the migrations `serverImage` would apply to this stack's database.
  * Never throws for an image that cannot classify (older Carebox): `pending` is null then.
  * @throws OperationError when the db is not running or psql fails.
  */
 export async function planMigrations(stack: Stack, serverImage: string): Promise<MigrationPlan> {
-  const r = await exec(['docker', 'run', '--rm', '--network', 'none', '--entrypoint', 'node', serverImage, SERVER_SCRIPTS.migrationPlan], { env: stack.env, timeoutMs: 120_000, allowFailure: true });
-  let all: PendingMigration[] | null = null;
-  let unknownReason: string | null = null;
-  try {
-    if (r.code !== 0) throw new Error(`migration-plan.js exited ${r.code}: ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' ').slice(0, 200)}`);
-    all = planSchema.parse(JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '')).migrations;
-  } catch (err) {
-    unknownReason = (err as Error).message.split('\n')[0]!;
-  }
+  const { all, unknownReason } = await imageMigrations(serverImage, stack.env);
   if (!all) return { pending: null, unknownReason, additive: false };
   const [db] = (await serviceContainers(stack, 'db')).filter((c) => c.state === 'running');
   if (!db) throw new OperationError('db is not running');

@@ -403,7 +403,7 @@ export async function applyRetier(stack: Stack, preview: RetierPreview, opts: { 
       await stack.compose.run(['up', '-d', '--no-recreate', '--remove-orphans', '--scale', `backend=${s.backend.replicas}`, '--scale', `worker=${s.queue.replicas}`], { timeoutMs: 10 * 60_000 });
       const containers = await listStackContainers(stack.docker, m.project);
       await waitContainersHealthy(stack.docker, containers.map((c) => c.id), { timeoutMs: opts.timeoutMs, what: 'the stack', onProgress: progress });
-      const drift = findDrift(await listStackContainers(stack.docker, m.project), await configHashes(stack.compose), expectedReplicas(plan));
+      const drift = findDrift(await listStackContainers(stack.docker, m.project), await configHashes(stack.compose), expectedReplicas(plan, m.images));
       if (drift.length > 0) throw new OperationError(`after the re-tier Compose still sees drift: ${formatDrift(drift)}`, 'run `carebox install --yes` to converge (it recreates what differs)');
       const n = await verifyLimits(stack.docker, m.project, plan);
       return `no drift; ${n} containers run with the planned limits`;

@@ -34,7 +34,7 @@ export async function renderForStack(root: string, m: Manifest, plan: Plan, imag
     plan,
     env,
     images,
-    options: { project: m.project, httpPort: m.http.port, bindAddress: m.http.bindAddress, httpsPort: m.http.tls?.httpsPort ?? null, trustedProxies: m.http.trustedProxies ?? [], version, dockerRoot: (m.facts as { docker?: { dataRoot?: string | null } }).docker?.dataRoot ?? null, alerts: m.alerts ?? null },
+    options: { project: m.project, httpPort: m.http.port, bindAddress: m.http.bindAddress, httpsPort: m.http.tls?.httpsPort ?? null, trustedProxies: m.http.trustedProxies ?? [], version, dockerRoot: (m.facts as { docker?: { dataRoot?: string | null } }).docker?.dataRoot ?? null, alerts: m.alerts ?? null, installRoot: root },
     templates,
   });
 }

@@ -69,10 +69,10 @@ export async function serviceContainers(stack: Pick<Stack, 'docker' | 'manifest'
 
 /**
  * The services of a stack: those its plan runs (db, redis, backend, worker, nginx, pgbouncer when
- * planned, and the monitoring services with --alerts stack).
+ * planned, the monitoring services with --alerts stack, and the backup scheduler when compose.yml has it).
  */
 export function stackServices(m: Manifest): string[] {
-  return ['db', 'redis', ...(m.plan.sizing.pgbouncer ? ['pgbouncer'] : []), 'backend', 'worker', 'nginx', ...(m.plan.sizing.monitoring ? MONITORING_SERVICES : [])];
+  return ['db', 'redis', ...(m.plan.sizing.pgbouncer ? ['pgbouncer'] : []), 'backend', 'worker', 'nginx', ...(m.plan.sizing.monitoring ? MONITORING_SERVICES : []), ...(m.images.scheduler ? ['scheduler'] : [])];
 }
 
 /**

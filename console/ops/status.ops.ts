@@ -92,7 +92,8 @@ async function usageOf(docker: Docker, c: StackContainer): Promise<ContainerUsag
 
 /** Expected replicas: the plan's (`carebox scale` writes its counts into the manifest's plan). */
 export function expectedFor(m: Manifest): Record<string, number> {
-  return expectedReplicas(m.plan);
+  // The backup scheduler runs once when compose.yml has it (a CLI image recorded for it).
+  return expectedReplicas(m.plan, m.images);
 }
 
 /** Redis's password from the install's .env (null when the file does not hold one). */

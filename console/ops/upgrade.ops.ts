@@ -156,6 +156,12 @@ async function converge(stack: Stack, m: Manifest, images: { before: StackImages
   } else if (nginxConfChanged) {
     await reloadNginx(stack.docker, m.project, progress);
   }
+  // The backup scheduler follows the new CLI image; the upgrade ends with every service healthy.
+  if (hashes.scheduler && stale('scheduler')) {
+    progress(`scheduler: recreating with ${images.after.scheduler ?? '(its image)'}`);
+    await stack.compose.run(['up', '-d', '--no-deps', 'scheduler'], { timeoutMs: 10 * 60_000 });
+    await waitContainersHealthy(stack.docker, (await serviceContainers(stack, 'scheduler')).map((c) => c.id), { timeoutMs, what: 'scheduler', onProgress: progress });
+  }
 }
 
 /**
@@ -174,7 +180,7 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
 
     await step(reporter, 'preflight', 'Preflight: healthy stack, disk for the backup, inputs', async () => {
       const containers = await listStackContainers(stack.docker, m.project);
-      const health = summarize(containers, expectedReplicas(m.plan));
+      const health = summarize(containers, expectedReplicas(m.plan, m.images));
       if (!health.ready) throw new PreflightError(`the stack is not healthy (${health.lines.join(', ')}); an upgrade needs a healthy stack to compare against and to roll back to`, 'fix it first (`carebox status`, `carebox logs SERVICE`), then upgrade');
       const [db] = containers.filter((c) => c.service === 'db' && c.state === 'running');
       const dbBytes = Number((await psqlRows(stack.docker, db!.id, 'SELECT pg_database_size(current_database());'))[0]?.[0] ?? 0);
@@ -203,7 +209,8 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
           version = b.cli.version;
         }
         const { cli: _cli, ...roles } = b.index.images;
-        return { ...from, ...roles } as StackImages;
+        // The scheduler service runs the CLI: it moves to the release's CLI with the stack.
+        return { ...from, ...roles, ...(from.scheduler && b.cli?.image ? { scheduler: b.cli.image } : {}) } as StackImages;
       }
       // Only the roles the file names change; the others keep what the stack runs.
       const given = req.imagesFile ? await imagesOverrides(req.imagesFile) : {};

@@ -15,6 +15,8 @@ import { stablePlanHost } from '../plan/host.stability.js';
 import { preflightPassed, runPreflight, type CheckResult } from '../preflight/preflight.checks.js';
 import { MONITORING_SERVICES, type AlertMode } from '../plan/monitoring.sizing.js';
 import { MONITORING_FILES, type AlertSettings } from '../render/monitoring.render.js';
+import { ensureBackupMetrics } from '../backup/backup.metrics.js';
+import { DEFAULT_BACKUP_AT, newSchedule, type BackupSchedule } from '../backup/backup.schedule.js';
 import { DEFAULT_IMAGES, MONITORING_IMAGES, type BaseImageName, type BaseImages, type ImagesMap, type StackImages } from '../render/images.map.js';
 import { checksum, renderStack, type RenderedFile } from '../render/render.js';
 import { loadTemplates, type Templates } from '../render/templates.load.js';
@@ -73,6 +75,8 @@ export interface InstallOptions {
   /** Health wait, ms. */
   timeoutMs: number;
   env: NodeJS.ProcessEnv;
+  /** Daily backup time HH:MM (UTC) for the stack's scheduler; null keeps the recorded schedule, else 02:30. */
+  backupAt?: string | null;
 }
 
 /** Everything decided before anything is changed: shown to the operator for confirmation. */
@@ -299,12 +303,16 @@ function baseImagesNeeded(plan: Plan): BaseImageName[] {
   return plan.sizing.monitoring ? [...base, ...MONITORING_IMAGES] : base;
 }
 
-/** Replicas per service the plan asks for. */
-export function expectedReplicas(plan: Plan): Record<string, number> {
+/**
+ * Replicas per service the plan asks for, and the backup scheduler (one) when `images` names its
+ * CLI image (compose.yml then has the service).
+ */
+export function expectedReplicas(plan: Plan, images?: Pick<StackImages, 'scheduler'> | null): Record<string, number> {
   const s = plan.sizing;
   const r: Record<string, number> = { db: 1, redis: 1, backend: s.backend.replicas, worker: s.queue.replicas, nginx: 1 };
   if (s.pgbouncer) r.pgbouncer = 1;
   if (s.monitoring) for (const name of MONITORING_SERVICES) r[name] = 1;
+  if (images?.scheduler) r.scheduler = 1;
   return r;
 }
 
@@ -314,7 +322,7 @@ function render(ctx: InstallContext): RenderedFile[] {
     plan: ctx.plan,
     env: ctx.env!,
     images: ctx.images!,
-    options: { project: ctx.prep.project, httpPort: ctx.prep.httpPort, bindAddress: ctx.prep.bindAddress, httpsPort: ctx.prep.tls?.httpsPort ?? null, trustedProxies: ctx.prep.trustedProxies ?? [], version: CAREBOX_VERSION, dockerRoot: ctx.prep.facts.docker.dataRoot, alerts: ctx.prep.alerts ?? null },
+    options: { project: ctx.prep.project, httpPort: ctx.prep.httpPort, bindAddress: ctx.prep.bindAddress, httpsPort: ctx.prep.tls?.httpsPort ?? null, trustedProxies: ctx.prep.trustedProxies ?? [], version: CAREBOX_VERSION, dockerRoot: ctx.prep.facts.docker.dataRoot, alerts: ctx.prep.alerts ?? null, installRoot: ctx.prep.root },
     templates: ctx.templates ?? loadTemplates(),
     tlsFiles: ctx.prep.tlsPair ? { certPem: ctx.prep.tlsPair.certPem, keyPem: ctx.prep.tlsPair.keyPem } : null,
   });
@@ -344,10 +352,29 @@ function nextManifest(ctx: InstallContext, now: string): Manifest {
     files,
     history,
     ...(ctx.prep.scale ? { scale: ctx.prep.scale } : {}),
-    ...(prev?.backups ? { backups: prev.backups } : {}),
+    backups: { keep: prev?.backups?.keep ?? 7, last: prev?.backups?.last ?? null, ...(prev?.backups ?? {}), schedule: installSchedule(ctx.prep.options.backupAt ?? null, prev?.backups?.schedule ?? null, new Date(now)) },
     ...(ctx.prep.alerts && (ctx.prep.alerts.email.length > 0 || ctx.prep.alerts.webhookUrl || ctx.prep.alerts.forScale) ? { alerts: ctx.prep.alerts } : {}),
     cli: runningCli(ctx.prep.options.env),
   };
+}
+
+/**
+ * The backup schedule an install records: `--backup-at HH:MM` when given, else the recorded one,
+ * else daily at 02:30 UTC. Pure. @throws UsageError for a bad time.
+ */
+export function installSchedule(backupAt: string | null, recorded: BackupSchedule | null, now: Date): BackupSchedule {
+  if (backupAt) return newSchedule({ at: backupAt }, now);
+  return recorded ?? newSchedule({ at: DEFAULT_BACKUP_AT }, now);
+}
+
+/**
+ * The images with the scheduler's: a release's CLI image (the launcher passes CAREBOX_CLI_IMAGE)
+ * runs the stack's `scheduler` service; a source install keeps the one a previous
+ * `carebox backup schedule` built, else it has no scheduler service until that command adds one.
+ */
+function withScheduler(images: StackImages, ctx: InstallContext): StackImages {
+  const scheduler = runningCli(ctx.prep.options.env).image ?? ctx.prep.previous?.images.scheduler ?? null;
+  return scheduler ? { ...images, scheduler } : images;
 }
 
 /** Whether the manifest's meaningful content (plan, images, files, port) differs from `next`. */
@@ -412,7 +439,7 @@ export function installSteps(): Step<InstallContext>[] {
           // Air-gapped: images and templates come from the bundle, through the Docker API; nothing is built or pulled.
           const bundle = await loadBundle(ctx.docker!, opts.bundleFile, progress);
           ctx.templates = bundle.templates;
-          ctx.images = bundle.images;
+          ctx.images = withScheduler(bundle.images, ctx);
           ctx.baseImages = bundle.images;
           await ensureBaseImages(ctx.docker!, bundle.images, baseImagesNeeded(ctx.plan).filter((n) => n !== 'node'), progress);
           await assertNginxImage(bundle.images.nginx, ctx.plan.sizing.nginx.minVersion ?? MIN_NGINX_VERSION, 'preflight');
@@ -437,7 +464,7 @@ export function installSteps(): Step<InstallContext>[] {
           server = await ensureServerImage(docker, { packageRoot: packageRoot(), version: CAREBOX_VERSION, nodeImage: base.node, onProgress: progress });
         }
         ctx.baseImages = base;
-        ctx.images = { ...base, server };
+        ctx.images = withScheduler({ ...base, server }, ctx);
         return `server ${server}; postgres ${base.postgres}; redis ${base.redis}; nginx ${base.nginx}`;
       },
     },
@@ -522,8 +549,8 @@ export function installSteps(): Step<InstallContext>[] {
       run: async (ctx, progress) => {
         const s = ctx.plan.sizing;
         await ctx.compose!.up([], { backend: s.backend.replicas, worker: s.queue.replicas }, { onOutput: lineProgress(progress) });
-        await waitHealthy(ctx.docker!, ctx.prep.project, expectedReplicas(ctx.plan), { timeoutMs: ctx.prep.options.timeoutMs, onProgress: progress });
-        return Object.entries(expectedReplicas(ctx.plan)).map(([k, v]) => `${k}×${v}`).join(' ') + ' healthy';
+        await waitHealthy(ctx.docker!, ctx.prep.project, expectedReplicas(ctx.plan, ctx.images), { timeoutMs: ctx.prep.options.timeoutMs, onProgress: progress });
+        return Object.entries(expectedReplicas(ctx.plan, ctx.images)).map(([k, v]) => `${k}×${v}`).join(' ') + ' healthy';
       },
     },
     {
@@ -598,6 +625,8 @@ async function writeManifestIfChanged(ctx: InstallContext): Promise<boolean> {
   const next = nextManifest(ctx, new Date().toISOString());
   // The launcher runs the CLI image named here for this root from now on.
   await writeCliImageFile(ctx.prep.root, next.cli!);
+  // The backup metrics file exists from the install on (Prometheus's textfile collector reads it).
+  if (!ctx.prep.options.renderOnly) await ensureBackupMetrics(ctx.prep.root, ctx.prep.previous ?? next);
   if (!manifestChanged(ctx.prep.previous, next)) return false;
   if (ctx.prep.previous) {
     // Keep the previous manifest with the files it described.

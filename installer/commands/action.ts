@@ -18,7 +18,9 @@ export type ActionRunner = (body: CommandBody) => (...args: unknown[]) => Promis
  */
 export const runAction: ActionRunner = (body) => async (...args) => {
   const cmd = args[args.length - 1] as Command;
-  const raw = cmd.opts() as RawOptions;
+  // With the parent's options: `backup schedule --dir X --json` gives --dir/--json to `backup`
+  // (which has them too) when commander reaches it first. Top-level verbs have no such parent.
+  const raw = cmd.optsWithGlobals() as RawOptions;
   const positional = args.slice(0, -2).flatMap((a) => (Array.isArray(a) ? a.map(String) : typeof a === 'string' ? [a] : []));
   const out = processOutput(Boolean(raw.json));
   const startedAt = new Date();

@@ -9,6 +9,9 @@ import type { AlertSettings } from '../render/monitoring.render.js';
 import { INSTALL_FILES } from '../paths.js';
 import { readIfExists, writeFileAtomic } from '../apply/fs.atomic.js';
 import type { EdgeSettings } from '../apply/edge.tls.js';
+import type { BackupSchedule } from '../backup/backup.schedule.js';
+import type { OffsiteRepo, Retention } from '../backup/offsite.config.js';
+import type { BackupStatus } from '../backup/backup.status.js';
 
 /** One applied change of the stack's shape, kept forever in the manifest. */
 export interface HistoryEntry {
@@ -93,6 +96,14 @@ export interface BackupSettings {
   keep: number;
   /** Directory name (UTC stamp) of the newest complete backup, or null. */
   last: string | null;
+  /** When the stack's scheduler takes a backup (installer/backup/backup.schedule.ts); absent = no schedule. */
+  schedule?: BackupSchedule | null;
+  /** restic repositories every verified scheduled backup is copied to (installer/backup/offsite.config.ts). */
+  offsite?: OffsiteRepo[];
+  /** restic retention (default 7 daily, 4 weekly, 12 monthly). */
+  retention?: Retention;
+  /** What the backup side last did (installer/backup/backup.status.ts). */
+  status?: BackupStatus;
 }
 
 /** Shallow schema: validates the envelope; nested plan/facts are Carebox's own output. */

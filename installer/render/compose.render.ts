@@ -35,7 +35,20 @@ export interface StackOptions {
   dockerRoot?: string | null;
   /** Where alerts go (carebox.json `alerts`); absent: nowhere but `carebox alerts`. */
   alerts?: AlertSettings | null;
+  /**
+   * Absolute install root. With it and `images.scheduler` (the Carebox CLI image), the stack gets
+   * its `scheduler` service (scheduled backups, console/ops/scheduler.ops.ts), which mounts the
+   * root at the same path (Compose and restic resolve bind mounts on the host's daemon).
+   */
+  installRoot?: string;
 }
+
+/** Memory limit of the scheduler service: Node.js running the CLI, idle between runs (bytes). */
+export const SCHEDULER_MEMORY_BYTES = 256 * 1024 * 1024;
+/** File the scheduler touches every 10 s (console/ops/scheduler.ops.ts); its healthcheck reads the age. */
+export const SCHEDULER_HEARTBEAT = '/tmp/carebox-scheduler.alive';
+/** pids limit of the scheduler service (Node.js threads, one docker/compose child at a time). */
+export const SCHEDULER_PIDS = 128;
 
 /**
  * Proxy hops the server trusts for the client address (Express `trust proxy`, TRUST_PROXY): exactly
@@ -217,6 +230,32 @@ export function renderCompose(plan: Plan, images: StackImages, opts: StackOption
       const ne = svc['node-exporter']!;
       ne.volumes = [...((ne.volumes as string[] | undefined) ?? []), `${opts.dockerRoot}:${NODE_EXPORTER_MOUNTS.dockerRoot}:ro`];
     }
+  }
+
+  // The scheduler: the release's CLI image running `carebox scheduler run` against this root. It
+  // needs the Docker socket (it runs pg_dump in db, the scratch drill container and restic) and the
+  // install root read-write (backups/, carebox.json, metrics/). Not on the stack's network: it talks
+  // to the engine only. Restarted by Docker, so it survives reboots without an admin session.
+  if (images.scheduler && opts.installRoot) {
+    const sched: Service = {
+      image: images.scheduler,
+      command: ['scheduler', 'run', '--dir', opts.installRoot],
+      // HOME on the tmpfs: the Docker CLI keeps its config there, and the root filesystem is read-only.
+      environment: { CAREBOX_DIR: opts.installRoot, DOCKER_HOST: 'unix:///var/run/docker.sock', HOME: '/tmp' },
+      volumes: ['/var/run/docker.sock:/var/run/docker.sock', `${opts.installRoot}:${opts.installRoot}`],
+      tmpfs: ['/tmp:mode=1777'],
+      network_mode: 'none',
+      restart: 'unless-stopped',
+      stop_grace_period: '30s',
+      // Healthy while the scheduler loop's heartbeat file (touched every 10 s, also during a long
+      // backup) is fresh: a hung process turns unhealthy.
+      healthcheck: { test: ['CMD-SHELL', `test -n "$$(find ${SCHEDULER_HEARTBEAT} -mmin -1 2>/dev/null)"`], interval: '10s', timeout: '5s', retries: 6, start_period: '30s' },
+      labels: { 'com.carebox.managed': 'true' },
+    };
+    harden(sched, SCHEDULER_PIDS, logs);
+    sched.cpus = 0.5;
+    sched.mem_limit = memString(SCHEDULER_MEMORY_BYTES);
+    svc.scheduler = sched;
   }
 
   const out = {

@@ -12,7 +12,10 @@ import { z } from 'zod';
  *  - prometheus, alertmanager, nodeExporter, postgresExporter, redisExporter, blackboxExporter (only with
  *    `--alerts stack`): the official images' binaries at their paths (/bin/prometheus,
  *    /bin/alertmanager, /bin/node_exporter, /bin/postgres_exporter, /redis_exporter, /bin/blackbox_exporter) and `wget` for
- *    the healthchecks (busybox in the official images; the alpine variant of redis_exporter).
+ *    the healthchecks (busybox in the official images; the alpine variant of redis_exporter);
+ *  - restic: `restic` (≥ 0.14) as the entrypoint and OpenSSH's `ssh` on PATH (SFTP repositories):
+ *    run as short-lived containers for off-host backup copies (console/ops/restic.ops.ts). Absent
+ *    from images files and manifests of older installs: {@link resticImage} falls back to the default.
  */
 export const DEFAULT_IMAGES = {
   postgres: 'postgres:15.10-bookworm',
@@ -28,6 +31,7 @@ export const DEFAULT_IMAGES = {
   // The alpine variant: the scratch image has no wget for a healthcheck.
   redisExporter: 'oliver006/redis_exporter:v1.62.0-alpine',
   blackboxExporter: 'prom/blackbox-exporter:v0.25.0',
+  restic: 'restic/restic:0.17.3',
 } as const;
 
 /** The images only a stack with `--alerts stack` runs (an images file without them still loads). */
@@ -36,12 +40,20 @@ export const MONITORING_IMAGES = ['prometheus', 'alertmanager', 'nodeExporter', 
 export type BaseImageName = keyof typeof DEFAULT_IMAGES;
 export type MonitoringImageName = (typeof MONITORING_IMAGES)[number];
 /**
- * Images by name. The monitoring ones are optional: manifests and images files from before alerts
- * lack them, and only a stack with `--alerts stack` runs them.
+ * Images by name. The monitoring ones and restic are optional: manifests and images files from
+ * before alerts and off-host backups lack them ({@link resticImage}), and only a stack with
+ * `--alerts stack` runs the monitoring ones.
  */
-export type BaseImages = Record<Exclude<BaseImageName, MonitoringImageName>, string> & Partial<Record<MonitoringImageName, string>>;
+export type BaseImages = Record<Exclude<BaseImageName, MonitoringImageName | 'restic'>, string> & Partial<Record<MonitoringImageName | 'restic', string>>;
 /** Every image a rendered stack references: the base images plus the locally built server image. */
-export type StackImages = BaseImages & { server: string };
+export type StackImages = BaseImages & {
+  server: string;
+  /**
+   * The Carebox CLI image the `scheduler` service runs (a release's CLI image, or one built from
+   * this package by `carebox backup schedule`); absent: no scheduler service is rendered.
+   */
+  scheduler?: string;
+};
 
 /** An image reference: `name[:tag][@digest]`; `latest` or no tag is rejected, stacks stay pinned. */
 const imageRef = z
@@ -70,6 +82,7 @@ export const imagesFileSchema = z
     postgresExporter: imageRef.optional(),
     redisExporter: imageRef.optional(),
     blackboxExporter: imageRef.optional(),
+    restic: imageRef.optional(),
     server: imageRef.optional(),
   })
   .strict();
@@ -78,3 +91,8 @@ export const imagesFileSchema = z
 export type ImagesMap = BaseImages & { server?: string };
 
 export { imageRef as imageRefSchema };
+
+/** The restic image of a stack's images map (a manifest written before restic has none: the default). */
+export function resticImage(images: Partial<Record<string, string>>): string {
+  return images.restic ?? DEFAULT_IMAGES.restic;
+}

@@ -5,6 +5,7 @@
 #   3. dockerd, started in the background with its output in a log file (never on this stdout);
 #   4. stand-in postgres/redis/nginx/pgbouncer/node images built from Debian packages (no registry;
 #      nginx from Debian forky, 1.30: the edge needs nginx >= 1.27.3).
+#   5. stand-ins for restic and an SFTP server (Debian's restic, openssh-server; build-backup-standins.sh).
 # Needs root (apt-get, dockerd). Logs go to $CAREBOX_LOG_DIR (default /var/log/carebox-test).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -63,3 +64,5 @@ bash "$here/../images/build-standins.sh"
 bash "$here/../images/build-monitoring-standins.sh"
 # The Docker CLI + Compose stand-in the release's CLI image is built on (test/e2e/release.e2e.test.ts).
 bash "$here/../images/build-cli-standin.sh"
+# restic and an SFTP server (issue 13: off-host backups, test/e2e/backup.schedule.e2e.test.ts).
+bash "$here/../images/build-backup-standins.sh"

@@ -1,0 +1,112 @@
+/**
+ * `carebox backup schedule` and `carebox backup offsite …`: change what the stack's scheduler does.
+ * Settings live in carebox.json; the running scheduler re-reads it every few seconds, so a change
+ * needs no restart. The first schedule on an install without a scheduler service adds the service:
+ * the CLI image it runs is the release's (the launcher passes CAREBOX_CLI_IMAGE; carebox.json's
+ * `cli.image`), or, from a source checkout, one built from this package like `npm run release` does.
+ */
+import { newSchedule, type BackupSchedule } from '../../installer/backup/backup.schedule.js';
+import { offsiteRepoSchema, repoAccess, type OffsiteRepo } from '../../installer/backup/offsite.config.js';
+import { writeRenderedFiles } from '../../installer/apply/files.write.js';
+import { utcStamp } from '../../installer/apply/fs.atomic.js';
+import type { StepReporter } from '../../installer/apply/steps.js';
+import { UsageError } from '../../installer/errors.js';
+import { readManifest, writeManifest, type Manifest } from '../../installer/manifest/manifest.js';
+import { packageRoot } from '../../installer/paths.js';
+import { resticImage } from '../../installer/render/images.map.js';
+import { CAREBOX_VERSION } from '../../installer/version.js';
+import { ensureCliImage } from './cli.image.js';
+import { writeBackupMetrics } from './backup.metrics.js';
+import { checkPrivateFile, ensureRepository, ensureResticPassword, resticContext } from './restic.ops.js';
+import { fileChecksums, renderForStack } from './stack.render.js';
+import { step, withStackLock, type Stack } from './stack.js';
+
+/** Default Docker CLI image the locally built CLI image copies docker and Compose from (cli/Dockerfile). */
+export const DEFAULT_DOCKER_CLI_IMAGE = 'docker:27.3.1-cli';
+
+async function saveManifest(stack: Stack, next: Manifest): Promise<void> {
+  await writeManifest(stack.root, next, utcStamp());
+  stack.manifest = next;
+  await writeBackupMetrics(stack.root, next);
+}
+
+/**
+ * Make sure the stack runs its `scheduler` service: pick or build the CLI image, re-render
+ * compose.yml with it, and `compose up -d scheduler`. Idempotent.
+ * @returns the CLI image the scheduler runs.
+ */
+export async function ensureSchedulerService(stack: Stack, reporter: StepReporter, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const m = stack.manifest;
+  let image = m.images.scheduler ?? env.CAREBOX_CLI_IMAGE ?? m.cli?.image ?? null;
+  if (!image) {
+    image = await step(reporter, 'cli-image', 'Build the Carebox CLI image the scheduler runs (from this package)', (progress) =>
+      ensureCliImage(stack.docker, { packageRoot: packageRoot(), version: CAREBOX_VERSION, base: { node: m.images.node, dockerCli: env.CAREBOX_DOCKER_CLI_IMAGE ?? DEFAULT_DOCKER_CLI_IMAGE }, onProgress: progress }),
+    (t) => t);
+  }
+  const images = { ...m.images, scheduler: image };
+  const files = await renderForStack(stack.root, m, m.plan, images);
+  await step(reporter, 'scheduler', 'Add the scheduler service to compose.yml and start it', async () => {
+    await writeRenderedFiles(stack.root, files, utcStamp());
+    await saveManifest(stack, { ...stack.manifest, images, files: fileChecksums(files) });
+    await stack.compose.run(['up', '-d', '--no-deps', 'scheduler'], { timeoutMs: 5 * 60_000 });
+    return image!;
+  });
+  return image;
+}
+
+/**
+ * Set the schedule (or turn it off) in carebox.json, and make sure the scheduler service runs.
+ * @throws UsageError for a bad time or cron expression.
+ */
+export async function setSchedule(stack: Stack, opts: { at?: string; cron?: string; timezone?: string; off?: boolean }, reporter: StepReporter): Promise<BackupSchedule> {
+  const schedule = await withStackLock(stack.root, 'backup schedule', async () => {
+    const m = (await readManifest(stack.root)) ?? stack.manifest;
+    const prev = m.backups?.schedule ?? null;
+    const s: BackupSchedule = opts.off
+      ? { ...(prev ?? newSchedule({}, new Date())), enabled: false }
+      : newSchedule({ at: opts.at, cron: opts.cron, timezone: opts.timezone }, new Date());
+    stack.manifest = m;
+    await saveManifest(stack, { ...m, backups: { keep: m.backups?.keep ?? 7, last: m.backups?.last ?? null, ...(m.backups ?? {}), schedule: s } });
+    if (!opts.off) await ensureSchedulerService(stack, reporter);
+    return s;
+  });
+  return schedule;
+}
+
+/**
+ * Add (or replace, by name) a restic repository: checks the SSH key, creates the repository
+ * password once, and initialises the repository unless it exists.
+ * @returns the password when it was created now (the caller shows it once), else null.
+ * @throws UsageError for a bad name, URL or key file; OperationError when restic cannot reach or create the repository.
+ */
+export async function addOffsite(stack: Stack, repo: { name: string; url: string; sshKey?: string | null }, reporter: StepReporter): Promise<{ password: string | null; created: boolean }> {
+  const parsed = offsiteRepoSchema.safeParse({ name: repo.name, url: repo.url, sshKey: repo.sshKey ?? null });
+  if (!parsed.success) throw new UsageError(`repository ${repo.name}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 'a name is lower-case letters, digits, - and _ (e.g. usb, dr-site)');
+  const r: OffsiteRepo = parsed.data;
+  const access = repoAccess(r.url);
+  if (access.kind === 'sftp') {
+    if (!r.sshKey) throw new UsageError(`repository ${r.url} is SFTP: give the private key with --ssh-key FILE`);
+    await checkPrivateFile(r.sshKey, 'SSH key');
+  } else if (r.sshKey) throw new UsageError('--ssh-key is for SFTP repositories only');
+  return withStackLock(stack.root, 'backup offsite', async () => {
+    const password = await ensureResticPassword(stack.root);
+    const created = await step(reporter, 'repository', `Open or create the restic repository ${r.url}`, () => ensureRepository(resticContext(stack.docker, stack.root, resticImage(stack.manifest.images)), r), (c) => (c ? 'created' : 'exists; reused'));
+    const m = (await readManifest(stack.root)) ?? stack.manifest;
+    const offsite = [...(m.backups?.offsite ?? []).filter((x) => x.name !== r.name), r].sort((a, b) => a.name.localeCompare(b.name));
+    stack.manifest = m;
+    await saveManifest(stack, { ...m, backups: { keep: 7, last: null, ...(m.backups ?? {}), offsite } });
+    return { password, created };
+  });
+}
+
+/** Remove a repository from carebox.json (its data stays where it is). @throws UsageError when unknown. */
+export async function removeOffsite(stack: Stack, name: string): Promise<void> {
+  await withStackLock(stack.root, 'backup offsite', async () => {
+    const m = (await readManifest(stack.root)) ?? stack.manifest;
+    const list = m.backups?.offsite ?? [];
+    if (!list.some((r) => r.name === name)) throw new UsageError(`no repository named ${name}`, `repositories: ${list.map((r) => r.name).join(', ') || 'none'}`);
+    stack.manifest = m;
+    await saveManifest(stack, { ...m, backups: { keep: 7, last: null, ...(m.backups ?? {}), offsite: list.filter((r) => r.name !== name) } });
+  });
+}
+
