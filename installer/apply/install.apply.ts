@@ -9,7 +9,7 @@ import { CareboxError, OperationError, PreflightError, UsageError } from '../err
 import { readManifest, renderManifest, type HistoryEntry, type Manifest, type ScaleOverride } from '../manifest/manifest.js';
 import { INSTALL_FILES, packageRoot } from '../paths.js';
 import type { Intent, Plan } from '../plan/plan.types.js';
-import { planCarebox } from '../plan/tier.plan.js';
+import { planCarebox, planWithDefaultAlerts } from '../plan/tier.plan.js';
 import { withMeasuredFrom } from '../plan/capacity.estimate.js';
 import { stablePlanHost } from '../plan/host.stability.js';
 import { preflightPassed, runPreflight, type CheckResult } from '../preflight/preflight.checks.js';
@@ -120,7 +120,7 @@ export async function prepareInstall(options: InstallOptions): Promise<InstallPr
   // A first install runs alerts in the stack unless told otherwise; a re-run keeps the recorded
   // mode (an install from before alerts reads as `off`: turning them on changes PostgreSQL's share).
   const alertMode: AlertMode = options.alerts ?? previous?.intent.alerts ?? (previous ? 'off' : 'stack');
-  const intent: Intent = { ...baseIntent, alerts: alertMode };
+  let intent: Intent = { ...baseIntent, alerts: alertMode };
   const alerts = alertSettingsFor(options, previous);
   const trustedProxies = options.trustedProxies ?? previous?.http.trustedProxies ?? [];
   const { tls, tlsPair } = await edgeTlsFor(options, root, previous, httpPort);
@@ -131,7 +131,9 @@ export async function prepareInstall(options: InstallOptions): Promise<InstallPr
   let plan: Plan | null = null;
   let planError: CareboxError | null = null;
   try {
-    plan = planCarebox(host, intent);
+    // A first install without --alerts runs monitoring in the stack where it fits, else renders the rules only.
+    plan = options.alerts === undefined && !previous ? planWithDefaultAlerts(host, intent) : planCarebox(host, intent);
+    if (plan.intent.alerts !== intent.alerts) intent = { ...intent, alerts: plan.intent.alerts };
   } catch (err) {
     if (!(err instanceof CareboxError)) throw err;
     planError = err;

@@ -10,7 +10,7 @@ import { UsageError } from '../errors.js';
 import { readManifest } from '../manifest/manifest.js';
 import { buildIntent, type IntentFlags } from '../plan/intent.js';
 import { formatPlan } from '../plan/plan.format.js';
-import { planCarebox } from '../plan/tier.plan.js';
+import { planCarebox, planWithDefaultAlerts } from '../plan/tier.plan.js';
 import { withMeasuredFrom } from '../plan/capacity.estimate.js';
 import { parseProfileFile, type WorkloadProfile } from '../plan/workload.profile.js';
 import { commonOptions, numberFlag, withCommon } from './common.options.js';
@@ -89,9 +89,10 @@ export function registerPlan(program: Command, run: ActionRunner): void {
       }
       // --alerts given wins; else the installed stack's mode; else a new install's default (stack).
       const alerts = alertModeFlag(raw.alerts as string | undefined);
+      const newInstallDefault = alerts === undefined && intent.origin !== 'install';
       intent = { ...intent, alerts: alerts ?? (intent.origin === 'install' ? (intent.alerts ?? 'off') : 'stack') };
       // The installed stack's measured capacity (carebox loadtest) shows when this plan is that stack.
-      const plan = withMeasuredFrom(planCarebox(host, intent), installed?.plan);
+      const plan = withMeasuredFrom(newInstallDefault ? planWithDefaultAlerts(host, intent) : planCarebox(host, intent), installed?.plan);
       out.result(plan);
       out.print(formatPlan(plan));
       return 0;

@@ -541,7 +541,7 @@ export function planCarebox(host: PlanHost, rawIntent: Intent): Plan {
         throw new PreflightError(
           `this host cannot run the ${tier} tier with Prometheus and Alertmanager in the stack (--alerts stack): ${r.reason}`,
           "give --alerts external (only the rules file, for the hospital's own Prometheus) or --alerts off, or a host with more memory",
-          { tiers },
+          { tiers, monitoringDoesNotFit: true },
         );
       }
       throw new PreflightError(`this host cannot run the ${tier} tier: ${r.reason}`, r.hint, { tiers });
@@ -657,4 +657,25 @@ function clusterShortfall(intent: Intent, plan: Plan): Shortfall {
 function minimumHint(tier: Tier): string {
   const s = TIER_SHAPES[tier];
   return `give the host at least ${s.minCpus} CPU${s.minCpus > 1 ? 's' : ''} and ${b(s.minMemoryBytes)} of memory usable by containers (check VM size and cgroup limits)${tier === 'default' ? '' : ', or choose a smaller tier'}`;
+}
+
+/**
+ * {@link planCarebox} with a new install's default alert mode: Prometheus and Alertmanager in the
+ * stack where they fit beside the tier; on a host too small for them (the 1 GiB minimum host), the
+ * rules file only (`external`), the reason in `plan.reasons`. An explicit `--alerts stack` is
+ * planned with {@link planCarebox} instead, and refused on such a host.
+ * @returns the plan; its `intent.alerts` says which mode it holds.
+ * @throws PreflightError as planCarebox, when the tier does not fit even without monitoring.
+ */
+export function planWithDefaultAlerts(host: PlanHost, intent: Intent): Plan {
+  try {
+    return planCarebox(host, { ...intent, alerts: 'stack' });
+  } catch (err) {
+    if (!(err instanceof PreflightError) || !(err.details as { monitoringDoesNotFit?: boolean } | null)?.monitoringDoesNotFit) throw err;
+    const plan = planCarebox(host, { ...intent, alerts: 'external' });
+    return {
+      ...plan,
+      reasons: [...plan.reasons, `alerts external: Prometheus and Alertmanager do not fit beside the ${plan.tier} tier on this host (${err.message.replace(/^this host cannot run .*?: /, '')}); the rules file is rendered for the hospital's own Prometheus (a host with more memory runs them in the stack: --alerts stack)`],
+    };
+  }
 }
