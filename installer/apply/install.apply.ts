@@ -132,7 +132,7 @@ export async function prepareInstall(options: InstallOptions): Promise<InstallPr
   let planError: CareboxError | null = null;
   try {
     // A first install without --alerts runs monitoring in the stack where it fits, else renders the rules only.
-    plan = options.alerts === undefined && !previous ? planWithDefaultAlerts(host, intent) : planCarebox(host, intent);
+    plan = options.alerts == null && !previous ? planWithDefaultAlerts(host, intent) : planCarebox(host, intent);
     if (plan.intent.alerts !== intent.alerts) intent = { ...intent, alerts: plan.intent.alerts };
   } catch (err) {
     if (!(err instanceof CareboxError)) throw err;

@@ -89,7 +89,7 @@ export function registerPlan(program: Command, run: ActionRunner): void {
       }
       // --alerts given wins; else the installed stack's mode; else a new install's default (stack).
       const alerts = alertModeFlag(raw.alerts as string | undefined);
-      const newInstallDefault = alerts === undefined && intent.origin !== 'install';
+      const newInstallDefault = alerts === null && intent.origin !== 'install';
       intent = { ...intent, alerts: alerts ?? (intent.origin === 'install' ? (intent.alerts ?? 'off') : 'stack') };
       // The installed stack's measured capacity (carebox loadtest) shows when this plan is that stack.
       const plan = withMeasuredFrom(newInstallDefault ? planWithDefaultAlerts(host, intent) : planCarebox(host, intent), installed?.plan);
