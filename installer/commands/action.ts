@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { appendOperation, LOGGED_VERBS, operationEntry } from '../manifest/operations.log.js';
+import { appendOperation, isLoggedRun, operationEntry } from '../manifest/operations.log.js';
 import { commonOptions } from './common.options.js';
 import { processOutput, reportError, type Output } from './output.js';
 
@@ -31,12 +31,19 @@ export const runAction: ActionRunner = (body) => async (...args) => {
     error = err instanceof Error ? err.message : String(err);
     process.exitCode = reportError(err, out);
   }
-  await logOperation(cmd.name(), positional, raw, startedAt, Number(process.exitCode ?? 0), error, out);
+  await logOperation(commandPath(cmd), positional, raw, startedAt, Number(process.exitCode ?? 0), error, out);
 };
+
+/** A command's names below the program: `backup schedule`, `alerts silence`, `install`. */
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
 
 /** Appends a verb that changes the stack to the install root's operations log (never throws). */
 async function logOperation(verb: string, args: string[], raw: RawOptions, startedAt: Date, exitCode: number, error: string | null, out: Output): Promise<void> {
-  if (!LOGGED_VERBS.has(verb) || (verb === 'maintenance' && args[0] === 'status')) return;
+  if (!isLoggedRun(verb, args, raw)) return;
   let dir: string;
   try {
     dir = commonOptions(raw as { dir?: string }).dir;

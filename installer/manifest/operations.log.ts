@@ -12,10 +12,25 @@ import { z } from 'zod';
 import { INSTALL_FILES } from '../paths.js';
 
 /** Verbs that change the stack, its data or its files, and so are logged. */
-export const LOGGED_VERBS: ReadonlySet<string> = new Set(['install', 'uninstall', 'restart', 'scale', 'retier', 'backup', 'restore', 'maintenance', 'upgrade', 'loadtest', 'demo-data', 'silence']);
+export const LOGGED_VERBS: ReadonlySet<string> = new Set(['install', 'uninstall', 'restart', 'scale', 'retier', 'backup', 'restore', 'maintenance', 'upgrade', 'loadtest', 'demo-data', 'alerts silence', 'backup offsite add', 'backup offsite remove', 'backup schedule']);
+
+/** The options with which `backup schedule` changes the schedule; without them it only shows it. */
+const SCHEDULE_CHANGES: readonly string[] = ['at', 'cron', 'off'];
+
+/**
+ * Whether a run of `verb` (the command path below `carebox`: `backup`, `backup schedule`, `alerts
+ * silence`) changes the stack and goes to the operations log. Reads are not logged: `maintenance
+ * status`, and `backup schedule` without an option that changes it. Pure.
+ */
+export function isLoggedRun(verb: string, args: readonly string[], options: Record<string, unknown>): boolean {
+  if (!LOGGED_VERBS.has(verb)) return false;
+  if (verb === 'maintenance' && args[0] === 'status') return false;
+  if (verb === 'backup schedule') return SCHEDULE_CHANGES.some((k) => options[k] !== undefined && options[k] !== false);
+  return true;
+}
 
 /** Option values kept as given; everything else is logged as `[redacted]` (free text, paths, secrets). */
-const PLAIN_OPTIONS: ReadonlySet<string> = new Set(['tier', 'users', 'size', 'thinkTime', 'timeout', 'keep', 'full', 'yes', 'json', 'dryRun', 'overcommit', 'maintenanceWindow', 'pgMajorDumpRestore', 'purge', 'retryAfter', 'duration', 'maxRate', 'proofDuration', 'noSaturation', 'saturation', 'saturationMax', 'patients', 'all', 'remove', 'bind', 'httpPort', 'httpsPort', 'pgbouncer', 'tail', 'since', 'follow']);
+const PLAIN_OPTIONS: ReadonlySet<string> = new Set(['tier', 'users', 'size', 'thinkTime', 'timeout', 'keep', 'full', 'yes', 'json', 'dryRun', 'overcommit', 'maintenanceWindow', 'pgMajorDumpRestore', 'purge', 'retryAfter', 'duration', 'maxRate', 'proofDuration', 'noSaturation', 'saturation', 'saturationMax', 'patients', 'all', 'remove', 'bind', 'httpPort', 'httpsPort', 'pgbouncer', 'tail', 'since', 'follow', 'at', 'cron', 'timezone', 'off', 'for']);
 
 const entrySchema = z.object({
   at: z.string(),

@@ -342,7 +342,7 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
     const all = await carebox(['alerts', '--all', '--json', '--dir', root]);
     expect(all.json.alerts.find((a: { name: string }) => a.name === 'BackupMissing')?.state).to.equal('suppressed');
     const h = await carebox(['history', '--json', '--dir', root]);
-    expect(h.json.entries.map((e: { verb: string }) => e.verb)).to.include('silence');
+    expect(h.json.entries.map((e: { verb: string }) => e.verb)).to.include('alerts silence');
     const bad = await carebox(['alerts', 'silence', 'BackupMissing', '--for', '1y', '--dir', root]);
     expect(bad.code).to.equal(2);
   });

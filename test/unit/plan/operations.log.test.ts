@@ -35,3 +35,20 @@ describe('operations log (issue 13 item 6)', () => {
     }
   });
 });
+
+describe('operations log: which runs are logged', () => {
+  it('logs verbs that change the stack by their command path, and not the reads among them', async () => {
+    const { isLoggedRun } = await import('../../../installer/manifest/operations.log.js');
+    expect(isLoggedRun('install', [], {})).to.equal(true);
+    expect(isLoggedRun('maintenance', ['status'], {})).to.equal(false);
+    expect(isLoggedRun('maintenance', ['on'], {})).to.equal(true);
+    expect(isLoggedRun('alerts silence', ['DiskSpaceLow'], { for: '4h' })).to.equal(true);
+    expect(isLoggedRun('alerts', [], {})).to.equal(false);
+    expect(isLoggedRun('backup offsite add', ['usb', '/mnt/usb'], {})).to.equal(true);
+    expect(isLoggedRun('backup offsite remove', ['usb'], {})).to.equal(true);
+    expect(isLoggedRun('backup schedule', [], { json: true, off: false, timezone: 'Europe/Berlin' })).to.equal(false);
+    expect(isLoggedRun('backup schedule', [], { at: '03:00' })).to.equal(true);
+    expect(isLoggedRun('backup schedule', [], { off: true })).to.equal(true);
+    expect(isLoggedRun('status', [], {})).to.equal(false);
+  });
+});
