@@ -23,7 +23,7 @@ import type { ComposeCli } from '../../installer/apply/compose.cli.js';
 import { exec } from '../../installer/apply/exec.js';
 import { writeRenderedFiles, type FileChange } from '../../installer/apply/files.write.js';
 import { utcStamp, writeFileAtomic } from '../../installer/apply/fs.atomic.js';
-import { expectedReplicas } from '../../installer/apply/install.apply.js';
+import { expectedReplicas } from '../../installer/plan/stack.services.js';
 import { verifyLimits } from '../../installer/apply/limits.verify.js';
 import { listStackContainers } from '../../installer/apply/stack.containers.js';
 import type { StepReporter } from '../../installer/apply/steps.js';

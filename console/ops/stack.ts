@@ -11,7 +11,7 @@ import type { StepReporter } from '../../installer/apply/steps.js';
 import { detectCompose } from '../../installer/detect/compose.detect.js';
 import { UsageError } from '../../installer/errors.js';
 import { requireManifest, type Manifest } from '../../installer/manifest/manifest.js';
-import { MONITORING_SERVICES } from '../../installer/plan/monitoring.sizing.js';
+import { expectedReplicas } from '../../installer/plan/stack.services.js';
 
 /** An installed stack, ready for operations. */
 export interface Stack {
@@ -67,12 +67,9 @@ export async function serviceContainers(stack: Pick<Stack, 'docker' | 'manifest'
   return (await listStackContainers(stack.docker, stack.manifest.project)).filter((c) => c.service === service);
 }
 
-/**
- * The services of a stack: those its plan runs (db, redis, backend, worker, nginx, pgbouncer when
- * planned, the monitoring services with --alerts stack, and the backup scheduler when compose.yml has it).
- */
+/** The services of a stack, in start order (installer/plan/stack.services.ts). */
 export function stackServices(m: Manifest): string[] {
-  return ['db', 'redis', ...(m.plan.sizing.pgbouncer ? ['pgbouncer'] : []), 'backend', 'worker', 'nginx', ...(m.plan.sizing.monitoring ? MONITORING_SERVICES : []), ...(m.images.scheduler ? ['scheduler'] : [])];
+  return Object.keys(expectedReplicas(m.plan, m.images));
 }
 
 /**

@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import { listStackContainers, type StackContainer } from '../../installer/apply/stack.containers.js';
-import { expectedReplicas } from '../../installer/apply/install.apply.js';
+import { expectedReplicas } from '../../installer/plan/stack.services.js';
 import { isReady } from '../../installer/apply/health.wait.js';
 import type { Manifest } from '../../installer/manifest/manifest.js';
 import { edgeUrls } from '../../installer/apply/edge.tls.js';

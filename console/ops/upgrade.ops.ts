@@ -23,7 +23,7 @@ import { writeRenderedFiles, type FileChange } from '../../installer/apply/files
 import { waitForHttp200 } from '../../installer/apply/url.poll.js';
 import { utcStamp } from '../../installer/apply/fs.atomic.js';
 import { ensureBaseImages, ensureServerImage, imageExists, loadImagesMap } from '../../installer/apply/images.ensure.js';
-import { expectedReplicas } from '../../installer/apply/install.apply.js';
+import { expectedReplicas } from '../../installer/plan/stack.services.js';
 import { listStackContainers } from '../../installer/apply/stack.containers.js';
 import type { StepReporter } from '../../installer/apply/steps.js';
 import { summarize } from '../../installer/apply/health.wait.js';

@@ -10,10 +10,11 @@ import { readManifest, renderManifest, type HistoryEntry, type Manifest, type Sc
 import { INSTALL_FILES, packageRoot } from '../paths.js';
 import type { Intent, Plan } from '../plan/plan.types.js';
 import { planCarebox, planWithDefaultAlerts } from '../plan/tier.plan.js';
+import { expectedReplicas } from '../plan/stack.services.js';
 import { withMeasuredFrom } from '../plan/capacity.estimate.js';
 import { stablePlanHost } from '../plan/host.stability.js';
 import { preflightPassed, runPreflight, type CheckResult } from '../preflight/preflight.checks.js';
-import { MONITORING_SERVICES, type AlertMode } from '../plan/monitoring.sizing.js';
+import type { AlertMode } from '../plan/monitoring.sizing.js';
 import { MONITORING_FILES, type AlertSettings } from '../render/monitoring.render.js';
 import { ensureBackupMetrics } from '../backup/backup.metrics.js';
 import { DEFAULT_BACKUP_AT, newSchedule, type BackupSchedule } from '../backup/backup.schedule.js';
@@ -303,19 +304,6 @@ export function newInstallContext(prep: InstallPreparation): InstallContext {
 function baseImagesNeeded(plan: Plan): BaseImageName[] {
   const base: BaseImageName[] = plan.sizing.pgbouncer ? ['postgres', 'redis', 'nginx', 'pgbouncer', 'node'] : ['postgres', 'redis', 'nginx', 'node'];
   return plan.sizing.monitoring ? [...base, ...MONITORING_IMAGES] : base;
-}
-
-/**
- * Replicas per service the plan asks for, and the backup scheduler (one) when `images` names its
- * CLI image (compose.yml then has the service).
- */
-export function expectedReplicas(plan: Plan, images?: Pick<StackImages, 'scheduler'> | null): Record<string, number> {
-  const s = plan.sizing;
-  const r: Record<string, number> = { db: 1, redis: 1, backend: s.backend.replicas, worker: s.queue.replicas, nginx: 1 };
-  if (s.pgbouncer) r.pgbouncer = 1;
-  if (s.monitoring) for (const name of MONITORING_SERVICES) r[name] = 1;
-  if (images?.scheduler) r.scheduler = 1;
-  return r;
 }
 
 /** Render with the context's inputs (shared by validate and write). */
