@@ -127,7 +127,9 @@ export async function previewRetier(stack: Stack, intent: Intent): Promise<Retie
   const facts = await detectHost({ installRoot: stack.root, ports: edgePorts(m.http).map(({ port, bindAddress }) => ({ port, bindAddress })), env: stack.env, composeProject: m.project });
   // An unchanged host plans with the recorded figures, exactly as a later `install` re-run will.
   const { host } = stablePlanHost(m.facts, facts);
-  const fullIntent: Intent = { ...intent, pgbouncer: intent.pgbouncer ?? m.intent.pgbouncer ?? 'auto' };
+  // The alert mode is the install's (a re-tier changes the tier, not whether monitoring runs); an
+  // install from before alerts reads as `off`, as install's re-run reads it.
+  const fullIntent: Intent = { ...intent, pgbouncer: intent.pgbouncer ?? m.intent.pgbouncer ?? 'auto', alerts: intent.alerts ?? m.intent.alerts ?? 'off' };
   // Without --think-time/--profile the installed workload profile is kept.
   if (!fullIntent.profile && m.intent.profile) fullIntent.profile = m.intent.profile;
   const plan = planCarebox(host, fullIntent);

@@ -157,6 +157,33 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
     token = await signInAdmin({ url: `http://127.0.0.1:${port}`, admin } as TestStack);
     run('smtp-sink', 'smtp-sink', ['-v', `${mail}:/mail`, '--entrypoint', 'python3', SINK_TAG, '-m', 'aiosmtpd', '-n', '-l', '0.0.0.0:2525', '-c', 'aiosmtpd.handlers.Mailbox', '/mail']);
     run('webhook-sink', 'webhook-sink', ['-v', `${hooks}:/out`, '--entrypoint', 'python3', SINK_TAG, '-c', WEBHOOK_PY]);
+    // Both sinks must listen before the first alert leaves: a notification Alertmanager cannot
+    // deliver is retried with a growing backoff, which would delay every later test's mail.
+    for (const [id, sinkPort] of [[sinks[0]!, 2525], [sinks[1]!, 8080]] as const) {
+      const probe = `import socket; socket.create_connection(('127.0.0.1', ${sinkPort}), 1).close()`;
+      let ready = false;
+      for (let i = 0; i < 120 && !ready; i++) {
+        try {
+          sh(['docker', 'exec', id, 'python3', '-c', probe], 10_000);
+          ready = true;
+        } catch {
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+      if (!ready) throw new Error(`the ${sinkPort === 2525 ? 'SMTP' : 'webhook'} sink did not listen within 60 s`);
+    }
+    // Alertmanager's API answers before the tests start (on a loaded machine its first minute can be slow).
+    let last = '';
+    for (let i = 0; i < 60; i++) {
+      const r = await carebox(['alerts', '--json', '--dir', root]);
+      if (r.code === 0) {
+        last = '';
+        break;
+      }
+      last = r.stderr;
+      await new Promise((res) => setTimeout(res, 2000));
+    }
+    if (last) throw new Error(`Alertmanager did not answer within 120 s: ${last.slice(-500)}`);
   });
 
   after(async function () {

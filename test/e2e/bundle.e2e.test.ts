@@ -38,7 +38,7 @@ describe('e2e: offline bundle → install --bundle on the real engine', function
     const standins = JSON.parse(readText(STANDINS)) as Record<string, string>;
     const server = await ensureServerImage(docker, { packageRoot: REPO, version: CAREBOX_VERSION, nodeImage: standins.node!, onProgress: () => undefined });
     for (const [role, ref] of Object.entries({ ...standins, server })) {
-      const repo = `carebox-e2e-bundle-${id}/${role}`;
+      const repo = `carebox-e2e-bundle-${id}/${role.toLowerCase()}`;
       await docker.getImage(ref).tag({ repo, tag: 'v1' });
       aliases[role] = `${repo}:v1`;
     }
