@@ -18,7 +18,7 @@ import { UsageError } from '../../installer/errors.js';
 import type { BaseImages } from '../../installer/render/images.map.js';
 import { CAREBOX_VERSION } from '../../installer/version.js';
 import { writeBundle, type BundleResult } from './bundle.ops.js';
-import { ensureCliImage } from './cli.image.js';
+import { ensureCliImage } from '../../installer/apply/cli.image.js';
 import { step } from './stack.js';
 
 /** What to release. */

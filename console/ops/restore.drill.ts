@@ -9,6 +9,7 @@
  * scratch container and its volume are removed in every case. The result (time, duration, pass or
  * fail and why) goes to carebox.json (`backups.status.drill`) and the metrics file.
  */
+import { DRILL_BYTES, DRILL_POSTGRES_SETTINGS } from '../../installer/plan/scheduler.sizing.js';
 import { createReadStream } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -79,10 +80,11 @@ export async function runRestoreDrill(stack: Stack, dir: string, onProgress: (ms
     container = await stack.docker.createContainer({
       Image: stack.manifest.images.postgres,
       // As root, the image's entrypoint prepares its directories and drops to the postgres user.
-      Cmd: ['postgres', '-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', 'max_connections=10'],
+      // Sized to fit the plan's drill memory (scheduler.sizing.ts): small buffers, no durability (scratch).
+      Cmd: ['postgres', ...Object.entries(DRILL_POSTGRES_SETTINGS).flatMap(([k, v]) => ['-c', `${k}=${v}`])],
       Env: [`POSTGRES_USER=${DB_USER}`, `POSTGRES_DB=${DB_NAME}`, `POSTGRES_PASSWORD=${randomBytes(24).toString('base64url')}`],
       Labels: { [DRILL_LABEL]: bm.stamp, 'com.carebox.install-root': stack.root },
-      HostConfig: { NetworkMode: 'none', Memory: 512 * 1024 * 1024, SecurityOpt: ['no-new-privileges:true'] },
+      HostConfig: { NetworkMode: 'none', Memory: stack.manifest.plan.sizing.scheduler?.drillMemoryBytes ?? DRILL_BYTES, SecurityOpt: ['no-new-privileges:true'] },
     });
     await container.start();
     onProgress('scratch PostgreSQL started');

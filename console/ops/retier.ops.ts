@@ -129,7 +129,7 @@ export async function previewRetier(stack: Stack, intent: Intent): Promise<Retie
   const { host } = stablePlanHost(m.facts, facts);
   // The alert mode is the install's (a re-tier changes the tier, not whether monitoring runs); an
   // install from before alerts reads as `off`, as install's re-run reads it.
-  const fullIntent: Intent = { ...intent, pgbouncer: intent.pgbouncer ?? m.intent.pgbouncer ?? 'auto', alerts: intent.alerts ?? m.intent.alerts ?? 'off' };
+  const fullIntent: Intent = { ...intent, pgbouncer: intent.pgbouncer ?? m.intent.pgbouncer ?? 'auto', alerts: intent.alerts ?? m.intent.alerts ?? 'off', ...(m.intent.backups ? { backups: intent.backups ?? m.intent.backups } : {}) };
   // Without --think-time/--profile the installed workload profile is kept.
   if (!fullIntent.profile && m.intent.profile) fullIntent.profile = m.intent.profile;
   const plan = planCarebox(host, fullIntent);

@@ -15,14 +15,11 @@ import { readManifest, writeManifest, type Manifest } from '../../installer/mani
 import { packageRoot } from '../../installer/paths.js';
 import { resticImage } from '../../installer/render/images.map.js';
 import { CAREBOX_VERSION } from '../../installer/version.js';
-import { ensureCliImage } from './cli.image.js';
+import { cliBaseImages, ensureCliImage } from '../../installer/apply/cli.image.js';
 import { writeBackupMetrics } from './backup.metrics.js';
 import { checkPrivateFile, ensureRepository, ensureResticPassword, resticContext } from './restic.ops.js';
 import { fileChecksums, renderForStack } from './stack.render.js';
 import { step, withStackLock, type Stack } from './stack.js';
-
-/** Default Docker CLI image the locally built CLI image copies docker and Compose from (cli/Dockerfile). */
-export const DEFAULT_DOCKER_CLI_IMAGE = 'docker:27.3.1-cli';
 
 async function saveManifest(stack: Stack, next: Manifest): Promise<void> {
   await writeManifest(stack.root, next, utcStamp());
@@ -40,7 +37,7 @@ export async function ensureSchedulerService(stack: Stack, reporter: StepReporte
   let image = m.images.scheduler ?? env.CAREBOX_CLI_IMAGE ?? m.cli?.image ?? null;
   if (!image) {
     image = await step(reporter, 'cli-image', 'Build the Carebox CLI image the scheduler runs (from this package)', (progress) =>
-      ensureCliImage(stack.docker, { packageRoot: packageRoot(), version: CAREBOX_VERSION, base: { node: m.images.node, dockerCli: env.CAREBOX_DOCKER_CLI_IMAGE ?? DEFAULT_DOCKER_CLI_IMAGE }, onProgress: progress }),
+      ensureCliImage(stack.docker, { packageRoot: packageRoot(), version: CAREBOX_VERSION, base: cliBaseImages(m.images, env), onProgress: progress }),
     (t) => t);
   }
   const images = { ...m.images, scheduler: image };
@@ -61,6 +58,12 @@ export async function ensureSchedulerService(stack: Stack, reporter: StepReporte
 export async function setSchedule(stack: Stack, opts: { at?: string; cron?: string; timezone?: string; off?: boolean }, reporter: StepReporter): Promise<BackupSchedule> {
   const schedule = await withStackLock(stack.root, 'backup schedule', async () => {
     const m = (await readManifest(stack.root)) ?? stack.manifest;
+    if (!opts.off && m.plan.intent.backups === 'manual') {
+      throw new UsageError(
+        'this install runs backups manually: its plan sets no memory aside for the scheduler and its restore drill (install --backup-at off, or a host too small for them)',
+        'schedule them with `carebox install --backup-at HH:MM` (re-plans: PostgreSQL restarts once; refused when the host is too small), or run `carebox backup` from the host\'s cron',
+      );
+    }
     const prev = m.backups?.schedule ?? null;
     const s: BackupSchedule = opts.off
       ? { ...(prev ?? newSchedule({}, new Date())), enabled: false }

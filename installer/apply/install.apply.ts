@@ -9,7 +9,8 @@ import { CareboxError, OperationError, PreflightError, UsageError } from '../err
 import { readManifest, renderManifest, type HistoryEntry, type Manifest, type ScaleOverride } from '../manifest/manifest.js';
 import { INSTALL_FILES, packageRoot } from '../paths.js';
 import type { Intent, Plan } from '../plan/plan.types.js';
-import { planCarebox, planWithDefaultAlerts } from '../plan/tier.plan.js';
+import type { BackupMode } from '../plan/scheduler.sizing.js';
+import { planCarebox, planWithDefaults } from '../plan/tier.plan.js';
 import { expectedReplicas } from '../plan/stack.services.js';
 import { withMeasuredFrom } from '../plan/capacity.estimate.js';
 import { stablePlanHost } from '../plan/host.stability.js';
@@ -17,7 +18,8 @@ import { preflightPassed, runPreflight, type CheckResult } from '../preflight/pr
 import type { AlertMode } from '../plan/monitoring.sizing.js';
 import { MONITORING_FILES, type AlertSettings } from '../render/monitoring.render.js';
 import { ensureBackupMetrics } from '../backup/backup.metrics.js';
-import { DEFAULT_BACKUP_AT, newSchedule, type BackupSchedule } from '../backup/backup.schedule.js';
+import { BACKUP_AT_OFF, DEFAULT_BACKUP_AT, newSchedule, type BackupSchedule } from '../backup/backup.schedule.js';
+import { cliBaseImages, ensureCliImage } from './cli.image.js';
 import { DEFAULT_IMAGES, MONITORING_IMAGES, type BaseImageName, type BaseImages, type ImagesMap, type StackImages } from '../render/images.map.js';
 import { checksum, renderStack, type RenderedFile } from '../render/render.js';
 import { loadTemplates, type Templates } from '../render/templates.load.js';
@@ -76,7 +78,10 @@ export interface InstallOptions {
   /** Health wait, ms. */
   timeoutMs: number;
   env: NodeJS.ProcessEnv;
-  /** Daily backup time HH:MM (UTC) for the stack's scheduler; null keeps the recorded schedule, else 02:30. */
+  /**
+   * Daily backup time HH:MM (UTC) for the stack's scheduler, or `off` (no scheduled backups; manual
+   * `carebox backup` still works); null keeps the recorded schedule, else daily at 02:30.
+   */
   backupAt?: string | null;
 }
 
@@ -121,7 +126,11 @@ export async function prepareInstall(options: InstallOptions): Promise<InstallPr
   // A first install runs alerts in the stack unless told otherwise; a re-run keeps the recorded
   // mode (an install from before alerts reads as `off`: turning them on changes PostgreSQL's share).
   const alertMode: AlertMode = options.alerts ?? previous?.intent.alerts ?? (previous ? 'off' : 'stack');
-  let intent: Intent = { ...baseIntent, alerts: alertMode };
+  // Backups likewise: `--backup-at off` is manual, a time is scheduled; else the recorded mode (an
+  // install from before the mode has none: its plan keeps PostgreSQL's share, and a scheduler it
+  // runs stays outside the budget, as it was).
+  const backupMode: BackupMode | undefined = options.backupAt === BACKUP_AT_OFF ? 'manual' : options.backupAt ? 'scheduled' : previous ? previous.intent.backups : 'scheduled';
+  let intent: Intent = { ...baseIntent, alerts: alertMode, backups: backupMode };
   const alerts = alertSettingsFor(options, previous);
   const trustedProxies = options.trustedProxies ?? previous?.http.trustedProxies ?? [];
   const { tls, tlsPair } = await edgeTlsFor(options, root, previous, httpPort);
@@ -132,9 +141,11 @@ export async function prepareInstall(options: InstallOptions): Promise<InstallPr
   let plan: Plan | null = null;
   let planError: CareboxError | null = null;
   try {
-    // A first install without --alerts runs monitoring in the stack where it fits, else renders the rules only.
-    plan = options.alerts == null && !previous ? planWithDefaultAlerts(host, intent) : planCarebox(host, intent);
-    if (plan.intent.alerts !== intent.alerts) intent = { ...intent, alerts: plan.intent.alerts };
+    // A first install without --alerts runs monitoring in the stack where it fits, else renders the
+    // rules only; without --backup-at it schedules backups where the scheduler fits, else manual.
+    const p = planWithDefaults(host, intent, { alerts: options.alerts == null && !previous, backups: options.backupAt == null && !previous });
+    intent = { ...intent, alerts: p.intent.alerts, backups: p.intent.backups };
+    plan = p;
   } catch (err) {
     if (!(err instanceof CareboxError)) throw err;
     planError = err;
@@ -342,28 +353,49 @@ function nextManifest(ctx: InstallContext, now: string): Manifest {
     files,
     history,
     ...(ctx.prep.scale ? { scale: ctx.prep.scale } : {}),
-    backups: { keep: prev?.backups?.keep ?? 7, last: prev?.backups?.last ?? null, ...(prev?.backups ?? {}), schedule: installSchedule(ctx.prep.options.backupAt ?? null, prev?.backups?.schedule ?? null, new Date(now)) },
+    backups: { keep: prev?.backups?.keep ?? 7, last: prev?.backups?.last ?? null, ...(prev?.backups ?? {}), schedule: recordedSchedule(ctx, new Date(now)) },
     ...(ctx.prep.alerts && (ctx.prep.alerts.email.length > 0 || ctx.prep.alerts.webhookUrl || ctx.prep.alerts.forScale) ? { alerts: ctx.prep.alerts } : {}),
     cli: runningCli(ctx.prep.options.env),
   };
 }
 
 /**
- * The backup schedule an install records: `--backup-at HH:MM` when given, else the recorded one,
- * else daily at 02:30 UTC. Pure. @throws UsageError for a bad time.
+ * The backup schedule an install records: `--backup-at HH:MM` when given (`off`: the recorded or
+ * default schedule, disabled), else the recorded one, else daily at 02:30 UTC. Pure.
+ * @throws UsageError for a bad time.
  */
 export function installSchedule(backupAt: string | null, recorded: BackupSchedule | null, now: Date): BackupSchedule {
+  if (backupAt === BACKUP_AT_OFF) return { ...(recorded ?? newSchedule({ at: DEFAULT_BACKUP_AT }, now)), enabled: false };
   if (backupAt) return newSchedule({ at: backupAt }, now);
   return recorded ?? newSchedule({ at: DEFAULT_BACKUP_AT }, now);
 }
 
+/** The schedule carebox.json records: {@link installSchedule}, disabled when the plan's backups are manual. */
+function recordedSchedule(ctx: InstallContext, now: Date): BackupSchedule {
+  const s = installSchedule(ctx.prep.options.backupAt ?? null, ctx.prep.previous?.backups?.schedule ?? null, now);
+  return ctx.plan.intent.backups === 'manual' ? { ...s, enabled: false } : s;
+}
+
 /**
  * The images with the scheduler's: a release's CLI image (the launcher passes CAREBOX_CLI_IMAGE)
- * runs the stack's `scheduler` service; a source install keeps the one a previous
- * `carebox backup schedule` built, else it has no scheduler service until that command adds one.
+ * runs the stack's `scheduler` service. A source install with scheduled backups on (the default)
+ * builds the CLI image from this package (installer/apply/cli.image.ts; named by a content hash, so
+ * an unchanged package reuses it); with them off it keeps the image a previous run recorded. A
+ * bundle install from the source CLI builds nothing (air-gapped): it keeps the recorded one.
+ * @throws OperationError / ExternalCommandError when the CLI image cannot be built (a base image missing).
  */
-function withScheduler(images: StackImages, ctx: InstallContext): StackImages {
-  const scheduler = runningCli(ctx.prep.options.env).image ?? ctx.prep.previous?.images.scheduler ?? null;
+async function withScheduler(images: StackImages, ctx: InstallContext, opts: { build: boolean; progress: (msg: string) => void }): Promise<StackImages> {
+  const prev = ctx.prep.previous;
+  // Manual backups (--backup-at off, or a host too small for the scheduler): no scheduler service.
+  if (ctx.plan.intent.backups === 'manual') return images;
+  let scheduler = runningCli(ctx.prep.options.env).image;
+  const scheduled = ctx.plan.intent.backups === 'scheduled' && installSchedule(ctx.prep.options.backupAt ?? null, prev?.backups?.schedule ?? null, new Date()).enabled;
+  if (!scheduler && opts.build && scheduled) {
+    const base = cliBaseImages(images, ctx.prep.options.env);
+    await ensureBaseImages(ctx.docker!, { ...images, dockerCli: base.dockerCli }, ['dockerCli'], opts.progress);
+    scheduler = await ensureCliImage(ctx.docker!, { packageRoot: packageRoot(), version: CAREBOX_VERSION, base, onProgress: opts.progress });
+  }
+  scheduler ??= prev?.images.scheduler ?? null;
   return scheduler ? { ...images, scheduler } : images;
 }
 
@@ -429,7 +461,7 @@ export function installSteps(): Step<InstallContext>[] {
           // Air-gapped: images and templates come from the bundle, through the Docker API; nothing is built or pulled.
           const bundle = await loadBundle(ctx.docker!, opts.bundleFile, progress);
           ctx.templates = bundle.templates;
-          ctx.images = withScheduler(bundle.images, ctx);
+          ctx.images = await withScheduler(bundle.images, ctx, { build: false, progress });
           ctx.baseImages = bundle.images;
           await ensureBaseImages(ctx.docker!, bundle.images, baseImagesNeeded(ctx.plan).filter((n) => n !== 'node'), progress);
           await assertNginxImage(bundle.images.nginx, ctx.plan.sizing.nginx.minVersion ?? MIN_NGINX_VERSION, 'preflight');
@@ -454,8 +486,8 @@ export function installSteps(): Step<InstallContext>[] {
           server = await ensureServerImage(docker, { packageRoot: packageRoot(), version: CAREBOX_VERSION, nodeImage: base.node, onProgress: progress });
         }
         ctx.baseImages = base;
-        ctx.images = withScheduler({ ...base, server }, ctx);
-        return `server ${server}; postgres ${base.postgres}; redis ${base.redis}; nginx ${base.nginx}`;
+        ctx.images = await withScheduler({ ...base, server }, ctx, { build: true, progress });
+        return `server ${server}; postgres ${base.postgres}; redis ${base.redis}; nginx ${base.nginx}${ctx.images.scheduler ? `; scheduler ${ctx.images.scheduler}` : ''}`;
       },
     },
     {

@@ -10,6 +10,9 @@ import { UsageError } from '../errors.js';
 /** Default daily backup time (UTC) when `install --backup-at` is not given: 02:30, outside clinic hours. */
 export const DEFAULT_BACKUP_AT = '02:30';
 
+/** `install --backup-at off`: no scheduled backups (the schedule is kept, disabled). */
+export const BACKUP_AT_OFF = 'off';
+
 /**
  * `backups.schedule` in carebox.json.
  *  - cron: a cron expression in `timezone` (5 fields, or 6 with seconds first; seconds are for tests:

@@ -1,4 +1,4 @@
-import { dailyCron } from '../backup/backup.schedule.js';
+import { BACKUP_AT_OFF, dailyCron } from '../backup/backup.schedule.js';
 import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { Option } from 'commander';
@@ -37,7 +37,7 @@ export function installOptionsFrom(raw: RawOptions, env: NodeJS.ProcessEnv = pro
     alertForScale: alertForScaleFrom(env),
     timeoutMs: (intFlag('--timeout', raw.timeout as string | undefined, 10, 3600) ?? 300) * 1000,
     env,
-    backupAt: typeof raw.backupAt === 'string' ? (dailyCron(raw.backupAt), raw.backupAt) : null,
+    backupAt: typeof raw.backupAt === 'string' ? (raw.backupAt === BACKUP_AT_OFF ? raw.backupAt : (dailyCron(raw.backupAt), raw.backupAt)) : null,
   };
 }
 
@@ -118,7 +118,7 @@ export function registerInstall(program: Command, run: ActionRunner): void {
     .addOption(new Option('--tls-cert <FILE>', 'PEM certificate chain: nginx serves HTTPS on --https-port and keeps plain HTTP on 127.0.0.1 only (with --tls-key; kept on re-runs)'))
     .addOption(new Option('--tls-key <FILE>', 'PEM private key of --tls-cert, without a passphrase'))
     .addOption(new Option('--https-port <P>', 'host port of HTTPS with --tls-cert (default 443, or the installed one)'))
-    .addOption(new Option('--backup-at <HH:MM>', 'daily backup time (UTC) of the stack\'s scheduler (default 02:30; kept on re-runs; `carebox backup schedule` changes it)'))
+    .addOption(new Option('--backup-at <HH:MM>', 'daily backup time (UTC) of the stack\'s scheduler, or off (default 02:30; kept on re-runs; `carebox backup schedule` changes it)').env('CAREBOX_BACKUP_AT'))
     .addOption(new Option('--trusted-proxy <CIDR...>', "the hospital's reverse proxies in front of Carebox (addresses or CIDRs): nginx takes the client address from their X-Forwarded-For, and from no one else's (kept on re-runs; `none` clears)"))
     .addOption(new Option('--images <FILE>', 'JSON map overriding the pinned images (postgres, redis, nginx, pgbouncer, node; server: a prebuilt server image)'))
     .addOption(new Option('--bundle <FILE>', 'offline bundle from `carebox bundle create`: load its images through the Docker API instead of building or pulling'))

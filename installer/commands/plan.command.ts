@@ -10,7 +10,7 @@ import { UsageError } from '../errors.js';
 import { readManifest } from '../manifest/manifest.js';
 import { buildIntent, type IntentFlags } from '../plan/intent.js';
 import { formatPlan } from '../plan/plan.format.js';
-import { planCarebox, planWithDefaultAlerts } from '../plan/tier.plan.js';
+import { planWithDefaults } from '../plan/tier.plan.js';
 import { withMeasuredFrom } from '../plan/capacity.estimate.js';
 import { parseProfileFile, type WorkloadProfile } from '../plan/workload.profile.js';
 import { commonOptions, numberFlag, withCommon } from './common.options.js';
@@ -92,7 +92,9 @@ export function registerPlan(program: Command, run: ActionRunner): void {
       const newInstallDefault = alerts === null && intent.origin !== 'install';
       intent = { ...intent, alerts: alerts ?? (intent.origin === 'install' ? (intent.alerts ?? 'off') : 'stack') };
       // The installed stack's measured capacity (carebox loadtest) shows when this plan is that stack.
-      const plan = withMeasuredFrom(newInstallDefault ? planWithDefaultAlerts(host, intent) : planCarebox(host, intent), installed?.plan);
+      // Backups: the installed stack's mode; else a new install's default (scheduled where it fits).
+      const newBackupsDefault = intent.origin !== 'install';
+      const plan = withMeasuredFrom(planWithDefaults(host, intent, { alerts: newInstallDefault, backups: newBackupsDefault }), installed?.plan);
       out.result(plan);
       out.print(formatPlan(plan));
       return 0;

@@ -131,4 +131,10 @@ export interface PlanHost {
   hostCpus: Fact<number>;
   memoryBytes: Fact<number>;
   hostMemoryBytes: Fact<number>;
+  /**
+   * The disk under Docker's data root, where container logs live: the plan sizes the log limits
+   * from its total size (logs.sizing.ts). Absent (a what-if host, `plan --cpus --memory`) or null
+   * (not measurable): the fixed default limits.
+   */
+  disk?: { dockerRoot: DiskFact | null };
 }

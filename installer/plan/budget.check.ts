@@ -101,6 +101,10 @@ export function computeBudgets(s: PlanSizing, host: BudgetHost, nodes: number): 
   if (mon) {
     for (const [svc, l] of Object.entries(mon.limits)) memItems.push({ name: svc, amount: l.memoryBytes, derivation: 'monitoring (--alerts stack)' });
   }
+  if (s.scheduler) {
+    memItems.push({ name: 'scheduler', amount: s.scheduler.memoryBytes, derivation: 'scheduled backups' });
+    memItems.push({ name: 'restore drill', amount: s.scheduler.drillMemoryBytes, derivation: 'scratch PostgreSQL after each scheduled backup' });
+  }
   const memoryBytes = budget(memItems, host.memoryLimitBytes);
 
   const p = s.postgres;

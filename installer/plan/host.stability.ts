@@ -12,13 +12,18 @@ export const MEMORY_DRIFT_TOLERANCE = 0.02;
  * usable CPUs, memory within MEMORY_DRIFT_TOLERANCE), else the new ones. Pure.
  * @returns the figures to plan with and whether the recorded ones were kept.
  */
+function diskOf(h: PlanHost): Pick<PlanHost, 'disk'> {
+  return h.disk ? { disk: { dockerRoot: h.disk.dockerRoot } } : {};
+}
+
 export function stablePlanHost(recorded: PlanHost | null, detected: PlanHost): { host: PlanHost; kept: boolean } {
   if (!recorded) return { host: detected, kept: false };
   const sameCpus = recorded.cpus.value === detected.cpus.value && recorded.hostCpus.value === detected.hostCpus.value;
   const drift = Math.abs(recorded.memoryBytes.value - detected.memoryBytes.value) / Math.max(1, recorded.memoryBytes.value);
   if (sameCpus && drift <= MEMORY_DRIFT_TOLERANCE) {
     return {
-      host: { cpus: recorded.cpus, hostCpus: recorded.hostCpus, memoryBytes: recorded.memoryBytes, hostMemoryBytes: recorded.hostMemoryBytes },
+      // The recorded disk too (the log limits are sized from its total), else the detected one.
+      host: { cpus: recorded.cpus, hostCpus: recorded.hostCpus, memoryBytes: recorded.memoryBytes, hostMemoryBytes: recorded.hostMemoryBytes, ...diskOf(recorded.disk?.dockerRoot ? recorded : detected) },
       kept: true,
     };
   }

@@ -10,6 +10,7 @@ import type { WorkloadProfile } from './workload.profile.js';
 
 import type { PidsLimits } from './pids.sizing.js';
 import type { LogLimits } from './logs.sizing.js';
+import type { BackupMode, SchedulerSizing } from './scheduler.sizing.js';
 import type { AlertMode, MonitoringSizing } from './monitoring.sizing.js';
 
 export const TIERS = ['default', 'optimized', 'horizontal', 'cluster'] as const;
@@ -69,6 +70,13 @@ export interface Intent {
    * recorded before alerts existed, and what-if plans without the flag.
    */
   alerts?: AlertMode;
+  /**
+   * `scheduled`: the stack runs the backup scheduler and its restore drill, and the plan sets their
+   * memory aside (scheduler.sizing.ts); `manual`: backups only when an admin runs `carebox backup`
+   * (`install --backup-at off`, or a host too small for the scheduler). Absent means `manual` for
+   * the budget: intents recorded before it.
+   */
+  backups?: BackupMode;
 }
 
 /** A line of a budget: who consumes how much, and why. */
@@ -199,6 +207,11 @@ export interface PlanSizing {
    * runs them (`--alerts stack`); their memory is in budget.memoryBytes.
    */
   monitoring?: MonitoringSizing | null;
+  /**
+   * The backup scheduler and its restore drill (scheduler.sizing.ts), present only when backups are
+   * scheduled (`intent.backups`); their memory is in budget.memoryBytes.
+   */
+  scheduler?: SchedulerSizing | null;
 }
 
 /** nginx → backend connection settings (the `upstream` block), derived per plan. */

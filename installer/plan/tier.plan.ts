@@ -47,7 +47,8 @@ import {
 import { TIER_SHAPES } from './tier.shapes.js';
 import { pidsLimits } from './pids.sizing.js';
 import { logLimits } from './logs.sizing.js';
-import { alertThresholds, monitoringBytes, monitoringSizing, MONITORING_SERVICES } from './monitoring.sizing.js';
+import { alertThresholds, monitoringBytes, monitoringSizing, MONITORING_SERVICES, type AlertMode } from './monitoring.sizing.js';
+import { DRILL_BYTES, SCHEDULER_BYTES, schedulerBytes, schedulerSizing, type BackupMode } from './scheduler.sizing.js';
 import { TIERS, type ContainerLimits, type Intent, type Plan, type PlanSizing, type Shortfall, type Tier, type TierOption } from './plan.types.js';
 import { DEFAULT_PROFILE, staffUnit, workloadProfileSchema, type WorkloadProfile } from './workload.profile.js';
 
@@ -68,6 +69,8 @@ export function normalizeIntent(intent: Intent): Intent {
   const n: Intent = { tier: intent.tier ?? null, users: intent.users ?? null, usersSource: intent.usersSource ?? null, nodes: intent.nodes ?? null, pgbouncer: intent.pgbouncer ?? 'auto' };
   // Absent: an intent recorded before alerts existed (or a what-if without --alerts): none run.
   if (intent.alerts !== undefined) n.alerts = intent.alerts;
+  // Absent likewise: no scheduler in the budget.
+  if (intent.backups !== undefined) n.backups = intent.backups;
   if (intent.profile) {
     // A profile read back from carebox.json may have been edited by hand: check it like a --profile file.
     const parsed = workloadProfileSchema.safeParse(intent.profile);
@@ -195,6 +198,12 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
   if (monitoring) {
     for (const [k, v] of Object.entries(monitoring.derivations)) d[`sizing.monitoring.${k}`] = v;
   }
+  // The backup scheduler and its restore drill (scheduled backups) likewise.
+  const scheduler = intent.backups === 'scheduled' ? schedulerSizing(cpus) : null;
+  const schedulerMem = scheduler ? schedulerBytes(scheduler.value) : 0;
+  if (scheduler) {
+    for (const [k, v] of Object.entries(scheduler.derivations)) d[`sizing.scheduler.${k}`] = v;
+  }
 
   // Which connection plans may be tried, and whether PgBouncer's memory is set aside for each.
   const forcedWhy = shape.pgbouncer === 'always' ? `the ${tier} tier always runs PgBouncer (several hosts share one PostgreSQL)` : mode === 'on' ? '--pgbouncer on was asked for' : null;
@@ -238,7 +247,7 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
     const queueProcesses = queueReplicas * nodes;
     for (const pass of passes) {
       const withPgb = pass.withPgb;
-      const pgBytes = floorMiB(avail - redisLim.memoryBytes - nginxLim.memoryBytes - appReserve.value - (withPgb ? PGBOUNCER_BYTES : 0) - monitoringMem);
+      const pgBytes = floorMiB(avail - redisLim.memoryBytes - nginxLim.memoryBytes - appReserve.value - (withPgb ? PGBOUNCER_BYTES : 0) - monitoringMem - schedulerMem);
       if (pgBytes < PG_MIN_BYTES) {
         lastWhy = `PostgreSQL would get ${b(Math.max(0, pgBytes))}${withPgb ? ` after PgBouncer's ${b(PGBOUNCER_BYTES)}` : ''}, under its minimum ${b(PG_MIN_BYTES)}`;
         break;
@@ -329,6 +338,7 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
           nginx: put('sizing.stopGraceS.nginx', grace.nginx),
         },
         ...(monitoring ? { monitoring: monitoring.value } : {}),
+        ...(scheduler ? { scheduler: scheduler.value } : {}),
       };
       const pids = pidsLimits(sizing);
       sizing.pidsLimit = {
@@ -340,7 +350,7 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
         nginx: put('sizing.pidsLimit.nginx', pids.nginx),
       };
       // Every container the tier may run: scaled out to twice the replicas, one surge, the singletons.
-      const logs = logLimits(2 * replicas + 1 + shape.queueReplicas(2 * replicas) + 4 + (monitoring ? MONITORING_SERVICES.length : 0));
+      const logs = logLimits(2 * replicas + 1 + shape.queueReplicas(2 * replicas) + 4 + (monitoring ? MONITORING_SERVICES.length : 0) + (scheduler ? 1 : 0), host.disk?.dockerRoot?.totalBytes ?? null);
       sizing.logs = {
         driver: 'json-file',
         maxSizeBytes: put('sizing.logs.maxSizeBytes', logs.maxSizeBytes),
@@ -374,7 +384,7 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
         'sizing.queue.limits.cpus': queueLim.cpus.derivation,
         'sizing.queue.limits.memoryBytes': queueLim.memoryBytes.derivation,
         'sizing.postgres.limits.cpus': postgresCpus(cpus).derivation,
-        'sizing.postgres.limits.memoryBytes': `PostgreSQL memory ${b(pgBytes)} = ${b(avail)} − redis ${b(redisLim.memoryBytes)} − nginx ${b(nginxLim.memoryBytes)} − app reserve ${b(appReserve.value)}${withPgb ? ` − pgbouncer ${b(PGBOUNCER_BYTES)}` : ''}${monitoringMem ? ` − monitoring ${b(monitoringMem)}` : ''} (the same for every tier on this host: a re-tier never restarts PostgreSQL)`,
+        'sizing.postgres.limits.memoryBytes': `PostgreSQL memory ${b(pgBytes)} = ${b(avail)} − redis ${b(redisLim.memoryBytes)} − nginx ${b(nginxLim.memoryBytes)} − app reserve ${b(appReserve.value)}${withPgb ? ` − pgbouncer ${b(PGBOUNCER_BYTES)}` : ''}${monitoringMem ? ` − monitoring ${b(monitoringMem)}` : ''}${schedulerMem ? ` − scheduler and restore drill ${b(schedulerMem)}` : ''} (the same for every tier on this host: a re-tier never restarts PostgreSQL)`,
         'sizing.postgres.maxConnections': conn.maxConnections.derivation,
         'sizing.postgres.superuserReservedConnections': `superuser_reserved_connections ${SUPERUSER_RESERVED_CONNECTIONS} (constant: PostgreSQL's default)`,
         'sizing.postgres.sharedBuffersBytes': pgm.sharedBuffersBytes.derivation,
@@ -544,6 +554,14 @@ export function planCarebox(host: PlanHost, rawIntent: Intent): Plan {
           { tiers, monitoringDoesNotFit: true },
         );
       }
+      // Likewise the backup scheduler and its restore drill.
+      if (intent.backups === 'scheduled' && sizeTier(host, tier, { ...intent, backups: 'manual' }).ok) {
+        throw new PreflightError(
+          `this host cannot run the ${tier} tier with scheduled backups (the scheduler and its restore drill need ${b(SCHEDULER_BYTES + DRILL_BYTES)}): ${r.reason}`,
+          "give --backup-at off and run `carebox backup` from the host's cron, or a host with more memory",
+          { tiers, schedulerDoesNotFit: true },
+        );
+      }
       throw new PreflightError(`this host cannot run the ${tier} tier: ${r.reason}`, r.hint, { tiers });
     }
     return { ...r.plan, reasons: [...reasons, ...r.plan.reasons], tiers, shortfall };
@@ -660,22 +678,41 @@ function minimumHint(tier: Tier): string {
 }
 
 /**
- * {@link planCarebox} with a new install's default alert mode: Prometheus and Alertmanager in the
- * stack where they fit beside the tier; on a host too small for them (the 1 GiB minimum host), the
- * rules file only (`external`), the reason in `plan.reasons`. An explicit `--alerts stack` is
- * planned with {@link planCarebox} instead, and refused on such a host.
- * @returns the plan; its `intent.alerts` says which mode it holds.
- * @throws PreflightError as planCarebox, when the tier does not fit even without monitoring.
+ * {@link planCarebox} with a new install's defaults for what it runs besides the tier:
+ *  - `alerts` (no `--alerts` given): Prometheus and Alertmanager in the stack where they fit, else
+ *    the rules file only (`external`);
+ *  - `backups` (no `--backup-at` given): the backup scheduler and its restore drill where they fit,
+ *    else `manual` (backups when an admin, or the host's cron, runs `carebox backup`).
+ * Scheduled backups go before in-stack monitoring: on a host too small for both, monitoring gives
+ * way first. Each fallback is said in `plan.reasons`. What is not defaulted keeps the intent's value
+ * (an explicit `--alerts stack` on a host too small for it is refused, as by planCarebox).
+ * @returns the plan; its `intent.alerts` and `intent.backups` say what it holds.
+ * @throws PreflightError as planCarebox, when the tier does not fit even with both fallbacks.
  */
-export function planWithDefaultAlerts(host: PlanHost, intent: Intent): Plan {
-  try {
-    return planCarebox(host, { ...intent, alerts: 'stack' });
-  } catch (err) {
-    if (!(err instanceof PreflightError) || !(err.details as { monitoringDoesNotFit?: boolean } | null)?.monitoringDoesNotFit) throw err;
-    const plan = planCarebox(host, { ...intent, alerts: 'external' });
-    return {
-      ...plan,
-      reasons: [...plan.reasons, `alerts external: Prometheus and Alertmanager do not fit beside the ${plan.tier} tier on this host (${err.message.replace(/^this host cannot run .*?: /, '')}); the rules file is rendered for the hospital's own Prometheus (a host with more memory runs them in the stack: --alerts stack)`],
-    };
+export function planWithDefaults(host: PlanHost, intent: Intent, defaults: { alerts: boolean; backups: boolean }): Plan {
+  const alertSteps: (AlertMode | undefined)[] = defaults.alerts ? ['stack', 'external'] : [intent.alerts];
+  const backupSteps: (BackupMode | undefined)[] = defaults.backups ? ['scheduled', 'manual'] : [intent.backups];
+  const candidates: Intent[] = [];
+  for (const backups of backupSteps) for (const alerts of alertSteps) candidates.push({ ...intent, alerts, backups });
+  let first: PreflightError | null = null;
+  for (const [i, candidate] of candidates.entries()) {
+    try {
+      const plan = planCarebox(host, candidate);
+      if (i === 0) return plan;
+      const why = first!.message.replace(/^this host cannot run .*?: /, '');
+      const reasons = [...plan.reasons];
+      if (defaults.alerts && candidate.alerts === 'external') {
+        reasons.push(`alerts external: Prometheus and Alertmanager do not fit beside the ${plan.tier} tier on this host (${why}); the rules file is rendered for the hospital's own Prometheus (a host with more memory runs them in the stack: --alerts stack)`);
+      }
+      if (defaults.backups && candidate.backups === 'manual') {
+        reasons.push(`backups manual: the scheduler and its restore drill (${b(SCHEDULER_BYTES + DRILL_BYTES)}) do not fit beside the ${plan.tier} tier on this host (${why}); run \`carebox backup\` from the host's cron (README: Operations), or give the host more memory`);
+      }
+      return { ...plan, reasons };
+    } catch (err) {
+      if (!(err instanceof PreflightError)) throw err;
+      first ??= err;
+      if (i === candidates.length - 1) throw err;
+    }
   }
+  throw first!;
 }

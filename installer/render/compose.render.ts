@@ -43,8 +43,11 @@ export interface StackOptions {
   installRoot?: string;
 }
 
-/** Memory limit of the scheduler service: Node.js running the CLI, idle between runs (bytes). */
-export const SCHEDULER_MEMORY_BYTES = 256 * 1024 * 1024;
+/**
+ * Memory limit of the scheduler service for a plan from before scheduled backups entered the budget
+ * (no `sizing.scheduler`), bytes: what such stacks ran with. New plans size it (scheduler.sizing.ts).
+ */
+export const LEGACY_SCHEDULER_MEMORY_BYTES = 256 * 1024 * 1024;
 /** File the scheduler touches every 10 s (console/ops/scheduler.ops.ts); its healthcheck reads the age. */
 export const SCHEDULER_HEARTBEAT = '/tmp/carebox-scheduler.alive';
 /** pids limit of the scheduler service (Node.js threads, one docker/compose child at a time). */
@@ -236,7 +239,7 @@ export function renderCompose(plan: Plan, images: StackImages, opts: StackOption
   // needs the Docker socket (it runs pg_dump in db, the scratch drill container and restic) and the
   // install root read-write (backups/, carebox.json, metrics/). Not on the stack's network: it talks
   // to the engine only. Restarted by Docker, so it survives reboots without an admin session.
-  if (images.scheduler && opts.installRoot) {
+  if (images.scheduler && opts.installRoot && plan.intent.backups !== 'manual') {
     const sched: Service = {
       image: images.scheduler,
       command: ['scheduler', 'run', '--dir', opts.installRoot],
@@ -253,8 +256,8 @@ export function renderCompose(plan: Plan, images: StackImages, opts: StackOption
       labels: { 'com.carebox.managed': 'true' },
     };
     harden(sched, SCHEDULER_PIDS, logs);
-    sched.cpus = 0.5;
-    sched.mem_limit = memString(SCHEDULER_MEMORY_BYTES);
+    sched.cpus = plan.sizing.scheduler?.cpus ?? 0.5;
+    sched.mem_limit = memString(plan.sizing.scheduler?.memoryBytes ?? LEGACY_SCHEDULER_MEMORY_BYTES);
     svc.scheduler = sched;
   }
 

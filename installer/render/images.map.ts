@@ -16,6 +16,9 @@ import { z } from 'zod';
  *  - restic: `restic` (≥ 0.14) as the entrypoint and OpenSSH's `ssh` on PATH (SFTP repositories):
  *    run as short-lived containers for off-host backup copies (console/ops/restic.ops.ts). Absent
  *    from images files and manifests of older installs: {@link resticImage} falls back to the default.
+ *  - dockerCli: the Docker CLI at /usr/local/bin/docker and Compose v2 at
+ *    /usr/local/libexec/docker/cli-plugins/docker-compose: only a build input of the CLI image a
+ *    source install builds for its `scheduler` service (installer/apply/cli.image.ts); no service runs it.
  */
 export const DEFAULT_IMAGES = {
   postgres: 'postgres:15.10-bookworm',
@@ -32,6 +35,8 @@ export const DEFAULT_IMAGES = {
   redisExporter: 'oliver006/redis_exporter:v1.62.0-alpine',
   blackboxExporter: 'prom/blackbox-exporter:v0.25.0',
   restic: 'restic/restic:0.17.3',
+  // The Docker CLI and Compose v2 plugin the locally built CLI image copies (cli/Dockerfile).
+  dockerCli: 'docker:27.3.1-cli',
 } as const;
 
 /** The images only a stack with `--alerts stack` runs (an images file without them still loads). */
@@ -40,11 +45,11 @@ export const MONITORING_IMAGES = ['prometheus', 'alertmanager', 'nodeExporter', 
 export type BaseImageName = keyof typeof DEFAULT_IMAGES;
 export type MonitoringImageName = (typeof MONITORING_IMAGES)[number];
 /**
- * Images by name. The monitoring ones and restic are optional: manifests and images files from
+ * Images by name. The monitoring ones, restic and dockerCli are optional: manifests and images files from
  * before alerts and off-host backups lack them ({@link resticImage}), and only a stack with
  * `--alerts stack` runs the monitoring ones.
  */
-export type BaseImages = Record<Exclude<BaseImageName, MonitoringImageName | 'restic'>, string> & Partial<Record<MonitoringImageName | 'restic', string>>;
+export type BaseImages = Record<Exclude<BaseImageName, MonitoringImageName | 'restic' | 'dockerCli'>, string> & Partial<Record<MonitoringImageName | 'restic' | 'dockerCli', string>>;
 /** Every image a rendered stack references: the base images plus the locally built server image. */
 export type StackImages = BaseImages & {
   server: string;
@@ -83,6 +88,7 @@ export const imagesFileSchema = z
     redisExporter: imageRef.optional(),
     blackboxExporter: imageRef.optional(),
     restic: imageRef.optional(),
+    dockerCli: imageRef.optional(),
     server: imageRef.optional(),
   })
   .strict();

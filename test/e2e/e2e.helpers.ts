@@ -53,7 +53,18 @@ export function carebox(args: string[], opts: { env?: NodeJS.ProcessEnv; timeout
   // Installs made by e2e files run without Prometheus and Alertmanager (CAREBOX_ALERTS=off, the
   // `--alerts` default) unless a file asks otherwise: six more containers per stack would slow every
   // file, and alerts have their own e2e file (alerts.e2e.test.ts). Set CAREBOX_ALERTS to override.
-  return runCommand([process.execPath, CLI, ...args], { env: { CAREBOX_ALERTS: 'off', ...process.env, ...opts.env }, timeoutMs: opts.timeoutMs, onStderr: opts.onStderr });
+  // Scheduled backups stay on (the default), at a time 12 h from now (CAREBOX_BACKUP_AT, the
+  // `--backup-at` default), so no scheduled run competes with a test for the stack's lock.
+  return runCommand([process.execPath, CLI, ...args], { env: { CAREBOX_ALERTS: 'off', CAREBOX_BACKUP_AT: FAR_BACKUP_AT, ...process.env, ...opts.env }, timeoutMs: opts.timeoutMs, onStderr: opts.onStderr });
+}
+
+/** The daily backup time of every e2e install (one per test process, so re-runs keep it). */
+const FAR_BACKUP_AT = farBackupTime();
+
+/** HH:MM (UTC) twelve hours from now: a daily backup time no test run reaches. */
+export function farBackupTime(now = new Date()): string {
+  const t = new Date(now.getTime() + 12 * 3600_000);
+  return `${String(t.getUTCHours()).padStart(2, '0')}:${String(t.getUTCMinutes()).padStart(2, '0')}`;
 }
 
 /** Fail with how to fix it when the e2e prerequisites are missing. */

@@ -7,6 +7,8 @@ import { expect } from 'chai';
 import { parse } from 'yaml';
 import { TIERS } from '../../../installer/plan/plan.types.js';
 import { LOG_FILE_BYTES, LOG_FILES, logLimits } from '../../../installer/plan/logs.sizing.js';
+import { hypotheticalHost } from '../../../installer/plan/hypothetical.host.js';
+import { planCarebox } from '../../../installer/plan/tier.plan.js';
 import { findComposeIssues } from '../../../installer/render/compose.lint.js';
 import { fileOf, planFor, renderFor } from './render.helpers.js';
 
@@ -39,5 +41,28 @@ describe('render: bounded container logs (issue 13 item 5)', () => {
 
   it('states the worst-case disk of the logs', () => {
     expect(logLimits(9).diskBytes.value).to.equal(9 * 5 * 10 * 1024 ** 2);
+  });
+
+  it('sizes each container\'s logs from the disk under Docker\'s data root: 0.05 % of it, within 5–250 MiB, in whole MiB files', () => {
+    const MiB = 1024 ** 2;
+    const GiB = 1024 ** 3;
+    expect(logLimits(9, 100 * GiB).maxSizeBytes.value, '100 GiB: Docker\'s example').to.equal(10 * MiB);
+    expect(logLimits(9, 20 * GiB).maxSizeBytes.value, '20 GiB: 10 MiB per container').to.equal(2 * MiB);
+    expect(logLimits(9, 4 * GiB).maxSizeBytes.value, 'a tiny disk: the 5 MiB floor').to.equal(1 * MiB);
+    expect(logLimits(9, 4 * 1024 * GiB).maxSizeBytes.value, '4 TiB: the 250 MiB ceiling').to.equal(50 * MiB);
+    expect(logLimits(9, 20 * GiB).diskBytes.value).to.equal(9 * 5 * 2 * MiB);
+    expect(logLimits(9, 20 * GiB).maxSizeBytes.derivation).to.match(/0\.05 % of the 20 GiB disk under Docker's data root/);
+    expect(logLimits(9, null).maxSizeBytes.value, 'not measured: the default').to.equal(LOG_FILE_BYTES);
+  });
+
+  it('the plan sizes logs from the detected disk, the same for every tier (a re-tier never recreates PostgreSQL for its logs)', () => {
+    const GiB = 1024 ** 3;
+    const disk = { dockerRoot: { path: '/var/lib/docker', measuredPath: '/var/lib/docker', freeBytes: 10 * GiB, totalBytes: 20 * GiB, source: 'statfs' } };
+    const host = { ...hypotheticalHost(4, 16 * GiB), disk };
+    const a = planCarebox(host, { tier: 'default', users: null, usersSource: null, nodes: null });
+    const b = planCarebox(host, { tier: 'optimized', users: null, usersSource: null, nodes: null });
+    expect(a.sizing.logs!.maxSizeBytes).to.equal(2 * 1024 ** 2);
+    expect(b.sizing.logs!.maxSizeBytes).to.equal(a.sizing.logs!.maxSizeBytes);
+    expect(planCarebox(hypotheticalHost(4, 16 * GiB), { tier: 'default', users: null, usersSource: null, nodes: null }).sizing.logs!.maxSizeBytes).to.equal(LOG_FILE_BYTES);
   });
 });

@@ -10,10 +10,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type Docker from 'dockerode';
-import { exec } from '../../installer/apply/exec.js';
-import { imageExists } from '../../installer/apply/images.ensure.js';
-import { dependencyClosure, type LockedPackage } from '../../installer/apply/server.image.js';
-import { OperationError } from '../../installer/errors.js';
+import { exec } from './exec.js';
+import { imageExists } from './images.ensure.js';
+import { dependencyClosure, type LockedPackage } from './server.image.js';
+import { OperationError } from '../errors.js';
+import { DEFAULT_IMAGES, type BaseImages } from '../render/images.map.js';
 
 /** Package files the CLI needs at run time besides dist/ (templates, the server image's inputs, the launcher). */
 const APP_FILES = ['package-lock.json', 'server/Dockerfile', 'server/package.json', 'cli/carebox.sh', 'cli/Dockerfile'];
@@ -25,6 +26,14 @@ export interface CliBaseImages {
   node: string;
   /** Docker CLI at /usr/local/bin/docker and Compose v2 at /usr/local/libexec/docker/cli-plugins/docker-compose. */
   dockerCli: string;
+}
+
+/**
+ * The base images of a locally built CLI image: the stack's Node.js image, and the Docker CLI image
+ * from CAREBOX_DOCKER_CLI_IMAGE, else the images map's `dockerCli`, else the pinned default. Pure.
+ */
+export function cliBaseImages(images: Pick<BaseImages, 'node' | 'dockerCli'>, env: NodeJS.ProcessEnv = process.env): CliBaseImages {
+  return { node: images.node, dockerCli: env.CAREBOX_DOCKER_CLI_IMAGE ?? images.dockerCli ?? DEFAULT_IMAGES.dockerCli };
 }
 
 /** What goes into the CLI image, and the hash that names its tag. */
