@@ -261,12 +261,13 @@ export function firstAdminLines(a: FirstAdmin | null): string[] {
 /**
  * The base images a previous install recorded (postgres, redis, nginx, pgbouncer, node), so a re-run
  * without --images or --bundle keeps them instead of switching to the pinned defaults (which an
- * air-gapped host cannot pull). The server image is left out: it is rebuilt from this package when
- * the package changed, and found as is when it did not. Null on a first install.
+ * air-gapped host cannot pull). The server and scheduler images are left out: they are rebuilt from
+ * this package when the package changed, and found as is when it did not. Null on a first install.
  */
 export function recordedBaseImages(previous: Manifest | null): ImagesMap | null {
   if (!previous) return null;
-  const { server: _server, ...base } = previous.images;
+  // The scheduler's CLI image is chosen again too (withScheduler), after the server's.
+  const { server: _server, scheduler: _scheduler, ...base } = previous.images;
   return { ...DEFAULT_IMAGES, ...base };
 }
 

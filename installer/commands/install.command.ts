@@ -37,7 +37,8 @@ export function installOptionsFrom(raw: RawOptions, env: NodeJS.ProcessEnv = pro
     alertForScale: alertForScaleFrom(env),
     timeoutMs: (intFlag('--timeout', raw.timeout as string | undefined, 10, 3600) ?? 300) * 1000,
     env,
-    backupAt: typeof raw.backupAt === 'string' ? (raw.backupAt === BACKUP_AT_OFF ? raw.backupAt : (dailyCron(raw.backupAt), raw.backupAt)) : null,
+    // An empty CAREBOX_BACKUP_AT reads as not given.
+    backupAt: typeof raw.backupAt === 'string' && raw.backupAt !== '' ? (raw.backupAt === BACKUP_AT_OFF ? raw.backupAt : (dailyCron(raw.backupAt), raw.backupAt)) : null,
   };
 }
 

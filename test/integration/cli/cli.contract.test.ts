@@ -266,6 +266,34 @@ describe('CLI contract (built binary)', function () {
     expect(again.json.manifestWritten).to.equal(false);
   });
 
+  it('install --backup-at off plans manual backups (no scheduler, no budget line, schedule disabled); `backup schedule --at` then exits 2 saying how to schedule them', async () => {
+    const root = join(scratch, 'backups-manual');
+    const r = await carebox(['install', '--yes', '--render-only', '--json', '--tier', 'default', '--backup-at', 'off', '--dir', root, '--http-port', '18092']);
+    expect(r.code, r.stderr).to.equal(0);
+    const manifest = JSON.parse(readFileSync(join(root, 'carebox.json'), 'utf8'));
+    expect(manifest.intent.backups).to.equal('manual');
+    expect(manifest.plan.sizing.scheduler ?? null).to.equal(null);
+    expect(manifest.plan.budget.memoryBytes.items.map((i: any) => i.name)).to.not.include('scheduler');
+    expect(manifest.backups.schedule.enabled).to.equal(false);
+    expect(readFileSync(join(root, 'compose.yml'), 'utf8')).to.not.match(/^ {2}scheduler:/m);
+    const s = await carebox(['backup', 'schedule', '--dir', root, '--at', '03:00']);
+    expect(s.code, s.stderr).to.equal(2);
+    expect(s.stderr).to.match(/runs backups manually/).and.match(/install --backup-at HH:MM/);
+    const bad = await carebox(['install', '--yes', '--render-only', '--backup-at', '7:99', '--dir', join(scratch, 'backups-bad')]);
+    expect(bad.code).to.equal(2);
+    expect(bad.stderr).to.match(/--backup-at 7:99/);
+  });
+
+  it('install --render-only without --backup-at schedules backups by default, with the scheduler and its drill in the memory budget', async () => {
+    const root = join(scratch, 'backups-default');
+    const r = await carebox(['install', '--yes', '--render-only', '--json', '--tier', 'default', '--dir', root, '--http-port', '18093'], { env: { CAREBOX_BACKUP_AT: '' } });
+    expect(r.code, r.stderr).to.equal(0);
+    const manifest = JSON.parse(readFileSync(join(root, 'carebox.json'), 'utf8'));
+    expect(manifest.intent.backups).to.equal('scheduled');
+    expect(manifest.backups.schedule).to.include({ cron: '30 2 * * *', enabled: true });
+    expect(manifest.plan.budget.memoryBytes.items.map((i: any) => i.name)).to.include.members(['scheduler', 'restore drill']);
+  });
+
   it('install without a TTY and without --yes never mounts the UI: it says why and exits 2', async () => {
     const r = await carebox(['install', '--dir', join(scratch, 'root')]);
     expect(r.code).to.equal(2);
