@@ -11,6 +11,7 @@
  * host traffic (the hospital proxy's) from the stack network's gateway: that is the address the
  * test trusts. The untrusted client is a container of the test's own on the stack network.
  */
+import { SCHEDULER_PIDS } from '../../installer/render/compose.render.js';
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -87,7 +88,9 @@ describe('e2e: least privilege and trusted proxies (issue 10, items 7 and 8)', f
     const manifest = JSON.parse(readText(join(root, 'carebox.json')));
     const pids = manifest.plan.sizing.pidsLimit as Record<string, number>;
     const list = await containers();
-    expect(list.map((c) => c.service).sort()).to.deep.equal(['backend', 'db', 'nginx', 'redis', 'worker']);
+    // The scheduler (scheduled backups, on by default) holds the Docker socket: root-equivalent by
+    // design, so it runs as uid 0, yet with no capability, a read-only root and its own pids limit.
+    expect(list.map((c) => c.service).sort()).to.deep.equal(['backend', 'db', 'nginx', 'redis', 'scheduler', 'worker']);
     for (const c of list) {
       const info = await docker.getContainer(c.id).inspect();
       const hc = info.HostConfig;
@@ -96,11 +99,11 @@ describe('e2e: least privilege and trusted proxies (issue 10, items 7 and 8)', f
       expect(hc.CapAdd ?? [], c.service).to.deep.equal([]);
       expect(hc.SecurityOpt, c.service).to.include('no-new-privileges:true');
       expect(hc.Privileged, c.service).to.equal(false);
-      expect(hc.PidsLimit, c.service).to.equal(pids[c.service]);
+      expect(hc.PidsLimit, c.service).to.equal(c.service === 'scheduler' ? SCHEDULER_PIDS : pids[c.service]);
       // The process itself: not root, no effective capabilities, cannot gain any.
       const status = await execIn(docker, c.id, ['cat', '/proc/1/status']);
       const field = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(status.stdout)?.[1]?.trim();
-      expect(field('Uid')!.split(/\s+/), `${c.service} uid`).to.not.include('0');
+      if (c.service !== 'scheduler') expect(field('Uid')!.split(/\s+/), `${c.service} uid`).to.not.include('0');
       expect(field('CapEff'), `${c.service} CapEff`).to.equal('0000000000000000');
       expect(field('CapBnd'), `${c.service} CapBnd`).to.equal('0000000000000000');
       expect(field('NoNewPrivs'), `${c.service} NoNewPrivs`).to.equal('1');
