@@ -73,7 +73,7 @@ describe('e2e: scale, logs and restart on the real engine', function () {
     expect(m.history.at(-1)).to.include({ action: 'scale', tier: 'default' });
     const st = await cli(s!, ['status', '--json', '--no-usage']);
     expect(st.code, st.stderr).to.equal(0);
-    expect(st.json.services.map((x: any) => x.service).sort()).to.deep.equal(['backend', 'db', 'nginx', 'redis', 'worker']);
+    expect(st.json.services.map((x: any) => x.service).sort()).to.deep.equal(['backend', 'db', 'nginx', 'redis', 'scheduler', 'worker']);
     expect(st.json.services.find((x: any) => x.service === 'backend')).to.include({ expected: 3, ready: 3, state: 'healthy' });
 
     // Every request's id (nginx's $request_id, echoed by the server) is in nginx's access log with
