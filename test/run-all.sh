@@ -24,5 +24,8 @@ npm test --silent
 step "integration tests"
 npm run --silent test:integration
 step "end-to-end tests"
-npm run --silent test:e2e
+# Two files at a time (mocha's parallel mode, one process per file): e2e files spend most of their
+# time waiting on Docker (image builds, health waits, schedules), and each runs its own stacks on
+# its own ports and temp roots, so two side by side keep CI within its time budget.
+npm run --silent test:e2e -- --parallel --jobs 2
 step "all suites passed"
