@@ -17,6 +17,8 @@ fi
 step "build"
 npm run --silent build
 npx tsc -p tsconfig.test.json
+step "lint (Biome)"
+npm run --silent lint
 step "test services (PostgreSQL, Redis)"
 eval "$(bash test/setup/services.sh)"
 step "unit tests"

@@ -22,7 +22,7 @@ import { createBackup, DEFAULT_KEEP, pruneBackups } from './backup.ops.js';
 import { updateBackupStatus, writeBackupMetrics } from './backup.metrics.js';
 import { runRestoreDrill } from './restore.drill.js';
 import { applyRetention, copyBackup, ensureRepository, listSnapshots, resticContext } from './restic.ops.js';
-import { openStack, withStackLock } from './stack.js';
+import { openStack, withStackLock, type Stack } from './stack.js';
 
 /** What one scheduled run did. */
 export interface ScheduledRunResult {
@@ -40,7 +40,7 @@ export interface ScheduledRunResult {
  */
 export async function scheduledRun(root: string, reporter: StepReporter, log: (line: string) => void): Promise<ScheduledRunResult> {
   const res: ScheduledRunResult = { stamp: null, backupOk: false, why: null, drill: null, offsite: [], pruned: [] };
-  let stack;
+  let stack: Stack | undefined;
   try {
     stack = await openStack(root);
     const b = await createBackup(stack, { prune: false }, reporter);

@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import * as tar from 'tar';
+import type Docker from 'dockerode';
 import { connectDocker } from '../../installer/apply/docker.connect.js';
 import { checkNewOutputFile, readIfExists, utcStamp } from '../../installer/apply/fs.atomic.js';
 import { listStackContainers } from '../../installer/apply/stack.containers.js';
@@ -241,7 +242,7 @@ export async function createSupportBundle(root: string, opts: { output?: string;
 
     if (manifest) {
       await step(reporter, 'containers', `Container states and the last ${lines} log lines per container`, async () => {
-        let docker;
+        let docker: Docker;
         try {
           docker = (await connectDocker(env, facts.docker)).docker;
         } catch (e) {

@@ -7,7 +7,7 @@
  * certificate and key are copied into the install root (`nginx/tls/`, key 0600), which nginx
  * reads through its existing read-only mount. A re-run without the flags keeps them.
  */
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import type { TLSSocket } from 'node:tls';
@@ -86,7 +86,7 @@ export async function readTlsPair(certPath: string, keyPath: string, now: Date =
   } catch {
     throw new UsageError(`--tls-cert ${certPath} is not a PEM certificate`, 'give the certificate in PEM form (-----BEGIN CERTIFICATE-----), the server certificate first, then its intermediates');
   }
-  let key;
+  let key: KeyObject;
   try {
     key = createPrivateKey(keyPem);
   } catch (err) {

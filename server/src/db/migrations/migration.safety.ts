@@ -166,6 +166,7 @@ export async function recordMigrationSql(migration: Knex.Migration): Promise<str
   const real = knex({ client: 'pg' });
   const empty = { rows: [], rowCount: 0 };
   const thenable = (sqls: () => string[], result: unknown) => ({
+    // biome-ignore lint/suspicious/noThenProperty: a knex query builder is a thenable; this stands in for one.
     then(resolve: (v: unknown) => unknown, reject: (e: unknown) => unknown) {
       try {
         statements.push(...sqls());
