@@ -16,6 +16,7 @@
  * `pgMajorDumpRestore` the database moves by dump and restore instead (pgmajor.ops.ts; the app is
  * down meanwhile, and the old data directory is kept in a volume).
  */
+import { cliBaseImages, ensureCliImage } from '../../installer/apply/cli.image.js';
 import { readFile, statfs } from 'node:fs/promises';
 import { exec } from '../../installer/apply/exec.js';
 import { loadBundle, readBundleIndex } from '../../installer/apply/bundle.load.js';
@@ -225,7 +226,13 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
       } else {
         server = await ensureServerImage(stack.docker, { packageRoot: packageRoot(), version: CAREBOX_VERSION, nodeImage: base.node, onProgress: progress });
       }
-      return { ...base, server };
+      // The scheduler runs the CLI that upgrades: the launcher's image, or one built from this
+      // package (named by its content: an unchanged package reuses it).
+      let scheduler = base.scheduler;
+      if (scheduler) {
+        scheduler = runningCli(stack.env).image ?? (await ensureCliImage(stack.docker, { packageRoot: packageRoot(), version: CAREBOX_VERSION, base: cliBaseImages(base, stack.env), onProgress: progress }));
+      }
+      return { ...base, server, ...(scheduler ? { scheduler } : {}) };
     }, (t) => changedImages(from, t).map((k) => `${k} ${from[k]} → ${t[k]}`).join('; ') || 'no image changes');
 
     // This version's nginx.conf needs `resolve` in `upstream`: refuse an older nginx before anything
