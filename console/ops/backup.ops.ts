@@ -179,7 +179,7 @@ export async function pruneBackups(root: string, keep: number, reporter: StepRep
  * @throws PreflightError (exit 3) when it would not fit; OperationError when db is not running,
  *   pg_dump fails or the written backup does not verify (the partial directory is removed).
  */
-export async function createBackup(stack: Stack, opts: { keep?: number; lock?: boolean; prune?: boolean }, reporter: StepReporter): Promise<BackupResult> {
+export async function createBackup(stack: Stack, opts: { keep?: number; prune?: boolean }, reporter: StepReporter): Promise<BackupResult> {
   const run = async (): Promise<BackupResult> => {
     const t0 = Date.now();
     // An install from before install ids and backup keys gets both with its first backup.
@@ -295,7 +295,8 @@ export async function createBackup(stack: Stack, opts: { keep?: number; lock?: b
       throw err;
     }
   };
-  return opts.lock === false ? run() : withStackLock(stack.root, 'backup', run);
+  // Under the caller's lock when it holds one (an upgrade's safety backup): stack.lock.ts.
+  return withStackLock(stack.root, 'backup', run);
 }
 
 export { resolveBackupDir };
@@ -320,7 +321,6 @@ export interface RestoreResult {
 /** How restore treats where a backup comes from. */
 export interface RestoreOptions {
   timeoutMs: number;
-  lock?: boolean;
   /** Accept a backup of another install (moving to a new server): its installId differs from carebox.json's. */
   fromOtherInstall?: boolean;
   /** A backup without an install id (made before ids existed) is of this install: carry over only newer audit events. */
@@ -396,7 +396,7 @@ export async function restoreBackup(stack: Stack, dirArg: string, opts: RestoreO
       await fs.rm(staging, { recursive: true, force: true });
     }
   };
-  return opts.lock === false ? run() : withStackLock(stack.root, 'restore', run);
+  return withStackLock(stack.root, 'restore', run);
 }
 
 async function restoreVerified(stack: Stack, dir: string, key: Buffer | null, staging: string, t0: number, opts: RestoreOptions, reporter: StepReporter): Promise<RestoreResult> {

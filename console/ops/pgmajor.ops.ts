@@ -68,7 +68,7 @@ export async function movePostgresByDumpRestore(
   const m = stack.manifest;
   const t0 = Date.now();
   await step(reporter, 'app-down', 'Stop the app for the dump (maintenance window starts)', async (progress) => `${await stopApp(stack, progress)} container(s) stopped; nginx answers the maintenance 503 meanwhile`);
-  const backup = await createBackup(stack, { lock: false, prune: false }, reporter); // retention after success (upgrade)
+  const backup = await createBackup(stack, { prune: false }, reporter); // retention after success (upgrade)
   const [db] = (await serviceContainers(stack, 'db')).filter((c) => c.state === 'running');
   if (!db) throw new OperationError('db is not running');
   const volume = await dataVolume(stack, db);
@@ -88,7 +88,7 @@ export async function movePostgresByDumpRestore(
       await waitContainersHealthy(stack.docker, (await serviceContainers(stack, 'db')).map((c) => c.id), { timeoutMs: opts.timeoutMs, what: 'db (new image)', onProgress: progress });
       return 'initialised and healthy';
     });
-    await step(reporter, 'restore', `Restore the dump into PostgreSQL ${opts.newMajor} and start the app`, async () => restoreBackup(stack, backup.dir, { timeoutMs: opts.timeoutMs, lock: false }, silentReporter), (r) => `${Object.keys(r.tables).length} tables verified`);
+    await step(reporter, 'restore', `Restore the dump into PostgreSQL ${opts.newMajor} and start the app`, async () => restoreBackup(stack, backup.dir, { timeoutMs: opts.timeoutMs }, silentReporter), (r) => `${Object.keys(r.tables).length} tables verified`);
   } catch (err) {
     await step(reporter, 'pg-rollback', `Put the PostgreSQL ${opts.oldMajor} data directory back`, async (progress) => {
       await opts.restoreOldFiles();

@@ -274,7 +274,7 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
     try {
       // In place, a live backup (the app keeps serving; retention waits for success); a
       // dump-and-restore move takes its own with the app stopped.
-      let backup = move ? null : await createBackup(stack, { lock: false, prune: false }, reporter);
+      let backup = move ? null : await createBackup(stack, { prune: false }, reporter);
       let preservedVolume: string | null = null;
 
       const files: RenderedFile[] = await renderForStack(stack.root, m, m.plan, to, templates, version, { newRoleSecrets: true });
@@ -337,7 +337,7 @@ export async function upgradeStack(stack: Stack, req: UpgradeRequest, reporter: 
           if (migrated && contract) {
             // Writes were refused since before the backup: the restore loses no acknowledged write.
             progress(`contract migrations ran (${migrationsApplied}); restoring backup ${bk.manifest.stamp}`);
-            await restoreBackup(stack, bk.dir, { timeoutMs: req.timeoutMs, lock: false }, silentReporter);
+            await restoreBackup(stack, bk.dir, { timeoutMs: req.timeoutMs }, silentReporter);
             restored = true;
           } else if (migrated) {
             progress(`${migrationsApplied} additive migration(s) stay; the previous version runs on the expanded schema, nothing is restored`);

@@ -2,6 +2,7 @@
  * The install root's operation lock: one file (O_EXCL) that serializes every operation changing a
  * stack (install on an existing root, restart, scale, re-tier, backup, restore, upgrade, load test).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { constants, existsSync, promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -40,14 +41,33 @@ export function lockIdentity(env: NodeJS.ProcessEnv = process.env): { pid: numbe
   };
 }
 
+/** The install roots whose lock the current async call chain holds (Node's AsyncLocalStorage). */
+const held = new AsyncLocalStorage<ReadonlySet<string>>();
+
+/**
+ * Whether the current call chain holds `root`'s operation lock (taken by an outer
+ * {@link withStackLock}).
+ */
+export function holdsStackLock(root: string): boolean {
+  return held.getStore()?.has(join(root, LOCK_FILE)) ?? false;
+}
+
 /**
  * Run `fn` holding the install root's operation lock, so a scale from the dashboard and a retier
  * from a script never change the stack at once. A lock left by a dead process (same host) is
  * taken over.
+ *
+ * The lock is taken once, by the outermost operation of a call chain: an operation that runs
+ * another one (upgrade → backup → restore, the scheduler → backup → retention) runs it under the
+ * lock it holds, tracked per async call chain (AsyncLocalStorage), so no caller passes "do not
+ * lock" flags and a concurrent chain in the same process (the console's dashboard) still waits
+ * its turn like another process does.
  * @throws OperationError when another live operation holds the lock (it names the op and pid).
  */
 export async function withStackLock<T>(root: string, op: string, fn: () => Promise<T>): Promise<T> {
   const path = join(root, LOCK_FILE);
+  const mine = held.getStore();
+  if (mine?.has(path)) return fn();
   const self = lockIdentity();
   const me: LockInfo = { pid: self.pid, host: hostname(), op, startedAt: new Date().toISOString() };
   for (let attempt = 0; ; attempt++) {
@@ -58,30 +78,30 @@ export async function withStackLock<T>(root: string, op: string, fn: () => Promi
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 2) throw err;
-      let held: LockInfo | null = null;
+      let holder: LockInfo | null = null;
       try {
-        held = JSON.parse(await fs.readFile(path, 'utf8')) as LockInfo;
+        holder = JSON.parse(await fs.readFile(path, 'utf8')) as LockInfo;
       } catch {
-        held = null;
+        holder = null;
       }
-      if (held && held.host === me.host && !self.alive(held.pid)) {
+      if (holder && holder.host === me.host && !self.alive(holder.pid)) {
         await fs.rm(path, { force: true });
         continue;
       }
-      if (!held) {
+      if (!holder) {
         // Being written right now, or garbage: give the writer a moment, then treat it as stale.
         await new Promise((r) => setTimeout(r, 200));
         if (attempt === 2) await fs.rm(path, { force: true });
         continue;
       }
       throw new OperationError(
-        `another Carebox operation is changing this stack: ${held.op} (pid ${held.pid} on ${held.host}, since ${held.startedAt})`,
+        `another Carebox operation is changing this stack: ${holder.op} (pid ${holder.pid} on ${holder.host}, since ${holder.startedAt})`,
         `wait for it to finish and retry; if no carebox process is running, delete ${path}`,
       );
     }
   }
   try {
-    return await fn();
+    return await held.run(new Set([...(mine ?? []), path]), fn);
   } finally {
     await fs.rm(path, { force: true });
   }
