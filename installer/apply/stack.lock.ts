@@ -43,6 +43,8 @@ export function lockIdentity(env: NodeJS.ProcessEnv = process.env): { pid: numbe
 
 /** The install roots whose lock the current async call chain holds (Node's AsyncLocalStorage). */
 const held = new AsyncLocalStorage<ReadonlySet<string>>();
+/** Lock files this process holds now, in any call chain. */
+const heldByProcess = new Set<string>();
 
 /**
  * Whether the current call chain holds `root`'s operation lock (taken by an outer
@@ -84,7 +86,10 @@ export async function withStackLock<T>(root: string, op: string, fn: () => Promi
       } catch {
         holder = null;
       }
-      if (holder && holder.host === me.host && !self.alive(holder.pid)) {
+      // Stale: its process is gone, or it names this very process, which holds no such lock (an
+      // earlier life of the same pid: the scheduler is pid 1 of its container after a restart).
+      const earlierLife = holder !== null && holder.pid === self.pid && !heldByProcess.has(path);
+      if (holder && holder.host === me.host && (earlierLife || !self.alive(holder.pid))) {
         await fs.rm(path, { force: true });
         continue;
       }
@@ -100,9 +105,11 @@ export async function withStackLock<T>(root: string, op: string, fn: () => Promi
       );
     }
   }
+  heldByProcess.add(path);
   try {
     return await held.run(new Set([...(mine ?? []), path]), fn);
   } finally {
+    heldByProcess.delete(path);
     await fs.rm(path, { force: true });
   }
 }

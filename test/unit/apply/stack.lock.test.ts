@@ -72,3 +72,22 @@ describe('apply/stack.lock: the operation lock is taken once per call chain', ()
     expect(existsSync(join(root, LOCK_FILE))).to.equal(false);
   });
 });
+
+describe('apply/stack.lock: a lock left by an earlier life of this pid', () => {
+  it('is taken over (the scheduler is pid 1 of its container again after a restart), while a live holder in this process is not', async () => {
+    const { writeFile, readFile } = await import('node:fs/promises');
+    const { hostname } = await import('node:os');
+    const root = await mkdtemp(join(tmpdir(), 'carebox-lock-'));
+    try {
+      await writeFile(join(root, LOCK_FILE), JSON.stringify({ pid: process.pid, host: hostname(), op: 'backup (scheduled)', startedAt: '2026-12-07T02:30:00.000Z' }));
+      let during = '';
+      await withStackLock(root, 'backup (scheduled)', async () => {
+        during = await readFile(join(root, LOCK_FILE), 'utf8');
+      });
+      expect(JSON.parse(during).startedAt).to.not.equal('2026-12-07T02:30:00.000Z');
+      expect(existsSync(join(root, LOCK_FILE))).to.equal(false);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
