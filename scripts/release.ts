@@ -19,10 +19,10 @@ import { buildRelease } from '../console/ops/release.ops.js';
 const DOCKER_CLI_IMAGE = 'docker:27.3.1-cli';
 
 const program = new Command('release')
-  .description('build the release files: launcher, offline bundle (stack + CLI images), SHA256SUMS')
+  .description('build the release files: launcher, offline bundle (every image a default install runs + the CLI image), SHA256SUMS')
   .addOption(new Option('--version <V>', 'release version (an image tag: X.Y.Z or X.Y.Z-suffix)').default(CAREBOX_VERSION))
   .addOption(new Option('--out <DIR>', 'output directory').default('release'))
-  .addOption(new Option('--images <FILE>', 'JSON map of base images (postgres, redis, nginx, pgbouncer, node), as for `carebox install --images`'))
+  .addOption(new Option('--images <FILE>', 'JSON map of base images (postgres, redis, nginx, pgbouncer, node, the monitoring ones, restic), as for `carebox install --images`; roles it does not name take the pinned defaults'))
   .addOption(new Option('--docker-cli-image <REF>', 'image with the Docker CLI and the Compose v2 plugin').default(DOCKER_CLI_IMAGE))
   .addOption(new Option('--json', 'one JSON document on stdout').default(false))
   .exitOverride()

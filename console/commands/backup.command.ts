@@ -67,9 +67,10 @@ export function registerRestore(program: Command, run: ActionRunner): void {
     .addOption(new Option('--from-path', "DIR is a directory outside this install's backups/ folder (a backup copied from elsewhere)").default(false))
     .addOption(new Option('--backup-key <FILE>', "the backup.key that signed the backup (another install's); default this install's"))
     .addOption(new Option('--allow-unsigned', 'accept a backup without backup.json.sig (made before Carebox signed backups)').default(false))
-    .addOption(new Option('--from-restic <REPO>', 'restore from a restic repository (a local path or sftp://user@host[:port]/path) instead of DIR: a new server needs only the repository, its password and, for SFTP, the SSH key'))
+    .addOption(new Option('--from-restic <REPO>', 'restore from a restic repository (a local path, sftp://user@host[:port]/path, rest:http(s)://host[:port]/path or s3:http(s)://host[:port]/bucket[/prefix]) instead of DIR: a new server needs only the repository, its password and the SSH key (SFTP) or credentials file (REST, S3)'))
     .addOption(new Option('--password-file <FILE>', 'with --from-restic: file holding the repository password (mode 0600)'))
     .addOption(new Option('--ssh-key <FILE>', 'with --from-restic and an SFTP repository: the private key (mode 0600)'))
+    .addOption(new Option('--credentials-file <FILE>', 'with --from-restic and a REST or S3 repository: RESTIC_REST_USERNAME/RESTIC_REST_PASSWORD or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY lines (mode 0600)'))
     .addOption(new Option('--snapshot <ID>', 'with --from-restic: the snapshot to restore (default: the newest)').default('latest'))
     .action(
       run(async (out, raw, args) => {
@@ -93,7 +94,7 @@ export function registerRestore(program: Command, run: ActionRunner): void {
         const label = args[0] ?? `from ${fromRestic}`;
         const common = { timeoutMs, allowUnsigned: Boolean(raw.allowUnsigned), confirm };
         const r = await (fromRestic
-          ? restoreFromRestic(stack, { url: fromRestic, passwordFile: raw.passwordFile as string, sshKey: typeof raw.sshKey === 'string' ? raw.sshKey : null, snapshot: String(raw.snapshot ?? 'latest') }, common, plainReporter(out))
+          ? restoreFromRestic(stack, { url: fromRestic, passwordFile: raw.passwordFile as string, sshKey: typeof raw.sshKey === 'string' ? raw.sshKey : null, credentialsFile: typeof raw.credentialsFile === 'string' ? raw.credentialsFile : null, snapshot: String(raw.snapshot ?? 'latest') }, common, plainReporter(out))
           : restoreBackup(
           stack,
           args[0]!,

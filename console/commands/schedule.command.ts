@@ -16,10 +16,11 @@ import { openStack } from '../ops/stack.js';
  * change it in carebox.json (the running scheduler picks it up within seconds) and start the
  * scheduler service when the stack has none yet. Exit 0; 2 bad time or expression.
  *
- * `carebox backup offsite add NAME REPO [--ssh-key FILE]` · `offsite remove NAME` · `offsite list`:
- * restic repositories every scheduled backup is copied to. The first `add` creates the repository
- * password (secrets/restic-password, 0600) and prints it once. Exit 0; 1 restic cannot reach or
- * create the repository; 2 bad name, URL or key file.
+ * `carebox backup offsite add NAME REPO [--ssh-key FILE | --credentials-file FILE]` · `offsite
+ * remove NAME` · `offsite list`: restic repositories every scheduled backup is copied to (a local
+ * path, sftp://, rest: or s3:, installer/backup/offsite.config.ts). The first `add` creates the
+ * repository password (secrets/restic-password, 0600) and prints it once. Exit 0; 1 restic cannot
+ * reach or create the repository; 2 bad name, URL, key or credentials file.
  */
 export function registerScheduleCommands(backup: Command, run: ActionRunner): void {
   // `backup` has --dir/--json too, and commander gives an option after the subcommand to whichever
@@ -64,14 +65,16 @@ export function registerScheduleCommands(backup: Command, run: ActionRunner): vo
     );
 
   const offsite = backup.command('offsite').description('restic repositories that receive a copy of every scheduled backup');
-  withCommon(offsite.command('add').description('add a restic repository (created when missing)').argument('<NAME>', 'a short name: usb, dr-site').argument('<REPO>', 'an absolute local path or sftp://user@host[:port]/absolute/path'))
+  withCommon(offsite.command('add').description('add a restic repository (created when missing)').argument('<NAME>', 'a short name: usb, dr-site').argument('<REPO>', 'an absolute local path, sftp://user@host[:port]/absolute/path, rest:http(s)://host[:port]/path or s3:http(s)://host[:port]/bucket[/prefix]'))
     .addOption(new Option('--ssh-key <FILE>', 'SFTP: the private key to log in with (mode 0600)'))
+    .addOption(new Option('--credentials-file <FILE>', 'REST: RESTIC_REST_USERNAME=… and RESTIC_REST_PASSWORD=… lines; S3: AWS_ACCESS_KEY_ID=… and AWS_SECRET_ACCESS_KEY=… (mode 0600; kept in secrets/)'))
     .action(
       run(async (out, raw, args) => {
         const { dir } = commonOptions(raw as { dir?: string; json?: boolean });
         const stack = await openStack(dir);
-        const r = await addOffsite(stack, { name: args[0]!, url: args[1]!, sshKey: typeof raw.sshKey === 'string' ? raw.sshKey : null }, plainReporter(out));
-        out.result({ ok: true, name: args[0], url: args[1], created: r.created, passwordFile: `${dir}/${INSTALL_FILES.resticPassword}`, password: r.password });
+        const r = await addOffsite(stack, { name: args[0]!, url: args[1]!, sshKey: typeof raw.sshKey === 'string' ? raw.sshKey : null, credentialsFile: typeof raw.credentialsFile === 'string' ? raw.credentialsFile : null }, plainReporter(out));
+        out.result({ ok: true, name: args[0], url: r.url, created: r.created, passwordFile: `${dir}/${INSTALL_FILES.resticPassword}`, password: r.password });
+        if (r.urlHadCredentials) out.log(`warning: the password in the URL was visible to other users (ps) and may be in your shell history; Carebox keeps it in secrets/restic-${args[0]}.credentials only. Next time use --credentials-file.`);
         if (r.password) {
           out.print(
             [
@@ -85,7 +88,7 @@ export function registerScheduleCommands(backup: Command, run: ActionRunner): vo
             ].join('\n'),
           );
         }
-        out.print(`Repository ${args[0]} (${args[1]}) ${r.created ? 'created' : 'opened'}; every scheduled backup is copied there.`);
+        out.print(`Repository ${args[0]} (${r.url}) ${r.created ? 'created' : 'opened'}; every scheduled backup is copied there.`);
         return 0;
       }),
     );

@@ -15,7 +15,7 @@ import * as tar from 'tar';
 import { BUNDLE_IMAGES, BUNDLE_INDEX, BUNDLE_TEMPLATES, sha256File, type BundleIndex } from '../../installer/apply/bundle.load.js';
 import { checkNewOutputFile, utcStamp } from '../../installer/apply/fs.atomic.js';
 import { imageExists } from '../../installer/apply/images.ensure.js';
-import { DEFAULT_IMAGES, MONITORING_IMAGES } from '../../installer/render/images.map.js';
+import { DEFAULT_IMAGES, MONITORING_IMAGES, resticImage } from '../../installer/render/images.map.js';
 import type { StepReporter } from '../../installer/apply/steps.js';
 import { OperationError } from '../../installer/errors.js';
 import type { Manifest } from '../../installer/manifest/manifest.js';
@@ -79,6 +79,9 @@ export async function createBundle(docker: Docker, m: Manifest, opts: { output?:
   if (opts.includePgbouncer !== false && (m.plan.sizing.pgbouncer || (await imageExists(docker, m.images.pgbouncer)))) roles.push(['pgbouncer', m.images.pgbouncer]);
   // Prometheus, Alertmanager and the exporters when the stack runs them (--alerts stack).
   if (m.plan.sizing.monitoring) for (const k of MONITORING_IMAGES) roles.push([k, m.images[k] ?? DEFAULT_IMAGES[k]]);
+  // restic (off-host copies, `restore --from-restic`): required when the install copies off-host, else whenever it exists here.
+  const restic = resticImage(m.images);
+  if ((m.backups?.offsite?.length ?? 0) > 0 || (await imageExists(docker, restic))) roles.push(['restic', restic]);
   return writeBundle(docker, roles, { output, version: CAREBOX_VERSION }, reporter);
 }
 

@@ -2,7 +2,9 @@
  * `npm run release`: the files a hospital copies to a server that has only Docker, each named with
  * the version:
  *   carebox-<V>.sh              the launcher (cli/carebox.sh with this release's CLI image)
- *   carebox-bundle-<V>.tar.gz   the offline bundle: every stack image, the CLI image, the templates
+ *   carebox-bundle-<V>.tar.gz   the offline bundle: every image a default install runs (the stack's,
+ *                               Prometheus, Alertmanager and the exporters, restic for off-host
+ *                               copies), the CLI image, the templates
  *   carebox-<V>.SHA256SUMS      `sha256sum -c` input for both
  * The CLI image travels inside the bundle (one `docker save`, so the layers it shares with the
  * server image, Node.js and Debian, are stored once); the launcher loads it from the bundle the
@@ -15,7 +17,7 @@ import { sha256File } from '../../installer/apply/bundle.load.js';
 import { ensureBaseImages, ensureServerImage } from '../../installer/apply/images.ensure.js';
 import type { StepReporter } from '../../installer/apply/steps.js';
 import { UsageError } from '../../installer/errors.js';
-import type { BaseImages } from '../../installer/render/images.map.js';
+import { DEFAULT_IMAGES, MONITORING_IMAGES, type BaseImageName, type BaseImages } from '../../installer/render/images.map.js';
 import { CAREBOX_VERSION } from '../../installer/version.js';
 import { writeBundle, type BundleResult } from './bundle.ops.js';
 import { ensureCliImage } from '../../installer/apply/cli.image.js';
@@ -28,7 +30,10 @@ export interface ReleaseRequest {
   version: string;
   /** Directory the three files are written to (created if missing; the files must not exist). */
   outDir: string;
-  /** Base images of the stack (and `node`, the base of the server and CLI images). */
+  /**
+   * Base images of the stack (and `node`, the base of the server and CLI images); monitoring and
+   * restic default to the pinned images when absent.
+   */
   images: BaseImages;
   /** Image with the Docker CLI and Compose v2 plugin (cli/Dockerfile's DOCKER_CLI_IMAGE). */
   dockerCliImage: string;
@@ -43,6 +48,16 @@ export interface ReleaseResult {
   /** Image references in the bundle by role (`cli` among them). */
   images: Record<string, string>;
   tookMs: number;
+}
+
+/**
+ * Images a release bundle carries besides the server and CLI images, by role: everything a
+ * default install runs on an air-gapped host (the stack, monitoring where it fits beside the
+ * tier, the scheduler's restic for off-host copies and `restore --from-restic`). Pure.
+ */
+export function releaseBaseRoles(images: BaseImages): [BaseImageName, string][] {
+  const names: BaseImageName[] = ['postgres', 'redis', 'nginx', 'pgbouncer', ...MONITORING_IMAGES, 'restic'];
+  return names.map((n) => [n, images[n] ?? DEFAULT_IMAGES[n]]);
 }
 
 /** File names of a release. Pure. */
@@ -69,8 +84,8 @@ export async function buildRelease(docker: Docker, req: ReleaseRequest, reporter
     if (await fs.stat(join(outDir, f)).catch(() => null)) throw new UsageError(`${join(outDir, f)} exists`, 'remove it or choose another --out directory');
   }
   await step(reporter, 'base', 'Base images (kept if present, else pulled)', async (progress) => {
-    await ensureBaseImages(docker, req.images, ['postgres', 'redis', 'nginx', 'pgbouncer', 'node'], progress);
-    return Object.values(req.images).join(', ');
+    await ensureBaseImages(docker, req.images, [...releaseBaseRoles(req.images).map(([n]) => n), 'node'], progress);
+    return [...releaseBaseRoles(req.images).map(([, r]) => r), req.images.node].join(', ');
   });
   const server = await step(reporter, 'server', 'Server image', async (progress) => {
     const built = await ensureServerImage(docker, { packageRoot: req.packageRoot, version: CAREBOX_VERSION, nodeImage: req.images.node, onProgress: progress });
@@ -82,14 +97,7 @@ export async function buildRelease(docker: Docker, req: ReleaseRequest, reporter
     await docker.getImage(built).tag({ repo: 'carebox/cli', tag: req.version });
     return `carebox/cli:${req.version}`;
   });
-  const roles: [string, string][] = [
-    ['postgres', req.images.postgres],
-    ['redis', req.images.redis],
-    ['nginx', req.images.nginx],
-    ['pgbouncer', req.images.pgbouncer],
-    ['server', server],
-    ['cli', cli],
-  ];
+  const roles: [string, string][] = [...releaseBaseRoles(req.images), ['server', server], ['cli', cli]];
   const bundle = await writeBundle(docker, roles, { output: join(outDir, names.bundle), version: req.version }, reporter);
   const launcherFile = join(outDir, names.launcher);
   const launcher = await step(reporter, 'launcher', `Write ${launcherFile}`, async () => {

@@ -10,6 +10,10 @@
  * signature then still proves the dump and the manifest belong together and were not edited after
  * the backup, while the repository password is the trust anchor off the host.
  *
+ * REST and S3 credentials: read from the repository's credentials file (mode 0600) for each run and
+ * handed to restic in its container's environment (installer/backup/offsite.config.ts), never in
+ * argv; restic's output is masked (secrets, URL passwords) before it is returned or logged.
+ *
  * The repository password: one per install, `<root>/secrets/restic-password` (0600), generated once
  * and never regenerated (exclusive create), printed once to the admin with the instruction to keep
  * a copy off the server.
@@ -21,7 +25,7 @@ import { OperationError, UsageError } from '../../installer/errors.js';
 import { INSTALL_FILES } from '../../installer/paths.js';
 import { newSecret } from '../../installer/apply/secrets.store.js';
 import { BACKUP_KEY_FILE } from '../../installer/apply/backup.key.js';
-import { forgetArgs, repoAccess, sftpCommand, SNAPSHOT_TAG, type OffsiteRepo, type Retention } from '../../installer/backup/offsite.config.js';
+import { forgetArgs, maskSecrets, parseRepoCredentials, repoAccess, repoEnvironment, sftpCommand, SNAPSHOT_TAG, type OffsiteRepo, type RepoCredentials, type RepoKind, type Retention } from '../../installer/backup/offsite.config.js';
 import { runOnce, type RunOnceResult } from '../docker/run.once.js';
 
 const PW_IN = '/run/carebox/restic-password';
@@ -77,9 +81,28 @@ export async function checkPrivateFile(path: string, what: string): Promise<void
   if ((st.mode & 0o077) !== 0) throw new UsageError(`${what} ${path} is readable by others (mode ${(st.mode & 0o777).toString(8)})`, `chmod 600 ${path}`);
 }
 
-/** Run restic against one repository. Output is returned; a non-zero exit is not thrown here. */
-export async function restic(ctx: ResticContext, repo: Pick<OffsiteRepo, 'url' | 'sshKey'>, args: string[], extra: { binds?: string[]; timeoutMs?: number; onStderr?: (l: string) => void } = {}): Promise<RunOnceResult> {
+/**
+ * Read a REST or S3 credentials file: mode 0600, `KEY=VALUE` lines or JSON with the keys of `kind`.
+ * @throws UsageError when it is missing, readable by others, or has the wrong keys.
+ */
+export async function readRepoCredentials(file: string, kind: RepoKind): Promise<RepoCredentials> {
+  await checkPrivateFile(file, 'credentials file');
+  return parseRepoCredentials(await readFile(file, 'utf8'), kind, `credentials file ${file}`);
+}
+
+/** A repository as restic() takes it. */
+export type RepoRef = Pick<OffsiteRepo, 'url' | 'sshKey'> & { credentialsFile?: string | null };
+
+/**
+ * Run restic against one repository. Output is returned with secrets masked; a non-zero exit is
+ * not thrown here.
+ * @throws UsageError for a bad URL, a missing SSH key (SFTP) or credentials (S3), or a bad credentials file.
+ */
+export async function restic(ctx: ResticContext, repo: RepoRef, args: string[], extra: { binds?: string[]; timeoutMs?: number; onStderr?: (l: string) => void } = {}): Promise<RunOnceResult> {
   const access = repoAccess(repo.url);
+  // REST may carry its user and password in the URL (`restore --from-restic rest:http://u:p@…`).
+  const creds = repo.credentialsFile ? await readRepoCredentials(repo.credentialsFile, access.kind) : access.urlCredentials;
+  const { repositoryArg, env, secrets } = repoEnvironment(access, creds);
   const binds = [`${ctx.passwordFile}:${PW_IN}:ro`, ...access.sameBinds.map((p) => `${p}:${p}`), ...(extra.binds ?? [])];
   const opts: string[] = [];
   if (access.sftp) {
@@ -88,20 +111,23 @@ export async function restic(ctx: ResticContext, repo: Pick<OffsiteRepo, 'url' |
     binds.push(`${repo.sshKey}:${KEY_IN}:ro`, `${ctx.knownHostsDir}:${KNOWN_IN}`);
     opts.push('-o', `sftp.command=${sftpCommand(access.sftp, KEY_IN, `${KNOWN_IN}/known_hosts`)}`);
   }
-  return runOnce(ctx.docker, {
+  const onStderr = extra.onStderr;
+  const r = await runOnce(ctx.docker, {
     image: ctx.image,
-    cmd: ['--no-cache', '-r', access.repository, ...opts, ...args],
-    env: [`RESTIC_PASSWORD_FILE=${PW_IN}`],
+    cmd: ['--no-cache', ...(repositoryArg ? ['-r', repositoryArg] : []), ...opts, ...args],
+    env: [`RESTIC_PASSWORD_FILE=${PW_IN}`, ...env],
     binds,
-    // SFTP servers are reached like from the host (its routes, its loopback); a local repository needs no network.
-    network: access.sftp ? 'host' : 'none',
+    // SFTP, REST and S3 servers are reached like from the host (its routes, its loopback); a local repository needs no network.
+    network: access.network,
     timeoutMs: extra.timeoutMs ?? 6 * 60 * 60_000,
-    onStderr: extra.onStderr,
+    onStderr: onStderr ? (l) => onStderr(maskSecrets(l, secrets)) : undefined,
   });
+  return { code: r.code, stdout: maskSecrets(r.stdout, secrets), stderr: maskSecrets(r.stderr, secrets) };
 }
 
 function fail(what: string, repo: Pick<OffsiteRepo, 'url'>, r: RunOnceResult, hint?: string): never {
-  throw new OperationError(`restic ${what} on ${repo.url} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ').slice(0, 400)}`, hint ?? 'check the repository path or SFTP server, the SSH key, and the repository password');
+  // r's output is masked already (restic()); the URL as stored carries no password.
+  throw new OperationError(`restic ${what} on ${maskSecrets(repo.url, [])} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ').slice(0, 400)}`, hint ?? 'check the repository path or server (SFTP, REST, S3), the SSH key or credentials file, and the repository password');
 }
 
 /**
@@ -109,7 +135,7 @@ function fail(what: string, repo: Pick<OffsiteRepo, 'url'>, r: RunOnceResult, hi
  * @returns true when it was created now.
  * @throws OperationError when it neither exists nor can be created (wrong password, unreachable).
  */
-export async function ensureRepository(ctx: ResticContext, repo: Pick<OffsiteRepo, 'url' | 'sshKey'>): Promise<boolean> {
+export async function ensureRepository(ctx: ResticContext, repo: RepoRef): Promise<boolean> {
   const probe = await restic(ctx, repo, ['cat', 'config'], { timeoutMs: 120_000 });
   if (probe.code === 0) return false;
   if (/wrong password|no key found/i.test(probe.stderr)) fail('open', repo, probe, 'the repository exists but was made with another password');
@@ -153,7 +179,7 @@ export async function copyBackup(ctx: ResticContext, repo: OffsiteRepo, root: st
 }
 
 /** Carebox snapshots in the repository, oldest first. @throws OperationError when restic fails. */
-export async function listSnapshots(ctx: ResticContext, repo: Pick<OffsiteRepo, 'url' | 'sshKey'>): Promise<Snapshot[]> {
+export async function listSnapshots(ctx: ResticContext, repo: RepoRef): Promise<Snapshot[]> {
   const r = await restic(ctx, repo, ['snapshots', '--json', '--tag', SNAPSHOT_TAG], { timeoutMs: 300_000 });
   if (r.code !== 0) fail('snapshots', repo, r);
   return (JSON.parse(r.stdout.trim() || '[]') as Snapshot[]).sort((a, b) => a.time.localeCompare(b.time));
@@ -174,7 +200,7 @@ export async function applyRetention(ctx: ResticContext, repo: OffsiteRepo, rete
  * `<target>/carebox/backup/`, the key in `<target>/carebox/backup.key`.
  * @throws OperationError when restic fails.
  */
-export async function restoreSnapshot(ctx: ResticContext, repo: Pick<OffsiteRepo, 'url' | 'sshKey'>, snapshot: string, target: string, onStderr?: (l: string) => void): Promise<void> {
+export async function restoreSnapshot(ctx: ResticContext, repo: RepoRef, snapshot: string, target: string, onStderr?: (l: string) => void): Promise<void> {
   await mkdir(target, { recursive: true, mode: 0o700 });
   await chmod(target, 0o700);
   const args = snapshot === 'latest' ? ['restore', 'latest', '--tag', SNAPSHOT_TAG, '--target', '/restore'] : ['restore', snapshot, '--target', '/restore'];

@@ -6,9 +6,11 @@
  * `cli.image`), or, from a source checkout, one built from this package like `npm run release` does.
  */
 import { newSchedule, type BackupSchedule } from '../../installer/backup/backup.schedule.js';
-import { offsiteRepoSchema, repoAccess, type OffsiteRepo } from '../../installer/backup/offsite.config.js';
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { offsiteRepoSchema, repoAccess, type OffsiteRepo, type RepoCredentials } from '../../installer/backup/offsite.config.js';
 import { writeRenderedFiles } from '../../installer/apply/files.write.js';
-import { utcStamp } from '../../installer/apply/fs.atomic.js';
+import { utcStamp, writeFileAtomic } from '../../installer/apply/fs.atomic.js';
 import type { StepReporter } from '../../installer/apply/steps.js';
 import { UsageError } from '../../installer/errors.js';
 import { readManifest, writeManifest, type Manifest } from '../../installer/manifest/manifest.js';
@@ -17,7 +19,7 @@ import { resticImage } from '../../installer/render/images.map.js';
 import { CAREBOX_VERSION } from '../../installer/version.js';
 import { cliBaseImages, ensureCliImage } from '../../installer/apply/cli.image.js';
 import { writeBackupMetrics } from './backup.metrics.js';
-import { checkPrivateFile, ensureRepository, ensureResticPassword, resticContext } from './restic.ops.js';
+import { checkPrivateFile, ensureRepository, ensureResticPassword, readRepoCredentials, resticContext } from './restic.ops.js';
 import { fileChecksums, renderForStack } from './stack.render.js';
 import { step, withStackLock, type Stack } from './stack.js';
 
@@ -76,33 +78,60 @@ export async function setSchedule(stack: Stack, opts: { at?: string; cron?: stri
   return schedule;
 }
 
+/** Where `offsite add` keeps a REST or S3 repository's credentials: `secrets/restic-<name>.credentials` (0600). Pure. */
+export function credentialsPath(root: string, name: string): string {
+  return join(root, 'secrets', `restic-${name}.credentials`);
+}
+
 /**
- * Add (or replace, by name) a restic repository: checks the SSH key, creates the repository
- * password once, and initialises the repository unless it exists.
- * @returns the password when it was created now (the caller shows it once), else null.
- * @throws UsageError for a bad name, URL or key file; OperationError when restic cannot reach or create the repository.
+ * Add (or replace, by name) a restic repository: checks the SSH key (SFTP) or the credentials
+ * (REST: `--credentials-file` or the URL's user part; S3: `--credentials-file`), keeps the
+ * credentials in `secrets/restic-<name>.credentials` (0600) and the URL without them in
+ * carebox.json, creates the repository password once, and initialises the repository unless it exists.
+ * @returns the password when it was created now (the caller shows it once), else null; the URL as stored.
+ * @throws UsageError for a bad name, URL, key or credentials file; OperationError when restic cannot reach or create the repository.
  */
-export async function addOffsite(stack: Stack, repo: { name: string; url: string; sshKey?: string | null }, reporter: StepReporter): Promise<{ password: string | null; created: boolean }> {
-  const parsed = offsiteRepoSchema.safeParse({ name: repo.name, url: repo.url, sshKey: repo.sshKey ?? null });
-  if (!parsed.success) throw new UsageError(`repository ${repo.name}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 'a name is lower-case letters, digits, - and _ (e.g. usb, dr-site)');
-  const r: OffsiteRepo = parsed.data;
-  const access = repoAccess(r.url);
+export async function addOffsite(stack: Stack, repo: { name: string; url: string; sshKey?: string | null; credentialsFile?: string | null }, reporter: StepReporter): Promise<{ password: string | null; created: boolean; url: string; urlHadCredentials: boolean }> {
+  const parsed = offsiteRepoSchema.safeParse({ name: repo.name, url: repo.url, sshKey: repo.sshKey ?? null, credentialsFile: null });
+  if (!parsed.success) throw new UsageError(`repository ${repo.name}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.path[0] === 'url' ? 'too long or empty' : i.message}`).join('; ')}`, 'a name is lower-case letters, digits, - and _ (e.g. usb, dr-site)');
+  const access = repoAccess(parsed.data.url);
   if (access.kind === 'sftp') {
-    if (!r.sshKey) throw new UsageError(`repository ${r.url} is SFTP: give the private key with --ssh-key FILE`);
-    await checkPrivateFile(r.sshKey, 'SSH key');
-  } else if (r.sshKey) throw new UsageError('--ssh-key is for SFTP repositories only');
+    if (!parsed.data.sshKey) throw new UsageError(`repository ${parsed.data.url} is SFTP: give the private key with --ssh-key FILE`);
+    await checkPrivateFile(parsed.data.sshKey, 'SSH key');
+  } else if (parsed.data.sshKey) throw new UsageError('--ssh-key is for SFTP repositories only');
+  const given = repo.credentialsFile ?? null;
+  if (given && access.kind !== 'rest' && access.kind !== 's3') throw new UsageError('--credentials-file is for REST and S3 repositories only');
+  if (given && access.urlCredentials) throw new UsageError('give the REST user and password either in the URL or in --credentials-file, not both');
+  const creds: RepoCredentials | null = given ? await readRepoCredentials(given, access.kind) : access.urlCredentials;
+  if (access.kind === 's3' && !creds) throw new UsageError(`repository ${parsed.data.url} is S3: give its keys with --credentials-file FILE`, 'a file (mode 0600) with AWS_ACCESS_KEY_ID=… and AWS_SECRET_ACCESS_KEY=… lines');
+  // REST: the URL is stored without its user part; the credentials live in the secrets directory only.
+  const url = access.kind === 'rest' ? access.repository : parsed.data.url;
+  const final = creds ? credentialsPath(stack.root, parsed.data.name) : null;
   return withStackLock(stack.root, 'backup offsite', async () => {
     const password = await ensureResticPassword(stack.root);
-    const created = await step(reporter, 'repository', `Open or create the restic repository ${r.url}`, () => ensureRepository(resticContext(stack.docker, stack.root, resticImage(stack.manifest.images)), r), (c) => (c ? 'created' : 'exists; reused'));
-    const m = (await readManifest(stack.root)) ?? stack.manifest;
-    const offsite = [...(m.backups?.offsite ?? []).filter((x) => x.name !== r.name), r].sort((a, b) => a.name.localeCompare(b.name));
-    stack.manifest = m;
-    await saveManifest(stack, { ...m, backups: { keep: 7, last: null, ...(m.backups ?? {}), offsite } });
-    return { password, created };
+    // The new credentials are tried from a file beside the final one; they replace it only once restic opened the repository.
+    const trial = final ? `${final}.new` : null;
+    if (trial) await writeFileAtomic(trial, `${JSON.stringify(creds)}\n`, 0o600);
+    try {
+      const r: OffsiteRepo = { ...parsed.data, url, credentialsFile: trial };
+      const created = await step(reporter, 'repository', `Open or create the restic repository ${url}`, () => ensureRepository(resticContext(stack.docker, stack.root, resticImage(stack.manifest.images)), r), (c) => (c ? 'created' : 'exists; reused'));
+      if (trial && final) await fs.rename(trial, final);
+      else await fs.rm(credentialsPath(stack.root, parsed.data.name), { force: true });
+      const m = (await readManifest(stack.root)) ?? stack.manifest;
+      const offsite = [...(m.backups?.offsite ?? []).filter((x) => x.name !== r.name), { ...r, credentialsFile: final }].sort((a, b) => a.name.localeCompare(b.name));
+      stack.manifest = m;
+      await saveManifest(stack, { ...m, backups: { keep: 7, last: null, ...(m.backups ?? {}), offsite } });
+      return { password, created, url, urlHadCredentials: Boolean(access.urlCredentials) };
+    } finally {
+      if (trial) await fs.rm(trial, { force: true });
+    }
   });
 }
 
-/** Remove a repository from carebox.json (its data stays where it is). @throws UsageError when unknown. */
+/**
+ * Remove a repository from carebox.json (its data stays where it is) and the credentials file
+ * `offsite add` kept for it. @throws UsageError when unknown.
+ */
 export async function removeOffsite(stack: Stack, name: string): Promise<void> {
   await withStackLock(stack.root, 'backup offsite', async () => {
     const m = (await readManifest(stack.root)) ?? stack.manifest;
@@ -110,6 +139,7 @@ export async function removeOffsite(stack: Stack, name: string): Promise<void> {
     if (!list.some((r) => r.name === name)) throw new UsageError(`no repository named ${name}`, `repositories: ${list.map((r) => r.name).join(', ') || 'none'}`);
     stack.manifest = m;
     await saveManifest(stack, { ...m, backups: { keep: 7, last: null, ...(m.backups ?? {}), offsite: list.filter((r) => r.name !== name) } });
+    await fs.rm(credentialsPath(stack.root, name), { force: true });
   });
 }
 

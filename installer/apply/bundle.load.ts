@@ -54,6 +54,8 @@ export const bundleIndexSchema = z.object({
       postgresExporter: imageRefSchema.optional(),
       redisExporter: imageRefSchema.optional(),
       blackboxExporter: imageRefSchema.optional(),
+      // restic: off-host backup copies and `restore --from-restic` (release bundles; a stack that has it).
+      restic: imageRefSchema.optional(),
       server: imageRefSchema,
       cli: imageRefSchema.optional(),
     })

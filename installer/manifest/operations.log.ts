@@ -9,6 +9,7 @@ import { appendFile, open, readFile, stat } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { redactUrl } from '../backup/offsite.config.js';
 import { INSTALL_FILES } from '../paths.js';
 
 /** Verbs that change the stack, its data or its files, and so are logged. */
@@ -62,9 +63,10 @@ export function operationEntry(
     if (v === undefined || k === 'dir') continue;
     options[k] = PLAIN_OPTIONS.has(k) || typeof v === 'boolean' ? v : '[redacted]';
   }
-  // Positional arguments are service names, tiers, actions and backup directories: kept, but cut short.
-  const args = run.args.map((a) => a.slice(0, 200));
-  return { at: run.startedAt.toISOString(), user: who.user, sudoUser: who.sudoUser, uid: who.uid, verb: run.verb, args, options, exitCode: run.exitCode, error: run.error?.split('\n')[0]?.slice(0, 300) ?? null, durationMs: Math.round(run.durationMs) };
+  // Positional arguments are service names, tiers, actions, backup directories and repository URLs:
+  // kept, cut short, and a URL's password (`rest:http://user:pass@…`) masked.
+  const args = run.args.map((a) => redactUrl(a).slice(0, 200));
+  return { at: run.startedAt.toISOString(), user: who.user, sudoUser: who.sudoUser, uid: who.uid, verb: run.verb, args, options, exitCode: run.exitCode, error: run.error ? redactUrl(run.error.split('\n')[0] ?? '').slice(0, 300) : null, durationMs: Math.round(run.durationMs) };
 }
 
 /**

@@ -7,8 +7,10 @@
  *     retention runs after the verified backup (local keep-N, restic forget --prune: two snapshots of
  *     one day keep one). carebox.json and the metrics file record it all.
  *     A backup that would not fit is refused before it starts (exit 3), visible in the metrics file.
- *  2. a second, freshly installed stack (new root, new secrets) restores from the restic repository
- *     with only the repository and its password, and its row counts match backup.json.
+ *  2. a second, freshly installed stack (new root, new secrets) restores from the local restic
+ *     repository with only the repository and its password, and its row counts match backup.json;
+ *     then, after its data changed, from the SFTP repository with only the SSH key and the password.
+ *     (REST and S3 repositories: backup.repos.e2e.test.ts.)
  */
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
@@ -176,6 +178,21 @@ describe('e2e: scheduled backups, restic off-host copies, restore drill, restore
     const n = await sql(docker, s2.project, 'SELECT count(*) FROM patients;');
     expect(n.trim()).to.equal('57');
     for (const [t, c] of Object.entries(lastTables)) if (t !== 'public.audit_events') expect(r.json.tables[t], t).to.equal(c);
+  });
+
+  it('restores from the SFTP repository onto that second stack too (its data changed meanwhile), with only the key and the password', async () => {
+    // The second stack has its own root: the SFTP server's host key is pinned anew there (accept-new).
+    await sql(docker, s2!.project, 'DELETE FROM patients WHERE id IN (SELECT id FROM patients LIMIT 20);');
+    await seedPatients(docker, s2!.project, 3, 'AFTER');
+    expect((await sql(docker, s2!.project, 'SELECT count(*) FROM patients;')).trim()).to.equal('40');
+    const noKey = await cli(s2!, ['restore', '--from-restic', `sftp://root@127.0.0.1:${sftpPort}/srv/restic`, '--password-file', join(tmp, 'restic-password'), '--yes', '--json']);
+    expect(noKey.code, 'an SFTP repository without --ssh-key is a usage error').to.equal(2);
+    const r = await cli(s2!, ['restore', '--from-restic', `sftp://root@127.0.0.1:${sftpPort}/srv/restic`, '--ssh-key', join(tmp, 'id'), '--password-file', join(tmp, 'restic-password'), '--yes', '--json'], { timeoutMs: 900_000 });
+    expect(r.code, r.stderr.slice(-3000)).to.equal(0);
+    expect(r.json.signed).to.equal(true);
+    expect((await sql(docker, s2!.project, 'SELECT count(*) FROM patients;')).trim()).to.equal('57');
+    for (const [t, c] of Object.entries(lastTables)) if (t !== 'public.audit_events') expect(r.json.tables[t], t).to.equal(c);
+    expect(readText(join(s2!.root, 'restic', 'known_hosts')), 'host key pinned in the new root').to.match(/ ssh-ed25519 /);
   });
 });
 

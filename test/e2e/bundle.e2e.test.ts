@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import * as tar from 'tar';
 import { ensureServerImage, imageExists } from '../../installer/apply/images.ensure.js';
+import { MONITORING_IMAGES } from '../../installer/render/images.map.js';
 import { CAREBOX_VERSION } from '../../installer/version.js';
 import { carebox, freePort, get, readText, REPO, requireE2ePrereqs, STANDINS } from './e2e.helpers.js';
 import { installTestStack, teardownTestStack, type TestStack } from './ops.helpers.js';
@@ -60,6 +61,11 @@ describe('e2e: offline bundle → install --bundle on the real engine', function
     const r = await carebox(['bundle', 'create', '--output', bundle, '--json', '--dir', source!.root]);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.json.images).to.include({ postgres: aliases.postgres, redis: aliases.redis, nginx: aliases.nginx, server: aliases.server });
+    // restic travels with the stack (off-host copies and `restore --from-restic` on the air-gapped host),
+    // and so do Prometheus, Alertmanager and the exporters when the source stack runs them.
+    expect(r.json.images.restic).to.equal(aliases.restic);
+    const m = JSON.parse(readText(join(source!.root, 'carebox.json')));
+    if (m.plan.sizing.monitoring) for (const role of MONITORING_IMAGES) expect(r.json.images[role], role).to.equal(aliases[role]);
     const entries: string[] = [];
     await tar.t({ file: bundle, onReadEntry: (e) => entries.push(e.path) });
     expect(entries).to.include.members(['carebox-bundle.json', 'images.tar', 'templates/compose-templates/carebox.compose.yml', 'templates/nginx/nginx.conf.eta']);
@@ -76,10 +82,11 @@ describe('e2e: offline bundle → install --bundle on the real engine', function
     const r = await carebox(['install', '--yes', '--json', '--dir', target, '--tier', 'default', '--http-port', String(port), '--bind', '127.0.0.1', '--bundle', bundle]);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stderr).to.match(/loaded from bundle/);
-    for (const role of ['postgres', 'redis', 'nginx', 'server']) expect(await imageExists(docker, aliases[role]!), role).to.equal(true);
+    for (const role of ['postgres', 'redis', 'nginx', 'server', 'restic']) expect(await imageExists(docker, aliases[role]!), role).to.equal(true);
     const m = JSON.parse(readText(join(target, 'carebox.json')));
     expect(m.images.server).to.equal(aliases.server);
     expect(m.images.postgres).to.equal(aliases.postgres);
+    expect(m.images.restic, 'the install records the bundle\'s restic').to.equal(aliases.restic);
     expect((await get(`http://127.0.0.1:${port}/ready`)).status).to.equal(200);
   });
 

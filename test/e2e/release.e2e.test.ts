@@ -28,6 +28,8 @@ import { CAREBOX_VERSION } from '../../installer/version.js';
 import { carebox, freePort, get, readText, REPO, requireE2ePrereqs, runCommand, STANDINS, type CliRun } from './e2e.helpers.js';
 
 const DOCKER_CLI_STANDIN = 'carebox-standin/docker-cli:1';
+/** Roles of the stand-ins a release bundles besides the server and CLI images (console/ops/release.ops.ts). */
+const BUNDLED_ROLES = ['postgres', 'redis', 'nginx', 'pgbouncer', 'prometheus', 'alertmanager', 'nodeExporter', 'postgresExporter', 'redisExporter', 'blackboxExporter', 'restic'] as const;
 
 /** Run a command; stdout/stderr collected, bounded in time (15 min: a release build saves and compresses every image). */
 const run = (argv: string[], opts: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliRun> => runCommand(argv, { timeoutMs: 900_000, ...opts });
@@ -76,6 +78,7 @@ describe('e2e: a release installs and upgrades with only Docker (no network, no 
   // bundle aliases of them made for this file (as bundle.e2e does), so loading a bundle never
   // retags a shared stand-in, and removing the aliases makes the bundles bring them back.
   const aliases: Record<string, string> = {};
+  const standinOf: Record<string, string> = {};
 
   /** Remove the per-version tags of the releases and the aliases (they must come back from the bundles). */
   const untagVersions = async (which: readonly string[]) => {
@@ -113,9 +116,11 @@ describe('e2e: a release installs and upgrades with only Docker (no network, no 
     const standins = JSON.parse(readText(STANDINS)) as Record<string, string>;
     // node stays the shared tag: it is only the base of the server and CLI images (not in the bundle),
     // and their content hashes name it.
-    for (const role of ['postgres', 'redis', 'nginx', 'pgbouncer']) {
-      await docker.getImage(standins[role]!).tag({ repo: `carebox-e2e-release/${role}`, tag: '1' });
-      aliases[role] = `carebox-e2e-release/${role}:1`;
+    // Every image a default install runs: the stack's, monitoring (where it fits beside the tier) and restic.
+    for (const role of BUNDLED_ROLES) {
+      await docker.getImage(standins[role]!).tag({ repo: `carebox-e2e-release/${role.toLowerCase()}`, tag: '1' });
+      aliases[role] = `carebox-e2e-release/${role.toLowerCase()}:1`;
+      standinOf[role] = standins[role]!;
     }
     const imagesFile = join(base, 'images.json');
     await writeFile(imagesFile, JSON.stringify({ ...standins, ...aliases }));
@@ -139,13 +144,15 @@ describe('e2e: a release installs and upgrades with only Docker (no network, no 
     if (base) await rm(base, { recursive: true, force: true });
   });
 
-  it('npm run release writes the launcher, the offline bundle (stack + CLI images) and SHA256SUMS, named with the version', async () => {
+  it('npm run release writes the launcher, the offline bundle (every image a default install runs, monitoring and restic included, + the CLI image) and SHA256SUMS, named with the version', async () => {
     for (const [i, v] of versions.entries()) {
       const j = releases[i]!.json;
       expect(j.launcher.file).to.match(new RegExp(`/carebox-${v.replaceAll('.', '\\.')}\\.sh$`));
       expect(j.bundle.file).to.match(new RegExp(`/carebox-bundle-${v.replaceAll('.', '\\.')}\\.tar\\.gz$`));
       expect(j.sums).to.match(new RegExp(`/carebox-${v.replaceAll('.', '\\.')}\\.SHA256SUMS$`));
       expect(j.images).to.include({ cli: `carebox/cli:${v}`, server: `carebox/server:${v}` });
+      // An air-gapped default install needs no other image: monitoring and restic travel too.
+      expect(j.images).to.deep.equal({ ...aliases, server: `carebox/server:${v}`, cli: `carebox/cli:${v}` });
       expect(readText(j.launcher.file)).to.contain(`release_image='carebox/cli:${v}'`);
     }
     const j = releases[0]!.json;
@@ -172,8 +179,8 @@ describe('e2e: a release installs and upgrades with only Docker (no network, no 
     await untagVersions(versions);
     const bundle = releases[0]!.json.bundle.file.split('/').pop();
     const t0 = Date.now();
-    // --alerts off: this release's bundle carries the stack's images without the monitoring ones
-    // (CAREBOX_ALERTS does not reach the sandbox's `env -i`); alerts have their own e2e file.
+    // --alerts off keeps CI time down (Prometheus and the exporters would start and be upgraded; alerts
+    // have their own e2e file): their images are in the bundle all the same, and are checked below.
     const r = await sandboxed(0, ['install', '--bundle', bundle, '--yes', '--json', '--dir', root, '--tier', 'default', '--http-port', String(port), '--bind', '127.0.0.1', '--alerts', 'off']);
     const t1 = Date.now();
     expect(r.stderr).to.contain('sandbox: no node, no npm, interfaces: lo ');
@@ -188,6 +195,13 @@ describe('e2e: a release installs and upgrades with only Docker (no network, no 
     expect(m.cli).to.deep.equal({ version: versions[0], image: `carebox/cli:${versions[0]}` });
     expect(readText(join(root, 'cli-image')).trim()).to.equal(`carebox/cli:${versions[0]}`);
     expect(m.carebox.version).to.equal(versions[0]);
+    // Every bundled image came back from the bundle (the aliases were removed before the run), so a
+    // default install (monitoring where it fits) and restic (off-host copies, `restore --from-restic`)
+    // find theirs with no registry; the stack records them.
+    for (const role of BUNDLED_ROLES) {
+      expect(m.images[role], role).to.equal(aliases[role]);
+      expect((await docker.getImage(aliases[role]!).inspect()).Id, role).to.equal((await docker.getImage(standinOf[role]!).inspect()).Id);
+    }
     // Host mode: the CLI in its container sized what this process (in the launcher's cgroup) sees,
     // from the host's /proc and /sys, not its own container's cgroup.
     const here = await detectResources();

@@ -6,6 +6,7 @@
 #   4. stand-in postgres/redis/nginx/pgbouncer/node images built from Debian packages (no registry;
 #      nginx from Debian forky, 1.30: the edge needs nginx >= 1.27.3).
 #   5. stand-ins for restic and an SFTP server (Debian's restic, openssh-server; build-backup-standins.sh).
+#   6. restic repository servers for the tests: REST server and moto (S3 API) from Debian forky (build-repo-standins.sh).
 # Needs root (apt-get, dockerd). Logs go to $CAREBOX_LOG_DIR (default /var/log/carebox-test).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -66,3 +67,5 @@ bash "$here/../images/build-monitoring-standins.sh"
 bash "$here/../images/build-cli-standin.sh"
 # restic and an SFTP server (issue 13: off-host backups, test/e2e/backup.schedule.e2e.test.ts).
 bash "$here/../images/build-backup-standins.sh"
+# restic's REST server and an S3-API server (moto) as off-host repositories (test/e2e/backup.repos.e2e.test.ts).
+bash "$here/../images/build-repo-standins.sh"

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import * as tar from 'tar';
 import { bundleCli, bundleImages, bundleIndexSchema, readBundleIndex } from '../../../installer/apply/bundle.load.js';
 import { UsageError } from '../../../installer/errors.js';
+import { DEFAULT_IMAGES, MONITORING_IMAGES } from '../../../installer/render/images.map.js';
+import { releaseBaseRoles } from '../../../console/ops/release.ops.js';
 
 const index = {
   schemaVersion: 1,
@@ -38,6 +40,17 @@ describe('offline bundle index', () => {
     expect(bundleCli(parsed)).to.deep.equal({ image: 'carebox/cli:0.2.0', version: '0.2.0' });
     expect(bundleCli(bundleIndexSchema.parse(index))).to.equal(null);
     expect(bundleIndexSchema.safeParse({ ...index, images: { ...index.images, cli: 'carebox/cli:latest' } }).success).to.equal(false);
+  });
+
+  it('a release bundle carries every image a default install runs: the stack, monitoring and restic (pinned defaults unless given)', () => {
+    const roles = Object.fromEntries(releaseBaseRoles({ ...DEFAULT_IMAGES, postgres: 'carebox-standin/postgres:15', restic: 'carebox-standin/restic:0.14' }));
+    expect(Object.keys(roles).sort()).to.deep.equal(['nginx', 'pgbouncer', 'postgres', 'redis', 'restic', ...MONITORING_IMAGES].sort());
+    expect(roles).to.include({ postgres: 'carebox-standin/postgres:15', restic: 'carebox-standin/restic:0.14', prometheus: DEFAULT_IMAGES.prometheus });
+    const { restic: _r, prometheus: _p, ...older } = DEFAULT_IMAGES;
+    expect(Object.fromEntries(releaseBaseRoles(older))).to.include({ restic: DEFAULT_IMAGES.restic, prometheus: DEFAULT_IMAGES.prometheus });
+    // The index takes the restic role, and an install from it records the bundle's restic.
+    const parsed = bundleIndexSchema.parse({ ...index, images: { ...index.images, restic: 'carebox-standin/restic:0.14' } });
+    expect(bundleImages(parsed).restic).to.equal('carebox-standin/restic:0.14');
   });
 
   it('rejects an index without a server image, with :latest, or with unknown roles', () => {

@@ -15,6 +15,12 @@ describe('operations log (issue 13 item 6)', () => {
     expect(formatOperations([])).to.equal('No operations recorded yet.');
   });
 
+  it('masks the password of a repository URL given as an argument (backup offsite add NAME rest:http://user:pass@…)', () => {
+    const e = operationEntry({ verb: 'backup offsite add', args: ['dr', 'rest:http://backup:hunter2@dr.example:8000/carebox'], options: {}, startedAt: new Date(0), durationMs: 1, exitCode: 1, error: 'restic init on rest:http://backup:hunter2@dr.example:8000/ failed' }, { user: 'u', uid: 0, sudoUser: null });
+    expect(e.args).to.deep.equal(['dr', 'rest:http://backup:***@dr.example:8000/carebox']);
+    expect(e.error).to.equal('restic init on rest:http://backup:***@dr.example:8000/ failed');
+  });
+
   it('appends only where an install is, and reads back skipping torn lines', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'carebox-ops-'));
     try {
