@@ -7,7 +7,7 @@
  * with the values backup.json recorded in the dump's snapshot; its `knex_migrations` is compared with
  * the migrations the running server image knows (none may be missing: the migrations' check). The
  * scratch container and its volume are removed in every case. The result (time, duration, pass or
- * fail and why) goes to carebox.json (`backups.status.drill`) and the metrics file.
+ * fail, why, and the class of a failure: DrillFailureReason) goes to carebox.json (`backups.status.drill`) and the metrics file.
  */
 import { createReadStream } from 'node:fs';
 import { randomBytes } from 'node:crypto';

@@ -33,6 +33,9 @@ import { MONITORING_SERVICES } from '../../installer/plan/monitoring.sizing.js';
 import { projectNameFor } from '../../installer/apply/project.name.js';
 import { execIn } from '../../installer/apply/container.exec.js';
 import { INSTALL_FILES } from '../../installer/paths.js';
+import { openStack } from '../../console/ops/stack.js';
+import { runRestoreDrill } from '../../console/ops/restore.drill.js';
+import { BACKUP_MANIFEST, DUMP_FILE } from '../../console/ops/backup.ops.js';
 
 const FOR_SCALE = '0.05';
 const SINK_TAG = 'carebox-standin/smtp-sink:1.4';
@@ -71,6 +74,8 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
   let admin: { username: string; oneTimePassword: string } | null = null;
   let token = '';
   let redisVolume = '';
+  /** The backup the failed scheduled run did not prune (the drill-failure tests). */
+  let keptStamp = '';
 
   /** Wait (bounded) until the API answers ready through nginx again after a service restart. */
   async function waitReady(timeoutMs = 120_000): Promise<void> {
@@ -521,6 +526,7 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
     const first = await carebox(['backup', '--keep', '1', '--json', '--dir', root], { timeoutMs: 300_000 });
     expect(first.code, first.stderr.slice(-2000)).to.equal(0);
     const firstStamp = String(first.json.dir).split('/').pop()!;
+    keptStamp = firstStamp;
     // The real reason: the live database lacks a migration the running server has (its oldest
     // one's row in knex_migrations, as after a migration that never ran; readiness checks only the
     // latest, so the stack keeps serving). The drill's migrations check must catch it.
@@ -554,6 +560,33 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
     } finally {
       await execOut('db', ['psql', '-U', 'carebox', '-d', 'carebox', '-qAtc', `insert into knex_migrations (id, name, batch, migration_time) values (${Number(id)}, '${name}', ${Number(batch)}, '${at}') on conflict do nothing`]);
     }
+  });
+
+  it('a drill of a backup whose backup.json checksum does not match its dump fails with data_mismatch; of a dump cut short on disk, with restore_failed, which the alert names', async () => {
+    expect(keptStamp, 'the backup kept by the previous test').to.not.equal('');
+    const dir = join(root, 'backups', keptStamp);
+    const stack = await openStack(root);
+    // backup.json records a checksum the dump's contents do not have (the dump itself is intact).
+    const bm = JSON.parse(readFileSync(join(dir, BACKUP_MANIFEST), 'utf8'));
+    expect(bm.checksums['public.patients']).to.match(/^-?\d+$/);
+    bm.checksums['public.patients'] = String(BigInt(bm.checksums['public.patients']) + 1n);
+    await writeFile(join(dir, BACKUP_MANIFEST), JSON.stringify(bm, null, 2));
+    const mismatch = await runRestoreDrill(stack, dir);
+    expect(mismatch).to.include({ ok: false, reason: 'data_mismatch' });
+    expect(mismatch.why).to.contain('public.patients: checksum differs');
+    expect(JSON.parse(readFileSync(join(root, 'carebox.json'), 'utf8')).backups.status.drill).to.include({ ok: false, reason: 'data_mismatch' });
+    expect(readFileSync(join(metricsDir, 'carebox_backup.prom'), 'utf8')).to.match(/^carebox_restore_drill_last_attempt_success\{reason="data_mismatch"\} 0$/m);
+    // The dump cut to half its size, as after a write that never finished.
+    const dump = join(dir, DUMP_FILE);
+    sh(['truncate', '-s', String(Math.floor(Number(sh(['stat', '-c', '%s', dump]).trim()) / 2)), dump]);
+    const before = received();
+    const cut = await runRestoreDrill(stack, dir);
+    expect(cut).to.include({ ok: false, reason: 'restore_failed' });
+    expect(cut.why).to.match(/^pg_restore failed/);
+    expect(readFileSync(join(metricsDir, 'carebox_backup.prom'), 'utf8')).to.match(/^carebox_restore_drill_last_attempt_success\{reason="restore_failed"\} 0$/m);
+    await waitForAlert('RestoreDrillFailed', 180_000, { reason: 'restore_failed' }, before);
+    const scratch = await docker.listContainers({ all: true, filters: { label: ['com.carebox.restore-drill'] } });
+    expect(scratch.filter((c) => c.Labels['com.carebox.install-root'] === root)).to.have.length(0);
   });
 
   /** Run `cmd` in a container of the stack and return its stdout (execIn: demultiplexed, bounded). */
