@@ -7,7 +7,7 @@
  * with the values backup.json recorded in the dump's snapshot; its `knex_migrations` is compared with
  * the migrations the running server image knows (none may be missing: the migrations' check). The
  * scratch container and its volume are removed in every case. The result (time, duration, pass or
- * fail and why) goes to carebox.json (`backups.status.drill`) and the metrics file.
+ * fail, why, and the class of a failure: DrillFailureReason) goes to carebox.json (`backups.status.drill`) and the metrics file.
  */
 import { DRILL_BYTES, DRILL_POSTGRES_SETTINGS } from '../../installer/plan/scheduler.sizing.js';
 import { createReadStream } from 'node:fs';
@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { OperationError } from '../../installer/errors.js';
-import type { DrillRecord } from '../../installer/backup/backup.status.js';
+import type { DrillFailureReason, DrillRecord } from '../../installer/backup/backup.status.js';
 import { execIn } from '../../installer/apply/container.exec.js';
 import { CANONICAL_TEXT_SQL, DB_NAME, DB_USER, parseChecksums, parseRowCounts, psqlRows, ROW_COUNTS_SQL, TABLE_CHECKSUMS_SQL } from '../docker/psql.js';
 import { BACKUP_MANIFEST, DUMP_FILE, type BackupManifest } from './backup.ops.js';
@@ -43,6 +43,16 @@ export function compareDrill(expected: { tables: Record<string, number>; checksu
   return out;
 }
 
+/** A drill step that failed, with the class of its failure (DrillRecord.reason). */
+export class DrillFailure extends OperationError {
+  constructor(
+    readonly reason: DrillFailureReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** Migrations the running server knows that the restored database lacks, in order. Pure. */
 export function missingMigrations(known: string[], applied: string[]): string[] {
   const have = new Set(applied);
@@ -58,11 +68,11 @@ async function waitReady(docker: Docker, id: string, timeoutMs: number): Promise
     const st = (await docker.getContainer(id).inspect()).State;
     if (!st.Running) {
       const logs = (await docker.getContainer(id).logs({ stdout: true, stderr: true, tail: 5 })).toString('utf8').replace(/[\x00-\x08]/g, '').trim();
-      throw new OperationError(`the scratch PostgreSQL exited (code ${st.ExitCode}): ${logs.split('\n').slice(-3).join(' ').slice(0, 300)}`);
+      throw new DrillFailure('scratch_failed', `the scratch PostgreSQL exited (code ${st.ExitCode}): ${logs.split('\n').slice(-3).join(' ').slice(0, 300)}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
-  throw new OperationError(`the scratch PostgreSQL did not become ready within ${Math.round(timeoutMs / 1000)} s`);
+  throw new DrillFailure('scratch_failed', `the scratch PostgreSQL did not become ready within ${Math.round(timeoutMs / 1000)} s`);
 }
 
 /**
@@ -75,6 +85,7 @@ export async function runRestoreDrill(stack: Stack, dir: string, onProgress: (ms
   const at = new Date(t0).toISOString();
   const bm = JSON.parse(await fs.readFile(join(dir, BACKUP_MANIFEST), 'utf8')) as BackupManifest;
   let why: string | null = null;
+  let reason: DrillFailureReason | null = null;
   let container: Docker.Container | null = null;
   try {
     container = await stack.docker.createContainer({
@@ -86,28 +97,31 @@ export async function runRestoreDrill(stack: Stack, dir: string, onProgress: (ms
       Labels: { [DRILL_LABEL]: bm.stamp, 'com.carebox.install-root': stack.root },
       HostConfig: { NetworkMode: 'none', Memory: stack.manifest.plan.sizing.scheduler?.drillMemoryBytes ?? DRILL_BYTES, SecurityOpt: ['no-new-privileges:true'] },
     });
-    await container.start();
+    await container.start().catch((err: Error) => {
+      throw new DrillFailure('scratch_failed', `the scratch PostgreSQL did not start: ${err.message}`);
+    });
     onProgress('scratch PostgreSQL started');
     await waitReady(stack.docker, container.id, 180_000);
     const r = await execIn(stack.docker, container.id, ['pg_restore', '--exit-on-error', '--single-transaction', '--no-owner', '--no-privileges', '-U', DB_USER, '-d', DB_NAME], { stdin: createReadStream(join(dir, DUMP_FILE)), timeoutMs: 6 * 60 * 60_000 });
-    if (r.code !== 0) throw new OperationError(`pg_restore failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-3).join(' ').slice(0, 300)}`);
+    if (r.code !== 0) throw new DrillFailure('restore_failed', `pg_restore failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-3).join(' ').slice(0, 300)}`);
     onProgress('dump restored; comparing row counts and checksums');
     const counts = parseRowCounts(await psqlRows(stack.docker, container.id, ROW_COUNTS_SQL, { timeoutMs: 60 * 60_000 }));
     const sums = parseChecksums(await psqlRows(stack.docker, container.id, `${CANONICAL_TEXT_SQL}\n${TABLE_CHECKSUMS_SQL}`, { timeoutMs: 60 * 60_000 }));
     const diff = compareDrill(bm, counts, sums);
-    if (diff.length > 0) throw new OperationError(`restored data differs from backup.json: ${diff.slice(0, 5).join('; ')}${diff.length > 5 ? ` (+${diff.length - 5} more)` : ''}`);
+    if (diff.length > 0) throw new DrillFailure('data_mismatch', `restored data differs from backup.json: ${diff.slice(0, 5).join('; ')}${diff.length > 5 ? ` (+${diff.length - 5} more)` : ''}`);
     const applied = (await psqlRows(stack.docker, container.id, 'SELECT name FROM knex_migrations ORDER BY id;')).map((row) => row[0]!);
     const { all, unknownReason } = await imageMigrations(stack.manifest.images.server, stack.env);
     if (!all) throw new OperationError(`the server image cannot list its migrations: ${unknownReason}`);
     const missing = missingMigrations(all.map((m) => m.name), applied);
-    if (missing.length > 0) throw new OperationError(`the restored database lacks ${missing.length} migration(s) the running server has: ${missing.slice(0, 3).join(', ')}`);
+    if (missing.length > 0) throw new DrillFailure('migrations_missing', `the restored database lacks ${missing.length} migration(s) the running server has: ${missing.slice(0, 3).join(', ')}`);
     onProgress(`${Object.keys(counts).length} tables match; ${applied.length} migrations, none missing`);
   } catch (err) {
     why = (err as Error).message.slice(0, 500);
+    reason = err instanceof DrillFailure ? err.reason : 'error';
   } finally {
     if (container) await container.remove({ force: true, v: true }).catch(() => undefined);
   }
-  const rec: DrillRecord = { at, stamp: bm.stamp, durationMs: Date.now() - t0, ok: why === null, why, tables: Object.keys(bm.tables).length };
+  const rec: DrillRecord = { at, stamp: bm.stamp, durationMs: Date.now() - t0, ok: why === null, why, reason, tables: Object.keys(bm.tables).length };
   await updateBackupStatus(stack.root, (s) => ({ ...s, drill: rec, drillLastSuccessAt: rec.ok ? at : s.drillLastSuccessAt }));
   return rec;
 }

@@ -48,7 +48,7 @@ export async function scheduledRun(root: string, reporter: StepReporter, log: (l
     res.backupOk = true;
     log(`backup ${b.manifest.stamp} written and verified (${Object.keys(b.manifest.tables).length} tables, ${b.manifest.dump.bytes} bytes)`);
     res.drill = await runRestoreDrill(stack, b.dir, (m) => log(`drill: ${m}`));
-    log(res.drill.ok ? `restore drill passed in ${(res.drill.durationMs / 1000).toFixed(1)} s` : `restore drill FAILED: ${res.drill.why}`);
+    log(res.drill.ok ? `restore drill passed in ${(res.drill.durationMs / 1000).toFixed(1)} s` : `restore drill FAILED (${res.drill.reason ?? 'error'}): ${res.drill.why}`);
     const m = (await readManifest(root)) ?? stack.manifest;
     const ctx = resticContext(stack.docker, root, resticImage(m.images));
     const installId = installIdFor(m);

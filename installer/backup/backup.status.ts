@@ -4,6 +4,14 @@
  * UTC; null = never happened.
  */
 
+/**
+ * Why a restore drill failed, as a class small enough for a metric label (the text is in `why`):
+ * the scratch PostgreSQL did not start, pg_restore failed, the restored rows or checksums differ
+ * from backup.json, the restored database lacks migrations the running server has, or anything else.
+ */
+export const DRILL_FAILURE_REASONS = ['scratch_failed', 'restore_failed', 'data_mismatch', 'migrations_missing', 'error'] as const;
+export type DrillFailureReason = (typeof DRILL_FAILURE_REASONS)[number];
+
 /** One restore drill (console/ops/restore.drill.ts). */
 export interface DrillRecord {
   /** When it started. */
@@ -14,6 +22,8 @@ export interface DrillRecord {
   ok: boolean;
   /** Why it failed (first mismatches, or the error), null when it passed. */
   why: string | null;
+  /** The class of `why` (null when it passed; absent in records written before it existed). */
+  reason?: DrillFailureReason | null;
   /** Tables compared (row count and checksum each). */
   tables: number;
 }

@@ -175,8 +175,8 @@ export function alertThresholds(s: Pick<PlanSizing, 'postgres' | 'redis' | 'back
     derivations: {
       'alerts.diskFree': 'warning below 15 % free, critical below 5 % (issue 13); checked on the install root and Docker\'s data root',
       'alerts.diskFill': 'predict_linear over the last 6 h says the disk is full within 24 h',
-      'alerts.backupMaxAgeH': '26 h = the daily schedule + 2 h for a slow run (issue 13)',
-      'alerts.drillMaxAgeD': '8 days = a weekly drill + 1 day (issue 13)',
+      'alerts.backupMaxAgeH': '26 h = the daily schedule + 2 h for a slow run (issue 13); counted from the install until the first verified backup',
+      'alerts.drillMaxAgeD': '8 days = a weekly drill + 1 day (issue 13); counted from the install until the first passing drill',
       'alerts.cert': 'TLS certificate: warning 21 days before expiry, critical 7 days (issue 13)',
       'alerts.postgresConnections': th.postgresConnections!.derivation,
       'alerts.redisClients': th.redisClients!.derivation,

@@ -50,6 +50,19 @@ const TRAFFIC = 'route!~"/health|/ready|/metrics"';
 const fsSelTmpfsOk = `job="node",mountpoint=~"${NODE_EXPORTER_MOUNTS.installRoot}|${NODE_EXPORTER_MOUNTS.dockerRoot}"`;
 
 /**
+ * The time the age rules count from: the last success `metric`, or the install time
+ * (carebox_install_timestamp_seconds) while there was no success since the install, so a fresh
+ * install does not alert before its first backup or drill could have run. A metrics file without
+ * the install time (written before it existed) falls back to the last success alone. Both series
+ * come from the same textfile, so their labels match; comparison keeps the left sample, `or`
+ * keeps the first present.
+ */
+function sinceLast(metric: string): string {
+  const installed = 'carebox_install_timestamp_seconds';
+  return `(${metric} > ${installed} or ${installed} or ${metric})`;
+}
+
+/**
  * The alert rules for thresholds `t` (see AlertThresholds for units). Every alert carries
  * `severity` and a description saying what to do. Pure.
  */
@@ -81,7 +94,7 @@ export function alertRules(t: AlertThresholds): Rule[] {
     },
     {
       alert: 'BackupMissing',
-      expr: `time() - carebox_backup_last_success_timestamp_seconds > ${t.backupMaxAgeH} * 3600`,
+      expr: `time() - ${sinceLast('carebox_backup_last_success_timestamp_seconds')} > ${t.backupMaxAgeH} * 3600`,
       labels: { severity: 'critical' },
       annotations: { summary: `No verified backup for more than ${t.backupMaxAgeH} h`, description: 'See `carebox backup schedule` and the operations log (`carebox history`).' },
     },
@@ -105,15 +118,17 @@ export function alertRules(t: AlertThresholds): Rule[] {
     },
     {
       alert: 'RestoreDrillMissing',
-      expr: `time() - carebox_restore_drill_last_success_timestamp_seconds > ${t.drillMaxAgeD} * 86400`,
+      expr: `time() - ${sinceLast('carebox_restore_drill_last_success_timestamp_seconds')} > ${t.drillMaxAgeD} * 86400`,
       labels: { severity: 'critical' },
       annotations: { summary: `No passing restore drill for more than ${t.drillMaxAgeD} days`, description: 'A backup that was never restored is not known to restore. See `carebox history`.' },
     },
     {
       alert: 'RestoreDrillFailed',
-      expr: 'carebox_restore_drill_last_attempt_success == 0 and carebox_restore_drill_last_success_timestamp_seconds >= 0',
+      // Only after a drill ran: before the first one the gauge reads 0 too. The reason label
+      // (scratch_failed, restore_failed, data_mismatch, migrations_missing, error) rides along.
+      expr: 'carebox_restore_drill_last_attempt_success == 0 and ignoring(reason) carebox_restore_drill_last_attempt_timestamp_seconds > 0',
       labels: { severity: 'critical' },
-      annotations: { summary: 'The last restore drill failed', description: 'See the drill result in carebox.json and `carebox history`.' },
+      annotations: { summary: 'The last restore drill failed ({{ $labels.reason }})', description: 'Reason: {{ $labels.reason }}. The full message is the drill result in carebox.json (`carebox backup schedule --json`); see also `carebox history`.' },
     },
     {
       alert: 'TlsCertificateExpiresSoon',

@@ -35,9 +35,9 @@ const plan = planCarebox(hypotheticalHost(4, 8 * GiB), { tier: 'horizontal', use
 const t = alertThresholds(plan.sizing).value;
 const DAY = 86_400;
 
-/** `count(firing alert) or vector(0)` at `at` must be `n`. */
-const firing = (alert: string, at: string, n: number) => ({
-  expr: `count(ALERTS{alertname="${alert}",alertstate="firing"}) or vector(0)`,
+/** `count(firing alert) or vector(0)` at `at` must be `n` (`extra`: more label matchers, e.g. `reason="x"`). */
+const firing = (alert: string, at: string, n: number, extra = '') => ({
+  expr: `count(ALERTS{alertname="${alert}",alertstate="firing"${extra ? `,${extra}` : ''}}) or vector(0)`,
   eval_time: at,
   exp_samples: [{ labels: '{}', value: n }],
 });
@@ -46,8 +46,8 @@ interface Case {
   alert: string;
   interval?: string;
   series: { series: string; values: string }[];
-  /** [eval time, expected firing count] pairs. */
-  checks: [string, number][];
+  /** [eval time, expected firing count] pairs, or [eval time, count, extra label matchers]. */
+  checks: ([string, number] | [string, number, string])[];
 }
 
 const fs = (m: string) => `{job="node",instance="node-exporter:9100",device="/dev/sda1",fstype="ext4",mountpoint="${m}"}`;
@@ -153,19 +153,73 @@ const cases: Case[] = [
     series: [{ series: 'carebox_backup_last_success_timestamp_seconds', values: `${-25 * 3600}x20` }],
     checks: [['30m', 0], ['1h10m', 1]],
   },
+  // Issue 13 point 4: a fresh install (installed at 0, nothing backed up yet) does not alert for
+  // its first 26 h, then does.
+  {
+    alert: 'BackupMissing',
+    interval: '1h',
+    series: [
+      { series: 'carebox_backup_last_success_timestamp_seconds', values: '0x30' },
+      { series: 'carebox_install_timestamp_seconds', values: '0x30' },
+    ],
+    checks: [['1h', 0], ['25h', 0], ['27h', 1]],
+  },
+  // Installed 40 days ago, backups stopped 25 h before the series starts: the install time does
+  // not hide it (fires once the last backup is 26 h old).
+  {
+    alert: 'BackupMissing',
+    interval: '10m',
+    series: [
+      { series: 'carebox_backup_last_success_timestamp_seconds', values: `${-25 * 3600}x20` },
+      { series: 'carebox_install_timestamp_seconds', values: `${-40 * DAY}x20` },
+    ],
+    checks: [['30m', 0], ['1h10m', 1]],
+  },
+  // Installed at 0, first backup at 2 h, none since: counts from the backup (fires at 28 h, not 27 h).
+  {
+    alert: 'BackupMissing',
+    interval: '1h',
+    series: [
+      { series: 'carebox_backup_last_success_timestamp_seconds', values: `0x1 ${2 * 3600}x30` },
+      { series: 'carebox_install_timestamp_seconds', values: '0x31' },
+    ],
+    checks: [['27h', 0], ['29h', 1]],
+  },
   {
     alert: 'RestoreDrillMissing',
     interval: '1h',
     series: [{ series: 'carebox_restore_drill_last_success_timestamp_seconds', values: `${-7 * DAY}x40` }],
     checks: [['12h', 0], ['1d1h', 1]],
   },
+  // A fresh install: no drill for its first 8 days is not an alert; after that it is.
+  {
+    alert: 'RestoreDrillMissing',
+    interval: '6h',
+    series: [
+      { series: 'carebox_restore_drill_last_success_timestamp_seconds', values: '0x40' },
+      { series: 'carebox_install_timestamp_seconds', values: '0x40' },
+    ],
+    checks: [['1d', 0], ['7d18h', 0], ['8d6h', 1]],
+  },
+  // A drill that fails carries its reason into the alert.
   {
     alert: 'RestoreDrillFailed',
     series: [
-      { series: 'carebox_restore_drill_last_attempt_success', values: '1x5 0x5' },
+      { series: 'carebox_restore_drill_last_attempt_success', values: '1x5 _x5' },
+      { series: 'carebox_restore_drill_last_attempt_success{reason="data_mismatch"}', values: '_x5 0x5' },
+      { series: 'carebox_restore_drill_last_attempt_timestamp_seconds', values: '60x5 360x5' },
+    ],
+    checks: [['3m', 0], ['7m', 1], ['7m', 1, 'reason="data_mismatch"']],
+  },
+  // A fresh install before its first drill (the gauge reads 0, no attempt yet) does not fire.
+  {
+    alert: 'RestoreDrillFailed',
+    series: [
+      { series: 'carebox_restore_drill_last_attempt_success', values: '0x10' },
+      { series: 'carebox_restore_drill_last_attempt_timestamp_seconds', values: '0x10' },
       { series: 'carebox_restore_drill_last_success_timestamp_seconds', values: '0x10' },
     ],
-    checks: [['3m', 0], ['7m', 1]],
+    checks: [['9m', 0]],
   },
   {
     alert: 'BackupFailed',
@@ -264,7 +318,7 @@ describe('alert rules under promtool test rules (the real Prometheus rule engine
       name: `${c.alert} ${c.series[0]!.values}`,
       interval: c.interval ?? '1m',
       input_series: c.series,
-      promql_expr_test: c.checks.map(([at, n]) => firing(c.alert, at, n)),
+      promql_expr_test: c.checks.map(([at, n, extra]) => firing(c.alert, at, n, extra)),
     }));
     await writeFile(join(dir, 'tests.yml'), stringify({ rule_files: ['carebox.rules.yml'], evaluation_interval: '1m', tests }, { lineWidth: 0 }));
     const r = await exec(['docker', 'run', '--rm', '--network', 'none', '-v', `${dir}:/t:ro`, '-w', '/t', '--entrypoint', '/bin/promtool', prometheusImage(), 'test', 'rules', '/t/tests.yml'], { allowFailure: true });

@@ -48,7 +48,27 @@ describe('backup metrics textfile (prom-client format)', () => {
     const text = await backupMetricsText(s, []);
     expect(text).to.match(/^carebox_backup_last_success_timestamp_seconds 1796610600$/m);
     expect(text).to.match(/^carebox_backup_last_attempt_success 1$/m);
-    expect(text).to.match(/^carebox_restore_drill_last_attempt_success 0$/m);
+    // A record from before reasons existed reads `error`; the attempt time is published.
+    expect(text).to.match(/^carebox_restore_drill_last_attempt_success\{reason="error"\} 0$/m);
+    expect(text).to.match(/^carebox_restore_drill_last_attempt_timestamp_seconds 1796610660$/m);
     expect(text).to.match(/^carebox_backup_schedule_missed 1$/m);
+  });
+
+  it('publishes a failed drill with its reason, a passing one without, and no attempt before the first', async () => {
+    const drill = { at: '2026-12-07T02:31:00.000Z', stamp: 'x', durationMs: 1, ok: false, why: 'public.patients: checksum differs', reason: 'data_mismatch' as const, tables: 1 };
+    expect(await backupMetricsText({ ...emptyStatus(), drill }, [])).to.match(/^carebox_restore_drill_last_attempt_success\{reason="data_mismatch"\} 0$/m);
+    const passed = await backupMetricsText({ ...emptyStatus(), drill: { ...drill, ok: true, why: null, reason: null } }, []);
+    expect(passed).to.match(/^carebox_restore_drill_last_attempt_success 1$/m);
+    expect(passed).to.not.match(/reason=/);
+    const fresh = await backupMetricsText(emptyStatus(), []);
+    expect(fresh).to.match(/^carebox_restore_drill_last_attempt_timestamp_seconds 0$/m);
+  });
+
+  it('publishes the install time, which the age alerts count from until the first backup (issue 13: a fresh install does not alert)', async () => {
+    const text = await backupMetricsText(emptyStatus(), [], '2026-12-07T21:00:00.000Z');
+    expect(text).to.match(/^carebox_install_timestamp_seconds 1796677200$/m);
+    expect(text).to.match(/^carebox_backup_last_success_timestamp_seconds 0$/m);
+    // Without it (an old caller), the line is absent and the rules fall back to the last success.
+    expect(await backupMetricsText(emptyStatus(), [])).to.not.match(/carebox_install_timestamp_seconds/);
   });
 });
