@@ -100,12 +100,20 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
     const l = row('l', c);
     if (k && l && k.stats.requestsPerSecond > 0) {
       const r = l.stats.requestsPerSecond / k.stats.requestsPerSecond;
-      checks.push({ target: `cache-hot read through nginx ≥ 80 % of the same read straight to the backend container (${c} conn.)`, measured: pct(r), holds: r >= 0.8 && l.stats.errors.total === 0 });
+      checks.push({
+        target: `cache-hot read through nginx ≥ 80 % of the same read straight to the backend container (${c} conn.)`,
+        measured: pct(r),
+        holds: r >= 0.8 && l.stats.errors.total === 0,
+      });
     }
     const i = row('i', c);
     if (i) {
       const r = ratioToBaseline(results, i);
-      checks.push({ target: `/health through nginx's container address ≥ 50 % of bare Node (${c} conn.)`, measured: pct(r), holds: r !== null && r >= 0.5 && i.stats.errors.total === 0 });
+      checks.push({
+        target: `/health through nginx's container address ≥ 50 % of bare Node (${c} conn.)`,
+        measured: pct(r),
+        holds: r !== null && r >= 0.5 && i.stats.errors.total === 0,
+      });
     }
     const j = row('j', c);
     if (j) {
@@ -113,7 +121,11 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
       checks.push({ target: `/health through the published port (docker-proxy), reported (${c} conn.)`, measured: pct(r), holds: true });
     }
   }
-  checks.push({ target: '`carebox plan --json` < 1 s wall time', measured: `median ${results.planWallMs.median} ms, max ${results.planWallMs.max} ms`, holds: results.planWallMs.max < 1000 });
+  checks.push({
+    target: '`carebox plan --json` < 1 s wall time',
+    measured: `median ${results.planWallMs.median} ms, max ${results.planWallMs.max} ms`,
+    holds: results.planWallMs.max < 1000,
+  });
   return checks;
 }
 
@@ -135,11 +147,20 @@ export function renderMarkdown(results: BenchResults): string {
     const s = r.stats;
     const errors = s.errors.total === 0 ? '0' : `${s.errors.total} (${(s.errors.rate * 100).toFixed(2)} %)`;
     const c = r.cpuUsPerRequest;
-    const cpu = c ? Object.entries(c).filter(([, v]) => Math.round(v) !== 0).map(([k, v]) => `${k} ${Math.round(v)}`).join(' · ') : '–';
-    lines.push(`| ${r.id} | ${r.name} | ${s.connections} | ${s.requestsPerSecond} | ${ms(s.latency.p50)} | ${ms(s.latency.p95)} | ${ms(s.latency.p99)} | ${errors} | ${pct(ratioToBaseline(results, r))} | ${cpu} |`);
+    const cpu = c
+      ? Object.entries(c)
+          .filter(([, v]) => Math.round(v) !== 0)
+          .map(([k, v]) => `${k} ${Math.round(v)}`)
+          .join(' · ')
+      : '–';
+    lines.push(
+      `| ${r.id} | ${r.name} | ${s.connections} | ${s.requestsPerSecond} | ${ms(s.latency.p50)} | ${ms(s.latency.p95)} | ${ms(s.latency.p99)} | ${errors} | ${pct(ratioToBaseline(results, r))} | ${cpu} |`,
+    );
   }
   lines.push('');
-  lines.push(`\`carebox plan --json\` wall time: median ${results.planWallMs.median} ms, max ${results.planWallMs.max} ms (${results.planWallMs.runs.length} runs: ${results.planWallMs.runs.join(', ')} ms).`);
+  lines.push(
+    `\`carebox plan --json\` wall time: median ${results.planWallMs.median} ms, max ${results.planWallMs.max} ms (${results.planWallMs.runs.length} runs: ${results.planWallMs.runs.join(', ')} ms).`,
+  );
   const w = results.memory.workers;
   lines.push(
     `Resident memory per server worker after the runs: ${w.length === 0 ? 'n/a' : w.map((x) => `${mib(x.rssBytes)} (peak ${mib(x.peakRssBytes)})`).join(', ')}` +
@@ -148,7 +169,9 @@ export function renderMarkdown(results: BenchResults): string {
   if (results.stack) {
     const st = results.stack;
     lines.push(
-      `Installed stack (rows h–m): ${st.project}, images ${Object.entries(st.images).map(([k, v]) => `${k} ${v}`).join(', ')}; upstream keep-alive in nginx.conf: ${st.upstreamKeepalive ? 'yes' : 'no'}; ` +
+      `Installed stack (rows h–m): ${st.project}, images ${Object.entries(st.images)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}; upstream keep-alive in nginx.conf: ${st.upstreamKeepalive ? 'yes' : 'no'}; ` +
         `web worker resident memory ${st.webWorkerRssBytes.map(mib).join(', ') || 'n/a'}.`,
     );
   }
@@ -159,7 +182,11 @@ export function renderMarkdown(results: BenchResults): string {
     lines.push('', '## Errors by status', '');
     for (const r of failing) {
       const e = r.stats.errors;
-      lines.push(`- ${r.id} ${r.name} @ ${r.stats.connections}: socket ${e.socket}, timeouts ${e.timeouts}, non-2xx ${e.non2xx} (${Object.entries(e.statusCodes).map(([k, v]) => `${k}×${v}`).join(', ')})`);
+      lines.push(
+        `- ${r.id} ${r.name} @ ${r.stats.connections}: socket ${e.socket}, timeouts ${e.timeouts}, non-2xx ${e.non2xx} (${Object.entries(e.statusCodes)
+          .map(([k, v]) => `${k}×${v}`)
+          .join(', ')})`,
+      );
     }
   }
   return `${lines.join('\n')}\n`;

@@ -77,7 +77,11 @@ export async function planForThisHost(): Promise<Plan> {
  * (`backend.environment`: WEB_CONCURRENCY, pool sizes, NODE_OPTIONS, LOG_LEVEL, …), pointed at the
  * bench's database, Redis and port instead of the stack's service names.
  */
-export function renderedBackendEnv(repo: string, plan: Plan, target: { databaseUrl: string; redisUrl: string; port: number; prefix: string }): Record<string, string> {
+export function renderedBackendEnv(
+  repo: string,
+  plan: Plan,
+  target: { databaseUrl: string; redisUrl: string; port: number; prefix: string },
+): Record<string, string> {
   const imageEnv = Object.fromEntries([...readFileSync(join(repo, 'server/Dockerfile'), 'utf8').matchAll(/^ENV (\w+)=(\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
   const templates = loadTemplates(repo);
   const images = { postgres: 'postgres:15', redis: 'redis:7', nginx: 'nginx:1', pgbouncer: 'pgbouncer:1', node: 'node:20', server: 'carebox-server:bench' };
@@ -88,7 +92,15 @@ export function renderedBackendEnv(repo: string, plan: Plan, target: { databaseU
     if (/^(DATABASE_|REDIS_)/.test(k) || /\$\{/.test(String(v))) continue; // stack addresses and secrets
     env[k] = String(v);
   }
-  return { ...env, DATABASE_URL: target.databaseUrl, REDIS_URL: target.redisUrl, PORT: String(target.port), HOST: '127.0.0.1', QUEUE_NAME_PREFIX: target.prefix, HOSPITAL_TIMEZONE: 'UTC' };
+  return {
+    ...env,
+    DATABASE_URL: target.databaseUrl,
+    REDIS_URL: target.redisUrl,
+    PORT: String(target.port),
+    HOST: '127.0.0.1',
+    QUEUE_NAME_PREFIX: target.prefix,
+    HOSPITAL_TIMEZONE: 'UTC',
+  };
 }
 
 /** A child process started by the bench, stopped by its pid. */
@@ -129,7 +141,9 @@ export function runToEnd(argv: string[], env: NodeJS.ProcessEnv, stdin?: string)
     child.stderr!.on('data', (d) => (err += d));
     if (stdin !== undefined) child.stdin!.end(stdin);
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${argv.slice(0, 3).join(' ')} exited ${code}: ${err.trim().split('\n').slice(-3).join(' ')}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${argv.slice(0, 3).join(' ')} exited ${code}: ${err.trim().split('\n').slice(-3).join(' ')}`)),
+    );
   });
 }
 
@@ -167,7 +181,9 @@ export async function writeHostNginxConfig(repo: string, plan: Plan, dir: string
   await mkdir(dir, { recursive: true });
   const path = join(dir, 'nginx.conf');
   await writeFile(path, adapted);
-  execFileSync('docker', ['run', '--rm', '--network', 'host', '-v', `${dir}:${dir}`, image, 'nginx', '-t', '-q', '-p', dir, '-c', path], { stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync('docker', ['run', '--rm', '--network', 'host', '-v', `${dir}:${dir}`, image, 'nginx', '-t', '-q', '-p', dir, '-c', path], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   return path;
 }
 
@@ -177,11 +193,18 @@ export async function writeHostNginxConfig(repo: string, plan: Plan, dir: string
  * @returns the handle and the container id (for its cgroup's CPU time).
  */
 export async function startHostNginx(image: string, dir: string, conf: string, name: string, logFile: string): Promise<{ proc: Proc; containerId: string }> {
-  const proc = startProcess(['docker', 'run', '--rm', '--name', name, '--network', 'host', '-v', `${dir}:${dir}`, image, 'nginx', '-p', dir, '-c', conf, '-g', 'daemon off;'], process.env, logFile);
+  const proc = startProcess(
+    ['docker', 'run', '--rm', '--name', name, '--network', 'host', '-v', `${dir}:${dir}`, image, 'nginx', '-p', dir, '-c', conf, '-g', 'daemon off;'],
+    process.env,
+    logFile,
+  );
   const end = Date.now() + 30_000;
   while (Date.now() < end) {
     try {
-      const id = execFileSync('docker', ['inspect', '-f', '{{.Id}} {{.State.Running}}', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      const id = execFileSync('docker', ['inspect', '-f', '{{.Id}} {{.State.Running}}', name], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim();
       if (id.endsWith(' true')) return { proc, containerId: id.split(' ')[0]! };
     } catch {
       // not created yet

@@ -50,7 +50,10 @@ for (const file of positionals) {
     total += count;
     const fn = `${n.callFrame.functionName || '(anonymous)'} ${moduleOf(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
     selfByFn.set(fn, (selfByFn.get(fn) ?? 0) + count);
-    const mod = n.callFrame.functionName === '(garbage collector)' || n.callFrame.functionName === '(idle)' || n.callFrame.functionName === '(program)' ? n.callFrame.functionName : moduleOf(n.callFrame.url);
+    const mod =
+      n.callFrame.functionName === '(garbage collector)' || n.callFrame.functionName === '(idle)' || n.callFrame.functionName === '(program)'
+        ? n.callFrame.functionName
+        : moduleOf(n.callFrame.url);
     selfByModule.set(mod, (selfByModule.get(mod) ?? 0) + count);
     if (inclusiveNames.length > 0) {
       const seen = new Set<string>();

@@ -146,17 +146,24 @@ async function measure(
   const before = await snapshot();
   const stats: LoadStats = await runLoad({ ...options, durationS });
   const after = await snapshot();
-  const cpuUsPerRequest = Object.fromEntries(Object.keys(before).map((k) => [k, Math.round(((after[k]! - before[k]!) / Math.max(1, stats.requests)) * 10) / 10]));
+  const cpuUsPerRequest = Object.fromEntries(
+    Object.keys(before).map((k) => [k, Math.round(((after[k]! - before[k]!) / Math.max(1, stats.requests)) * 10) / 10]),
+  );
   log(
     `     ${stats.requestsPerSecond} req/s, p50 ${stats.latency.p50} ms, p95 ${stats.latency.p95} ms, p99 ${stats.latency.p99} ms, errors ${stats.errors.total}; ` +
-      `CPU µs/req ${Object.entries(cpuUsPerRequest).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+      `CPU µs/req ${Object.entries(cpuUsPerRequest)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
   );
   await new Promise((r) => setTimeout(r, 1_000));
   return { id, name, stats, cpuUsPerRequest };
 }
 
 /** Rows h–m against an installed stack (see the header); the stack is removed afterwards. */
-async function stackRows(): Promise<{ rows: BenchRow[]; stack: Pick<InstalledStack, 'images' | 'project'> & { webWorkerRssBytes: number[]; nginxConf: string } }> {
+async function stackRows(): Promise<{
+  rows: BenchRow[];
+  stack: Pick<InstalledStack, 'images' | 'project'> & { webWorkerRssBytes: number[]; nginxConf: string };
+}> {
   const cli = join(serverRoot, 'dist/console/cli.js');
   const imagesFile = resolve(args['stack-images'] ?? join(REPO, 'test/images/images.standin.json'));
   if (!existsSync(imagesFile)) throw new Error(`${imagesFile} is missing: run bash test/images/build-standins.sh`);
@@ -174,13 +181,15 @@ async function stackRows(): Promise<{ rows: BenchRow[]; stack: Pick<InstalledSta
         ['i', 'nginx container', stack.edgeUrl],
         ['j', 'published port (127.0.0.1)', stack.publishedUrl],
       ];
-      for (const [id, where, url] of targets) if (wanted(id)) rows.push(await measure(id, `stack: /health → ${where}`, { url, connections: c, path: '/health', allowedHosts }, snap));
+      for (const [id, where, url] of targets)
+        if (wanted(id)) rows.push(await measure(id, `stack: /health → ${where}`, { url, connections: c, path: '/health', allowedHosts }, snap));
       const reads: Array<[string, string, string]> = [
         ['k', 'backend container', stack.backendUrl],
         ['l', 'nginx container', stack.edgeUrl],
         ['m', 'published port (127.0.0.1)', stack.publishedUrl],
       ];
-      for (const [id, where, url] of reads) if (wanted(id)) rows.push(await measure(id, `stack: cache-hot patient read → ${where}`, { url, connections: c, requests: read, allowedHosts }, snap));
+      for (const [id, where, url] of reads)
+        if (wanted(id)) rows.push(await measure(id, `stack: cache-hot patient read → ${where}`, { url, connections: c, requests: read, allowedHosts }, snap));
     }
     // Resident memory of the web workers: the backend container's node processes but its primary.
     const backend = stack.containers.find((c) => c.service === 'backend')!;
@@ -209,7 +218,11 @@ async function main(): Promise<void> {
   const loadBefore = loadavg()[0]!;
   const date = new Date().toISOString();
   await mkdir(logDir, { recursive: true });
-  log(`bench: server from ${serverRoot}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  log(
+    `bench: server from ${serverRoot}; load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
 
   const services = startServices(REPO);
   const databaseUrl = await freshDatabase(services, DB_NAME);
@@ -218,7 +231,10 @@ async function main(): Promise<void> {
   const prefix = 'carebox-bench';
   const plan = await planForThisHost();
   const serverPort = await freePort();
-  const env: NodeJS.ProcessEnv = { ...process.env, ...renderedBackendEnv(serverRoot, plan, { databaseUrl, redisUrl: redisUrl.toString(), port: serverPort, prefix }) };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...renderedBackendEnv(serverRoot, plan, { databaseUrl, redisUrl: redisUrl.toString(), port: serverPort, prefix }),
+  };
   for (const kv of args['server-env'] ?? []) env[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
   // Not allowed in NODE_OPTIONS; cluster workers inherit the primary's execArgv.
   const profileArgs = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(logDir, 'profiles')}`] : [];
@@ -230,7 +246,19 @@ async function main(): Promise<void> {
   await runToEnd([process.execPath, join(REPO, 'dist/server/src/migrate.js')], toolEnv);
   const password = randomBytes(24).toString('base64url');
   await runToEnd(
-    [process.execPath, join(REPO, 'dist/server/src/demo-data.js'), '--patients', String(seedPatients), '--tenant', TENANT, '--clinicians', '40', '--users', '1', '--password-stdin'],
+    [
+      process.execPath,
+      join(REPO, 'dist/server/src/demo-data.js'),
+      '--patients',
+      String(seedPatients),
+      '--tenant',
+      TENANT,
+      '--clinicians',
+      '40',
+      '--users',
+      '1',
+      '--password-stdin',
+    ],
     toolEnv,
     `${password}\n`,
   );
@@ -279,7 +307,16 @@ async function main(): Promise<void> {
   }
   const data: MixData = { mrnPrefix, patientCount: seedPatients, hotPatientIds: hot, clinicianIds: [...clinicianIds] };
   const auth = { authorization: `Bearer ${token}` };
-  const searches: LoadRequest[] = ['alex synthetica', 'casey demoson', 'dana placeholder', 'eli mockwell', 'gale sampleton', 'harper fixture', 'jules stubbs', 'kai replica'].map((q) => ({
+  const searches: LoadRequest[] = [
+    'alex synthetica',
+    'casey demoson',
+    'dana placeholder',
+    'eli mockwell',
+    'gale sampleton',
+    'harper fixture',
+    'jules stubbs',
+    'kai replica',
+  ].map((q) => ({
     method: 'GET',
     path: `${API}/patients?q=${encodeURIComponent(q)}&limit=20`,
     headers: auth,
@@ -292,24 +329,38 @@ async function main(): Promise<void> {
     if (wanted('a')) rows.push(await measure('a', 'bare Node.js http (same JSON as /health)', { url: bare, connections: c, path: '/health' }));
     if (wanted('b')) rows.push(await measure('b', '/health direct', { url: direct, connections: c, path: '/health' }));
     if (wanted('c')) rows.push(await measure('c', '/health through nginx', { url: edge, connections: c, path: '/health' }));
-    if (wanted('d')) rows.push(await measure('d', 'cache-hot patient read', { url: direct, connections: c, requests: hot.map((id) => ({ method: 'GET', path: `${API}/patients/${id}`, headers: auth })) }));
+    if (wanted('d'))
+      rows.push(
+        await measure('d', 'cache-hot patient read', {
+          url: direct,
+          connections: c,
+          requests: hot.map((id) => ({ method: 'GET', path: `${API}/patients/${id}`, headers: auth })),
+        }),
+      );
     if (wanted('e')) rows.push(await measure('e', 'patient search (name, page of ≤ 20)', { url: direct, connections: c, requests: searches }));
     if (wanted('f'))
       rows.push(
-      await measure('f', 'appointment booking', {
-        url: direct,
-        connections: c,
-        requests: [
-          {
-            method: 'POST',
-            path: `${API}/appointments`,
-            headers: { ...auth, 'content-type': 'application/json' },
-            setupRequest: (req) => ({ ...req, body: JSON.stringify({ patientId: hot[slots.taken % hot.length], ...slots.take(), department: 'Bench' }) }),
-          },
-        ],
-      }),
-    );
-    if (wanted('g')) rows.push(await measure('g', 'read mix (MRN search, cold read, hot read, appointment list)', { url: direct, connections: c, perConnection: () => mixRequests(token, data, { book: false }) }));
+        await measure('f', 'appointment booking', {
+          url: direct,
+          connections: c,
+          requests: [
+            {
+              method: 'POST',
+              path: `${API}/appointments`,
+              headers: { ...auth, 'content-type': 'application/json' },
+              setupRequest: (req) => ({ ...req, body: JSON.stringify({ patientId: hot[slots.taken % hot.length], ...slots.take(), department: 'Bench' }) }),
+            },
+          ],
+        }),
+      );
+    if (wanted('g'))
+      rows.push(
+        await measure('g', 'read mix (MRN search, cold read, hot read, appointment list)', {
+          url: direct,
+          connections: c,
+          perConnection: () => mixRequests(token, data, { book: false }),
+        }),
+      );
   }
 
   const primaryPid = server.child.pid!;
@@ -328,7 +379,10 @@ async function main(): Promise<void> {
   const planRuns: number[] = [];
   for (let i = 0; i < 5; i += 1) {
     const started = process.hrtime.bigint();
-    execFileSync(process.execPath, [join(serverRoot, 'dist/console/cli.js'), 'plan', '--json'], { stdio: ['ignore', 'ignore', 'ignore'], env: { ...process.env, CAREBOX_DIR: join(logDir, 'no-install') } });
+    execFileSync(process.execPath, [join(serverRoot, 'dist/console/cli.js'), 'plan', '--json'], {
+      stdio: ['ignore', 'ignore', 'ignore'],
+      env: { ...process.env, CAREBOX_DIR: join(logDir, 'no-install') },
+    });
     planRuns.push(Math.round(Number(process.hrtime.bigint() - started) / 1e6));
   }
   const sorted = [...planRuns].sort((x, y) => x - y);
@@ -363,7 +417,14 @@ async function main(): Promise<void> {
     rows,
     planWallMs: { runs: planRuns, median: sorted[Math.floor(sorted.length / 2)]!, max: sorted[sorted.length - 1]! },
     memory: { workers, primaryRssBytes },
-    stack: stacked ? { project: stacked.stack.project, images: stacked.stack.images, webWorkerRssBytes: stacked.stack.webWorkerRssBytes, upstreamKeepalive: /^\s*keepalive \d+;/m.test(stacked.stack.nginxConf) } : null,
+    stack: stacked
+      ? {
+          project: stacked.stack.project,
+          images: stacked.stack.images,
+          webWorkerRssBytes: stacked.stack.webWorkerRssBytes,
+          upstreamKeepalive: /^\s*keepalive \d+;/m.test(stacked.stack.nginxConf),
+        }
+      : null,
   };
   await mkdir(outDir, { recursive: true });
   await writeFile(join(outDir, 'results.json'), `${JSON.stringify({ ...results, targets: checkTargets(results) }, null, 2)}\n`);

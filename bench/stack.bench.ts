@@ -135,7 +135,8 @@ export async function installBenchStack(cli: string, imagesFile: string, patient
     const published = `http://127.0.0.1:${port}`;
     const admin = installed.admin as { username: string; oneTimePassword: string | null };
     if (!admin?.oneTimePassword) throw new Error('the install created no admin with a one-time password');
-    const first = (await api(published, '/auth/login', { method: 'POST', body: { username: admin.username, password: admin.oneTimePassword } })).token as string;
+    const first = (await api(published, '/auth/login', { method: 'POST', body: { username: admin.username, password: admin.oneTimePassword } }))
+      .token as string;
     const password = `bench-${Date.now()}-ward`;
     await api(published, '/auth/change-password', { method: 'POST', body: { currentPassword: admin.oneTimePassword, newPassword: password }, token: first });
     const token = (await api(published, '/auth/login', { method: 'POST', body: { username: admin.username, password } })).token as string;
@@ -147,12 +148,24 @@ export async function installBenchStack(cli: string, imagesFile: string, patient
     }
     if (hot.length === 0) throw new Error('demo-data created no patients to read');
 
-    const ids = run(['docker', 'ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${installed.project}`]).trim().split('\n').filter(Boolean);
-    const inspected = JSON.parse(run(['docker', 'inspect', ...ids])) as Array<{ Id: string; State: { Pid: number }; Config: { Labels: Record<string, string>; Image: string }; NetworkSettings: { Networks: Record<string, { IPAddress: string }> } }>;
+    const ids = run(['docker', 'ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${installed.project}`])
+      .trim()
+      .split('\n')
+      .filter(Boolean);
+    const inspected = JSON.parse(run(['docker', 'inspect', ...ids])) as Array<{
+      Id: string;
+      State: { Pid: number };
+      Config: { Labels: Record<string, string>; Image: string };
+      NetworkSettings: { Networks: Record<string, { IPAddress: string }> };
+    }>;
     const containers = inspected.map((c) => ({ service: c.Config.Labels['com.docker.compose.service']!, id: c.Id, pid: c.State.Pid }));
     const ip = (svc: string) => {
       const c = inspected.find((x) => x.Config.Labels['com.docker.compose.service'] === svc);
-      const addr = c && Object.values(c.NetworkSettings.Networks).map((n) => n.IPAddress).find(Boolean);
+      const addr =
+        c &&
+        Object.values(c.NetworkSettings.Networks)
+          .map((n) => n.IPAddress)
+          .find(Boolean);
       if (!addr) throw new Error(`no address for ${svc}`);
       return addr;
     };

@@ -50,14 +50,22 @@ export class UsageError extends CareboxError {
 
 /** The host cannot run what was asked (too small, ports taken, Docker too old). Exit 3. */
 export class PreflightError extends CareboxError {
-  constructor(message: string, hint: string | null = null, readonly details: unknown = null) {
+  constructor(
+    message: string,
+    hint: string | null = null,
+    readonly details: unknown = null,
+  ) {
     super(message, { exitCode: ExitCode.Preflight, code: 'PREFLIGHT_FAILED', hint });
   }
 }
 
 /** The stack came up but did not become healthy in time. Exit 4. */
 export class UnhealthyError extends CareboxError {
-  constructor(message: string, hint: string | null = null, readonly details: unknown = null) {
+  constructor(
+    message: string,
+    hint: string | null = null,
+    readonly details: unknown = null,
+  ) {
     super(message, { exitCode: ExitCode.Unhealthy, code: 'UNHEALTHY', hint });
   }
 }

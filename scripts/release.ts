@@ -22,7 +22,12 @@ const program = new Command('release')
   .description('build the release files: launcher, offline bundle (every image a default install runs + the CLI image), SHA256SUMS')
   .addOption(new Option('--version <V>', 'release version (an image tag: X.Y.Z or X.Y.Z-suffix)').default(CAREBOX_VERSION))
   .addOption(new Option('--out <DIR>', 'output directory').default('release'))
-  .addOption(new Option('--images <FILE>', 'JSON map of base images (postgres, redis, nginx, pgbouncer, node, the monitoring ones, restic), as for `carebox install --images`; roles it does not name take the pinned defaults'))
+  .addOption(
+    new Option(
+      '--images <FILE>',
+      'JSON map of base images (postgres, redis, nginx, pgbouncer, node, the monitoring ones, restic), as for `carebox install --images`; roles it does not name take the pinned defaults',
+    ),
+  )
   .addOption(new Option('--docker-cli-image <REF>', 'image with the Docker CLI and the Compose v2 plugin').default(DOCKER_CLI_IMAGE))
   .addOption(new Option('--json', 'one JSON document on stdout').default(false))
   .exitOverride()
@@ -30,9 +35,23 @@ const program = new Command('release')
     runAction(async (out, raw) => {
       const images = await loadImagesMap((raw.images as string | undefined) ?? null);
       const { docker } = await connectDocker();
-      const r = await buildRelease(docker, { packageRoot: packageRoot(), version: raw.version as string, outDir: raw.out as string, images, dockerCliImage: raw.dockerCliImage as string }, plainReporter(out));
-      out.result({ ok: true, version: r.version, launcher: r.launcher, bundle: { file: r.bundle.file, bytes: r.bundle.bytes, sha256: r.bundle.sha256 }, sums: r.sums, images: r.images, tookMs: r.tookMs });
-      out.print(`Release ${r.version}: ${r.launcher.file}, ${r.bundle.file} (${(r.bundle.bytes / 1024 / 1024).toFixed(0)} MiB), ${r.sums}.\nOn the server: sha256sum -c ${r.sums.split('/').pop()} && sh ${r.launcher.file.split('/').pop()} install --bundle ${r.bundle.file.split('/').pop()} --yes`);
+      const r = await buildRelease(
+        docker,
+        { packageRoot: packageRoot(), version: raw.version as string, outDir: raw.out as string, images, dockerCliImage: raw.dockerCliImage as string },
+        plainReporter(out),
+      );
+      out.result({
+        ok: true,
+        version: r.version,
+        launcher: r.launcher,
+        bundle: { file: r.bundle.file, bytes: r.bundle.bytes, sha256: r.bundle.sha256 },
+        sums: r.sums,
+        images: r.images,
+        tookMs: r.tookMs,
+      });
+      out.print(
+        `Release ${r.version}: ${r.launcher.file}, ${r.bundle.file} (${(r.bundle.bytes / 1024 / 1024).toFixed(0)} MiB), ${r.sums}.\nOn the server: sha256sum -c ${r.sums.split('/').pop()} && sh ${r.launcher.file.split('/').pop()} install --bundle ${r.bundle.file.split('/').pop()} --yes`,
+      );
       return 0;
     }),
   );

@@ -95,7 +95,9 @@ function seedSection(): string[] {
     const seedVerdict = d.overrun ? `**overrun by ${thousands(over)}** (${(d.demand / d.limit).toFixed(1)}×)` : 'fits';
     if ('error' in p) {
       rows.push([s.name, hostText, `${thousands(d.demand)} vs ${d.limit}`, seedVerdict, range(s.claim), 'refused', '—', '—', '—']);
-      details.push(`- **${s.name}** — seed: ${d.derivation}${d.overrun ? `, overrun by ${thousands(over)} connections` : ''}. Carebox on ${hostText}: ${p.error}.`);
+      details.push(
+        `- **${s.name}** — seed: ${d.derivation}${d.overrun ? `, overrun by ${thousands(over)} connections` : ''}. Carebox on ${hostText}: ${p.error}.`,
+      );
       continue;
     }
     const db = p.budget.dbConnections;
@@ -119,7 +121,20 @@ function seedSection(): string[] {
     );
   }
   out.push(
-    ...table(['tier', "seed's host", "seed's DB connections vs usable max_connections", "seed's budget", "seed's claim (concurrent users)", 'Carebox DB connections', 'Carebox backend', `Carebox estimate (${UNIT})`, 'the seed was'], rows),
+    ...table(
+      [
+        'tier',
+        "seed's host",
+        "seed's DB connections vs usable max_connections",
+        "seed's budget",
+        "seed's claim (concurrent users)",
+        'Carebox DB connections',
+        'Carebox backend',
+        `Carebox estimate (${UNIT})`,
+        'the seed was',
+      ],
+      rows,
+    ),
     '',
     ...details,
   );
@@ -167,7 +182,22 @@ function gridPlanSection(): string[] {
     'The tier the planner picks by itself (no `--tier` or `--users`) on a host with these usable CPUs and memory, and the numbers it derives. `carebox plan --cpus N --memory SIZE` prints the same plan with a one-line derivation for each number.',
     '',
     ...table(
-      ['CPUs', 'memory', 'tier', 'backend replicas × workers', 'pool min–max', 'queue workers × concurrency', 'DB connections ≤ max_connections', 'shared_buffers', 'PgBouncer', 'Redis clients ≤ maxclients', 'nginx workers × connections', 'container memory ≤ usable − headroom', `${UNIT} (estimate)`, 'req/s (binding resource)'],
+      [
+        'CPUs',
+        'memory',
+        'tier',
+        'backend replicas × workers',
+        'pool min–max',
+        'queue workers × concurrency',
+        'DB connections ≤ max_connections',
+        'shared_buffers',
+        'PgBouncer',
+        'Redis clients ≤ maxclients',
+        'nginx workers × connections',
+        'container memory ≤ usable − headroom',
+        `${UNIT} (estimate)`,
+        'req/s (binding resource)',
+      ],
       rows,
     ),
   ];
@@ -227,7 +257,8 @@ function sizesSection(): string[] {
     const p = tryPlan(1, 4 * GiB, buildIntent({ size }));
     if ('error' in p) return [size, `${thousands(r.low)}–${thousands(r.high)}`, p.error];
     const s = p.shortfall;
-    const answer = s === null ? `a 1-CPU / 4 GiB host (${p.tier} tier, about ${range(p.capacity.concurrentUsers)})` : s.message.replace(/^this host serves[^;]*; /, '');
+    const answer =
+      s === null ? `a 1-CPU / 4 GiB host (${p.tier} tier, about ${range(p.capacity.concurrentUsers)})` : s.message.replace(/^this host serves[^;]*; /, '');
     return [size, `${thousands(r.low)}–${thousands(r.high)}`, answer];
   });
   return [

@@ -39,8 +39,20 @@ export function registerBackup(program: Command, run: ActionRunner): void {
         const keep = intFlag('--keep', raw.keep as string | undefined, 1, 1000);
         const stack = await openStack(dir);
         const r = await createBackup(stack, keep === undefined ? {} : { keep }, plainReporter(out));
-        out.result({ ok: true, dir: r.dir, keep: r.keep, pruned: r.pruned, tables: r.manifest.tables, dump: fileEntryForJson(r.manifest.dump), files: r.manifest.files.map(fileEntryForJson), postgres: r.manifest.postgres, tookMs: r.tookMs });
-        out.print(`Backup written to ${r.dir} (${Object.keys(r.manifest.tables).length} tables, ${(r.manifest.dump.bytes / 1024 / 1024).toFixed(1)} MiB dump); keeping ${r.keep}.`);
+        out.result({
+          ok: true,
+          dir: r.dir,
+          keep: r.keep,
+          pruned: r.pruned,
+          tables: r.manifest.tables,
+          dump: fileEntryForJson(r.manifest.dump),
+          files: r.manifest.files.map(fileEntryForJson),
+          postgres: r.manifest.postgres,
+          tookMs: r.tookMs,
+        });
+        out.print(
+          `Backup written to ${r.dir} (${Object.keys(r.manifest.tables).length} tables, ${(r.manifest.dump.bytes / 1024 / 1024).toFixed(1)} MiB dump); keeping ${r.keep}.`,
+        );
         return 0;
       }),
     );
@@ -59,18 +71,38 @@ export function registerBackup(program: Command, run: ActionRunner): void {
  * not healthy afterwards; 5 signature missing or wrong (an edited backup.json).
  */
 export function registerRestore(program: Command, run: ActionRunner): void {
-  withCommon(program.command('restore').description('restore a backup made by `carebox backup` (replaces the current data)').argument('[DIR]', "a backup's stamp, or its directory inside this install's backups/ (elsewhere only with --from-path)"))
+  withCommon(
+    program
+      .command('restore')
+      .description('restore a backup made by `carebox backup` (replaces the current data)')
+      .argument('[DIR]', "a backup's stamp, or its directory inside this install's backups/ (elsewhere only with --from-path)"),
+  )
     .addOption(new Option('--yes', 'do not ask for confirmation (required without a TTY)').default(false))
     .addOption(new Option('--timeout <S>', 'seconds to wait for the app to become healthy (default 300)'))
-    .addOption(new Option('--from-other-install', "restore a backup of another install (moving to a new server): its records replace this install's; this install's audit trail is kept").default(false))
+    .addOption(
+      new Option(
+        '--from-other-install',
+        "restore a backup of another install (moving to a new server): its records replace this install's; this install's audit trail is kept",
+      ).default(false),
+    )
     .addOption(new Option('--same-install', 'a backup without an install id (made before Carebox recorded one) is of this install').default(false))
     .addOption(new Option('--from-path', "DIR is a directory outside this install's backups/ folder (a backup copied from elsewhere)").default(false))
     .addOption(new Option('--backup-key <FILE>', "the backup.key that signed the backup (another install's); default this install's"))
     .addOption(new Option('--allow-unsigned', 'accept a backup without backup.json.sig (made before Carebox signed backups)').default(false))
-    .addOption(new Option('--from-restic <REPO>', 'restore from a restic repository (a local path, sftp://user@host[:port]/path, rest:http(s)://host[:port]/path or s3:http(s)://host[:port]/bucket[/prefix]) instead of DIR: a new server needs only the repository, its password and the SSH key (SFTP) or credentials file (REST, S3)'))
+    .addOption(
+      new Option(
+        '--from-restic <REPO>',
+        'restore from a restic repository (a local path, sftp://user@host[:port]/path, rest:http(s)://host[:port]/path or s3:http(s)://host[:port]/bucket[/prefix]) instead of DIR: a new server needs only the repository, its password and the SSH key (SFTP) or credentials file (REST, S3)',
+      ),
+    )
     .addOption(new Option('--password-file <FILE>', 'with --from-restic: file holding the repository password (mode 0600)'))
     .addOption(new Option('--ssh-key <FILE>', 'with --from-restic and an SFTP repository: the private key (mode 0600)'))
-    .addOption(new Option('--credentials-file <FILE>', 'with --from-restic and a REST or S3 repository: RESTIC_REST_USERNAME/RESTIC_REST_PASSWORD or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY lines (mode 0600)'))
+    .addOption(
+      new Option(
+        '--credentials-file <FILE>',
+        'with --from-restic and a REST or S3 repository: RESTIC_REST_USERNAME/RESTIC_REST_PASSWORD or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY lines (mode 0600)',
+      ),
+    )
     .addOption(new Option('--snapshot <ID>', 'with --from-restic: the snapshot to restore (default: the newest)').default('latest'))
     .action(
       run(async (out, raw, args) => {
@@ -87,28 +119,46 @@ export function registerRestore(program: Command, run: ActionRunner): void {
           const statement = formatRestoreLoss(loss);
           out.log(statement);
           if (raw.yes) return true;
-          if (!tty) throw new UsageError(`restore replaces every record in the database and needs confirmation, but there is no TTY to ask.\n${statement}`, 'rerun with --yes (take `carebox backup` first if the current data matters)');
+          if (!tty)
+            throw new UsageError(
+              `restore replaces every record in the database and needs confirmation, but there is no TTY to ask.\n${statement}`,
+              'rerun with --yes (take `carebox backup` first if the current data matters)',
+            );
           const { confirmPrompt } = await loadInteractiveUi(() => import('../../installer/ui/confirm.prompt.js'));
-          return confirmPrompt(`Replace ALL current data with the backup ${label}${loss.totalLost > 0 ? `, losing the ${loss.totalLost} row(s) above` : ''}? Clients get a 503 maintenance answer while it runs.`);
+          return confirmPrompt(
+            `Replace ALL current data with the backup ${label}${loss.totalLost > 0 ? `, losing the ${loss.totalLost} row(s) above` : ''}? Clients get a 503 maintenance answer while it runs.`,
+          );
         };
         const label = args[0] ?? `from ${fromRestic}`;
         const common = { timeoutMs, allowUnsigned: Boolean(raw.allowUnsigned), confirm };
         const r = await (fromRestic
-          ? restoreFromRestic(stack, { url: fromRestic, passwordFile: raw.passwordFile as string, sshKey: typeof raw.sshKey === 'string' ? raw.sshKey : null, credentialsFile: typeof raw.credentialsFile === 'string' ? raw.credentialsFile : null, snapshot: String(raw.snapshot ?? 'latest') }, common, plainReporter(out))
+          ? restoreFromRestic(
+              stack,
+              {
+                url: fromRestic,
+                passwordFile: raw.passwordFile as string,
+                sshKey: typeof raw.sshKey === 'string' ? raw.sshKey : null,
+                credentialsFile: typeof raw.credentialsFile === 'string' ? raw.credentialsFile : null,
+                snapshot: String(raw.snapshot ?? 'latest'),
+              },
+              common,
+              plainReporter(out),
+            )
           : restoreBackup(
-          stack,
-          args[0]!,
-          {
-            timeoutMs,
-            fromOtherInstall: Boolean(raw.fromOtherInstall),
-            sameInstall: Boolean(raw.sameInstall),
-            fromPath: Boolean(raw.fromPath),
-            backupKeyFile: typeof raw.backupKey === 'string' ? raw.backupKey : null,
-            allowUnsigned: Boolean(raw.allowUnsigned),
-            confirm,
-          },
-          plainReporter(out),
-        )).catch((err: Error) => {
+              stack,
+              args[0]!,
+              {
+                timeoutMs,
+                fromOtherInstall: Boolean(raw.fromOtherInstall),
+                sameInstall: Boolean(raw.sameInstall),
+                fromPath: Boolean(raw.fromPath),
+                backupKeyFile: typeof raw.backupKey === 'string' ? raw.backupKey : null,
+                allowUnsigned: Boolean(raw.allowUnsigned),
+                confirm,
+              },
+              plainReporter(out),
+            )
+        ).catch((err: Error) => {
           if (err.message.startsWith('restore cancelled')) return null;
           throw err;
         });

@@ -25,7 +25,9 @@ export function registerBundle(program: Command, run: ActionRunner): void {
         const { docker } = await connectDocker();
         const r = await createBundle(docker, m, { output: raw.output as string | undefined }, plainReporter(out));
         out.result({ ok: true, file: r.file, bytes: r.bytes, sha256: r.sha256, images: r.index.images, imageIds: r.index.imageIds, tookMs: r.tookMs });
-        out.print(`Bundle written: ${r.file} (${(r.bytes / 1024 / 1024).toFixed(0)} MiB, sha256 ${r.sha256}).\nOn the air-gapped host: carebox install --bundle ${r.file}`);
+        out.print(
+          `Bundle written: ${r.file} (${(r.bytes / 1024 / 1024).toFixed(0)} MiB, sha256 ${r.sha256}).\nOn the air-gapped host: carebox install --bundle ${r.file}`,
+        );
         return 0;
       }),
     );

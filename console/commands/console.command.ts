@@ -31,9 +31,13 @@ export const OP_HEALTH_TIMEOUT_MS = 300_000;
  * @throws UsageError (exit 2) pointing at `carebox status --json`.
  */
 export function assertInteractive(io: { stdinTTY: boolean | undefined; stdoutTTY: boolean | undefined; json: boolean }): void {
-  if (io.json) throw new UsageError('carebox console is an interactive dashboard and has no --json output', 'use `carebox status --json` for one JSON document');
+  if (io.json)
+    throw new UsageError('carebox console is an interactive dashboard and has no --json output', 'use `carebox status --json` for one JSON document');
   if (!io.stdinTTY || !io.stdoutTTY) {
-    throw new UsageError('carebox console needs an interactive terminal (stdin and stdout must be a TTY)', 'use `carebox status --json` in scripts, pipes and CI');
+    throw new UsageError(
+      'carebox console needs an interactive terminal (stdin and stdout must be a TTY)',
+      'use `carebox status --json` in scripts, pipes and CI',
+    );
   }
 }
 
@@ -129,7 +133,9 @@ export function consoleActions(deps: { docker: Docker; dir: string; open?: (dir:
  * `carebox status --json`.
  */
 export function registerConsole(program: Command, run: ActionRunner): void {
-  withCommon(program.command('console').description('live dashboard: services, health, resource use, request metrics; keys to scale, restart, tail logs, re-tier'))
+  withCommon(
+    program.command('console').description('live dashboard: services, health, resource use, request metrics; keys to scale, restart, tail logs, re-tier'),
+  )
     .addOption(new Option('--interval <S>', `seconds between refreshes, 1–60 (default ${DEFAULT_INTERVAL_S})`))
     .action(
       run(async (_out, raw) => {
@@ -138,7 +144,10 @@ export function registerConsole(program: Command, run: ActionRunner): void {
         assertInteractive({ stdinTTY: process.stdin.isTTY, stdoutTTY: process.stdout.isTTY, json });
         await requireManifest(dir); // a missing install is reported before anything mounts
         const { docker } = await connectDocker();
-        const feed = new DashboardFeed(dockerDashboardSource(docker, () => requireManifest(dir), { root: dir }), { intervalMs: intervalS * 1000 });
+        const feed = new DashboardFeed(
+          dockerDashboardSource(docker, () => requireManifest(dir), { root: dir }),
+          { intervalMs: intervalS * 1000 },
+        );
         const { runConsoleUi } = await loadInteractiveUi(() => import('../ui/console.ui.js'));
         feed.start();
         try {

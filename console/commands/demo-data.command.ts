@@ -16,8 +16,12 @@ import { openStack } from '../ops/stack.js';
 export function registerDemoData(program: Command, run: ActionRunner): void {
   withCommon(program.command('demo-data').description('create (or --remove) synthetic patients, clinicians and appointments for trials'))
     .addOption(new Option('--patients <N>', 'synthetic patients the demo tenant should have (up to 5,000,000)'))
-    .addOption(new Option('--tenant <NAME>', "data set name, 1–20 of a-z, 0-9 and - (default demo); its MRNs start with the name in capitals, e.g. TRIAL-0000001"))
-    .addOption(new Option('--clinicians <N>', 'synthetic clinicians, 1–200 (default: one per 250 patients, at least 2 and at most 200; none with --patients 0)'))
+    .addOption(
+      new Option('--tenant <NAME>', 'data set name, 1–20 of a-z, 0-9 and - (default demo); its MRNs start with the name in capitals, e.g. TRIAL-0000001'),
+    )
+    .addOption(
+      new Option('--clinicians <N>', 'synthetic clinicians, 1–200 (default: one per 250 patients, at least 2 and at most 200; none with --patients 0)'),
+    )
     .addOption(new Option('--appointments-per-patient <K>', 'appointments per new patient (0–20, default 2)'))
     .addOption(new Option('--remove', 'delete synthetic data only: of --tenant NAME, or of every data set with --all').default(false))
     .addOption(new Option('--all', 'with --remove: every synthetic data set').default(false))
@@ -29,11 +33,16 @@ export function registerDemoData(program: Command, run: ActionRunner): void {
         if (!remove && patients === null) throw new UsageError('demo-data needs --patients N (or --remove)');
         if (remove && patients !== null) throw new UsageError('give --patients or --remove, not both');
         const tenant = (raw.tenant as string | undefined) ?? null;
-        if (tenant !== null && !/^[a-z0-9][a-z0-9-]{0,19}$/.test(tenant)) throw new UsageError(`--tenant must be 1–20 of a-z, 0-9 and - (not starting with -), got '${tenant}'`);
+        if (tenant !== null && !/^[a-z0-9][a-z0-9-]{0,19}$/.test(tenant))
+          throw new UsageError(`--tenant must be 1–20 of a-z, 0-9 and - (not starting with -), got '${tenant}'`);
         const all = Boolean(raw.all);
         if (all && !remove) throw new UsageError('--all goes with --remove');
         if (remove && all && tenant !== null) throw new UsageError('give --tenant NAME or --all, not both');
-        if (remove && !all && tenant === null) throw new UsageError('--remove needs --tenant NAME (one data set) or --all (every synthetic data set)', 'e.g. carebox demo-data --remove --tenant demo');
+        if (remove && !all && tenant === null)
+          throw new UsageError(
+            '--remove needs --tenant NAME (one data set) or --all (every synthetic data set)',
+            'e.g. carebox demo-data --remove --tenant demo',
+          );
         const clinicians = intFlag('--clinicians', raw.clinicians as string | undefined, 1, 200) ?? null;
         const appointmentsPerPatient = intFlag('--appointments-per-patient', raw.appointmentsPerPatient as string | undefined, 0, 20) ?? null;
         if (remove && (clinicians !== null || appointmentsPerPatient !== null)) throw new UsageError('--remove takes only --tenant NAME or --all');

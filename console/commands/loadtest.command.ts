@@ -11,7 +11,14 @@ import { readFile } from 'node:fs/promises';
 import type { ActionRunner } from '../../installer/commands/action.js';
 import { commonOptions, intFlag, numberFlag, withCommon } from '../../installer/commands/common.options.js';
 import { ExitCode, UsageError } from '../../installer/errors.js';
-import { parseProfileFile, staffUnit, THINK_TIME_LIMITS_S, withThinkTime, DEFAULT_PROFILE, type WorkloadProfile } from '../../installer/plan/workload.profile.js';
+import {
+  parseProfileFile,
+  staffUnit,
+  THINK_TIME_LIMITS_S,
+  withThinkTime,
+  DEFAULT_PROFILE,
+  type WorkloadProfile,
+} from '../../installer/plan/workload.profile.js';
 import type { LoadtestReporter, LoadtestResult } from '../ops/loadtest.ops.js';
 import { P95_LIMIT_MS } from '../ops/loadtest.ramp.js';
 import { RATE_LIMITS } from '../ops/loadtest.rate.js';
@@ -35,7 +42,14 @@ export function formatLoadtest(r: LoadtestResult): string {
     );
   }
   const rates = r.levels.filter((l) => l.kind === 'rate');
-  lines.push('', ...renderP95Chart(rates.map((l) => ({ users: l.load, p95Ms: l.latencyMs.p95, sustained: l.sustained })), { limitMs: P95_LIMIT_MS, xLabel: 'actions/s' }), '');
+  lines.push(
+    '',
+    ...renderP95Chart(
+      rates.map((l) => ({ users: l.load, p95Ms: l.latencyMs.p95, sustained: l.sustained })),
+      { limitMs: P95_LIMIT_MS, xLabel: 'actions/s' },
+    ),
+    '',
+  );
   lines.push(
     r.xStar > 0
       ? `Open model: X* = ${r.xStar} actions/s sustained (${r.requestsPerSecond} req/s, p50 ${r.latencyMs.p50} / p95 ${r.latencyMs.p95} / p99 ${r.latencyMs.p99} ms from each request's intended start, ${r.errors.total} errors), R = ${r.responseTimeS} s per action.`
@@ -44,11 +58,18 @@ export function formatLoadtest(r: LoadtestResult): string {
     `Active staff N = X* × (R + Z) = ${r.xStar} × (${r.responseTimeS} + ${r.thinkTimeS}) = ${r.activeStaff} ${unit}.`,
   );
   for (const p of r.proof) {
-    lines.push(`Proof: ${p.staff} virtual staff pausing between actions for ${p.durationS} s: ${p.actionsPerSecond} actions/s, p95 ${p.p95Ms} ms, ${p.errors} errors — ${p.held ? 'held' : `did not hold (${p.reason})`}.`);
+    lines.push(
+      `Proof: ${p.staff} virtual staff pausing between actions for ${p.durationS} s: ${p.actionsPerSecond} actions/s, p95 ${p.p95Ms} ms, ${p.errors} errors — ${p.held ? 'held' : `did not hold (${p.reason})`}.`,
+    );
   }
-  if (r.saturation) lines.push(`Saturation: ${r.saturation.connections} connections without pause (${r.saturation.requestsPerSecond} req/s at p95 ${r.saturation.p95Ms} ms; ${r.saturation.stoppedBecause}).`);
+  if (r.saturation)
+    lines.push(
+      `Saturation: ${r.saturation.connections} connections without pause (${r.saturation.requestsPerSecond} req/s at p95 ${r.saturation.p95Ms} ms; ${r.saturation.stoppedBecause}).`,
+    );
   const e = r.estimate;
-  lines.push(`Estimate for this install: ${e.concurrentUsers[0]}–${e.concurrentUsers[1]} ${e.unit}${e.requestsPerSecond ? ` (${e.requestsPerSecond[0]}–${e.requestsPerSecond[1]} req/s)` : ''}.`);
+  lines.push(
+    `Estimate for this install: ${e.concurrentUsers[0]}–${e.concurrentUsers[1]} ${e.unit}${e.requestsPerSecond ? ` (${e.requestsPerSecond[0]}–${e.requestsPerSecond[1]} req/s)` : ''}.`,
+  );
   lines.push(
     r.measured
       ? `Recorded in carebox.json (plan.capacity.measured, ${r.measured.measuredAt}): ${r.measured.limitedByMaxRate ? 'at least ' : ''}${r.measured.concurrentUsers} ${unit}, proven; \`carebox plan\` and \`carebox status\` show it.`
@@ -57,7 +78,11 @@ export function formatLoadtest(r: LoadtestResult): string {
   const removed = r.syntheticData.removed;
   lines.push(
     `Synthetic data: tenant ${r.syntheticData.tenant}, ${r.syntheticData.created.patients} patients and ${r.syntheticData.created.users} clerk accounts created (virtual staff share their sessions), ` +
-      (removed ? `removed afterwards (${Object.entries(removed).map(([k, v]) => `${v} ${k}`).join(', ')}).` : 'NOT removed (see the error).'),
+      (removed
+        ? `removed afterwards (${Object.entries(removed)
+            .map(([k, v]) => `${v} ${k}`)
+            .join(', ')}).`
+        : 'NOT removed (see the error).'),
   );
   return lines.join('\n');
 }
@@ -84,7 +109,9 @@ export function registerLoadtest(program: Command, run: ActionRunner): void {
   withCommon(
     program
       .command('loadtest')
-      .description('measure the active staff this install serves (open model + proof run with think time), through nginx on loopback, with synthetic data only; records the proven figure in carebox.json'),
+      .description(
+        'measure the active staff this install serves (open model + proof run with think time), through nginx on loopback, with synthetic data only; records the proven figure in carebox.json',
+      ),
   )
     .addOption(new Option('--duration <S>', `seconds each arrival rate runs (${L.durationS.min}–${L.durationS.max}, default ${L.durationS.default})`))
     .addOption(new Option('--max-rate <X>', `highest arrival rate tried, actions per second (${L.maxRate.min}–${L.maxRate.max}, default ${L.maxRate.default})`))
@@ -92,14 +119,20 @@ export function registerLoadtest(program: Command, run: ActionRunner): void {
     .addOption(new Option('--think-time <SECONDS>', "mean pause between one person's actions (default: the installed plan's profile, 30 s)"))
     .addOption(new Option('--profile <FILE>', 'workload profile JSON (as in `carebox plan --json` capacity.profile)'))
     .addOption(new Option('--no-saturation', 'skip the closed-loop ramp without pauses (saturation)'))
-    .addOption(new Option('--saturation-max <N>', `highest connection count of the saturation ramp (${L.saturationMax.min}–${L.saturationMax.max}, default ${L.saturationMax.default})`))
+    .addOption(
+      new Option(
+        '--saturation-max <N>',
+        `highest connection count of the saturation ramp (${L.saturationMax.min}–${L.saturationMax.max}, default ${L.saturationMax.default})`,
+      ),
+    )
     .action(
       run(async (out, raw) => {
         const { dir } = commonOptions(raw as { dir?: string; json?: boolean });
         const durationS = intFlag('--duration', raw.duration as string | undefined, L.durationS.min, L.durationS.max) ?? L.durationS.default;
         const maxRate = numberFlag('--max-rate', raw.maxRate as string | undefined, L.maxRate.min, L.maxRate.max) ?? L.maxRate.default;
         const proofS = intFlag('--proof-duration', raw.proofDuration as string | undefined, L.proofS.min, L.proofS.max) ?? L.proofS.default;
-        const saturationMax = intFlag('--saturation-max', raw.saturationMax as string | undefined, L.saturationMax.min, L.saturationMax.max) ?? L.saturationMax.default;
+        const saturationMax =
+          intFlag('--saturation-max', raw.saturationMax as string | undefined, L.saturationMax.min, L.saturationMax.max) ?? L.saturationMax.default;
         const profile = await profileFromFlags(raw);
         const [{ openStack }, { runLoadtest }, { plainLoadtestReporter }] = await Promise.all([
           import('../ops/stack.js'),
@@ -119,7 +152,11 @@ export function registerLoadtest(program: Command, run: ActionRunner): void {
         }
         let result: LoadtestResult;
         try {
-          result = await runLoadtest(stack, { durationS, maxRate, proofS, saturation: raw.saturation !== false, saturationMax, ...(profile ? { profile } : {}) }, reporter);
+          result = await runLoadtest(
+            stack,
+            { durationS, maxRate, proofS, saturation: raw.saturation !== false, saturationMax, ...(profile ? { profile } : {}) },
+            reporter,
+          );
         } finally {
           stop();
         }

@@ -17,7 +17,10 @@ import { formatLogLine, serviceLogs } from '../ops/logs.ops.js';
  */
 export function registerLogs(program: Command, run: ActionRunner): void {
   withCommon(
-    program.command('logs').description('show the logs of every replica of a service (demultiplexed)').argument('<SERVICE>', 'db, redis, backend, worker, nginx or pgbouncer'),
+    program
+      .command('logs')
+      .description('show the logs of every replica of a service (demultiplexed)')
+      .argument('<SERVICE>', 'db, redis, backend, worker, nginx or pgbouncer'),
     'print JSON Lines on stdout: one object per log line ({service, replica, container, stream, time, line}); an error is one line {"ok":false,"error":{…}}',
   )
     .addOption(new Option('--tail <N>', 'lines per replica from the end (default 100)'))

@@ -15,16 +15,26 @@ import { openStack, withStackLock } from '../ops/stack.js';
  * arguments (an unknown action, a message with quotes, `$` or control characters, options on off).
  */
 export function registerMaintenance(program: Command, run: ActionRunner): void {
-  withCommon(program.command('maintenance').description('pause writes (or everything with --full) at nginx with a 503 + Retry-After, or resume').argument('<ACTION>', 'on, off or status'))
+  withCommon(
+    program
+      .command('maintenance')
+      .description('pause writes (or everything with --full) at nginx with a 503 + Retry-After, or resume')
+      .argument('<ACTION>', 'on, off or status'),
+  )
     .addOption(new Option('--message <TEXT>', 'shown to clients in the 503 body (plain text, up to 300 characters)'))
-    .addOption(new Option('--full', 'refuse reads too (every request but nginx\'s own health check)').default(false))
+    .addOption(new Option('--full', "refuse reads too (every request but nginx's own health check)").default(false))
     .addOption(new Option('--retry-after <S>', `Retry-After seconds (default ${DEFAULT_RETRY_AFTER_S})`))
     .action(
       run(async (out, raw, args) => {
         const { dir } = commonOptions(raw as { dir?: string; json?: boolean });
         const action = args[0];
-        if (action !== 'on' && action !== 'off' && action !== 'status') throw new UsageError(`unknown maintenance action '${action ?? ''}'`, 'use `carebox maintenance on [--message TEXT] [--full]`, `carebox maintenance off` or `carebox maintenance status`');
-        if (action !== 'on' && (raw.message !== undefined || raw.full || raw.retryAfter !== undefined)) throw new UsageError(`--message, --full and --retry-after go with \`maintenance on\`, not \`${action}\``);
+        if (action !== 'on' && action !== 'off' && action !== 'status')
+          throw new UsageError(
+            `unknown maintenance action '${action ?? ''}'`,
+            'use `carebox maintenance on [--message TEXT] [--full]`, `carebox maintenance off` or `carebox maintenance status`',
+          );
+        if (action !== 'on' && (raw.message !== undefined || raw.full || raw.retryAfter !== undefined))
+          throw new UsageError(`--message, --full and --retry-after go with \`maintenance on\`, not \`${action}\``);
         const message = raw.message === undefined ? defaultMessage('cli') : parseMaintenanceMessage(raw.message as string);
         const retryAfterS = intFlag('--retry-after', raw.retryAfter as string | undefined, 1, 86_400) ?? DEFAULT_RETRY_AFTER_S;
         if (action === 'status') {
@@ -36,7 +46,11 @@ export function registerMaintenance(program: Command, run: ActionRunner): void {
         }
         const stack = await openStack(dir);
         const s = await withStackLock(stack.root, `maintenance ${action}`, async () =>
-          setMaintenance(stack, action === 'on' ? { mode: raw.full ? 'full' : 'writes', message, retryAfterS, since: new Date().toISOString(), by: 'cli' } : null, (m) => out.log(m)),
+          setMaintenance(
+            stack,
+            action === 'on' ? { mode: raw.full ? 'full' : 'writes', message, retryAfterS, since: new Date().toISOString(), by: 'cli' } : null,
+            (m) => out.log(m),
+          ),
         );
         out.result({ ok: true, maintenance: s });
         out.print(formatMaintenance(s));

@@ -13,7 +13,12 @@ import { openStack } from '../ops/stack.js';
  * container is healthy; 4 when one is not; 2 for an unknown service; 1 on Docker errors.
  */
 export function registerRestart(program: Command, run: ActionRunner): void {
-  withCommon(program.command('restart').description('restart a service: rolling when it has more than one replica').argument('<SERVICE>', 'db, redis, backend, worker, nginx or pgbouncer'))
+  withCommon(
+    program
+      .command('restart')
+      .description('restart a service: rolling when it has more than one replica')
+      .argument('<SERVICE>', 'db, redis, backend, worker, nginx or pgbouncer'),
+  )
     .addOption(new Option('--timeout <S>', 'seconds to wait for each container to become healthy (default 300)'))
     .action(
       run(async (out, raw, args) => {

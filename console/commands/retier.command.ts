@@ -17,7 +17,10 @@ import { readProfile } from '../../installer/commands/plan.command.js';
  * installed mode is kept (previewRetier falls back to the manifest's); buildIntent alone would
  * reset it to `auto`. @throws UsageError on bad flags.
  */
-export function retierIntent(tier: string | undefined, raw: { users?: unknown; size?: unknown; pgbouncer?: unknown; thinkTime?: unknown; profile?: unknown }): Intent {
+export function retierIntent(
+  tier: string | undefined,
+  raw: { users?: unknown; size?: unknown; pgbouncer?: unknown; thinkTime?: unknown; profile?: unknown },
+): Intent {
   const built = buildIntent({
     tier,
     users: raw.users as string | undefined,
@@ -33,13 +36,18 @@ export function retierIntent(tier: string | undefined, raw: { users?: unknown; s
 
 /** The preview as text: sizing changes, per-service actions, then every file's diff. Pure. */
 export function formatRetierPreview(p: RetierPreview): string {
-  const lines = [`Re-tier ${p.from} → ${p.to}: ${p.plan.reasons[0] ?? ''}`, `capacity ${p.plan.capacity.concurrentUsers[0]}–${p.plan.capacity.concurrentUsers[1]} ${p.plan.capacity.unit ?? 'active staff'} (estimate)`, ''];
+  const lines = [
+    `Re-tier ${p.from} → ${p.to}: ${p.plan.reasons[0] ?? ''}`,
+    `capacity ${p.plan.capacity.concurrentUsers[0]}–${p.plan.capacity.concurrentUsers[1]} ${p.plan.capacity.unit ?? 'active staff'} (estimate)`,
+    '',
+  ];
   lines.push(p.sizing.length ? 'Sizing changes:' : 'Sizing: unchanged');
   for (const s of p.sizing) lines.push(`  ${s.path.padEnd(44)} ${s.text}`);
   lines.push('', 'What happens to each service:');
   for (const a of p.actions) lines.push(`  ${a.service.padEnd(10)} ${a.action.padEnd(10)} ${a.detail}`);
   lines.push('', 'Files:');
-  for (const d of p.fileDiffs) lines.push(`  ${d.status.padEnd(9)} ${d.path}${d.path === '.env' && d.status !== 'unchanged' ? ' (secrets: diff not shown)' : ''}`);
+  for (const d of p.fileDiffs)
+    lines.push(`  ${d.status.padEnd(9)} ${d.path}${d.path === '.env' && d.status !== 'unchanged' ? ' (secrets: diff not shown)' : ''}`);
   for (const d of p.fileDiffs.filter((x) => x.diff)) lines.push('', d.diff.trimEnd());
   return lines.join('\n');
 }
@@ -51,7 +59,12 @@ export function formatRetierPreview(p: RetierPreview): string {
  * 3 the host cannot run the tier; 4 new containers not healthy (rolled back); 1 other failures.
  */
 export function registerRetier(program: Command, run: ActionRunner): void {
-  withCommon(program.command('retier').description('re-plan for another tier or user count and apply it as a rolling change').argument('[TIER]', 'default, optimized, horizontal or cluster'))
+  withCommon(
+    program
+      .command('retier')
+      .description('re-plan for another tier or user count and apply it as a rolling change')
+      .argument('[TIER]', 'default, optimized, horizontal or cluster'),
+  )
     .addOption(new Option('--users <N>', 'expected active staff: the smallest tier that serves them'))
     .addOption(new Option('--size <SIZE>', 'hospital size preset in active staff: small, medium, large, network'))
     .addOption(new Option('--think-time <SECONDS>', "mean pause between one person's actions (default: keep the installed profile's)"))
@@ -64,13 +77,22 @@ export function registerRetier(program: Command, run: ActionRunner): void {
       run(async (out: Output, raw, args) => {
         const { dir } = commonOptions(raw as { dir?: string; json?: boolean });
         const tier = args[0];
-        if (!tier && raw.users === undefined && raw.size === undefined) throw new UsageError('retier needs a TIER or --users N', 'e.g. `carebox retier horizontal` or `carebox retier --users 400`');
+        if (!tier && raw.users === undefined && raw.size === undefined)
+          throw new UsageError('retier needs a TIER or --users N', 'e.g. `carebox retier horizontal` or `carebox retier --users 400`');
         const intent = retierIntent(tier, raw);
         const timeoutMs = (intFlag('--timeout', raw.timeout as string | undefined, 10, 3600) ?? 300) * 1000;
         const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !out.json;
         const stack = await openStack(dir);
         const preview = await previewRetier(stack, intent);
-        const doc = { from: preview.from, to: preview.to, sizing: preview.sizing, actions: preview.actions, files: preview.fileDiffs, preflight: preview.preflight, capacity: preview.plan.capacity };
+        const doc = {
+          from: preview.from,
+          to: preview.to,
+          sizing: preview.sizing,
+          actions: preview.actions,
+          files: preview.fileDiffs,
+          preflight: preview.preflight,
+          capacity: preview.plan.capacity,
+        };
         // The preview is the result of a dry run and what a confirmation is about: stdout.
         out.print(formatRetierPreview(preview));
         if (raw.dryRun || preview.noop) {
@@ -79,7 +101,11 @@ export function registerRetier(program: Command, run: ActionRunner): void {
           return 0;
         }
         if (!raw.yes) {
-          if (!interactive) throw new UsageError('re-tiering changes the running stack and needs confirmation, but there is no TTY to ask', 'review the diff (--dry-run), then rerun with --yes');
+          if (!interactive)
+            throw new UsageError(
+              're-tiering changes the running stack and needs confirmation, but there is no TTY to ask',
+              'review the diff (--dry-run), then rerun with --yes',
+            );
           const { confirmPrompt } = await loadInteractiveUi(() => import('../../installer/ui/confirm.prompt.js'));
           if (!(await confirmPrompt(`Apply the re-tier ${preview.from} → ${preview.to} as a rolling change?`))) {
             out.print('Nothing was changed.');
@@ -88,7 +114,9 @@ export function registerRetier(program: Command, run: ActionRunner): void {
         }
         const r = await applyRetier(stack, preview, { timeoutMs }, plainReporter(out));
         out.result({ ok: true, dryRun: false, ...doc, applied: { files: r.files, postgresRestart: r.postgresRestart, tookMs: r.tookMs } });
-        out.print(`Re-tiered ${r.from} → ${r.to} in ${(r.tookMs / 1000).toFixed(1)} s${r.postgresRestart ? ` (PostgreSQL restarted ${r.postgresRestart.when}, ${(r.postgresRestart.downtimeMs / 1000).toFixed(1)} s)` : ''}.`);
+        out.print(
+          `Re-tiered ${r.from} → ${r.to} in ${(r.tookMs / 1000).toFixed(1)} s${r.postgresRestart ? ` (PostgreSQL restarted ${r.postgresRestart.when}, ${(r.postgresRestart.downtimeMs / 1000).toFixed(1)} s)` : ''}.`,
+        );
         return 0;
       }),
     );

@@ -15,8 +15,18 @@ import { openStack } from '../ops/stack.js';
  * Exit 0 scaled and healthy; 4 new containers not healthy (removed again); 2 bad argument.
  */
 export function registerScale(program: Command, run: ActionRunner): void {
-  withCommon(program.command('scale').description('change the replica count of backend or worker (budgets re-checked first)').argument('<SERVICE=N>', 'e.g. backend=3 or worker=2'))
-    .addOption(new Option('--overcommit', 'accept more web processes than usable CPUs (redundancy, not throughput); memory may come only from PostgreSQL\'s page cache share').default(false))
+  withCommon(
+    program
+      .command('scale')
+      .description('change the replica count of backend or worker (budgets re-checked first)')
+      .argument('<SERVICE=N>', 'e.g. backend=3 or worker=2'),
+  )
+    .addOption(
+      new Option(
+        '--overcommit',
+        "accept more web processes than usable CPUs (redundancy, not throughput); memory may come only from PostgreSQL's page cache share",
+      ).default(false),
+    )
     .addOption(new Option('--timeout <S>', 'seconds to wait for the containers to become healthy (default 300)'))
     .action(
       run(async (out, raw, args) => {
@@ -33,12 +43,34 @@ export function registerScale(program: Command, run: ActionRunner): void {
           // its unit), not only a message string.
           const details = err instanceof PreflightError ? (err.details as Partial<ScaleRefusalDetails> | null) : null;
           if (!(err instanceof PreflightError) || !details?.budget) throw err;
-          out.result({ ok: false, error: err.toJSON(), service: details.service, from: details.from, to: details.to, violations: details.violations, budget: details.budget });
+          out.result({
+            ok: false,
+            error: err.toJSON(),
+            service: details.service,
+            from: details.from,
+            to: details.to,
+            violations: details.violations,
+            budget: details.budget,
+          });
           out.log(`error: ${err.message}${err.hint ? `\nhint: ${err.hint}` : ''}`);
           return ExitCode.Preflight;
         }
-        out.result({ ok: true, service: r.service, from: r.from, to: r.to, noop: r.noop, overcommitted: r.overcommitted, files: r.files, budget: r.manifest.plan.budget, tookMs: r.tookMs });
-        out.print(r.noop ? `${service} already runs ${r.to}: nothing changed.` : `Scaled ${service} ${r.from} → ${r.to}${r.overcommitted.length ? ` (overcommitted: ${r.overcommitted.join(', ')})` : ''} in ${(r.tookMs / 1000).toFixed(1)} s.`);
+        out.result({
+          ok: true,
+          service: r.service,
+          from: r.from,
+          to: r.to,
+          noop: r.noop,
+          overcommitted: r.overcommitted,
+          files: r.files,
+          budget: r.manifest.plan.budget,
+          tookMs: r.tookMs,
+        });
+        out.print(
+          r.noop
+            ? `${service} already runs ${r.to}: nothing changed.`
+            : `Scaled ${service} ${r.from} → ${r.to}${r.overcommitted.length ? ` (overcommitted: ${r.overcommitted.join(', ')})` : ''} in ${(r.tookMs / 1000).toFixed(1)} s.`,
+        );
         return 0;
       }),
     );

@@ -40,7 +40,11 @@ export function registerScheduleCommands(backup: Command, run: ActionRunner): vo
         const change = Boolean(raw.at || raw.cron || raw.off);
         if (change) {
           const stack = await openStack(dir);
-          const s = await setSchedule(stack, { at: raw.at as string | undefined, cron: raw.cron as string | undefined, timezone: raw.timezone as string | undefined, off: Boolean(raw.off) }, plainReporter(out));
+          const s = await setSchedule(
+            stack,
+            { at: raw.at as string | undefined, cron: raw.cron as string | undefined, timezone: raw.timezone as string | undefined, off: Boolean(raw.off) },
+            plainReporter(out),
+          );
           out.result({ ok: true, schedule: s });
           out.print(`Backup schedule: ${describeSchedule(s)}. The scheduler service applies it within seconds.`);
           return 0;
@@ -49,14 +53,25 @@ export function registerScheduleCommands(backup: Command, run: ActionRunner): vo
         const s = m.backups?.schedule ?? null;
         const st = { ...emptyStatus(), ...(m.backups?.status ?? {}) };
         const next = s ? catchUp(s, st.lastAttemptAt, new Date()).next : null;
-        out.result({ ok: true, schedule: s, next, scheduler: m.images.scheduler ?? null, offsite: m.backups?.offsite ?? [], keep: m.backups?.keep ?? 7, status: st });
+        out.result({
+          ok: true,
+          schedule: s,
+          next,
+          scheduler: m.images.scheduler ?? null,
+          offsite: m.backups?.offsite ?? [],
+          keep: m.backups?.keep ?? 7,
+          status: st,
+        });
         out.print(
           [
             `Schedule: ${s ? describeSchedule(s) : 'none (set one with --at HH:MM)'}${next ? `; next run ${next}` : ''}`,
             `Scheduler service: ${m.images.scheduler ? `runs ${m.images.scheduler}` : 'not installed (any change with --at/--cron adds it)'}`,
             `Last backup: ${st.lastAttemptAt ? `${st.lastAttemptAt} ${st.lastAttemptOk ? 'ok' : `FAILED (${st.lastAttemptWhy})`}` : 'never'}; last verified ${st.lastSuccessAt ?? 'never'}`,
             `Restore drill: ${st.drill ? `${st.drill.at} ${st.drill.ok ? 'passed' : `FAILED (${st.drill.why})`} in ${(st.drill.durationMs / 1000).toFixed(1)} s` : 'never'}`,
-            ...(m.backups?.offsite ?? []).map((r) => `Off-host ${r.name} (${r.url}): ${st.offsite[r.name] ? `${st.offsite[r.name]!.ok ? 'ok' : `FAILED (${st.offsite[r.name]!.why})`}, last success ${st.offsite[r.name]!.lastSuccessAt ?? 'never'}` : 'no copy yet'}`),
+            ...(m.backups?.offsite ?? []).map(
+              (r) =>
+                `Off-host ${r.name} (${r.url}): ${st.offsite[r.name] ? `${st.offsite[r.name]!.ok ? 'ok' : `FAILED (${st.offsite[r.name]!.why})`}, last success ${st.offsite[r.name]!.lastSuccessAt ?? 'never'}` : 'no copy yet'}`,
+            ),
             ...(st.refusedAt ? [`Last refused for lack of disk space: ${st.refusedAt}`] : []),
           ].join('\n'),
         );
@@ -65,16 +80,42 @@ export function registerScheduleCommands(backup: Command, run: ActionRunner): vo
     );
 
   const offsite = backup.command('offsite').description('restic repositories that receive a copy of every scheduled backup');
-  withCommon(offsite.command('add').description('add a restic repository (created when missing)').argument('<NAME>', 'a short name: usb, dr-site').argument('<REPO>', 'an absolute local path, sftp://user@host[:port]/absolute/path, rest:http(s)://host[:port]/path or s3:http(s)://host[:port]/bucket[/prefix]'))
+  withCommon(
+    offsite
+      .command('add')
+      .description('add a restic repository (created when missing)')
+      .argument('<NAME>', 'a short name: usb, dr-site')
+      .argument(
+        '<REPO>',
+        'an absolute local path, sftp://user@host[:port]/absolute/path, rest:http(s)://host[:port]/path or s3:http(s)://host[:port]/bucket[/prefix]',
+      ),
+  )
     .addOption(new Option('--ssh-key <FILE>', 'SFTP: the private key to log in with (mode 0600)'))
-    .addOption(new Option('--credentials-file <FILE>', 'REST: RESTIC_REST_USERNAME=… and RESTIC_REST_PASSWORD=… lines; S3: AWS_ACCESS_KEY_ID=… and AWS_SECRET_ACCESS_KEY=… (mode 0600; kept in secrets/)'))
+    .addOption(
+      new Option(
+        '--credentials-file <FILE>',
+        'REST: RESTIC_REST_USERNAME=… and RESTIC_REST_PASSWORD=… lines; S3: AWS_ACCESS_KEY_ID=… and AWS_SECRET_ACCESS_KEY=… (mode 0600; kept in secrets/)',
+      ),
+    )
     .action(
       run(async (out, raw, args) => {
         const { dir } = commonOptions(raw as { dir?: string; json?: boolean });
         const stack = await openStack(dir);
-        const r = await addOffsite(stack, { name: args[0]!, url: args[1]!, sshKey: typeof raw.sshKey === 'string' ? raw.sshKey : null, credentialsFile: typeof raw.credentialsFile === 'string' ? raw.credentialsFile : null }, plainReporter(out));
+        const r = await addOffsite(
+          stack,
+          {
+            name: args[0]!,
+            url: args[1]!,
+            sshKey: typeof raw.sshKey === 'string' ? raw.sshKey : null,
+            credentialsFile: typeof raw.credentialsFile === 'string' ? raw.credentialsFile : null,
+          },
+          plainReporter(out),
+        );
         out.result({ ok: true, name: args[0], url: r.url, created: r.created, passwordFile: `${dir}/${INSTALL_FILES.resticPassword}`, password: r.password });
-        if (r.urlHadCredentials) out.log(`warning: the password in the URL was visible to other users (ps) and may be in your shell history; Carebox keeps it in secrets/restic-${args[0]}.credentials only. Next time use --credentials-file.`);
+        if (r.urlHadCredentials)
+          out.log(
+            `warning: the password in the URL was visible to other users (ps) and may be in your shell history; Carebox keeps it in secrets/restic-${args[0]}.credentials only. Next time use --credentials-file.`,
+          );
         if (r.password) {
           out.print(
             [
@@ -92,27 +133,29 @@ export function registerScheduleCommands(backup: Command, run: ActionRunner): vo
         return 0;
       }),
     );
-  withCommon(offsite.command('remove').description('stop copying to a repository (its data stays)').argument('<NAME>'))
-    .action(
-      run(async (out, raw, args) => {
-        const { dir } = commonOptions(raw as { dir?: string; json?: boolean });
-        await removeOffsite(await openStack(dir), args[0]!);
-        out.result({ ok: true, removed: args[0] });
-        out.print(`Repository ${args[0]} removed from carebox.json; its snapshots were not touched.`);
-        return 0;
-      }),
-    );
-  withCommon(offsite.command('list').description('the repositories and their last copy'))
-    .action(
-      run(async (out, raw) => {
-        const { dir } = commonOptions(raw as { dir?: string; json?: boolean });
-        const m = await requireManifest(dir);
-        const list = m.backups?.offsite ?? [];
-        out.result({ ok: true, repositories: list, status: m.backups?.status?.offsite ?? {} });
-        out.print(list.length ? list.map((r) => `${r.name}\t${r.url}\tlast success ${m.backups?.status?.offsite[r.name]?.lastSuccessAt ?? 'never'}`).join('\n') : 'No repositories (add one with `carebox backup offsite add NAME REPO`).');
-        return 0;
-      }),
-    );
+  withCommon(offsite.command('remove').description('stop copying to a repository (its data stays)').argument('<NAME>')).action(
+    run(async (out, raw, args) => {
+      const { dir } = commonOptions(raw as { dir?: string; json?: boolean });
+      await removeOffsite(await openStack(dir), args[0]!);
+      out.result({ ok: true, removed: args[0] });
+      out.print(`Repository ${args[0]} removed from carebox.json; its snapshots were not touched.`);
+      return 0;
+    }),
+  );
+  withCommon(offsite.command('list').description('the repositories and their last copy')).action(
+    run(async (out, raw) => {
+      const { dir } = commonOptions(raw as { dir?: string; json?: boolean });
+      const m = await requireManifest(dir);
+      const list = m.backups?.offsite ?? [];
+      out.result({ ok: true, repositories: list, status: m.backups?.status?.offsite ?? {} });
+      out.print(
+        list.length
+          ? list.map((r) => `${r.name}\t${r.url}\tlast success ${m.backups?.status?.offsite[r.name]?.lastSuccessAt ?? 'never'}`).join('\n')
+          : 'No repositories (add one with `carebox backup offsite add NAME REPO`).',
+      );
+      return 0;
+    }),
+  );
 }
 
 /**
@@ -121,7 +164,7 @@ export function registerScheduleCommands(backup: Command, run: ActionRunner): vo
  * (0 when the backup, its drill and every copy succeeded, else 1).
  */
 export function registerScheduler(program: Command, run: ActionRunner): void {
-  const sched = program.command('scheduler').description('internal: the stack\'s backup scheduler service');
+  const sched = program.command('scheduler').description("internal: the stack's backup scheduler service");
   withCommon(sched.command('run').description('run scheduled backups until stopped (the scheduler service)'))
     .addOption(new Option('--once', 'take one scheduled run now (backup, drill, off-host copies, retention) and exit').default(false))
     .action(

@@ -48,7 +48,9 @@ export function registerStatus(program: Command, run: ActionRunner): void {
         // Which CLI answers and which release the stack runs (they differ until an upgrade finishes).
         const versions = { cli: runningCli(), stack: { version: m.carebox.version, cli: m.cli ?? null } };
         out.result({ ok: s.healthy, ...s, versions });
-        out.print(`${formatStatus(s)}\n${formatVersions({ cli: versions.cli, stack: { root: dir, version: m.carebox.version, server: m.images.server, cli: m.cli ?? null } })}`);
+        out.print(
+          `${formatStatus(s)}\n${formatVersions({ cli: versions.cli, stack: { root: dir, version: m.carebox.version, server: m.images.server, cli: m.cli ?? null } })}`,
+        );
         return s.healthy ? ExitCode.Ok : ExitCode.Unhealthy;
       }),
     );

@@ -12,7 +12,9 @@ import { createSupportBundle } from '../ops/support.ops.js';
  * errors.json). Exit 0; 1 when the file cannot be written.
  */
 export function registerSupportBundle(program: Command, run: ActionRunner): void {
-  withCommon(program.command('support-bundle').description('write a tar.gz for support: versions, configs (secrets redacted), preflight, container states, recent logs'))
+  withCommon(
+    program.command('support-bundle').description('write a tar.gz for support: versions, configs (secrets redacted), preflight, container states, recent logs'),
+  )
     .addOption(new Option('--output <FILE>', 'bundle file (default ./carebox-support-<UTC>.tar.gz)'))
     .addOption(new Option('--lines <N>', 'log lines per container (default 1000)'))
     .action(
@@ -21,7 +23,9 @@ export function registerSupportBundle(program: Command, run: ActionRunner): void
         const lines = intFlag('--lines', raw.lines as string | undefined, 0, 1_000_000) ?? 1000;
         const r = await createSupportBundle(dir, { output: raw.output as string | undefined, lines }, plainReporter(out));
         out.result({ ok: true, ...r });
-        out.print(`Support bundle written: ${r.file} (${(r.bytes / 1024).toFixed(0)} KiB, ${r.contents.length} files${r.errors.length ? `; could not collect: ${r.errors.length} item(s), see errors.json` : ''}).`);
+        out.print(
+          `Support bundle written: ${r.file} (${(r.bytes / 1024).toFixed(0)} KiB, ${r.contents.length} files${r.errors.length ? `; could not collect: ${r.errors.length} item(s), see errors.json` : ''}).`,
+        );
         return 0;
       }),
     );

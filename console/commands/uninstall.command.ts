@@ -46,7 +46,9 @@ export function registerUninstall(program: Command, run: ActionRunner): void {
               purge
                 ? '--purge deletes all patient data and needs confirmation, but there is no TTY to ask'
                 : 'uninstall stops the stack (the records API goes offline) and needs confirmation, but there is no TTY to ask',
-              purge ? 'rerun with --purge --yes if you really mean it (take `carebox backup` first)' : 'rerun with --yes; data volumes and the install root are kept',
+              purge
+                ? 'rerun with --purge --yes if you really mean it (take `carebox backup` first)'
+                : 'rerun with --yes; data volumes and the install root are kept',
             );
           }
           const { confirmPrompt } = await loadInteractiveUi(() => import('../../installer/ui/confirm.prompt.js'));

@@ -21,17 +21,50 @@ export function registerUpgrade(program: Command, run: ActionRunner): void {
   withCommon(program.command('upgrade').description('upgrade the images with a backup first and automatic rollback'))
     .addOption(new Option('--bundle <FILE>', 'offline bundle from `carebox bundle create` (images and templates)'))
     .addOption(new Option('--images <FILE>', 'JSON map of new images (postgres, redis, nginx, pgbouncer, node, server); roles not named keep theirs'))
-    .addOption(new Option('--pg-major-dump-restore', 'allow a PostgreSQL major change: dump with the old server, start the new one on a fresh data directory, restore (app down meanwhile; the old data directory is kept in a volume)').default(false))
-    .addOption(new Option('--maintenance-window', 'confirm a maintenance window for a contract migration (one the running version may not work on): writes answered 503 + Retry-After from the backup until the new version is healthy; a failure restores the backup').default(false))
+    .addOption(
+      new Option(
+        '--pg-major-dump-restore',
+        'allow a PostgreSQL major change: dump with the old server, start the new one on a fresh data directory, restore (app down meanwhile; the old data directory is kept in a volume)',
+      ).default(false),
+    )
+    .addOption(
+      new Option(
+        '--maintenance-window',
+        'confirm a maintenance window for a contract migration (one the running version may not work on): writes answered 503 + Retry-After from the backup until the new version is healthy; a failure restores the backup',
+      ).default(false),
+    )
     .addOption(new Option('--timeout <S>', 'seconds to wait for each rolling step to become healthy (default 300)'))
     .action(
       run(async (out, raw) => {
         const { dir } = commonOptions(raw as { dir?: string; json?: boolean });
         const timeoutMs = (intFlag('--timeout', raw.timeout as string | undefined, 10, 3600) ?? 300) * 1000;
         const stack = await openStack(dir);
-        const r = await upgradeStack(stack, { bundleFile: (raw.bundle as string | undefined) ?? null, imagesFile: (raw.images as string | undefined) ?? null, timeoutMs, pgMajorDumpRestore: Boolean(raw.pgMajorDumpRestore), maintenanceWindow: Boolean(raw.maintenanceWindow) }, plainReporter(out));
-        out.result({ ok: true, from: r.from, to: r.to, backup: r.backup, migrationsApplied: r.migrationsApplied, preservedVolume: r.preservedVolume, migrations: r.migrations, pruned: r.pruned, files: r.files, tookMs: r.tookMs });
-        out.print(`Upgraded in ${(r.tookMs / 1000).toFixed(1)} s (backup ${r.backup}); server ${r.to.server}.${r.preservedVolume ? `\nThe previous PostgreSQL data directory is kept in volume ${r.preservedVolume}; remove it (docker volume rm) once you are satisfied.` : ''}`);
+        const r = await upgradeStack(
+          stack,
+          {
+            bundleFile: (raw.bundle as string | undefined) ?? null,
+            imagesFile: (raw.images as string | undefined) ?? null,
+            timeoutMs,
+            pgMajorDumpRestore: Boolean(raw.pgMajorDumpRestore),
+            maintenanceWindow: Boolean(raw.maintenanceWindow),
+          },
+          plainReporter(out),
+        );
+        out.result({
+          ok: true,
+          from: r.from,
+          to: r.to,
+          backup: r.backup,
+          migrationsApplied: r.migrationsApplied,
+          preservedVolume: r.preservedVolume,
+          migrations: r.migrations,
+          pruned: r.pruned,
+          files: r.files,
+          tookMs: r.tookMs,
+        });
+        out.print(
+          `Upgraded in ${(r.tookMs / 1000).toFixed(1)} s (backup ${r.backup}); server ${r.to.server}.${r.preservedVolume ? `\nThe previous PostgreSQL data directory is kept in volume ${r.preservedVolume}; remove it (docker volume rm) once you are satisfied.` : ''}`,
+        );
         return 0;
       }),
     );

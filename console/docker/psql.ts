@@ -22,9 +22,21 @@ const psqlOn = (database: string, user: string = DB_USER) => PSQL.map((a, i) => 
  * rows of its output, each split into fields.
  * @throws OperationError with psql's message when it fails.
  */
-export async function psqlRows(docker: Docker, dbId: string, sql: string, opts: { timeoutMs?: number; database?: string; /** role to connect as (local socket); default the superuser */ user?: string } = {}): Promise<string[][]> {
-  const r = await execIn(docker, dbId, psqlOn(opts.database ?? DB_NAME, opts.user), { stdin: sql.endsWith('\n') ? sql : `${sql}\n`, timeoutMs: opts.timeoutMs ?? 120_000 });
-  if (r.code !== 0) throw new OperationError(`psql failed in the db container (exit ${r.code}): ${(r.stderr || r.stdout).trim().split('\n').slice(-4).join(' ')}`, 'check `carebox logs db`');
+export async function psqlRows(
+  docker: Docker,
+  dbId: string,
+  sql: string,
+  opts: { timeoutMs?: number; database?: string /** role to connect as (local socket); default the superuser */; user?: string } = {},
+): Promise<string[][]> {
+  const r = await execIn(docker, dbId, psqlOn(opts.database ?? DB_NAME, opts.user), {
+    stdin: sql.endsWith('\n') ? sql : `${sql}\n`,
+    timeoutMs: opts.timeoutMs ?? 120_000,
+  });
+  if (r.code !== 0)
+    throw new OperationError(
+      `psql failed in the db container (exit ${r.code}): ${(r.stderr || r.stdout).trim().split('\n').slice(-4).join(' ')}`,
+      'check `carebox logs db`',
+    );
   return r.stdout
     .split('\n')
     .filter((l) => l !== '')
@@ -61,7 +73,8 @@ export const ROW_COUNTS_SQL =
  * Session settings that fix how values print as text, so a row hashes to the same value in the
  * stack's database and in a scratch restore (time zone, date and interval styles, float digits).
  */
-export const CANONICAL_TEXT_SQL = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, MDY'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 1; SET bytea_output = 'hex';";
+export const CANONICAL_TEXT_SQL =
+  "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, MDY'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 1; SET bytea_output = 'hex';";
 
 /**
  * SQL that prints `schema.table<SEP>checksum` for every user table, sorted: the sum over its rows

@@ -48,10 +48,18 @@ export async function runOnce(docker: Docker, spec: RunOnceSpec): Promise<RunOnc
       Labels: { 'com.carebox.role': 'run-once', ...(spec.labels ?? {}) },
       AttachStdout: true,
       AttachStderr: true,
-      HostConfig: { Binds: spec.binds ?? [], NetworkMode: spec.network ?? 'none', Memory: spec.memoryBytes ?? 512 * 1024 * 1024, SecurityOpt: ['no-new-privileges:true'] },
+      HostConfig: {
+        Binds: spec.binds ?? [],
+        NetworkMode: spec.network ?? 'none',
+        Memory: spec.memoryBytes ?? 512 * 1024 * 1024,
+        SecurityOpt: ['no-new-privileges:true'],
+      },
     });
   } catch (err) {
-    throw new OperationError(`cannot create a container from ${spec.image}: ${(err as Error).message}`, `check that the image exists (docker image ls ${spec.image.split(':')[0]})`);
+    throw new OperationError(
+      `cannot create a container from ${spec.image}: ${(err as Error).message}`,
+      `check that the image exists (docker image ls ${spec.image.split(':')[0]})`,
+    );
   }
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -82,13 +90,17 @@ export async function runOnce(docker: Docker, spec: RunOnceSpec): Promise<RunOnc
     });
     await container.start();
     let timedOut = false;
-    timer = setTimeout(() => {
-      timedOut = true;
-      container.kill().catch(() => undefined);
-    }, spec.timeoutMs ?? 30 * 60_000);
+    timer = setTimeout(
+      () => {
+        timedOut = true;
+        container.kill().catch(() => undefined);
+      },
+      spec.timeoutMs ?? 30 * 60_000,
+    );
     const r = (await container.wait()) as { StatusCode: number };
     await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, 2000))]);
-    if (timedOut) throw new OperationError(`${spec.image} ${spec.cmd[0] ?? ''} did not finish within ${Math.round((spec.timeoutMs ?? 0) / 1000)} s and was stopped`);
+    if (timedOut)
+      throw new OperationError(`${spec.image} ${spec.cmd[0] ?? ''} did not finish within ${Math.round((spec.timeoutMs ?? 0) / 1000)} s and was stopped`);
     return { code: r.StatusCode, stdout: Buffer.concat(outChunks).toString('utf8'), stderr: errText };
   } finally {
     if (timer) clearTimeout(timer);

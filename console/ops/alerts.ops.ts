@@ -35,7 +35,9 @@ export async function alertmanagerContainer(docker: Docker, m: Manifest): Promis
     const mode = m.intent.alerts ?? 'off';
     throw new OperationError(
       `this stack runs no Alertmanager (--alerts ${mode})`,
-      mode === 'external' ? "alerts are evaluated by the hospital's own Prometheus: ask its Alertmanager (the rules are in monitoring/carebox.rules.yml)" : 'turn alerts on with `carebox install --yes --alerts stack`',
+      mode === 'external'
+        ? "alerts are evaluated by the hospital's own Prometheus: ask its Alertmanager (the rules are in monitoring/carebox.rules.yml)"
+        : 'turn alerts on with `carebox install --yes --alerts stack`',
     );
   }
   const c = (await listStackContainers(docker, m.project)).find((x) => x.service === 'alertmanager' && x.state === 'running');
@@ -49,7 +51,11 @@ async function call(docker: Docker, id: string, path: string, body?: unknown): P
   if (body !== undefined) argv.push('--header', 'Content-Type: application/json', '--post-data', JSON.stringify(body));
   argv.push(`${path.startsWith('http') ? path : API + path}`);
   const r = await execIn(docker, id, argv, { timeoutMs: 20_000 });
-  if (r.code !== 0) throw new OperationError(`Alertmanager did not answer ${path.split('?')[0]} (wget exit ${r.code}): ${r.stderr.trim().slice(0, 300)}`, 'see `carebox logs alertmanager`');
+  if (r.code !== 0)
+    throw new OperationError(
+      `Alertmanager did not answer ${path.split('?')[0]} (wget exit ${r.code}): ${r.stderr.trim().slice(0, 300)}`,
+      'see `carebox logs alertmanager`',
+    );
   return r.stdout;
 }
 
@@ -61,7 +67,12 @@ async function call(docker: Docker, id: string, path: string, body?: unknown): P
 export async function listAlerts(docker: Docker, m: Manifest, opts: { includeSilenced?: boolean } = {}): Promise<FiringAlert[]> {
   const id = await alertmanagerContainer(docker, m);
   const q = `/alerts?active=true&silenced=${opts.includeSilenced ? 'true' : 'false'}&inhibited=false&unprocessed=true`;
-  const raw = JSON.parse(await call(docker, id, q)) as { labels?: Record<string, string>; annotations?: Record<string, string>; startsAt?: string; status?: { state?: string } }[];
+  const raw = JSON.parse(await call(docker, id, q)) as {
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    startsAt?: string;
+    status?: { state?: string };
+  }[];
   return raw
     .map((a) => ({
       name: a.labels?.alertname ?? '(unnamed)',
@@ -105,7 +116,10 @@ export interface TestNotificationResult {
 export async function sendTestAlert(docker: Docker, m: Manifest, opts: { waitMs?: number; now?: Date } = {}): Promise<TestNotificationResult> {
   const configured = [...((m.alerts?.email.length ?? 0) > 0 ? ['email'] : []), ...(m.alerts?.webhookUrl ? ['webhook'] : [])];
   if (configured.length === 0) {
-    throw new OperationError('no alert delivery is configured: alerts show only in `carebox alerts` and the console', 'set recipients with `carebox install --yes --alert-email ADDR` (mail goes through SMTP_URL in .env) or `--alert-webhook URL`');
+    throw new OperationError(
+      'no alert delivery is configured: alerts show only in `carebox alerts` and the console',
+      'set recipients with `carebox install --yes --alert-email ADDR` (mail goes through SMTP_URL in .env) or `--alert-webhook URL`',
+    );
   }
   const id = await alertmanagerContainer(docker, m);
   const before = await notificationCounts(docker, id);
@@ -140,7 +154,15 @@ export async function sendTestAlert(docker: Docker, m: Manifest, opts: { waitMs?
  * @returns the silence id.
  * @throws OperationError when Alertmanager is unreachable.
  */
-export async function silenceAlert(docker: Docker, m: Manifest, name: string, durationMs: number, by: string, comment: string, now = new Date()): Promise<string> {
+export async function silenceAlert(
+  docker: Docker,
+  m: Manifest,
+  name: string,
+  durationMs: number,
+  by: string,
+  comment: string,
+  now = new Date(),
+): Promise<string> {
   const id = await alertmanagerContainer(docker, m);
   const body = {
     matchers: [{ name: 'alertname', value: name, isRegex: false, isEqual: true }],

@@ -37,7 +37,19 @@ import { TLS_CERT_FILE, TLS_KEY_FILE } from '../../installer/apply/edge.tls.js';
 import type { StackImages } from '../../installer/render/images.map.js';
 import { CAREBOX_VERSION } from '../../installer/version.js';
 import { execIn } from '../../installer/apply/container.exec.js';
-import { CANONICAL_TEXT_SQL, DB_NAME, DB_USER, parseChecksums, parseRowCounts, pgMajor, psqlRows, PsqlSession, ROW_COUNTS_SQL, serverVersionNum, TABLE_CHECKSUMS_SQL } from '../docker/psql.js';
+import {
+  CANONICAL_TEXT_SQL,
+  DB_NAME,
+  DB_USER,
+  parseChecksums,
+  parseRowCounts,
+  pgMajor,
+  psqlRows,
+  PsqlSession,
+  ROW_COUNTS_SQL,
+  serverVersionNum,
+  TABLE_CHECKSUMS_SQL,
+} from '../docker/psql.js';
 import { backupFits, reserveOverride } from '../../installer/backup/backup.fit.js';
 import { updateBackupStatus } from './backup.metrics.js';
 import { carryOverAuditTrail, type AuditCarryOver } from './restore.audit.js';
@@ -96,7 +108,17 @@ export interface BackupManifest {
  * The install root's files a backup keeps (pgbouncer.ini and the TLS pair only when present). The
  * TLS key keeps its 0600 mode inside the 0700 backup directory, like .env.
  */
-const BACKED_UP_FILES = [INSTALL_FILES.compose, INSTALL_FILES.env, INSTALL_FILES.nginx, INSTALL_FILES.postgres, INSTALL_FILES.redis, INSTALL_FILES.pgbouncerIni, TLS_CERT_FILE, TLS_KEY_FILE, INSTALL_FILES.manifest];
+const BACKED_UP_FILES = [
+  INSTALL_FILES.compose,
+  INSTALL_FILES.env,
+  INSTALL_FILES.nginx,
+  INSTALL_FILES.postgres,
+  INSTALL_FILES.redis,
+  INSTALL_FILES.pgbouncerIni,
+  TLS_CERT_FILE,
+  TLS_KEY_FILE,
+  INSTALL_FILES.manifest,
+];
 
 /** A stamp-named backup directory: `20261129T081530Z`. */
 export const STAMP_RE = /^\d{8}T\d{6}Z$/;
@@ -138,7 +160,13 @@ export async function listBackups(root: string): Promise<string[]> {
   const names = await fs.readdir(dir).catch(() => [] as string[]);
   const out: string[] = [];
   for (const n of names.filter((x) => STAMP_RE.test(x)).sort()) {
-    if (await fs.access(join(dir, n, BACKUP_MANIFEST)).then(() => true, () => false)) out.push(n);
+    if (
+      await fs.access(join(dir, n, BACKUP_MANIFEST)).then(
+        () => true,
+        () => false,
+      )
+    )
+      out.push(n);
   }
   return out;
 }
@@ -159,11 +187,17 @@ export interface BackupResult {
  * @returns the names removed, oldest first.
  */
 export async function pruneBackups(root: string, keep: number, reporter: StepReporter): Promise<string[]> {
-  return step(reporter, 'retention', `Keep the newest ${keep} backups`, async () => {
-    const remove = backupsToPrune(await listBackups(root), keep);
-    for (const n of remove) await fs.rm(join(root, INSTALL_FILES.backups, n), { recursive: true, force: true });
-    return remove;
-  }, (r) => (r.length ? `removed ${r.join(', ')}` : 'nothing to remove'));
+  return step(
+    reporter,
+    'retention',
+    `Keep the newest ${keep} backups`,
+    async () => {
+      const remove = backupsToPrune(await listBackups(root), keep);
+      for (const n of remove) await fs.rm(join(root, INSTALL_FILES.backups, n), { recursive: true, force: true });
+      return remove;
+    },
+    (r) => (r.length ? `removed ${r.join(', ')}` : 'nothing to remove'),
+  );
 }
 
 /**
@@ -190,66 +224,97 @@ export async function createBackup(stack: Stack, opts: { keep?: number; prune?: 
     const stamp = utcStamp();
     const backups = join(stack.root, INSTALL_FILES.backups);
     const final = join(backups, stamp);
-    if (await fs.access(final).then(() => true, () => false)) throw new OperationError(`backup ${final} exists already`, 'wait a second and retry');
+    if (
+      await fs.access(final).then(
+        () => true,
+        () => false,
+      )
+    )
+      throw new OperationError(`backup ${final} exists already`, 'wait a second and retry');
     const partial = join(backups, `.partial-${stamp}`);
     await fs.mkdir(partial, { recursive: true, mode: 0o700 });
     await fs.chmod(partial, 0o700);
     const attemptAt = new Date().toISOString();
     try {
       const dbId = await runningDb(stack);
-      await step(reporter, 'fit', 'Check that the backup fits on the disk', async () => {
-        const size = Number((await psqlRows(stack.docker, dbId, `SELECT pg_database_size('${DB_NAME}');`))[0]?.[0] ?? NaN);
-        const st = await fs.statfs(backups);
-        const fit = backupFits(Number.isFinite(size) ? size : 0, st.bavail * st.bsize, st.blocks * st.bsize, reserveOverride(stack.env));
-        const mib = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MiB`;
-        if (!fit.ok) {
-          await updateBackupStatus(stack.root, (s) => ({ ...s, refusedAt: new Date().toISOString() })).catch(() => undefined);
-          throw new PreflightError(
-            `backup refused before it started: it needs about ${mib(fit.estimateBytes)} plus ${mib(fit.reserveBytes)} that must stay free, but ${join(stack.root, INSTALL_FILES.backups)} has ${mib(fit.freeBytes)} free`,
-            'free disk space (older backups can be removed with `carebox backup --keep N`, logs are capped by the plan) or mount a larger disk at backups/; nothing was written',
-          );
-        }
-        return fit;
-      }, (f) => `needs ~${(f.needBytes / 1024 / 1024).toFixed(0)} MiB with the reserve, ${(f.freeBytes / 1024 / 1024).toFixed(0)} MiB free`);
+      await step(
+        reporter,
+        'fit',
+        'Check that the backup fits on the disk',
+        async () => {
+          const size = Number((await psqlRows(stack.docker, dbId, `SELECT pg_database_size('${DB_NAME}');`))[0]?.[0] ?? NaN);
+          const st = await fs.statfs(backups);
+          const fit = backupFits(Number.isFinite(size) ? size : 0, st.bavail * st.bsize, st.blocks * st.bsize, reserveOverride(stack.env));
+          const mib = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MiB`;
+          if (!fit.ok) {
+            await updateBackupStatus(stack.root, (s) => ({ ...s, refusedAt: new Date().toISOString() })).catch(() => undefined);
+            throw new PreflightError(
+              `backup refused before it started: it needs about ${mib(fit.estimateBytes)} plus ${mib(fit.reserveBytes)} that must stay free, but ${join(stack.root, INSTALL_FILES.backups)} has ${mib(fit.freeBytes)} free`,
+              'free disk space (older backups can be removed with `carebox backup --keep N`, logs are capped by the plan) or mount a larger disk at backups/; nothing was written',
+            );
+          }
+          return fit;
+        },
+        (f) => `needs ~${(f.needBytes / 1024 / 1024).toFixed(0)} MiB with the reserve, ${(f.freeBytes / 1024 / 1024).toFixed(0)} MiB free`,
+      );
       const versionNum = await serverVersionNum(stack.docker, dbId);
       const version = (await psqlRows(stack.docker, dbId, 'SHOW server_version;'))[0]?.[0] ?? String(versionNum);
-      const { tables, checksums, bytes } = await step(reporter, 'dump', 'Dump the database (pg_dump -Fc through the db container)', async (progress) => {
-        // One snapshot for the dump and the row counts: exported by this session, used by pg_dump.
-        const session = await PsqlSession.open(stack.docker, dbId);
-        try {
-          await session.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;');
-          const snapshot = (await session.query('SELECT pg_export_snapshot();'))[0]?.[0];
-          if (!snapshot) throw new OperationError('PostgreSQL did not export a snapshot');
-          const out = createWriteStream(join(partial, DUMP_FILE), { mode: 0o600 });
-          const r = await execIn(stack.docker, dbId, ['pg_dump', '-Fc', `--snapshot=${snapshot}`, '-U', DB_USER, '-d', DB_NAME], { stdout: out, timeoutMs: 6 * 60 * 60_000 });
-          out.end();
-          await once(out, 'finish');
-          if (r.code !== 0) throw new OperationError(`pg_dump failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-4).join(' ')}`, 'check `carebox logs db` and free disk space at the install root');
-          const counted = parseRowCounts(await session.query(ROW_COUNTS_SQL));
-          await session.query(CANONICAL_TEXT_SQL);
-          const checksums = parseChecksums(await session.query(TABLE_CHECKSUMS_SQL));
-          await session.query('COMMIT;');
-          const size = (await fs.stat(join(partial, DUMP_FILE))).size;
-          progress(`${Object.keys(counted).length} tables, ${size} bytes`);
-          return { tables: counted, checksums, bytes: size };
-        } finally {
-          await session.close();
-        }
-      }, (r) => `${Object.keys(r.tables).length} tables, ${(r.bytes / 1024 / 1024).toFixed(1)} MiB`);
-      const files = await step(reporter, 'files', 'Copy the configuration and .env', async () => {
-        const entries: BackupFileEntry[] = [];
-        for (const f of BACKED_UP_FILES) {
-          const src = join(stack.root, f);
-          const st = await fs.stat(src).catch(() => null);
-          if (!st) continue;
-          const rel = join('files', f);
-          await fs.mkdir(join(partial, rel, '..'), { recursive: true, mode: 0o700 });
-          await fs.copyFile(src, join(partial, rel));
-          await fs.chmod(join(partial, rel), f === INSTALL_FILES.env || f === TLS_KEY_FILE ? 0o600 : st.mode & 0o777);
-          entries.push(await fileEntry(partial, rel));
-        }
-        return entries;
-      }, (e) => `${e.length} files`);
+      const { tables, checksums, bytes } = await step(
+        reporter,
+        'dump',
+        'Dump the database (pg_dump -Fc through the db container)',
+        async (progress) => {
+          // One snapshot for the dump and the row counts: exported by this session, used by pg_dump.
+          const session = await PsqlSession.open(stack.docker, dbId);
+          try {
+            await session.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;');
+            const snapshot = (await session.query('SELECT pg_export_snapshot();'))[0]?.[0];
+            if (!snapshot) throw new OperationError('PostgreSQL did not export a snapshot');
+            const out = createWriteStream(join(partial, DUMP_FILE), { mode: 0o600 });
+            const r = await execIn(stack.docker, dbId, ['pg_dump', '-Fc', `--snapshot=${snapshot}`, '-U', DB_USER, '-d', DB_NAME], {
+              stdout: out,
+              timeoutMs: 6 * 60 * 60_000,
+            });
+            out.end();
+            await once(out, 'finish');
+            if (r.code !== 0)
+              throw new OperationError(
+                `pg_dump failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-4).join(' ')}`,
+                'check `carebox logs db` and free disk space at the install root',
+              );
+            const counted = parseRowCounts(await session.query(ROW_COUNTS_SQL));
+            await session.query(CANONICAL_TEXT_SQL);
+            const checksums = parseChecksums(await session.query(TABLE_CHECKSUMS_SQL));
+            await session.query('COMMIT;');
+            const size = (await fs.stat(join(partial, DUMP_FILE))).size;
+            progress(`${Object.keys(counted).length} tables, ${size} bytes`);
+            return { tables: counted, checksums, bytes: size };
+          } finally {
+            await session.close();
+          }
+        },
+        (r) => `${Object.keys(r.tables).length} tables, ${(r.bytes / 1024 / 1024).toFixed(1)} MiB`,
+      );
+      const files = await step(
+        reporter,
+        'files',
+        'Copy the configuration and .env',
+        async () => {
+          const entries: BackupFileEntry[] = [];
+          for (const f of BACKED_UP_FILES) {
+            const src = join(stack.root, f);
+            const st = await fs.stat(src).catch(() => null);
+            if (!st) continue;
+            const rel = join('files', f);
+            await fs.mkdir(join(partial, rel, '..'), { recursive: true, mode: 0o700 });
+            await fs.copyFile(src, join(partial, rel));
+            await fs.chmod(join(partial, rel), f === INSTALL_FILES.env || f === TLS_KEY_FILE ? 0o600 : st.mode & 0o777);
+            entries.push(await fileEntry(partial, rel));
+          }
+          return entries;
+        },
+        (e) => `${e.length} files`,
+      );
       const manifest: BackupManifest = {
         schemaVersion: 1,
         kind: 'carebox-backup',
@@ -270,27 +335,48 @@ export async function createBackup(stack: Stack, opts: { keep?: number; prune?: 
       await fs.writeFile(join(partial, BACKUP_MANIFEST), manifestBytes, { mode: 0o600 });
       await fs.writeFile(join(partial, SIGNATURE_FILE), signManifest(manifestBytes, key), { mode: 0o600 });
       await fs.rename(partial, final);
-      await step(reporter, 'verify', 'Read the backup back and verify it (signature, sha256 of every file)', async () => {
-        try {
-          await verifyBackupManifest(final, key);
-          if ((await sha256File(join(final, DUMP_FILE))) !== manifest.dump.sha256) throw new OperationError('the dump does not match its sha256');
-        } catch (err) {
-          // Never leave an unverified backup that looks complete.
-          await fs.rename(final, join(backups, `.failed-${stamp}`)).catch(() => undefined);
-          throw new OperationError(`backup ${stamp} did not verify after writing: ${(err as Error).message}`, `kept as backups/.failed-${stamp} for inspection; check the disk (dmesg) and retry`);
-        }
-        return 'ok';
-      }, () => 'signature and sha256 of every file match');
+      await step(
+        reporter,
+        'verify',
+        'Read the backup back and verify it (signature, sha256 of every file)',
+        async () => {
+          try {
+            await verifyBackupManifest(final, key);
+            if ((await sha256File(join(final, DUMP_FILE))) !== manifest.dump.sha256) throw new OperationError('the dump does not match its sha256');
+          } catch (err) {
+            // Never leave an unverified backup that looks complete.
+            await fs.rename(final, join(backups, `.failed-${stamp}`)).catch(() => undefined);
+            throw new OperationError(
+              `backup ${stamp} did not verify after writing: ${(err as Error).message}`,
+              `kept as backups/.failed-${stamp} for inspection; check the disk (dmesg) and retry`,
+            );
+          }
+          return 'ok';
+        },
+        () => 'signature and sha256 of every file match',
+      );
       const pruned = opts.prune === false ? [] : await pruneBackups(stack.root, keep, reporter);
       const next: Manifest = { ...m, backups: { ...(m.backups ?? {}), keep, last: stamp } };
       await writeManifest(stack.root, next, stamp);
       const now = new Date().toISOString();
-      stack.manifest = await updateBackupStatus(stack.root, (s) => ({ ...s, lastAttemptAt: attemptAt, lastAttemptOk: true, lastAttemptWhy: null, lastSuccessAt: now, scheduleMissedAt: null }));
+      stack.manifest = await updateBackupStatus(stack.root, (s) => ({
+        ...s,
+        lastAttemptAt: attemptAt,
+        lastAttemptOk: true,
+        lastAttemptWhy: null,
+        lastSuccessAt: now,
+        scheduleMissedAt: null,
+      }));
       return { dir: final, manifest, pruned, keep, tookMs: Date.now() - t0 };
     } catch (err) {
       await fs.rm(partial, { recursive: true, force: true });
       if (!(err instanceof PreflightError)) {
-        await updateBackupStatus(stack.root, (s) => ({ ...s, lastAttemptAt: attemptAt, lastAttemptOk: false, lastAttemptWhy: (err as Error).message.slice(0, 300) })).catch(() => undefined);
+        await updateBackupStatus(stack.root, (s) => ({
+          ...s,
+          lastAttemptAt: attemptAt,
+          lastAttemptOk: false,
+          lastAttemptWhy: (err as Error).message.slice(0, 300),
+        })).catch(() => undefined);
       }
       throw err;
     }
@@ -347,7 +433,11 @@ export interface RestoreOptions {
  * @throws UsageError when the backup has no id and neither `sameInstall` nor `fromOtherInstall` is given,
  *   or another install's backup without `fromOtherInstall`.
  */
-export function backupOrigin(bm: Pick<VerifiedManifest, 'installId' | 'stamp'>, installId: string | undefined, opts: Pick<RestoreOptions, 'fromOtherInstall' | 'sameInstall'>): 'same' | 'other' {
+export function backupOrigin(
+  bm: Pick<VerifiedManifest, 'installId' | 'stamp'>,
+  installId: string | undefined,
+  opts: Pick<RestoreOptions, 'fromOtherInstall' | 'sameInstall'>,
+): 'same' | 'other' {
   if (opts.fromOtherInstall && opts.sameInstall) throw new UsageError('--from-other-install and --same-install exclude each other');
   if (!bm.installId) {
     if (opts.sameInstall) return 'same';
@@ -358,7 +448,8 @@ export function backupOrigin(bm: Pick<VerifiedManifest, 'installId' | 'stamp'>, 
     );
   }
   if (bm.installId === installId) {
-    if (opts.fromOtherInstall) throw new UsageError(`backup ${bm.stamp} is of this install (install id ${bm.installId}), not of another`, 'rerun without --from-other-install');
+    if (opts.fromOtherInstall)
+      throw new UsageError(`backup ${bm.stamp} is of this install (install id ${bm.installId}), not of another`, 'rerun without --from-other-install');
     return 'same';
   }
   if (!opts.fromOtherInstall) {
@@ -399,24 +490,57 @@ export async function restoreBackup(stack: Stack, dirArg: string, opts: RestoreO
   return withStackLock(stack.root, 'restore', run);
 }
 
-async function restoreVerified(stack: Stack, dir: string, key: Buffer | null, staging: string, t0: number, opts: RestoreOptions, reporter: StepReporter): Promise<RestoreResult> {
+async function restoreVerified(
+  stack: Stack,
+  dir: string,
+  key: Buffer | null,
+  staging: string,
+  t0: number,
+  opts: RestoreOptions,
+  reporter: StepReporter,
+): Promise<RestoreResult> {
   {
-    const { manifest: bm, signed } = await step(reporter, 'verify', 'Check the backup (signature, sha256 of every file)', async () => verifyBackupManifest(dir, key, { allowUnsigned: opts.allowUnsigned }), (b) => `backup ${b.manifest.stamp}${b.signed ? ' (signature valid)' : ' (UNSIGNED, accepted with --allow-unsigned)'}: ${Object.keys(b.manifest.tables).length} tables, PostgreSQL ${b.manifest.postgres.version}`);
+    const { manifest: bm, signed } = await step(
+      reporter,
+      'verify',
+      'Check the backup (signature, sha256 of every file)',
+      async () => verifyBackupManifest(dir, key, { allowUnsigned: opts.allowUnsigned }),
+      (b) =>
+        `backup ${b.manifest.stamp}${b.signed ? ' (signature valid)' : ' (UNSIGNED, accepted with --allow-unsigned)'}: ${Object.keys(b.manifest.tables).length} tables, PostgreSQL ${b.manifest.postgres.version}`,
+    );
     const foreign = backupOrigin(bm, stack.manifest.installId, opts) === 'other';
-    const dump = await step(reporter, 'stage', 'Copy the dump aside and check it byte for byte', async () => stageDump(dir, bm.dump, staging), () => `${(bm.dump.bytes / 1024 / 1024).toFixed(1)} MiB, sha256 matches`);
+    const dump = await step(
+      reporter,
+      'stage',
+      'Copy the dump aside and check it byte for byte',
+      async () => stageDump(dir, bm.dump, staging),
+      () => `${(bm.dump.bytes / 1024 / 1024).toFixed(1)} MiB, sha256 matches`,
+    );
     const env = await loadSecrets(stack.root);
     const secrets = env.secrets;
     const dbId = await runningDb(stack);
     const running = await serverVersionNum(stack.docker, dbId);
     if (Number(bm.postgres.major) > Number(pgMajor(running))) {
-      throw new PreflightError(`the backup is from PostgreSQL ${bm.postgres.version}, newer than the running ${pgMajor(running)}`, 'restore it into a stack that runs the same or a newer PostgreSQL major');
+      throw new PreflightError(
+        `the backup is from PostgreSQL ${bm.postgres.version}, newer than the running ${pgMajor(running)}`,
+        'restore it into a stack that runs the same or a newer PostgreSQL major',
+      );
     }
     // What this restore throws away, said before anything changes; the caller confirms it (or --yes).
-    const loss = await step(reporter, 'loss', 'Measure what the restore replaces (writes since the backup)', () => measureRestoreLoss(stack.docker, dbId, bm), (l) => (l.totalLost > 0 ? `${l.totalLost} row(s) written or changed since the backup will be lost` : 'no write since the backup found'));
+    const loss = await step(
+      reporter,
+      'loss',
+      'Measure what the restore replaces (writes since the backup)',
+      () => measureRestoreLoss(stack.docker, dbId, bm),
+      (l) => (l.totalLost > 0 ? `${l.totalLost} row(s) written or changed since the backup will be lost` : 'no write since the backup found'),
+    );
     if (opts.confirm && !(await opts.confirm(loss))) throw new OperationError('restore cancelled: nothing was changed');
     await step(reporter, 'roles', 'Check the database roles (owner, application)', async () => {
       if (env.generated.some((k) => k === 'POSTGRES_OWNER_PASSWORD' || k === 'POSTGRES_APP_PASSWORD')) {
-        throw new OperationError('this install has no owner and application database roles yet (.env lacks their passwords)', 'run `carebox upgrade` (or `carebox install --yes` again) first: it creates them without touching the data');
+        throw new OperationError(
+          'this install has no owner and application database roles yet (.env lacks their passwords)',
+          'run `carebox upgrade` (or `carebox install --yes` again) first: it creates them without touching the data',
+        );
       }
       await applyDbRoles(stack.compose, secrets);
       return `${DB_OWNER_ROLE} restores and migrates`;
@@ -424,75 +548,139 @@ async function restoreVerified(stack: Stack, dir: string, key: Buffer | null, st
     // Every request gets the maintenance 503 (with Retry-After) while the database is swapped; it
     // stays on when the app is left stopped on purpose (the restored data must be inspected first).
     let keepClosed = false;
-    const { tables, audit, migrated, appDownS } = await withMaintenance(stack, { mode: 'full', by: 'restore', keepOn: () => keepClosed, onProgress: (msg) => reporter.progress('loss', msg) }, async () => {
-      const downAt = Date.now();
-      await step(reporter, 'app-down', 'Stop the app (backend, worker) cleanly', async (progress) => `${await stopApp(stack, progress)} container(s) stopped; nginx answers 503 meanwhile`);
-      const aside = `${DB_NAME}_pre_restore_${utcStamp().toLowerCase()}`;
-      await step(reporter, 'restore', 'Restore into a fresh database and swap it in', async (progress) => {
-        // Everything still connected (console sessions, a stray psql) must let go of the database.
-        const terminate = `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '${DB_NAME}' AND pid <> pg_backend_pid();`;
-        await psqlRows(stack.docker, dbId, terminate, { database: 'postgres' });
-        // The superuser only renames and creates the database; the owner role restores into it.
-        await psqlRows(stack.docker, dbId, `ALTER DATABASE "${DB_NAME}" RENAME TO "${aside}";\nCREATE DATABASE "${DB_NAME}" OWNER "${DB_OWNER_ROLE}";\nREVOKE TEMPORARY ON DATABASE "${DB_NAME}" FROM PUBLIC;`, { database: 'postgres' });
-        progress(`previous database kept as ${aside} until the restore is verified`);
-        // As the owner, without the dump's owners and grants (a backup from before the roles has the
-        // superuser in them): the migrate step below grants the app role its privileges again.
-        const r = await execIn(stack.docker, dbId, ['pg_restore', '--exit-on-error', '--single-transaction', '--no-owner', '--no-privileges', '-U', DB_OWNER_ROLE, '-d', DB_NAME], {
-          stdin: createReadStream(dump),
-          timeoutMs: 6 * 60 * 60_000,
+    const { tables, audit, migrated, appDownS } = await withMaintenance(
+      stack,
+      { mode: 'full', by: 'restore', keepOn: () => keepClosed, onProgress: (msg) => reporter.progress('loss', msg) },
+      async () => {
+        const downAt = Date.now();
+        await step(
+          reporter,
+          'app-down',
+          'Stop the app (backend, worker) cleanly',
+          async (progress) => `${await stopApp(stack, progress)} container(s) stopped; nginx answers 503 meanwhile`,
+        );
+        const aside = `${DB_NAME}_pre_restore_${utcStamp().toLowerCase()}`;
+        await step(reporter, 'restore', 'Restore into a fresh database and swap it in', async (progress) => {
+          // Everything still connected (console sessions, a stray psql) must let go of the database.
+          const terminate = `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '${DB_NAME}' AND pid <> pg_backend_pid();`;
+          await psqlRows(stack.docker, dbId, terminate, { database: 'postgres' });
+          // The superuser only renames and creates the database; the owner role restores into it.
+          await psqlRows(
+            stack.docker,
+            dbId,
+            `ALTER DATABASE "${DB_NAME}" RENAME TO "${aside}";\nCREATE DATABASE "${DB_NAME}" OWNER "${DB_OWNER_ROLE}";\nREVOKE TEMPORARY ON DATABASE "${DB_NAME}" FROM PUBLIC;`,
+            { database: 'postgres' },
+          );
+          progress(`previous database kept as ${aside} until the restore is verified`);
+          // As the owner, without the dump's owners and grants (a backup from before the roles has the
+          // superuser in them): the migrate step below grants the app role its privileges again.
+          const r = await execIn(
+            stack.docker,
+            dbId,
+            ['pg_restore', '--exit-on-error', '--single-transaction', '--no-owner', '--no-privileges', '-U', DB_OWNER_ROLE, '-d', DB_NAME],
+            {
+              stdin: createReadStream(dump),
+              timeoutMs: 6 * 60 * 60_000,
+            },
+          );
+          if (r.code !== 0) {
+            await psqlRows(stack.docker, dbId, `${terminate}\nDROP DATABASE IF EXISTS "${DB_NAME}";\nALTER DATABASE "${aside}" RENAME TO "${DB_NAME}";`, {
+              database: 'postgres',
+            }).catch(() => undefined);
+            throw new OperationError(`pg_restore failed (exit ${r.code}); the previous database is back:\n${r.stderr.trim().split('\n').slice(-6).join('\n')}`);
+          }
+          return 'restored';
+        }).catch(async (err: unknown) => {
+          // Serve the previous data again before failing, but only once it is certainly back in place
+          // (never moved, or renamed back): never start the app on a half-restored database.
+          const stillAside = await psqlRows(stack.docker, dbId, `SELECT 1 FROM pg_database WHERE datname = '${aside}';`, { database: 'postgres' }).then(
+            (r) => r.length > 0,
+            () => true,
+          );
+          const back = stillAside
+            ? `the app stays stopped: the previous database is still kept as ${aside} (rename it back to ${DB_NAME} with psql in the db container, then \`carebox restart backend\`)`
+            : await startApp(stack, opts.timeoutMs).then(
+                () => 'the app is serving the previous data again',
+                (e: Error) => `the app did not come back (${e.message}); \`carebox restart backend\` and \`carebox restart worker\` retry`,
+              );
+          if (err instanceof OperationError) throw new OperationError(err.message, `${back}; nothing was restored`, err);
+          throw err;
         });
-        if (r.code !== 0) {
-          await psqlRows(stack.docker, dbId, `${terminate}\nDROP DATABASE IF EXISTS "${DB_NAME}";\nALTER DATABASE "${aside}" RENAME TO "${DB_NAME}";`, { database: 'postgres' }).catch(() => undefined);
-          throw new OperationError(`pg_restore failed (exit ${r.code}); the previous database is back:\n${r.stderr.trim().split('\n').slice(-6).join('\n')}`);
-        }
-        return 'restored';
-      }).catch(async (err: unknown) => {
-        // Serve the previous data again before failing, but only once it is certainly back in place
-        // (never moved, or renamed back): never start the app on a half-restored database.
-        const stillAside = await psqlRows(stack.docker, dbId, `SELECT 1 FROM pg_database WHERE datname = '${aside}';`, { database: 'postgres' }).then((r) => r.length > 0, () => true);
-        const back = stillAside
-          ? `the app stays stopped: the previous database is still kept as ${aside} (rename it back to ${DB_NAME} with psql in the db container, then \`carebox restart backend\`)`
-          : await startApp(stack, opts.timeoutMs).then(
-              () => 'the app is serving the previous data again',
-              (e: Error) => `the app did not come back (${e.message}); \`carebox restart backend\` and \`carebox restart worker\` retry`,
-            );
-        if (err instanceof OperationError) throw new OperationError(err.message, `${back}; nothing was restored`, err);
-        throw err;
-      });
-      const tables = await step(reporter, 'counts', 'Verify row counts against backup.json', async () => {
-        const got = parseRowCounts(await psqlRows(stack.docker, dbId, ROW_COUNTS_SQL, { timeoutMs: 60 * 60_000 }));
-        const diff = compareRowCounts(bm.tables, got);
-        if (diff.length > 0) {
-          keepClosed = true;
-          throw new OperationError(`the restored database does not match the backup: ${diff.join('; ')}`, `the app stays stopped and maintenance on (\`carebox maintenance off\` once resolved) so nothing writes to it; the previous database is kept as ${aside}; inspect with psql in the db container`);
-        }
-        return got;
-      }, (t) => `${Object.keys(t).length} tables match (${Object.values(t).reduce((a, b) => a + b, 0)} rows)`);
-      const audit = await step(reporter, 'audit', 'Carry over the audit trail written since the backup, and record the restore', async () => {
-        const a = await carryOverAuditTrail(stack.docker, dbId, aside, bm.stamp, foreign ? 'all' : 'since-backup', DB_OWNER_ROLE);
-        await psqlRows(stack.docker, dbId, `DROP DATABASE IF EXISTS "${aside}";`, { database: 'postgres' });
-        return a;
-      }, (a) => (a.restoreEventId === null ? 'the backup has no audit trail' : `${a.carried} event(s) since the backup kept; restore recorded as event ${a.restoreEventId}`));
-      // A backup older than the running server image lacks its newest migrations.
-      const migrated = await step(reporter, 'migrate', 'Run pending migrations', async (progress) => {
-        const before = (await psqlRows(stack.docker, dbId, 'SELECT count(*) FROM knex_migrations;').catch(() => [['0']]))[0]?.[0];
-        // Always run: as the owner, it also grants the app role its privileges on the restored tables.
-        await runMigrations(stack.compose, secrets, progress);
-        const after = (await psqlRows(stack.docker, dbId, 'SELECT count(*) FROM knex_migrations;'))[0]?.[0];
-        return before !== after;
-      }, (m) => (m ? 'applied migrations newer than the backup' : 'up to date'));
-      const appDownS = await step(reporter, 'app-up', 'Start the app and wait until it is healthy', async (progress) => {
-        try {
-          await startApp(stack, opts.timeoutMs, progress);
-        } catch (err) {
-          throw new UnhealthyError(`the database was restored, but the app did not become healthy: ${(err as Error).message}`, 'check `carebox logs backend`');
-        }
-        return (Date.now() - downAt) / 1000;
-      }, (s) => `app back after ${s.toFixed(1)} s`);
-      return { tables, audit, migrated, appDownS };
-    });
+        const tables = await step(
+          reporter,
+          'counts',
+          'Verify row counts against backup.json',
+          async () => {
+            const got = parseRowCounts(await psqlRows(stack.docker, dbId, ROW_COUNTS_SQL, { timeoutMs: 60 * 60_000 }));
+            const diff = compareRowCounts(bm.tables, got);
+            if (diff.length > 0) {
+              keepClosed = true;
+              throw new OperationError(
+                `the restored database does not match the backup: ${diff.join('; ')}`,
+                `the app stays stopped and maintenance on (\`carebox maintenance off\` once resolved) so nothing writes to it; the previous database is kept as ${aside}; inspect with psql in the db container`,
+              );
+            }
+            return got;
+          },
+          (t) => `${Object.keys(t).length} tables match (${Object.values(t).reduce((a, b) => a + b, 0)} rows)`,
+        );
+        const audit = await step(
+          reporter,
+          'audit',
+          'Carry over the audit trail written since the backup, and record the restore',
+          async () => {
+            const a = await carryOverAuditTrail(stack.docker, dbId, aside, bm.stamp, foreign ? 'all' : 'since-backup', DB_OWNER_ROLE);
+            await psqlRows(stack.docker, dbId, `DROP DATABASE IF EXISTS "${aside}";`, { database: 'postgres' });
+            return a;
+          },
+          (a) =>
+            a.restoreEventId === null
+              ? 'the backup has no audit trail'
+              : `${a.carried} event(s) since the backup kept; restore recorded as event ${a.restoreEventId}`,
+        );
+        // A backup older than the running server image lacks its newest migrations.
+        const migrated = await step(
+          reporter,
+          'migrate',
+          'Run pending migrations',
+          async (progress) => {
+            const before = (await psqlRows(stack.docker, dbId, 'SELECT count(*) FROM knex_migrations;').catch(() => [['0']]))[0]?.[0];
+            // Always run: as the owner, it also grants the app role its privileges on the restored tables.
+            await runMigrations(stack.compose, secrets, progress);
+            const after = (await psqlRows(stack.docker, dbId, 'SELECT count(*) FROM knex_migrations;'))[0]?.[0];
+            return before !== after;
+          },
+          (m) => (m ? 'applied migrations newer than the backup' : 'up to date'),
+        );
+        const appDownS = await step(
+          reporter,
+          'app-up',
+          'Start the app and wait until it is healthy',
+          async (progress) => {
+            try {
+              await startApp(stack, opts.timeoutMs, progress);
+            } catch (err) {
+              throw new UnhealthyError(
+                `the database was restored, but the app did not become healthy: ${(err as Error).message}`,
+                'check `carebox logs backend`',
+              );
+            }
+            return (Date.now() - downAt) / 1000;
+          },
+          (s) => `app back after ${s.toFixed(1)} s`,
+        );
+        return { tables, audit, migrated, appDownS };
+      },
+    );
     const now = new Date().toISOString();
-    const next: Manifest = { ...stack.manifest, installId: installIdFor(stack.manifest), history: [...stack.manifest.history, { appliedAt: now, action: 'restore', tier: stack.manifest.plan.tier, summary: `database restored from backup ${bm.stamp}` }] };
+    const next: Manifest = {
+      ...stack.manifest,
+      installId: installIdFor(stack.manifest),
+      history: [
+        ...stack.manifest.history,
+        { appliedAt: now, action: 'restore', tier: stack.manifest.plan.tier, summary: `database restored from backup ${bm.stamp}` },
+      ],
+    };
     await writeManifest(stack.root, next, utcStamp());
     stack.manifest = next;
     return { dir, tables, migrated, appDownS, audit, signed, loss, tookMs: Date.now() - t0 };

@@ -30,7 +30,12 @@ const DUMP = 'db.dump';
 /** backup.json is small (row counts, checksums); anything larger is not one. */
 const MANIFEST_MAX_BYTES = 16 * 1024 * 1024;
 
-const entry = z.object({ path: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative(), mode: z.number().int().nonnegative() });
+const entry = z.object({
+  path: z.string(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  bytes: z.number().int().nonnegative(),
+  mode: z.number().int().nonnegative(),
+});
 /** backup.json as restore reads it: only the fields it relies on are checked, the rest passes through. */
 export const backupManifestSchema = z
   .object({
@@ -43,12 +48,22 @@ export const backupManifestSchema = z
     postgres: z.object({ version: z.string(), versionNum: z.number().int(), major: z.string(), database: z.string() }).passthrough(),
     dump: entry.extend({ path: z.literal(DUMP) }),
     tables: z.record(z.string(), z.number().int().nonnegative()),
-    files: z.array(entry.extend({ path: z.string().regex(/^files\/(?:[A-Za-z0-9_-][A-Za-z0-9._-]*\/)*[A-Za-z0-9._-]+$/).refine((p) => !p.split('/').includes('..'), 'no ..') })),
+    files: z.array(
+      entry.extend({
+        path: z
+          .string()
+          .regex(/^files\/(?:[A-Za-z0-9_-][A-Za-z0-9._-]*\/)*[A-Za-z0-9._-]+$/)
+          .refine((p) => !p.split('/').includes('..'), 'no ..'),
+      }),
+    ),
   })
   .passthrough();
 
 async function exists(path: string): Promise<boolean> {
-  return fs.lstat(path).then(() => true, () => false);
+  return fs.lstat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 function inside(child: string, parent: string): boolean {
@@ -82,7 +97,10 @@ export async function resolveBackupDir(root: string, dirArg: string, opts: { fro
       if (real && realBackups && inside(real, realBackups)) within.push(real);
     }
     if (within.length === 0) {
-      throw new UsageError(`${dirArg} is outside this install's backups folder (${backups}), or a symlink leading out of it`, 'restore a backup from somewhere else only with --from-path DIR, and only one you trust');
+      throw new UsageError(
+        `${dirArg} is outside this install's backups folder (${backups}), or a symlink leading out of it`,
+        'restore a backup from somewhere else only with --from-path DIR, and only one you trust',
+      );
     }
     dir = within[0]!;
   }
@@ -127,14 +145,21 @@ export type VerifiedManifest = z.infer<typeof backupManifestSchema>;
  * @throws UntrustedBackupError (exit 5) for a missing or wrong signature; UsageError (exit 2) for a
  *   manifest that is not a Carebox backup; OperationError (exit 1) for a missing or corrupt file.
  */
-export async function verifyBackupManifest(dir: string, key: Buffer | null, opts: { allowUnsigned?: boolean } = {}): Promise<{ manifest: VerifiedManifest; signed: boolean }> {
+export async function verifyBackupManifest(
+  dir: string,
+  key: Buffer | null,
+  opts: { allowUnsigned?: boolean } = {},
+): Promise<{ manifest: VerifiedManifest; signed: boolean }> {
   const bytes = await readNoFollow(join(dir, MANIFEST_FILE), MANIFEST_MAX_BYTES);
   const sig = await readNoFollow(join(dir, SIGNATURE_FILE), 4096).catch((err: unknown) => {
     if (err instanceof OperationError && (err.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return null;
     throw err;
   });
   if (sig === null && !opts.allowUnsigned) {
-    throw new UntrustedBackupError(`backup ${dir} is not signed (no ${SIGNATURE_FILE})`, 'a backup made before Carebox signed its backups: check where it came from, then rerun with --allow-unsigned');
+    throw new UntrustedBackupError(
+      `backup ${dir} is not signed (no ${SIGNATURE_FILE})`,
+      'a backup made before Carebox signed its backups: check where it came from, then rerun with --allow-unsigned',
+    );
   }
   if (sig !== null && (key === null || !manifestSignatureValid(bytes, sig.toString('utf8'), key))) {
     throw new UntrustedBackupError(
@@ -150,11 +175,23 @@ export async function verifyBackupManifest(dir: string, key: Buffer | null, opts
   }
   const parsed = backupManifestSchema.safeParse(json);
   if (!parsed.success) {
-    throw new UsageError(`${dir} is not a Carebox backup: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new UsageError(
+      `${dir} is not a Carebox backup: ${parsed.error.issues
+        .slice(0, 3)
+        .map((i) => `${i.path.join('.')}: ${i.message}`)
+        .join('; ')}`,
+    );
   }
   for (const f of parsed.data.files) {
-    const got = await readNoFollow(join(dir, f.path), Number.MAX_SAFE_INTEGER).then((b) => createHash('sha256').update(b).digest('hex'), () => null);
-    if (got !== f.sha256) throw new OperationError(`backup ${parsed.data.stamp}: ${f.path} ${got ? 'does not match its sha256 (corrupt)' : 'is missing'}`, 'use another backup (`ls backups/`)');
+    const got = await readNoFollow(join(dir, f.path), Number.MAX_SAFE_INTEGER).then(
+      (b) => createHash('sha256').update(b).digest('hex'),
+      () => null,
+    );
+    if (got !== f.sha256)
+      throw new OperationError(
+        `backup ${parsed.data.stamp}: ${f.path} ${got ? 'does not match its sha256 (corrupt)' : 'is missing'}`,
+        'use another backup (`ls backups/`)',
+      );
   }
   return { manifest: parsed.data, signed: sig !== null };
 }
@@ -172,7 +209,10 @@ export async function stageDump(dir: string, dump: VerifiedManifest['dump'], sta
   try {
     fh = await fs.open(join(dir, DUMP), constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (err) {
-    throw new OperationError(`backup ${dir}: ${DUMP} is ${(err as NodeJS.ErrnoException).code === 'ELOOP' ? 'a symlink' : 'missing'}`, 'use another backup (`ls backups/`)');
+    throw new OperationError(
+      `backup ${dir}: ${DUMP} is ${(err as NodeJS.ErrnoException).code === 'ELOOP' ? 'a symlink' : 'missing'}`,
+      'use another backup (`ls backups/`)',
+    );
   }
   const hash = createHash('sha256');
   let bytes = 0;

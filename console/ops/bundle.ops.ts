@@ -24,7 +24,13 @@ import { CAREBOX_VERSION } from '../../installer/version.js';
 import { step } from './stack.js';
 
 /** Template files a bundle carries, relative to the package root. */
-export const TEMPLATE_FILES = ['compose-templates/carebox.compose.yml', 'compose-templates/postgresql.conf.eta', 'compose-templates/redis.conf.eta', 'compose-templates/pgbouncer.ini.eta', 'nginx/nginx.conf.eta'];
+export const TEMPLATE_FILES = [
+  'compose-templates/carebox.compose.yml',
+  'compose-templates/postgresql.conf.eta',
+  'compose-templates/redis.conf.eta',
+  'compose-templates/pgbouncer.ini.eta',
+  'nginx/nginx.conf.eta',
+];
 
 /** Default bundle file name: `carebox-bundle-<version>-<UTC stamp>.tar.gz`. Pure. */
 export function defaultBundleName(version: string, stamp: string): string {
@@ -46,7 +52,10 @@ export interface BundleResult {
  */
 async function saveImages(docker: Docker, refs: string[], path: string): Promise<{ sha256: string; bytes: number }> {
   const stream = (await new Promise<NodeJS.ReadableStream>((resolvePromise, reject) =>
-    docker.modem.dial({ path: '/images/get?', method: 'GET', options: { names: refs }, isStream: true, statusCodes: { 200: true, 404: 'no such image', 500: 'server error' } }, (err: unknown, s: unknown) => (err ? reject(err) : resolvePromise(s as NodeJS.ReadableStream))),
+    docker.modem.dial(
+      { path: '/images/get?', method: 'GET', options: { names: refs }, isStream: true, statusCodes: { 200: true, 404: 'no such image', 500: 'server error' } },
+      (err: unknown, s: unknown) => (err ? reject(err) : resolvePromise(s as NodeJS.ReadableStream)),
+    ),
   )) as NodeJS.ReadableStream;
   const out = createWriteStream(path, { mode: 0o600 });
   const h = createHash('sha256');
@@ -67,7 +76,12 @@ async function saveImages(docker: Docker, refs: string[], path: string): Promise
  *   `./carebox-bundle-<version>-<stamp>.tar.gz`.
  * @throws UsageError when --output names a missing directory or an existing file; OperationError when an image of the manifest is missing locally or the export fails.
  */
-export async function createBundle(docker: Docker, m: Manifest, opts: { output?: string; includePgbouncer?: boolean }, reporter: StepReporter): Promise<BundleResult> {
+export async function createBundle(
+  docker: Docker,
+  m: Manifest,
+  opts: { output?: string; includePgbouncer?: boolean },
+  reporter: StepReporter,
+): Promise<BundleResult> {
   const output = resolve(opts.output ?? defaultBundleName(CAREBOX_VERSION, utcStamp()));
   const roles: [string, string][] = [
     ['postgres', m.images.postgres],
@@ -76,7 +90,8 @@ export async function createBundle(docker: Docker, m: Manifest, opts: { output?:
     ['server', m.images.server],
   ];
   // PgBouncer is in the bundle whenever it exists here: the target host may plan a tier that needs it.
-  if (opts.includePgbouncer !== false && (m.plan.sizing.pgbouncer || (await imageExists(docker, m.images.pgbouncer)))) roles.push(['pgbouncer', m.images.pgbouncer]);
+  if (opts.includePgbouncer !== false && (m.plan.sizing.pgbouncer || (await imageExists(docker, m.images.pgbouncer))))
+    roles.push(['pgbouncer', m.images.pgbouncer]);
   // Prometheus, Alertmanager and the exporters when the stack runs them (--alerts stack).
   if (m.plan.sizing.monitoring) for (const k of MONITORING_IMAGES) roles.push([k, m.images[k] ?? DEFAULT_IMAGES[k]]);
   // restic (off-host copies, `restore --from-restic`): required when the install copies off-host, else whenever it exists here.
@@ -93,19 +108,34 @@ export async function createBundle(docker: Docker, m: Manifest, opts: { output?:
  * @throws UsageError when the output names a missing directory or an existing file; OperationError
  *   when an image is missing locally or the export fails.
  */
-export async function writeBundle(docker: Docker, roles: [string, string][], opts: { output: string; version: string }, reporter: StepReporter): Promise<BundleResult> {
+export async function writeBundle(
+  docker: Docker,
+  roles: [string, string][],
+  opts: { output: string; version: string },
+  reporter: StepReporter,
+): Promise<BundleResult> {
   const t0 = Date.now();
   const output = resolve(opts.output);
   await checkNewOutputFile(output);
   const missing: string[] = [];
   for (const [role, ref] of roles) if (!(await imageExists(docker, ref))) missing.push(`${role} (${ref})`);
-  if (missing.length) throw new OperationError(`images of this install are missing locally: ${missing.join(', ')}`, 'run `carebox install` (or `docker load`) so every image exists, then retry');
+  if (missing.length)
+    throw new OperationError(
+      `images of this install are missing locally: ${missing.join(', ')}`,
+      'run `carebox install` (or `docker load`) so every image exists, then retry',
+    );
   const tmp = await mkdtemp(join(tmpdir(), 'carebox-bundle-'));
   try {
     const imageIds: Record<string, string> = {};
     for (const [, ref] of roles) imageIds[ref] = (await docker.getImage(ref).inspect()).Id;
     const refs = [...new Set(roles.map(([, r]) => r))];
-    const saved = await step(reporter, 'save', `Export ${refs.length} images (docker save through the API)`, () => saveImages(docker, refs, join(tmp, BUNDLE_IMAGES)), (s) => `${(s.bytes / 1024 / 1024).toFixed(0)} MiB`);
+    const saved = await step(
+      reporter,
+      'save',
+      `Export ${refs.length} images (docker save through the API)`,
+      () => saveImages(docker, refs, join(tmp, BUNDLE_IMAGES)),
+      (s) => `${(s.bytes / 1024 / 1024).toFixed(0)} MiB`,
+    );
     const templates: Record<string, string> = {};
     for (const f of TEMPLATE_FILES) {
       const dest = join(tmp, BUNDLE_TEMPLATES, f);

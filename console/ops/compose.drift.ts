@@ -58,6 +58,10 @@ export function findDrift(containers: StackContainer[], hashes: Record<string, s
 /** One line per drifting service, for messages. Pure. */
 export function formatDrift(drift: ServiceDrift[]): string {
   return drift
-    .map((d) => (d.orphan ? `${d.service}: ${d.running} container(s) of a service no longer in compose.yml` : `${d.service}: ${d.running}/${d.expected} running${d.stale.length ? `, ${d.stale.length} with an outdated config (${d.stale.map((s) => `#${s.number}`).join(', ')})` : ''}`))
+    .map((d) =>
+      d.orphan
+        ? `${d.service}: ${d.running} container(s) of a service no longer in compose.yml`
+        : `${d.service}: ${d.running}/${d.expected} running${d.stale.length ? `, ${d.stale.length} with an outdated config (${d.stale.map((s) => `#${s.number}`).join(', ')})` : ''}`,
+    )
     .join('; ');
 }

@@ -39,7 +39,8 @@ export function demoDataSummary(result: Record<string, unknown>): string {
   if (result.action === 'remove') {
     const r = o(result.removed);
     const where = tenant ? `data set '${tenant}'` : 'every data set';
-    if (n(r.patients) + n(r.appointments) + n(r.clinicians) + n(r.users) === 0) return tenant ? `No synthetic data matched data set '${tenant}': nothing was removed.` : 'There is no synthetic data: nothing was removed.';
+    if (n(r.patients) + n(r.appointments) + n(r.clinicians) + n(r.users) === 0)
+      return tenant ? `No synthetic data matched data set '${tenant}': nothing was removed.` : 'There is no synthetic data: nothing was removed.';
     return `Removed synthetic data of ${where}: ${plural(n(r.patients), 'patient')}, ${plural(n(r.appointments), 'appointment')}, ${plural(n(r.clinicians), 'clinician')}, ${plural(n(r.users), 'sign-in account')}.`;
   }
   const p = o(result.patients);
@@ -70,7 +71,11 @@ export function mrnPrefixOf(tenant: string): string {
  */
 export async function runDemoData(stack: Pick<Stack, 'compose'>, r: DemoDataRequest, onProgress?: (line: string) => void): Promise<Record<string, unknown>> {
   const res = await stack.compose.runOnce('backend', demoDataArgs(r), { ...DIRECT_DB_ENV }, onProgress);
-  const line = res.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  const line = res.stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .pop();
   try {
     if (line) return JSON.parse(line) as Record<string, unknown>;
   } catch {

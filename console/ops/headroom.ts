@@ -63,7 +63,10 @@ export function overcommitReasons(plan: Pick<Plan, 'budget' | 'host'>): string[]
   const w = plan.budget.workerProcesses;
   if (w.demand > w.limit) out.push(`${w.demand} web/queue processes on ${w.limit} usable CPUs (redundancy, not throughput)`);
   const m = plan.budget.memoryBytes;
-  if (m.demand > m.limit) out.push(`container memory limits ${(m.demand / 1024 ** 3).toFixed(2)} GiB over ${(m.limit / 1024 ** 3).toFixed(2)} GiB usable (borrowed from PostgreSQL's page cache)`);
+  if (m.demand > m.limit)
+    out.push(
+      `container memory limits ${(m.demand / 1024 ** 3).toFixed(2)} GiB over ${(m.limit / 1024 ** 3).toFixed(2)} GiB usable (borrowed from PostgreSQL's page cache)`,
+    );
   return out;
 }
 
@@ -96,8 +99,14 @@ export function headroom(plan: Plan, load: { requests: number | null; activeSess
 
 /** One line for `status` and the console. Pure. */
 export function formatHeadroom(h: Headroom): string {
-  const acts = h.actionsPerSecond === null ? 'actions/s unknown (nginx log unreadable)' : `${h.actionsPerSecond} actions/s (${h.actionsPercent ?? '–'} % of ${h.capacity.actionsPerSecond})`;
-  const sess = h.activeSessions === null ? 'sessions unknown (Redis unreadable)' : `${h.activeSessions} active sessions (${h.sessionsPercent ?? '–'} % of ${h.capacity.staff} ${h.capacity.unit})`;
+  const acts =
+    h.actionsPerSecond === null
+      ? 'actions/s unknown (nginx log unreadable)'
+      : `${h.actionsPerSecond} actions/s (${h.actionsPercent ?? '–'} % of ${h.capacity.actionsPerSecond})`;
+  const sess =
+    h.activeSessions === null
+      ? 'sessions unknown (Redis unreadable)'
+      : `${h.activeSessions} active sessions (${h.sessionsPercent ?? '–'} % of ${h.capacity.staff} ${h.capacity.unit})`;
   return `Load (last ${h.windowS} s): ${acts}, ${sess}; capacity ${h.capacity.source}`;
 }
 
@@ -109,7 +118,9 @@ export async function recentApiRequests(docker: Docker, nginxIds: string[], wind
     try {
       const raw = (await docker.getContainer(id).logs({ stdout: true, stderr: false, since, follow: false })) as unknown;
       const buf = Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw));
-      const text = demuxDockerLogs(buf).frames.map((f) => f.text).join('');
+      const text = demuxDockerLogs(buf)
+        .frames.map((f) => f.text)
+        .join('');
       total = (total ?? 0) + countApiRequests(text, since * 1000);
     } catch {
       // this container's log could not be read
@@ -126,7 +137,10 @@ export async function recentApiRequests(docker: Docker, nginxIds: string[], wind
 export async function activeSessions(docker: Docker, redisId: string | undefined, auth: string | null = null): Promise<number | null> {
   if (!redisId) return null;
   try {
-    const out = await execIn(docker, redisId, ['redis-cli', '-h', '127.0.0.1', '--scan', '--pattern', SESSION_KEY_PATTERN], { timeoutMs: 15_000, ...(auth ? { env: [`REDISCLI_AUTH=${auth}`] } : {}) });
+    const out = await execIn(docker, redisId, ['redis-cli', '-h', '127.0.0.1', '--scan', '--pattern', SESSION_KEY_PATTERN], {
+      timeoutMs: 15_000,
+      ...(auth ? { env: [`REDISCLI_AUTH=${auth}`] } : {}),
+    });
     if (out.code !== 0) return null;
     return out.stdout.split('\n').filter((l) => l.trim() !== '').length;
   } catch {

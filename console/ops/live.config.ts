@@ -33,8 +33,12 @@ export async function reloadPostgresConf(docker: Docker, dbId: string): Promise<
   await psqlRows(docker, dbId, 'SELECT pg_reload_conf();');
   // The postmaster applies the reload asynchronously; give it a moment before asking.
   await new Promise((r) => setTimeout(r, 700));
-  const errors = await psqlRows(docker, dbId, 'SELECT name, error FROM pg_file_settings WHERE error IS NOT NULL AND error <> \'setting could not be applied\';');
-  if (errors.length > 0) throw new OperationError(`PostgreSQL rejected postgresql.conf: ${errors.map((r) => `${r[0]}: ${r[1]}`).join('; ')}`, 'the running server keeps its previous settings; check the rendered file');
+  const errors = await psqlRows(docker, dbId, "SELECT name, error FROM pg_file_settings WHERE error IS NOT NULL AND error <> 'setting could not be applied';");
+  if (errors.length > 0)
+    throw new OperationError(
+      `PostgreSQL rejected postgresql.conf: ${errors.map((r) => `${r[0]}: ${r[1]}`).join('; ')}`,
+      'the running server keeps its previous settings; check the rendered file',
+    );
   return (await psqlRows(docker, dbId, 'SELECT name FROM pg_settings WHERE pending_restart ORDER BY name;')).map((r) => r[0]!);
 }
 
@@ -65,7 +69,8 @@ export async function setRedisLimits(stack: Stack, redis: { maxClients: number; 
     ['maxmemory-policy', redis.maxMemoryPolicy],
   ] as const) {
     const out = await redisCli(stack, r.id, ['CONFIG', 'SET', k, v]);
-    if (out.code !== 0 || !/^OK/m.test(out.stdout)) throw new OperationError(`redis CONFIG SET ${k} ${v} failed: ${(out.stdout + out.stderr).trim().slice(0, 300)}`);
+    if (out.code !== 0 || !/^OK/m.test(out.stdout))
+      throw new OperationError(`redis CONFIG SET ${k} ${v} failed: ${(out.stdout + out.stderr).trim().slice(0, 300)}`);
   }
 }
 
@@ -82,7 +87,12 @@ export async function runningRedisMaxClients(stack: Stack): Promise<number | nul
  * Apply every changed file that can be applied live (nginx reload, pg_reload_conf, Redis CONFIG
  * SET). Returns the PostgreSQL settings that still need a restart.
  */
-export async function applyLiveConfig(stack: Stack, plan: Plan, changes: FileChange[], onProgress: (m: string) => void): Promise<{ postgresPendingRestart: string[] }> {
+export async function applyLiveConfig(
+  stack: Stack,
+  plan: Plan,
+  changes: FileChange[],
+  onProgress: (m: string) => void,
+): Promise<{ postgresPendingRestart: string[] }> {
   let pending: string[] = [];
   if (changed(changes, INSTALL_FILES.postgres)) {
     const [db] = (await serviceContainers(stack, 'db')).filter((c) => c.state === 'running');
@@ -95,7 +105,8 @@ export async function applyLiveConfig(stack: Stack, plan: Plan, changes: FileCha
     await setRedisLimits(stack, plan.sizing.redis);
     onProgress(`redis: CONFIG SET maxclients ${plan.sizing.redis.maxClients}, maxmemory ${plan.sizing.redis.maxMemoryBytes}`);
   }
-  if (changed(changes, INSTALL_FILES.nginx)) await reloadNginxOrRevert(stack.docker, { root: stack.root, project: stack.manifest.project }, changes, onProgress);
+  if (changed(changes, INSTALL_FILES.nginx))
+    await reloadNginxOrRevert(stack.docker, { root: stack.root, project: stack.manifest.project }, changes, onProgress);
   // The rules carry the planned replica count (BackendReplicasMissing): Prometheus re-reads its
   // directory-mounted files on SIGHUP. Alertmanager's file is a Compose secret: a restart mounts it anew.
   if (plan.sizing.monitoring) {

@@ -44,7 +44,11 @@ export class ActionFactory {
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     const d = this.data;
     const hot = (): string => d.hotPatientIds[Math.floor(this.random() * d.hotPatientIds.length)]!;
-    const search = (): HttpStep => ({ method: 'GET', path: `${API}/patients?q=${encodeURIComponent(syntheticMrn(d.mrnPrefix, 1 + Math.floor(this.random() * d.patientCount)))}&limit=5`, headers });
+    const search = (): HttpStep => ({
+      method: 'GET',
+      path: `${API}/patients?q=${encodeURIComponent(syntheticMrn(d.mrnPrefix, 1 + Math.floor(this.random() * d.patientCount)))}&limit=5`,
+      headers,
+    });
     const open = (id: string): HttpStep => ({ method: 'GET', path: `${API}/patients/${id}`, headers });
     const appointments = (id: string): HttpStep => ({ method: 'GET', path: `${API}/appointments?patientId=${id}&limit=10`, headers });
     const book = (id: string): HttpStep => ({

@@ -84,7 +84,8 @@ export function isLoopbackHost(hostname: string): boolean {
  */
 export function runLoad(options: LoadOptions): Promise<LoadStats> {
   const target = new URL(options.url);
-  if (!isLoopbackHost(target.hostname) && !(options.allowedHosts ?? []).includes(target.hostname)) throw new Error(`load runs target loopback only, not ${target.hostname}`);
+  if (!isLoopbackHost(target.hostname) && !(options.allowedHosts ?? []).includes(target.hostname))
+    throw new Error(`load runs target loopback only, not ${target.hostname}`);
   if (!Number.isInteger(options.connections) || options.connections < 1) throw new Error('connections must be a whole number ≥ 1');
   if (!(options.durationS > 0)) throw new Error('durationS must be > 0');
   const latency = new LatencyRecorder();

@@ -105,7 +105,10 @@ export function mixRequests(token: string, data: MixData, options: MixOptions): 
       method: 'GET',
       path: `${API}/patients`,
       headers,
-      setupRequest: (req) => ({ ...req, path: `${API}/patients?q=${encodeURIComponent(syntheticMrn(data.mrnPrefix, pick1(data.patientCount, random)))}&limit=5` }),
+      setupRequest: (req) => ({
+        ...req,
+        path: `${API}/patients?q=${encodeURIComponent(syntheticMrn(data.mrnPrefix, pick1(data.patientCount, random)))}&limit=5`,
+      }),
       onResponse: (status, body, context: Ctx) => {
         context.patientId = undefined;
         if (status !== 200) return;

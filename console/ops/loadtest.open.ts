@@ -165,7 +165,15 @@ class Meter {
   private request(step: HttpStep): Promise<HttpAnswer> {
     return new Promise((resolve, reject) => {
       const req = http.request(
-        { protocol: this.base.protocol, hostname: this.base.hostname, port: this.base.port, method: step.method, path: step.path, headers: step.headers ?? {}, agent: this.agent },
+        {
+          protocol: this.base.protocol,
+          hostname: this.base.hostname,
+          port: this.base.port,
+          method: step.method,
+          path: step.path,
+          headers: step.headers ?? {},
+          agent: this.agent,
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -193,10 +201,23 @@ class Meter {
       actionsPerSecond: round2(this.completed / Math.max(wallS, 1e-9)),
       requests: this.requests,
       requestsPerSecond: Math.round(this.requests / Math.max(wallS, 1e-9)),
-      latency: { p50: round2(this.latency.percentile(50)), p95: round2(this.latency.percentile(95)), p99: round2(this.latency.percentile(99)), mean: round2(this.latency.meanMs), max: round2(this.latency.max) },
+      latency: {
+        p50: round2(this.latency.percentile(50)),
+        p95: round2(this.latency.percentile(95)),
+        p99: round2(this.latency.percentile(99)),
+        mean: round2(this.latency.meanMs),
+        max: round2(this.latency.max),
+      },
       actionResponseTimeS: Math.round(this.actionLatency.meanMs) / 1000,
       lateStarts: this.lateStarts,
-      errors: { total, rate: attempts === 0 ? 0 : total / attempts, socket: this.socket, timeouts: this.timeouts, non2xx: this.non2xx, statusCodes: this.statusCodes },
+      errors: {
+        total,
+        rate: attempts === 0 ? 0 : total / attempts,
+        socket: this.socket,
+        timeouts: this.timeouts,
+        non2xx: this.non2xx,
+        statusCodes: this.statusCodes,
+      },
     };
   }
 }
@@ -232,10 +253,13 @@ class Sleeper {
     return new Promise((resolve) => {
       if (this.signal?.aborted) return resolve();
       const entry = {
-        timer: setTimeout(() => {
-          this.pending.delete(entry);
-          resolve();
-        }, Math.max(0, ms)),
+        timer: setTimeout(
+          () => {
+            this.pending.delete(entry);
+            resolve();
+          },
+          Math.max(0, ms),
+        ),
         wake: resolve,
       };
       this.pending.add(entry);

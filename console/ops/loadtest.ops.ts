@@ -120,7 +120,19 @@ export interface LoadtestResult {
   levels: LevelSummary[];
   stoppedBecause: string;
   /** The closed-loop runs of virtual staff with think time; the last one decides. */
-  proof: { staff: number; durationS: number; actionsPerSecond: number; requestsPerSecond: number; p50Ms: number; p95Ms: number; p99Ms: number; errors: number; errorRate: number; held: boolean; reason: string | null }[];
+  proof: {
+    staff: number;
+    durationS: number;
+    actionsPerSecond: number;
+    requestsPerSecond: number;
+    p50Ms: number;
+    p95Ms: number;
+    p99Ms: number;
+    errors: number;
+    errorRate: number;
+    held: boolean;
+    reason: string | null;
+  }[];
   /** Closed-loop connections without pause sustained at p95 ≤ 200 ms (null when skipped). */
   saturation: { connections: number; requestsPerSecond: number; p95Ms: number; stoppedBecause: string } | null;
   /** What went into carebox.json (plan.capacity.measured), or null with the reason. */
@@ -228,7 +240,11 @@ async function post(url: string, body: unknown, token?: string): Promise<{ statu
 async function getJson(url: string, token: string): Promise<any> {
   const r = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(30_000) });
   const body = (await r.json().catch(() => null)) as any;
-  if (!r.ok) throw new OperationError(`GET ${new URL(url).pathname}: HTTP ${r.status} ${body?.error?.code ?? ''}`.trim(), 'check `carebox status` and `carebox logs backend`');
+  if (!r.ok)
+    throw new OperationError(
+      `GET ${new URL(url).pathname}: HTTP ${r.status} ${body?.error?.code ?? ''}`.trim(),
+      'check `carebox status` and `carebox logs backend`',
+    );
   return body;
 }
 
@@ -270,10 +286,15 @@ function validateOptions(options: LoadtestOptions): void {
   if (!inRange(options.durationS, L.durationS)) throw new UsageError(`--duration must be between ${L.durationS.min} and ${L.durationS.max} seconds`);
   if (!inRange(options.maxRate, L.maxRate)) throw new UsageError(`--max-rate must be between ${L.maxRate.min} and ${L.maxRate.max} actions per second`);
   if (!inRange(options.proofS, L.proofS)) throw new UsageError(`--proof-duration must be between ${L.proofS.min} and ${L.proofS.max} seconds`);
-  if (!(Number.isInteger(options.saturationMax) && inRange(options.saturationMax, L.saturationMax))) throw new UsageError(`--saturation-max must be between ${L.saturationMax.min} and ${L.saturationMax.max}`);
+  if (!(Number.isInteger(options.saturationMax) && inRange(options.saturationMax, L.saturationMax)))
+    throw new UsageError(`--saturation-max must be between ${L.saturationMax.min} and ${L.saturationMax.max}`);
   const files = openFilesLimit();
   const need = 512 + (options.saturation ? options.saturationMax : 0) + 200;
-  if (files !== null && need > files) throw new UsageError(`the load test needs about ${need} open files; this shell allows ${files}`, `raise it with \`ulimit -n ${need + 1024}\`, or lower --saturation-max`);
+  if (files !== null && need > files)
+    throw new UsageError(
+      `the load test needs about ${need} open files; this shell allows ${files}`,
+      `raise it with \`ulimit -n ${need + 1024}\`, or lower --saturation-max`,
+    );
 }
 
 async function measure(stack: Stack, options: LoadtestOptions, reporter: LoadtestReporter): Promise<LoadtestResult> {
@@ -282,8 +303,15 @@ async function measure(stack: Stack, options: LoadtestOptions, reporter: Loadtes
   const thinkTimeS = Math.round(effectiveThinkTimeS(profile) * 100) / 100;
   const rpa = Math.round(requestsPerAction(profile) * 100) / 100;
   const base = edgeUrl(stack.manifest);
-  const ready = await fetch(`${base}/ready`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.status, () => 0);
-  if (ready !== 200) throw new OperationError(`the stack is not ready (${base}/ready answered ${ready === 0 ? 'nothing' : ready})`, 'check `carebox status`; run the load test on a healthy stack');
+  const ready = await fetch(`${base}/ready`, { signal: AbortSignal.timeout(10_000) }).then(
+    (r) => r.status,
+    () => 0,
+  );
+  if (ready !== 200)
+    throw new OperationError(
+      `the stack is not ready (${base}/ready answered ${ready === 0 ? 'nothing' : ready})`,
+      'check `carebox status`; run the load test on a healthy stack',
+    );
 
   const tenant = `lt-${randomBytes(4).toString('hex').slice(0, 6)}`;
   const password = randomBytes(24).toString('base64url');
@@ -299,7 +327,11 @@ async function measure(stack: Stack, options: LoadtestOptions, reporter: Loadtes
 
   const demoData = async (args: string[], input?: string): Promise<Record<string, any>> => {
     const r = await stack.compose.runOnce('backend', serverCommand('demoData', args), { ...DIRECT_DB_ENV }, undefined, input === undefined ? {} : { input });
-    const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+    const line = r.stdout
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .pop();
     try {
       if (line) return JSON.parse(line) as Record<string, any>;
     } catch {
@@ -310,7 +342,9 @@ async function measure(stack: Stack, options: LoadtestOptions, reporter: Loadtes
 
   // Ctrl-C (or SIGTERM) stops the running level and goes straight to the clean-up below; a second
   // one leaves at once and prints the command that removes the synthetic data.
-  const removeCommand = `cd ${stack.root} && docker compose -p ${stack.manifest.project} run --rm --no-deps -T ${Object.entries(DIRECT_DB_ENV).map(([k, v]) => `-e ${k}=${v}`).join(' ')} backend ${serverCommand('demoData', ['--remove', '--tenant', tenant]).join(' ')}`;
+  const removeCommand = `cd ${stack.root} && docker compose -p ${stack.manifest.project} run --rm --no-deps -T ${Object.entries(DIRECT_DB_ENV)
+    .map(([k, v]) => `-e ${k}=${v}`)
+    .join(' ')} backend ${serverCommand('demoData', ['--remove', '--tenant', tenant]).join(' ')}`;
   const abort = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
     if (abort.signal.aborted) {
@@ -330,7 +364,19 @@ async function measure(stack: Stack, options: LoadtestOptions, reporter: Loadtes
     reporter.phase(`creating synthetic data in tenant ${tenant}: ${sizes.patients} patients, ${sizes.clinicians} clinicians, ${sizes.users} clerk accounts`);
     checkpoint();
     const created = await demoData(
-      ['--patients', String(sizes.patients), '--tenant', tenant, '--clinicians', String(sizes.clinicians), '--appointments-per-patient', '1', '--users', String(sizes.users), '--password-stdin'],
+      [
+        '--patients',
+        String(sizes.patients),
+        '--tenant',
+        tenant,
+        '--clinicians',
+        String(sizes.clinicians),
+        '--appointments-per-patient',
+        '1',
+        '--users',
+        String(sizes.users),
+        '--password-stdin',
+      ],
       `${password}\n`,
     );
     synthetic.created = {
@@ -357,7 +403,10 @@ async function measure(stack: Stack, options: LoadtestOptions, reporter: Loadtes
             await new Promise((res) => setTimeout(res, (r.retryAfterS ?? 1) * 1000));
             continue;
           }
-          throw new OperationError(`sign-in of synthetic user ${i} failed: HTTP ${r.status} ${r.json?.error?.code ?? ''}`.trim(), 'check `carebox logs backend`');
+          throw new OperationError(
+            `sign-in of synthetic user ${i} failed: HTTP ${r.status} ${r.json?.error?.code ?? ''}`.trim(),
+            'check `carebox logs backend`',
+          );
         }
       });
       for (const i of wanted) tokens.push(got.get(i)!);
@@ -373,13 +422,21 @@ async function measure(stack: Stack, options: LoadtestOptions, reporter: Loadtes
       const page = await getJson(`${base}${API}/patients?q=${encodeURIComponent(syntheticMrn(mrnPrefix, i))}&limit=5`, tokens[0]!);
       const p = page?.items?.[0];
       if (!p || p.isSynthetic !== true || p.mrn !== syntheticMrn(mrnPrefix, i)) {
-        throw new OperationError(`synthetic patient ${syntheticMrn(mrnPrefix, i)} was not found as expected`, 'the server image may be older than this Carebox; rebuild it with `carebox upgrade`');
+        throw new OperationError(
+          `synthetic patient ${syntheticMrn(mrnPrefix, i)} was not found as expected`,
+          'the server image may be older than this Carebox; rebuild it with `carebox upgrade`',
+        );
       }
       hot.push(p.id);
     }
     const clinicianIds = new Set<string>();
-    for (const id of hot) for (const a of (await getJson(`${base}${API}/appointments?patientId=${id}&limit=10`, tokens[0]!)).items ?? []) clinicianIds.add(a.clinicianId);
-    if (clinicianIds.size === 0) throw new OperationError('no synthetic clinician was found to book with', 'the server image may be older than this Carebox; rebuild it with `carebox upgrade`');
+    for (const id of hot)
+      for (const a of (await getJson(`${base}${API}/appointments?patientId=${id}&limit=10`, tokens[0]!)).items ?? []) clinicianIds.add(a.clinicianId);
+    if (clinicianIds.size === 0)
+      throw new OperationError(
+        'no synthetic clinician was found to book with',
+        'the server image may be older than this Carebox; rebuild it with `carebox upgrade`',
+      );
     const data: MixData = { mrnPrefix, patientCount: sizes.patients, hotPatientIds: hot, clinicianIds: [...clinicianIds] };
     const slots = new SlotAllocator(data.clinicianIds);
 
@@ -391,7 +448,15 @@ async function measure(stack: Stack, options: LoadtestOptions, reporter: Loadtes
     // ---- Open model: arrival rates, doubled then bisected -------------------------------------
     const runRate = async (rate: number, index: number, planned: number): Promise<boolean> => {
       reporter.levelStart(`${rate} actions/s`, index, planned, durationS);
-      const stats = await runOpenLoad({ url: base, ratePerS: rate, durationS, arrivals: 'random', nextAction: () => actions.next(token()), onTick: (e, r) => reporter.tick(e, r), signal: abort.signal });
+      const stats = await runOpenLoad({
+        url: base,
+        ratePerS: rate,
+        durationS,
+        arrivals: 'random',
+        nextAction: () => actions.next(token()),
+        onTick: (e, r) => reporter.tick(e, r),
+        signal: abort.signal,
+      });
       checkpoint();
       const v = judgeRate(stats);
       rates.push({ rate, stats, sustained: v.sustained });
@@ -505,7 +570,12 @@ async function measure(stack: Stack, options: LoadtestOptions, reporter: Loadtes
         }
       }
       const best = sustainedLevel(satLevels);
-      saturation = { connections: best?.users ?? 0, requestsPerSecond: best?.stats.requestsPerSecond ?? 0, p95Ms: best?.stats.latency.p95 ?? 0, stoppedBecause: why };
+      saturation = {
+        connections: best?.users ?? 0,
+        requestsPerSecond: best?.stats.requestsPerSecond ?? 0,
+        p95Ms: best?.stats.latency.p95 ?? 0,
+        stoppedBecause: why,
+      };
     }
   } catch (err) {
     // An interruption surfaces below, once the clean-up has run and its outcome is known.
@@ -541,7 +611,8 @@ async function measure(stack: Stack, options: LoadtestOptions, reporter: Loadtes
   let notRecordedBecause: string | null = null;
   const lowest = [...rates].sort((a, b) => a.rate - b.rate)[0];
   if (top === null) notRecordedBecause = `not even ${lowest?.rate ?? 0} actions/s were sustained (${lowest ? judgeRate(lowest.stats).reason : 'no rate ran'})`;
-  else if (proven === null) notRecordedBecause = `the proof did not hold: ${proofs.map((p) => `${p.staff} virtual staff: ${p.reason}`).join('; ') || 'no proof ran'}`;
+  else if (proven === null)
+    notRecordedBecause = `the proof did not hold: ${proofs.map((p) => `${p.staff} virtual staff: ${p.reason}`).join('; ') || 'no proof ran'}`;
   else {
     // The proven staff; its action rate is the one that produced it (X* of that rate).
     const provenRate = rates.find((x) => littleStaff(x.stats.actionsPerSecond, x.stats.actionResponseTimeS, thinkTimeS) === proven.staff && x.sustained) ?? top;
@@ -584,7 +655,12 @@ async function measure(stack: Stack, options: LoadtestOptions, reporter: Loadtes
     saturation,
     measured,
     notRecordedBecause,
-    estimate: { concurrentUsers: m.plan.capacity.concurrentUsers, requestsPerSecond: m.plan.capacity.requestsPerSecond ?? null, unit: m.plan.capacity.unit ?? 'active staff', basis: m.plan.capacity.basis },
+    estimate: {
+      concurrentUsers: m.plan.capacity.concurrentUsers,
+      requestsPerSecond: m.plan.capacity.requestsPerSecond ?? null,
+      unit: m.plan.capacity.unit ?? 'active staff',
+      basis: m.plan.capacity.basis,
+    },
     syntheticData: synthetic,
     signIns: { count: tokens.length, seconds: Math.round(signInSeconds * 10) / 10 },
   };

@@ -41,7 +41,10 @@ export function rateLevels(maxRate: number): number[] {
 }
 
 /** Whether one rate's figures count as sustained, and why not. */
-export function judgeRate(s: Pick<OpenStats, 'latency' | 'errors' | 'requests' | 'actionsStarted' | 'lateStarts'>): { sustained: boolean; reason: string | null } {
+export function judgeRate(s: Pick<OpenStats, 'latency' | 'errors' | 'requests' | 'actionsStarted' | 'lateStarts'>): {
+  sustained: boolean;
+  reason: string | null;
+} {
   if (s.requests === 0) return { sustained: false, reason: 'no response at all' };
   if (s.errors.rate > ERROR_RATE_LIMIT) return { sustained: false, reason: `errors ${(s.errors.rate * 100).toFixed(2)} % > ${ERROR_RATE_LIMIT * 100} %` };
   if (s.latency.p95 > P95_LIMIT_MS) return { sustained: false, reason: `p95 ${s.latency.p95} ms > ${P95_LIMIT_MS} ms` };

@@ -57,7 +57,11 @@ export function splitTimestamp(line: string): { time: string | null; text: strin
  * Decode one replica's log output (whatever dockerode returned: Buffer, string or stream) into
  * lines. Docker's timestamps are split off into `time`.
  */
-export async function decodeLogLines(raw: unknown, meta: { service: string; replica: number; container: string }, onLine: (l: LogLine) => void): Promise<number> {
+export async function decodeLogLines(
+  raw: unknown,
+  meta: { service: string; replica: number; container: string },
+  onLine: (l: LogLine) => void,
+): Promise<number> {
   const demux = new FrameDemuxer();
   const splitters: Record<LogStream, LineSplitter> = { stdout: new LineSplitter(), stderr: new LineSplitter() };
   let n = 0;

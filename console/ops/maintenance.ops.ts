@@ -77,7 +77,11 @@ export function formatMaintenance(s: MaintenanceState | null): string {
  */
 export function parseMaintenanceMessage(text: string): string {
   const r = maintenanceMessageSchema.safeParse(text);
-  if (!r.success) throw new UsageError(`--message: ${r.error.issues[0]!.message}`, `plain text up to ${MAX_MESSAGE_CHARS} characters, e.g. --message "Upgrade until 14:30; reading works"`);
+  if (!r.success)
+    throw new UsageError(
+      `--message: ${r.error.issues[0]!.message}`,
+      `plain text up to ${MAX_MESSAGE_CHARS} characters, e.g. --message "Upgrade until 14:30; reading works"`,
+    );
   return r.data;
 }
 
@@ -118,16 +122,32 @@ export function parseMaintenanceConf(text: string): MaintenanceState | null {
 /** The install root's maintenance state, or null when maintenance is off. */
 export async function readMaintenance(root: string): Promise<MaintenanceState | null> {
   const text = await fs.readFile(join(root, MAINTENANCE_FILE), 'utf8').catch(() => null);
-  return text === null ? null : (parseMaintenanceConf(text) ?? { mode: 'writes', message: 'maintenance.conf is present but unreadable', retryAfterS: DEFAULT_RETRY_AFTER_S, since: '', by: 'unknown' });
+  return text === null
+    ? null
+    : (parseMaintenanceConf(text) ?? {
+        mode: 'writes',
+        message: 'maintenance.conf is present but unreadable',
+        retryAfterS: DEFAULT_RETRY_AFTER_S,
+        since: '',
+        by: 'unknown',
+      });
 }
 
 /** Lists the PIDs of nginx worker processes (current and shutting down) inside a container. */
-const WORKERS_SH = 'for p in /proc/[0-9]*; do c=$(tr "\\0" " " < "$p/cmdline" 2>/dev/null); case "$c" in "nginx: worker process"*) echo "${p#/proc/}";; esac; done';
+const WORKERS_SH =
+  'for p in /proc/[0-9]*; do c=$(tr "\\0" " " < "$p/cmdline" 2>/dev/null); case "$c" in "nginx: worker process"*) echo "${p#/proc/}";; esac; done';
 
 /** PIDs of the nginx worker processes in a container, or null when they cannot be listed (no sh). */
 async function workerPids(docker: Stack['docker'], id: string): Promise<Set<string> | null> {
   const r = await execIn(docker, id, ['sh', '-c', WORKERS_SH], { timeoutMs: 10_000 }).catch(() => null);
-  return r && r.code === 0 ? new Set(r.stdout.split('\n').map((l) => l.trim()).filter(Boolean)) : null;
+  return r && r.code === 0
+    ? new Set(
+        r.stdout
+          .split('\n')
+          .map((l) => l.trim())
+          .filter(Boolean),
+      )
+    : null;
 }
 
 /**
@@ -139,7 +159,13 @@ async function workerPids(docker: Stack['docker'], id: string): Promise<Set<stri
  * @throws OperationError when old workers are still there after `timeoutMs` (a request longer
  *   than nginx's proxy timeouts).
  */
-async function waitOldWorkersGone(docker: Stack['docker'], id: string, old: Set<string> | null, onProgress: (m: string) => void, timeoutMs = 90_000): Promise<void> {
+async function waitOldWorkersGone(
+  docker: Stack['docker'],
+  id: string,
+  old: Set<string> | null,
+  onProgress: (m: string) => void,
+  timeoutMs = 90_000,
+): Promise<void> {
   if (!old) {
     // Cannot list processes in this image: wait out a graceful reload of short requests.
     onProgress('cannot list nginx workers (no sh in the image); waiting 5 s for the old ones to finish');
@@ -151,7 +177,11 @@ async function waitOldWorkersGone(docker: Stack['docker'], id: string, old: Set<
     const now = await workerPids(docker, id);
     const left = now ? [...old].filter((p) => now.has(p)) : [];
     if (left.length === 0) return;
-    if (Date.now() > deadline) throw new OperationError(`nginx workers ${left.join(', ')} still run the previous configuration after ${timeoutMs / 1000} s`, 'a long request is still in flight; retry, or check `carebox logs nginx`');
+    if (Date.now() > deadline)
+      throw new OperationError(
+        `nginx workers ${left.join(', ')} still run the previous configuration after ${timeoutMs / 1000} s`,
+        'a long request is still in flight; retry, or check `carebox logs nginx`',
+      );
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -165,7 +195,11 @@ async function waitOldWorkersGone(docker: Stack['docker'], id: string, old: Set<
  * @returns the state now in force.
  * @throws NginxConfigError / OperationError from the reload (`nginx -t` failed, the signal failed).
  */
-export async function setMaintenance(stack: Pick<Stack, 'root' | 'docker' | 'manifest'>, state: MaintenanceState | null, onProgress: (m: string) => void = () => undefined): Promise<MaintenanceState | null> {
+export async function setMaintenance(
+  stack: Pick<Stack, 'root' | 'docker' | 'manifest'>,
+  state: MaintenanceState | null,
+  onProgress: (m: string) => void = () => undefined,
+): Promise<MaintenanceState | null> {
   const path = join(stack.root, MAINTENANCE_FILE);
   const previous = await fs.readFile(path, 'utf8').catch(() => null);
   const next = state ? renderMaintenanceConf(state) : null;
@@ -187,7 +221,9 @@ export async function setMaintenance(stack: Pick<Stack, 'root' | 'docker' | 'man
     await reloadNginx(stack.docker, stack.manifest.project).catch(() => undefined);
     throw err;
   }
-  onProgress(state ? `maintenance on (${state.mode === 'full' ? 'every request' : 'writes'} answered 503, Retry-After ${state.retryAfterS} s)` : 'maintenance off');
+  onProgress(
+    state ? `maintenance on (${state.mode === 'full' ? 'every request' : 'writes'} answered 503, Retry-After ${state.retryAfterS} s)` : 'maintenance off',
+  );
   return state;
 }
 
@@ -202,16 +238,27 @@ export type CloseMaintenanceWindow = () => Promise<void>;
  *   reported through onProgress with the command that fixes it).
  * @throws the errors of setMaintenance when the window cannot be opened (nothing changed then).
  */
-export async function openMaintenanceWindow(stack: Pick<Stack, 'root' | 'docker' | 'manifest'>, opts: { mode: MaintenanceState['mode']; by: string; retryAfterS?: number; onProgress?: (m: string) => void }): Promise<CloseMaintenanceWindow> {
+export async function openMaintenanceWindow(
+  stack: Pick<Stack, 'root' | 'docker' | 'manifest'>,
+  opts: { mode: MaintenanceState['mode']; by: string; retryAfterS?: number; onProgress?: (m: string) => void },
+): Promise<CloseMaintenanceWindow> {
   const before = await readMaintenance(stack.root);
   const wanted: MaintenanceState | null =
     before && (before.mode === 'full' || opts.mode === 'writes')
       ? null
-      : { mode: opts.mode, message: before?.message ?? defaultMessage(opts.by), retryAfterS: opts.retryAfterS ?? before?.retryAfterS ?? DEFAULT_RETRY_AFTER_S, since: new Date().toISOString(), by: before ? before.by : opts.by };
+      : {
+          mode: opts.mode,
+          message: before?.message ?? defaultMessage(opts.by),
+          retryAfterS: opts.retryAfterS ?? before?.retryAfterS ?? DEFAULT_RETRY_AFTER_S,
+          since: new Date().toISOString(),
+          by: before ? before.by : opts.by,
+        };
   if (wanted) await setMaintenance(stack, wanted, opts.onProgress);
   return async () => {
     if (!wanted) return;
-    await setMaintenance(stack, before, opts.onProgress).catch((e: Error) => opts.onProgress?.(`maintenance could not be turned off (${e.message.split('\n')[0]}): run \`carebox maintenance off\``));
+    await setMaintenance(stack, before, opts.onProgress).catch((e: Error) =>
+      opts.onProgress?.(`maintenance could not be turned off (${e.message.split('\n')[0]}): run \`carebox maintenance off\``),
+    );
   };
 }
 

@@ -51,8 +51,15 @@ export function describeContract(plan: MigrationPlan): string {
  * and no environment). Never throws: `all` is null and `unknownReason` says why for an image that
  * cannot list them (older than this check).
  */
-export async function imageMigrations(serverImage: string, env: NodeJS.ProcessEnv = process.env): Promise<{ all: PendingMigration[] | null; unknownReason: string | null }> {
-  const r = await exec(['docker', 'run', '--rm', '--network', 'none', '--entrypoint', 'node', serverImage, SERVER_SCRIPTS.migrationPlan], { env, timeoutMs: 120_000, allowFailure: true });
+export async function imageMigrations(
+  serverImage: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ all: PendingMigration[] | null; unknownReason: string | null }> {
+  const r = await exec(['docker', 'run', '--rm', '--network', 'none', '--entrypoint', 'node', serverImage, SERVER_SCRIPTS.migrationPlan], {
+    env,
+    timeoutMs: 120_000,
+    allowFailure: true,
+  });
   try {
     if (r.code !== 0) throw new Error(`migration-plan.js exited ${r.code}: ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' ').slice(0, 200)}`);
     return { all: planSchema.parse(JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '')).migrations, unknownReason: null };
@@ -71,7 +78,7 @@ export async function planMigrations(stack: Stack, serverImage: string): Promise
   if (!all) return { pending: null, unknownReason, additive: false };
   const [db] = (await serviceContainers(stack, 'db')).filter((c) => c.state === 'running');
   if (!db) throw new OperationError('db is not running');
-  const applied = (await psqlRows(stack.docker, db.id, "SELECT name FROM knex_migrations;").catch(() => [] as string[][])).map((row) => row[0]!);
+  const applied = (await psqlRows(stack.docker, db.id, 'SELECT name FROM knex_migrations;').catch(() => [] as string[][])).map((row) => row[0]!);
   const pending = pendingMigrations(all, applied);
   return { pending, unknownReason: null, additive: pending.every((m) => m.phase === 'expand') };
 }

@@ -42,7 +42,10 @@ async function dataVolume(stack: Stack, db: StackContainer): Promise<string> {
 
 /** Copy one volume's content into another with a throwaway container of `image` (cp -a keeps owners and modes). */
 async function copyVolume(stack: Stack, image: string, from: string, to: string): Promise<void> {
-  await exec(['docker', 'run', '--rm', '--network', 'none', '--entrypoint', 'sh', '-v', `${from}:/from:ro`, '-v', `${to}:/to`, image, '-c', 'cp -a /from/. /to/'], { env: stack.env, timeoutMs: 6 * 60 * 60_000, hint: `free disk space in Docker's data root; the data is still in ${from}` });
+  await exec(
+    ['docker', 'run', '--rm', '--network', 'none', '--entrypoint', 'sh', '-v', `${from}:/from:ro`, '-v', `${to}:/to`, image, '-c', 'cp -a /from/. /to/'],
+    { env: stack.env, timeoutMs: 6 * 60 * 60_000, hint: `free disk space in Docker's data root; the data is still in ${from}` },
+  );
 }
 
 /** What a dump/restore move did. */
@@ -67,7 +70,12 @@ export async function movePostgresByDumpRestore(
 ): Promise<PgMoveResult> {
   const m = stack.manifest;
   const t0 = Date.now();
-  await step(reporter, 'app-down', 'Stop the app for the dump (maintenance window starts)', async (progress) => `${await stopApp(stack, progress)} container(s) stopped; nginx answers the maintenance 503 meanwhile`);
+  await step(
+    reporter,
+    'app-down',
+    'Stop the app for the dump (maintenance window starts)',
+    async (progress) => `${await stopApp(stack, progress)} container(s) stopped; nginx answers the maintenance 503 meanwhile`,
+  );
   const backup = await createBackup(stack, { prune: false }, reporter); // retention after success (upgrade)
   const [db] = (await serviceContainers(stack, 'db')).filter((c) => c.state === 'running');
   if (!db) throw new OperationError('db is not running');
@@ -75,7 +83,10 @@ export async function movePostgresByDumpRestore(
   const preserved = preservedVolumeName(m.project, opts.oldMajor, utcStamp());
   await step(reporter, 'preserve', `Keep the PostgreSQL ${opts.oldMajor} data directory in volume ${preserved}`, async (progress) => {
     await stopAndRemove(stack.docker, db.id, stopGraceSeconds(stack.root, 'db'));
-    await stack.docker.createVolume({ Name: preserved, Labels: { [LABEL_PROJECT]: m.project, 'com.carebox.preserved': `postgres-${opts.oldMajor}`, 'com.carebox.backup': backup.manifest.stamp } });
+    await stack.docker.createVolume({
+      Name: preserved,
+      Labels: { [LABEL_PROJECT]: m.project, 'com.carebox.preserved': `postgres-${opts.oldMajor}`, 'com.carebox.backup': backup.manifest.stamp },
+    });
     progress(`copying ${volume} → ${preserved}`);
     await copyVolume(stack, opts.oldImage, volume, preserved);
     await stack.docker.getVolume(volume).remove();
@@ -85,21 +96,38 @@ export async function movePostgresByDumpRestore(
     await step(reporter, 'new-db', `Start PostgreSQL ${opts.newMajor} on an empty data directory`, async (progress) => {
       await opts.writeNewFiles();
       await stack.compose.run(['up', '-d', '--no-deps', 'db'], { timeoutMs: 10 * 60_000 });
-      await waitContainersHealthy(stack.docker, (await serviceContainers(stack, 'db')).map((c) => c.id), { timeoutMs: opts.timeoutMs, what: 'db (new image)', onProgress: progress });
+      await waitContainersHealthy(
+        stack.docker,
+        (await serviceContainers(stack, 'db')).map((c) => c.id),
+        { timeoutMs: opts.timeoutMs, what: 'db (new image)', onProgress: progress },
+      );
       return 'initialised and healthy';
     });
-    await step(reporter, 'restore', `Restore the dump into PostgreSQL ${opts.newMajor} and start the app`, async () => restoreBackup(stack, backup.dir, { timeoutMs: opts.timeoutMs }, silentReporter), (r) => `${Object.keys(r.tables).length} tables verified`);
+    await step(
+      reporter,
+      'restore',
+      `Restore the dump into PostgreSQL ${opts.newMajor} and start the app`,
+      async () => restoreBackup(stack, backup.dir, { timeoutMs: opts.timeoutMs }, silentReporter),
+      (r) => `${Object.keys(r.tables).length} tables verified`,
+    );
   } catch (err) {
     await step(reporter, 'pg-rollback', `Put the PostgreSQL ${opts.oldMajor} data directory back`, async (progress) => {
       await opts.restoreOldFiles();
       for (const c of await serviceContainers(stack, 'db')) await stopAndRemove(stack.docker, c.id, 10);
-      await stack.docker.getVolume(volume).remove().catch(() => undefined);
+      await stack.docker
+        .getVolume(volume)
+        .remove()
+        .catch(() => undefined);
       // `compose create` makes the volume (with Compose's labels) and the container, without starting it.
       await stack.compose.run(['create', 'db'], { timeoutMs: 10 * 60_000 });
       progress(`copying ${preserved} → ${volume}`);
       await copyVolume(stack, opts.oldImage, preserved, volume);
       await stack.compose.run(['up', '-d', '--no-deps', 'db'], { timeoutMs: 10 * 60_000 });
-      await waitContainersHealthy(stack.docker, (await serviceContainers(stack, 'db')).map((c) => c.id), { timeoutMs: opts.timeoutMs, what: 'db (previous image)', onProgress: progress });
+      await waitContainersHealthy(
+        stack.docker,
+        (await serviceContainers(stack, 'db')).map((c) => c.id),
+        { timeoutMs: opts.timeoutMs, what: 'db (previous image)', onProgress: progress },
+      );
       await startApp(stack, opts.timeoutMs, progress);
       return `PostgreSQL ${opts.oldMajor} serves the previous data again (also kept in ${preserved})`;
     }).catch((rollbackErr: unknown) => {

@@ -93,7 +93,12 @@ export async function buildRelease(docker: Docker, req: ReleaseRequest, reporter
     return `carebox/server:${req.version}`;
   });
   const cli = await step(reporter, 'cli', 'CLI image (Node.js 20, Carebox, Docker CLI and Compose v2)', async (progress) => {
-    const built = await ensureCliImage(docker, { packageRoot: req.packageRoot, version: req.version, base: { node: req.images.node, dockerCli: req.dockerCliImage }, onProgress: progress });
+    const built = await ensureCliImage(docker, {
+      packageRoot: req.packageRoot,
+      version: req.version,
+      base: { node: req.images.node, dockerCli: req.dockerCliImage },
+      onProgress: progress,
+    });
     await docker.getImage(built).tag({ repo: 'carebox/cli', tag: req.version });
     return `carebox/cli:${req.version}`;
   });
@@ -101,7 +106,10 @@ export async function buildRelease(docker: Docker, req: ReleaseRequest, reporter
   const bundle = await writeBundle(docker, roles, { output: join(outDir, names.bundle), version: req.version }, reporter);
   const launcherFile = join(outDir, names.launcher);
   const launcher = await step(reporter, 'launcher', `Write ${launcherFile}`, async () => {
-    const text = (await fs.readFile(join(req.packageRoot, 'cli', 'carebox.sh'), 'utf8')).replace("release_image='@CAREBOX_CLI_IMAGE@'", `release_image='${cli}'`);
+    const text = (await fs.readFile(join(req.packageRoot, 'cli', 'carebox.sh'), 'utf8')).replace(
+      "release_image='@CAREBOX_CLI_IMAGE@'",
+      `release_image='${cli}'`,
+    );
     if (!text.includes(`release_image='${cli}'`)) throw new Error('cli/carebox.sh lost its release_image line');
     await fs.writeFile(launcherFile, text, { mode: 0o755 });
     return { file: launcherFile, bytes: Buffer.byteLength(text), sha256: await sha256File(launcherFile) };

@@ -60,7 +60,12 @@ export async function restartService(stack: Stack, opts: RestartOptions, reporte
         (x) => `replaced by a new healthy container in ${(x.tookMs / 1000).toFixed(1)} s`,
       );
       const fresh = await serviceContainers(stack, opts.service);
-      return { service: opts.service, strategy: 'surge', containers: fresh.filter((c) => r.started.includes(c.id)).map((c) => ({ id: c.id, number: c.number, tookMs: r.tookMs })), tookMs: Date.now() - t0 };
+      return {
+        service: opts.service,
+        strategy: 'surge',
+        containers: fresh.filter((c) => r.started.includes(c.id)).map((c) => ({ id: c.id, number: c.number, tookMs: r.tookMs })),
+        tookMs: Date.now() - t0,
+      };
     }
     const containers = await step(
       reporter,
@@ -70,7 +75,13 @@ export async function restartService(stack: Stack, opts: RestartOptions, reporte
       (r) => `${r.length} container(s) restarted and healthy${r.length > 1 ? ', one at a time' : ''}`,
     );
     if (opts.service === 'nginx') {
-      await step(reporter, 'nginx', 'Reload nginx', (progress) => reloadNginx(stack.docker, stack.manifest.project, progress), () => 'nginx -t passed; reloaded');
+      await step(
+        reporter,
+        'nginx',
+        'Reload nginx',
+        (progress) => reloadNginx(stack.docker, stack.manifest.project, progress),
+        () => 'nginx -t passed; reloaded',
+      );
     }
     return { service: opts.service, strategy: containers.length > 1 ? 'rolling' : 'plain', containers, tookMs: Date.now() - t0 };
   });

@@ -25,7 +25,19 @@ import { OperationError, UsageError } from '../../installer/errors.js';
 import { INSTALL_FILES } from '../../installer/paths.js';
 import { newSecret } from '../../installer/apply/secrets.store.js';
 import { BACKUP_KEY_FILE } from '../../installer/apply/backup.key.js';
-import { forgetArgs, maskSecrets, parseRepoCredentials, repoAccess, repoEnvironment, sftpCommand, SNAPSHOT_TAG, type OffsiteRepo, type RepoCredentials, type RepoKind, type Retention } from '../../installer/backup/offsite.config.js';
+import {
+  forgetArgs,
+  maskSecrets,
+  parseRepoCredentials,
+  repoAccess,
+  repoEnvironment,
+  sftpCommand,
+  SNAPSHOT_TAG,
+  type OffsiteRepo,
+  type RepoCredentials,
+  type RepoKind,
+  type Retention,
+} from '../../installer/backup/offsite.config.js';
 import { runOnce, type RunOnceResult } from '../docker/run.once.js';
 
 const PW_IN = '/run/carebox/restic-password';
@@ -98,7 +110,12 @@ export type RepoRef = Pick<OffsiteRepo, 'url' | 'sshKey'> & { credentialsFile?: 
  * not thrown here.
  * @throws UsageError for a bad URL, a missing SSH key (SFTP) or credentials (S3), or a bad credentials file.
  */
-export async function restic(ctx: ResticContext, repo: RepoRef, args: string[], extra: { binds?: string[]; timeoutMs?: number; onStderr?: (l: string) => void } = {}): Promise<RunOnceResult> {
+export async function restic(
+  ctx: ResticContext,
+  repo: RepoRef,
+  args: string[],
+  extra: { binds?: string[]; timeoutMs?: number; onStderr?: (l: string) => void } = {},
+): Promise<RunOnceResult> {
   const access = repoAccess(repo.url);
   // REST may carry its user and password in the URL (`restore --from-restic rest:http://u:p@…`).
   const creds = repo.credentialsFile ? await readRepoCredentials(repo.credentialsFile, access.kind) : access.urlCredentials;
@@ -127,7 +144,10 @@ export async function restic(ctx: ResticContext, repo: RepoRef, args: string[], 
 
 function fail(what: string, repo: Pick<OffsiteRepo, 'url'>, r: RunOnceResult, hint?: string): never {
   // r's output is masked already (restic()); the URL as stored carries no password.
-  throw new OperationError(`restic ${what} on ${maskSecrets(repo.url, [])} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ').slice(0, 400)}`, hint ?? 'check the repository path or server (SFTP, REST, S3), the SSH key or credentials file, and the repository password');
+  throw new OperationError(
+    `restic ${what} on ${maskSecrets(repo.url, [])} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ').slice(0, 400)}`,
+    hint ?? 'check the repository path or server (SFTP, REST, S3), the SSH key or credentials file, and the repository password',
+  );
 }
 
 /**
@@ -163,9 +183,14 @@ export function snapshotStamp(s: Snapshot): string | null {
  * @throws OperationError when restic fails.
  */
 export async function copyBackup(ctx: ResticContext, repo: OffsiteRepo, root: string, backupDir: string, stamp: string, installId: string): Promise<string> {
-  const r = await restic(ctx, repo, ['backup', '--json', '--tag', SNAPSHOT_TAG, '--tag', `stamp=${stamp}`, '--host', `carebox-${installId.slice(0, 8)}`, '/carebox'], {
-    binds: [`${backupDir}:/carebox/backup:ro`, `${join(root, BACKUP_KEY_FILE)}:/carebox/${BACKUP_KEY_FILE}:ro`],
-  });
+  const r = await restic(
+    ctx,
+    repo,
+    ['backup', '--json', '--tag', SNAPSHOT_TAG, '--tag', `stamp=${stamp}`, '--host', `carebox-${installId.slice(0, 8)}`, '/carebox'],
+    {
+      binds: [`${backupDir}:/carebox/backup:ro`, `${join(root, BACKUP_KEY_FILE)}:/carebox/${BACKUP_KEY_FILE}:ro`],
+    },
+  );
   if (r.code !== 0) fail('backup', repo, r);
   for (const line of r.stdout.split('\n').reverse()) {
     try {

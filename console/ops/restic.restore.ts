@@ -37,7 +37,12 @@ export interface ResticSource {
  * @throws UsageError for a bad URL or a password/key file readable by others; OperationError when
  *   restic fails or the snapshot holds no Carebox backup; anything restoreBackup throws.
  */
-export async function restoreFromRestic(stack: Stack, src: ResticSource, opts: Omit<RestoreOptions, 'fromPath' | 'backupKeyFile' | 'fromOtherInstall' | 'sameInstall'>, reporter: StepReporter): Promise<RestoreResult & { snapshot: string; stamp: string }> {
+export async function restoreFromRestic(
+  stack: Stack,
+  src: ResticSource,
+  opts: Omit<RestoreOptions, 'fromPath' | 'backupKeyFile' | 'fromOtherInstall' | 'sameInstall'>,
+  reporter: StepReporter,
+): Promise<RestoreResult & { snapshot: string; stamp: string }> {
   const access = repoAccess(src.url);
   await checkPrivateFile(src.passwordFile, 'repository password file');
   if (access.kind === 'sftp') {
@@ -55,19 +60,40 @@ export async function restoreFromRestic(stack: Stack, src: ResticSource, opts: O
   const staging = join(backups, `.restic-${utcStamp()}`);
   try {
     const ctx = { docker: stack.docker, image: resticImage(stack.manifest.images), passwordFile: src.passwordFile, knownHostsDir: join(stack.root, 'restic') };
-    await step(reporter, 'fetch', `Restore snapshot ${src.snapshot} from ${redactUrl(src.url)} (restic)`, (progress) => restoreSnapshot(ctx, { url: src.url, sshKey: src.sshKey, credentialsFile }, src.snapshot, staging, (l) => progress(l.slice(0, 200))), () => 'restored');
+    await step(
+      reporter,
+      'fetch',
+      `Restore snapshot ${src.snapshot} from ${redactUrl(src.url)} (restic)`,
+      (progress) => restoreSnapshot(ctx, { url: src.url, sshKey: src.sshKey, credentialsFile }, src.snapshot, staging, (l) => progress(l.slice(0, 200))),
+      () => 'restored',
+    );
     const fetched = join(staging, 'carebox', 'backup');
     const keyFile = join(staging, 'carebox', 'backup.key');
     const raw = await fs.readFile(join(fetched, BACKUP_MANIFEST), 'utf8').catch(() => null);
-    if (!raw) throw new OperationError(`snapshot ${src.snapshot} of ${redactUrl(src.url)} holds no Carebox backup (no carebox/backup/${BACKUP_MANIFEST})`, 'list the snapshots with restic, or pick another with --snapshot ID');
+    if (!raw)
+      throw new OperationError(
+        `snapshot ${src.snapshot} of ${redactUrl(src.url)} holds no Carebox backup (no carebox/backup/${BACKUP_MANIFEST})`,
+        'list the snapshots with restic, or pick another with --snapshot ID',
+      );
     const bm = JSON.parse(raw) as { stamp?: string; installId?: string };
     if (!bm.stamp || !STAMP_RE.test(bm.stamp)) throw new OperationError(`snapshot ${src.snapshot}: backup.json has no valid stamp`);
     await fs.chmod(keyFile, 0o600).catch(() => undefined);
     const dest = join(backups, bm.stamp);
-    if (!(await fs.access(dest).then(() => true, () => false))) await fs.rename(fetched, dest);
+    if (
+      !(await fs.access(dest).then(
+        () => true,
+        () => false,
+      ))
+    )
+      await fs.rename(fetched, dest);
     // A backup of this very install (same id) restores as one; any other install's is a move to this server.
     const foreign = !bm.installId || bm.installId !== stack.manifest.installId;
-    const r = await restoreBackup(stack, bm.stamp, { ...opts, backupKeyFile: keyFile, fromOtherInstall: foreign && Boolean(bm.installId), sameInstall: !bm.installId }, reporter);
+    const r = await restoreBackup(
+      stack,
+      bm.stamp,
+      { ...opts, backupKeyFile: keyFile, fromOtherInstall: foreign && Boolean(bm.installId), sameInstall: !bm.installId },
+      reporter,
+    );
     return { ...r, snapshot: src.snapshot, stamp: bm.stamp };
   } finally {
     await fs.rm(staging, { recursive: true, force: true });

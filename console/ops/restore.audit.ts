@@ -31,10 +31,18 @@ const ident = /^[a-z_][a-z0-9_]*$/;
  * @param user the role psql connects as (the owner role in a restore); default the superuser
  * @throws OperationError when psql fails (the caller keeps the previous database for inspection)
  */
-export async function carryOverAuditTrail(docker: Docker, dbId: string, previous: string, backupStamp: string, mode: 'since-backup' | 'all' = 'since-backup', user?: string): Promise<AuditCarryOver> {
+export async function carryOverAuditTrail(
+  docker: Docker,
+  dbId: string,
+  previous: string,
+  backupStamp: string,
+  mode: 'since-backup' | 'all' = 'since-backup',
+  user?: string,
+): Promise<AuditCarryOver> {
   if (!ident.test(previous)) throw new Error(`not a database name: ${previous}`);
   const psqlRows = (d: Docker, id: string, sql: string, opts: { timeoutMs?: number; database?: string } = {}) => psqlRowsAs(d, id, sql, { ...opts, user });
-  const columnsSql = "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'audit_events' ORDER BY ordinal_position;";
+  const columnsSql =
+    "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'audit_events' ORDER BY ordinal_position;";
   const restoredCols = (await psqlRows(docker, dbId, columnsSql)).map((r) => r[0]!);
   if (restoredCols.length === 0) return { carried: 0, restoreEventId: null };
   const previousCols = new Set((await psqlRows(docker, dbId, columnsSql, { database: previous })).map((r) => r[0]!));
@@ -53,7 +61,10 @@ export async function carryOverAuditTrail(docker: Docker, dbId: string, previous
       if (mode === 'all') await psqlRows(docker, dbId, `SELECT setval(pg_get_serial_sequence('audit_events', 'id'), ${maxId} + 1, false);`);
       const file = `/tmp/carebox-audit-carry-${process.pid}-${Date.now()}.copy`;
       try {
-        await psqlRows(docker, dbId, `\\copy (SELECT ${list} FROM audit_events WHERE id > ${since} ORDER BY id) TO '${file}'`, { database: previous, timeoutMs: 60 * 60_000 });
+        await psqlRows(docker, dbId, `\\copy (SELECT ${list} FROM audit_events WHERE id > ${since} ORDER BY id) TO '${file}'`, {
+          database: previous,
+          timeoutMs: 60 * 60_000,
+        });
         await psqlRows(docker, dbId, `\\copy audit_events (${list}) FROM '${file}'`, { timeoutMs: 60 * 60_000 });
       } finally {
         await execIn(docker, dbId, ['rm', '-f', file]).catch(() => undefined);

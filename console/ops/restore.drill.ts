@@ -32,12 +32,17 @@ export const DRILL_LABEL = 'com.carebox.restore-drill';
  * and its checksum when the backup has checksums (older backups do not). Pure.
  * @returns one line per mismatch, empty when everything matches.
  */
-export function compareDrill(expected: { tables: Record<string, number>; checksums?: Record<string, string> }, gotCounts: Record<string, number>, gotSums: Record<string, string>): string[] {
+export function compareDrill(
+  expected: { tables: Record<string, number>; checksums?: Record<string, string> },
+  gotCounts: Record<string, number>,
+  gotSums: Record<string, string>,
+): string[] {
   const out: string[] = [];
   for (const [t, n] of Object.entries(expected.tables)) {
     if (gotCounts[t] === undefined) out.push(`${t}: missing after restore (backup has ${n} rows)`);
     else if (gotCounts[t] !== n) out.push(`${t}: ${gotCounts[t]} rows restored, backup has ${n}`);
-    else if (expected.checksums && expected.checksums[t] !== undefined && gotSums[t] !== expected.checksums[t]) out.push(`${t}: checksum differs (same ${n} rows, different contents)`);
+    else if (expected.checksums && expected.checksums[t] !== undefined && gotSums[t] !== expected.checksums[t])
+      out.push(`${t}: checksum differs (same ${n} rows, different contents)`);
   }
   for (const t of Object.keys(gotCounts)) if (expected.tables[t] === undefined) out.push(`${t}: restored but not in backup.json`);
   return out;
@@ -67,7 +72,10 @@ async function waitReady(docker: Docker, id: string, timeoutMs: number): Promise
     if (r.code === 0) return;
     const st = (await docker.getContainer(id).inspect()).State;
     if (!st.Running) {
-      const logs = (await docker.getContainer(id).logs({ stdout: true, stderr: true, tail: 5 })).toString('utf8').replace(/[\x00-\x08]/g, '').trim();
+      const logs = (await docker.getContainer(id).logs({ stdout: true, stderr: true, tail: 5 }))
+        .toString('utf8')
+        .replace(/[\x00-\x08]/g, '')
+        .trim();
       throw new DrillFailure('scratch_failed', `the scratch PostgreSQL exited (code ${st.ExitCode}): ${logs.split('\n').slice(-3).join(' ').slice(0, 300)}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -95,25 +103,46 @@ export async function runRestoreDrill(stack: Stack, dir: string, onProgress: (ms
       Cmd: ['postgres', ...Object.entries(DRILL_POSTGRES_SETTINGS).flatMap(([k, v]) => ['-c', `${k}=${v}`])],
       Env: [`POSTGRES_USER=${DB_USER}`, `POSTGRES_DB=${DB_NAME}`, `POSTGRES_PASSWORD=${randomBytes(24).toString('base64url')}`],
       Labels: { [DRILL_LABEL]: bm.stamp, 'com.carebox.install-root': stack.root },
-      HostConfig: { NetworkMode: 'none', Memory: stack.manifest.plan.sizing.scheduler?.drillMemoryBytes ?? DRILL_BYTES, SecurityOpt: ['no-new-privileges:true'] },
+      HostConfig: {
+        NetworkMode: 'none',
+        Memory: stack.manifest.plan.sizing.scheduler?.drillMemoryBytes ?? DRILL_BYTES,
+        SecurityOpt: ['no-new-privileges:true'],
+      },
     });
     await container.start().catch((err: Error) => {
       throw new DrillFailure('scratch_failed', `the scratch PostgreSQL did not start: ${err.message}`);
     });
     onProgress('scratch PostgreSQL started');
     await waitReady(stack.docker, container.id, 180_000);
-    const r = await execIn(stack.docker, container.id, ['pg_restore', '--exit-on-error', '--single-transaction', '--no-owner', '--no-privileges', '-U', DB_USER, '-d', DB_NAME], { stdin: createReadStream(join(dir, DUMP_FILE)), timeoutMs: 6 * 60 * 60_000 });
-    if (r.code !== 0) throw new DrillFailure('restore_failed', `pg_restore failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-3).join(' ').slice(0, 300)}`);
+    const r = await execIn(
+      stack.docker,
+      container.id,
+      ['pg_restore', '--exit-on-error', '--single-transaction', '--no-owner', '--no-privileges', '-U', DB_USER, '-d', DB_NAME],
+      { stdin: createReadStream(join(dir, DUMP_FILE)), timeoutMs: 6 * 60 * 60_000 },
+    );
+    if (r.code !== 0)
+      throw new DrillFailure('restore_failed', `pg_restore failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-3).join(' ').slice(0, 300)}`);
     onProgress('dump restored; comparing row counts and checksums');
     const counts = parseRowCounts(await psqlRows(stack.docker, container.id, ROW_COUNTS_SQL, { timeoutMs: 60 * 60_000 }));
     const sums = parseChecksums(await psqlRows(stack.docker, container.id, `${CANONICAL_TEXT_SQL}\n${TABLE_CHECKSUMS_SQL}`, { timeoutMs: 60 * 60_000 }));
     const diff = compareDrill(bm, counts, sums);
-    if (diff.length > 0) throw new DrillFailure('data_mismatch', `restored data differs from backup.json: ${diff.slice(0, 5).join('; ')}${diff.length > 5 ? ` (+${diff.length - 5} more)` : ''}`);
+    if (diff.length > 0)
+      throw new DrillFailure(
+        'data_mismatch',
+        `restored data differs from backup.json: ${diff.slice(0, 5).join('; ')}${diff.length > 5 ? ` (+${diff.length - 5} more)` : ''}`,
+      );
     const applied = (await psqlRows(stack.docker, container.id, 'SELECT name FROM knex_migrations ORDER BY id;')).map((row) => row[0]!);
     const { all, unknownReason } = await imageMigrations(stack.manifest.images.server, stack.env);
     if (!all) throw new OperationError(`the server image cannot list its migrations: ${unknownReason}`);
-    const missing = missingMigrations(all.map((m) => m.name), applied);
-    if (missing.length > 0) throw new DrillFailure('migrations_missing', `the restored database lacks ${missing.length} migration(s) the running server has: ${missing.slice(0, 3).join(', ')}`);
+    const missing = missingMigrations(
+      all.map((m) => m.name),
+      applied,
+    );
+    if (missing.length > 0)
+      throw new DrillFailure(
+        'migrations_missing',
+        `the restored database lacks ${missing.length} migration(s) the running server has: ${missing.slice(0, 3).join(', ')}`,
+      );
     onProgress(`${Object.keys(counts).length} tables match; ${applied.length} migrations, none missing`);
   } catch (err) {
     why = (err as Error).message.slice(0, 500);

@@ -57,15 +57,21 @@ export function changedSinceSql(iso: string): string {
 }
 
 /** Combine the counts into a RestoreLoss. Pure. */
-export function restoreLoss(backup: { stamp: string; tables: Record<string, number> }, now: Record<string, number>, changed: Record<string, number>): RestoreLoss {
+export function restoreLoss(
+  backup: { stamp: string; tables: Record<string, number> },
+  now: Record<string, number>,
+  changed: Record<string, number>,
+): RestoreLoss {
   const names = [...new Set([...Object.keys(now), ...Object.keys(backup.tables)])].sort();
-  const tables = names.map((table): TableLoss => ({
-    table,
-    rowsNow: now[table] ?? 0,
-    rowsInBackup: backup.tables[table] ?? 0,
-    changedSince: changed[table] ?? null,
-    carriedOver: CARRIED_OVER.has(table),
-  }));
+  const tables = names.map(
+    (table): TableLoss => ({
+      table,
+      rowsNow: now[table] ?? 0,
+      rowsInBackup: backup.tables[table] ?? 0,
+      changedSince: changed[table] ?? null,
+      carriedOver: CARRIED_OVER.has(table),
+    }),
+  );
   const totalLost = tables.filter((t) => !t.carriedOver).reduce((s, t) => s + (t.changedSince ?? Math.max(0, t.rowsNow - t.rowsInBackup)), 0);
   return { backup: { stamp: backup.stamp, startedAt: stampToIso(backup.stamp) }, tables, totalLost };
 }
@@ -81,12 +87,14 @@ export async function measureRestoreLoss(docker: Docker, dbId: string, backup: {
 export function formatRestoreLoss(loss: RestoreLoss): string {
   const lines = [`Restoring backup ${loss.backup.stamp} (started ${loss.backup.startedAt}) replaces ALL current data with the backup's.`];
   const changed = loss.tables.filter((t) => t.rowsNow !== t.rowsInBackup || (t.changedSince ?? 0) > 0);
-  if (changed.every((t) => t.carriedOver)) lines.push('No write since the backup was found: every table has the backup\'s row count and no row written or changed since.');
+  if (changed.every((t) => t.carriedOver))
+    lines.push("No write since the backup was found: every table has the backup's row count and no row written or changed since.");
   else lines.push(`Lost: ${loss.totalLost} row(s) written or changed since the backup. Per table:`);
   for (const t of changed) {
     const counts = `${t.rowsNow} rows now, ${t.rowsInBackup} in the backup`;
     if (t.carriedOver) lines.push(`  ${t.table}: ${counts}; kept: the audit trail since the backup is carried over`);
-    else if (t.changedSince === null) lines.push(`  ${t.table}: ${counts}; no timestamp column, so only the difference (${t.rowsNow - t.rowsInBackup}) is known`);
+    else if (t.changedSince === null)
+      lines.push(`  ${t.table}: ${counts}; no timestamp column, so only the difference (${t.rowsNow - t.rowsInBackup}) is known`);
     else lines.push(`  ${t.table}: ${counts}; ${t.changedSince} written or changed since the backup: LOST`);
   }
   return lines.join('\n');

@@ -47,7 +47,17 @@ import { serviceContainers, step, withStackLock, type Stack } from './stack.js';
 import { edgePorts } from '../../installer/apply/edge.tls.js';
 
 /** PostgreSQL settings of the template that only a server restart applies (context `postmaster`). */
-export const POSTMASTER_SETTINGS = ['max_connections', 'superuser_reserved_connections', 'shared_buffers', 'wal_buffers', 'max_worker_processes', 'huge_pages', 'dynamic_shared_memory_type', 'listen_addresses', 'port'];
+export const POSTMASTER_SETTINGS = [
+  'max_connections',
+  'superuser_reserved_connections',
+  'shared_buffers',
+  'wal_buffers',
+  'max_worker_processes',
+  'huge_pages',
+  'dynamic_shared_memory_type',
+  'listen_addresses',
+  'port',
+];
 
 /** What the apply will do to one service. */
 export interface ServiceAction {
@@ -105,11 +115,14 @@ async function hashesOf(compose: ComposeCli, composeYml: string): Promise<Record
   const scratch = await mkdtemp(join(tmpdir(), 'carebox-retier-'));
   try {
     await writeFileAtomic(join(scratch, 'compose.yml'), composeYml, 0o644);
-    const r = await exec([...compose.fact.command, '-p', compose.project, '--project-directory', compose.root, '-f', join(scratch, 'compose.yml'), 'config', '--hash', '*'], {
-      cwd: compose.root,
-      env: { ...compose.env, COMPOSE_ANSI: 'never' },
-      timeoutMs: 60_000,
-    });
+    const r = await exec(
+      [...compose.fact.command, '-p', compose.project, '--project-directory', compose.root, '-f', join(scratch, 'compose.yml'), 'config', '--hash', '*'],
+      {
+        cwd: compose.root,
+        env: { ...compose.env, COMPOSE_ANSI: 'never' },
+        timeoutMs: 60_000,
+      },
+    );
     return parseConfigHashes(r.stdout);
   } finally {
     await rm(scratch, { recursive: true, force: true });
@@ -124,19 +137,41 @@ async function hashesOf(compose: ComposeCli, composeYml: string): Promise<Record
  */
 export async function previewRetier(stack: Stack, intent: Intent): Promise<RetierPreview> {
   const m = stack.manifest;
-  const facts = await detectHost({ installRoot: stack.root, ports: edgePorts(m.http).map(({ port, bindAddress }) => ({ port, bindAddress })), env: stack.env, composeProject: m.project });
+  const facts = await detectHost({
+    installRoot: stack.root,
+    ports: edgePorts(m.http).map(({ port, bindAddress }) => ({ port, bindAddress })),
+    env: stack.env,
+    composeProject: m.project,
+  });
   // An unchanged host plans with the recorded figures, exactly as a later `install` re-run will.
   const { host } = stablePlanHost(m.facts, facts);
   // The alert mode is the install's (a re-tier changes the tier, not whether monitoring runs); an
   // install from before alerts reads as `off`, as install's re-run reads it.
-  const fullIntent: Intent = { ...intent, pgbouncer: intent.pgbouncer ?? m.intent.pgbouncer ?? 'auto', alerts: intent.alerts ?? m.intent.alerts ?? 'off', ...(m.intent.backups ? { backups: intent.backups ?? m.intent.backups } : {}) };
+  const fullIntent: Intent = {
+    ...intent,
+    pgbouncer: intent.pgbouncer ?? m.intent.pgbouncer ?? 'auto',
+    alerts: intent.alerts ?? m.intent.alerts ?? 'off',
+    ...(m.intent.backups ? { backups: intent.backups ?? m.intent.backups } : {}),
+  };
   // Without --think-time/--profile the installed workload profile is kept.
   if (!fullIntent.profile && m.intent.profile) fullIntent.profile = m.intent.profile;
   const plan = planCarebox(host, fullIntent);
-  const preflight = runPreflight({ facts, tier: fullIntent.tier, plan, planError: null, planHint: null, project: m.project, httpsPort: m.http.tls?.httpsPort ?? null });
+  const preflight = runPreflight({
+    facts,
+    tier: fullIntent.tier,
+    plan,
+    planError: null,
+    planHint: null,
+    project: m.project,
+    httpsPort: m.http.tls?.httpsPort ?? null,
+  });
   if (!preflightPassed(preflight)) {
     const failed = preflight.filter((c) => c.status === 'fail');
-    throw new PreflightError(`preflight failed for tier ${plan.tier}:\n${failed.map((c) => `  ✗ ${c.title}: found ${c.found}; needs ${c.needs}${c.fix ? `\n    fix: ${c.fix}` : ''}`).join('\n')}`, 'fix the failed checks and rerun', { preflight });
+    throw new PreflightError(
+      `preflight failed for tier ${plan.tier}:\n${failed.map((c) => `  ✗ ${c.title}: found ${c.found}; needs ${c.needs}${c.fix ? `\n    fix: ${c.fix}` : ''}`).join('\n')}`,
+      'fix the failed checks and rerun',
+      { preflight },
+    );
   }
   const files = await renderForStack(stack.root, m, plan, m.images);
   const current = await currentContents(stack.root, files);
@@ -182,7 +217,8 @@ export function serviceActions(
     }
     if (service === 'backend' || service === 'worker') {
       const n = expected[service] ?? 1;
-      if (staleCount > 0) out.push({ service, action: 'roll', detail: `rolling: ${n} new container(s) with the new config healthy before the ${cs.length} old one(s) stop` });
+      if (staleCount > 0)
+        out.push({ service, action: 'roll', detail: `rolling: ${n} new container(s) with the new config healthy before the ${cs.length} old one(s) stop` });
       else if (cs.length !== n) out.push({ service, action: 'scale', detail: `${cs.length} → ${n} containers (config unchanged)` });
       else out.push({ service, action: 'none', detail: 'unchanged' });
       continue;
@@ -190,8 +226,11 @@ export function serviceActions(
     if (service === 'db') {
       const pm = postmasterChanges(current.get(INSTALL_FILES.postgres) ?? null, files.find((f) => f.path === INSTALL_FILES.postgres)?.content ?? null);
       const grows = plan.sizing.postgres.maxConnections >= oldPlan.sizing.postgres.maxConnections;
-      const when = grows ? 'before the app roll (max_connections does not shrink)' : 'after the app roll (max_connections shrinks; the old pools must be gone first)';
-      if (staleCount > 0) out.push({ service, action: 'recreate', detail: `container config changed (limits): PostgreSQL restarts with the new container ${when}` });
+      const when = grows
+        ? 'before the app roll (max_connections does not shrink)'
+        : 'after the app roll (max_connections shrinks; the old pools must be gone first)';
+      if (staleCount > 0)
+        out.push({ service, action: 'recreate', detail: `container config changed (limits): PostgreSQL restarts with the new container ${when}` });
       else if (pm.length > 0) out.push({ service, action: 'restart', detail: `${pm.join(', ')} need a restart, ${when}; the rest reloads live` });
       else if (fileChanged(INSTALL_FILES.postgres)) out.push({ service, action: 'reload', detail: 'pg_reload_conf() (no restart)' });
       else out.push({ service, action: 'none', detail: 'unchanged' });
@@ -199,12 +238,22 @@ export function serviceActions(
     }
     if (service === 'redis') {
       if (staleCount > 0) out.push({ service, action: 'recreate', detail: 'container config changed: Redis restarts (append-only file keeps the queue)' });
-      else if (fileChanged(INSTALL_FILES.redis)) out.push({ service, action: 'config-set', detail: `CONFIG SET maxclients ${plan.sizing.redis.maxClients}, maxmemory ${plan.sizing.redis.maxMemoryBytes} (live, no restart)` });
+      else if (fileChanged(INSTALL_FILES.redis))
+        out.push({
+          service,
+          action: 'config-set',
+          detail: `CONFIG SET maxclients ${plan.sizing.redis.maxClients}, maxmemory ${plan.sizing.redis.maxMemoryBytes} (live, no restart)`,
+        });
       else out.push({ service, action: 'none', detail: 'unchanged' });
       continue;
     }
     if (service === 'nginx') {
-      if (staleCount > 0) out.push({ service, action: 'recreate', detail: 'container config changed: nginx is recreated (about a second of refused connections on the published port)' });
+      if (staleCount > 0)
+        out.push({
+          service,
+          action: 'recreate',
+          detail: 'container config changed: nginx is recreated (about a second of refused connections on the published port)',
+        });
       else out.push({ service, action: 'reload', detail: '`nginx -t` in the running container, then a graceful reload (drops cached backend addresses)' });
       continue;
     }
@@ -282,8 +331,16 @@ export async function applyRetier(stack: Stack, preview: RetierPreview, opts: { 
     const stamp = utcStamp();
     const act = (s: string) => preview.actions.find((a) => a.service === s)?.action ?? 'none';
     const previous = await currentContents(stack.root, preview.files);
-    const changes = await step(reporter, 'write', 'Write the new configuration (previous versions to backups/)', async () => writeRenderedFiles(stack.root, preview.files, stamp), (c) =>
-      c.filter((x) => x.status !== 'unchanged').map((x) => `${x.status} ${x.path}`).join(', ') || 'nothing changed',
+    const changes = await step(
+      reporter,
+      'write',
+      'Write the new configuration (previous versions to backups/)',
+      async () => writeRenderedFiles(stack.root, preview.files, stamp),
+      (c) =>
+        c
+          .filter((x) => x.status !== 'unchanged')
+          .map((x) => `${x.status} ${x.path}`)
+          .join(', ') || 'nothing changed',
     );
     let postgresRestart: RetierResult['postgresRestart'] = null;
     let dbRestarted = false;
@@ -292,7 +349,11 @@ export async function applyRetier(stack: Stack, preview: RetierPreview, opts: { 
         await step(reporter, 'pgbouncer', 'Start PgBouncer', async (progress) => {
           // Not --no-deps: it would change pgbouncer's config hash (depends_on); db is running already.
           await stack.compose.run(['up', '-d', '--no-recreate', 'pgbouncer'], { timeoutMs: 10 * 60_000 });
-          await waitContainersHealthy(stack.docker, (await serviceContainers(stack, 'pgbouncer')).map((c) => c.id), { timeoutMs: opts.timeoutMs, what: 'pgbouncer', onProgress: progress });
+          await waitContainersHealthy(
+            stack.docker,
+            (await serviceContainers(stack, 'pgbouncer')).map((c) => c.id),
+            { timeoutMs: opts.timeoutMs, what: 'pgbouncer', onProgress: progress },
+          );
           return 'pgbouncer healthy';
         });
       }
@@ -302,13 +363,25 @@ export async function applyRetier(stack: Stack, preview: RetierPreview, opts: { 
       const dbAct = act('db');
       let pending: string[] = [];
       if (dbAct !== 'recreate' && changed(changes, INSTALL_FILES.postgres)) {
-        pending = await step(reporter, 'pg-reload', 'Reload PostgreSQL settings (pg_reload_conf)', async () => reloadPostgresConf(stack.docker, db.id), (p) => (p.length ? `reloaded; restart needed for ${p.join(', ')}` : 'all settings applied live'));
+        pending = await step(
+          reporter,
+          'pg-reload',
+          'Reload PostgreSQL settings (pg_reload_conf)',
+          async () => reloadPostgresConf(stack.docker, db.id),
+          (p) => (p.length ? `reloaded; restart needed for ${p.join(', ')}` : 'all settings applied live'),
+        );
       }
       const dbNeedsRestart = dbAct === 'recreate' || pending.length > 0;
       const liveMax = await runningMaxConnections(stack.docker, db.id);
       const restartFirst = dbNeedsRestart && plan.sizing.postgres.maxConnections >= liveMax;
       if (restartFirst) {
-        const ms = await step(reporter, 'pg-restart', `Restart PostgreSQL before the app roll (max_connections ${liveMax} → ${plan.sizing.postgres.maxConnections})`, (p) => restartDb(stack, dbAct === 'recreate' ? 'recreate' : 'restart', opts.timeoutMs, p), (ms) => `PostgreSQL back in ${(ms / 1000).toFixed(1)} s`);
+        const ms = await step(
+          reporter,
+          'pg-restart',
+          `Restart PostgreSQL before the app roll (max_connections ${liveMax} → ${plan.sizing.postgres.maxConnections})`,
+          (p) => restartDb(stack, dbAct === 'recreate' ? 'recreate' : 'restart', opts.timeoutMs, p),
+          (ms) => `PostgreSQL back in ${(ms / 1000).toFixed(1)} s`,
+        );
         postgresRestart = { when: 'before-roll', downtimeMs: ms };
         dbRestarted = true;
       }
@@ -316,7 +389,11 @@ export async function applyRetier(stack: Stack, preview: RetierPreview, opts: { 
       if (act('redis') === 'recreate') {
         await step(reporter, 'redis', 'Recreate Redis with its new container config', async (progress) => {
           await stack.compose.run(['up', '-d', '--no-deps', 'redis'], { timeoutMs: 10 * 60_000 });
-          await waitContainersHealthy(stack.docker, (await serviceContainers(stack, 'redis')).map((c) => c.id), { timeoutMs: opts.timeoutMs, what: 'redis', onProgress: progress });
+          await waitContainersHealthy(
+            stack.docker,
+            (await serviceContainers(stack, 'redis')).map((c) => c.id),
+            { timeoutMs: opts.timeoutMs, what: 'redis', onProgress: progress },
+          );
           return 'redis healthy';
         });
       } else {
@@ -341,7 +418,13 @@ export async function applyRetier(stack: Stack, preview: RetierPreview, opts: { 
           onProgress: progress,
           // No nginx reload after the old backends stop: nginx re-resolves `backend` in the
           // background (`resolve`); the nginx step below reloads for nginx.conf's own changes.
-          fits: (stale, fresh) => fixed + pgb + workersOld * directConnections(oldPlan, 'worker') + stale * directConnections(oldPlan, 'backend') + fresh * directConnections(plan, 'backend') <= maxNow,
+          fits: (stale, fresh) =>
+            fixed +
+              pgb +
+              workersOld * directConnections(oldPlan, 'worker') +
+              stale * directConnections(oldPlan, 'backend') +
+              fresh * directConnections(plan, 'backend') <=
+            maxNow,
         });
         return `${r.started.length} started, ${r.removed.length} stopped, ${(r.tookMs / 1000).toFixed(1)} s`;
       });
@@ -350,17 +433,35 @@ export async function applyRetier(stack: Stack, preview: RetierPreview, opts: { 
           target: plan.sizing.queue.replicas,
           timeoutMs: opts.timeoutMs,
           onProgress: progress,
-          fits: (stale, fresh) => fixed + pgb + plan.sizing.backend.replicas * directConnections(plan, 'backend') + stale * directConnections(oldPlan, 'worker') + fresh * directConnections(plan, 'worker') <= maxNow,
+          fits: (stale, fresh) =>
+            fixed +
+              pgb +
+              plan.sizing.backend.replicas * directConnections(plan, 'backend') +
+              stale * directConnections(oldPlan, 'worker') +
+              fresh * directConnections(plan, 'worker') <=
+            maxNow,
         });
         return `${r.started.length} started, ${r.removed.length} stopped, ${(r.tookMs / 1000).toFixed(1)} s`;
       });
 
       if (dbNeedsRestart && !restartFirst) {
-        const ms = await step(reporter, 'pg-restart', `Restart PostgreSQL after the app roll (max_connections ${liveMax} → ${plan.sizing.postgres.maxConnections})`, (p) => restartDb(stack, dbAct === 'recreate' ? 'recreate' : 'restart', opts.timeoutMs, p), (ms) => `PostgreSQL back in ${(ms / 1000).toFixed(1)} s`);
+        const ms = await step(
+          reporter,
+          'pg-restart',
+          `Restart PostgreSQL after the app roll (max_connections ${liveMax} → ${plan.sizing.postgres.maxConnections})`,
+          (p) => restartDb(stack, dbAct === 'recreate' ? 'recreate' : 'restart', opts.timeoutMs, p),
+          (ms) => `PostgreSQL back in ${(ms / 1000).toFixed(1)} s`,
+        );
         postgresRestart = { when: 'after-roll', downtimeMs: ms };
         dbRestarted = true;
       }
-      if (act('redis') !== 'recreate') await step(reporter, 'redis-final', 'Set Redis limits of the new plan (CONFIG SET)', async () => (await setRedisLimits(stack, plan.sizing.redis), `maxclients ${plan.sizing.redis.maxClients}`));
+      if (act('redis') !== 'recreate')
+        await step(
+          reporter,
+          'redis-final',
+          'Set Redis limits of the new plan (CONFIG SET)',
+          async () => (await setRedisLimits(stack, plan.sizing.redis), `maxclients ${plan.sizing.redis.maxClients}`),
+        );
 
       if (act('pgbouncer') === 'remove') {
         await step(reporter, 'pgbouncer-remove', 'Stop and remove PgBouncer (the new plan connects directly)', async () => {
@@ -374,15 +475,20 @@ export async function applyRetier(stack: Stack, preview: RetierPreview, opts: { 
         await stack.compose.run(['up', '-d', 'pgbouncer'], { timeoutMs: 10 * 60_000 });
       }
 
-      if (act('nginx') !== 'none') await step(reporter, 'nginx', act('nginx') === 'recreate' ? 'Recreate nginx' : 'Reload nginx (nginx -t first)', async (progress) => {
-        if (act('nginx') === 'recreate') {
-          await stack.compose.run(['up', '-d', '--no-deps', 'nginx'], { timeoutMs: 10 * 60_000 });
-          await waitContainersHealthy(stack.docker, (await serviceContainers(stack, 'nginx')).map((c) => c.id), { timeoutMs: opts.timeoutMs, what: 'nginx', onProgress: progress });
-          return 'nginx recreated and healthy';
-        }
-        await reloadNginx(stack.docker, m.project, progress);
-        return 'nginx -t passed; reloaded';
-      });
+      if (act('nginx') !== 'none')
+        await step(reporter, 'nginx', act('nginx') === 'recreate' ? 'Recreate nginx' : 'Reload nginx (nginx -t first)', async (progress) => {
+          if (act('nginx') === 'recreate') {
+            await stack.compose.run(['up', '-d', '--no-deps', 'nginx'], { timeoutMs: 10 * 60_000 });
+            await waitContainersHealthy(
+              stack.docker,
+              (await serviceContainers(stack, 'nginx')).map((c) => c.id),
+              { timeoutMs: opts.timeoutMs, what: 'nginx', onProgress: progress },
+            );
+            return 'nginx recreated and healthy';
+          }
+          await reloadNginx(stack.docker, m.project, progress);
+          return 'nginx -t passed; reloaded';
+        });
     } catch (err) {
       // The new containers were removed by the roll; put the previous files back so the running
       // old containers and the files agree again (and nginx serves its previous config).
@@ -402,38 +508,55 @@ export async function applyRetier(stack: Stack, preview: RetierPreview, opts: { 
 
     await step(reporter, 'settle', 'Check that Compose sees no drift', async (progress) => {
       const s = plan.sizing;
-      await stack.compose.run(['up', '-d', '--no-recreate', '--remove-orphans', '--scale', `backend=${s.backend.replicas}`, '--scale', `worker=${s.queue.replicas}`], { timeoutMs: 10 * 60_000 });
+      await stack.compose.run(
+        ['up', '-d', '--no-recreate', '--remove-orphans', '--scale', `backend=${s.backend.replicas}`, '--scale', `worker=${s.queue.replicas}`],
+        { timeoutMs: 10 * 60_000 },
+      );
       const containers = await listStackContainers(stack.docker, m.project);
-      await waitContainersHealthy(stack.docker, containers.map((c) => c.id), { timeoutMs: opts.timeoutMs, what: 'the stack', onProgress: progress });
+      await waitContainersHealthy(
+        stack.docker,
+        containers.map((c) => c.id),
+        { timeoutMs: opts.timeoutMs, what: 'the stack', onProgress: progress },
+      );
       const drift = findDrift(await listStackContainers(stack.docker, m.project), await configHashes(stack.compose), expectedReplicas(plan, m.images));
-      if (drift.length > 0) throw new OperationError(`after the re-tier Compose still sees drift: ${formatDrift(drift)}`, 'run `carebox install --yes` to converge (it recreates what differs)');
+      if (drift.length > 0)
+        throw new OperationError(
+          `after the re-tier Compose still sees drift: ${formatDrift(drift)}`,
+          'run `carebox install --yes` to converge (it recreates what differs)',
+        );
       const n = await verifyLimits(stack.docker, m.project, plan);
       return `no drift; ${n} containers run with the planned limits`;
     });
 
-    const manifest = await step(reporter, 'manifest', 'Record the new tier (carebox.json)', async () => {
-      const now = new Date().toISOString();
-      const next: Manifest = {
-        ...m,
-        appliedAt: now,
-        facts: preview.facts,
-        intent: preview.intent,
-        plan,
-        files: fileChecksums(preview.files),
-        scale: null,
-        history: [
-          ...m.history,
-          {
-            appliedAt: now,
-            action: 'retier',
-            tier: plan.tier,
-            summary: `${oldPlan.tier} → ${plan.tier}: backend ${oldPlan.sizing.backend.replicas}×${oldPlan.sizing.backend.workers} → ${plan.sizing.backend.replicas}×${plan.sizing.backend.workers}, worker ${oldPlan.sizing.queue.replicas} → ${plan.sizing.queue.replicas}`,
-          },
-        ],
-      };
-      await writeManifest(stack.root, next, stamp);
-      return next;
-    }, () => 'carebox.json updated');
+    const manifest = await step(
+      reporter,
+      'manifest',
+      'Record the new tier (carebox.json)',
+      async () => {
+        const now = new Date().toISOString();
+        const next: Manifest = {
+          ...m,
+          appliedAt: now,
+          facts: preview.facts,
+          intent: preview.intent,
+          plan,
+          files: fileChecksums(preview.files),
+          scale: null,
+          history: [
+            ...m.history,
+            {
+              appliedAt: now,
+              action: 'retier',
+              tier: plan.tier,
+              summary: `${oldPlan.tier} → ${plan.tier}: backend ${oldPlan.sizing.backend.replicas}×${oldPlan.sizing.backend.workers} → ${plan.sizing.backend.replicas}×${plan.sizing.backend.workers}, worker ${oldPlan.sizing.queue.replicas} → ${plan.sizing.queue.replicas}`,
+            },
+          ],
+        };
+        await writeManifest(stack.root, next, stamp);
+        return next;
+      },
+      () => 'carebox.json updated',
+    );
     return { from: preview.from, to: preview.to, files: changes, actions: preview.actions, postgresRestart, manifest, tookMs: Date.now() - t0 };
   });
 }

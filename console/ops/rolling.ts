@@ -62,9 +62,12 @@ export async function stopApp(stack: Stack, onProgress: (m: string) => void = ()
   const app = (await listStackContainers(stack.docker, stack.manifest.project)).filter((c) => APP_SERVICES.includes(c.service) && c.state === 'running');
   for (const c of app) {
     onProgress(`${c.service} #${c.number}: SIGTERM, drain`);
-    await stack.docker.getContainer(c.id).stop({ t: stopGraceSeconds(stack.root, c.service) }).catch((e: { statusCode?: number }) => {
-      if (e.statusCode !== 304) throw e;
-    });
+    await stack.docker
+      .getContainer(c.id)
+      .stop({ t: stopGraceSeconds(stack.root, c.service) })
+      .catch((e: { statusCode?: number }) => {
+        if (e.statusCode !== 304) throw e;
+      });
   }
   return app.length;
 }
@@ -76,7 +79,9 @@ export async function stopApp(stack: Stack, onProgress: (m: string) => void = ()
  */
 export async function startApp(stack: Stack, timeoutMs: number, onProgress: (m: string) => void = () => undefined): Promise<void> {
   const s = stack.manifest.plan.sizing;
-  await stack.compose.run(['up', '-d', '--no-recreate', '--scale', `backend=${s.backend.replicas}`, '--scale', `worker=${s.queue.replicas}`, ...APP_SERVICES], { timeoutMs: 10 * 60_000 });
+  await stack.compose.run(['up', '-d', '--no-recreate', '--scale', `backend=${s.backend.replicas}`, '--scale', `worker=${s.queue.replicas}`, ...APP_SERVICES], {
+    timeoutMs: 10 * 60_000,
+  });
   const ids = (await listStackContainers(stack.docker, stack.manifest.project)).filter((c) => APP_SERVICES.includes(c.service)).map((c) => c.id);
   await waitContainersHealthy(stack.docker, ids, { timeoutMs, what: 'backend and worker', onProgress });
 }
@@ -87,12 +92,23 @@ export async function startApp(stack: Stack, timeoutMs: number, onProgress: (m: 
  * Fails fast when one is crash-looping (restarted 3 times while waiting) or has exited for good.
  * @throws UnhealthyError (exit 4) with the last log lines of each container that is not ready.
  */
-export async function waitContainersHealthy(docker: Docker, ids: string[], opts: { timeoutMs: number; what: string; onProgress?: (m: string) => void }): Promise<void> {
+export async function waitContainersHealthy(
+  docker: Docker,
+  ids: string[],
+  opts: { timeoutMs: number; what: string; onProgress?: (m: string) => void },
+): Promise<void> {
   const deadline = Date.now() + opts.timeoutMs;
   const firstRestarts = new Map<string, number>();
   let last = '';
   for (;;) {
-    const infos = await Promise.all(ids.map((id) => docker.getContainer(id).inspect().catch(() => null)));
+    const infos = await Promise.all(
+      ids.map((id) =>
+        docker
+          .getContainer(id)
+          .inspect()
+          .catch(() => null),
+      ),
+    );
     const notReady: { id: string; why: string }[] = [];
     let crashLoop: string | null = null;
     infos.forEach((info, i) => {
@@ -109,7 +125,10 @@ export async function waitContainersHealthy(docker: Docker, ids: string[], opts:
       const why = crashLoopReason(facts, firstRestarts.get(id)!);
       if (why) crashLoop = crashLoop ?? `${id.slice(0, 12)} ${why}`;
     });
-    const text = notReady.length === 0 ? `${opts.what}: ${ids.length}/${ids.length} healthy` : `${opts.what}: ${ids.length - notReady.length}/${ids.length} healthy (${notReady.map((n) => `${n.id.slice(0, 12)} ${n.why}`).join(', ')})`;
+    const text =
+      notReady.length === 0
+        ? `${opts.what}: ${ids.length}/${ids.length} healthy`
+        : `${opts.what}: ${ids.length - notReady.length}/${ids.length} healthy (${notReady.map((n) => `${n.id.slice(0, 12)} ${n.why}`).join(', ')})`;
     if (text !== last) opts.onProgress?.(text);
     last = text;
     if (notReady.length === 0) return;
@@ -211,7 +230,11 @@ export async function rollingReplace(stack: Stack, service: string, opts: Rollin
   for (let pass = 0; ; pass++) {
     const { cs, fresh, stale } = await classify();
     if (fresh.length === opts.target && stale.length === 0) break;
-    if (pass >= maxPasses) throw new OperationError(`${service}: the rolling change made no progress after ${pass} steps (${fresh.length} current, ${stale.length} outdated)`, 'check `carebox status`; rerun the operation');
+    if (pass >= maxPasses)
+      throw new OperationError(
+        `${service}: the rolling change made no progress after ${pass} steps (${fresh.length} current, ${stale.length} outdated)`,
+        'check `carebox status`; rerun the operation',
+      );
     if (fresh.length < opts.target) {
       let room = 0;
       while (fresh.length + room < opts.target && fits(stale.length, fresh.length + room + 1)) room++;
@@ -227,7 +250,9 @@ export async function rollingReplace(stack: Stack, service: string, opts: Rollin
         if (added.length === 0 || off.length > 0) {
           for (const id of added) await stopAndRemove(stack.docker, id, 0).catch(() => undefined);
           throw new OperationError(
-            added.length === 0 ? `${service}: \`up --scale ${service}=${total}\` started no container` : `${service}: Compose created containers whose config hash differs from \`docker compose config --hash\` (${off[0]!.configHash?.slice(0, 12)} vs ${want.slice(0, 12)})`,
+            added.length === 0
+              ? `${service}: \`up --scale ${service}=${total}\` started no container`
+              : `${service}: Compose created containers whose config hash differs from \`docker compose config --hash\` (${off[0]!.configHash?.slice(0, 12)} vs ${want.slice(0, 12)})`,
             'this Compose version hashes service configs differently; stop and report it with `carebox support-bundle`',
           );
         }
@@ -241,7 +266,8 @@ export async function rollingReplace(stack: Stack, service: string, opts: Rollin
         }
         continue;
       }
-      if (stale.length === 0) throw new OperationError(`${service}: cannot start another container within the budget (${fresh.length} of ${opts.target} running)`);
+      if (stale.length === 0)
+        throw new OperationError(`${service}: cannot start another container within the budget (${fresh.length} of ${opts.target} running)`);
     }
     // Enough new ones (or no room for more): retire one old container.
     const victim = stale.length > 0 ? stale[0]! : fresh[fresh.length - 1]!;
@@ -277,7 +303,13 @@ export function edgeSettleMs(stack: Pick<Stack, 'manifest'>, service: string): n
  * older replica that nginx already knows keeps serving). Pure.
  * @param containers the service's containers now; `healthySince` ms since epoch per new container.
  */
-export function settleWaitMs(containers: Pick<StackContainer, 'id' | 'state'>[], victimId: string, healthySince: ReadonlyMap<string, number>, settleMs: number, now: number): number {
+export function settleWaitMs(
+  containers: Pick<StackContainer, 'id' | 'state'>[],
+  victimId: string,
+  healthySince: ReadonlyMap<string, number>,
+  settleMs: number,
+  now: number,
+): number {
   const others = containers.filter((c) => c.id !== victimId && c.state === 'running');
   if (settleMs <= 0 || others.length === 0 || !others.every((c) => healthySince.has(c.id))) return 0;
   const firstHealthy = Math.min(...others.map((c) => healthySince.get(c.id)!));
@@ -296,7 +328,11 @@ export interface RestartedContainer {
  * others keep serving). With one container this is a plain restart.
  * @throws UnhealthyError when a restarted container does not become healthy (the rest are left untouched).
  */
-export async function rollingRestart(stack: Stack, service: string, opts: { timeoutMs: number; onProgress?: (m: string) => void }): Promise<RestartedContainer[]> {
+export async function rollingRestart(
+  stack: Stack,
+  service: string,
+  opts: { timeoutMs: number; onProgress?: (m: string) => void },
+): Promise<RestartedContainer[]> {
   const progress = opts.onProgress ?? (() => undefined);
   const grace = stopGraceSeconds(stack.root, service);
   const cs: StackContainer[] = await serviceContainers(stack, service);

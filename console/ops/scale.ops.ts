@@ -12,7 +12,15 @@ import type { StepReporter } from '../../installer/apply/steps.js';
 import { PreflightError, UsageError } from '../../installer/errors.js';
 import { writeManifest, type Manifest } from '../../installer/manifest/manifest.js';
 import type { Plan } from '../../installer/plan/plan.types.js';
-import { budgetHostOf, MAX_SCALE_REPLICAS, overcommitWouldAccept, resizeReplicas, SCALABLE_SERVICES, type ScalableService, type ScaleCheck } from '../../installer/plan/scale.resize.js';
+import {
+  budgetHostOf,
+  MAX_SCALE_REPLICAS,
+  overcommitWouldAccept,
+  resizeReplicas,
+  SCALABLE_SERVICES,
+  type ScalableService,
+  type ScaleCheck,
+} from '../../installer/plan/scale.resize.js';
 import { planCarebox } from '../../installer/plan/tier.plan.js';
 import { applyLiveConfig } from './live.config.js';
 import { edgeSettleMs, stopAndRemove, stopGraceSeconds, waitContainersHealthy } from './rolling.js';
@@ -37,9 +45,17 @@ export function parseScaleArg(arg: string): { service: ScalableService; replicas
   const m = /^([a-z]+)=(\d+)$/.exec(arg.trim());
   if (!m) throw new UsageError(`expected SERVICE=N, e.g. backend=3, got '${arg}'`);
   const service = m[1] as ScalableService;
-  if (!SCALABLE_SERVICES.includes(service)) throw new UsageError(`${m[1]} cannot be scaled`, `scalable services: ${SCALABLE_SERVICES.join(', ')} (db, redis, nginx and pgbouncer run exactly one container)`);
+  if (!SCALABLE_SERVICES.includes(service))
+    throw new UsageError(
+      `${m[1]} cannot be scaled`,
+      `scalable services: ${SCALABLE_SERVICES.join(', ')} (db, redis, nginx and pgbouncer run exactly one container)`,
+    );
   const replicas = Number(m[2]);
-  if (replicas < 1 || replicas > MAX_SCALE_REPLICAS) throw new UsageError(`${service} replicas must be between 1 and ${MAX_SCALE_REPLICAS}, got ${replicas}`, replicas === 0 ? 'to stop the stack use `carebox uninstall` (data is kept)' : null);
+  if (replicas < 1 || replicas > MAX_SCALE_REPLICAS)
+    throw new UsageError(
+      `${service} replicas must be between 1 and ${MAX_SCALE_REPLICAS}, got ${replicas}`,
+      replicas === 0 ? 'to stop the stack use `carebox uninstall` (data is kept)' : null,
+    );
   return { service, replicas };
 }
 
@@ -67,7 +83,13 @@ export interface ScaleViolation {
 }
 
 function structuredViolation(v: { budget: string; demand: number; limit: number; message: string }): ScaleViolation {
-  const u: ScaleViolation['unit'] = /memory/i.test(v.budget) ? 'bytes' : /cpus$/i.test(v.budget) ? 'cpus' : /connections|clients/i.test(v.budget) ? 'connections' : 'processes';
+  const u: ScaleViolation['unit'] = /memory/i.test(v.budget)
+    ? 'bytes'
+    : /cpus$/i.test(v.budget)
+      ? 'cpus'
+      : /connections|clients/i.test(v.budget)
+        ? 'connections'
+        : 'processes';
   return { budget: v.budget, demand: v.demand, limit: v.limit, unit: u, message: v.message };
 }
 
@@ -134,7 +156,16 @@ export async function scaleService(stack: Stack, req: ScaleRequest, reporter: St
     const running = (await serviceContainers(stack, req.service)).filter((c) => c.state === 'running').length;
     if (running === preview.to) {
       reporter.skip('scale', `Scale ${req.service} ${preview.from} → ${preview.to}`, `${req.service} already runs ${preview.to}: nothing changed`);
-      return { service: req.service, from: preview.from, to: preview.to, overcommitted: [], files: [], manifest: stack.manifest, tookMs: Date.now() - t0, noop: true };
+      return {
+        service: req.service,
+        from: preview.from,
+        to: preview.to,
+        overcommitted: [],
+        files: [],
+        manifest: stack.manifest,
+        tookMs: Date.now() - t0,
+        noop: true,
+      };
     }
   }
   assertSameVersion(stack.manifest, 'scale');
@@ -142,10 +173,24 @@ export async function scaleService(stack: Stack, req: ScaleRequest, reporter: St
     const m = stack.manifest;
     const stamp = utcStamp();
     const plan = preview.check.plan;
-    const files = await step(reporter, 'render', 'Render the configuration for the new count', async () => renderForStack(stack.root, m, plan, m.images), (f) => `${f.length} files rendered`);
+    const files = await step(
+      reporter,
+      'render',
+      'Render the configuration for the new count',
+      async () => renderForStack(stack.root, m, plan, m.images),
+      (f) => `${f.length} files rendered`,
+    );
     const previous = await currentContents(stack.root, files);
-    const changes = await step(reporter, 'write', 'Write files (previous versions to backups/)', async () => writeRenderedFiles(stack.root, files, stamp), (c) =>
-      c.filter((x) => x.status !== 'unchanged').map((x) => `${x.status} ${x.path}`).join(', ') || 'nothing changed',
+    const changes = await step(
+      reporter,
+      'write',
+      'Write files (previous versions to backups/)',
+      async () => writeRenderedFiles(stack.root, files, stamp),
+      (c) =>
+        c
+          .filter((x) => x.status !== 'unchanged')
+          .map((x) => `${x.status} ${x.path}`)
+          .join(', ') || 'nothing changed',
     );
     try {
       await step(reporter, 'scale', `Scale ${req.service} ${preview.from} → ${req.replicas}`, async (progress) => {
@@ -155,11 +200,22 @@ export async function scaleService(stack: Stack, req: ScaleRequest, reporter: St
           const before = new Set(cs.map((c) => c.id));
           // Stopped leftovers would be restarted by `up`; they are not part of the count.
           for (const c of cs.filter((c) => c.state !== 'running')) await stopAndRemove(stack.docker, c.id, 0);
-          await stack.compose.run(['up', '-d', '--no-recreate', '--scale', `${req.service}=${req.replicas}`, req.service], { timeoutMs: 10 * 60_000, onOutput: (s) => s.split('\n').filter((l) => l.trim()).forEach((l) => progress(l.trim())) });
+          await stack.compose.run(['up', '-d', '--no-recreate', '--scale', `${req.service}=${req.replicas}`, req.service], {
+            timeoutMs: 10 * 60_000,
+            onOutput: (s) =>
+              s
+                .split('\n')
+                .filter((l) => l.trim())
+                .forEach((l) => progress(l.trim())),
+          });
           const all = await serviceContainers(stack, req.service);
           const added = all.filter((c) => !before.has(c.id)).map((c) => c.id);
           try {
-            await waitContainersHealthy(stack.docker, all.map((c) => c.id), { timeoutMs: req.timeoutMs, what: `${req.service} ×${req.replicas}`, onProgress: progress });
+            await waitContainersHealthy(
+              stack.docker,
+              all.map((c) => c.id),
+              { timeoutMs: req.timeoutMs, what: `${req.service} ×${req.replicas}`, onProgress: progress },
+            );
           } catch (err) {
             progress(`removing the ${added.length} new container(s); ${running.length} keep serving`);
             for (const id of added) await stopAndRemove(stack.docker, id, 0).catch(() => undefined);
@@ -176,13 +232,19 @@ export async function scaleService(stack: Stack, req: ScaleRequest, reporter: St
           return `${added.length} container(s) added; ${req.replicas} healthy`;
         }
         const grace = stopGraceSeconds(stack.root, req.service);
-        const victims = [...cs].sort((a, b) => Number(a.state === 'running') - Number(b.state === 'running') || b.number - a.number).slice(0, cs.length - req.replicas);
+        const victims = [...cs]
+          .sort((a, b) => Number(a.state === 'running') - Number(b.state === 'running') || b.number - a.number)
+          .slice(0, cs.length - req.replicas);
         for (const v of victims) {
           progress(`${req.service} #${v.number}: stopping (SIGTERM, drain up to ${grace} s) and removing`);
           await stopAndRemove(stack.docker, v.id, grace);
         }
         await stack.compose.run(['up', '-d', '--no-recreate', '--scale', `${req.service}=${req.replicas}`, req.service], { timeoutMs: 10 * 60_000 });
-        await waitContainersHealthy(stack.docker, (await serviceContainers(stack, req.service)).map((c) => c.id), { timeoutMs: req.timeoutMs, what: `${req.service} ×${req.replicas}`, onProgress: progress });
+        await waitContainersHealthy(
+          stack.docker,
+          (await serviceContainers(stack, req.service)).map((c) => c.id),
+          { timeoutMs: req.timeoutMs, what: `${req.service} ×${req.replicas}`, onProgress: progress },
+        );
         return `${victims.length} container(s) stopped and removed; ${req.replicas} healthy`;
       });
     } catch (err) {
@@ -196,24 +258,47 @@ export async function scaleService(stack: Stack, req: ScaleRequest, reporter: St
       // a client may be writing on. applyLiveConfig reloads when nginx.conf itself changed.
       return 'applied';
     });
-    const manifest = await step(reporter, 'manifest', 'Record the new count (carebox.json)', async () => {
-      const now = new Date().toISOString();
-      const planned = plannedCounts(m);
-      const counts = { backend: plan.sizing.backend.replicas, worker: plan.sizing.queue.replicas };
-      const atPlan = planned !== null && planned.backend === counts.backend && planned.worker === counts.worker;
-      const overcommitted = preview.check.accepted.map((v) => v.budget);
-      const next: Manifest = {
-        ...m,
-        appliedAt: now,
-        plan,
-        files: fileChecksums(files),
-        scale: atPlan ? null : { tier: plan.tier, replicas: counts, overcommit: req.overcommit && overcommitted.length > 0, appliedAt: now },
-        history: [...m.history, { appliedAt: now, action: 'scale', tier: plan.tier, summary: `${req.service} ${preview.from} → ${req.replicas}${overcommitted.length ? ` (overcommit: ${overcommitted.join(', ')})` : ''}` }],
-      };
-      await writeManifest(stack.root, next, stamp);
-      return next;
-    }, () => 'carebox.json updated');
-    return { service: req.service, from: preview.from, to: req.replicas, overcommitted: preview.check.accepted.map((v) => v.budget), files: changes, manifest, tookMs: Date.now() - t0, noop: false };
+    const manifest = await step(
+      reporter,
+      'manifest',
+      'Record the new count (carebox.json)',
+      async () => {
+        const now = new Date().toISOString();
+        const planned = plannedCounts(m);
+        const counts = { backend: plan.sizing.backend.replicas, worker: plan.sizing.queue.replicas };
+        const atPlan = planned !== null && planned.backend === counts.backend && planned.worker === counts.worker;
+        const overcommitted = preview.check.accepted.map((v) => v.budget);
+        const next: Manifest = {
+          ...m,
+          appliedAt: now,
+          plan,
+          files: fileChecksums(files),
+          scale: atPlan ? null : { tier: plan.tier, replicas: counts, overcommit: req.overcommit && overcommitted.length > 0, appliedAt: now },
+          history: [
+            ...m.history,
+            {
+              appliedAt: now,
+              action: 'scale',
+              tier: plan.tier,
+              summary: `${req.service} ${preview.from} → ${req.replicas}${overcommitted.length ? ` (overcommit: ${overcommitted.join(', ')})` : ''}`,
+            },
+          ],
+        };
+        await writeManifest(stack.root, next, stamp);
+        return next;
+      },
+      () => 'carebox.json updated',
+    );
+    return {
+      service: req.service,
+      from: preview.from,
+      to: req.replicas,
+      overcommitted: preview.check.accepted.map((v) => v.budget),
+      files: changes,
+      manifest,
+      tookMs: Date.now() - t0,
+      noop: false,
+    };
   });
 }
 

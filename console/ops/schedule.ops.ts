@@ -38,9 +38,14 @@ export async function ensureSchedulerService(stack: Stack, reporter: StepReporte
   const m = stack.manifest;
   let image = m.images.scheduler ?? env.CAREBOX_CLI_IMAGE ?? m.cli?.image ?? null;
   if (!image) {
-    image = await step(reporter, 'cli-image', 'Build the Carebox CLI image the scheduler runs (from this package)', (progress) =>
-      ensureCliImage(stack.docker, { packageRoot: packageRoot(), version: CAREBOX_VERSION, base: cliBaseImages(m.images, env), onProgress: progress }),
-    (t) => t);
+    image = await step(
+      reporter,
+      'cli-image',
+      'Build the Carebox CLI image the scheduler runs (from this package)',
+      (progress) =>
+        ensureCliImage(stack.docker, { packageRoot: packageRoot(), version: CAREBOX_VERSION, base: cliBaseImages(m.images, env), onProgress: progress }),
+      (t) => t,
+    );
   }
   const images = { ...m.images, scheduler: image };
   const files = await renderForStack(stack.root, m, m.plan, images);
@@ -57,13 +62,17 @@ export async function ensureSchedulerService(stack: Stack, reporter: StepReporte
  * Set the schedule (or turn it off) in carebox.json, and make sure the scheduler service runs.
  * @throws UsageError for a bad time or cron expression.
  */
-export async function setSchedule(stack: Stack, opts: { at?: string; cron?: string; timezone?: string; off?: boolean }, reporter: StepReporter): Promise<BackupSchedule> {
+export async function setSchedule(
+  stack: Stack,
+  opts: { at?: string; cron?: string; timezone?: string; off?: boolean },
+  reporter: StepReporter,
+): Promise<BackupSchedule> {
   const schedule = await withStackLock(stack.root, 'backup schedule', async () => {
     const m = (await readManifest(stack.root)) ?? stack.manifest;
     if (!opts.off && m.plan.intent.backups === 'manual') {
       throw new UsageError(
         'this install runs backups manually: its plan sets no memory aside for the scheduler and its restore drill (install --backup-at off, or a host too small for them)',
-        'schedule them with `carebox install --backup-at HH:MM` (re-plans: PostgreSQL restarts once; refused when the host is too small), or run `carebox backup` from the host\'s cron',
+        "schedule them with `carebox install --backup-at HH:MM` (re-plans: PostgreSQL restarts once; refused when the host is too small), or run `carebox backup` from the host's cron",
       );
     }
     const prev = m.backups?.schedule ?? null;
@@ -91,9 +100,17 @@ export function credentialsPath(root: string, name: string): string {
  * @returns the password when it was created now (the caller shows it once), else null; the URL as stored.
  * @throws UsageError for a bad name, URL, key or credentials file; OperationError when restic cannot reach or create the repository.
  */
-export async function addOffsite(stack: Stack, repo: { name: string; url: string; sshKey?: string | null; credentialsFile?: string | null }, reporter: StepReporter): Promise<{ password: string | null; created: boolean; url: string; urlHadCredentials: boolean }> {
+export async function addOffsite(
+  stack: Stack,
+  repo: { name: string; url: string; sshKey?: string | null; credentialsFile?: string | null },
+  reporter: StepReporter,
+): Promise<{ password: string | null; created: boolean; url: string; urlHadCredentials: boolean }> {
   const parsed = offsiteRepoSchema.safeParse({ name: repo.name, url: repo.url, sshKey: repo.sshKey ?? null, credentialsFile: null });
-  if (!parsed.success) throw new UsageError(`repository ${repo.name}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.path[0] === 'url' ? 'too long or empty' : i.message}`).join('; ')}`, 'a name is lower-case letters, digits, - and _ (e.g. usb, dr-site)');
+  if (!parsed.success)
+    throw new UsageError(
+      `repository ${repo.name}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.path[0] === 'url' ? 'too long or empty' : i.message}`).join('; ')}`,
+      'a name is lower-case letters, digits, - and _ (e.g. usb, dr-site)',
+    );
   const access = repoAccess(parsed.data.url);
   if (access.kind === 'sftp') {
     if (!parsed.data.sshKey) throw new UsageError(`repository ${parsed.data.url} is SFTP: give the private key with --ssh-key FILE`);
@@ -103,7 +120,11 @@ export async function addOffsite(stack: Stack, repo: { name: string; url: string
   if (given && access.kind !== 'rest' && access.kind !== 's3') throw new UsageError('--credentials-file is for REST and S3 repositories only');
   if (given && access.urlCredentials) throw new UsageError('give the REST user and password either in the URL or in --credentials-file, not both');
   const creds: RepoCredentials | null = given ? await readRepoCredentials(given, access.kind) : access.urlCredentials;
-  if (access.kind === 's3' && !creds) throw new UsageError(`repository ${parsed.data.url} is S3: give its keys with --credentials-file FILE`, 'a file (mode 0600) with AWS_ACCESS_KEY_ID=… and AWS_SECRET_ACCESS_KEY=… lines');
+  if (access.kind === 's3' && !creds)
+    throw new UsageError(
+      `repository ${parsed.data.url} is S3: give its keys with --credentials-file FILE`,
+      'a file (mode 0600) with AWS_ACCESS_KEY_ID=… and AWS_SECRET_ACCESS_KEY=… lines',
+    );
   // REST: the URL is stored without its user part; the credentials live in the secrets directory only.
   const url = access.kind === 'rest' ? access.repository : parsed.data.url;
   const final = creds ? credentialsPath(stack.root, parsed.data.name) : null;
@@ -114,11 +135,19 @@ export async function addOffsite(stack: Stack, repo: { name: string; url: string
     if (trial) await writeFileAtomic(trial, `${JSON.stringify(creds)}\n`, 0o600);
     try {
       const r: OffsiteRepo = { ...parsed.data, url, credentialsFile: trial };
-      const created = await step(reporter, 'repository', `Open or create the restic repository ${url}`, () => ensureRepository(resticContext(stack.docker, stack.root, resticImage(stack.manifest.images)), r), (c) => (c ? 'created' : 'exists; reused'));
+      const created = await step(
+        reporter,
+        'repository',
+        `Open or create the restic repository ${url}`,
+        () => ensureRepository(resticContext(stack.docker, stack.root, resticImage(stack.manifest.images)), r),
+        (c) => (c ? 'created' : 'exists; reused'),
+      );
       if (trial && final) await fs.rename(trial, final);
       else await fs.rm(credentialsPath(stack.root, parsed.data.name), { force: true });
       const m = (await readManifest(stack.root)) ?? stack.manifest;
-      const offsite = [...(m.backups?.offsite ?? []).filter((x) => x.name !== r.name), { ...r, credentialsFile: final }].sort((a, b) => a.name.localeCompare(b.name));
+      const offsite = [...(m.backups?.offsite ?? []).filter((x) => x.name !== r.name), { ...r, credentialsFile: final }].sort((a, b) =>
+        a.name.localeCompare(b.name),
+      );
       stack.manifest = m;
       await saveManifest(stack, { ...m, backups: { keep: 7, last: null, ...(m.backups ?? {}), offsite } });
       return { password, created, url, urlHadCredentials: Boolean(access.urlCredentials) };
@@ -136,10 +165,10 @@ export async function removeOffsite(stack: Stack, name: string): Promise<void> {
   await withStackLock(stack.root, 'backup offsite', async () => {
     const m = (await readManifest(stack.root)) ?? stack.manifest;
     const list = m.backups?.offsite ?? [];
-    if (!list.some((r) => r.name === name)) throw new UsageError(`no repository named ${name}`, `repositories: ${list.map((r) => r.name).join(', ') || 'none'}`);
+    if (!list.some((r) => r.name === name))
+      throw new UsageError(`no repository named ${name}`, `repositories: ${list.map((r) => r.name).join(', ') || 'none'}`);
     stack.manifest = m;
     await saveManifest(stack, { ...m, backups: { keep: 7, last: null, ...(m.backups ?? {}), offsite: list.filter((r) => r.name !== name) } });
     await fs.rm(credentialsPath(stack.root, name), { force: true });
   });
 }
-

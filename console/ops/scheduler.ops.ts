@@ -48,7 +48,11 @@ export async function scheduledRun(root: string, reporter: StepReporter, log: (l
     res.backupOk = true;
     log(`backup ${b.manifest.stamp} written and verified (${Object.keys(b.manifest.tables).length} tables, ${b.manifest.dump.bytes} bytes)`);
     res.drill = await runRestoreDrill(stack, b.dir, (m) => log(`drill: ${m}`));
-    log(res.drill.ok ? `restore drill passed in ${(res.drill.durationMs / 1000).toFixed(1)} s` : `restore drill FAILED (${res.drill.reason ?? 'error'}): ${res.drill.why}`);
+    log(
+      res.drill.ok
+        ? `restore drill passed in ${(res.drill.durationMs / 1000).toFixed(1)} s`
+        : `restore drill FAILED (${res.drill.reason ?? 'error'}): ${res.drill.why}`,
+    );
     const m = (await readManifest(root)) ?? stack.manifest;
     const ctx = resticContext(stack.docker, root, resticImage(m.images));
     const installId = installIdFor(m);
@@ -60,12 +64,29 @@ export async function scheduledRun(root: string, reporter: StepReporter, log: (l
         if (res.drill.ok) await applyRetention(ctx, repo, m.backups?.retention);
         const snapshots = (await listSnapshots(ctx, repo)).length;
         res.offsite.push({ name: repo.name, ok: true, snapshot, snapshots, why: null });
-        await updateBackupStatus(root, (s) => ({ ...s, offsite: { ...s.offsite, [repo.name]: { lastAttemptAt: at, ok: true, why: null, lastSuccessAt: new Date().toISOString(), snapshot } } }));
-        log(`copied to ${repo.name} (snapshot ${snapshot.slice(0, 8)}; ${snapshots} snapshot(s) kept after retention${res.drill.ok ? '' : ' was skipped: the drill failed'})`);
+        await updateBackupStatus(root, (s) => ({
+          ...s,
+          offsite: { ...s.offsite, [repo.name]: { lastAttemptAt: at, ok: true, why: null, lastSuccessAt: new Date().toISOString(), snapshot } },
+        }));
+        log(
+          `copied to ${repo.name} (snapshot ${snapshot.slice(0, 8)}; ${snapshots} snapshot(s) kept after retention${res.drill.ok ? '' : ' was skipped: the drill failed'})`,
+        );
       } catch (err) {
         const why = (err as Error).message.slice(0, 300);
         res.offsite.push({ name: repo.name, ok: false, snapshot: null, snapshots: null, why });
-        await updateBackupStatus(root, (s) => ({ ...s, offsite: { ...s.offsite, [repo.name]: { lastAttemptAt: at, ok: false, why, lastSuccessAt: s.offsite[repo.name]?.lastSuccessAt ?? null, snapshot: s.offsite[repo.name]?.snapshot ?? null } } }));
+        await updateBackupStatus(root, (s) => ({
+          ...s,
+          offsite: {
+            ...s.offsite,
+            [repo.name]: {
+              lastAttemptAt: at,
+              ok: false,
+              why,
+              lastSuccessAt: s.offsite[repo.name]?.lastSuccessAt ?? null,
+              snapshot: s.offsite[repo.name]?.snapshot ?? null,
+            },
+          },
+        }));
         log(`copy to ${repo.name} FAILED: ${why}`);
       }
     }
@@ -86,13 +107,24 @@ const sameSchedule = (a: BackupSchedule | null | undefined, b: BackupSchedule | 
  * The scheduler loop. Runs until `signal` aborts. Wakes every `tickMs` (default 5 s) to re-read
  * carebox.json (schedule changes apply without a restart), and runs a backup when one is due.
  */
-export async function runScheduler(root: string, opts: { signal: AbortSignal; tickMs?: number; reporter: StepReporter; log: (line: string) => void; now?: () => Date }): Promise<void> {
+export async function runScheduler(
+  root: string,
+  opts: { signal: AbortSignal; tickMs?: number; reporter: StepReporter; log: (line: string) => void; now?: () => Date },
+): Promise<void> {
   const now = opts.now ?? (() => new Date());
   const tick = opts.tickMs ?? 5000;
-  const sleep = (ms: number) => new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    opts.signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
-  });
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      opts.signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(t);
+          resolve();
+        },
+        { once: true },
+      );
+    });
   // Heartbeat for the service's healthcheck (compose.render.ts), from a timer: it keeps beating
   // while a long backup awaits, and stops when the event loop hangs.
   const beat = () => void utimes(SCHEDULER_HEARTBEAT, new Date(), new Date()).catch(() => writeFile(SCHEDULER_HEARTBEAT, '').catch(() => undefined));
@@ -127,7 +159,9 @@ export async function runScheduler(root: string, opts: { signal: AbortSignal; ti
     if (!sameSchedule(latest, schedule)) {
       schedule = latest;
       due = schedule && schedule.enabled ? nextRun(schedule, now()) : null;
-      opts.log(`schedule changed: ${schedule ? `${schedule.cron} (${schedule.timezone})${schedule.enabled ? '' : ' off'}` : 'none'}; next run ${due?.toISOString() ?? 'never'}`);
+      opts.log(
+        `schedule changed: ${schedule ? `${schedule.cron} (${schedule.timezone})${schedule.enabled ? '' : ' off'}` : 'none'}; next run ${due?.toISOString() ?? 'never'}`,
+      );
     }
   }
 }

@@ -21,20 +21,44 @@ import { CAREBOX_VERSION } from '../../installer/version.js';
  * @throws OperationError when .env lacks a secret (regenerating it would lock the stack out of
  *   its own database), naming the backup to restore it from.
  */
-export async function renderForStack(root: string, m: Manifest, plan: Plan, images: StackImages, templates: Templates = loadTemplates(), version: string = CAREBOX_VERSION, opts: { newRoleSecrets?: boolean } = {}): Promise<RenderedFile[]> {
+export async function renderForStack(
+  root: string,
+  m: Manifest,
+  plan: Plan,
+  images: StackImages,
+  templates: Templates = loadTemplates(),
+  version: string = CAREBOX_VERSION,
+  opts: { newRoleSecrets?: boolean } = {},
+): Promise<RenderedFile[]> {
   const env = await loadSecrets(root);
   const missingRoles = env.generated.filter((k) => ROLE_SECRET_KEYS.has(k));
   if (missingRoles.length > 0 && missingRoles.length === env.generated.length && !opts.newRoleSecrets) {
-    throw new OperationError(`.env in ${root} lacks ${missingRoles.join(', ')}: this install predates the separate database roles`, 'run `carebox upgrade` (or `carebox install --yes` again) first: it creates the roles and keeps the data');
+    throw new OperationError(
+      `.env in ${root} lacks ${missingRoles.join(', ')}: this install predates the separate database roles`,
+      'run `carebox upgrade` (or `carebox install --yes` again) first: it creates the roles and keeps the data',
+    );
   }
   if (env.generated.some((k) => !ROLE_SECRET_KEYS.has(k))) {
-    throw new OperationError(`.env in ${root} lacks ${env.generated.join(', ')}`, 'restore .env from backups/ (a full backup holds it); never generate new database secrets for an existing stack');
+    throw new OperationError(
+      `.env in ${root} lacks ${env.generated.join(', ')}`,
+      'restore .env from backups/ (a full backup holds it); never generate new database secrets for an existing stack',
+    );
   }
   return renderStack({
     plan,
     env,
     images,
-    options: { project: m.project, httpPort: m.http.port, bindAddress: m.http.bindAddress, httpsPort: m.http.tls?.httpsPort ?? null, trustedProxies: m.http.trustedProxies ?? [], version, dockerRoot: (m.facts as { docker?: { dataRoot?: string | null } }).docker?.dataRoot ?? null, alerts: m.alerts ?? null, installRoot: root },
+    options: {
+      project: m.project,
+      httpPort: m.http.port,
+      bindAddress: m.http.bindAddress,
+      httpsPort: m.http.tls?.httpsPort ?? null,
+      trustedProxies: m.http.trustedProxies ?? [],
+      version,
+      dockerRoot: (m.facts as { docker?: { dataRoot?: string | null } }).docker?.dataRoot ?? null,
+      alerts: m.alerts ?? null,
+      installRoot: root,
+    },
     templates,
   });
 }
@@ -59,7 +83,12 @@ export async function currentContents(root: string, files: { path: string }[]): 
  *   the roles' passwords that its rollback needs).
  * @throws the filesystem error of a write that fails.
  */
-export async function putBackFiles(root: string, previous: ReadonlyMap<string, string | null>, files: readonly RenderedFile[], keep: readonly string[] = []): Promise<void> {
+export async function putBackFiles(
+  root: string,
+  previous: ReadonlyMap<string, string | null>,
+  files: readonly RenderedFile[],
+  keep: readonly string[] = [],
+): Promise<void> {
   for (const f of files) {
     if (keep.includes(f.path)) continue;
     const old = previous.get(f.path);
@@ -74,6 +103,9 @@ export async function putBackFiles(root: string, previous: ReadonlyMap<string, s
  */
 export function assertSameVersion(m: Manifest, op: string, version: string = CAREBOX_VERSION): void {
   if (m.carebox.version !== version) {
-    throw new OperationError(`the stack runs Carebox ${m.carebox.version} but this CLI is ${version}; ${op} would also apply the new version's templates`, 'run `carebox upgrade` first, then retry');
+    throw new OperationError(
+      `the stack runs Carebox ${m.carebox.version} but this CLI is ${version}; ${op} would also apply the new version's templates`,
+      'run `carebox upgrade` first, then retry',
+    );
   }
 }

@@ -50,7 +50,13 @@ export const silentReporter: StepReporter = {
  * Run one step through a reporter: start, progress, succeed with the returned summary, or fail and
  * rethrow. For ops whose steps depend on earlier results (so a fixed step list does not fit).
  */
-export async function step<T>(reporter: StepReporter, id: string, title: string, fn: (progress: (m: string) => void) => Promise<T>, summary?: (r: T) => string): Promise<T> {
+export async function step<T>(
+  reporter: StepReporter,
+  id: string,
+  title: string,
+  fn: (progress: (m: string) => void) => Promise<T>,
+  summary?: (r: T) => string,
+): Promise<T> {
   reporter.start(id, title);
   try {
     const r = await fn((m) => reporter.progress(id, m));

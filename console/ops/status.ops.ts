@@ -107,7 +107,11 @@ async function redisAuth(root: string): Promise<string | null> {
  * container carrying the project label), replicas, state, health, CPU and memory; with `opts.root`
  * (the install root) also the maintenance mode.
  */
-export async function stackStatus(docker: Docker, m: Manifest, opts: { usage: boolean; root?: string; load?: 'full' | 'sessions' | 'none' } = { usage: true }): Promise<StackStatus> {
+export async function stackStatus(
+  docker: Docker,
+  m: Manifest,
+  opts: { usage: boolean; root?: string; load?: 'full' | 'sessions' | 'none' } = { usage: true },
+): Promise<StackStatus> {
   const containers = await listStackContainers(docker, m.project);
   const expected = expectedFor(m);
   const names = [...new Set([...Object.keys(expected), ...containers.map((c) => c.service)])];
@@ -116,7 +120,10 @@ export async function stackStatus(docker: Docker, m: Manifest, opts: { usage: bo
     containers.map(async (c) => {
       let uptimeS: number | null = null;
       if (c.state === 'running') {
-        const info = await docker.getContainer(c.id).inspect().catch(() => null);
+        const info = await docker
+          .getContainer(c.id)
+          .inspect()
+          .catch(() => null);
         const started = info ? Date.parse(info.State.StartedAt) / 1000 : NaN;
         uptimeS = Number.isFinite(started) ? Math.max(0, Math.round(now - started)) : null;
       }

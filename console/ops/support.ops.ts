@@ -104,13 +104,15 @@ export function scrubLogLine(line: string): string {
       /* not JSON after all */
     }
   }
-  return line
-    .replace(/((?:statement|STATEMENT|execute [^:]*|parameters|DETAIL:\s+parameters)):\s.*$/, '$1: [redacted]')
-    // PostgreSQL's DETAIL/CONTEXT/QUERY/HINT lines quote row values ("Key (mrn)=(MRN-0001) already exists").
-    .replace(/\b(DETAIL|CONTEXT|QUERY|HINT):\s.*$/, '$1: [redacted]')
-    // ERROR/FATAL/WARNING messages quote the offending input (`invalid input syntax for type date: "…"`).
-    .replace(/\b(ERROR|FATAL|WARNING|PANIC):(.*)$/, (_m, level: string, rest: string) => `${level}:${rest.replace(/"[^"]*"/g, '"[redacted]"')}`)
-    .replace(/("(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) [^"?\s]*)\?[^"\s]*/g, '$1');
+  return (
+    line
+      .replace(/((?:statement|STATEMENT|execute [^:]*|parameters|DETAIL:\s+parameters)):\s.*$/, '$1: [redacted]')
+      // PostgreSQL's DETAIL/CONTEXT/QUERY/HINT lines quote row values ("Key (mrn)=(MRN-0001) already exists").
+      .replace(/\b(DETAIL|CONTEXT|QUERY|HINT):\s.*$/, '$1: [redacted]')
+      // ERROR/FATAL/WARNING messages quote the offending input (`invalid input syntax for type date: "…"`).
+      .replace(/\b(ERROR|FATAL|WARNING|PANIC):(.*)$/, (_m, level: string, rest: string) => `${level}:${rest.replace(/"[^"]*"/g, '"[redacted]"')}`)
+      .replace(/("(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) [^"?\s]*)\?[^"\s]*/g, '$1')
+  );
 }
 
 /** Path segments kept as they are: route words (`patients`, `reset-password`) and API versions (`v1`). */
@@ -183,7 +185,11 @@ export interface SupportBundleResult {
  * @param opts.lines log lines per container (default 1000).
  * @throws UsageError when --output names a missing directory or an existing file; NodeJS.ErrnoException only when the output cannot be written.
  */
-export async function createSupportBundle(root: string, opts: { output?: string; lines?: number; env?: NodeJS.ProcessEnv }, reporter: StepReporter): Promise<SupportBundleResult> {
+export async function createSupportBundle(
+  root: string,
+  opts: { output?: string; lines?: number; env?: NodeJS.ProcessEnv },
+  reporter: StepReporter,
+): Promise<SupportBundleResult> {
   const env = opts.env ?? process.env;
   const lines = opts.lines ?? 1000;
   const output = resolve(opts.output ?? `carebox-support-${utcStamp()}.tar.gz`);
@@ -229,16 +235,45 @@ export async function createSupportBundle(root: string, opts: { output?: string;
       return 'collected';
     });
 
-    const facts = await step(reporter, 'preflight', 'Re-run detection and preflight', async () => {
-      const f = await detectHost({ installRoot: root, ports: manifest ? edgePorts(manifest.http).map(({ port, bindAddress }) => ({ port, bindAddress })) : [], env, composeProject: manifest?.project ?? 'carebox' });
-      const preflight = runPreflight({ facts: f, tier: manifest?.plan.tier ?? null, plan: manifest?.plan ?? null, planError: manifest ? null : 'not installed', project: manifest?.project ?? 'carebox', httpsPort: manifest?.http.tls?.httpsPort ?? null });
-      await put('preflight.json', JSON.stringify({ facts: f, preflight }, null, 2));
-      await put(
-        'versions.json',
-        JSON.stringify({ carebox: CAREBOX_VERSION, installed: manifest?.carebox.version ?? null, node: process.version, os: f.os, docker: { engine: f.docker.engineVersion, api: f.docker.apiVersion, negotiated: f.docker.negotiatedApiVersion, error: f.docker.error }, compose: { flavour: f.compose.flavour, version: f.compose.version, error: f.compose.error } }, null, 2),
-      );
-      return f;
-    }, () => 'preflight.json, versions.json');
+    const facts = await step(
+      reporter,
+      'preflight',
+      'Re-run detection and preflight',
+      async () => {
+        const f = await detectHost({
+          installRoot: root,
+          ports: manifest ? edgePorts(manifest.http).map(({ port, bindAddress }) => ({ port, bindAddress })) : [],
+          env,
+          composeProject: manifest?.project ?? 'carebox',
+        });
+        const preflight = runPreflight({
+          facts: f,
+          tier: manifest?.plan.tier ?? null,
+          plan: manifest?.plan ?? null,
+          planError: manifest ? null : 'not installed',
+          project: manifest?.project ?? 'carebox',
+          httpsPort: manifest?.http.tls?.httpsPort ?? null,
+        });
+        await put('preflight.json', JSON.stringify({ facts: f, preflight }, null, 2));
+        await put(
+          'versions.json',
+          JSON.stringify(
+            {
+              carebox: CAREBOX_VERSION,
+              installed: manifest?.carebox.version ?? null,
+              node: process.version,
+              os: f.os,
+              docker: { engine: f.docker.engineVersion, api: f.docker.apiVersion, negotiated: f.docker.negotiatedApiVersion, error: f.docker.error },
+              compose: { flavour: f.compose.flavour, version: f.compose.version, error: f.compose.error },
+            },
+            null,
+            2,
+          ),
+        );
+        return f;
+      },
+      () => 'preflight.json, versions.json',
+    );
 
     if (manifest) {
       await step(reporter, 'containers', `Container states and the last ${lines} log lines per container`, async () => {
@@ -255,7 +290,10 @@ export async function createSupportBundle(root: string, opts: { output?: string;
         if (containers.some((c) => c.service === 'nginx' && c.state === 'running')) await new Promise((r) => setTimeout(r, ACCESS_LOG_FLUSH_WAIT_MS));
         const states = [];
         for (const c of containers) {
-          const info = await docker.getContainer(c.id).inspect().catch((e: Error) => (errors.push(`inspect ${c.name}: ${e.message}`), null));
+          const info = await docker
+            .getContainer(c.id)
+            .inspect()
+            .catch((e: Error) => (errors.push(`inspect ${c.name}: ${e.message}`), null));
           states.push({
             service: c.service,
             number: c.number,
@@ -270,14 +308,18 @@ export async function createSupportBundle(root: string, opts: { output?: string;
             startedAt: info?.State.StartedAt ?? null,
             finishedAt: info?.State.FinishedAt ?? null,
             error: info?.State.Error || null,
-            healthLog: (info?.State.Health?.Log ?? []).slice(-3).map((h) => ({ start: h.Start, exitCode: h.ExitCode, output: safeLine(String(h.Output ?? '').slice(0, 500)) })),
+            healthLog: (info?.State.Health?.Log ?? [])
+              .slice(-3)
+              .map((h) => ({ start: h.Start, exitCode: h.ExitCode, output: safeLine(String(h.Output ?? '').slice(0, 500)) })),
             limits: info ? { nanoCpus: info.HostConfig.NanoCpus, memoryBytes: info.HostConfig.Memory } : null,
             configHash: c.configHash,
           });
           const out: string[] = [];
           try {
             const raw = await docker.getContainer(c.id).logs({ stdout: true, stderr: true, tail: lines, timestamps: true, follow: false });
-            await decodeLogLines(raw, { service: c.service, replica: c.number, container: c.id.slice(0, 12) }, (l) => out.push(`${l.time ?? ''} ${l.stream} ${safeLine(l.line)}`));
+            await decodeLogLines(raw, { service: c.service, replica: c.number, container: c.id.slice(0, 12) }, (l) =>
+              out.push(`${l.time ?? ''} ${l.stream} ${safeLine(l.line)}`),
+            );
           } catch (e) {
             errors.push(`logs ${c.name}: ${(e as Error).message}`);
           }

@@ -59,7 +59,14 @@ export async function uninstallStack(
   const volumesBefore = opts.purge ? ((await docker.listVolumes({ filters: { label: [label] } })).Volumes ?? []) : [];
   if (existsSync(join(root, 'compose.yml')) && existsSync(join(root, '.env'))) {
     opts.onProgress?.('docker compose down');
-    await new ComposeCli(compose, project, root, opts.env).down({ volumes: opts.purge, onOutput: (s) => s.split('\n').filter(Boolean).forEach((l) => opts.onProgress?.(l.trim())) });
+    await new ComposeCli(compose, project, root, opts.env).down({
+      volumes: opts.purge,
+      onOutput: (s) =>
+        s
+          .split('\n')
+          .filter(Boolean)
+          .forEach((l) => opts.onProgress?.(l.trim())),
+    });
   }
   for (const c of await docker.listContainers({ all: true, filters: { label: [label] } })) {
     await docker.getContainer(c.Id).remove({ force: true });

@@ -58,13 +58,25 @@ export interface ActionOutcome {
   logs?: { service: string; lines: string[] };
 }
 
-const outcome = (kind: ActionKind, status: ActionOutcome['status'], message: string, hint: string | null = null, details: string[] = []): ActionOutcome => ({ kind, status, message, hint, details });
+const outcome = (kind: ActionKind, status: ActionOutcome['status'], message: string, hint: string | null = null, details: string[] = []): ActionOutcome => ({
+  kind,
+  status,
+  message,
+  hint,
+  details,
+});
 
 /** An op's error as an outcome: the first line after `prefix`, the next lines as details, the hint. */
 function failed(kind: ActionKind, prefix: string, err: unknown): ActionOutcome {
   const e = err instanceof Error ? err : new Error(String(err));
   const [first = '', ...rest] = e.message.split('\n');
-  return outcome(kind, 'failed', `${prefix}: ${first}`, err instanceof CareboxError ? err.hint : null, rest.map((l) => l.trim()).filter((l) => l !== ''));
+  return outcome(
+    kind,
+    'failed',
+    `${prefix}: ${first}`,
+    err instanceof CareboxError ? err.hint : null,
+    rest.map((l) => l.trim()).filter((l) => l !== ''),
+  );
 }
 
 async function attempt(kind: ActionKind, what: string, run: () => Promise<string>): Promise<ActionOutcome> {
@@ -82,7 +94,8 @@ async function attempt(kind: ActionKind, what: string, run: () => Promise<string
  */
 export async function runKeyAction(kind: ActionKind, ctx: ActionContext): Promise<ActionOutcome> {
   const { actions, prompter, reporter } = ctx;
-  if (!actionAvailable(actions, kind)) return outcome(kind, 'unavailable', `${kind} is not available in this build of the console (use the \`carebox ${kind}\` verb)`);
+  if (!actionAvailable(actions, kind))
+    return outcome(kind, 'unavailable', `${kind} is not available in this build of the console (use the \`carebox ${kind}\` verb)`);
   const svc = ctx.service;
   if (kind !== 'retier' && !svc) return outcome(kind, 'unavailable', 'no service selected');
 

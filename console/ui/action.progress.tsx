@@ -22,12 +22,31 @@ export function ActionProgress({ store, title, width, maxLines = 8 }: { store: S
       </Text>
       {shown.map((s) => {
         const secs = s.durationMs !== null && s.status !== 'skipped' ? ` (${(s.durationMs / 1000).toFixed(1)} s)` : '';
-        if (s.status === 'failed') return <Text key={s.id} color="red" wrap="truncate-end">{truncate(`✗ ${s.title}: ${s.error?.split('\n')[0] ?? ''}`, width)}</Text>;
-        if (s.status === 'skipped') return <Text key={s.id} dimColor wrap="truncate-end">{truncate(`- ${s.title}: skipped (${s.summary ?? ''})`, width)}</Text>;
-        return <Text key={s.id} wrap="truncate-end"><Text color="green">✓</Text>{truncate(` ${s.title}${s.summary ? ` — ${s.summary}` : ''}${secs}`, width - 1)}</Text>;
+        if (s.status === 'failed')
+          return (
+            <Text key={s.id} color="red" wrap="truncate-end">
+              {truncate(`✗ ${s.title}: ${s.error?.split('\n')[0] ?? ''}`, width)}
+            </Text>
+          );
+        if (s.status === 'skipped')
+          return (
+            <Text key={s.id} dimColor wrap="truncate-end">
+              {truncate(`- ${s.title}: skipped (${s.summary ?? ''})`, width)}
+            </Text>
+          );
+        return (
+          <Text key={s.id} wrap="truncate-end">
+            <Text color="green">✓</Text>
+            {truncate(` ${s.title}${s.summary ? ` — ${s.summary}` : ''}${secs}`, width - 1)}
+          </Text>
+        );
       })}
       {running ? <Spinner label={truncate(running.title, width - 2)} /> : null}
-      {running?.progress ? <Text dimColor wrap="truncate-end">{truncate(`  ${running.progress}`, width)}</Text> : null}
+      {running?.progress ? (
+        <Text dimColor wrap="truncate-end">
+          {truncate(`  ${running.progress}`, width)}
+        </Text>
+      ) : null}
       {steps.length === 0 ? <Spinner label="starting…" /> : null}
     </Box>
   );

@@ -6,7 +6,17 @@ import { ACTION_KEYS, actionAvailable, runKeyAction, type ActionKind, type Actio
 import { ActionProgress } from './action.progress.js';
 import type { ConsoleActions } from './console.actions.js';
 import type { DashboardData } from './dashboard.feed.js';
-import { alertLines, headerLine, lineText, metricsPanelLines, serviceRows, serviceTableLines, truncate, type Line, type ServiceRow } from './dashboard.model.js';
+import {
+  alertLines,
+  headerLine,
+  lineText,
+  metricsPanelLines,
+  serviceRows,
+  serviceTableLines,
+  truncate,
+  type Line,
+  type ServiceRow,
+} from './dashboard.model.js';
 import { LineView } from './line.view.js';
 import { LogsView } from './logs.view.js';
 import { MetricsPanel } from './metrics.panel.js';
@@ -29,14 +39,28 @@ export function wrapToWidth(text: string, width: number, lead = '', indent = '  
   const first = wrapAnsi(plain, Math.max(1, width - lead.length), opts).split('\n')[0] ?? '';
   const remainder = plain.slice(first.length).trim();
   if (!remainder) return [lead + first];
-  return [lead + first, ...wrapAnsi(remainder, Math.max(1, width - indent.length), opts).split('\n').map((l) => indent + l)];
+  return [
+    lead + first,
+    ...wrapAnsi(remainder, Math.max(1, width - indent.length), opts)
+      .split('\n')
+      .map((l) => indent + l),
+  ];
 }
 
 /** The result lines of an action (message, first detail, hint), wrapped to `width`, at most `max` rows. Pure. */
 export function resultLines(flash: ActionOutcome, width: number, max = MAX_RESULT_ROWS): { text: string; color: string }[] {
   const head = { color: flash.status === 'done' ? 'green' : flash.status === 'failed' ? 'red' : 'yellow' };
-  const out = wrapToWidth(`${flash.status === 'done' ? '✓' : flash.status === 'failed' ? '✗' : '·'} ${flash.message}`, width, '', '  ').map((text) => ({ text, ...head }));
-  if (flash.details[0]) out.push(...wrapToWidth(`${flash.details[0]}${flash.details.length > 1 ? ` (+${flash.details.length - 1} more)` : ''}`, width, '  ', '    ').map((text) => ({ text, color: 'red' })));
+  const out = wrapToWidth(`${flash.status === 'done' ? '✓' : flash.status === 'failed' ? '✗' : '·'} ${flash.message}`, width, '', '  ').map((text) => ({
+    text,
+    ...head,
+  }));
+  if (flash.details[0])
+    out.push(
+      ...wrapToWidth(`${flash.details[0]}${flash.details.length > 1 ? ` (+${flash.details.length - 1} more)` : ''}`, width, '  ', '    ').map((text) => ({
+        text,
+        color: 'red',
+      })),
+    );
   if (flash.hint) out.push(...wrapToWidth(`hint: ${flash.hint}`, width, '  ', '    ').map((text) => ({ text, color: 'yellow' })));
   if (out.length <= max) return out;
   // Too long for the screen: keep the hint's first line (what to do next) in the last row.
@@ -122,7 +146,10 @@ function useDashboardView(feed: DashboardStore, width: number, selected: number,
   return useSyncExternalStore(feed.subscribe, getView);
 }
 
-type Mode = { name: 'dashboard' } | { name: 'action'; kind: ActionKind; store: StepStore; target: string } | { name: 'logs'; service: string; lines: string[]; at: string };
+type Mode =
+  | { name: 'dashboard' }
+  | { name: 'action'; kind: ActionKind; store: StepStore; target: string }
+  | { name: 'logs'; service: string; lines: string[]; at: string };
 
 /**
  * The `carebox console` dashboard: header, per-service table and backend metrics with sparklines

@@ -143,7 +143,11 @@ export class DashboardFeed {
   }
 
   private async doRefresh(): Promise<DashboardData> {
-    const [st, sc, al] = await Promise.allSettled([this.source.status(), this.source.scrape(), this.source.alerts ? this.source.alerts() : Promise.resolve(null)]);
+    const [st, sc, al] = await Promise.allSettled([
+      this.source.status(),
+      this.source.scrape(),
+      this.source.alerts ? this.source.alerts() : Promise.resolve(null),
+    ]);
     const at = this.now();
     const prev = this.data;
     const status = st.status === 'fulfilled' ? st.value : prev.status;
@@ -214,7 +218,11 @@ export class DashboardFeed {
  * The real source: re-reads the manifest every time (scale and re-tier change the expected
  * replicas), reads the status through dockerode with CPU/memory stats, and scrapes the backends.
  */
-export function dockerDashboardSource(docker: Docker, loadManifest: () => Promise<Manifest>, opts: { scrapeTimeoutMs?: number; root?: string } = {}): DashboardSource {
+export function dockerDashboardSource(
+  docker: Docker,
+  loadManifest: () => Promise<Manifest>,
+  opts: { scrapeTimeoutMs?: number; root?: string } = {},
+): DashboardSource {
   return {
     status: async () => stackStatus(docker, await loadManifest(), { usage: true, root: opts.root, load: 'sessions' }),
     scrape: async () => scrapeBackends(docker, (await loadManifest()).project, { timeoutMs: opts.scrapeTimeoutMs ?? 2000 }),

@@ -216,7 +216,14 @@ export function serviceTableLines(rows: ServiceRow[], selected: number, width: n
 const LABEL = 14;
 const VALUE = 28;
 
-function metricLine(label: string, value: string, series: (number | null)[], width: number, tone: Tone = 'plain', spark: { min?: number; max?: number } = {}): Line {
+function metricLine(
+  label: string,
+  value: string,
+  series: (number | null)[],
+  width: number,
+  tone: Tone = 'plain',
+  spark: { min?: number; max?: number } = {},
+): Line {
   const sparkWidth = Math.max(0, width - LABEL - VALUE);
   const line: Line = [
     { text: pad(label, LABEL), tone: 'dim' },
@@ -245,13 +252,18 @@ export function actionsText(requestRate: readonly (number | null)[], intervalS: 
  * current figure and a sparkline of the history, then one line per queue (at most `maxQueues`).
  * Before the first scrape, or when no backend answered, says so instead. Pure.
  */
-export function metricsPanelLines(data: Pick<DashboardData, 'metrics' | 'metricsError' | 'history' | 'intervalS'> & { status?: StackStatus | null }, width: number, maxQueues = 3): Line[] {
+export function metricsPanelLines(
+  data: Pick<DashboardData, 'metrics' | 'metricsError' | 'history' | 'intervalS'> & { status?: StackStatus | null },
+  width: number,
+  maxQueues = 3,
+): Line[] {
   const m: MetricsSample | null = data.metrics;
   const h = data.history;
   const minutes = Math.max(1, Math.round((h.requestRate.length * data.intervalS) / 60));
   const load = data.status?.load;
   // Headroom in the hospital's unit (issue 16): sessions open against the capacity in active staff.
-  const sessions = load && load.activeSessions !== null ? ` · ${load.activeSessions} sessions = ${load.sessionsPercent ?? '–'} % of ${load.capacity.staff} staff` : '';
+  const sessions =
+    load && load.activeSessions !== null ? ` · ${load.activeSessions} sessions = ${load.sessionsPercent ?? '–'} % of ${load.capacity.staff} staff` : '';
   const title: Line = fitLine([{ text: `Backend metrics (/metrics, last ${minutes} min)${sessions}`, tone: 'dim' }], width);
   if (data.metricsError) return [title, fitLine([{ text: `metrics unavailable: ${data.metricsError}`, tone: 'bad' }], width)];
   if (!m) return [title, fitLine([{ text: 'waiting for the first scrape…', tone: 'dim' }], width)];
@@ -267,7 +279,12 @@ export function metricsPanelLines(data: Pick<DashboardData, 'metrics' | 'metrics
   lines.push(metricLine('Errors 5xx', formatRatio(m.errorRatio), h.errorRatio, width, errTone, { min: 0 }));
   if (m.pool) {
     const poolTone: Tone = m.pool.pending > 0 ? 'warn' : 'plain';
-    lines.push(metricLine('DB pool', `${m.pool.used}/${m.pool.max} used · ${m.pool.free} free · ${m.pool.pending} wait`, h.poolUsed, width, poolTone, { min: 0, max: m.pool.max || undefined }));
+    lines.push(
+      metricLine('DB pool', `${m.pool.used}/${m.pool.max} used · ${m.pool.free} free · ${m.pool.pending} wait`, h.poolUsed, width, poolTone, {
+        min: 0,
+        max: m.pool.max || undefined,
+      }),
+    );
   } else {
     lines.push(metricLine('DB pool', '—', h.poolUsed, width, 'dim'));
   }
@@ -278,11 +295,25 @@ export function metricsPanelLines(data: Pick<DashboardData, 'metrics' | 'metrics
     const states = m.queues[q]!;
     const parts = QUEUE_STATES.filter((s) => s !== 'succeeded' && s in states).map((s) => `${s} ${states[s]}`);
     // One space always separates a long queue name (cut with …) from its figures.
-    lines.push(fitLine([{ text: `${pad(`  ${q}`, LABEL - 1)} `, tone: 'dim' }, { text: parts.join(' · '), tone: (states.failed ?? 0) > 0 ? 'warn' : 'plain' }], width));
+    lines.push(
+      fitLine(
+        [
+          { text: `${pad(`  ${q}`, LABEL - 1)} `, tone: 'dim' },
+          { text: parts.join(' · '), tone: (states.failed ?? 0) > 0 ? 'warn' : 'plain' },
+        ],
+        width,
+      ),
+    );
   }
   if (queues.length > maxQueues) lines.push(fitLine([{ text: `  … ${queues.length - maxQueues} more queues`, tone: 'dim' }], width));
   if (m.errors.length) lines.push(fitLine([{ text: `scraped ${m.scraped}/${m.targets} backends; ${m.errors[0]}`, tone: 'warn' }], width));
-  else if (m.workersMissing > 0) lines.push(fitLine([{ text: `${m.workersMissing} web worker${m.workersMissing === 1 ? '' : 's'} did not answer the scrape: figures are partial`, tone: 'warn' }], width));
+  else if (m.workersMissing > 0)
+    lines.push(
+      fitLine(
+        [{ text: `${m.workersMissing} web worker${m.workersMissing === 1 ? '' : 's'} did not answer the scrape: figures are partial`, tone: 'warn' }],
+        width,
+      ),
+    );
   return lines;
 }
 
@@ -290,14 +321,24 @@ export function metricsPanelLines(data: Pick<DashboardData, 'metrics' | 'metrics
 
 /** The title line: project, tier, overall health and URL; or the read error. Pure. */
 export function headerLine(status: StackStatus | null, statusError: string | null, width: number): Line {
-  if (!status) return fitLine([{ text: statusError ? `Carebox: cannot read the stack: ${statusError}` : 'Carebox: reading the stack…', tone: statusError ? 'bad' : 'dim' }], width);
+  if (!status)
+    return fitLine(
+      [{ text: statusError ? `Carebox: cannot read the stack: ${statusError}` : 'Carebox: reading the stack…', tone: statusError ? 'bad' : 'dim' }],
+      width,
+    );
   const down = status.services.filter((s) => s.state === 'down').length;
-  const overall = status.healthy ? { text: 'healthy', tone: 'ok' as Tone } : down ? { text: `${down} down`, tone: 'bad' as Tone } : { text: 'degraded', tone: 'warn' as Tone };
+  const overall = status.healthy
+    ? { text: 'healthy', tone: 'ok' as Tone }
+    : down
+      ? { text: `${down} down`, tone: 'bad' as Tone }
+      : { text: 'degraded', tone: 'warn' as Tone };
   return fitLine(
     [
       { text: `Carebox ${status.project} · tier ${status.tier} · `, tone: 'plain' },
       { text: overall.text, tone: overall.tone },
-      ...(status.maintenance ? [{ text: ` · MAINTENANCE: ${status.maintenance.mode === 'full' ? 'all requests' : 'writes'} paused`, tone: 'warn' as Tone }] : []),
+      ...(status.maintenance
+        ? [{ text: ` · MAINTENANCE: ${status.maintenance.mode === 'full' ? 'all requests' : 'writes'} paused`, tone: 'warn' as Tone }]
+        : []),
       ...(status.load?.overcommitted.length ? [{ text: ' · overcommitted', tone: 'warn' as Tone }] : []),
       { text: ` · ${status.url}`, tone: 'dim' },
       ...(statusError ? [{ text: ` · stale: ${statusError}`, tone: 'bad' as Tone }] : []),
@@ -319,7 +360,16 @@ export function alertLines(alerts: readonly FiringAlert[] | null | undefined, er
   const shown = list.length > max ? list.slice(0, max - 1) : list;
   for (const a of shown) {
     const tone: Tone = a.severity === 'critical' ? 'bad' : 'warn';
-    out.push(fitLine([{ text: `ALERT ${a.severity.toUpperCase()} `, tone }, { text: `${a.name}`, tone }, { text: a.summary ? `  ${a.summary}` : '', tone: 'plain' }], width));
+    out.push(
+      fitLine(
+        [
+          { text: `ALERT ${a.severity.toUpperCase()} `, tone },
+          { text: `${a.name}`, tone },
+          { text: a.summary ? `  ${a.summary}` : '', tone: 'plain' },
+        ],
+        width,
+      ),
+    );
   }
   if (shown.length < list.length) out.push(fitLine([{ text: `… ${list.length - shown.length} more firing (carebox alerts)`, tone: 'warn' }], width));
   return out;

@@ -15,7 +15,11 @@ type Line = { key: string; text: string; color?: 'green' | 'red' | undefined };
 function staticLines(s: LoadtestState): Line[] {
   return [
     ...s.phases.map((p, i) => ({ key: `p${i}`, text: `• ${p}` })),
-    ...s.levels.map((l, i) => ({ key: `l${i}`, text: `${l.sustained ? '✓' : '✗'} ${levelLine(l)}`, color: l.sustained ? ('green' as const) : ('red' as const) })),
+    ...s.levels.map((l, i) => ({
+      key: `l${i}`,
+      text: `${l.sustained ? '✓' : '✗'} ${levelLine(l)}`,
+      color: l.sustained ? ('green' as const) : ('red' as const),
+    })),
   ];
 }
 
@@ -25,10 +29,22 @@ export function LoadtestView({ store }: { store: LoadtestStore }): React.JSX.Ele
   const c = s.current;
   const pct = c ? Math.min(100, Math.round((c.elapsedS / c.durationS) * 100)) : 0;
   const rates = s.levels.filter((l) => l.kind === 'rate');
-  const chart = rates.length > 0 ? renderP95Chart(rates.map((l) => ({ users: l.load, p95Ms: l.p95Ms, sustained: l.sustained })), { limitMs: P95_LIMIT_MS, height: 8, xLabel: 'actions/s' }) : [];
+  const chart =
+    rates.length > 0
+      ? renderP95Chart(
+          rates.map((l) => ({ users: l.load, p95Ms: l.p95Ms, sustained: l.sustained })),
+          { limitMs: P95_LIMIT_MS, height: 8, xLabel: 'actions/s' },
+        )
+      : [];
   return (
     <Box flexDirection="column">
-      <Static items={staticLines(s)}>{(l) => <Text key={l.key} color={l.color}>{l.text}</Text>}</Static>
+      <Static items={staticLines(s)}>
+        {(l) => (
+          <Text key={l.key} color={l.color}>
+            {l.text}
+          </Text>
+        )}
+      </Static>
       {c && (
         <Box flexDirection="column">
           <Text>

@@ -10,10 +10,27 @@ const COLOR: Record<Tone, string | undefined> = { ok: 'green', warn: 'yellow', b
  * JSON lines are shown for people (time, level, message, the fields that matter; see
  * {@link readableLogLine}), warnings and errors in colour.
  */
-export function LogsView({ service, lines, width, height, refreshedAt }: { service: string; lines: string[]; width: number; height: number; refreshedAt?: string }) {
+export function LogsView({
+  service,
+  lines,
+  width,
+  height,
+  refreshedAt,
+}: {
+  service: string;
+  lines: string[];
+  width: number;
+  height: number;
+  refreshedAt?: string;
+}) {
   const room = Math.max(1, height - 2);
   // eslint-disable-next-line no-control-regex
-  const clean = lines.map((l) => l.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '').replace(/\t/g, '  '));
+  const clean = lines.map((l) =>
+    l
+      .replace(/\x1b\[[0-9;]*[A-Za-z]/g, '')
+      .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '')
+      .replace(/\t/g, '  '),
+  );
   const shown = clean.slice(-room).map(readableLogLine);
   return (
     <Box flexDirection="column">

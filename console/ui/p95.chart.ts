@@ -55,7 +55,12 @@ export function renderP95Chart(points: readonly ChartPoint[], options: ChartOpti
   }
   lines.push(`${' '.repeat(labelWidth)} └${'─'.repeat(col * sorted.length)}`);
   const cell = (s: string): string => `${' '.repeat(Math.max(0, half - Math.floor((s.length - 1) / 2)))}${s}`.padEnd(col);
-  lines.push(`${' '.repeat(labelWidth + 2)}${sorted.map((p) => cell(String(p.users))).join('').trimEnd()}`);
+  lines.push(
+    `${' '.repeat(labelWidth + 2)}${sorted
+      .map((p) => cell(String(p.users)))
+      .join('')
+      .trimEnd()}`,
+  );
   lines.push(`${' '.repeat(labelWidth + 2)}${options.xLabel ?? 'concurrent users'} (● p95 within the limit, ✗ not)`);
   return lines;
 }

@@ -13,12 +13,24 @@ function Details({ lines, width, max }: { lines: string[]; width: number; max: n
           {truncate(l, width)}
         </Text>
       ))}
-      {lines.length > shown.length ? <Text dimColor>{truncate(`… ${lines.length - shown.length} more lines (\`carebox retier --dry-run\` shows all)`, width)}</Text> : null}
+      {lines.length > shown.length ? (
+        <Text dimColor>{truncate(`… ${lines.length - shown.length} more lines (\`carebox retier --dry-run\` shows all)`, width)}</Text>
+      ) : null}
     </>
   );
 }
 
-function ConfirmQuestion({ req, store, width, maxLines }: { req: Extract<PromptRequest, { kind: 'confirm' }>; store: PromptStore; width: number; maxLines: number }) {
+function ConfirmQuestion({
+  req,
+  store,
+  width,
+  maxLines,
+}: {
+  req: Extract<PromptRequest, { kind: 'confirm' }>;
+  store: PromptStore;
+  width: number;
+  maxLines: number;
+}) {
   // Keys handled here rather than by @inkjs/ui's ConfirmInput: it prints its own `Y/n`, which
   // doubled the hint, and it reads only the first key of a chunk (`y` + Enter in one write).
   useInput(
@@ -53,22 +65,24 @@ function NumberQuestion({ req, store, width }: { req: Extract<PromptRequest, { k
     value.current = Math.min(req.max, Math.max(req.min, n));
     redraw((x) => x + 1);
   };
-  useInput(eachKey((input, key) => {
-    if (key.escape) return store.cancel();
-    if (key.return) return store.answer(req.id, value.current);
-    if (key.leftArrow || key.downArrow || input === '-') {
-      typed.current = '';
-      return set(value.current - 1);
-    }
-    if (key.rightArrow || key.upArrow || input === '+') {
-      typed.current = '';
-      return set(value.current + 1);
-    }
-    if (/^\d$/.test(input)) {
-      typed.current = Number(typed.current + input) <= req.max ? typed.current + input : input;
-      set(Number(typed.current));
-    }
-  }));
+  useInput(
+    eachKey((input, key) => {
+      if (key.escape) return store.cancel();
+      if (key.return) return store.answer(req.id, value.current);
+      if (key.leftArrow || key.downArrow || input === '-') {
+        typed.current = '';
+        return set(value.current - 1);
+      }
+      if (key.rightArrow || key.upArrow || input === '+') {
+        typed.current = '';
+        return set(value.current + 1);
+      }
+      if (/^\d$/.test(input)) {
+        typed.current = Number(typed.current + input) <= req.max ? typed.current + input : input;
+        set(Number(typed.current));
+      }
+    }),
+  );
   return (
     <Box flexDirection="column">
       <Text wrap="truncate-end">
@@ -83,19 +97,24 @@ function NumberQuestion({ req, store, width }: { req: Extract<PromptRequest, { k
 }
 
 function ChooseQuestion({ req, store, width }: { req: Extract<PromptRequest, { kind: 'choose' }>; store: PromptStore; width: number }) {
-  const start = Math.max(0, req.options.findIndex((o) => o.value === req.initial));
+  const start = Math.max(
+    0,
+    req.options.findIndex((o) => o.value === req.initial),
+  );
   const cursorRef = useRef(start);
   const [cursor, setCursor] = useState(start);
   const moveTo = (i: number) => {
     cursorRef.current = (i + req.options.length) % req.options.length;
     setCursor(cursorRef.current);
   };
-  useInput(eachKey((input, key) => {
-    if (key.escape) return store.cancel();
-    if (key.return) return store.answer(req.id, req.options[cursorRef.current]!.value);
-    if (key.upArrow || input === 'k') moveTo(cursorRef.current - 1);
-    if (key.downArrow || input === 'j') moveTo(cursorRef.current + 1);
-  }));
+  useInput(
+    eachKey((input, key) => {
+      if (key.escape) return store.cancel();
+      if (key.return) return store.answer(req.id, req.options[cursorRef.current]!.value);
+      if (key.upArrow || input === 'k') moveTo(cursorRef.current - 1);
+      if (key.downArrow || input === 'j') moveTo(cursorRef.current + 1);
+    }),
+  );
   return (
     <Box flexDirection="column">
       <Text bold wrap="truncate-end">

@@ -32,7 +32,10 @@ export async function ensureBackupKey(root: string): Promise<boolean> {
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw new OperationError(`cannot create ${join(root, BACKUP_KEY_FILE)}: ${(err as Error).message}`, 'check that the install root is writable by the user running carebox');
+    throw new OperationError(
+      `cannot create ${join(root, BACKUP_KEY_FILE)}: ${(err as Error).message}`,
+      'check that the install root is writable by the user running carebox',
+    );
   }
 }
 
@@ -43,7 +46,11 @@ export async function ensureBackupKey(root: string): Promise<boolean> {
  */
 export async function readBackupKey(path: string): Promise<Buffer> {
   const st = await stat(path).catch(() => null);
-  if (!st) throw new UsageError(`backup key ${path} does not exist`, 'the install creates backup.key in its root; for another install\'s backups pass its key with --backup-key FILE');
+  if (!st)
+    throw new UsageError(
+      `backup key ${path} does not exist`,
+      "the install creates backup.key in its root; for another install's backups pass its key with --backup-key FILE",
+    );
   if ((st.mode & 0o077) !== 0) throw new UsageError(`backup key ${path} is readable by others (mode ${(st.mode & 0o777).toString(8)})`, `chmod 600 ${path}`);
   const text = (await readFile(path, 'utf8')).trim();
   if (!KEY_RE.test(text)) throw new UsageError(`${path} is not a Carebox backup key`);

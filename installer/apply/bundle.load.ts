@@ -83,7 +83,14 @@ function parseIndex(text: string, file: string): BundleIndex {
     throw new UsageError(`${file}: ${BUNDLE_INDEX} is not JSON`, 'make the bundle again with `carebox bundle create`');
   }
   const r = bundleIndexSchema.safeParse(json);
-  if (!r.success) throw new UsageError(`${file}: not a Carebox bundle (${r.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')})`, 'make the bundle with `carebox bundle create`');
+  if (!r.success)
+    throw new UsageError(
+      `${file}: not a Carebox bundle (${r.error.issues
+        .slice(0, 3)
+        .map((i) => `${i.path.join('.')}: ${i.message}`)
+        .join('; ')})`,
+      'make the bundle with `carebox bundle create`',
+    );
   return r.data;
 }
 
@@ -96,7 +103,10 @@ async function extract(file: string, cwd: string, only?: (path: string) => boole
   try {
     await tar.x({ file, cwd, strict: true, ...(only ? { filter: (p: string) => only(p.replace(/^\.\//, '')) } : {}) });
   } catch (err) {
-    throw new UsageError(`--bundle ${file}: cannot read it as a tar archive (${(err as Error).message})`, 'copy the bundle again (checksum it on both machines) or make a new one');
+    throw new UsageError(
+      `--bundle ${file}: cannot read it as a tar archive (${(err as Error).message})`,
+      'copy the bundle again (checksum it on both machines) or make a new one',
+    );
   }
 }
 
@@ -130,7 +140,10 @@ export function bundleCli(index: BundleIndex): CliRecord | null {
 /** Whether every reference exists locally with the recorded image id. */
 async function allLoaded(docker: Docker, imageIds: Record<string, string>): Promise<boolean> {
   for (const [ref, id] of Object.entries(imageIds)) {
-    const info = await docker.getImage(ref).inspect().catch(() => null);
+    const info = await docker
+      .getImage(ref)
+      .inspect()
+      .catch(() => null);
     if (info?.Id !== id) return false;
   }
   return true;
@@ -164,7 +177,8 @@ export async function loadBundle(docker: Docker, file: string, onProgress: (m: s
     const index = parseIndex(text, file);
     for (const [path, want] of Object.entries(index.templates)) {
       const got = await sha256File(join(tmp, BUNDLE_TEMPLATES, path)).catch(() => null);
-      if (got !== want) throw new OperationError(`--bundle ${file}: template ${path} ${got ? 'does not match its sha256' : 'is missing'}`, 'copy the bundle again');
+      if (got !== want)
+        throw new OperationError(`--bundle ${file}: template ${path} ${got ? 'does not match its sha256' : 'is missing'}`, 'copy the bundle again');
     }
     const templates = loadTemplates(join(tmp, BUNDLE_TEMPLATES));
     // An image id is the sha256 of the image's config, which names every layer's content: when each
@@ -178,20 +192,35 @@ export async function loadBundle(docker: Docker, file: string, onProgress: (m: s
     await extract(file, tmp, (p) => p === BUNDLE_IMAGES);
     const tarPath = join(tmp, BUNDLE_IMAGES);
     const sum = await sha256File(tarPath).catch(() => null);
-    if (sum !== index.imagesTar.sha256) throw new OperationError(`--bundle ${file}: ${BUNDLE_IMAGES} ${sum ? 'does not match its sha256 in the index (corrupt copy)' : 'is missing'}`, 'copy the bundle again and compare `sha256sum` on both machines');
+    if (sum !== index.imagesTar.sha256)
+      throw new OperationError(
+        `--bundle ${file}: ${BUNDLE_IMAGES} ${sum ? 'does not match its sha256 in the index (corrupt copy)' : 'is missing'}`,
+        'copy the bundle again and compare `sha256sum` on both machines',
+      );
     onProgress(`loading ${Object.keys(index.imageIds).length} images (${Math.round(index.imagesTar.bytes / 1024 / 1024)} MiB) through the Docker API`);
     const stream = await docker.loadImage(createReadStream(tarPath), { quiet: true });
     await new Promise<void>((resolve, reject) =>
       docker.modem.followProgress(stream, (err: Error | null, events: { error?: string; errorDetail?: { message?: string } }[]) => {
         const failed = (events ?? []).find((e) => e.error || e.errorDetail);
-        if (err || failed) reject(new OperationError(`docker load of ${file} failed: ${err?.message ?? failed?.error ?? failed?.errorDetail?.message}`, 'check free space in Docker\'s data root (docker system df)'));
+        if (err || failed)
+          reject(
+            new OperationError(
+              `docker load of ${file} failed: ${err?.message ?? failed?.error ?? failed?.errorDetail?.message}`,
+              "check free space in Docker's data root (docker system df)",
+            ),
+          );
         else resolve();
       }),
     );
     for (const [ref, id] of Object.entries(index.imageIds)) {
-      if (!(await imageExists(docker, ref))) throw new OperationError(`image ${ref} is not present after loading ${file}`, 'make the bundle again with `carebox bundle create`');
+      if (!(await imageExists(docker, ref)))
+        throw new OperationError(`image ${ref} is not present after loading ${file}`, 'make the bundle again with `carebox bundle create`');
       const info = await docker.getImage(ref).inspect();
-      if (info.Id !== id) throw new OperationError(`image ${ref} has id ${info.Id} after loading, the bundle recorded ${id}`, 'another image took the tag; remove it (docker rmi) and retry');
+      if (info.Id !== id)
+        throw new OperationError(
+          `image ${ref} has id ${info.Id} after loading, the bundle recorded ${id}`,
+          'another image took the tag; remove it (docker rmi) and retry',
+        );
     }
     return { index, images: bundleImages(index), cli: bundleCli(index), templates };
   } finally {

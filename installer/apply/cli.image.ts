@@ -125,7 +125,10 @@ export async function stageCliContext(inputs: CliBuildInputs, ctx: string): Prom
  * @throws OperationError when the package is not built; ExternalCommandError when `docker build`
  *   fails (a base image missing locally: nothing is pulled).
  */
-export async function ensureCliImage(docker: Docker, opts: { packageRoot: string; version: string; base: CliBaseImages; onProgress: (msg: string) => void }): Promise<string> {
+export async function ensureCliImage(
+  docker: Docker,
+  opts: { packageRoot: string; version: string; base: CliBaseImages; onProgress: (msg: string) => void },
+): Promise<string> {
   const pkgVersion = (JSON.parse(await fs.readFile(join(opts.packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
   const inputs = await cliBuildInputs(opts.packageRoot, pkgVersion, opts.base);
   const buildTag = `carebox/cli-build:${inputs.hash.slice(0, 12)}`;
@@ -133,13 +136,34 @@ export async function ensureCliImage(docker: Docker, opts: { packageRoot: string
   const tag = `carebox/cli:${opts.version}-${createHash('sha256').update(versioned).digest('hex').slice(0, 12)}`;
   if (await imageExists(docker, tag)) return tag;
   const build = async (ctx: string, args: string[], t: string, hint: string) =>
-    exec(['docker', 'build', '--pull=false', ...args, '-t', t, ctx], { env: { ...process.env, DOCKER_BUILDKIT: '0' }, timeoutMs: 20 * 60_000, onOutput: (s) => s.split('\n').filter((l) => /^Step \d+/.test(l)).forEach((l) => opts.onProgress(l.trim())), hint });
+    exec(['docker', 'build', '--pull=false', ...args, '-t', t, ctx], {
+      env: { ...process.env, DOCKER_BUILDKIT: '0' },
+      timeoutMs: 20 * 60_000,
+      onOutput: (s) =>
+        s
+          .split('\n')
+          .filter((l) => /^Step \d+/.test(l))
+          .forEach((l) => opts.onProgress(l.trim())),
+      hint,
+    });
   const ctx = await mkdtemp(join(tmpdir(), 'carebox-cli-'));
   try {
     if (!(await imageExists(docker, buildTag))) {
       opts.onProgress(`building ${buildTag} on ${opts.base.node}`);
       await stageCliContext(inputs, join(ctx, 'full'));
-      await build(join(ctx, 'full'), ['--build-arg', `NODE_IMAGE=${opts.base.node}`, '--build-arg', `DOCKER_CLI_IMAGE=${opts.base.dockerCli}`, '--label', `com.carebox.build-hash=${inputs.hash}`], buildTag, `the CLI image build failed; check that ${opts.base.node} and ${opts.base.dockerCli} exist locally (docker image ls)`);
+      await build(
+        join(ctx, 'full'),
+        [
+          '--build-arg',
+          `NODE_IMAGE=${opts.base.node}`,
+          '--build-arg',
+          `DOCKER_CLI_IMAGE=${opts.base.dockerCli}`,
+          '--label',
+          `com.carebox.build-hash=${inputs.hash}`,
+        ],
+        buildTag,
+        `the CLI image build failed; check that ${opts.base.node} and ${opts.base.dockerCli} exist locally (docker image ls)`,
+      );
     }
     opts.onProgress(`building ${tag} (version ${opts.version}) on ${buildTag}`);
     const small = join(ctx, 'version');
@@ -147,7 +171,12 @@ export async function ensureCliImage(docker: Docker, opts: { packageRoot: string
     const pkg = JSON.parse(await fs.readFile(join(opts.packageRoot, 'package.json'), 'utf8')) as Record<string, unknown>;
     await fs.writeFile(join(small, 'package.json'), `${JSON.stringify({ ...pkg, version: opts.version }, null, 2)}\n`);
     await fs.writeFile(join(small, 'Dockerfile'), `FROM ${buildTag}\nCOPY package.json /usr/local/lib/carebox/package.json\n`);
-    await build(small, ['--label', `com.carebox.build-hash=${inputs.hash}`, '--label', `com.carebox.version=${opts.version}`], tag, `the CLI image build failed on ${buildTag}`);
+    await build(
+      small,
+      ['--label', `com.carebox.build-hash=${inputs.hash}`, '--label', `com.carebox.version=${opts.version}`],
+      tag,
+      `the CLI image build failed on ${buildTag}`,
+    );
   } finally {
     await rm(ctx, { recursive: true, force: true });
   }

@@ -15,7 +15,10 @@ export class ComposeCli {
     readonly env: NodeJS.ProcessEnv = process.env,
   ) {
     if (!fact.flavour || fact.command.length === 0) {
-      throw new OperationError(`Docker Compose is not available: ${fact.error ?? 'not found'}`, 'install the Compose v2 plugin (docker compose) or docker-compose ≥ 1.29');
+      throw new OperationError(
+        `Docker Compose is not available: ${fact.error ?? 'not found'}`,
+        'install the Compose v2 plugin (docker compose) or docker-compose ≥ 1.29',
+      );
     }
   }
 
@@ -25,7 +28,11 @@ export class ComposeCli {
 
   /** Run a compose subcommand; output chunks go to `onOutput`. @throws ExternalCommandError on failure. */
   run(args: string[], opts: { onOutput?: (s: string) => void; timeoutMs?: number; allowFailure?: boolean; input?: string } = {}): Promise<ExecResult> {
-    return exec(this.argv(args), { cwd: this.root, env: { ...this.env, COMPOSE_ANSI: 'never', COMPOSE_PROGRESS: 'plain', COMPOSE_STATUS_STDOUT: '1' }, ...opts });
+    return exec(this.argv(args), {
+      cwd: this.root,
+      env: { ...this.env, COMPOSE_ANSI: 'never', COMPOSE_PROGRESS: 'plain', COMPOSE_STATUS_STDOUT: '1' },
+      ...opts,
+    });
   }
 
   /** `config --quiet`: validate compose.yml with the real Compose. @throws ExternalCommandError with Compose's message. */
@@ -49,7 +56,13 @@ export class ComposeCli {
    * data). `env` values reach the container through Compose's environment, never its command line;
    * `opts.input` is written to the command's stdin.
    */
-  async runOnce(service: string, command: string[], env: Record<string, string> = {}, onOutput?: (s: string) => void, opts: { input?: string } = {}): Promise<ExecResult> {
+  async runOnce(
+    service: string,
+    command: string[],
+    env: Record<string, string> = {},
+    onOutput?: (s: string) => void,
+    opts: { input?: string } = {},
+  ): Promise<ExecResult> {
     // `-e KEY` without a value: Compose takes it from its own environment, so a value (the owner
     // role's password for migrations) never shows on a command line (`ps`, audit logs).
     const envArgs = Object.keys(env).flatMap((k) => ['-e', k]);

@@ -50,7 +50,11 @@ export async function execIn(docker: Docker, id: string, argv: string[], opts: E
       ...(opts.user ? { User: opts.user } : {}),
     });
   } catch (err) {
-    throw new OperationError(`cannot run \`${argv.join(' ')}\` in container ${id.slice(0, 12)}: ${(err as Error).message.split('\n')[0]}`, 'check that the container is running (`carebox status`)', err);
+    throw new OperationError(
+      `cannot run \`${argv.join(' ')}\` in container ${id.slice(0, 12)}: ${(err as Error).message.split('\n')[0]}`,
+      'check that the container is running (`carebox status`)',
+      err,
+    );
   }
   const stream = (await exec.start({ hijack: true, stdin: withStdin })) as unknown as NodeJS.ReadWriteStream & { destroy(): void };
   const max = opts.maxCaptureBytes ?? 4 * 1024 * 1024;

@@ -162,7 +162,11 @@ export function migrationEnv(secrets: Pick<Record<SecretKey, string>, 'POSTGRES_
  * @returns the run's result (exit code 0; `stdout` holds the migrations' report).
  * @throws ExternalCommandError when the migrations fail (exit code ≠ 0).
  */
-export async function runMigrations(compose: ComposeCli, secrets: Pick<Record<SecretKey, string>, 'POSTGRES_OWNER_PASSWORD'>, onLine: (line: string) => void = () => undefined): Promise<ExecResult> {
+export async function runMigrations(
+  compose: ComposeCli,
+  secrets: Pick<Record<SecretKey, string>, 'POSTGRES_OWNER_PASSWORD'>,
+  onLine: (line: string) => void = () => undefined,
+): Promise<ExecResult> {
   return compose.runOnce('backend', serverCommand('migrate'), migrationEnv(secrets), (s) =>
     s
       .split('\n')

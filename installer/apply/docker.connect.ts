@@ -19,7 +19,10 @@ export interface DockerConnection {
 export async function connectDocker(env: NodeJS.ProcessEnv = process.env, fact?: DockerFact): Promise<DockerConnection> {
   const f = fact ?? (await detectDocker({ env }));
   if (!f.reachable || !f.negotiatedApiVersion || f.error) {
-    throw new OperationError(`Docker engine unavailable: ${f.error ?? 'not reachable'}`, 'Carebox needs a running Docker engine it may use (root or the docker group)');
+    throw new OperationError(
+      `Docker engine unavailable: ${f.error ?? 'not reachable'}`,
+      'Carebox needs a running Docker engine it may use (root or the docker group)',
+    );
   }
   const ep = dockerEndpoint(env);
   if (!ep.ok) throw new OperationError(ep.reason);

@@ -72,7 +72,10 @@ export interface TlsPair {
 export async function readTlsPair(certPath: string, keyPath: string, now: Date = new Date()): Promise<TlsPair> {
   const read = (p: string, what: string) =>
     fs.readFile(p, 'utf8').catch((err: NodeJS.ErrnoException) => {
-      throw new UsageError(`--tls-${what} ${p}: ${err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'is a directory' : err.message}`, `give the PEM ${what === 'cert' ? 'certificate (chain)' : 'private key'} file`);
+      throw new UsageError(
+        `--tls-${what} ${p}: ${err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'is a directory' : err.message}`,
+        `give the PEM ${what === 'cert' ? 'certificate (chain)' : 'private key'} file`,
+      );
     });
   const [certText, keyPem] = await Promise.all([read(certPath, 'cert'), read(keyPath, 'key')]);
   // Only the CERTIFICATE blocks are kept: a combined cert+key file must never put the key into the
@@ -84,7 +87,10 @@ export async function readTlsPair(certPath: string, keyPath: string, now: Date =
     if (blocks.length === 0) throw new Error('no certificate');
     cert = new X509Certificate(certPem);
   } catch {
-    throw new UsageError(`--tls-cert ${certPath} is not a PEM certificate`, 'give the certificate in PEM form (-----BEGIN CERTIFICATE-----), the server certificate first, then its intermediates');
+    throw new UsageError(
+      `--tls-cert ${certPath} is not a PEM certificate`,
+      'give the certificate in PEM form (-----BEGIN CERTIFICATE-----), the server certificate first, then its intermediates',
+    );
   }
   let key: KeyObject;
   try {
@@ -93,14 +99,22 @@ export async function readTlsPair(certPath: string, keyPath: string, now: Date =
     const encrypted = /ENCRYPTED/.test(keyPem) || /passphrase/i.test((err as Error).message);
     throw new UsageError(
       `--tls-key ${keyPath} ${encrypted ? 'is encrypted' : 'is not a PEM private key'}`,
-      encrypted ? 'nginx starts unattended: give the key without a passphrase (openssl pkey -in key.pem -out plain.pem), kept at mode 0600' : 'give the private key in PEM form (-----BEGIN PRIVATE KEY-----)',
+      encrypted
+        ? 'nginx starts unattended: give the key without a passphrase (openssl pkey -in key.pem -out plain.pem), kept at mode 0600'
+        : 'give the private key in PEM form (-----BEGIN PRIVATE KEY-----)',
     );
   }
-  if (!cert.checkPrivateKey(key)) throw new UsageError(`--tls-key ${keyPath} does not belong to the certificate ${certPath}`, 'give the key the certificate was issued for');
+  if (!cert.checkPrivateKey(key))
+    throw new UsageError(`--tls-key ${keyPath} does not belong to the certificate ${certPath}`, 'give the key the certificate was issued for');
   const notAfter = new Date(cert.validTo);
-  if (!(notAfter.getTime() > now.getTime())) throw new UsageError(`the certificate ${certPath} expired on ${notAfter.toISOString()}`, 'renew it, then rerun with the new files');
+  if (!(notAfter.getTime() > now.getTime()))
+    throw new UsageError(`the certificate ${certPath} expired on ${notAfter.toISOString()}`, 'renew it, then rerun with the new files');
   const notBefore = new Date(cert.validFrom);
-  if (notBefore.getTime() > now.getTime() + 5 * 60_000) throw new UsageError(`the certificate ${certPath} is not valid before ${notBefore.toISOString()}`, "clients refuse it until then: check this host's clock and the certificate's dates");
+  if (notBefore.getTime() > now.getTime() + 5 * 60_000)
+    throw new UsageError(
+      `the certificate ${certPath} is not valid before ${notBefore.toISOString()}`,
+      "clients refuse it until then: check this host's clock and the certificate's dates",
+    );
   return {
     certPem: `${certPem}\n`,
     keyPem: keyPem.endsWith('\n') ? keyPem : `${keyPem}\n`,
@@ -187,7 +201,10 @@ export async function checkEdgeTls(http: EdgeSettings, timeoutMs = 30_000): Prom
       intervalMs: 500,
       onTimeout: (last) =>
         staleCertificate !== null
-          ? new UnhealthyError(`${url} serves another certificate (${staleCertificate}) than the one installed (${tls.fingerprint256})`, 'nginx did not pick up the new certificate: `carebox restart nginx`')
+          ? new UnhealthyError(
+              `${url} serves another certificate (${staleCertificate}) than the one installed (${tls.fingerprint256})`,
+              'nginx did not pick up the new certificate: `carebox restart nginx`',
+            )
           : new UnhealthyError(`${url} did not answer 200: ${last}`, 'check `carebox logs nginx`'),
     },
   );

@@ -51,7 +51,10 @@ export async function readIfExists(path: string): Promise<string | null> {
 
 /** UTC timestamp usable as a directory name: `20261129T081530Z`. */
 export function utcStamp(date: Date = new Date()): string {
-  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 /**
@@ -64,5 +67,11 @@ export async function checkNewOutputFile(path: string): Promise<void> {
   const dir = dirname(path);
   const st = await fs.stat(dir).catch(() => null);
   if (!st?.isDirectory()) throw new UsageError(`--output ${path}: the directory ${dir} does not exist`, 'create it first, or choose another --output');
-  if (await fs.stat(path).then(() => true, () => false)) throw new UsageError(`--output ${path} already exists`, 'choose another --output, or move the existing file away first');
+  if (
+    await fs.stat(path).then(
+      () => true,
+      () => false,
+    )
+  )
+    throw new UsageError(`--output ${path} already exists`, 'choose another --output, or move the existing file away first');
 }

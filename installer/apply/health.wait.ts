@@ -110,7 +110,10 @@ export async function waitHealthy(
     // Only the containers that are not ready are inspected (the list has no restart count).
     let crashLoop: string | null = null;
     for (const c of bad) {
-      const info = await docker.getContainer(c.id).inspect().catch(() => null);
+      const info = await docker
+        .getContainer(c.id)
+        .inspect()
+        .catch(() => null);
       if (!info) continue;
       const facts = healthFacts(info);
       if (!restartsAtStart.has(c.id)) restartsAtStart.set(c.id, facts.restartCount);
@@ -123,7 +126,9 @@ export async function waitHealthy(
         const tail = await containerLogTail(docker, c.id, 15).catch(() => '(logs unavailable)');
         logs.push(`--- ${c.service} #${c.number} (${c.status}) ---\n${tail.trimEnd()}`);
       }
-      const verdict = crashLoop ? `the stack cannot become healthy: ${crashLoop}` : `the stack did not become healthy within ${Math.round(opts.timeoutMs / 1000)} s`;
+      const verdict = crashLoop
+        ? `the stack cannot become healthy: ${crashLoop}`
+        : `the stack did not become healthy within ${Math.round(opts.timeoutMs / 1000)} s`;
       throw new UnhealthyError(
         `${verdict}: ${text}${logs.length ? `\n${logs.join('\n')}` : ''}`,
         `inspect with \`carebox status\` and \`carebox logs SERVICE\`; fix the cause and rerun the same command (it is safe to repeat)`,

@@ -91,7 +91,15 @@ export async function ensureServerImage(
     await stageServerContext(inputs, ctx);
     await exec(
       ['docker', 'build', '--pull=false', '--build-arg', `NODE_IMAGE=${opts.nodeImage}`, '--label', `com.carebox.build-hash=${inputs.hash}`, '-t', tag, ctx],
-      { timeoutMs: 20 * 60_000, onOutput: (s) => s.split('\n').filter((l) => /^Step \d+/.test(l)).forEach((l) => opts.onProgress(l.trim())), hint: `the server image build failed; check that ${opts.nodeImage} exists locally (docker image ls)` },
+      {
+        timeoutMs: 20 * 60_000,
+        onOutput: (s) =>
+          s
+            .split('\n')
+            .filter((l) => /^Step \d+/.test(l))
+            .forEach((l) => opts.onProgress(l.trim())),
+        hint: `the server image build failed; check that ${opts.nodeImage} exists locally (docker image ls)`,
+      },
     );
   } finally {
     await rm(ctx, { recursive: true, force: true });

@@ -129,7 +129,8 @@ export async function prepareInstall(options: InstallOptions): Promise<InstallPr
   // Backups likewise: `--backup-at off` is manual, a time is scheduled; else the recorded mode (an
   // install from before the mode has none: its plan keeps PostgreSQL's share, and a scheduler it
   // runs stays outside the budget, as it was).
-  const backupMode: BackupMode | undefined = options.backupAt === BACKUP_AT_OFF ? 'manual' : options.backupAt ? 'scheduled' : previous ? previous.intent.backups : 'scheduled';
+  const backupMode: BackupMode | undefined =
+    options.backupAt === BACKUP_AT_OFF ? 'manual' : options.backupAt ? 'scheduled' : previous ? previous.intent.backups : 'scheduled';
   let intent: Intent = { ...baseIntent, alerts: alertMode, backups: backupMode };
   const alerts = alertSettingsFor(options, previous);
   const trustedProxies = options.trustedProxies ?? previous?.http.trustedProxies ?? [];
@@ -159,14 +160,27 @@ export async function prepareInstall(options: InstallOptions): Promise<InstallPr
       scale = previous.scale;
     }
   }
-  const preflight = runPreflight({ facts, tier: intent.tier, plan, planError: planError?.message ?? null, planHint: planError?.hint ?? null, project, httpsPort: tls?.httpsPort ?? null });
+  const preflight = runPreflight({
+    facts,
+    tier: intent.tier,
+    plan,
+    planError: planError?.message ?? null,
+    planHint: planError?.hint ?? null,
+    project,
+    httpsPort: tls?.httpsPort ?? null,
+  });
   return { options, root, project, httpPort, bindAddress, tls, tlsPair, trustedProxies, facts, intent, plan, planError, preflight, previous, scale, alerts };
 }
 
 /** Alert delivery for this install: the flags given, else what carebox.json recorded. */
 export function alertSettingsFor(options: Pick<InstallOptions, 'alertEmail' | 'alertWebhook' | 'alertForScale'>, previous: Manifest | null): AlertSettings {
   const prev = previous?.alerts;
-  const webhook = options.alertWebhook === undefined || options.alertWebhook === null ? (prev?.webhookUrl ?? null) : options.alertWebhook === '' ? null : options.alertWebhook;
+  const webhook =
+    options.alertWebhook === undefined || options.alertWebhook === null
+      ? (prev?.webhookUrl ?? null)
+      : options.alertWebhook === ''
+        ? null
+        : options.alertWebhook;
   const out: AlertSettings = { email: options.alertEmail ?? prev?.email ?? [], webhookUrl: webhook };
   const scale = options.alertForScale ?? prev?.forScale;
   if (scale !== undefined && scale !== null && scale !== 1) out.forScale = scale;
@@ -179,10 +193,16 @@ export function alertSettingsFor(options: Pick<InstallOptions, 'alertEmail' | 'a
  * @throws UsageError for half the pair, --https-port without TLS, equal HTTP and HTTPS ports, bad
  *   or expired files, or recorded TLS whose files are gone.
  */
-async function edgeTlsFor(options: InstallOptions, root: string, previous: Manifest | null, httpPort: number): Promise<{ tls: TlsRecord | null; tlsPair: TlsPair | null }> {
+async function edgeTlsFor(
+  options: InstallOptions,
+  root: string,
+  previous: Manifest | null,
+  httpPort: number,
+): Promise<{ tls: TlsRecord | null; tlsPair: TlsPair | null }> {
   const cert = options.tlsCertFile ?? null;
   const key = options.tlsKeyFile ?? null;
-  if ((cert === null) !== (key === null)) throw new UsageError('--tls-cert and --tls-key go together', 'give both PEM files (the certificate chain and its private key)');
+  if ((cert === null) !== (key === null))
+    throw new UsageError('--tls-cert and --tls-key go together', 'give both PEM files (the certificate chain and its private key)');
   const recorded = previous?.http.tls ?? null;
   let tls: TlsRecord | null = null;
   let tlsPair: TlsPair | null = null;
@@ -191,13 +211,17 @@ async function edgeTlsFor(options: InstallOptions, root: string, previous: Manif
     tls = tlsRecord(tlsPair, options.httpsPort ?? recorded?.httpsPort ?? 443);
   } else if (recorded) {
     if (!existsSync(join(root, TLS_CERT_FILE)) || !existsSync(join(root, TLS_KEY_FILE))) {
-      throw new UsageError(`carebox.json records TLS at the edge, but ${TLS_CERT_FILE} or ${TLS_KEY_FILE} is missing in ${root}`, 'rerun with --tls-cert FILE --tls-key FILE');
+      throw new UsageError(
+        `carebox.json records TLS at the edge, but ${TLS_CERT_FILE} or ${TLS_KEY_FILE} is missing in ${root}`,
+        'rerun with --tls-cert FILE --tls-key FILE',
+      );
     }
     tls = { ...recorded, httpsPort: options.httpsPort ?? recorded.httpsPort };
   } else if (options.httpsPort != null) {
     throw new UsageError('--https-port needs --tls-cert and --tls-key', 'give the certificate and key nginx should serve, or leave --https-port out');
   }
-  if (tls && tls.httpsPort === httpPort) throw new UsageError(`--https-port and --http-port are both ${httpPort}`, 'HTTPS and the local HTTP port need different ports (e.g. 443 and 8080)');
+  if (tls && tls.httpsPort === httpPort)
+    throw new UsageError(`--https-port and --http-port are both ${httpPort}`, 'HTTPS and the local HTTP port need different ports (e.g. 443 and 8080)');
   return { tls, tlsPair };
 }
 
@@ -276,7 +300,11 @@ export function recordedBaseImages(previous: Manifest | null): ImagesMap | null 
  * @throws OperationError when the output is not that (a server/installer version mismatch).
  */
 export function parseCreateAdmin(stdout: string): FirstAdmin {
-  const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  const line = stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .pop();
   let json: { created?: unknown; username?: unknown; password?: unknown } | null = null;
   try {
     json = line ? JSON.parse(line) : null;
@@ -284,7 +312,10 @@ export function parseCreateAdmin(stdout: string): FirstAdmin {
     json = null;
   }
   if (!json || typeof json.created !== 'boolean' || typeof json.username !== 'string') {
-    throw new OperationError('the first-admin step printed no result', 'rerun `carebox install`; if it repeats, the server image does not match this Carebox version');
+    throw new OperationError(
+      'the first-admin step printed no result',
+      'rerun `carebox install`; if it repeats, the server image does not match this Carebox version',
+    );
   }
   const password = json.created && typeof json.password === 'string' ? json.password : null;
   return { username: json.username, created: json.created, oneTimePassword: password };
@@ -324,7 +355,17 @@ function render(ctx: InstallContext): RenderedFile[] {
     plan: ctx.plan,
     env: ctx.env!,
     images: ctx.images!,
-    options: { project: ctx.prep.project, httpPort: ctx.prep.httpPort, bindAddress: ctx.prep.bindAddress, httpsPort: ctx.prep.tls?.httpsPort ?? null, trustedProxies: ctx.prep.trustedProxies ?? [], version: CAREBOX_VERSION, dockerRoot: ctx.prep.facts.docker.dataRoot, alerts: ctx.prep.alerts ?? null, installRoot: ctx.prep.root },
+    options: {
+      project: ctx.prep.project,
+      httpPort: ctx.prep.httpPort,
+      bindAddress: ctx.prep.bindAddress,
+      httpsPort: ctx.prep.tls?.httpsPort ?? null,
+      trustedProxies: ctx.prep.trustedProxies ?? [],
+      version: CAREBOX_VERSION,
+      dockerRoot: ctx.prep.facts.docker.dataRoot,
+      alerts: ctx.prep.alerts ?? null,
+      installRoot: ctx.prep.root,
+    },
     templates: ctx.templates ?? loadTemplates(),
     tlsFiles: ctx.prep.tlsPair ? { certPem: ctx.prep.tlsPair.certPem, keyPem: ctx.prep.tlsPair.keyPem } : null,
   });
@@ -336,14 +377,20 @@ function nextManifest(ctx: InstallContext, now: string): Manifest {
   const files = Object.fromEntries(ctx.files.map((f) => [f.path, checksum(f.content)]));
   const history: HistoryEntry[] = [...(prev?.history ?? [])];
   if (!prev) history.push({ appliedAt: now, action: 'install', tier: ctx.plan.tier, summary: `installed tier ${ctx.plan.tier}` });
-  else if (prev.plan.tier !== ctx.plan.tier) history.push({ appliedAt: now, action: 'retier', tier: ctx.plan.tier, summary: `${prev.plan.tier} → ${ctx.plan.tier} (install)` });
+  else if (prev.plan.tier !== ctx.plan.tier)
+    history.push({ appliedAt: now, action: 'retier', tier: ctx.plan.tier, summary: `${prev.plan.tier} → ${ctx.plan.tier} (install)` });
   return {
     schemaVersion: 1,
     carebox: { version: CAREBOX_VERSION },
     installId: installIdFor(prev),
     project: ctx.prep.project,
     installRoot: ctx.prep.root,
-    http: { port: ctx.prep.httpPort, bindAddress: ctx.prep.bindAddress, ...(ctx.prep.tls ? { tls: ctx.prep.tls } : {}), ...(ctx.prep.trustedProxies?.length ? { trustedProxies: ctx.prep.trustedProxies } : {}) },
+    http: {
+      port: ctx.prep.httpPort,
+      bindAddress: ctx.prep.bindAddress,
+      ...(ctx.prep.tls ? { tls: ctx.prep.tls } : {}),
+      ...(ctx.prep.trustedProxies?.length ? { trustedProxies: ctx.prep.trustedProxies } : {}),
+    },
     installedAt: prev?.installedAt ?? now,
     appliedAt: now,
     facts: ctx.prep.facts,
@@ -390,7 +437,8 @@ async function withScheduler(images: StackImages, ctx: InstallContext, opts: { b
   // Manual backups (--backup-at off, or a host too small for the scheduler): no scheduler service.
   if (ctx.plan.intent.backups === 'manual') return images;
   let scheduler = runningCli(ctx.prep.options.env).image;
-  const scheduled = ctx.plan.intent.backups === 'scheduled' && installSchedule(ctx.prep.options.backupAt ?? null, prev?.backups?.schedule ?? null, new Date()).enabled;
+  const scheduled =
+    ctx.plan.intent.backups === 'scheduled' && installSchedule(ctx.prep.options.backupAt ?? null, prev?.backups?.schedule ?? null, new Date()).enabled;
   if (!scheduler && opts.build && scheduled) {
     const base = cliBaseImages(images, ctx.prep.options.env);
     await ensureBaseImages(ctx.docker!, { ...images, dockerCli: base.dockerCli }, ['dockerCli'], opts.progress);
@@ -403,7 +451,8 @@ async function withScheduler(images: StackImages, ctx: InstallContext, opts: { b
 /** Whether the manifest's meaningful content (plan, images, files, port) differs from `next`. */
 function manifestChanged(prev: Manifest | null, next: Manifest): boolean {
   if (!prev) return true;
-  const key = (m: Manifest) => JSON.stringify([m.plan.sizing, m.plan.tier, m.images, m.files, m.http, m.intent, m.carebox.version, m.installId, m.cli ?? null, m.alerts ?? null]);
+  const key = (m: Manifest) =>
+    JSON.stringify([m.plan.sizing, m.plan.tier, m.images, m.files, m.http, m.intent, m.carebox.version, m.installId, m.cli ?? null, m.alerts ?? null]);
   return key(prev) !== key(next);
 }
 
@@ -464,7 +513,12 @@ export function installSteps(): Step<InstallContext>[] {
           ctx.templates = bundle.templates;
           ctx.images = await withScheduler(bundle.images, ctx, { build: false, progress });
           ctx.baseImages = bundle.images;
-          await ensureBaseImages(ctx.docker!, bundle.images, baseImagesNeeded(ctx.plan).filter((n) => n !== 'node'), progress);
+          await ensureBaseImages(
+            ctx.docker!,
+            bundle.images,
+            baseImagesNeeded(ctx.plan).filter((n) => n !== 'node'),
+            progress,
+          );
           await assertNginxImage(bundle.images.nginx, ctx.plan.sizing.nginx.minVersion ?? MIN_NGINX_VERSION, 'preflight');
           return `loaded from bundle: server ${bundle.images.server}; postgres ${bundle.images.postgres}; redis ${bundle.images.redis}; nginx ${bundle.images.nginx}`;
         }
@@ -475,13 +529,22 @@ export function installSteps(): Step<InstallContext>[] {
           return 'image references only (--render-only)';
         }
         const docker = ctx.docker!;
-        await ensureBaseImages(docker, base, baseImagesNeeded(ctx.plan).filter((n) => n !== 'node' || !base.server), progress);
+        await ensureBaseImages(
+          docker,
+          base,
+          baseImagesNeeded(ctx.plan).filter((n) => n !== 'node' || !base.server),
+          progress,
+        );
         // Before anything is written: an nginx without `resolve` in `upstream` cannot load the edge config.
         await assertNginxImage(base.nginx, ctx.plan.sizing.nginx.minVersion ?? MIN_NGINX_VERSION, 'preflight');
         let server: string;
         if (base.server) {
           // A prebuilt server image named in --images (an upgrade to a given tag): used as is.
-          if (!(await imageExists(docker, base.server))) throw new OperationError(`server image ${base.server} (from --images) does not exist locally`, 'load it first (docker load, or --bundle) or build it');
+          if (!(await imageExists(docker, base.server)))
+            throw new OperationError(
+              `server image ${base.server} (from --images) does not exist locally`,
+              'load it first (docker load, or --bundle) or build it',
+            );
           server = base.server;
         } else {
           server = await ensureServerImage(docker, { packageRoot: packageRoot(), version: CAREBOX_VERSION, nodeImage: base.node, onProgress: progress });
@@ -572,8 +635,15 @@ export function installSteps(): Step<InstallContext>[] {
       run: async (ctx, progress) => {
         const s = ctx.plan.sizing;
         await ctx.compose!.up([], { backend: s.backend.replicas, worker: s.queue.replicas }, { onOutput: lineProgress(progress) });
-        await waitHealthy(ctx.docker!, ctx.prep.project, expectedReplicas(ctx.plan, ctx.images), { timeoutMs: ctx.prep.options.timeoutMs, onProgress: progress });
-        return Object.entries(expectedReplicas(ctx.plan, ctx.images)).map(([k, v]) => `${k}×${v}`).join(' ') + ' healthy';
+        await waitHealthy(ctx.docker!, ctx.prep.project, expectedReplicas(ctx.plan, ctx.images), {
+          timeoutMs: ctx.prep.options.timeoutMs,
+          onProgress: progress,
+        });
+        return (
+          Object.entries(expectedReplicas(ctx.plan, ctx.images))
+            .map(([k, v]) => `${k}×${v}`)
+            .join(' ') + ' healthy'
+        );
       },
     },
     {
@@ -592,7 +662,9 @@ export function installSteps(): Step<InstallContext>[] {
           done.push('nginx reloaded');
         }
         if (changed.has(INSTALL_FILES.postgres)) {
-          await ctx.compose!.run(['exec', '-T', 'db', 'psql', '-X', '-q', '-U', 'carebox', '-d', 'carebox', '-c', 'SELECT pg_reload_conf()'], { timeoutMs: 60_000 });
+          await ctx.compose!.run(['exec', '-T', 'db', 'psql', '-X', '-q', '-U', 'carebox', '-d', 'carebox', '-c', 'SELECT pg_reload_conf()'], {
+            timeoutMs: 60_000,
+          });
           done.push('PostgreSQL settings reloaded');
         }
         if (ctx.plan.sizing.monitoring) {
@@ -638,7 +710,9 @@ export function installSteps(): Step<InstallContext>[] {
         const url = new URL('ready', ctx.internalUrl).toString();
         await waitForHttp200(url, { what: `${url} through nginx`, hint: 'check `carebox logs nginx` and `carebox logs backend`' });
         // With TLS, HTTPS must answer too, with the certificate just installed (a renewal nginx missed fails here).
-        return ctx.prep.tls ? `${url} → 200; ${await checkEdgeTls({ port: ctx.prep.httpPort, bindAddress: ctx.prep.bindAddress, tls: ctx.prep.tls })}` : `${url} → 200`;
+        return ctx.prep.tls
+          ? `${url} → 200; ${await checkEdgeTls({ port: ctx.prep.httpPort, bindAddress: ctx.prep.bindAddress, tls: ctx.prep.tls })}`
+          : `${url} → 200`;
       },
     },
   ];
@@ -663,6 +737,10 @@ async function writeManifestIfChanged(ctx: InstallContext): Promise<boolean> {
 
 /** Turn Compose's chunked output into one progress line per non-empty line. */
 function lineProgress(progress: (m: string) => void): (chunk: string) => void {
-  return (chunk) => chunk.split('\n').map((l) => l.trim()).filter(Boolean).forEach((l) => progress(l));
+  return (chunk) =>
+    chunk
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .forEach((l) => progress(l));
 }
-

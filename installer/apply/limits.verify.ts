@@ -42,7 +42,10 @@ export async function verifyLimits(docker: Docker, project: string, plan: Plan):
     }
   }
   if (bad.length > 0) {
-    throw new OperationError(`containers run without the planned limits (this Compose ignored them):\n  ${bad.join('\n  ')}`, 'upgrade Docker Compose to v2 ≥ 2.17, then rerun `carebox install`');
+    throw new OperationError(
+      `containers run without the planned limits (this Compose ignored them):\n  ${bad.join('\n  ')}`,
+      'upgrade Docker Compose to v2 ≥ 2.17, then rerun `carebox install`',
+    );
   }
   return n;
 }

@@ -59,7 +59,12 @@ let queue: Promise<unknown> = Promise.resolve();
  * @throws NginxConfigError when `nginx -t` fails (nothing is reloaded; `reverted` says whether the
  *   old file is back); OperationError when nginx is not running or the reload signal fails.
  */
-export function reloadNginx(docker: Docker, project: string, onProgress: (m: string) => void = () => undefined, revert?: NginxRevert): Promise<NginxReloadResult> {
+export function reloadNginx(
+  docker: Docker,
+  project: string,
+  onProgress: (m: string) => void = () => undefined,
+  revert?: NginxRevert,
+): Promise<NginxReloadResult> {
   const run = queue.then(() =>
     testAndReload(docker, project, onProgress).catch(async (err: unknown) => {
       if (!(err instanceof NginxConfigError) || !revert) throw err;
@@ -76,7 +81,12 @@ export function reloadNginx(docker: Docker, project: string, onProgress: (m: str
  * the previous version is put back from its backup (the FileChange says where) before the error.
  * @throws as {@link reloadNginx}.
  */
-export async function reloadNginxOrRevert(docker: Docker, stack: { root: string; project: string }, changes: readonly FileChange[], onProgress: (m: string) => void = () => undefined): Promise<NginxReloadResult> {
+export async function reloadNginxOrRevert(
+  docker: Docker,
+  stack: { root: string; project: string },
+  changes: readonly FileChange[],
+  onProgress: (m: string) => void = () => undefined,
+): Promise<NginxReloadResult> {
   const backup = changes.find((x) => x.path === INSTALL_FILES.nginx && x.status === 'updated')?.backup;
   const content = backup ? await readIfExists(join(stack.root, backup)) : null;
   return reloadNginx(docker, stack.project, onProgress, content === null ? undefined : { root: stack.root, content });
@@ -89,7 +99,11 @@ async function testAndReload(docker: Docker, project: string, onProgress: (m: st
     const t = await execIn(docker, c.id, ['nginx', '-t', '-q', '-c', NGINX_CONF_IN_CONTAINER], { timeoutMs: 30_000 });
     if (t.code !== 0) throw new NginxConfigError(t.stderr || t.stdout);
     const r = await execIn(docker, c.id, ['nginx', '-s', 'reload', '-c', NGINX_CONF_IN_CONTAINER], { timeoutMs: 30_000 });
-    if (r.code !== 0) throw new OperationError(`nginx -s reload failed in nginx #${c.number} (exit ${r.code}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}`, 'check `carebox logs nginx`');
+    if (r.code !== 0)
+      throw new OperationError(
+        `nginx -s reload failed in nginx #${c.number} (exit ${r.code}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}`,
+        'check `carebox logs nginx`',
+      );
     onProgress(`nginx #${c.number}: config test passed, reloaded`);
   }
   return { containers: nginx.length };

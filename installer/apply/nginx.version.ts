@@ -22,7 +22,8 @@ export function nginxVersionFromText(text: string): string | null {
  */
 export function nginxImageProblem(image: string, found: string | null, min: string = MIN_NGINX_VERSION): string | null {
   if (found === null) return `cannot tell the nginx version of ${image}: \`nginx -v\` printed no version`;
-  if (compareVersions(found, min) < 0) return `nginx image ${image} has nginx ${found}; Carebox's edge needs nginx ≥ ${min} (\`resolve\` on upstream servers: keep-alive to the backends with live DNS)`;
+  if (compareVersions(found, min) < 0)
+    return `nginx image ${image} has nginx ${found}; Carebox's edge needs nginx ≥ ${min} (\`resolve\` on upstream servers: keep-alive to the backends with live DNS)`;
   return null;
 }
 
@@ -50,7 +51,8 @@ export async function assertNginxImage(image: string, min: string, as: 'prefligh
   const found = await imageNginxVersion(image, env);
   const problem = nginxImageProblem(image, found, min);
   if (problem !== null) {
-    const err: CareboxError = as === 'preflight' ? new PreflightError(`preflight failed: ${problem}`, NGINX_IMAGE_HINT) : new OperationError(problem, NGINX_IMAGE_HINT);
+    const err: CareboxError =
+      as === 'preflight' ? new PreflightError(`preflight failed: ${problem}`, NGINX_IMAGE_HINT) : new OperationError(problem, NGINX_IMAGE_HINT);
     throw err;
   }
   return found!;

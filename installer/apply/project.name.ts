@@ -9,7 +9,12 @@ import { basename, resolve } from 'node:path';
 export function projectNameFor(root: string): string {
   const abs = resolve(root);
   if (abs === '/opt/carebox') return 'carebox';
-  const base = basename(abs).toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 24) || 'root';
+  const base =
+    basename(abs)
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 24) || 'root';
   const hash = createHash('sha256').update(abs).digest('hex').slice(0, 6);
   return `carebox-${base}-${hash}`;
 }

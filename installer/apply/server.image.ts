@@ -12,7 +12,18 @@ export interface LockedPackage {
   integrity: string | null;
 }
 
-type LockPackages = Record<string, { version?: string; integrity?: string; dependencies?: Record<string, string>; optionalDependencies?: Record<string, string>; peerDependencies?: Record<string, string>; peerDependenciesMeta?: Record<string, { optional?: boolean }>; link?: boolean }>;
+type LockPackages = Record<
+  string,
+  {
+    version?: string;
+    integrity?: string;
+    dependencies?: Record<string, string>;
+    optionalDependencies?: Record<string, string>;
+    peerDependencies?: Record<string, string>;
+    peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+    link?: boolean;
+  }
+>;
 
 /**
  * The runtime dependency closure of `roots` (package names) in a lockfile v2/v3 `packages` map,
@@ -37,7 +48,10 @@ export function dependencyClosure(packages: LockPackages, roots: string[]): Lock
     const path = resolve(from, name);
     if (!path) {
       if (optional) return;
-      throw new OperationError(`server dependency ${name} (needed by ${from || 'the server'}) is not in package-lock.json`, 'run `npm ci` in the Carebox directory, then retry');
+      throw new OperationError(
+        `server dependency ${name} (needed by ${from || 'the server'}) is not in package-lock.json`,
+        'run `npm ci` in the Carebox directory, then retry',
+      );
     }
     if (seen.has(path)) return;
     const p = packages[path]!;

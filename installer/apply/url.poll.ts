@@ -14,7 +14,10 @@ export type PollAttempt<T> = { done: true; value: T } | { done: false; last: str
  * @returns the value of the first attempt that is done.
  * @throws whatever `attempt` throws; `onTimeout(last)` when time runs out (`last` = the last attempt's note).
  */
-export async function pollUntil<T>(attempt: () => Promise<PollAttempt<T>>, opts: { timeoutMs: number; intervalMs: number; onTimeout: (last: string) => Error }): Promise<T> {
+export async function pollUntil<T>(
+  attempt: () => Promise<PollAttempt<T>>,
+  opts: { timeoutMs: number; intervalMs: number; onTimeout: (last: string) => Error },
+): Promise<T> {
   const deadline = Date.now() + opts.timeoutMs;
   let last = '(no attempt finished)';
   for (;;) {
@@ -34,7 +37,10 @@ export async function pollUntil<T>(attempt: () => Promise<PollAttempt<T>>, opts:
  * @returns the body of the 200 response.
  * @throws UnhealthyError (exit 4) with the last status and body (200 characters) or network error.
  */
-export async function waitForHttp200(url: string, opts: { timeoutMs?: number; intervalMs?: number; requestTimeoutMs?: number; what?: string; hint: string }): Promise<string> {
+export async function waitForHttp200(
+  url: string,
+  opts: { timeoutMs?: number; intervalMs?: number; requestTimeoutMs?: number; what?: string; hint: string },
+): Promise<string> {
   return pollUntil<string>(
     async () => {
       try {

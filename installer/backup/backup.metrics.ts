@@ -44,16 +44,26 @@ export async function backupMetricsText(s: BackupStatus, offsiteNames: string[],
   g('carebox_backup_last_success_timestamp_seconds', 'Last backup written and verified (Unix s; 0 = never).').set(secs(s.lastSuccessAt));
   g('carebox_backup_last_attempt_timestamp_seconds', 'Last backup attempt (Unix s; 0 = never).').set(secs(s.lastAttemptAt));
   g('carebox_backup_last_attempt_success', 'Whether the last backup attempt succeeded (1) or failed (0).').set(s.lastAttemptOk ? 1 : 0);
-  const off = g('carebox_backup_offsite_last_success_timestamp_seconds', 'Last restic copy that succeeded, per repository (Unix s; 0 = never).', ['repository']);
+  const off = g('carebox_backup_offsite_last_success_timestamp_seconds', 'Last restic copy that succeeded, per repository (Unix s; 0 = never).', [
+    'repository',
+  ]);
   for (const name of [...new Set([...offsiteNames, ...Object.keys(s.offsite)])].sort()) off.set({ repository: name }, secs(s.offsite[name]?.lastSuccessAt));
   g('carebox_restore_drill_last_success_timestamp_seconds', 'Last restore drill that passed (Unix s; 0 = never).').set(secs(s.drillLastSuccessAt));
   g('carebox_restore_drill_last_attempt_timestamp_seconds', 'Last restore drill attempt (Unix s; 0 = never).').set(secs(s.drill?.at));
-  const drillOk = g('carebox_restore_drill_last_attempt_success', 'Whether the last restore drill passed (1) or failed (0; reason: scratch_failed, restore_failed, data_mismatch, migrations_missing, error). 0 without a reason before the first drill.', ['reason']);
+  const drillOk = g(
+    'carebox_restore_drill_last_attempt_success',
+    'Whether the last restore drill passed (1) or failed (0; reason: scratch_failed, restore_failed, data_mismatch, migrations_missing, error). 0 without a reason before the first drill.',
+    ['reason'],
+  );
   if (s.drill && !s.drill.ok) drillOk.set({ reason: drillReason(s.drill) }, 0);
   else drillOk.set(s.drill?.ok ? 1 : 0);
   g('carebox_backup_refused_timestamp_seconds', 'Last backup refused before it started for lack of disk space (Unix s; 0 = never).').set(secs(s.refusedAt));
   g('carebox_backup_schedule_missed', '1 while the last start found a missed scheduled backup and none has succeeded since.').set(s.scheduleMissedAt ? 1 : 0);
-  if (installedAt) g('carebox_install_timestamp_seconds', 'When this stack was first installed (Unix s): the backup and drill age alerts count from here until the first ones.').set(secs(installedAt));
+  if (installedAt)
+    g(
+      'carebox_install_timestamp_seconds',
+      'When this stack was first installed (Unix s): the backup and drill age alerts count from here until the first ones.',
+    ).set(secs(installedAt));
   return reg.metrics();
 }
 
@@ -62,12 +72,19 @@ export async function writeBackupMetrics(root: string, m: Manifest): Promise<voi
   const dir = join(root, INSTALL_FILES.metricsDir);
   await mkdir(dir, { recursive: true, mode: 0o755 });
   await chmod(dir, 0o755);
-  const text = await backupMetricsText(m.backups?.status ?? emptyStatus(), (m.backups?.offsite ?? []).map((r) => r.name), m.installedAt ?? null);
+  const text = await backupMetricsText(
+    m.backups?.status ?? emptyStatus(),
+    (m.backups?.offsite ?? []).map((r) => r.name),
+    m.installedAt ?? null,
+  );
   await writeFileAtomic(join(dir, BACKUP_METRICS_FILE), text, 0o644);
 }
 
 /** Write the metrics file unless it exists (an install: the scheduler keeps it current afterwards). */
 export async function ensureBackupMetrics(root: string, m: Manifest): Promise<void> {
-  const exists = await access(join(root, INSTALL_FILES.metricsDir, BACKUP_METRICS_FILE)).then(() => true, () => false);
+  const exists = await access(join(root, INSTALL_FILES.metricsDir, BACKUP_METRICS_FILE)).then(
+    () => true,
+    () => false,
+  );
   if (!exists) await writeBackupMetrics(root, m);
 }

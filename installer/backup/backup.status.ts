@@ -57,5 +57,15 @@ export interface BackupStatus {
 
 /** An empty status (nothing happened yet). */
 export function emptyStatus(): BackupStatus {
-  return { lastAttemptAt: null, lastAttemptOk: null, lastAttemptWhy: null, lastSuccessAt: null, refusedAt: null, scheduleMissedAt: null, drill: null, drillLastSuccessAt: null, offsite: {} };
+  return {
+    lastAttemptAt: null,
+    lastAttemptOk: null,
+    lastAttemptWhy: null,
+    lastSuccessAt: null,
+    refusedAt: null,
+    scheduleMissedAt: null,
+    drill: null,
+    drillLastSuccessAt: null,
+    offsite: {},
+  };
 }

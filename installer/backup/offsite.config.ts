@@ -57,9 +57,15 @@ export interface RepoAccess {
 /** Credentials of a REST or S3 repository, by the environment variable names restic (≥ 0.16 for REST) reads. */
 export type RepoCredentials = Record<string, string>;
 
-const secretValue = z.string().min(1).max(1024).regex(/^[^\r\n\0]+$/, 'must be one line');
+const secretValue = z
+  .string()
+  .min(1)
+  .max(1024)
+  .regex(/^[^\r\n\0]+$/, 'must be one line');
 /** A REST server's HTTP basic auth (rest-server's htpasswd user). */
-export const restCredentialsSchema = z.object({ RESTIC_REST_USERNAME: secretValue.regex(/^[^:]+$/, 'must not contain ":"'), RESTIC_REST_PASSWORD: secretValue }).strict();
+export const restCredentialsSchema = z
+  .object({ RESTIC_REST_USERNAME: secretValue.regex(/^[^:]+$/, 'must not contain ":"'), RESTIC_REST_PASSWORD: secretValue })
+  .strict();
 /** An S3 access key. */
 export const s3CredentialsSchema = z.object({ AWS_ACCESS_KEY_ID: secretValue, AWS_SECRET_ACCESS_KEY: secretValue }).strict();
 
@@ -69,7 +75,10 @@ const S3_FORM = 'use s3:http(s)://host[:port]/bucket[/prefix] (or s3:host/bucket
 const endpointSchema = z.object({
   protocol: z.enum(['http:', 'https:']),
   hostname: z.string().min(1).max(253),
-  port: z.string().regex(/^([1-9][0-9]{0,4})?$/).refine((p) => p === '' || Number(p) <= 65535, 'port 1-65535'),
+  port: z
+    .string()
+    .regex(/^([1-9][0-9]{0,4})?$/)
+    .refine((p) => p === '' || Number(p) <= 65535, 'port 1-65535'),
   search: z.literal('', { error: 'no ?query' }),
   hash: z.literal('', { error: 'no #fragment' }),
 });
@@ -107,15 +116,26 @@ export function repoAccess(url: string): RepoAccess {
       throw new UsageError(`repository ${url}: not a URL`, 'use sftp://user@host[:port]/absolute/path');
     }
     const path = decodeURIComponent(u.pathname);
-    if (!u.username || !u.hostname || path.length < 2) throw new UsageError(`repository ${url}: needs a user, a host and a path`, 'use sftp://user@host[:port]/absolute/path');
+    if (!u.username || !u.hostname || path.length < 2)
+      throw new UsageError(`repository ${url}: needs a user, a host and a path`, 'use sftp://user@host[:port]/absolute/path');
     if (u.password) throw new UsageError(`repository ${redactUrl(url)}: SFTP logs in with a key, not a password`, 'give the private key with --ssh-key FILE');
     const port = u.port ? Number(u.port) : 22;
-    return { kind: 'sftp', repository: `sftp:${u.username}@${u.hostname}:${path}`, sameBinds: [], sftp: { user: decodeURIComponent(u.username), host: u.hostname, port, path }, urlCredentials: null, network: 'host' };
+    return {
+      kind: 'sftp',
+      repository: `sftp:${u.username}@${u.hostname}:${path}`,
+      sameBinds: [],
+      sftp: { user: decodeURIComponent(u.username), host: u.hostname, port, path },
+      urlCredentials: null,
+      network: 'host',
+    };
   }
   if (url.startsWith('rest:')) {
     const u = endpoint(url, url.slice(5), REST_FORM);
-    if (Boolean(u.username) !== Boolean(u.password)) throw new UsageError(`repository ${redactUrl(url)}: give both a user and a password, or neither`, REST_FORM);
-    const urlCredentials = u.username ? restCredentialsSchema.parse({ RESTIC_REST_USERNAME: decodeURIComponent(u.username), RESTIC_REST_PASSWORD: decodeURIComponent(u.password) }) : null;
+    if (Boolean(u.username) !== Boolean(u.password))
+      throw new UsageError(`repository ${redactUrl(url)}: give both a user and a password, or neither`, REST_FORM);
+    const urlCredentials = u.username
+      ? restCredentialsSchema.parse({ RESTIC_REST_USERNAME: decodeURIComponent(u.username), RESTIC_REST_PASSWORD: decodeURIComponent(u.password) })
+      : null;
     const path = u.pathname.replace(/\/+$/, '');
     return { kind: 'rest', repository: `rest:${u.protocol}//${u.host}${path}/`, sameBinds: [], sftp: null, urlCredentials, network: 'host' };
   }
@@ -128,9 +148,20 @@ export function repoAccess(url: string): RepoAccess {
     if (!b.success) throw new UsageError(`repository ${url}: ${bucket ? `bucket ${bucket}: ${b.error.issues[0]!.message}` : 'needs a bucket'}`, S3_FORM);
     const where = [bucket, ...prefix].join('/');
     // restic's own forms: an explicit scheme as given, none for HTTPS.
-    return { kind: 's3', repository: /^https?:\/\//.test(rest) ? `s3:${u.protocol}//${u.host}/${where}` : `s3:${u.host}/${where}`, sameBinds: [], sftp: null, urlCredentials: null, network: 'host' };
+    return {
+      kind: 's3',
+      repository: /^https?:\/\//.test(rest) ? `s3:${u.protocol}//${u.host}/${where}` : `s3:${u.host}/${where}`,
+      sameBinds: [],
+      sftp: null,
+      urlCredentials: null,
+      network: 'host',
+    };
   }
-  if (/^[a-z][a-z0-9+.-]*:/i.test(url)) throw new UsageError(`repository ${redactUrl(url)}: unknown kind`, 'use an absolute local path, sftp://user@host/path, rest:http(s)://host:port/path or s3:http(s)://host:port/bucket/path');
+  if (/^[a-z][a-z0-9+.-]*:/i.test(url))
+    throw new UsageError(
+      `repository ${redactUrl(url)}: unknown kind`,
+      'use an absolute local path, sftp://user@host/path, rest:http(s)://host:port/path or s3:http(s)://host:port/bucket/path',
+    );
   if (!isAbsolute(url)) throw new UsageError(`repository ${url}: a local repository must be an absolute path`);
   return { kind: 'local', repository: url, sameBinds: [url], sftp: null, urlCredentials: null, network: 'none' };
 }
@@ -154,7 +185,11 @@ export function parseRepoCredentials(text: string, kind: RepoKind, what = 'crede
   } else raw = parseEnv(text);
   const r = schema.safeParse(raw);
   // Issues name the key and the rule only; zod does not echo the value of a string check.
-  if (!r.success) throw new UsageError(`${what}: ${r.error.issues.map((i) => `${i.path.join('.') || 'file'}: ${i.code === 'unrecognized_keys' ? `unknown key(s) ${(i as { keys: string[] }).keys.join(', ')}` : i.message}`).join('; ')}`, `a ${kind === 'rest' ? 'REST' : 'S3'} repository takes ${keys} (KEY=VALUE lines, mode 0600)`);
+  if (!r.success)
+    throw new UsageError(
+      `${what}: ${r.error.issues.map((i) => `${i.path.join('.') || 'file'}: ${i.code === 'unrecognized_keys' ? `unknown key(s) ${(i as { keys: string[] }).keys.join(', ')}` : i.message}`).join('; ')}`,
+      `a ${kind === 'rest' ? 'REST' : 'S3'} repository takes ${keys} (KEY=VALUE lines, mode 0600)`,
+    );
   return r.data;
 }
 
@@ -168,13 +203,20 @@ export function parseRepoCredentials(text: string, kind: RepoKind, what = 'crede
 export function repoEnvironment(access: RepoAccess, creds: RepoCredentials | null): { repositoryArg: string | null; env: string[]; secrets: string[] } {
   if (access.kind === 'rest' && creds) {
     const c = restCredentialsSchema.parse(creds);
-    const withAuth = access.repository.replace(/^rest:(https?:\/\/)/, `rest:$1${encodeURIComponent(c.RESTIC_REST_USERNAME)}:${encodeURIComponent(c.RESTIC_REST_PASSWORD)}@`);
+    const withAuth = access.repository.replace(
+      /^rest:(https?:\/\/)/,
+      `rest:$1${encodeURIComponent(c.RESTIC_REST_USERNAME)}:${encodeURIComponent(c.RESTIC_REST_PASSWORD)}@`,
+    );
     return { repositoryArg: null, env: [`RESTIC_REPOSITORY=${withAuth}`], secrets: [c.RESTIC_REST_PASSWORD, encodeURIComponent(c.RESTIC_REST_PASSWORD)] };
   }
   if (access.kind === 's3') {
     if (!creds) throw new UsageError(`repository ${access.repository} is S3: give its keys with --credentials-file FILE`);
     const c = s3CredentialsSchema.parse(creds);
-    return { repositoryArg: access.repository, env: [`AWS_ACCESS_KEY_ID=${c.AWS_ACCESS_KEY_ID}`, `AWS_SECRET_ACCESS_KEY=${c.AWS_SECRET_ACCESS_KEY}`], secrets: [c.AWS_SECRET_ACCESS_KEY] };
+    return {
+      repositoryArg: access.repository,
+      env: [`AWS_ACCESS_KEY_ID=${c.AWS_ACCESS_KEY_ID}`, `AWS_SECRET_ACCESS_KEY=${c.AWS_SECRET_ACCESS_KEY}`],
+      secrets: [c.AWS_SECRET_ACCESS_KEY],
+    };
   }
   return { repositoryArg: access.repository, env: [], secrets: [] };
 }
@@ -191,7 +233,24 @@ export function maskSecrets(text: string, secrets: readonly string[]): string {
  * batch mode with the given key, the pinned host keys, and the port. Pure.
  */
 export function sftpCommand(s: NonNullable<RepoAccess['sftp']>, keyPath: string, knownHostsPath: string): string {
-  return ['ssh', '-i', keyPath, '-p', String(s.port), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=accept-new', '-o', `UserKnownHostsFile=${knownHostsPath}`, '-o', 'ConnectTimeout=20', `${s.user}@${s.host}`, '-s', 'sftp'].join(' ');
+  return [
+    'ssh',
+    '-i',
+    keyPath,
+    '-p',
+    String(s.port),
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'StrictHostKeyChecking=accept-new',
+    '-o',
+    `UserKnownHostsFile=${knownHostsPath}`,
+    '-o',
+    'ConnectTimeout=20',
+    `${s.user}@${s.host}`,
+    '-s',
+    'sftp',
+  ].join(' ');
 }
 
 /**

@@ -16,23 +16,25 @@ export type ActionRunner = (body: CommandBody) => (...args: unknown[]) => Promis
  * The standard runner: builds the Output from `--json`, runs the body, reports CareboxErrors
  * (exit 1–4) and bugs (exit 1), and sets process.exitCode (never calls process.exit, so streams flush).
  */
-export const runAction: ActionRunner = (body) => async (...args) => {
-  const cmd = args[args.length - 1] as Command;
-  // With the parent's options: `backup schedule --dir X --json` gives --dir/--json to `backup`
-  // (which has them too) when commander reaches it first. Top-level verbs have no such parent.
-  const raw = cmd.optsWithGlobals() as RawOptions;
-  const positional = args.slice(0, -2).flatMap((a) => (Array.isArray(a) ? a.map(String) : typeof a === 'string' ? [a] : []));
-  const out = processOutput(Boolean(raw.json));
-  const startedAt = new Date();
-  let error: string | null = null;
-  try {
-    process.exitCode = await body(out, raw, positional);
-  } catch (err) {
-    error = err instanceof Error ? err.message : String(err);
-    process.exitCode = reportError(err, out);
-  }
-  await logOperation(commandPath(cmd), positional, raw, startedAt, Number(process.exitCode ?? 0), error, out);
-};
+export const runAction: ActionRunner =
+  (body) =>
+  async (...args) => {
+    const cmd = args[args.length - 1] as Command;
+    // With the parent's options: `backup schedule --dir X --json` gives --dir/--json to `backup`
+    // (which has them too) when commander reaches it first. Top-level verbs have no such parent.
+    const raw = cmd.optsWithGlobals() as RawOptions;
+    const positional = args.slice(0, -2).flatMap((a) => (Array.isArray(a) ? a.map(String) : typeof a === 'string' ? [a] : []));
+    const out = processOutput(Boolean(raw.json));
+    const startedAt = new Date();
+    let error: string | null = null;
+    try {
+      process.exitCode = await body(out, raw, positional);
+    } catch (err) {
+      error = err instanceof Error ? err.message : String(err);
+      process.exitCode = reportError(err, out);
+    }
+    await logOperation(commandPath(cmd), positional, raw, startedAt, Number(process.exitCode ?? 0), error, out);
+  };
 
 /** A command's names below the program: `backup schedule`, `alerts silence`, `install`. */
 function commandPath(cmd: Command): string {
@@ -42,7 +44,15 @@ function commandPath(cmd: Command): string {
 }
 
 /** Appends a verb that changes the stack to the install root's operations log (never throws). */
-async function logOperation(verb: string, args: string[], raw: RawOptions, startedAt: Date, exitCode: number, error: string | null, out: Output): Promise<void> {
+async function logOperation(
+  verb: string,
+  args: string[],
+  raw: RawOptions,
+  startedAt: Date,
+  exitCode: number,
+  error: string | null,
+  out: Output,
+): Promise<void> {
   if (!isLoggedRun(verb, args, raw)) return;
   let dir: string;
   try {

@@ -6,7 +6,11 @@ import { ALERT_MODES, type AlertMode } from '../plan/monitoring.sizing.js';
 /** `--alerts stack|external|off` (or CAREBOX_ALERTS). @throws UsageError for another value. */
 export function alertModeFlag(value: string | undefined): AlertMode | null {
   if (value === undefined || value === '') return null;
-  if (!(ALERT_MODES as readonly string[]).includes(value)) throw new UsageError(`invalid --alerts '${value}': expected one of ${ALERT_MODES.join(', ')}`, 'stack: Prometheus and Alertmanager run in the stack; external: only the rules file for your own Prometheus; off: no alerts');
+  if (!(ALERT_MODES as readonly string[]).includes(value))
+    throw new UsageError(
+      `invalid --alerts '${value}': expected one of ${ALERT_MODES.join(', ')}`,
+      'stack: Prometheus and Alertmanager run in the stack; external: only the rules file for your own Prometheus; off: no alerts',
+    );
   return value as AlertMode;
 }
 
@@ -16,10 +20,17 @@ export function alertModeFlag(value: string | undefined): AlertMode | null {
  */
 export function alertEmailFlag(values: string[] | undefined): string[] | null {
   if (values === undefined) return null;
-  const items = values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  const items = values
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
   if (items.length === 1 && items[0]!.toLowerCase() === 'none') return [];
   for (const item of items) {
-    if (!z.string().email().safeParse(item).success) throw new UsageError(`--alert-email: '${item}' is not an e-mail address`, 'e.g. --alert-email it-oncall@hospital.example (mail goes through SMTP_URL in .env)');
+    if (!z.string().email().safeParse(item).success)
+      throw new UsageError(
+        `--alert-email: '${item}' is not an e-mail address`,
+        'e.g. --alert-email it-oncall@hospital.example (mail goes through SMTP_URL in .env)',
+      );
   }
   return [...new Set(items)];
 }
@@ -34,7 +45,11 @@ export function alertWebhookFlag(value: string | undefined): string | null {
   } catch {
     u = null;
   }
-  if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) throw new UsageError(`--alert-webhook: '${value}' is not an http(s) URL`, 'e.g. --alert-webhook https://chat.hospital.example/hooks/carebox (Alertmanager posts its webhook JSON there)');
+  if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:'))
+    throw new UsageError(
+      `--alert-webhook: '${value}' is not an http(s) URL`,
+      'e.g. --alert-webhook https://chat.hospital.example/hooks/carebox (Alertmanager posts its webhook JSON there)',
+    );
   return value;
 }
 

@@ -27,7 +27,8 @@ export function withCommon(cmd: Command, jsonHelp = 'print one JSON document on 
  *   exists but is not a directory.
  */
 export function commonOptions(raw: { dir?: string; json?: boolean }, env: NodeJS.ProcessEnv = process.env): CommonOptions {
-  if (raw.dir !== undefined && raw.dir.trim() === '') throw new UsageError('--dir must not be empty', 'give the install root, e.g. --dir /opt/carebox (or leave --dir out for $CAREBOX_DIR, else /opt/carebox)');
+  if (raw.dir !== undefined && raw.dir.trim() === '')
+    throw new UsageError('--dir must not be empty', 'give the install root, e.g. --dir /opt/carebox (or leave --dir out for $CAREBOX_DIR, else /opt/carebox)');
   const dir = resolve(raw.dir ?? defaultInstallRoot(env));
   let st: ReturnType<typeof statSync> | undefined;
   try {

@@ -6,7 +6,16 @@ import { alertEmailFlag, alertForScaleFrom, alertModeFlag, alertWebhookFlag } fr
 import { PreflightError, UsageError } from '../errors.js';
 import { buildIntent } from '../plan/intent.js';
 import { capacityLine } from '../plan/plan.format.js';
-import { assertPreflight, firstAdminLines, newInstallContext, prepareInstall, runInstallSteps, type InstallContext, type InstallOptions, type InstallPreparation } from '../apply/install.apply.js';
+import {
+  assertPreflight,
+  firstAdminLines,
+  newInstallContext,
+  prepareInstall,
+  runInstallSteps,
+  type InstallContext,
+  type InstallOptions,
+  type InstallPreparation,
+} from '../apply/install.apply.js';
 import type { ActionRunner, RawOptions } from './action.js';
 import { bindFlag, commonOptions, intFlag, withCommon } from './common.options.js';
 import { intentFlagsFrom, withIntentFlags } from './plan.command.js';
@@ -38,7 +47,12 @@ export function installOptionsFrom(raw: RawOptions, env: NodeJS.ProcessEnv = pro
     timeoutMs: (intFlag('--timeout', raw.timeout as string | undefined, 10, 3600) ?? 300) * 1000,
     env,
     // An empty CAREBOX_BACKUP_AT reads as not given.
-    backupAt: typeof raw.backupAt === 'string' && raw.backupAt !== '' ? (raw.backupAt === BACKUP_AT_OFF ? raw.backupAt : (dailyCron(raw.backupAt), raw.backupAt)) : null,
+    backupAt:
+      typeof raw.backupAt === 'string' && raw.backupAt !== ''
+        ? raw.backupAt === BACKUP_AT_OFF
+          ? raw.backupAt
+          : (dailyCron(raw.backupAt), raw.backupAt)
+        : null,
   };
 }
 
@@ -55,9 +69,16 @@ export const MAX_TRUSTED_PROXIES = 64;
  */
 export function trustedProxiesFlag(values: string[] | undefined): string[] | null {
   if (values === undefined) return null;
-  const items = values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  const items = values
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
   if (items.length === 1 && items[0]!.toLowerCase() === 'none') return [];
-  if (items.length === 0) throw new UsageError('--trusted-proxy needs at least one address or CIDR', 'e.g. --trusted-proxy 10.20.0.5 or --trusted-proxy 10.20.0.0/24 (or `none` to trust no proxy)');
+  if (items.length === 0)
+    throw new UsageError(
+      '--trusted-proxy needs at least one address or CIDR',
+      'e.g. --trusted-proxy 10.20.0.5 or --trusted-proxy 10.20.0.0/24 (or `none` to trust no proxy)',
+    );
   const out: string[] = [];
   for (const item of items) {
     const m = /^([0-9A-Fa-f:.]+)(?:\/(\d{1,3}))?$/.exec(item);
@@ -65,13 +86,24 @@ export function trustedProxiesFlag(values: string[] | undefined): string[] | nul
     const max = family === 6 ? 128 : 32;
     const prefix = m?.[2] === undefined ? max : Number(m[2]);
     if (!m || family === 0 || prefix > max) {
-      throw new UsageError(`--trusted-proxy: '${item}' is not an IP address or CIDR`, 'give the address (10.20.0.5) or subnet (10.20.0.0/24, fd00::/64) of the hospital proxy in front of Carebox');
+      throw new UsageError(
+        `--trusted-proxy: '${item}' is not an IP address or CIDR`,
+        'give the address (10.20.0.5) or subnet (10.20.0.0/24, fd00::/64) of the hospital proxy in front of Carebox',
+      );
     }
-    if (prefix === 0) throw new UsageError(`--trusted-proxy ${item} would trust every address, so any client could forge its address`, 'give only the addresses of the hospital proxy in front of Carebox');
+    if (prefix === 0)
+      throw new UsageError(
+        `--trusted-proxy ${item} would trust every address, so any client could forge its address`,
+        'give only the addresses of the hospital proxy in front of Carebox',
+      );
     const cidr = `${m[1]!.toLowerCase()}/${prefix}`;
     if (!out.includes(cidr)) out.push(cidr);
   }
-  if (out.length > MAX_TRUSTED_PROXIES) throw new UsageError(`--trusted-proxy takes at most ${MAX_TRUSTED_PROXIES} addresses or subnets, got ${out.length}`, 'give the subnet the proxies share instead of each address');
+  if (out.length > MAX_TRUSTED_PROXIES)
+    throw new UsageError(
+      `--trusted-proxy takes at most ${MAX_TRUSTED_PROXIES} addresses or subnets, got ${out.length}`,
+      'give the subnet the proxies share instead of each address',
+    );
   return out;
 }
 
@@ -92,7 +124,6 @@ export function installSummary(ctx: InstallContext): Record<string, unknown> {
     admin: ctx.admin,
   };
 }
-
 
 /**
  * Report a failed preflight as the CLI contract says, with every check listed: under `--json` one
@@ -116,14 +147,38 @@ export function registerInstall(program: Command, run: ActionRunner): void {
     .addOption(new Option('--render-only', 'write the configuration files and manifest; start nothing').default(false))
     .addOption(new Option('--http-port <P>', 'host port nginx publishes (default 80, or the installed one)'))
     .addOption(new Option('--bind <ADDR>', 'host address nginx publishes on (default 0.0.0.0, or the installed one)'))
-    .addOption(new Option('--tls-cert <FILE>', 'PEM certificate chain: nginx serves HTTPS on --https-port and keeps plain HTTP on 127.0.0.1 only (with --tls-key; kept on re-runs)'))
+    .addOption(
+      new Option(
+        '--tls-cert <FILE>',
+        'PEM certificate chain: nginx serves HTTPS on --https-port and keeps plain HTTP on 127.0.0.1 only (with --tls-key; kept on re-runs)',
+      ),
+    )
     .addOption(new Option('--tls-key <FILE>', 'PEM private key of --tls-cert, without a passphrase'))
     .addOption(new Option('--https-port <P>', 'host port of HTTPS with --tls-cert (default 443, or the installed one)'))
-    .addOption(new Option('--backup-at <HH:MM>', 'daily backup time (UTC) of the stack\'s scheduler, or off (default 02:30; kept on re-runs; `carebox backup schedule` changes it)').env('CAREBOX_BACKUP_AT'))
-    .addOption(new Option('--trusted-proxy <CIDR...>', "the hospital's reverse proxies in front of Carebox (addresses or CIDRs): nginx takes the client address from their X-Forwarded-For, and from no one else's (kept on re-runs; `none` clears)"))
-    .addOption(new Option('--images <FILE>', 'JSON map overriding the pinned images (postgres, redis, nginx, pgbouncer, node; server: a prebuilt server image)'))
-    .addOption(new Option('--bundle <FILE>', 'offline bundle from `carebox bundle create`: load its images through the Docker API instead of building or pulling'))
-    .addOption(new Option('--alerts <MODE>', 'stack: run Prometheus and Alertmanager (default on a new install); external: render only the rules file for your own Prometheus; off: no alerts (kept on re-runs)').env('CAREBOX_ALERTS'))
+    .addOption(
+      new Option(
+        '--backup-at <HH:MM>',
+        "daily backup time (UTC) of the stack's scheduler, or off (default 02:30; kept on re-runs; `carebox backup schedule` changes it)",
+      ).env('CAREBOX_BACKUP_AT'),
+    )
+    .addOption(
+      new Option(
+        '--trusted-proxy <CIDR...>',
+        "the hospital's reverse proxies in front of Carebox (addresses or CIDRs): nginx takes the client address from their X-Forwarded-For, and from no one else's (kept on re-runs; `none` clears)",
+      ),
+    )
+    .addOption(
+      new Option('--images <FILE>', 'JSON map overriding the pinned images (postgres, redis, nginx, pgbouncer, node; server: a prebuilt server image)'),
+    )
+    .addOption(
+      new Option('--bundle <FILE>', 'offline bundle from `carebox bundle create`: load its images through the Docker API instead of building or pulling'),
+    )
+    .addOption(
+      new Option(
+        '--alerts <MODE>',
+        'stack: run Prometheus and Alertmanager (default on a new install); external: render only the rules file for your own Prometheus; off: no alerts (kept on re-runs)',
+      ).env('CAREBOX_ALERTS'),
+    )
     .addOption(new Option('--alert-email <ADDR...>', 'who gets alert mail, through SMTP_URL in .env (kept on re-runs; `none` clears)'))
     .addOption(new Option('--alert-webhook <URL>', "a URL that receives Alertmanager's webhook JSON (kept on re-runs; `none` clears)"))
     .addOption(new Option('--timeout <S>', 'seconds to wait for the stack to become healthy (default 300)'));
@@ -142,7 +197,8 @@ export function registerInstall(program: Command, run: ActionRunner): void {
         const { runInstallUi } = await loadInteractiveUi(() => import('../ui/install.ui.js'));
         return runInstallUi(prep, { autoConfirm: Boolean(raw.yes) });
       }
-      for (const c of prep.preflight) out.log(`preflight ${c.status.padEnd(4)} ${c.title}: ${c.found}${c.status !== 'pass' && c.fix ? ` (fix: ${c.fix})` : ''}`);
+      for (const c of prep.preflight)
+        out.log(`preflight ${c.status.padEnd(4)} ${c.title}: ${c.found}${c.status !== 'pass' && c.fix ? ` (fix: ${c.fix})` : ''}`);
       try {
         assertPreflight(prep);
       } catch (err) {
@@ -154,7 +210,11 @@ export function registerInstall(program: Command, run: ActionRunner): void {
       await runInstallSteps(ctx, plainReporter(out));
       const summary = installSummary(ctx);
       out.result(summary);
-      out.print(ctx.prep.options.renderOnly ? `Rendered tier ${ctx.plan.tier} into ${ctx.prep.root} (nothing started).` : `Carebox is up (tier ${ctx.plan.tier}): ${ctx.url}`);
+      out.print(
+        ctx.prep.options.renderOnly
+          ? `Rendered tier ${ctx.plan.tier} into ${ctx.prep.root} (nothing started).`
+          : `Carebox is up (tier ${ctx.plan.tier}): ${ctx.url}`,
+      );
       out.print(capacityLine(ctx.plan));
       for (const l of firstAdminLines(ctx.admin)) out.print(l);
       return 0;

@@ -52,7 +52,10 @@ export function reportError(err: unknown, output: Output): number {
     return err.exitCode;
   }
   const e = err as Error;
-  output.result({ ok: false, error: { code: 'INTERNAL', message: String(e?.message ?? e), hint: 'this is a Carebox bug; please report it with `carebox support-bundle`', exitCode: 1 } });
+  output.result({
+    ok: false,
+    error: { code: 'INTERNAL', message: String(e?.message ?? e), hint: 'this is a Carebox bug; please report it with `carebox support-bundle`', exitCode: 1 },
+  });
   output.log(`internal error: ${e?.stack ?? String(e)}`);
   return ExitCode.Failed;
 }

@@ -20,12 +20,22 @@ import type { ActionRunner } from './action.js';
 export function withIntentFlags(cmd: Command): Command {
   return cmd
     .addOption(new Option('--tier <TIER>', 'tier: default, optimized, horizontal or cluster'))
-    .addOption(new Option('--users <N>', 'expected active staff (people with a session open, one action every --think-time s); picks the smallest tier that serves them'))
+    .addOption(
+      new Option(
+        '--users <N>',
+        'expected active staff (people with a session open, one action every --think-time s); picks the smallest tier that serves them',
+      ),
+    )
     .addOption(new Option('--size <SIZE>', 'hospital size preset in active staff: small (30–50), medium (100–200), large (500–1,000), network (2,000–5,000)'))
     .addOption(new Option('--think-time <SECONDS>', "mean pause between one person's actions (default 30; see docs/tiers.md)"))
     .addOption(new Option('--profile <FILE>', 'workload profile JSON (actions, requests per action, think time), as in `carebox plan --json` capacity.profile'))
     .addOption(new Option('--nodes <N>', 'cluster tier only: number of Swarm nodes (default: from --users, at least 2)'))
-    .addOption(new Option('--pgbouncer <MODE>', 'PgBouncer in front of PostgreSQL: auto (when pools need it), on (any tier) or off (refused with exit 3 where the budget needs it)'));
+    .addOption(
+      new Option(
+        '--pgbouncer <MODE>',
+        'PgBouncer in front of PostgreSQL: auto (when pools need it), on (any tier) or off (refused with exit 3 where the budget needs it)',
+      ),
+    );
 }
 
 /**
@@ -61,14 +71,19 @@ export function readProfile(file: string): WorkloadProfile {
 export function registerPlan(program: Command, run: ActionRunner): void {
   const cmd = withIntentFlags(withCommon(program.command('plan').description('show the plan for this host or a hypothetical one; changes nothing')))
     .addOption(new Option('--cpus <N>', 'plan for a hypothetical host with N CPUs (with --memory)'))
-    .addOption(new Option('--alerts <MODE>', 'plan with monitoring in the stack (stack, the default of a new install), the rules file only (external) or none (off)'))
-    .addOption(new Option('--memory <SIZE>', 'plan for a hypothetical host with this much memory; a unit is required: 8GiB, 8g, 512MiB (binary units; with --cpus)'));
+    .addOption(
+      new Option('--alerts <MODE>', 'plan with monitoring in the stack (stack, the default of a new install), the rules file only (external) or none (off)'),
+    )
+    .addOption(
+      new Option('--memory <SIZE>', 'plan for a hypothetical host with this much memory; a unit is required: 8GiB, 8g, 512MiB (binary units; with --cpus)'),
+    );
   cmd.action(
     run(async (out, raw) => {
       const common = commonOptions(raw as { dir?: string; json?: boolean });
       const cpus = numberFlag('--cpus', raw.cpus as string | undefined, 0.1, 4096);
       const memory = raw.memory === undefined ? undefined : parseSizeFlag('--memory', raw.memory as string);
-      if ((cpus === undefined) !== (memory === undefined)) throw new UsageError('--cpus and --memory go together', 'give both to plan for a hypothetical host, or neither to plan for this one');
+      if ((cpus === undefined) !== (memory === undefined))
+        throw new UsageError('--cpus and --memory go together', 'give both to plan for a hypothetical host, or neither to plan for this one');
       let intent = buildIntent(intentFlagsFrom(raw));
       const installed = cpus === undefined ? await readManifest(common.dir).catch(() => null) : null;
       if (!intent.tier && intent.users === null && cpus === undefined) {

@@ -63,11 +63,7 @@ type Controller = 'cpu' | 'memory' | 'cpuset';
  * mount root (or with `/..` segments, as a cgroup namespace prints for cgroups outside it) cannot
  * be joined; then only the mount point is read, and `outside` is true.
  */
-export function cgroupDirs(
-  mountPoint: string,
-  mountRoot: string,
-  processPath: string,
-): { dirs: string[]; outside: boolean } {
+export function cgroupDirs(mountPoint: string, mountRoot: string, processPath: string): { dirs: string[]; outside: boolean } {
   const root = mountRoot === '/' ? '' : mountRoot.replace(/\/+$/, '');
   let rel: string;
   let outside = false;

@@ -130,9 +130,8 @@ export function describeDockerError(err: unknown, endpoint: string, timeoutMs: n
 export function dockerOptions(ep: DockerEndpoint, version: string | null, timeoutMs: number): Docker.DockerOptions {
   // `host: undefined` matters: docker-modem merges its own reading of process.env.DOCKER_HOST
   // under these options, and a host there would win over our socket path.
-  const opts: Docker.DockerOptions = ep.socketPath !== undefined
-    ? { socketPath: ep.socketPath, host: undefined }
-    : { host: ep.host, port: ep.port, protocol: ep.protocol ?? 'http' };
+  const opts: Docker.DockerOptions =
+    ep.socketPath !== undefined ? { socketPath: ep.socketPath, host: undefined } : { host: ep.host, port: ep.port, protocol: ep.protocol ?? 'http' };
   if (ep.certPath !== undefined) {
     opts.ca = readFileSync(`${ep.certPath}/ca.pem`);
     opts.cert = readFileSync(`${ep.certPath}/cert.pem`);
@@ -192,7 +191,7 @@ export async function detectDocker(opts: DockerDetectOptions = {}): Promise<Dock
   const ep = dockerEndpoint(opts.env ?? process.env);
   const fact: DockerFact = {
     reachable: false,
-    endpoint: ep.ok ? ep.value.endpoint : (opts.env ?? process.env).DOCKER_HOST ?? '',
+    endpoint: ep.ok ? ep.value.endpoint : ((opts.env ?? process.env).DOCKER_HOST ?? ''),
     engineVersion: null,
     apiVersion: null,
     minApiVersion: null,

@@ -172,10 +172,7 @@ export interface PortDetectOptions {
  *   container publishes it, or the probe could not tell and /proc shows a listener; `heldBy` names
  *   a container when Docker knows one; `reason` carries the errno. Never throws.
  */
-export async function detectPorts(
-  ports: readonly { port: number; bindAddress: string }[],
-  opts: PortDetectOptions = {},
-): Promise<PortFact[]> {
+export async function detectPorts(ports: readonly { port: number; bindAddress: string }[], opts: PortDetectOptions = {}): Promise<PortFact[]> {
   const timeoutMs = opts.timeoutMs ?? 2000;
   const stackProject = opts.composeProject ?? 'carebox';
   let published: PublishedPort[] = [];
@@ -201,9 +198,7 @@ export async function detectPorts(
   const procListeners = async (): Promise<ListeningSocket[]> => {
     if (listeners !== null) return listeners;
     const root = opts.fsRoot ?? '/';
-    const texts = await Promise.all(
-      ['/proc/net/tcp', '/proc/net/tcp6'].map((p) => readFile(posix.join(root, p), 'utf8').catch(() => '')),
-    );
+    const texts = await Promise.all(['/proc/net/tcp', '/proc/net/tcp6'].map((p) => readFile(posix.join(root, p), 'utf8').catch(() => '')));
     listeners = texts.flatMap(parseProcNetTcp);
     return listeners;
   };

@@ -50,8 +50,13 @@ export interface VersionReport {
 export function versionReport(root: string, env: NodeJS.ProcessEnv = process.env): VersionReport {
   let stack: VersionReport['stack'] = null;
   try {
-    const m = JSON.parse(readFileSync(join(root, INSTALL_FILES.manifest), 'utf8')) as { carebox?: { version?: unknown }; images?: { server?: unknown }; cli?: CliRecord | null };
-    if (typeof m.carebox?.version === 'string') stack = { root, version: m.carebox.version, server: typeof m.images?.server === 'string' ? m.images.server : null, cli: m.cli ?? null };
+    const m = JSON.parse(readFileSync(join(root, INSTALL_FILES.manifest), 'utf8')) as {
+      carebox?: { version?: unknown };
+      images?: { server?: unknown };
+      cli?: CliRecord | null;
+    };
+    if (typeof m.carebox?.version === 'string')
+      stack = { root, version: m.carebox.version, server: typeof m.images?.server === 'string' ? m.images.server : null, cli: m.cli ?? null };
   } catch {
     stack = null;
   }
@@ -61,6 +66,8 @@ export function versionReport(root: string, env: NodeJS.ProcessEnv = process.env
 /** One line per part: `CLI 0.2.0 (image carebox/cli:0.2.0)` and `stack 0.2.0 at /opt/carebox (server …)`. Pure. */
 export function formatVersions(v: VersionReport): string {
   const cli = `carebox CLI ${v.cli.version}${v.cli.image ? ` (image ${v.cli.image})` : ' (from source)'}`;
-  const stack = v.stack ? `stack ${v.stack.version} at ${v.stack.root}${v.stack.server ? ` (server ${v.stack.server})` : ''}` : 'stack: no install found (pass --dir or set CAREBOX_DIR)';
+  const stack = v.stack
+    ? `stack ${v.stack.version} at ${v.stack.root}${v.stack.server ? ` (server ${v.stack.server})` : ''}`
+    : 'stack: no install found (pass --dir or set CAREBOX_DIR)';
   return `${cli}\n${stack}`;
 }

@@ -111,13 +111,19 @@ const manifestSchema = z
   .object({
     schemaVersion: z.literal(1),
     carebox: z.object({ version: z.string() }),
-    installId: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/).optional(),
+    installId: z
+      .string()
+      .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
+      .optional(),
     project: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/),
     installRoot: z.string(),
     http: z.object({
       port: z.number().int().min(1).max(65535),
       bindAddress: z.string(),
-      tls: z.object({ httpsPort: z.number().int().min(1).max(65535), subject: z.string(), notAfter: z.string(), fingerprint256: z.string() }).nullable().optional(),
+      tls: z
+        .object({ httpsPort: z.number().int().min(1).max(65535), subject: z.string(), notAfter: z.string(), fingerprint256: z.string() })
+        .nullable()
+        .optional(),
       trustedProxies: z.array(z.string()).optional(),
     }),
     installedAt: z.string(),
@@ -149,7 +155,13 @@ export function parseManifest(text: string, path: string = INSTALL_FILES.manifes
   }
   const r = manifestSchema.safeParse(json);
   if (!r.success) {
-    throw new OperationError(`${path} is not a Carebox manifest: ${r.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 'restore it from backups/config-*/carebox.json');
+    throw new OperationError(
+      `${path} is not a Carebox manifest: ${r.error.issues
+        .slice(0, 3)
+        .map((i) => `${i.path.join('.')}: ${i.message}`)
+        .join('; ')}`,
+      'restore it from backups/config-*/carebox.json',
+    );
   }
   return r.data as unknown as Manifest;
 }
@@ -165,10 +177,16 @@ export async function readManifest(root: string): Promise<Manifest | null> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EISDIR' || code === 'ENOTDIR') {
-      throw new OperationError(`${join(root, INSTALL_FILES.manifest)} is not a file (${code})`, `check --dir: ${root} must be a Carebox install root, where carebox.json is a file`);
+      throw new OperationError(
+        `${join(root, INSTALL_FILES.manifest)} is not a file (${code})`,
+        `check --dir: ${root} must be a Carebox install root, where carebox.json is a file`,
+      );
     }
     if (code !== 'EACCES' && code !== 'EPERM') throw err;
-    throw new OperationError(`permission denied reading ${join(root, INSTALL_FILES.manifest)}`, 'run carebox as root (the install root and its .env are readable by root only)');
+    throw new OperationError(
+      `permission denied reading ${join(root, INSTALL_FILES.manifest)}`,
+      'run carebox as root (the install root and its .env are readable by root only)',
+    );
   }
   return text === null ? null : parseManifest(text, join(root, INSTALL_FILES.manifest));
 }
@@ -202,7 +220,13 @@ export async function pruneConfigBackups(root: string, keep = CONFIG_BACKUPS_KEP
   const old = names.slice(0, Math.max(0, names.length - keep));
   const removed: string[] = [];
   for (const n of old) {
-    if (await rm(join(dir, n), { recursive: true, force: true }).then(() => true, () => false)) removed.push(n);
+    if (
+      await rm(join(dir, n), { recursive: true, force: true }).then(
+        () => true,
+        () => false,
+      )
+    )
+      removed.push(n);
   }
   return removed;
 }
@@ -213,6 +237,10 @@ export async function pruneConfigBackups(root: string, keep = CONFIG_BACKUPS_KEP
  */
 export async function requireManifest(root: string): Promise<Manifest> {
   const m = await readManifest(root);
-  if (!m) throw new OperationError(`no Carebox install at ${root} (carebox.json is missing)`, 'pass --dir DIR (or CAREBOX_DIR) for another install root, or run `carebox install` first');
+  if (!m)
+    throw new OperationError(
+      `no Carebox install at ${root} (carebox.json is missing)`,
+      'pass --dir DIR (or CAREBOX_DIR) for another install root, or run `carebox install` first',
+    );
   return m;
 }

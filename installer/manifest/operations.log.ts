@@ -13,7 +13,23 @@ import { redactUrl } from '../backup/offsite.config.js';
 import { INSTALL_FILES } from '../paths.js';
 
 /** Verbs that change the stack, its data or its files, and so are logged. */
-export const LOGGED_VERBS: ReadonlySet<string> = new Set(['install', 'uninstall', 'restart', 'scale', 'retier', 'backup', 'restore', 'maintenance', 'upgrade', 'loadtest', 'demo-data', 'alerts silence', 'backup offsite add', 'backup offsite remove', 'backup schedule']);
+export const LOGGED_VERBS: ReadonlySet<string> = new Set([
+  'install',
+  'uninstall',
+  'restart',
+  'scale',
+  'retier',
+  'backup',
+  'restore',
+  'maintenance',
+  'upgrade',
+  'loadtest',
+  'demo-data',
+  'alerts silence',
+  'backup offsite add',
+  'backup offsite remove',
+  'backup schedule',
+]);
 
 /** The options with which `backup schedule` changes the schedule; without them it only shows it. */
 const SCHEDULE_CHANGES: readonly string[] = ['at', 'cron', 'off'];
@@ -31,7 +47,44 @@ export function isLoggedRun(verb: string, args: readonly string[], options: Reco
 }
 
 /** Option values kept as given; everything else is logged as `[redacted]` (free text, paths, secrets). */
-const PLAIN_OPTIONS: ReadonlySet<string> = new Set(['tier', 'users', 'size', 'thinkTime', 'timeout', 'keep', 'full', 'yes', 'json', 'dryRun', 'overcommit', 'maintenanceWindow', 'pgMajorDumpRestore', 'purge', 'retryAfter', 'duration', 'maxRate', 'proofDuration', 'noSaturation', 'saturation', 'saturationMax', 'patients', 'all', 'remove', 'bind', 'httpPort', 'httpsPort', 'pgbouncer', 'tail', 'since', 'follow', 'at', 'cron', 'timezone', 'off', 'for']);
+const PLAIN_OPTIONS: ReadonlySet<string> = new Set([
+  'tier',
+  'users',
+  'size',
+  'thinkTime',
+  'timeout',
+  'keep',
+  'full',
+  'yes',
+  'json',
+  'dryRun',
+  'overcommit',
+  'maintenanceWindow',
+  'pgMajorDumpRestore',
+  'purge',
+  'retryAfter',
+  'duration',
+  'maxRate',
+  'proofDuration',
+  'noSaturation',
+  'saturation',
+  'saturationMax',
+  'patients',
+  'all',
+  'remove',
+  'bind',
+  'httpPort',
+  'httpsPort',
+  'pgbouncer',
+  'tail',
+  'since',
+  'follow',
+  'at',
+  'cron',
+  'timezone',
+  'off',
+  'for',
+]);
 
 const entrySchema = z.object({
   at: z.string(),
@@ -55,7 +108,15 @@ export type OperationEntry = z.infer<typeof entrySchema>;
  * Pure apart from the defaults of `who` (the process's own user).
  */
 export function operationEntry(
-  run: { verb: string; args: string[]; options: Record<string, string | boolean | undefined>; startedAt: Date; durationMs: number; exitCode: number; error: string | null },
+  run: {
+    verb: string;
+    args: string[];
+    options: Record<string, string | boolean | undefined>;
+    startedAt: Date;
+    durationMs: number;
+    exitCode: number;
+    error: string | null;
+  },
   who: { user: string; uid: number; sudoUser: string | null } = currentUser(),
 ): OperationEntry {
   const options: Record<string, string | boolean> = {};
@@ -66,7 +127,18 @@ export function operationEntry(
   // Positional arguments are service names, tiers, actions, backup directories and repository URLs:
   // kept, cut short, and a URL's password (`rest:http://user:pass@…`) masked.
   const args = run.args.map((a) => redactUrl(a).slice(0, 200));
-  return { at: run.startedAt.toISOString(), user: who.user, sudoUser: who.sudoUser, uid: who.uid, verb: run.verb, args, options, exitCode: run.exitCode, error: run.error ? redactUrl(run.error.split('\n')[0] ?? '').slice(0, 300) : null, durationMs: Math.round(run.durationMs) };
+  return {
+    at: run.startedAt.toISOString(),
+    user: who.user,
+    sudoUser: who.sudoUser,
+    uid: who.uid,
+    verb: run.verb,
+    args,
+    options,
+    exitCode: run.exitCode,
+    error: run.error ? redactUrl(run.error.split('\n')[0] ?? '').slice(0, 300) : null,
+    durationMs: Math.round(run.durationMs),
+  };
 }
 
 /**
@@ -96,7 +168,13 @@ export function currentUser(env: NodeJS.ProcessEnv = process.env): { user: strin
  */
 export async function appendOperation(root: string, entry: OperationEntry): Promise<{ written: boolean; error: string | null }> {
   try {
-    if (!(await stat(join(root, INSTALL_FILES.manifest)).then((s) => s.isFile(), () => false))) return { written: false, error: null };
+    if (
+      !(await stat(join(root, INSTALL_FILES.manifest)).then(
+        (s) => s.isFile(),
+        () => false,
+      ))
+    )
+      return { written: false, error: null };
     const path = join(root, INSTALL_FILES.operationsLog);
     // A line torn by a crash stays one bad line: the next entry starts on a line of its own.
     const torn = await lastByte(path).then((b) => b !== null && b !== 0x0a);

@@ -75,8 +75,16 @@ export function computeBudgets(s: PlanSizing, host: BudgetHost, nodes: number): 
 
   const redisConnections = budget(
     [
-      { name: 'web processes', amount: webProcs * REDIS_PER_WEB_PROCESS, derivation: `${webProcs} × ${REDIS_PER_WEB_PROCESS} (ioredis + ${QUEUE_COUNT} queue producers)` },
-      { name: 'queue processes', amount: queueProcs * REDIS_PER_QUEUE_PROCESS, derivation: `${queueProcs} × ${REDIS_PER_QUEUE_PROCESS} (${QUEUE_COUNT} queues × (client + blocking client + delayed-job subscriber))` },
+      {
+        name: 'web processes',
+        amount: webProcs * REDIS_PER_WEB_PROCESS,
+        derivation: `${webProcs} × ${REDIS_PER_WEB_PROCESS} (ioredis + ${QUEUE_COUNT} queue producers)`,
+      },
+      {
+        name: 'queue processes',
+        amount: queueProcs * REDIS_PER_QUEUE_PROCESS,
+        derivation: `${queueProcs} × ${REDIS_PER_QUEUE_PROCESS} (${QUEUE_COUNT} queues × (client + blocking client + delayed-job subscriber))`,
+      },
       { name: 'console', amount: CONSOLE_REDIS_CONNECTIONS, derivation: 'queue inspection and requeue' },
       { name: 'healthcheck', amount: 1, derivation: 'redis-cli ping' },
       ...(mon ? [{ name: 'redis-exporter', amount: 1, derivation: 'monitoring (--alerts stack)' }] : []),
@@ -167,7 +175,12 @@ export function checkBudgets(s: PlanSizing, host: BudgetHost, nodes: number): Bu
   }
   const cpuCap = Math.max(1, host.cpus);
   if (s.nginx.workerProcesses > Math.max(1, Math.floor(host.cpus))) {
-    out.push({ budget: 'nginxWorkers', demand: s.nginx.workerProcesses, limit: Math.floor(host.cpus), message: `nginx worker_processes ${s.nginx.workerProcesses} exceeds usable CPUs ${host.cpus}` });
+    out.push({
+      budget: 'nginxWorkers',
+      demand: s.nginx.workerProcesses,
+      limit: Math.floor(host.cpus),
+      message: `nginx worker_processes ${s.nginx.workerProcesses} exceeds usable CPUs ${host.cpus}`,
+    });
   }
   for (const [svc, lim] of [
     ['backend', s.backend.limits],
@@ -178,7 +191,8 @@ export function checkBudgets(s: PlanSizing, host: BudgetHost, nodes: number): Bu
     ...(s.pgbouncer ? ([['pgbouncer', s.pgbouncer.limits]] as const) : []),
     ...Object.entries(s.monitoring?.limits ?? {}),
   ] as const) {
-    if (lim.cpus > cpuCap) out.push({ budget: `${svc}.cpus`, demand: lim.cpus, limit: cpuCap, message: `${svc} CPU limit ${lim.cpus} exceeds usable CPUs ${host.cpus}` });
+    if (lim.cpus > cpuCap)
+      out.push({ budget: `${svc}.cpus`, demand: lim.cpus, limit: cpuCap, message: `${svc} CPU limit ${lim.cpus} exceeds usable CPUs ${host.cpus}` });
   }
   return out;
 }

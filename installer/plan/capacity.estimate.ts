@@ -176,10 +176,26 @@ export function estimateCapacity(i: CapacityInput): CapacityEstimate {
   const pgConn = Math.floor((i.webDbConnections * DB_CONNECTION_OCCUPANCY * 1000) / DB_HOLD_MS);
   const redis = Math.floor((REDIS_OPS_PER_S * Math.min(1, i.redisCpus)) / REDIS_OPS_PER_REQUEST);
   const ceilings: ResourceCeiling[] = [
-    { resource: 'web-cpu', requestsPerSecond: web, derivation: `web CPU ${web[0]}–${web[1]} req/s = ${RPS_PER_WEB_CPU[0]}–${RPS_PER_WEB_CPU[1]} per web-worker CPU × min(${i.webProcesses} web processes, ${c(i.cpus)} CPUs × ${WEB_CPU_SHARE}) = ${r2(webCpus)}${i.nodes > 1 ? ` × ${i.nodes} nodes` : ''}` },
-    { resource: 'postgres-cpu', requestsPerSecond: [pgCpu, pgCpu], derivation: `PostgreSQL CPU ${pgCpu} req/s = ${RPS_PER_PG_CPU} per CPU × ${r2(pgCpus)} CPUs left by the web workers on its host (limit ${c(i.postgresCpus)}${i.nodes > 1 ? '; one primary for every node' : ''})` },
-    { resource: 'postgres-connections', requestsPerSecond: [pgConn, pgConn], derivation: `PostgreSQL connections ${pgConn} req/s = ${i.webDbConnections} web connections × ${DB_CONNECTION_OCCUPANCY} occupancy / ${DB_HOLD_MS} ms held per request` },
-    { resource: 'redis', requestsPerSecond: [redis, redis], derivation: `Redis ${redis} req/s = ${REDIS_OPS_PER_S} commands/s on one thread / ${REDIS_OPS_PER_REQUEST} per request` },
+    {
+      resource: 'web-cpu',
+      requestsPerSecond: web,
+      derivation: `web CPU ${web[0]}–${web[1]} req/s = ${RPS_PER_WEB_CPU[0]}–${RPS_PER_WEB_CPU[1]} per web-worker CPU × min(${i.webProcesses} web processes, ${c(i.cpus)} CPUs × ${WEB_CPU_SHARE}) = ${r2(webCpus)}${i.nodes > 1 ? ` × ${i.nodes} nodes` : ''}`,
+    },
+    {
+      resource: 'postgres-cpu',
+      requestsPerSecond: [pgCpu, pgCpu],
+      derivation: `PostgreSQL CPU ${pgCpu} req/s = ${RPS_PER_PG_CPU} per CPU × ${r2(pgCpus)} CPUs left by the web workers on its host (limit ${c(i.postgresCpus)}${i.nodes > 1 ? '; one primary for every node' : ''})`,
+    },
+    {
+      resource: 'postgres-connections',
+      requestsPerSecond: [pgConn, pgConn],
+      derivation: `PostgreSQL connections ${pgConn} req/s = ${i.webDbConnections} web connections × ${DB_CONNECTION_OCCUPANCY} occupancy / ${DB_HOLD_MS} ms held per request`,
+    },
+    {
+      resource: 'redis',
+      requestsPerSecond: [redis, redis],
+      derivation: `Redis ${redis} req/s = ${REDIS_OPS_PER_S} commands/s on one thread / ${REDIS_OPS_PER_REQUEST} per request`,
+    },
   ];
   const low = Math.min(...ceilings.map((x) => x.requestsPerSecond[0]));
   const high = Math.max(low, Math.min(...ceilings.map((x) => x.requestsPerSecond[1])));
@@ -263,5 +279,13 @@ export function withMeasuredFrom(plan: Plan, installed: Pick<Plan, 'tier' | 'nod
 export function estimateForSizing(sizing: PlanSizing, cpus: number, nodes: number, profile: WorkloadProfile): CapacityEstimate {
   const webProcesses = sizing.backend.replicas * sizing.backend.workers;
   const webDbConnections = sizing.pgbouncer ? sizing.pgbouncer.defaultPoolSize : nodes * webProcesses * sizing.backend.pool.max;
-  return estimateCapacity({ webProcesses, cpus, nodes, postgresCpus: sizing.postgres.limits.cpus, redisCpus: sizing.redis.limits.cpus, webDbConnections, profile });
+  return estimateCapacity({
+    webProcesses,
+    cpus,
+    nodes,
+    postgresCpus: sizing.postgres.limits.cpus,
+    redisCpus: sizing.redis.limits.cpus,
+    webDbConnections,
+    profile,
+  });
 }

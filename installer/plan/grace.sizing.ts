@@ -27,8 +27,14 @@ export function stopGracePeriods(shutdownTimeoutMs: number): Record<GraceService
   const backend = Math.ceil(shutdownTimeoutMs / 1000) + MARGIN_S;
   const worker = Math.ceil((shutdownTimeoutMs + WORKER_CLOSE_MS) / 1000) + MARGIN_S;
   return {
-    backend: derived(backend, `backend ${backend} s = ceil(drain ${shutdownTimeoutMs} ms / 1000) + ${MARGIN_S} s (covers the primary's force-kill ${PRIMARY_GRACE_MS} ms after the drain)`),
-    worker: derived(worker, `worker ${worker} s = ceil((active jobs ${shutdownTimeoutMs} ms + closing connections ${WORKER_CLOSE_MS} ms) / 1000) + ${MARGIN_S} s margin`),
+    backend: derived(
+      backend,
+      `backend ${backend} s = ceil(drain ${shutdownTimeoutMs} ms / 1000) + ${MARGIN_S} s (covers the primary's force-kill ${PRIMARY_GRACE_MS} ms after the drain)`,
+    ),
+    worker: derived(
+      worker,
+      `worker ${worker} s = ceil((active jobs ${shutdownTimeoutMs} ms + closing connections ${WORKER_CLOSE_MS} ms) / 1000) + ${MARGIN_S} s margin`,
+    ),
     db: derived(60, 'db 60 s (constant): a fast shutdown writes a checkpoint; SIGKILL would mean crash recovery at the next start'),
     redis: derived(30, 'redis 30 s (constant): the shutdown save of its data'),
     nginx: derived(20, 'nginx 20 s (constant): a graceful quit lets proxied requests in flight finish'),

@@ -23,7 +23,13 @@ export function stablePlanHost(recorded: PlanHost | null, detected: PlanHost): {
   if (sameCpus && drift <= MEMORY_DRIFT_TOLERANCE) {
     return {
       // The recorded disk too (the log limits are sized from its total), else the detected one.
-      host: { cpus: recorded.cpus, hostCpus: recorded.hostCpus, memoryBytes: recorded.memoryBytes, hostMemoryBytes: recorded.hostMemoryBytes, ...diskOf(recorded.disk?.dockerRoot ? recorded : detected) },
+      host: {
+        cpus: recorded.cpus,
+        hostCpus: recorded.hostCpus,
+        memoryBytes: recorded.memoryBytes,
+        hostMemoryBytes: recorded.hostMemoryBytes,
+        ...diskOf(recorded.disk?.dockerRoot ? recorded : detected),
+      },
       kept: true,
     };
   }

@@ -47,17 +47,36 @@ export function buildIntent(flags: IntentFlags): Intent {
     const issue = parsed.error.issues[0]!;
     const flag = `--${String(issue.path[0] ?? '')}`;
     const allowed =
-      flag === '--tier' ? TIERS.join(', ') : flag === '--size' ? Object.keys(HOSPITAL_SIZES).join(', ') : flag === '--users' ? 'a whole number from 1 to 1000000' : flag === '--nodes' ? `a whole number from ${MIN_CLUSTER_NODES} to ${MAX_CLUSTER_NODES}` : flag === '--pgbouncer' ? PGBOUNCER_MODES.join(', ') : flag === '--thinkTime' ? `seconds from ${THINK_TIME_LIMITS_S.min} to ${THINK_TIME_LIMITS_S.max}` : '';
+      flag === '--tier'
+        ? TIERS.join(', ')
+        : flag === '--size'
+          ? Object.keys(HOSPITAL_SIZES).join(', ')
+          : flag === '--users'
+            ? 'a whole number from 1 to 1000000'
+            : flag === '--nodes'
+              ? `a whole number from ${MIN_CLUSTER_NODES} to ${MAX_CLUSTER_NODES}`
+              : flag === '--pgbouncer'
+                ? PGBOUNCER_MODES.join(', ')
+                : flag === '--thinkTime'
+                  ? `seconds from ${THINK_TIME_LIMITS_S.min} to ${THINK_TIME_LIMITS_S.max}`
+                  : '';
     // The flag, the value as typed and what is accepted; never the validator's own wording
     // ("Invalid input: expected number, received NaN").
     const value = clean[String(issue.path[0] ?? '')];
-    if (flag === '--thinkTime') throw new UsageError(`invalid --think-time '${String(value)}': expected ${allowed} (the mean pause between one person's actions)`, `allowed: ${allowed}`);
-    throw new UsageError(`invalid ${flag} '${String(value)}'${allowed ? `: expected ${allowed.includes(',') ? 'one of ' : ''}${allowed}` : ''}`, allowed ? `allowed: ${allowed}` : null);
+    if (flag === '--thinkTime')
+      throw new UsageError(`invalid --think-time '${String(value)}': expected ${allowed} (the mean pause between one person's actions)`, `allowed: ${allowed}`);
+    throw new UsageError(
+      `invalid ${flag} '${String(value)}'${allowed ? `: expected ${allowed.includes(',') ? 'one of ' : ''}${allowed}` : ''}`,
+      allowed ? `allowed: ${allowed}` : null,
+    );
   }
   const f = parsed.data;
   if (f.users !== undefined && f.size !== undefined) throw new UsageError('give either --users or --size, not both');
   if (f.tier && f.tier !== 'cluster' && (f.users !== undefined || f.size !== undefined)) {
-    throw new UsageError(`--tier ${f.tier} fixes the tier; --users/--size choose one. Give one of them`, 'use --users N alone to let the planner pick the smallest tier that serves N');
+    throw new UsageError(
+      `--tier ${f.tier} fixes the tier; --users/--size choose one. Give one of them`,
+      'use --users N alone to let the planner pick the smallest tier that serves N',
+    );
   }
   if (f.nodes !== undefined && f.tier !== 'cluster') throw new UsageError('--nodes applies only to --tier cluster');
   const users = f.users ?? (f.size ? HOSPITAL_SIZES[f.size].high : null);

@@ -145,13 +145,19 @@ export const P95_TARGET_SECONDS = 0.2;
  * The thresholds of every rule from the plan's sizing, with derivations (keys under `alerts.`).
  * `forScale` (tests only) multiplies every `for:` duration (1 in production).
  */
-export function alertThresholds(s: Pick<PlanSizing, 'postgres' | 'redis' | 'backend'>, forScale = 1): { value: AlertThresholds; derivations: Record<string, string> } {
+export function alertThresholds(
+  s: Pick<PlanSizing, 'postgres' | 'redis' | 'backend'>,
+  forScale = 1,
+): { value: AlertThresholds; derivations: Record<string, string> } {
   const pgUsable = s.postgres.maxConnections - s.postgres.superuserReservedConnections;
   const pg = Math.floor(pgUsable * CAPACITY_ALERT_FRACTION);
   const redis = Math.floor(s.redis.maxClients * CAPACITY_ALERT_FRACTION);
   const dur = (seconds: number) => `${Math.max(1, Math.round(seconds * forScale))}s`;
   const th: Record<string, Derived> = {
-    postgresConnections: derived(pg, `${pg} = floor(80 % × (max_connections ${s.postgres.maxConnections} − superuser_reserved_connections ${s.postgres.superuserReservedConnections}))`),
+    postgresConnections: derived(
+      pg,
+      `${pg} = floor(80 % × (max_connections ${s.postgres.maxConnections} − superuser_reserved_connections ${s.postgres.superuserReservedConnections}))`,
+    ),
     redisClients: derived(redis, `${redis} = floor(80 % × maxclients ${s.redis.maxClients})`),
     backendReplicas: derived(s.backend.replicas, `${s.backend.replicas} = sizing.backend.replicas; fewer ready for 2 minutes fires`),
   };
@@ -173,7 +179,7 @@ export function alertThresholds(s: Pick<PlanSizing, 'postgres' | 'redis' | 'back
       for: { replicasDown: dur(120), serviceDown: dur(60), http: dur(600), queueGrowing: dur(900), capacity: dur(300), disk: dur(300) },
     },
     derivations: {
-      'alerts.diskFree': 'warning below 15 % free, critical below 5 % (issue 13); checked on the install root and Docker\'s data root',
+      'alerts.diskFree': "warning below 15 % free, critical below 5 % (issue 13); checked on the install root and Docker's data root",
       'alerts.diskFill': 'predict_linear over the last 6 h says the disk is full within 24 h',
       'alerts.backupMaxAgeH': '26 h = the daily schedule + 2 h for a slow run (issue 13); counted from the install until the first verified backup',
       'alerts.drillMaxAgeD': '8 days = a weekly drill + 1 day (issue 13); counted from the install until the first passing drill',

@@ -63,9 +63,21 @@ export function pidsLimits(s: Pick<PlanSizing, 'backend' | 'postgres' | 'nginx'>
   return {
     backend: node(s.backend.workers + 1, `${s.backend.workers} workers + 1 primary`),
     worker: node(1, '1 queue process'),
-    db: derived(pg, `pids ${pg} = max_connections ${s.postgres.maxConnections} + max_worker_processes ${s.postgres.maxWorkerProcesses} + ${PG_AUXILIARY_PROCESSES} auxiliary + ${EXEC_TASKS} exec + ${PIDS_HEADROOM} headroom`),
-    nginx: derived(ngx, `pids ${ngx} = 1 master + 2 × ${s.nginx.workerProcesses} workers (old and new during a reload) + ${EXEC_TASKS} exec/healthcheck + ${PIDS_HEADROOM} headroom`),
-    redis: derived(REDIS_TASKS + EXEC_TASKS + PIDS_HEADROOM, `pids ${REDIS_TASKS + EXEC_TASKS + PIDS_HEADROOM} = ${REDIS_TASKS} redis tasks (main, bio, io threads, AOF rewrite child) + ${EXEC_TASKS} exec + ${PIDS_HEADROOM} headroom`),
-    pgbouncer: derived(PGBOUNCER_TASKS + EXEC_TASKS + PIDS_HEADROOM, `pids ${PGBOUNCER_TASKS + EXEC_TASKS + PIDS_HEADROOM} = ${PGBOUNCER_TASKS} (one single-threaded process) + ${EXEC_TASKS} exec + ${PIDS_HEADROOM} headroom`),
+    db: derived(
+      pg,
+      `pids ${pg} = max_connections ${s.postgres.maxConnections} + max_worker_processes ${s.postgres.maxWorkerProcesses} + ${PG_AUXILIARY_PROCESSES} auxiliary + ${EXEC_TASKS} exec + ${PIDS_HEADROOM} headroom`,
+    ),
+    nginx: derived(
+      ngx,
+      `pids ${ngx} = 1 master + 2 × ${s.nginx.workerProcesses} workers (old and new during a reload) + ${EXEC_TASKS} exec/healthcheck + ${PIDS_HEADROOM} headroom`,
+    ),
+    redis: derived(
+      REDIS_TASKS + EXEC_TASKS + PIDS_HEADROOM,
+      `pids ${REDIS_TASKS + EXEC_TASKS + PIDS_HEADROOM} = ${REDIS_TASKS} redis tasks (main, bio, io threads, AOF rewrite child) + ${EXEC_TASKS} exec + ${PIDS_HEADROOM} headroom`,
+    ),
+    pgbouncer: derived(
+      PGBOUNCER_TASKS + EXEC_TASKS + PIDS_HEADROOM,
+      `pids ${PGBOUNCER_TASKS + EXEC_TASKS + PIDS_HEADROOM} = ${PGBOUNCER_TASKS} (one single-threaded process) + ${EXEC_TASKS} exec + ${PIDS_HEADROOM} headroom`,
+    ),
   };
 }

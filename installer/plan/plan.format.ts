@@ -24,7 +24,9 @@ export function formatSizing(plan: Plan): string[] {
       : `pgbouncer  none (backends connect to PostgreSQL directly; --pgbouncer ${plan.intent.pgbouncer ?? 'auto'})`,
     `redis      maxclients ${s.redis.maxClients}, maxmemory ${formatBytes(s.redis.maxMemoryBytes)} (${s.redis.maxMemoryPolicy}), limit ${lim(s.redis.limits)}`,
     `nginx      ${s.nginx.workerProcesses} worker(s) × ${s.nginx.workerConnections} connections, rlimit_nofile ${s.nginx.workerRlimitNofile}, keepalive ${s.nginx.keepaliveTimeoutS} s, body limit ${formatBytes(s.bodyLimitBytes)}, limit ${lim(s.nginx.limits)}`,
-    ...(s.logs ? [`logs       json-file, ${formatBytes(s.logs.maxSizeBytes)} × ${s.logs.maxFiles} files per container (at most ${formatBytes(s.logs.diskBytes)} in all)`] : []),
+    ...(s.logs
+      ? [`logs       json-file, ${formatBytes(s.logs.maxSizeBytes)} × ${s.logs.maxFiles} files per container (at most ${formatBytes(s.logs.diskBytes)} in all)`]
+      : []),
   ];
   return lines;
 }

@@ -75,7 +75,12 @@ export function pgWorkMem(pgBytes: number, sharedBuffers: number, maintenance: n
  * Parallelism settings (PgTune): max_worker_processes = max_parallel_workers = CPUs (2..32),
  * max_parallel_workers_per_gather = CPUs/2 (0..4), from usable CPUs rounded down.
  */
-export function pgParallel(cpus: number): { maxWorkerProcesses: number; maxParallelWorkers: number; perGather: number; derivations: { workers: string; perGather: string } } {
+export function pgParallel(cpus: number): {
+  maxWorkerProcesses: number;
+  maxParallelWorkers: number;
+  perGather: number;
+  derivations: { workers: string; perGather: string };
+} {
   const n = clamp(Math.floor(cpus), 2, 32);
   const g = clamp(Math.floor(cpus / 2), 0, 4);
   return {
@@ -117,8 +122,14 @@ export function pgSharedMemory(pgBytes: number, sharedBuffersBytes: number, perG
   const wal = clamp(floorMiB(sharedBuffersBytes * 0.03), MiB, 16 * MiB);
   const maint = Math.min(4, perGather);
   return {
-    shmSizeBytes: derived(shm, `shm_size ${b(shm)} = clamp(PostgreSQL memory ${b(pgBytes)} / 8, 128 MiB, 1 GiB) (/dev/shm holds parallel queries' shared memory; Docker's default is 64 MiB)`),
-    walBuffersBytes: derived(wal, `wal_buffers ${b(wal)} = clamp(shared_buffers ${b(sharedBuffersBytes)} × 3 %, 1 MiB, 16 MiB) (PostgreSQL's automatic 1/32; PgTune)`),
+    shmSizeBytes: derived(
+      shm,
+      `shm_size ${b(shm)} = clamp(PostgreSQL memory ${b(pgBytes)} / 8, 128 MiB, 1 GiB) (/dev/shm holds parallel queries' shared memory; Docker's default is 64 MiB)`,
+    ),
+    walBuffersBytes: derived(
+      wal,
+      `wal_buffers ${b(wal)} = clamp(shared_buffers ${b(sharedBuffersBytes)} × 3 %, 1 MiB, 16 MiB) (PostgreSQL's automatic 1/32; PgTune)`,
+    ),
     maxParallelMaintenanceWorkers: derived(maint, `max_parallel_maintenance_workers ${maint} = min(4, max_parallel_workers_per_gather ${perGather}) (PgTune)`),
   };
 }
@@ -192,7 +203,10 @@ export function planConnections(i: ConnectionInputs): ConnectionPlan | Connectio
             ? `pool.max ${fitPool} = target ${WEB_POOL_TARGET} per web process (GitLab: threads + 10; node has one thread)`
             : `pool.max ${fitPool} = floor((cap ${i.cap} − queue ${queueDemand} − ${fixed} fixed) / ${i.webProcesses} web processes)`,
         ),
-        maxConnections: derived(maxConnections, `max_connections ${maxConnections} = this host's connection cap (the same for every tier, so a re-tier never restarts PostgreSQL); planned demand ${demand}`),
+        maxConnections: derived(
+          maxConnections,
+          `max_connections ${maxConnections} = this host's connection cap (the same for every tier, so a re-tier never restarts PostgreSQL); planned demand ${demand}`,
+        ),
         pgbouncer: null,
         fixed,
         reasons: [
@@ -209,7 +223,10 @@ export function planConnections(i: ConnectionInputs): ConnectionPlan | Connectio
   const wanted = Math.max(PGBOUNCER_MIN_DEFAULT_POOL, PGBOUNCER_SERVER_CONNS_PER_PROCESS * processes);
   const serverPool = Math.min(i.cap - fixed - reserve, wanted);
   if (serverPool < PGBOUNCER_MIN_SERVER_POOL) {
-    return { refused: `PostgreSQL can hold only ${i.cap} connections: too few for a PgBouncer server pool of ${PGBOUNCER_MIN_SERVER_POOL} + ${fixed} fixed`, needsPgbouncer: false };
+    return {
+      refused: `PostgreSQL can hold only ${i.cap} connections: too few for a PgBouncer server pool of ${PGBOUNCER_MIN_SERVER_POOL} + ${fixed} fixed`,
+      needsPgbouncer: false,
+    };
   }
   const clients = direct(WEB_POOL_TARGET) - fixed;
   const maxClientConn = Math.ceil(clients * PGBOUNCER_CLIENT_HEADROOM_FACTOR) + PGBOUNCER_CLIENT_HEADROOM_EXTRA;
@@ -217,14 +234,23 @@ export function planConnections(i: ConnectionInputs): ConnectionPlan | Connectio
   const why = i.pgbouncer.kind === 'pgbouncer' ? i.pgbouncer.why : directWhyNot;
   return {
     webPoolMax: derived(WEB_POOL_TARGET, `pool.max ${WEB_POOL_TARGET} per web process (GitLab: threads + 10), multiplexed by PgBouncer`),
-    maxConnections: derived(maxConnections, `max_connections ${maxConnections} = this host's connection cap (the same for every tier); PgBouncer pool ${serverPool} + reserve ${reserve} + ${fixed} fixed`),
+    maxConnections: derived(
+      maxConnections,
+      `max_connections ${maxConnections} = this host's connection cap (the same for every tier); PgBouncer pool ${serverPool} + reserve ${reserve} + ${fixed} fixed`,
+    ),
     pgbouncer: {
-      maxClientConn: derived(maxClientConn, `max_client_conn ${maxClientConn} = ceil(app pools ${clients} × ${PGBOUNCER_CLIENT_HEADROOM_FACTOR}) + ${PGBOUNCER_CLIENT_HEADROOM_EXTRA}`),
+      maxClientConn: derived(
+        maxClientConn,
+        `max_client_conn ${maxClientConn} = ceil(app pools ${clients} × ${PGBOUNCER_CLIENT_HEADROOM_FACTOR}) + ${PGBOUNCER_CLIENT_HEADROOM_EXTRA}`,
+      ),
       defaultPoolSize: derived(
         serverPool,
         `default_pool_size ${serverPool} = min(cap ${i.cap} − ${fixed} fixed − reserve ${reserve}, max(${PGBOUNCER_MIN_DEFAULT_POOL}, ${PGBOUNCER_SERVER_CONNS_PER_PROCESS} × ${processes} processes))`,
       ),
-      reservePoolSize: derived(reserve, `reserve_pool_size ${reserve} = clamp(cap ${i.cap} − ${fixed} fixed − minimum pool ${PGBOUNCER_MIN_SERVER_POOL}, 0, ${PGBOUNCER_RESERVE_POOL}) (burst reserve; gives way first on small hosts)`),
+      reservePoolSize: derived(
+        reserve,
+        `reserve_pool_size ${reserve} = clamp(cap ${i.cap} − ${fixed} fixed − minimum pool ${PGBOUNCER_MIN_SERVER_POOL}, 0, ${PGBOUNCER_RESERVE_POOL}) (burst reserve; gives way first on small hosts)`,
+      ),
     },
     fixed,
     reasons: [`PgBouncer (transaction mode) in front of PostgreSQL: ${why}`],

@@ -89,7 +89,10 @@ export function resizeReplicas(plan: Plan, replicas: Partial<Record<ScalableServ
     const soft = CPU_BUDGETS.has(v.budget) || (v.budget === 'memoryBytes' && v.demand - v.limit <= cacheShare);
     if (soft && opts.overcommit) accepted.push(v);
     else if (v.budget === 'memoryBytes' && v.demand - v.limit > cacheShare) {
-      blocking.push({ ...v, message: `${v.message}; the overrun ${b(v.demand - v.limit)} is more than PostgreSQL's page cache share ${b(cacheShare)}, so not even --overcommit can take it` });
+      blocking.push({
+        ...v,
+        message: `${v.message}; the overrun ${b(v.demand - v.limit)} is more than PostgreSQL's page cache share ${b(cacheShare)}, so not even --overcommit can take it`,
+      });
     } else blocking.push(v);
   }
   return { plan: next, violations, blocking, accepted };
@@ -97,5 +100,8 @@ export function resizeReplicas(plan: Plan, replicas: Partial<Record<ScalableServ
 
 /** Whether a violation can be accepted with `--overcommit` (for hints). Pure. */
 export function overcommitWouldAccept(check: ScaleCheck): boolean {
-  return check.blocking.length > 0 && check.blocking.every((v) => CPU_BUDGETS.has(v.budget) || (v.budget === 'memoryBytes' && !/not even --overcommit/.test(v.message)));
+  return (
+    check.blocking.length > 0 &&
+    check.blocking.every((v) => CPU_BUDGETS.has(v.budget) || (v.budget === 'memoryBytes' && !/not even --overcommit/.test(v.message)))
+  );
 }

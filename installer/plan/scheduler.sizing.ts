@@ -26,7 +26,14 @@ export const SCHEDULER_CPUS = 0.5;
  */
 export const DRILL_BYTES = 256 * MiB;
 /** PostgreSQL settings of the drill's scratch server (`-c name=value`), sized to fit DRILL_BYTES. */
-export const DRILL_POSTGRES_SETTINGS = { shared_buffers: '32MB', maintenance_work_mem: '64MB', work_mem: '4MB', max_connections: '10', fsync: 'off', full_page_writes: 'off' } as const;
+export const DRILL_POSTGRES_SETTINGS = {
+  shared_buffers: '32MB',
+  maintenance_work_mem: '64MB',
+  work_mem: '4MB',
+  max_connections: '10',
+  fsync: 'off',
+  full_page_writes: 'off',
+} as const;
 
 /** What the plan sets aside for scheduled backups. */
 export interface SchedulerSizing {
@@ -44,9 +51,9 @@ export function schedulerSizing(cpus: number): { value: SchedulerSizing; derivat
   return {
     value: { memoryBytes: SCHEDULER_BYTES, cpus: c, drillMemoryBytes: DRILL_BYTES },
     derivations: {
-      memoryBytes: ('scheduler 128 MiB: measured 32 MiB idle and 90 MiB at most during a backup (Carebox measurement)'),
-      cpus: (`scheduler cpus ${c} = min(0.5, usable CPUs ${cpus}): it waits on pg_dump and restic`),
-      drillMemoryBytes: ('restore drill 256 MiB: a scratch PostgreSQL with shared_buffers 32 MiB and maintenance_work_mem 64 MiB, only after a scheduled backup'),
+      memoryBytes: 'scheduler 128 MiB: measured 32 MiB idle and 90 MiB at most during a backup (Carebox measurement)',
+      cpus: `scheduler cpus ${c} = min(0.5, usable CPUs ${cpus}): it waits on pg_dump and restic`,
+      drillMemoryBytes: 'restore drill 256 MiB: a scratch PostgreSQL with shared_buffers 32 MiB and maintenance_work_mem 64 MiB, only after a scheduled backup',
     },
   };
 }

@@ -79,7 +79,10 @@ export function backendLimits(workers: number, cpus: number): DerivedLimits {
   const mem = workers * WEB_WORKER_BYTES + CLUSTER_PRIMARY_BYTES;
   return {
     cpus: cappedCpus('backend', workers, `${workers} workers × 1 CPU`, cpus),
-    memoryBytes: derived(mem, `backend memory ${b(mem)} = ${workers} workers × ${b(WEB_WORKER_BYTES)} + primary ${b(CLUSTER_PRIMARY_BYTES)} (Carebox measurement)`),
+    memoryBytes: derived(
+      mem,
+      `backend memory ${b(mem)} = ${workers} workers × ${b(WEB_WORKER_BYTES)} + primary ${b(CLUSTER_PRIMARY_BYTES)} (Carebox measurement)`,
+    ),
   };
 }
 
@@ -140,7 +143,10 @@ export function webPool(poolMax: Derived): DerivedPool {
   return {
     min: derived(min, `pool.min ${min} = min(${POOL_MIN} warm connections, pool.max ${poolMax.value})`),
     max: poolMax,
-    acquireTimeoutMs: derived(POOL_ACQUIRE_TIMEOUT_MS, `acquire timeout ${POOL_ACQUIRE_TIMEOUT_MS} ms = 10 × the seed's p95 target 200 ms; then 503 + Retry-After (FAILURES.md)`),
+    acquireTimeoutMs: derived(
+      POOL_ACQUIRE_TIMEOUT_MS,
+      `acquire timeout ${POOL_ACQUIRE_TIMEOUT_MS} ms = 10 × the seed's p95 target 200 ms; then 503 + Retry-After (FAILURES.md)`,
+    ),
   };
 }
 
@@ -153,7 +159,10 @@ export function queuePool(concurrency: number): DerivedPool {
   return {
     min: derived(QUEUE_POOL_MIN, `pool.min ${QUEUE_POOL_MIN}: idle queue workers hold no connections`),
     max: derived(concurrency, `pool.max ${concurrency} = concurrency ${concurrency} (one connection per running job)`),
-    acquireTimeoutMs: derived(QUEUE_ACQUIRE_TIMEOUT_MS, `acquire timeout ${QUEUE_ACQUIRE_TIMEOUT_MS} ms = 5 × web ${POOL_ACQUIRE_TIMEOUT_MS} ms (jobs retry with backoff; no user waits)`),
+    acquireTimeoutMs: derived(
+      QUEUE_ACQUIRE_TIMEOUT_MS,
+      `acquire timeout ${QUEUE_ACQUIRE_TIMEOUT_MS} ms = 5 × web ${POOL_ACQUIRE_TIMEOUT_MS} ms (jobs retry with backoff; no user waits)`,
+    ),
   };
 }
 
@@ -177,7 +186,10 @@ export function redisLimits(maxMemoryBytes: number, cpus: number): DerivedLimits
   const mem = floorMiB(maxMemoryBytes * REDIS_CONTAINER_FACTOR + REDIS_CONTAINER_EXTRA_BYTES);
   return {
     cpus: cappedCpus('redis', 1, '1 (single-threaded)', cpus),
-    memoryBytes: derived(mem, `redis memory ${b(mem)} = maxmemory ${b(maxMemoryBytes)} × ${REDIS_CONTAINER_FACTOR} + ${b(REDIS_CONTAINER_EXTRA_BYTES)} (fragmentation, buffers, AOF rewrite fork)`),
+    memoryBytes: derived(
+      mem,
+      `redis memory ${b(mem)} = maxmemory ${b(maxMemoryBytes)} × ${REDIS_CONTAINER_FACTOR} + ${b(REDIS_CONTAINER_EXTRA_BYTES)} (fragmentation, buffers, AOF rewrite fork)`,
+    ),
   };
 }
 
@@ -211,7 +223,10 @@ export const REDIS_EVICTION_POLICY = 'volatile-lru' as const;
 export function nginxWorkerProcesses(cpus: number, availBytes: number): Derived {
   const memCap = Math.max(1, Math.floor(availBytes / NGINX_MEMORY_PER_WORKER_SLOT));
   const v = clamp(Math.floor(cpus / 2), 1, Math.min(NGINX_MAX_WORKERS, Math.max(1, Math.floor(cpus)), memCap));
-  return derived(v, `worker_processes ${v} = clamp(floor(${c(cpus)} CPUs / 2), 1, min(${NGINX_MAX_WORKERS}, ${memCap} = ${b(availBytes)} / ${b(NGINX_MEMORY_PER_WORKER_SLOT)})) (explicit, never auto)`);
+  return derived(
+    v,
+    `worker_processes ${v} = clamp(floor(${c(cpus)} CPUs / 2), 1, min(${NGINX_MAX_WORKERS}, ${memCap} = ${b(availBytes)} / ${b(NGINX_MEMORY_PER_WORKER_SLOT)})) (explicit, never auto)`,
+  );
 }
 
 /**
@@ -223,7 +238,10 @@ export function nginxWorkerProcesses(cpus: number, availBytes: number): Derived 
 export function nginxWorkerConnections(usersHigh: number, workers: number): Derived {
   const want = Math.ceil((usersHigh * NGINX_SOCKETS_PER_USER * NGINX_CONNECTION_HEADROOM) / workers / 1024) * 1024;
   const v = clamp(want, NGINX_MIN_WORKER_CONNECTIONS, NGINX_MAX_WORKER_CONNECTIONS);
-  return derived(v, `worker_connections ${v} = clamp(ceil(users ${usersHigh} × ${NGINX_SOCKETS_PER_USER} sockets × ${NGINX_CONNECTION_HEADROOM} / ${workers} workers) to 1024s, ${NGINX_MIN_WORKER_CONNECTIONS}, ${NGINX_MAX_WORKER_CONNECTIONS})`);
+  return derived(
+    v,
+    `worker_connections ${v} = clamp(ceil(users ${usersHigh} × ${NGINX_SOCKETS_PER_USER} sockets × ${NGINX_CONNECTION_HEADROOM} / ${workers} workers) to 1024s, ${NGINX_MIN_WORKER_CONNECTIONS}, ${NGINX_MAX_WORKER_CONNECTIONS})`,
+  );
 }
 
 /**
@@ -238,7 +256,10 @@ export function nginxRlimitNofile(workerConnections: number): Derived {
 
 /** nginx client `keepalive_timeout`, seconds: constant 65 (see NGINX_KEEPALIVE_TIMEOUT_S). */
 export function nginxKeepaliveTimeout(): Derived {
-  return derived(NGINX_KEEPALIVE_TIMEOUT_S, `keepalive_timeout ${NGINX_KEEPALIVE_TIMEOUT_S} s (constant): above the 60 s idle timeout of common load balancers, below nginx's default 75 s`);
+  return derived(
+    NGINX_KEEPALIVE_TIMEOUT_S,
+    `keepalive_timeout ${NGINX_KEEPALIVE_TIMEOUT_S} s (constant): above the 60 s idle timeout of common load balancers, below nginx's default 75 s`,
+  );
 }
 
 /**
@@ -253,12 +274,22 @@ export function nginxKeepaliveTimeout(): Derived {
  * @param usersHigh high estimate of concurrent users on this host.
  * @param workers nginx worker_processes. @param workerConnections nginx worker_connections.
  */
-export function nginxUpstream(usersHigh: number, workers: number, workerConnections: number): { value: NginxUpstreamSizing; derivations: Record<keyof NginxUpstreamSizing, string> } {
+export function nginxUpstream(
+  usersHigh: number,
+  workers: number,
+  workerConnections: number,
+): { value: NginxUpstreamSizing; derivations: Record<keyof NginxUpstreamSizing, string> } {
   const want = Math.ceil((usersHigh * NGINX_CONNECTION_HEADROOM) / Math.max(1, workers));
   const hi = Math.min(NGINX_UPSTREAM_KEEPALIVE_MAX, Math.floor(workerConnections / 4));
   const keepalive = clamp(want, NGINX_UPSTREAM_KEEPALIVE_MIN, hi);
   return {
-    value: { keepalive, keepaliveTimeoutS: NGINX_UPSTREAM_KEEPALIVE_TIMEOUT_S, keepaliveRequests: NGINX_UPSTREAM_KEEPALIVE_REQUESTS, resolverValidS: NGINX_RESOLVER_VALID_S, failTimeoutS: NGINX_UPSTREAM_FAIL_TIMEOUT_S },
+    value: {
+      keepalive,
+      keepaliveTimeoutS: NGINX_UPSTREAM_KEEPALIVE_TIMEOUT_S,
+      keepaliveRequests: NGINX_UPSTREAM_KEEPALIVE_REQUESTS,
+      resolverValidS: NGINX_RESOLVER_VALID_S,
+      failTimeoutS: NGINX_UPSTREAM_FAIL_TIMEOUT_S,
+    },
     derivations: {
       keepalive: `keepalive ${keepalive} idle connections per worker = clamp(ceil(users ${Math.round(usersHigh)} × ${NGINX_CONNECTION_HEADROOM} / ${workers} workers), ${NGINX_UPSTREAM_KEEPALIVE_MIN}, min(${NGINX_UPSTREAM_KEEPALIVE_MAX}, worker_connections ${workerConnections} / 4)); upstream \`server backend:3000 resolve\` in a shared zone keeps live DNS (nginx ≥ ${MIN_NGINX_VERSION})`,
       keepaliveTimeoutS: `upstream keepalive_timeout ${NGINX_UPSTREAM_KEEPALIVE_TIMEOUT_S} s (constant): below the server's keep-alive timeout (65 s), so nginx, never Node, closes an idle connection; a draining backend (SIGTERM) waits this + 2 s for nginx to drop its idle connections before it closes any`,
@@ -333,13 +364,20 @@ export function clusterNodes(i: NodesInput): Derived {
     let bestStaff = i.staffAt(best);
     for (let n = MIN_CLUSTER_NODES; n <= MAX_CLUSTER_NODES; n += 1) {
       const staff = i.staffAt(n);
-      if (staff >= i.users) return derived(n, `nodes ${n} = the fewest nodes like this host whose low estimate (${staff} active staff) serves ${i.users} (from ${MIN_CLUSTER_NODES} to ${MAX_CLUSTER_NODES})`);
+      if (staff >= i.users)
+        return derived(
+          n,
+          `nodes ${n} = the fewest nodes like this host whose low estimate (${staff} active staff) serves ${i.users} (from ${MIN_CLUSTER_NODES} to ${MAX_CLUSTER_NODES})`,
+        );
       if (staff > bestStaff) {
         best = n;
         bestStaff = staff;
       }
     }
-    return derived(best, `nodes ${best}: no count up to ${MAX_CLUSTER_NODES} nodes like this host serves ${i.users}; ${best} reach the most (${bestStaff} active staff), beyond them the shared PostgreSQL or Redis binds`);
+    return derived(
+      best,
+      `nodes ${best}: no count up to ${MAX_CLUSTER_NODES} nodes like this host serves ${i.users}; ${best} reach the most (${bestStaff} active staff), beyond them the shared PostgreSQL or Redis binds`,
+    );
   }
   return derived(MIN_CLUSTER_NODES, `nodes ${MIN_CLUSTER_NODES} = the cluster minimum (no --nodes or --users given)`);
 }

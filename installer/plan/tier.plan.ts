@@ -66,7 +66,13 @@ export function osHeadroom(memoryBytes: number): Derived {
 
 /** The intent with every optional field filled in (`pgbouncer` defaults to `auto`, `nodes` to null). */
 export function normalizeIntent(intent: Intent): Intent {
-  const n: Intent = { tier: intent.tier ?? null, users: intent.users ?? null, usersSource: intent.usersSource ?? null, nodes: intent.nodes ?? null, pgbouncer: intent.pgbouncer ?? 'auto' };
+  const n: Intent = {
+    tier: intent.tier ?? null,
+    users: intent.users ?? null,
+    usersSource: intent.usersSource ?? null,
+    nodes: intent.nodes ?? null,
+    pgbouncer: intent.pgbouncer ?? 'auto',
+  };
   // Absent: an intent recorded before alerts existed (or a what-if without --alerts): none run.
   if (intent.alerts !== undefined) n.alerts = intent.alerts;
   // Absent likewise: no scheduler in the budget.
@@ -76,7 +82,10 @@ export function normalizeIntent(intent: Intent): Intent {
     const parsed = workloadProfileSchema.safeParse(intent.profile);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      throw new UsageError(`the intent's workload profile is invalid: ${issue.path.join('.') || '(top level)'}: ${issue.message}`, 'give --think-time or --profile FILE again, or fix intent.profile in carebox.json');
+      throw new UsageError(
+        `the intent's workload profile is invalid: ${issue.path.join('.') || '(top level)'}: ${issue.message}`,
+        'give --think-time or --profile FILE again, or fix intent.profile in carebox.json',
+      );
     }
     n.profile = parsed.data;
   }
@@ -123,10 +132,16 @@ export function appMemoryReserve(processes: number, appBudget: number, cpus: num
     }
   }
   if (room <= appBudget) {
-    return derived(room, `app reserve ${b(room)} = the largest single-host layout with room for scale-out and a rolling-restart surge, ${roomFrom} (within the app share ${b(appBudget)})`);
+    return derived(
+      room,
+      `app reserve ${b(room)} = the largest single-host layout with room for scale-out and a rolling-restart surge, ${roomFrom} (within the app share ${b(appBudget)})`,
+    );
   }
   const value = Math.min(base, appBudget);
-  return derived(value, `app reserve ${b(value)} = min(largest single-host layout ${b(base)} from ${baseFrom}, app share ${b(appBudget)}); no room for scale-out (${b(room)} would exceed the app share)`);
+  return derived(
+    value,
+    `app reserve ${b(value)} = min(largest single-host layout ${b(base)} from ${baseFrom}, app share ${b(appBudget)}); no room for scale-out (${b(room)} would exceed the app share)`,
+  );
 }
 
 /**
@@ -206,7 +221,12 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
   }
 
   // Which connection plans may be tried, and whether PgBouncer's memory is set aside for each.
-  const forcedWhy = shape.pgbouncer === 'always' ? `the ${tier} tier always runs PgBouncer (several hosts share one PostgreSQL)` : mode === 'on' ? '--pgbouncer on was asked for' : null;
+  const forcedWhy =
+    shape.pgbouncer === 'always'
+      ? `the ${tier} tier always runs PgBouncer (several hosts share one PostgreSQL)`
+      : mode === 'on'
+        ? '--pgbouncer on was asked for'
+        : null;
   const passes: { withPgb: boolean; choice: PgbouncerChoice }[] = forcedWhy
     ? [{ withPgb: true, choice: { kind: 'pgbouncer', why: forcedWhy } }]
     : mode === 'off'
@@ -240,20 +260,37 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
     // The node count is chosen before the pools are sized, so without the connection ceiling
     // (the final estimate below includes it).
     const staffAt = (n: number): number =>
-      estimateCapacity({ webProcesses: replicas * workers, cpus, nodes: n, postgresCpus: pgCpus, redisCpus: redisLim.cpus, webDbConnections: Number.MAX_SAFE_INTEGER, profile }).concurrentUsers[0];
+      estimateCapacity({
+        webProcesses: replicas * workers,
+        cpus,
+        nodes: n,
+        postgresCpus: pgCpus,
+        redisCpus: redisLim.cpus,
+        webDbConnections: Number.MAX_SAFE_INTEGER,
+        profile,
+      }).concurrentUsers[0];
     const nodesD = clusterNodes({ multiHost: shape.multiHost, nodes: intent.nodes, users: intent.users, staffAt });
     const nodes = nodesD.value;
     const webProcesses = replicas * workers * nodes;
     const queueProcesses = queueReplicas * nodes;
     for (const pass of passes) {
       const withPgb = pass.withPgb;
-      const pgBytes = floorMiB(avail - redisLim.memoryBytes - nginxLim.memoryBytes - appReserve.value - (withPgb ? PGBOUNCER_BYTES : 0) - monitoringMem - schedulerMem);
+      const pgBytes = floorMiB(
+        avail - redisLim.memoryBytes - nginxLim.memoryBytes - appReserve.value - (withPgb ? PGBOUNCER_BYTES : 0) - monitoringMem - schedulerMem,
+      );
       if (pgBytes < PG_MIN_BYTES) {
         lastWhy = `PostgreSQL would get ${b(Math.max(0, pgBytes))}${withPgb ? ` after PgBouncer's ${b(PGBOUNCER_BYTES)}` : ''}, under its minimum ${b(PG_MIN_BYTES)}`;
         break;
       }
       const pgm = pgMemory(pgBytes, cpus);
-      const conn = planConnections({ webProcesses, queueProcesses, queuePoolMax: queueConc, cap: pgm.connectionCap.value, pgbouncer: pass.choice, monitoringConnections: monitoring ? 1 : 0 });
+      const conn = planConnections({
+        webProcesses,
+        queueProcesses,
+        queuePoolMax: queueConc,
+        cap: pgm.connectionCap.value,
+        pgbouncer: pass.choice,
+        monitoringConnections: monitoring ? 1 : 0,
+      });
       if ('refused' in conn) {
         lastWhy = conn.refused;
         break;
@@ -265,13 +302,22 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
       const workMem = pgWorkMem(pgBytes, pgm.sharedBuffersBytes.value, pgm.maintenanceWorkMemBytes.value, conn.maxConnections.value, par.maxParallelWorkers);
       const wPool = webPool(conn.webPoolMax);
       const webDbConnections = conn.pgbouncer ? conn.pgbouncer.defaultPoolSize.value : webProcesses * wPool.max.value;
-      const capacity = estimateCapacity({ webProcesses: replicas * workers, cpus, nodes, postgresCpus: pgCpus, redisCpus: redisLim.cpus, webDbConnections, profile });
+      const capacity = estimateCapacity({
+        webProcesses: replicas * workers,
+        cpus,
+        nodes,
+        postgresCpus: pgCpus,
+        redisCpus: redisLim.cpus,
+        webDbConnections,
+        profile,
+      });
       // Each person's browser keeps about one keep-alive connection open between actions.
       const webConnHigh = Math.ceil(capacity.concurrentUsers[1] / nodes);
       const workerConnections = put('sizing.nginx.workerConnections', nginxWorkerConnections(webConnHigh, nginxWorkers));
       const upstream = nginxUpstream(webConnHigh, nginxWorkers, workerConnections);
       for (const [k, v] of Object.entries(upstream.derivations)) d[`sizing.nginx.upstream.${k}`] = v;
-      d['sizing.nginx.minVersion'] = `nginx ≥ ${MIN_NGINX_VERSION}: \`resolve\` on upstream servers (keep-alive to the backends with live DNS); preflight and upgrade refuse an older nginx image`;
+      d['sizing.nginx.minVersion'] =
+        `nginx ≥ ${MIN_NGINX_VERSION}: \`resolve\` on upstream servers (keep-alive to the backends with live DNS); preflight and upgrade refuse an older nginx image`;
       const qPool = queuePool(queueConc);
       const pgbLim = conn.pgbouncer ? pgbouncerLimits(cpus) : null;
 
@@ -350,7 +396,10 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
         nginx: put('sizing.pidsLimit.nginx', pids.nginx),
       };
       // Every container the tier may run: scaled out to twice the replicas, one surge, the singletons.
-      const logs = logLimits(2 * replicas + 1 + shape.queueReplicas(2 * replicas) + 4 + (monitoring ? MONITORING_SERVICES.length : 0) + (scheduler ? 1 : 0), host.disk?.dockerRoot?.totalBytes ?? null);
+      const logs = logLimits(
+        2 * replicas + 1 + shape.queueReplicas(2 * replicas) + 4 + (monitoring ? MONITORING_SERVICES.length : 0) + (scheduler ? 1 : 0),
+        host.disk?.dockerRoot?.totalBytes ?? null,
+      );
       sizing.logs = {
         driver: 'json-file',
         maxSizeBytes: put('sizing.logs.maxSizeBytes', logs.maxSizeBytes),
@@ -465,10 +514,16 @@ function autoTier(host: PlanHost): { tier: Tier; reason: string } {
   const h = AUTO_HORIZONTAL;
   const o = AUTO_OPTIMIZED;
   if (cpus >= h.cpus && mem >= h.memoryBytes) {
-    return { tier: 'horizontal', reason: `no tier or users given: ${c(cpus)} CPUs and ${b(mem)} usable reach ${h.cpus} CPUs / ${b(h.memoryBytes)}, so several replicas add capacity and allow rolling restarts without downtime` };
+    return {
+      tier: 'horizontal',
+      reason: `no tier or users given: ${c(cpus)} CPUs and ${b(mem)} usable reach ${h.cpus} CPUs / ${b(h.memoryBytes)}, so several replicas add capacity and allow rolling restarts without downtime`,
+    };
   }
   if (cpus >= o.cpus && mem >= o.memoryBytes) {
-    return { tier: 'optimized', reason: `no tier or users given: ${c(cpus)} CPUs and ${b(mem)} usable reach ${o.cpus} CPUs / ${b(o.memoryBytes)} but not ${h.cpus} CPUs / ${b(h.memoryBytes)} (horizontal)` };
+    return {
+      tier: 'optimized',
+      reason: `no tier or users given: ${c(cpus)} CPUs and ${b(mem)} usable reach ${o.cpus} CPUs / ${b(o.memoryBytes)} but not ${h.cpus} CPUs / ${b(h.memoryBytes)} (horizontal)`,
+    };
   }
   return { tier: 'default', reason: `no tier or users given: ${c(cpus)} CPUs and ${b(mem)} usable are below ${o.cpus} CPUs / ${b(o.memoryBytes)} (optimized)` };
 }
@@ -568,7 +623,9 @@ export function planCarebox(host: PlanHost, rawIntent: Intent): Plan {
   };
 
   if (intent.tier) {
-    const reasons = [`tier ${intent.tier} ${rawIntent.origin === 'install' ? 'was recorded at install' : 'was asked for'} (${TIER_SHAPES[intent.tier].summary})`];
+    const reasons = [
+      `tier ${intent.tier} ${rawIntent.origin === 'install' ? 'was recorded at install' : 'was asked for'} (${TIER_SHAPES[intent.tier].summary})`,
+    ];
     const r = results.get(intent.tier)!;
     if (intent.tier === 'cluster' && intent.users !== null && r.ok && r.plan.capacity.concurrentUsers[0] < intent.users) {
       return finish(intent.tier, reasons, clusterShortfall(intent, r.plan));
@@ -580,7 +637,9 @@ export function planCarebox(host: PlanHost, rawIntent: Intent): Plan {
     const here = smallestServing(host, intent, users);
     if (here) {
       const [low, high] = here.plan.capacity.concurrentUsers;
-      return finish(here.tier, [`${users} ${unit} ${rawIntent.origin === 'install' ? 'recorded at install' : 'asked for'} (${intent.usersSource ?? '--users'}): ${here.tier} is the smallest tier whose estimate (${low}–${high}) covers them on this host`]);
+      return finish(here.tier, [
+        `${users} ${unit} ${rawIntent.origin === 'install' ? 'recorded at install' : 'asked for'} (${intent.usersSource ?? '--users'}): ${here.tier} is the smallest tier whose estimate (${low}–${high}) covers them on this host`,
+      ]);
     }
     const singleHost = TIERS.filter((t) => !TIER_SHAPES[t].multiHost);
     const feasible = singleHost.filter((t) => results.get(t)!.ok);
@@ -638,7 +697,11 @@ function usersShortfall(host: PlanHost, intent: Intent, users: number, bestPlan:
       message: `${serves}, and no single host up to ${HINT_MAX_CPUS} CPUs does; ${users} need the cluster tier (several hosts under Docker Swarm) on ${nodes.plan.nodes} nodes with ${nodes.host.cpus} CPUs and ${b(nodes.host.memoryBytes)} each, about ${nodes.plan.capacity.concurrentUsers[0]}–${nodes.plan.capacity.concurrentUsers[1]} (see \`carebox plan --tier cluster --users ${users} --cpus ${nodes.host.cpus} --memory ${nodes.host.memoryBytes / GiB}GiB\`)`,
     };
   }
-  return { users, needs: 'cluster', message: `${serves}; ${users} are beyond what Carebox plans for one cluster (${MAX_CLUSTER_NODES} nodes of up to ${HINT_MAX_CPUS} CPUs, one PostgreSQL primary): split the deployment across several clusters` };
+  return {
+    users,
+    needs: 'cluster',
+    message: `${serves}; ${users} are beyond what Carebox plans for one cluster (${MAX_CLUSTER_NODES} nodes of up to ${HINT_MAX_CPUS} CPUs, one PostgreSQL primary): split the deployment across several clusters`,
+  };
 }
 
 /** The smallest node size (hintHost family, from the cluster minimum) whose cluster plan serves `users`, or null. */
@@ -669,7 +732,11 @@ function clusterShortfall(intent: Intent, plan: Plan): Shortfall {
       message: `${serves}; ${users} need ${found.plan.nodes} nodes with ${found.host.cpus} CPUs and ${b(found.host.memoryBytes)} each (cluster tier, about ${found.plan.capacity.concurrentUsers[0]}–${found.plan.capacity.concurrentUsers[1]})`,
     };
   }
-  return { users, needs: 'cluster', message: `${serves}; ${users} are beyond what Carebox plans for one cluster (${MAX_CLUSTER_NODES} nodes of up to ${HINT_MAX_CPUS} CPUs, one PostgreSQL primary): split the deployment across several clusters` };
+  return {
+    users,
+    needs: 'cluster',
+    message: `${serves}; ${users} are beyond what Carebox plans for one cluster (${MAX_CLUSTER_NODES} nodes of up to ${HINT_MAX_CPUS} CPUs, one PostgreSQL primary): split the deployment across several clusters`,
+  };
 }
 
 function minimumHint(tier: Tier): string {
@@ -702,10 +769,14 @@ export function planWithDefaults(host: PlanHost, intent: Intent, defaults: { ale
       const why = first!.message.replace(/^this host cannot run .*?: /, '');
       const reasons = [...plan.reasons];
       if (defaults.alerts && candidate.alerts === 'external') {
-        reasons.push(`alerts external: Prometheus and Alertmanager do not fit beside the ${plan.tier} tier on this host (${why}); the rules file is rendered for the hospital's own Prometheus (a host with more memory runs them in the stack: --alerts stack)`);
+        reasons.push(
+          `alerts external: Prometheus and Alertmanager do not fit beside the ${plan.tier} tier on this host (${why}); the rules file is rendered for the hospital's own Prometheus (a host with more memory runs them in the stack: --alerts stack)`,
+        );
       }
       if (defaults.backups && candidate.backups === 'manual') {
-        reasons.push(`backups manual: the scheduler and its restore drill (${b(SCHEDULER_BYTES + DRILL_BYTES)}) do not fit beside the ${plan.tier} tier on this host (${why}); run \`carebox backup\` from the host's cron (README: Operations), or give the host more memory`);
+        reasons.push(
+          `backups manual: the scheduler and its restore drill (${b(SCHEDULER_BYTES + DRILL_BYTES)}) do not fit beside the ${plan.tier} tier on this host (${why}); run \`carebox backup\` from the host's cron (README: Operations), or give the host more memory`,
+        );
       }
       return { ...plan, reasons };
     } catch (err) {

@@ -67,10 +67,15 @@ export const workloadProfileSchema = z
   .strict()
   .superRefine((p, ctx) => {
     const sum = p.actions.reduce((s, a) => s + a.share, 0);
-    if (Math.abs(sum - 1) > 0.001) ctx.addIssue({ code: 'custom', path: ['actions'], message: `the action shares sum to ${Math.round(sum * 1000) / 1000}, not 1` });
+    if (Math.abs(sum - 1) > 0.001)
+      ctx.addIssue({ code: 'custom', path: ['actions'], message: `the action shares sum to ${Math.round(sum * 1000) / 1000}, not 1` });
     const t = p.thinkTime;
     if (t.distribution === 'uniform' && t.spreadS !== undefined && t.spreadS > t.meanS) {
-      ctx.addIssue({ code: 'custom', path: ['thinkTime', 'spreadS'], message: `spreadS ${t.spreadS} is more than meanS ${t.meanS}: a pause cannot be negative` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['thinkTime', 'spreadS'],
+        message: `spreadS ${t.spreadS} is more than meanS ${t.meanS}: a pause cannot be negative`,
+      });
     }
     const names = new Set<string>();
     for (const a of p.actions) {
@@ -111,7 +116,8 @@ export const DEFAULT_PROFILE: WorkloadProfile = Object.freeze({
   thinkTime: {
     distribution: 'exponential',
     meanS: 30,
-    source: 'a front desk: a 3–5 min check-in has 6–10 actions, one every 20–40 s (our reasoning); a ward round acts every 60–120 s, so 30 s for everybody is the busy end',
+    source:
+      'a front desk: a 3–5 min check-in has 6–10 actions, one every 20–40 s (our reasoning); a ward round acts every 60–120 s, so 30 s for everybody is the busy end',
   },
   actions: [
     {
@@ -195,10 +201,17 @@ export function pickAction(p: WorkloadProfile, random: () => number = Math.rando
  */
 export function withThinkTime(p: WorkloadProfile, seconds: number): WorkloadProfile {
   if (!Number.isFinite(seconds) || seconds < THINK_TIME_LIMITS_S.min || seconds > THINK_TIME_LIMITS_S.max) {
-    throw new UsageError(`invalid --think-time: ${seconds}`, `give the mean pause between one person's actions in seconds, from ${THINK_TIME_LIMITS_S.min} to ${THINK_TIME_LIMITS_S.max}`);
+    throw new UsageError(
+      `invalid --think-time: ${seconds}`,
+      `give the mean pause between one person's actions in seconds, from ${THINK_TIME_LIMITS_S.min} to ${THINK_TIME_LIMITS_S.max}`,
+    );
   }
   if (seconds === p.thinkTime.meanS) return p;
-  return { ...p, name: `${p.name}+think-${seconds}s`, thinkTime: { ...p.thinkTime, meanS: seconds, source: `--think-time ${seconds} (the hospital's own figure)` } };
+  return {
+    ...p,
+    name: `${p.name}+think-${seconds}s`,
+    thinkTime: { ...p.thinkTime, meanS: seconds, source: `--think-time ${seconds} (the hospital's own figure)` },
+  };
 }
 
 /**

@@ -54,8 +54,16 @@ export const WARN_DOCKER_ROOT_FREE = 20 * GiB;
 
 /** Compare dotted versions numerically (`20.10.24+dfsg1` vs `20.10.0`): -1, 0 or 1. Non-numeric suffixes are ignored. */
 export function compareVersions(a: string, b: string): number {
-  const pa = a.replace(/^v/, '').split(/[.+-]/).slice(0, 3).map((x) => parseInt(x, 10) || 0);
-  const pb = b.replace(/^v/, '').split(/[.+-]/).slice(0, 3).map((x) => parseInt(x, 10) || 0);
+  const pa = a
+    .replace(/^v/, '')
+    .split(/[.+-]/)
+    .slice(0, 3)
+    .map((x) => parseInt(x, 10) || 0);
+  const pb = b
+    .replace(/^v/, '')
+    .split(/[.+-]/)
+    .slice(0, 3)
+    .map((x) => parseInt(x, 10) || 0);
   for (let i = 0; i < 3; i++) {
     const d = (pa[i] ?? 0) - (pb[i] ?? 0);
     if (d !== 0) return d < 0 ? -1 : 1;
@@ -87,7 +95,8 @@ export const PREFLIGHT_CHECKS: PreflightCheck[] = [
           fix: planHint ?? 'give the VM or container more CPUs/memory (check cgroup limits), or choose a smaller tier with --tier',
         };
       }
-      if (plan.shortfall) return { status: 'fail', found, needs: plan.shortfall.message, fix: 'install on a bigger host, lower --users, or plan the cluster tier' };
+      if (plan.shortfall)
+        return { status: 'fail', found, needs: plan.shortfall.message, fix: 'install on a bigger host, lower --users, or plan the cluster tier' };
       const s = plan.sizing;
       return pass(found, `the ${plan.tier} tier: ${tierMinimum(plan.tier)}; planned ${s.backend.replicas} × ${s.backend.workers} web workers, all budgets fit`);
     },
@@ -104,7 +113,8 @@ export const PREFLIGHT_CHECKS: PreflightCheck[] = [
     run: ({ facts }) => {
       const swap = facts.swapBytes.value;
       const mem = facts.memoryBytes.value;
-      const found = swap === 0 ? `no swap (${facts.swapBytes.source})` : `${formatBytes(swap)} swap (${facts.swapBytes.source}) for ${formatBytes(mem)} usable memory`;
+      const found =
+        swap === 0 ? `no swap (${facts.swapBytes.source})` : `${formatBytes(swap)} swap (${facts.swapBytes.source}) for ${formatBytes(mem)} usable memory`;
       const needs = `at most as much swap as usable memory (${formatBytes(mem)}); the plan never counts swap as memory`;
       if (swap > mem) {
         return {
@@ -130,7 +140,10 @@ export const PREFLIGHT_CHECKS: PreflightCheck[] = [
       const fix = 'run `sysctl vm.overcommit_memory=1` and add `vm.overcommit_memory = 1` to /etc/sysctl.d/99-carebox.conf';
       if (!f || f.value === null) return { status: 'warn', found: `could not read ${f?.source ?? '/proc/sys/vm/overcommit_memory'}`, needs, fix };
       if (f.value === 1) return pass(`1 (${f.source})`, needs);
-      const found = f.value === 2 ? `2, strict (${f.source}): Redis's fork for its AOF rewrite can fail, and Redis then refuses writes (MISCONF)` : `0, heuristic (${f.source}): under memory pressure Redis's fork can fail and Redis then refuses writes (MISCONF)`;
+      const found =
+        f.value === 2
+          ? `2, strict (${f.source}): Redis's fork for its AOF rewrite can fail, and Redis then refuses writes (MISCONF)`
+          : `0, heuristic (${f.source}): under memory pressure Redis's fork can fail and Redis then refuses writes (MISCONF)`;
       return { status: 'warn', found, needs, fix };
     },
   },
@@ -139,7 +152,13 @@ export const PREFLIGHT_CHECKS: PreflightCheck[] = [
     title: 'cgroup limits enforceable',
     run: ({ facts }) => {
       const v = facts.cgroupVersion.value ?? facts.docker.cgroupVersion;
-      if (v === null) return { status: 'warn', found: 'no cgroup hierarchy found', needs: 'cgroup v1 or v2 so container limits are enforced', fix: 'boot with cgroups enabled (systemd does by default); limits may be ignored otherwise' };
+      if (v === null)
+        return {
+          status: 'warn',
+          found: 'no cgroup hierarchy found',
+          needs: 'cgroup v1 or v2 so container limits are enforced',
+          fix: 'boot with cgroups enabled (systemd does by default); limits may be ignored otherwise',
+        };
       return pass(`cgroup v${v} (${facts.cgroupVersion.source})`, 'cgroup v1 or v2');
     },
   },
@@ -148,10 +167,18 @@ export const PREFLIGHT_CHECKS: PreflightCheck[] = [
     title: 'Docker engine',
     run: ({ facts }) => {
       const d = facts.docker;
-      if (!d.reachable) return { status: 'fail', found: d.error ?? 'not reachable', needs: `Docker engine ≥ ${MIN_DOCKER_ENGINE}`, fix: d.error ?? 'install docker.io and start it' };
+      if (!d.reachable)
+        return {
+          status: 'fail',
+          found: d.error ?? 'not reachable',
+          needs: `Docker engine ≥ ${MIN_DOCKER_ENGINE}`,
+          fix: d.error ?? 'install docker.io and start it',
+        };
       const ok = compareVersions(d.engineVersion ?? '0', MIN_DOCKER_ENGINE) >= 0 && compareVersions(d.apiVersion ?? '0', MIN_DOCKER_API) >= 0;
       const found = `engine ${d.engineVersion}, API ${d.apiVersion}`;
-      return ok ? pass(found, `≥ ${MIN_DOCKER_ENGINE} (API ${MIN_DOCKER_API})`) : { status: 'fail', found, needs: `≥ ${MIN_DOCKER_ENGINE} (API ${MIN_DOCKER_API})`, fix: 'upgrade Docker (Debian 12: apt-get install docker.io)' };
+      return ok
+        ? pass(found, `≥ ${MIN_DOCKER_ENGINE} (API ${MIN_DOCKER_API})`)
+        : { status: 'fail', found, needs: `≥ ${MIN_DOCKER_ENGINE} (API ${MIN_DOCKER_API})`, fix: 'upgrade Docker (Debian 12: apt-get install docker.io)' };
     },
   },
   {
@@ -159,7 +186,13 @@ export const PREFLIGHT_CHECKS: PreflightCheck[] = [
     title: 'Docker socket permission',
     run: ({ facts }) => {
       const d = facts.docker;
-      if (d.error && /permission denied/i.test(d.error)) return { status: 'fail', found: d.error, needs: 'read/write access to the Docker socket', fix: 'run as root, or add the user to the docker group and log in again' };
+      if (d.error && /permission denied/i.test(d.error))
+        return {
+          status: 'fail',
+          found: d.error,
+          needs: 'read/write access to the Docker socket',
+          fix: 'run as root, or add the user to the docker group and log in again',
+        };
       if (!d.reachable) return { status: 'fail', found: d.error ?? 'not reachable', needs: 'a reachable Docker socket', fix: 'start dockerd' };
       return pass(`${d.endpoint} usable`, 'read/write access to the Docker socket');
     },
@@ -169,11 +202,23 @@ export const PREFLIGHT_CHECKS: PreflightCheck[] = [
     title: 'Docker Compose',
     run: ({ facts }) => {
       const c = facts.compose;
-      if (!c.flavour || !c.version) return { status: 'fail', found: c.error ?? 'not found', needs: `Compose v2 ≥ ${MIN_COMPOSE_V2} (or docker-compose ≥ ${MIN_COMPOSE_V1})`, fix: 'install the Compose v2 plugin (Debian 13 package docker-compose; see README)' };
+      if (!c.flavour || !c.version)
+        return {
+          status: 'fail',
+          found: c.error ?? 'not found',
+          needs: `Compose v2 ≥ ${MIN_COMPOSE_V2} (or docker-compose ≥ ${MIN_COMPOSE_V1})`,
+          fix: 'install the Compose v2 plugin (Debian 13 package docker-compose; see README)',
+        };
       const min = c.flavour === 'v1-binary' ? MIN_COMPOSE_V1 : MIN_COMPOSE_V2;
       const found = `${c.flavour} ${c.version} (${c.command.join(' ')})`;
       if (compareVersions(c.version, min) < 0) return { status: 'fail', found, needs: `≥ ${min}`, fix: 'upgrade Docker Compose' };
-      if (c.flavour === 'v1-binary') return { status: 'warn', found, needs: `Compose v2 ≥ ${MIN_COMPOSE_V2}`, fix: 'Compose v1 is end-of-life; Carebox works with it but install the v2 plugin when you can' };
+      if (c.flavour === 'v1-binary')
+        return {
+          status: 'warn',
+          found,
+          needs: `Compose v2 ≥ ${MIN_COMPOSE_V2}`,
+          fix: 'Compose v1 is end-of-life; Carebox works with it but install the v2 plugin when you can',
+        };
       return pass(found, `≥ ${min}`);
     },
   },
@@ -184,8 +229,15 @@ export const PREFLIGHT_CHECKS: PreflightCheck[] = [
       const d = facts.disk.installRoot;
       if (!d) return { status: 'warn', found: 'not measurable', needs: formatBytes(MIN_INSTALL_ROOT_FREE), fix: 'check free space by hand (df -h)' };
       const found = `${formatBytes(d.freeBytes)} free at ${d.measuredPath}`;
-      if (d.freeBytes < MIN_INSTALL_ROOT_FREE) return { status: 'fail', found, needs: `≥ ${formatBytes(MIN_INSTALL_ROOT_FREE)}`, fix: 'free disk space or choose another --dir' };
-      if (d.freeBytes < WARN_INSTALL_ROOT_FREE) return { status: 'warn', found, needs: `${formatBytes(WARN_INSTALL_ROOT_FREE)} recommended for backups`, fix: 'backups may fill this disk; add space or lower retention' };
+      if (d.freeBytes < MIN_INSTALL_ROOT_FREE)
+        return { status: 'fail', found, needs: `≥ ${formatBytes(MIN_INSTALL_ROOT_FREE)}`, fix: 'free disk space or choose another --dir' };
+      if (d.freeBytes < WARN_INSTALL_ROOT_FREE)
+        return {
+          status: 'warn',
+          found,
+          needs: `${formatBytes(WARN_INSTALL_ROOT_FREE)} recommended for backups`,
+          fix: 'backups may fill this disk; add space or lower retention',
+        };
       return pass(found, `≥ ${formatBytes(MIN_INSTALL_ROOT_FREE)}`);
     },
   },
@@ -200,8 +252,15 @@ export const PREFLIGHT_CHECKS: PreflightCheck[] = [
       const d = facts.disk.dockerRoot;
       if (!d) return { status: 'warn', found: 'not measurable', needs: `${formatBytes(min)}${of}`, fix: 'check free space at /var/lib/docker by hand' };
       const found = `${formatBytes(d.freeBytes)} free at ${d.measuredPath}`;
-      if (d.freeBytes < min) return { status: 'fail', found, needs: `≥ ${formatBytes(min)}${of}`, fix: 'free space (docker system prune) or move Docker’s data-root' };
-      if (d.freeBytes < WARN_DOCKER_ROOT_FREE + logs) return { status: 'warn', found, needs: `${formatBytes(WARN_DOCKER_ROOT_FREE + logs)} recommended for the database and the logs`, fix: 'the database volume grows with records; add space' };
+      if (d.freeBytes < min)
+        return { status: 'fail', found, needs: `≥ ${formatBytes(min)}${of}`, fix: 'free space (docker system prune) or move Docker’s data-root' };
+      if (d.freeBytes < WARN_DOCKER_ROOT_FREE + logs)
+        return {
+          status: 'warn',
+          found,
+          needs: `${formatBytes(WARN_DOCKER_ROOT_FREE + logs)} recommended for the database and the logs`,
+          fix: 'the database volume grows with records; add space',
+        };
       return pass(found, `≥ ${formatBytes(min)}${of}`);
     },
   },
@@ -210,10 +269,16 @@ export const PREFLIGHT_CHECKS: PreflightCheck[] = [
     title: 'Published ports free',
     run: ({ facts, project, httpsPort }) => {
       const busy = facts.ports.filter((p) => !p.free && p.heldBy !== project);
-      const found = facts.ports.map((p) => `${p.bindAddress}:${p.port} ${p.free ? 'free' : `held by ${p.heldBy ?? 'another process'}`}`).join(', ') || 'no ports asked';
+      const found =
+        facts.ports.map((p) => `${p.bindAddress}:${p.port} ${p.free ? 'free' : `held by ${p.heldBy ?? 'another process'}`}`).join(', ') || 'no ports asked';
       if (busy.length > 0) {
         const flags = [...new Set(busy.map((p) => (p.port === httpsPort ? '--https-port' : '--http-port')))].join(' or ');
-        return { status: 'fail', found, needs: 'the published ports free (or held by this Carebox stack)', fix: `stop what holds the port or choose another with ${flags}` };
+        return {
+          status: 'fail',
+          found,
+          needs: 'the published ports free (or held by this Carebox stack)',
+          fix: `stop what holds the port or choose another with ${flags}`,
+        };
       }
       return pass(found, 'free, or held by this stack');
     },
@@ -225,7 +290,11 @@ export const PREFLIGHT_CHECKS: PreflightCheck[] = [
       const plain = facts.ports.filter((p) => p.port !== httpsPort);
       const open = plain.filter((p) => p.bindAddress === '0.0.0.0' || p.bindAddress === '::');
       const found = facts.ports.map((p) => `${p.port === httpsPort ? 'https' : 'http'}://${p.bindAddress}:${p.port}`).join(', ') || 'no ports asked';
-      if (open.length === 0) return pass(httpsPort ? `${found}: TLS at the edge, plain HTTP on loopback only` : `${found}: only on the address given with --bind`, 'plain HTTP only on a protected address');
+      if (open.length === 0)
+        return pass(
+          httpsPort ? `${found}: TLS at the edge, plain HTTP on loopback only` : `${found}: only on the address given with --bind`,
+          'plain HTTP only on a protected address',
+        );
       return {
         status: 'warn',
         found: `${found}: plain HTTP on every interface of this host`,
@@ -242,7 +311,12 @@ export const PREFLIGHT_CHECKS: PreflightCheck[] = [
       if (t !== 'cluster') return pass('not needed', 'only for the cluster tier');
       return facts.docker.swarmActive
         ? pass('this engine is a Swarm manager', 'Docker Swarm manager')
-        : { status: 'fail', found: `Swarm ${facts.docker.swarmNodeState ?? 'inactive'}`, needs: 'a Docker Swarm manager (docker stack deploy from the same Compose files)', fix: 'run `docker swarm init` and join the other hosts, or choose a single-host tier' };
+        : {
+            status: 'fail',
+            found: `Swarm ${facts.docker.swarmNodeState ?? 'inactive'}`,
+            needs: 'a Docker Swarm manager (docker stack deploy from the same Compose files)',
+            fix: 'run `docker swarm init` and join the other hosts, or choose a single-host tier',
+          };
     },
   },
 ];

@@ -20,11 +20,17 @@ export const EDGE_SERVICES = new Set(['nginx']);
 export function findComposeIssues(doc: { services?: Record<string, Record<string, unknown>> }): ComposeLintIssue[] {
   const issues: ComposeLintIssue[] = [];
   for (const [name, s] of Object.entries(doc.services ?? {})) {
-    if ('container_name' in s) issues.push({ service: name, rule: 'container-name', message: `${name}: container_name breaks scaling (names clash); remove it` });
+    if ('container_name' in s)
+      issues.push({ service: name, rule: 'container-name', message: `${name}: container_name breaks scaling (names clash); remove it` });
     if (!EDGE_SERVICES.has(name) && Array.isArray(s.ports) && s.ports.length > 0) {
-      issues.push({ service: name, rule: 'published-port', message: `${name}: only the edge publishes host ports; a second replica would fail with "port is already allocated"` });
+      issues.push({
+        service: name,
+        rule: 'published-port',
+        message: `${name}: only the edge publishes host ports; a second replica would fail with "port is already allocated"`,
+      });
     }
-    if (s.cpus === undefined || s.mem_limit === undefined) issues.push({ service: name, rule: 'missing-limits', message: `${name}: needs cpus and mem_limit from the plan` });
+    if (s.cpus === undefined || s.mem_limit === undefined)
+      issues.push({ service: name, rule: 'missing-limits', message: `${name}: needs cpus and mem_limit from the plan` });
     const image = String(s.image ?? '');
     if (!/:[^/]+$/.test(image.replace(/@sha256:.*$/, '')) && !image.includes('@sha256:')) {
       issues.push({ service: name, rule: 'unpinned-image', message: `${name}: image ${image || '(none)'} is not pinned to a tag or digest` });
@@ -34,11 +40,24 @@ export function findComposeIssues(doc: { services?: Record<string, Record<string
     const caps = Array.isArray(s.cap_drop) ? s.cap_drop : [];
     const opts = Array.isArray(s.security_opt) ? s.security_opt : [];
     if (s.read_only !== true || !caps.includes('ALL') || !opts.includes('no-new-privileges:true') || typeof s.pids_limit !== 'number' || s.privileged) {
-      issues.push({ service: name, rule: 'privileges', message: `${name}: needs read_only, cap_drop [ALL], no-new-privileges and a pids_limit, and never privileged (least privilege)` });
+      issues.push({
+        service: name,
+        rule: 'privileges',
+        message: `${name}: needs read_only, cap_drop [ALL], no-new-privileges and a pids_limit, and never privileged (least privilege)`,
+      });
     }
     const logging = s.logging as { driver?: string; options?: Record<string, string> } | undefined;
-    if (!logging || logging.driver !== 'json-file' || !/^\d+[kmg]$/.test(logging.options?.['max-size'] ?? '') || !/^\d+$/.test(logging.options?.['max-file'] ?? '')) {
-      issues.push({ service: name, rule: 'unbounded-logs', message: `${name}: needs logging json-file with max-size and max-file (unbounded logs fill the disk)` });
+    if (
+      !logging ||
+      logging.driver !== 'json-file' ||
+      !/^\d+[kmg]$/.test(logging.options?.['max-size'] ?? '') ||
+      !/^\d+$/.test(logging.options?.['max-file'] ?? '')
+    ) {
+      issues.push({
+        service: name,
+        rule: 'unbounded-logs',
+        message: `${name}: needs logging json-file with max-size and max-file (unbounded logs fill the disk)`,
+      });
     }
     if (!s.healthcheck) issues.push({ service: name, rule: 'no-healthcheck', message: `${name}: needs a healthcheck (install waits on health)` });
   }

@@ -159,7 +159,10 @@ export function renderCompose(plan: Plan, images: StackImages, opts: StackOption
   const db = svc.db!;
   limits(db, s.postgres.limits);
   // /dev/shm holds parallel-query shared memory (pgSharedMemory); plans recorded before the plan held it derive it here.
-  db.shm_size = memString(s.postgres.shmSizeBytes ?? pgSharedMemory(s.postgres.limits.memoryBytes, s.postgres.sharedBuffersBytes, s.postgres.maxParallelWorkersPerGather).shmSizeBytes.value);
+  db.shm_size = memString(
+    s.postgres.shmSizeBytes ??
+      pgSharedMemory(s.postgres.limits.memoryBytes, s.postgres.sharedBuffersBytes, s.postgres.maxParallelWorkersPerGather).shmSizeBytes.value,
+  );
   const grace = s.stopGraceS ?? stopGraceSeconds(s.shutdownTimeoutMs);
   db.stop_grace_period = `${grace.db}s`;
   svc.redis!.stop_grace_period = `${grace.redis}s`;
@@ -217,7 +220,9 @@ export function renderCompose(plan: Plan, images: StackImages, opts: StackOption
   const nginx = svc.nginx!;
   limits(nginx, s.nginx.limits);
   nginx.tmpfs = [`/tmp:mode=1777,size=${memString(nginxTempBytes(s.bodyLimitBytes))}`];
-  nginx.ports = opts.httpsPort ? [`${opts.bindAddress}:${opts.httpsPort}:8443`, `127.0.0.1:${opts.httpPort}:8080`] : [`${opts.bindAddress}:${opts.httpPort}:8080`];
+  nginx.ports = opts.httpsPort
+    ? [`${opts.bindAddress}:${opts.httpsPort}:8443`, `127.0.0.1:${opts.httpPort}:8080`]
+    : [`${opts.bindAddress}:${opts.httpPort}:8080`];
 
   if (monitoring) {
     for (const name of MONITORING_SERVICES) limits(svc[name]!, monitoring.limits[name]);
@@ -252,7 +257,13 @@ export function renderCompose(plan: Plan, images: StackImages, opts: StackOption
       stop_grace_period: '30s',
       // Healthy while the scheduler loop's heartbeat file (touched every 10 s, also during a long
       // backup) is fresh: a hung process turns unhealthy.
-      healthcheck: { test: ['CMD-SHELL', `test -n "$$(find ${SCHEDULER_HEARTBEAT} -mmin -1 2>/dev/null)"`], interval: '10s', timeout: '5s', retries: 6, start_period: '30s' },
+      healthcheck: {
+        test: ['CMD-SHELL', `test -n "$$(find ${SCHEDULER_HEARTBEAT} -mmin -1 2>/dev/null)"`],
+        interval: '10s',
+        timeout: '5s',
+        retries: 6,
+        start_period: '30s',
+      },
       labels: { 'com.carebox.managed': 'true' },
     };
     harden(sched, SCHEDULER_PIDS, logs);

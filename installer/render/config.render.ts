@@ -28,7 +28,12 @@ export function nginxUpstreamFor(plan: Plan): NginxUpstreamSizing {
  * DNS (`resolve`, nginx ≥ MIN_NGINX_VERSION), and a buffered access log.
  * `upstream` is `host:port` of the backend service (default `backend:3000`).
  */
-export function renderNginx(plan: Plan, template: string, upstream = 'backend:3000', opts: { tls: boolean; trustedProxies?: string[] } = { tls: false }): string {
+export function renderNginx(
+  plan: Plan,
+  template: string,
+  upstream = 'backend:3000',
+  opts: { tls: boolean; trustedProxies?: string[] } = { tls: false },
+): string {
   const s = plan.sizing;
   const tls = opts.tls ? { cert: CONTAINER_PATHS.tlsCert, key: CONTAINER_PATHS.tlsKey } : null;
   return renderTemplate(template, {
@@ -80,11 +85,7 @@ export function renderRedisConf(plan: Plan, template: string): string {
 export function renderRedisAcl(redisPassword: string): string {
   const hash = createHash('sha256').update(redisPassword, 'utf8').digest('hex');
   // Redis ACL files take `user` lines only (no comments).
-  return [
-    `user default on #${hash} ~* &* +@all`,
-    'user healthcheck on nopass resetchannels -@all +ping',
-    '',
-  ].join('\n');
+  return [`user default on #${hash} ~* &* +@all`, 'user healthcheck on nopass resetchannels -@all +ping', ''].join('\n');
 }
 
 /**

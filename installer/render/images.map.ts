@@ -49,7 +49,8 @@ export type MonitoringImageName = (typeof MONITORING_IMAGES)[number];
  * before alerts and off-host backups lack them ({@link resticImage}), and only a stack with
  * `--alerts stack` runs the monitoring ones.
  */
-export type BaseImages = Record<Exclude<BaseImageName, MonitoringImageName | 'restic' | 'dockerCli'>, string> & Partial<Record<MonitoringImageName | 'restic' | 'dockerCli', string>>;
+export type BaseImages = Record<Exclude<BaseImageName, MonitoringImageName | 'restic' | 'dockerCli'>, string> &
+  Partial<Record<MonitoringImageName | 'restic' | 'dockerCli', string>>;
 /** Every image a rendered stack references: the base images plus the locally built server image. */
 export type StackImages = BaseImages & {
   server: string;

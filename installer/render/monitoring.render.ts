@@ -35,7 +35,16 @@ export const MONITORING_FILES = {
 export const NODE_EXPORTER_MOUNTS = { installRoot: '/host/carebox', dockerRoot: '/host/docker' } as const;
 
 /** Ports the monitoring services listen on inside the stack's network. */
-export const MONITORING_PORTS = { prometheus: 9090, alertmanager: 9093, node: 9100, postgres: 9187, redis: 9121, blackbox: 9115, backend: 3000, nginxTls: 8443 } as const;
+export const MONITORING_PORTS = {
+  prometheus: 9090,
+  alertmanager: 9093,
+  node: 9100,
+  postgres: 9187,
+  redis: 9121,
+  blackbox: 9115,
+  backend: 3000,
+  nginxTls: 8443,
+} as const;
 
 interface Rule {
   alert: string;
@@ -76,27 +85,39 @@ export function alertRules(t: AlertThresholds): Rule[] {
       expr: `${free} < ${t.diskFreeWarn}`,
       for: t.for.disk,
       labels: { severity: 'warning' },
-      annotations: { summary: `Disk below ${pct(t.diskFreeWarn)} free on {{ $labels.mountpoint }}`, description: 'Free space is {{ $value | humanizePercentage }}. Remove old backups or grow the disk before PostgreSQL stops writing.' },
+      annotations: {
+        summary: `Disk below ${pct(t.diskFreeWarn)} free on {{ $labels.mountpoint }}`,
+        description: 'Free space is {{ $value | humanizePercentage }}. Remove old backups or grow the disk before PostgreSQL stops writing.',
+      },
     },
     {
       alert: 'DiskSpaceCritical',
       expr: `${free} < ${t.diskFreeCrit}`,
       for: t.for.disk,
       labels: { severity: 'critical' },
-      annotations: { summary: `Disk below ${pct(t.diskFreeCrit)} free on {{ $labels.mountpoint }}`, description: 'Free space is {{ $value | humanizePercentage }}. PostgreSQL and Redis stop writing on a full disk: free space now.' },
+      annotations: {
+        summary: `Disk below ${pct(t.diskFreeCrit)} free on {{ $labels.mountpoint }}`,
+        description: 'Free space is {{ $value | humanizePercentage }}. PostgreSQL and Redis stop writing on a full disk: free space now.',
+      },
     },
     {
       alert: 'DiskWillFillIn24h',
       expr: `predict_linear(node_filesystem_avail_bytes{${fsSelTmpfsOk}}[${t.diskFillLookbackH}h], ${t.diskFillHorizonH} * 3600) < 0`,
       for: t.for.disk,
       labels: { severity: 'warning' },
-      annotations: { summary: `Disk on {{ $labels.mountpoint }} fills within ${t.diskFillHorizonH} h at the current rate`, description: `The last ${t.diskFillLookbackH} h of use predict a full disk within ${t.diskFillHorizonH} h.` },
+      annotations: {
+        summary: `Disk on {{ $labels.mountpoint }} fills within ${t.diskFillHorizonH} h at the current rate`,
+        description: `The last ${t.diskFillLookbackH} h of use predict a full disk within ${t.diskFillHorizonH} h.`,
+      },
     },
     {
       alert: 'BackupMissing',
       expr: `time() - ${sinceLast('carebox_backup_last_success_timestamp_seconds')} > ${t.backupMaxAgeH} * 3600`,
       labels: { severity: 'critical' },
-      annotations: { summary: `No verified backup for more than ${t.backupMaxAgeH} h`, description: 'See `carebox backup schedule` and the operations log (`carebox history`).' },
+      annotations: {
+        summary: `No verified backup for more than ${t.backupMaxAgeH} h`,
+        description: 'See `carebox backup schedule` and the operations log (`carebox history`).',
+      },
     },
     {
       alert: 'BackupFailed',
@@ -108,19 +129,28 @@ export function alertRules(t: AlertThresholds): Rule[] {
       alert: 'BackupScheduleMissed',
       expr: 'carebox_backup_schedule_missed == 1',
       labels: { severity: 'warning' },
-      annotations: { summary: 'A scheduled backup was missed', description: 'The stack was down at the scheduled time; the catch-up run has not succeeded yet.' },
+      annotations: {
+        summary: 'A scheduled backup was missed',
+        description: 'The stack was down at the scheduled time; the catch-up run has not succeeded yet.',
+      },
     },
     {
       alert: 'BackupRefusedNoSpace',
       expr: 'carebox_backup_refused_timestamp_seconds > carebox_backup_last_success_timestamp_seconds',
       labels: { severity: 'critical' },
-      annotations: { summary: 'A backup was refused: not enough disk space', description: 'Free space on the backup disk (or lower the retention) and run `carebox backup`.' },
+      annotations: {
+        summary: 'A backup was refused: not enough disk space',
+        description: 'Free space on the backup disk (or lower the retention) and run `carebox backup`.',
+      },
     },
     {
       alert: 'RestoreDrillMissing',
       expr: `time() - ${sinceLast('carebox_restore_drill_last_success_timestamp_seconds')} > ${t.drillMaxAgeD} * 86400`,
       labels: { severity: 'critical' },
-      annotations: { summary: `No passing restore drill for more than ${t.drillMaxAgeD} days`, description: 'A backup that was never restored is not known to restore. See `carebox history`.' },
+      annotations: {
+        summary: `No passing restore drill for more than ${t.drillMaxAgeD} days`,
+        description: 'A backup that was never restored is not known to restore. See `carebox history`.',
+      },
     },
     {
       alert: 'RestoreDrillFailed',
@@ -128,26 +158,39 @@ export function alertRules(t: AlertThresholds): Rule[] {
       // (scratch_failed, restore_failed, data_mismatch, migrations_missing, error) rides along.
       expr: 'carebox_restore_drill_last_attempt_success == 0 and ignoring(reason) carebox_restore_drill_last_attempt_timestamp_seconds > 0',
       labels: { severity: 'critical' },
-      annotations: { summary: 'The last restore drill failed ({{ $labels.reason }})', description: 'Reason: {{ $labels.reason }}. The full message is the drill result in carebox.json (`carebox backup schedule --json`); see also `carebox history`.' },
+      annotations: {
+        summary: 'The last restore drill failed ({{ $labels.reason }})',
+        description:
+          'Reason: {{ $labels.reason }}. The full message is the drill result in carebox.json (`carebox backup schedule --json`); see also `carebox history`.',
+      },
     },
     {
       alert: 'TlsCertificateExpiresSoon',
       expr: `probe_ssl_earliest_cert_expiry{job="tls"} - time() < ${t.certWarnDays} * 86400`,
       labels: { severity: 'warning' },
-      annotations: { summary: `The TLS certificate expires within ${t.certWarnDays} days`, description: 'Expires {{ $value | humanizeDuration }} from now. Install the renewed one with `carebox install --tls-cert FILE --tls-key FILE`.' },
+      annotations: {
+        summary: `The TLS certificate expires within ${t.certWarnDays} days`,
+        description: 'Expires {{ $value | humanizeDuration }} from now. Install the renewed one with `carebox install --tls-cert FILE --tls-key FILE`.',
+      },
     },
     {
       alert: 'TlsCertificateExpiresVerySoon',
       expr: `probe_ssl_earliest_cert_expiry{job="tls"} - time() < ${t.certCritDays} * 86400`,
       labels: { severity: 'critical' },
-      annotations: { summary: `The TLS certificate expires within ${t.certCritDays} days`, description: 'Expires {{ $value | humanizeDuration }} from now. Browsers will refuse the site: renew it now.' },
+      annotations: {
+        summary: `The TLS certificate expires within ${t.certCritDays} days`,
+        description: 'Expires {{ $value | humanizeDuration }} from now. Browsers will refuse the site: renew it now.',
+      },
     },
     {
       alert: 'PostgresConnectionsHigh',
       expr: `sum(pg_stat_database_numbackends) > ${t.postgresConnections}`,
       for: t.for.capacity,
       labels: { severity: 'warning' },
-      annotations: { summary: `PostgreSQL connections above ${t.postgresConnections} (80 % of max_connections minus the reserved slots)`, description: '{{ $value }} connections. A pool leak or more replicas than planned; see `carebox status`.' },
+      annotations: {
+        summary: `PostgreSQL connections above ${t.postgresConnections} (80 % of max_connections minus the reserved slots)`,
+        description: '{{ $value }} connections. A pool leak or more replicas than planned; see `carebox status`.',
+      },
     },
     {
       alert: 'RedisClientsHigh',
@@ -161,54 +204,78 @@ export function alertRules(t: AlertThresholds): Rule[] {
       expr: `(count(up{job="backend"} == 1) or vector(0)) < ${t.backendReplicas}`,
       for: t.for.replicasDown,
       labels: { severity: 'critical' },
-      annotations: { summary: `Fewer than ${t.backendReplicas} backend replicas are ready`, description: '{{ $value }} ready. See `carebox status` and `carebox logs backend`.' },
+      annotations: {
+        summary: `Fewer than ${t.backendReplicas} backend replicas are ready`,
+        description: '{{ $value }} ready. See `carebox status` and `carebox logs backend`.',
+      },
     },
     {
       alert: 'PostgresDown',
       expr: 'pg_up == 0 or absent(pg_up)',
       for: t.for.serviceDown,
       labels: { severity: 'critical' },
-      annotations: { summary: 'PostgreSQL is down', description: 'Every request that reads or writes records fails. See `carebox status` and `carebox logs db`.' },
+      annotations: {
+        summary: 'PostgreSQL is down',
+        description: 'Every request that reads or writes records fails. See `carebox status` and `carebox logs db`.',
+      },
     },
     {
       alert: 'RedisDown',
       expr: 'redis_up == 0 or absent(redis_up)',
       for: t.for.serviceDown,
       labels: { severity: 'critical' },
-      annotations: { summary: 'Redis is down', description: 'Sign-in, sessions and the job queue stop working. See `carebox status` and `carebox logs redis`.' },
+      annotations: {
+        summary: 'Redis is down',
+        description: 'Sign-in, sessions and the job queue stop working. See `carebox status` and `carebox logs redis`.',
+      },
     },
     {
       alert: 'RedisRefusesWrites',
       expr: 'redis_aof_last_write_status == 0 or redis_rdb_last_bgsave_status == 0 or (redis_memory_max_bytes > 0 and redis_memory_used_bytes >= redis_memory_max_bytes)',
       labels: { severity: 'critical' },
-      annotations: { summary: 'Redis refuses writes (MISCONF after a failed save, or out of memory)', description: 'The API answers 503 STORE_REFUSES_WRITES. Free disk space (or memory), then check `carebox logs redis`.' },
+      annotations: {
+        summary: 'Redis refuses writes (MISCONF after a failed save, or out of memory)',
+        description: 'The API answers 503 STORE_REFUSES_WRITES. Free disk space (or memory), then check `carebox logs redis`.',
+      },
     },
     {
       alert: 'HttpErrorRateHigh',
       expr: `sum(rate(carebox_http_requests_total{status_code=~"5..",${TRAFFIC}}[5m])) / sum(rate(carebox_http_requests_total{${TRAFFIC}}[5m])) > ${t.errorRatio}`,
       for: t.for.http,
       labels: { severity: 'critical' },
-      annotations: { summary: `More than ${pct(t.errorRatio)} of requests fail with 5xx`, description: '{{ $value | humanizePercentage }} of answers are server errors. See `carebox logs backend`.' },
+      annotations: {
+        summary: `More than ${pct(t.errorRatio)} of requests fail with 5xx`,
+        description: '{{ $value | humanizePercentage }} of answers are server errors. See `carebox logs backend`.',
+      },
     },
     {
       alert: 'HttpLatencyHigh',
       expr: `histogram_quantile(0.95, sum by (le) (rate(carebox_http_request_duration_seconds_bucket{${TRAFFIC}}[5m]))) > ${t.p95Seconds}`,
       for: t.for.http,
       labels: { severity: 'warning' },
-      annotations: { summary: `p95 latency above ${t.p95Seconds * 1000} ms (the plan's target)`, description: 'p95 is {{ $value | humanizeDuration }}. More staff than planned? See `carebox plan` and `carebox loadtest`.' },
+      annotations: {
+        summary: `p95 latency above ${t.p95Seconds * 1000} ms (the plan's target)`,
+        description: 'p95 is {{ $value | humanizeDuration }}. More staff than planned? See `carebox plan` and `carebox loadtest`.',
+      },
     },
     {
       alert: 'QueueGrowing',
       expr: 'deriv(max by (queue) (carebox_queue_jobs{state="waiting"})[5m:]) > 0 and max by (queue) (carebox_queue_jobs{state="waiting"}) > 0',
       for: t.for.queueGrowing,
       labels: { severity: 'warning' },
-      annotations: { summary: 'Queue {{ $labels.queue }} keeps growing', description: 'Waiting jobs have grown without pause. Are the queue workers up? See `carebox status`.' },
+      annotations: {
+        summary: 'Queue {{ $labels.queue }} keeps growing',
+        description: 'Waiting jobs have grown without pause. Are the queue workers up? See `carebox status`.',
+      },
     },
     {
       alert: 'ContainerKilledForMemory',
       expr: 'increase(node_vmstat_oom_kill[5m]) > 0',
       labels: { severity: 'critical' },
-      annotations: { summary: 'The kernel killed a process for lack of memory', description: 'A container hit its memory limit (or the host ran out). `carebox status` shows which one restarted.' },
+      annotations: {
+        summary: 'The kernel killed a process for lack of memory',
+        description: 'A container hit its memory limit (or the host ran out). `carebox status` shows which one restarted.',
+      },
     },
   ];
 }
@@ -340,7 +407,13 @@ export function renderAlertmanagerConfig(input: AlertmanagerInput): string {
     if (smtp.username) global.smtp_auth_username = smtp.username;
     if (smtp.password) global.smtp_auth_password = smtp.password;
     global.smtp_hello = 'carebox';
-    receiver.email_configs = [{ to: input.settings.email.join(', '), send_resolved: true, headers: { Subject: `[carebox ${input.project}] {{ .Status | toUpper }} {{ .GroupLabels.alertname }}` } }];
+    receiver.email_configs = [
+      {
+        to: input.settings.email.join(', '),
+        send_resolved: true,
+        headers: { Subject: `[carebox ${input.project}] {{ .Status | toUpper }} {{ .GroupLabels.alertname }}` },
+      },
+    ];
   }
   if (input.settings.webhookUrl) receiver.webhook_configs = [{ url: input.settings.webhookUrl, send_resolved: true }];
   const doc = {

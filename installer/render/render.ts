@@ -7,7 +7,14 @@ import { renderNginx, renderPgbouncer, renderPgbouncerUserlist, renderPostgresCo
 import { renderEnv } from './env.render.js';
 import type { StackImages } from './images.map.js';
 import type { Templates } from './templates.load.js';
-import { MONITORING_FILES, renderAlertmanagerConfig, renderAlertRules, renderBlackboxConfig, renderPrometheusConfig, renderRedisExporterPasswords } from './monitoring.render.js';
+import {
+  MONITORING_FILES,
+  renderAlertmanagerConfig,
+  renderAlertRules,
+  renderBlackboxConfig,
+  renderPrometheusConfig,
+  renderRedisExporterPasswords,
+} from './monitoring.render.js';
 
 /** The sender of alert mail when .env sets no MAIL_FROM (the worker's default, compose template). */
 export const DEFAULT_MAIL_FROM = 'Carebox <no-reply@carebox.invalid>';
@@ -41,7 +48,12 @@ export function renderStack(input: RenderInput): RenderedFile[] {
   const files: RenderedFile[] = [
     { path: INSTALL_FILES.compose, content: renderCompose(plan, images, options, templates.compose), mode: 0o644, secret: false },
     { path: INSTALL_FILES.env, content: renderEnv(options.project, env), mode: 0o600, secret: true },
-    { path: INSTALL_FILES.nginx, content: renderNginx(plan, templates.nginx, undefined, { tls: Boolean(options.httpsPort), trustedProxies: options.trustedProxies ?? [] }), mode: 0o644, secret: false },
+    {
+      path: INSTALL_FILES.nginx,
+      content: renderNginx(plan, templates.nginx, undefined, { tls: Boolean(options.httpsPort), trustedProxies: options.trustedProxies ?? [] }),
+      mode: 0o644,
+      secret: false,
+    },
     { path: INSTALL_FILES.postgres, content: renderPostgresConf(plan, templates.postgresql), mode: 0o644, secret: false },
     { path: INSTALL_FILES.redis, content: renderRedisConf(plan, templates.redis), mode: 0o644, secret: false },
     // Only a hash of the password: readable by the image's redis user through the config mount.
@@ -60,12 +72,22 @@ export function renderStack(input: RenderInput): RenderedFile[] {
   }
   if (plan.sizing.monitoring) {
     const tls = Boolean(options.httpsPort);
-    files.push({ path: MONITORING_FILES.prometheus, content: renderPrometheusConfig(plan, { project: options.project, tls, forScale: options.alerts?.forScale ?? 1 }), mode: 0o644, secret: false });
+    files.push({
+      path: MONITORING_FILES.prometheus,
+      content: renderPrometheusConfig(plan, { project: options.project, tls, forScale: options.alerts?.forScale ?? 1 }),
+      mode: 0o644,
+      secret: false,
+    });
     files.push({ path: MONITORING_FILES.blackbox, content: renderBlackboxConfig(), mode: 0o644, secret: false });
     const extra = new Map(env.extra);
     files.push({
       path: MONITORING_FILES.alertmanager,
-      content: renderAlertmanagerConfig({ settings: options.alerts ?? { email: [], webhookUrl: null }, smtpUrl: extra.get('SMTP_URL') ?? null, mailFrom: extra.get('MAIL_FROM') ?? DEFAULT_MAIL_FROM, project: options.project }),
+      content: renderAlertmanagerConfig({
+        settings: options.alerts ?? { email: [], webhookUrl: null },
+        smtpUrl: extra.get('SMTP_URL') ?? null,
+        mailFrom: extra.get('MAIL_FROM') ?? DEFAULT_MAIL_FROM,
+        project: options.project,
+      }),
       mode: 0o444,
       secret: true,
     });

@@ -66,7 +66,15 @@ export function InstallApp({ prep, autoConfirm, store, execute, onExit }: Instal
   useEffect(() => {
     if (phase === 'review' || phase === 'running') return;
     const code =
-      phase === 'done' ? ExitCode.Ok : phase === 'cancelled' ? ExitCode.Failed : !checksOk ? ExitCode.Preflight : error instanceof CareboxError ? error.exitCode : ExitCode.Failed;
+      phase === 'done'
+        ? ExitCode.Ok
+        : phase === 'cancelled'
+          ? ExitCode.Failed
+          : !checksOk
+            ? ExitCode.Preflight
+            : error instanceof CareboxError
+              ? error.exitCode
+              : ExitCode.Failed;
     onExit(code);
     // Let Ink paint the final frame before unmounting.
     const t = setTimeout(() => exit(), 20);
@@ -87,7 +95,8 @@ export function InstallApp({ prep, autoConfirm, store, execute, onExit }: Instal
       {phase === 'review' ? (
         <Box>
           <Text>
-            Install tier <Text bold>{prep.plan?.tier}</Text> into {prep.root} and publish {prep.tls ? `HTTPS on port ${prep.tls.httpsPort}` : `port ${prep.httpPort}`}? (
+            Install tier <Text bold>{prep.plan?.tier}</Text> into {prep.root} and publish{' '}
+            {prep.tls ? `HTTPS on port ${prep.tls.httpsPort}` : `port ${prep.httpPort}`}? (
           </Text>
           {/* ConfirmInput prints the Y/n hint itself: only the brackets are ours. */}
           <ConfirmInput onConfirm={() => setPhase('running')} onCancel={() => setPhase('cancelled')} />

@@ -5,8 +5,18 @@ import type { StepView } from './step.store.js';
 
 function Finished({ step }: { step: StepView }) {
   const secs = step.durationMs !== null ? ` (${(step.durationMs / 1000).toFixed(1)} s)` : '';
-  if (step.status === 'failed') return <Text color="red">✗ {step.title}: {step.error?.split('\n')[0]}</Text>;
-  if (step.status === 'skipped') return <Text dimColor>- {step.title}: skipped ({step.summary})</Text>;
+  if (step.status === 'failed')
+    return (
+      <Text color="red">
+        ✗ {step.title}: {step.error?.split('\n')[0]}
+      </Text>
+    );
+  if (step.status === 'skipped')
+    return (
+      <Text dimColor>
+        - {step.title}: skipped ({step.summary})
+      </Text>
+    );
   return (
     <Text wrap="truncate-end">
       <Text color="green">✓</Text> {step.title}
@@ -30,7 +40,17 @@ export function StepsView({ steps, header }: { steps: StepView[]; header?: React
   const items: Item[] = [...(header ? [{ key: '__header', step: null }] : []), ...finished.map((s) => ({ key: s.id, step: s }))];
   return (
     <>
-      <Static items={items}>{(i) => (i.step ? <Finished key={i.key} step={i.step} /> : <Box key={i.key} flexDirection="column">{header}</Box>)}</Static>
+      <Static items={items}>
+        {(i) =>
+          i.step ? (
+            <Finished key={i.key} step={i.step} />
+          ) : (
+            <Box key={i.key} flexDirection="column">
+              {header}
+            </Box>
+          )
+        }
+      </Static>
       {running ? (
         <Box flexDirection="column">
           <Spinner label={running.title} />

@@ -11,12 +11,17 @@ export function TierPanel({ plan }: { plan: Plan }) {
   return (
     <Box flexDirection="column" borderStyle="round" paddingX={1}>
       <Text>
-        Tier <Text bold color="green">{plan.tier}</Text> — about {low}–{high} {c.unit ?? staffUnit(planProfile(plan))}
+        Tier{' '}
+        <Text bold color="green">
+          {plan.tier}
+        </Text>{' '}
+        — about {low}–{high} {c.unit ?? staffUnit(planProfile(plan))}
       </Text>
       {c.requestsPerSecond ? (
         <Text dimColor wrap="wrap">
           {'  '}
-          {c.requestsPerSecond[0]}–{c.requestsPerSecond[1]} req/s sustained at p95 ≤ 200 ms ({c.bottleneck} binds); by Little's law with R {c.responseTimeS} s and Z {c.thinkTimeS} s
+          {c.requestsPerSecond[0]}–{c.requestsPerSecond[1]} req/s sustained at p95 ≤ 200 ms ({c.bottleneck} binds); by Little's law with R {c.responseTimeS} s
+          and Z {c.thinkTimeS} s
         </Text>
       ) : null}
       {plan.reasons.map((r, i) => (

@@ -70,7 +70,8 @@ if (values!.help) {
 const intArg = (name: string, min: number, max: number): number | undefined => {
   const raw = values[name];
   if (raw === undefined) return undefined;
-  if (typeof raw !== 'string' || !/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) return usage(`--${name} must be an integer between ${min} and ${max}`);
+  if (typeof raw !== 'string' || !/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max)
+    return usage(`--${name} must be an integer between ${min} and ${max}`);
   return Number(raw);
 };
 const remove = values!.remove === true;
@@ -81,7 +82,8 @@ const clinicians = intArg('clinicians', 1, 200);
 const perPatient = intArg('appointments-per-patient', 0, 20);
 const users = intArg('users', 0, MAX_SYNTHETIC_USERS);
 const passwordStdin = values!['password-stdin'] === true;
-if (remove && (patients !== undefined || clinicians !== undefined || perPatient !== undefined || users !== undefined || passwordStdin)) usage('--remove takes only --tenant');
+if (remove && (patients !== undefined || clinicians !== undefined || perPatient !== undefined || users !== undefined || passwordStdin))
+  usage('--remove takes only --tenant');
 if (!remove && patients === undefined) usage('--patients N (or --remove) is required');
 const all = values!.all === true;
 if (all && !remove) usage('--all goes with --remove');

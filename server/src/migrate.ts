@@ -29,7 +29,8 @@ try {
   const known = new Set(MIGRATIONS.map((m) => m.name));
   const [completed] = (await db.migrate.list()) as [{ name: string }[], unknown[]];
   const newer = completed.map((c) => c.name).filter((n) => !known.has(n));
-  if (newer.length > 0) logger.warn({ newer }, `${newer.length} migration(s) applied by a newer Carebox version are kept; this version runs on the expanded schema`);
+  if (newer.length > 0)
+    logger.warn({ newer }, `${newer.length} migration(s) applied by a newer Carebox version are kept; this version runs on the expanded schema`);
   const [batch, applied] = (await db.migrate.latest()) as [number, string[]];
   if (applied.length === 0) logger.info({ database: describeTargets(config).database }, 'database already up to date');
   else logger.info({ batch, applied, database: describeTargets(config).database }, `applied ${applied.length} migration(s)`);

@@ -49,8 +49,5 @@ const running = startWorkerProcess(config, {
   logger,
   onBroken: () => void stop('queue Redis connection broken', 1),
 });
-logger.info(
-  { queues: QUEUE_NAMES, concurrency: config.QUEUE_CONCURRENCY, prefix: config.QUEUE_NAME_PREFIX },
-  'queue worker started',
-);
+logger.info({ queues: QUEUE_NAMES, concurrency: config.QUEUE_CONCURRENCY, prefix: config.QUEUE_NAME_PREFIX }, 'queue worker started');
 onTerminationSignal(logger, (signal) => void stop(signal, 0));

@@ -94,7 +94,11 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
   const mails = (skip: Set<string> = new Set()): string[] => {
     const dir = join(mail, 'new');
     const qp = (t: string) => t.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
-    return existsSync(dir) ? readdirSync(dir).filter((f) => !skip.has(f)).map((f) => qp(readFileSync(join(dir, f), 'utf8'))) : [];
+    return existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => !skip.has(f))
+          .map((f) => qp(readFileSync(join(dir, f), 'utf8')))
+      : [];
   };
   /** Firing mails naming `alert` and listing every label of `labels` (the template's `name = value`). */
   const firingMails = (alert: string, labels: Record<string, string> = {}, skip: Set<string> = new Set()): string[] =>
@@ -110,7 +114,12 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
    * the webhook's alert carries them, the mail lists them). `skip`: mails and calls received
    * before (see received()), to wait for a new notification.
    */
-  async function waitForAlert(alert: string, timeoutMs = 180_000, labels: Record<string, string> = {}, skip: Set<string> = new Set()): Promise<{ mail: string }> {
+  async function waitForAlert(
+    alert: string,
+    timeoutMs = 180_000,
+    labels: Record<string, string> = {},
+    skip: Set<string> = new Set(),
+  ): Promise<{ mail: string }> {
     const deadline = Date.now() + timeoutMs;
     const matches = (a: { labels: Record<string, string> }) => a.labels.alertname === alert && Object.entries(labels).every(([k, v]) => a.labels[k] === v);
     for (let i = 0; i < 400 && Date.now() < deadline; i++) {
@@ -120,7 +129,9 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
       await new Promise((r) => setTimeout(r, 2000));
     }
     const firing = await carebox(['alerts', '--all', '--json', '--dir', root]);
-    throw new Error(`no mail and webhook for ${alert}${Object.keys(labels).length ? ` ${JSON.stringify(labels)}` : ''} within ${timeoutMs / 1000} s; mails: ${mails().length}, webhooks: ${webhooks().length}; Alertmanager holds: ${JSON.stringify(firing.json?.alerts?.map((a: { name: string }) => a.name))}`);
+    throw new Error(
+      `no mail and webhook for ${alert}${Object.keys(labels).length ? ` ${JSON.stringify(labels)}` : ''} within ${timeoutMs / 1000} s; mails: ${mails().length}, webhooks: ${webhooks().length}; Alertmanager holds: ${JSON.stringify(firing.json?.alerts?.map((a: { name: string }) => a.name))}`,
+    );
   }
 
   async function service(name: string) {
@@ -155,15 +166,52 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
     // written and Redis refuses writes (MISCONF), as on a full disk.
     redisVolume = `${projectNameFor(root)}_redis-data`;
     const [uid, gid] = ['-u', '-g'].map((f) => sh(['docker', 'run', '--rm', '--network', 'none', '--entrypoint', 'id', images.redis!, f]).trim());
-    sh(['docker', 'volume', 'create', '--driver', 'local', '--opt', 'type=tmpfs', '--opt', 'device=tmpfs', '--opt', `o=size=8m,uid=${uid},gid=${gid}`, redisVolume]);
+    sh([
+      'docker',
+      'volume',
+      'create',
+      '--driver',
+      'local',
+      '--opt',
+      'type=tmpfs',
+      '--opt',
+      'device=tmpfs',
+      '--opt',
+      `o=size=8m,uid=${uid},gid=${gid}`,
+      redisVolume,
+    ]);
     // A certificate that expires in 5 days: inside 21 and 7.
     const certs = makeTestCerts('carebox.test', 5);
     port = await freePort();
     const httpsPort = await freePort();
     const r = await carebox(
-      ['install', '--yes', '--json', '--dir', root, '--tier', 'default', '--http-port', String(port), '--bind', '127.0.0.1', '--images', STANDINS,
-        '--tls-cert', certs.cert, '--tls-key', certs.key, '--https-port', String(httpsPort),
-        '--alerts', 'stack', '--alert-email', 'oncall@hospital.test', '--alert-webhook', 'http://webhook-sink:8080/hook'],
+      [
+        'install',
+        '--yes',
+        '--json',
+        '--dir',
+        root,
+        '--tier',
+        'default',
+        '--http-port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--images',
+        STANDINS,
+        '--tls-cert',
+        certs.cert,
+        '--tls-key',
+        certs.key,
+        '--https-port',
+        String(httpsPort),
+        '--alerts',
+        'stack',
+        '--alert-email',
+        'oncall@hospital.test',
+        '--alert-webhook',
+        'http://webhook-sink:8080/hook',
+      ],
       { env: { CAREBOX_TEST_ALERT_FOR_SCALE: FOR_SCALE } },
     );
     if (r.code !== 0) throw new Error(`install failed (exit ${r.code}):\n${r.stderr.slice(-4000)}`);
@@ -176,11 +224,28 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
     };
     // A signed-in admin for the API traffic of the PostgreSQL test (its session lives in Redis).
     token = await signInAdmin({ url: `http://127.0.0.1:${port}`, admin } as TestStack);
-    run('smtp-sink', 'smtp-sink', ['-v', `${mail}:/mail`, '--entrypoint', 'python3', SINK_TAG, '-m', 'aiosmtpd', '-n', '-l', '0.0.0.0:2525', '-c', 'aiosmtpd.handlers.Mailbox', '/mail']);
+    run('smtp-sink', 'smtp-sink', [
+      '-v',
+      `${mail}:/mail`,
+      '--entrypoint',
+      'python3',
+      SINK_TAG,
+      '-m',
+      'aiosmtpd',
+      '-n',
+      '-l',
+      '0.0.0.0:2525',
+      '-c',
+      'aiosmtpd.handlers.Mailbox',
+      '/mail',
+    ]);
     run('webhook-sink', 'webhook-sink', ['-v', `${hooks}:/out`, '--entrypoint', 'python3', SINK_TAG, '-c', WEBHOOK_PY]);
     // Both sinks must listen before the first alert leaves: a notification Alertmanager cannot
     // deliver is retried with a growing backoff, which would delay every later test's mail.
-    for (const [id, sinkPort] of [[sinks[0]!, 2525], [sinks[1]!, 8080]] as const) {
+    for (const [id, sinkPort] of [
+      [sinks[0]!, 2525],
+      [sinks[1]!, 8080],
+    ] as const) {
       const probe = `import socket; socket.create_connection(('127.0.0.1', ${sinkPort}), 1).close()`;
       let ready = false;
       for (let i = 0; i < 120 && !ready; i++) {
@@ -302,7 +367,8 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
     const dir = metricsDir;
     await writeFile(join(dir, '.carebox_backup.prom.tmp'), await registry.metrics(), { mode: 0o644 });
     sh(['mv', join(dir, '.carebox_backup.prom.tmp'), join(dir, 'carebox_backup.prom')]);
-    for (const alert of ['BackupMissing', 'RestoreDrillMissing', 'BackupFailed', 'BackupRefusedNoSpace', 'BackupScheduleMissed', 'RestoreDrillFailed']) await waitForAlert(alert);
+    for (const alert of ['BackupMissing', 'RestoreDrillMissing', 'BackupFailed', 'BackupRefusedNoSpace', 'BackupScheduleMissed', 'RestoreDrillFailed'])
+      await waitForAlert(alert);
   });
 
   it('a steady decline of free space, far above 15 % free, raises DiskWillFillIn24h from the prediction alone', async () => {
@@ -350,7 +416,7 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
     }
   });
 
-  it('writes through nginx that wait on a PostgreSQL lock are slow for real: HttpLatencyHigh fires (p95 above the plan\'s target), and none of them fails', async () => {
+  it("writes through nginx that wait on a PostgreSQL lock are slow for real: HttpLatencyHigh fires (p95 above the plan's target), and none of them fails", async () => {
     const url = `http://127.0.0.1:${port}`;
     const [db] = await containersOf(docker, project, 'db');
     // A session in the db container takes SHARE on patients for 1 s, commits, and takes it again
@@ -365,7 +431,13 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
       const end = Date.now() + 190_000;
       for (let i = 0; i < 400 && !stop && Date.now() < end; i++) {
         const t0 = Date.now();
-        const r = await apiCall(url, 'POST', '/patients', token, { mrn: `LAT-${i}`, givenName: 'Latency', familyName: `Test${i}`, birthDate: '1980-01-01', sex: 'unknown' }).catch(() => null);
+        const r = await apiCall(url, 'POST', '/patients', token, {
+          mrn: `LAT-${i}`,
+          givenName: 'Latency',
+          familyName: `Test${i}`,
+          birthDate: '1980-01-01',
+          sex: 'unknown',
+        }).catch(() => null);
         took.push(Date.now() - t0);
         statuses.set(r?.status ?? 0, (statuses.get(r?.status ?? 0) ?? 0) + 1);
         await new Promise((res) => setTimeout(res, 200));
@@ -378,7 +450,15 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
     } finally {
       stop = true;
       await traffic;
-      await execOut('db', ['psql', '-U', 'carebox', '-d', 'carebox', '-qAtc', "select pg_terminate_backend(pid) from pg_stat_activity where query like 'DO $$ BEGIN FOR i IN 1..150 LOOP LOCK TABLE patients%' and pid <> pg_backend_pid()"]);
+      await execOut('db', [
+        'psql',
+        '-U',
+        'carebox',
+        '-d',
+        'carebox',
+        '-qAtc',
+        "select pg_terminate_backend(pid) from pg_stat_activity where query like 'DO $$ BEGIN FOR i IN 1..150 LOOP LOCK TABLE patients%' and pid <> pg_backend_pid()",
+      ]);
       await holder;
     }
     // Slow, never failed: every write got its 201.
@@ -411,7 +491,11 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
     } finally {
       stop = true;
       await traffic;
-      for (const w of workers) await docker.getContainer(w.Id).start().catch(() => undefined);
+      for (const w of workers)
+        await docker
+          .getContainer(w.Id)
+          .start()
+          .catch(() => undefined);
     }
     expect([...statuses.keys()], JSON.stringify([...statuses])).to.deep.equal([202]);
     // The worker back: the waiting jobs run (bounded wait).
@@ -456,7 +540,7 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
     }
   });
 
-  it('PostgreSQL stopped raises PostgresDown, and the API\'s 5xx answers raise HttpErrorRateHigh', async () => {
+  it("PostgreSQL stopped raises PostgresDown, and the API's 5xx answers raise HttpErrorRateHigh", async () => {
     await waitReady();
     // Sign in again: Redis's volume is a tmpfs (see before), so its restart above dropped the sessions.
     const login = await apiCall(`http://127.0.0.1:${port}`, 'POST', '/auth/login', null, { username: admin!.username, password: 'ward-7-upgrade-night-2026' });
@@ -472,7 +556,13 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
     const statuses = new Map<number, number>();
     const traffic = (async () => {
       for (let i = 0; i < 2000 && !stop; i++) {
-        const r = await apiCall(`http://127.0.0.1:${port}`, 'POST', '/patients', token, { mrn: `ALERT-${i}`, givenName: 'Alert', familyName: `Test${i}`, birthDate: '1980-01-01', sex: 'unknown' }).catch(() => null);
+        const r = await apiCall(`http://127.0.0.1:${port}`, 'POST', '/patients', token, {
+          mrn: `ALERT-${i}`,
+          givenName: 'Alert',
+          familyName: `Test${i}`,
+          birthDate: '1980-01-01',
+          sex: 'unknown',
+        }).catch(() => null);
         if (r) statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
         await new Promise((res) => setTimeout(res, 250));
       }
@@ -497,7 +587,24 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
     // A container of this test with a 32 MiB limit that allocates past it: the kernel's OOM killer ends it.
     let code = 0;
     try {
-      sh(['docker', 'run', '--rm', '--memory', '32m', '--memory-swap', '32m', '--name', `${project}-oom`, images.node, 'node', '-e', 'const a=[];for(let i=0;i<4096;i++)a.push(Buffer.alloc(1<<20,1))'], 120_000);
+      sh(
+        [
+          'docker',
+          'run',
+          '--rm',
+          '--memory',
+          '32m',
+          '--memory-swap',
+          '32m',
+          '--name',
+          `${project}-oom`,
+          images.node,
+          'node',
+          '-e',
+          'const a=[];for(let i=0;i<4096;i++)a.push(Buffer.alloc(1<<20,1))',
+        ],
+        120_000,
+      );
     } catch (err) {
       code = (err as { status?: number }).status ?? -1;
     }
@@ -530,7 +637,19 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
     // The real reason: the live database lacks a migration the running server has (its oldest
     // one's row in knex_migrations, as after a migration that never ran; readiness checks only the
     // latest, so the stack keeps serving). The drill's migrations check must catch it.
-    const row = (await execOut('db', ['psql', '-U', 'carebox', '-d', 'carebox', '-AtF', '|', '-c', 'select id, name, batch, migration_time from knex_migrations order by id limit 1'])).trim();
+    const row = (
+      await execOut('db', [
+        'psql',
+        '-U',
+        'carebox',
+        '-d',
+        'carebox',
+        '-AtF',
+        '|',
+        '-c',
+        'select id, name, batch, migration_time from knex_migrations order by id limit 1',
+      ])
+    ).trim();
     const [id, name, batch, at] = row.split('|');
     expect(name, row).to.match(/^\d{14}/);
     await execOut('db', ['psql', '-U', 'carebox', '-d', 'carebox', '-qAtc', `delete from knex_migrations where id = ${Number(id)}`]);
@@ -558,7 +677,15 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
       const { mail: m } = await waitForAlert('RestoreDrillFailed', 180_000, { reason: 'migrations_missing' });
       expect(m).to.contain('To: oncall@hospital.test');
     } finally {
-      await execOut('db', ['psql', '-U', 'carebox', '-d', 'carebox', '-qAtc', `insert into knex_migrations (id, name, batch, migration_time) values (${Number(id)}, '${name}', ${Number(batch)}, '${at}') on conflict do nothing`]);
+      await execOut('db', [
+        'psql',
+        '-U',
+        'carebox',
+        '-d',
+        'carebox',
+        '-qAtc',
+        `insert into knex_migrations (id, name, batch, migration_time) values (${Number(id)}, '${name}', ${Number(batch)}, '${at}') on conflict do nothing`,
+      ]);
     }
   });
 
@@ -583,7 +710,9 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
     const cut = await runRestoreDrill(stack, dir);
     expect(cut).to.include({ ok: false, reason: 'restore_failed' });
     expect(cut.why).to.match(/^pg_restore failed/);
-    expect(readFileSync(join(metricsDir, 'carebox_backup.prom'), 'utf8')).to.match(/^carebox_restore_drill_last_attempt_success\{reason="restore_failed"\} 0$/m);
+    expect(readFileSync(join(metricsDir, 'carebox_backup.prom'), 'utf8')).to.match(
+      /^carebox_restore_drill_last_attempt_success\{reason="restore_failed"\} 0$/m,
+    );
     await waitForAlert('RestoreDrillFailed', 180_000, { reason: 'restore_failed' }, before);
     const scratch = await docker.listContainers({ all: true, filters: { label: ['com.carebox.restore-drill'] } });
     expect(scratch.filter((c) => c.Labels['com.carebox.install-root'] === root)).to.have.length(0);
@@ -601,11 +730,27 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
     const pg = m.plan.sizing.postgres;
     const threshold = Math.floor(0.8 * (pg.maxConnections - pg.superuserReservedConnections));
     // Sessions that sleep 120 s (psql over the container's socket), enough to pass the threshold.
-    const now = Number((await execOut('db', ['psql', '-U', 'carebox', '-d', 'carebox', '-Atc', 'select count(*) from pg_stat_activity where backend_type = $$client backend$$'])).trim());
+    const now = Number(
+      (
+        await execOut('db', ['psql', '-U', 'carebox', '-d', 'carebox', '-Atc', 'select count(*) from pg_stat_activity where backend_type = $$client backend$$'])
+      ).trim(),
+    );
     const n = Math.max(1, threshold + 2 - now);
-    await execOut('db', ['sh', '-c', `i=0; while [ $i -lt ${n} ]; do psql -U carebox -d carebox -qAtc 'select pg_sleep(120)' >/dev/null 2>&1 & i=$((i+1)); done; sleep 1`]);
+    await execOut('db', [
+      'sh',
+      '-c',
+      `i=0; while [ $i -lt ${n} ]; do psql -U carebox -d carebox -qAtc 'select pg_sleep(120)' >/dev/null 2>&1 & i=$((i+1)); done; sleep 1`,
+    ]);
     await waitForAlert('PostgresConnectionsHigh');
-    await execOut('db', ['psql', '-U', 'carebox', '-d', 'carebox', '-qAtc', 'select pg_terminate_backend(pid) from pg_stat_activity where query = $$select pg_sleep(120)$$']);
+    await execOut('db', [
+      'psql',
+      '-U',
+      'carebox',
+      '-d',
+      'carebox',
+      '-qAtc',
+      'select pg_terminate_backend(pid) from pg_stat_activity where query = $$select pg_sleep(120)$$',
+    ]);
   });
 
   it('Redis clients above 80 % of maxclients raise RedisClientsHigh', async () => {
@@ -616,8 +761,22 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
     const now = Number(/connected_clients:(\d+)/.exec(info)?.[1] ?? 0);
     const n = Math.max(1, threshold + 2 - now);
     // A container of this test on the stack's network holds n idle TCP connections to Redis for 90 s.
-    const id = sh(['docker', 'run', '-d', '--name', `${project}-redis-clients`, '--network', `${project}_internal`, '--memory', '64m', '--entrypoint', 'python3', SINK_TAG, '-c',
-      `import socket,time\ns=[socket.create_connection(('redis',6379)) for _ in range(${n})]\ntime.sleep(90)`]).trim();
+    const id = sh([
+      'docker',
+      'run',
+      '-d',
+      '--name',
+      `${project}-redis-clients`,
+      '--network',
+      `${project}_internal`,
+      '--memory',
+      '64m',
+      '--entrypoint',
+      'python3',
+      SINK_TAG,
+      '-c',
+      `import socket,time\ns=[socket.create_connection(('redis',6379)) for _ in range(${n})]\ntime.sleep(90)`,
+    ]).trim();
     sinks.push(id);
     try {
       await waitForAlert('RedisClientsHigh');
@@ -628,7 +787,9 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
 
   it('a re-run of install with another recipient takes effect: Alertmanager restarts with its new configuration', async () => {
     // --alerts stack: the e2e helper's CAREBOX_ALERTS=off would otherwise turn them off.
-    const r = await carebox(['install', '--yes', '--json', '--dir', root, '--alerts', 'stack', '--alert-email', 'second@hospital.test'], { env: { CAREBOX_TEST_ALERT_FOR_SCALE: FOR_SCALE } });
+    const r = await carebox(['install', '--yes', '--json', '--dir', root, '--alerts', 'stack', '--alert-email', 'second@hospital.test'], {
+      env: { CAREBOX_TEST_ALERT_FOR_SCALE: FOR_SCALE },
+    });
     expect(r.code, r.stderr.slice(-2000)).to.equal(0);
     expect(JSON.parse(readFileSync(join(root, 'carebox.json'), 'utf8')).alerts.email).to.deep.equal(['second@hospital.test']);
     const t = await carebox(['alerts', 'test', '--json', '--dir', root, '--timeout', '120']);
@@ -645,7 +806,15 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
   it('Redis on a full disk refuses writes (MISCONF): RedisRefusesWrites fires and the API answers 503 STORE_REFUSES_WRITES', async () => {
     const password = readFileSync(join(root, 'secrets/redis-password'), 'utf8').trim();
     // 1 MB values until the 8 MiB volume is full and the append-only file cannot be written (bounded).
-    const out = await execOut('redis', ['sh', '-c', 'i=0; while [ $i -lt 40 ]; do head -c 1000000 /dev/urandom | redis-cli -x set fill:$i 2>&1 | grep -q MISCONF && break; i=$((i+1)); done; redis-cli info persistence | grep aof_last_write_status'], [`REDISCLI_AUTH=${password}`]);
+    const out = await execOut(
+      'redis',
+      [
+        'sh',
+        '-c',
+        'i=0; while [ $i -lt 40 ]; do head -c 1000000 /dev/urandom | redis-cli -x set fill:$i 2>&1 | grep -q MISCONF && break; i=$((i+1)); done; redis-cli info persistence | grep aof_last_write_status',
+      ],
+      [`REDISCLI_AUTH=${password}`],
+    );
     expect(out).to.contain('aof_last_write_status:err');
     await waitForAlert('RedisRefusesWrites');
     // A write the API needs Redis for (a sign-in counts attempts there) is refused with the 503 the

@@ -31,7 +31,14 @@ function resign(dir: string, keyFile: string, edit: (m: any) => void): void {
 /** psql in the db container over TCP (SCRAM, as the app connects) as `user` with `password`; exit code and output. */
 async function psqlAs(docker: Docker, project: string, user: string, password: string, text: string): Promise<{ code: number; out: string }> {
   const [db] = await containersOf(docker, project, 'db');
-  const exec = await docker.getContainer(db!.Id).exec({ Cmd: ['psql', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-U', user, '-d', 'carebox', '-c', text], Env: [`PGPASSWORD=${password}`], AttachStdout: true, AttachStderr: true });
+  const exec = await docker
+    .getContainer(db!.Id)
+    .exec({
+      Cmd: ['psql', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-U', user, '-d', 'carebox', '-c', text],
+      Env: [`PGPASSWORD=${password}`],
+      AttachStdout: true,
+      AttachStderr: true,
+    });
   const stream = await exec.start({});
   const chunks: Buffer[] = [];
   await new Promise<void>((res, rej) => {
@@ -40,7 +47,12 @@ async function psqlAs(docker: Docker, project: string, user: string, password: s
     stream.on('error', rej);
   });
   const info = await exec.inspect();
-  return { code: info.ExitCode ?? -1, out: demuxDockerLogs(Buffer.concat(chunks)).frames.map((f) => f.text).join('') };
+  return {
+    code: info.ExitCode ?? -1,
+    out: demuxDockerLogs(Buffer.concat(chunks))
+      .frames.map((f) => f.text)
+      .join(''),
+  };
 }
 
 describe('e2e: backup and restore on the real engine', function () {
@@ -75,8 +87,18 @@ describe('e2e: backup and restore on the real engine', function () {
     expect(bm.tables['public.knex_migrations']).to.be.greaterThan(0);
     expect(bm.postgres.major).to.equal('15');
     expect(bm.images.server).to.match(/^carebox\/server:/);
-    expect(bm.dump.sha256).to.equal(createHash('sha256').update(readFileSync(join(backupDir, 'db.dump'))).digest('hex'));
-    for (const f of bm.files) expect(createHash('sha256').update(readFileSync(join(backupDir, f.path))).digest('hex'), f.path).to.equal(f.sha256);
+    expect(bm.dump.sha256).to.equal(
+      createHash('sha256')
+        .update(readFileSync(join(backupDir, 'db.dump')))
+        .digest('hex'),
+    );
+    for (const f of bm.files)
+      expect(
+        createHash('sha256')
+          .update(readFileSync(join(backupDir, f.path)))
+          .digest('hex'),
+        f.path,
+      ).to.equal(f.sha256);
     expect(bm.files.map((f: any) => f.path)).to.include.members(['files/compose.yml', 'files/.env', 'files/carebox.json', 'files/nginx/nginx.conf']);
     expect(readFileSync(join(backupDir, 'db.dump')).subarray(0, 5).toString()).to.equal('PGDMP');
     counts = bm.tables;
@@ -84,7 +106,9 @@ describe('e2e: backup and restore on the real engine', function () {
     // Signed with the install's key, which stays in the install root and never goes into a backup.
     expect(statSync(join(backupDir, 'backup.json.sig')).mode & 0o777).to.equal(0o600);
     expect(statSync(join(s!.root, 'backup.key')).mode & 0o777).to.equal(0o600);
-    expect(readText(join(backupDir, 'backup.json.sig'))).to.equal(signManifest(readFileSync(join(backupDir, 'backup.json')), Buffer.from(readText(join(s!.root, 'backup.key')).trim())));
+    expect(readText(join(backupDir, 'backup.json.sig'))).to.equal(
+      signManifest(readFileSync(join(backupDir, 'backup.json')), Buffer.from(readText(join(s!.root, 'backup.key')).trim())),
+    );
     expect(bm.files.map((f: any) => f.path)).to.not.include('files/backup.key');
     // The install id: created by install, recorded by the backup.
     const installId = JSON.parse(readText(join(s!.root, 'carebox.json'))).installId;
@@ -96,13 +120,17 @@ describe('e2e: backup and restore on the real engine', function () {
     const env = readText(join(s!.root, '.env'));
     const appPassword = /^POSTGRES_APP_PASSWORD=(.*)$/m.exec(env)![1]!;
     expect(/^POSTGRES_OWNER_PASSWORD=.{43}$/m.test(env)).to.equal(true);
-    const sessions = await sql(docker, s!.project, "SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = 'carebox' AND application_name LIKE 'carebox-%'");
+    const sessions = await sql(
+      docker,
+      s!.project,
+      "SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = 'carebox' AND application_name LIKE 'carebox-%'",
+    );
     expect(sessions.split('\n').filter(Boolean)).to.deep.equal(['carebox_app']);
     expect((await psqlAs(docker, s!.project, 'carebox_app', appPassword, 'SELECT count(*) FROM audit_events')).code).to.equal(0);
     expect((await psqlAs(docker, s!.project, 'carebox_app', 'wrong-password', 'SELECT 1')).code, 'a wrong password is refused').to.not.equal(0);
     const before = await sql(docker, s!.project, 'SELECT count(*) FROM audit_events');
     for (const attack of [
-      "BEGIN; SET LOCAL session_replication_role = replica; DELETE FROM audit_events; COMMIT;",
+      'BEGIN; SET LOCAL session_replication_role = replica; DELETE FROM audit_events; COMMIT;',
       "UPDATE audit_events SET actor_username = 'x'",
       'DELETE FROM audit_events',
       'TRUNCATE audit_events',
@@ -138,7 +166,11 @@ describe('e2e: backup and restore on the real engine', function () {
 
   it('drop the data, restore: row counts and checksum match the backup, the app serves again, the audit trail loses nothing', async () => {
     // An audit event written after the backup: the append-only trail must keep it through the restore.
-    await sql(docker, s!.project, "INSERT INTO audit_events (actor_username, action, resource_type, outcome) VALUES ('e2e-after-backup', 'patient.read', 'patient', 'success')");
+    await sql(
+      docker,
+      s!.project,
+      "INSERT INTO audit_events (actor_username, action, resource_type, outcome) VALUES ('e2e-after-backup', 'patient.read', 'patient', 'success')",
+    );
     const maxIdBefore = Number(await sql(docker, s!.project, 'SELECT max(id) FROM audit_events'));
     await sql(docker, s!.project, 'TRUNCATE patients CASCADE');
     expect(await sql(docker, s!.project, 'SELECT count(*) FROM patients')).to.equal('0');
@@ -200,7 +232,9 @@ describe('e2e: backup and restore on the real engine', function () {
     const r = await cli(s!, ['restore', name, '--yes', '--json']);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.json.signed).to.equal(true);
-    expect(await sql(docker, s!.project, "SELECT details->>'fromOtherInstall' FROM audit_events WHERE action = 'system.restore' ORDER BY id DESC LIMIT 1")).to.equal('false');
+    expect(
+      await sql(docker, s!.project, "SELECT details->>'fromOtherInstall' FROM audit_events WHERE action = 'system.restore' ORDER BY id DESC LIMIT 1"),
+    ).to.equal('false');
     rmSync(copy, { recursive: true, force: true });
   });
 
@@ -208,12 +242,12 @@ describe('e2e: backup and restore on the real engine', function () {
   async function unchanged(): Promise<() => Promise<void>> {
     const patients = await patientsChecksum(docker, s!.project);
     const audit = await sql(docker, s!.project, "SELECT count(*)::text || '/' || max(id)::text FROM audit_events");
-    const dbs = await sql(docker, s!.project, 'SELECT string_agg(datname, \',\' ORDER BY datname) FROM pg_database');
+    const dbs = await sql(docker, s!.project, "SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database");
     const [backend] = await containersOf(docker, s!.project, 'backend');
     return async () => {
       expect(await patientsChecksum(docker, s!.project)).to.equal(patients);
       expect(await sql(docker, s!.project, "SELECT count(*)::text || '/' || max(id)::text FROM audit_events")).to.equal(audit);
-      expect(await sql(docker, s!.project, 'SELECT string_agg(datname, \',\' ORDER BY datname) FROM pg_database')).to.equal(dbs);
+      expect(await sql(docker, s!.project, "SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database")).to.equal(dbs);
       expect((await containersOf(docker, s!.project, 'backend'))[0]?.Id, 'the app was never stopped').to.equal(backend?.Id);
       // Readiness probes PostgreSQL and Redis with short timeouts: on a loaded CI host one probe may
       // time out, so allow a few (bounded) before calling the app unready.
@@ -223,7 +257,10 @@ describe('e2e: backup and restore on the real engine', function () {
         ready = (await get(`${s!.url}/ready`)).status;
       }
       expect(ready).to.equal(200);
-      expect(readdirSync(join(s!.root, 'backups')).filter((n) => n.startsWith('.restore-')), 'no staged dump left').to.deep.equal([]);
+      expect(
+        readdirSync(join(s!.root, 'backups')).filter((n) => n.startsWith('.restore-')),
+        'no staged dump left',
+      ).to.deep.equal([]);
     };
   }
 
@@ -281,7 +318,9 @@ describe('e2e: backup and restore on the real engine', function () {
     const dump = readFileSync(join(copy, 'db.dump'));
     writeFileSync(join(copy, 'db.dump'), dump.subarray(0, Math.floor(dump.length / 2)));
     resign(copy, join(s!.root, 'backup.key'), (bm) => {
-      bm.dump.sha256 = createHash('sha256').update(readFileSync(join(copy, 'db.dump'))).digest('hex');
+      bm.dump.sha256 = createHash('sha256')
+        .update(readFileSync(join(copy, 'db.dump')))
+        .digest('hex');
       bm.dump.bytes = readFileSync(join(copy, 'db.dump')).length;
     });
     const r = await cli(s!, ['restore', copy, '--from-path', '--yes', '--json']);
@@ -316,8 +355,16 @@ describe('e2e: backup and restore on the real engine', function () {
     const recordId = '7e57c0de-1717-4717-8717-171717171717';
     await fetch(`${s!.url}/api/v1/patients/${recordId}`).then((r) => r.text());
     // A unique violation: PostgreSQL's DETAIL names the key's value, its STATEMENT the row.
-    await sql(docker, s!.project, "INSERT INTO patients (mrn, given_name, family_name, birth_date, sex) VALUES ('DUPMRN-4711', 'Dupgiven', 'Dupfamily', '1970-01-01', 'unknown')");
-    const dup = await sql(docker, s!.project, "INSERT INTO patients (mrn, given_name, family_name, birth_date, sex) VALUES ('DUPMRN-4711', 'Dupgiven', 'Dupfamily', '1970-01-01', 'unknown')").catch((e: Error) => e);
+    await sql(
+      docker,
+      s!.project,
+      "INSERT INTO patients (mrn, given_name, family_name, birth_date, sex) VALUES ('DUPMRN-4711', 'Dupgiven', 'Dupfamily', '1970-01-01', 'unknown')",
+    );
+    const dup = await sql(
+      docker,
+      s!.project,
+      "INSERT INTO patients (mrn, given_name, family_name, birth_date, sex) VALUES ('DUPMRN-4711', 'Dupgiven', 'Dupfamily', '1970-01-01', 'unknown')",
+    ).catch((e: Error) => e);
     expect(dup).to.be.instanceOf(Error);
     const out = join(s!.base, 'support.tar.gz');
     const r = await cli(s!, ['support-bundle', '--output', out, '--lines', '200', '--json']);
@@ -335,11 +382,23 @@ describe('e2e: backup and restore on the real engine', function () {
     await tar.x({ file: out, cwd: dir });
     const files: string[] = [];
     const walk = (d: string) => {
-      for (const e of readdirSync(d, { withFileTypes: true })) (e.isDirectory() ? walk(join(d, e.name)) : files.push(join(d, e.name)));
+      for (const e of readdirSync(d, { withFileTypes: true })) e.isDirectory() ? walk(join(d, e.name)) : files.push(join(d, e.name));
     };
     walk(dir);
     const rel = files.map((f) => f.slice(dir.length + 1));
-    expect(rel).to.include.members(['carebox-support/versions.json', 'carebox-support/carebox.json', 'carebox-support/preflight.json', 'carebox-support/containers.json', 'carebox-support/config/compose.yml', 'carebox-support/config/env.redacted', 'carebox-support/config/nginx/nginx.conf', 'carebox-support/logs/backend-1.log', 'carebox-support/logs/db-1.log', 'carebox-support/logs/nginx-1.log', 'carebox-support/operations.log']);
+    expect(rel).to.include.members([
+      'carebox-support/versions.json',
+      'carebox-support/carebox.json',
+      'carebox-support/preflight.json',
+      'carebox-support/containers.json',
+      'carebox-support/config/compose.yml',
+      'carebox-support/config/env.redacted',
+      'carebox-support/config/nginx/nginx.conf',
+      'carebox-support/logs/backend-1.log',
+      'carebox-support/logs/db-1.log',
+      'carebox-support/logs/nginx-1.log',
+      'carebox-support/operations.log',
+    ]);
     const all = files.map((f) => readFileSync(f, 'utf8')).join('\n');
     // No secret value from .env, anywhere (the equivalent of untar + grep for each).
     const env = readText(join(s!.root, '.env'));

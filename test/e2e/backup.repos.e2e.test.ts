@@ -67,32 +67,72 @@ describe('e2e: off-host copies to a REST server and S3-compatible storage, and r
   before(async () => {
     docker = await requireE2ePrereqs();
     for (const image of [REST_IMAGE, S3_IMAGE]) {
-      await docker.getImage(image).inspect().catch(() => {
-        throw new Error(`${image} is missing: run \`bash test/images/build-repo-standins.sh\` (test/setup/prepare-host.sh does)`);
-      });
+      await docker
+        .getImage(image)
+        .inspect()
+        .catch(() => {
+          throw new Error(`${image} is missing: run \`bash test/images/build-repo-standins.sh\` (test/setup/prepare-host.sh does)`);
+        });
     }
     // rest-server's htpasswd file (bcrypt), made with apache2-utils from its own image.
     mkdirSync(join(tmp, 'rest-data'), { mode: 0o700 });
-    execFileSync('docker', ['run', '--rm', '--network', 'none', '-v', `${join(tmp, 'rest-data')}:/data`, '--entrypoint', 'htpasswd', REST_IMAGE, '-B', '-b', '-c', '/data/.htpasswd', 'carebox', REST_PASSWORD], { stdio: 'ignore' });
+    execFileSync(
+      'docker',
+      [
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        '-v',
+        `${join(tmp, 'rest-data')}:/data`,
+        '--entrypoint',
+        'htpasswd',
+        REST_IMAGE,
+        '-B',
+        '-b',
+        '-c',
+        '/data/.htpasswd',
+        'carebox',
+        REST_PASSWORD,
+      ],
+      { stdio: 'ignore' },
+    );
     restPort = await freePort();
     s3Port = await freePort();
     for (const [image, port, inner, binds] of [
       [REST_IMAGE, restPort, '8000/tcp', [`${join(tmp, 'rest-data')}:/data`]],
       [S3_IMAGE, s3Port, '5000/tcp', []],
     ] as const) {
-      const c = await docker.createContainer({ Image: image, Labels: LABEL, ExposedPorts: { [inner]: {} }, HostConfig: { Binds: [...binds], PortBindings: { [inner]: [{ HostIp: '127.0.0.1', HostPort: String(port) }] } } });
+      const c = await docker.createContainer({
+        Image: image,
+        Labels: LABEL,
+        ExposedPorts: { [inner]: {} },
+        HostConfig: { Binds: [...binds], PortBindings: { [inner]: [{ HostIp: '127.0.0.1', HostPort: String(port) }] } },
+      });
       containers.push(c.id);
       await c.start();
     }
     s = await installTestStack('repos', 'default', ['--alerts', 'off']);
     await seedPatients(docker, s.project, 31);
     // Both servers answer HTTP (rest-server 401 without a user, moto 200 on its bucket list).
-    for (const port of [restPort, s3Port]) await until(`the server on ${port}`, 30_000, async () => (await fetch(`http://127.0.0.1:${port}/`).then((r) => r.status, () => 0)) > 0 ? true : null);
+    for (const port of [restPort, s3Port])
+      await until(`the server on ${port}`, 30_000, async () =>
+        (await fetch(`http://127.0.0.1:${port}/`).then(
+          (r) => r.status,
+          () => 0,
+        )) > 0
+          ? true
+          : null,
+      );
   });
 
   after(async () => {
     await teardownTestStack(s);
-    for (const id of containers) await docker.getContainer(id).remove({ force: true, v: true }).catch(() => undefined);
+    for (const id of containers)
+      await docker
+        .getContainer(id)
+        .remove({ force: true, v: true })
+        .catch(() => undefined);
     rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -131,7 +171,16 @@ describe('e2e: off-host copies to a REST server and S3-compatible storage, and r
     expect(a.json.created).to.equal(true);
     expect(a.json.url).to.equal(`rest:http://127.0.0.1:${restPort}/carebox/`);
     expect(a.stderr).to.match(/warning: the password in the URL was visible/);
-    const b = await cli(s!, ['backup', 'offsite', 'add', 's3', `s3:http://127.0.0.1:${s3Port}/carebox-e2e/site-a`, '--credentials-file', join(tmp, 's3.env'), '--json']);
+    const b = await cli(s!, [
+      'backup',
+      'offsite',
+      'add',
+      's3',
+      `s3:http://127.0.0.1:${s3Port}/carebox-e2e/site-a`,
+      '--credentials-file',
+      join(tmp, 's3.env'),
+      '--json',
+    ]);
     expect(b.code, b.stderr).to.equal(0);
     expect(b.json.created).to.equal(true);
     const m = JSON.parse(readText(join(s!.root, 'carebox.json')));
@@ -140,7 +189,10 @@ describe('e2e: off-host copies to a REST server and S3-compatible storage, and r
       ['s3', `s3:http://127.0.0.1:${s3Port}/carebox-e2e/site-a`, join(s!.root, 'secrets/restic-s3.credentials')],
     ]);
     for (const name of ['rest', 's3']) expect(statSync(join(s!.root, `secrets/restic-${name}.credentials`)).mode & 0o777, name).to.equal(0o600);
-    expect(JSON.parse(readText(join(s!.root, 'secrets/restic-rest.credentials')))).to.deep.equal({ RESTIC_REST_USERNAME: 'carebox', RESTIC_REST_PASSWORD: REST_PASSWORD });
+    expect(JSON.parse(readText(join(s!.root, 'secrets/restic-rest.credentials')))).to.deep.equal({
+      RESTIC_REST_USERNAME: 'carebox',
+      RESTIC_REST_PASSWORD: REST_PASSWORD,
+    });
     noSecrets(readText(join(s!.root, 'carebox.json')), 'carebox.json');
     const log = readText(join(s!.root, 'operations.log'));
     expect(log).to.contain('rest:http://carebox:***@127.0.0.1');
@@ -151,7 +203,10 @@ describe('e2e: off-host copies to a REST server and S3-compatible storage, and r
   it('copies a verified backup to both; restic check passes on each', async () => {
     const r = await cli(s!, ['scheduler', 'run', '--once', '--json'], { timeoutMs: 600_000 });
     expect(r.code, r.stderr.slice(-3000)).to.equal(0);
-    expect(r.json.offsite.map((o: any) => [o.name, o.ok, o.snapshots])).to.deep.equal([['rest', true, 1], ['s3', true, 1]]);
+    expect(r.json.offsite.map((o: any) => [o.name, o.ok, o.snapshots])).to.deep.equal([
+      ['rest', true, 1],
+      ['s3', true, 1],
+    ]);
     noSecrets(r.stdout + r.stderr, 'scheduler run');
     const m = JSON.parse(readText(join(s!.root, 'carebox.json')));
     tables = JSON.parse(readText(join(s!.root, 'backups', m.backups.last, 'backup.json'))).tables;
@@ -167,7 +222,7 @@ describe('e2e: off-host copies to a REST server and S3-compatible storage, and r
   for (const kind of ['rest', 's3'] as const) {
     it(`restore --from-restic from the ${kind === 'rest' ? 'REST server' : 'S3 server'} replaces changed data; the row counts match the backup`, async () => {
       // The data changes after the backup: rows removed and others added.
-      await sql(docker, s!.project, "DELETE FROM patients WHERE id IN (SELECT id FROM patients LIMIT 10);");
+      await sql(docker, s!.project, 'DELETE FROM patients WHERE id IN (SELECT id FROM patients LIMIT 10);');
       await seedPatients(docker, s!.project, 4, `NEW${kind}`);
       expect((await sql(docker, s!.project, 'SELECT count(*) FROM patients;')).trim()).to.equal('25');
       const pw = secretFile('restic-password', readFileSync(join(s!.root, 'secrets/restic-password'), 'utf8'));

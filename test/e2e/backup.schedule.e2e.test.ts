@@ -50,7 +50,26 @@ describe('e2e: scheduled backups, restic off-host copies, restore drill, restore
     docker = await requireE2ePrereqs();
     // The SFTP server: its own network, the test's key authorised for root, published on loopback only.
     // ssh-keygen from the restic stand-in (it has OpenSSH's client), so the host needs no ssh package.
-    execFileSync('docker', ['run', '--rm', '--network', 'none', '-v', `${tmp}:/k`, '--entrypoint', 'ssh-keygen', 'carebox-standin/restic:0.14', '-q', '-t', 'ed25519', '-N', '', '-f', '/k/id', '-C', 'carebox-e2e']);
+    execFileSync('docker', [
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '-v',
+      `${tmp}:/k`,
+      '--entrypoint',
+      'ssh-keygen',
+      'carebox-standin/restic:0.14',
+      '-q',
+      '-t',
+      'ed25519',
+      '-N',
+      '',
+      '-f',
+      '/k/id',
+      '-C',
+      'carebox-e2e',
+    ]);
     chmodSync(join(tmp, 'id'), 0o600);
     mkdirSync(join(tmp, 'authorized'), { mode: 0o700 });
     copyFileSync(join(tmp, 'id.pub'), join(tmp, 'authorized', 'authorized_keys'));
@@ -61,7 +80,11 @@ describe('e2e: scheduled backups, restic off-host copies, restore drill, restore
       Image: SFTP_IMAGE,
       Labels: { 'com.carebox.test': 'backup-schedule' },
       ExposedPorts: { '22/tcp': {} },
-      HostConfig: { NetworkMode: net, Binds: [`${join(tmp, 'authorized')}:/root/.ssh:ro`], PortBindings: { '22/tcp': [{ HostIp: '127.0.0.1', HostPort: String(sftpPort) }] } },
+      HostConfig: {
+        NetworkMode: net,
+        Binds: [`${join(tmp, 'authorized')}:/root/.ssh:ro`],
+        PortBindings: { '22/tcp': [{ HostIp: '127.0.0.1', HostPort: String(sftpPort) }] },
+      },
     });
     sftpId = c.id;
     await c.start();
@@ -72,8 +95,15 @@ describe('e2e: scheduled backups, restic off-host copies, restore drill, restore
   after(async () => {
     await teardownTestStack(s);
     await teardownTestStack(s2);
-    if (sftpId) await docker.getContainer(sftpId).remove({ force: true, v: true }).catch(() => undefined);
-    await docker.getNetwork(net).remove().catch(() => undefined);
+    if (sftpId)
+      await docker
+        .getContainer(sftpId)
+        .remove({ force: true, v: true })
+        .catch(() => undefined);
+    await docker
+      .getNetwork(net)
+      .remove()
+      .catch(() => undefined);
     rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -94,7 +124,10 @@ describe('e2e: scheduled backups, restic off-host copies, restore drill, restore
   });
 
   it('refuses a backup that would not fit before it starts, and publishes the refusal for alerts', async () => {
-    const list = () => readdirSync(join(s!.root, 'backups')).filter((n) => !n.startsWith('config-')).sort();
+    const list = () =>
+      readdirSync(join(s!.root, 'backups'))
+        .filter((n) => !n.startsWith('config-'))
+        .sort();
     const before = list();
     // The real disk, with a reserve no disk has (CAREBOX_BACKUP_RESERVE_BYTES, the admin's override).
     const r = await cli(s!, ['backup', '--json'], { env: { CAREBOX_BACKUP_RESERVE_BYTES: String(2 ** 50) } });
@@ -185,9 +218,31 @@ describe('e2e: scheduled backups, restic off-host copies, restore drill, restore
     await sql(docker, s2!.project, 'DELETE FROM patients WHERE id IN (SELECT id FROM patients LIMIT 20);');
     await seedPatients(docker, s2!.project, 3, 'AFTER');
     expect((await sql(docker, s2!.project, 'SELECT count(*) FROM patients;')).trim()).to.equal('40');
-    const noKey = await cli(s2!, ['restore', '--from-restic', `sftp://root@127.0.0.1:${sftpPort}/srv/restic`, '--password-file', join(tmp, 'restic-password'), '--yes', '--json']);
+    const noKey = await cli(s2!, [
+      'restore',
+      '--from-restic',
+      `sftp://root@127.0.0.1:${sftpPort}/srv/restic`,
+      '--password-file',
+      join(tmp, 'restic-password'),
+      '--yes',
+      '--json',
+    ]);
     expect(noKey.code, 'an SFTP repository without --ssh-key is a usage error').to.equal(2);
-    const r = await cli(s2!, ['restore', '--from-restic', `sftp://root@127.0.0.1:${sftpPort}/srv/restic`, '--ssh-key', join(tmp, 'id'), '--password-file', join(tmp, 'restic-password'), '--yes', '--json'], { timeoutMs: 900_000 });
+    const r = await cli(
+      s2!,
+      [
+        'restore',
+        '--from-restic',
+        `sftp://root@127.0.0.1:${sftpPort}/srv/restic`,
+        '--ssh-key',
+        join(tmp, 'id'),
+        '--password-file',
+        join(tmp, 'restic-password'),
+        '--yes',
+        '--json',
+      ],
+      { timeoutMs: 900_000 },
+    );
     expect(r.code, r.stderr.slice(-3000)).to.equal(0);
     expect(r.json.signed).to.equal(true);
     expect((await sql(docker, s2!.project, 'SELECT count(*) FROM patients;')).trim()).to.equal('57');

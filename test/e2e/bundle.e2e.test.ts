@@ -52,7 +52,11 @@ describe('e2e: offline bundle → install --bundle on the real engine', function
   after(async () => {
     await teardownTestStack(source);
     if (target && existsSync(target)) await carebox(['uninstall', '--dir', target, '--purge', '--yes']);
-    for (const ref of Object.values(aliases)) await docker.getImage(ref).remove({ noprune: true }).catch(() => undefined);
+    for (const ref of Object.values(aliases))
+      await docker
+        .getImage(ref)
+        .remove({ noprune: true })
+        .catch(() => undefined);
     await rm(base, { recursive: true, force: true });
   });
 
@@ -68,7 +72,12 @@ describe('e2e: offline bundle → install --bundle on the real engine', function
     if (m.plan.sizing.monitoring) for (const role of MONITORING_IMAGES) expect(r.json.images[role], role).to.equal(aliases[role]);
     const entries: string[] = [];
     await tar.t({ file: bundle, onReadEntry: (e) => entries.push(e.path) });
-    expect(entries).to.include.members(['carebox-bundle.json', 'images.tar', 'templates/compose-templates/carebox.compose.yml', 'templates/nginx/nginx.conf.eta']);
+    expect(entries).to.include.members([
+      'carebox-bundle.json',
+      'images.tar',
+      'templates/compose-templates/carebox.compose.yml',
+      'templates/nginx/nginx.conf.eta',
+    ]);
   });
 
   it('with the image tags gone, install --bundle on a fresh root loads them and serves', async () => {
@@ -79,14 +88,28 @@ describe('e2e: offline bundle → install --bundle on the real engine', function
     }
     target = join(base, 'target');
     const port = await freePort();
-    const r = await carebox(['install', '--yes', '--json', '--dir', target, '--tier', 'default', '--http-port', String(port), '--bind', '127.0.0.1', '--bundle', bundle]);
+    const r = await carebox([
+      'install',
+      '--yes',
+      '--json',
+      '--dir',
+      target,
+      '--tier',
+      'default',
+      '--http-port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--bundle',
+      bundle,
+    ]);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stderr).to.match(/loaded from bundle/);
     for (const role of ['postgres', 'redis', 'nginx', 'server', 'restic']) expect(await imageExists(docker, aliases[role]!), role).to.equal(true);
     const m = JSON.parse(readText(join(target, 'carebox.json')));
     expect(m.images.server).to.equal(aliases.server);
     expect(m.images.postgres).to.equal(aliases.postgres);
-    expect(m.images.restic, 'the install records the bundle\'s restic').to.equal(aliases.restic);
+    expect(m.images.restic, "the install records the bundle's restic").to.equal(aliases.restic);
     expect((await get(`http://127.0.0.1:${port}/ready`)).status).to.equal(200);
   });
 
@@ -99,7 +122,19 @@ describe('e2e: offline bundle → install --bundle on the real engine', function
   it('a corrupt bundle is refused before anything changes', async () => {
     const bad = join(base, 'bad.tar');
     await writeFile(bad, 'not a tar file');
-    const r = await carebox(['install', '--yes', '--json', '--dir', join(base, 'nothing'), '--bundle', bad, '--bind', '127.0.0.1', '--http-port', String(await freePort())]);
+    const r = await carebox([
+      'install',
+      '--yes',
+      '--json',
+      '--dir',
+      join(base, 'nothing'),
+      '--bundle',
+      bad,
+      '--bind',
+      '127.0.0.1',
+      '--http-port',
+      String(await freePort()),
+    ]);
     expect(r.code).to.not.equal(0);
     expect(r.json.error.message).to.match(/bundle/);
   });

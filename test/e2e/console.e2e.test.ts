@@ -30,7 +30,10 @@ describe('e2e: console data layer on the real engine', function () {
     port = await freePort();
     const r = await carebox(['install', '--yes', '--json', '--dir', root, '--http-port', String(port), '--bind', '127.0.0.1', '--images', STANDINS]);
     expect(r.code, r.stderr).to.equal(0);
-    feed = new DashboardFeed(dockerDashboardSource(docker, () => requireManifest(root)), { intervalMs: 1000 });
+    feed = new DashboardFeed(
+      dockerDashboardSource(docker, () => requireManifest(root)),
+      { intervalMs: 1000 },
+    );
   });
 
   after(async () => {

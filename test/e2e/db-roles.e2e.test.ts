@@ -24,7 +24,8 @@ describe('e2e: database roles and install id across install re-runs', function (
   let base = '';
   let project = '';
   let token = '';
-  const install = () => carebox(['install', '--yes', '--json', '--tier', 'default', '--dir', root, '--http-port', String(port), '--bind', '127.0.0.1', '--images', STANDINS]);
+  const install = () =>
+    carebox(['install', '--yes', '--json', '--tier', 'default', '--dir', root, '--http-port', String(port), '--bind', '127.0.0.1', '--images', STANDINS]);
   let port = 0;
 
   const api = async (method: string, path: string, body?: unknown, auth = true) => {
@@ -37,7 +38,12 @@ describe('e2e: database roles and install id across install re-runs', function (
     const text = await r.text();
     return { status: r.status, body: text ? JSON.parse(text) : null };
   };
-  const tableOwners = () => sql(docker, project, "SELECT string_agg(DISTINCT pg_get_userbyid(relowner), ',') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND relkind IN ('r', 'S')");
+  const tableOwners = () =>
+    sql(
+      docker,
+      project,
+      "SELECT string_agg(DISTINCT pg_get_userbyid(relowner), ',') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND relkind IN ('r', 'S')",
+    );
 
   before(async () => {
     docker = await requireE2ePrereqs();
@@ -62,7 +68,9 @@ describe('e2e: database roles and install id across install re-runs', function (
     const login = await api('POST', '/auth/login', { username: r.json.admin.username, password: r.json.admin.oneTimePassword }, false);
     expect(login.status).to.equal(200);
     token = login.body.token;
-    expect((await api('POST', '/auth/change-password', { currentPassword: r.json.admin.oneTimePassword, newPassword: 'ward-7-night-shift-2026' })).status).to.equal(204);
+    expect(
+      (await api('POST', '/auth/change-password', { currentPassword: r.json.admin.oneTimePassword, newPassword: 'ward-7-night-shift-2026' })).status,
+    ).to.equal(204);
     const created = await api('POST', '/patients', { mrn: 'ROLES-1', givenName: 'Ada', familyName: 'Lovelace', birthDate: '1950-12-10', sex: 'female' });
     expect(created.status, JSON.stringify(created.body)).to.equal(201);
     expect(JSON.parse(readText(join(root, 'carebox.json'))).installId).to.match(/^[0-9a-f-]{36}$/);
@@ -100,7 +108,9 @@ describe('e2e: database roles and install id across install re-runs', function (
 
     const r = await install();
     expect(r.code, r.stderr).to.equal(0);
-    expect(readText(envPath)).to.match(/^POSTGRES_OWNER_PASSWORD=.{43}$/m).and.to.match(/^POSTGRES_APP_PASSWORD=.{43}$/m);
+    expect(readText(envPath))
+      .to.match(/^POSTGRES_OWNER_PASSWORD=.{43}$/m)
+      .and.to.match(/^POSTGRES_APP_PASSWORD=.{43}$/m);
     expect(await tableOwners()).to.equal('carebox_owner');
     expect(await patientsChecksum(docker, project)).to.equal(patients);
     const [count, maxId] = audit.split('/');
@@ -111,7 +121,15 @@ describe('e2e: database roles and install id across install re-runs', function (
     expect(login.status).to.equal(200);
     token = login.body.token;
     expect((await api('GET', '/patients?q=ROLES-1')).status).to.equal(200);
-    expect((await api('POST', '/patients', { mrn: 'ROLES-2', givenName: 'Grace', familyName: 'Hopper', birthDate: '1946-12-09', sex: 'female' })).status).to.equal(201);
-    expect(await sql(docker, project, "SELECT string_agg(DISTINCT usename, ',') FROM pg_stat_activity WHERE datname = 'carebox' AND application_name IN ('carebox-web', 'carebox-worker')")).to.equal('carebox_app');
+    expect(
+      (await api('POST', '/patients', { mrn: 'ROLES-2', givenName: 'Grace', familyName: 'Hopper', birthDate: '1946-12-09', sex: 'female' })).status,
+    ).to.equal(201);
+    expect(
+      await sql(
+        docker,
+        project,
+        "SELECT string_agg(DISTINCT usename, ',') FROM pg_stat_activity WHERE datname = 'carebox' AND application_name IN ('carebox-web', 'carebox-worker')",
+      ),
+    ).to.equal('carebox_app');
   });
 });

@@ -49,13 +49,20 @@ export function runCommand(
 }
 
 /** Run the built `carebox` CLI (no TTY: stdin is /dev/null), parse stdout as JSON when it is. */
-export function carebox(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; onStderr?: (soFar: string, child: ChildProcess) => void } = {}): Promise<CliRun> {
+export function carebox(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; onStderr?: (soFar: string, child: ChildProcess) => void } = {},
+): Promise<CliRun> {
   // Installs made by e2e files run without Prometheus and Alertmanager (CAREBOX_ALERTS=off, the
   // `--alerts` default) unless a file asks otherwise: six more containers per stack would slow every
   // file, and alerts have their own e2e file (alerts.e2e.test.ts). Set CAREBOX_ALERTS to override.
   // Scheduled backups stay on (the default), at a time 12 h from now (CAREBOX_BACKUP_AT, the
   // `--backup-at` default), so no scheduled run competes with a test for the stack's lock.
-  return runCommand([process.execPath, CLI, ...args], { env: { CAREBOX_ALERTS: 'off', CAREBOX_BACKUP_AT: FAR_BACKUP_AT, ...process.env, ...opts.env }, timeoutMs: opts.timeoutMs, onStderr: opts.onStderr });
+  return runCommand([process.execPath, CLI, ...args], {
+    env: { CAREBOX_ALERTS: 'off', CAREBOX_BACKUP_AT: FAR_BACKUP_AT, ...process.env, ...opts.env },
+    timeoutMs: opts.timeoutMs,
+    onStderr: opts.onStderr,
+  });
 }
 
 /** The daily backup time of every e2e install (one per test process, so re-runs keep it). */

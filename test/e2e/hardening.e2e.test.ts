@@ -30,7 +30,15 @@ function failedSignIn(port: number, localAddress: string, forwardedFor: string):
   const body = JSON.stringify({ username: `probe-${Math.random().toString(36).slice(2)}`, password: 'not-the-password-1' });
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port, localAddress, method: 'POST', path: '/api/v1/auth/login', timeout: 15_000, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-forwarded-for': forwardedFor } },
+      {
+        host: '127.0.0.1',
+        port,
+        localAddress,
+        method: 'POST',
+        path: '/api/v1/auth/login',
+        timeout: 15_000,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-forwarded-for': forwardedFor },
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve({ status: res.statusCode ?? 0, requestId: String(res.headers['x-request-id'] ?? '') }));
@@ -60,7 +68,18 @@ describe('e2e: least privilege and trusted proxies (issue 10, items 7 and 8)', f
   const auditAddress = async (requestId: string): Promise<string | null> => {
     expect(requestId).to.match(/^[0-9a-f]{32}$/);
     for (let i = 0; i < 20; i++) {
-      const r = await execIn(docker, await dbId(), ['psql', '-X', '-q', '-At', '-U', 'carebox', '-d', 'carebox', '-c', `SELECT coalesce(client_ip, '-') FROM audit_events WHERE request_id = '${requestId}'`]);
+      const r = await execIn(docker, await dbId(), [
+        'psql',
+        '-X',
+        '-q',
+        '-At',
+        '-U',
+        'carebox',
+        '-d',
+        'carebox',
+        '-c',
+        `SELECT coalesce(client_ip, '-') FROM audit_events WHERE request_id = '${requestId}'`,
+      ]);
       const ip = r.stdout.trim();
       if (ip) return ip === '-' ? null : ip;
       await new Promise((res) => setTimeout(res, 250)); // the audit batcher writes within milliseconds
@@ -73,7 +92,21 @@ describe('e2e: least privilege and trusted proxies (issue 10, items 7 and 8)', f
     tmp = await mkdtemp(join(tmpdir(), 'carebox-e2e-hardening-'));
     root = join(tmp, 'root');
     port = await freePort();
-    const r = await carebox(['install', '--yes', '--json', '--dir', root, '--http-port', String(port), '--bind', '127.0.0.1', '--images', STANDINS, '--tier', 'default']);
+    const r = await carebox([
+      'install',
+      '--yes',
+      '--json',
+      '--dir',
+      root,
+      '--http-port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--images',
+      STANDINS,
+      '--tier',
+      'default',
+    ]);
     expect(r.code, r.stderr).to.equal(0);
     project = r.json.project;
   });
@@ -109,7 +142,10 @@ describe('e2e: least privilege and trusted proxies (issue 10, items 7 and 8)', f
       expect(field('NoNewPrivs'), `${c.service} NoNewPrivs`).to.equal('1');
       // The root filesystem refuses writes; the tmpfs takes them.
       const write = await execIn(docker, c.id, ['sh', '-c', 'touch /usr/carebox-write-test 2>&1; echo rc=$?; touch /tmp/carebox-write-test && echo tmp-ok']);
-      expect(write.stdout, c.service).to.match(/Read-only file system/).and.to.match(/rc=1/).and.to.include('tmp-ok');
+      expect(write.stdout, c.service)
+        .to.match(/Read-only file system/)
+        .and.to.match(/rc=1/)
+        .and.to.include('tmp-ok');
     }
   });
 
@@ -128,7 +164,9 @@ describe('e2e: least privilege and trusted proxies (issue 10, items 7 and 8)', f
     const nginx = (await containers()).find((c) => c.service === 'nginx')!;
     const info = await docker.getContainer(nginx.id).inspect();
     expect(info.Config.User).to.equal('101:101');
-    const published = Object.entries(info.NetworkSettings.Ports).filter(([, b]) => b && b.length > 0).map(([k]) => k);
+    const published = Object.entries(info.NetworkSettings.Ports)
+      .filter(([, b]) => b && b.length > 0)
+      .map(([k]) => k);
     expect(published).to.deep.equal(['8080/tcp']);
     expect(info.NetworkSettings.Ports['8080/tcp']![0]!.HostPort).to.equal(String(port));
     const ps = await execIn(docker, nginx.id, ['ps', '-o', 'uid=,args=', '-e']);
@@ -155,8 +193,12 @@ describe('e2e: least privilege and trusted proxies (issue 10, items 7 and 8)', f
     // Redis: the password works, nothing else does; the healthcheck user may only PING.
     const redis = (await containers()).find((c) => c.service === 'redis')!;
     expect((await execIn(docker, redis.id, ['redis-cli', '-h', '127.0.0.1', 'ping'])).stdout).to.match(/NOAUTH/);
-    expect((await execIn(docker, redis.id, ['redis-cli', '-h', '127.0.0.1', '--user', 'healthcheck', '-a', 'x', '--no-auth-warning', 'get', 'k'])).stdout).to.match(/NOPERM/);
-    expect((await execIn(docker, redis.id, ['redis-cli', '-h', '127.0.0.1', 'ping'], { env: [`REDISCLI_AUTH=${env.REDIS_PASSWORD}`] })).stdout.trim()).to.equal('PONG');
+    expect(
+      (await execIn(docker, redis.id, ['redis-cli', '-h', '127.0.0.1', '--user', 'healthcheck', '-a', 'x', '--no-auth-warning', 'get', 'k'])).stdout,
+    ).to.match(/NOPERM/);
+    expect((await execIn(docker, redis.id, ['redis-cli', '-h', '127.0.0.1', 'ping'], { env: [`REDISCLI_AUTH=${env.REDIS_PASSWORD}`] })).stdout.trim()).to.equal(
+      'PONG',
+    );
     // The secrets directory is the installing user's alone.
     expect(readFileSync(join(root, 'secrets/postgres-password'), 'utf8')).to.equal(env.POSTGRES_PASSWORD);
     expect(statSync(join(root, 'secrets')).mode & 0o777).to.equal(0o700);
@@ -178,7 +220,10 @@ describe('e2e: least privilege and trusted proxies (issue 10, items 7 and 8)', f
     );
     proxy = spawn('nginx', ['-p', prefix, '-e', join(prefix, 'logs/error.log'), '-c', join(prefix, 'nginx.conf'), '-g', 'daemon off;'], { stdio: 'ignore' });
     for (let i = 0; i < 40; i++) {
-      const up = await failedSignIn(proxyPort, '127.0.0.1', '198.51.100.1').then(() => true, () => false);
+      const up = await failedSignIn(proxyPort, '127.0.0.1', '198.51.100.1').then(
+        () => true,
+        () => false,
+      );
       if (up) break;
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -207,12 +252,23 @@ describe('e2e: least privilege and trusted proxies (issue 10, items 7 and 8)', f
     // forges X-Forwarded-For: its own address is recorded.
     const out = await exec(
       [
-        'docker', 'run', '--rm', '--network', `${project}_internal`, '--entrypoint', 'sh', JSON.parse(readText(STANDINS)).nginx, '-c',
+        'docker',
+        'run',
+        '--rm',
+        '--network',
+        `${project}_internal`,
+        '--entrypoint',
+        'sh',
+        JSON.parse(readText(STANDINS)).nginx,
+        '-c',
         `hostname -i; curl -s -o /dev/null -D - -X POST -H 'content-type: application/json' -H 'X-Forwarded-For: 203.0.113.66' --data '{"username":"probe-direct","password":"not-the-password-1"}' http://nginx:8080/api/v1/auth/login | tr -d '\\r' | sed -n 's/^[Xx]-[Rr]equest-[Ii]d: //p'`,
       ],
       { timeoutMs: 120_000 },
     );
-    const [ownIp, requestId] = out.stdout.trim().split('\n').map((l) => l.trim());
+    const [ownIp, requestId] = out.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.trim());
     expect(ownIp).to.match(/^\d+\.\d+\.\d+\.\d+$/);
     expect(await auditAddress(requestId!)).to.equal(ownIp);
 

@@ -65,7 +65,8 @@ describe('e2e: install, status, re-run, uninstall on the real engine', function 
     expect(ready.body.checks.redis).to.equal('ok');
 
     expect(statSync(join(root, '.env')).mode & 0o777).to.equal(0o600);
-    for (const f of ['compose.yml', 'nginx/nginx.conf', 'postgres/postgresql.conf', 'redis/redis.conf', 'carebox.json']) expect(existsSync(join(root, f)), f).to.equal(true);
+    for (const f of ['compose.yml', 'nginx/nginx.conf', 'postgres/postgresql.conf', 'redis/redis.conf', 'carebox.json'])
+      expect(existsSync(join(root, f)), f).to.equal(true);
     const manifest = JSON.parse(readText(join(root, 'carebox.json')));
     expect(manifest.plan.tier).to.equal(r.json.tier);
     expect(manifest.history).to.have.length(1);
@@ -97,7 +98,10 @@ describe('e2e: install, status, re-run, uninstall on the real engine', function 
     // No --images: a re-run keeps the images the install recorded (an air-gapped host cannot pull the defaults).
     const r = await carebox(['install', '--yes', '--json', '--dir', root]);
     expect(r.code, r.stderr).to.equal(0);
-    expect(r.json.files.every((f: any) => f.status === 'unchanged'), JSON.stringify(r.json.files)).to.equal(true);
+    expect(
+      r.json.files.every((f: any) => f.status === 'unchanged'),
+      JSON.stringify(r.json.files),
+    ).to.equal(true);
     expect(r.json.manifestWritten).to.equal(false);
     const after = await projectResources(docker, project!);
     const ids = (xs: { Id: string; Created: number }[]) => xs.map((c) => `${c.Id}@${c.Created}`).sort();
@@ -128,7 +132,19 @@ describe('e2e: install, status, re-run, uninstall on the real engine', function 
     const certs = makeTestCerts();
     try {
       const httpsPort = await freePort();
-      const r = await carebox(['install', '--yes', '--json', '--dir', root, '--tls-cert', certs.cert, '--tls-key', certs.key, '--https-port', String(httpsPort)]);
+      const r = await carebox([
+        'install',
+        '--yes',
+        '--json',
+        '--dir',
+        root,
+        '--tls-cert',
+        certs.cert,
+        '--tls-key',
+        certs.key,
+        '--https-port',
+        String(httpsPort),
+      ]);
       expect(r.code, r.stderr).to.equal(0);
       expect(r.json.url).to.equal(`https://127.0.0.1:${httpsPort}/`);
       const tlsReady = await httpsGet(`https://127.0.0.1:${httpsPort}/ready`, readFileSync(certs.cert));
@@ -144,7 +160,10 @@ describe('e2e: install, status, re-run, uninstall on the real engine', function 
       // A bare re-run keeps TLS and changes nothing.
       const again = await carebox(['install', '--yes', '--json', '--dir', root]);
       expect(again.code, again.stderr).to.equal(0);
-      expect(again.json.files.every((f: any) => f.status === 'unchanged'), JSON.stringify(again.json.files)).to.equal(true);
+      expect(
+        again.json.files.every((f: any) => f.status === 'unchanged'),
+        JSON.stringify(again.json.files),
+      ).to.equal(true);
       expect((await httpsGet(`https://127.0.0.1:${httpsPort}/ready`, readFileSync(certs.cert))).status).to.equal(200);
       // Half a pair is a usage error.
       const half = await carebox(['install', '--yes', '--json', '--dir', root, '--tls-cert', certs.cert]);
@@ -158,7 +177,10 @@ describe('e2e: install, status, re-run, uninstall on the real engine', function 
         // nginx's reload is graceful: old workers may finish a moment later, never new connections for long.
         let err: Error | null = null;
         for (let i = 0; i < 20 && !err; i++) {
-          err = await httpsGet(`https://127.0.0.1:${httpsPort}/ready`, readFileSync(certs.cert)).then(() => null, (e: Error) => e);
+          err = await httpsGet(`https://127.0.0.1:${httpsPort}/ready`, readFileSync(certs.cert)).then(
+            () => null,
+            (e: Error) => e,
+          );
           if (!err) await new Promise((r) => setTimeout(r, 250));
         }
         expect(err, 'the old certificate is no longer served').to.be.instanceOf(Error);

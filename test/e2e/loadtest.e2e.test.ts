@@ -23,7 +23,11 @@ describe('e2e: carebox loadtest on an installed stack', function () {
     docker = await requireE2ePrereqs();
     s = await installTestStack('loadtest', 'default');
     // A real patient the load test must never read or change.
-    const row = await sql(docker, s.project, "INSERT INTO patients (mrn, given_name, family_name, birth_date, sex) VALUES ('REAL-LT-1', 'Ada', 'Realperson', '1970-01-01', 'female') RETURNING id || '|' || updated_at::text");
+    const row = await sql(
+      docker,
+      s.project,
+      "INSERT INTO patients (mrn, given_name, family_name, birth_date, sex) VALUES ('REAL-LT-1', 'Ada', 'Realperson', '1970-01-01', 'female') RETURNING id || '|' || updated_at::text",
+    );
     const [id, updatedAt] = row.split('|');
     real = { id: id!, updatedAt: updatedAt! };
   });
@@ -33,7 +37,9 @@ describe('e2e: carebox loadtest on an installed stack', function () {
   });
 
   it('measures X*, converts it to active staff, proves it, records it, and leaves only real data behind', async () => {
-    const r = await cli(s!, ['loadtest', '--json', '--duration', '3', '--max-rate', '40', '--proof-duration', '60', '--saturation-max', '25'], { timeoutMs: 600_000 });
+    const r = await cli(s!, ['loadtest', '--json', '--duration', '3', '--max-rate', '40', '--proof-duration', '60', '--saturation-max', '25'], {
+      timeoutMs: 600_000,
+    });
     expect(r.code, r.stderr.slice(-3000)).to.equal(0);
     const j = r.json;
     expect(j.ok).to.equal(true);
@@ -84,7 +90,12 @@ describe('e2e: carebox loadtest on an installed stack', function () {
     }
     expect(j.stoppedBecause).to.be.a('string').that.is.not.empty;
     expect(j.saturation).to.include.keys('connections', 'requestsPerSecond', 'p95Ms', 'stoppedBecause');
-    expect(j.levels.filter((l: any) => l.kind === 'saturation').map((l: any) => l.load).slice(0, 1)).to.deep.equal([10]);
+    expect(
+      j.levels
+        .filter((l: any) => l.kind === 'saturation')
+        .map((l: any) => l.load)
+        .slice(0, 1),
+    ).to.deep.equal([10]);
     expect(j.signIns.count).to.equal(200);
 
     // Synthetic data: its own tenant, created and removed.
@@ -100,12 +111,22 @@ describe('e2e: carebox loadtest on an installed stack', function () {
     expect(await sql(docker, s!.project, `SELECT count(*) FROM users WHERE username LIKE '${tenant}-%'`)).to.equal('0');
 
     // The real patient: unchanged, and never read (no audit event names it).
-    expect(await sql(docker, s!.project, `SELECT id || '|' || updated_at::text FROM patients WHERE mrn = 'REAL-LT-1'`)).to.equal(`${real.id}|${real.updatedAt}`);
+    expect(await sql(docker, s!.project, `SELECT id || '|' || updated_at::text FROM patients WHERE mrn = 'REAL-LT-1'`)).to.equal(
+      `${real.id}|${real.updatedAt}`,
+    );
     expect(await sql(docker, s!.project, `SELECT count(*) FROM audit_events WHERE patient_id = '${real.id}' OR resource_id = '${real.id}'`)).to.equal('0');
     // The load test's requests were audited (the trail is append-only and keeps them), all about synthetic records.
-    const audited = Number(await sql(docker, s!.project, `SELECT count(*) FROM audit_events WHERE actor_username LIKE '${tenant}-clerk-%' AND action = 'patient.read'`));
+    const audited = Number(
+      await sql(docker, s!.project, `SELECT count(*) FROM audit_events WHERE actor_username LIKE '${tenant}-clerk-%' AND action = 'patient.read'`),
+    );
     expect(audited).to.be.greaterThan(0);
-    expect(await sql(docker, s!.project, `SELECT count(*) FROM audit_events WHERE actor_username LIKE '${tenant}-clerk-%' AND patient_id IN (SELECT id FROM patients)`)).to.equal('0');
+    expect(
+      await sql(
+        docker,
+        s!.project,
+        `SELECT count(*) FROM audit_events WHERE actor_username LIKE '${tenant}-clerk-%' AND patient_id IN (SELECT id FROM patients)`,
+      ),
+    ).to.equal('0');
 
     // Recorded in carebox.json when proven, and shown by status and plan next to the estimate.
     const manifest = JSON.parse(readText(join(s!.root, 'carebox.json')));
@@ -149,7 +170,14 @@ describe('e2e: carebox loadtest on an installed stack', function () {
   });
 
   it('refuses bad flags with exit 2 before touching anything', async () => {
-    for (const args of [['--duration', '0'], ['--max-rate', 'lots'], ['--max-rate', '100000'], ['--proof-duration', '30'], ['--think-time', '0'], ['--profile', '/nonexistent/profile.json']]) {
+    for (const args of [
+      ['--duration', '0'],
+      ['--max-rate', 'lots'],
+      ['--max-rate', '100000'],
+      ['--proof-duration', '30'],
+      ['--think-time', '0'],
+      ['--profile', '/nonexistent/profile.json'],
+    ]) {
       const r = await cli(s!, ['loadtest', '--json', ...args]);
       expect(r.code, args.join(' ')).to.equal(2);
       expect(r.json.error.code).to.equal('USAGE');

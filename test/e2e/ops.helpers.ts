@@ -38,7 +38,22 @@ export async function installTestStack(name: string, tier: string, extra: string
   const base = await mkdtemp(join(tmpdir(), `carebox-${name}-`));
   const root = join(base, 'root');
   const port = await freePort();
-  const r = await carebox(['install', '--yes', '--json', '--dir', root, '--tier', tier, '--http-port', String(port), '--bind', '127.0.0.1', '--images', STANDINS, ...extra]);
+  const r = await carebox([
+    'install',
+    '--yes',
+    '--json',
+    '--dir',
+    root,
+    '--tier',
+    tier,
+    '--http-port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--images',
+    STANDINS,
+    ...extra,
+  ]);
   if (r.code !== 0) {
     // Nothing of a failed install may outlive the test (its containers would keep running).
     await teardownTestStack({ base, root } as TestStack);
@@ -71,7 +86,9 @@ export async function containersOf(docker: Docker, project: string, service: str
 export async function sql(docker: Docker, project: string, text: string): Promise<string> {
   const [db] = await containersOf(docker, project, 'db');
   if (!db) throw new Error('db is not running');
-  const exec = await docker.getContainer(db.Id).exec({ Cmd: ['psql', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-U', 'carebox', '-d', 'carebox', '-c', text], AttachStdout: true, AttachStderr: true });
+  const exec = await docker
+    .getContainer(db.Id)
+    .exec({ Cmd: ['psql', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-U', 'carebox', '-d', 'carebox', '-c', text], AttachStdout: true, AttachStderr: true });
   const stream = await exec.start({});
   const chunks: Buffer[] = [];
   await new Promise<void>((res, rej) => {
@@ -82,19 +99,30 @@ export async function sql(docker: Docker, project: string, text: string): Promis
   const info = await exec.inspect();
   const { demuxDockerLogs } = await import('../../installer/apply/container.logs.js');
   const frames = demuxDockerLogs(Buffer.concat(chunks)).frames;
-  const out = frames.filter((f) => f.stream === 'stdout').map((f) => f.text).join('');
+  const out = frames
+    .filter((f) => f.stream === 'stdout')
+    .map((f) => f.text)
+    .join('');
   if (info.ExitCode !== 0) throw new Error(`psql failed: ${frames.map((f) => f.text).join('')}`);
   return out.trim();
 }
 
 /** Insert `n` synthetic patients (only the columns every schema version has). */
 export async function seedPatients(docker: Docker, project: string, n: number, prefix = 'E2E'): Promise<void> {
-  await sql(docker, project, `INSERT INTO patients (mrn, given_name, family_name, birth_date, sex) SELECT '${prefix}-' || g, 'Given' || g, 'Family' || g, date '1970-01-01' + g, 'unknown' FROM generate_series(1, ${n}) g`);
+  await sql(
+    docker,
+    project,
+    `INSERT INTO patients (mrn, given_name, family_name, birth_date, sex) SELECT '${prefix}-' || g, 'Given' || g, 'Family' || g, date '1970-01-01' + g, 'unknown' FROM generate_series(1, ${n}) g`,
+  );
 }
 
 /** Content checksum of the patients table (md5 over its rows in a fixed order). */
 export async function patientsChecksum(docker: Docker, project: string): Promise<string> {
-  return sql(docker, project, "SELECT md5(coalesce(string_agg(mrn || '|' || given_name || '|' || family_name || '|' || birth_date::text, ',' ORDER BY mrn), '')) FROM patients");
+  return sql(
+    docker,
+    project,
+    "SELECT md5(coalesce(string_agg(mrn || '|' || given_name || '|' || family_name || '|' || birth_date::text, ',' ORDER BY mrn), '')) FROM patients",
+  );
 }
 
 /** What a bounded load run saw. */
@@ -120,7 +148,9 @@ export function startLoad(url: string, path: string, opts: { connections?: numbe
   const errors: Record<string, number> = {};
   let finish: (r: autocannon.Result) => void = () => undefined;
   const done = new Promise<autocannon.Result>((res) => (finish = res));
-  const inst = autocannon({ url: `${url}${path}`, connections: opts.connections ?? 6, duration: opts.maxSeconds ?? 240, timeout: 30 }, (_err, result) => finish(result));
+  const inst = autocannon({ url: `${url}${path}`, connections: opts.connections ?? 6, duration: opts.maxSeconds ?? 240, timeout: 30 }, (_err, result) =>
+    finish(result),
+  );
   inst.on('response', (_c: unknown, status: number) => {
     codes[status] = (codes[status] ?? 0) + 1;
   });
@@ -132,14 +162,23 @@ export function startLoad(url: string, path: string, opts: { connections?: numbe
     stop: async () => {
       inst.stop();
       const r = await done;
-      const failed = Object.entries(codes).filter(([c]) => Number(c) < 200 || Number(c) >= 400).reduce((s, [, n]) => s + n, 0) + Object.values(errors).reduce((s, n) => s + n, 0);
+      const failed =
+        Object.entries(codes)
+          .filter(([c]) => Number(c) < 200 || Number(c) >= 400)
+          .reduce((s, [, n]) => s + n, 0) + Object.values(errors).reduce((s, n) => s + n, 0);
       return { path, requests: Object.values(codes).reduce((s, n) => s + n, 0), codes, errors, failed, p99Ms: r.latency.p99, maxMs: r.latency.max };
     },
   };
 }
 
 /** One JSON call to the records API through the stack's nginx (loopback only). */
-export async function apiCall(url: string, method: string, path: string, token: string | null, body?: unknown): Promise<{ status: number; body: any; headers: Headers }> {
+export async function apiCall(
+  url: string,
+  method: string,
+  path: string,
+  token: string | null,
+  body?: unknown,
+): Promise<{ status: number; body: any; headers: Headers }> {
   if (!/^http:\/\/127\.0\.0\.1:/.test(url)) throw new Error('API calls target loopback only');
   const r = await fetch(`${url}/api/v1${path}`, {
     method,
@@ -166,7 +205,10 @@ export async function signInAdmin(s: TestStack): Promise<string> {
   const login = await apiCall(s.url, 'POST', '/auth/login', null, { username: s.admin.username, password: s.admin.oneTimePassword });
   if (login.status !== 200) throw new Error(`login: ${login.status} ${JSON.stringify(login.body)}`);
   const token = login.body.token as string;
-  const changed = await apiCall(s.url, 'POST', '/auth/change-password', token, { currentPassword: s.admin.oneTimePassword, newPassword: 'ward-7-upgrade-night-2026' });
+  const changed = await apiCall(s.url, 'POST', '/auth/change-password', token, {
+    currentPassword: s.admin.oneTimePassword,
+    newPassword: 'ward-7-upgrade-night-2026',
+  });
   if (changed.status !== 204) throw new Error(`change-password: ${changed.status} ${JSON.stringify(changed.body)}`);
   return token;
 }
@@ -192,7 +234,11 @@ export interface ApiTrafficReport {
  * patient every `writeEveryMs` (the field case: one every 0.2 s), two readers read a known patient
  * and the first page of the list back to back (with a short pause). Bounded in time and count.
  */
-export function startApiTraffic(url: string, token: string, opts: { writeEveryMs?: number; maxSeconds?: number; tag?: string; readPatientId: string }): { stop: () => Promise<ApiTrafficReport> } {
+export function startApiTraffic(
+  url: string,
+  token: string,
+  opts: { writeEveryMs?: number; maxSeconds?: number; tag?: string; readPatientId: string },
+): { stop: () => Promise<ApiTrafficReport> } {
   const deadline = Date.now() + (opts.maxSeconds ?? 600) * 1000;
   const report: ApiTrafficReport = { created: [], writes: {}, refusedWithoutRetryAfter: 0, reads: {}, failedReads: 0, failedWrites: 0 };
   let stopped = false;
@@ -202,7 +248,13 @@ export function startApiTraffic(url: string, token: string, opts: { writeEveryMs
     for (let n = 0; !stopped && Date.now() < deadline && n < 20_000; n++) {
       const t = Date.now();
       try {
-        const r = await apiCall(url, 'POST', '/patients', token, { mrn: `TR-${tag}-${n}`, givenName: 'Traffic', familyName: `Writer${n}`, birthDate: '1980-01-01', sex: 'unknown' });
+        const r = await apiCall(url, 'POST', '/patients', token, {
+          mrn: `TR-${tag}-${n}`,
+          givenName: 'Traffic',
+          familyName: `Writer${n}`,
+          birthDate: '1980-01-01',
+          sex: 'unknown',
+        });
         bump(report.writes, String(r.status));
         if (r.status === 201) report.created.push(r.body.id);
         else if (r.status === 503 && r.headers.get('retry-after')) {
@@ -274,7 +326,11 @@ export interface WriteLoadReport extends LoadReport {
  * each creating patients one after the other (`POST /api/v1/patients`, a unique MRN each). A
  * failure is any status but 201, or a socket error. Loopback only.
  */
-export function startWriteLoad(url: string, token: string, opts: { connections?: number; maxSeconds?: number; prefix?: string } = {}): { stop: () => Promise<WriteLoadReport> } {
+export function startWriteLoad(
+  url: string,
+  token: string,
+  opts: { connections?: number; maxSeconds?: number; prefix?: string } = {},
+): { stop: () => Promise<WriteLoadReport> } {
   if (!/^http:\/\/127\.0\.0\.1:/.test(url)) throw new Error('load generation targets loopback only');
   const codes: Record<string, number> = {};
   const errors: Record<string, number> = {};
@@ -313,7 +369,16 @@ export function startWriteLoad(url: string, token: string, opts: { connections?:
       const requests = Object.values(codes).reduce((a, b) => a + b, 0);
       const failed = requests - (codes['201'] ?? 0) + Object.values(errors).reduce((a, b) => a + b, 0);
       const sorted = latencies.sort((a, b) => a - b);
-      return { path: 'POST /api/v1/patients', requests, codes, errors, failed, created, p99Ms: sorted[Math.floor(sorted.length * 0.99)] ?? 0, maxMs: sorted.at(-1) ?? 0 };
+      return {
+        path: 'POST /api/v1/patients',
+        requests,
+        codes,
+        errors,
+        failed,
+        created,
+        p99Ms: sorted[Math.floor(sorted.length * 0.99)] ?? 0,
+        maxMs: sorted.at(-1) ?? 0,
+      };
     },
   };
 }
@@ -321,7 +386,11 @@ export function startWriteLoad(url: string, token: string, opts: { connections?:
 /** The ids of `ids` that are not in the patients table (SQL through the db container). */
 export async function missingPatients(docker: Docker, project: string, ids: string[]): Promise<string[]> {
   if (ids.length === 0) return [];
-  const present = new Set((await sql(docker, project, `SELECT id FROM patients WHERE id IN (${ids.map((i) => `'${i.replace(/[^0-9a-f-]/g, '')}'`).join(',')})`)).split('\n').filter(Boolean));
+  const present = new Set(
+    (await sql(docker, project, `SELECT id FROM patients WHERE id IN (${ids.map((i) => `'${i.replace(/[^0-9a-f-]/g, '')}'`).join(',')})`))
+      .split('\n')
+      .filter(Boolean),
+  );
   return ids.filter((i) => !present.has(i));
 }
 
@@ -329,7 +398,8 @@ export async function missingPatients(docker: Docker, project: string, ids: stri
 export async function containerAddresses(docker: Docker, project: string, service: string): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const c of await containersOf(docker, project, service)) {
-    for (const net of Object.values(c.NetworkSettings?.Networks ?? {})) if (net.IPAddress) out.set(net.IPAddress, Number(c.Labels['com.docker.compose.container-number']));
+    for (const net of Object.values(c.NetworkSettings?.Networks ?? {}))
+      if (net.IPAddress) out.set(net.IPAddress, Number(c.Labels['com.docker.compose.container-number']));
   }
   return out;
 }

@@ -57,7 +57,23 @@ describe('e2e: default tier with --pgbouncer on, on the real engine', function (
   });
 
   it('installs the default tier with PgBouncer in front and serves /ready through nginx', async () => {
-    const r = await carebox(['install', '--yes', '--json', '--dir', root, '--http-port', String(port), '--bind', '127.0.0.1', '--images', STANDINS, '--tier', 'default', '--pgbouncer', 'on']);
+    const r = await carebox([
+      'install',
+      '--yes',
+      '--json',
+      '--dir',
+      root,
+      '--http-port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--images',
+      STANDINS,
+      '--tier',
+      'default',
+      '--pgbouncer',
+      'on',
+    ]);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.json.ok).to.equal(true);
     expect(r.json.tier).to.equal('default');
@@ -99,10 +115,14 @@ describe('e2e: default tier with --pgbouncer on, on the real engine', function (
       "SELECT coalesce(host(client_addr), 'local'), coalesce(application_name, ''), usename FROM pg_stat_activity " +
       "WHERE datname = 'carebox' AND backend_type = 'client backend' AND pid <> pg_backend_pid()";
     const out = await dockerExec(db!.id, ['psql', '-U', 'carebox', '-d', 'carebox', '-AtF', '|', '-c', sql]);
-    const sessions = out.trim().split('\n').filter(Boolean).map((l) => {
-      const [addr, app, user] = l.split('|');
-      return { addr: addr!, app: app!, user: user! };
-    });
+    const sessions = out
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const [addr, app, user] = l.split('|');
+        return { addr: addr!, app: app!, user: user! };
+      });
     // Healthcheck probes (pg_isready over loopback) may come and go; they are not the app.
     const remote = sessions.filter((s) => s.addr !== 'local' && s.addr !== '127.0.0.1');
     expect(remote.length, `pg_stat_activity: ${out}`).to.be.at.least(1);
@@ -110,16 +130,26 @@ describe('e2e: default tier with --pgbouncer on, on the real engine', function (
       expect(s.addr, `session ${JSON.stringify(s)} comes from PgBouncer (${pgb!.ip})`).to.equal(pgb!.ip);
       expect(s.user, 'the app logs in as the least-privilege application role').to.equal('carebox_app');
     }
-    expect(sessions.filter((s) => appIps.includes(s.addr)), 'sessions straight from the backend or worker').to.deep.equal([]);
+    expect(
+      sessions.filter((s) => appIps.includes(s.addr)),
+      'sessions straight from the backend or worker',
+    ).to.deep.equal([]);
   });
 
   it("PgBouncer's own client list shows the backend's connections (transaction pooling between them)", async () => {
     const [pgb] = await serviceContainers(docker, project, 'pgbouncer');
     const backendIps = (await serviceContainers(docker, project, 'backend')).map((c) => c.ip);
     const password = /^POSTGRES_APP_PASSWORD=(.*)$/m.exec(readText(join(root, '.env')))![1]!;
-    const out = await dockerExec(pgb!.id, ['psql', '-h', '127.0.0.1', '-p', '6432', '-U', 'carebox_app', '-d', 'pgbouncer', '-At', '-c', 'SHOW CLIENTS'], { PGPASSWORD: password });
-    expect(backendIps.some((ip) => out.includes(ip)), `SHOW CLIENTS:\n${out}`).to.equal(true);
-    const pools = await dockerExec(pgb!.id, ['psql', '-h', '127.0.0.1', '-p', '6432', '-U', 'carebox_app', '-d', 'pgbouncer', '-At', '-c', 'SHOW CONFIG'], { PGPASSWORD: password });
+    const out = await dockerExec(pgb!.id, ['psql', '-h', '127.0.0.1', '-p', '6432', '-U', 'carebox_app', '-d', 'pgbouncer', '-At', '-c', 'SHOW CLIENTS'], {
+      PGPASSWORD: password,
+    });
+    expect(
+      backendIps.some((ip) => out.includes(ip)),
+      `SHOW CLIENTS:\n${out}`,
+    ).to.equal(true);
+    const pools = await dockerExec(pgb!.id, ['psql', '-h', '127.0.0.1', '-p', '6432', '-U', 'carebox_app', '-d', 'pgbouncer', '-At', '-c', 'SHOW CONFIG'], {
+      PGPASSWORD: password,
+    });
     expect(pools).to.match(/pool_mode\|transaction/);
   });
 

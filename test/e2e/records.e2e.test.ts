@@ -48,7 +48,21 @@ describe('e2e: the records API through nginx on an installed stack', function ()
     root = join(await mkdtemp(join(tmpdir(), 'carebox-records-')), 'root');
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    const r = await carebox(['install', '--yes', '--json', '--tier', 'default', '--dir', root, '--http-port', String(port), '--bind', '127.0.0.1', '--images', STANDINS]);
+    const r = await carebox([
+      'install',
+      '--yes',
+      '--json',
+      '--tier',
+      'default',
+      '--dir',
+      root,
+      '--http-port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--images',
+      STANDINS,
+    ]);
     expect(r.code, r.stderr).to.equal(0);
     project = r.json.project;
     expect(r.json.admin.created).to.equal(true);
@@ -71,11 +85,30 @@ describe('e2e: the records API through nginx on an installed stack', function ()
   });
 
   it('clinician, patient, booking, 409 on the same slot, cached reads, audited reads', async () => {
-    const clinician = await api('POST', '/users', { username: 'dr.quinn', displayName: 'Dr Michaela Quinn', role: 'clinician', department: 'General Medicine', email: 'quinn@example.org' });
+    const clinician = await api('POST', '/users', {
+      username: 'dr.quinn',
+      displayName: 'Dr Michaela Quinn',
+      role: 'clinician',
+      department: 'General Medicine',
+      email: 'quinn@example.org',
+    });
     expect(clinician.status, JSON.stringify(clinician.body)).to.equal(201);
-    const patient = await api('POST', '/patients', { mrn: 'e2e-0001', givenName: 'Katherine', familyName: 'Johnson', birthDate: '1918-08-26', sex: 'female', phone: '+1 555 0100' });
+    const patient = await api('POST', '/patients', {
+      mrn: 'e2e-0001',
+      givenName: 'Katherine',
+      familyName: 'Johnson',
+      birthDate: '1918-08-26',
+      sex: 'female',
+      phone: '+1 555 0100',
+    });
     expect(patient.status, JSON.stringify(patient.body)).to.equal(201);
-    const slot = { patientId: patient.body.id, clinicianId: clinician.body.user.id, startsAt: '2031-03-03T09:00:00Z', endsAt: '2031-03-03T09:30:00Z', department: 'General Medicine' };
+    const slot = {
+      patientId: patient.body.id,
+      clinicianId: clinician.body.user.id,
+      startsAt: '2031-03-03T09:00:00Z',
+      endsAt: '2031-03-03T09:30:00Z',
+      department: 'General Medicine',
+    };
     expect((await api('POST', '/appointments', slot)).status).to.equal(201);
     const again = await api('POST', '/appointments', slot);
     expect(again.status).to.equal(409);
@@ -115,7 +148,9 @@ describe('e2e: the records API through nginx on an installed stack', function ()
     // --patients 0 creates no clinician accounts; the summary is for people, clinicians included.
     const zero = await carebox(['demo-data', '--dir', root, '--patients', '0', '--tenant', 'empty']);
     expect(zero.code, zero.stderr).to.equal(0);
-    expect(zero.stdout).to.match(/^Demo data set 'empty' \(MRNs EMPTY-…\):\n {2}patients {6}0 requested: 0 created, 0 already there\n {2}clinicians {4}0 created, 0 already there\n/);
+    expect(zero.stdout).to.match(
+      /^Demo data set 'empty' \(MRNs EMPTY-…\):\n {2}patients {6}0 requested: 0 created, 0 already there\n {2}clinicians {4}0 created, 0 already there\n/,
+    );
     expect(zero.stdout).to.not.match(/[{}"]/);
     const clinicians = await api('GET', '/clinicians');
     expect(JSON.stringify(clinicians.body)).to.not.include('empty-clinician');

@@ -29,10 +29,23 @@ import { carebox, freePort, get, readText, REPO, requireE2ePrereqs, runCommand, 
 
 const DOCKER_CLI_STANDIN = 'carebox-standin/docker-cli:1';
 /** Roles of the stand-ins a release bundles besides the server and CLI images (console/ops/release.ops.ts). */
-const BUNDLED_ROLES = ['postgres', 'redis', 'nginx', 'pgbouncer', 'prometheus', 'alertmanager', 'nodeExporter', 'postgresExporter', 'redisExporter', 'blackboxExporter', 'restic'] as const;
+const BUNDLED_ROLES = [
+  'postgres',
+  'redis',
+  'nginx',
+  'pgbouncer',
+  'prometheus',
+  'alertmanager',
+  'nodeExporter',
+  'postgresExporter',
+  'redisExporter',
+  'blackboxExporter',
+  'restic',
+] as const;
 
 /** Run a command; stdout/stderr collected, bounded in time (15 min: a release build saves and compresses every image). */
-const run = (argv: string[], opts: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliRun> => runCommand(argv, { timeoutMs: 900_000, ...opts });
+const run = (argv: string[], opts: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliRun> =>
+  runCommand(argv, { timeoutMs: 900_000, ...opts });
 
 /**
  * The sandbox: a new mount and network namespace; node and npm hidden; a clean environment with
@@ -83,9 +96,17 @@ describe('e2e: a release installs and upgrades with only Docker (no network, no 
   /** Remove the per-version tags of the releases and the aliases (they must come back from the bundles). */
   const untagVersions = async (which: readonly string[]) => {
     for (const v of which) {
-      for (const ref of [`carebox/cli:${v}`, `carebox/server:${v}`]) await docker.getImage(ref).remove({ noprune: true }).catch(() => undefined);
+      for (const ref of [`carebox/cli:${v}`, `carebox/server:${v}`])
+        await docker
+          .getImage(ref)
+          .remove({ noprune: true })
+          .catch(() => undefined);
     }
-    for (const ref of Object.values(aliases)) await docker.getImage(ref).remove({ noprune: true }).catch(() => undefined);
+    for (const ref of Object.values(aliases))
+      await docker
+        .getImage(ref)
+        .remove({ noprune: true })
+        .catch(() => undefined);
   };
 
   /** Engine events for images in [sinceS, untilS]. */
@@ -93,7 +114,10 @@ describe('e2e: a release installs and upgrades with only Docker (no network, no 
     const stream = (await docker.getEvents({ since: sinceS, until: untilS, filters: { type: ['image'] } })) as NodeJS.ReadableStream;
     let text = '';
     for await (const c of stream as AsyncIterable<Buffer>) text += c.toString();
-    return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    return text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
   };
 
   /** Image ids the stack's containers and the CLI run, with their creation times. */
@@ -128,7 +152,22 @@ describe('e2e: a release installs and upgrades with only Docker (no network, no 
     for (const v of versions) {
       const dir = join(base, `release-${v}`);
       const t0 = Date.now();
-      const r = await run([process.execPath, join(REPO, 'dist/scripts/release.js'), '--version', v, '--out', dir, '--images', imagesFile, '--docker-cli-image', DOCKER_CLI_STANDIN, '--json'], { cwd: REPO });
+      const r = await run(
+        [
+          process.execPath,
+          join(REPO, 'dist/scripts/release.js'),
+          '--version',
+          v,
+          '--out',
+          dir,
+          '--images',
+          imagesFile,
+          '--docker-cli-image',
+          DOCKER_CLI_STANDIN,
+          '--json',
+        ],
+        { cwd: REPO },
+      );
       expect(r.code, r.stderr).to.equal(0);
       releases.push({ dir, json: r.json, ms: Date.now() - t0 });
     }
@@ -181,7 +220,23 @@ describe('e2e: a release installs and upgrades with only Docker (no network, no 
     const t0 = Date.now();
     // --alerts off keeps CI time down (Prometheus and the exporters would start and be upgraded; alerts
     // have their own e2e file): their images are in the bundle all the same, and are checked below.
-    const r = await sandboxed(0, ['install', '--bundle', bundle, '--yes', '--json', '--dir', root, '--tier', 'default', '--http-port', String(port), '--bind', '127.0.0.1', '--alerts', 'off']);
+    const r = await sandboxed(0, [
+      'install',
+      '--bundle',
+      bundle,
+      '--yes',
+      '--json',
+      '--dir',
+      root,
+      '--tier',
+      'default',
+      '--http-port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--alerts',
+      'off',
+    ]);
     const t1 = Date.now();
     expect(r.stderr).to.contain('sandbox: no node, no npm, interfaces: lo ');
     expect(r.code, r.stderr.slice(-4000)).to.equal(0);

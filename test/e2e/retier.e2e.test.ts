@@ -72,7 +72,9 @@ describe('e2e: retier default → horizontal → default under load', function (
       await new Promise((r) => setTimeout(r, 1500));
       const h = await health.stop();
       const d = await ready.stop();
-      console.log(`      ${from} → ${to}: ${seconds.toFixed(1)} s; /health ${JSON.stringify(h)}; /ready ${JSON.stringify(d)}; PostgreSQL restart ${JSON.stringify(r.json?.applied?.postgresRestart)}`);
+      console.log(
+        `      ${from} → ${to}: ${seconds.toFixed(1)} s; /health ${JSON.stringify(h)}; /ready ${JSON.stringify(d)}; PostgreSQL restart ${JSON.stringify(r.json?.applied?.postgresRestart)}`,
+      );
       expect(r.code, r.stderr).to.equal(0);
       expect(h.requests).to.be.greaterThan(500);
       expect(h.failed, JSON.stringify(h)).to.equal(0);
@@ -97,7 +99,10 @@ describe('e2e: retier default → horizontal → default under load', function (
       const ids = (await docker.listContainers({ all: true, filters: { label: [`com.docker.compose.project=${s!.project}`] } })).map((c) => c.Id).sort();
       const again = await cli(s!, ['install', '--yes', '--json', '--images', s!.images]);
       expect(again.code, again.stderr).to.equal(0);
-      expect(again.json.files.every((f: any) => f.status === 'unchanged'), JSON.stringify(again.json.files)).to.equal(true);
+      expect(
+        again.json.files.every((f: any) => f.status === 'unchanged'),
+        JSON.stringify(again.json.files),
+      ).to.equal(true);
       expect(again.json.manifestWritten).to.equal(false);
       const after = (await docker.listContainers({ all: true, filters: { label: [`com.docker.compose.project=${s!.project}`] } })).map((c) => c.Id).sort();
       expect(after, 'install --yes recreated containers after the re-tier').to.deep.equal(ids);

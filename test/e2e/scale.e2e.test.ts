@@ -16,7 +16,19 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { CLI, get, readText, requireE2ePrereqs } from './e2e.helpers.js';
-import { adminToken, cli, containerAddresses, containersOf, installTestStack, sql, startLoad, startWriteLoad, teardownTestStack, upstreamOfRequests, type TestStack } from './ops.helpers.js';
+import {
+  adminToken,
+  cli,
+  containerAddresses,
+  containersOf,
+  installTestStack,
+  sql,
+  startLoad,
+  startWriteLoad,
+  teardownTestStack,
+  upstreamOfRequests,
+  type TestStack,
+} from './ops.helpers.js';
 
 describe('e2e: scale, logs and restart on the real engine', function () {
   this.timeout(900_000);
@@ -87,7 +99,7 @@ describe('e2e: scale, logs and restart on the real engine', function () {
     }
     const addresses = await containerAddresses(docker, s!.project, 'backend');
     const answered = await upstreamOfRequests(s!, ids);
-    expect(answered.size, 'every request is in nginx\'s log with its upstream').to.equal(120);
+    expect(answered.size, "every request is in nginx's log with its upstream").to.equal(120);
     const perReplica: Record<number, number> = {};
     for (const ip of answered.values()) {
       const replica = addresses.get(ip);
@@ -103,7 +115,10 @@ describe('e2e: scale, logs and restart on the real engine', function () {
     const ids = (await docker.listContainers({ all: true, filters: { label: [`com.docker.compose.project=${s!.project}`] } })).map((c) => c.Id).sort();
     const r = await cli(s!, ['install', '--yes', '--json', '--images', s!.images]);
     expect(r.code, r.stderr).to.equal(0);
-    expect(r.json.files.every((f: any) => f.status === 'unchanged'), JSON.stringify(r.json.files)).to.equal(true);
+    expect(
+      r.json.files.every((f: any) => f.status === 'unchanged'),
+      JSON.stringify(r.json.files),
+    ).to.equal(true);
     const after = (await docker.listContainers({ all: true, filters: { label: [`com.docker.compose.project=${s!.project}`] } })).map((c) => c.Id).sort();
     expect(after).to.deep.equal(ids);
   });

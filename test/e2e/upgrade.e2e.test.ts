@@ -31,7 +31,22 @@ import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { exec } from '../../installer/apply/exec.js';
 import { freePort, get, readText, requireE2ePrereqs, STANDINS } from './e2e.helpers.js';
-import { apiCall, cli, containersOf, installTestStack, missingPatients, patientsChecksum, seedPatients, signInAdmin, sql, startApiTraffic, startLoad, teardownTestStack, type ApiTrafficReport, type TestStack } from './ops.helpers.js';
+import {
+  apiCall,
+  cli,
+  containersOf,
+  installTestStack,
+  missingPatients,
+  patientsChecksum,
+  seedPatients,
+  signInAdmin,
+  sql,
+  startApiTraffic,
+  startLoad,
+  teardownTestStack,
+  type ApiTrafficReport,
+  type TestStack,
+} from './ops.helpers.js';
 
 /**
  * Wait until `carebox status` says healthy (at most 3 min): an upgrade's preflight needs a healthy
@@ -65,7 +80,13 @@ describe('e2e: upgrade with backup and rollback on the real engine', function ()
   let s: TestStack | null = null;
   let work = '';
   const id = randomBytes(4).toString('hex');
-  const tags = { broken: `carebox-e2e/server:broken-${id}`, contract: `carebox-e2e/server:contract-${id}`, good: `carebox-e2e/server:good-${id}`, pg16: `carebox-e2e/postgres:16-${id}`, pg16broken: `carebox-e2e/postgres:16-broken-${id}` };
+  const tags = {
+    broken: `carebox-e2e/server:broken-${id}`,
+    contract: `carebox-e2e/server:contract-${id}`,
+    good: `carebox-e2e/server:good-${id}`,
+    pg16: `carebox-e2e/postgres:16-${id}`,
+    pg16broken: `carebox-e2e/postgres:16-broken-${id}`,
+  };
   let server = '';
   let token = '';
   let known = '';
@@ -82,21 +103,39 @@ describe('e2e: upgrade with backup and rollback on the real engine', function ()
     // A contract step: a unique index on a table the running version writes.
     const contract = `\n// carebox e2e contract migration\nMIGRATIONS.push({ name: '29991231000001_contract_probe', migration: { up: async (knex) => { await knex.raw('create unique index contract_probe_mrn_lower on patients (lower(mrn))'); }, down: async (knex) => { await knex.raw('drop index if exists contract_probe_mrn_lower'); } } });\n`;
     const brokenEntrypoint = `ENTRYPOINT ["/bin/sh", "-c", "case \\"$*\\" in *main.js*|*worker.js*) echo 'carebox e2e: deliberately broken build' >&2; exit 1;; esac; exec \\"$@\\"", "carebox-entrypoint"]\n`;
-    await build(join(work), tags.broken, `FROM ${server}\nCOPY index.js /app/dist/server/src/db/migrations/index.js\n${brokenEntrypoint}`, { 'index.js': index + probe });
-    await build(join(work), tags.contract, `FROM ${server}\nCOPY index.js /app/dist/server/src/db/migrations/index.js\n${brokenEntrypoint}`, { 'index.js': index + contract });
+    await build(join(work), tags.broken, `FROM ${server}\nCOPY index.js /app/dist/server/src/db/migrations/index.js\n${brokenEntrypoint}`, {
+      'index.js': index + probe,
+    });
+    await build(join(work), tags.contract, `FROM ${server}\nCOPY index.js /app/dist/server/src/db/migrations/index.js\n${brokenEntrypoint}`, {
+      'index.js': index + contract,
+    });
     await build(work, tags.good, `FROM ${server}\nLABEL com.carebox.e2e=good-${id}\n`);
     const pg = JSON.parse(readText(STANDINS)).postgres;
-    await build(work, tags.pg16, `FROM ${pg}\nRUN mkdir -p /fake && printf '#!/bin/sh\\necho "postgres (PostgreSQL) 16.4"\\n' > /fake/postgres && chmod 755 /fake/postgres\nENV PATH=/fake:$PATH\n`);
+    await build(
+      work,
+      tags.pg16,
+      `FROM ${pg}\nRUN mkdir -p /fake && printf '#!/bin/sh\\necho "postgres (PostgreSQL) 16.4"\\n' > /fake/postgres && chmod 755 /fake/postgres\nENV PATH=/fake:$PATH\n`,
+    );
     await build(work, tags.pg16broken, `FROM ${tags.pg16}\nENTRYPOINT ["/bin/sh", "-c", "echo 'carebox e2e: deliberately broken postgres' >&2; exit 1"]\n`);
     token = await signInAdmin(s);
-    const p = await apiCall(s.url, 'POST', '/patients', token, { mrn: 'UP-KNOWN-1', givenName: 'Grace', familyName: 'Hopper', birthDate: '1906-12-09', sex: 'female' });
+    const p = await apiCall(s.url, 'POST', '/patients', token, {
+      mrn: 'UP-KNOWN-1',
+      givenName: 'Grace',
+      familyName: 'Hopper',
+      birthDate: '1906-12-09',
+      sex: 'female',
+    });
     expect(p.status, JSON.stringify(p.body)).to.equal(201);
     known = p.body.id;
   });
 
   after(async () => {
     await teardownTestStack(s);
-    for (const t of Object.values(tags)) await docker.getImage(t).remove({ force: true }).catch(() => undefined);
+    for (const t of Object.values(tags))
+      await docker
+        .getImage(t)
+        .remove({ force: true })
+        .catch(() => undefined);
     if (work) await rm(work, { recursive: true, force: true });
   });
 
@@ -115,7 +154,13 @@ describe('e2e: upgrade with backup and rollback on the real engine', function ()
     const on = await cli(s!, ['maintenance', 'on', '--message', 'Upgrade until 14:30; reading works', '--retry-after', '45', '--json']);
     expect(on.code, on.stderr).to.equal(0);
     expect(on.json.maintenance).to.include({ mode: 'writes', by: 'cli', retryAfterS: 45 });
-    const write = await apiCall(s!.url, 'POST', '/patients', token, { mrn: 'UP-M-1', givenName: 'A', familyName: 'B', birthDate: '1990-01-01', sex: 'unknown' });
+    const write = await apiCall(s!.url, 'POST', '/patients', token, {
+      mrn: 'UP-M-1',
+      givenName: 'A',
+      familyName: 'B',
+      birthDate: '1990-01-01',
+      sex: 'unknown',
+    });
     expect(write.status).to.equal(503);
     expect(write.headers.get('retry-after')).to.equal('45');
     expect(write.headers.get('content-type')).to.match(/application\/json/);
@@ -126,10 +171,14 @@ describe('e2e: upgrade with backup and rollback on the real engine', function ()
     // A re-run of install renders nginx.conf again and reloads; maintenance stays on.
     const rerun = await cli(s!, ['install', '--yes', '--json', '--images', s!.images]);
     expect(rerun.code, rerun.stderr.slice(-2000)).to.equal(0);
-    expect((await apiCall(s!.url, 'POST', '/patients', token, { mrn: 'UP-M-2', givenName: 'A', familyName: 'B', birthDate: '1990-01-01', sex: 'unknown' })).status).to.equal(503);
+    expect(
+      (await apiCall(s!.url, 'POST', '/patients', token, { mrn: 'UP-M-2', givenName: 'A', familyName: 'B', birthDate: '1990-01-01', sex: 'unknown' })).status,
+    ).to.equal(503);
     // And a restart of nginx (it reads the include again at start).
     expect((await cli(s!, ['restart', 'nginx', '--json'])).code).to.equal(0);
-    expect((await apiCall(s!.url, 'POST', '/patients', token, { mrn: 'UP-M-2', givenName: 'A', familyName: 'B', birthDate: '1990-01-01', sex: 'unknown' })).status).to.equal(503);
+    expect(
+      (await apiCall(s!.url, 'POST', '/patients', token, { mrn: 'UP-M-2', givenName: 'A', familyName: 'B', birthDate: '1990-01-01', sex: 'unknown' })).status,
+    ).to.equal(503);
     const full = await cli(s!, ['maintenance', 'on', '--full', '--json']);
     expect(full.code, full.stderr).to.equal(0);
     const read = await apiCall(s!.url, 'GET', `/patients/${known}`, token);
@@ -140,7 +189,13 @@ describe('e2e: upgrade with backup and rollback on the real engine', function ()
     const off = await cli(s!, ['maintenance', 'off', '--json']);
     expect(off.code, off.stderr).to.equal(0);
     expect(off.json.maintenance).to.equal(null);
-    const after = await apiCall(s!.url, 'POST', '/patients', token, { mrn: 'UP-M-3', givenName: 'A', familyName: 'B', birthDate: '1990-01-01', sex: 'unknown' });
+    const after = await apiCall(s!.url, 'POST', '/patients', token, {
+      mrn: 'UP-M-3',
+      givenName: 'A',
+      familyName: 'B',
+      birthDate: '1990-01-01',
+      sex: 'unknown',
+    });
     expect(after.status, JSON.stringify(after.body)).to.equal(201);
     expect((await cli(s!, ['status', '--json', '--no-usage'])).json.maintenance).to.equal(null);
   }
@@ -172,9 +227,17 @@ describe('e2e: upgrade with backup and rollback on the real engine', function ()
     expect(report.failedReads, JSON.stringify(report.reads)).to.equal(0);
     expectNoLostOrFailedWrite(report);
     // The expanded schema stays (the old version runs on it), nothing older changed.
-    expect(await sql(docker, s!.project, "SELECT confrelid::regclass::text FROM pg_constraint WHERE conrelid = 'upgrade_probe'::regclass AND contype = 'f'")).to.equal('patients');
+    expect(
+      await sql(docker, s!.project, "SELECT confrelid::regclass::text FROM pg_constraint WHERE conrelid = 'upgrade_probe'::regclass AND contype = 'f'"),
+    ).to.equal('patients');
     expect(Number(await sql(docker, s!.project, 'SELECT count(*) FROM knex_migrations'))).to.equal(migrations + 1);
-    expect(await sql(docker, s!.project, "SELECT md5(coalesce(string_agg(mrn || '|' || given_name || '|' || family_name || '|' || birth_date::text, ',' ORDER BY mrn), '')) FROM patients WHERE mrn NOT LIKE 'TR-%'")).to.equal(checksumBefore);
+    expect(
+      await sql(
+        docker,
+        s!.project,
+        "SELECT md5(coalesce(string_agg(mrn || '|' || given_name || '|' || family_name || '|' || birth_date::text, ',' ORDER BY mrn), '')) FROM patients WHERE mrn NOT LIKE 'TR-%'",
+      ),
+    ).to.equal(checksumBefore);
     expect((await get(`${s!.url}/ready`)).status).to.equal(200);
     for (const svc of ['backend', 'worker']) for (const c of await containersOf(docker, s!.project, svc)) expect(c.Image, svc).to.equal(server);
     const m = JSON.parse(readText(join(s!.root, 'carebox.json')));
@@ -222,15 +285,24 @@ describe('e2e: upgrade with backup and rollback on the real engine', function ()
     // nothing was acknowledged, and the client can retry. Those are counted, and must stay rare.
     expect(await missingPatients(docker, s!.project, report.created)).to.deep.equal([]);
     expect(report.refusedWithoutRetryAfter).to.equal(0);
-    expect(Object.keys(report.writes).filter((k) => k !== '201' && k !== '503' && k !== 'error'), JSON.stringify(report.writes)).to.deep.equal([]);
+    expect(
+      Object.keys(report.writes).filter((k) => k !== '201' && k !== '503' && k !== 'error'),
+      JSON.stringify(report.writes),
+    ).to.deep.equal([]);
     expect(report.writes.error ?? 0, JSON.stringify(report.writes)).to.be.at.most(3);
     // Reads are served except while the restore swaps the database (maintenance 503 then, with Retry-After).
-    expect(Object.keys(report.reads).filter((k) => k !== '200' && k !== '503' && k !== 'error'), JSON.stringify(report.reads)).to.deep.equal([]);
+    expect(
+      Object.keys(report.reads).filter((k) => k !== '200' && k !== '503' && k !== 'error'),
+      JSON.stringify(report.reads),
+    ).to.deep.equal([]);
     expect(report.reads.error ?? 0, JSON.stringify(report.reads)).to.be.at.most(6);
     expect(report.reads['200'] ?? 0).to.be.greaterThan(0);
     expect(await sql(docker, s!.project, "SELECT coalesce(to_regclass('public.contract_probe_mrn_lower')::text, 'none')")).to.equal('none');
     expect(existsSync(join(s!.root, 'nginx/maintenance.conf'))).to.equal(false);
-    expect((await apiCall(s!.url, 'POST', '/patients', token, { mrn: 'UP-C-after', givenName: 'A', familyName: 'B', birthDate: '1990-01-01', sex: 'unknown' })).status).to.equal(201);
+    expect(
+      (await apiCall(s!.url, 'POST', '/patients', token, { mrn: 'UP-C-after', givenName: 'A', familyName: 'B', birthDate: '1990-01-01', sex: 'unknown' }))
+        .status,
+    ).to.equal(201);
   });
 
   it('a PostgreSQL major change is refused with exit 3 and nothing changes', async () => {
@@ -326,7 +398,7 @@ describe('e2e: upgrade with backup and rollback on the real engine', function ()
     await waitHealthy(s!);
     const r = await cli(s!, ['upgrade', '--images', file, '--pg-major-dump-restore', '--json', '--timeout', '60']);
     expect(r.code, r.stderr).to.equal(1);
-    expect(r.json.error.message).to.match(/rolled back: PostgreSQL 15 serves the previous data again/) // the "16" image runs a 15 server;
+    expect(r.json.error.message).to.match(/rolled back: PostgreSQL 15 serves the previous data again/); // the "16" image runs a 15 server;
     const [db] = await containersOf(docker, s!.project, 'db');
     expect(db!.Image).to.equal(tags.pg16);
     expect(await sql(docker, s!.project, 'SELECT count(*) FROM patients')).to.equal(count);

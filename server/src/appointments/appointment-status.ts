@@ -2,7 +2,7 @@
  * The appointment life cycle: which status may follow which, and who may set it.
  *
  *   booked ──► checked-in ──► completed
- *     │  └───► no-show          
+ *     │  └───► no-show
  *     └──────► cancelled
  *
  * completed, cancelled and no-show are final. Clinicians set check-in, completion and no-show on

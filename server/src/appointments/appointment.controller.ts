@@ -86,7 +86,8 @@ export class AppointmentController {
       path: '/appointments/:id/status',
       operationId: 'setAppointmentStatus',
       summary: 'Set the status of an appointment',
-      description: 'booked → checked-in | cancelled | no-show; checked-in → completed | no-show. Clinicians: check-in, completed and no-show on their own appointments only.',
+      description:
+        'booked → checked-in | cancelled | no-show; checked-in → completed | no-show. Clinicians: check-in, completed and no-show on their own appointments only.',
       tag: 'appointments',
       access: { roles: EVERY_ROLE },
       params: appointmentIdParams,

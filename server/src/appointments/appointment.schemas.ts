@@ -13,12 +13,13 @@ export type AppointmentStatus = (typeof APPOINTMENT_STATUS_VALUES)[number];
 export const MAX_APPOINTMENT_MS = 12 * 3_600_000;
 
 /** An instant with an explicit offset, `2026-12-01T09:30:00Z` or `…+01:00`, between 2000 and 2100. */
-const instant = z.iso
-  .datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone, e.g. 2026-12-01T09:30:00Z' })
-  .refine((v) => {
+const instant = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone, e.g. 2026-12-01T09:30:00Z' }).refine(
+  (v) => {
     const t = Date.parse(v);
     return t >= Date.UTC(2000, 0, 1) && t < Date.UTC(2100, 0, 1);
-  }, { error: 'must be between 2000 and 2100' });
+  },
+  { error: 'must be between 2000 and 2100' },
+);
 
 const department = singleLineText(1, 100);
 const notes = z.string({ error: 'must be a string' }).max(2000, { error: 'must be at most 2000 characters' });

@@ -14,13 +14,7 @@ import type { PatientRepository } from '../patients/patient.repository.js';
 import type { UserRepository } from '../users/user.repository.js';
 import { canReschedule, canTransition, CLINICIAN_SETTABLE } from './appointment-status.js';
 import type { AppointmentRepository } from './appointment.repository.js';
-import type {
-  Appointment,
-  AppointmentStatus,
-  CreateAppointmentInput,
-  ListAppointmentsQuery,
-  RescheduleAppointmentInput,
-} from './appointment.schemas.js';
+import type { Appointment, AppointmentStatus, CreateAppointmentInput, ListAppointmentsQuery, RescheduleAppointmentInput } from './appointment.schemas.js';
 
 const APPOINTMENTS_CURSOR = [z.iso.datetime({ offset: true }), z.uuid()] as const;
 

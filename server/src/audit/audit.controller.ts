@@ -12,7 +12,10 @@ const instant = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-
 const listAuditQuery = z.object({
   patientId: z.uuid({ error: 'must be a UUID' }).optional().meta({ description: "Events about this patient's data." }),
   actorId: z.uuid({ error: 'must be a UUID' }).optional().meta({ description: 'Events by this user.' }),
-  action: z.string().regex(/^[a-z][a-z.-]{0,63}$/, { error: 'must be an action such as patient.read' }).optional(),
+  action: z
+    .string()
+    .regex(/^[a-z][a-z.-]{0,63}$/, { error: 'must be an action such as patient.read' })
+    .optional(),
   outcome: z.enum(AUDIT_OUTCOME_VALUES, { error: `must be one of ${AUDIT_OUTCOME_VALUES.join(', ')}` }).optional(),
   from: instant.optional().meta({ description: 'Events at or after this instant.' }),
   to: instant.optional().meta({ description: 'Events before this instant.' }),

@@ -18,7 +18,6 @@ export interface AuditFilter {
   beforeId?: string;
 }
 
-
 /**
  * PostgreSQL text cannot hold NUL, and a failed audit insert fails the request it records: strip
  * control characters and bound the length of anything that may come from a request.

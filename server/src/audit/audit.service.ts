@@ -59,7 +59,6 @@ export interface AuditedResult<T> {
   extra?: AuditEventInput[];
 }
 
-
 /** Maps the error of a failed attempt to the outcome recorded for it. */
 export function outcomeOf(err: unknown): AuditOutcome {
   if (err instanceof HttpError) {

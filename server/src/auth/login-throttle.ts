@@ -64,7 +64,10 @@ export function accountKey(username: string): string {
  * The per-account delay after `failures` failures in the window, ms:
  * min(maxDelayMs, stepMs × max(0, failures − delayAfter)). Source: express-slow-down's delay formula.
  */
-export function accountDelayMs(failures: number, config: Pick<LoginThrottleConfig, 'LOGIN_ACCOUNT_DELAY_AFTER' | 'LOGIN_ACCOUNT_DELAY_STEP_MS' | 'LOGIN_ACCOUNT_MAX_DELAY_MS'>): number {
+export function accountDelayMs(
+  failures: number,
+  config: Pick<LoginThrottleConfig, 'LOGIN_ACCOUNT_DELAY_AFTER' | 'LOGIN_ACCOUNT_DELAY_STEP_MS' | 'LOGIN_ACCOUNT_MAX_DELAY_MS'>,
+): number {
   return Math.min(config.LOGIN_ACCOUNT_MAX_DELAY_MS, config.LOGIN_ACCOUNT_DELAY_STEP_MS * Math.max(0, failures - config.LOGIN_ACCOUNT_DELAY_AFTER));
 }
 

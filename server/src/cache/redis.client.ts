@@ -62,10 +62,7 @@ export function createRedisClient(connection: RedisConnection, options: RedisCli
     state.lastError = err;
     if (!state.outageLogged) {
       state.outageLogged = true;
-      log.warn(
-        { err, maxClients: isMaxClientsError(err) },
-        'Redis connection failed; reconnecting with backoff (cache bypassed meanwhile)',
-      );
+      log.warn({ err, maxClients: isMaxClientsError(err) }, 'Redis connection failed; reconnecting with backoff (cache bypassed meanwhile)');
     } else {
       log.debug({ err }, 'Redis still unavailable');
     }

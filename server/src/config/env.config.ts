@@ -11,24 +11,14 @@
 import { z } from 'zod';
 
 /** Variables whose values must never be echoed back in an error message or a log line. */
-export const SECRET_VARIABLES: ReadonlySet<string> = new Set([
-  'DATABASE_PASSWORD',
-  'DATABASE_URL',
-  'REDIS_PASSWORD',
-  'REDIS_URL',
-  'SMTP_URL',
-]);
+export const SECRET_VARIABLES: ReadonlySet<string> = new Set(['DATABASE_PASSWORD', 'DATABASE_URL', 'REDIS_PASSWORD', 'REDIS_URL', 'SMTP_URL']);
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** An integer variable with inclusive bounds; `z.coerce.number()` because env values are strings. */
 function int(min: number, max: number) {
   const range = `must be an integer between ${min} and ${max}`;
-  return z.coerce
-    .number({ error: range })
-    .int({ error: range })
-    .min(min, { error: range })
-    .max(max, { error: range });
+  return z.coerce.number({ error: range }).int({ error: range }).min(min, { error: range }).max(max, { error: range });
 }
 
 const TCP_PORT = () => int(1, 65535);
@@ -61,9 +51,7 @@ const TRUST_PROXY_ENTRY = /^(loopback|linklocal|uniquelocal|[0-9a-fA-F:.]+(\/\d{
 /** Process and HTTP listener. */
 const serverSchema = z.object({
   /** Runtime mode: `production` | `development` | `test`. Default `production`. */
-  NODE_ENV: z
-    .enum(['production', 'development', 'test'], { error: 'must be production, development or test' })
-    .default('production'),
+  NODE_ENV: z.enum(['production', 'development', 'test'], { error: 'must be production, development or test' }).default('production'),
   /** TCP port the HTTP server listens on inside the container. Default 3000. */
   PORT: TCP_PORT().default(3000),
   /** Address the HTTP server binds. Default `0.0.0.0` (all interfaces of the container). */
@@ -275,10 +263,7 @@ const notificationSchema = z.object({
    * IANA time zone of the hospital (`Europe/Berlin`), used for reminder texts and the day
    * boundaries of the daily summary. Default `UTC`.
    */
-  HOSPITAL_TIMEZONE: z
-    .string()
-    .refine(isTimeZone, { error: 'must be an IANA time zone such as Europe/Berlin or UTC' })
-    .default('UTC'),
+  HOSPITAL_TIMEZONE: z.string().refine(isTimeZone, { error: 'must be an IANA time zone such as Europe/Berlin or UTC' }).default('UTC'),
   /**
    * Outgoing mail server `smtp://[user:password@]host[:port]` (STARTTLS when offered, port 587
    * by default) or `smtps://…` (TLS from the start, port 465 by default) (secret). Unset (default):
@@ -308,7 +293,12 @@ const notificationSchema = z.object({
    */
   DAILY_REPORT_RECIPIENTS: z
     .string()
-    .transform((v) => v.split(',').map((a) => a.trim()).filter((a) => a !== ''))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((a) => a.trim())
+        .filter((a) => a !== ''),
+    )
     .refine((list) => list.every((a) => /^[^\s@<>,;]+@[^\s@<>,;]+$/.test(a)), { error: 'must be a comma list of e-mail addresses' })
     .default([]),
   /** Finished (succeeded) jobs are removed from Redis after this many hours (1..8760). Default 24. */
@@ -369,9 +359,7 @@ function crossFieldProblems(input: Record<string, string>): ConfigProblem[] {
 export type Env = z.output<typeof envSchema>;
 
 /** PostgreSQL target in the shape `pg` accepts. */
-export type DatabaseConnection =
-  | { connectionString: string }
-  | { host: string; port: number; database: string; user: string; password: string };
+export type DatabaseConnection = { connectionString: string } | { host: string; port: number; database: string; user: string; password: string };
 
 /** Redis target, resolved from REDIS_URL or the discrete fields; used by ioredis and bee-queue. */
 export interface RedisConnection {

@@ -70,14 +70,73 @@ const SLOTS_PER_DAY = 16; // 08:00-16:00 UTC
 const DAYS_BACK = 30;
 
 const GIVEN = [
-  'Alex', 'Billie', 'Casey', 'Dana', 'Eli', 'Frankie', 'Gale', 'Harper', 'Indigo', 'Jules', 'Kai', 'Lane', 'Morgan', 'Noor', 'Oakley',
-  'Parker', 'Quinn', 'Reese', 'Sage', 'Tatum', 'Uma', 'Vale', 'Wren', 'Xen', 'Yael', 'Zuri', 'Ari', 'Blair', 'Cruz', 'Drew',
+  'Alex',
+  'Billie',
+  'Casey',
+  'Dana',
+  'Eli',
+  'Frankie',
+  'Gale',
+  'Harper',
+  'Indigo',
+  'Jules',
+  'Kai',
+  'Lane',
+  'Morgan',
+  'Noor',
+  'Oakley',
+  'Parker',
+  'Quinn',
+  'Reese',
+  'Sage',
+  'Tatum',
+  'Uma',
+  'Vale',
+  'Wren',
+  'Xen',
+  'Yael',
+  'Zuri',
+  'Ari',
+  'Blair',
+  'Cruz',
+  'Drew',
 ];
 const FAMILY = [
-  'Synthetica', 'Demoson', 'Placeholder', 'Mockwell', 'Sampleton', 'Fakhri', 'Testani', 'Exemplo', 'Fixture', 'Stubbs', 'Dummer',
-  'Proxmire', 'Simulant', 'Avatarov', 'Specimen', 'Template', 'Prototyp', 'Modelle', 'Facsimile', 'Replica', 'Standin', 'Surrogate',
+  'Synthetica',
+  'Demoson',
+  'Placeholder',
+  'Mockwell',
+  'Sampleton',
+  'Fakhri',
+  'Testani',
+  'Exemplo',
+  'Fixture',
+  'Stubbs',
+  'Dummer',
+  'Proxmire',
+  'Simulant',
+  'Avatarov',
+  'Specimen',
+  'Template',
+  'Prototyp',
+  'Modelle',
+  'Facsimile',
+  'Replica',
+  'Standin',
+  'Surrogate',
 ];
-const DEPARTMENTS = ['Cardiology', 'Dermatology', 'Emergency', 'General Medicine', 'Neurology', 'Oncology', 'Orthopedics', 'Pediatrics', 'Radiology', 'Surgery'];
+const DEPARTMENTS = [
+  'Cardiology',
+  'Dermatology',
+  'Emergency',
+  'General Medicine',
+  'Neurology',
+  'Oncology',
+  'Orthopedics',
+  'Pediatrics',
+  'Radiology',
+  'Surgery',
+];
 const SEXES = ['female', 'male', 'other', 'unknown'] as const;
 
 /** A deterministic pseudo-random number in [0, 1) for (seed, i, salt) (mulberry32). */
@@ -150,11 +209,18 @@ export async function createDemoData(db: Knex, options: DemoDataOptions): Promis
   // A top-up keeps the tenant's clinician count, so new patients' slots follow the earlier ones
   // instead of colliding with them.
   const existingClinicians = Number(
-    ((await db('users').where('is_synthetic', true).where('username', 'like', `${clinicianPrefix(tenant)}%`).count({ n: '*' })) as Array<{ n: string }>)[0]?.n ?? 0,
+    (
+      (await db('users')
+        .where('is_synthetic', true)
+        .where('username', 'like', `${clinicianPrefix(tenant)}%`)
+        .count({ n: '*' })) as Array<{ n: string }>
+    )[0]?.n ?? 0,
   );
   // No patients asked for: no clinicians either, unless asked for by number (they would show up in
   // the real clinician list with nothing to do).
-  const clinicianCount = options.clinicians ?? (existingClinicians > 0 || options.patients === 0 ? existingClinicians : Math.min(200, Math.max(2, Math.ceil(options.patients / 250))));
+  const clinicianCount =
+    options.clinicians ??
+    (existingClinicians > 0 || options.patients === 0 ? existingClinicians : Math.min(200, Math.max(2, Math.ceil(options.patients / 250))));
   const perPatient = options.appointmentsPerPatient ?? 2;
   const today = options.today ?? new Date();
   const anchor = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate()) - DAYS_BACK * 86_400_000;
@@ -192,13 +258,28 @@ export async function createDemoData(db: Knex, options: DemoDataOptions): Promis
          from unnest(?::text[], ?::text[], ?::text[], ?::date[], ?::text[], ?::text[]) as t(m, g, f, b, s, e)
        on conflict (mrn) do nothing
        returning id, mrn`,
-      [tenant, batch.map((p) => p.mrn), batch.map((p) => p.givenName), batch.map((p) => p.familyName), batch.map((p) => p.birthDate), batch.map((p) => p.sex), batch.map((p) => p.email)],
+      [
+        tenant,
+        batch.map((p) => p.mrn),
+        batch.map((p) => p.givenName),
+        batch.map((p) => p.familyName),
+        batch.map((p) => p.birthDate),
+        batch.map((p) => p.sex),
+        batch.map((p) => p.email),
+      ],
     );
     createdPatients += inserted.rows.length;
     if (inserted.rows.length === 0 || perPatient === 0) continue;
 
     const byMrn = new Map(batch.map((p) => [p.mrn, p.i]));
-    const cols = { patient: [] as string[], clinician: [] as string[], start: [] as string[], end: [] as string[], department: [] as string[], status: [] as string[] };
+    const cols = {
+      patient: [] as string[],
+      clinician: [] as string[],
+      start: [] as string[],
+      end: [] as string[],
+      department: [] as string[],
+      status: [] as string[],
+    };
     for (const row of inserted.rows) {
       const i = byMrn.get(row.mrn)!;
       for (let j = 0; j < perPatient; j += 1) {
@@ -239,7 +320,13 @@ export async function createDemoData(db: Knex, options: DemoDataOptions): Promis
     durationMs: Date.now() - started,
   };
   await new AuditRepository(db).append({ userId: null, username: 'system:demo-data', role: null }, { ip: null, requestId: null }, [
-    { action: 'demo-data.create', resourceType: 'demo-data', resourceId: tenant, outcome: 'success', details: { patients: report.patients, users: report.users, appointments: report.appointments } },
+    {
+      action: 'demo-data.create',
+      resourceType: 'demo-data',
+      resourceId: tenant,
+      outcome: 'success',
+      details: { patients: report.patients, users: report.users, appointments: report.appointments },
+    },
   ]);
   return report;
 }
@@ -290,7 +377,12 @@ function escapeLikePattern(value: string): string {
  * password). A real user is never changed: a user name taken by one is an error.
  * @throws Error for a bad count, a missing hash, or user names held by real users.
  */
-export async function upsertSyntheticUsers(db: Knex, tenant: string, count: number, passwordHash: string | undefined): Promise<{ created: number; existing: number }> {
+export async function upsertSyntheticUsers(
+  db: Knex,
+  tenant: string,
+  count: number,
+  passwordHash: string | undefined,
+): Promise<{ created: number; existing: number }> {
   if (!Number.isInteger(count) || count < 0 || count > MAX_SYNTHETIC_USERS) throw new Error(`users must be an integer between 0 and ${MAX_SYNTHETIC_USERS}`);
   if (count === 0) return { created: 0, existing: 0 };
   if (passwordHash === undefined || !passwordHash.startsWith('$argon2')) throw new Error('synthetic users need an argon2 password hash');
@@ -313,7 +405,8 @@ export async function upsertSyntheticUsers(db: Knex, tenant: string, count: numb
       if (row.inserted) created += 1;
       else existing += 1;
     }
-    if (result.rows.length < names.length) throw new Error(`${names.length - result.rows.length} synthetic user name(s) of tenant ${tenant} are taken by real users`);
+    if (result.rows.length < names.length)
+      throw new Error(`${names.length - result.rows.length} synthetic user name(s) of tenant ${tenant} are taken by real users`);
   }
   return { created, existing };
 }

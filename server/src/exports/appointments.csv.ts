@@ -27,7 +27,17 @@ export function appointmentsCsv(
   const rows = [CSV_HEADER.join(',')];
   for (const a of appointments) {
     rows.push(
-      [a.id, patient.mrn, patient.familyName, patient.givenName, a.startsAt, a.endsAt, a.department, clinicianNames.get(a.clinicianId) ?? a.clinicianId, a.status]
+      [
+        a.id,
+        patient.mrn,
+        patient.familyName,
+        patient.givenName,
+        a.startsAt,
+        a.endsAt,
+        a.department,
+        clinicianNames.get(a.clinicianId) ?? a.clinicianId,
+        a.status,
+      ]
         .map(csvCell)
         .join(','),
     );

@@ -87,7 +87,10 @@ export class ExportRepository {
   }
 
   async markFailed(id: string, error: string): Promise<void> {
-    await this.db('appointment_exports').where({ id }).whereNot({ status: 'ready' }).update({ status: 'failed', error: error.slice(0, 300), completed_at: this.db.fn.now() });
+    await this.db('appointment_exports')
+      .where({ id })
+      .whereNot({ status: 'ready' })
+      .update({ status: 'failed', error: error.slice(0, 300), completed_at: this.db.fn.now() });
   }
 
   /** Deletes expired exports (their CSV holds patient data). @returns how many. */

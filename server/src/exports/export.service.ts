@@ -52,22 +52,20 @@ export class ExportService {
    * @throws NotFoundError, ServiceUnavailableError JOBS_UNAVAILABLE (Redis down: nothing is left queued).
    */
   async request(ctx: RequestContext, patientId: string): Promise<AppointmentExport> {
-    const record = await this.audit.change(
-      ctx,
-      { action: 'patient.export.request', resourceType: 'export', patientId },
-      async (trx: Knex.Transaction) => {
-        const exists = await this.patients.existsForShare(patientId, trx);
-        assertFound(exists ? true : null, 'patient');
-        const created = await this.exports.insert(patientId, ctx.actor.userId, this.retentionHours, trx);
-        return { result: created, resourceId: created.id };
-      },
-    );
+    const record = await this.audit.change(ctx, { action: 'patient.export.request', resourceType: 'export', patientId }, async (trx: Knex.Transaction) => {
+      const exists = await this.patients.existsForShare(patientId, trx);
+      assertFound(exists ? true : null, 'patient');
+      const created = await this.exports.insert(patientId, ctx.actor.userId, this.retentionHours, trx);
+      return { result: created, resourceId: created.id };
+    });
     try {
       const job = await this.jobs.enqueue('appointments-export', { exportId: record.id });
       await this.exports.setJobId(record.id, job.id);
       return present({ ...record, jobId: job.id });
     } catch (err) {
-      await this.exports.markFailed(record.id, 'the job queue was unavailable').catch((e: unknown) => this.logger.warn({ err: e }, 'could not mark export failed'));
+      await this.exports
+        .markFailed(record.id, 'the job queue was unavailable')
+        .catch((e: unknown) => this.logger.warn({ err: e }, 'could not mark export failed'));
       throw new ServiceUnavailableError('JOBS_UNAVAILABLE', 'the export could not be queued: the job queue (Redis) is unavailable', {
         retryAfterSeconds: 5,
         hint: 'Retry shortly.',
@@ -103,18 +101,22 @@ export class ExportService {
    */
   async download(ctx: RequestContext, id: string): Promise<{ filename: string; csv: string }> {
     const found = await this.exports.findById(id);
-    return this.audit.read(ctx, { action: 'patient.export.download', resourceType: 'export', resourceId: id, patientId: found?.patientId ?? null }, async () => {
-      const record = this.owned(ctx, found);
-      if (new Date(record.expiresAt).getTime() <= Date.now()) throw new GoneError('the export has expired; request a new one', 'EXPORT_EXPIRED');
-      if (record.status !== 'ready') {
-        throw new ConflictError(`the export is ${record.status}`, record.status === 'failed' ? 'EXPORT_FAILED' : 'EXPORT_NOT_READY', {
-          hint: record.status === 'failed' ? 'Request a new export.' : 'Poll GET /api/v1/exports/{id} until status is ready.',
-        });
-      }
-      const csv = await this.exports.csv(id);
-      assertFound(csv, 'export');
-      return { result: { filename: `appointments-${record.patientId}.csv`, csv }, details: { rowCount: record.rowCount } };
-    });
+    return this.audit.read(
+      ctx,
+      { action: 'patient.export.download', resourceType: 'export', resourceId: id, patientId: found?.patientId ?? null },
+      async () => {
+        const record = this.owned(ctx, found);
+        if (new Date(record.expiresAt).getTime() <= Date.now()) throw new GoneError('the export has expired; request a new one', 'EXPORT_EXPIRED');
+        if (record.status !== 'ready') {
+          throw new ConflictError(`the export is ${record.status}`, record.status === 'failed' ? 'EXPORT_FAILED' : 'EXPORT_NOT_READY', {
+            hint: record.status === 'failed' ? 'Request a new export.' : 'Poll GET /api/v1/exports/{id} until status is ready.',
+          });
+        }
+        const csv = await this.exports.csv(id);
+        assertFound(csv, 'export');
+        return { result: { filename: `appointments-${record.patientId}.csv`, csv }, details: { rowCount: record.rowCount } };
+      },
+    );
   }
 
   /** The patient an export is about, or null (audit of refused calls). */
@@ -149,14 +151,26 @@ export class ExportBuilder {
     const rows = await this.appointments.listForPatient(record.patientId, EXPORT_MAX_ROWS);
     const clinicianIds = [...new Set(rows.map((a) => a.clinicianId))];
     const names = new Map<string, string>(
-      ((await this.db('users').whereIn('id', clinicianIds).select('id', 'display_name')) as Array<{ id: string; display_name: string }>).map((u) => [u.id, u.display_name]),
+      ((await this.db('users').whereIn('id', clinicianIds).select('id', 'display_name')) as Array<{ id: string; display_name: string }>).map((u) => [
+        u.id,
+        u.display_name,
+      ]),
     );
     const csv = appointmentsCsv(patient, rows, names);
     const requester = (await this.db('users').where({ id: record.requestedBy }).first('username', 'role')) as { username: string; role: string } | undefined;
     await this.audit.record(
       { userId: record.requestedBy, username: requester?.username ?? '(deleted user)', role: requester?.role ?? null },
       { ip: null, requestId: null },
-      [{ action: 'patient.export.generate', resourceType: 'export', resourceId: exportId, patientId: record.patientId, outcome: 'success', details: { rowCount: rows.length } }],
+      [
+        {
+          action: 'patient.export.generate',
+          resourceType: 'export',
+          resourceId: exportId,
+          patientId: record.patientId,
+          outcome: 'success',
+          details: { rowCount: rows.length },
+        },
+      ],
     );
     await this.exports.markReady(exportId, csv, rows.length);
     return { exportId, status: 'ready', rowCount: rows.length };

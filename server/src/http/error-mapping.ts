@@ -94,7 +94,16 @@ export function toHttpError(err: unknown, options: ErrorMappingOptions): HttpErr
     });
   }
 
-  const e = err as { type?: unknown; limit?: unknown; status?: unknown; statusCode?: unknown; expose?: unknown; code?: unknown; constraint?: unknown; message?: unknown };
+  const e = err as {
+    type?: unknown;
+    limit?: unknown;
+    status?: unknown;
+    statusCode?: unknown;
+    expose?: unknown;
+    code?: unknown;
+    constraint?: unknown;
+    message?: unknown;
+  };
   // body-parser (express.json) errors carry `type` and a 4xx `status`.
   if (e.type === 'entity.too.large') return new PayloadTooLargeError(typeof e.limit === 'number' ? e.limit : options.bodyLimitBytes);
   if (e.type === 'entity.parse.failed') {

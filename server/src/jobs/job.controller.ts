@@ -32,7 +32,14 @@ const enqueuedSchema = z
 const depthsSchema = z
   .object({
     queues: z.array(
-      z.object({ queue: z.enum(QUEUE_NAMES), waiting: z.number().int(), active: z.number().int(), delayed: z.number().int(), succeeded: z.number().int(), failed: z.number().int() }),
+      z.object({
+        queue: z.enum(QUEUE_NAMES),
+        waiting: z.number().int(),
+        active: z.number().int(),
+        delayed: z.number().int(),
+        succeeded: z.number().int(),
+        failed: z.number().int(),
+      }),
     ),
   })
   .meta({ id: 'QueueDepths' });

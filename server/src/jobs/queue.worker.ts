@@ -13,7 +13,16 @@ import type Queue from 'bee-queue';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env.config.js';
 import { withTimeout } from '../util/with-timeout.js';
-import { isJobType, JOB_DEFINITIONS, jobEnvelopeSchema, QUEUE_NAMES, STALL_INTERVAL_MS, type JobInput, type JobType, type QueueName } from './job.definitions.js';
+import {
+  isJobType,
+  JOB_DEFINITIONS,
+  jobEnvelopeSchema,
+  QUEUE_NAMES,
+  STALL_INTERVAL_MS,
+  type JobInput,
+  type JobType,
+  type QueueName,
+} from './job.definitions.js';
 import type { JobContext, JobHandlers } from './job.handlers.js';
 import { saveJob, type EnqueuedJob, type EnqueueOptions } from './job.producer.js';
 import { pruneFinishedJobs, type RetentionPolicy } from './job-retention.js';

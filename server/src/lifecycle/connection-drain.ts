@@ -53,7 +53,10 @@ export class ConnectionDrain {
   private draining = false;
   private readonly idleCloseMs: number;
 
-  constructor(private readonly server: Server, options: Partial<DrainOptions> = {}) {
+  constructor(
+    private readonly server: Server,
+    options: Partial<DrainOptions> = {},
+  ) {
     this.idleCloseMs = options.idleCloseMs ?? DEFAULT_IDLE_CLOSE_MS;
     server.on('connection', (socket: Socket) => {
       this.connections.set(socket, { responses: new Set() });

@@ -46,9 +46,7 @@ export function createWebDependencies(config: Config, logger: Logger<string>, on
     async close() {
       await Promise.all([
         jobs.close(CLOSE_TIMEOUT_MS / 2),
-        withTimeout(db.destroy(), CLOSE_TIMEOUT_MS, 'close database pool').catch((err: unknown) =>
-          logger.warn({ err }, 'database pool did not close in time'),
-        ),
+        withTimeout(db.destroy(), CLOSE_TIMEOUT_MS, 'close database pool').catch((err: unknown) => logger.warn({ err }, 'database pool did not close in time')),
         closeRedisClient(redis, CLOSE_TIMEOUT_MS),
       ]);
     },

@@ -39,7 +39,13 @@ function encodeHeader(value: string): string {
 export function renderMessage(message: MailMessage, date: Date = new Date()): string {
   const text = message.text.replace(/\r?\n/g, '\r\n');
   const ascii = isAscii(text);
-  const body = ascii ? text : (Buffer.from(text, 'utf8').toString('base64').match(/.{1,76}/g) ?? []).join('\r\n');
+  const body = ascii
+    ? text
+    : (
+        Buffer.from(text, 'utf8')
+          .toString('base64')
+          .match(/.{1,76}/g) ?? []
+      ).join('\r\n');
   const domain = addressOf(message.from).split('@')[1] ?? 'carebox.invalid';
   const headers = [
     `From: ${encodeHeader(message.from)}`,

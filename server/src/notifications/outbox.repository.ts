@@ -116,10 +116,7 @@ export class OutboxRepository {
    * for their current start time yet, soonest first.
    */
   async dueReminders(leadHours: number, limit: number): Promise<DueReminder[]> {
-    const result = await this.db.raw<{ rows: Array<Record<string, unknown>> }>(
-      DUE_REMINDERS_SQL,
-      [leadHours, limit],
-    );
+    const result = await this.db.raw<{ rows: Array<Record<string, unknown>> }>(DUE_REMINDERS_SQL, [leadHours, limit]);
     return result.rows.map((r) => ({
       appointmentId: r.id as string,
       patientId: r.patient_id as string,
@@ -145,10 +142,7 @@ export class OutboxRepository {
    * lease), leasing them for `leaseSeconds`.
    */
   async claimDue(limit: number, leaseSeconds: number): Promise<OutboxMessage[]> {
-    const result = await this.db.raw<{ rows: Array<Record<string, unknown>> }>(
-      CLAIM_DUE_SQL,
-      [leaseSeconds, limit],
-    );
+    const result = await this.db.raw<{ rows: Array<Record<string, unknown>> }>(CLAIM_DUE_SQL, [leaseSeconds, limit]);
     return result.rows.map((r) => ({
       id: r.id as string,
       kind: r.kind as OutboxKind,

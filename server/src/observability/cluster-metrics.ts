@@ -179,7 +179,7 @@ async function addHitRatio(registry: ReturnType<typeof AggregatorRegistry.aggreg
   const misses = await read('carebox_cache_misses_total');
   const gauge = new Gauge<'cache'>({
     name: CACHE_HIT_RATIO_METRIC,
-    help: 'hits / (hits + misses) since the container\'s workers started.',
+    help: "hits / (hits + misses) since the container's workers started.",
     labelNames: ['cache'],
     registers: [registry],
   });

@@ -17,16 +17,9 @@ export const REDACT_PATHS: readonly string[] = [
   'req.headers["x-api-key"]',
   'res.headers["set-cookie"]',
   // credentials, wherever they are logged by mistake
-  ...['password', 'passwordHash', 'token', 'secret', 'authorization', 'cookie', 'connectionString'].flatMap((k) => [
-    k,
-    `*.${k}`,
-    `*.*.${k}`,
-  ]),
+  ...['password', 'passwordHash', 'token', 'secret', 'authorization', 'cookie', 'connectionString'].flatMap((k) => [k, `*.${k}`, `*.*.${k}`]),
   // patient fields (issue 4's domain): never in logs, even by mistake
-  ...['mrn', 'givenName', 'familyName', 'given_name', 'family_name', 'birthDate', 'birth_date', 'contact'].flatMap((k) => [
-    `*.${k}`,
-    `*.*.${k}`,
-  ]),
+  ...['mrn', 'givenName', 'familyName', 'given_name', 'family_name', 'birthDate', 'birth_date', 'contact'].flatMap((k) => [`*.${k}`, `*.*.${k}`]),
 ];
 
 /** Shape of a serialized error in the logs. */

@@ -119,8 +119,7 @@ export function createMetrics(sources: MetricSources): AppMetrics {
     });
   }
 
-  const cacheCounter = (name: string, help: string) =>
-    new Counter<'cache'>({ name, help, labelNames: ['cache'], registers: [registry] });
+  const cacheCounter = (name: string, help: string) => new Counter<'cache'>({ name, help, labelNames: ['cache'], registers: [registry] });
   const cache: CacheMetrics = {
     hits: cacheCounter('carebox_cache_hits_total', 'Cache reads answered from Redis.'),
     misses: cacheCounter('carebox_cache_misses_total', 'Cache reads that went to PostgreSQL (then filled the cache).'),
@@ -135,8 +134,7 @@ export function createMetrics(sources: MetricSources): AppMetrics {
     aggregator: 'omit',
     async collect() {
       this.reset();
-      const byCache = (values: Array<{ labels: Record<string, unknown>; value: number }>) =>
-        new Map(values.map((v) => [String(v.labels.cache), v.value]));
+      const byCache = (values: Array<{ labels: Record<string, unknown>; value: number }>) => new Map(values.map((v) => [String(v.labels.cache), v.value]));
       const hits = byCache((await cache.hits.get()).values);
       const misses = byCache((await cache.misses.get()).values);
       for (const name of new Set([...hits.keys(), ...misses.keys()])) {

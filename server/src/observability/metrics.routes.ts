@@ -12,11 +12,7 @@ export function metricsRoutes(source: MetricsSource): Router {
   const router = Router();
   router.get('/metrics', async (_req, res) => {
     const payload = await source();
-    res
-      .set('Content-Type', payload.contentType)
-      .set('Cache-Control', 'no-store')
-      .set('X-Carebox-Metrics-Scope', payload.scope)
-      .send(payload.body);
+    res.set('Content-Type', payload.contentType).set('Cache-Control', 'no-store').set('X-Carebox-Metrics-Scope', payload.scope).send(payload.body);
   });
   return router;
 }

@@ -41,7 +41,12 @@ export function serializeRequest(req: IncomingMessage & { id?: unknown; ip?: str
  * evaluating them on every request cost about as much as writing the line. These header paths stay
  * as a guard should the line ever carry headers.
  */
-export const REQUEST_LOG_REDACT_PATHS: readonly string[] = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["proxy-authorization"]', 'req.headers["x-api-key"]'];
+export const REQUEST_LOG_REDACT_PATHS: readonly string[] = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["proxy-authorization"]',
+  'req.headers["x-api-key"]',
+];
 
 /** Which requests {@link requestLogger} writes a line for. */
 export interface RequestLogOptions {

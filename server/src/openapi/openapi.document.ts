@@ -34,7 +34,9 @@ export function registerOperationalRoutes(registry: OpenAPIRegistry): void {
     responses: {
       200: {
         description: 'ready or degraded.',
-        content: { 'application/json': { schema: z.object({ status: z.enum(['ready', 'degraded']), checks: z.object({ postgres: checkResult, redis: checkResult }) }) } },
+        content: {
+          'application/json': { schema: z.object({ status: z.enum(['ready', 'degraded']), checks: z.object({ postgres: checkResult, redis: checkResult }) }) },
+        },
       },
       503: {
         description: 'not_ready or shutting_down.',

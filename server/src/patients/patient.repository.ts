@@ -38,7 +38,22 @@ export interface PatientSearch {
   after?: readonly [string, string, string];
 }
 
-const COLUMNS = ['id', 'mrn', 'given_name', 'family_name', 'birth_date', 'sex', 'phone', 'email', 'address', 'is_synthetic', 'name_key_family', 'name_key_given', 'created_at', 'updated_at'];
+const COLUMNS = [
+  'id',
+  'mrn',
+  'given_name',
+  'family_name',
+  'birth_date',
+  'sex',
+  'phone',
+  'email',
+  'address',
+  'is_synthetic',
+  'name_key_family',
+  'name_key_given',
+  'created_at',
+  'updated_at',
+];
 
 function toPatient(row: PatientRow): Patient {
   return {
@@ -122,7 +137,11 @@ export class PatientRepository {
     const q = this.db('patients').select(COLUMNS);
     const term = search.q?.trim();
     if (term !== undefined && term !== '') {
-      const words = term.split(/[\s,]+/).filter((w) => w !== '').slice(0, 2).map((w) => escapeLike(w));
+      const words = term
+        .split(/[\s,]+/)
+        .filter((w) => w !== '')
+        .slice(0, 2)
+        .map((w) => escapeLike(w));
       const prefix = (column: 'name_key_family' | 'name_key_given') => `"${column}" like (${NAME_KEY_FUNCTION}(?) || '%')`;
       q.where((w) => {
         w.where('mrn', term.toUpperCase());

@@ -25,7 +25,10 @@ export const birthDateSchema = z.iso
   .refine((v) => v >= '1880-01-01' && v <= new Date().toISOString().slice(0, 10), { error: 'must be between 1880-01-01 and today' });
 
 const sex = z.enum(PATIENT_SEX_VALUES, { error: `must be one of ${PATIENT_SEX_VALUES.join(', ')}` });
-const phone = z.string({ error: 'must be a string' }).trim().regex(/^[0-9+()\-. ]{3,40}$/, { error: 'must be 3-40 digits, spaces or + ( ) - .' });
+const phone = z
+  .string({ error: 'must be a string' })
+  .trim()
+  .regex(/^[0-9+()\-. ]{3,40}$/, { error: 'must be 3-40 digits, spaces or + ( ) - .' });
 const address = z.string({ error: 'must be a string' }).trim().min(1, { error: 'must not be empty' }).max(500, { error: 'must be at most 500 characters' });
 
 export const patientIdParams = z.object({ id: z.uuid({ error: 'must be a UUID' }) });

@@ -58,7 +58,11 @@ export class PatientService {
     // Patients serialize with `id` first (toPatient), so a cached text of this record starts so.
     const start = `{"id":${JSON.stringify(id)},`;
     return this.audit.read(ctx, { action: 'patient.read', resourceType: 'patient', resourceId: id, patientId: id }, async () => {
-      const text = await this.cache.getOrLoadJson(id, () => this.patients.findById(id), (t) => t.startsWith(start));
+      const text = await this.cache.getOrLoadJson(
+        id,
+        () => this.patients.findById(id),
+        (t) => t.startsWith(start),
+      );
       assertFound(text, 'patient');
       return { result: new RawJson(text) };
     });

@@ -4,7 +4,9 @@
 import { z } from 'zod';
 import { APPOINTMENT_STATUS_VALUES } from '../appointments/appointment.schemas.js';
 
-const counts = z.object(Object.fromEntries(APPOINTMENT_STATUS_VALUES.map((s) => [s, z.number().int()])) as Record<(typeof APPOINTMENT_STATUS_VALUES)[number], z.ZodNumber>);
+const counts = z.object(
+  Object.fromEntries(APPOINTMENT_STATUS_VALUES.map((s) => [s, z.number().int()])) as Record<(typeof APPOINTMENT_STATUS_VALUES)[number], z.ZodNumber>,
+);
 
 export const reportDateSchema = z.iso.date({ error: 'must be a date YYYY-MM-DD' });
 export const reportDateParams = z.object({ date: reportDateSchema });

@@ -39,7 +39,9 @@ export class ReportService {
    */
   async generate(date: string): Promise<DailySummary> {
     const tz = this.options.timezone;
-    const result = await this.db.raw<{ rows: Array<{ department: string; clinician_id: string; display_name: string; status: AppointmentStatus; n: string; synthetic: string }> }>(
+    const result = await this.db.raw<{
+      rows: Array<{ department: string; clinician_id: string; display_name: string; status: AppointmentStatus; n: string; synthetic: string }>;
+    }>(
       `select a.department, a.clinician_id, u.display_name, a.status, count(*) as n, count(*) filter (where a.is_synthetic) as synthetic
          from appointments a join users u on u.id = a.clinician_id
         where a.starts_at >= (?::date)::timestamp at time zone ?

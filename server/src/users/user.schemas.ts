@@ -30,7 +30,8 @@ export const createUserBody = z
     role: roleSchema,
     department: department.nullable().optional(),
     password: newPasswordSchema.optional().meta({
-      description: 'Initial password. Omit it to have the server generate a one-time password (returned once); the user must change it at first sign-in either way.',
+      description:
+        'Initial password. Omit it to have the server generate a one-time password (returned once); the user must change it at first sign-in either way.',
     }),
   })
   .meta({ id: 'CreateUser' });
@@ -84,8 +85,6 @@ export const passwordResetSchema = z
   .object({ temporaryPassword: z.string().meta({ description: 'The new one-time password; shown only in this response.' }) })
   .meta({ id: 'PasswordReset' });
 
-export const clinicianSchema = z
-  .object({ id: z.uuid(), displayName: z.string(), department: z.string().nullable() })
-  .meta({ id: 'Clinician' });
+export const clinicianSchema = z.object({ id: z.uuid(), displayName: z.string(), department: z.string().nullable() }).meta({ id: 'Clinician' });
 export const clinicianPageSchema = pageSchema(clinicianSchema).meta({ id: 'ClinicianPage' });
 export const listCliniciansQuery = z.object({ ...paginationQuery });

@@ -42,7 +42,11 @@ describe('health wait against the real engine', function () {
 
   after(async () => {
     const list = await docker.listContainers({ all: true, filters: { label: [`${LABEL_PROJECT}=${project}`] } });
-    for (const c of list) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+    for (const c of list)
+      await docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => undefined);
   });
 
   it('returns as soon as the container is healthy', async () => {

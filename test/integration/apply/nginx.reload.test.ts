@@ -18,7 +18,8 @@ import { LABEL_NUMBER, LABEL_PROJECT, LABEL_SERVICE } from '../../../installer/a
 import { INSTALL_FILES } from '../../../installer/paths.js';
 import { STANDINS } from '../../e2e/e2e.helpers.js';
 
-const conf = (body: string): string => `pid /tmp/nginx.pid;\nerror_log stderr;\nevents {}\nhttp {\n  access_log off;\n  server { listen 8080; location / { return 200 "${body}"; } }\n}\n`;
+const conf = (body: string): string =>
+  `pid /tmp/nginx.pid;\nerror_log stderr;\nevents {}\nhttp {\n  access_log off;\n  server { listen 8080; location / { return 200 "${body}"; } }\n}\n`;
 
 describe('nginx reload (test, reload, put back) against a real nginx', function () {
   this.timeout(120_000);
@@ -52,7 +53,11 @@ describe('nginx reload (test, reload, put back) against a real nginx', function 
   });
 
   after(async () => {
-    if (id) await docker.getContainer(id).remove({ force: true }).catch(() => undefined);
+    if (id)
+      await docker
+        .getContainer(id)
+        .remove({ force: true })
+        .catch(() => undefined);
     await rm(root, { recursive: true, force: true });
   });
 
@@ -67,7 +72,9 @@ describe('nginx reload (test, reload, put back) against a real nginx', function 
     await mkdir(join(root, 'backups/config-x/nginx'), { recursive: true });
     await writeFile(join(root, 'backups/config-x', INSTALL_FILES.nginx), conf('v2'));
     await writeFile(join(root, INSTALL_FILES.nginx), conf('v3').replace('listen 8080;', 'listen 8080; no_such_directive on;'));
-    const err = await reloadNginxOrRevert(docker, { root, project }, [{ path: INSTALL_FILES.nginx, status: 'updated', backup: `backups/config-x/${INSTALL_FILES.nginx}` }]).catch((e: unknown) => e);
+    const err = await reloadNginxOrRevert(docker, { root, project }, [
+      { path: INSTALL_FILES.nginx, status: 'updated', backup: `backups/config-x/${INSTALL_FILES.nginx}` },
+    ]).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(NginxConfigError);
     expect((err as NginxConfigError).reverted).to.equal(true);
     expect((err as NginxConfigError).message).to.match(/unknown directive "no_such_directive"/);

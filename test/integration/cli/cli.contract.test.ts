@@ -24,11 +24,28 @@ describe('CLI contract (built binary)', function () {
     expect(r.code, r.stderr).to.equal(0);
     const p = r.json;
     for (const path of [
-      'tier', 'reasons', 'host.cpus', 'host.memoryBytes', 'host.hostCpus', 'host.hostMemoryBytes',
-      'sizing.backend.replicas', 'sizing.backend.workers', 'sizing.backend.pool.min', 'sizing.backend.pool.max',
-      'sizing.queue.replicas', 'sizing.queue.concurrency', 'sizing.postgres.maxConnections', 'sizing.postgres.sharedBuffersBytes',
-      'sizing.redis.maxClients', 'sizing.nginx.workerProcesses', 'sizing.nginx.workerConnections',
-      'budget.dbConnections.demand', 'budget.dbConnections.limit', 'budget.memoryBytes.demand', 'budget.memoryBytes.limit', 'capacity.concurrentUsers',
+      'tier',
+      'reasons',
+      'host.cpus',
+      'host.memoryBytes',
+      'host.hostCpus',
+      'host.hostMemoryBytes',
+      'sizing.backend.replicas',
+      'sizing.backend.workers',
+      'sizing.backend.pool.min',
+      'sizing.backend.pool.max',
+      'sizing.queue.replicas',
+      'sizing.queue.concurrency',
+      'sizing.postgres.maxConnections',
+      'sizing.postgres.sharedBuffersBytes',
+      'sizing.redis.maxClients',
+      'sizing.nginx.workerProcesses',
+      'sizing.nginx.workerConnections',
+      'budget.dbConnections.demand',
+      'budget.dbConnections.limit',
+      'budget.memoryBytes.demand',
+      'budget.memoryBytes.limit',
+      'capacity.concurrentUsers',
     ]) {
       const v = path.split('.').reduce((o: any, k) => (o === undefined ? undefined : o[k]), p);
       expect(v, path).to.not.equal(undefined);
@@ -119,7 +136,9 @@ describe('CLI contract (built binary)', function () {
   });
 
   it('plan --help and demo-data --help state the units and ranges they accept', async () => {
-    expect((await carebox(['plan', '--help'])).stdout).to.match(/--memory <SIZE>\s+plan for a hypothetical host with this much memory; a\s+unit\s+is\s+required:\s+8GiB/);
+    expect((await carebox(['plan', '--help'])).stdout).to.match(
+      /--memory <SIZE>\s+plan for a hypothetical host with this much memory; a\s+unit\s+is\s+required:\s+8GiB/,
+    );
     const demo = (await carebox(['demo-data', '--help'])).stdout;
     expect(demo).to.match(/--clinicians <N>\s+synthetic clinicians, 1–200/);
     expect(demo).to.match(/--all\s+with --remove: every synthetic data set/);
@@ -131,7 +150,11 @@ describe('CLI contract (built binary)', function () {
     expect(help.stdout).to.not.match(/one JSON document/);
     const root = join(scratch, 'logs-root');
     expect((await carebox(['install', '--yes', '--render-only', '--json', '--dir', root, '--http-port', '18095'])).code).to.equal(0);
-    for (const args of [['logs', 'nosuch', '--json', '--dir', root], ['logs', '--json', '--dir', root], ['logs', 'backend', '--tail', 'x', '--json', '--dir', root]]) {
+    for (const args of [
+      ['logs', 'nosuch', '--json', '--dir', root],
+      ['logs', '--json', '--dir', root],
+      ['logs', 'backend', '--tail', 'x', '--json', '--dir', root],
+    ]) {
       const r = await carebox(args);
       expect(r.code, `${args.join(' ')}\n${r.stderr}`).to.equal(2);
       const lines = r.stdout.trimEnd().split('\n');
@@ -184,7 +207,9 @@ describe('CLI contract (built binary)', function () {
   it('support-bundle --json counts what it redacted: `redactions` is the sum of `redactionsBy`, and the .env values are in it', async () => {
     const root = join(scratch, 'support-root');
     expect((await carebox(['install', '--yes', '--render-only', '--json', '--dir', root, '--http-port', '18098'])).code).to.equal(0);
-    const envValues = readFileSync(join(root, '.env'), 'utf8').split('\n').filter((l) => /^[A-Z_]+=/.test(l) && !l.startsWith('COMPOSE_PROJECT_NAME=')).length;
+    const envValues = readFileSync(join(root, '.env'), 'utf8')
+      .split('\n')
+      .filter((l) => /^[A-Z_]+=/.test(l) && !l.startsWith('COMPOSE_PROJECT_NAME=')).length;
     const r = await carebox(['support-bundle', '--json', '--output', join(scratch, 'support.tar.gz'), '--dir', root]);
     expect(r.code, r.stderr).to.equal(0);
     expect(envValues).to.be.at.least(2);
@@ -253,7 +278,20 @@ describe('CLI contract (built binary)', function () {
 
   it('install --render-only --pgbouncer on records the mode in carebox.json and renders PgBouncer; a bare re-run keeps it', async () => {
     const root = join(scratch, 'pgbouncer-on');
-    const first = await carebox(['install', '--yes', '--render-only', '--json', '--tier', 'default', '--pgbouncer', 'on', '--dir', root, '--http-port', '18091']);
+    const first = await carebox([
+      'install',
+      '--yes',
+      '--render-only',
+      '--json',
+      '--tier',
+      'default',
+      '--pgbouncer',
+      'on',
+      '--dir',
+      root,
+      '--http-port',
+      '18091',
+    ]);
     expect(first.code, first.stderr).to.equal(0);
     const manifest = JSON.parse(readFileSync(join(root, 'carebox.json'), 'utf8'));
     expect(manifest.intent.pgbouncer).to.equal('on');
@@ -278,7 +316,9 @@ describe('CLI contract (built binary)', function () {
     expect(readFileSync(join(root, 'compose.yml'), 'utf8')).to.not.match(/^ {2}scheduler:/m);
     const s = await carebox(['backup', 'schedule', '--dir', root, '--at', '03:00']);
     expect(s.code, s.stderr).to.equal(2);
-    expect(s.stderr).to.match(/runs backups manually/).and.match(/install --backup-at HH:MM/);
+    expect(s.stderr)
+      .to.match(/runs backups manually/)
+      .and.match(/install --backup-at HH:MM/);
     const bad = await carebox(['install', '--yes', '--render-only', '--backup-at', '7:99', '--dir', join(scratch, 'backups-bad')]);
     expect(bad.code).to.equal(2);
     expect(bad.stderr).to.match(/--backup-at 7:99/);
@@ -286,7 +326,9 @@ describe('CLI contract (built binary)', function () {
 
   it('install --render-only without --backup-at schedules backups by default, with the scheduler and its drill in the memory budget', async () => {
     const root = join(scratch, 'backups-default');
-    const r = await carebox(['install', '--yes', '--render-only', '--json', '--tier', 'default', '--dir', root, '--http-port', '18093'], { env: { CAREBOX_BACKUP_AT: '' } });
+    const r = await carebox(['install', '--yes', '--render-only', '--json', '--tier', 'default', '--dir', root, '--http-port', '18093'], {
+      env: { CAREBOX_BACKUP_AT: '' },
+    });
     expect(r.code, r.stderr).to.equal(0);
     const manifest = JSON.parse(readFileSync(join(root, 'carebox.json'), 'utf8'));
     expect(manifest.intent.backups).to.equal('scheduled');

@@ -41,9 +41,20 @@ function run(file: string, args: string[], timeoutMs = 90000): Promise<string> {
 /** Runs the detector in a fresh container with the given `docker run` flags and returns its HostFacts. */
 async function detectInContainer(flags: string[]): Promise<HostFacts> {
   const out = await run('docker', [
-    'run', '--rm', '--network', 'none', ...flags,
-    '-v', `${repo}:/repo:ro`, '-w', '/repo',
-    IMAGE, 'node', '--import', 'tsx', 'test/integration/detect/print-host-facts.ts',
+    'run',
+    '--rm',
+    '--network',
+    'none',
+    ...flags,
+    '-v',
+    `${repo}:/repo:ro`,
+    '-w',
+    '/repo',
+    IMAGE,
+    'node',
+    '--import',
+    'tsx',
+    'test/integration/detect/print-host-facts.ts',
   ]);
   return JSON.parse(out) as HostFacts;
 }
@@ -95,9 +106,23 @@ describe('detect inside cgroup-limited containers on the real Docker engine', fu
       throw new Error('dist/ is missing: run `npm run build` first');
     });
     const out = await run('docker', [
-      'run', '--rm', '--network', 'none', '--cpus=1', '--memory=1g',
-      '-v', `${repo}:/repo:ro`, '-w', '/repo',
-      IMAGE, 'node', 'dist/console/cli.js', 'plan', '--json', '--dir', '/tmp/carebox-no-install',
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--cpus=1',
+      '--memory=1g',
+      '-v',
+      `${repo}:/repo:ro`,
+      '-w',
+      '/repo',
+      IMAGE,
+      'node',
+      'dist/console/cli.js',
+      'plan',
+      '--json',
+      '--dir',
+      '/tmp/carebox-no-install',
     ]);
     const plan = JSON.parse(out) as Plan;
     expect(plan.host.cpus).to.equal(1);
@@ -117,19 +142,27 @@ describe('detect inside cgroup-limited containers on the real Docker engine', fu
     expect(plan.budget.memoryBytes.limit).to.be.below(GiB);
   });
 
-  it('host mode (the release CLI\'s container, cli/carebox.sh): in --cpus=1 --memory=1g with the host\'s /proc and /sys under /host, it reports the host\'s usable figures, not the container\'s', async () => {
+  it("host mode (the release CLI's container, cli/carebox.sh): in --cpus=1 --memory=1g with the host's /proc and /sys under /host, it reports the host's usable figures, not the container's", async () => {
     // As the launcher runs the CLI: the host's /proc and /sys read-only under /host, and the pid
     // whose cgroup is sized (the launcher's; here this test process, so the answers must agree).
     const f = await detectInContainer([
-      '--cpus=1', '--memory=1g', '-v', '/proc:/host/proc:ro', '-v', '/sys:/host/sys:ro',
-      '-e', 'CAREBOX_HOST_ROOT=/host', '-e', `CAREBOX_HOST_PID=${process.pid}`,
+      '--cpus=1',
+      '--memory=1g',
+      '-v',
+      '/proc:/host/proc:ro',
+      '-v',
+      '/sys:/host/sys:ro',
+      '-e',
+      'CAREBOX_HOST_ROOT=/host',
+      '-e',
+      `CAREBOX_HOST_PID=${process.pid}`,
     ]);
     expect(f.cpus.value).to.equal(host.cpus.value);
     expect(f.memoryBytes.value).to.equal(host.memoryBytes.value);
     expect(f.hostCpus.value).to.equal(host.hostCpus.value);
     expect(f.hostMemoryBytes.value).to.equal(host.hostMemoryBytes.value);
     expect(f.cgroupVersion.value).to.equal(host.cgroupVersion.value);
-    expect(f.memoryBytes.value, 'this machine has more than the container\'s 1 GiB').to.be.above(GiB);
+    expect(f.memoryBytes.value, "this machine has more than the container's 1 GiB").to.be.above(GiB);
     expect(`${f.cpus.source} ${f.memoryBytes.source}`).to.not.match(/constrainedMemory|availableParallelism/);
   });
 
@@ -211,10 +244,20 @@ describe('detect on this machine against the real Docker engine and Compose CLI'
     expect(compose.version).to.match(/^\d+\.\d+\.\d+$/);
     if (compose.flavour !== 'v2-plugin') return;
     expect(compose.command).to.deep.equal(['docker', 'compose']);
-    const pluginDirs = ['/usr/libexec/docker/cli-plugins', '/usr/local/lib/docker/cli-plugins', '/usr/lib/docker/cli-plugins', join(os.homedir(), '.docker/cli-plugins')];
+    const pluginDirs = [
+      '/usr/libexec/docker/cli-plugins',
+      '/usr/local/lib/docker/cli-plugins',
+      '/usr/lib/docker/cli-plugins',
+      join(os.homedir(), '.docker/cli-plugins'),
+    ];
     let plugin: string | null = null;
     for (const d of pluginDirs) {
-      if (await access(join(d, 'docker-compose')).then(() => true, () => false)) {
+      if (
+        await access(join(d, 'docker-compose')).then(
+          () => true,
+          () => false,
+        )
+      ) {
         plugin = join(d, 'docker-compose');
         break;
       }
@@ -238,9 +281,19 @@ describe('detect on this machine against the real Docker engine and Compose CLI'
     await new Promise<void>((r) => probe.close(() => r()));
     const name = `carebox-detect-port-${process.pid}`;
     await run('docker', [
-      'run', '-d', '--name', name,
-      '--label', 'com.docker.compose.project=carebox', '--label', 'com.docker.compose.service=nginx',
-      '-p', `127.0.0.1:${port}:8080`, IMAGE, 'sleep', '120',
+      'run',
+      '-d',
+      '--name',
+      name,
+      '--label',
+      'com.docker.compose.project=carebox',
+      '--label',
+      'com.docker.compose.service=nginx',
+      '-p',
+      `127.0.0.1:${port}:8080`,
+      IMAGE,
+      'sleep',
+      '120',
     ]);
     try {
       const docker = dockerClient(engine);

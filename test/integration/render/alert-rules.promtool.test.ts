@@ -63,7 +63,10 @@ const cases: Case[] = [
       { series: `node_filesystem_avail_bytes${fs(root)}`, values: '10000000000-8000000x120' },
       { series: `node_filesystem_size_bytes${fs(root)}`, values: '20000000000x120' },
     ],
-    checks: [['1m', 0], ['1h', 1]],
+    checks: [
+      ['1m', 0],
+      ['1h', 1],
+    ],
   },
   // The same disk losing 2 MB/min fills in about 3.5 days: never fires.
   {
@@ -80,7 +83,10 @@ const cases: Case[] = [
       { series: `node_filesystem_avail_bytes${fs(root)}`, values: '2000000000x20' },
       { series: `node_filesystem_size_bytes${fs(root)}`, values: '20000000000x20' },
     ],
-    checks: [['2m', 0], ['10m', 1]],
+    checks: [
+      ['2m', 0],
+      ['10m', 1],
+    ],
   },
   {
     alert: 'DiskSpaceCritical',
@@ -88,7 +94,10 @@ const cases: Case[] = [
       { series: `node_filesystem_avail_bytes${fs(root)}`, values: '2000000000x10 500000000x20' },
       { series: `node_filesystem_size_bytes${fs(root)}`, values: '20000000000x30' },
     ],
-    checks: [['9m', 0], ['20m', 1]],
+    checks: [
+      ['9m', 0],
+      ['20m', 1],
+    ],
   },
   // 5xx at 10 % of requests for 20 minutes: the 10-minute `for:` holds at 9 min, fires at 20 min.
   {
@@ -97,7 +106,10 @@ const cases: Case[] = [
       { series: 'carebox_http_requests_total{method="GET",route="/x",status_code="200"}', values: '0+540x40' },
       { series: 'carebox_http_requests_total{method="GET",route="/x",status_code="503"}', values: '0+60x40' },
     ],
-    checks: [['9m', 0], ['20m', 1]],
+    checks: [
+      ['9m', 0],
+      ['20m', 1],
+    ],
   },
   // Health checks failing (PostgreSQL down at night, no traffic) are PostgresDown's business, not this rule's.
   {
@@ -123,7 +135,10 @@ const cases: Case[] = [
       { series: 'carebox_http_request_duration_seconds_bucket{route="/api/v1/patients",le="0.5"}', values: '0+100x40' },
       { series: 'carebox_http_request_duration_seconds_bucket{route="/api/v1/patients",le="+Inf"}', values: '0+100x40' },
     ],
-    checks: [['9m', 0], ['20m', 1]],
+    checks: [
+      ['9m', 0],
+      ['20m', 1],
+    ],
   },
   // Slow health checks alone never fire it.
   {
@@ -138,7 +153,10 @@ const cases: Case[] = [
   {
     alert: 'QueueGrowing',
     series: [{ series: 'carebox_queue_jobs{queue="notifications",state="waiting",instance="a"}', values: '0+5x40' }],
-    checks: [['10m', 0], ['25m', 1]],
+    checks: [
+      ['10m', 0],
+      ['25m', 1],
+    ],
   },
   // A steady queue never fires.
   {
@@ -151,7 +169,10 @@ const cases: Case[] = [
     alert: 'BackupMissing',
     interval: '10m',
     series: [{ series: 'carebox_backup_last_success_timestamp_seconds', values: `${-25 * 3600}x20` }],
-    checks: [['30m', 0], ['1h10m', 1]],
+    checks: [
+      ['30m', 0],
+      ['1h10m', 1],
+    ],
   },
   // Issue 13 point 4: a fresh install (installed at 0, nothing backed up yet) does not alert for
   // its first 26 h, then does.
@@ -162,7 +183,11 @@ const cases: Case[] = [
       { series: 'carebox_backup_last_success_timestamp_seconds', values: '0x30' },
       { series: 'carebox_install_timestamp_seconds', values: '0x30' },
     ],
-    checks: [['1h', 0], ['25h', 0], ['27h', 1]],
+    checks: [
+      ['1h', 0],
+      ['25h', 0],
+      ['27h', 1],
+    ],
   },
   // Installed 40 days ago, backups stopped 25 h before the series starts: the install time does
   // not hide it (fires once the last backup is 26 h old).
@@ -173,7 +198,10 @@ const cases: Case[] = [
       { series: 'carebox_backup_last_success_timestamp_seconds', values: `${-25 * 3600}x20` },
       { series: 'carebox_install_timestamp_seconds', values: `${-40 * DAY}x20` },
     ],
-    checks: [['30m', 0], ['1h10m', 1]],
+    checks: [
+      ['30m', 0],
+      ['1h10m', 1],
+    ],
   },
   // Installed at 0, first backup at 2 h, none since: counts from the backup (fires at 28 h, not 27 h).
   {
@@ -183,13 +211,19 @@ const cases: Case[] = [
       { series: 'carebox_backup_last_success_timestamp_seconds', values: `0x1 ${2 * 3600}x30` },
       { series: 'carebox_install_timestamp_seconds', values: '0x31' },
     ],
-    checks: [['27h', 0], ['29h', 1]],
+    checks: [
+      ['27h', 0],
+      ['29h', 1],
+    ],
   },
   {
     alert: 'RestoreDrillMissing',
     interval: '1h',
     series: [{ series: 'carebox_restore_drill_last_success_timestamp_seconds', values: `${-7 * DAY}x40` }],
-    checks: [['12h', 0], ['1d1h', 1]],
+    checks: [
+      ['12h', 0],
+      ['1d1h', 1],
+    ],
   },
   // A fresh install: no drill for its first 8 days is not an alert; after that it is.
   {
@@ -199,7 +233,11 @@ const cases: Case[] = [
       { series: 'carebox_restore_drill_last_success_timestamp_seconds', values: '0x40' },
       { series: 'carebox_install_timestamp_seconds', values: '0x40' },
     ],
-    checks: [['1d', 0], ['7d18h', 0], ['8d6h', 1]],
+    checks: [
+      ['1d', 0],
+      ['7d18h', 0],
+      ['8d6h', 1],
+    ],
   },
   // A drill that fails carries its reason into the alert.
   {
@@ -209,7 +247,11 @@ const cases: Case[] = [
       { series: 'carebox_restore_drill_last_attempt_success{reason="data_mismatch"}', values: '_x5 0x5' },
       { series: 'carebox_restore_drill_last_attempt_timestamp_seconds', values: '60x5 360x5' },
     ],
-    checks: [['3m', 0], ['7m', 1], ['7m', 1, 'reason="data_mismatch"']],
+    checks: [
+      ['3m', 0],
+      ['7m', 1],
+      ['7m', 1, 'reason="data_mismatch"'],
+    ],
   },
   // A fresh install before its first drill (the gauge reads 0, no attempt yet) does not fire.
   {
@@ -227,7 +269,10 @@ const cases: Case[] = [
       { series: 'carebox_backup_last_attempt_success', values: '1x5 0x5' },
       { series: 'carebox_backup_last_attempt_timestamp_seconds', values: '100x10' },
     ],
-    checks: [['3m', 0], ['7m', 1]],
+    checks: [
+      ['3m', 0],
+      ['7m', 1],
+    ],
   },
   {
     alert: 'BackupRefusedNoSpace',
@@ -235,49 +280,81 @@ const cases: Case[] = [
       { series: 'carebox_backup_refused_timestamp_seconds', values: '0x5 600x5' },
       { series: 'carebox_backup_last_success_timestamp_seconds', values: '300x10' },
     ],
-    checks: [['3m', 0], ['7m', 1]],
+    checks: [
+      ['3m', 0],
+      ['7m', 1],
+    ],
   },
   {
     alert: 'BackupScheduleMissed',
     series: [{ series: 'carebox_backup_schedule_missed', values: '0x5 1x5' }],
-    checks: [['3m', 0], ['7m', 1]],
+    checks: [
+      ['3m', 0],
+      ['7m', 1],
+    ],
   },
   // Certificate expiring in 20 days (warning) and in 6 days (critical).
   {
     alert: 'TlsCertificateExpiresSoon',
     series: [{ series: 'probe_ssl_earliest_cert_expiry{job="tls",instance="nginx:8443"}', values: `${30 * DAY}x5 ${20 * DAY}x5` }],
-    checks: [['3m', 0], ['7m', 1]],
+    checks: [
+      ['3m', 0],
+      ['7m', 1],
+    ],
   },
   {
     alert: 'TlsCertificateExpiresVerySoon',
     series: [{ series: 'probe_ssl_earliest_cert_expiry{job="tls",instance="nginx:8443"}', values: `${20 * DAY}x5 ${6 * DAY}x5` }],
-    checks: [['3m', 0], ['7m', 1]],
+    checks: [
+      ['3m', 0],
+      ['7m', 1],
+    ],
   },
   {
     alert: 'PostgresConnectionsHigh',
     series: [{ series: 'pg_stat_database_numbackends{datname="carebox"}', values: `${t.postgresConnections}x5 ${t.postgresConnections + 1}x20` }],
-    checks: [['4m', 0], ['15m', 1]],
+    checks: [
+      ['4m', 0],
+      ['15m', 1],
+    ],
   },
   {
     alert: 'RedisClientsHigh',
     series: [{ series: 'redis_connected_clients{instance="redis-exporter:9121"}', values: `${t.redisClients}x5 ${t.redisClients + 1}x20` }],
-    checks: [['4m', 0], ['15m', 1]],
+    checks: [
+      ['4m', 0],
+      ['15m', 1],
+    ],
   },
   // One of the planned replicas stops answering: fires after 2 minutes, not after 1.
   {
     alert: 'BackendReplicasMissing',
-    series: Array.from({ length: t.backendReplicas }, (_, i) => ({ series: `up{job="backend",instance="10.0.0.${i + 1}:3000"}`, values: i === 0 ? '1x5 0x10' : '1x15' })),
-    checks: [['4m', 0], ['7m', 0], ['9m', 1]],
+    series: Array.from({ length: t.backendReplicas }, (_, i) => ({
+      series: `up{job="backend",instance="10.0.0.${i + 1}:3000"}`,
+      values: i === 0 ? '1x5 0x10' : '1x15',
+    })),
+    checks: [
+      ['4m', 0],
+      ['7m', 0],
+      ['9m', 1],
+    ],
   },
   {
     alert: 'PostgresDown',
     series: [{ series: 'pg_up{instance="postgres-exporter:9187"}', values: '1x5 0x10' }],
-    checks: [['5m', 0], ['6m', 0], ['8m', 1]],
+    checks: [
+      ['5m', 0],
+      ['6m', 0],
+      ['8m', 1],
+    ],
   },
   {
     alert: 'RedisDown',
     series: [{ series: 'redis_up{instance="redis-exporter:9121"}', values: '1x5 0x10' }],
-    checks: [['5m', 0], ['8m', 1]],
+    checks: [
+      ['5m', 0],
+      ['8m', 1],
+    ],
   },
   {
     alert: 'RedisRefusesWrites',
@@ -285,12 +362,18 @@ const cases: Case[] = [
       { series: 'redis_aof_last_write_status{instance="redis-exporter:9121"}', values: '1x5 0x5' },
       { series: 'redis_rdb_last_bgsave_status{instance="redis-exporter:9121"}', values: '1x10' },
     ],
-    checks: [['3m', 0], ['7m', 1]],
+    checks: [
+      ['3m', 0],
+      ['7m', 1],
+    ],
   },
   {
     alert: 'ContainerKilledForMemory',
     series: [{ series: 'node_vmstat_oom_kill{instance="node-exporter:9100"}', values: '3x5 4x5' }],
-    checks: [['4m', 0], ['7m', 1]],
+    checks: [
+      ['4m', 0],
+      ['7m', 1],
+    ],
   },
 ];
 
@@ -309,7 +392,9 @@ describe('alert rules under promtool test rules (the real Prometheus rule engine
 
   it('every rule of the list has at least one case here', () => {
     const tested = new Set(cases.map((c) => c.alert));
-    const missing = alertRules(t).map((r) => r.alert).filter((a) => !tested.has(a));
+    const missing = alertRules(t)
+      .map((r) => r.alert)
+      .filter((a) => !tested.has(a));
     expect(missing).to.deep.equal([]);
   });
 
@@ -321,7 +406,26 @@ describe('alert rules under promtool test rules (the real Prometheus rule engine
       promql_expr_test: c.checks.map(([at, n, extra]) => firing(c.alert, at, n, extra)),
     }));
     await writeFile(join(dir, 'tests.yml'), stringify({ rule_files: ['carebox.rules.yml'], evaluation_interval: '1m', tests }, { lineWidth: 0 }));
-    const r = await exec(['docker', 'run', '--rm', '--network', 'none', '-v', `${dir}:/t:ro`, '-w', '/t', '--entrypoint', '/bin/promtool', prometheusImage(), 'test', 'rules', '/t/tests.yml'], { allowFailure: true });
+    const r = await exec(
+      [
+        'docker',
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        '-v',
+        `${dir}:/t:ro`,
+        '-w',
+        '/t',
+        '--entrypoint',
+        '/bin/promtool',
+        prometheusImage(),
+        'test',
+        'rules',
+        '/t/tests.yml',
+      ],
+      { allowFailure: true },
+    );
     expect(r.code, `promtool test rules failed:\n${r.stdout}\n${r.stderr}`).to.equal(0);
     expect(r.stdout + r.stderr).to.match(/SUCCESS/);
   });
@@ -329,7 +433,13 @@ describe('alert rules under promtool test rules (the real Prometheus rule engine
   it('the rendered prometheus.yml, rules, blackbox.yml and alertmanager.yml pass promtool check config and amtool check-config', async () => {
     const files = renderStack({
       plan,
-      env: { ...ENV, extra: [['MAIL_FROM', 'Carebox <cb@h.example>'], ['SMTP_URL', 'smtp://relay:pw@mail.h.example:587']] },
+      env: {
+        ...ENV,
+        extra: [
+          ['MAIL_FROM', 'Carebox <cb@h.example>'],
+          ['SMTP_URL', 'smtp://relay:pw@mail.h.example:587'],
+        ],
+      },
       images: IMAGES,
       options: { ...OPTIONS, httpsPort: 18443, alerts: { email: ['oncall@h.example'], webhookUrl: 'https://hooks.h.example/x' } },
       templates: loadTemplates(),
@@ -342,18 +452,71 @@ describe('alert rules under promtool test rules (the real Prometheus rule engine
       await writeFile(join(conf, f.split('/').pop()!), content, { mode: 0o644 });
     }
     const img = prometheusImage();
-    const prom = await exec(['docker', 'run', '--rm', '--network', 'none', '-v', `${conf}:/etc/prometheus/carebox:ro`, '--entrypoint', '/bin/promtool', img, 'check', 'config', '/etc/prometheus/carebox/prometheus.yml'], { allowFailure: true });
+    const prom = await exec(
+      [
+        'docker',
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        '-v',
+        `${conf}:/etc/prometheus/carebox:ro`,
+        '--entrypoint',
+        '/bin/promtool',
+        img,
+        'check',
+        'config',
+        '/etc/prometheus/carebox/prometheus.yml',
+      ],
+      { allowFailure: true },
+    );
     expect(prom.code, prom.stdout + prom.stderr).to.equal(0);
-    const am = await exec(['docker', 'run', '--rm', '--network', 'none', '-v', `${conf}:/c:ro`, '--entrypoint', '/usr/bin/amtool', img, 'check-config', '/c/alertmanager.yml'], { allowFailure: true });
+    const am = await exec(
+      ['docker', 'run', '--rm', '--network', 'none', '-v', `${conf}:/c:ro`, '--entrypoint', '/usr/bin/amtool', img, 'check-config', '/c/alertmanager.yml'],
+      { allowFailure: true },
+    );
     expect(am.code, am.stdout + am.stderr).to.equal(0);
     expect(am.stdout).to.match(/1 receivers/);
-    const bb = await exec(['docker', 'run', '--rm', '--network', 'none', '-v', `${conf}:/c:ro`, '--entrypoint', '/bin/blackbox_exporter', img, '--config.check', '--config.file=/c/blackbox.yml'], { allowFailure: true });
+    const bb = await exec(
+      [
+        'docker',
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        '-v',
+        `${conf}:/c:ro`,
+        '--entrypoint',
+        '/bin/blackbox_exporter',
+        img,
+        '--config.check',
+        '--config.file=/c/blackbox.yml',
+      ],
+      { allowFailure: true },
+    );
     expect(bb.code, bb.stdout + bb.stderr).to.equal(0);
   });
 
   it('a rules file with a broken expression is caught by the same oracle', async () => {
     await writeFile(join(dir, 'broken.rules.yml'), stringify({ groups: [{ name: 'x', rules: [{ alert: 'Broken', expr: 'sum(' }] }] }));
-    const r = await exec(['docker', 'run', '--rm', '--network', 'none', '-v', `${dir}:/t:ro`, '--entrypoint', '/bin/promtool', prometheusImage(), 'check', 'rules', '/t/broken.rules.yml'], { allowFailure: true });
+    const r = await exec(
+      [
+        'docker',
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        '-v',
+        `${dir}:/t:ro`,
+        '--entrypoint',
+        '/bin/promtool',
+        prometheusImage(),
+        'check',
+        'rules',
+        '/t/broken.rules.yml',
+      ],
+      { allowFailure: true },
+    );
     expect(r.code).to.not.equal(0);
   });
 });

@@ -30,7 +30,8 @@ function get(url: string, ca: Buffer | null): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = (url.startsWith('https:') ? httpsRequest : httpRequest)(url, { ...(ca ? { ca } : {}), timeout: 10_000 }, (res) => {
       const hsts: string[] = [];
-      for (let i = 0; i < res.rawHeaders.length; i += 2) if (res.rawHeaders[i]!.toLowerCase() === 'strict-transport-security') hsts.push(res.rawHeaders[i + 1]!);
+      for (let i = 0; i < res.rawHeaders.length; i += 2)
+        if (res.rawHeaders[i]!.toLowerCase() === 'strict-transport-security') hsts.push(res.rawHeaders[i + 1]!);
       res.resume();
       res.on('end', () => resolve({ status: res.statusCode ?? 0, hsts }));
     });
@@ -76,8 +77,42 @@ describe('edge headers: HSTS once, from nginx, only over TLS (stand-in nginx ima
     https = `https://127.0.0.1:${httpsPort}`;
     await exec(['docker', 'network', 'create', names.network]);
     // A backend reachable as backend:3000, as in the stack, that sends no HSTS of its own.
-    await exec(['docker', 'run', '-d', '--name', names.backend, '--network', names.network, '--network-alias', 'backend', images.node, 'node', '-e', "require('http').createServer((q, s) => s.end('ok')).listen(3000)"]);
-    await exec(['docker', 'run', '-d', '--name', names.nginx, '--network', names.network, '-p', `127.0.0.1:${httpPort}:8080`, '-p', `127.0.0.1:${httpsPort}:8443`, '-v', `${join(root, 'nginx')}:/etc/nginx/carebox:ro`, images.nginx, 'nginx', '-c', '/etc/nginx/carebox/nginx.conf', '-g', 'daemon off;']);
+    await exec([
+      'docker',
+      'run',
+      '-d',
+      '--name',
+      names.backend,
+      '--network',
+      names.network,
+      '--network-alias',
+      'backend',
+      images.node,
+      'node',
+      '-e',
+      "require('http').createServer((q, s) => s.end('ok')).listen(3000)",
+    ]);
+    await exec([
+      'docker',
+      'run',
+      '-d',
+      '--name',
+      names.nginx,
+      '--network',
+      names.network,
+      '-p',
+      `127.0.0.1:${httpPort}:8080`,
+      '-p',
+      `127.0.0.1:${httpsPort}:8443`,
+      '-v',
+      `${join(root, 'nginx')}:/etc/nginx/carebox:ro`,
+      images.nginx,
+      'nginx',
+      '-c',
+      '/etc/nginx/carebox/nginx.conf',
+      '-g',
+      'daemon off;',
+    ]);
   });
 
   after(async () => {
@@ -87,7 +122,7 @@ describe('edge headers: HSTS once, from nginx, only over TLS (stand-in nginx ima
     if (certs) rmSync(certs.dir, { recursive: true, force: true });
   });
 
-  it('over TLS: exactly one Strict-Transport-Security, on nginx\'s own answers and on proxied ones', async () => {
+  it("over TLS: exactly one Strict-Transport-Security, on nginx's own answers and on proxied ones", async () => {
     const own = await getWhenUp(`${https}/nginx-health`, ca);
     expect(own.status).to.equal(200);
     expect(own.hsts).to.deep.equal(['max-age=31536000']);
@@ -101,7 +136,7 @@ describe('edge headers: HSTS once, from nginx, only over TLS (stand-in nginx ima
     expect(proxied.hsts).to.deep.equal(['max-age=31536000']);
   });
 
-  it('over plain HTTP (127.0.0.1:8080 for this host\'s tools): no Strict-Transport-Security', async () => {
+  it("over plain HTTP (127.0.0.1:8080 for this host's tools): no Strict-Transport-Security", async () => {
     const own = await getWhenUp(`${http}/nginx-health`, null);
     expect(own.status).to.equal(200);
     expect(own.hsts).to.deep.equal([]);

@@ -28,7 +28,9 @@ function standinNginx(): string {
 
 /** `nginx -t` on `conf` inside the stack's nginx image (no network: `resolve` needs no answer to start). */
 async function nginxTest(conf: string) {
-  const r = await exec(['docker', 'run', '--rm', '--network', 'none', '-v', `${conf}:/etc/nginx/nginx.conf:ro`, standinNginx(), 'nginx', '-t'], { allowFailure: true });
+  const r = await exec(['docker', 'run', '--rm', '--network', 'none', '-v', `${conf}:/etc/nginx/nginx.conf:ro`, standinNginx(), 'nginx', '-t'], {
+    allowFailure: true,
+  });
   return { code: r.code, stderr: r.stderr };
 }
 
@@ -48,10 +50,24 @@ describe('render oracles: docker compose config and nginx -t on every tier', fun
     it(`${tier}: compose config accepts compose.yml and nginx -t accepts nginx.conf`, async () => {
       const root = join(dir, tier);
       for (const f of renderFor(planFor(tier))) await writeFileAtomic(join(root, f.path), f.content, f.mode);
-      const cfg = await exec(['docker', 'compose', '-p', `oracle-${tier}`, '--project-directory', root, '-f', join(root, 'compose.yml'), 'config', '--quiet'], { allowFailure: true });
+      const cfg = await exec(['docker', 'compose', '-p', `oracle-${tier}`, '--project-directory', root, '-f', join(root, 'compose.yml'), 'config', '--quiet'], {
+        allowFailure: true,
+      });
       expect(cfg.code, cfg.stderr).to.equal(0);
       // The normalised config keeps the planned limits (Compose did not drop them).
-      const full = await exec(['docker', 'compose', '-p', `oracle-${tier}`, '--project-directory', root, '-f', join(root, 'compose.yml'), 'config', '--format', 'json']);
+      const full = await exec([
+        'docker',
+        'compose',
+        '-p',
+        `oracle-${tier}`,
+        '--project-directory',
+        root,
+        '-f',
+        join(root, 'compose.yml'),
+        'config',
+        '--format',
+        'json',
+      ]);
       const json = JSON.parse(full.stdout) as { services: Record<string, { cpus?: number; mem_limit?: string | number }> };
       expect(Number(json.services.backend!.cpus)).to.equal(planFor(tier).sizing.backend.limits.cpus);
       expect(Number(json.services.backend!.mem_limit)).to.equal(planFor(tier).sizing.backend.limits.memoryBytes);
@@ -67,7 +83,9 @@ describe('render oracles: docker compose config and nginx -t on every tier', fun
     const args = ['docker', 'compose', '-p', 'oracle-default-pgbouncer', '--project-directory', root, '-f', join(root, 'compose.yml'), 'config'];
     const cfg = await exec([...args, '--quiet'], { allowFailure: true });
     expect(cfg.code, cfg.stderr).to.equal(0);
-    const json = JSON.parse((await exec([...args, '--format', 'json'])).stdout) as { services: Record<string, { cpus?: number; mem_limit?: string | number; environment?: Record<string, string> }> };
+    const json = JSON.parse((await exec([...args, '--format', 'json'])).stdout) as {
+      services: Record<string, { cpus?: number; mem_limit?: string | number; environment?: Record<string, string> }>;
+    };
     expect(Number(json.services.pgbouncer!.cpus)).to.equal(plan.sizing.pgbouncer!.limits.cpus);
     expect(Number(json.services.pgbouncer!.mem_limit)).to.equal(plan.sizing.pgbouncer!.limits.memoryBytes);
     expect(json.services.backend!.environment!.DATABASE_HOST).to.equal('pgbouncer');
@@ -78,7 +96,9 @@ describe('render oracles: docker compose config and nginx -t on every tier', fun
     const nginxImage = (JSON.parse(readFileSync(standinsFile, 'utf8')) as { nginx: string }).nginx;
     const root = join(dir, 'in-image');
     for (const f of renderFor(planFor('horizontal'), { ...IMAGES, nginx: nginxImage })) await writeFileAtomic(join(root, f.path), f.content, f.mode);
-    const r = await exec(['docker', 'run', '--rm', '-v', `${join(root, 'nginx/nginx.conf')}:/etc/nginx/nginx.conf:ro`, nginxImage, 'nginx', '-t'], { allowFailure: true });
+    const r = await exec(['docker', 'run', '--rm', '-v', `${join(root, 'nginx/nginx.conf')}:/etc/nginx/nginx.conf:ro`, nginxImage, 'nginx', '-t'], {
+      allowFailure: true,
+    });
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stderr).to.match(/test is successful/);
   });
@@ -90,16 +110,21 @@ describe('render oracles: docker compose config and nginx -t on every tier', fun
     const root = join(dir, 'tls');
     const tls = { httpsPort: 18443, certPem: readFileSync(certs.cert, 'utf8'), keyPem: readFileSync(certs.key, 'utf8') };
     for (const f of renderFor(planFor('default'), { ...IMAGES, nginx: nginxImage }, tls)) await writeFileAtomic(join(root, f.path), f.content, f.mode);
-    const cfg = await exec(['docker', 'compose', '-p', 'oracle-tls', '--project-directory', root, '-f', join(root, 'compose.yml'), 'config', '--quiet'], { allowFailure: true });
+    const cfg = await exec(['docker', 'compose', '-p', 'oracle-tls', '--project-directory', root, '-f', join(root, 'compose.yml'), 'config', '--quiet'], {
+      allowFailure: true,
+    });
     expect(cfg.code, cfg.stderr).to.equal(0);
     // The same mount as the stack: the install root's nginx/ at /etc/nginx/carebox, read-only.
-    const r = await exec(['docker', 'run', '--rm', '-v', `${join(root, 'nginx')}:/etc/nginx/carebox:ro`, nginxImage, 'nginx', '-t', '-c', '/etc/nginx/carebox/nginx.conf'], { allowFailure: true });
+    const r = await exec(
+      ['docker', 'run', '--rm', '-v', `${join(root, 'nginx')}:/etc/nginx/carebox:ro`, nginxImage, 'nginx', '-t', '-c', '/etc/nginx/carebox/nginx.conf'],
+      { allowFailure: true },
+    );
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stderr).to.match(/test is successful/);
     rmSync(certs.dir, { recursive: true, force: true });
   });
 
-  it('the host\'s Debian 12 nginx (1.22) rejects the rendered config: why the image check above is the oracle', async function () {
+  it("the host's Debian 12 nginx (1.22) rejects the rendered config: why the image check above is the oracle", async function () {
     const host = await exec(['nginx', '-v'], { allowFailure: true }).catch(() => null);
     if (!host || !/nginx\/1\.2[0-6]\./.test(host.stderr)) this.skip(); // only meaningful with an nginx older than 1.27.3
     const root = join(dir, 'host-old');

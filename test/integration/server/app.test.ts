@@ -144,7 +144,11 @@ describe('server app (integration): real PostgreSQL and Redis', function () {
       const app = createApp(logged);
       for (let i = 0; i < 3; i++) expect((await request(app).get('/metrics')).status).to.equal(200);
       await request(app).get('/health').set('X-Request-Id', 'health-after-scrapes-1');
-      await eventually(async () => (lines.some((l) => (l.req as { id?: string }).id === 'health-after-scrapes-1') ? true : undefined), 5_000, 'the /health line');
+      await eventually(
+        async () => (lines.some((l) => (l.req as { id?: string }).id === 'health-after-scrapes-1') ? true : undefined),
+        5_000,
+        'the /health line',
+      );
       expect(lines.filter((l) => (l.req as { path?: string }).path === '/metrics')).to.deep.equal([]);
     } finally {
       await logged.close();

@@ -34,7 +34,7 @@ describe('offline bundle index', () => {
     expect(images.redis).to.match(/^redis:/);
   });
 
-  it('a release bundle carries the CLI image: not a stack image, but the CLI of the bundle\'s version', () => {
+  it("a release bundle carries the CLI image: not a stack image, but the CLI of the bundle's version", () => {
     const parsed = bundleIndexSchema.parse({ ...index, carebox: { version: '0.2.0' }, images: { ...index.images, cli: 'carebox/cli:0.2.0' } });
     expect(bundleImages(parsed)).to.not.have.property('cli');
     expect(bundleCli(parsed)).to.deep.equal({ image: 'carebox/cli:0.2.0', version: '0.2.0' });

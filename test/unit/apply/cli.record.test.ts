@@ -28,14 +28,17 @@ describe('the CLI record (release CLI image, versions, lock identity)', () => {
     await writeCliImageFile(dir, { version: '0.2.0', image: 'carebox/cli:0.2.0' });
     expect(await readFile(join(dir, 'cli-image'), 'utf8')).to.equal('carebox/cli:0.2.0\n');
     expect(versionReport(join(dir, 'nothing'), {}).stack).to.equal(null);
-    await writeFile(join(dir, 'carebox.json'), JSON.stringify({ carebox: { version: '0.2.0' }, images: { server: 'carebox/server:0.2.0' }, cli: { version: '0.2.0', image: 'carebox/cli:0.2.0' } }));
+    await writeFile(
+      join(dir, 'carebox.json'),
+      JSON.stringify({ carebox: { version: '0.2.0' }, images: { server: 'carebox/server:0.2.0' }, cli: { version: '0.2.0', image: 'carebox/cli:0.2.0' } }),
+    );
     const v = versionReport(dir, { CAREBOX_CLI_IMAGE: 'carebox/cli:0.2.0' });
     expect(v.stack).to.deep.equal({ root: dir, version: '0.2.0', server: 'carebox/server:0.2.0', cli: { version: '0.2.0', image: 'carebox/cli:0.2.0' } });
     expect(formatVersions(v)).to.equal(`carebox CLI ${CAREBOX_VERSION} (image carebox/cli:0.2.0)\nstack 0.2.0 at ${dir} (server carebox/server:0.2.0)`);
     expect(formatVersions(versionReport(join(dir, 'nothing'), {}))).to.match(/\(from source\)\nstack: no install found/);
   });
 
-  it('the operation lock names the launcher\'s host pid in the CLI container, and reads its liveness from the host /proc', async () => {
+  it("the operation lock names the launcher's host pid in the CLI container, and reads its liveness from the host /proc", async () => {
     expect(lockIdentity({}).pid).to.equal(process.pid);
     const host = join(dir, 'host');
     await writeFile(join(dir, 'placeholder'), '');

@@ -20,17 +20,46 @@ describe('apply: database roles', () => {
   });
 
   it('role SQL makes non-superuser roles, refuses odd names, and has no plain password in it', () => {
-    const sql = roleSetupSql({ database: 'carebox', owner: DB_OWNER_ROLE, app: DB_APP_ROLE, ownerVerifier: scramVerifier('owner-secret-0123456789'), appVerifier: scramVerifier('app-secret-0123456789') });
+    const sql = roleSetupSql({
+      database: 'carebox',
+      owner: DB_OWNER_ROLE,
+      app: DB_APP_ROLE,
+      ownerVerifier: scramVerifier('owner-secret-0123456789'),
+      appVerifier: scramVerifier('app-secret-0123456789'),
+    });
     expect(sql).to.match(/ALTER ROLE carebox_app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT PASSWORD 'SCRAM-SHA-256\$/);
     expect(sql).to.include('ALTER DATABASE carebox OWNER TO carebox_owner');
     expect(sql).to.include('REVOKE TEMPORARY ON DATABASE carebox FROM PUBLIC');
     expect(sql).to.not.match(/owner-secret|app-secret/);
-    expect(() => roleSetupSql({ database: 'carebox', owner: 'x; DROP', app: DB_APP_ROLE, ownerVerifier: scramVerifier('a-0123456789abcdef'), appVerifier: scramVerifier('b-0123456789abcdef') })).to.throw(/identifier/);
-    expect(() => roleSetupSql({ database: 'carebox', owner: DB_OWNER_ROLE, app: DB_APP_ROLE, ownerVerifier: "x'; DROP TABLE t; --", appVerifier: scramVerifier('b-0123456789abcdef') })).to.throw(/verifier/);
+    expect(() =>
+      roleSetupSql({
+        database: 'carebox',
+        owner: 'x; DROP',
+        app: DB_APP_ROLE,
+        ownerVerifier: scramVerifier('a-0123456789abcdef'),
+        appVerifier: scramVerifier('b-0123456789abcdef'),
+      }),
+    ).to.throw(/identifier/);
+    expect(() =>
+      roleSetupSql({
+        database: 'carebox',
+        owner: DB_OWNER_ROLE,
+        app: DB_APP_ROLE,
+        ownerVerifier: "x'; DROP TABLE t; --",
+        appVerifier: scramVerifier('b-0123456789abcdef'),
+      }),
+    ).to.throw(/verifier/);
   });
 
   it('migrations run as the owner, straight to PostgreSQL, and grant to the app role', () => {
-    expect(migrationEnv({ POSTGRES_OWNER_PASSWORD: 'o-pw' })).to.deep.equal({ DATABASE_HOST: 'db', DATABASE_PORT: '5432', DB_PGBOUNCER: 'false', DATABASE_USER: 'carebox_owner', DATABASE_PASSWORD: 'o-pw', DATABASE_APP_ROLE: 'carebox_app' });
+    expect(migrationEnv({ POSTGRES_OWNER_PASSWORD: 'o-pw' })).to.deep.equal({
+      DATABASE_HOST: 'db',
+      DATABASE_PORT: '5432',
+      DB_PGBOUNCER: 'false',
+      DATABASE_USER: 'carebox_owner',
+      DATABASE_PASSWORD: 'o-pw',
+      DATABASE_APP_ROLE: 'carebox_app',
+    });
   });
 
   it('the app may only read and append to audit_events, only read the migration tables, and change the rest', () => {

@@ -32,7 +32,10 @@ describe('apply: TLS at the edge', () => {
   ];
   for (const [what, call, why] of refusals) {
     it(`refuses ${what} with a UsageError (exit 2)`, async () => {
-      const err = await call().then(() => null, (e: unknown) => e);
+      const err = await call().then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err).to.be.instanceOf(UsageError);
       expect((err as UsageError).message).to.match(why);
     });
@@ -47,7 +50,10 @@ describe('apply: TLS at the edge', () => {
   });
 
   it('refuses a certificate that is not valid yet', async () => {
-    const err = await readTlsPair(certs.cert, certs.key, new Date(Date.now() - 2 * 86_400_000)).then(() => null, (e: unknown) => e);
+    const err = await readTlsPair(certs.cert, certs.key, new Date(Date.now() - 2 * 86_400_000)).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).to.be.instanceOf(UsageError);
     expect((err as UsageError).message).to.match(/not valid before/);
   });
@@ -55,7 +61,10 @@ describe('apply: TLS at the edge', () => {
   it('refuses a file that is not PEM at all', async () => {
     const junk = join(certs.dir, 'junk.pem');
     writeFileSync(junk, 'hello');
-    const err = await readTlsPair(certs.cert, junk).then(() => null, (e: unknown) => e);
+    const err = await readTlsPair(certs.cert, junk).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).to.be.instanceOf(UsageError);
   });
 

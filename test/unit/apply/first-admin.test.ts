@@ -29,7 +29,16 @@ describe('apply: images on a re-run', () => {
   it('keeps the recorded base images and leaves the server image to the build check', async () => {
     const { recordedBaseImages } = await import('../../../installer/apply/install.apply.js');
     expect(recordedBaseImages(null)).to.equal(null);
-    const prev = { images: { postgres: 'carebox-standin/postgres:15', redis: 'carebox-standin/redis:7', nginx: 'carebox-standin/nginx:1.22', pgbouncer: 'carebox-standin/pgbouncer:1', node: 'carebox-standin/node:20', server: 'carebox/server:0.1.0-abc' } } as never;
+    const prev = {
+      images: {
+        postgres: 'carebox-standin/postgres:15',
+        redis: 'carebox-standin/redis:7',
+        nginx: 'carebox-standin/nginx:1.22',
+        pgbouncer: 'carebox-standin/pgbouncer:1',
+        node: 'carebox-standin/node:20',
+        server: 'carebox/server:0.1.0-abc',
+      },
+    } as never;
     const r = recordedBaseImages(prev)!;
     expect(r.postgres).to.equal('carebox-standin/postgres:15');
     expect(r.node).to.equal('carebox-standin/node:20');

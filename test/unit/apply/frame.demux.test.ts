@@ -38,19 +38,23 @@ describe('FrameDemuxer (Docker attach/log stream format, incremental)', () => {
 
   it('any chunking of framed output gives the same text as the one-shot demuxer (property)', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.constantFrom(1 as const, 2 as const), fc.string({ minLength: 1, maxLength: 40 })), { minLength: 1, maxLength: 12 }), fc.array(fc.integer({ min: 1, max: 17 }), { minLength: 1, maxLength: 30 }), (frames, cuts) => {
-        const all = Buffer.concat(frames.map(([s, t]) => frame(s, t)));
-        const chunks: Buffer[] = [];
-        let off = 0;
-        for (let i = 0; off < all.length; i++) {
-          const n = cuts[i % cuts.length]!;
-          chunks.push(all.subarray(off, off + n));
-          off += n;
-        }
-        const got = feed(new FrameDemuxer(), chunks);
-        const want = frames.map(([s, t]) => ({ stream: s === 2 ? 'stderr' : 'stdout', text: t }));
-        expect(got.map((g) => `${g.stream}:${g.text}`).join('|')).to.equal(want.map((w) => `${w.stream}:${w.text}`).join('|'));
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom(1 as const, 2 as const), fc.string({ minLength: 1, maxLength: 40 })), { minLength: 1, maxLength: 12 }),
+        fc.array(fc.integer({ min: 1, max: 17 }), { minLength: 1, maxLength: 30 }),
+        (frames, cuts) => {
+          const all = Buffer.concat(frames.map(([s, t]) => frame(s, t)));
+          const chunks: Buffer[] = [];
+          let off = 0;
+          for (let i = 0; off < all.length; i++) {
+            const n = cuts[i % cuts.length]!;
+            chunks.push(all.subarray(off, off + n));
+            off += n;
+          }
+          const got = feed(new FrameDemuxer(), chunks);
+          const want = frames.map(([s, t]) => ({ stream: s === 2 ? 'stderr' : 'stdout', text: t }));
+          expect(got.map((g) => `${g.stream}:${g.text}`).join('|')).to.equal(want.map((w) => `${w.stream}:${w.text}`).join('|'));
+        },
+      ),
     );
   });
 
@@ -66,7 +70,11 @@ describe('LineSplitter', () => {
   it('joins lines across chunks, drops \\r, keeps a multi-byte character split between chunks', () => {
     const s = new LineSplitter();
     const euro = Buffer.from('€');
-    const lines = [...s.push(Buffer.from('one\r\ntw')), ...s.push(Buffer.concat([Buffer.from('o '), euro.subarray(0, 1)])), ...s.push(Buffer.concat([euro.subarray(1), Buffer.from('\nlast')]))];
+    const lines = [
+      ...s.push(Buffer.from('one\r\ntw')),
+      ...s.push(Buffer.concat([Buffer.from('o '), euro.subarray(0, 1)])),
+      ...s.push(Buffer.concat([euro.subarray(1), Buffer.from('\nlast')])),
+    ];
     expect(lines).to.deep.equal(['one', 'two €']);
     expect(s.end()).to.deep.equal(['last']);
   });

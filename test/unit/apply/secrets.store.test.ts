@@ -25,7 +25,9 @@ describe('apply: secrets', () => {
   });
 
   it('fills in only a missing secret', () => {
-    const e = mergeSecrets('POSTGRES_PASSWORD=kept-0123456789abcdef\nPOSTGRES_OWNER_PASSWORD=kept-owner-0123456789\nPOSTGRES_APP_PASSWORD=kept-app-0123456789ab\n');
+    const e = mergeSecrets(
+      'POSTGRES_PASSWORD=kept-0123456789abcdef\nPOSTGRES_OWNER_PASSWORD=kept-owner-0123456789\nPOSTGRES_APP_PASSWORD=kept-app-0123456789ab\n',
+    );
     expect(e.secrets.POSTGRES_PASSWORD).to.equal('kept-0123456789abcdef');
     expect(e.generated).to.deep.equal(['REDIS_PASSWORD']);
   });

@@ -79,7 +79,10 @@ describe('apply/stack.lock: a lock left by an earlier life of this pid', () => {
     const { hostname } = await import('node:os');
     const root = await mkdtemp(join(tmpdir(), 'carebox-lock-'));
     try {
-      await writeFile(join(root, LOCK_FILE), JSON.stringify({ pid: process.pid, host: hostname(), op: 'backup (scheduled)', startedAt: '2026-12-07T02:30:00.000Z' }));
+      await writeFile(
+        join(root, LOCK_FILE),
+        JSON.stringify({ pid: process.pid, host: hostname(), op: 'backup (scheduled)', startedAt: '2026-12-07T02:30:00.000Z' }),
+      );
       let during = '';
       await withStackLock(root, 'backup (scheduled)', async () => {
         during = await readFile(join(root, LOCK_FILE), 'utf8');

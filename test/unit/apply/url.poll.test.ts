@@ -32,7 +32,9 @@ describe('url.poll: waiting for an answer over HTTP', () => {
 
   it('times out with the last status and body, and the hint', async () => {
     readyAfter = 1_000;
-    const err = await waitForHttp200(`${base}/ready`, { timeoutMs: 100, intervalMs: 10, what: 'the smoke request', hint: 'check the logs' }).catch((e: unknown) => e);
+    const err = await waitForHttp200(`${base}/ready`, { timeoutMs: 100, intervalMs: 10, what: 'the smoke request', hint: 'check the logs' }).catch(
+      (e: unknown) => e,
+    );
     expect(err).to.be.instanceOf(UnhealthyError);
     expect((err as UnhealthyError).message).to.equal('the smoke request did not answer 200: 503 {"status":"starting"}');
     expect((err as UnhealthyError).hint).to.equal('check the logs');

@@ -1,7 +1,15 @@
 import { expect } from 'chai';
 import { catchUp, checkCron, dailyCron, describeSchedule, newSchedule, nextRun } from '../../../installer/backup/backup.schedule.js';
 import { backupFits, RESERVE_MIN_BYTES } from '../../../installer/backup/backup.fit.js';
-import { forgetArgs, maskSecrets, parseRepoCredentials, redactUrl, repoAccess, repoEnvironment, sftpCommand } from '../../../installer/backup/offsite.config.js';
+import {
+  forgetArgs,
+  maskSecrets,
+  parseRepoCredentials,
+  redactUrl,
+  repoAccess,
+  repoEnvironment,
+  sftpCommand,
+} from '../../../installer/backup/offsite.config.js';
 import { UsageError } from '../../../installer/errors.js';
 
 const MiB = 1024 * 1024;
@@ -24,7 +32,7 @@ describe('backup schedule (pure)', () => {
     expect(() => newSchedule({ at: '02:00', cron: '0 2 * * *' }, new Date())).to.throw(UsageError, /not both/);
   });
 
-  it('computes the next run in the schedule\'s time zone, across a DST change', () => {
+  it("computes the next run in the schedule's time zone, across a DST change", () => {
     const s = { cron: '30 2 * * *', timezone: 'UTC' };
     expect(nextRun(s, new Date('2026-12-07T02:29:59Z'))!.toISOString()).to.equal('2026-12-07T02:30:00.000Z');
     expect(nextRun(s, new Date('2026-12-07T02:30:00Z'))!.toISOString()).to.equal('2026-12-08T02:30:00.000Z');
@@ -75,8 +83,11 @@ describe('restic repositories and retention (pure)', () => {
     expect(s.repository).to.equal('sftp:backup@dr.example:/srv/restic/carebox');
     expect(s.sftp).to.deep.equal({ user: 'backup', host: 'dr.example', port: 2222, path: '/srv/restic/carebox' });
     expect(repoAccess('sftp://b@h/x').sftp!.port).to.equal(22);
-    for (const bad of ['relative/path', 'sftp://host/path', 'sftp://u@h', 'sftp://u:pw@h/x', 'ftp://h/x', 'b2:bucket/x']) expect(() => repoAccess(bad), bad).to.throw(UsageError);
-    expect(sftpCommand(s.sftp!, '/k', '/kh/known_hosts')).to.equal('ssh -i /k -p 2222 -o BatchMode=yes -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=/kh/known_hosts -o ConnectTimeout=20 backup@dr.example -s sftp');
+    for (const bad of ['relative/path', 'sftp://host/path', 'sftp://u@h', 'sftp://u:pw@h/x', 'ftp://h/x', 'b2:bucket/x'])
+      expect(() => repoAccess(bad), bad).to.throw(UsageError);
+    expect(sftpCommand(s.sftp!, '/k', '/kh/known_hosts')).to.equal(
+      'ssh -i /k -p 2222 -o BatchMode=yes -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=/kh/known_hosts -o ConnectTimeout=20 backup@dr.example -s sftp',
+    );
     expect([repoAccess('/x').network, s.network]).to.deep.equal(['none', 'host']);
   });
 
@@ -86,7 +97,8 @@ describe('restic repositories and retention (pure)', () => {
     expect(r.urlCredentials).to.deep.equal({ RESTIC_REST_USERNAME: 'backup', RESTIC_REST_PASSWORD: 'p@ss:w' });
     expect(repoAccess('rest:http://127.0.0.1:8000').repository).to.equal('rest:http://127.0.0.1:8000/');
     expect(repoAccess('rest:http://h:8000/a/b').urlCredentials).to.equal(null);
-    for (const bad of ['rest:ftp://h/x', 'rest:h:8000/x', 'rest:http://u@h/x', 'rest:http://h:99999/x', 'rest:http://h/x?q=1', 'rest:']) expect(() => repoAccess(bad), bad).to.throw(UsageError);
+    for (const bad of ['rest:ftp://h/x', 'rest:h:8000/x', 'rest:http://u@h/x', 'rest:http://h:99999/x', 'rest:http://h/x?q=1', 'rest:'])
+      expect(() => repoAccess(bad), bad).to.throw(UsageError);
     try {
       repoAccess('rest:gopher://u:secret@h/x');
     } catch (err) {
@@ -95,15 +107,26 @@ describe('restic repositories and retention (pure)', () => {
   });
 
   it("parses S3 URLs in restic's forms (explicit http(s), none for HTTPS) with a bucket and an optional prefix", () => {
-    expect(repoAccess('s3:http://127.0.0.1:9000/carebox/site-a')).to.deep.include({ kind: 's3', repository: 's3:http://127.0.0.1:9000/carebox/site-a', network: 'host' });
+    expect(repoAccess('s3:http://127.0.0.1:9000/carebox/site-a')).to.deep.include({
+      kind: 's3',
+      repository: 's3:http://127.0.0.1:9000/carebox/site-a',
+      network: 'host',
+    });
     expect(repoAccess('s3:s3.amazonaws.com/hospital-backups').repository).to.equal('s3:s3.amazonaws.com/hospital-backups');
     expect(repoAccess('s3:https://minio.lan/b-1.x').repository).to.equal('s3:https://minio.lan/b-1.x');
-    for (const bad of ['s3:http://h:9000/', 's3:http://h/Bad_Bucket', 's3:http://h/ab', 's3:http://key:sec@h/bucket', 's3:ftp://h/bucket']) expect(() => repoAccess(bad), bad).to.throw(UsageError);
+    for (const bad of ['s3:http://h:9000/', 's3:http://h/Bad_Bucket', 's3:http://h/ab', 's3:http://key:sec@h/bucket', 's3:ftp://h/bucket'])
+      expect(() => repoAccess(bad), bad).to.throw(UsageError);
   });
 
   it('reads credentials files (KEY=VALUE or JSON) with exactly the keys of the kind, never echoing a value', () => {
-    expect(parseRepoCredentials('AWS_ACCESS_KEY_ID=AK\nAWS_SECRET_ACCESS_KEY="s#cret"\n', 's3')).to.deep.equal({ AWS_ACCESS_KEY_ID: 'AK', AWS_SECRET_ACCESS_KEY: 's#cret' });
-    expect(parseRepoCredentials('{"RESTIC_REST_USERNAME":"u","RESTIC_REST_PASSWORD":"p w"}', 'rest')).to.deep.equal({ RESTIC_REST_USERNAME: 'u', RESTIC_REST_PASSWORD: 'p w' });
+    expect(parseRepoCredentials('AWS_ACCESS_KEY_ID=AK\nAWS_SECRET_ACCESS_KEY="s#cret"\n', 's3')).to.deep.equal({
+      AWS_ACCESS_KEY_ID: 'AK',
+      AWS_SECRET_ACCESS_KEY: 's#cret',
+    });
+    expect(parseRepoCredentials('{"RESTIC_REST_USERNAME":"u","RESTIC_REST_PASSWORD":"p w"}', 'rest')).to.deep.equal({
+      RESTIC_REST_USERNAME: 'u',
+      RESTIC_REST_PASSWORD: 'p w',
+    });
     const bad: [string, 'rest' | 's3' | 'local', RegExp][] = [
       ['AWS_ACCESS_KEY_ID=AK\n', 's3', /AWS_SECRET_ACCESS_KEY/],
       ['AWS_ACCESS_KEY_ID=AK\nAWS_SECRET_ACCESS_KEY=topsecret\nEXTRA=1\n', 's3', /unknown key\(s\) EXTRA/],
@@ -130,7 +153,9 @@ describe('restic repositories and retention (pure)', () => {
     expect(s3.repositoryArg).to.equal('s3:http://h:9000/bkt');
     expect(s3.env).to.deep.equal(['AWS_ACCESS_KEY_ID=AK', 'AWS_SECRET_ACCESS_KEY=SK-secret']);
     expect(() => repoEnvironment(repoAccess('s3:http://h:9000/bkt'), null)).to.throw(UsageError, /--credentials-file/);
-    expect(maskSecrets('Fatal: rest:http://u:p%40ss%2Fw@h:8000/r/ and SK-secret', [...rest.secrets, ...s3.secrets])).to.equal('Fatal: rest:http://u:***@h:8000/r/ and ***');
+    expect(maskSecrets('Fatal: rest:http://u:p%40ss%2Fw@h:8000/r/ and SK-secret', [...rest.secrets, ...s3.secrets])).to.equal(
+      'Fatal: rest:http://u:***@h:8000/r/ and ***',
+    );
     expect(redactUrl('sftp://u@h/x rest:https://a:b@h/')).to.equal('sftp://u@h/x rest:https://a:***@h/');
   });
 

@@ -5,7 +5,15 @@ import { alertEmailFlag, alertModeFlag, alertWebhookFlag, alertForScaleFrom } fr
 import { UsageError } from '../../../installer/errors.js';
 import type { FiringAlert } from '../../../console/ops/alerts.ops.js';
 
-const alert = (name: string, severity: string, summary = `${name} summary`): FiringAlert => ({ name, severity, summary, description: '', startsAt: '2026-12-07T10:00:00.000Z', state: 'active', labels: {} });
+const alert = (name: string, severity: string, summary = `${name} summary`): FiringAlert => ({
+  name,
+  severity,
+  summary,
+  description: '',
+  startsAt: '2026-12-07T10:00:00.000Z',
+  state: 'active',
+  labels: {},
+});
 
 describe('firing alerts at the top of the console', () => {
   it('nothing when none fire or the stack runs no Alertmanager', () => {

@@ -48,7 +48,12 @@ describe('console command', () => {
       service: 'backend',
       from: 1,
       to: 3,
-      check: { plan: { budget: { dbConnections: { demand: 48, limit: 100 }, memoryBytes: { demand: 3 * 1024 ** 3, limit: 6 * 1024 ** 3 } }, capacity: { concurrentUsers: [300, 600] } } },
+      check: {
+        plan: {
+          budget: { dbConnections: { demand: 48, limit: 100 }, memoryBytes: { demand: 3 * 1024 ** 3, limit: 6 * 1024 ** 3 } },
+          capacity: { concurrentUsers: [300, 600] },
+        },
+      },
     } as unknown as ScalePreview;
     expect(scalePreviewLines(p)).to.deep.equal([
       'backend: 1 → 3 replicas',
@@ -69,7 +74,10 @@ describe('console command', () => {
         { service: 'nginx', action: 'reload', detail: 'upstream unchanged; nginx -t then reload' },
       ],
       sizing: [{ path: 'backend.replicas', before: 1, after: 2, text: '1 → 2' }],
-      fileDiffs: [{ path: 'compose.yml', status: 'updated', diff: '…' }, { path: '.env', status: 'unchanged', diff: '' }],
+      fileDiffs: [
+        { path: 'compose.yml', status: 'updated', diff: '…' },
+        { path: '.env', status: 'unchanged', diff: '' },
+      ],
     } as unknown as RetierPreview;
     expect(retierPreviewLines(p)).to.deep.equal([
       'default → horizontal: asked for with --tier horizontal',

@@ -16,10 +16,7 @@ describe('detect/cgroup.resolve', () => {
         dirs: ['/sys/fs/cgroup/memory'],
         outside: false,
       });
-      expect(cgroupDirs('/sys/fs/cgroup/memory', '/docker/abc', '/docker/abc/sub').dirs).to.deep.equal([
-        '/sys/fs/cgroup/memory/sub',
-        '/sys/fs/cgroup/memory',
-      ]);
+      expect(cgroupDirs('/sys/fs/cgroup/memory', '/docker/abc', '/docker/abc/sub').dirs).to.deep.equal(['/sys/fs/cgroup/memory/sub', '/sys/fs/cgroup/memory']);
     });
     it('reads only the mount point for a path outside the mount root or with /.. segments', () => {
       expect(cgroupDirs('/sys/fs/cgroup', '/docker/abc', '/system.slice/other')).to.deep.equal({

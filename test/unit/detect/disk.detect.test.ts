@@ -20,7 +20,9 @@ describe('detect/disk.detect', () => {
     expect(f?.path).to.equal(dir);
     expect(f?.measuredPath).to.equal(dir);
     expect(f?.totalBytes).to.equal(s.blocks * s.bsize);
-    expect(f?.freeBytes).to.be.above(0).and.at.most(f?.totalBytes ?? 0);
+    expect(f?.freeBytes)
+      .to.be.above(0)
+      .and.at.most(f?.totalBytes ?? 0);
     expect(f?.source).to.equal(`statfs(${dir})`);
   });
 

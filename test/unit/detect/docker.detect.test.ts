@@ -69,7 +69,9 @@ describe('detect/docker.detect', () => {
     });
     it('an HTTP error keeps the status and first line', () => {
       const err = Object.assign(new Error('(HTTP code 400) bad request - client version 1.47 is too new\nmore'), { statusCode: 400 });
-      expect(describeDockerError(err, '/s', 3000)).to.equal('the Docker engine at /s answered HTTP 400: (HTTP code 400) bad request - client version 1.47 is too new');
+      expect(describeDockerError(err, '/s', 3000)).to.equal(
+        'the Docker engine at /s answered HTTP 400: (HTTP code 400) bad request - client version 1.47 is too new',
+      );
     });
   });
 
@@ -150,7 +152,10 @@ describe('detect/docker.detect', () => {
         }
         res.writeHead(200, { 'content-type': 'application/json' });
         if (url.endsWith('/version')) return res.end(JSON.stringify({ Version: '1.12.6', ApiVersion: '1.24', MinAPIVersion: '1.12' }));
-        if (url.endsWith('/info')) return res.end(JSON.stringify({ DockerRootDir: '/srv/docker', CgroupDriver: 'systemd', Swarm: { LocalNodeState: 'active', ControlAvailable: true } }));
+        if (url.endsWith('/info'))
+          return res.end(
+            JSON.stringify({ DockerRootDir: '/srv/docker', CgroupDriver: 'systemd', Swarm: { LocalNodeState: 'active', ControlAvailable: true } }),
+          );
         res.end('{}');
       });
       await new Promise<void>((r) => server.listen(sock, r));

@@ -22,7 +22,13 @@ describe('detect/host.detect', () => {
       expect(hypotheticalHost(0.5, GiB).hostCpus.value).to.equal(1);
     });
     it('rejects non-positive or non-finite figures with a UsageError', () => {
-      for (const [c, m] of [[0, GiB], [-1, GiB], [Number.NaN, GiB], [2, 0], [2, Infinity]] as [number, number][]) {
+      for (const [c, m] of [
+        [0, GiB],
+        [-1, GiB],
+        [Number.NaN, GiB],
+        [2, 0],
+        [2, Infinity],
+      ] as [number, number][]) {
         expect(() => hypotheticalHost(c, m), `${c} ${m}`).to.throw(UsageError);
       }
     });

@@ -41,7 +41,10 @@ const parsers: [string, (s: string) => unknown][] = [
 describe('detect parsers: properties (fast-check)', () => {
   for (const [name, fn] of parsers) {
     it(`${name} never throws on arbitrary text`, () => {
-      fc.assert(fc.property(kernelish, (s) => void fn(s)), { numRuns: 500 });
+      fc.assert(
+        fc.property(kernelish, (s) => void fn(s)),
+        { numRuns: 500 },
+      );
     });
   }
 
@@ -88,7 +91,11 @@ describe('detect parsers: properties (fast-check)', () => {
     fc.constant('max 100000\n'),
     kernelish,
   );
-  const memText = fc.oneof(fc.integer({ min: 1, max: 2 ** 45 }).map((n) => `${n}\n`), fc.constantFrom('max\n', '9223372036854771712\n'), kernelish);
+  const memText = fc.oneof(
+    fc.integer({ min: 1, max: 2 ** 45 }).map((n) => `${n}\n`),
+    fc.constantFrom('max\n', '9223372036854771712\n'),
+    kernelish,
+  );
   const level = fc.record({ cpu: fc.option(cpuMaxText), mem: fc.option(memText), cpuset: fc.option(kernelish) });
 
   it('whole pipeline (v2, random levels and contents): usable CPUs > 0 and ≤ host, memory ≤ MemTotal, no throw', () => {
@@ -133,20 +140,28 @@ describe('detect parsers: properties (fast-check)', () => {
       '623 621 0:32 /docker/id /sys/fs/cgroup/cpu,cpuacct ro - cgroup cgroup rw,cpu,cpuacct\n' +
       '624 621 0:33 /docker/id /sys/fs/cgroup/memory ro - cgroup cgroup rw,memory\n';
     fc.assert(
-      fc.property(kernelish, kernelish, kernelish, kernelish, fc.integer({ min: 1, max: 256 }), fc.integer({ min: 1, max: 2 ** 40 }), (quota, period, limit, stat, online, memTotal) => {
-        const layout = resolveCgroupLayout('4:cpu,cpuacct:/docker/id\n3:memory:/docker/id\n', mountinfo);
-        const files = new Map([
-          ['/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us', quota],
-          ['/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us', period],
-          ['/sys/fs/cgroup/memory/memory.limit_in_bytes', limit],
-          ['/sys/fs/cgroup/memory/memory.stat', `hierarchical_memory_limit ${stat}\n`],
-        ]);
-        const limits = evaluateCgroupLimits(layout, files);
-        const cpus = effectiveCpus({ online: { value: online, source: 'o' }, quota: limits.cpuQuota.limit, cpuset: null, affinity: null });
-        const mem = effectiveMemory({ total: { value: memTotal, source: 'm' }, cgroup: limits.memory.limit, constrained: null });
-        expect(cpus.value).to.be.greaterThan(0).and.at.most(online);
-        expect(mem.value).to.be.at.most(memTotal);
-      }),
+      fc.property(
+        kernelish,
+        kernelish,
+        kernelish,
+        kernelish,
+        fc.integer({ min: 1, max: 256 }),
+        fc.integer({ min: 1, max: 2 ** 40 }),
+        (quota, period, limit, stat, online, memTotal) => {
+          const layout = resolveCgroupLayout('4:cpu,cpuacct:/docker/id\n3:memory:/docker/id\n', mountinfo);
+          const files = new Map([
+            ['/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us', quota],
+            ['/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us', period],
+            ['/sys/fs/cgroup/memory/memory.limit_in_bytes', limit],
+            ['/sys/fs/cgroup/memory/memory.stat', `hierarchical_memory_limit ${stat}\n`],
+          ]);
+          const limits = evaluateCgroupLimits(layout, files);
+          const cpus = effectiveCpus({ online: { value: online, source: 'o' }, quota: limits.cpuQuota.limit, cpuset: null, affinity: null });
+          const mem = effectiveMemory({ total: { value: memTotal, source: 'm' }, cgroup: limits.memory.limit, constrained: null });
+          expect(cpus.value).to.be.greaterThan(0).and.at.most(online);
+          expect(mem.value).to.be.at.most(memTotal);
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -1,14 +1,7 @@
 import net from 'node:net';
 import { expect } from 'chai';
 import type { PortFact } from '../../../installer/detect/host-facts.js';
-import {
-  addressesOverlap,
-  detectPorts,
-  parseProcNetTcp,
-  portHolder,
-  probeListen,
-  publishedPorts,
-} from '../../../installer/detect/ports.detect.js';
+import { addressesOverlap, detectPorts, parseProcNetTcp, portHolder, probeListen, publishedPorts } from '../../../installer/detect/ports.detect.js';
 import { detectAsNobody, isRoot, skipBecause } from './unprivileged.js';
 
 /** Listens on an ephemeral port at `host`; returns the port and a closer. */
@@ -61,8 +54,21 @@ describe('detect/ports.detect', () => {
         Labels: { 'com.docker.compose.project': 'carebox' },
         Ports: [{ IP: '0.0.0.0', PrivatePort: 80, PublicPort: 8080, Type: 'tcp' }],
       },
-      { Id: 'b2', Names: ['/other_web_1'], Labels: { 'com.docker.compose.project': 'other' }, Ports: [{ IP: '127.0.0.1', PrivatePort: 80, PublicPort: 9090, Type: 'tcp' }] },
-      { Id: 'c3', Names: ['/lonely'], Labels: {}, Ports: [{ IP: '::', PrivatePort: 53, PublicPort: 5353, Type: 'udp' }, { PrivatePort: 22, Type: 'tcp' }] },
+      {
+        Id: 'b2',
+        Names: ['/other_web_1'],
+        Labels: { 'com.docker.compose.project': 'other' },
+        Ports: [{ IP: '127.0.0.1', PrivatePort: 80, PublicPort: 9090, Type: 'tcp' }],
+      },
+      {
+        Id: 'c3',
+        Names: ['/lonely'],
+        Labels: {},
+        Ports: [
+          { IP: '::', PrivatePort: 53, PublicPort: 5353, Type: 'udp' },
+          { PrivatePort: 22, Type: 'tcp' },
+        ],
+      },
     ] as never);
     expect(published).to.have.length(2);
     expect(portHolder(8080, '127.0.0.1', published, 'carebox')).to.equal('carebox');

@@ -6,11 +6,22 @@ import { planCarebox } from '../../../installer/plan/tier.plan.js';
 import { DEFAULT_PROFILE, effectiveThinkTimeS } from '../../../installer/plan/workload.profile.js';
 
 describe('plan: capacity estimate', () => {
-  const measured = { concurrentUsers: 9000, actionsPerSecond: 300, requestsPerSecond: 510, responseTimeS: 0.1, thinkTimeS: 29.8, p95Ms: 170, measuredAt: '2026-12-07T13:30:00.000Z' };
+  const measured = {
+    concurrentUsers: 9000,
+    actionsPerSecond: 300,
+    requestsPerSecond: 510,
+    responseTimeS: 0.1,
+    thinkTimeS: 29.8,
+    p95Ms: 170,
+    measuredAt: '2026-12-07T13:30:00.000Z',
+  };
 
   it('is calibrated on the documented load test and states that basis', () => {
     const webCpus = Math.min(2, 2 * 0.65);
-    expect(RPS_PER_WEB_CPU).to.deep.equal([Math.floor(Math.min(...CALIBRATION.sustainedRequestsPerSecond) / webCpus), Math.floor(Math.max(...CALIBRATION.sustainedRequestsPerSecond) / webCpus)]);
+    expect(RPS_PER_WEB_CPU).to.deep.equal([
+      Math.floor(Math.min(...CALIBRATION.sustainedRequestsPerSecond) / webCpus),
+      Math.floor(Math.max(...CALIBRATION.sustainedRequestsPerSecond) / webCpus),
+    ]);
     expect(CAPACITY_BASIS).to.match(/req\/s per web-worker CPU \(calibrated on \d+–\d+ req\/s sustained at p95 ≤ 200 ms by `carebox loadtest` on a 2-CPU host/);
     // The calibration host's own estimate reproduces what was measured there (web CPU binds).
     const e = estimateCapacity({ webProcesses: 2, cpus: 2, nodes: 1, postgresCpus: 2, redisCpus: 1, webDbConnections: 20, profile: DEFAULT_PROFILE });
@@ -24,7 +35,10 @@ describe('plan: capacity estimate', () => {
     const host = hypotheticalHost(2, 8 * 1024 ** 3);
     const plan = planCarebox(host, buildIntent({}));
     const installed = { ...plan, capacity: { ...plan.capacity, measured } };
-    expect(withMeasuredFrom(plan, installed).capacity.measured).to.deep.include({ actionsPerSecond: 300, concurrentUsers: Math.floor(300 * (0.1 + plan.capacity.thinkTimeS!)) });
+    expect(withMeasuredFrom(plan, installed).capacity.measured).to.deep.include({
+      actionsPerSecond: 300,
+      concurrentUsers: Math.floor(300 * (0.1 + plan.capacity.thinkTimeS!)),
+    });
     expect(withMeasuredFrom(plan, null).capacity.measured).to.equal(null);
     const other = planCarebox(host, buildIntent({ tier: 'default' }));
     expect(withMeasuredFrom(other, installed).capacity.measured, 'another tier').to.equal(null);
@@ -34,7 +48,10 @@ describe('plan: capacity estimate', () => {
     const slow = planCarebox(host, buildIntent({ thinkTime: '60' }));
     expect(withMeasuredFrom(slow, installed).capacity.measured!.concurrentUsers).to.be.above(17_000);
     // A closed-loop figure from before active staff is not shown as staff.
-    const legacy = { ...plan, capacity: { ...plan.capacity, measured: { concurrentUsers: 75, requestsPerSecond: 600, p95Ms: 190, measuredAt: '2026-11-29T10:00:00.000Z' } as never } };
+    const legacy = {
+      ...plan,
+      capacity: { ...plan.capacity, measured: { concurrentUsers: 75, requestsPerSecond: 600, p95Ms: 190, measuredAt: '2026-11-29T10:00:00.000Z' } as never },
+    };
     expect(withMeasuredFrom(plan, legacy).capacity.measured).to.equal(null);
   });
 });

@@ -14,7 +14,8 @@ import { DEFAULT_PROFILE, withThinkTime } from '../../../installer/plan/workload
 import { MAX_WEB_PROCESSES } from '../../../installer/plan/sizing.constants.js';
 import { assertInvariants, assertLittle, GiB } from './plan.invariants.js';
 
-const plan = (cpus: number, gib: number, flags: Parameters<typeof buildIntent>[0] = {}): Plan => planCarebox(hypotheticalHost(cpus, gib * GiB), buildIntent(flags));
+const plan = (cpus: number, gib: number, flags: Parameters<typeof buildIntent>[0] = {}): Plan =>
+  planCarebox(hypotheticalHost(cpus, gib * GiB), buildIntent(flags));
 
 /**
  * A hint is trustworthy when: the host it names, re-planned with the same intent, serves the users
@@ -53,8 +54,15 @@ function assertHintHolds(p: Plan, users: number, flags: Parameters<typeof buildI
 }
 
 describe('plan: capacity in active staff', () => {
-  it('plan --json holds capacity.profile, requestsPerSecond and concurrentUsers, agreeing by Little\'s law within 5 %', () => {
-    for (const [cpus, gib] of [[1, 1], [2, 4], [2, 23.5], [4, 8], [16, 64], [64, 256]] as const) {
+  it("plan --json holds capacity.profile, requestsPerSecond and concurrentUsers, agreeing by Little's law within 5 %", () => {
+    for (const [cpus, gib] of [
+      [1, 1],
+      [2, 4],
+      [2, 23.5],
+      [4, 8],
+      [16, 64],
+      [64, 256],
+    ] as const) {
       const p = plan(cpus, gib);
       expect(p.capacity.profile).to.deep.equal(DEFAULT_PROFILE);
       expect(p.capacity.unit).to.equal('active staff (one action every 30 s)');
@@ -103,7 +111,12 @@ describe('plan: hints a buyer can trust (issue 16, point 5)', () => {
     const s = p.shortfall!;
     if (s.needs !== 'cluster') expect(s.needs.cpus).to.be.at.most(5);
     // And for a spread of N on a few hosts.
-    for (const [cpus, gib] of [[1, 1], [2, 4], [3, 6], [4, 8]] as const) {
+    for (const [cpus, gib] of [
+      [1, 1],
+      [2, 4],
+      [3, 6],
+      [4, 8],
+    ] as const) {
       const here = plan(cpus, gib).tiers.reduce((m, t) => Math.max(m, t.tier === 'cluster' ? 0 : (t.concurrentUsers?.[1] ?? 0)), 0);
       for (const factor of [1.3, 2.7, 6.1]) {
         const n = Math.ceil(here * factor);
@@ -117,7 +130,7 @@ describe('plan: hints a buyer can trust (issue 16, point 5)', () => {
     // Then: `plan --users 2000` asked for 128 CPUs / 512 GiB, beyond 64 web processes. Now: the
     // largest single host a hint can name is where 64 web processes get their CPUs.
     expect(HINT_MAX_CPUS).to.equal(Math.ceil(MAX_WEB_PROCESSES / 0.65));
-    const top = plan(HINT_MAX_CPUS, (HINT_MAX_CPUS * 4));
+    const top = plan(HINT_MAX_CPUS, HINT_MAX_CPUS * 4);
     const beyondSingle = top.capacity.concurrentUsers[1] + 1;
     const p = plan(2, 4, { users: String(beyondSingle) });
     expect(p.shortfall).to.not.equal(null);
@@ -143,7 +156,11 @@ describe('plan: hints a buyer can trust (issue 16, point 5)', () => {
     // Then: `plan --users 2000 --cpus 64 --memory 256g` said "more than any tier serves on this
     // host" while its table listed the cluster serving 3993–4742 on 2 nodes.
     let clusterCases = 0;
-    for (const [cpus, gib] of [[8, 32], [16, 64], [64, 256]] as const) {
+    for (const [cpus, gib] of [
+      [8, 32],
+      [16, 64],
+      [64, 256],
+    ] as const) {
       const single = plan(cpus, gib);
       const n = single.tiers.filter((t) => t.tier !== 'cluster').reduce((m, t) => Math.max(m, t.concurrentUsers?.[1] ?? 0), 0) + 1;
       const p = plan(cpus, gib, { users: String(n) });
@@ -169,7 +186,13 @@ describe('plan: hints a buyer can trust (issue 16, point 5)', () => {
 
 describe('plan: --size large', () => {
   it('does not report a shortfall on a host the model says serves 1,000 active staff; names a host that does otherwise', () => {
-    for (const [cpus, gib] of [[1, 1], [1, 2], [2, 4], [4, 8], [2, 23.5]] as const) {
+    for (const [cpus, gib] of [
+      [1, 1],
+      [1, 2],
+      [2, 4],
+      [4, 8],
+      [2, 23.5],
+    ] as const) {
       const p = plan(cpus, gib, { size: 'large' });
       const serves = p.tiers.some((t) => t.tier !== 'cluster' && (t.concurrentUsers?.[0] ?? 0) >= 1000);
       if (serves) {

@@ -30,7 +30,7 @@ describe("plan: a new install's defaults (alerts, scheduled backups)", () => {
     expect(plan.sizing.scheduler).to.deep.equal({ memoryBytes: SCHEDULER_BYTES, cpus: 0.5, drillMemoryBytes: DRILL_BYTES });
   });
 
-  it('the scheduler and the drill are lines of the memory budget, taken from PostgreSQL\'s share, with derivations', () => {
+  it("the scheduler and the drill are lines of the memory budget, taken from PostgreSQL's share, with derivations", () => {
     const host = hypotheticalHost(2, 8 * GiB);
     const manual = planCarebox(host, { ...EMPTY_INTENT, backups: 'manual' });
     const scheduled = planCarebox(host, { ...EMPTY_INTENT, backups: 'scheduled' });
@@ -47,7 +47,10 @@ describe("plan: a new install's defaults (alerts, scheduled backups)", () => {
 
   it('on the 1 GiB minimum host: alerts external and backups manual, each said why, instead of refusing the host', () => {
     const host = hypotheticalHost(1, 1 * GiB);
-    expect(preflightError(() => planCarebox(host, { ...EMPTY_INTENT, alerts: 'stack' })), 'an explicit --alerts stack is refused there').to.not.equal(null);
+    expect(
+      preflightError(() => planCarebox(host, { ...EMPTY_INTENT, alerts: 'stack' })),
+      'an explicit --alerts stack is refused there',
+    ).to.not.equal(null);
     const err = preflightError(() => planCarebox(host, { ...EMPTY_INTENT, backups: 'scheduled' }));
     expect(err, 'an explicit --backup-at HH:MM is refused there').to.not.equal(null);
     expect((err!.details as { schedulerDoesNotFit?: boolean }).schedulerDoesNotFit).to.equal(true);
@@ -75,7 +78,10 @@ describe("plan: a new install's defaults (alerts, scheduled backups)", () => {
 
   it('keeps what is not defaulted: an explicit mode is planned as given, and refused where it does not fit', () => {
     const host = hypotheticalHost(1, 1 * GiB);
-    expect(() => planWithDefaults(host, { ...EMPTY_INTENT, backups: 'scheduled' }, { alerts: true, backups: false })).to.throw(PreflightError, /scheduled backups/);
+    expect(() => planWithDefaults(host, { ...EMPTY_INTENT, backups: 'scheduled' }, { alerts: true, backups: false })).to.throw(
+      PreflightError,
+      /scheduled backups/,
+    );
     const plan = planWithDefaults(hypotheticalHost(2, 8 * GiB), { ...EMPTY_INTENT, backups: 'manual', alerts: 'off' }, { alerts: false, backups: false });
     expect(plan.intent.backups).to.equal('manual');
     expect(plan.intent.alerts).to.equal('off');

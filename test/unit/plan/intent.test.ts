@@ -59,7 +59,13 @@ describe('intent: flags', () => {
 });
 
 describe('intent: --pgbouncer', () => {
-  for (const [cpus, gib] of [[1, 1], [1, 2], [2, 4], [4, 8], [64, 256]] as const) {
+  for (const [cpus, gib] of [
+    [1, 1],
+    [1, 2],
+    [2, 4],
+    [4, 8],
+    [64, 256],
+  ] as const) {
     it(`on puts PgBouncer (transaction mode) in front of the default tier on ${cpus} CPU / ${gib} GiB, within every budget`, () => {
       const p = planCarebox(hypotheticalHost(cpus, gib * GiB), tierIntent('default', 'on'));
       expect(p.sizing.pgbouncer).to.not.equal(null);
@@ -78,7 +84,12 @@ describe('intent: --pgbouncer', () => {
   });
 
   it('off keeps direct pools and, where they fit, the same sizing as auto', () => {
-    for (const [cpus, gib] of [[1, 1], [2, 4], [8, 32], [256, 1024]] as const) {
+    for (const [cpus, gib] of [
+      [1, 1],
+      [2, 4],
+      [8, 32],
+      [256, 1024],
+    ] as const) {
       for (const tier of ['default', 'optimized', 'horizontal'] as const) {
         const host = hypotheticalHost(cpus, gib * GiB);
         const a = (() => {
@@ -113,7 +124,9 @@ describe('intent: --pgbouncer', () => {
 
     it('direct (--pgbouncer off) refuses when direct pools cannot fit, saying PgBouncer would', () => {
       const r = planConnections({ ...tight, pgbouncer: { kind: 'direct' } });
-      expect(r).to.have.property('refused').that.matches(/without PgBouncer \(--pgbouncer off\), direct pools need 214 connections even at pool\.max 4, over PostgreSQL's cap 100/);
+      expect(r)
+        .to.have.property('refused')
+        .that.matches(/without PgBouncer \(--pgbouncer off\), direct pools need 214 connections even at pool\.max 4, over PostgreSQL's cap 100/);
       expect(r).to.have.property('needsPgbouncer', true);
     });
 
@@ -129,7 +142,13 @@ describe('intent: --pgbouncer', () => {
     });
 
     it('pgbouncer (forced) gives its reason; direct when it fits keeps pool.max 10', () => {
-      const forced = planConnections({ webProcesses: 2, queueProcesses: 1, queuePoolMax: 2, cap: 100, pgbouncer: { kind: 'pgbouncer', why: '--pgbouncer on was asked for' } });
+      const forced = planConnections({
+        webProcesses: 2,
+        queueProcesses: 1,
+        queuePoolMax: 2,
+        cap: 100,
+        pgbouncer: { kind: 'pgbouncer', why: '--pgbouncer on was asked for' },
+      });
       if ('refused' in forced) throw new Error(forced.refused);
       expect(forced.reasons[0]).to.match(/--pgbouncer on was asked for/);
       const direct = planConnections({ webProcesses: 2, queueProcesses: 1, queuePoolMax: 2, cap: 100, pgbouncer: { kind: 'direct' } });
@@ -145,7 +164,9 @@ describe('intent: --pgbouncer', () => {
       expect(small.pgbouncer!.defaultPoolSize.value + small.pgbouncer!.reservePoolSize.value + small.fixed).to.be.at.most(small.maxConnections.value);
       const r = planConnections({ webProcesses: 2, queueProcesses: 1, queuePoolMax: 2, cap: 10, pgbouncer: { kind: 'pgbouncer', why: 'test' } });
       expect(r).to.have.property('needsPgbouncer', false);
-      expect(r).to.have.property('refused').that.matches(/can hold only 10 connections/);
+      expect(r)
+        .to.have.property('refused')
+        .that.matches(/can hold only 10 connections/);
     });
   });
 });
@@ -216,7 +237,10 @@ describe('intent: cluster node count', () => {
 });
 
 describe('intent: --users shortfall names hardware or the cluster tier', () => {
-  const servesHere = (cpus: number, gib: number): number => planCarebox(hypotheticalHost(cpus, gib * GiB), auto).tiers.filter((t) => t.tier !== 'cluster').reduce((m, t) => Math.max(m, t.concurrentUsers?.[1] ?? 0), 0);
+  const servesHere = (cpus: number, gib: number): number =>
+    planCarebox(hypotheticalHost(cpus, gib * GiB), auto)
+      .tiers.filter((t) => t.tier !== 'cluster')
+      .reduce((m, t) => Math.max(m, t.concurrentUsers?.[1] ?? 0), 0);
 
   it('names a host (CPUs and memory) when a bigger single host would do', () => {
     const users = servesHere(2, 4) * 2;
@@ -256,7 +280,15 @@ describe('explanation: one derivation per derived number', () => {
         expect(line!.includes('\n'), path).to.equal(false);
         expect(text, path).to.include(`  ${path}: ${line}`);
       }
-      for (const key of ['sizing.queue.concurrency', 'sizing.nginx.workerRlimitNofile', 'sizing.backend.pool.min', 'sizing.backend.pool.acquireTimeoutMs', 'sizing.redis.limits.memoryBytes', 'nodes', 'capacity.concurrentUsers']) {
+      for (const key of [
+        'sizing.queue.concurrency',
+        'sizing.nginx.workerRlimitNofile',
+        'sizing.backend.pool.min',
+        'sizing.backend.pool.acquireTimeoutMs',
+        'sizing.redis.limits.memoryBytes',
+        'nodes',
+        'capacity.concurrentUsers',
+      ]) {
         expect(p.derivations[key], key).to.be.a('string');
       }
       // Issue 12: keep-alive to the backends with live DNS (was: none, resolved per request).

@@ -6,17 +6,49 @@ import { appendOperation, formatOperations, operationEntry, readOperations } fro
 
 describe('operations log (issue 13 item 6)', () => {
   const who = { user: 'root', uid: 0, sudoUser: 'alice' };
-  const run = { verb: 'retier', args: ['horizontal'], options: { yes: true, json: false, dir: '/opt/carebox', images: '/tmp/x.json', message: 'hi', tier: 'horizontal', timeout: '120' }, startedAt: new Date('2026-12-07T16:00:00Z'), durationMs: 1234.4, exitCode: 1, error: 'line one\nline two' };
+  const run = {
+    verb: 'retier',
+    args: ['horizontal'],
+    options: { yes: true, json: false, dir: '/opt/carebox', images: '/tmp/x.json', message: 'hi', tier: 'horizontal', timeout: '120' },
+    startedAt: new Date('2026-12-07T16:00:00Z'),
+    durationMs: 1234.4,
+    exitCode: 1,
+    error: 'line one\nline two',
+  };
 
   it('keeps plain settings, redacts other values, leaves out --dir and keeps only the first error line', () => {
     const e = operationEntry(run, who);
-    expect(e).to.deep.equal({ at: '2026-12-07T16:00:00.000Z', user: 'root', sudoUser: 'alice', uid: 0, verb: 'retier', args: ['horizontal'], options: { yes: true, json: false, images: '[redacted]', message: '[redacted]', tier: 'horizontal', timeout: '120' }, exitCode: 1, error: 'line one', durationMs: 1234 });
-    expect(formatOperations([e])).to.equal('2026-12-07T16:00:00.000Z  alice (as root) carebox retier horizontal --yes --images [redacted] --message [redacted] --tier horizontal --timeout 120  → exit 1: line one (1.2 s)');
+    expect(e).to.deep.equal({
+      at: '2026-12-07T16:00:00.000Z',
+      user: 'root',
+      sudoUser: 'alice',
+      uid: 0,
+      verb: 'retier',
+      args: ['horizontal'],
+      options: { yes: true, json: false, images: '[redacted]', message: '[redacted]', tier: 'horizontal', timeout: '120' },
+      exitCode: 1,
+      error: 'line one',
+      durationMs: 1234,
+    });
+    expect(formatOperations([e])).to.equal(
+      '2026-12-07T16:00:00.000Z  alice (as root) carebox retier horizontal --yes --images [redacted] --message [redacted] --tier horizontal --timeout 120  → exit 1: line one (1.2 s)',
+    );
     expect(formatOperations([])).to.equal('No operations recorded yet.');
   });
 
   it('masks the password of a repository URL given as an argument (backup offsite add NAME rest:http://user:pass@…)', () => {
-    const e = operationEntry({ verb: 'backup offsite add', args: ['dr', 'rest:http://backup:hunter2@dr.example:8000/carebox'], options: {}, startedAt: new Date(0), durationMs: 1, exitCode: 1, error: 'restic init on rest:http://backup:hunter2@dr.example:8000/ failed' }, { user: 'u', uid: 0, sudoUser: null });
+    const e = operationEntry(
+      {
+        verb: 'backup offsite add',
+        args: ['dr', 'rest:http://backup:hunter2@dr.example:8000/carebox'],
+        options: {},
+        startedAt: new Date(0),
+        durationMs: 1,
+        exitCode: 1,
+        error: 'restic init on rest:http://backup:hunter2@dr.example:8000/ failed',
+      },
+      { user: 'u', uid: 0, sudoUser: null },
+    );
     expect(e.args).to.deep.equal(['dr', 'rest:http://backup:***@dr.example:8000/carebox']);
     expect(e.error).to.equal('restic init on rest:http://backup:***@dr.example:8000/ failed');
   });

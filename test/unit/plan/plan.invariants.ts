@@ -70,7 +70,9 @@ export function assertInvariants(p: Plan): void {
   if (p.sizing.pgbouncer) expect(p.sizing.pgbouncer.poolMode).to.equal('transaction');
   // Issue 10 item 1: the worst-case JSON parse of the largest accepted body fits in a quarter of a worker's heap.
   expect(p.sizing.bodyLimitBytes, where).to.equal(p.sizing.backend.jsonBodyLimitBytes);
-  expect(p.sizing.backend.jsonBodyLimitBytes * JSON_PARSE_HEAP_PER_BYTE, `JSON parse worst case, ${where}`).to.be.at.most(p.sizing.backend.heapLimitMb * MiB * JSON_PARSE_HEAP_SHARE);
+  expect(p.sizing.backend.jsonBodyLimitBytes * JSON_PARSE_HEAP_PER_BYTE, `JSON parse worst case, ${where}`).to.be.at.most(
+    p.sizing.backend.heapLimitMb * MiB * JSON_PARSE_HEAP_SHARE,
+  );
   expect(p.sizing.backend.jsonBodyLimitBytes, where).to.be.at.most(1024 * 1024);
   // The budgets in the plan are the ones checkBudgets recomputes from the sizing.
   const host = { cpus: p.host.cpus, memoryLimitBytes: b.memoryBytes.limit };

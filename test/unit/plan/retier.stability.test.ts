@@ -14,7 +14,15 @@ const SINGLE_HOST: Tier[] = ['default', 'optimized', 'horizontal'];
  * the host only, never on the tier.
  */
 describe('planner: a re-tier leaves PostgreSQL, Redis and nginx containers alone', () => {
-  for (const [cpus, gib] of [[1, 1], [2, 4], [2, 24], [4, 8], [8, 32], [16, 64], [64, 256]] as const) {
+  for (const [cpus, gib] of [
+    [1, 1],
+    [2, 4],
+    [2, 24],
+    [4, 8],
+    [8, 32],
+    [16, 64],
+    [64, 256],
+  ] as const) {
     it(`${cpus} CPUs / ${gib} GiB`, () => {
       const host = hypotheticalHost(cpus, gib * GiB);
       const plans = SINGLE_HOST.flatMap((tier): Plan[] => {

@@ -33,8 +33,13 @@ describe('scale re-check of the budgets (resizeReplicas)', () => {
     for (const tier of ['default', 'optimized'] as const) {
       const p = planCarebox(hypotheticalHost(2, 23.5 * GiB), { ...intent('default'), tier });
       const r = resizeReplicas(p, { backend: 2 }, budgetHostOf(hypotheticalHost(2, 23.5 * GiB)), { overcommit: false });
-      expect(r.blocking.map((v) => v.budget), tier).to.deep.equal(['workerProcesses']);
-      expect(resizeReplicas(p, { backend: 3 }, budgetHostOf(hypotheticalHost(2, 23.5 * GiB)), { overcommit: true }).accepted.map((v) => v.budget)).to.deep.equal(['workerProcesses']);
+      expect(
+        r.blocking.map((v) => v.budget),
+        tier,
+      ).to.deep.equal(['workerProcesses']);
+      expect(
+        resizeReplicas(p, { backend: 3 }, budgetHostOf(hypotheticalHost(2, 23.5 * GiB)), { overcommit: true }).accepted.map((v) => v.budget),
+      ).to.deep.equal(['workerProcesses']);
       expect(p.derivations['host.appReserveBytes']).to.match(/room for scale-out and a rolling-restart surge/);
     }
     // A host that cannot afford the room keeps PostgreSQL's share.

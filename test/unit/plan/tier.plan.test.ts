@@ -16,7 +16,9 @@ describe('planner: tier.plan', () => {
     for (const cpus of [1, 2, 4, 8, 16, 32, 64]) {
       for (const gib of [1, 2, 4, 8, 16, 32, 64, 128]) {
         const host = hypotheticalHost(cpus, gib * GiB);
-        const offered = planCarebox(host, auto).tiers.filter((t) => t.feasible).map((t) => t.tier);
+        const offered = planCarebox(host, auto)
+          .tiers.filter((t) => t.feasible)
+          .map((t) => t.tier);
         expect(offered, `${cpus} CPUs / ${gib} GiB`).to.include('default');
         for (const tier of offered) {
           assertInvariants(planCarebox(host, tierIntent(tier)));
@@ -149,7 +151,16 @@ describe('planner: tier.plan', () => {
 
   it('explains every derived number in one line', () => {
     const p = planCarebox(hypotheticalHost(4, 8 * GiB), auto);
-    for (const key of ['sizing.backend.workers', 'sizing.backend.pool.max', 'sizing.postgres.maxConnections', 'sizing.postgres.sharedBuffersBytes', 'sizing.postgres.workMemBytes', 'sizing.redis.maxClients', 'sizing.nginx.workerProcesses', 'capacity.concurrentUsers']) {
+    for (const key of [
+      'sizing.backend.workers',
+      'sizing.backend.pool.max',
+      'sizing.postgres.maxConnections',
+      'sizing.postgres.sharedBuffersBytes',
+      'sizing.postgres.workMemBytes',
+      'sizing.redis.maxClients',
+      'sizing.nginx.workerProcesses',
+      'capacity.concurrentUsers',
+    ]) {
       expect(p.derivations[key], key).to.be.a('string').and.match(/=/);
       expect(p.derivations[key]!.includes('\n'), key).to.equal(false);
     }

@@ -25,7 +25,9 @@ describe('docs/tiers.md (generated from the planner)', function () {
       const b = generated.split('\n');
       const i = a.findIndex((line, n) => line !== b[n]);
       const at = i === -1 ? Math.min(a.length, b.length) : i;
-      expect.fail(`${TIERS_DOC_PATH} is stale: run \`${TIERS_DOC_COMMAND}\` and commit it.\nfirst difference at line ${at + 1}:\n  file:      ${a[at] ?? '(end)'}\n  generated: ${b[at] ?? '(end)'}`);
+      expect.fail(
+        `${TIERS_DOC_PATH} is stale: run \`${TIERS_DOC_COMMAND}\` and commit it.\nfirst difference at line ${at + 1}:\n  file:      ${a[at] ?? '(end)'}\n  generated: ${b[at] ?? '(end)'}`,
+      );
     }
   });
 

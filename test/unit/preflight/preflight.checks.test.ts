@@ -179,7 +179,11 @@ describe('preflight: declarative checks on fixture host facts', () => {
       expect(r.fix).to.match(/upgrade Docker/);
     });
     it('fails when the engine is not reachable, with the detector’s reason as the fix', () => {
-      const r = expectStatus('docker-engine', ctx(facts(docker({ reachable: false, engineVersion: null, apiVersion: null, error: 'connect ENOENT /var/run/docker.sock: is dockerd running?' }))), 'fail');
+      const r = expectStatus(
+        'docker-engine',
+        ctx(facts(docker({ reachable: false, engineVersion: null, apiVersion: null, error: 'connect ENOENT /var/run/docker.sock: is dockerd running?' }))),
+        'fail',
+      );
       expect(r.fix).to.match(/dockerd/);
     });
   });
@@ -189,7 +193,11 @@ describe('preflight: declarative checks on fixture host facts', () => {
       expect(expectStatus('docker-socket', ctx(facts()), 'pass').found).to.match(/docker\.sock usable/);
     });
     it('fails on permission denied, telling how to get access', () => {
-      const r = expectStatus('docker-socket', ctx(facts(docker({ reachable: false, error: 'connect EACCES /var/run/docker.sock: permission denied' }))), 'fail');
+      const r = expectStatus(
+        'docker-socket',
+        ctx(facts(docker({ reachable: false, error: 'connect EACCES /var/run/docker.sock: permission denied' }))),
+        'fail',
+      );
       expect(r.fix).to.match(/docker group|root/);
     });
     it('fails when nothing answers on the socket', () => {
@@ -212,14 +220,21 @@ describe('preflight: declarative checks on fixture host facts', () => {
       expectStatus('compose', ctx(facts({ compose: { flavour: 'v2-plugin', version: '2.10.2', command: ['docker', 'compose'], error: null } })), 'fail');
     });
     it('fails when no Compose CLI is found', () => {
-      const r = expectStatus('compose', ctx(facts({ compose: { flavour: null, version: null, command: [], error: 'neither `docker compose` nor `docker-compose` found' } })), 'fail');
+      const r = expectStatus(
+        'compose',
+        ctx(facts({ compose: { flavour: null, version: null, command: [], error: 'neither `docker compose` nor `docker-compose` found' } })),
+        'fail',
+      );
       expect(r.found).to.match(/neither/);
     });
   });
 
   describe('disk-install-root', () => {
     const at = (free: number | null): Partial<HostFacts> => ({
-      disk: { ...facts().disk, installRoot: free === null ? null : { path: '/opt/carebox', measuredPath: '/opt', freeBytes: free, totalBytes: 100 * GiB, source: src } },
+      disk: {
+        ...facts().disk,
+        installRoot: free === null ? null : { path: '/opt/carebox', measuredPath: '/opt', freeBytes: free, totalBytes: 100 * GiB, source: src },
+      },
     });
     it('passes with 50 GiB free', () => {
       expect(expectStatus('disk-install-root', ctx(facts()), 'pass').found).to.match(/50 GiB free at \/opt/);
@@ -237,7 +252,10 @@ describe('preflight: declarative checks on fixture host facts', () => {
 
   describe('disk-docker-root', () => {
     const at = (free: number | null): Partial<HostFacts> => ({
-      disk: { ...facts().disk, dockerRoot: free === null ? null : { path: '/var/lib/docker', measuredPath: '/var/lib/docker', freeBytes: free, totalBytes: 200 * GiB, source: src } },
+      disk: {
+        ...facts().disk,
+        dockerRoot: free === null ? null : { path: '/var/lib/docker', measuredPath: '/var/lib/docker', freeBytes: free, totalBytes: 200 * GiB, source: src },
+      },
     });
     it('passes with 80 GiB free', () => {
       expectStatus('disk-docker-root', ctx(facts()), 'pass');
@@ -272,7 +290,9 @@ describe('preflight: declarative checks on fixture host facts', () => {
     it('warns about plain HTTP on every interface, pointing at TLS in front and --bind', () => {
       const r = expectStatus('edge-exposure', ctx(facts()), 'warn');
       expect(r.found).to.match(/0\.0\.0\.0:80.*every interface/);
-      expect(r.fix).to.match(/TLS/).and.match(/--bind/);
+      expect(r.fix)
+        .to.match(/TLS/)
+        .and.match(/--bind/);
     });
     it('passes when the edge is bound to one address', () => {
       expectStatus('edge-exposure', ctx(facts({ ports: [{ port: 8080, bindAddress: '10.0.0.5', free: true, heldBy: null, source: src }] })), 'pass');
@@ -339,4 +359,3 @@ describe('preflight: host figures next to usable figures', () => {
     expect(check('tier-resources', ctx(f)).found).to.match(/2 usable CPUs .*host 2\), 4 GiB usable .*host 4 GiB\)/);
   });
 });
-

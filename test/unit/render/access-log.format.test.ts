@@ -44,7 +44,16 @@ describe('nginx access-log format: one definition, rendered and parsed (issue 12
       requestId: VALUES.request_id,
       upstreams: ['172.18.0.5:3000'],
     });
-    const retried = parseAccessLine(lineFor({ ...VALUES, request_method: 'POST', uri: '/api/v1/patients', status: '201', upstream_response_time: '0.001, 0.010', upstream_addr: '172.18.0.5:3000, 172.18.0.6:3000' }));
+    const retried = parseAccessLine(
+      lineFor({
+        ...VALUES,
+        request_method: 'POST',
+        uri: '/api/v1/patients',
+        status: '201',
+        upstream_response_time: '0.001, 0.010',
+        upstream_addr: '172.18.0.5:3000, 172.18.0.6:3000',
+      }),
+    );
     expect(retried?.upstreams).to.deep.equal(['172.18.0.5:3000', '172.18.0.6:3000']);
     // nginx answered itself (maintenance, no backend): no upstream.
     expect(parseAccessLine(lineFor({ ...VALUES, status: '503', upstream_response_time: '-', upstream_addr: '-' }))?.upstreams).to.deep.equal([]);

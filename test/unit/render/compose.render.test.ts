@@ -61,8 +61,21 @@ describe('render: compose.yml', () => {
         nginx: { image: 'nginx:latest', cpus: 1, mem_limit: '64m', ports: ['80:8080'], healthcheck: { test: ['CMD', 'true'] } },
       },
     };
-    const rules = findComposeIssues(bad).map((i) => `${i.service}:${i.rule}`).sort();
-    expect(rules).to.deep.equal(['backend:container-name', 'backend:missing-limits', 'backend:no-healthcheck', 'backend:privileges', 'backend:published-port', 'backend:unbounded-logs', 'backend:unpinned-image', 'nginx:privileges', 'nginx:unbounded-logs', 'nginx:unpinned-image']);
+    const rules = findComposeIssues(bad)
+      .map((i) => `${i.service}:${i.rule}`)
+      .sort();
+    expect(rules).to.deep.equal([
+      'backend:container-name',
+      'backend:missing-limits',
+      'backend:no-healthcheck',
+      'backend:privileges',
+      'backend:published-port',
+      'backend:unbounded-logs',
+      'backend:unpinned-image',
+      'nginx:privileges',
+      'nginx:unbounded-logs',
+      'nginx:unpinned-image',
+    ]);
     expect(() => lintCompose(bad)).to.throw(/port is already allocated/);
   });
 });

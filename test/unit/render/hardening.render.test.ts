@@ -53,7 +53,10 @@ describe('render: least privilege (issue 10 item 8)', () => {
     // The server reads its passwords from files too (DATABASE_PASSWORD_FILE, REDIS_PASSWORD_FILE).
     for (const svc of ['backend', 'worker']) {
       expect(s[svc]!.secrets, svc).to.deep.equal(['app-db-password', 'redis-password']);
-      expect(s[svc]!.environment, svc).to.include({ DATABASE_PASSWORD_FILE: '/run/secrets/app-db-password', REDIS_PASSWORD_FILE: '/run/secrets/redis-password' });
+      expect(s[svc]!.environment, svc).to.include({
+        DATABASE_PASSWORD_FILE: '/run/secrets/app-db-password',
+        REDIS_PASSWORD_FILE: '/run/secrets/redis-password',
+      });
       expect(s[svc]!.environment, svc).to.not.have.any.keys('DATABASE_PASSWORD', 'REDIS_PASSWORD');
     }
   });
@@ -63,7 +66,11 @@ describe('render: least privilege (issue 10 item 8)', () => {
     expect(files.find((f) => f.path === 'secrets/postgres-password')).to.deep.include({ mode: 0o444, secret: true, content: ENV.secrets.POSTGRES_PASSWORD });
     expect(files.find((f) => f.path === 'secrets/app-db-password')).to.deep.include({ mode: 0o444, secret: true, content: ENV.secrets.POSTGRES_APP_PASSWORD });
     expect(files.find((f) => f.path === 'secrets/redis-password')).to.deep.include({ mode: 0o444, secret: true, content: ENV.secrets.REDIS_PASSWORD });
-    expect(files.find((f) => f.path === 'secrets/pgbouncer-userlist.txt')).to.deep.include({ mode: 0o444, secret: true, content: `"carebox_app" "${ENV.secrets.POSTGRES_APP_PASSWORD}"\n` });
+    expect(files.find((f) => f.path === 'secrets/pgbouncer-userlist.txt')).to.deep.include({
+      mode: 0o444,
+      secret: true,
+      content: `"carebox_app" "${ENV.secrets.POSTGRES_APP_PASSWORD}"\n`,
+    });
     const acl = fileOf(files, 'redis/users.acl');
     expect(acl).to.include(`user default on #${createHash('sha256').update(ENV.secrets.REDIS_PASSWORD).digest('hex')} `);
     expect(acl).to.not.include(ENV.secrets.REDIS_PASSWORD);
@@ -113,7 +120,9 @@ describe('render: trusted proxies (issue 10 item 7)', () => {
 
   for (const bad of ['10.0.0.0/33', 'example.org', '10.0.0', '0.0.0.0/0', '::/0', '10.0.0.1/', '1.2.3.4; include /etc/passwd']) {
     it(`--trusted-proxy refuses '${bad}' with a usage error (exit 2)`, () => {
-      expect(() => trustedProxiesFlag([bad])).to.throw(UsageError).with.property('exitCode', 2);
+      expect(() => trustedProxiesFlag([bad]))
+        .to.throw(UsageError)
+        .with.property('exitCode', 2);
     });
   }
 });

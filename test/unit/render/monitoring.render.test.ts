@@ -16,7 +16,12 @@ function planWith(tier: Tier, alerts: AlertMode | undefined, cpus = 16, gib = 64
   return planCarebox(hypotheticalHost(cpus, gib * GiB), { tier, users: null, usersSource: null, nodes: null, ...(alerts ? { alerts } : {}) });
 }
 
-function render(tier: Tier, alerts: AlertMode | undefined, opts: Partial<typeof OPTIONS> & { httpsPort?: number | null; alerts?: { email: string[]; webhookUrl: string | null }; dockerRoot?: string } = {}, env = ENV) {
+function render(
+  tier: Tier,
+  alerts: AlertMode | undefined,
+  opts: Partial<typeof OPTIONS> & { httpsPort?: number | null; alerts?: { email: string[]; webhookUrl: string | null }; dockerRoot?: string } = {},
+  env = ENV,
+) {
   return renderStack({ plan: planWith(tier, alerts), env, images: IMAGES, options: { ...OPTIONS, ...opts }, templates: loadTemplates() });
 }
 
@@ -81,7 +86,7 @@ describe('monitoring: plan and render (--alerts)', () => {
     expect(off.map((f) => f.path)).to.not.include(MONITORING_FILES.rules);
   });
 
-  it('rules carry the plan\'s thresholds: 80 % of max_connections minus reserved, 80 % of maxclients, the planned replicas', () => {
+  it("rules carry the plan's thresholds: 80 % of max_connections minus reserved, 80 % of maxclients, the planned replicas", () => {
     const p = planWith('horizontal', 'stack');
     const rules = parse(fileOf(render('horizontal', 'stack'), MONITORING_FILES.rules)).groups[0].rules as { alert: string; expr: string }[];
     const expr = (a: string) => rules.find((r) => r.alert === a)!.expr;
@@ -103,8 +108,15 @@ describe('monitoring: plan and render (--alerts)', () => {
 
   it('alertmanager.yml mails through SMTP_URL and calls the webhook; without SMTP_URL there is no mail', () => {
     const settings = { email: ['oncall@hospital.example'], webhookUrl: 'https://hooks.hospital.example/x' };
-    const withMail = parse(renderAlertmanagerConfig({ settings, smtpUrl: 'smtp://relay:s3cret@mail.hospital.example:587', mailFrom: 'Carebox <cb@h.example>', project: 'p' }));
-    expect(withMail.global).to.include({ smtp_smarthost: 'mail.hospital.example:587', smtp_auth_username: 'relay', smtp_auth_password: 's3cret', smtp_require_tls: false });
+    const withMail = parse(
+      renderAlertmanagerConfig({ settings, smtpUrl: 'smtp://relay:s3cret@mail.hospital.example:587', mailFrom: 'Carebox <cb@h.example>', project: 'p' }),
+    );
+    expect(withMail.global).to.include({
+      smtp_smarthost: 'mail.hospital.example:587',
+      smtp_auth_username: 'relay',
+      smtp_auth_password: 's3cret',
+      smtp_require_tls: false,
+    });
     expect(withMail.receivers[0].email_configs[0].to).to.equal('oncall@hospital.example');
     expect(withMail.receivers[0].webhook_configs[0].url).to.equal(settings.webhookUrl);
     const noMail = parse(renderAlertmanagerConfig({ settings, smtpUrl: null, mailFrom: 'x', project: 'p' }));
@@ -114,7 +126,12 @@ describe('monitoring: plan and render (--alerts)', () => {
 
   it('parseSmtpUrl: smtps is implicit TLS on 465; garbage is no mail', () => {
     expect(parseSmtpUrl('smtps://mail.example')).to.deep.equal({ smarthost: 'mail.example:465', username: null, password: null, requireTls: true });
-    expect(parseSmtpUrl('smtp://a%40b:p%3Aw@m:2525?requireTLS=true')).to.deep.equal({ smarthost: 'm:2525', username: 'a@b', password: 'p:w', requireTls: true });
+    expect(parseSmtpUrl('smtp://a%40b:p%3Aw@m:2525?requireTLS=true')).to.deep.equal({
+      smarthost: 'm:2525',
+      username: 'a@b',
+      password: 'p:w',
+      requireTls: true,
+    });
     expect(parseSmtpUrl('http://x')).to.equal(null);
     expect(parseSmtpUrl('not a url')).to.equal(null);
     expect(parseSmtpUrl('')).to.equal(null);

@@ -38,7 +38,8 @@ describe('settings the plan holds (shm_size, wal_buffers, parallel maintenance, 
       const files = renderFor(plan);
       const compose = parse(fileOf(files, 'compose.yml')) as { services: Record<string, { shm_size?: string; stop_grace_period?: string }> };
       expect(compose.services.db!.shm_size).to.equal(`${pg.shmSizeBytes! / MiB}m`);
-      for (const svc of ['backend', 'worker', 'db', 'redis', 'nginx'] as const) expect(compose.services[svc]!.stop_grace_period, svc).to.equal(`${plan.sizing.stopGraceS![svc]}s`);
+      for (const svc of ['backend', 'worker', 'db', 'redis', 'nginx'] as const)
+        expect(compose.services[svc]!.stop_grace_period, svc).to.equal(`${plan.sizing.stopGraceS![svc]}s`);
       const conf = fileOf(files, 'postgres/postgresql.conf');
       expect(conf).to.match(new RegExp(`^wal_buffers = ${pg.walBuffersBytes! / MiB}MB`, 'm'));
       expect(conf).to.match(new RegExp(`^max_parallel_maintenance_workers = ${pg.maxParallelMaintenanceWorkers}$`, 'm'));

@@ -19,7 +19,9 @@ describe('render: the scheduler service', () => {
   });
 
   it('runs the CLI image with the socket and the install root at the same path, hardened, limited, restarted, health-checked', () => {
-    const doc = parse(renderCompose(planFor('default'), { ...IMAGES, scheduler: 'carebox/cli:0.1.0-abc' }, { ...OPTIONS, installRoot: '/srv/carebox' }, template));
+    const doc = parse(
+      renderCompose(planFor('default'), { ...IMAGES, scheduler: 'carebox/cli:0.1.0-abc' }, { ...OPTIONS, installRoot: '/srv/carebox' }, template),
+    );
     const s = doc.services.scheduler;
     expect(s.image).to.equal('carebox/cli:0.1.0-abc');
     expect(s.command).to.deep.equal(['scheduler', 'run', '--dir', '/srv/carebox']);
@@ -47,7 +49,8 @@ describe('render: the scheduler service', () => {
 
 describe('render: the scheduler service, sized by the plan', () => {
   const template = loadTemplates().compose;
-  const scheduledPlan = (): Plan => planCarebox(hypotheticalHost(4, 16 * 1024 ** 3), { tier: 'default', users: null, usersSource: null, nodes: null, backups: 'scheduled' });
+  const scheduledPlan = (): Plan =>
+    planCarebox(hypotheticalHost(4, 16 * 1024 ** 3), { tier: 'default', users: null, usersSource: null, nodes: null, backups: 'scheduled' });
 
   it("takes the plan's memory and CPU limits (scheduled backups are in the budget)", () => {
     const plan = scheduledPlan();

@@ -23,7 +23,18 @@ function facts(over: Partial<HostFacts> = {}): HostFacts {
       installRoot: { path: '/opt/carebox', measuredPath: '/opt', freeBytes: 100 * GiB, totalBytes: 200 * GiB, source: 'statfs' },
       dockerRoot: { path: '/var/lib/docker', measuredPath: '/var/lib/docker', freeBytes: 100 * GiB, totalBytes: 200 * GiB, source: 'statfs' },
     },
-    docker: { reachable: true, endpoint: '/var/run/docker.sock', engineVersion: '20.10.24', apiVersion: '1.41', minApiVersion: '1.12', dataRoot: '/var/lib/docker', cgroupDriver: 'cgroupfs', cgroupVersion: 2, swarmActive: false, error: null },
+    docker: {
+      reachable: true,
+      endpoint: '/var/run/docker.sock',
+      engineVersion: '20.10.24',
+      apiVersion: '1.41',
+      minApiVersion: '1.12',
+      dataRoot: '/var/lib/docker',
+      cgroupDriver: 'cgroupfs',
+      cgroupVersion: 2,
+      swarmActive: false,
+      error: null,
+    },
     compose: { flavour: 'v2-plugin', version: '2.26.1', command: ['docker', 'compose'], error: null },
     ports: [{ port: 8080, bindAddress: '0.0.0.0', free: true, heldBy: null, source: 'listen' }],
     os: { platform: 'linux', kernel: '6.1', arch: 'x64', distro: 'Debian 12', privileged: true },
@@ -63,8 +74,23 @@ const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
 /** Real steps (no Docker): they only report through the store, as the install steps do. */
 function steps(fail = false): Step<null>[] {
   return [
-    { id: 'a', title: 'Write files', run: async (_c, progress) => { progress('compose.yml'); await tick(5); return '5 files'; } },
-    { id: 'b', title: 'Start the stack', run: async () => { if (fail) throw new UnhealthyError('backend did not become healthy', 'see carebox logs backend'); return 'healthy'; } },
+    {
+      id: 'a',
+      title: 'Write files',
+      run: async (_c, progress) => {
+        progress('compose.yml');
+        await tick(5);
+        return '5 files';
+      },
+    },
+    {
+      id: 'b',
+      title: 'Start the stack',
+      run: async () => {
+        if (fail) throw new UnhealthyError('backend did not become healthy', 'see carebox logs backend');
+        return 'healthy';
+      },
+    },
   ];
 }
 
@@ -72,7 +98,9 @@ describe('ui: InstallApp (ink-testing-library)', () => {
   it('shows host and usable CPUs/memory, the tier with reasons, preflight, then asks', async () => {
     let code = -1;
     const store = new StepStore();
-    const app = render(<InstallApp prep={prep()} autoConfirm={false} store={store} execute={async () => ({ url: 'http://x/', summary: 'up' })} onExit={(c) => (code = c)} />);
+    const app = render(
+      <InstallApp prep={prep()} autoConfirm={false} store={store} execute={async () => ({ url: 'http://x/', summary: 'up' })} onExit={(c) => (code = c)} />,
+    );
     try {
       await tick();
       const frame = app.lastFrame()!;
@@ -120,7 +148,18 @@ describe('ui: InstallApp (ink-testing-library)', () => {
   it('declining changes nothing (exit 1)', async () => {
     let code = -1;
     let ran = false;
-    const app = render(<InstallApp prep={prep()} autoConfirm={false} store={new StepStore()} execute={async () => { ran = true; return { url: null, summary: '' }; }} onExit={(c) => (code = c)} />);
+    const app = render(
+      <InstallApp
+        prep={prep()}
+        autoConfirm={false}
+        store={new StepStore()}
+        execute={async () => {
+          ran = true;
+          return { url: null, summary: '' };
+        }}
+        onExit={(c) => (code = c)}
+      />,
+    );
     try {
       await tick();
       app.stdin.write('n');
@@ -136,7 +175,16 @@ describe('ui: InstallApp (ink-testing-library)', () => {
   it('a failed step shows the error and hint and exits with its code (4)', async () => {
     let code = -1;
     const app = render(
-      <InstallApp prep={prep()} autoConfirm store={new StepStore()} execute={async (s) => { await runSteps(steps(true), null, s); return { url: null, summary: '' }; }} onExit={(c) => (code = c)} />,
+      <InstallApp
+        prep={prep()}
+        autoConfirm
+        store={new StepStore()}
+        execute={async (s) => {
+          await runSteps(steps(true), null, s);
+          return { url: null, summary: '' };
+        }}
+        onExit={(c) => (code = c)}
+      />,
     );
     try {
       await tick(120);
@@ -152,7 +200,18 @@ describe('ui: InstallApp (ink-testing-library)', () => {
     let code = -1;
     let ran = false;
     const small = facts({ memoryBytes: { value: 512 * 1024 ** 2, source: 'cgroup v2 memory.max' } });
-    const app = render(<InstallApp prep={prep(small)} autoConfirm={false} store={new StepStore()} execute={async () => { ran = true; return { url: null, summary: '' }; }} onExit={(c) => (code = c)} />);
+    const app = render(
+      <InstallApp
+        prep={prep(small)}
+        autoConfirm={false}
+        store={new StepStore()}
+        execute={async () => {
+          ran = true;
+          return { url: null, summary: '' };
+        }}
+        onExit={(c) => (code = c)}
+      />,
+    );
     try {
       await tick(60);
       const frame = app.lastFrame()!;

@@ -24,7 +24,9 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('starts_at', { useTz: true }).notNullable();
     t.timestamp('ends_at', { useTz: true }).notNullable();
     t.text('department').notNullable();
-    t.enu('status', [...APPOINTMENT_STATUS_VALUES]).notNullable().defaultTo('booked');
+    t.enu('status', [...APPOINTMENT_STATUS_VALUES])
+      .notNullable()
+      .defaultTo('booked');
     t.text('notes');
     t.uuid('created_by');
     t.boolean('is_synthetic').notNullable().defaultTo(false);

@@ -22,7 +22,9 @@ export async function up(knex: Knex): Promise<void> {
     t.text('recipient');
     t.text('subject').notNullable();
     t.text('body').notNullable();
-    t.enu('status', [...OUTBOX_STATUS_VALUES]).notNullable().defaultTo('pending');
+    t.enu('status', [...OUTBOX_STATUS_VALUES])
+      .notNullable()
+      .defaultTo('pending');
     t.integer('attempts').notNullable().defaultTo(0);
     t.timestamp('next_attempt_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
     t.timestamp('claimed_until', { useTz: true });
@@ -38,7 +40,9 @@ export async function up(knex: Knex): Promise<void> {
     t.uuid('id').primary().defaultTo(knex.raw('gen_random_uuid()'));
     t.uuid('patient_id').notNullable().references('id').inTable('patients').onDelete('CASCADE');
     t.uuid('requested_by').notNullable();
-    t.enu('status', [...EXPORT_STATUS_VALUES]).notNullable().defaultTo('queued');
+    t.enu('status', [...EXPORT_STATUS_VALUES])
+      .notNullable()
+      .defaultTo('queued');
     t.text('job_id');
     t.text('csv');
     t.integer('row_count');

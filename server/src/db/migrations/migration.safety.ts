@@ -54,7 +54,10 @@ const IDENT = String.raw`(?:"[^"]+"|[a-z_][a-z0-9_$]*)(?:\.(?:"[^"]+"|[a-z_][a-z
 
 /** An identifier without quotes and schema `public.`, lower case. Pure. */
 function bare(ident: string): string {
-  return ident.replace(/"/g, '').replace(/^public\./, '').toLowerCase();
+  return ident
+    .replace(/"/g, '')
+    .replace(/^public\./, '')
+    .toLowerCase();
 }
 
 /** Strip comments, collapse white space, lower-case everything outside string literals. Pure. */
@@ -99,8 +102,10 @@ function alterAction(action: string): StatementVerdict {
   if (add && !/^(constraint|primary|unique|foreign|check|exclude)\b/.test(action.slice(4))) {
     const def = add[2]!;
     if (/\bgenerated\b/.test(def)) return { additive: true, why: `adds generated column ${bare(add[1]!)}` };
-    if (/\bnot null\b/.test(def) && !/\bdefault\b/.test(def)) return { additive: false, why: `adds NOT NULL column ${bare(add[1]!)} without a default: the old version's inserts fail` };
-    if (/\b(primary key|unique|references|check)\b/.test(def)) return { additive: false, why: `adds column ${bare(add[1]!)} with a constraint the old version's writes may violate` };
+    if (/\bnot null\b/.test(def) && !/\bdefault\b/.test(def))
+      return { additive: false, why: `adds NOT NULL column ${bare(add[1]!)} without a default: the old version's inserts fail` };
+    if (/\b(primary key|unique|references|check)\b/.test(def))
+      return { additive: false, why: `adds column ${bare(add[1]!)} with a constraint the old version's writes may violate` };
     return { additive: true, why: `adds column ${bare(add[1]!)}` };
   }
   if (/^add\b/.test(action)) return { additive: false, why: `adds a constraint to a table the old version writes (${action.slice(0, 80)})` };
@@ -145,7 +150,9 @@ export function classifyStatement(sql: string, catalog: SchemaCatalog, fresh: Se
   }
   if ((m = new RegExp(`^create (?:constraint )?trigger ${IDENT} .*? on (${IDENT})`).exec(s))) {
     const t = bare(m[1]!);
-    return fresh.has(t) ? { additive: true, why: `trigger on new table ${t}` } : { additive: false, why: `trigger on ${t}: it can refuse or change the old version's writes` };
+    return fresh.has(t)
+      ? { additive: true, why: `trigger on new table ${t}` }
+      : { additive: false, why: `trigger on ${t}: it can refuse or change the old version's writes` };
   }
   if (/^create extension\b/.test(s)) return { additive: true, why: 'creates an extension' };
   if (/^create (?:schema|sequence|type)\b/.test(s)) return { additive: true, why: s.split(' ').slice(0, 3).join(' ') };
@@ -183,7 +190,8 @@ export async function recordMigrationSql(migration: Knex.Migration): Promise<str
   const schema = new Proxy(
     {},
     {
-      get: (_t, prop: string) =>
+      get:
+        (_t, prop: string) =>
         (...args: unknown[]) => {
           const b = (real.schema as unknown as Record<string, (...a: unknown[]) => { toSQL: () => unknown }>)[prop]!(...args);
           return thenable(builderSql(b), /^has/.test(prop) ? false : empty);

@@ -19,7 +19,13 @@ describe('server appointments (integration): booking, double booking, filters, l
     await api?.close();
   });
 
-  const slot = (start: string, end: string, extra: Record<string, unknown> = {}) => ({ patientId: patient.id, clinicianId: clinician.id, startsAt: start, endsAt: end, ...extra });
+  const slot = (start: string, end: string, extra: Record<string, unknown> = {}) => ({
+    patientId: patient.id,
+    clinicianId: clinician.id,
+    startsAt: start,
+    endsAt: end,
+    ...extra,
+  });
 
   it('lets exactly one of many concurrent bookings of the same slot succeed (the database decides)', async () => {
     const attempts = await Promise.all(Array.from({ length: 8 }, () => api.book(slot('2033-02-01T09:00:00Z', '2033-02-01T09:30:00Z'))));
@@ -70,7 +76,9 @@ describe('server appointments (integration): booking, double booking, filters, l
     const page1 = await list(`${day}&limit=2`);
     const page2 = await list(`${day}&limit=2&cursor=${encodeURIComponent(page1.body.nextCursor)}`);
     const page3 = await list(`${day}&limit=2&cursor=${encodeURIComponent(page2.body.nextCursor)}`);
-    expect([...page1.body.items, ...page2.body.items, ...page3.body.items].map((a: { id: string }) => a.id)).to.deep.equal(all.body.items.map((a: { id: string }) => a.id));
+    expect([...page1.body.items, ...page2.body.items, ...page3.body.items].map((a: { id: string }) => a.id)).to.deep.equal(
+      all.body.items.map((a: { id: string }) => a.id),
+    );
     expect(page3.body.nextCursor).to.equal(null);
     const inverted = await list('from=2033-03-02T00:00:00Z&to=2033-03-01T00:00:00Z');
     expect(inverted.status).to.equal(400);
@@ -94,7 +102,10 @@ describe('server appointments (integration): booking, double booking, filters, l
   it('refuses a reschedule into a taken slot with 409 SLOT_TAKEN', async () => {
     await api.book(slot('2033-05-01T09:00:00Z', '2033-05-01T09:30:00Z'));
     const second = await api.book(slot('2033-05-01T10:00:00Z', '2033-05-01T10:30:00Z'));
-    const res = await request(api.app).patch(`/api/v1/appointments/${second.body.id}`).set(admin).send({ startsAt: '2033-05-01T09:15:00Z', endsAt: '2033-05-01T09:45:00Z' });
+    const res = await request(api.app)
+      .patch(`/api/v1/appointments/${second.body.id}`)
+      .set(admin)
+      .send({ startsAt: '2033-05-01T09:15:00Z', endsAt: '2033-05-01T09:45:00Z' });
     expect(res.status).to.equal(409);
     expect(res.body.error.code).to.equal('SLOT_TAKEN');
   });

@@ -24,7 +24,13 @@ describe('server audit (integration): every read and change of patient data is r
     await request(api.app).get('/api/v1/patients?q=auditable').set(admin);
     await request(api.app).get(`/api/v1/appointments?patientId=${patient.id}`).set(admin);
     const trail = await events(`patientId=${patient.id}`);
-    expect(trail.map((e) => e.action)).to.include.members(['patient.search.result', 'appointment.list', 'appointment.list.result', 'appointment.create', 'patient.create']);
+    expect(trail.map((e) => e.action)).to.include.members([
+      'patient.search.result',
+      'appointment.list',
+      'appointment.list.result',
+      'appointment.create',
+      'patient.create',
+    ]);
     const search = (await events('action=patient.search'))[0]!;
     expect(search.details).to.deep.equal({ resultCount: 1, filtered: true });
     expect(JSON.stringify(await events('limit=100')).toLowerCase()).not.to.include('auditable');
@@ -49,7 +55,10 @@ describe('server audit (integration): every read and change of patient data is r
       const read = await request(api.app).get(`/api/v1/patients/${patient.id}`).set(admin);
       expect(read.status, 'no data leaves without its audit record').to.equal(503);
       expect(read.body).not.to.have.property('givenName');
-      const create = await request(api.app).post('/api/v1/patients').set(admin).send({ mrn: 'AUD-NOPE', givenName: 'X', familyName: 'Y', birthDate: '2000-01-01', sex: 'unknown' });
+      const create = await request(api.app)
+        .post('/api/v1/patients')
+        .set(admin)
+        .send({ mrn: 'AUD-NOPE', givenName: 'X', familyName: 'Y', birthDate: '2000-01-01', sex: 'unknown' });
       expect(create.status).to.equal(503);
     } finally {
       await api.deps.db.raw('alter table audit_events_away rename to audit_events');

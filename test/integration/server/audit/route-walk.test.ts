@@ -48,7 +48,13 @@ describe('server audit (integration): every route × role leaves the trail it sh
     const booked = await api.book({ patientId: patient.id, clinicianId: users.clinician.id, startsAt: '2035-03-01T09:00:00Z', endsAt: '2035-03-01T09:30:00Z' });
     const adminExport = await request(api.app).post(`/api/v1/patients/${patient.id}/appointment-exports`).set(bearer(api.admin.token));
     const clerkExport = await request(api.app).post(`/api/v1/patients/${patient.id}/appointment-exports`).set(bearer(users.clerk.token));
-    Object.assign(ids, { patient: patient.id, appointment: booked.body.id, adminExport: adminExport.body.id, clerkExport: clerkExport.body.id, user: victim.id });
+    Object.assign(ids, {
+      patient: patient.id,
+      appointment: booked.body.id,
+      adminExport: adminExport.body.id,
+      clerkExport: clerkExport.body.id,
+      user: victim.id,
+    });
   });
   after(async () => {
     await api?.close();
@@ -78,7 +84,14 @@ describe('server audit (integration): every route × role leaves the trail it sh
     if (path === '/api/v1/users/:id') return { displayName: 'Walked' };
     if (path === '/api/v1/patients') return { mrn: `W-${api.unique()}`, givenName: 'Walk', familyName: 'Er', birthDate: '1990-01-01', sex: 'unknown' };
     if (path === '/api/v1/patients/:id') return { address: 'Walkway 1' };
-    if (path === '/api/v1/appointments') return { patientId: ids.patient, clinicianId: users.clinician.id, startsAt: `2036-0${1 + (Number(api.unique().slice(-1)) % 8)}-01T10:00:00Z`, endsAt: undefined, department: 'D' };
+    if (path === '/api/v1/appointments')
+      return {
+        patientId: ids.patient,
+        clinicianId: users.clinician.id,
+        startsAt: `2036-0${1 + (Number(api.unique().slice(-1)) % 8)}-01T10:00:00Z`,
+        endsAt: undefined,
+        department: 'D',
+      };
     if (path === '/api/v1/appointments/:id') return { notes: 'walked' };
     if (path.endsWith('/status')) return { status: 'checked-in' };
     if (path.endsWith('daily-summary')) return { date: '2035-03-01' };
@@ -102,7 +115,10 @@ describe('server audit (integration): every route × role leaves the trail it sh
         const req = request(api.app)[route.method as 'get'](concrete(route.path)).set(bearer(token)).set('X-Request-Id', requestId);
         const res = body === undefined ? await req : await req.send(body);
         expect(res.status, `${route.method} ${route.path} as ${role}: ${JSON.stringify(res.body).slice(0, 200)}`).to.be.below(500);
-        const rows = (await api.deps.db('audit_events').where({ request_id: requestId }).select('action', 'outcome', 'patient_id', 'actor_role', 'details')) as AuditRow[];
+        const rows = (await api.deps
+          .db('audit_events')
+          .where({ request_id: requestId })
+          .select('action', 'outcome', 'patient_id', 'actor_role', 'details')) as AuditRow[];
         const where = `${route.method.toUpperCase()} ${route.path} as ${role} → ${res.status} ${res.body?.error?.code ?? ''}; trail ${JSON.stringify(rows)}`;
         if (res.status === 403) {
           const denied = rows.filter((r) => r.outcome === 'denied');
@@ -128,7 +144,7 @@ describe('server audit (integration): every route × role leaves the trail it sh
     expect(line('GET /api/v1/audit-events clerk 403').join()).to.include('audit.list:denied');
   });
 
-  it('a clerk reading another user\'s export: 403 NOT_YOUR_EXPORT, audited as denied with the patient; their own is read and audited', async () => {
+  it("a clerk reading another user's export: 403 NOT_YOUR_EXPORT, audited as denied with the patient; their own is read and audited", async () => {
     const other = await request(api.app).get(`/api/v1/exports/${ids.adminExport}`).set(bearer(users.clerk.token)).set('X-Request-Id', 'a'.repeat(32));
     expect(other.status).to.equal(403);
     expect(other.body.error.code).to.equal('NOT_YOUR_EXPORT');
@@ -136,17 +152,32 @@ describe('server audit (integration): every route × role leaves the trail it sh
     expect(refused).to.include({ action: 'patient.export.read', outcome: 'denied', patient_id: ids.patient, resource_id: ids.adminExport });
     const csv = await request(api.app).get(`/api/v1/exports/${ids.adminExport}/csv`).set(bearer(users.clerk.token)).set('X-Request-Id', 'b'.repeat(32));
     expect(csv.status).to.equal(403);
-    expect(await api.deps.db('audit_events').where({ request_id: 'b'.repeat(32) }).first('action', 'outcome', 'patient_id')).to.deep.equal({ action: 'patient.export.download', outcome: 'denied', patient_id: ids.patient });
+    expect(
+      await api.deps
+        .db('audit_events')
+        .where({ request_id: 'b'.repeat(32) })
+        .first('action', 'outcome', 'patient_id'),
+    ).to.deep.equal({ action: 'patient.export.download', outcome: 'denied', patient_id: ids.patient });
     const own = await request(api.app).get(`/api/v1/exports/${ids.clerkExport}`).set(bearer(users.clerk.token)).set('X-Request-Id', 'c'.repeat(32));
     expect(own.status).to.equal(200);
-    expect(await api.deps.db('audit_events').where({ request_id: 'c'.repeat(32) }).first('action', 'outcome', 'patient_id')).to.deep.equal({ action: 'patient.export.read', outcome: 'success', patient_id: ids.patient });
+    expect(
+      await api.deps
+        .db('audit_events')
+        .where({ request_id: 'c'.repeat(32) })
+        .first('action', 'outcome', 'patient_id'),
+    ).to.deep.equal({ action: 'patient.export.read', outcome: 'success', patient_id: ids.patient });
   });
 
-  it('the worker\'s reminder mails are audited (composed with the outbox row, and each delivery), with the patient', async () => {
+  it("the worker's reminder mails are audited (composed with the outbox row, and each delivery), with the patient", async () => {
     const patient = await api.createPatient({ email: 'remind.me@example.org' });
     const soon = new Date(Date.now() + 3 * 3_600_000);
     soon.setUTCMinutes(0, 0, 0);
-    const booked = await api.book({ patientId: patient.id, clinicianId: users.clinician.id, startsAt: soon.toISOString(), endsAt: new Date(soon.getTime() + 1_800_000).toISOString() });
+    const booked = await api.book({
+      patientId: patient.id,
+      clinicianId: users.clinician.id,
+      startsAt: soon.toISOString(),
+      endsAt: new Date(soon.getTime() + 1_800_000).toISOString(),
+    });
     expect(booked.status, JSON.stringify(booked.body)).to.equal(201);
     const dir = await mkdtemp(join(tmpdir(), 'carebox-walk-mail-'));
     try {
@@ -162,7 +193,10 @@ describe('server audit (integration): every route × role leaves the trail it sh
       );
       const result = await notifications.scan();
       expect(result.sent).to.be.at.least(1);
-      const trail = (await db('audit_events').where({ patient_id: patient.id }).whereIn('action', ['patient.reminder.compose', 'patient.reminder.send']).orderBy('id')) as Array<Record<string, unknown>>;
+      const trail = (await db('audit_events')
+        .where({ patient_id: patient.id })
+        .whereIn('action', ['patient.reminder.compose', 'patient.reminder.send'])
+        .orderBy('id')) as Array<Record<string, unknown>>;
       expect(trail.map((e) => `${e.action}:${e.outcome}:${e.actor_username}`)).to.deep.equal([
         'patient.reminder.compose:success:(system: reminders)',
         'patient.reminder.send:success:(system: reminders)',

@@ -166,7 +166,9 @@ describe('server auth (integration): sign-in, sessions, throttling, rate limit',
     const a = await signIn(api.app, user.username, user.password);
     const b = await signIn(api.app, user.username, user.password);
     const newPassword = `${GOOD_PASSWORD} v2`;
-    expect((await request(api.app).post('/api/v1/auth/change-password').set(bearer(a)).send({ currentPassword: user.password, newPassword })).status).to.equal(204);
+    expect((await request(api.app).post('/api/v1/auth/change-password').set(bearer(a)).send({ currentPassword: user.password, newPassword })).status).to.equal(
+      204,
+    );
     expect((await request(api.app).get('/api/v1/auth/me').set(bearer(a))).status).to.equal(200);
     expect((await request(api.app).get('/api/v1/auth/me').set(bearer(b))).status).to.equal(401);
 
@@ -224,14 +226,20 @@ describe('server auth (integration): the login rate limit is shared by replicas 
     const statuses: number[] = [];
     let last: request.Response | undefined;
     for (let i = 0; i < 7; i += 1) {
-      last = await request(replicas[i % 2]!.app).post('/api/v1/auth/login').set('X-Forwarded-For', ip).send({ username: 'nobody', password: 'wrong' });
+      last = await request(replicas[i % 2]!.app)
+        .post('/api/v1/auth/login')
+        .set('X-Forwarded-For', ip)
+        .send({ username: 'nobody', password: 'wrong' });
       statuses.push(last.status);
     }
     expect(statuses).to.deep.equal([401, 401, 401, 401, 401, 429, 429]);
     expect(last!.body.error.code).to.equal('TOO_MANY_LOGIN_ATTEMPTS');
     expect(Number(last!.headers['retry-after'])).to.be.within(1, 30);
     expect(last!.headers).to.have.property('ratelimit');
-    const other = await request(replicas[0]!.app).post('/api/v1/auth/login').set('X-Forwarded-For', '198.51.100.24').send({ username: 'admin', password: GOOD_PASSWORD });
+    const other = await request(replicas[0]!.app)
+      .post('/api/v1/auth/login')
+      .set('X-Forwarded-For', '198.51.100.24')
+      .send({ username: 'admin', password: GOOD_PASSWORD });
     expect(other.status, 'another address is not limited').to.equal(200);
   });
 });

@@ -47,7 +47,10 @@ const MATRIX: Record<string, Access> = {
 
 /** A concrete path: ids are random (404 for the allowed), queues and dates valid. */
 function concrete(path: string): string {
-  return path.replace(':queue', 'system').replace(':date', '2026-01-01').replace(/:id/g, () => randomUUID());
+  return path
+    .replace(':queue', 'system')
+    .replace(':date', '2026-01-01')
+    .replace(/:id/g, () => randomUUID());
 }
 
 describe('server RBAC (integration): every route × every role', function () {

@@ -31,7 +31,11 @@ describe('server Redis refusing writes (integration): MISCONF answers 503 + Retr
 
   it('sign-in, reads, writes and the job queue get 503 with Retry-After (never 500, nothing half-stored) while Redis refuses writes; it all works again after', async () => {
     expect(await redis.command('BGSAVE')).to.match(/^\+Background saving started/);
-    await eventually(async () => ((await redis.command('INFO persistence')).includes('rdb_last_bgsave_status:err') ? true : undefined), 10_000, 'the background save to fail');
+    await eventually(
+      async () => ((await redis.command('INFO persistence')).includes('rdb_last_bgsave_status:err') ? true : undefined),
+      10_000,
+      'the background save to fail',
+    );
     expect(await redis.command('SET probe 1')).to.match(/^-MISCONF/);
 
     const refused = await request(api.app).post('/api/v1/auth/login').send({ username: 'admin', password: GOOD_PASSWORD });
@@ -40,16 +44,25 @@ describe('server Redis refusing writes (integration): MISCONF answers 503 + Retr
     expect(refused.headers['retry-after']).to.be.a('string');
     // Every authenticated request checks (and slides) its session in Redis: the API degrades to
     // 503 + Retry-After as a whole, never a 500, and a refused write stores nothing.
-    const patient = await request(api.app).post('/api/v1/patients').set(bearer(api.admin.token)).send({ mrn: 'MISCONF-1', givenName: 'A', familyName: 'B', birthDate: '1990-01-01', sex: 'unknown' });
+    const patient = await request(api.app)
+      .post('/api/v1/patients')
+      .set(bearer(api.admin.token))
+      .send({ mrn: 'MISCONF-1', givenName: 'A', familyName: 'B', birthDate: '1990-01-01', sex: 'unknown' });
     const reads = await request(api.app).get('/api/v1/patients?limit=5').set(bearer(api.admin.token));
-    for (const [what, r] of [['write', patient], ['read', reads]] as const) {
+    for (const [what, r] of [
+      ['write', patient],
+      ['read', reads],
+    ] as const) {
       expect(r.status, `${what}: ${JSON.stringify(r.body)}`).to.be.oneOf(what === 'read' ? [200, 503] : [201, 503]);
       if (r.status === 503) expect(r.headers['retry-after'], what).to.be.a('string');
     }
     const stored = Number((await api.deps.db('patients').where({ mrn: 'MISCONF-1' }).count<{ count: string }[]>({ count: '*' }))[0]!.count);
     expect(stored, 'a 201 is stored, a 503 is not').to.equal(patient.status === 201 ? 1 : 0);
     // The job queue refuses too: enqueueing (what a booking does for its reminder) maps to 503, not 500.
-    const enqueue = await api.deps.jobs.enqueue('ping', {}).then(() => null, (e: unknown) => e);
+    const enqueue = await api.deps.jobs.enqueue('ping', {}).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(enqueue, 'enqueue under MISCONF').to.be.instanceOf(Error);
     const mapped = toHttpError(enqueue, { bodyLimitBytes: 1024 });
     expect(mapped.status, String(enqueue)).to.equal(503);

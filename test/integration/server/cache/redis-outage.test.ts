@@ -21,7 +21,11 @@ describe('server Redis outage (integration): reads keep working, nothing answers
     redis = await ThrowawayRedis.start();
     database = await migratedDatabase('redis_outage');
     api = await TestApi.start('redis_outage', { REDIS_URL: redis.url }, { database });
-    ctx = { actor: { userId: api.admin.id, username: 'admin', role: 'admin', mustChangePassword: false, sessionId: 'test' }, ip: '127.0.0.1', requestId: 'outage-test' };
+    ctx = {
+      actor: { userId: api.admin.id, username: 'admin', role: 'admin', mustChangePassword: false, sessionId: 'test' },
+      ip: '127.0.0.1',
+      requestId: 'outage-test',
+    };
   });
   after(async () => {
     await api?.close();

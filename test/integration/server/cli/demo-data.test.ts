@@ -28,7 +28,9 @@ describe('server CLI (integration): node dist/server/src/demo-data.js', function
     database = await migratedDatabase('demo_data');
     db = createKnex(testConfig({ DATABASE_URL: database.url }), { applicationName: 'carebox-test', logger: silent });
     env = serverEnv({ DATABASE_URL: database.url, LOG_LEVEL: 'info' });
-    const [p] = await db('patients').insert({ mrn: 'REAL-1', given_name: 'Real', family_name: 'Person', birth_date: '1980-05-05', sex: 'male' }).returning('id');
+    const [p] = await db('patients')
+      .insert({ mrn: 'REAL-1', given_name: 'Real', family_name: 'Person', birth_date: '1980-05-05', sex: 'male' })
+      .returning('id');
     const [u] = await db('users').insert({ username: 'real.doc', display_name: 'Real Doc', role: 'clinician', password_hash: 'x' }).returning('id');
     const [a] = await db('appointments')
       .insert({ patient_id: p.id, clinician_id: u.id, starts_at: '2030-01-01T09:00:00Z', ends_at: '2030-01-01T09:30:00Z', department: 'X' })
@@ -42,7 +44,17 @@ describe('server CLI (integration): node dist/server/src/demo-data.js', function
 
   it('refuses bad usage with exit 2 and the usage text on stderr', async () => {
     // `--remove` alone would delete every synthetic data set: it needs --tenant or --all (issue 17).
-    for (const args of [[], ['--patients', 'ten'], ['--patients', '5', '--tenant', 'Bad Name'], ['--remove', '--patients', '3'], ['--bogus'], ['--remove'], ['--patients', '3', '--all'], ['--remove', '--all', '--tenant', 'demo'], ['--patients', '3', '--clinicians', '201']]) {
+    for (const args of [
+      [],
+      ['--patients', 'ten'],
+      ['--patients', '5', '--tenant', 'Bad Name'],
+      ['--remove', '--patients', '3'],
+      ['--bogus'],
+      ['--remove'],
+      ['--patients', '3', '--all'],
+      ['--remove', '--all', '--tenant', 'demo'],
+      ['--patients', '3', '--clinicians', '201'],
+    ]) {
       const run = await runDemoData(env, args);
       expect(run.code, args.join(' ')).to.equal(2);
       expect(run.stdout).to.equal('');
@@ -55,7 +67,12 @@ describe('server CLI (integration): node dist/server/src/demo-data.js', function
     const first = await runDemoData(env, ['--patients', '3000']);
     expect(first.code, first.stderr).to.equal(0);
     expect(first.stdout.trimEnd().split('\n')).to.have.length(1);
-    expect(first.json).to.deep.include({ action: 'create', tenant: 'demo', patients: { requested: 3000, created: 3000, existing: 0 }, clinicians: { created: 12, existing: 0 } });
+    expect(first.json).to.deep.include({
+      action: 'create',
+      tenant: 'demo',
+      patients: { requested: 3000, created: 3000, existing: 0 },
+      clinicians: { created: 12, existing: 0 },
+    });
     expect(first.json.appointments).to.deep.equal({ created: 6000, skipped: 0 });
     expect(Date.now() - started, 'batched inserts').to.be.lessThan(30_000);
     const synthetic = await db('patients').where({ is_synthetic: true, demo_tenant: 'demo' }).count({ n: '*' });
@@ -77,7 +94,13 @@ describe('server CLI (integration): node dist/server/src/demo-data.js', function
     await runDemoData(env, ['--patients', '50', '--tenant', 'trial2']);
     // A trial booking of a real patient with a synthetic clinician describes nobody real either.
     const demoDoc = await db('users').where({ username: 'demo-clinician-001' }).first('id');
-    await db('appointments').insert({ patient_id: real.patient, clinician_id: demoDoc.id, starts_at: '2030-02-01T09:00:00Z', ends_at: '2030-02-01T09:30:00Z', department: 'X' });
+    await db('appointments').insert({
+      patient_id: real.patient,
+      clinician_id: demoDoc.id,
+      starts_at: '2030-02-01T09:00:00Z',
+      ends_at: '2030-02-01T09:30:00Z',
+      department: 'X',
+    });
 
     const one = await runDemoData(env, ['--remove', '--tenant', 'trial2']);
     expect(one.code, one.stderr).to.equal(0);

@@ -75,7 +75,11 @@ describe('server CLI (integration): synthetic sign-in accounts for load tests', 
     expect(r.code, r.stderr).to.equal(0);
     expect(r.json.users).to.deep.equal({ created: 3, existing: 0 });
     expect(r.stdout + r.stderr).to.not.include(PASSWORD);
-    const rows = await api.deps.db('users').where('username', 'like', 'lt-test-clerk-%').orderBy('username').select('username', 'role', 'is_synthetic', 'must_change_password', 'password_hash');
+    const rows = await api.deps
+      .db('users')
+      .where('username', 'like', 'lt-test-clerk-%')
+      .orderBy('username')
+      .select('username', 'role', 'is_synthetic', 'must_change_password', 'password_hash');
     expect(rows.map((u) => u.username)).to.deep.equal(['lt-test-clerk-00001', 'lt-test-clerk-00002', 'lt-test-clerk-00003']);
     for (const u of rows) {
       expect(u).to.include({ role: 'clerk', is_synthetic: true, must_change_password: false });
@@ -85,21 +89,29 @@ describe('server CLI (integration): synthetic sign-in accounts for load tests', 
     expect(login.status).to.equal(200);
     expect(login.body.user.isSynthetic).to.equal(true);
 
-    const again = await demoData(env, ['--patients', '20', '--tenant', 'lt-test', '--users', '3', '--password-stdin'], 'another-password-for-the-same-accounts\n');
+    const again = await demoData(
+      env,
+      ['--patients', '20', '--tenant', 'lt-test', '--users', '3', '--password-stdin'],
+      'another-password-for-the-same-accounts\n',
+    );
     expect(again.json.users).to.deep.equal({ created: 0, existing: 3 });
     expect((await request(api.app).post('/api/v1/auth/login').send({ username: 'lt-test-clerk-00001', password: PASSWORD })).status).to.equal(401);
-    expect((await request(api.app).post('/api/v1/auth/login').send({ username: 'lt-test-clerk-00001', password: 'another-password-for-the-same-accounts' })).status).to.equal(200);
+    expect(
+      (await request(api.app).post('/api/v1/auth/login').send({ username: 'lt-test-clerk-00001', password: 'another-password-for-the-same-accounts' })).status,
+    ).to.equal(200);
     await demoData(env, ['--patients', '20', '--tenant', 'lt-test', '--users', '3', '--password-stdin'], `${PASSWORD}\n`);
   });
 
-  it('a synthetic account\'s successful sign-ins give their rate-limit slot back; real accounts and failures still count', async () => {
+  it("a synthetic account's successful sign-ins give their rate-limit slot back; real accounts and failures still count", async () => {
     // A fresh window: the earlier sign-ins of this file (the admin's, a wrong password) counted.
     const prefix = api.deps.config.QUEUE_NAME_PREFIX;
     const keys = await api.deps.redis.keys(`${prefix}:rl:*`);
     if (keys.length > 0) await api.deps.redis.del(...keys);
     // LOGIN_RATE_LIMIT_MAX is 3 per address: ten synthetic sign-ins in a row all pass.
     for (let i = 0; i < 10; i += 1) {
-      const r = await request(api.app).post('/api/v1/auth/login').send({ username: `lt-test-clerk-0000${1 + (i % 3)}`, password: PASSWORD });
+      const r = await request(api.app)
+        .post('/api/v1/auth/login')
+        .send({ username: `lt-test-clerk-0000${1 + (i % 3)}`, password: PASSWORD });
       expect(r.status, `synthetic sign-in ${i + 1}`).to.equal(200);
     }
     const real = await api.createUser('clerk'); // its sign-ins count (1 here, in createUser)
@@ -112,7 +124,7 @@ describe('server CLI (integration): synthetic sign-in accounts for load tests', 
     expect(statuses).to.deep.equal([200, 401, 429]);
   });
 
-  it('--remove --tenant deletes the accounts with the tenant\'s data, and nothing real', async () => {
+  it("--remove --tenant deletes the accounts with the tenant's data, and nothing real", async () => {
     const before = await api.deps.db('users').where({ is_synthetic: false }).count({ n: '*' });
     const r = await demoData(env, ['--remove', '--tenant', 'lt-test']);
     expect(r.code, r.stderr).to.equal(0);

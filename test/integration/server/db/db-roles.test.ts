@@ -76,15 +76,26 @@ describe('db roles (integration): least-privilege application role on real Postg
   });
 
   it('creates the roles and hands every table to the owner, keeping the data; running it again changes nothing', async () => {
-    const setup = roleSetupSql({ database: database.name, owner, app, ownerVerifier: scramVerifier('owner-password-0123456789'), appVerifier: scramVerifier('app-password-0123456789') });
+    const setup = roleSetupSql({
+      database: database.name,
+      owner,
+      app,
+      ownerVerifier: scramVerifier('owner-password-0123456789'),
+      appVerifier: scramVerifier('app-password-0123456789'),
+    });
     await superClient.query(setup);
     await superClient.query(setup);
-    const owners = await superClient.query("SELECT DISTINCT pg_get_userbyid(relowner) AS o FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND relkind IN ('r', 'S', 'i')");
+    const owners = await superClient.query(
+      "SELECT DISTINCT pg_get_userbyid(relowner) AS o FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND relkind IN ('r', 'S', 'i')",
+    );
     expect(owners.rows.map((r) => r.o)).to.deep.equal([owner]);
     const fn = await superClient.query("SELECT pg_get_userbyid(proowner) AS o FROM pg_proc WHERE proname = 'audit_events_append_only'");
     expect(fn.rows[0].o).to.equal(owner);
-    const roles = await superClient.query(`SELECT rolname, rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls, rolinherit FROM pg_roles WHERE rolname IN ('${owner}', '${app}') ORDER BY rolname`);
-    for (const r of roles.rows) expect([r.rolsuper, r.rolcreatedb, r.rolcreaterole, r.rolreplication, r.rolbypassrls], r.rolname).to.deep.equal([false, false, false, false, false]);
+    const roles = await superClient.query(
+      `SELECT rolname, rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls, rolinherit FROM pg_roles WHERE rolname IN ('${owner}', '${app}') ORDER BY rolname`,
+    );
+    for (const r of roles.rows)
+      expect([r.rolsuper, r.rolcreatedb, r.rolcreaterole, r.rolreplication, r.rolbypassrls], r.rolname).to.deep.equal([false, false, false, false, false]);
     const verifier = await superClient.query(`SELECT rolpassword FROM pg_authid WHERE rolname = '${app}'`);
     expect(verifier.rows[0].rolpassword).to.match(/^SCRAM-SHA-256\$4096:/);
     expect((await superClient.query('SELECT count(*)::int AS n FROM patients')).rows[0].n).to.equal(1);
@@ -99,10 +110,20 @@ describe('db roles (integration): least-privilege application role on real Postg
     appClient = new pg.Client({ connectionString: urlAs(database.url, app) });
     await appClient.connect();
     expect((await appClient.query('SELECT current_user AS u')).rows[0].u).to.equal(app);
-    expect(await outcome(appClient, "INSERT INTO patients (mrn, given_name, family_name, birth_date, sex) VALUES ('ROLE-2', 'Grace', 'Hopper', '1906-12-09', 'female')")).to.equal('ok');
+    expect(
+      await outcome(
+        appClient,
+        "INSERT INTO patients (mrn, given_name, family_name, birth_date, sex) VALUES ('ROLE-2', 'Grace', 'Hopper', '1906-12-09', 'female')",
+      ),
+    ).to.equal('ok');
     expect(await outcome(appClient, "UPDATE patients SET given_name = 'G.' WHERE mrn = 'ROLE-2'")).to.equal('ok');
     expect(await outcome(appClient, "DELETE FROM patients WHERE mrn = 'ROLE-2'")).to.equal('ok');
-    expect(await outcome(appClient, "INSERT INTO audit_events (actor_username, action, resource_type, outcome) VALUES ('app', 'patient.read', 'patient', 'success')")).to.equal('ok');
+    expect(
+      await outcome(
+        appClient,
+        "INSERT INTO audit_events (actor_username, action, resource_type, outcome) VALUES ('app', 'patient.read', 'patient', 'success')",
+      ),
+    ).to.equal('ok');
     expect(await outcome(appClient, 'SELECT count(*) FROM audit_events')).to.equal('ok');
     expect(await outcome(appClient, 'SELECT count(*) FROM knex_migrations')).to.equal('ok');
   });
@@ -116,7 +137,7 @@ describe('db roles (integration): least-privilege application role on real Postg
     // The attack the audit found: switch triggers off for one transaction, then rewrite.
     await appClient.query('BEGIN');
     expect(await outcome(appClient, 'SET LOCAL session_replication_role = replica')).to.equal(insufficient);
-    expect(await outcome(appClient, "ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update_or_delete")).to.equal(insufficient);
+    expect(await outcome(appClient, 'ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update_or_delete')).to.equal(insufficient);
     expect(await outcome(appClient, 'DROP TRIGGER audit_events_no_update_or_delete ON audit_events')).to.equal(insufficient);
     expect(await outcome(appClient, 'DROP TABLE audit_events')).to.equal(insufficient);
     expect(await outcome(appClient, "COPY audit_events TO PROGRAM 'cat > /dev/null'")).to.equal(insufficient);
@@ -137,7 +158,9 @@ describe('db roles (integration): least-privilege application role on real Postg
     expect(await outcome(appClient, 'TRUNCATE patients CASCADE')).to.equal(insufficient);
     // Granting what it lacks is a no-op with a warning: it holds no grant option.
     await outcome(appClient, 'GRANT ALL ON audit_events TO PUBLIC');
-    const p = await superClient.query(`SELECT has_table_privilege('${app}', 'audit_events', 'UPDATE') AS u, has_table_privilege('${app}', 'audit_events', 'TRUNCATE') AS t`);
+    const p = await superClient.query(
+      `SELECT has_table_privilege('${app}', 'audit_events', 'UPDATE') AS u, has_table_privilege('${app}', 'audit_events', 'TRUNCATE') AS t`,
+    );
     expect(p.rows[0]).to.deep.equal({ u: false, t: false });
   });
 

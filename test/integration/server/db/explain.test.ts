@@ -81,13 +81,20 @@ describe('server db (integration): EXPLAIN shows index use for every list and se
     });
   }
 
-  async function expectIndexes(query: Knex.QueryBuilder | { sql: string; bindings: readonly unknown[] }, table: string, expected: readonly string[]): Promise<void> {
+  async function expectIndexes(
+    query: Knex.QueryBuilder | { sql: string; bindings: readonly unknown[] },
+    table: string,
+    expected: readonly string[],
+  ): Promise<void> {
     const { sql, bindings } = 'toSQL' in query ? query.toSQL() : query;
     const plan = await explain(sql, bindings);
     const seq = plan.filter((n) => n['Node Type'] === 'Seq Scan' && n['Relation Name'] === table);
     expect(seq, `sequential scan of ${table} in\n${sql}`).to.have.length(0);
     const used = plan.map((n) => n['Index Name']).filter((n): n is string => n !== undefined);
-    expect(used.some((name) => expected.includes(name)), `${sql}\nused ${JSON.stringify(used)}, expected one of ${expected.join(', ')}`).to.equal(true);
+    expect(
+      used.some((name) => expected.includes(name)),
+      `${sql}\nused ${JSON.stringify(used)}, expected one of ${expected.join(', ')}`,
+    ).to.equal(true);
   }
 
   it('patients: the list, name search (one and two words), MRN search and the next page', async () => {
@@ -96,7 +103,9 @@ describe('server db (integration): EXPLAIN shows index use for every list and se
     await expectIndexes(repo.searchQuery({ q: 'fam1a' }, 26), 'patients', ['patients_name_key_family_idx', 'patients_name_key_given_idx']);
     await expectIndexes(repo.searchQuery({ q: 'ann1 fam1a' }, 26), 'patients', ['patients_name_key_family_idx', 'patients_name_key_given_idx']);
     await expectIndexes(repo.searchQuery({ q: 'EX-777' }, 26), 'patients', ['patients_mrn_unique']);
-    await expectIndexes(repo.searchQuery({ after: ['fam5', 'ann1', '00000000-0000-4000-8000-000000000000'] }, 26), 'patients', ['patients_name_key_family_idx']);
+    await expectIndexes(repo.searchQuery({ after: ['fam5', 'ann1', '00000000-0000-4000-8000-000000000000'] }, 26), 'patients', [
+      'patients_name_key_family_idx',
+    ]);
   });
 
   it('appointments: by date range, clinician, patient, status, and the next page', async () => {
@@ -108,7 +117,9 @@ describe('server db (integration): EXPLAIN shows index use for every list and se
     await expectIndexes(repo.listQuery({ clinicianId: ids.clinician, from, to }, 26), 'appointments', ['appointments_clinician_starts_idx']);
     await expectIndexes(repo.listQuery({ patientId: ids.patient }, 26), 'appointments', ['appointments_patient_starts_idx']);
     await expectIndexes(repo.listQuery({ status: 'no-show', from }, 26), 'appointments', ['appointments_status_starts_idx']);
-    await expectIndexes(repo.listQuery({ after: ['2030-05-01T00:00:00.000Z', '00000000-0000-4000-8000-000000000000'] }, 26), 'appointments', ['appointments_starts_at_idx']);
+    await expectIndexes(repo.listQuery({ after: ['2030-05-01T00:00:00.000Z', '00000000-0000-4000-8000-000000000000'] }, 26), 'appointments', [
+      'appointments_starts_at_idx',
+    ]);
   });
 
   it('audit trail: newest first, by patient, actor, action, time range and the next page', async () => {
@@ -120,7 +131,10 @@ describe('server db (integration): EXPLAIN shows index use for every list and se
     // is then the better plan; a rare one uses the action index. Either way, no table scan.
     await expectIndexes(repo.listQuery({ action: 'patient.read' }, 26), 'audit_events', ['audit_events_action_idx', 'audit_events_pkey']);
     await expectIndexes(repo.listQuery({ action: 'user.create' }, 26), 'audit_events', ['audit_events_action_idx']);
-    await expectIndexes(repo.listQuery({ from: new Date(Date.now() - 600_000), to: new Date() }, 26), 'audit_events', ['audit_events_occurred_at_idx', 'audit_events_pkey']);
+    await expectIndexes(repo.listQuery({ from: new Date(Date.now() - 600_000), to: new Date() }, 26), 'audit_events', [
+      'audit_events_occurred_at_idx',
+      'audit_events_pkey',
+    ]);
     await expectIndexes(repo.listQuery({ beforeId: '1000' }, 26), 'audit_events', ['audit_events_pkey']);
   });
 

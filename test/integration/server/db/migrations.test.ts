@@ -45,10 +45,12 @@ describe('server db (integration): migrations on real PostgreSQL', function () {
     const patient = { mrn: 'IT-0001', given_name: 'Ada', family_name: 'Lovelace', birth_date: '1815-12-10', sex: 'female' };
     const [row] = await db('patients').insert(patient).returning(['id', 'created_at']);
     expect(row.id).to.match(/^[0-9a-f-]{36}$/);
-    const duplicate = await db('patients').insert(patient).then(
-      () => null,
-      (err: unknown) => err,
-    );
+    const duplicate = await db('patients')
+      .insert(patient)
+      .then(
+        () => null,
+        (err: unknown) => err,
+      );
     const mapped = toHttpError(duplicate, { bodyLimitBytes: 1024 });
     expect(mapped.status).to.equal(409);
     expect(mapped.message).to.include('patients_mrn_unique');
@@ -57,9 +59,19 @@ describe('server db (integration): migrations on real PostgreSQL', function () {
 
   it('rejects values outside the allowed sex codes and blank MRNs', async () => {
     const base = { given_name: 'A', family_name: 'B', birth_date: '2000-01-01' };
-    const badSex = await db('patients').insert({ ...base, mrn: 'IT-2', sex: 'x' }).then(() => null, (e: { code?: string }) => e.code);
+    const badSex = await db('patients')
+      .insert({ ...base, mrn: 'IT-2', sex: 'x' })
+      .then(
+        () => null,
+        (e: { code?: string }) => e.code,
+      );
     expect(badSex).to.equal('23514');
-    const blank = await db('patients').insert({ ...base, mrn: '   ', sex: 'unknown' }).then(() => null, (e: { code?: string }) => e.code);
+    const blank = await db('patients')
+      .insert({ ...base, mrn: '   ', sex: 'unknown' })
+      .then(
+        () => null,
+        (e: { code?: string }) => e.code,
+      );
     expect(blank).to.equal('23514');
   });
 
@@ -82,9 +94,19 @@ describe('server db (integration): migrations on real PostgreSQL', function () {
 
   it('keeps the audit trail append-only (UPDATE and DELETE are refused by the database)', async () => {
     await db('audit_events').insert({ actor_username: 'test', action: 'test.append', resource_type: 'test', outcome: 'success' });
-    const update = await db('audit_events').update({ outcome: 'error' }).then(() => null, (e: { message?: string }) => e.message);
+    const update = await db('audit_events')
+      .update({ outcome: 'error' })
+      .then(
+        () => null,
+        (e: { message?: string }) => e.message,
+      );
     expect(update).to.match(/append-only/);
-    const remove = await db('audit_events').delete().then(() => null, (e: { message?: string }) => e.message);
+    const remove = await db('audit_events')
+      .delete()
+      .then(
+        () => null,
+        (e: { message?: string }) => e.message,
+      );
     expect(remove).to.match(/append-only/);
   });
 
@@ -115,7 +137,10 @@ describe('server db (integration): migrations on real PostgreSQL', function () {
 
       const second = SpawnedProcess.start('migrate', env);
       expect(await second.exited, second.describe()).to.deep.equal({ code: 0, signal: null });
-      expect(second.logs.some((l) => l.msg === 'database already up to date'), second.describe()).to.equal(true);
+      expect(
+        second.logs.some((l) => l.msg === 'database already up to date'),
+        second.describe(),
+      ).to.equal(true);
     });
 
     it('exits 1 with a clear message when the database is unreachable', async () => {

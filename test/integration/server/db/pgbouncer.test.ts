@@ -42,9 +42,16 @@ describe('server behind PgBouncer (integration): transaction pooling with a real
     const patients = await Promise.all(Array.from({ length: 12 }, () => api.createPatient()));
     const slot = { patientId: patients[0]!.id, clinicianId: clinician.id, startsAt: '2038-01-01T09:00:00Z', endsAt: '2038-01-01T09:30:00Z' };
     const bookings = await Promise.all(Array.from({ length: 6 }, () => api.book(slot)));
-    expect(bookings.map((b) => b.status).sort(), JSON.stringify(bookings.map((b) => b.body?.error?.code ?? b.status))).to.deep.equal([201, 409, 409, 409, 409, 409]);
-    const reads = await Promise.all(patients.flatMap((p) => [request(api.app).get(`/api/v1/patients/${p.id}`).set(admin), request(api.app).get('/api/v1/patients?q=hopper').set(admin)]));
-    expect(reads.every((r) => r.status === 200), JSON.stringify(reads.find((r) => r.status !== 200)?.body)).to.equal(true);
+    expect(bookings.map((b) => b.status).sort(), JSON.stringify(bookings.map((b) => b.body?.error?.code ?? b.status))).to.deep.equal([
+      201, 409, 409, 409, 409, 409,
+    ]);
+    const reads = await Promise.all(
+      patients.flatMap((p) => [request(api.app).get(`/api/v1/patients/${p.id}`).set(admin), request(api.app).get('/api/v1/patients?q=hopper').set(admin)]),
+    );
+    expect(
+      reads.every((r) => r.status === 200),
+      JSON.stringify(reads.find((r) => r.status !== 200)?.body),
+    ).to.equal(true);
     const audit = await request(api.app).get(`/api/v1/audit-events?patientId=${patients[0]!.id}`).set(admin);
     expect(audit.body.items.length).to.be.greaterThan(2);
     expect((await request(api.app).get('/ready')).body).to.deep.equal({ status: 'ready', checks: { postgres: 'ok', redis: 'ok' } });
@@ -71,9 +78,15 @@ describe('server behind PgBouncer (integration): transaction pooling with a real
   });
 
   it('needs DB_PGBOUNCER=true: the session-level statement_timeout of a direct connection is refused by PgBouncer', async () => {
-    const direct = createKnex(testConfig({ DATABASE_URL: bouncer.url(database.name), DB_PGBOUNCER: 'false' }), { applicationName: 'carebox-test', logger: silent });
+    const direct = createKnex(testConfig({ DATABASE_URL: bouncer.url(database.name), DB_PGBOUNCER: 'false' }), {
+      applicationName: 'carebox-test',
+      logger: silent,
+    });
     try {
-      const message = await direct.raw('select 1').then(() => null, (e: Error) => e.message);
+      const message = await direct.raw('select 1').then(
+        () => null,
+        (e: Error) => e.message,
+      );
       expect(message).to.match(/unsupported startup parameter: statement_timeout/);
     } finally {
       await direct.destroy();
@@ -83,13 +96,19 @@ describe('server behind PgBouncer (integration): transaction pooling with a real
   it('fails the self-check with a clear message: at once for a refused login, after retries for an unreachable pooler', async () => {
     const refused = testConfig({ DATABASE_URL: bouncer.url(database.name, 'nobody'), DB_PGBOUNCER: 'true' });
     const started = Date.now();
-    const err = await runPgBouncerSelfCheck(refused).then(() => null, (e: unknown) => e);
+    const err = await runPgBouncerSelfCheck(refused).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).to.be.instanceOf(PgBouncerSelfCheckError);
     expect((err as Error).message).to.match(/^PgBouncer self-check failed: .+DB_PGBOUNCER=true means DATABASE_\* must point at PgBouncer/);
     expect(Date.now() - started, 'not retried').to.be.lessThan(2_000);
 
     const closed = testConfig({ DATABASE_URL: `postgres://carebox:carebox@127.0.0.1:${await freePort()}/x`, DB_PGBOUNCER: 'true' });
-    const unreachable = await runPgBouncerSelfCheck(closed, { attempts: 2, retryDelayMs: 100 }).then(() => null, (e: unknown) => e);
+    const unreachable = await runPgBouncerSelfCheck(closed, { attempts: 2, retryDelayMs: 100 }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect((unreachable as Error).message).to.match(/ECONNREFUSED/);
   });
 

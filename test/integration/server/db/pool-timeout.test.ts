@@ -16,10 +16,10 @@ describe('server db (integration): pool exhaustion on real PostgreSQL', function
 
   before(async () => {
     database = await createTestDatabase('pool');
-    db = createKnex(
-      testConfig({ DATABASE_URL: database.url, DB_POOL_MIN: '0', DB_POOL_MAX: '1', DB_ACQUIRE_TIMEOUT_MS: '300' }),
-      { applicationName: 'carebox-test', logger: silent },
-    );
+    db = createKnex(testConfig({ DATABASE_URL: database.url, DB_POOL_MIN: '0', DB_POOL_MAX: '1', DB_ACQUIRE_TIMEOUT_MS: '300' }), {
+      applicationName: 'carebox-test',
+      logger: silent,
+    });
   });
   after(async () => {
     await db?.destroy();
@@ -61,16 +61,19 @@ describe('server db (integration): pool exhaustion on real PostgreSQL', function
       applicationName: 'carebox-test',
       logger: silent,
     });
-    const bouncer = createKnex(
-      testConfig({ DATABASE_URL: database.url, DB_STATEMENT_TIMEOUT_MS: '1234', DB_PGBOUNCER: 'true' }),
-      { applicationName: 'carebox-test', logger: silent },
-    );
+    const bouncer = createKnex(testConfig({ DATABASE_URL: database.url, DB_STATEMENT_TIMEOUT_MS: '1234', DB_PGBOUNCER: 'true' }), {
+      applicationName: 'carebox-test',
+      logger: silent,
+    });
     try {
       const a = await direct.raw('show statement_timeout');
       expect(a.rows[0].statement_timeout).to.equal('1234ms');
       const b = await bouncer.raw('show statement_timeout');
       expect(b.rows[0].statement_timeout).to.equal('0');
-      const c = await direct.raw('select pg_sleep(2)').then(() => null, (e: { code?: string }) => e.code);
+      const c = await direct.raw('select pg_sleep(2)').then(
+        () => null,
+        (e: { code?: string }) => e.code,
+      );
       expect(c).to.equal('57014');
     } finally {
       await Promise.all([direct.destroy(), bouncer.destroy()]);

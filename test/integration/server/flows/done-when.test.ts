@@ -38,7 +38,13 @@ describe('server flow (integration): the "Done when" walk-through on real Postgr
     expect(patient.status).to.equal(201);
     expect(patient.body).to.include({ mrn: 'MRN-DONE-1', isSynthetic: false });
 
-    const slot = { patientId: patient.body.id, clinicianId: clinician.body.user.id, startsAt: '2031-03-03T09:00:00Z', endsAt: '2031-03-03T09:30:00Z', department: 'General Medicine' };
+    const slot = {
+      patientId: patient.body.id,
+      clinicianId: clinician.body.user.id,
+      startsAt: '2031-03-03T09:00:00Z',
+      endsAt: '2031-03-03T09:30:00Z',
+      department: 'General Medicine',
+    };
     const booked = await request(app).post('/api/v1/appointments').set(admin).send(slot);
     expect(booked.status).to.equal(201);
     expect(booked.body).to.include({ status: 'booked', patientId: patient.body.id });
@@ -52,15 +58,26 @@ describe('server flow (integration): the "Done when" walk-through on real Postgr
     expect(first.status).to.equal(200);
     expect(second.body).to.deep.equal(first.body);
     const after = (await request(app).get('/metrics')).text;
-    expect(metricValue(after, 'carebox_cache_misses_total', { cache: 'patient' })).to.equal(metricValue(before, 'carebox_cache_misses_total', { cache: 'patient' }) + 1);
-    expect(metricValue(after, 'carebox_cache_hits_total', { cache: 'patient' })).to.equal(metricValue(before, 'carebox_cache_hits_total', { cache: 'patient' }) + 1);
+    expect(metricValue(after, 'carebox_cache_misses_total', { cache: 'patient' })).to.equal(
+      metricValue(before, 'carebox_cache_misses_total', { cache: 'patient' }) + 1,
+    );
+    expect(metricValue(after, 'carebox_cache_hits_total', { cache: 'patient' })).to.equal(
+      metricValue(before, 'carebox_cache_hits_total', { cache: 'patient' }) + 1,
+    );
     expect(after).to.match(/^carebox_cache_hit_ratio\{cache="patient"\} [0-9.]+$/m);
 
     const audit = await request(app).get(`/api/v1/audit-events?patientId=${patient.body.id}&action=patient.read`).set(admin);
     expect(audit.status).to.equal(200);
     expect(audit.body.items).to.have.length(2);
     for (const event of audit.body.items) {
-      expect(event).to.include({ action: 'patient.read', actorUsername: 'admin', actorRole: 'admin', resourceType: 'patient', resourceId: patient.body.id, outcome: 'success' });
+      expect(event).to.include({
+        action: 'patient.read',
+        actorUsername: 'admin',
+        actorRole: 'admin',
+        resourceType: 'patient',
+        resourceId: patient.body.id,
+        outcome: 'success',
+      });
       expect(event.clientIp).to.be.a('string');
       expect(event.requestId).to.be.a('string');
       expect(Date.parse(event.occurredAt)).to.be.closeTo(Date.now(), 60_000);

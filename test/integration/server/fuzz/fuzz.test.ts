@@ -82,50 +82,124 @@ describe('server fuzz (integration): no input makes the API answer ≥ 500', fun
     await real?.stop();
     await new Promise((resolve) => server?.close(resolve));
     await api?.close();
-    const summary = [...counts.byStatus].sort(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`).join(' ');
+    const summary = [...counts.byStatus]
+      .sort(([a], [b]) => a - b)
+      .map(([s, n]) => `${s}×${n}`)
+      .join(' ');
     process.stdout.write(`      fuzz: ${counts.requests} requests; statuses ${summary}\n`);
   });
 
   const segment = fc.oneof(
-    fc.constantFrom(() => valid.patient, () => valid.appointment, () => valid.user, () => valid.export).map((f) => f()),
+    fc
+      .constantFrom(
+        () => valid.patient,
+        () => valid.appointment,
+        () => valid.user,
+        () => valid.export,
+      )
+      .map((f) => f()),
     fc.uuid(),
     fc.string({ maxLength: 60 }).map(encodeURIComponent),
-    fc.constantFrom('%', '%E0%A4%A', '%00', '..', '.', '%2F..%2F', 'null', '-1', '1e999', 'system', 'exports', '2026-02-30', '2026-13-01', '0'.repeat(300), "'; drop table patients; --"),
+    fc.constantFrom(
+      '%',
+      '%E0%A4%A',
+      '%00',
+      '..',
+      '.',
+      '%2F..%2F',
+      'null',
+      '-1',
+      '1e999',
+      'system',
+      'exports',
+      '2026-02-30',
+      '2026-13-01',
+      '0'.repeat(300),
+      "'; drop table patients; --",
+    ),
   );
   const queryValue = fc.oneof(
     fc.string({ maxLength: 40 }),
     fc.integer().map(String),
-    fc.constantFrom('', '-1', '0', '101', '1e400', 'NaN', 'true', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00+99:99', 'booked', 'x'.repeat(2_000), '%', '_', '\u0000', '😀'),
+    fc.constantFrom(
+      '',
+      '-1',
+      '0',
+      '101',
+      '1e400',
+      'NaN',
+      'true',
+      '2026-01-01T00:00:00Z',
+      '2026-01-01T00:00:00+99:99',
+      'booked',
+      'x'.repeat(2_000),
+      '%',
+      '_',
+      '\u0000',
+      '😀',
+    ),
     fc.uuid(),
   );
   const queryKey = fc.oneof(
-    fc.constantFrom('q', 'limit', 'cursor', 'from', 'to', 'clinicianId', 'patientId', 'status', 'role', 'actorId', 'action', 'outcome', 'limit[]', '__proto__', 'constructor'),
+    fc.constantFrom(
+      'q',
+      'limit',
+      'cursor',
+      'from',
+      'to',
+      'clinicianId',
+      'patientId',
+      'status',
+      'role',
+      'actorId',
+      'action',
+      'outcome',
+      'limit[]',
+      '__proto__',
+      'constructor',
+    ),
     fc.string({ maxLength: 12 }),
   );
   const query = fc
     .array(fc.tuple(queryKey, queryValue), { maxLength: 5 })
     .map((pairs) => pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&'));
   /** Parser-hostile bodies (issue 10 item 1): deep nesting, floods of empty objects, huge strings, up to 10 MiB. */
-  const adversarial = fc.tuple(fc.constantFrom('deepArrays', 'deepObjects', 'emptyObjects', 'hugeString', 'emptyArrays'), fc.constantFrom(1_000, 4_000, 20_000, 200_000, 10 * 1024 * 1024)).map(([shape, bytes]) => {
-    const n = Math.max(1, Math.floor(bytes / 6));
-    switch (shape) {
-      case 'deepArrays':
-        return '['.repeat(bytes / 2) + ']'.repeat(bytes / 2);
-      case 'deepObjects':
-        return '{"a":'.repeat(n) + '1' + '}'.repeat(n);
-      case 'emptyObjects':
-        return `[${'{},'.repeat(Math.floor(bytes / 3) - 1)}{}]`;
-      case 'emptyArrays':
-        return `[${'[],'.repeat(Math.floor(bytes / 3) - 1)}[]]`;
-      default:
-        return JSON.stringify({ username: 'x', password: 'x', givenName: 'x'.repeat(bytes) });
-    }
-  });
+  const adversarial = fc
+    .tuple(
+      fc.constantFrom('deepArrays', 'deepObjects', 'emptyObjects', 'hugeString', 'emptyArrays'),
+      fc.constantFrom(1_000, 4_000, 20_000, 200_000, 10 * 1024 * 1024),
+    )
+    .map(([shape, bytes]) => {
+      const n = Math.max(1, Math.floor(bytes / 6));
+      switch (shape) {
+        case 'deepArrays':
+          return '['.repeat(bytes / 2) + ']'.repeat(bytes / 2);
+        case 'deepObjects':
+          return '{"a":'.repeat(n) + '1' + '}'.repeat(n);
+        case 'emptyObjects':
+          return `[${'{},'.repeat(Math.floor(bytes / 3) - 1)}{}]`;
+        case 'emptyArrays':
+          return `[${'[],'.repeat(Math.floor(bytes / 3) - 1)}[]]`;
+        default:
+          return JSON.stringify({ username: 'x', password: 'x', givenName: 'x'.repeat(bytes) });
+      }
+    });
   const jsonish = fc.oneof(
     fc.json({ maxDepth: 3 }),
     fc.anything({ maxDepth: 3 }).map((v) => JSON.stringify(v) ?? 'null'),
     fc.string({ maxLength: 200 }),
-    fc.constantFrom('{', '{"a":', '[1,2', '"str"', 'null', '123', '{"__proto__":{"admin":true}}', '{"constructor":{"prototype":{}}}', '\u0000', 'x'.repeat(5_000)),
+    fc.constantFrom(
+      '{',
+      '{"a":',
+      '[1,2',
+      '"str"',
+      'null',
+      '123',
+      '{"__proto__":{"admin":true}}',
+      '{"constructor":{"prototype":{}}}',
+      '\u0000',
+      'x'.repeat(5_000),
+    ),
   );
   /** A valid-looking body for the route with one field replaced by arbitrary JSON, or extra fields. */
   const mutatedBody = (route: RegisteredRoute) =>
@@ -142,9 +216,18 @@ describe('server fuzz (integration): no input makes the API answer ≥ 500', fun
     if (p.endsWith('/change-password')) return { currentPassword: 'wrong', newPassword: 'a long enough password' };
     if (p === '/api/v1/users') return { username: `fz${Math.random().toString(36).slice(2, 8)}`, displayName: 'F', role: 'clerk', email: 'f@example.org' };
     if (p.startsWith('/api/v1/users/')) return { displayName: 'F', department: 'X' };
-    if (p.includes('/patients') && !p.includes('exports')) return { mrn: `FZ-${Math.random().toString(36).slice(2, 8)}`, givenName: 'F', familyName: 'Z', birthDate: '1990-01-01', sex: 'unknown', email: 'f@example.org' };
+    if (p.includes('/patients') && !p.includes('exports'))
+      return {
+        mrn: `FZ-${Math.random().toString(36).slice(2, 8)}`,
+        givenName: 'F',
+        familyName: 'Z',
+        birthDate: '1990-01-01',
+        sex: 'unknown',
+        email: 'f@example.org',
+      };
     if (p.endsWith('/status')) return { status: 'checked-in' };
-    if (p.includes('/appointments')) return { patientId: valid.patient, clinicianId: valid.clinician, startsAt: '2036-01-01T10:00:00Z', endsAt: '2036-01-01T10:30:00Z', department: 'D' };
+    if (p.includes('/appointments'))
+      return { patientId: valid.patient, clinicianId: valid.clinician, startsAt: '2036-01-01T10:00:00Z', endsAt: '2036-01-01T10:30:00Z', department: 'D' };
     if (p.includes('daily-summary')) return { date: '2026-01-01' };
     return {};
   }
@@ -160,7 +243,10 @@ describe('server fuzz (integration): no input makes the API answer ≥ 500', fun
     '',
   );
   const who = fc.constantFrom<'admin' | 'clinician' | 'clerk' | 'none' | 'garbage'>('admin', 'admin', 'clinician', 'clerk', 'none', 'garbage');
-  const garbageAuth = fc.oneof(fc.string({ maxLength: 80 }), fc.constantFrom('Bearer', 'Bearer ', 'Basic YWRtaW46YWRtaW4=', `Bearer cbx_${'A'.repeat(43)}`, `Bearer ${'x'.repeat(5_000)}`));
+  const garbageAuth = fc.oneof(
+    fc.string({ maxLength: 80 }),
+    fc.constantFrom('Bearer', 'Bearer ', 'Basic YWRtaW46YWRtaW4=', `Bearer cbx_${'A'.repeat(43)}`, `Bearer ${'x'.repeat(5_000)}`),
+  );
 
   function fuzzRequest(route: RegisteredRoute, body: fc.Arbitrary<string | undefined>): fc.Arbitrary<FuzzRequest & { who: string }> {
     const params = (route.path.match(/:[A-Za-z0-9_]+/g) ?? []).length;
@@ -208,7 +294,8 @@ describe('server fuzz (integration): no input makes the API answer ≥ 500', fun
     if (status === 401 && (role === 'admin' || role === 'clinician' || role === 'clerk')) {
       tokens[role] = await signIn(api.app, accounts[role].username, accounts[role].password).catch(() => tokens[role]);
     }
-    if (status >= 500) throw new Error(`${req.method} ${url} ${JSON.stringify(req.headers)} body=${String(req.body).slice(0, 300)} → ${status} ${text.slice(0, 300)}`);
+    if (status >= 500)
+      throw new Error(`${req.method} ${url} ${JSON.stringify(req.headers)} body=${String(req.body).slice(0, 300)} → ${status} ${text.slice(0, 300)}`);
     return true;
   }
 
@@ -217,7 +304,9 @@ describe('server fuzz (integration): no input makes the API answer ≥ 500', fun
   async function workerRestarts(): Promise<number> {
     const text = await (await fetch(`${realBase}/metrics`)).text();
     expect(text).to.match(/^carebox_web_worker_restarts_total\{reason="exit"\} \d+$/m);
-    return metricValue(text, 'carebox_web_worker_restarts_total', { reason: 'exit' }) + metricValue(text, 'carebox_web_worker_restarts_total', { reason: 'signal' });
+    return (
+      metricValue(text, 'carebox_web_worker_restarts_total', { reason: 'exit' }) + metricValue(text, 'carebox_web_worker_restarts_total', { reason: 'signal' })
+    );
   }
 
   it('malformed bodies (broken JSON, wrong types, extra and hostile fields, oversized) on every route', async () => {
@@ -233,18 +322,38 @@ describe('server fuzz (integration): no input makes the API answer ≥ 500', fun
   it('parser-hostile bodies (deep nesting, 10 MiB of empty objects, huge strings) on every route, as every role and nobody', async () => {
     const before = await workerRestarts();
     await fc.assert(
-      fc.asyncProperty(anyRoute().chain((route) => fuzzRequest(route, adversarial)), (req) => sendTo(req, realBase)),
+      fc.asyncProperty(
+        anyRoute().chain((route) => fuzzRequest(route, adversarial)),
+        (req) => sendTo(req, realBase),
+      ),
       { numRuns: Math.max(50, Math.floor(RUNS / 6)) },
     );
     expect(await workerRestarts(), 'no worker died').to.equal(before);
   });
 
   it('malformed path segments and query strings on every route', async () => {
-    await fc.assert(fc.asyncProperty(anyRoute().chain((route) => fuzzRequest(route, fc.constant(undefined))), send), { numRuns: RUNS });
+    await fc.assert(
+      fc.asyncProperty(
+        anyRoute().chain((route) => fuzzRequest(route, fc.constant(undefined))),
+        send,
+      ),
+      { numRuns: RUNS },
+    );
   });
 
   it('malformed headers (tokens, content types, request ids) with valid-looking bodies on every route', async () => {
-    await fc.assert(fc.asyncProperty(anyRoute().chain((route) => fuzzRequest(route, mutatedBody(route).map((b) => b))), send), { numRuns: RUNS });
+    await fc.assert(
+      fc.asyncProperty(
+        anyRoute().chain((route) =>
+          fuzzRequest(
+            route,
+            mutatedBody(route).map((b) => b),
+          ),
+        ),
+        send,
+      ),
+      { numRuns: RUNS },
+    );
     expect(counts.requests).to.be.greaterThan(RUNS * 2.5);
     const successes = [...counts.byStatus].filter(([s]) => s < 300).reduce((n, [, c]) => n + c, 0);
     expect(successes, 'some fuzzed requests were valid enough to succeed').to.be.greaterThan(20);

@@ -4,14 +4,7 @@ import { createApp } from '../../../../server/src/app.js';
 import { createKnex } from '../../../../server/src/db/knex.factory.js';
 import { createWebDependencies, type WebDependencies } from '../../../../server/src/lifecycle/web.dependencies.js';
 import { createLogger } from '../../../../server/src/observability/logger.js';
-import {
-  createTestDatabase,
-  eventually,
-  freePort,
-  testConfig,
-  ThrowawayRedis,
-  type TestDatabase,
-} from '../support/services.js';
+import { createTestDatabase, eventually, freePort, testConfig, ThrowawayRedis, type TestDatabase } from '../support/services.js';
 
 const silent = createLogger({ level: 'silent', role: 'test' });
 

@@ -23,7 +23,8 @@ interface Reply {
 function send(port: number, method: string, path: string, headers: Record<string, string>, body?: string, chunked = false): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : Buffer.from(body, 'utf8');
-    const lengthHeader: Record<string, string | number> = data === undefined ? {} : chunked ? { 'Transfer-Encoding': 'chunked' } : { 'Content-Length': data.length };
+    const lengthHeader: Record<string, string | number> =
+      data === undefined ? {} : chunked ? { 'Transfer-Encoding': 'chunked' } : { 'Content-Length': data.length };
     let answered = false;
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     const req = httpRequest({ host: '127.0.0.1', port, method, path, agent, headers: { ...headers, ...lengthHeader } }, (res) => {
@@ -67,7 +68,8 @@ const deepArrays = (bytes: number): string => '['.repeat(bytes / 2) + ']'.repeat
 /** `{"a":{"a":…1…}}` of about `bytes` bytes. */
 const deepObjects = (bytes: number): string => '{"a":'.repeat(Math.floor(bytes / 6)) + '1' + '}'.repeat(Math.floor(bytes / 6));
 /** A patient body with one huge string field. */
-const hugeString = (bytes: number): string => JSON.stringify({ mrn: 'HUGE-1', givenName: 'x'.repeat(bytes), familyName: 'Y', birthDate: '1970-01-01', sex: 'unknown' });
+const hugeString = (bytes: number): string =>
+  JSON.stringify({ mrn: 'HUGE-1', givenName: 'x'.repeat(bytes), familyName: 'Y', birthDate: '1970-01-01', sex: 'unknown' });
 
 /**
  * Item 1 of issue 10: against the real server (cluster primary + 2 workers, each with the 144 MiB
@@ -107,9 +109,21 @@ describe('adversarial request bodies (integration, real server): 401/413/400 and
     const login = await send(port, 'POST', '/api/v1/auth/login', json, JSON.stringify({ username: 'admin', password: first.password }));
     const token = JSON.parse(login.body).token as string;
     auth = { ...json, Authorization: `Bearer ${token}` };
-    const changed = await send(port, 'POST', '/api/v1/auth/change-password', auth, JSON.stringify({ currentPassword: first.password, newPassword: GOOD_PASSWORD }));
+    const changed = await send(
+      port,
+      'POST',
+      '/api/v1/auth/change-password',
+      auth,
+      JSON.stringify({ currentPassword: first.password, newPassword: GOOD_PASSWORD }),
+    );
     expect(changed.status).to.equal(204);
-    const created = await send(port, 'POST', '/api/v1/patients', auth, JSON.stringify({ mrn: 'ADV-1', givenName: 'Ada', familyName: 'Adversary', birthDate: '1970-01-01', sex: 'unknown' }));
+    const created = await send(
+      port,
+      'POST',
+      '/api/v1/patients',
+      auth,
+      JSON.stringify({ mrn: 'ADV-1', givenName: 'Ada', familyName: 'Adversary', birthDate: '1970-01-01', sex: 'unknown' }),
+    );
     expect(created.status, created.body).to.equal(201);
     patientId = JSON.parse(created.body).id as string;
   });
@@ -121,7 +135,9 @@ describe('adversarial request bodies (integration, real server): 401/413/400 and
   async function restarts(): Promise<number> {
     const text = (await send(port, 'GET', '/metrics', {})).body;
     expect(text, 'the primary exports the restart counter').to.match(/^carebox_web_worker_restarts_total\{reason="exit"\} \d+$/m);
-    return metricValue(text, 'carebox_web_worker_restarts_total', { reason: 'exit' }) + metricValue(text, 'carebox_web_worker_restarts_total', { reason: 'signal' });
+    return (
+      metricValue(text, 'carebox_web_worker_restarts_total', { reason: 'exit' }) + metricValue(text, 'carebox_web_worker_restarts_total', { reason: 'signal' })
+    );
   }
 
   it('unauthenticated: every body on a protected route gets 401 without being read; sign-in bodies over 4 KiB get 413', async () => {
@@ -129,7 +145,12 @@ describe('adversarial request bodies (integration, real server): 401/413/400 and
     const broken = await send(port, 'POST', '/api/v1/patients', json, '{"mrn": ');
     expect(broken.status, 'broken JSON without a session is 401, not 400 INVALID_JSON').to.equal(401);
     for (const body of [emptyObjects(10 * MiB), deepArrays(10 * MiB), hugeString(10 * MiB)]) {
-      for (const [method, path] of [['POST', '/api/v1/patients'], ['PATCH', `/api/v1/patients/${patientId}`], ['POST', '/api/v1/appointments'], ['POST', '/api/v1/users']] as const) {
+      for (const [method, path] of [
+        ['POST', '/api/v1/patients'],
+        ['PATCH', `/api/v1/patients/${patientId}`],
+        ['POST', '/api/v1/appointments'],
+        ['POST', '/api/v1/users'],
+      ] as const) {
         const res = await send(port, method, path, json, body);
         expect(res.status, `${method} ${path}`).to.equal(401);
       }
@@ -178,7 +199,9 @@ describe('adversarial request bodies (integration, real server): 401/413/400 and
     const get = await send(port, 'GET', `/api/v1/patients/${patientId}`, auth, emptyObjects(10 * MiB));
     expect(get.status).to.equal(200);
     // Many at once: the heap holds.
-    const burst = await Promise.all(Array.from({ length: 24 }, (_, i) => send(port, 'POST', '/api/v1/patients', auth, i % 2 ? deepArrays(30 * 1024) : emptyObjects(30 * 1024))));
+    const burst = await Promise.all(
+      Array.from({ length: 24 }, (_, i) => send(port, 'POST', '/api/v1/patients', auth, i % 2 ? deepArrays(30 * 1024) : emptyObjects(30 * 1024))),
+    );
     expect(burst.map((r) => r.status)).to.deep.equal(Array(24).fill(400));
     expect(await restarts()).to.equal(0);
     expect(server.logs.filter((l) => l.msg === 'web worker died; restarting')).to.deep.equal([]);
@@ -190,7 +213,11 @@ describe('adversarial request bodies (integration, real server): 401/413/400 and
   it('the restart counter counts: a killed worker is replaced and counted once', async () => {
     const started = server.logs.filter((l) => l.msg === 'web worker started').map((l) => l.workerPid as number);
     process.kill(started[0]!, 'SIGKILL');
-    await server.waitForLog((l) => l.msg === 'web worker started' && server.logs.filter((x) => x.msg === 'web worker started').length === 3, 20_000, 'the replacement worker');
+    await server.waitForLog(
+      (l) => l.msg === 'web worker started' && server.logs.filter((x) => x.msg === 'web worker started').length === 3,
+      20_000,
+      'the replacement worker',
+    );
     await server.waitForLog((l) => l.msg === 'listening' && server.logs.filter((x) => x.msg === 'listening').length === 3, 30_000, 'the replacement listening');
     const text = (await send(port, 'GET', '/metrics', {})).body;
     expect(metricValue(text, 'carebox_web_worker_restarts_total', { reason: 'signal' })).to.equal(1);

@@ -48,7 +48,9 @@ describe('server jobs (integration): reminders, daily summary, exports and reten
   const jobDone = async (queue: string, id: string) =>
     eventually(
       async () => {
-        const res = await request(api.app).get(`/api/v1/jobs/${queue}/${encodeURIComponent(id)}`).set(admin);
+        const res = await request(api.app)
+          .get(`/api/v1/jobs/${queue}/${encodeURIComponent(id)}`)
+          .set(admin);
         return res.body.status === 'succeeded' || res.body.status === 'failed' ? res.body : undefined;
       },
       30_000,
@@ -62,8 +64,18 @@ describe('server jobs (integration): reminders, daily summary, exports and reten
     await api.book({ patientId: noMail.id, clinicianId: clinician.id, startsAt: inHours(3), endsAt: inHours(3.5) });
     await api.book({ patientId: patient.id, clinicianId: clinician.id, startsAt: inHours(72), endsAt: inHours(72.5) });
     const cancelled = await api.book({ patientId: patient.id, clinicianId: clinician.id, startsAt: inHours(4), endsAt: inHours(4.5) });
-    const [synthetic] = await api.deps.db('patients')
-      .insert({ mrn: 'DEMO-9999999', given_name: 'Demo', family_name: 'Person (demo)', birth_date: '1970-01-01', sex: 'unknown', email: 'demo@example.invalid', is_synthetic: true, demo_tenant: 'demo' })
+    const [synthetic] = await api.deps
+      .db('patients')
+      .insert({
+        mrn: 'DEMO-9999999',
+        given_name: 'Demo',
+        family_name: 'Person (demo)',
+        birth_date: '1970-01-01',
+        sex: 'unknown',
+        email: 'demo@example.invalid',
+        is_synthetic: true,
+        demo_tenant: 'demo',
+      })
       .returning('id');
     expect((await api.book({ patientId: synthetic.id, clinicianId: clinician.id, startsAt: inHours(6), endsAt: inHours(6.5) })).status).to.equal(201);
     await request(api.app).post(`/api/v1/appointments/${cancelled.body.id}/status`).set(admin).send({ status: 'cancelled' });
@@ -94,12 +106,20 @@ describe('server jobs (integration): reminders, daily summary, exports and reten
     const smtp = await FakeSmtpServer.start();
     try {
       const transport = new SmtpMailTransport(smtp.url);
-      await transport.send({ id: 'a1b2', from: 'Carebox <no-reply@hospital.example>', to: 'pat@example.org', subject: 'Grüße', text: 'line one\n.starts with a dot\nÜmlaut' });
+      await transport.send({
+        id: 'a1b2',
+        from: 'Carebox <no-reply@hospital.example>',
+        to: 'pat@example.org',
+        subject: 'Grüße',
+        text: 'line one\n.starts with a dot\nÜmlaut',
+      });
       expect(smtp.received).to.have.length(1);
       expect(smtp.received[0]).to.include({ from: 'no-reply@hospital.example' });
       expect(smtp.received[0]!.to).to.deep.equal(['pat@example.org']);
       expect(smtp.received[0]!.data).to.include('Subject: =?UTF-8?B?');
-      expect(Buffer.from(smtp.received[0]!.data.split('\r\n\r\n')[1]!.replace(/\r\n/g, ''), 'base64').toString('utf8')).to.equal('line one\r\n.starts with a dot\r\nÜmlaut');
+      expect(Buffer.from(smtp.received[0]!.data.split('\r\n\r\n')[1]!.replace(/\r\n/g, ''), 'base64').toString('utf8')).to.equal(
+        'line one\r\n.starts with a dot\r\nÜmlaut',
+      );
 
       const smtpWorker = startWorkerProcess(workerConfig({ SMTP_URL: smtp.url, QUEUE_NAME_PREFIX: `${api.deps.config.QUEUE_NAME_PREFIX}-smtp` }), {
         logger: api.deps.logger,
@@ -143,8 +163,20 @@ describe('server jobs (integration): reminders, daily summary, exports and reten
 
   it('computes the daily summary on demand, stores it, mails it to DAILY_REPORT_RECIPIENTS, and reads it back', async () => {
     const patient = await api.createPatient();
-    const a = await api.book({ patientId: patient.id, clinicianId: clinician.id, startsAt: '2036-06-01T09:00:00Z', endsAt: '2036-06-01T09:30:00Z', department: 'Neurology' });
-    await api.book({ patientId: patient.id, clinicianId: clinician.id, startsAt: '2036-06-01T10:00:00Z', endsAt: '2036-06-01T10:30:00Z', department: 'Neurology' });
+    const a = await api.book({
+      patientId: patient.id,
+      clinicianId: clinician.id,
+      startsAt: '2036-06-01T09:00:00Z',
+      endsAt: '2036-06-01T09:30:00Z',
+      department: 'Neurology',
+    });
+    await api.book({
+      patientId: patient.id,
+      clinicianId: clinician.id,
+      startsAt: '2036-06-01T10:00:00Z',
+      endsAt: '2036-06-01T10:30:00Z',
+      department: 'Neurology',
+    });
     await api.book({ patientId: patient.id, clinicianId: clinician.id, startsAt: '2036-06-02T00:30:00Z', endsAt: '2036-06-02T01:00:00Z' });
     await request(api.app).post(`/api/v1/appointments/${a.body.id}/status`).set(admin).send({ status: 'no-show' });
 
@@ -156,16 +188,24 @@ describe('server jobs (integration): reminders, daily summary, exports and reten
     expect(summary.status).to.equal(200);
     expect(summary.body).to.include({ date: '2036-06-01', timezone: 'UTC', total: 2, synthetic: 0 });
     expect(summary.body.byStatus).to.include({ booked: 1, 'no-show': 1 });
-    expect(summary.body.byDepartment).to.deep.equal([{ department: 'Neurology', total: 2, byStatus: { booked: 1, 'checked-in': 0, completed: 0, cancelled: 0, 'no-show': 1 } }]);
+    expect(summary.body.byDepartment).to.deep.equal([
+      { department: 'Neurology', total: 2, byStatus: { booked: 1, 'checked-in': 0, completed: 0, cancelled: 0, 'no-show': 1 } },
+    ]);
     expect(summary.body.byClinician[0]).to.include({ clinicianId: clinician.id, displayName: 'Dr Jane Foster', total: 2 });
     expect(JSON.stringify(summary.body)).not.to.match(/Grace|Hopper/);
     const mail = await api.deps.db('notification_outbox').where({ kind: 'daily-summary', dedupe_key: '2036-06-01:head.nurse@example.org' }).first();
     expect(mail.status).to.equal('sent');
   });
 
-  it('exports a patient\'s appointments as CSV for the requester (formula cells defused), audited end to end', async () => {
+  it("exports a patient's appointments as CSV for the requester (formula cells defused), audited end to end", async () => {
     const patient = await api.createPatient({ familyName: '=HYPERLINK("http://evil")', mrn: 'CSV-001' });
-    await api.book({ patientId: patient.id, clinicianId: clinician.id, startsAt: '2037-01-01T09:00:00Z', endsAt: '2037-01-01T09:30:00Z', department: 'Cardiology, "North"' });
+    await api.book({
+      patientId: patient.id,
+      clinicianId: clinician.id,
+      startsAt: '2037-01-01T09:00:00Z',
+      endsAt: '2037-01-01T09:30:00Z',
+      department: 'Cardiology, "North"',
+    });
     await api.book({ patientId: patient.id, clinicianId: clinician.id, startsAt: '2037-01-02T09:00:00Z', endsAt: '2037-01-02T09:30:00Z' });
     const requested = await request(api.app).post(`/api/v1/patients/${patient.id}/appointment-exports`).set(bearer(clerk.token));
     expect(requested.status).to.equal(202);
@@ -194,7 +234,11 @@ describe('server jobs (integration): reminders, daily summary, exports and reten
     expect((await request(api.app).get(`/api/v1/exports/${requested.body.id}/csv`).set(bearer(other.token))).body.error.code).to.equal('NOT_YOUR_EXPORT');
     expect((await request(api.app).get(`/api/v1/exports/${requested.body.id}`).set(admin)).status).to.equal(200);
     const audit = await request(api.app).get(`/api/v1/audit-events?patientId=${patient.id}`).set(admin);
-    expect(audit.body.items.map((e: { action: string }) => e.action)).to.include.members(['patient.export.request', 'patient.export.generate', 'patient.export.download']);
+    expect(audit.body.items.map((e: { action: string }) => e.action)).to.include.members([
+      'patient.export.request',
+      'patient.export.generate',
+      'patient.export.download',
+    ]);
   });
 
   it('removes finished jobs older than the retention, and expired exports, in the maintenance job', async () => {
@@ -209,7 +253,10 @@ describe('server jobs (integration): reminders, daily summary, exports and reten
     await api.deps.redis.hset(key, ping.id, JSON.stringify(stored));
     const patient = await api.createPatient();
     const exp = await request(api.app).post(`/api/v1/patients/${patient.id}/appointment-exports`).set(admin);
-    await api.deps.db('appointment_exports').where({ id: exp.body.id }).update({ expires_at: api.deps.db.raw("now() - interval '1 minute'") });
+    await api.deps
+      .db('appointment_exports')
+      .where({ id: exp.body.id })
+      .update({ expires_at: api.deps.db.raw("now() - interval '1 minute'") });
 
     const job = await worker.worker.enqueue('maintenance', {});
     await jobDone('system', job.id);

@@ -67,7 +67,10 @@ describe('server jobs (integration): the worker process on real Redis', function
 
     worker.signal('SIGTERM');
     expect(await worker.exited).to.deep.equal({ code: 0, signal: null });
-    expect(worker.logs.some((l) => l.msg === 'worker stopped' && l.clean === true), worker.describe()).to.equal(true);
+    expect(
+      worker.logs.some((l) => l.msg === 'worker stopped' && l.clean === true),
+      worker.describe(),
+    ).to.equal(true);
     const unhealthy = SpawnedProcess.start('healthcheck', env, ['worker']);
     expect((await unhealthy.exited).code).to.equal(1);
     expect(unhealthy.stderr).to.match(/^unhealthy: no worker heartbeat/);
@@ -109,7 +112,11 @@ describe('server jobs (integration): the worker process on real Redis', function
       const env = serverEnv({ REDIS_URL: redis.url, WORKER_HEARTBEAT_FILE: join(scratch, 'hb-count') });
       const expected = redisConnectionsPerProcess();
       const worker = startWorker(env);
-      await eventually(async () => ((await redis.otherClients()).length === expected.worker ? true : undefined), 15_000, `${expected.worker} worker connections`);
+      await eventually(
+        async () => ((await redis.otherClients()).length === expected.worker ? true : undefined),
+        15_000,
+        `${expected.worker} worker connections`,
+      );
       await new Promise((r) => setTimeout(r, 500));
       expect(await redis.otherClients()).to.have.length(expected.worker);
 

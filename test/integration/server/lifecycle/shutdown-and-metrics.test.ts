@@ -31,7 +31,13 @@ async function adminToken(port: number, password: string): Promise<string> {
   const json = { 'Content-Type': 'application/json' };
   const login = await send(port, 'POST', '/api/v1/auth/login', json, JSON.stringify({ username: 'admin', password }));
   const token = JSON.parse(login.body).token as string;
-  await send(port, 'POST', '/api/v1/auth/change-password', { ...json, Authorization: `Bearer ${token}` }, JSON.stringify({ currentPassword: password, newPassword: GOOD_PASSWORD }));
+  await send(
+    port,
+    'POST',
+    '/api/v1/auth/change-password',
+    { ...json, Authorization: `Bearer ${token}` },
+    JSON.stringify({ currentPassword: password, newPassword: GOOD_PASSWORD }),
+  );
   return token;
 }
 
@@ -71,19 +77,35 @@ describe('server lifecycle (integration): graceful shutdown under load, containe
     const { server, port } = await startServer({ SHUTDOWN_TIMEOUT_MS: '10000' });
     const token = await adminToken(port, password);
     const auth = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
-    const created = await send(port, 'POST', '/api/v1/patients', auth, JSON.stringify({ mrn: 'LOAD-1', givenName: 'Load', familyName: 'Test', birthDate: '1970-01-01', sex: 'unknown' }));
+    const created = await send(
+      port,
+      'POST',
+      '/api/v1/patients',
+      auth,
+      JSON.stringify({ mrn: 'LOAD-1', givenName: 'Load', familyName: 'Test', birthDate: '1970-01-01', sex: 'unknown' }),
+    );
     const patientId = JSON.parse(created.body).id as string;
 
     // Slow uploads: requests provably in flight when SIGTERM arrives (half their body sent).
     const slow = Array.from({ length: 4 }, (_, i) => {
-      const body = JSON.stringify({ mrn: `SLOW-${i}`, givenName: 'Slow', familyName: 'Upload', birthDate: '1970-01-01', sex: 'unknown', address: 'x'.repeat(400) });
+      const body = JSON.stringify({
+        mrn: `SLOW-${i}`,
+        givenName: 'Slow',
+        familyName: 'Upload',
+        birthDate: '1970-01-01',
+        sex: 'unknown',
+        address: 'x'.repeat(400),
+      });
       let finish = (): void => undefined;
       const reply = new Promise<Reply>((resolve, reject) => {
-        const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/api/v1/patients', agent: false, headers: { ...auth, 'Content-Length': Buffer.byteLength(body) } }, (res) => {
-          let text = '';
-          res.on('data', (c: Buffer) => (text += c.toString('utf8')));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-        });
+        const req = httpRequest(
+          { host: '127.0.0.1', port, method: 'POST', path: '/api/v1/patients', agent: false, headers: { ...auth, 'Content-Length': Buffer.byteLength(body) } },
+          (res) => {
+            let text = '';
+            res.on('data', (c: Buffer) => (text += c.toString('utf8')));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+          },
+        );
         req.on('error', reject);
         req.write(body.slice(0, 100));
         finish = () => req.end(body.slice(100));
@@ -121,12 +143,17 @@ describe('server lifecycle (integration): graceful shutdown under load, containe
     expect(server.child.exitCode, 'still draining the slow uploads').to.equal(null);
     for (const s of slow) s.finish();
     const slowReplies = await Promise.all(slow.map((s) => s.reply));
-    expect(slowReplies.map((r) => r.status), 'requests in flight at SIGTERM complete').to.deep.equal([201, 201, 201, 201]);
+    expect(
+      slowReplies.map((r) => r.status),
+      'requests in flight at SIGTERM complete',
+    ).to.deep.equal([201, 201, 201, 201]);
 
     const exit = await server.exited;
     stopLoad = true;
     await Promise.all(loops);
-    process.stdout.write(`      load: ${outcomes.ok} answered (${outcomes.ok - before} after SIGTERM), ${outcomes.refused} refused, ${outcomes.unread} reset unread\n`);
+    process.stdout.write(
+      `      load: ${outcomes.ok} answered (${outcomes.ok - before} after SIGTERM), ${outcomes.refused} refused, ${outcomes.unread} reset unread\n`,
+    );
     expect(exit, server.describe()).to.deep.equal({ code: 0, signal: null });
     expect(outcomes.other, 'no response was cut off, failed or answered ≥ 500').to.deep.equal([]);
     expect(before, 'real load before the signal').to.be.greaterThan(50);
@@ -134,9 +161,14 @@ describe('server lifecycle (integration): graceful shutdown under load, containe
 
     // The server's view: every request it read on this route was answered 200 and reached the client.
     const served = server.logs.filter((l) => (l.req as { path?: string } | undefined)?.path === `/api/v1/patients/${patientId}`);
-    expect(served.filter((l) => (l.res as { statusCode?: number }).statusCode !== 200 || l.err !== undefined), 'nothing aborted or failed server-side').to.deep.equal([]);
+    expect(
+      served.filter((l) => (l.res as { statusCode?: number }).statusCode !== 200 || l.err !== undefined),
+      'nothing aborted or failed server-side',
+    ).to.deep.equal([]);
     expect(served.length, 'every request the server read was answered to its client').to.equal(outcomes.ok);
-    expect(outcomes.unread, `unread connections reset at the final close: ${outcomes.unread} of ${outcomes.ok + outcomes.unread}`).to.be.at.most(Math.max(16, (outcomes.ok + outcomes.unread) * 0.05));
+    expect(outcomes.unread, `unread connections reset at the final close: ${outcomes.unread} of ${outcomes.ok + outcomes.unread}`).to.be.at.most(
+      Math.max(16, (outcomes.ok + outcomes.unread) * 0.05),
+    );
     expect(server.logs.filter((l) => l.msg === 'shutdown complete').map((l) => l.drained)).to.deep.equal([true, true]);
     expect(server.logs.filter((l) => l.msg === 'web worker exited').map((l) => l.code)).to.deep.equal([0, 0]);
   });
@@ -151,7 +183,10 @@ describe('server lifecycle (integration): graceful shutdown under load, containe
       const res = await send(port, 'GET', '/metrics', {});
       expect(res.status).to.equal(200);
       const text = res.body;
-      expect(metricValue(text, 'carebox_http_requests_total', { route: '/health', status_code: '200' }), 'every /health request, whichever worker served it').to.equal(before + 40);
+      expect(
+        metricValue(text, 'carebox_http_requests_total', { route: '/health', status_code: '200' }),
+        'every /health request, whichever worker served it',
+      ).to.equal(before + 40);
       expect(metricValue(text, 'carebox_cluster_workers', { state: 'reporting' })).to.equal(2);
       expect(metricValue(text, 'carebox_cluster_workers', { state: 'missing' })).to.equal(0);
       expect(metricValue(text, 'carebox_db_pool_max'), '2 workers × DB_POOL_MAX').to.equal(14);

@@ -21,7 +21,12 @@ describe('server logs (integration): never patient data, never secrets', functio
   const lines: string[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _enc, done) {
-      lines.push(...chunk.toString('utf8').split('\n').filter((l) => l.trim() !== ''));
+      lines.push(
+        ...chunk
+          .toString('utf8')
+          .split('\n')
+          .filter((l) => l.trim() !== ''),
+      );
       done();
     },
   });
@@ -46,10 +51,13 @@ describe('server logs (integration): never patient data, never secrets', functio
     database = await migratedDatabase('logs');
     mailDir = mkdtempSync(join(tmpdir(), 'carebox-logs-mail-'));
     api = await TestApi.start('logs', { LOG_LEVEL: 'trace', MAIL_FILE_DIR: mailDir }, { logger, database });
-    worker = startWorkerProcess(testConfig({ DATABASE_URL: database.url, QUEUE_NAME_PREFIX: api.deps.config.QUEUE_NAME_PREFIX, MAIL_FILE_DIR: mailDir, LOG_LEVEL: 'trace' }), {
-      logger,
-      onBroken: () => undefined,
-    });
+    worker = startWorkerProcess(
+      testConfig({ DATABASE_URL: database.url, QUEUE_NAME_PREFIX: api.deps.config.QUEUE_NAME_PREFIX, MAIL_FILE_DIR: mailDir, LOG_LEVEL: 'trace' }),
+      {
+        logger,
+        onBroken: () => undefined,
+      },
+    );
   });
   after(async () => {
     await worker?.close(2_000);
@@ -65,7 +73,12 @@ describe('server logs (integration): never patient data, never secrets', functio
     const clerk = await api.createUser('clerk');
     const patient = await api.createPatient(SECRET_PATIENT);
     const soon = new Date(Date.now() + 3_600_000);
-    const booking = await api.book({ patientId: patient.id, clinicianId: clinician.id, startsAt: soon.toISOString(), endsAt: new Date(soon.getTime() + 1_800_000).toISOString() });
+    const booking = await api.book({
+      patientId: patient.id,
+      clinicianId: clinician.id,
+      startsAt: soon.toISOString(),
+      endsAt: new Date(soon.getTime() + 1_800_000).toISOString(),
+    });
     expect(booking.status).to.equal(201);
     const appointmentId = booking.body.id as string;
 
@@ -98,13 +111,20 @@ describe('server logs (integration): never patient data, never secrets', functio
       ['get', `/api/v1/nope?name=${SECRET_PATIENT.familyName}`],
     ];
     for (const [method, path, body, headers] of calls) {
-      const r = request(app)[method as 'get'](path).set(admin).set(headers ?? {});
+      const r = request(app)
+        [method as 'get'](path)
+        .set(admin)
+        .set(headers ?? {});
       const res = await (body === undefined ? r : r.send(body as object));
       expect(res.status, `${method} ${path}`).to.be.below(500);
     }
     const exp = await request(app).post(`/api/v1/patients/${patient.id}/appointment-exports`).set(admin);
     expect(exp.status).to.equal(202);
-    await eventually(async () => ((await request(app).get(`/api/v1/exports/${exp.body.id}`).set(admin)).body.status === 'ready' ? true : undefined), 20_000, 'export ready');
+    await eventually(
+      async () => ((await request(app).get(`/api/v1/exports/${exp.body.id}`).set(admin)).body.status === 'ready' ? true : undefined),
+      20_000,
+      'export ready',
+    );
     const csv = await request(app).get(`/api/v1/exports/${exp.body.id}/csv`).set(admin);
     expect(csv.text).to.include(SECRET_PATIENT.mrn);
     const reset = await request(app).post(`/api/v1/users/${clerk.id}/reset-password`).set(admin);
@@ -112,7 +132,10 @@ describe('server logs (integration): never patient data, never secrets', functio
     await request(app).post('/api/v1/auth/login').send({ username: clerk.username, password: 'hunter2-wrong-password' });
     const scratchToken = await signIn(app, clinician.username, clinician.password);
     await request(app).post('/api/v1/auth/logout').set(bearer(scratchToken));
-    await request(app).post('/api/v1/auth/change-password').set(bearer(api.admin.token)).send({ currentPassword: 'hunter2-wrong-password', newPassword: 'another long password 1' });
+    await request(app)
+      .post('/api/v1/auth/change-password')
+      .set(bearer(api.admin.token))
+      .send({ currentPassword: 'hunter2-wrong-password', newPassword: 'another long password 1' });
     // The worker sends the reminder (file transport) for the appointment within the lead time.
     await worker.worker.enqueue('reminders-scan', {});
     await eventually(async () => ((await api.deps.db('notification_outbox').where({ status: 'sent' }).first()) ? true : undefined), 20_000, 'reminder sent');

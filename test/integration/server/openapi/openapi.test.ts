@@ -52,8 +52,14 @@ describe('server OpenAPI (integration): the document at /api/v1/openapi.json', f
     expect(routes.length).to.be.greaterThan(25);
     const documented = new Set(Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)));
     const served = new Set(routes.map((r) => `${r.method.toUpperCase()} ${r.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`));
-    expect([...served].filter((r) => !documented.has(r)), 'served but not documented').to.deep.equal([]);
-    expect([...documented].filter((r) => !served.has(r)), 'documented but not served').to.deep.equal([]);
+    expect(
+      [...served].filter((r) => !documented.has(r)),
+      'served but not documented',
+    ).to.deep.equal([]);
+    expect(
+      [...documented].filter((r) => !served.has(r)),
+      'documented but not served',
+    ).to.deep.equal([]);
   });
 
   it('gives each operation its path parameters, its security, request schema and error responses', () => {

@@ -25,7 +25,10 @@ describe('server patients (integration): register, search, page, validate, cache
     await api?.close();
   });
 
-  const search = (q: string, extra = '') => request(api.app).get(`/api/v1/patients?q=${encodeURIComponent(q)}${extra}`).set(admin);
+  const search = (q: string, extra = '') =>
+    request(api.app)
+      .get(`/api/v1/patients?q=${encodeURIComponent(q)}${extra}`)
+      .set(admin);
   const names = (res: request.Response) => res.body.items.map((p: { givenName: string; familyName: string }) => `${p.givenName} ${p.familyName}`);
 
   it('finds by the start of the family or given name, case-insensitively, in name order', async () => {
@@ -65,9 +68,13 @@ describe('server patients (integration): register, search, page, validate, cache
     } while (cursor !== null && pages < 10);
     expect(seen).to.have.length(7);
     expect(new Set(seen).size).to.equal(7);
-    const appointmentCursor = Buffer.from(JSON.stringify(['appointments', '2030-01-01T00:00:00.000Z', '00000000-0000-4000-8000-000000000000'])).toString('base64url');
+    const appointmentCursor = Buffer.from(JSON.stringify(['appointments', '2030-01-01T00:00:00.000Z', '00000000-0000-4000-8000-000000000000'])).toString(
+      'base64url',
+    );
     for (const bad of ['nonsense', appointmentCursor, Buffer.from('[]').toString('base64url')]) {
-      const res = await request(api.app).get(`/api/v1/patients?cursor=${encodeURIComponent(bad)}`).set(admin);
+      const res = await request(api.app)
+        .get(`/api/v1/patients?cursor=${encodeURIComponent(bad)}`)
+        .set(admin);
       expect(res.status).to.equal(400);
       expect(res.body.error.code).to.equal('INVALID_CURSOR');
     }
@@ -80,8 +87,19 @@ describe('server patients (integration): register, search, page, validate, cache
       .send({ mrn: '!!', givenName: '', birthDate: '2999-01-01', sex: 'x', email: 'not-mail', shoeSize: 44 });
     expect(bad.status).to.equal(400);
     expect(bad.body.error.code).to.equal('VALIDATION_FAILED');
-    expect(bad.body.error.fields.map((f: { path: string }) => f.path).sort()).to.deep.equal(['birthDate', 'email', 'familyName', 'givenName', 'mrn', 'sex', 'shoeSize']);
-    const dup = await request(api.app).post('/api/v1/patients').set(admin).send({ mrn: 'pc-0001', givenName: 'A', familyName: 'B', birthDate: '2000-01-01', sex: 'unknown' });
+    expect(bad.body.error.fields.map((f: { path: string }) => f.path).sort()).to.deep.equal([
+      'birthDate',
+      'email',
+      'familyName',
+      'givenName',
+      'mrn',
+      'sex',
+      'shoeSize',
+    ]);
+    const dup = await request(api.app)
+      .post('/api/v1/patients')
+      .set(admin)
+      .send({ mrn: 'pc-0001', givenName: 'A', familyName: 'B', birthDate: '2000-01-01', sex: 'unknown' });
     expect(dup.status).to.equal(409);
     expect(dup.body.error.code).to.equal('MRN_TAKEN');
     expect(JSON.stringify(dup.body)).not.to.include('PC-0001');

@@ -16,7 +16,10 @@ describe('server patients (integration): Unicode names and search', function () 
     await api?.close();
   });
 
-  const search = (q: string) => request(api.app).get(`/api/v1/patients?q=${encodeURIComponent(q)}`).set(admin);
+  const search = (q: string) =>
+    request(api.app)
+      .get(`/api/v1/patients?q=${encodeURIComponent(q)}`)
+      .set(admin);
   const names = (res: request.Response) => res.body.items.map((p: { givenName: string; familyName: string }) => `${p.givenName} ${p.familyName}`);
 
   it('searches case- and accent-insensitively, whatever the Unicode form of the term or the stored name', async () => {
@@ -45,20 +48,29 @@ describe('server patients (integration): Unicode names and search', function () 
       ['Eve', 'Do\ne'],
       ['Eve', 'Do\u200Fe'],
     ]) {
-      const res = await request(api.app).post('/api/v1/patients').set(admin).send({ ...body, givenName, familyName });
+      const res = await request(api.app)
+        .post('/api/v1/patients')
+        .set(admin)
+        .send({ ...body, givenName, familyName });
       expect(res.status, JSON.stringify(familyName)).to.equal(400);
       expect(res.body.error.code).to.equal('VALIDATION_FAILED');
       expect(res.body.error.fields[0].message).to.match(/control or bidirectional/);
     }
     // A lone surrogate (\ud800 sent as a JSON escape) is refused, not stored as U+FFFD.
-    const lone = await request(api.app).post('/api/v1/patients').set(admin).set('Content-Type', 'application/json').send('{"mrn":"PC-0201","givenName":"A\\ud800","familyName":"B","birthDate":"1990-01-01","sex":"unknown"}');
+    const lone = await request(api.app)
+      .post('/api/v1/patients')
+      .set(admin)
+      .set('Content-Type', 'application/json')
+      .send('{"mrn":"PC-0201","givenName":"A\\ud800","familyName":"B","birthDate":"1990-01-01","sex":"unknown"}');
     expect(lone.status).to.equal(400);
     expect(lone.body.error.fields).to.deep.equal([{ path: 'givenName', message: 'contains an unpaired UTF-16 surrogate (not valid Unicode text)' }]);
     // Joiners some scripts need stay allowed.
-    const joined = await request(api.app).post('/api/v1/patients').set(admin).send({ ...body, mrn: 'PC-0202', givenName: 'می\u200Cخواهم', familyName: 'Doe' });
+    const joined = await request(api.app)
+      .post('/api/v1/patients')
+      .set(admin)
+      .send({ ...body, mrn: 'PC-0202', givenName: 'می\u200Cخواهم', familyName: 'Doe' });
     expect(joined.status).to.equal(201);
     expect(names(await search('pc-0200'))).to.deep.equal([]);
     expect(names(await search('pc-0201'))).to.deep.equal([]);
   });
-
 });

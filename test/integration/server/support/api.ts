@@ -72,7 +72,13 @@ export class TestApi {
   ): Promise<TestApi> {
     const database = options.database ?? (await migratedDatabase(label));
     const deps = createWebDependencies(
-      testConfig({ DATABASE_URL: database.url, LOGIN_RATE_LIMIT_MAX: '100000', LOGIN_CLIENT_MAX_ATTEMPTS: '1000', LOGIN_ACCOUNT_DELAY_AFTER: '1000', ...overrides }),
+      testConfig({
+        DATABASE_URL: database.url,
+        LOGIN_RATE_LIMIT_MAX: '100000',
+        LOGIN_CLIENT_MAX_ATTEMPTS: '1000',
+        LOGIN_ACCOUNT_DELAY_AFTER: '1000',
+        ...overrides,
+      }),
       options.logger ?? silent,
       () => undefined,
     );
@@ -82,7 +88,10 @@ export class TestApi {
     let admin: TestUser;
     if (first.created) {
       const token = await signIn(app, 'admin', first.password);
-      const changed = await request(app).post('/api/v1/auth/change-password').set(bearer(token)).send({ currentPassword: first.password, newPassword: GOOD_PASSWORD });
+      const changed = await request(app)
+        .post('/api/v1/auth/change-password')
+        .set(bearer(token))
+        .send({ currentPassword: first.password, newPassword: GOOD_PASSWORD });
       if (changed.status !== 204) throw new Error(`change-password answered ${changed.status}`);
       const me = await request(app).get('/api/v1/auth/me').set(bearer(token));
       admin = { id: me.body.id, username: 'admin', role: 'admin', password: GOOD_PASSWORD, token };
@@ -136,7 +145,10 @@ export class TestApi {
 
   /** Books an appointment through the API (as the admin unless `token`). */
   async book(fields: Record<string, unknown>, token = this.admin.token): Promise<request.Response> {
-    return request(this.app).post('/api/v1/appointments').set(bearer(token)).send({ department: 'Cardiology', ...fields });
+    return request(this.app)
+      .post('/api/v1/appointments')
+      .set(bearer(token))
+      .send({ department: 'Cardiology', ...fields });
   }
 }
 

@@ -24,10 +24,7 @@ export interface TestServices {
 export function testServices(): TestServices {
   const databaseUrl = process.env.CAREBOX_TEST_DATABASE_URL;
   const redisUrl = process.env.CAREBOX_TEST_REDIS_URL;
-  const missing = [
-    databaseUrl ? null : 'CAREBOX_TEST_DATABASE_URL',
-    redisUrl ? null : 'CAREBOX_TEST_REDIS_URL',
-  ].filter((v): v is string => v !== null);
+  const missing = [databaseUrl ? null : 'CAREBOX_TEST_DATABASE_URL', redisUrl ? null : 'CAREBOX_TEST_REDIS_URL'].filter((v): v is string => v !== null);
   if (missing.length > 0) {
     throw new Error(
       `server integration tests need real PostgreSQL and Redis, but ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set.\n` +
@@ -136,7 +133,13 @@ export class ThrowawayRedis {
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
-      if (await this.command('PING').then((r) => r === '+PONG', () => false)) return;
+      if (
+        await this.command('PING').then(
+          (r) => r === '+PONG',
+          () => false,
+        )
+      )
+        return;
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error(`redis-server on port ${this.port} did not answer PING within 10 s`);

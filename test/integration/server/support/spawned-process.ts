@@ -93,7 +93,10 @@ export class SpawnedProcess {
 
   /** The last log lines and stderr, for failure messages. */
   describe(): string {
-    const tail = this.logs.slice(-15).map((l) => JSON.stringify(l)).join('\n');
+    const tail = this.logs
+      .slice(-15)
+      .map((l) => JSON.stringify(l))
+      .join('\n');
     return `--- last logs ---\n${tail}\n--- stderr ---\n${this.stderr.slice(-2000)}`;
   }
 }

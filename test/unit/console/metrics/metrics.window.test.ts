@@ -5,10 +5,28 @@ import { addBuckets, bucketsDelta, counterDelta, histogramQuantile, metricsSampl
 import { parsePrometheusText } from '../../../../console/metrics/prom.parse.js';
 
 const fixture = (name: string) => snapshotFrom(parsePrometheusText(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8')));
-const scrape = (target: string, atMs: number, snapshot: ServerSnapshot | null, error: string | null = null): TargetScrape => ({ target, name: `c-${target}`, atMs, snapshot, error });
+const scrape = (target: string, atMs: number, snapshot: ServerSnapshot | null, error: string | null = null): TargetScrape => ({
+  target,
+  name: `c-${target}`,
+  atMs,
+  snapshot,
+  error,
+});
 
 function snap(over: Partial<ServerSnapshot> = {}): ServerSnapshot {
-  return { requests: 0, errors5xx: 0, buckets: [{ le: 0.1, count: 0 }, { le: 1, count: 0 }, { le: Infinity, count: 0 }], pool: { used: 1, free: 2, pending: 0, max: 10 }, queues: {}, workers: null, ...over };
+  return {
+    requests: 0,
+    errors5xx: 0,
+    buckets: [
+      { le: 0.1, count: 0 },
+      { le: 1, count: 0 },
+      { le: Infinity, count: 0 },
+    ],
+    pool: { used: 1, free: 2, pending: 0, max: 10 },
+    queues: {},
+    workers: null,
+    ...over,
+  };
 }
 
 describe('console metrics: snapshot of a real scrape', () => {
@@ -53,19 +71,56 @@ describe('console metrics: rates over a window', () => {
   it('counter deltas follow the reset rule', () => {
     expect(counterDelta(10, 15)).to.equal(5);
     expect(counterDelta(10, 3)).to.equal(3);
-    expect(bucketsDelta([{ le: 1, count: 4 }], [{ le: 1, count: 6 }, { le: Infinity, count: 7 }])).to.deep.equal([{ le: 1, count: 2 }, { le: Infinity, count: 7 }]);
-    expect(addBuckets([[{ le: 1, count: 1 }], [{ le: 1, count: 2 }, { le: 2, count: 3 }]])).to.deep.equal([{ le: 1, count: 3 }, { le: 2, count: 3 }]);
+    expect(
+      bucketsDelta(
+        [{ le: 1, count: 4 }],
+        [
+          { le: 1, count: 6 },
+          { le: Infinity, count: 7 },
+        ],
+      ),
+    ).to.deep.equal([
+      { le: 1, count: 2 },
+      { le: Infinity, count: 7 },
+    ]);
+    expect(
+      addBuckets([
+        [{ le: 1, count: 1 }],
+        [
+          { le: 1, count: 2 },
+          { le: 2, count: 3 },
+        ],
+      ]),
+    ).to.deep.equal([
+      { le: 1, count: 3 },
+      { le: 2, count: 3 },
+    ]);
   });
 
   it('histogram quantile interpolates inside the bucket like Prometheus', () => {
-    const b = [{ le: 0.1, count: 50 }, { le: 0.5, count: 90 }, { le: 1, count: 100 }, { le: Infinity, count: 100 }];
+    const b = [
+      { le: 0.1, count: 50 },
+      { le: 0.5, count: 90 },
+      { le: 1, count: 100 },
+      { le: Infinity, count: 100 },
+    ];
     // rank 95 lies in (0.5, 1]: 0.5 + 0.5 × (95 − 90) / (100 − 90)
     expect(histogramQuantile(0.95, b)).to.be.closeTo(0.75, 1e-9);
     expect(histogramQuantile(0.5, b)).to.be.closeTo(0.1, 1e-9);
     expect(histogramQuantile(0.25, b)).to.be.closeTo(0.05, 1e-9);
     // rank in +Inf → the largest finite bound
-    expect(histogramQuantile(0.95, [{ le: 0.1, count: 1 }, { le: Infinity, count: 10 }])).to.equal(0.1);
-    expect(histogramQuantile(0.95, [{ le: 0.1, count: 0 }, { le: Infinity, count: 0 }])).to.equal(null);
+    expect(
+      histogramQuantile(0.95, [
+        { le: 0.1, count: 1 },
+        { le: Infinity, count: 10 },
+      ]),
+    ).to.equal(0.1);
+    expect(
+      histogramQuantile(0.95, [
+        { le: 0.1, count: 0 },
+        { le: Infinity, count: 0 },
+      ]),
+    ).to.equal(null);
     expect(histogramQuantile(0.95, [])).to.equal(null);
   });
 
@@ -91,8 +146,33 @@ describe('console metrics: rates over a window', () => {
     const q = { system: { waiting: 4, failed: 1 } };
     const prev = [scrape('a', 0, snap({ requests: 100 })), scrape('b', 0, snap({ requests: 10 }))];
     const cur = [
-      scrape('a', 2_000, snap({ requests: 120, errors5xx: 2, buckets: [{ le: 0.1, count: 20 }, { le: 1, count: 20 }, { le: Infinity, count: 20 }], queues: q })),
-      scrape('b', 2_000, snap({ requests: 30, buckets: [{ le: 0.1, count: 0 }, { le: 1, count: 20 }, { le: Infinity, count: 20 }], queues: q })),
+      scrape(
+        'a',
+        2_000,
+        snap({
+          requests: 120,
+          errors5xx: 2,
+          buckets: [
+            { le: 0.1, count: 20 },
+            { le: 1, count: 20 },
+            { le: Infinity, count: 20 },
+          ],
+          queues: q,
+        }),
+      ),
+      scrape(
+        'b',
+        2_000,
+        snap({
+          requests: 30,
+          buckets: [
+            { le: 0.1, count: 0 },
+            { le: 1, count: 20 },
+            { le: Infinity, count: 20 },
+          ],
+          queues: q,
+        }),
+      ),
     ];
     const m = metricsSample(prev, cur, 2_000);
     expect(m.requestRate).to.equal(20); // (20 + 20) / 2 s
@@ -104,7 +184,11 @@ describe('console metrics: rates over a window', () => {
 
   it('a restarted container (counter drop) counts from zero; a new one adds no rate yet; failures are listed', () => {
     const prev = [scrape('a', 0, snap({ requests: 500, errors5xx: 50 }))];
-    const cur = [scrape('a', 1_000, snap({ requests: 7, errors5xx: 1 })), scrape('n', 1_000, snap({ requests: 1000 })), scrape('d', 1_000, null, 'ECONNREFUSED')];
+    const cur = [
+      scrape('a', 1_000, snap({ requests: 7, errors5xx: 1 })),
+      scrape('n', 1_000, snap({ requests: 1000 })),
+      scrape('d', 1_000, null, 'ECONNREFUSED'),
+    ];
     const m = metricsSample(prev, cur, 1_000);
     expect(m.requestRate).to.equal(7);
     expect(m.errorRatio).to.equal(1 / 7);

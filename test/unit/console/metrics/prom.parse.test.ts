@@ -15,7 +15,12 @@ describe('console metrics: Prometheus text parser', () => {
     expect(expo.types.carebox_queue_jobs).to.equal('gauge');
     expect(expo.help.carebox_db_pool_used).to.match(/connections in use/);
     const health = expo.samples.find((s) => s.name === 'carebox_http_requests_total' && s.labels.route === '/health');
-    expect(health).to.deep.equal({ name: 'carebox_http_requests_total', labels: { method: 'GET', route: '/health', status_code: '200' }, value: 20, timestampMs: null });
+    expect(health).to.deep.equal({
+      name: 'carebox_http_requests_total',
+      labels: { method: 'GET', route: '/health', status_code: '200' },
+      value: 20,
+      timestampMs: null,
+    });
     const inf = expo.samples.find((s) => s.name === 'carebox_http_request_duration_seconds_bucket' && s.labels.le === '+Inf' && s.labels.route === '/ready');
     expect(inf?.value).to.equal(1);
     const version = expo.samples.find((s) => s.name === 'nodejs_version_info');

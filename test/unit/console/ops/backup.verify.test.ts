@@ -64,7 +64,10 @@ describe('backup trust: signature, location, dump bytes, install id', () => {
     expect(statSync(join(root, BACKUP_KEY_FILE)).mode & 0o777).to.equal(0o600);
     const loose = join(root, 'loose.key');
     writeFileSync(loose, readFileSync(join(root, BACKUP_KEY_FILE)), { mode: 0o644 });
-    await readBackupKey(loose).then(() => expect.fail('accepted'), (e) => expect(e).to.be.instanceOf(UsageError));
+    await readBackupKey(loose).then(
+      () => expect.fail('accepted'),
+      (e) => expect(e).to.be.instanceOf(UsageError),
+    );
   });
 
   it('a valid backup verifies; the signature covers the exact bytes', async () => {
@@ -89,17 +92,29 @@ describe('backup trust: signature, location, dump bytes, install id', () => {
 
   it("another install's key does not verify; an unsigned backup needs allowUnsigned", async () => {
     const other = Buffer.from('x'.repeat(43));
-    await verifyBackupManifest(dir, other).then(() => expect.fail('accepted'), (e) => expect(e).to.be.instanceOf(UntrustedBackupError));
+    await verifyBackupManifest(dir, other).then(
+      () => expect.fail('accepted'),
+      (e) => expect(e).to.be.instanceOf(UntrustedBackupError),
+    );
     rmSync(join(dir, SIGNATURE_FILE));
-    await verifyBackupManifest(dir, key).then(() => expect.fail('accepted'), (e) => expect((e as Error).message).to.match(/not signed/));
+    await verifyBackupManifest(dir, key).then(
+      () => expect.fail('accepted'),
+      (e) => expect((e as Error).message).to.match(/not signed/),
+    );
     expect((await verifyBackupManifest(dir, key, { allowUnsigned: true })).signed).to.equal(false);
   });
 
   it('a manifest naming another dump path, or a file path with .., is refused even when signed', async () => {
     writeBackup(dir, key, (m) => (m.dump.path = '../../etc/passwd'));
-    await verifyBackupManifest(dir, key).then(() => expect.fail('accepted'), (e) => expect(e).to.be.instanceOf(UsageError));
+    await verifyBackupManifest(dir, key).then(
+      () => expect.fail('accepted'),
+      (e) => expect(e).to.be.instanceOf(UsageError),
+    );
     writeBackup(dir, key, (m) => (m.files[0].path = 'files/../../x'));
-    await verifyBackupManifest(dir, key).then(() => expect.fail('accepted'), (e) => expect(e).to.be.instanceOf(UsageError));
+    await verifyBackupManifest(dir, key).then(
+      () => expect.fail('accepted'),
+      (e) => expect(e).to.be.instanceOf(UsageError),
+    );
   });
 
   it('a flipped byte in the dump is caught while it is staged (exit 1), and no staged copy is left', async () => {
@@ -125,7 +140,10 @@ describe('backup trust: signature, location, dump bytes, install id', () => {
     rmSync(join(dir, 'db.dump'));
     symlinkSync(join(root, 'elsewhere.dump'), join(dir, 'db.dump'));
     const staging = mkdtempSync(join(root, 'backups', '.restore-'));
-    await stageDump(dir, manifest.dump, staging).then(() => expect.fail('accepted'), (e) => expect((e as Error).message).to.match(/symlink/));
+    await stageDump(dir, manifest.dump, staging).then(
+      () => expect.fail('accepted'),
+      (e) => expect((e as Error).message).to.match(/symlink/),
+    );
   });
 
   it('DIR resolves inside backups/ only: stamp, absolute path inside; .., outside paths and symlinks out are usage errors (exit 2)', async () => {
@@ -140,10 +158,16 @@ describe('backup trust: signature, location, dump bytes, install id', () => {
       expect((err as UsageError).exitCode, arg).to.equal(2);
     }
     symlinkSync(outside, join(root, 'backups', 'link-out'));
-    await resolveBackupDir(root, 'link-out').then(() => expect.fail('accepted'), (e) => expect((e as Error).message).to.match(/outside|symlink/));
+    await resolveBackupDir(root, 'link-out').then(
+      () => expect.fail('accepted'),
+      (e) => expect((e as Error).message).to.match(/outside|symlink/),
+    );
     expect(await resolveBackupDir(root, outside, { fromPath: true })).to.equal(outside);
     expect(await resolveBackupDir(root, 'outside', { fromPath: true, cwd: root })).to.equal(outside);
-    await resolveBackupDir(root, 'nope').then(() => expect.fail('accepted'), (e) => expect(e).to.be.instanceOf(UsageError));
+    await resolveBackupDir(root, 'nope').then(
+      () => expect.fail('accepted'),
+      (e) => expect(e).to.be.instanceOf(UsageError),
+    );
   });
 
   it('another install is decided by install id, not project name, in both directions', () => {

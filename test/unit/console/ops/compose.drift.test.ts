@@ -3,7 +3,19 @@ import { findDrift, formatDrift, parseConfigHashes } from '../../../../console/o
 import type { StackContainer } from '../../../../installer/apply/stack.containers.js';
 
 const h = (c: string) => c.repeat(64);
-const c = (service: string, number: number, configHash: string, state = 'running'): StackContainer => ({ id: `${service}${number}`.padEnd(64, '0'), name: `${service}-${number}`, service, number, state, health: 'healthy', image: 'img', created: 0, status: 'Up', oneoff: false, configHash });
+const c = (service: string, number: number, configHash: string, state = 'running'): StackContainer => ({
+  id: `${service}${number}`.padEnd(64, '0'),
+  name: `${service}-${number}`,
+  service,
+  number,
+  state,
+  health: 'healthy',
+  image: 'img',
+  created: 0,
+  status: 'Up',
+  oneoff: false,
+  configHash,
+});
 
 describe('compose drift', () => {
   it('parses `docker compose config --hash` output', () => {
@@ -17,6 +29,8 @@ describe('compose drift', () => {
     expect(d.map((x) => x.service)).to.deep.equal(['backend', 'pgbouncer']);
     expect(d[0]!.stale).to.deep.equal([{ id: c('backend', 1, '').id, number: 1 }]);
     expect(d[1]!.orphan).to.equal(true);
-    expect(formatDrift(d)).to.match(/backend: 1\/2 running, 1 with an outdated config \(#1\); pgbouncer: 1 container\(s\) of a service no longer in compose.yml/);
+    expect(formatDrift(d)).to.match(
+      /backend: 1\/2 running, 1 with an outdated config \(#1\); pgbouncer: 1 container\(s\) of a service no longer in compose.yml/,
+    );
   });
 });

@@ -29,8 +29,24 @@ describe('headroom: load of the last minute against capacity, in the same unit',
     expect(h.capacity.actionsPerSecond).to.equal(plan.capacity.actionsPerSecond![0]);
     expect(h.actionsPercent).to.equal(Math.round((10 / h.capacity.actionsPerSecond) * 1000) / 10);
     expect(h.sessionsPercent).to.equal(Math.round((100 / plan.capacity.concurrentUsers[0]) * 1000) / 10);
-    expect(formatHeadroom(h)).to.match(/^Load \(last 60 s\): 10 actions\/s \([\d.]+ % of [\d.]+\), 100 active sessions \([\d.]+ % of \d+ active staff \(one action every 30 s\)\); capacity estimated$/);
-    const measured = { ...plan, capacity: { ...plan.capacity, measured: { concurrentUsers: 3000, actionsPerSecond: 100, requestsPerSecond: 170, responseTimeS: 0.1, thinkTimeS: 29.8, p95Ms: 150, measuredAt: '2026-12-07T13:30:00Z' } } };
+    expect(formatHeadroom(h)).to.match(
+      /^Load \(last 60 s\): 10 actions\/s \([\d.]+ % of [\d.]+\), 100 active sessions \([\d.]+ % of \d+ active staff \(one action every 30 s\)\); capacity estimated$/,
+    );
+    const measured = {
+      ...plan,
+      capacity: {
+        ...plan.capacity,
+        measured: {
+          concurrentUsers: 3000,
+          actionsPerSecond: 100,
+          requestsPerSecond: 170,
+          responseTimeS: 0.1,
+          thinkTimeS: 29.8,
+          p95Ms: 150,
+          measuredAt: '2026-12-07T13:30:00Z',
+        },
+      },
+    };
     const m = headroom(measured, { requests: 60 * 17, activeSessions: 300 });
     expect(m.capacity).to.deep.include({ source: 'measured', actionsPerSecond: 100, staff: 3000 });
     expect(m.actionsPercent).to.equal(10);
@@ -45,7 +61,14 @@ describe('headroom: load of the last minute against capacity, in the same unit',
     const scaled = resizeReplicas(plan, { backend: 2 }, host, { overcommit: true }).plan;
     const why = overcommitReasons(scaled);
     expect(why.join(' ')).to.match(/web\/queue processes on 2 usable CPUs/);
-    const status = { project: 'p', tier: 'optimized', url: 'http://127.0.0.1:8080/', healthy: true, services: [], load: headroom(scaled, { requests: 0, activeSessions: 0 }) };
+    const status = {
+      project: 'p',
+      tier: 'optimized',
+      url: 'http://127.0.0.1:8080/',
+      healthy: true,
+      services: [],
+      load: headroom(scaled, { requests: 0, activeSessions: 0 }),
+    };
     expect(lineText(headerLine(status, null, 80))).to.include('overcommitted');
   });
 
@@ -55,7 +78,16 @@ describe('headroom: load of the last minute against capacity, in the same unit',
     expect(actionsText([null, 17, 17, 17], 2, load)).to.match(/^ · 10 act\/s \d+ %$/);
     const metrics = { targets: 1, scraped: 1, errors: [], requestRate: 17, p95Seconds: 0.02, errorRatio: 0, pool: null, queues: {}, workersMissing: 0 };
     const history = { requestRate: [17, 17], p95Seconds: [0.02, 0.02], errorRatio: [0, 0], poolUsed: [0, 0], queueWaiting: [0, 0], cpuByService: {} };
-    const lines = metricsPanelLines({ metrics: metrics as never, metricsError: null, history: history as never, intervalS: 2, status: { project: 'p', tier: 'default', url: 'u', healthy: true, services: [], load } }, 80).map(lineText);
+    const lines = metricsPanelLines(
+      {
+        metrics: metrics as never,
+        metricsError: null,
+        history: history as never,
+        intervalS: 2,
+        status: { project: 'p', tier: 'default', url: 'u', healthy: true, services: [], load },
+      },
+      80,
+    ).map(lineText);
     expect(lines[0]).to.match(/42 sessions = [\d.]+ % of \d+ staff/);
     expect(lines[1]).to.match(/17 req\/s · 10 act\/s \d+ %/);
   });

@@ -35,7 +35,7 @@ describe('loadtest: request mix', () => {
     expect(() => new SlotAllocator([])).to.throw();
   });
 
-  it('one cycle: MRN search, the record it found, a hot record, its appointments, a booking for it — with the user\'s token', () => {
+  it("one cycle: MRN search, the record it found, a hot record, its appointments, a booking for it — with the user's token", () => {
     const slots = new SlotAllocator(data.clinicianIds);
     const requests = mixRequests('cbx_token', data, { book: true, slots, random: () => 0.5 });
     expect(requests).to.have.length(5);

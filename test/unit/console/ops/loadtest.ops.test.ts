@@ -22,11 +22,31 @@ describe('loadtest: operation (pure parts)', () => {
   });
 
   it('summarizes the steps and reports X*, R, Z, N, the proof, saturation and the clean-up as text', () => {
-    const stats = { connections: 10, durationS: 5, requests: 5000, requestsPerSecond: 1000, latency: { p50: 5, p95: 20, p99: 30, mean: 6, max: 50 }, errors: { total: 0, rate: 0, socket: 0, timeouts: 0, non2xx: 0, statusCodes: { 200: 5000 } } };
+    const stats = {
+      connections: 10,
+      durationS: 5,
+      requests: 5000,
+      requestsPerSecond: 1000,
+      latency: { p50: 5, p95: 20, p99: 30, mean: 6, max: 50 },
+      errors: { total: 0, rate: 0, socket: 0, timeouts: 0, non2xx: 0, statusCodes: { 200: 5000 } },
+    };
     const sat = summarizeLevel({ users: 10, stats, sustained: true, reason: null });
     expect(sat).to.deep.include({ kind: 'saturation', load: 10, requestsPerSecond: 1000, sustained: true });
     expect(sat.latencyMs).to.deep.equal({ p50: 5, p95: 20, p99: 30, max: 50 });
-    const open = { targetRatePerS: 320, staff: null, durationS: 15, actionsStarted: 4800, actionsCompleted: 4800, actionsPerSecond: 319.5, requests: 8160, requestsPerSecond: 544, latency: { p50: 12, p95: 150, p99: 260, mean: 30, max: 400 }, actionResponseTimeS: 0.06, lateStarts: 0, errors: { total: 0, rate: 0, socket: 0, timeouts: 0, non2xx: 0, statusCodes: { 200: 8160 } } };
+    const open = {
+      targetRatePerS: 320,
+      staff: null,
+      durationS: 15,
+      actionsStarted: 4800,
+      actionsCompleted: 4800,
+      actionsPerSecond: 319.5,
+      requests: 8160,
+      requestsPerSecond: 544,
+      latency: { p50: 12, p95: 150, p99: 260, mean: 30, max: 400 },
+      actionResponseTimeS: 0.06,
+      lateStarts: 0,
+      errors: { total: 0, rate: 0, socket: 0, timeouts: 0, non2xx: 0, statusCodes: { 200: 8160 } },
+    };
     const rate = summarizeOpen('rate', open, { ok: true, reason: null });
     expect(rate).to.deep.include({ kind: 'rate', load: 320, label: '320 actions/s', actionsPerSecond: 319.5, responseTimeS: 0.06 });
     const result: LoadtestResult = {
@@ -46,14 +66,47 @@ describe('loadtest: operation (pure parts)', () => {
       activeStaff: 9540,
       latencyMs: { p50: 12, p95: 150, p99: 260 },
       errors: { total: 0, rate: 0 },
-      levels: [rate, { ...rate, load: 640, label: '640 actions/s', sustained: false, reason: 'p95 300 ms > 200 ms', latencyMs: { ...rate.latencyMs, p95: 300 } }, sat],
+      levels: [
+        rate,
+        { ...rate, load: 640, label: '640 actions/s', sustained: false, reason: 'p95 300 ms > 200 ms', latencyMs: { ...rate.latencyMs, p95: 300 } },
+        sat,
+      ],
       stoppedBecause: 'p95 300 ms > 200 ms at 640 actions/s',
-      proof: [{ staff: 9540, durationS: 60, actionsPerSecond: 318, requestsPerSecond: 540, p50Ms: 10, p95Ms: 120, p99Ms: 200, errors: 0, errorRate: 0, held: true, reason: null }],
+      proof: [
+        {
+          staff: 9540,
+          durationS: 60,
+          actionsPerSecond: 318,
+          requestsPerSecond: 540,
+          p50Ms: 10,
+          p95Ms: 120,
+          p99Ms: 200,
+          errors: 0,
+          errorRate: 0,
+          held: true,
+          reason: null,
+        },
+      ],
       saturation: { connections: 63, requestsPerSecond: 600, p95Ms: 190, stoppedBecause: 'p95 214 ms > 200 ms at 100 connections' },
-      measured: { concurrentUsers: 9540, actionsPerSecond: 319.5, requestsPerSecond: 544, responseTimeS: 0.06, thinkTimeS: 29.8, p95Ms: 150, saturationConnections: 63, limitedByMaxRate: false, measuredAt: '2026-12-07T13:30:00.000Z' },
+      measured: {
+        concurrentUsers: 9540,
+        actionsPerSecond: 319.5,
+        requestsPerSecond: 544,
+        responseTimeS: 0.06,
+        thinkTimeS: 29.8,
+        p95Ms: 150,
+        saturationConnections: 63,
+        limitedByMaxRate: false,
+        measuredAt: '2026-12-07T13:30:00.000Z',
+      },
       notRecordedBecause: null,
       estimate: { concurrentUsers: [10408, 10760], requestsPerSecond: [592, 612], unit: 'active staff (one action every 30 s)', basis: 'measured' },
-      syntheticData: { tenant: 'lt-abc123', created: { patients: 4000, clinicians: 40, users: 200 }, removed: { patients: 4000, appointments: 9000, clinicians: 40, users: 200 }, cleanupError: null },
+      syntheticData: {
+        tenant: 'lt-abc123',
+        created: { patients: 4000, clinicians: 40, users: 200 },
+        removed: { patients: 4000, appointments: 9000, clinicians: 40, users: 200 },
+        cleanupError: null,
+      },
       signIns: { count: 200, seconds: 10 },
     };
     const text = formatLoadtest(result);

@@ -1,6 +1,14 @@
 import { expect } from 'chai';
 import type { LoadStats } from '../../../../console/ops/loadtest.load.js';
-import { bisectLevel, ERROR_RATE_LIMIT, judgeLevel, P95_LIMIT_MS, rampLevels, sustainedLevel, type LevelResult } from '../../../../console/ops/loadtest.ramp.js';
+import {
+  bisectLevel,
+  ERROR_RATE_LIMIT,
+  judgeLevel,
+  P95_LIMIT_MS,
+  rampLevels,
+  sustainedLevel,
+  type LevelResult,
+} from '../../../../console/ops/loadtest.ramp.js';
 
 const stats = (p95: number, errors = 0, requests = 10_000): LoadStats => ({
   connections: 10,
@@ -42,7 +50,12 @@ describe('loadtest: ramp', () => {
   });
 
   it('reports the highest sustained level, whatever the order they ran in', () => {
-    const level = (users: number, sustained: boolean): LevelResult => ({ users, stats: stats(sustained ? 100 : 300), sustained, reason: sustained ? null : 'p95' });
+    const level = (users: number, sustained: boolean): LevelResult => ({
+      users,
+      stats: stats(sustained ? 100 : 300),
+      sustained,
+      reason: sustained ? null : 'p95',
+    });
     expect(sustainedLevel([level(10, true), level(25, true), level(50, false), level(37, true), level(43, false)])!.users).to.equal(37);
     expect(sustainedLevel([level(10, false)])).to.equal(null);
   });

@@ -3,10 +3,24 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../../../../installer/errors.js';
-import { formatMaintenance, MAINTENANCE_FILE, parseMaintenanceConf, parseMaintenanceMessage, readMaintenance, renderMaintenanceConf, type MaintenanceState } from '../../../../console/ops/maintenance.ops.js';
+import {
+  formatMaintenance,
+  MAINTENANCE_FILE,
+  parseMaintenanceConf,
+  parseMaintenanceMessage,
+  readMaintenance,
+  renderMaintenanceConf,
+  type MaintenanceState,
+} from '../../../../console/ops/maintenance.ops.js';
 import { headerLine } from '../../../../console/ui/dashboard.model.js';
 
-const state: MaintenanceState = { mode: 'writes', message: 'Upgrade until 14:30; reading works', retryAfterS: 30, since: '2026-12-07T12:00:00.000Z', by: 'cli' };
+const state: MaintenanceState = {
+  mode: 'writes',
+  message: 'Upgrade until 14:30; reading works',
+  retryAfterS: 30,
+  since: '2026-12-07T12:00:00.000Z',
+  by: 'cli',
+};
 
 describe('maintenance mode (pure parts)', () => {
   it('renders an nginx include that refuses writes with a JSON 503 + Retry-After, and reads its state back', () => {
@@ -18,7 +32,7 @@ describe('maintenance mode (pure parts)', () => {
     expect(parseMaintenanceConf(conf)).to.deep.equal(state);
   });
 
-  it('--full refuses every request but nginx\'s own health check', () => {
+  it("--full refuses every request but nginx's own health check", () => {
     const conf = renderMaintenanceConf({ ...state, mode: 'full' });
     expect(conf).to.include('if ($uri != /nginx-health) { return 418; }');
     expect(conf).to.not.include('$request_method');

@@ -12,7 +12,10 @@ describe('restore drill comparison (pure)', () => {
   });
 
   it('names a missing table, a wrong count, changed contents and an extra table', () => {
-    expect(compareDrill(expected, { 'public.a': 2 }, {})).to.deep.equal(['public.a: 2 rows restored, backup has 3', 'public.b: missing after restore (backup has 0 rows)']);
+    expect(compareDrill(expected, { 'public.a': 2 }, {})).to.deep.equal([
+      'public.a: 2 rows restored, backup has 3',
+      'public.b: missing after restore (backup has 0 rows)',
+    ]);
     expect(compareDrill(expected, { 'public.a': 3, 'public.b': 0, 'public.c': 1 }, { 'public.a': '124', 'public.b': '0' })).to.deep.equal([
       'public.a: checksum differs (same 3 rows, different contents)',
       'public.c: restored but not in backup.json',
@@ -29,7 +32,13 @@ describe('restore drill comparison (pure)', () => {
   });
 
   it('parses checksum rows, skipping anything that is not a decimal', () => {
-    expect(parseChecksums([['public.b', '42'], ['public.a', '0'], ['junk', 'x']])).to.deep.equal({ 'public.a': '0', 'public.b': '42' });
+    expect(
+      parseChecksums([
+        ['public.b', '42'],
+        ['public.a', '0'],
+        ['junk', 'x'],
+      ]),
+    ).to.deep.equal({ 'public.a': '0', 'public.b': '42' });
   });
 });
 
@@ -44,7 +53,14 @@ describe('backup metrics textfile (prom-client format)', () => {
   });
 
   it('publishes times as Unix seconds and the missed flag while set', async () => {
-    const s = { ...emptyStatus(), lastSuccessAt: '2026-12-07T02:30:00.000Z', lastAttemptAt: '2026-12-07T02:30:00.000Z', lastAttemptOk: true, scheduleMissedAt: '2026-12-07T09:00:00.000Z', drill: { at: '2026-12-07T02:31:00.000Z', stamp: 'x', durationMs: 1, ok: false, why: 'x', tables: 1 } };
+    const s = {
+      ...emptyStatus(),
+      lastSuccessAt: '2026-12-07T02:30:00.000Z',
+      lastAttemptAt: '2026-12-07T02:30:00.000Z',
+      lastAttemptOk: true,
+      scheduleMissedAt: '2026-12-07T09:00:00.000Z',
+      drill: { at: '2026-12-07T02:31:00.000Z', stamp: 'x', durationMs: 1, ok: false, why: 'x', tables: 1 },
+    };
     const text = await backupMetricsText(s, []);
     expect(text).to.match(/^carebox_backup_last_success_timestamp_seconds 1796610600$/m);
     expect(text).to.match(/^carebox_backup_last_attempt_success 1$/m);
@@ -55,7 +71,15 @@ describe('backup metrics textfile (prom-client format)', () => {
   });
 
   it('publishes a failed drill with its reason, a passing one without, and no attempt before the first', async () => {
-    const drill = { at: '2026-12-07T02:31:00.000Z', stamp: 'x', durationMs: 1, ok: false, why: 'public.patients: checksum differs', reason: 'data_mismatch' as const, tables: 1 };
+    const drill = {
+      at: '2026-12-07T02:31:00.000Z',
+      stamp: 'x',
+      durationMs: 1,
+      ok: false,
+      why: 'public.patients: checksum differs',
+      reason: 'data_mismatch' as const,
+      tables: 1,
+    };
     expect(await backupMetricsText({ ...emptyStatus(), drill }, [])).to.match(/^carebox_restore_drill_last_attempt_success\{reason="data_mismatch"\} 0$/m);
     const passed = await backupMetricsText({ ...emptyStatus(), drill: { ...drill, ok: true, why: null, reason: null } }, []);
     expect(passed).to.match(/^carebox_restore_drill_last_attempt_success 1$/m);

@@ -6,7 +6,11 @@ describe('restore on a live system: what will be lost', () => {
   const backup = { stamp: '20261207T120000Z', tables: { 'public.patients': 100, 'public.users': 3, 'public.audit_events': 50, 'public.daily_reports': 2 } };
 
   it('counts per table: rows now, rows in the backup, rows written or changed since', () => {
-    const loss = restoreLoss(backup, { 'public.patients': 124, 'public.users': 3, 'public.audit_events': 80, 'public.daily_reports': 2, 'public.referrals': 5 }, { 'public.patients': 30, 'public.users': 0, 'public.audit_events': 30, 'public.referrals': 5 });
+    const loss = restoreLoss(
+      backup,
+      { 'public.patients': 124, 'public.users': 3, 'public.audit_events': 80, 'public.daily_reports': 2, 'public.referrals': 5 },
+      { 'public.patients': 30, 'public.users': 0, 'public.audit_events': 30, 'public.referrals': 5 },
+    );
     const patients = loss.tables.find((t) => t.table === 'public.patients')!;
     expect(patients).to.deep.include({ rowsNow: 124, rowsInBackup: 100, changedSince: 30, carriedOver: false });
     expect(loss.tables.find((t) => t.table === 'public.audit_events')!.carriedOver).to.equal(true);
@@ -44,7 +48,7 @@ describe('upgrade migration plan (pure parts)', () => {
     { name: 'b', phase: 'contract' as const, declared: null, findings: ['drop column x'] },
     { name: 'c', phase: 'expand' as const, declared: null, findings: [] },
   ];
-  it('pending = the image\'s migrations the database has not applied, in order; unknown newer ones are ignored', () => {
+  it("pending = the image's migrations the database has not applied, in order; unknown newer ones are ignored", () => {
     expect(pendingMigrations(all, ['a', 'zz-newer']).map((m) => m.name)).to.deep.equal(['b', 'c']);
   });
   it('names each contract step, or why the image could not tell', () => {

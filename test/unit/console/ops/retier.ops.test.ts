@@ -1,5 +1,13 @@
 import { expect } from 'chai';
-import { directConnections, fixedConnections, parsePgConf, pgbouncerPool, postmasterChanges, serviceActions, type FileDiff } from '../../../../console/ops/retier.ops.js';
+import {
+  directConnections,
+  fixedConnections,
+  parsePgConf,
+  pgbouncerPool,
+  postmasterChanges,
+  serviceActions,
+  type FileDiff,
+} from '../../../../console/ops/retier.ops.js';
 import { hypotheticalHost } from '../../../../installer/plan/hypothetical.host.js';
 import { planCarebox } from '../../../../installer/plan/tier.plan.js';
 
@@ -8,7 +16,12 @@ const host = hypotheticalHost(2, 24 * GiB);
 const plan = (tier: 'default' | 'horizontal') => planCarebox(host, { tier, users: null, usersSource: null, nodes: null });
 const h = (c: string) => c.repeat(64);
 const ctr = (service: string, configHash: string) => ({ service, configHash, state: 'running', oneoff: false });
-const diffs = (changed: string[]): FileDiff[] => ['compose.yml', '.env', 'nginx/nginx.conf', 'postgres/postgresql.conf', 'redis/redis.conf'].map((path) => ({ path, status: changed.includes(path) ? 'updated' : 'unchanged', diff: '' }));
+const diffs = (changed: string[]): FileDiff[] =>
+  ['compose.yml', '.env', 'nginx/nginx.conf', 'postgres/postgresql.conf', 'redis/redis.conf'].map((path) => ({
+    path,
+    status: changed.includes(path) ? 'updated' : 'unchanged',
+    diff: '',
+  }));
 
 describe('retier: what each service needs', () => {
   it('reads postmaster settings out of postgresql.conf', () => {
@@ -26,7 +39,15 @@ describe('retier: what each service needs', () => {
     const containers = [ctr('db', h('d')), ctr('redis', h('r')), ctr('backend', h('b')), ctr('worker', h('w')), ctr('nginx', h('n'))];
     const cur = new Map<string, string | null>([['postgres/postgresql.conf', 'max_connections = 100\nshared_buffers = 4873MB\n']]);
     const files = [{ path: 'postgres/postgresql.conf', content: 'max_connections = 100\nshared_buffers = 4861MB\n', mode: 0o644, secret: false }];
-    const a = serviceActions(old, next, newHashes, containers, diffs(['compose.yml', 'nginx/nginx.conf', 'postgres/postgresql.conf', 'redis/redis.conf']), cur, files);
+    const a = serviceActions(
+      old,
+      next,
+      newHashes,
+      containers,
+      diffs(['compose.yml', 'nginx/nginx.conf', 'postgres/postgresql.conf', 'redis/redis.conf']),
+      cur,
+      files,
+    );
     const by = Object.fromEntries(a.map((x) => [x.service, x]));
     expect(a.map((x) => x.service)).to.deep.equal(['db', 'redis', 'backend', 'worker', 'nginx']);
     expect(by.backend!.action).to.equal('roll');
@@ -42,7 +63,10 @@ describe('retier: what each service needs', () => {
     const hashes = { db: h('d'), redis: h('r'), backend: h('b'), worker: h('w'), nginx: h('n') };
     const containers = Object.entries(hashes).map(([s, x]) => ctr(s, x));
     const a = serviceActions(p, p, hashes, containers, diffs([]), new Map(), []);
-    expect(a.every((x) => x.action === 'none'), JSON.stringify(a)).to.equal(true);
+    expect(
+      a.every((x) => x.action === 'none'),
+      JSON.stringify(a),
+    ).to.equal(true);
   });
 
   it('a service the new plan drops is removed; one it adds is started first', () => {
@@ -58,6 +82,8 @@ describe('retier: what each service needs', () => {
     expect(directConnections(d, 'worker')).to.equal(d.sizing.queue.pool.max);
     expect(pgbouncerPool(d)).to.equal(0);
     const fixed = fixedConnections(d);
-    expect(fixed + directConnections(d, 'backend') * d.sizing.backend.replicas + directConnections(d, 'worker') * d.sizing.queue.replicas).to.equal(d.budget.dbConnections.demand);
+    expect(fixed + directConnections(d, 'backend') * d.sizing.backend.replicas + directConnections(d, 'worker') * d.sizing.queue.replicas).to.equal(
+      d.budget.dbConnections.demand,
+    );
   });
 });

@@ -50,7 +50,18 @@ describe('rolling and upgrade helpers', () => {
     // Another old replica that nginx already knows keeps serving: no wait.
     expect(settleWaitMs([run('old'), run('old2'), run('new1')], 'old', healthy, 6000, 12_000)).to.equal(0);
     // Several new replicas: the first healthy one counts.
-    expect(settleWaitMs([run('old'), run('new1'), run('new2')], 'old', new Map([['new1', 10_000], ['new2', 11_000]]), 6000, 12_000)).to.equal(4000);
+    expect(
+      settleWaitMs(
+        [run('old'), run('new1'), run('new2')],
+        'old',
+        new Map([
+          ['new1', 10_000],
+          ['new2', 11_000],
+        ]),
+        6000,
+        12_000,
+      ),
+    ).to.equal(4000);
     // No other running replica (scale to zero) or no settle (worker): no wait.
     expect(settleWaitMs([run('old'), { id: 'new1', state: 'exited' }], 'old', healthy, 6000, 12_000)).to.equal(0);
     expect(settleWaitMs([run('old'), run('new1')], 'old', healthy, 0, 12_000)).to.equal(0);

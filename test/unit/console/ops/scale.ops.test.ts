@@ -75,12 +75,28 @@ describe('scale: a count already in place changes nothing', () => {
       const docker = {
         listContainers: async () => {
           calls.push('listContainers');
-          return [{ Id: 'a'.repeat(64), Names: ['/carebox-noop-backend-1'], Labels: { 'com.docker.compose.project': 'carebox-noop', 'com.docker.compose.service': 'backend', 'com.docker.compose.container-number': '1' }, State: 'running', Status: 'Up 5 minutes (healthy)', Image: 'x', Created: 0 }];
+          return [
+            {
+              Id: 'a'.repeat(64),
+              Names: ['/carebox-noop-backend-1'],
+              Labels: { 'com.docker.compose.project': 'carebox-noop', 'com.docker.compose.service': 'backend', 'com.docker.compose.container-number': '1' },
+              State: 'running',
+              Status: 'Up 5 minutes (healthy)',
+              Image: 'x',
+              Created: 0,
+            },
+          ];
         },
       };
       const compose = new Proxy({}, { get: (_t, k) => () => Promise.reject(new Error(`compose.${String(k)} must not be called`)) });
       const steps: string[] = [];
-      const reporter: StepReporter = { start: (id) => steps.push(`start ${id}`), progress: () => undefined, succeed: (id) => steps.push(`ok ${id}`), fail: (id) => steps.push(`fail ${id}`), skip: (id, _t, why) => steps.push(`skip ${id}: ${why}`) };
+      const reporter: StepReporter = {
+        start: (id) => steps.push(`start ${id}`),
+        progress: () => undefined,
+        succeed: (id) => steps.push(`ok ${id}`),
+        fail: (id) => steps.push(`fail ${id}`),
+        skip: (id, _t, why) => steps.push(`skip ${id}: ${why}`),
+      };
       const stack = { root, manifest: m, docker, compose, env: {} } as unknown as Stack;
       const r = await scaleService(stack, { service: 'backend', replicas: 1, overcommit: false, timeoutMs: 10_000 }, reporter);
       expect(r).to.include({ noop: true, from: 1, to: 1 });

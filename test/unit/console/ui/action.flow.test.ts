@@ -43,8 +43,15 @@ describe('console ui: key action flows', () => {
     expect(o).to.deep.include({ status: 'done', message: 'scaled backend to 3' });
     expect(p.asked).to.deep.equal(['Replicas of backend (now 1)', 'Scale backend from 1 to 3 replicas?']);
     expect(p.details[0]).to.deep.equal(['backend: 1 → 3 replicas', 'DB connections after: 42 of 100']);
-    expect(a.calls).to.deep.equal([['previewScale', 'backend', 3], ['scale', 'backend', 3]]);
-    expect(c.reporter.getSnapshot().map((s) => [s.id, s.status])).to.deep.equal([['check', 'done'], ['up', 'done'], ['nginx', 'done']]);
+    expect(a.calls).to.deep.equal([
+      ['previewScale', 'backend', 3],
+      ['scale', 'backend', 3],
+    ]);
+    expect(c.reporter.getSnapshot().map((s) => [s.id, s.status])).to.deep.equal([
+      ['check', 'done'],
+      ['up', 'done'],
+      ['nginx', 'done'],
+    ]);
   });
 
   it('nothing runs when the confirmation is declined, the count is unchanged or the prompt is cancelled', async () => {
@@ -106,7 +113,10 @@ describe('console ui: key action flows', () => {
     expect(p.asked[0]).to.equal('Re-tier from default to');
     expect(p.details[0]).to.deep.equal(['backend replicas 1 → 2', 'compose.yml: 12 lines changed', 'nginx/nginx.conf: 3 lines changed']);
     expect(o).to.deep.include({ status: 'done', message: 're-tiered to horizontal' });
-    expect(a.calls).to.deep.equal([['previewRetier', 'horizontal'], ['retier', 'horizontal']]);
+    expect(a.calls).to.deep.equal([
+      ['previewRetier', 'horizontal'],
+      ['retier', 'horizontal'],
+    ]);
     const same = await runKeyAction('retier', ctx(recordingActions(), scriptedPrompter(['default'])));
     expect(same).to.deep.include({ status: 'cancelled', message: 'already on tier default: nothing changed' });
   });
@@ -117,10 +127,17 @@ describe('console ui: key action flows', () => {
     const noop = await runKeyAction('retier', ctx(a, p));
     expect(noop).to.deep.include({ status: 'cancelled', message: 'the stack already runs the plan of tier optimized: nothing to change' });
     const refused = await runKeyAction('retier', ctx(a, p));
-    expect(refused).to.deep.include({ status: 'failed', message: 're-tier to cluster refused: preflight failed for tier cluster:', hint: 'fix the failed checks and rerun' });
+    expect(refused).to.deep.include({
+      status: 'failed',
+      message: 're-tier to cluster refused: preflight failed for tier cluster:',
+      hint: 'fix the failed checks and rerun',
+    });
     expect(refused.details).to.deep.equal(['✗ Docker Swarm: found inactive; needs an active swarm']);
     expect(p.asked).to.deep.equal(['Re-tier from default to', 'Re-tier from default to']);
-    expect(a.calls).to.deep.equal([['previewRetier', 'optimized'], ['previewRetier', 'cluster']]);
+    expect(a.calls).to.deep.equal([
+      ['previewRetier', 'optimized'],
+      ['previewRetier', 'cluster'],
+    ]);
   });
 
   it('a key whose op is not wired says so and asks nothing', async () => {

@@ -45,7 +45,11 @@ function feedOf(status: () => StackStatus, opts: { scrape?: boolean; historyMs?:
       const snapshot: ServerSnapshot = {
         requests,
         errors5xx: round,
-        buckets: [{ le: 0.025, count: requests - round }, { le: 0.1, count: requests }, { le: Infinity, count: requests }],
+        buckets: [
+          { le: 0.025, count: requests - round },
+          { le: 0.1, count: requests },
+          { le: Infinity, count: requests },
+        ],
         pool: { used: round % 3, free: 2, pending: 0, max: 10 },
         queues: { system: { waiting: round, active: 1, delayed: 0, succeeded: 9, failed: 0 } },
         workers: null,
@@ -177,7 +181,10 @@ describe('ui: console dashboard (ink-testing-library)', function () {
       await until(app, /Scale backend/);
       await until(app, /✓ Check the budgets — fits/);
       await until(app, /✓ scaled backend to 3/);
-      expect(actions.calls).to.deep.equal([['previewScale', 'backend', 3], ['scale', 'backend', 3]]);
+      expect(actions.calls).to.deep.equal([
+        ['previewScale', 'backend', 3],
+        ['scale', 'backend', 3],
+      ]);
       const frame = app.lastFrame()!;
       expect(frame).to.match(/✓ scaled backend to 3/);
       expect(frame).to.match(/Requests/); // the metrics panel is back
@@ -234,12 +241,20 @@ describe('ui: console dashboard (ink-testing-library)', function () {
     const app = render(<ConsoleApp feed={feed} actions={actions} onExit={() => undefined} size={{ columns: 100, rows: 30 }} />);
     try {
       await until(app, /▶ db/);
-      for (const [k, next] of [['j', /▶ redis/], ['j', /▶ backend/], ['s', /◀ 1 ▶/], [KEY.right, /◀ 2 ▶/]] as const) {
+      for (const [k, next] of [
+        ['j', /▶ redis/],
+        ['j', /▶ backend/],
+        ['s', /◀ 1 ▶/],
+        [KEY.right, /◀ 2 ▶/],
+      ] as const) {
         app.stdin.write(k);
         await until(app, next);
       }
       app.stdin.write(KEY.enter);
-      await until(app, /✗ scale backend to 2 refused: scaling backend 1 → 2 does not fit the plan's budgets on this host:\n\s+✗ DB connections: 130 > 100 \(\+1 more\)\n\s+hint: choose fewer replicas/);
+      await until(
+        app,
+        /✗ scale backend to 2 refused: scaling backend 1 → 2 does not fit the plan's budgets on this host:\n\s+✗ DB connections: 130 > 100 \(\+1 more\)\n\s+hint: choose fewer replicas/,
+      );
       expect(actions.calls).to.deep.equal([['previewScale', 'backend', 2]]);
       expect(app.lastFrame()).to.match(/s scale · r restart/);
     } finally {
@@ -247,14 +262,19 @@ describe('ui: console dashboard (ink-testing-library)', function () {
     }
   });
 
-  it('at 80 columns a refusal\'s reason wraps instead of being cut, and the screen still fits 24 rows', async () => {
+  it("at 80 columns a refusal's reason wraps instead of being cut, and the screen still fits 24 rows", async () => {
     const actions = recordingActions({ failScale: 'budget' });
     const feed = feedOf(() => stack({}));
     await refreshed(feed, 1);
     const app = render(<ConsoleApp feed={feed} actions={actions} onExit={() => undefined} size={{ columns: 80, rows: 24 }} />);
     try {
       await until(app, /▶ db/);
-      for (const [k, next] of [['j', /▶ redis/], ['j', /▶ backend/], ['s', /◀ 1 ▶/], [KEY.right, /◀ 2 ▶/]] as const) {
+      for (const [k, next] of [
+        ['j', /▶ redis/],
+        ['j', /▶ backend/],
+        ['s', /◀ 1 ▶/],
+        [KEY.right, /◀ 2 ▶/],
+      ] as const) {
         app.stdin.write(k);
         await until(app, next);
       }
@@ -291,7 +311,10 @@ describe('ui: console dashboard (ink-testing-library)', function () {
       expect(actions.calls).to.deep.equal([['previewRetier', 'horizontal']]);
       app.stdin.write('y');
       await until(app, /✓ re-tiered to horizontal/);
-      expect(actions.calls).to.deep.equal([['previewRetier', 'horizontal'], ['retier', 'horizontal']]);
+      expect(actions.calls).to.deep.equal([
+        ['previewRetier', 'horizontal'],
+        ['retier', 'horizontal'],
+      ]);
     } finally {
       app.unmount();
     }
@@ -301,7 +324,9 @@ describe('ui: console dashboard (ink-testing-library)', function () {
     const actions = recordingActions();
     const feed = feedOf(() => stack());
     await refreshed(feed, 1);
-    const app = render(<ConsoleApp feed={feed} actions={actions} onExit={() => undefined} size={{ columns: 80, rows: 24 }} logTail={100} logsRefreshMs={10_000} />);
+    const app = render(
+      <ConsoleApp feed={feed} actions={actions} onExit={() => undefined} size={{ columns: 80, rows: 24 }} logTail={100} logsRefreshMs={10_000} />,
+    );
     try {
       await tick();
       app.stdin.write('l');
@@ -419,7 +444,10 @@ describe('ui: console dashboard in an 80×24 terminal', function () {
   for (const [label, status] of [
     ['healthy default tier', () => stack()],
     ['troubled stack', () => troubledStack()],
-    ['six services (PgBouncer)', () => stack({ pgbouncer: troubledStack().services.find((s) => s.service === 'db')! && { ...stack().services[0]!, service: 'pgbouncer' } })],
+    [
+      'six services (PgBouncer)',
+      () => stack({ pgbouncer: troubledStack().services.find((s) => s.service === 'db')! && { ...stack().services[0]!, service: 'pgbouncer' } }),
+    ],
   ] as const) {
     it(`${label}: every line within 80 columns, at most 23 lines (Ink never clears the screen)`, async () => {
       const feed = feedOf(status);
@@ -472,7 +500,7 @@ describe('ui: console dashboard in an 80×24 terminal', function () {
 });
 
 describe('ui: logs view at 80 columns shows log lines for people', () => {
-  it('the server\'s JSON lines become time, level, message and the fields that matter; other lines stay as they are', async () => {
+  it("the server's JSON lines become time, level, message and the fields that matter; other lines stay as they are", async () => {
     const { LogsView } = await import('../../../../console/ui/logs.view.js');
     const at = Date.UTC(2026, 11, 7, 9, 5, 7);
     const hhmmss = [new Date(at).getHours(), 5, 7].map((n) => String(n).padStart(2, '0')).join(':');

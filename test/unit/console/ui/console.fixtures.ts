@@ -48,7 +48,10 @@ export function stack(over: Partial<Record<string, ServiceStatus>> = {}, tier = 
 /** A stack with a degraded backend (1 of 2 ready: one starting) and a worker that is down (exited). */
 export function troubledStack(): StackStatus {
   return stack({
-    backend: service('backend', 2, [container('backend', 1), container('backend', 2, { health: 'starting', uptimeS: 4, status: 'Up 4 seconds (health: starting)' })]),
+    backend: service('backend', 2, [
+      container('backend', 1),
+      container('backend', 2, { health: 'starting', uptimeS: 4, status: 'Up 4 seconds (health: starting)' }),
+    ]),
     worker: service('worker', 1, [container('worker', 1, { state: 'exited', health: 'none', usage: null, uptimeS: null, status: 'Exited (1) 3 seconds ago' })]),
   });
 }

@@ -18,7 +18,17 @@ function scripted(opts: { perRound?: number; failStatusAt?: number; failScrapeAt
     async scrape(): Promise<TargetScrape[]> {
       if (src.rounds === opts.failScrapeAt) throw new Error('list failed');
       requests += opts.perRound ?? 10;
-      const snapshot: ServerSnapshot = { requests, errors5xx: 0, buckets: [{ le: 0.1, count: requests }, { le: Infinity, count: requests }], pool: { used: 1, free: 1, pending: 0, max: 10 }, queues: { system: { waiting: 2 } }, workers: null };
+      const snapshot: ServerSnapshot = {
+        requests,
+        errors5xx: 0,
+        buckets: [
+          { le: 0.1, count: requests },
+          { le: Infinity, count: requests },
+        ],
+        pool: { used: 1, free: 1, pending: 0, max: 10 },
+        queues: { system: { waiting: 2 } },
+        workers: null,
+      };
       return [{ target: 'b1', name: 'backend-1', atMs: src.rounds * 2000, snapshot, error: null }];
     },
   };

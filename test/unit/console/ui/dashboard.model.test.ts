@@ -28,7 +28,13 @@ describe('console view model: formats', () => {
   it('uptime, memory, CPU, rate, latency and ratio', () => {
     expect([0, 59, 60, 3599, 3600, 3660, 86_399, 90_000].map(formatUptime)).to.deep.equal(['0s', '59s', '1m', '59m', '1h00m', '1h01m', '23h59m', '1d01h']);
     expect(formatUptime(null)).to.equal('—');
-    expect([512, 1024, 80 * 1024 ** 2, 1.5 * 1024 ** 3, 300 * 1024 ** 2].map(formatMemory)).to.deep.equal(['512 B', '1.00 KiB', '80.0 MiB', '1.50 GiB', '300 MiB']);
+    expect([512, 1024, 80 * 1024 ** 2, 1.5 * 1024 ** 3, 300 * 1024 ** 2].map(formatMemory)).to.deep.equal([
+      '512 B',
+      '1.00 KiB',
+      '80.0 MiB',
+      '1.50 GiB',
+      '300 MiB',
+    ]);
     expect(formatMemory(null)).to.equal('—');
     expect([formatCpu(3.21), formatCpu(145), formatCpu(null)]).to.deep.equal(['3.2%', '145.0%', '—']);
     expect([0.456, 3.21, 120.4, null].map(formatRate)).to.deep.equal(['0.46', '3.2', '120', '—']);
@@ -40,7 +46,13 @@ describe('console view model: formats', () => {
     expect(truncate('abcdef', 4)).to.equal('abc…');
     expect(truncate('abc', 4)).to.equal('abc');
     expect(truncate('abc', 0)).to.equal('');
-    const l = fitLine([{ text: 'hello ', tone: 'plain' }, { text: 'world', tone: 'ok' }], 8);
+    const l = fitLine(
+      [
+        { text: 'hello ', tone: 'plain' },
+        { text: 'world', tone: 'ok' },
+      ],
+      8,
+    );
     expect(lineText(l)).to.equal('hello w…');
     expect(l[1]!.tone).to.equal('ok');
   });
@@ -50,7 +62,15 @@ describe('console view model: service table', () => {
   it('rows for a healthy stack: ready/expected, state, health, summed CPU/memory, uptime', () => {
     const rows = serviceRows(stack());
     const backend = rows.find((r) => r.service === 'backend')!;
-    expect(backend).to.deep.include({ replicas: '1/1', state: 'healthy', health: 'healthy', healthTone: 'ok', cpuPercent: 2.5, memoryBytes: 80 * 1024 ** 2, uptimeS: 300 });
+    expect(backend).to.deep.include({
+      replicas: '1/1',
+      state: 'healthy',
+      health: 'healthy',
+      healthTone: 'ok',
+      cpuPercent: 2.5,
+      memoryBytes: 80 * 1024 ** 2,
+      uptimeS: 300,
+    });
   });
 
   it('degraded and down services: health says why, uptime is the newest container', () => {
@@ -62,11 +82,17 @@ describe('console view model: service table', () => {
   });
 
   it('health summary: unhealthy first, no containers, no healthcheck', () => {
-    expect(healthSummary(service('x', 2, [container('x', 1, { health: 'unhealthy' }), container('x', 2, { health: 'starting' })]))).to.deep.equal({ text: '1 unhealthy', tone: 'bad' });
+    expect(healthSummary(service('x', 2, [container('x', 1, { health: 'unhealthy' }), container('x', 2, { health: 'starting' })]))).to.deep.equal({
+      text: '1 unhealthy',
+      tone: 'bad',
+    });
     expect(healthSummary(service('x', 1, []))).to.deep.equal({ text: '—', tone: 'bad' });
     expect(healthSummary(service('x', 0, []))).to.deep.equal({ text: '—', tone: 'dim' });
     expect(healthSummary(service('x', 1, [container('x', 1, { health: 'none' })]))).to.deep.equal({ text: 'no check', tone: 'dim' });
-    expect(healthSummary(service('x', 2, [container('x', 1, { state: 'exited' }), container('x', 2, { state: 'dead' })]))).to.deep.equal({ text: '2 not running', tone: 'bad' });
+    expect(healthSummary(service('x', 2, [container('x', 1, { state: 'exited' }), container('x', 2, { state: 'dead' })]))).to.deep.equal({
+      text: '2 not running',
+      tone: 'bad',
+    });
   });
 
   it('lines never exceed the width (80, 60, 40 columns); ▶ marks the selection; a CPU trend column when room allows', () => {
@@ -87,7 +113,13 @@ describe('console view model: service table', () => {
 });
 
 describe('console view model: metrics panel', () => {
-  const data = (over: Partial<Parameters<typeof metricsPanelLines>[0]> = {}) => ({ metrics: sample(), metricsError: null, history: history(150, (i) => i), intervalS: 2, ...over });
+  const data = (over: Partial<Parameters<typeof metricsPanelLines>[0]> = {}) => ({
+    metrics: sample(),
+    metricsError: null,
+    history: history(150, (i) => i),
+    intervalS: 2,
+    ...over,
+  });
 
   it('request rate, p95, 5xx, pool, queues, each with a sparkline, within 79 columns', () => {
     const lines = metricsPanelLines(data(), 79).map(lineText);
@@ -107,7 +139,9 @@ describe('console view model: metrics panel', () => {
   it('before the first scrape, without backends, when no backend answered, when scraping failed', () => {
     expect(lineText(metricsPanelLines(data({ metrics: null }), 79)[1]!)).to.equal('waiting for the first scrape…');
     expect(lineText(metricsPanelLines(data({ metrics: sample({ targets: 0, scraped: 0 }) }), 79)[1]!)).to.equal('no running backend container to scrape');
-    expect(lineText(metricsPanelLines(data({ metrics: sample({ targets: 1, scraped: 0, errors: ['carebox-backend-1: ECONNREFUSED'] }) }), 79)[1]!)).to.equal('no backend answered /metrics: carebox-backend-1: ECONNREFUSED');
+    expect(lineText(metricsPanelLines(data({ metrics: sample({ targets: 1, scraped: 0, errors: ['carebox-backend-1: ECONNREFUSED'] }) }), 79)[1]!)).to.equal(
+      'no backend answered /metrics: carebox-backend-1: ECONNREFUSED',
+    );
     expect(lineText(metricsPanelLines(data({ metricsError: 'connect EACCES /var/run/docker.sock' }), 79)[1]!)).to.match(/^metrics unavailable: connect EACCES/);
   });
 
@@ -118,7 +152,9 @@ describe('console view model: metrics panel', () => {
     expect(lines.filter((l) => /^ {2}[a-e] /.test(l))).to.have.length(2);
     expect(lines).to.include('  … 3 more queues');
     expect(lines.at(-1)).to.equal('scraped 1/2 backends; c2: timeout');
-    const long = metricsPanelLines(data({ metrics: sample({ queues: { notifications: { waiting: 2, active: 0, delayed: 0, failed: 0 } } }) }), 79).map(lineText);
+    const long = metricsPanelLines(data({ metrics: sample({ queues: { notifications: { waiting: 2, active: 0, delayed: 0, failed: 0 } } }) }), 79).map(
+      lineText,
+    );
     expect(long).to.include('  notificati… waiting 2 · active 0 · delayed 0 · failed 0');
     const partial = metricsPanelLines(data({ metrics: sample({ workersMissing: 1 }) }), 79).map(lineText);
     expect(partial.at(-1)).to.equal('1 web worker did not answer the scrape: figures are partial');

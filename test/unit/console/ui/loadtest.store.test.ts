@@ -45,6 +45,20 @@ describe('loadtest: progress state and plain progress lines', () => {
     expect(lines[1]).to.equal('loadtest: step 2/3: 20 actions/s for 10 s');
     expect(lines.filter((l) => l.includes('responses'))).to.have.length(2);
     expect(lines.at(-1)).to.include('not sustained: p95 250 ms > 200 ms');
-    expect(levelLine({ kind: 'rate', load: 5, label: '5 actions/s', requestsPerSecond: 1, p50Ms: 1, p95Ms: 2, p99Ms: 3, errors: 2, errorRate: 0.5, sustained: true, reason: null })).to.include('2 errors (50.00 %)');
+    expect(
+      levelLine({
+        kind: 'rate',
+        load: 5,
+        label: '5 actions/s',
+        requestsPerSecond: 1,
+        p50Ms: 1,
+        p95Ms: 2,
+        p99Ms: 3,
+        errors: 2,
+        errorRate: 0.5,
+        sustained: true,
+        reason: null,
+      }),
+    ).to.include('2 errors (50.00 %)');
   });
 });

@@ -9,7 +9,13 @@ import { OperationError, PreflightError } from '../../../../installer/errors.js'
 import type { Tier } from '../../../../installer/plan/plan.types.js';
 import type { ConsoleActions } from '../../../../console/ui/console.actions.js';
 
-export type Call = ['previewScale', string, number] | ['scale', string, number] | ['restart', string] | ['retier', Tier] | ['previewRetier', Tier] | ['logs', string, number];
+export type Call =
+  | ['previewScale', string, number]
+  | ['scale', string, number]
+  | ['restart', string]
+  | ['retier', Tier]
+  | ['previewRetier', Tier]
+  | ['logs', string, number];
 
 export interface RecordingActions extends ConsoleActions {
   calls: Call[];
@@ -39,9 +45,32 @@ export function recordingActions(opts: { failScale?: 'budget' | 'op'; stepMs?: n
       calls.push(['scale', service, replicas]);
       await runSteps(
         [
-          { id: 'check', title: 'Check the budgets', run: async () => { await tick(stepMs); return 'fits'; } },
-          { id: 'up', title: `Start ${service} replicas`, run: async (_c, p) => { p(`${service}-2 starting`); await tick(stepMs); if (opts.failScale === 'op') throw new OperationError('backend-2 did not become healthy'); return `${replicas} running`; } },
-          { id: 'nginx', title: 'Reload nginx', run: async () => { await tick(stepMs); return 'reloaded'; } },
+          {
+            id: 'check',
+            title: 'Check the budgets',
+            run: async () => {
+              await tick(stepMs);
+              return 'fits';
+            },
+          },
+          {
+            id: 'up',
+            title: `Start ${service} replicas`,
+            run: async (_c, p) => {
+              p(`${service}-2 starting`);
+              await tick(stepMs);
+              if (opts.failScale === 'op') throw new OperationError('backend-2 did not become healthy');
+              return `${replicas} running`;
+            },
+          },
+          {
+            id: 'nginx',
+            title: 'Reload nginx',
+            run: async () => {
+              await tick(stepMs);
+              return 'reloaded';
+            },
+          },
         ],
         null,
         progress,
@@ -50,18 +79,48 @@ export function recordingActions(opts: { failScale?: 'budget' | 'op'; stepMs?: n
     },
     async restart(service: string, progress: StepReporter) {
       calls.push(['restart', service]);
-      await runSteps([{ id: 'restart', title: `Restart ${service}-1`, run: async () => { await tick(stepMs); return 'healthy'; } }], null, progress);
+      await runSteps(
+        [
+          {
+            id: 'restart',
+            title: `Restart ${service}-1`,
+            run: async () => {
+              await tick(stepMs);
+              return 'healthy';
+            },
+          },
+        ],
+        null,
+        progress,
+      );
       return `restarted ${service}`;
     },
     async previewRetier(tier: Tier) {
       calls.push(['previewRetier', tier]);
       if (tier === 'optimized') return { lines: [], noop: true };
-      if (tier === 'cluster') throw new PreflightError('preflight failed for tier cluster:\n  ✗ Docker Swarm: found inactive; needs an active swarm', 'fix the failed checks and rerun');
+      if (tier === 'cluster')
+        throw new PreflightError(
+          'preflight failed for tier cluster:\n  ✗ Docker Swarm: found inactive; needs an active swarm',
+          'fix the failed checks and rerun',
+        );
       return { lines: [`backend replicas 1 → 2`, `compose.yml: 12 lines changed`, `nginx/nginx.conf: 3 lines changed`], noop: false };
     },
     async retier(tier: Tier, progress: StepReporter) {
       calls.push(['retier', tier]);
-      await runSteps([{ id: 'apply', title: `Apply tier ${tier}`, run: async () => { await tick(stepMs); return 'rolled'; } }], null, progress);
+      await runSteps(
+        [
+          {
+            id: 'apply',
+            title: `Apply tier ${tier}`,
+            run: async () => {
+              await tick(stepMs);
+              return 'rolled';
+            },
+          },
+        ],
+        null,
+        progress,
+      );
       return `re-tiered to ${tier}`;
     },
     async logs(service: string, tail: number) {

@@ -24,7 +24,10 @@ describe('console ui: sparkline', () => {
   it('squeezes long series keeping each group’s peak', () => {
     expect(resample([1, 9, 1, 1, 1, 1], 3)).to.deep.equal([9, 1, 1]);
     expect(resample([null, null, 3, null], 2)).to.deep.equal([null, 3]);
-    const s = sparkline(Array.from({ length: 150 }, (_, i) => (i === 75 ? 100 : 1)), 30);
+    const s = sparkline(
+      Array.from({ length: 150 }, (_, i) => (i === 75 ? 100 : 1)),
+      30,
+    );
     expect(s).to.include('█');
   });
 

@@ -10,7 +10,10 @@ describe('server appointments: status life cycle', () => {
 
   it('treats completed, cancelled and no-show as final, and reschedules only booked appointments', () => {
     for (const final of ['completed', 'cancelled', 'no-show'] as const) {
-      expect(APPOINTMENT_STATUS_VALUES.some((to) => canTransition(final, to)), final).to.equal(false);
+      expect(
+        APPOINTMENT_STATUS_VALUES.some((to) => canTransition(final, to)),
+        final,
+      ).to.equal(false);
     }
     expect(APPOINTMENT_STATUS_VALUES.filter(canReschedule)).to.deep.equal(['booked']);
     expect(CLINICIAN_SETTABLE).not.to.include('cancelled');

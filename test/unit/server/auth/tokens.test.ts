@@ -21,7 +21,8 @@ describe('server auth: passwords and tokens', () => {
 
   it('accepts only tokens of the issued shape and stores them by SHA-256', () => {
     expect(isWellFormedToken(`cbx_${'a'.repeat(43)}`)).to.equal(true);
-    for (const bad of ['', 'cbx_short', `cbx_${'a'.repeat(44)}`, `xyz_${'a'.repeat(43)}`, `cbx_${'a'.repeat(42)}!`]) expect(isWellFormedToken(bad), bad).to.equal(false);
+    for (const bad of ['', 'cbx_short', `cbx_${'a'.repeat(44)}`, `xyz_${'a'.repeat(43)}`, `cbx_${'a'.repeat(42)}!`])
+      expect(isWellFormedToken(bad), bad).to.equal(false);
     expect(sessionIdOf('cbx_x')).to.match(/^[0-9a-f]{64}$/);
   });
 });

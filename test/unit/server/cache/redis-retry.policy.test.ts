@@ -1,10 +1,5 @@
 import { expect } from 'chai';
-import {
-  isMaxClientsError,
-  MAX_CLIENTS_RETRY_CAP_MS,
-  redisRetryDelayMs,
-  RETRY_CAP_MS,
-} from '../../../../server/src/cache/redis-retry.policy.js';
+import { isMaxClientsError, MAX_CLIENTS_RETRY_CAP_MS, redisRetryDelayMs, RETRY_CAP_MS } from '../../../../server/src/cache/redis-retry.policy.js';
 
 const noJitter = (): number => 0;
 const maxJitter = (): number => 0.999_999;

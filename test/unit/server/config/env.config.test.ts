@@ -146,9 +146,7 @@ describe('server config: loadConfig', () => {
 
   it('names each missing database and Redis field when no URL is given', () => {
     const problems = problemsOf({});
-    expect([...problems.keys()].sort()).to.deep.equal(
-      ['DATABASE_HOST', 'DATABASE_NAME', 'DATABASE_PASSWORD', 'DATABASE_USER', 'REDIS_HOST'].sort(),
-    );
+    expect([...problems.keys()].sort()).to.deep.equal(['DATABASE_HOST', 'DATABASE_NAME', 'DATABASE_PASSWORD', 'DATABASE_USER', 'REDIS_HOST'].sort());
     expect(problems.get('DATABASE_HOST')).to.match(/or set DATABASE_URL/);
     expect(problems.get('REDIS_HOST')).to.match(/or set REDIS_URL/);
   });
@@ -232,7 +230,12 @@ describe('server config: sessions, sign-in throttle, cache, mail and jobs', () =
     expect(problems.get('SESSION_MAX_AGE_SECONDS')).to.match(/≥ SESSION_IDLE_TIMEOUT_SECONDS \(3600\)/);
     expect(problems.get('DAILY_REPORT_RECIPIENTS')).to.match(/e-mail addresses/);
     expect(problems.get('PATIENT_CACHE_TTL_SECONDS')).to.match(/between 0 and 86400/);
-    const config = loadConfig({ ...GOOD_ENV, SMTP_URL: 'smtps://u:p@mail.example', DAILY_REPORT_RECIPIENTS: ' a@b.example , c@d.example ', PATIENT_CACHE_TTL_SECONDS: '0' });
+    const config = loadConfig({
+      ...GOOD_ENV,
+      SMTP_URL: 'smtps://u:p@mail.example',
+      DAILY_REPORT_RECIPIENTS: ' a@b.example , c@d.example ',
+      PATIENT_CACHE_TTL_SECONDS: '0',
+    });
     expect(config.DAILY_REPORT_RECIPIENTS).to.deep.equal(['a@b.example', 'c@d.example']);
     expect(config.PATIENT_CACHE_TTL_SECONDS).to.equal(0);
   });

@@ -4,14 +4,21 @@ import { resolveSecretFiles } from '../../../../server/src/config/secret.files.j
 
 describe('server config: secrets given as <NAME>_FILE (Compose secrets)', () => {
   // A map stands in for the file system; the real files are read in the e2e suite (hardening.e2e).
-  const files: Record<string, string> = { '/run/secrets/app-db-password': 'db-from-file\n', '/run/secrets/redis-password': 'redis-from-file', '/run/secrets/empty': '\n' };
+  const files: Record<string, string> = {
+    '/run/secrets/app-db-password': 'db-from-file\n',
+    '/run/secrets/redis-password': 'redis-from-file',
+    '/run/secrets/empty': '\n',
+  };
   const read = (p: string): string => {
     if (!(p in files)) throw Object.assign(new Error(`ENOENT: ${p}`), { code: 'ENOENT' });
     return files[p]!;
   };
 
   it('reads DATABASE_PASSWORD_FILE and REDIS_PASSWORD_FILE into their variables, dropping one trailing newline', () => {
-    const env = resolveSecretFiles({ DATABASE_PASSWORD_FILE: '/run/secrets/app-db-password', REDIS_PASSWORD_FILE: '/run/secrets/redis-password', PORT: '3000' }, read);
+    const env = resolveSecretFiles(
+      { DATABASE_PASSWORD_FILE: '/run/secrets/app-db-password', REDIS_PASSWORD_FILE: '/run/secrets/redis-password', PORT: '3000' },
+      read,
+    );
     expect(env).to.include({ DATABASE_PASSWORD: 'db-from-file', REDIS_PASSWORD: 'redis-from-file', PORT: '3000' });
   });
 

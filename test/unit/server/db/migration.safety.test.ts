@@ -7,7 +7,13 @@
 import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { MIGRATIONS, type NamedMigration } from '../../../../server/src/db/migrations/index.js';
-import { classifyMigrations, classifyStatement, normalizeSql, recordMigrationSql, type SchemaCatalog } from '../../../../server/src/db/migrations/migration.safety.js';
+import {
+  classifyMigrations,
+  classifyStatement,
+  normalizeSql,
+  recordMigrationSql,
+  type SchemaCatalog,
+} from '../../../../server/src/db/migrations/migration.safety.js';
 
 function verdict(sql: string, existing: string[] = ['patients'], functions: string[] = []) {
   const catalog: SchemaCatalog = { tables: new Set(existing), functions: new Set(functions) };
@@ -22,7 +28,8 @@ describe('migration safety (expand/contract)', () => {
     expect(safety.map((s) => s.name)).to.deep.equal(MIGRATIONS.map((m) => m.name));
     for (const s of safety) {
       expect(s.statements, `${s.name} generated no SQL`).to.be.greaterThan(0);
-      if (s.findings.length > 0) expect(s.declared, `${s.name} is not additive (${s.findings.join('; ')}) but not marked contract`).to.be.a('string').and.not.empty;
+      if (s.findings.length > 0)
+        expect(s.declared, `${s.name} is not additive (${s.findings.join('; ')}) but not marked contract`).to.be.a('string').and.not.empty;
     }
     // A marked step must really be one: a stale mark would force maintenance windows for nothing.
     for (const s of safety.filter((x) => x.declared)) expect(s.findings, `${s.name} is marked contract but is additive`).to.not.be.empty;
@@ -85,7 +92,7 @@ describe('migration safety (expand/contract)', () => {
         'ALTER TABLE patients ADD COLUMN s text collate "C" generated always as (lower(mrn)) stored',
         'create extension if not exists btree_gist',
         'create or replace function f() returns trigger language plpgsql as $$ begin return new; end $$',
-        'comment on table patients is \'x\'',
+        "comment on table patients is 'x'",
       ]) {
         expect(verdict(sql).additive, sql).to.equal(true);
       }
@@ -102,7 +109,7 @@ describe('migration safety (expand/contract)', () => {
         'alter table "patients" add column "code" text not null',
         'alter table patients add constraint c check (length(mrn) > 3)',
         'create unique index p_u on patients (lower(mrn))',
-        'update patients set sex = \'unknown\'',
+        "update patients set sex = 'unknown'",
         'delete from patients',
         'truncate patients',
         'create trigger t before insert on patients for each row execute function f()',
@@ -116,7 +123,14 @@ describe('migration safety (expand/contract)', () => {
       const catalog: SchemaCatalog = { tables: new Set(['patients']), functions: new Set() };
       const fresh = new Set<string>();
       expect(classifyStatement('create table "r" ("id" uuid, "patient_id" uuid)', catalog, fresh, new Set()).additive).to.equal(true);
-      expect(classifyStatement('alter table "r" add constraint "r_patient_id_foreign" foreign key ("patient_id") references "patients" ("id")', catalog, fresh, new Set()).additive).to.equal(true);
+      expect(
+        classifyStatement(
+          'alter table "r" add constraint "r_patient_id_foreign" foreign key ("patient_id") references "patients" ("id")',
+          catalog,
+          fresh,
+          new Set(),
+        ).additive,
+      ).to.equal(true);
       expect(classifyStatement('create unique index r_u on r (patient_id)', catalog, fresh, new Set()).additive).to.equal(true);
     });
 

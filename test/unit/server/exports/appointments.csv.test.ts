@@ -33,9 +33,12 @@ function parseLine(line: string): string[] {
 describe('server exports: appointments CSV', () => {
   it('quotes commas, quotes and line breaks so that every cell parses back', () => {
     fc.assert(
-      fc.property(fc.string({ maxLength: 40 }).filter((s) => !/^[=+\-@\t\r]/.test(s) && !/[\r\n]/.test(s)), (value) => {
-        expect(parseLine(csvCell(value))).to.deep.equal([value]);
-      }),
+      fc.property(
+        fc.string({ maxLength: 40 }).filter((s) => !/^[=+\-@\t\r]/.test(s) && !/[\r\n]/.test(s)),
+        (value) => {
+          expect(parseLine(csvCell(value))).to.deep.equal([value]);
+        },
+      ),
     );
     expect(csvCell('a,"b"')).to.equal('"a,""b"""');
     expect(csvCell('two\nlines')).to.equal('"two\nlines"');
@@ -50,7 +53,19 @@ describe('server exports: appointments CSV', () => {
     const csv = appointmentsCsv(
       { mrn: 'M-1', familyName: 'Doe', givenName: 'Jo' },
       [
-        { id: 'a1', patientId: 'p', clinicianId: 'c1', startsAt: '2030-01-01T09:00:00.000Z', endsAt: '2030-01-01T09:30:00.000Z', department: 'Cardio', status: 'booked', notes: null, isSynthetic: false, createdAt: '', updatedAt: '' },
+        {
+          id: 'a1',
+          patientId: 'p',
+          clinicianId: 'c1',
+          startsAt: '2030-01-01T09:00:00.000Z',
+          endsAt: '2030-01-01T09:30:00.000Z',
+          department: 'Cardio',
+          status: 'booked',
+          notes: null,
+          isSynthetic: false,
+          createdAt: '',
+          updatedAt: '',
+        },
       ],
       new Map([['c1', 'Dr Who']]),
     );

@@ -39,7 +39,12 @@ describe('server: liveness fast path', () => {
   });
 
   it('passes everything else to the app (other paths, methods, query strings)', async () => {
-    for (const [method, path] of [['GET', '/ready'], ['POST', '/health'], ['GET', '/health?x=1'], ['GET', '/api/v1/patients']] as const) {
+    for (const [method, path] of [
+      ['GET', '/ready'],
+      ['POST', '/health'],
+      ['GET', '/health?x=1'],
+      ['GET', '/api/v1/patients'],
+    ] as const) {
       const r = await fetch(`${base}${path}`, { method });
       expect(await r.text()).to.equal('from app');
     }

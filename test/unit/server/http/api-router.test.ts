@@ -5,7 +5,8 @@ import { normalizeText, singleLineText } from '../../../../server/src/http/text-
 import { ValidationError } from '../../../../server/src/http/http-error.js';
 
 describe('server http: api router and text input rules', () => {
-  const router = () => new ApiRouter({ prefix: '/api/v1', registry: new OpenAPIRegistry(), authenticate: (_req, _res, next) => next(), maxBodyBytes: 32 * 1024 });
+  const router = () =>
+    new ApiRouter({ prefix: '/api/v1', registry: new OpenAPIRegistry(), authenticate: (_req, _res, next) => next(), maxBodyBytes: 32 * 1024 });
 
   it('refuses to register a route that needs a session but does not say how a refused call is audited', () => {
     const base = { method: 'get' as const, path: '/x', operationId: 'x', summary: 'X', tag: 'x', responses: {}, handler: async () => ({}) };
@@ -28,7 +29,8 @@ describe('server http: api router and text input rules', () => {
 
   it('names refuse control, line-separator and bidi-control characters but keep joiners', () => {
     const name = singleLineText(1, 100);
-    for (const bad of ['a\u202Eb', 'a\u202Ab', 'a\u2066b', 'a\u2069', 'a\u200Fb', 'a\u061Cb', 'a\u0007b', 'a\nb', 'a\u2028b']) expect(name.safeParse(bad).success, JSON.stringify(bad)).to.equal(false);
+    for (const bad of ['a\u202Eb', 'a\u202Ab', 'a\u2066b', 'a\u2069', 'a\u200Fb', 'a\u061Cb', 'a\u0007b', 'a\nb', 'a\u2028b'])
+      expect(name.safeParse(bad).success, JSON.stringify(bad)).to.equal(false);
     for (const good of ['İlke', 'Ümit', 'O’Brien', 'می\u200Cخواهم', 'क्\u200Dष']) expect(name.safeParse(good).success, good).to.equal(true);
   });
 });

@@ -1,6 +1,16 @@
 import { expect } from 'chai';
-import { AUTH_BODY_BYTES, JSON_PARSE_HEAP_PER_BYTE, JSON_PARSE_HEAP_SHARE, maxParseableBodyBytes, WRITE_BODY_BYTES } from '../../../../server/src/http/body-limits.js';
-import { JSON_PARSE_HEAP_PER_BYTE as PLAN_HEAP_PER_BYTE, JSON_PARSE_HEAP_SHARE as PLAN_HEAP_SHARE, JSON_WRITE_BODY_BYTES } from '../../../../installer/plan/sizing.constants.js';
+import {
+  AUTH_BODY_BYTES,
+  JSON_PARSE_HEAP_PER_BYTE,
+  JSON_PARSE_HEAP_SHARE,
+  maxParseableBodyBytes,
+  WRITE_BODY_BYTES,
+} from '../../../../server/src/http/body-limits.js';
+import {
+  JSON_PARSE_HEAP_PER_BYTE as PLAN_HEAP_PER_BYTE,
+  JSON_PARSE_HEAP_SHARE as PLAN_HEAP_SHARE,
+  JSON_WRITE_BODY_BYTES,
+} from '../../../../installer/plan/sizing.constants.js';
 
 const MiB = 1024 * 1024;
 

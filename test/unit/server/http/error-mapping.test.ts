@@ -5,13 +5,7 @@ import request from 'supertest';
 import { z } from 'zod';
 import { errorHandler, notFoundHandler } from '../../../../server/src/http/error-handler.middleware.js';
 import { isKnexTimeout, isRedisRefusal, toHttpError } from '../../../../server/src/http/error-mapping.js';
-import {
-  assertFound,
-  ConflictError,
-  HttpError,
-  NotFoundError,
-  ServiceUnavailableError,
-} from '../../../../server/src/http/http-error.js';
+import { assertFound, ConflictError, HttpError, NotFoundError, ServiceUnavailableError } from '../../../../server/src/http/http-error.js';
 
 const OPTIONS = { bodyLimitBytes: 2048 };
 
@@ -23,7 +17,11 @@ function codedError(message: string, code: string, extra: Record<string, unknown
 describe('server http: toHttpError', () => {
   it('maps Redis refusing writes (an ioredis ReplyError: MISCONF, OOM, READONLY) to 503 STORE_REFUSES_WRITES, Retry-After 30', () => {
     const reply = (message: string) => Object.assign(new Error(message), { name: 'ReplyError' });
-    for (const m of ["MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk.", "OOM command not allowed when used memory > 'maxmemory'.", "READONLY You can't write against a read only replica."]) {
+    for (const m of [
+      "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk.",
+      "OOM command not allowed when used memory > 'maxmemory'.",
+      "READONLY You can't write against a read only replica.",
+    ]) {
       const e = toHttpError(reply(m), { bodyLimitBytes: 1024 });
       expect(e.status, m).to.equal(503);
       expect(e.code, m).to.equal('STORE_REFUSES_WRITES');
@@ -90,7 +88,10 @@ describe('server http: toHttpError', () => {
   });
 
   it('maps an exclusion violation to 409, a foreign key violation to 422 and a check violation to 422, naming the constraint', () => {
-    const exclusion = toHttpError(codedError('conflicting key value', '23P01', { constraint: 'appointments_no_double_booking', detail: 'Key (clinician_id)=(x)' }), OPTIONS);
+    const exclusion = toHttpError(
+      codedError('conflicting key value', '23P01', { constraint: 'appointments_no_double_booking', detail: 'Key (clinician_id)=(x)' }),
+      OPTIONS,
+    );
     expect([exclusion.status, exclusion.code]).to.deep.equal([409, 'CONFLICT']);
     expect(exclusion.message).to.include('appointments_no_double_booking');
     const fk = toHttpError(codedError('violates foreign key', '23503', { constraint: 'appointments_patient_id_foreign' }), OPTIONS);

@@ -21,15 +21,19 @@ describe('server http: keyset pagination cursors', () => {
   it('refuses a cursor of another list, of another shape, or not a cursor at all, with 400 INVALID_CURSOR', () => {
     const id = '1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b';
     for (const bad of [encodeCursor('patients', ['a', id]), encodeCursor('users', ['a']), encodeCursor('users', ['a', 'not-a-uuid']), 'nope', '', '%%%']) {
-      expect(() => decodeCursor('users', bad, SHAPE), bad).to.throw(HttpError).with.property('code', 'INVALID_CURSOR');
+      expect(() => decodeCursor('users', bad, SHAPE), bad)
+        .to.throw(HttpError)
+        .with.property('code', 'INVALID_CURSOR');
     }
-    fc.assert(fc.property(fc.string(), (junk) => {
-      try {
-        decodeCursor('users', junk, SHAPE);
-      } catch (err) {
-        expect(err).to.be.instanceOf(HttpError);
-      }
-    }));
+    fc.assert(
+      fc.property(fc.string(), (junk) => {
+        try {
+          decodeCursor('users', junk, SHAPE);
+        } catch (err) {
+          expect(err).to.be.instanceOf(HttpError);
+        }
+      }),
+    );
     expect(decodeCursor('users', undefined, SHAPE)).to.equal(undefined);
   });
 

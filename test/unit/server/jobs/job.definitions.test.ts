@@ -1,11 +1,5 @@
 import { expect } from 'chai';
-import {
-  isJobType,
-  JOB_DEFINITIONS,
-  QUEUE_NAMES,
-  redisConnectionsPerProcess,
-  STALL_INTERVAL_MS,
-} from '../../../../server/src/jobs/job.definitions.js';
+import { isJobType, JOB_DEFINITIONS, QUEUE_NAMES, redisConnectionsPerProcess, STALL_INTERVAL_MS } from '../../../../server/src/jobs/job.definitions.js';
 import { createJobHandlers } from '../../../../server/src/jobs/job.handlers.js';
 
 const unused = async (): Promise<never> => {

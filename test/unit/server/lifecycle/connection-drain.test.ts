@@ -48,7 +48,10 @@ describe('server lifecycle: connection drain with keep-alive clients (issue 12)'
     expect(during).to.deep.equal({ status: 200, connection: 'close' });
     // The listener is closed: a new connection is refused (nginx retries it on the next replica).
     const fresh = new Agent({ keepAlive: false });
-    const refused = await get(port, fresh).then(() => null, (e: NodeJS.ErrnoException) => e.code);
+    const refused = await get(port, fresh).then(
+      () => null,
+      (e: NodeJS.ErrnoException) => e.code,
+    );
     expect(refused).to.equal('ECONNREFUSED');
     // `Connection: close` closed that connection after its response: nothing left to wait for.
     expect(await drained).to.equal(true);

@@ -1,10 +1,5 @@
 import { expect } from 'chai';
-import {
-  HEALTHY_UPTIME_MS,
-  nextCrashCount,
-  RESTART_MAX_DELAY_MS,
-  restartDelayMs,
-} from '../../../../server/src/lifecycle/restart-backoff.js';
+import { HEALTHY_UPTIME_MS, nextCrashCount, RESTART_MAX_DELAY_MS, restartDelayMs } from '../../../../server/src/lifecycle/restart-backoff.js';
 
 describe('server lifecycle: worker restart backoff', () => {
   it('doubles the wait for each quick crash, up to 30 s', () => {

@@ -12,7 +12,9 @@ describe('server patients: search query and input rules', () => {
 
   it('searches by exact MRN or name prefixes on the folded "C" name keys (term folded by the same SQL function), in keyset order', () => {
     const one = repo.searchQuery({ q: 'Cur' }, 26).toSQL();
-    expect(one.sql).to.match(/"mrn" = \? or "name_key_family" like \(public\.carebox_name_key\(\?\) \|\| '%'\) or "name_key_given" like \(public\.carebox_name_key\(\?\) \|\| '%'\)/);
+    expect(one.sql).to.match(
+      /"mrn" = \? or "name_key_family" like \(public\.carebox_name_key\(\?\) \|\| '%'\) or "name_key_given" like \(public\.carebox_name_key\(\?\) \|\| '%'\)/,
+    );
     expect(one.bindings).to.deep.equal(['CUR', 'Cur', 'Cur', 26]);
     expect(one.sql).to.match(/order by "name_key_family" asc, "name_key_given" asc, "id" asc limit \?$/);
     const two = repo.searchQuery({ q: 'marie  curie' }, 26).toSQL();

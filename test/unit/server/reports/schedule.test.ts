@@ -7,7 +7,11 @@ describe('server jobs: schedule and daily summary', () => {
     const config = { REMINDER_SCAN_INTERVAL_SECONDS: 300, HOSPITAL_TIMEZONE: 'UTC' };
     const t = Date.UTC(2030, 5, 1, 12, 0, 10);
     const a = dueRuns(config, t);
-    expect(a.map((r) => r.jobId)).to.deep.equal([`reminders-scan:${Math.floor(t / 300_000)}`, 'daily-summary:2030-05-31', `maintenance:${Math.floor(t / MAINTENANCE_INTERVAL_MS)}`]);
+    expect(a.map((r) => r.jobId)).to.deep.equal([
+      `reminders-scan:${Math.floor(t / 300_000)}`,
+      'daily-summary:2030-05-31',
+      `maintenance:${Math.floor(t / MAINTENANCE_INTERVAL_MS)}`,
+    ]);
     expect(dueRuns(config, t + 60_000).map((r) => r.jobId)).to.deep.equal(a.map((r) => r.jobId));
     expect(dueRuns(config, t + 300_000)[0]!.jobId).not.to.equal(a[0]!.jobId);
   });
@@ -21,7 +25,16 @@ describe('server jobs: schedule and daily summary', () => {
 
   it('renders the summary mail without any patient field', () => {
     const counts = { booked: 1, 'checked-in': 0, completed: 2, cancelled: 0, 'no-show': 1 };
-    const text = renderSummary({ date: '2030-01-01', timezone: 'UTC', generatedAt: '', total: 4, synthetic: 0, byStatus: counts, byDepartment: [{ department: 'Cardio', total: 4, byStatus: counts }], byClinician: [{ clinicianId: 'c', displayName: 'Dr X', total: 4, byStatus: counts }] });
+    const text = renderSummary({
+      date: '2030-01-01',
+      timezone: 'UTC',
+      generatedAt: '',
+      total: 4,
+      synthetic: 0,
+      byStatus: counts,
+      byDepartment: [{ department: 'Cardio', total: 4, byStatus: counts }],
+      byClinician: [{ clinicianId: 'c', displayName: 'Dr X', total: 4, byStatus: counts }],
+    });
     expect(text).to.include('All: 4 (booked 1, checked-in 0, completed 2, cancelled 0, no-show 1)');
     expect(text).to.include('  Cardio: 4').and.to.include('  Dr X: 4');
   });
