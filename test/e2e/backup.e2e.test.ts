@@ -31,14 +31,12 @@ function resign(dir: string, keyFile: string, edit: (m: any) => void): void {
 /** psql in the db container over TCP (SCRAM, as the app connects) as `user` with `password`; exit code and output. */
 async function psqlAs(docker: Docker, project: string, user: string, password: string, text: string): Promise<{ code: number; out: string }> {
   const [db] = await containersOf(docker, project, 'db');
-  const exec = await docker
-    .getContainer(db!.Id)
-    .exec({
-      Cmd: ['psql', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-U', user, '-d', 'carebox', '-c', text],
-      Env: [`PGPASSWORD=${password}`],
-      AttachStdout: true,
-      AttachStderr: true,
-    });
+  const exec = await docker.getContainer(db!.Id).exec({
+    Cmd: ['psql', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-U', user, '-d', 'carebox', '-c', text],
+    Env: [`PGPASSWORD=${password}`],
+    AttachStdout: true,
+    AttachStderr: true,
+  });
   const stream = await exec.start({});
   const chunks: Buffer[] = [];
   await new Promise<void>((res, rej) => {
