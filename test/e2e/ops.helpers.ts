@@ -410,14 +410,18 @@ export async function containerAddresses(docker: Docker, project: string, servic
  * address is the last replica tried (the one that answered).
  */
 export async function upstreamOfRequests(s: TestStack, ids: Set<string>): Promise<Map<string, string>> {
-  await new Promise((r) => setTimeout(r, ACCESS_LOG_FLUSH_WAIT_MS));
-  const logs = await cli(s, ['logs', 'nginx', '--json', '--tail', '20000']);
-  if (logs.code !== 0) throw new Error(`carebox logs nginx failed: ${logs.stderr}`);
   const out = new Map<string, string>();
-  for (const line of logs.stdout.split('\n').filter(Boolean)) {
-    const l = parseAccessLine(JSON.parse(line).line as string);
-    const last = l?.upstreams.at(-1);
-    if (l && last && ids.has(l.requestId)) out.set(l.requestId, last.replace(/:3000$/, ''));
+  // nginx flushes its buffered access log every few seconds; on a busy machine a line can come a
+  // flush later, so read again (at most 4 times) until every request is there.
+  for (let attempt = 0; attempt < 4 && out.size < ids.size; attempt++) {
+    await new Promise((r) => setTimeout(r, ACCESS_LOG_FLUSH_WAIT_MS));
+    const logs = await cli(s, ['logs', 'nginx', '--json', '--tail', '20000']);
+    if (logs.code !== 0) throw new Error(`carebox logs nginx failed: ${logs.stderr}`);
+    for (const line of logs.stdout.split('\n').filter(Boolean)) {
+      const l = parseAccessLine(JSON.parse(line).line as string);
+      const last = l?.upstreams.at(-1);
+      if (l && last && ids.has(l.requestId)) out.set(l.requestId, last.replace(/:3000$/, ''));
+    }
   }
   return out;
 }
