@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { stablePlanHost } from '../plan/host.stability.js';
 import { Option } from 'commander';
 import { alertModeFlag } from './alert.flags.js';
 import { readFileSync } from 'node:fs';
@@ -100,7 +101,14 @@ export function registerPlan(program: Command, run: ActionRunner): void {
       if (cpus !== undefined && memory !== undefined) host = hypotheticalHost(cpus, memory);
       else {
         const r = await detectResources();
-        host = { cpus: r.cpus, hostCpus: r.hostCpus, memoryBytes: r.memoryBytes, hostMemoryBytes: r.hostMemoryBytes };
+        // On an installed host, the figures install and re-tier plan with: the recorded ones while
+        // the host is unchanged, and the recorded disk (the log limits are sized from it).
+        host = stablePlanHost(installed?.facts ?? null, {
+          cpus: r.cpus,
+          hostCpus: r.hostCpus,
+          memoryBytes: r.memoryBytes,
+          hostMemoryBytes: r.hostMemoryBytes,
+        }).host;
       }
       // --alerts given wins; else the installed stack's mode; else a new install's default (stack).
       const alerts = alertModeFlag(raw.alerts as string | undefined);

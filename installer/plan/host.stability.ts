@@ -7,15 +7,16 @@ import type { PlanHost } from '../detect/host-facts.js';
  */
 export const MEMORY_DRIFT_TOLERANCE = 0.02;
 
+/** A host's disk field alone (absent when it has none). */
+function diskOf(h: PlanHost): Pick<PlanHost, 'disk'> {
+  return h.disk ? { disk: { dockerRoot: h.disk.dockerRoot } } : {};
+}
+
 /**
  * The host figures to plan with on a re-run: the recorded ones when the host is unchanged (same
  * usable CPUs, memory within MEMORY_DRIFT_TOLERANCE), else the new ones. Pure.
  * @returns the figures to plan with and whether the recorded ones were kept.
  */
-function diskOf(h: PlanHost): Pick<PlanHost, 'disk'> {
-  return h.disk ? { disk: { dockerRoot: h.disk.dockerRoot } } : {};
-}
-
 export function stablePlanHost(recorded: PlanHost | null, detected: PlanHost): { host: PlanHost; kept: boolean } {
   if (!recorded) return { host: detected, kept: false };
   const sameCpus = recorded.cpus.value === detected.cpus.value && recorded.hostCpus.value === detected.hostCpus.value;
@@ -33,5 +34,6 @@ export function stablePlanHost(recorded: PlanHost | null, detected: PlanHost): {
       kept: true,
     };
   }
-  return { host: detected, kept: false };
+  // A changed host: its own figures; the recorded disk when this detection measured none.
+  return { host: detected.disk?.dockerRoot ? detected : { ...detected, ...diskOf(recorded) }, kept: false };
 }

@@ -729,7 +729,8 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
     const m = JSON.parse(readFileSync(join(root, 'carebox.json'), 'utf8'));
     const pg = m.plan.sizing.postgres;
     const threshold = Math.floor(0.8 * (pg.maxConnections - pg.superuserReservedConnections));
-    // Sessions that sleep 120 s (psql over the container's socket), enough to pass the threshold.
+    // Sessions that sleep 300 s (psql over the container's socket), enough to pass the threshold and
+    // to outlast the wait for the alert on a busy machine; they are ended right after it.
     const now = Number(
       (
         await execOut('db', ['psql', '-U', 'carebox', '-d', 'carebox', '-Atc', 'select count(*) from pg_stat_activity where backend_type = $$client backend$$'])
@@ -739,7 +740,7 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
     await execOut('db', [
       'sh',
       '-c',
-      `i=0; while [ $i -lt ${n} ]; do psql -U carebox -d carebox -qAtc 'select pg_sleep(120)' >/dev/null 2>&1 & i=$((i+1)); done; sleep 1`,
+      `i=0; while [ $i -lt ${n} ]; do psql -U carebox -d carebox -qAtc 'select pg_sleep(300)' >/dev/null 2>&1 & i=$((i+1)); done; sleep 1`,
     ]);
     await waitForAlert('PostgresConnectionsHigh');
     await execOut('db', [
@@ -749,7 +750,7 @@ describe('alerts e2e: real Prometheus, Alertmanager, SMTP sink and webhook', fun
       '-d',
       'carebox',
       '-qAtc',
-      'select pg_terminate_backend(pid) from pg_stat_activity where query = $$select pg_sleep(120)$$',
+      'select pg_terminate_backend(pid) from pg_stat_activity where query = $$select pg_sleep(300)$$',
     ]);
   });
 
