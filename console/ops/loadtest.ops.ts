@@ -13,8 +13,8 @@
  *    > 0.1 %, then bisects: X*, the highest sustained action rate, with R (mean action time).
  *    Active staff N = X* × (R + Z) (Little's law).
  * 4. Proof: a closed-loop run of N virtual staff, each pausing a think time drawn from the profile
- *    between actions, for at least 60 s. If p95 or errors do not hold, one more proof at the
- *    staff of the bisection's next-lower sustained rate; only a proven N is recorded.
+ *    between actions, for at least 60 s. If p95 or errors do not hold, it tries 15 % and then 30 %
+ *    fewer staff (PROOF_SHARES); only a proven N is recorded.
  * 5. Saturation (unless --no-saturation): the closed-loop ramp without pauses (loadtest.ramp.ts),
  *    reported as "saturation: N connections without pause".
  * 6. Always, even after a failure: every session is ended and the tenant's synthetic data removed
@@ -33,7 +33,7 @@ import { isLoopbackHost, runLoad, type LoadStats } from './loadtest.load.js';
 import { API, mixRequests, SlotAllocator, syntheticMrn, type MixData } from './loadtest.mix.js';
 import { bisectLevel, ERROR_RATE_LIMIT, judgeLevel, MAX_REFINEMENTS, P95_LIMIT_MS, rampLevels, sustainedLevel, type LevelResult } from './loadtest.ramp.js';
 import { runOpenLoad, runStaffLoad, type OpenStats } from './loadtest.open.js';
-import { bisectRate, judgeProof, judgeRate, littleStaff, MAX_RATE_REFINEMENTS, RATE_LIMITS, rateLevels } from './loadtest.rate.js';
+import { bisectRate, judgeProof, judgeRate, littleStaff, MAX_RATE_REFINEMENTS, proofStaffLevels, RATE_LIMITS, rateLevels } from './loadtest.rate.js';
 import { ActionFactory } from './loadtest.actions.js';
 import { withStackLock, type Stack } from './stack.js';
 import { edgeUrls } from '../../installer/apply/edge.tls.js';
@@ -490,10 +490,9 @@ async function measure(stack: Stack, options: LoadtestOptions, reporter: Loadtes
     }
 
     // ---- Proof: N virtual staff with think time, closed loop -----------------------------------
-    const sustainedRates = rates.filter((x) => x.sustained).sort((a, b) => b.rate - a.rate);
-    for (const candidate of sustainedRates.slice(0, 2)) {
-      const staff = littleStaff(candidate.stats.actionsPerSecond, candidate.stats.actionResponseTimeS, thinkTimeS);
-      if (staff < 1) break;
+    const best = rates.filter((x) => x.sustained).sort((a, b) => b.rate - a.rate)[0];
+    const openStaff = best ? littleStaff(best.stats.actionsPerSecond, best.stats.actionResponseTimeS, thinkTimeS) : 0;
+    for (const staff of proofStaffLevels(openStaff)) {
       reporter.levelStart(`proof: ${staff} virtual staff, think time ${profile.thinkTime.meanS} s`, levels.length, levels.length + 1, options.proofS);
       const stats = await runStaffLoad({
         url: base,

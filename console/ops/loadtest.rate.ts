@@ -66,6 +66,25 @@ export function littleStaff(actionsPerSecond: number, responseTimeS: number, thi
   return Math.floor(actionsPerSecond * (responseTimeS + thinkTimeS));
 }
 
+/**
+ * Shares of the open model's N that the proof tries, in order, until one holds: N, then 15 % and
+ * 30 % below it. The bisection judges 15-s steps; a 60-s run of people who pause at random builds
+ * longer queues near the knee (on 2026-12-08 a proof at the X* of the steps failed at p95 246 ms
+ * where the step had 69 ms), so one retry 9 % lower often failed too. Three proofs bound the run
+ * (at most 3 × --proof-duration) and the proven figure to at most 30 % below X*.
+ */
+export const PROOF_SHARES: readonly number[] = [1, 0.85, 0.7];
+
+/** The virtual staff of each proof for an open-model figure of `staff` (≥ 1), descending, without repeats. */
+export function proofStaffLevels(staff: number): number[] {
+  const out: number[] = [];
+  for (const share of PROOF_SHARES) {
+    const n = Math.floor(staff * share);
+    if (n >= 1 && !out.includes(n)) out.push(n);
+  }
+  return out;
+}
+
 /** Whether the proof run held: p95 and errors within the criteria (the rate is what N staff produce). */
 export function judgeProof(s: Pick<OpenStats, 'latency' | 'errors' | 'requests'>): { held: boolean; reason: string | null } {
   if (s.requests === 0) return { held: false, reason: 'no response at all' };
