@@ -125,6 +125,8 @@ export interface LoadtestResult {
     durationS: number;
     actionsPerSecond: number;
     requestsPerSecond: number;
+    /** R of the proof: mean time of an action, s. */
+    responseTimeS: number;
     p50Ms: number;
     p95Ms: number;
     p99Ms: number;
@@ -512,6 +514,7 @@ async function measure(stack: Stack, options: LoadtestOptions, reporter: Loadtes
         staff,
         durationS: stats.durationS,
         actionsPerSecond: stats.actionsPerSecond,
+        responseTimeS: stats.actionResponseTimeS,
         requestsPerSecond: stats.requestsPerSecond,
         p50Ms: stats.latency.p50,
         p95Ms: stats.latency.p95,
@@ -613,15 +616,15 @@ async function measure(stack: Stack, options: LoadtestOptions, reporter: Loadtes
   else if (proven === null)
     notRecordedBecause = `the proof did not hold: ${proofs.map((p) => `${p.staff} virtual staff: ${p.reason}`).join('; ') || 'no proof ran'}`;
   else {
-    // The proven staff; its action rate is the one that produced it (X* of that rate).
-    const provenRate = rates.find((x) => littleStaff(x.stats.actionsPerSecond, x.stats.actionResponseTimeS, thinkTimeS) === proven.staff && x.sustained) ?? top;
+    // The proof's own figures: the action rate and R that its N staff produced, converted back by
+    // Little's law (a closed loop obeys it: within a percent or two of N), as `plan` converts them.
     measured = {
-      concurrentUsers: proven.staff,
-      actionsPerSecond: provenRate.stats.actionsPerSecond,
-      requestsPerSecond: provenRate.stats.requestsPerSecond,
-      responseTimeS: provenRate.stats.actionResponseTimeS,
+      concurrentUsers: littleStaff(proven.actionsPerSecond, proven.responseTimeS, thinkTimeS),
+      actionsPerSecond: proven.actionsPerSecond,
+      requestsPerSecond: proven.requestsPerSecond,
+      responseTimeS: proven.responseTimeS,
       thinkTimeS,
-      p95Ms: provenRate.stats.latency.p95,
+      p95Ms: proven.p95Ms,
       saturationConnections: saturation?.connections ?? null,
       limitedByMaxRate: rates.every((x) => x.sustained),
       measuredAt: new Date().toISOString(),

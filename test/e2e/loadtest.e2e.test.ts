@@ -78,7 +78,10 @@ describe('e2e: carebox loadtest on an installed stack', function () {
       const proven = j.proof.find((p: any) => p.held);
       if (proven) {
         expect(proven.p95Ms).to.be.at.most(200);
-        expect(j.measured).to.include({ concurrentUsers: proven.staff });
+        // The proof's own throughput and R, converted by Little's law: within 5 % of the staff it ran.
+        expect(j.measured).to.include({ actionsPerSecond: proven.actionsPerSecond, responseTimeS: proven.responseTimeS, p95Ms: proven.p95Ms });
+        expect(j.measured.concurrentUsers).to.equal(Math.floor(proven.actionsPerSecond * (proven.responseTimeS + j.thinkTimeS)));
+        expect(Math.abs(j.measured.concurrentUsers - proven.staff) / proven.staff).to.be.below(0.05);
         expect(j.notRecordedBecause).to.equal(null);
       } else {
         expect(j.measured).to.equal(null);

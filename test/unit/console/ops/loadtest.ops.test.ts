@@ -78,6 +78,7 @@ describe('loadtest: operation (pure parts)', () => {
           durationS: 60,
           actionsPerSecond: 318,
           requestsPerSecond: 540,
+          responseTimeS: 0.06,
           p50Ms: 10,
           p95Ms: 120,
           p99Ms: 200,

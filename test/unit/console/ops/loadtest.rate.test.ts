@@ -1,7 +1,9 @@
 import { expect } from 'chai';
 import { bisectRate, judgeProof, judgeRate, littleStaff, PROOF_SHARES, proofStaffLevels, rateLevels } from '../../../../console/ops/loadtest.rate.js';
 
-const ok = { latency: { p95: 50 }, errors: { rate: 0 }, requests: 1000, actionsStarted: 600, lateStarts: 0 };
+const latency = { p50: 10, p95: 50, p99: 80, mean: 15, max: 120 };
+const errors = { total: 0, rate: 0, socket: 0, timeouts: 0, non2xx: 0, statusCodes: {} };
+const ok = { latency, errors, requests: 1000, actionsStarted: 600, lateStarts: 0 };
 
 describe('load test rates (open model)', () => {
   it('doubles from 5 actions/s and ends at --max-rate', () => {
@@ -11,8 +13,8 @@ describe('load test rates (open model)', () => {
 
   it('judges a rate by errors, p95 and whether the generator kept up', () => {
     expect(judgeRate(ok).sustained).to.equal(true);
-    expect(judgeRate({ ...ok, latency: { p95: 201 } }).reason).to.match(/p95 201 ms > 200 ms/);
-    expect(judgeRate({ ...ok, errors: { rate: 0.002 } }).reason).to.match(/errors 0.20 %/);
+    expect(judgeRate({ ...ok, latency: { ...latency, p95: 201 } }).reason).to.match(/p95 201 ms > 200 ms/);
+    expect(judgeRate({ ...ok, errors: { ...errors, total: 2, rate: 0.002 } }).reason).to.match(/errors 0.20 %/);
     expect(judgeRate({ ...ok, lateStarts: 31 }).reason).to.match(/fell behind/);
     expect(judgeRate({ ...ok, requests: 0 }).sustained).to.equal(false);
   });
@@ -37,6 +39,6 @@ describe('load test rates (open model)', () => {
 
   it('judges the proof by p95 and errors only', () => {
     expect(judgeProof(ok).held).to.equal(true);
-    expect(judgeProof({ ...ok, latency: { p95: 246 } }).reason).to.match(/p95 246 ms/);
+    expect(judgeProof({ ...ok, latency: { ...latency, p95: 246 } }).reason).to.match(/p95 246 ms/);
   });
 });
