@@ -149,6 +149,31 @@ describe('e2e: least privilege and trusted proxies (issue 10, items 7 and 8)', f
     }
   });
 
+  it('every service comes back when Docker restarts its container (a crash, an OOM kill): its tmpfs is still writable by its user', async () => {
+    // A restart keeps the container, and Docker 20.10 then mounts each tmpfs with the owner and mode
+    // of the image's directory under it, not the compose file's `mode=`: PostgreSQL's socket
+    // directory must be the postgres user's in the image (as the official image makes it).
+    const list = await containers();
+    for (const c of list) await docker.getContainer(c.id).restart({ t: 10 });
+    const deadline = Date.now() + 180_000;
+    const health = async () => Promise.all(list.map(async (c) => ({ service: c.service, state: (await docker.getContainer(c.id).inspect()).State })));
+    let states = await health();
+    while (Date.now() < deadline && !states.every((x) => x.state.Health?.Status === 'healthy')) {
+      await new Promise((res) => setTimeout(res, 2000));
+      states = await health();
+    }
+    for (const x of states)
+      expect(`${x.service}: ${x.state.Health?.Status} (restarts ${x.state.Restarting ? 'looping' : 'none'})`).to.equal(`${x.service}: healthy (restarts none)`);
+    const sql = await execIn(docker, await dbId(), ['psql', '-X', '-At', '-U', 'carebox', '-d', 'carebox', '-c', 'SELECT 1']);
+    expect(sql.stdout.trim(), sql.stderr).to.equal('1');
+    const ready = await fetch(`http://127.0.0.1:${port}/ready`);
+    expect(ready.status).to.equal(200);
+    for (const c of list) {
+      const write = await execIn(docker, c.id, ['sh', '-c', 'touch /tmp/carebox-after-restart && echo tmp-ok']);
+      expect(write.stdout, c.service).to.include('tmp-ok');
+    }
+  });
+
   it('no service can write unbounded logs: docker inspect shows json-file with the planned max-size and max-file', async () => {
     const logs = JSON.parse(readText(join(root, 'carebox.json'))).plan.sizing.logs as { maxSizeBytes: number; maxFiles: number };
     const list = await containers();
