@@ -5,14 +5,16 @@ import { computeBudgets, checkBudgets } from './budget.check.js';
 import { estimateCapacity, planCapacity, WEB_CPU_SHARE } from './capacity.estimate.js';
 import { b, c, clamp, derived, floorMiB, type Derived } from './derived.js';
 import { pgMemory, pgParallel, pgSharedMemory, pgWorkMem, planConnections, type PgbouncerChoice } from './postgres.sizing.js';
-import { stopGracePeriods } from './grace.sizing.js';
+import { stopGracePeriods, workerShutdownTimeout } from './grace.sizing.js';
 import {
   backendLimits,
   clusterNodes,
+  drainIdleCloseMs,
   heapLimitMb,
   jsonBodyLimitBytes,
   nginxKeepaliveTimeout,
   nginxLimits,
+  nginxTempBytes,
   nginxRlimitNofile,
   nginxWorkerConnections,
   nginxWorkerProcesses,
@@ -329,6 +331,7 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
           workers,
           pool: { min: wPool.min.value, max: wPool.max.value, acquireTimeoutMs: wPool.acquireTimeoutMs.value },
           heapLimitMb: webHeapMb,
+          drainIdleCloseMs: put('sizing.backend.drainIdleCloseMs', drainIdleCloseMs(upstream.value.keepaliveTimeoutS)),
           jsonBodyLimitBytes: jsonLimit,
           limits: values(backendLim),
         },
@@ -336,6 +339,7 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
           replicas: queueReplicas,
           concurrency: queueConc,
           pool: { min: qPool.min.value, max: qPool.max.value, acquireTimeoutMs: qPool.acquireTimeoutMs.value },
+          shutdownTimeoutMs: put('sizing.queue.shutdownTimeoutMs', workerShutdownTimeout(SHUTDOWN_TIMEOUT_MS)),
           heapLimitMb: put('sizing.queue.heapLimitMb', heapLimitMb('queue worker', QUEUE_WORKER_BYTES)),
           limits: values(queueLim),
         },
@@ -372,6 +376,7 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
           keepaliveTimeoutS: keepaliveS,
           upstream: upstream.value,
           minVersion: MIN_NGINX_VERSION,
+          tempBytes: put('sizing.nginx.tempBytes', nginxTempBytes(jsonLimit)),
           limits: nginxLim,
         },
         bodyLimitBytes: jsonLimit,

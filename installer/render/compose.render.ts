@@ -2,13 +2,12 @@ import { parse, stringify, Document } from 'yaml';
 import type { Plan } from '../plan/plan.types.js';
 import type { StackImages } from './images.map.js';
 import { lintCompose } from './compose.lint.js';
-import { pidsLimits, type PidsLimits } from '../plan/pids.sizing.js';
-import { composeLogging, LOG_FILE_BYTES, LOG_FILES, type LogLimits } from '../plan/logs.sizing.js';
-import { nginxUpstreamFor } from './config.render.js';
-import { DRAIN_IDLE_CLOSE_MARGIN_MS } from '../plan/sizing.constants.js';
-import { pgSharedMemory } from '../plan/postgres.sizing.js';
-import { stopGraceSeconds } from '../plan/grace.sizing.js';
+import type { PidsLimits } from '../plan/pids.sizing.js';
+import { composeLogging, type LogLimits } from '../plan/logs.sizing.js';
+import { completePlan } from '../plan/plan.complete.js';
+import { nginxTempBytes as planNginxTempBytes } from '../plan/service.sizing.js';
 import { MONITORING_SERVICES, type MonitoringService } from '../plan/monitoring.sizing.js';
+import { LEGACY_SCHEDULER_MEMORY_BYTES, SCHEDULER_PIDS } from '../plan/scheduler.sizing.js';
 import { NODE_EXPORTER_MOUNTS, type AlertSettings } from './monitoring.render.js';
 
 /** Options of the edge and the project that are not sizing. */
@@ -43,15 +42,10 @@ export interface StackOptions {
   installRoot?: string;
 }
 
-/**
- * Memory limit of the scheduler service for a plan from before scheduled backups entered the budget
- * (no `sizing.scheduler`), bytes: what such stacks ran with. New plans size it (scheduler.sizing.ts).
- */
-export const LEGACY_SCHEDULER_MEMORY_BYTES = 256 * 1024 * 1024;
+// The scheduler's figures live in the plan layer (scheduler.sizing.ts); re-exported for the render's callers.
+export { LEGACY_SCHEDULER_MEMORY_BYTES, SCHEDULER_PIDS };
 /** File the scheduler touches every 10 s (console/ops/scheduler.ops.ts); its healthcheck reads the age. */
 export const SCHEDULER_HEARTBEAT = '/tmp/carebox-scheduler.alive';
-/** pids limit of the scheduler service (Node.js threads, one docker/compose child at a time). */
-export const SCHEDULER_PIDS = 128;
 
 /**
  * Proxy hops the server trusts for the client address (Express `trust proxy`, TRUST_PROXY): exactly
@@ -62,13 +56,11 @@ export const SCHEDULER_PIDS = 128;
 export const EDGE_PROXY_HOPS = 1;
 
 /**
- * What nginx's /tmp tmpfs may hold, bytes: two request bodies of the plan's limit buffered to temp
- * files at once, plus 8 MiB of slack (responses are never buffered to files:
- * `proxy_max_temp_file_size 0`). A tmpfs is memory, so it is capped; a request that finds it full
- * gets an error instead of the edge being OOM-killed. Our choice.
+ * What nginx's /tmp tmpfs may hold, bytes (the plan's `sizing.nginx.tempBytes`; the formula and its
+ * reasons: service.sizing.ts nginxTempBytes). Pure.
  */
 export function nginxTempBytes(bodyLimitBytes: number): number {
-  return Math.ceil((2 * bodyLimitBytes + 8 * 1024 * 1024) / (1024 * 1024)) * 1024 * 1024;
+  return planNginxTempBytes(bodyLimitBytes).value;
 }
 
 /**
@@ -114,7 +106,9 @@ const IMAGE_SLOTS: Record<string, keyof StackImages> = {
  * @throws Error when the template references an unknown image slot or the result fails the lint
  *   (a bug in the template or renderer, not an operator error).
  */
-export function renderCompose(plan: Plan, images: StackImages, opts: StackOptions, template: string): string {
+export function renderCompose(recorded: Plan, images: StackImages, opts: StackOptions, template: string): string {
+  // Every figure comes from the plan (completePlan derives those an older manifest lacks): nothing is computed here.
+  const plan = completePlan(recorded);
   const doc = parse(template) as ComposeDoc;
   const s = plan.sizing;
   const svc = doc.services;
@@ -148,8 +142,8 @@ export function renderCompose(plan: Plan, images: StackImages, opts: StackOption
     DB_PGBOUNCER: String(viaPgbouncer),
   };
 
-  const logs: LogLimits = s.logs ?? { driver: 'json-file', maxSizeBytes: LOG_FILE_BYTES, maxFiles: LOG_FILES };
-  const pids: PidsLimits = s.pidsLimit ?? (Object.fromEntries(Object.entries(pidsLimits(s)).map(([k, v]) => [k, v.value])) as unknown as PidsLimits);
+  const logs: LogLimits = s.logs;
+  const pids: PidsLimits = s.pidsLimit;
   for (const [name, service] of Object.entries(svc)) {
     const n = monitoring && name in monitoring.pidsLimit ? monitoring.pidsLimit[name as MonitoringService] : pids[name as keyof PidsLimits];
     if (n === undefined) throw new Error(`compose template: the plan has no pids limit for service ${name}`);
@@ -158,12 +152,9 @@ export function renderCompose(plan: Plan, images: StackImages, opts: StackOption
 
   const db = svc.db!;
   limits(db, s.postgres.limits);
-  // /dev/shm holds parallel-query shared memory (pgSharedMemory); plans recorded before the plan held it derive it here.
-  db.shm_size = memString(
-    s.postgres.shmSizeBytes ??
-      pgSharedMemory(s.postgres.limits.memoryBytes, s.postgres.sharedBuffersBytes, s.postgres.maxParallelWorkersPerGather).shmSizeBytes.value,
-  );
-  const grace = s.stopGraceS ?? stopGraceSeconds(s.shutdownTimeoutMs);
+  // /dev/shm holds parallel-query shared memory (postgres.sizing.ts pgSharedMemory).
+  db.shm_size = memString(s.postgres.shmSizeBytes);
+  const grace = s.stopGraceS;
   db.stop_grace_period = `${grace.db}s`;
   svc.redis!.stop_grace_period = `${grace.redis}s`;
   svc.nginx!.stop_grace_period = `${grace.nginx}s`;
@@ -197,7 +188,7 @@ export function renderCompose(plan: Plan, images: StackImages, opts: StackOption
     SHUTDOWN_TIMEOUT_MS: String(s.shutdownTimeoutMs),
     // On SIGTERM a backend leaves idle keep-alive connections for nginx to close (its upstream
     // keepalive_timeout) and closes the rest only after this (connection-drain.ts).
-    DRAIN_IDLE_CLOSE_MS: String(nginxUpstreamFor(plan).keepaliveTimeoutS * 1000 + DRAIN_IDLE_CLOSE_MARGIN_MS),
+    DRAIN_IDLE_CLOSE_MS: String(s.backend.drainIdleCloseMs),
     NODE_OPTIONS: `--max-old-space-size=${s.backend.heapLimitMb}`,
   };
 
@@ -213,13 +204,13 @@ export function renderCompose(plan: Plan, images: StackImages, opts: StackOption
     DB_POOL_MIN: String(s.queue.pool.min),
     DB_POOL_MAX: String(s.queue.pool.max),
     DB_ACQUIRE_TIMEOUT_MS: String(s.queue.pool.acquireTimeoutMs),
-    SHUTDOWN_TIMEOUT_MS: String(s.shutdownTimeoutMs + 15_000),
+    SHUTDOWN_TIMEOUT_MS: String(s.queue.shutdownTimeoutMs),
     NODE_OPTIONS: `--max-old-space-size=${s.queue.heapLimitMb}`,
   };
 
   const nginx = svc.nginx!;
   limits(nginx, s.nginx.limits);
-  nginx.tmpfs = [`/tmp:mode=1777,size=${memString(nginxTempBytes(s.bodyLimitBytes))}`];
+  nginx.tmpfs = [`/tmp:mode=1777,size=${memString(s.nginx.tempBytes)}`];
   nginx.ports = opts.httpsPort
     ? [`${opts.bindAddress}:${opts.httpsPort}:8443`, `127.0.0.1:${opts.httpPort}:8080`]
     : [`${opts.bindAddress}:${opts.httpPort}:8080`];
@@ -267,8 +258,8 @@ export function renderCompose(plan: Plan, images: StackImages, opts: StackOption
       labels: { 'com.carebox.managed': 'true' },
     };
     harden(sched, SCHEDULER_PIDS, logs);
-    sched.cpus = plan.sizing.scheduler?.cpus ?? 0.5;
-    sched.mem_limit = memString(plan.sizing.scheduler?.memoryBytes ?? LEGACY_SCHEDULER_MEMORY_BYTES);
+    sched.cpus = s.scheduler.cpus;
+    sched.mem_limit = memString(s.scheduler.memoryBytes);
     svc.scheduler = sched;
   }
 
