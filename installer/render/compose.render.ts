@@ -4,9 +4,9 @@ import type { StackImages } from './images.map.js';
 import { lintCompose } from './compose.lint.js';
 import type { PidsLimits } from '../plan/pids.sizing.js';
 import { composeLogging, type LogLimits } from '../plan/logs.sizing.js';
-import { completePlan } from '../plan/plan.complete.js';
+import { completePlan, type CompleteSizing } from '../plan/plan.complete.js';
 import { nginxTempBytes as planNginxTempBytes } from '../plan/service.sizing.js';
-import { MONITORING_SERVICES, type MonitoringService } from '../plan/monitoring.sizing.js';
+import { MONITORING_SERVICES, type MonitoringService, type MonitoringSizing } from '../plan/monitoring.sizing.js';
 import { LEGACY_SCHEDULER_MEMORY_BYTES, SCHEDULER_PIDS } from '../plan/scheduler.sizing.js';
 import { NODE_EXPORTER_MOUNTS, type AlertSettings } from './monitoring.render.js';
 
@@ -112,13 +112,37 @@ export function renderCompose(recorded: Plan, images: StackImages, opts: StackOp
   const doc = parse(template) as ComposeDoc;
   const s = plan.sizing;
   const svc = doc.services;
-  const monitoring = s.monitoring ?? null;
-  if (!monitoring) {
-    // --alerts external or off: the stack runs no monitoring (the rules file is rendered apart).
-    for (const name of MONITORING_SERVICES) delete svc[name];
-    for (const v of ['prometheus-data', 'alertmanager-data']) delete (doc.volumes as Record<string, unknown> | undefined)?.[v];
-    for (const k of ['alertmanager-config', 'redis-exporter-passwords']) delete (doc.secrets as Record<string, unknown> | undefined)?.[k];
+  // --alerts external or off: the stack runs no monitoring (the rules file is rendered apart).
+  if (!s.monitoring) dropMonitoring(doc);
+  fillImages(svc, images);
+  for (const [name, service] of Object.entries(svc)) {
+    const n = s.monitoring && name in s.monitoring.pidsLimit ? s.monitoring.pidsLimit[name as MonitoringService] : s.pidsLimit[name as keyof PidsLimits];
+    if (n === undefined) throw new Error(`compose template: the plan has no pids limit for service ${name}`);
+    harden(service, n, s.logs);
   }
+  // Each step below sets its services' keys in the order Compose files have always had them.
+  sizeDataServices(doc, s);
+  sizeAppServices(svc, s);
+  sizeEdge(svc.nginx!, s, opts);
+  if (s.monitoring) sizeMonitoring(svc, s.monitoring, opts);
+  if (images.scheduler && opts.installRoot && plan.intent.backups !== 'manual') {
+    svc.scheduler = schedulerService(images.scheduler, opts.installRoot, s);
+  }
+  return serializeCompose(doc, plan.tier, opts);
+}
+
+/** Remove the monitoring services and their volumes and secrets from the template. Mutates `doc`. */
+function dropMonitoring(doc: ComposeDoc): void {
+  for (const name of MONITORING_SERVICES) delete doc.services[name];
+  for (const v of ['prometheus-data', 'alertmanager-data']) delete (doc.volumes as Record<string, unknown> | undefined)?.[v];
+  for (const k of ['alertmanager-config', 'redis-exporter-passwords']) delete (doc.secrets as Record<string, unknown> | undefined)?.[k];
+}
+
+/**
+ * Replace each `@slot` image with the stack's image and label every service as Carebox's. Mutates `svc`.
+ * @throws Error on an unknown slot or a slot without an image (a template bug).
+ */
+function fillImages(svc: Record<string, Service>, images: StackImages): void {
   for (const [name, service] of Object.entries(svc)) {
     const slot = typeof service.image === 'string' ? IMAGE_SLOTS[service.image] : undefined;
     if (typeof service.image === 'string' && service.image.startsWith('@')) {
@@ -131,50 +155,52 @@ export function renderCompose(recorded: Plan, images: StackImages, opts: StackOp
     // re-tier recreate every container (nginx included). The tier is in `x-carebox` and the manifest.
     service.labels = { 'com.carebox.managed': 'true' };
   }
-  const limits = (service: Service, l: { cpus: number; memoryBytes: number }) => {
-    service.cpus = l.cpus;
-    service.mem_limit = memString(l.memoryBytes);
-  };
+}
+
+/** A service's `cpus:` and `mem_limit:` from the plan's limits. Mutates `service`. */
+function setLimits(service: Service, l: { cpus: number; memoryBytes: number }): void {
+  service.cpus = l.cpus;
+  service.mem_limit = memString(l.memoryBytes);
+}
+
+/**
+ * PostgreSQL (limits, /dev/shm, grace period), Redis, PgBouncer (or its removal with its secret),
+ * and the grace periods of Redis and nginx. Mutates `doc`.
+ */
+function sizeDataServices(doc: ComposeDoc, s: CompleteSizing): void {
+  const svc = doc.services;
+  const db = svc.db!;
+  setLimits(db, s.postgres.limits);
+  // /dev/shm holds parallel-query shared memory (postgres.sizing.ts pgSharedMemory).
+  db.shm_size = memString(s.postgres.shmSizeBytes);
+  db.stop_grace_period = `${s.stopGraceS.db}s`;
+  svc.redis!.stop_grace_period = `${s.stopGraceS.redis}s`;
+  svc.nginx!.stop_grace_period = `${s.stopGraceS.nginx}s`;
+  setLimits(svc.redis!, s.redis.limits);
+  if (s.pgbouncer) {
+    setLimits(svc.pgbouncer!, s.pgbouncer.limits);
+  } else {
+    delete svc.pgbouncer;
+    delete (doc.secrets as Record<string, unknown> | undefined)?.['pgbouncer-userlist'];
+  }
+}
+
+/** The backends and queue workers: limits, replicas, grace periods, dependencies and their sizing environment. Mutates `svc`. */
+function sizeAppServices(svc: Record<string, Service>, s: CompleteSizing): void {
   const viaPgbouncer = s.pgbouncer !== null;
   const dbEnv = {
     DATABASE_HOST: viaPgbouncer ? 'pgbouncer' : 'db',
     DATABASE_PORT: viaPgbouncer ? '6432' : '5432',
     DB_PGBOUNCER: String(viaPgbouncer),
   };
-
-  const logs: LogLimits = s.logs;
-  const pids: PidsLimits = s.pidsLimit;
-  for (const [name, service] of Object.entries(svc)) {
-    const n = monitoring && name in monitoring.pidsLimit ? monitoring.pidsLimit[name as MonitoringService] : pids[name as keyof PidsLimits];
-    if (n === undefined) throw new Error(`compose template: the plan has no pids limit for service ${name}`);
-    harden(service, n, logs);
-  }
-
-  const db = svc.db!;
-  limits(db, s.postgres.limits);
-  // /dev/shm holds parallel-query shared memory (postgres.sizing.ts pgSharedMemory).
-  db.shm_size = memString(s.postgres.shmSizeBytes);
-  const grace = s.stopGraceS;
-  db.stop_grace_period = `${grace.db}s`;
-  svc.redis!.stop_grace_period = `${grace.redis}s`;
-  svc.nginx!.stop_grace_period = `${grace.nginx}s`;
-
-  limits(svc.redis!, s.redis.limits);
-
-  if (s.pgbouncer) {
-    limits(svc.pgbouncer!, s.pgbouncer.limits);
-  } else {
-    delete svc.pgbouncer;
-    delete (doc.secrets as Record<string, unknown> | undefined)?.['pgbouncer-userlist'];
-  }
   const appDepends = { ...(svc.backend!.depends_on as Record<string, unknown>) };
   if (s.pgbouncer) appDepends.pgbouncer = { condition: 'service_healthy' };
 
   const backend = svc.backend!;
-  limits(backend, s.backend.limits);
+  setLimits(backend, s.backend.limits);
   backend.deploy = { replicas: s.backend.replicas };
   // The cluster primary force-kills workers 5 s after SHUTDOWN_TIMEOUT_MS; Docker must wait longer (grace.sizing.ts).
-  backend.stop_grace_period = `${grace.backend}s`;
+  backend.stop_grace_period = `${s.stopGraceS.backend}s`;
   backend.depends_on = appDepends;
   backend.environment = {
     ...backend.environment,
@@ -193,9 +219,9 @@ export function renderCompose(recorded: Plan, images: StackImages, opts: StackOp
   };
 
   const worker = svc.worker!;
-  limits(worker, s.queue.limits);
+  setLimits(worker, s.queue.limits);
   worker.deploy = { replicas: s.queue.replicas };
-  worker.stop_grace_period = `${grace.worker}s`;
+  worker.stop_grace_period = `${s.stopGraceS.worker}s`;
   worker.depends_on = appDepends;
   worker.environment = {
     ...worker.environment,
@@ -207,70 +233,80 @@ export function renderCompose(recorded: Plan, images: StackImages, opts: StackOp
     SHUTDOWN_TIMEOUT_MS: String(s.queue.shutdownTimeoutMs),
     NODE_OPTIONS: `--max-old-space-size=${s.queue.heapLimitMb}`,
   };
+}
 
-  const nginx = svc.nginx!;
-  limits(nginx, s.nginx.limits);
+/** nginx: limits, its /tmp tmpfs and the published ports (HTTPS on bindAddress and HTTP on loopback with TLS). Mutates `nginx`. */
+function sizeEdge(nginx: Service, s: CompleteSizing, opts: StackOptions): void {
+  setLimits(nginx, s.nginx.limits);
   nginx.tmpfs = [`/tmp:mode=1777,size=${memString(s.nginx.tempBytes)}`];
   nginx.ports = opts.httpsPort
     ? [`${opts.bindAddress}:${opts.httpsPort}:8443`, `127.0.0.1:${opts.httpPort}:8080`]
     : [`${opts.bindAddress}:${opts.httpPort}:8080`];
+}
 
-  if (monitoring) {
-    for (const name of MONITORING_SERVICES) limits(svc[name]!, monitoring.limits[name]);
-    svc.prometheus!.command = [
-      '--config.file=/etc/prometheus/carebox/prometheus.yml',
-      '--storage.tsdb.path=/prometheus',
-      `--storage.tsdb.retention.time=${monitoring.retentionDays}d`,
-      `--storage.tsdb.retention.size=${Math.floor(monitoring.retentionBytes / 1024 ** 2)}MB`,
-      '--web.listen-address=:9090',
-    ];
-    // Docker's data root holds the volumes (PostgreSQL's data): its filesystem is watched too.
-    if (opts.dockerRoot) {
-      const ne = svc['node-exporter']!;
-      ne.volumes = [...((ne.volumes as string[] | undefined) ?? []), `${opts.dockerRoot}:${NODE_EXPORTER_MOUNTS.dockerRoot}:ro`];
-    }
+/** Prometheus, Alertmanager and the exporters: limits, Prometheus's retention, node-exporter's view of Docker's data root. Mutates `svc`. */
+function sizeMonitoring(svc: Record<string, Service>, monitoring: MonitoringSizing, opts: StackOptions): void {
+  for (const name of MONITORING_SERVICES) setLimits(svc[name]!, monitoring.limits[name]);
+  svc.prometheus!.command = [
+    '--config.file=/etc/prometheus/carebox/prometheus.yml',
+    '--storage.tsdb.path=/prometheus',
+    `--storage.tsdb.retention.time=${monitoring.retentionDays}d`,
+    `--storage.tsdb.retention.size=${Math.floor(monitoring.retentionBytes / 1024 ** 2)}MB`,
+    '--web.listen-address=:9090',
+  ];
+  // Docker's data root holds the volumes (PostgreSQL's data): its filesystem is watched too.
+  if (opts.dockerRoot) {
+    const ne = svc['node-exporter']!;
+    ne.volumes = [...((ne.volumes as string[] | undefined) ?? []), `${opts.dockerRoot}:${NODE_EXPORTER_MOUNTS.dockerRoot}:ro`];
   }
+}
 
-  // The scheduler: the release's CLI image running `carebox scheduler run` against this root. It
-  // needs the Docker socket (it runs pg_dump in db, the scratch drill container and restic) and the
-  // install root read-write (backups/, carebox.json, metrics/). Not on the stack's network: it talks
-  // to the engine only. Restarted by Docker, so it survives reboots without an admin session.
-  if (images.scheduler && opts.installRoot && plan.intent.backups !== 'manual') {
-    const sched: Service = {
-      image: images.scheduler,
-      command: ['scheduler', 'run', '--dir', opts.installRoot],
-      // HOME on the tmpfs: the Docker CLI keeps its config there, and the root filesystem is read-only.
-      environment: { CAREBOX_DIR: opts.installRoot, DOCKER_HOST: 'unix:///var/run/docker.sock', HOME: '/tmp' },
-      volumes: ['/var/run/docker.sock:/var/run/docker.sock', `${opts.installRoot}:${opts.installRoot}`],
-      tmpfs: ['/tmp:mode=1777'],
-      network_mode: 'none',
-      restart: 'unless-stopped',
-      stop_grace_period: '30s',
-      // Healthy while the scheduler loop's heartbeat file (touched every 10 s, also during a long
-      // backup) is fresh: a hung process turns unhealthy.
-      healthcheck: {
-        test: ['CMD-SHELL', `test -n "$$(find ${SCHEDULER_HEARTBEAT} -mmin -1 2>/dev/null)"`],
-        interval: '10s',
-        timeout: '5s',
-        retries: 6,
-        start_period: '30s',
-      },
-      labels: { 'com.carebox.managed': 'true' },
-    };
-    harden(sched, SCHEDULER_PIDS, logs);
-    sched.cpus = s.scheduler.cpus;
-    sched.mem_limit = memString(s.scheduler.memoryBytes);
-    svc.scheduler = sched;
-  }
+/**
+ * The scheduler: the release's CLI image running `carebox scheduler run` against this root. It
+ * needs the Docker socket (it runs pg_dump in db, the scratch drill container and restic) and the
+ * install root read-write (backups/, carebox.json, metrics/). Not on the stack's network: it talks
+ * to the engine only. Restarted by Docker, so it survives reboots without an admin session.
+ */
+function schedulerService(image: string, installRoot: string, s: CompleteSizing): Service {
+  const sched: Service = {
+    image,
+    command: ['scheduler', 'run', '--dir', installRoot],
+    // HOME on the tmpfs: the Docker CLI keeps its config there, and the root filesystem is read-only.
+    environment: { CAREBOX_DIR: installRoot, DOCKER_HOST: 'unix:///var/run/docker.sock', HOME: '/tmp' },
+    volumes: ['/var/run/docker.sock:/var/run/docker.sock', `${installRoot}:${installRoot}`],
+    tmpfs: ['/tmp:mode=1777'],
+    network_mode: 'none',
+    restart: 'unless-stopped',
+    stop_grace_period: '30s',
+    // Healthy while the scheduler loop's heartbeat file (touched every 10 s, also during a long
+    // backup) is fresh: a hung process turns unhealthy.
+    healthcheck: {
+      test: ['CMD-SHELL', `test -n "$$(find ${SCHEDULER_HEARTBEAT} -mmin -1 2>/dev/null)"`],
+      interval: '10s',
+      timeout: '5s',
+      retries: 6,
+      start_period: '30s',
+    },
+    labels: { 'com.carebox.managed': 'true' },
+  };
+  harden(sched, SCHEDULER_PIDS, s.logs);
+  setLimits(sched, s.scheduler);
+  return sched;
+}
 
+/**
+ * The finished document as YAML: the `x-carebox` header first, linted, with the do-not-edit comment.
+ * @throws Error when the lint fails (a Carebox bug).
+ */
+function serializeCompose(doc: ComposeDoc, tier: string, opts: StackOptions): string {
   const out = {
-    'x-carebox': { version: opts.version, tier: plan.tier, project: opts.project },
+    'x-carebox': { version: opts.version, tier, project: opts.project },
     ...doc,
   };
   lintCompose(out);
   const yamlDoc = new Document(out, { aliasDuplicateObjects: false });
   yamlDoc.commentBefore =
-    ` Rendered by Carebox ${opts.version} for tier ${plan.tier} from compose-templates/carebox.compose.yml.\n` +
+    ` Rendered by Carebox ${opts.version} for tier ${tier} from compose-templates/carebox.compose.yml.\n` +
     ' Do not edit: `carebox install` / `carebox retier` re-render it (the old copy goes to backups/).\n' +
     ` Run by hand with: docker compose -p ${opts.project} -f compose.yml <command>`;
   return yamlDoc.toString({ lineWidth: 0 });
