@@ -161,16 +161,8 @@ export function ConsoleApp({ feed, actions, onExit, size, logTail = 200, logsRef
   const { columns, rows: termRows } = useTerminalSize(size);
   // One column spare: a line that fills the last column makes some terminals wrap over ssh.
   const width = Math.max(20, columns - 1);
-  const [selectedName, setSelectedName] = useState<string | null>(null);
-  const [mode, setMode] = useState<Mode>({ name: 'dashboard' });
-  // The mode keys act on: set at once, not at the next render. After a question is cancelled the
-  // re-render can come later than the next keys (a busy host, a fast typist); keys in between
-  // must reach the dashboard, not vanish with a handler that is no longer active.
-  const modeRef = useRef<Mode['name']>('dashboard');
-  const enter = (m: Mode) => {
-    modeRef.current = m.name;
-    setMode(m);
-  };
+  const selection = useSelection(feed);
+  const { mode, setMode, modeRef, enter } = useMode();
   const [flash, setFlash] = useState<ActionOutcome | null>(null);
   const prompts = useMemo(() => new PromptStore(), []);
   const live = useRef(true);
@@ -183,102 +175,22 @@ export function ConsoleApp({ feed, actions, onExit, size, logTail = 200, logsRef
   );
 
   const names = (feed.getSnapshot().status?.services ?? []).map((s) => s.service);
-  const selected = Math.max(0, selectedName === null ? 0 : names.indexOf(selectedName));
-  // Height budget: header 1 + table (1 + services) + gap 1 + panel + result (1 status line, or a
-  // result's message, detail and hint) + keys 1, and one spare row so Ink never has to clear the
-  // screen (which flickers). The panel holds at most 8 fixed lines (title, five figures,
-  // "more queues", a scrape error) plus the queue lines.
+  const selected = Math.max(0, selection.name === null ? 0 : names.indexOf(selection.name));
   // A refusal's reason is wrapped, not cut: it is what the operator has to read.
   const result = flash ? resultLines(flash, width) : null;
-  const resultRows = result ? result.length : 1;
   const alertRows = alertLines(feed.getSnapshot().alerts, feed.getSnapshot().alertsError, width).length;
-  const panelRows = Math.max(4, termRows - names.length - 5 - resultRows - alertRows);
-  const maxQueues = Math.max(0, panelRows - 8);
+  const { panelRows, maxQueues } = panelBudget(termRows, names.length, result ? result.length : 1, alertRows);
   const view = useDashboardView(feed, width, selected, maxQueues);
   const data = view.data;
   const question = useSyncExternalStore(prompts.subscribe, prompts.getSnapshot);
-
-  // Keys act on the latest selection, not this render's: keys typed faster than a frame all count.
-  const selectedRef = useRef<string | null>(null);
-  const currentNames = () => (feed.getSnapshot().status?.services ?? []).map((s) => s.service);
-  const currentIndex = () => {
-    const now = currentNames();
-    return Math.max(0, selectedRef.current === null ? 0 : now.indexOf(selectedRef.current));
-  };
-  const move = (delta: number) => {
-    const now = currentNames();
-    selectedRef.current = now[Math.min(now.length - 1, Math.max(0, currentIndex() + delta))] ?? null;
-    setSelectedName(selectedRef.current);
-  };
 
   const quit = () => {
     onExit(0);
     exit();
   };
-
-  // One action at a time, even when a second key arrives before the frame that disables the keys.
-  const busy = useRef(false);
-  const start = (kind: ActionKind) => {
-    if (busy.current) return;
-    busy.current = true;
-    const snapshot = feed.getSnapshot();
-    const service = snapshot.status?.services[currentIndex()] ?? null;
-    const store = new StepStore();
-    setFlash(null);
-    enter({ name: 'action', kind, store, target: kind === 'retier' ? '' : (service?.service ?? '') });
-    void runKeyAction(kind, { service, tier: (snapshot.status?.tier ?? 'default') as Tier, actions, prompter: prompts, reporter: store, logTail }).then((o) => {
-      busy.current = false;
-      if (!live.current) return;
-      if (o.logs) enter({ name: 'logs', service: o.logs.service, lines: o.logs.lines, at: new Date().toLocaleTimeString() });
-      else {
-        enter({ name: 'dashboard' });
-        setFlash(o);
-      }
-      if (o.status === 'done' && o.kind !== 'logs') void feed.refresh();
-    });
-  };
-
-  // eachKey: keys that arrive in one write (`kk`, or over ssh) each count. Both handlers stay
-  // subscribed and check modeRef, so no key falls between a mode change and its render.
-  useInput(
-    eachKey((input, key) => {
-      if (busy.current || modeRef.current !== 'dashboard') return;
-      if (input === 'q') return quit();
-      if (key.upArrow || input === 'k') return move(-1);
-      if (key.downArrow || input === 'j') return move(1);
-      const kind = ACTION_KEYS[input];
-      if (kind) start(kind);
-    }),
-  );
-
-  useInput(
-    eachKey((input, key) => {
-      if (modeRef.current !== 'logs') return;
-      if (input === 'q' || input === 'l' || key.escape) {
-        enter({ name: 'dashboard' });
-        setFlash(null);
-      }
-    }),
-  );
-
-  // While the logs view is open, re-read the tail every few seconds (a poor man's --follow).
-  const logsService = mode.name === 'logs' ? mode.service : null;
-  useEffect(() => {
-    if (!logsService || !actions.logs) return;
-    const t = setInterval(() => {
-      actions.logs!(logsService, logTail).then(
-        (lines) => live.current && setMode((m) => (m.name === 'logs' && m.service === logsService ? { ...m, lines, at: new Date().toLocaleTimeString() } : m)),
-        () => undefined,
-      );
-    }, logsRefreshMs);
-    return () => clearInterval(t);
-  }, [logsService]);
-
-  const keyHelp = (['s', 'r', 'l', 't'] as const).map((k) => {
-    const kind = ACTION_KEYS[k]!;
-    return { text: `${k} ${kind === 'retier' ? 're-tier' : kind}`, on: actionAvailable(actions, kind) };
-  });
-  const scraped = data.metrics ? ` · /metrics ${data.metrics.scraped}/${data.metrics.targets} backends` : '';
+  const { busy, start } = useActionStarter({ feed, actions, prompts, logTail, live, selection, enter, setFlash });
+  useDashboardKeys({ busy, modeRef, quit, move: selection.move, start, enter, setFlash });
+  useLogsRefresh(mode.name === 'logs' ? mode.service : null, { actions, logTail, logsRefreshMs, live, setMode });
 
   if (mode.name === 'logs') {
     return (
@@ -307,35 +219,201 @@ export function ConsoleApp({ feed, actions, onExit, size, logTail = 200, logsRef
       ) : (
         <MetricsPanel data={data} width={width} maxQueues={maxQueues} />
       )}
-      {result ? (
+      <StatusLines result={result} data={data} width={width} />
+      <KeyHelp actions={actions} working={mode.name === 'action'} width={width} />
+    </Box>
+  );
+}
+
+/**
+ * Height budget: header 1 + table (1 + services) + gap 1 + panel + result (1 status line, or a
+ * result's message, detail and hint) + keys 1, and one spare row so Ink never has to clear the
+ * screen (which flickers). The panel holds at most 8 fixed lines (title, five figures,
+ * "more queues", a scrape error) plus the queue lines. Pure.
+ */
+function panelBudget(termRows: number, services: number, resultRows: number, alertRows: number): { panelRows: number; maxQueues: number } {
+  const panelRows = Math.max(4, termRows - services - 5 - resultRows - alertRows);
+  return { panelRows, maxQueues: Math.max(0, panelRows - 8) };
+}
+
+/**
+ * Starting an action on the selected service: one at a time, even when a second key arrives
+ * before the frame that disables the keys (`busy`). The action asks, then shows its progress;
+ * its outcome shows on the dashboard, or its lines in the logs view.
+ */
+function useActionStarter(o: {
+  feed: DashboardStore;
+  actions: ConsoleActions;
+  prompts: PromptStore;
+  logTail: number;
+  live: { current: boolean };
+  selection: { currentIndex: () => number };
+  enter: (m: Mode) => void;
+  setFlash: (f: ActionOutcome | null) => void;
+}) {
+  const { feed, actions, prompts, logTail, live, selection, enter, setFlash } = o;
+  const busy = useRef(false);
+  const start = (kind: ActionKind) => {
+    if (busy.current) return;
+    busy.current = true;
+    const snapshot = feed.getSnapshot();
+    const service = snapshot.status?.services[selection.currentIndex()] ?? null;
+    const store = new StepStore();
+    setFlash(null);
+    enter({ name: 'action', kind, store, target: kind === 'retier' ? '' : (service?.service ?? '') });
+    void runKeyAction(kind, { service, tier: (snapshot.status?.tier ?? 'default') as Tier, actions, prompter: prompts, reporter: store, logTail }).then((r) => {
+      busy.current = false;
+      if (!live.current) return;
+      if (r.logs) enter({ name: 'logs', service: r.logs.service, lines: r.logs.lines, at: new Date().toLocaleTimeString() });
+      else {
+        enter({ name: 'dashboard' });
+        setFlash(r);
+      }
+      if (r.status === 'done' && r.kind !== 'logs') void feed.refresh();
+    });
+  };
+  return { busy, start };
+}
+
+/**
+ * The keys of the dashboard and of the logs view. eachKey: keys that arrive in one write (`kk`, or
+ * over ssh) each count. Both handlers stay subscribed and check modeRef, so no key falls between a
+ * mode change and its render.
+ */
+function useDashboardKeys(o: {
+  busy: { current: boolean };
+  modeRef: { current: Mode['name'] };
+  quit: () => void;
+  move: (delta: number) => void;
+  start: (kind: ActionKind) => void;
+  enter: (m: Mode) => void;
+  setFlash: (f: ActionOutcome | null) => void;
+}): void {
+  const { busy, modeRef, quit, move, start, enter, setFlash } = o;
+  useInput(
+    eachKey((input, key) => {
+      if (busy.current || modeRef.current !== 'dashboard') return;
+      if (input === 'q') return quit();
+      if (key.upArrow || input === 'k') return move(-1);
+      if (key.downArrow || input === 'j') return move(1);
+      const kind = ACTION_KEYS[input];
+      if (kind) start(kind);
+    }),
+  );
+  useInput(
+    eachKey((input, key) => {
+      if (modeRef.current !== 'logs') return;
+      if (input === 'q' || input === 'l' || key.escape) {
+        enter({ name: 'dashboard' });
+        setFlash(null);
+      }
+    }),
+  );
+}
+
+/**
+ * The mode the dashboard is in, and the mode keys act on: set at once by `enter`, not at the next
+ * render. After a question is cancelled the re-render can come later than the next keys (a busy
+ * host, a fast typist); keys in between must reach the dashboard, not vanish with a handler that
+ * is no longer active.
+ */
+function useMode() {
+  const [mode, setMode] = useState<Mode>({ name: 'dashboard' });
+  const modeRef = useRef<Mode['name']>('dashboard');
+  const enter = (m: Mode) => {
+    modeRef.current = m.name;
+    setMode(m);
+  };
+  return { mode, setMode, modeRef, enter };
+}
+
+/**
+ * The selected service, by name. Keys act on the latest selection, not this render's: keys typed
+ * faster than a frame all count.
+ */
+function useSelection(feed: DashboardStore) {
+  const [name, setName] = useState<string | null>(null);
+  const selectedRef = useRef<string | null>(null);
+  const currentNames = () => (feed.getSnapshot().status?.services ?? []).map((s) => s.service);
+  const currentIndex = () => {
+    const now = currentNames();
+    return Math.max(0, selectedRef.current === null ? 0 : now.indexOf(selectedRef.current));
+  };
+  const move = (delta: number) => {
+    const now = currentNames();
+    selectedRef.current = now[Math.min(now.length - 1, Math.max(0, currentIndex() + delta))] ?? null;
+    setName(selectedRef.current);
+  };
+  return { name, currentIndex, move };
+}
+
+/** While the logs view of `logsService` is open, re-read the tail every few seconds (a poor man's --follow). */
+function useLogsRefresh(
+  logsService: string | null,
+  o: {
+    actions: ConsoleActions;
+    logTail: number;
+    logsRefreshMs: number;
+    live: { current: boolean };
+    setMode: (update: (m: Mode) => Mode) => void;
+  },
+): void {
+  const { actions, logTail, logsRefreshMs, live, setMode } = o;
+  useEffect(() => {
+    if (!logsService || !actions.logs) return;
+    const t = setInterval(() => {
+      actions.logs!(logsService, logTail).then(
+        (lines) => live.current && setMode((m) => (m.name === 'logs' && m.service === logsService ? { ...m, lines, at: new Date().toLocaleTimeString() } : m)),
+        () => undefined,
+      );
+    }, logsRefreshMs);
+    return () => clearInterval(t);
+  }, [logsService]);
+}
+
+/** The last action's result lines, or the refresh status line. */
+function StatusLines({ result, data, width }: { result: { text: string; color: string }[] | null; data: DashboardData; width: number }) {
+  if (result) {
+    return (
+      <>
+        {result.map((l, i) => (
+          <Text key={i} wrap="truncate-end" color={l.color}>
+            {l.text || ' '}
+          </Text>
+        ))}
+      </>
+    );
+  }
+  const scraped = data.metrics ? ` · /metrics ${data.metrics.scraped}/${data.metrics.targets} backends` : '';
+  return (
+    <Text dimColor wrap="truncate-end">
+      {truncate(`refresh every ${data.intervalS} s${scraped}${data.refreshes === 0 ? ' · reading…' : ''}`, width)}
+    </Text>
+  );
+}
+
+/** The key line: the action keys (dimmed where not available) and navigation, or "working…" during an action. */
+function KeyHelp({ actions, working, width }: { actions: ConsoleActions; working: boolean; width: number }) {
+  const keyHelp = (['s', 'r', 'l', 't'] as const).map((k) => {
+    const kind = ACTION_KEYS[k]!;
+    return { text: `${k} ${kind === 'retier' ? 're-tier' : kind}`, on: actionAvailable(actions, kind) };
+  });
+  return (
+    <Text wrap="truncate-end">
+      {working ? (
+        <Text dimColor>{truncate('working… (Esc cancels a question; a running operation finishes first)', width)}</Text>
+      ) : (
         <>
-          {result.map((l, i) => (
-            <Text key={i} wrap="truncate-end" color={l.color}>
-              {l.text || ' '}
+          {keyHelp.map((k) => (
+            <Text key={k.text} dimColor={!k.on}>
+              {k.text}
+              {k.on ? '' : ' (n/a)'}
+              {' · '}
             </Text>
           ))}
+          <Text>↑↓/jk select · q quit</Text>
         </>
-      ) : (
-        <Text dimColor wrap="truncate-end">
-          {truncate(`refresh every ${data.intervalS} s${scraped}${data.refreshes === 0 ? ' · reading…' : ''}`, width)}
-        </Text>
       )}
-      <Text wrap="truncate-end">
-        {mode.name === 'action' ? (
-          <Text dimColor>{truncate('working… (Esc cancels a question; a running operation finishes first)', width)}</Text>
-        ) : (
-          <>
-            {keyHelp.map((k) => (
-              <Text key={k.text} dimColor={!k.on}>
-                {k.text}
-                {k.on ? '' : ' (n/a)'}
-                {' · '}
-              </Text>
-            ))}
-            <Text>↑↓/jk select · q quit</Text>
-          </>
-        )}
-      </Text>
-    </Box>
+    </Text>
   );
 }

@@ -3,17 +3,11 @@ import { parseEnv } from 'node:util';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { INSTALL_FILES } from '../paths.js';
+import { SECRET_KEYS, type EnvFile, type SecretKey } from '../env.file.js';
 import { readIfExists } from './fs.atomic.js';
 
-/**
- * Secrets Carebox generates. Each is 32 random bytes, base64url (43 chars, safe in .env and Compose).
- *  - POSTGRES_PASSWORD: the PostgreSQL superuser `carebox` (role setup, backups, `pg_reload_conf`);
- *  - POSTGRES_OWNER_PASSWORD: the owner role (migrations, restore; installer/apply/db.roles.ts);
- *  - POSTGRES_APP_PASSWORD: the application role the backends, workers and PgBouncer log in as;
- *  - REDIS_PASSWORD.
- */
-export const SECRET_KEYS = ['POSTGRES_PASSWORD', 'POSTGRES_OWNER_PASSWORD', 'POSTGRES_APP_PASSWORD', 'REDIS_PASSWORD'] as const;
-export type SecretKey = (typeof SECRET_KEYS)[number];
+// The .env's shape lives with neither render nor apply (installer/env.file.ts); re-exported for apply's callers.
+export { SECRET_KEYS, type EnvFile, type SecretKey } from '../env.file.js';
 
 /**
  * Secrets that may be generated for a stack that already has data: the passwords of the roles
@@ -22,15 +16,6 @@ export type SecretKey = (typeof SECRET_KEYS)[number];
  * superuser's and Redis's passwords are never regenerated for an existing stack.
  */
 export const ROLE_SECRET_KEYS: ReadonlySet<SecretKey> = new Set(['POSTGRES_OWNER_PASSWORD', 'POSTGRES_APP_PASSWORD']);
-
-/** The .env contents: Carebox's secrets plus any variable an admin added (kept, sorted by name). */
-export interface EnvFile {
-  secrets: Record<SecretKey, string>;
-  /** Variables Carebox does not manage (SMTP settings an admin added, for example), sorted by name. */
-  extra: [string, string][];
-  /** Which secrets were generated in this run (empty on a re-run). */
-  generated: SecretKey[];
-}
 
 /** A new secret from the OS CSPRNG: 32 bytes as base64url. */
 export function newSecret(): string {

@@ -210,6 +210,9 @@ function tighter(a: Fact<number> | null, b: Fact<number>): Fact<number> {
   return a === null || b.value < a.value ? b : a;
 }
 
+/** Contents of `name` in cgroup directory `dir`, or null when it was not read. */
+type CgroupRead = (dir: string, name: string) => string | null;
+
 /**
  * Step 2: computes the limits from file contents.
  *
@@ -220,10 +223,22 @@ function tighter(a: Fact<number> | null, b: Fact<number>): Fact<number> {
  *   with remarks on unlimited, missing and malformed files. Never throws.
  */
 export function evaluateCgroupLimits(layout: CgroupLayout, files: ReadonlyMap<string, string>): CgroupLimits {
-  const read = (dir: string, name: string): string | null => files.get(posix.join(dir, name)) ?? null;
+  const read: CgroupRead = (dir, name) => files.get(posix.join(dir, name)) ?? null;
+  // The cgroup versions whose files were found (decides the version when the layout was guessed).
   const seen = new Set<1 | 2>();
+  const cpuQuota = cpuQuotaLimit(layout, read, seen);
+  const cpuset = cpusetLimit(layout, read, seen);
+  const { memory, swap } = memoryAndSwapLimits(layout, read, seen);
 
-  // CPU quota: every level of the hierarchy.
+  let version: 1 | 2 | null;
+  if (!layout.guessed) version = layout.mode === 'v2' ? 2 : layout.mode === 'none' ? null : 1;
+  else version = seen.has(2) ? 2 : seen.has(1) ? 1 : null;
+  const mode: CgroupMode = layout.guessed ? (version === 2 ? 'v2' : version === 1 ? 'v1' : 'none') : layout.mode;
+  return { version, mode, cpuQuota, cpuset, memory, swap, notes: layout.notes };
+}
+
+/** CPU quota: the tightest over every level of the hierarchy. Adds the versions it finds to `seen`. */
+function cpuQuotaLimit(layout: CgroupLayout, read: CgroupRead, seen: Set<1 | 2>): LimitFinding {
   const cpuQuota: LimitFinding = { limit: null, remarks: [] };
   let quotaFiles = 0;
   let quotaUnlimited = '';
@@ -242,10 +257,13 @@ export function evaluateCgroupLimits(layout: CgroupLayout, files: ReadonlyMap<st
   }
   if (cpuQuota.limit === null && quotaUnlimited !== '') cpuQuota.remarks.push(quotaUnlimited);
   if (quotaFiles === 0) cpuQuota.remarks.push('no cgroup CPU quota file readable');
+  return cpuQuota;
+}
 
-  // cpuset: the nearest level that has a usable list (the kernel keeps children within parents).
+/** cpuset: the nearest level that has a usable list (the kernel keeps children within parents). Adds to `seen`. */
+function cpusetLimit(layout: CgroupLayout, read: CgroupRead, seen: Set<1 | 2>): LimitFinding {
   const cpuset: LimitFinding = { limit: null, remarks: [] };
-  search: for (const loc of layout.cpuset) {
+  for (const loc of layout.cpuset) {
     for (const dir of loc.dirs) {
       for (const name of FILES.cpuset[loc.version]) {
         const text = read(dir, name);
@@ -258,12 +276,15 @@ export function evaluateCgroupLimits(layout: CgroupLayout, files: ReadonlyMap<st
           continue;
         }
         cpuset.limit = { value: n.value, source: `${label} in ${dir}` };
-        break search;
+        return cpuset;
       }
     }
   }
+  return cpuset;
+}
 
-  // Memory and swap: every level, plus v1's hierarchical figure which sees hidden ancestors.
+/** Memory and swap: every level, plus v1's hierarchical figure which sees hidden ancestors. Adds to `seen`. */
+function memoryAndSwapLimits(layout: CgroupLayout, read: CgroupRead, seen: Set<1 | 2>): { memory: LimitFinding; swap: LimitFinding } {
   const memory: LimitFinding = { limit: null, remarks: [] };
   const swap: LimitFinding = { limit: null, remarks: [] };
   let memFiles = 0;
@@ -285,20 +306,8 @@ export function evaluateCgroupLimits(layout: CgroupLayout, files: ReadonlyMap<st
           memory.limit = tighter(memory.limit, { value: p.value, source: `${label} in ${dir}` });
         }
       }
-      const swapText = read(dir, loc.version === 2 ? 'memory.swap.max' : 'memory.memsw.limit_in_bytes');
-      if (swapText !== null) {
-        const s = loc.version === 2 ? parseMemoryMax(swapText) : parseMemoryLimitInBytes(swapText);
-        if (loc.version === 2 && s.ok && s.value !== null) {
-          swap.limit = tighter(swap.limit, { value: s.value, source: `cgroup v2 memory.swap.max in ${dir}` });
-        } else if (loc.version === 2 && swapText.trim() === '0') {
-          // `parseMemoryMax` rejects 0 as a memory limit, but 0 is the ordinary "no swap" setting.
-          swap.limit = tighter(swap.limit, { value: 0, source: `cgroup v2 memory.swap.max in ${dir}` });
-        } else if (loc.version === 1 && s.ok && s.value !== null && memHere !== null) {
-          // v1 memsw limits memory + swap together, so swap allowed = memsw − memory.
-          const value = Math.max(0, s.value - memHere);
-          swap.limit = tighter(swap.limit, { value, source: `cgroup v1 memory.memsw.limit_in_bytes − memory.limit_in_bytes in ${dir}` });
-        }
-      }
+      const here = swapHere(loc.version, dir, read, memHere);
+      if (here) swap.limit = tighter(swap.limit, here);
     }
     const leaf = loc.dirs[0];
     const stat = loc.version === 1 && leaf !== undefined ? read(leaf, 'memory.stat') : null;
@@ -314,10 +323,20 @@ export function evaluateCgroupLimits(layout: CgroupLayout, files: ReadonlyMap<st
   }
   if (memory.limit === null && memUnlimited !== '') memory.remarks.push(memUnlimited);
   if (memFiles === 0) memory.remarks.push('no cgroup memory limit file readable');
+  return { memory, swap };
+}
 
-  let version: 1 | 2 | null;
-  if (!layout.guessed) version = layout.mode === 'v2' ? 2 : layout.mode === 'none' ? null : 1;
-  else version = seen.has(2) ? 2 : seen.has(1) ? 1 : null;
-  const mode: CgroupMode = layout.guessed ? (version === 2 ? 'v2' : version === 1 ? 'v1' : 'none') : layout.mode;
-  return { version, mode, cpuQuota, cpuset, memory, swap, notes: layout.notes };
+/** The swap one cgroup directory allows, or null when it sets none (or its file is unusable). `memHere`: its memory limit. */
+function swapHere(version: 1 | 2, dir: string, read: CgroupRead, memHere: number | null): Fact<number> | null {
+  const swapText = read(dir, version === 2 ? 'memory.swap.max' : 'memory.memsw.limit_in_bytes');
+  if (swapText === null) return null;
+  const s = version === 2 ? parseMemoryMax(swapText) : parseMemoryLimitInBytes(swapText);
+  if (version === 2 && s.ok && s.value !== null) return { value: s.value, source: `cgroup v2 memory.swap.max in ${dir}` };
+  // `parseMemoryMax` rejects 0 as a memory limit, but 0 is the ordinary "no swap" setting.
+  if (version === 2 && swapText.trim() === '0') return { value: 0, source: `cgroup v2 memory.swap.max in ${dir}` };
+  if (version === 1 && s.ok && s.value !== null && memHere !== null) {
+    // v1 memsw limits memory + swap together, so swap allowed = memsw − memory.
+    return { value: Math.max(0, s.value - memHere), source: `cgroup v1 memory.memsw.limit_in_bytes − memory.limit_in_bytes in ${dir}` };
+  }
+  return null;
 }

@@ -11,7 +11,7 @@ import si from 'systeminformation';
 import type { Fact } from './host-facts.js';
 import { countCpuList, parseCpusAllowedList } from './cpu.parse.js';
 import { parseMeminfo } from './meminfo.parse.js';
-import { cgroupFiles, evaluateCgroupLimits, resolveCgroupLayout, type CgroupLimits } from './cgroup.resolve.js';
+import { cgroupFiles, evaluateCgroupLimits, resolveCgroupLayout, type CgroupLayout, type CgroupLimits } from './cgroup.resolve.js';
 import { effectiveCpus, effectiveMemory, effectiveSwap } from './effective.resolve.js';
 import { withTimeout } from './timeout.js';
 import { UsageError } from '../errors.js';
@@ -107,6 +107,118 @@ function cgroupVersionSource(limits: CgroupLimits, guessed: boolean, proc: strin
   }
 }
 
+/** systeminformation's CPU cores and memory, each asked at most once, bounded by `timeoutMs`; null when unusable. */
+interface SiProbes {
+  cores: () => Promise<number | null>;
+  memory: () => Promise<{ total: number; swaptotal: number } | null>;
+}
+
+function siProbes(timeoutMs: number): SiProbes {
+  let siCpu: Promise<number | null> | undefined;
+  let siMem: Promise<{ total: number; swaptotal: number } | null> | undefined;
+  return {
+    cores: () =>
+      (siCpu ??= withTimeout(si.cpu(), timeoutMs, 'systeminformation cpu()').then(
+        (c) => (Number.isInteger(c.cores) && c.cores > 0 ? c.cores : null),
+        () => null,
+      )),
+    memory: () =>
+      (siMem ??= withTimeout(si.mem(), timeoutMs, 'systeminformation mem()').then(
+        (m) => (m.total > 0 ? { total: m.total, swaptotal: m.swaptotal } : null),
+        () => null,
+      )),
+  };
+}
+
+/** cgroup limits: resolve the layout, read every file it names under fsRoot, evaluate. */
+async function readCgroupLimits(
+  fsRoot: string,
+  procCgroup: string | null,
+  mountinfo: string | null,
+  proc: string,
+): Promise<{ layout: CgroupLayout; limits: CgroupLimits }> {
+  const layout = resolveCgroupLayout(procCgroup, mountinfo, proc);
+  const paths = cgroupFiles(layout);
+  const contents = await Promise.all(paths.map((p) => readText(fsRoot, p)));
+  const files = new Map<string, string>();
+  paths.forEach((p, i) => {
+    const c = contents[i];
+    if (c !== null && c !== undefined) files.set(p, c);
+  });
+  return { layout, limits: evaluateCgroupLimits(layout, files) };
+}
+
+/** Host CPUs: /sys/devices/system/cpu/online, else systeminformation, else os.cpus(); disagreements go to `notes`. */
+async function detectHostCpus(onlineText: string | null, probes: SiProbes, runtime: boolean, notes: string[]): Promise<Fact<number>> {
+  let hostCpus: Fact<number> | null = null;
+  if (onlineText !== null) {
+    const n = countCpuList(onlineText);
+    if (n.ok) hostCpus = { value: n.value, source: '/sys/devices/system/cpu/online' };
+    else notes.push(`/sys/devices/system/cpu/online ignored: ${n.reason}`);
+  } else {
+    notes.push('/sys/devices/system/cpu/online unreadable');
+  }
+  if (hostCpus === null) {
+    const cores = await probes.cores();
+    if (cores !== null) hostCpus = { value: cores, source: 'systeminformation cpu().cores (/sys/devices/system/cpu/online unusable)' };
+  } else if (runtime) {
+    const cores = await probes.cores();
+    if (cores !== null && cores !== hostCpus.value) {
+      notes.push(`systeminformation cpu().cores says ${cores}, /sys/devices/system/cpu/online says ${hostCpus.value}`);
+    }
+  }
+  return hostCpus ?? { value: Math.max(1, os.cpus().length), source: 'os.cpus() (/sys and systeminformation unusable)' };
+}
+
+/** Host memory and swap: /proc/meminfo, else systeminformation, else os.totalmem() (swap then unknown); notes as above. */
+async function detectHostMemory(
+  meminfoText: string | null,
+  probes: SiProbes,
+  runtime: boolean,
+  notes: string[],
+): Promise<{ hostMemory: Fact<number>; swapTotal: Fact<number> | null }> {
+  let hostMemory: Fact<number> | null = null;
+  let swapTotal: Fact<number> | null = null;
+  const meminfo = meminfoText === null ? null : parseMeminfo(meminfoText);
+  if (meminfo?.ok) {
+    hostMemory = { value: meminfo.value.memTotalBytes, source: '/proc/meminfo MemTotal' };
+    if (meminfo.value.swapTotalBytes !== null) {
+      swapTotal = { value: meminfo.value.swapTotalBytes, source: '/proc/meminfo SwapTotal' };
+    }
+    if (runtime) {
+      const m = await probes.memory();
+      if (m !== null && m.total !== hostMemory.value) {
+        notes.push(`systeminformation mem().total says ${m.total}, /proc/meminfo MemTotal says ${hostMemory.value}`);
+      }
+    }
+  } else {
+    notes.push(meminfo === null ? '/proc/meminfo unreadable' : `/proc/meminfo ignored: ${meminfo.reason}`);
+    const m = await probes.memory();
+    if (m !== null) {
+      hostMemory = { value: m.total, source: 'systeminformation mem().total (/proc/meminfo unusable)' };
+      swapTotal = { value: m.swaptotal, source: 'systeminformation mem().swaptotal (/proc/meminfo unusable)' };
+    }
+  }
+  hostMemory ??= { value: os.totalmem(), source: 'os.totalmem() (/proc/meminfo and systeminformation unusable)' };
+  return { hostMemory, swapTotal };
+}
+
+/** The affinity mask: /proc/<pid>/status Cpus_allowed_list, else (the running process only) os.availableParallelism(). */
+function detectAffinity(status: string | null, proc: string, runtime: boolean, notes: string[]): Fact<number> | null {
+  let affinity: Fact<number> | null = null;
+  if (status !== null) {
+    const n = parseCpusAllowedList(status);
+    if (n.ok) affinity = { value: n.value, source: `${proc}/status Cpus_allowed_list` };
+    else notes.push(`${proc}/status ignored: ${n.reason}`);
+  } else {
+    notes.push(`${proc}/status unreadable`);
+  }
+  if (affinity === null && runtime) {
+    affinity = { value: os.availableParallelism(), source: 'os.availableParallelism()' };
+  }
+  return affinity;
+}
+
 /**
  * Detects host and usable CPUs, memory and swap, and the cgroup version.
  *
@@ -125,21 +237,8 @@ export async function detectResources(opts: ResourceDetectOptions = {}): Promise
   const proc = `/proc/${pid}`;
   // Figures of the running process describe it only when it is the process being sized.
   const runtime = posix.resolve(fsRoot) === '/' && (pid === 'self' || pid === String(process.pid));
-  const timeoutMs = opts.timeoutMs ?? 3000;
+  const probes = siProbes(opts.timeoutMs ?? 3000);
   const notes: string[] = [];
-
-  let siCpu: Promise<number | null> | undefined;
-  let siMem: Promise<{ total: number; swaptotal: number } | null> | undefined;
-  const siCores = (): Promise<number | null> =>
-    (siCpu ??= withTimeout(si.cpu(), timeoutMs, 'systeminformation cpu()').then(
-      (c) => (Number.isInteger(c.cores) && c.cores > 0 ? c.cores : null),
-      () => null,
-    ));
-  const siMemory = (): Promise<{ total: number; swaptotal: number } | null> =>
-    (siMem ??= withTimeout(si.mem(), timeoutMs, 'systeminformation mem()').then(
-      (m) => (m.total > 0 ? { total: m.total, swaptotal: m.swaptotal } : null),
-      () => null,
-    ));
 
   const [procCgroup, mountinfo, status, meminfoText, onlineText] = await Promise.all([
     readText(fsRoot, `${proc}/cgroup`),
@@ -149,75 +248,12 @@ export async function detectResources(opts: ResourceDetectOptions = {}): Promise
     readText(fsRoot, '/sys/devices/system/cpu/online'),
   ]);
 
-  // cgroup limits: resolve the layout, read every file it names, evaluate.
-  const layout = resolveCgroupLayout(procCgroup, mountinfo, proc);
-  const paths = cgroupFiles(layout);
-  const contents = await Promise.all(paths.map((p) => readText(fsRoot, p)));
-  const files = new Map<string, string>();
-  paths.forEach((p, i) => {
-    const c = contents[i];
-    if (c !== null && c !== undefined) files.set(p, c);
-  });
-  const limits = evaluateCgroupLimits(layout, files);
+  const { layout, limits } = await readCgroupLimits(fsRoot, procCgroup, mountinfo, proc);
   notes.push(...limits.notes);
-
-  // Host CPUs.
-  let hostCpus: Fact<number> | null = null;
-  if (onlineText !== null) {
-    const n = countCpuList(onlineText);
-    if (n.ok) hostCpus = { value: n.value, source: '/sys/devices/system/cpu/online' };
-    else notes.push(`/sys/devices/system/cpu/online ignored: ${n.reason}`);
-  } else {
-    notes.push('/sys/devices/system/cpu/online unreadable');
-  }
-  if (hostCpus === null) {
-    const cores = await siCores();
-    if (cores !== null) hostCpus = { value: cores, source: 'systeminformation cpu().cores (/sys/devices/system/cpu/online unusable)' };
-  } else if (runtime) {
-    const cores = await siCores();
-    if (cores !== null && cores !== hostCpus.value) {
-      notes.push(`systeminformation cpu().cores says ${cores}, /sys/devices/system/cpu/online says ${hostCpus.value}`);
-    }
-  }
-  hostCpus ??= { value: Math.max(1, os.cpus().length), source: 'os.cpus() (/sys and systeminformation unusable)' };
-
-  // Host memory and swap.
-  let hostMemory: Fact<number> | null = null;
-  let swapTotal: Fact<number> | null = null;
-  const meminfo = meminfoText === null ? null : parseMeminfo(meminfoText);
-  if (meminfo?.ok) {
-    hostMemory = { value: meminfo.value.memTotalBytes, source: '/proc/meminfo MemTotal' };
-    if (meminfo.value.swapTotalBytes !== null) {
-      swapTotal = { value: meminfo.value.swapTotalBytes, source: '/proc/meminfo SwapTotal' };
-    }
-    if (runtime) {
-      const m = await siMemory();
-      if (m !== null && m.total !== hostMemory.value) {
-        notes.push(`systeminformation mem().total says ${m.total}, /proc/meminfo MemTotal says ${hostMemory.value}`);
-      }
-    }
-  } else {
-    notes.push(meminfo === null ? '/proc/meminfo unreadable' : `/proc/meminfo ignored: ${meminfo.reason}`);
-    const m = await siMemory();
-    if (m !== null) {
-      hostMemory = { value: m.total, source: 'systeminformation mem().total (/proc/meminfo unusable)' };
-      swapTotal = { value: m.swaptotal, source: 'systeminformation mem().swaptotal (/proc/meminfo unusable)' };
-    }
-  }
-  hostMemory ??= { value: os.totalmem(), source: 'os.totalmem() (/proc/meminfo and systeminformation unusable)' };
-
-  // Affinity mask.
-  let affinity: Fact<number> | null = null;
-  if (status !== null) {
-    const n = parseCpusAllowedList(status);
-    if (n.ok) affinity = { value: n.value, source: `${proc}/status Cpus_allowed_list` };
-    else notes.push(`${proc}/status ignored: ${n.reason}`);
-  } else {
-    notes.push(`${proc}/status unreadable`);
-  }
-  if (affinity === null && runtime) {
-    affinity = { value: os.availableParallelism(), source: 'os.availableParallelism()' };
-  }
+  // Notes are pushed in this order: cgroup, host CPUs, host memory, affinity, malformed limits.
+  const hostCpus = await detectHostCpus(onlineText, probes, runtime, notes);
+  const { hostMemory, swapTotal } = await detectHostMemory(meminfoText, probes, runtime, notes);
+  const affinity = detectAffinity(status, proc, runtime, notes);
 
   const cpus = effectiveCpus({
     online: hostCpus,

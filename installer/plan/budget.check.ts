@@ -39,6 +39,19 @@ export interface BudgetHost {
  * `nodes` multiplies per-host app processes for the cluster tier. Pure; never throws.
  */
 export function computeBudgets(s: PlanSizing, host: BudgetHost, nodes: number): Plan['budget'] {
+  const { dbConnections, pgbouncerClients } = connectionBudgets(s, nodes);
+  return {
+    dbConnections,
+    pgbouncerClients,
+    redisConnections: redisBudget(s, nodes),
+    memoryBytes: memoryBudget(s, host),
+    workerProcesses: workerProcessesBudget(s, host),
+    postgresMemoryBytes: postgresMemoryBudget(s),
+  };
+}
+
+/** Invariant 1: PostgreSQL's connections (through PgBouncer's server pool when it runs) and PgBouncer's clients. */
+function connectionBudgets(s: PlanSizing, nodes: number): Pick<Plan['budget'], 'dbConnections' | 'pgbouncerClients'> {
   const webProcs = nodes * s.backend.replicas * s.backend.workers;
   const queueProcs = nodes * s.queue.replicas;
   const appItems: BudgetItem[] = [
@@ -54,9 +67,8 @@ export function computeBudgets(s: PlanSizing, host: BudgetHost, nodes: number): 
       derivation: 'PostgreSQL default',
     },
   ];
-  const mon = s.monitoring ?? null;
-  // postgres_exporter holds one connection to PostgreSQL, redis_exporter one client of Redis.
-  if (mon) fixedItems.push({ name: 'postgres-exporter', amount: 1, derivation: 'monitoring (--alerts stack)' });
+  // postgres_exporter holds one connection to PostgreSQL.
+  if (s.monitoring) fixedItems.push({ name: 'postgres-exporter', amount: 1, derivation: 'monitoring (--alerts stack)' });
   const pgb = s.pgbouncer;
   const dbConnections = pgb
     ? budget(
@@ -71,9 +83,14 @@ export function computeBudgets(s: PlanSizing, host: BudgetHost, nodes: number): 
         s.postgres.maxConnections,
       )
     : budget([...appItems, ...fixedItems], s.postgres.maxConnections);
-  const pgbouncerClients = pgb ? budget(appItems, pgb.maxClientConn) : null;
+  return { dbConnections, pgbouncerClients: pgb ? budget(appItems, pgb.maxClientConn) : null };
+}
 
-  const redisConnections = budget(
+/** Invariant 4: Redis clients against maxclients. */
+function redisBudget(s: PlanSizing, nodes: number): Budget {
+  const webProcs = nodes * s.backend.replicas * s.backend.workers;
+  const queueProcs = nodes * s.queue.replicas;
+  return budget(
     [
       {
         name: 'web processes',
@@ -87,13 +104,19 @@ export function computeBudgets(s: PlanSizing, host: BudgetHost, nodes: number): 
       },
       { name: 'console', amount: CONSOLE_REDIS_CONNECTIONS, derivation: 'queue inspection and requeue' },
       { name: 'healthcheck', amount: 1, derivation: 'redis-cli ping' },
-      ...(mon ? [{ name: 'redis-exporter', amount: 1, derivation: 'monitoring (--alerts stack)' }] : []),
+      // redis_exporter holds one client of Redis.
+      ...(s.monitoring ? [{ name: 'redis-exporter', amount: 1, derivation: 'monitoring (--alerts stack)' }] : []),
     ],
     s.redis.maxClients,
   );
+}
 
-  // Memory is a per-host budget. For the cluster tier every node is planned like this host and may
-  // run any service, so the budget is that of one node running everything.
+/**
+ * Invariant 2: the containers' memory limits against effective memory less the OS headroom. Memory
+ * is a per-host budget: for the cluster tier every node is planned like this host and may run any
+ * service, so the budget is that of one node running everything.
+ */
+function memoryBudget(s: PlanSizing, host: BudgetHost): Budget {
   const memItems: BudgetItem[] = [
     {
       name: 'backend',
@@ -105,18 +128,21 @@ export function computeBudgets(s: PlanSizing, host: BudgetHost, nodes: number): 
     { name: 'redis', amount: s.redis.limits.memoryBytes, derivation: `maxmemory ${b(s.redis.maxMemoryBytes)} + overhead` },
     { name: 'nginx', amount: s.nginx.limits.memoryBytes, derivation: `${s.nginx.workerProcesses} workers` },
   ];
-  if (pgb) memItems.push({ name: 'pgbouncer', amount: pgb.limits.memoryBytes, derivation: 'transaction pooler' });
-  if (mon) {
-    for (const [svc, l] of Object.entries(mon.limits)) memItems.push({ name: svc, amount: l.memoryBytes, derivation: 'monitoring (--alerts stack)' });
+  if (s.pgbouncer) memItems.push({ name: 'pgbouncer', amount: s.pgbouncer.limits.memoryBytes, derivation: 'transaction pooler' });
+  if (s.monitoring) {
+    for (const [svc, l] of Object.entries(s.monitoring.limits)) memItems.push({ name: svc, amount: l.memoryBytes, derivation: 'monitoring (--alerts stack)' });
   }
   if (s.scheduler) {
     memItems.push({ name: 'scheduler', amount: s.scheduler.memoryBytes, derivation: 'scheduled backups' });
     memItems.push({ name: 'restore drill', amount: s.scheduler.drillMemoryBytes, derivation: 'scratch PostgreSQL after each scheduled backup' });
   }
-  const memoryBytes = budget(memItems, host.memoryLimitBytes);
+  return budget(memItems, host.memoryLimitBytes);
+}
 
+/** Inside PostgreSQL's container: shared_buffers + max_connections × (work_mem + overhead) + the rest. */
+function postgresMemoryBudget(s: PlanSizing): Budget {
   const p = s.postgres;
-  const postgresMemoryBytes = budget(
+  return budget(
     [
       { name: 'shared_buffers', amount: p.sharedBuffersBytes, derivation: b(p.sharedBuffersBytes) },
       {
@@ -129,14 +155,15 @@ export function computeBudgets(s: PlanSizing, host: BudgetHost, nodes: number): 
     ],
     p.limits.memoryBytes,
   );
+}
 
+/** Invariant 3: web worker processes of one host against its usable CPUs. */
+function workerProcessesBudget(s: PlanSizing, host: BudgetHost): Budget {
   const perHostWeb = s.backend.replicas * s.backend.workers;
-  const workerProcesses = budget(
+  return budget(
     [{ name: 'web workers', amount: perHostWeb, derivation: `${s.backend.replicas} replicas × ${s.backend.workers} workers (per host)` }],
     Math.max(1, Math.floor(host.cpus)),
   );
-
-  return { dbConnections, pgbouncerClients, redisConnections, memoryBytes, workerProcesses, postgresMemoryBytes };
 }
 
 /** One violated invariant, in words an admin can act on. */

@@ -10,6 +10,11 @@ export type StopGracePeriods = Record<GraceService, number>;
 const PRIMARY_GRACE_MS = 5_000;
 /** A queue worker closes its Redis and PostgreSQL connections after its jobs finished (server/src/worker.ts), ms at most. */
 const WORKER_CLOSE_MS = 15_000;
+/**
+ * Time a queue worker's active jobs get beyond the web drain, ms: a job (a report, an export) runs
+ * longer than a request. Our choice.
+ */
+export const WORKER_JOBS_EXTRA_MS = 15_000;
 /** Margin over a process's own deadline before Docker's SIGKILL, s. */
 const MARGIN_S = 10;
 
@@ -45,4 +50,17 @@ export function stopGracePeriods(shutdownTimeoutMs: number): Record<GraceService
 export function stopGraceSeconds(shutdownTimeoutMs: number): StopGracePeriods {
   const d = stopGracePeriods(shutdownTimeoutMs);
   return { backend: d.backend.value, worker: d.worker.value, db: d.db.value, redis: d.redis.value, nginx: d.nginx.value };
+}
+
+/**
+ * The queue worker's SHUTDOWN_TIMEOUT_MS, ms: how long it waits for its active jobs after SIGTERM
+ * (server/src/worker.ts), the web drain `shutdownTimeoutMs` + {@link WORKER_JOBS_EXTRA_MS}. Its
+ * stop_grace_period ({@link stopGracePeriods}) covers it. Pure.
+ */
+export function workerShutdownTimeout(shutdownTimeoutMs: number): Derived {
+  const ms = shutdownTimeoutMs + WORKER_JOBS_EXTRA_MS;
+  return derived(
+    ms,
+    `queue worker SHUTDOWN_TIMEOUT_MS ${ms} ms = drain ${shutdownTimeoutMs} ms + ${WORKER_JOBS_EXTRA_MS} ms (a job runs longer than a request)`,
+  );
 }

@@ -117,6 +117,12 @@ export interface PlanSizing {
     /** V8 old-space cap per worker, MiB (--max-old-space-size), so a worker stays inside its memory share. */
     heapLimitMb: number;
     /**
+     * On SIGTERM a backend closes idle keep-alive connections nginx has not dropped after this, ms
+     * (DRAIN_IDLE_CLOSE_MS; service.sizing.ts drainIdleCloseMs). Absent in plans recorded before
+     * the plan held it; completePlan (plan.complete.ts) derives it then.
+     */
+    drainIdleCloseMs?: number;
+    /**
      * Largest JSON body a worker parses, bytes: min(what the write routes need, the body whose
      * worst-case parse fits in a quarter of heapLimitMb). See jsonBodyLimitBytes() in service.sizing.ts.
      */
@@ -129,6 +135,12 @@ export interface PlanSizing {
     /** Jobs processed at once per queue worker process. */
     concurrency: number;
     pool: PoolSizing;
+    /**
+     * How long a queue worker waits for its active jobs on SIGTERM, ms (its SHUTDOWN_TIMEOUT_MS;
+     * grace.sizing.ts workerShutdownTimeout). Absent in plans recorded before the plan held it;
+     * completePlan (plan.complete.ts) derives it then.
+     */
+    shutdownTimeoutMs?: number;
     heapLimitMb: number;
     limits: ContainerLimits;
   };
@@ -144,7 +156,7 @@ export interface PlanSizing {
     maxParallelWorkersPerGather: number;
     /**
      * shm_size, wal_buffers and max_parallel_maintenance_workers (postgres.sizing.ts pgSharedMemory).
-     * Absent in manifests written before the plan held them; the renderer derives them then.
+     * Absent in manifests written before the plan held them; completePlan (plan.complete.ts) derives them then.
      */
     shmSizeBytes?: number;
     walBuffersBytes?: number;
@@ -176,11 +188,16 @@ export interface PlanSizing {
     keepaliveTimeoutS: number;
     /**
      * nginx → backend keep-alive and live DNS (the `upstream` block). Absent in plans recorded by
-     * Carebox before it had them; the renderer derives them then (nginxUpstreamFor).
+     * Carebox before it had them; completePlan (plan.complete.ts) derives them then.
      */
     upstream?: NginxUpstreamSizing;
     /** Oldest nginx version the rendered config runs on (`resolve` in `upstream`: 1.27.3). */
     minVersion?: string;
+    /**
+     * Size of nginx's /tmp tmpfs, bytes (service.sizing.ts nginxTempBytes). Absent in plans recorded
+     * before the plan held it; completePlan (plan.complete.ts) derives it then.
+     */
+    tempBytes?: number;
     limits: ContainerLimits;
   };
   /** One setting drives nginx client_max_body_size and the Express body limit, bytes. */
@@ -189,17 +206,17 @@ export interface PlanSizing {
   shutdownTimeoutMs: number;
   /**
    * Compose stop_grace_period per service, seconds (grace.sizing.ts). Absent in manifests written
-   * before the plan held them; the renderer derives them then.
+   * before the plan held them; completePlan (plan.complete.ts) derives them then.
    */
   stopGraceS?: StopGracePeriods;
   /**
    * Compose `pids_limit` per service (tasks: processes and threads), from pids.sizing.ts. Absent
-   * in manifests written before it; the renderer derives it from the sizing then.
+   * in manifests written before it; completePlan (plan.complete.ts) derives it from the sizing then.
    */
   pidsLimit?: PidsLimits;
   /**
    * Container log limits (logs.sizing.ts) and the disk they take at most, bytes. Absent in
-   * manifests written before them; the renderer uses the defaults then.
+   * manifests written before them; completePlan (plan.complete.ts) fills in the defaults then.
    */
   logs?: LogLimits & { diskBytes: number };
   /**

@@ -35,6 +35,14 @@ export const DRILL_POSTGRES_SETTINGS = {
   full_page_writes: 'off',
 } as const;
 
+/**
+ * Memory limit of the scheduler service for a plan from before scheduled backups entered the budget
+ * (no `sizing.scheduler`), bytes: what such stacks ran with. New plans size it ({@link schedulerSizing}).
+ */
+export const LEGACY_SCHEDULER_MEMORY_BYTES = 256 * MiB;
+/** pids limit of the scheduler service (Node.js threads, one docker/compose child at a time). */
+export const SCHEDULER_PIDS = 128;
+
 /** What the plan sets aside for scheduled backups. */
 export interface SchedulerSizing {
   /** Limit of the scheduler service, bytes. */

@@ -9,6 +9,7 @@ import { b, c, clamp, derived, floorMiB, type Derived } from './derived.js';
 import type { NginxUpstreamSizing } from './plan.types.js';
 import {
   CLUSTER_PRIMARY_BYTES,
+  DRAIN_IDLE_CLOSE_MARGIN_MS,
   HEAP_SHARE,
   JSON_PARSE_HEAP_PER_BYTE,
   JSON_PARSE_HEAP_SHARE,
@@ -298,6 +299,33 @@ export function nginxUpstream(
       failTimeoutS: `max_fails=1 fail_timeout=${NGINX_UPSTREAM_FAIL_TIMEOUT_S} s (constant): a draining replica is skipped until its address left DNS; a backup copy with max_fails=0 keeps one replica from being locked out`,
     },
   };
+}
+
+/**
+ * The server's DRAIN_IDLE_CLOSE_MS, ms: on SIGTERM a backend leaves its idle keep-alive connections
+ * for nginx to close (the upstream `keepalive_timeout`, seconds) and closes the rest only this long
+ * after, DRAIN_IDLE_CLOSE_MARGIN_MS later than nginx would have (server/src/lifecycle/connection-drain.ts). Pure.
+ */
+export function drainIdleCloseMs(upstreamKeepaliveTimeoutS: number): Derived {
+  const ms = upstreamKeepaliveTimeoutS * 1000 + DRAIN_IDLE_CLOSE_MARGIN_MS;
+  return derived(
+    ms,
+    `DRAIN_IDLE_CLOSE_MS ${ms} = upstream keepalive_timeout ${upstreamKeepaliveTimeoutS} s × 1000 + ${DRAIN_IDLE_CLOSE_MARGIN_MS} ms margin: a draining backend lets nginx drop its idle connections first`,
+  );
+}
+
+/**
+ * What nginx's /tmp tmpfs may hold, bytes: two request bodies of the plan's limit buffered to temp
+ * files at once, plus 8 MiB of slack, rounded up to whole MiB (responses are never buffered to
+ * files: `proxy_max_temp_file_size 0`). A tmpfs is memory, so it is capped; a request that finds
+ * it full gets an error instead of the edge being OOM-killed. Our choice. Pure.
+ */
+export function nginxTempBytes(bodyLimitBytes: number): Derived {
+  const v = Math.ceil((2 * bodyLimitBytes + 8 * MiB) / MiB) * MiB;
+  return derived(
+    v,
+    `nginx /tmp tmpfs ${b(v)} = 2 × body limit ${b(bodyLimitBytes)} + 8 MiB, rounded up to whole MiB: two request bodies buffered to temp files at once`,
+  );
 }
 
 /**

@@ -4,15 +4,27 @@ import { hypotheticalHost } from './hypothetical.host.js';
 import { computeBudgets, checkBudgets } from './budget.check.js';
 import { estimateCapacity, planCapacity, WEB_CPU_SHARE } from './capacity.estimate.js';
 import { b, c, clamp, derived, floorMiB, type Derived } from './derived.js';
-import { pgMemory, pgParallel, pgSharedMemory, pgWorkMem, planConnections, type PgbouncerChoice } from './postgres.sizing.js';
-import { stopGracePeriods } from './grace.sizing.js';
+import {
+  pgMemory,
+  pgParallel,
+  pgSharedMemory,
+  pgWorkMem,
+  planConnections,
+  type ConnectionPlan,
+  type PgbouncerChoice,
+  type PgMemory,
+  type PgSharedMemory,
+} from './postgres.sizing.js';
+import { stopGracePeriods, workerShutdownTimeout } from './grace.sizing.js';
 import {
   backendLimits,
   clusterNodes,
+  drainIdleCloseMs,
   heapLimitMb,
   jsonBodyLimitBytes,
   nginxKeepaliveTimeout,
   nginxLimits,
+  nginxTempBytes,
   nginxRlimitNofile,
   nginxWorkerConnections,
   nginxWorkerProcesses,
@@ -27,6 +39,7 @@ import {
   REDIS_EVICTION_POLICY,
   webPool,
   type DerivedLimits,
+  type DerivedPool,
 } from './service.sizing.js';
 import {
   APP_MEMORY_SHARE,
@@ -49,7 +62,17 @@ import { pidsLimits } from './pids.sizing.js';
 import { logLimits } from './logs.sizing.js';
 import { alertThresholds, monitoringBytes, monitoringSizing, MONITORING_SERVICES, type AlertMode } from './monitoring.sizing.js';
 import { DRILL_BYTES, SCHEDULER_BYTES, schedulerBytes, schedulerSizing, type BackupMode } from './scheduler.sizing.js';
-import { TIERS, type ContainerLimits, type Intent, type Plan, type PlanSizing, type Shortfall, type Tier, type TierOption } from './plan.types.js';
+import {
+  TIERS,
+  type ContainerLimits,
+  type Intent,
+  type PgbouncerMode,
+  type Plan,
+  type PlanSizing,
+  type Shortfall,
+  type Tier,
+  type TierOption,
+} from './plan.types.js';
 import { DEFAULT_PROFILE, staffUnit, workloadProfileSchema, type WorkloadProfile } from './workload.profile.js';
 
 /** A sized tier, or why this host cannot run it and what would fix that. */
@@ -144,18 +167,30 @@ export function appMemoryReserve(processes: number, appBudget: number, cpus: num
   );
 }
 
-/**
- * Size one tier on one host. Pure: same inputs, same output. Walks the web process count down
- * from min(usable CPUs, memory, 64) until every budget fits, so invariants 1–4 hold by construction.
- * `intent.pgbouncer`: `on` puts PgBouncer in front on any tier; `off` keeps direct pools, walking
- * the process count down until they fit, and refuses the cluster tier (which always needs it).
- */
-function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
-  const intent = normalizeIntent(rawIntent);
+/** The derivations of one tier's figures, keyed by JSON path, with helpers that record a Derived and return its value. */
+interface DerivationLog {
+  d: Record<string, string>;
+  put: <T>(key: string, x: Derived<T>) => T;
+  putLimits: (prefix: string, l: DerivedLimits) => ContainerLimits;
+}
+
+function derivationLog(): DerivationLog {
+  const d: Record<string, string> = {};
+  const put = <T>(key: string, x: Derived<T>): T => {
+    d[key] = x.derivation;
+    return x.value;
+  };
+  const putLimits = (prefix: string, l: DerivedLimits): ContainerLimits => {
+    put(`${prefix}.limits.cpus`, l.cpus);
+    put(`${prefix}.limits.memoryBytes`, l.memoryBytes);
+    return values(l);
+  };
+  return { d, put, putLimits };
+}
+
+/** Why the intent or the host's size rules a tier out before any sizing, or null when it may be sized. */
+function tierRefusal(tier: Tier, mode: PgbouncerMode, cpus: number, mem: number): TierResult | null {
   const shape = TIER_SHAPES[tier];
-  const mode = intent.pgbouncer ?? 'auto';
-  const cpus = host.cpus.value;
-  const mem = host.memoryBytes.value;
   // An intent conflict, whatever the hardware: reported before the host's size.
   if (shape.pgbouncer === 'always' && mode === 'off') {
     return {
@@ -171,16 +206,37 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
       hint: minimumHint(tier),
     };
   }
-  const d: Record<string, string> = {};
-  const put = <T>(key: string, x: Derived<T>): T => {
-    d[key] = x.derivation;
-    return x.value;
-  };
-  const putLimits = (prefix: string, l: DerivedLimits): ContainerLimits => {
-    put(`${prefix}.limits.cpus`, l.cpus);
-    put(`${prefix}.limits.memoryBytes`, l.memoryBytes);
-    return values(l);
-  };
+  return null;
+}
+
+/** What every web process count of every tier shares on one host: the figures sized before the node processes. */
+interface HostShares {
+  cpus: number;
+  mem: number;
+  /** Effective memory less the OS headroom, bytes. */
+  avail: number;
+  redisMax: number;
+  redisLim: ContainerLimits;
+  nginxWorkers: number;
+  nginxLim: ContainerLimits;
+  keepaliveS: number;
+  /** The node processes' share of memory, bytes. */
+  appBudget: number;
+  /** Web processes the walk starts from: min(CPUs, memory, MAX_WEB_PROCESSES). */
+  startProcs: number;
+  processesWhy: string;
+  appReserve: Derived;
+  alertMode: AlertMode;
+  monitoring: ReturnType<typeof monitoringSizing> | null;
+  monitoringMem: number;
+  scheduler: ReturnType<typeof schedulerSizing> | null;
+  schedulerMem: number;
+}
+
+/** Size what the host's tiers share (headroom, Redis, nginx, the app share, monitoring, the scheduler), recording derivations. */
+function hostShares(host: PlanHost, intent: Intent, { d, put, putLimits }: DerivationLog): HostShares {
+  const cpus = host.cpus.value;
+  const mem = host.memoryBytes.value;
   const headroom = osHeadroom(mem);
   const avail = mem - headroom.value;
   put('host.headroomBytes', headroom);
@@ -219,283 +275,442 @@ function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
   if (scheduler) {
     for (const [k, v] of Object.entries(scheduler.derivations)) d[`sizing.scheduler.${k}`] = v;
   }
+  return {
+    cpus,
+    mem,
+    avail,
+    redisMax,
+    redisLim,
+    nginxWorkers,
+    nginxLim,
+    keepaliveS,
+    appBudget,
+    startProcs,
+    processesWhy,
+    appReserve,
+    alertMode,
+    monitoring,
+    monitoringMem,
+    scheduler,
+    schedulerMem,
+  };
+}
 
-  // Which connection plans may be tried, and whether PgBouncer's memory is set aside for each.
+/** One try at a connection plan: whether PgBouncer's memory is set aside, and how the plan may use it. */
+interface ConnectionPass {
+  withPgb: boolean;
+  choice: PgbouncerChoice;
+}
+
+/** Which connection plans a tier may try under `mode`, in order. */
+function connectionPasses(tier: Tier, mode: PgbouncerMode): ConnectionPass[] {
+  const shape = TIER_SHAPES[tier];
   const forcedWhy =
     shape.pgbouncer === 'always'
       ? `the ${tier} tier always runs PgBouncer (several hosts share one PostgreSQL)`
       : mode === 'on'
         ? '--pgbouncer on was asked for'
         : null;
-  const passes: { withPgb: boolean; choice: PgbouncerChoice }[] = forcedWhy
-    ? [{ withPgb: true, choice: { kind: 'pgbouncer', why: forcedWhy } }]
-    : mode === 'off'
-      ? [{ withPgb: false, choice: { kind: 'direct' } }]
-      : // auto: first without PgBouncer; if the connection plan needs one, re-size with its memory.
-        [
-          { withPgb: false, choice: { kind: 'auto' } },
-          { withPgb: true, choice: { kind: 'auto' } },
-        ];
+  if (forcedWhy) return [{ withPgb: true, choice: { kind: 'pgbouncer', why: forcedWhy } }];
+  if (mode === 'off') return [{ withPgb: false, choice: { kind: 'direct' } }];
+  // auto: first without PgBouncer; if the connection plan needs one, re-size with its memory.
+  return [
+    { withPgb: false, choice: { kind: 'auto' } },
+    { withPgb: true, choice: { kind: 'auto' } },
+  ];
+}
+
+/** One web process count laid out on a tier: replicas, workers, queue workers, their limits and the node count. */
+interface LayoutFigures {
+  replicas: number;
+  workers: number;
+  layoutWhy: string;
+  queueReplicas: number;
+  queueConc: number;
+  backendLim: DerivedLimits;
+  queueLim: DerivedLimits;
+  profile: WorkloadProfile;
+  pgCpus: number;
+  nodesD: Derived;
+  nodes: number;
+  /** Web and queue processes across every node. */
+  webProcesses: number;
+  queueProcesses: number;
+}
+
+/** Lay out `p` web processes on `tier`, or say why they do not fit in the app share. */
+function layoutFigures(
+  tier: Tier,
+  p: number,
+  layout: { replicas: number; workers: number; derivation: string },
+  h: HostShares,
+  intent: Intent,
+): LayoutFigures | { over: string } {
+  const shape = TIER_SHAPES[tier];
+  const { replicas, workers } = layout;
+  const queueReplicas = shape.queueReplicas(replicas);
+  const backendLim = backendLimits(workers, h.cpus);
+  const webBytes = replicas * backendLim.memoryBytes.value;
+  const queueLim = queueLimits(h.cpus);
+  const queueBytes = queueReplicas * queueLim.memoryBytes.value;
+  if (webBytes + queueBytes > h.appBudget) return { over: `${p} web processes need ${b(webBytes + queueBytes)}, over the app share ${b(h.appBudget)}` };
+  const profile = intentProfile(intent);
+  const pgCpus = postgresCpus(h.cpus).value;
+  // The node count is chosen before the pools are sized, so without the connection ceiling
+  // (the final estimate includes it).
+  const staffAt = (n: number): number =>
+    estimateCapacity({
+      webProcesses: replicas * workers,
+      cpus: h.cpus,
+      nodes: n,
+      postgresCpus: pgCpus,
+      redisCpus: h.redisLim.cpus,
+      webDbConnections: Number.MAX_SAFE_INTEGER,
+      profile,
+    }).concurrentUsers[0];
+  const nodesD = clusterNodes({ multiHost: shape.multiHost, nodes: intent.nodes, users: intent.users, staffAt });
+  const nodes = nodesD.value;
+  return {
+    replicas,
+    workers,
+    layoutWhy: layout.derivation,
+    queueReplicas,
+    queueConc: shape.queueConcurrency,
+    backendLim,
+    queueLim,
+    profile,
+    pgCpus,
+    nodesD,
+    nodes,
+    webProcesses: replicas * workers * nodes,
+    queueProcesses: queueReplicas * nodes,
+  };
+}
+
+/** The figures of one connection pass: PostgreSQL's memory and settings, the pools, the estimate and the edge. */
+interface PassFigures {
+  withPgb: boolean;
+  pgBytes: number;
+  pgm: PgMemory;
+  conn: ConnectionPlan;
+  par: ReturnType<typeof pgParallel>;
+  pgShm: PgSharedMemory;
+  workMem: Derived;
+  wPool: DerivedPool;
+  qPool: DerivedPool;
+  pgbLim: DerivedLimits | null;
+  capacity: ReturnType<typeof estimateCapacity>;
+  workerConnections: number;
+  upstream: ReturnType<typeof nginxUpstream>;
+}
+
+/** Size PostgreSQL, the connections and the edge for one pass, or say why the pass stops (or gives way to the next). */
+function passFigures(h: HostShares, lay: LayoutFigures, pass: ConnectionPass, { d, put }: DerivationLog): PassFigures | { stop: string } | { next: true } {
+  const withPgb = pass.withPgb;
+  const pgBytes = floorMiB(
+    h.avail - h.redisLim.memoryBytes - h.nginxLim.memoryBytes - h.appReserve.value - (withPgb ? PGBOUNCER_BYTES : 0) - h.monitoringMem - h.schedulerMem,
+  );
+  if (pgBytes < PG_MIN_BYTES) {
+    return {
+      stop: `PostgreSQL would get ${b(Math.max(0, pgBytes))}${withPgb ? ` after PgBouncer's ${b(PGBOUNCER_BYTES)}` : ''}, under its minimum ${b(PG_MIN_BYTES)}`,
+    };
+  }
+  const pgm = pgMemory(pgBytes, h.cpus);
+  const conn = planConnections({
+    webProcesses: lay.webProcesses,
+    queueProcesses: lay.queueProcesses,
+    queuePoolMax: lay.queueConc,
+    cap: pgm.connectionCap.value,
+    pgbouncer: pass.choice,
+    monitoringConnections: h.monitoring ? 1 : 0,
+  });
+  if ('refused' in conn) return { stop: conn.refused };
+  if (conn.pgbouncer && !withPgb) return { next: true }; // needs PgBouncer: re-size with its memory
+  const par = pgParallel(h.cpus);
+  const pgShm = pgSharedMemory(pgBytes, pgm.sharedBuffersBytes.value, par.perGather);
+  const workMem = pgWorkMem(pgBytes, pgm.sharedBuffersBytes.value, pgm.maintenanceWorkMemBytes.value, conn.maxConnections.value, par.maxParallelWorkers);
+  const wPool = webPool(conn.webPoolMax);
+  const webDbConnections = conn.pgbouncer ? conn.pgbouncer.defaultPoolSize.value : lay.webProcesses * wPool.max.value;
+  const capacity = estimateCapacity({
+    webProcesses: lay.replicas * lay.workers,
+    cpus: h.cpus,
+    nodes: lay.nodes,
+    postgresCpus: lay.pgCpus,
+    redisCpus: h.redisLim.cpus,
+    webDbConnections,
+    profile: lay.profile,
+  });
+  // Each person's browser keeps about one keep-alive connection open between actions.
+  const webConnHigh = Math.ceil(capacity.concurrentUsers[1] / lay.nodes);
+  const workerConnections = put('sizing.nginx.workerConnections', nginxWorkerConnections(webConnHigh, h.nginxWorkers));
+  const upstream = nginxUpstream(webConnHigh, h.nginxWorkers, workerConnections);
+  for (const [k, v] of Object.entries(upstream.derivations)) d[`sizing.nginx.upstream.${k}`] = v;
+  d['sizing.nginx.minVersion'] =
+    `nginx ≥ ${MIN_NGINX_VERSION}: \`resolve\` on upstream servers (keep-alive to the backends with live DNS); preflight and upgrade refuse an older nginx image`;
+  const qPool = queuePool(lay.queueConc);
+  const pgbLim = conn.pgbouncer ? pgbouncerLimits(h.cpus) : null;
+  return { withPgb, pgBytes, pgm, conn, par, pgShm, workMem, wPool, qPool, pgbLim, capacity, workerConnections, upstream };
+}
+
+/** The sizing of one pass (Redis maxclients still 0: it is counted from this sizing), recording derivations. */
+function passSizing(h: HostShares, lay: LayoutFigures, f: PassFigures, { put }: DerivationLog): PlanSizing {
+  const grace = stopGracePeriods(SHUTDOWN_TIMEOUT_MS);
+  const webHeapMb = put('sizing.backend.heapLimitMb', heapLimitMb('web worker', WEB_WORKER_BYTES));
+  const jsonLimit = put('sizing.backend.jsonBodyLimitBytes', jsonBodyLimitBytes(webHeapMb));
+  const { conn, pgm, par, pgShm, wPool, qPool, pgbLim } = f;
+  return {
+    backend: {
+      replicas: lay.replicas,
+      workers: lay.workers,
+      pool: { min: wPool.min.value, max: wPool.max.value, acquireTimeoutMs: wPool.acquireTimeoutMs.value },
+      heapLimitMb: webHeapMb,
+      drainIdleCloseMs: put('sizing.backend.drainIdleCloseMs', drainIdleCloseMs(f.upstream.value.keepaliveTimeoutS)),
+      jsonBodyLimitBytes: jsonLimit,
+      limits: values(lay.backendLim),
+    },
+    queue: {
+      replicas: lay.queueReplicas,
+      concurrency: lay.queueConc,
+      pool: { min: qPool.min.value, max: qPool.max.value, acquireTimeoutMs: qPool.acquireTimeoutMs.value },
+      shutdownTimeoutMs: put('sizing.queue.shutdownTimeoutMs', workerShutdownTimeout(SHUTDOWN_TIMEOUT_MS)),
+      heapLimitMb: put('sizing.queue.heapLimitMb', heapLimitMb('queue worker', QUEUE_WORKER_BYTES)),
+      limits: values(lay.queueLim),
+    },
+    postgres: {
+      maxConnections: conn.maxConnections.value,
+      superuserReservedConnections: SUPERUSER_RESERVED_CONNECTIONS,
+      sharedBuffersBytes: pgm.sharedBuffersBytes.value,
+      effectiveCacheSizeBytes: pgm.effectiveCacheSizeBytes.value,
+      workMemBytes: f.workMem.value,
+      maintenanceWorkMemBytes: pgm.maintenanceWorkMemBytes.value,
+      maxWorkerProcesses: par.maxWorkerProcesses,
+      maxParallelWorkers: par.maxParallelWorkers,
+      maxParallelWorkersPerGather: par.perGather,
+      shmSizeBytes: put('sizing.postgres.shmSizeBytes', pgShm.shmSizeBytes),
+      walBuffersBytes: put('sizing.postgres.walBuffersBytes', pgShm.walBuffersBytes),
+      maxParallelMaintenanceWorkers: put('sizing.postgres.maxParallelMaintenanceWorkers', pgShm.maxParallelMaintenanceWorkers),
+      limits: { cpus: postgresCpus(h.cpus).value, memoryBytes: f.pgBytes },
+    },
+    pgbouncer:
+      conn.pgbouncer && pgbLim
+        ? {
+            poolMode: 'transaction',
+            maxClientConn: conn.pgbouncer.maxClientConn.value,
+            defaultPoolSize: conn.pgbouncer.defaultPoolSize.value,
+            reservePoolSize: conn.pgbouncer.reservePoolSize.value,
+            limits: values(pgbLim),
+          }
+        : null,
+    redis: { maxClients: 0, maxMemoryBytes: h.redisMax, maxMemoryPolicy: REDIS_EVICTION_POLICY, limits: h.redisLim },
+    nginx: {
+      workerProcesses: h.nginxWorkers,
+      workerConnections: f.workerConnections,
+      workerRlimitNofile: put('sizing.nginx.workerRlimitNofile', nginxRlimitNofile(f.workerConnections)),
+      keepaliveTimeoutS: h.keepaliveS,
+      upstream: f.upstream.value,
+      minVersion: MIN_NGINX_VERSION,
+      tempBytes: put('sizing.nginx.tempBytes', nginxTempBytes(jsonLimit)),
+      limits: h.nginxLim,
+    },
+    bodyLimitBytes: jsonLimit,
+    shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS,
+    stopGraceS: {
+      backend: put('sizing.stopGraceS.backend', grace.backend),
+      worker: put('sizing.stopGraceS.worker', grace.worker),
+      db: put('sizing.stopGraceS.db', grace.db),
+      redis: put('sizing.stopGraceS.redis', grace.redis),
+      nginx: put('sizing.stopGraceS.nginx', grace.nginx),
+    },
+    ...(h.monitoring ? { monitoring: h.monitoring.value } : {}),
+    ...(h.scheduler ? { scheduler: h.scheduler.value } : {}),
+  };
+}
+
+/** Add the pids limits and the log limits (for every container the tier may run) to `sizing`, recording derivations. */
+function addPidsAndLogs(sizing: PlanSizing, tier: Tier, host: PlanHost, h: HostShares, { put }: DerivationLog): void {
+  const shape = TIER_SHAPES[tier];
+  const replicas = sizing.backend.replicas;
+  const pids = pidsLimits(sizing);
+  sizing.pidsLimit = {
+    db: put('sizing.pidsLimit.db', pids.db),
+    redis: put('sizing.pidsLimit.redis', pids.redis),
+    pgbouncer: put('sizing.pidsLimit.pgbouncer', pids.pgbouncer),
+    backend: put('sizing.pidsLimit.backend', pids.backend),
+    worker: put('sizing.pidsLimit.worker', pids.worker),
+    nginx: put('sizing.pidsLimit.nginx', pids.nginx),
+  };
+  // Every container the tier may run: scaled out to twice the replicas, one surge, the singletons.
+  const logs = logLimits(
+    2 * replicas + 1 + shape.queueReplicas(2 * replicas) + 4 + (h.monitoring ? MONITORING_SERVICES.length : 0) + (h.scheduler ? 1 : 0),
+    host.disk?.dockerRoot?.totalBytes ?? null,
+  );
+  sizing.logs = {
+    driver: 'json-file',
+    maxSizeBytes: put('sizing.logs.maxSizeBytes', logs.maxSizeBytes),
+    maxFiles: put('sizing.logs.maxFiles', logs.maxFiles),
+    diskBytes: put('sizing.logs.diskBytes', logs.diskBytes),
+  };
+}
+
+/** The derivations of a sized pass that are not recorded as their figures are taken (a declarative list). */
+function passDerivations(tier: Tier, h: HostShares, lay: LayoutFigures, f: PassFigures, bodyLimitBytes: number): Record<string, string> {
+  const { replicas, workers, queueReplicas, queueConc, backendLim, queueLim } = lay;
+  const { conn, pgm, par, wPool, qPool, pgBytes, withPgb } = f;
+  return {
+    'sizing.backend.replicas': lay.layoutWhy,
+    'sizing.backend.workers': `workers ${workers} per replica; ${h.processesWhy}; ${lay.layoutWhy}`,
+    'sizing.backend.pool.min': wPool.min.derivation,
+    'sizing.backend.pool.max': wPool.max.derivation,
+    'sizing.backend.pool.acquireTimeoutMs': wPool.acquireTimeoutMs.derivation,
+    'sizing.backend.limits.cpus': backendLim.cpus.derivation,
+    'sizing.backend.limits.memoryBytes': backendLim.memoryBytes.derivation,
+    'sizing.queue.replicas': `queue replicas ${queueReplicas} for ${replicas} backend replica${replicas > 1 ? 's' : ''} (tier ${tier})`,
+    'sizing.queue.concurrency': `concurrency ${queueConc} jobs per queue worker (tier ${tier}; ${tier === 'default' ? 'small hosts keep CPU and connections for requests' : "the seed's Celery prefetch of 4"})`,
+    'sizing.queue.pool.min': qPool.min.derivation,
+    'sizing.queue.pool.max': qPool.max.derivation,
+    'sizing.queue.pool.acquireTimeoutMs': qPool.acquireTimeoutMs.derivation,
+    'sizing.queue.limits.cpus': queueLim.cpus.derivation,
+    'sizing.queue.limits.memoryBytes': queueLim.memoryBytes.derivation,
+    'sizing.postgres.limits.cpus': postgresCpus(h.cpus).derivation,
+    'sizing.postgres.limits.memoryBytes': `PostgreSQL memory ${b(pgBytes)} = ${b(h.avail)} − redis ${b(h.redisLim.memoryBytes)} − nginx ${b(h.nginxLim.memoryBytes)} − app reserve ${b(h.appReserve.value)}${withPgb ? ` − pgbouncer ${b(PGBOUNCER_BYTES)}` : ''}${h.monitoringMem ? ` − monitoring ${b(h.monitoringMem)}` : ''}${h.schedulerMem ? ` − scheduler and restore drill ${b(h.schedulerMem)}` : ''} (the same for every tier on this host: a re-tier never restarts PostgreSQL)`,
+    'sizing.postgres.maxConnections': conn.maxConnections.derivation,
+    'sizing.postgres.superuserReservedConnections': `superuser_reserved_connections ${SUPERUSER_RESERVED_CONNECTIONS} (constant: PostgreSQL's default)`,
+    'sizing.postgres.sharedBuffersBytes': pgm.sharedBuffersBytes.derivation,
+    'sizing.postgres.effectiveCacheSizeBytes': pgm.effectiveCacheSizeBytes.derivation,
+    'sizing.postgres.maintenanceWorkMemBytes': pgm.maintenanceWorkMemBytes.derivation,
+    'sizing.postgres.workMemBytes': f.workMem.derivation,
+    'sizing.postgres.connectionCap': pgm.connectionCap.derivation,
+    'sizing.postgres.maxWorkerProcesses': `max_worker_processes ${par.derivations.workers}`,
+    'sizing.postgres.maxParallelWorkers': `max_parallel_workers ${par.derivations.workers}`,
+    'sizing.postgres.maxParallelWorkersPerGather': par.derivations.perGather,
+    'sizing.bodyLimitBytes': `body limit ${b(bodyLimitBytes)} = sizing.backend.jsonBodyLimitBytes (no route takes an upload); drives nginx client_max_body_size and the server's BODY_LIMIT_BYTES`,
+    'sizing.shutdownTimeoutMs': `drain ${SHUTDOWN_TIMEOUT_MS} ms on SIGTERM (constant); Compose stop_grace_period is rendered above it`,
+    nodes: lay.nodesD.derivation,
+    'capacity.concurrentUsers': f.capacity.derivation,
+    'capacity.requestsPerSecond': f.capacity.ceilings.map((x) => x.derivation).join('; '),
+  };
+}
+
+/** What sizing one tier on one host works with: the host, the tier, the intent, the shared figures and the derivations so far. */
+interface TierContext {
+  host: PlanHost;
+  tier: Tier;
+  intent: Intent;
+  h: HostShares;
+  log: DerivationLog;
+}
+
+/**
+ * Size one connection pass of one layout into a Plan (its `tiers` and `shortfall` still empty), or
+ * say why it stops (a budget or PostgreSQL's memory; the walk tries fewer processes) or gives way
+ * to the next pass. `walkWhy`: the reason line when fewer processes than the start were planned.
+ */
+function sizePass(ctx: TierContext, lay: LayoutFigures, pass: ConnectionPass, walkWhy: string | null): { plan: Plan } | { stop: string } | { next: true } {
+  const { host, tier, intent, h, log } = ctx;
+  const f = passFigures(h, lay, pass, log);
+  if (!('pgBytes' in f)) return f;
+  const sizing = passSizing(h, lay, f, log);
+  addPidsAndLogs(sizing, tier, host, h, log);
+  // Redis maxclients is derived from the counted clients, so count first.
+  const budgetHost = { cpus: h.cpus, memoryLimitBytes: h.avail };
+  const redisDemand = computeBudgets(sizing, budgetHost, lay.nodes).redisConnections.demand;
+  sizing.redis.maxClients = log.put('sizing.redis.maxClients', redisMaxClients(redisDemand));
+  const budget = computeBudgets(sizing, budgetHost, lay.nodes);
+  const violations = checkBudgets(sizing, budgetHost, lay.nodes);
+  if (violations.length > 0) return { stop: violations.map((v) => v.message).join('; ') };
+
+  const d = log.d;
+  Object.assign(d, passDerivations(tier, h, lay, f, sizing.bodyLimitBytes));
+  if (f.conn.pgbouncer && f.pgbLim) {
+    d['sizing.pgbouncer.defaultPoolSize'] = f.conn.pgbouncer.defaultPoolSize.derivation;
+    d['sizing.pgbouncer.maxClientConn'] = f.conn.pgbouncer.maxClientConn.derivation;
+    d['sizing.pgbouncer.reservePoolSize'] = f.conn.pgbouncer.reservePoolSize.derivation;
+    d['sizing.pgbouncer.limits.cpus'] = f.pgbLim.cpus.derivation;
+    d['sizing.pgbouncer.limits.memoryBytes'] = f.pgbLim.memoryBytes.derivation;
+  }
+  if (h.alertMode !== 'off') {
+    for (const [k, v] of Object.entries(alertThresholds(sizing).derivations)) d[k] = v;
+  }
+  const reasons = [...f.conn.reasons];
+  if (walkWhy) reasons.push(walkWhy);
+  if (TIER_SHAPES[tier].multiHost) reasons.push(lay.nodesD.derivation);
+  const plan: Plan = {
+    schemaVersion: 1,
+    tier,
+    reasons,
+    intent,
+    host: {
+      cpus: h.cpus,
+      memoryBytes: h.mem,
+      hostCpus: host.hostCpus.value,
+      hostMemoryBytes: host.hostMemoryBytes.value,
+      cpusSource: host.cpus.source,
+      memorySource: host.memoryBytes.source,
+    },
+    sizing,
+    budget,
+    capacity: planCapacity(f.capacity, lay.profile),
+    nodes: lay.nodes,
+    // Sorted by key, so the text output groups each service's lines.
+    derivations: Object.fromEntries(Object.entries(d).sort(([a], [z]) => (a < z ? -1 : a > z ? 1 : 0))),
+    tiers: [],
+    shortfall: null,
+  };
+  return { plan };
+}
+
+/** The hint of a tier this host cannot run, from the last reason and the PgBouncer mode. */
+function failureHint(tier: Tier, mode: PgbouncerMode, lastWhy: string): string {
+  if (mode === 'off' && /PgBouncer/.test(lastWhy)) {
+    return 'drop --pgbouncer off (or give --pgbouncer auto) so PgBouncer can multiplex the pools, or give PostgreSQL more memory';
+  }
+  if (mode === 'on' && /PgBouncer/.test(lastWhy)) {
+    return `drop --pgbouncer on (or give --pgbouncer auto): PgBouncer's memory and server pool do not fit here; or ${minimumHint(tier)}`;
+  }
+  return minimumHint(tier);
+}
+
+/**
+ * Size one tier on one host. Pure: same inputs, same output. Walks the web process count down
+ * from min(usable CPUs, memory, 64) until every budget fits, so invariants 1–4 hold by construction.
+ * `intent.pgbouncer`: `on` puts PgBouncer in front on any tier; `off` keeps direct pools, walking
+ * the process count down until they fit, and refuses the cluster tier (which always needs it).
+ */
+function sizeTier(host: PlanHost, tier: Tier, rawIntent: Intent): TierResult {
+  const intent = normalizeIntent(rawIntent);
+  const shape = TIER_SHAPES[tier];
+  const mode = intent.pgbouncer ?? 'auto';
+  const refusal = tierRefusal(tier, mode, host.cpus.value, host.memoryBytes.value);
+  if (refusal) return refusal;
+  const log = derivationLog();
+  const h = hostShares(host, intent, log);
+  const ctx: TierContext = { host, tier, intent, h, log };
+  const passes = connectionPasses(tier, mode);
 
   let lastWhy = `not enough memory for ${shape.minWebProcesses} web process${shape.minWebProcesses > 1 ? 'es' : ''} and PostgreSQL`;
   let firstWhy: string | null = null;
-
-  for (let p = startProcs; p >= shape.minWebProcesses; p--) {
+  for (let p = h.startProcs; p >= shape.minWebProcesses; p--) {
     const layout = shape.layout(p);
     if (!layout) continue;
-    const { replicas, workers } = layout;
-    const queueReplicas = shape.queueReplicas(replicas);
-    const queueConc = shape.queueConcurrency;
-    const backendLim = backendLimits(workers, cpus);
-    const webBytes = replicas * backendLim.memoryBytes.value;
-    const queueLim = queueLimits(cpus);
-    const queueBytes = queueReplicas * queueLim.memoryBytes.value;
-    if (webBytes + queueBytes > appBudget) {
-      lastWhy = `${p} web processes need ${b(webBytes + queueBytes)}, over the app share ${b(appBudget)}`;
+    const lay = layoutFigures(tier, p, layout, h, intent);
+    if ('over' in lay) {
+      lastWhy = lay.over;
       firstWhy ??= lastWhy;
       continue;
     }
-    const profile = intentProfile(intent);
-    const pgCpus = postgresCpus(cpus).value;
-    // The node count is chosen before the pools are sized, so without the connection ceiling
-    // (the final estimate below includes it).
-    const staffAt = (n: number): number =>
-      estimateCapacity({
-        webProcesses: replicas * workers,
-        cpus,
-        nodes: n,
-        postgresCpus: pgCpus,
-        redisCpus: redisLim.cpus,
-        webDbConnections: Number.MAX_SAFE_INTEGER,
-        profile,
-      }).concurrentUsers[0];
-    const nodesD = clusterNodes({ multiHost: shape.multiHost, nodes: intent.nodes, users: intent.users, staffAt });
-    const nodes = nodesD.value;
-    const webProcesses = replicas * workers * nodes;
-    const queueProcesses = queueReplicas * nodes;
+    const walkWhy = p < h.startProcs && firstWhy ? `${h.startProcs} web processes did not fit (${firstWhy}); planned for ${p}` : null;
     for (const pass of passes) {
-      const withPgb = pass.withPgb;
-      const pgBytes = floorMiB(
-        avail - redisLim.memoryBytes - nginxLim.memoryBytes - appReserve.value - (withPgb ? PGBOUNCER_BYTES : 0) - monitoringMem - schedulerMem,
-      );
-      if (pgBytes < PG_MIN_BYTES) {
-        lastWhy = `PostgreSQL would get ${b(Math.max(0, pgBytes))}${withPgb ? ` after PgBouncer's ${b(PGBOUNCER_BYTES)}` : ''}, under its minimum ${b(PG_MIN_BYTES)}`;
+      const r = sizePass(ctx, lay, pass, walkWhy);
+      if ('next' in r) continue;
+      if ('stop' in r) {
+        lastWhy = r.stop;
         break;
       }
-      const pgm = pgMemory(pgBytes, cpus);
-      const conn = planConnections({
-        webProcesses,
-        queueProcesses,
-        queuePoolMax: queueConc,
-        cap: pgm.connectionCap.value,
-        pgbouncer: pass.choice,
-        monitoringConnections: monitoring ? 1 : 0,
-      });
-      if ('refused' in conn) {
-        lastWhy = conn.refused;
-        break;
-      }
-      if (conn.pgbouncer && !withPgb) continue; // needs PgBouncer: re-size with its memory
-      const par = pgParallel(cpus);
-      const pgShm = pgSharedMemory(pgBytes, pgm.sharedBuffersBytes.value, par.perGather);
-      const grace = stopGracePeriods(SHUTDOWN_TIMEOUT_MS);
-      const workMem = pgWorkMem(pgBytes, pgm.sharedBuffersBytes.value, pgm.maintenanceWorkMemBytes.value, conn.maxConnections.value, par.maxParallelWorkers);
-      const wPool = webPool(conn.webPoolMax);
-      const webDbConnections = conn.pgbouncer ? conn.pgbouncer.defaultPoolSize.value : webProcesses * wPool.max.value;
-      const capacity = estimateCapacity({
-        webProcesses: replicas * workers,
-        cpus,
-        nodes,
-        postgresCpus: pgCpus,
-        redisCpus: redisLim.cpus,
-        webDbConnections,
-        profile,
-      });
-      // Each person's browser keeps about one keep-alive connection open between actions.
-      const webConnHigh = Math.ceil(capacity.concurrentUsers[1] / nodes);
-      const workerConnections = put('sizing.nginx.workerConnections', nginxWorkerConnections(webConnHigh, nginxWorkers));
-      const upstream = nginxUpstream(webConnHigh, nginxWorkers, workerConnections);
-      for (const [k, v] of Object.entries(upstream.derivations)) d[`sizing.nginx.upstream.${k}`] = v;
-      d['sizing.nginx.minVersion'] =
-        `nginx ≥ ${MIN_NGINX_VERSION}: \`resolve\` on upstream servers (keep-alive to the backends with live DNS); preflight and upgrade refuse an older nginx image`;
-      const qPool = queuePool(queueConc);
-      const pgbLim = conn.pgbouncer ? pgbouncerLimits(cpus) : null;
-
-      const webHeapMb = put('sizing.backend.heapLimitMb', heapLimitMb('web worker', WEB_WORKER_BYTES));
-      const jsonLimit = put('sizing.backend.jsonBodyLimitBytes', jsonBodyLimitBytes(webHeapMb));
-      const sizing: PlanSizing = {
-        backend: {
-          replicas,
-          workers,
-          pool: { min: wPool.min.value, max: wPool.max.value, acquireTimeoutMs: wPool.acquireTimeoutMs.value },
-          heapLimitMb: webHeapMb,
-          jsonBodyLimitBytes: jsonLimit,
-          limits: values(backendLim),
-        },
-        queue: {
-          replicas: queueReplicas,
-          concurrency: queueConc,
-          pool: { min: qPool.min.value, max: qPool.max.value, acquireTimeoutMs: qPool.acquireTimeoutMs.value },
-          heapLimitMb: put('sizing.queue.heapLimitMb', heapLimitMb('queue worker', QUEUE_WORKER_BYTES)),
-          limits: values(queueLim),
-        },
-        postgres: {
-          maxConnections: conn.maxConnections.value,
-          superuserReservedConnections: SUPERUSER_RESERVED_CONNECTIONS,
-          sharedBuffersBytes: pgm.sharedBuffersBytes.value,
-          effectiveCacheSizeBytes: pgm.effectiveCacheSizeBytes.value,
-          workMemBytes: workMem.value,
-          maintenanceWorkMemBytes: pgm.maintenanceWorkMemBytes.value,
-          maxWorkerProcesses: par.maxWorkerProcesses,
-          maxParallelWorkers: par.maxParallelWorkers,
-          maxParallelWorkersPerGather: par.perGather,
-          shmSizeBytes: put('sizing.postgres.shmSizeBytes', pgShm.shmSizeBytes),
-          walBuffersBytes: put('sizing.postgres.walBuffersBytes', pgShm.walBuffersBytes),
-          maxParallelMaintenanceWorkers: put('sizing.postgres.maxParallelMaintenanceWorkers', pgShm.maxParallelMaintenanceWorkers),
-          limits: { cpus: postgresCpus(cpus).value, memoryBytes: pgBytes },
-        },
-        pgbouncer:
-          conn.pgbouncer && pgbLim
-            ? {
-                poolMode: 'transaction',
-                maxClientConn: conn.pgbouncer.maxClientConn.value,
-                defaultPoolSize: conn.pgbouncer.defaultPoolSize.value,
-                reservePoolSize: conn.pgbouncer.reservePoolSize.value,
-                limits: values(pgbLim),
-              }
-            : null,
-        redis: { maxClients: 0, maxMemoryBytes: redisMax, maxMemoryPolicy: REDIS_EVICTION_POLICY, limits: redisLim },
-        nginx: {
-          workerProcesses: nginxWorkers,
-          workerConnections,
-          workerRlimitNofile: put('sizing.nginx.workerRlimitNofile', nginxRlimitNofile(workerConnections)),
-          keepaliveTimeoutS: keepaliveS,
-          upstream: upstream.value,
-          minVersion: MIN_NGINX_VERSION,
-          limits: nginxLim,
-        },
-        bodyLimitBytes: jsonLimit,
-        shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS,
-        stopGraceS: {
-          backend: put('sizing.stopGraceS.backend', grace.backend),
-          worker: put('sizing.stopGraceS.worker', grace.worker),
-          db: put('sizing.stopGraceS.db', grace.db),
-          redis: put('sizing.stopGraceS.redis', grace.redis),
-          nginx: put('sizing.stopGraceS.nginx', grace.nginx),
-        },
-        ...(monitoring ? { monitoring: monitoring.value } : {}),
-        ...(scheduler ? { scheduler: scheduler.value } : {}),
-      };
-      const pids = pidsLimits(sizing);
-      sizing.pidsLimit = {
-        db: put('sizing.pidsLimit.db', pids.db),
-        redis: put('sizing.pidsLimit.redis', pids.redis),
-        pgbouncer: put('sizing.pidsLimit.pgbouncer', pids.pgbouncer),
-        backend: put('sizing.pidsLimit.backend', pids.backend),
-        worker: put('sizing.pidsLimit.worker', pids.worker),
-        nginx: put('sizing.pidsLimit.nginx', pids.nginx),
-      };
-      // Every container the tier may run: scaled out to twice the replicas, one surge, the singletons.
-      const logs = logLimits(
-        2 * replicas + 1 + shape.queueReplicas(2 * replicas) + 4 + (monitoring ? MONITORING_SERVICES.length : 0) + (scheduler ? 1 : 0),
-        host.disk?.dockerRoot?.totalBytes ?? null,
-      );
-      sizing.logs = {
-        driver: 'json-file',
-        maxSizeBytes: put('sizing.logs.maxSizeBytes', logs.maxSizeBytes),
-        maxFiles: put('sizing.logs.maxFiles', logs.maxFiles),
-        diskBytes: put('sizing.logs.diskBytes', logs.diskBytes),
-      };
-      // Redis maxclients is derived from the counted clients, so count first.
-      const budgetHost = { cpus, memoryLimitBytes: avail };
-      const redisDemand = computeBudgets(sizing, budgetHost, nodes).redisConnections.demand;
-      sizing.redis.maxClients = put('sizing.redis.maxClients', redisMaxClients(redisDemand));
-      const budget = computeBudgets(sizing, budgetHost, nodes);
-      const violations = checkBudgets(sizing, budgetHost, nodes);
-      if (violations.length > 0) {
-        lastWhy = violations.map((v) => v.message).join('; ');
-        break;
-      }
-
-      Object.assign(d, {
-        'sizing.backend.replicas': layout.derivation,
-        'sizing.backend.workers': `workers ${workers} per replica; ${processesWhy}; ${layout.derivation}`,
-        'sizing.backend.pool.min': wPool.min.derivation,
-        'sizing.backend.pool.max': wPool.max.derivation,
-        'sizing.backend.pool.acquireTimeoutMs': wPool.acquireTimeoutMs.derivation,
-        'sizing.backend.limits.cpus': backendLim.cpus.derivation,
-        'sizing.backend.limits.memoryBytes': backendLim.memoryBytes.derivation,
-        'sizing.queue.replicas': `queue replicas ${queueReplicas} for ${replicas} backend replica${replicas > 1 ? 's' : ''} (tier ${tier})`,
-        'sizing.queue.concurrency': `concurrency ${queueConc} jobs per queue worker (tier ${tier}; ${tier === 'default' ? 'small hosts keep CPU and connections for requests' : "the seed's Celery prefetch of 4"})`,
-        'sizing.queue.pool.min': qPool.min.derivation,
-        'sizing.queue.pool.max': qPool.max.derivation,
-        'sizing.queue.pool.acquireTimeoutMs': qPool.acquireTimeoutMs.derivation,
-        'sizing.queue.limits.cpus': queueLim.cpus.derivation,
-        'sizing.queue.limits.memoryBytes': queueLim.memoryBytes.derivation,
-        'sizing.postgres.limits.cpus': postgresCpus(cpus).derivation,
-        'sizing.postgres.limits.memoryBytes': `PostgreSQL memory ${b(pgBytes)} = ${b(avail)} − redis ${b(redisLim.memoryBytes)} − nginx ${b(nginxLim.memoryBytes)} − app reserve ${b(appReserve.value)}${withPgb ? ` − pgbouncer ${b(PGBOUNCER_BYTES)}` : ''}${monitoringMem ? ` − monitoring ${b(monitoringMem)}` : ''}${schedulerMem ? ` − scheduler and restore drill ${b(schedulerMem)}` : ''} (the same for every tier on this host: a re-tier never restarts PostgreSQL)`,
-        'sizing.postgres.maxConnections': conn.maxConnections.derivation,
-        'sizing.postgres.superuserReservedConnections': `superuser_reserved_connections ${SUPERUSER_RESERVED_CONNECTIONS} (constant: PostgreSQL's default)`,
-        'sizing.postgres.sharedBuffersBytes': pgm.sharedBuffersBytes.derivation,
-        'sizing.postgres.effectiveCacheSizeBytes': pgm.effectiveCacheSizeBytes.derivation,
-        'sizing.postgres.maintenanceWorkMemBytes': pgm.maintenanceWorkMemBytes.derivation,
-        'sizing.postgres.workMemBytes': workMem.derivation,
-        'sizing.postgres.connectionCap': pgm.connectionCap.derivation,
-        'sizing.postgres.maxWorkerProcesses': `max_worker_processes ${par.derivations.workers}`,
-        'sizing.postgres.maxParallelWorkers': `max_parallel_workers ${par.derivations.workers}`,
-        'sizing.postgres.maxParallelWorkersPerGather': par.derivations.perGather,
-        'sizing.bodyLimitBytes': `body limit ${b(jsonLimit)} = sizing.backend.jsonBodyLimitBytes (no route takes an upload); drives nginx client_max_body_size and the server's BODY_LIMIT_BYTES`,
-        'sizing.shutdownTimeoutMs': `drain ${SHUTDOWN_TIMEOUT_MS} ms on SIGTERM (constant); Compose stop_grace_period is rendered above it`,
-        nodes: nodesD.derivation,
-        'capacity.concurrentUsers': capacity.derivation,
-        'capacity.requestsPerSecond': capacity.ceilings.map((x) => x.derivation).join('; '),
-      });
-      if (conn.pgbouncer && pgbLim) {
-        d['sizing.pgbouncer.defaultPoolSize'] = conn.pgbouncer.defaultPoolSize.derivation;
-        d['sizing.pgbouncer.maxClientConn'] = conn.pgbouncer.maxClientConn.derivation;
-        d['sizing.pgbouncer.reservePoolSize'] = conn.pgbouncer.reservePoolSize.derivation;
-        d['sizing.pgbouncer.limits.cpus'] = pgbLim.cpus.derivation;
-        d['sizing.pgbouncer.limits.memoryBytes'] = pgbLim.memoryBytes.derivation;
-      }
-      if (alertMode !== 'off') {
-        for (const [k, v] of Object.entries(alertThresholds(sizing).derivations)) d[k] = v;
-      }
-      const reasons = [...conn.reasons];
-      if (p < startProcs && firstWhy) reasons.push(`${startProcs} web processes did not fit (${firstWhy}); planned for ${p}`);
-      if (shape.multiHost) reasons.push(nodesD.derivation);
-      const plan: Plan = {
-        schemaVersion: 1,
-        tier,
-        reasons,
-        intent,
-        host: {
-          cpus,
-          memoryBytes: mem,
-          hostCpus: host.hostCpus.value,
-          hostMemoryBytes: host.hostMemoryBytes.value,
-          cpusSource: host.cpus.source,
-          memorySource: host.memoryBytes.source,
-        },
-        sizing,
-        budget,
-        capacity: planCapacity(capacity, profile),
-        nodes,
-        // Sorted by key, so the text output groups each service's lines.
-        derivations: Object.fromEntries(Object.entries(d).sort(([a], [z]) => (a < z ? -1 : a > z ? 1 : 0))),
-        tiers: [],
-        shortfall: null,
-      };
-      return { ok: true, plan };
+      return { ok: true, plan: r.plan };
     }
     firstWhy ??= lastWhy;
   }
-  const hint =
-    mode === 'off' && /PgBouncer/.test(lastWhy)
-      ? 'drop --pgbouncer off (or give --pgbouncer auto) so PgBouncer can multiplex the pools, or give PostgreSQL more memory'
-      : mode === 'on' && /PgBouncer/.test(lastWhy)
-        ? `drop --pgbouncer on (or give --pgbouncer auto): PgBouncer's memory and server pool do not fit here; or ${minimumHint(tier)}`
-        : minimumHint(tier);
-  return { ok: false, reason: lastWhy, hint };
+  return { ok: false, reason: lastWhy, hint: failureHint(tier, mode, lastWhy) };
 }
 
 /** Host size from which the planner picks a tier by itself (auto), CPUs and bytes. */

@@ -2,13 +2,12 @@ import { parse, stringify, Document } from 'yaml';
 import type { Plan } from '../plan/plan.types.js';
 import type { StackImages } from './images.map.js';
 import { lintCompose } from './compose.lint.js';
-import { pidsLimits, type PidsLimits } from '../plan/pids.sizing.js';
-import { composeLogging, LOG_FILE_BYTES, LOG_FILES, type LogLimits } from '../plan/logs.sizing.js';
-import { nginxUpstreamFor } from './config.render.js';
-import { DRAIN_IDLE_CLOSE_MARGIN_MS } from '../plan/sizing.constants.js';
-import { pgSharedMemory } from '../plan/postgres.sizing.js';
-import { stopGraceSeconds } from '../plan/grace.sizing.js';
-import { MONITORING_SERVICES, type MonitoringService } from '../plan/monitoring.sizing.js';
+import type { PidsLimits } from '../plan/pids.sizing.js';
+import { composeLogging, type LogLimits } from '../plan/logs.sizing.js';
+import { completePlan, type CompleteSizing } from '../plan/plan.complete.js';
+import { nginxTempBytes as planNginxTempBytes } from '../plan/service.sizing.js';
+import { MONITORING_SERVICES, type MonitoringService, type MonitoringSizing } from '../plan/monitoring.sizing.js';
+import { LEGACY_SCHEDULER_MEMORY_BYTES, SCHEDULER_PIDS } from '../plan/scheduler.sizing.js';
 import { NODE_EXPORTER_MOUNTS, type AlertSettings } from './monitoring.render.js';
 
 /** Options of the edge and the project that are not sizing. */
@@ -43,15 +42,10 @@ export interface StackOptions {
   installRoot?: string;
 }
 
-/**
- * Memory limit of the scheduler service for a plan from before scheduled backups entered the budget
- * (no `sizing.scheduler`), bytes: what such stacks ran with. New plans size it (scheduler.sizing.ts).
- */
-export const LEGACY_SCHEDULER_MEMORY_BYTES = 256 * 1024 * 1024;
+// The scheduler's figures live in the plan layer (scheduler.sizing.ts); re-exported for the render's callers.
+export { LEGACY_SCHEDULER_MEMORY_BYTES, SCHEDULER_PIDS };
 /** File the scheduler touches every 10 s (console/ops/scheduler.ops.ts); its healthcheck reads the age. */
 export const SCHEDULER_HEARTBEAT = '/tmp/carebox-scheduler.alive';
-/** pids limit of the scheduler service (Node.js threads, one docker/compose child at a time). */
-export const SCHEDULER_PIDS = 128;
 
 /**
  * Proxy hops the server trusts for the client address (Express `trust proxy`, TRUST_PROXY): exactly
@@ -62,13 +56,11 @@ export const SCHEDULER_PIDS = 128;
 export const EDGE_PROXY_HOPS = 1;
 
 /**
- * What nginx's /tmp tmpfs may hold, bytes: two request bodies of the plan's limit buffered to temp
- * files at once, plus 8 MiB of slack (responses are never buffered to files:
- * `proxy_max_temp_file_size 0`). A tmpfs is memory, so it is capped; a request that finds it full
- * gets an error instead of the edge being OOM-killed. Our choice.
+ * What nginx's /tmp tmpfs may hold, bytes (the plan's `sizing.nginx.tempBytes`; the formula and its
+ * reasons: service.sizing.ts nginxTempBytes). Pure.
  */
 export function nginxTempBytes(bodyLimitBytes: number): number {
-  return Math.ceil((2 * bodyLimitBytes + 8 * 1024 * 1024) / (1024 * 1024)) * 1024 * 1024;
+  return planNginxTempBytes(bodyLimitBytes).value;
 }
 
 /**
@@ -114,17 +106,43 @@ const IMAGE_SLOTS: Record<string, keyof StackImages> = {
  * @throws Error when the template references an unknown image slot or the result fails the lint
  *   (a bug in the template or renderer, not an operator error).
  */
-export function renderCompose(plan: Plan, images: StackImages, opts: StackOptions, template: string): string {
+export function renderCompose(recorded: Plan, images: StackImages, opts: StackOptions, template: string): string {
+  // Every figure comes from the plan (completePlan derives those an older manifest lacks): nothing is computed here.
+  const plan = completePlan(recorded);
   const doc = parse(template) as ComposeDoc;
   const s = plan.sizing;
   const svc = doc.services;
-  const monitoring = s.monitoring ?? null;
-  if (!monitoring) {
-    // --alerts external or off: the stack runs no monitoring (the rules file is rendered apart).
-    for (const name of MONITORING_SERVICES) delete svc[name];
-    for (const v of ['prometheus-data', 'alertmanager-data']) delete (doc.volumes as Record<string, unknown> | undefined)?.[v];
-    for (const k of ['alertmanager-config', 'redis-exporter-passwords']) delete (doc.secrets as Record<string, unknown> | undefined)?.[k];
+  // --alerts external or off: the stack runs no monitoring (the rules file is rendered apart).
+  if (!s.monitoring) dropMonitoring(doc);
+  fillImages(svc, images);
+  for (const [name, service] of Object.entries(svc)) {
+    const n = s.monitoring && name in s.monitoring.pidsLimit ? s.monitoring.pidsLimit[name as MonitoringService] : s.pidsLimit[name as keyof PidsLimits];
+    if (n === undefined) throw new Error(`compose template: the plan has no pids limit for service ${name}`);
+    harden(service, n, s.logs);
   }
+  // Each step below sets its services' keys in the order Compose files have always had them.
+  sizeDataServices(doc, s);
+  sizeAppServices(svc, s);
+  sizeEdge(svc.nginx!, s, opts);
+  if (s.monitoring) sizeMonitoring(svc, s.monitoring, opts);
+  if (images.scheduler && opts.installRoot && plan.intent.backups !== 'manual') {
+    svc.scheduler = schedulerService(images.scheduler, opts.installRoot, s);
+  }
+  return serializeCompose(doc, plan.tier, opts);
+}
+
+/** Remove the monitoring services and their volumes and secrets from the template. Mutates `doc`. */
+function dropMonitoring(doc: ComposeDoc): void {
+  for (const name of MONITORING_SERVICES) delete doc.services[name];
+  for (const v of ['prometheus-data', 'alertmanager-data']) delete (doc.volumes as Record<string, unknown> | undefined)?.[v];
+  for (const k of ['alertmanager-config', 'redis-exporter-passwords']) delete (doc.secrets as Record<string, unknown> | undefined)?.[k];
+}
+
+/**
+ * Replace each `@slot` image with the stack's image and label every service as Carebox's. Mutates `svc`.
+ * @throws Error on an unknown slot or a slot without an image (a template bug).
+ */
+function fillImages(svc: Record<string, Service>, images: StackImages): void {
   for (const [name, service] of Object.entries(svc)) {
     const slot = typeof service.image === 'string' ? IMAGE_SLOTS[service.image] : undefined;
     if (typeof service.image === 'string' && service.image.startsWith('@')) {
@@ -137,53 +155,52 @@ export function renderCompose(plan: Plan, images: StackImages, opts: StackOption
     // re-tier recreate every container (nginx included). The tier is in `x-carebox` and the manifest.
     service.labels = { 'com.carebox.managed': 'true' };
   }
-  const limits = (service: Service, l: { cpus: number; memoryBytes: number }) => {
-    service.cpus = l.cpus;
-    service.mem_limit = memString(l.memoryBytes);
-  };
+}
+
+/** A service's `cpus:` and `mem_limit:` from the plan's limits. Mutates `service`. */
+function setLimits(service: Service, l: { cpus: number; memoryBytes: number }): void {
+  service.cpus = l.cpus;
+  service.mem_limit = memString(l.memoryBytes);
+}
+
+/**
+ * PostgreSQL (limits, /dev/shm, grace period), Redis, PgBouncer (or its removal with its secret),
+ * and the grace periods of Redis and nginx. Mutates `doc`.
+ */
+function sizeDataServices(doc: ComposeDoc, s: CompleteSizing): void {
+  const svc = doc.services;
+  const db = svc.db!;
+  setLimits(db, s.postgres.limits);
+  // /dev/shm holds parallel-query shared memory (postgres.sizing.ts pgSharedMemory).
+  db.shm_size = memString(s.postgres.shmSizeBytes);
+  db.stop_grace_period = `${s.stopGraceS.db}s`;
+  svc.redis!.stop_grace_period = `${s.stopGraceS.redis}s`;
+  svc.nginx!.stop_grace_period = `${s.stopGraceS.nginx}s`;
+  setLimits(svc.redis!, s.redis.limits);
+  if (s.pgbouncer) {
+    setLimits(svc.pgbouncer!, s.pgbouncer.limits);
+  } else {
+    delete svc.pgbouncer;
+    delete (doc.secrets as Record<string, unknown> | undefined)?.['pgbouncer-userlist'];
+  }
+}
+
+/** The backends and queue workers: limits, replicas, grace periods, dependencies and their sizing environment. Mutates `svc`. */
+function sizeAppServices(svc: Record<string, Service>, s: CompleteSizing): void {
   const viaPgbouncer = s.pgbouncer !== null;
   const dbEnv = {
     DATABASE_HOST: viaPgbouncer ? 'pgbouncer' : 'db',
     DATABASE_PORT: viaPgbouncer ? '6432' : '5432',
     DB_PGBOUNCER: String(viaPgbouncer),
   };
-
-  const logs: LogLimits = s.logs ?? { driver: 'json-file', maxSizeBytes: LOG_FILE_BYTES, maxFiles: LOG_FILES };
-  const pids: PidsLimits = s.pidsLimit ?? (Object.fromEntries(Object.entries(pidsLimits(s)).map(([k, v]) => [k, v.value])) as unknown as PidsLimits);
-  for (const [name, service] of Object.entries(svc)) {
-    const n = monitoring && name in monitoring.pidsLimit ? monitoring.pidsLimit[name as MonitoringService] : pids[name as keyof PidsLimits];
-    if (n === undefined) throw new Error(`compose template: the plan has no pids limit for service ${name}`);
-    harden(service, n, logs);
-  }
-
-  const db = svc.db!;
-  limits(db, s.postgres.limits);
-  // /dev/shm holds parallel-query shared memory (pgSharedMemory); plans recorded before the plan held it derive it here.
-  db.shm_size = memString(
-    s.postgres.shmSizeBytes ??
-      pgSharedMemory(s.postgres.limits.memoryBytes, s.postgres.sharedBuffersBytes, s.postgres.maxParallelWorkersPerGather).shmSizeBytes.value,
-  );
-  const grace = s.stopGraceS ?? stopGraceSeconds(s.shutdownTimeoutMs);
-  db.stop_grace_period = `${grace.db}s`;
-  svc.redis!.stop_grace_period = `${grace.redis}s`;
-  svc.nginx!.stop_grace_period = `${grace.nginx}s`;
-
-  limits(svc.redis!, s.redis.limits);
-
-  if (s.pgbouncer) {
-    limits(svc.pgbouncer!, s.pgbouncer.limits);
-  } else {
-    delete svc.pgbouncer;
-    delete (doc.secrets as Record<string, unknown> | undefined)?.['pgbouncer-userlist'];
-  }
   const appDepends = { ...(svc.backend!.depends_on as Record<string, unknown>) };
   if (s.pgbouncer) appDepends.pgbouncer = { condition: 'service_healthy' };
 
   const backend = svc.backend!;
-  limits(backend, s.backend.limits);
+  setLimits(backend, s.backend.limits);
   backend.deploy = { replicas: s.backend.replicas };
   // The cluster primary force-kills workers 5 s after SHUTDOWN_TIMEOUT_MS; Docker must wait longer (grace.sizing.ts).
-  backend.stop_grace_period = `${grace.backend}s`;
+  backend.stop_grace_period = `${s.stopGraceS.backend}s`;
   backend.depends_on = appDepends;
   backend.environment = {
     ...backend.environment,
@@ -197,14 +214,14 @@ export function renderCompose(plan: Plan, images: StackImages, opts: StackOption
     SHUTDOWN_TIMEOUT_MS: String(s.shutdownTimeoutMs),
     // On SIGTERM a backend leaves idle keep-alive connections for nginx to close (its upstream
     // keepalive_timeout) and closes the rest only after this (connection-drain.ts).
-    DRAIN_IDLE_CLOSE_MS: String(nginxUpstreamFor(plan).keepaliveTimeoutS * 1000 + DRAIN_IDLE_CLOSE_MARGIN_MS),
+    DRAIN_IDLE_CLOSE_MS: String(s.backend.drainIdleCloseMs),
     NODE_OPTIONS: `--max-old-space-size=${s.backend.heapLimitMb}`,
   };
 
   const worker = svc.worker!;
-  limits(worker, s.queue.limits);
+  setLimits(worker, s.queue.limits);
   worker.deploy = { replicas: s.queue.replicas };
-  worker.stop_grace_period = `${grace.worker}s`;
+  worker.stop_grace_period = `${s.stopGraceS.worker}s`;
   worker.depends_on = appDepends;
   worker.environment = {
     ...worker.environment,
@@ -213,73 +230,83 @@ export function renderCompose(plan: Plan, images: StackImages, opts: StackOption
     DB_POOL_MIN: String(s.queue.pool.min),
     DB_POOL_MAX: String(s.queue.pool.max),
     DB_ACQUIRE_TIMEOUT_MS: String(s.queue.pool.acquireTimeoutMs),
-    SHUTDOWN_TIMEOUT_MS: String(s.shutdownTimeoutMs + 15_000),
+    SHUTDOWN_TIMEOUT_MS: String(s.queue.shutdownTimeoutMs),
     NODE_OPTIONS: `--max-old-space-size=${s.queue.heapLimitMb}`,
   };
+}
 
-  const nginx = svc.nginx!;
-  limits(nginx, s.nginx.limits);
-  nginx.tmpfs = [`/tmp:mode=1777,size=${memString(nginxTempBytes(s.bodyLimitBytes))}`];
+/** nginx: limits, its /tmp tmpfs and the published ports (HTTPS on bindAddress and HTTP on loopback with TLS). Mutates `nginx`. */
+function sizeEdge(nginx: Service, s: CompleteSizing, opts: StackOptions): void {
+  setLimits(nginx, s.nginx.limits);
+  nginx.tmpfs = [`/tmp:mode=1777,size=${memString(s.nginx.tempBytes)}`];
   nginx.ports = opts.httpsPort
     ? [`${opts.bindAddress}:${opts.httpsPort}:8443`, `127.0.0.1:${opts.httpPort}:8080`]
     : [`${opts.bindAddress}:${opts.httpPort}:8080`];
+}
 
-  if (monitoring) {
-    for (const name of MONITORING_SERVICES) limits(svc[name]!, monitoring.limits[name]);
-    svc.prometheus!.command = [
-      '--config.file=/etc/prometheus/carebox/prometheus.yml',
-      '--storage.tsdb.path=/prometheus',
-      `--storage.tsdb.retention.time=${monitoring.retentionDays}d`,
-      `--storage.tsdb.retention.size=${Math.floor(monitoring.retentionBytes / 1024 ** 2)}MB`,
-      '--web.listen-address=:9090',
-    ];
-    // Docker's data root holds the volumes (PostgreSQL's data): its filesystem is watched too.
-    if (opts.dockerRoot) {
-      const ne = svc['node-exporter']!;
-      ne.volumes = [...((ne.volumes as string[] | undefined) ?? []), `${opts.dockerRoot}:${NODE_EXPORTER_MOUNTS.dockerRoot}:ro`];
-    }
+/** Prometheus, Alertmanager and the exporters: limits, Prometheus's retention, node-exporter's view of Docker's data root. Mutates `svc`. */
+function sizeMonitoring(svc: Record<string, Service>, monitoring: MonitoringSizing, opts: StackOptions): void {
+  for (const name of MONITORING_SERVICES) setLimits(svc[name]!, monitoring.limits[name]);
+  svc.prometheus!.command = [
+    '--config.file=/etc/prometheus/carebox/prometheus.yml',
+    '--storage.tsdb.path=/prometheus',
+    `--storage.tsdb.retention.time=${monitoring.retentionDays}d`,
+    `--storage.tsdb.retention.size=${Math.floor(monitoring.retentionBytes / 1024 ** 2)}MB`,
+    '--web.listen-address=:9090',
+  ];
+  // Docker's data root holds the volumes (PostgreSQL's data): its filesystem is watched too.
+  if (opts.dockerRoot) {
+    const ne = svc['node-exporter']!;
+    ne.volumes = [...((ne.volumes as string[] | undefined) ?? []), `${opts.dockerRoot}:${NODE_EXPORTER_MOUNTS.dockerRoot}:ro`];
   }
+}
 
-  // The scheduler: the release's CLI image running `carebox scheduler run` against this root. It
-  // needs the Docker socket (it runs pg_dump in db, the scratch drill container and restic) and the
-  // install root read-write (backups/, carebox.json, metrics/). Not on the stack's network: it talks
-  // to the engine only. Restarted by Docker, so it survives reboots without an admin session.
-  if (images.scheduler && opts.installRoot && plan.intent.backups !== 'manual') {
-    const sched: Service = {
-      image: images.scheduler,
-      command: ['scheduler', 'run', '--dir', opts.installRoot],
-      // HOME on the tmpfs: the Docker CLI keeps its config there, and the root filesystem is read-only.
-      environment: { CAREBOX_DIR: opts.installRoot, DOCKER_HOST: 'unix:///var/run/docker.sock', HOME: '/tmp' },
-      volumes: ['/var/run/docker.sock:/var/run/docker.sock', `${opts.installRoot}:${opts.installRoot}`],
-      tmpfs: ['/tmp:mode=1777'],
-      network_mode: 'none',
-      restart: 'unless-stopped',
-      stop_grace_period: '30s',
-      // Healthy while the scheduler loop's heartbeat file (touched every 10 s, also during a long
-      // backup) is fresh: a hung process turns unhealthy.
-      healthcheck: {
-        test: ['CMD-SHELL', `test -n "$$(find ${SCHEDULER_HEARTBEAT} -mmin -1 2>/dev/null)"`],
-        interval: '10s',
-        timeout: '5s',
-        retries: 6,
-        start_period: '30s',
-      },
-      labels: { 'com.carebox.managed': 'true' },
-    };
-    harden(sched, SCHEDULER_PIDS, logs);
-    sched.cpus = plan.sizing.scheduler?.cpus ?? 0.5;
-    sched.mem_limit = memString(plan.sizing.scheduler?.memoryBytes ?? LEGACY_SCHEDULER_MEMORY_BYTES);
-    svc.scheduler = sched;
-  }
+/**
+ * The scheduler: the release's CLI image running `carebox scheduler run` against this root. It
+ * needs the Docker socket (it runs pg_dump in db, the scratch drill container and restic) and the
+ * install root read-write (backups/, carebox.json, metrics/). Not on the stack's network: it talks
+ * to the engine only. Restarted by Docker, so it survives reboots without an admin session.
+ */
+function schedulerService(image: string, installRoot: string, s: CompleteSizing): Service {
+  const sched: Service = {
+    image,
+    command: ['scheduler', 'run', '--dir', installRoot],
+    // HOME on the tmpfs: the Docker CLI keeps its config there, and the root filesystem is read-only.
+    environment: { CAREBOX_DIR: installRoot, DOCKER_HOST: 'unix:///var/run/docker.sock', HOME: '/tmp' },
+    volumes: ['/var/run/docker.sock:/var/run/docker.sock', `${installRoot}:${installRoot}`],
+    tmpfs: ['/tmp:mode=1777'],
+    network_mode: 'none',
+    restart: 'unless-stopped',
+    stop_grace_period: '30s',
+    // Healthy while the scheduler loop's heartbeat file (touched every 10 s, also during a long
+    // backup) is fresh: a hung process turns unhealthy.
+    healthcheck: {
+      test: ['CMD-SHELL', `test -n "$$(find ${SCHEDULER_HEARTBEAT} -mmin -1 2>/dev/null)"`],
+      interval: '10s',
+      timeout: '5s',
+      retries: 6,
+      start_period: '30s',
+    },
+    labels: { 'com.carebox.managed': 'true' },
+  };
+  harden(sched, SCHEDULER_PIDS, s.logs);
+  setLimits(sched, s.scheduler);
+  return sched;
+}
 
+/**
+ * The finished document as YAML: the `x-carebox` header first, linted, with the do-not-edit comment.
+ * @throws Error when the lint fails (a Carebox bug).
+ */
+function serializeCompose(doc: ComposeDoc, tier: string, opts: StackOptions): string {
   const out = {
-    'x-carebox': { version: opts.version, tier: plan.tier, project: opts.project },
+    'x-carebox': { version: opts.version, tier, project: opts.project },
     ...doc,
   };
   lintCompose(out);
   const yamlDoc = new Document(out, { aliasDuplicateObjects: false });
   yamlDoc.commentBefore =
-    ` Rendered by Carebox ${opts.version} for tier ${plan.tier} from compose-templates/carebox.compose.yml.\n` +
+    ` Rendered by Carebox ${opts.version} for tier ${tier} from compose-templates/carebox.compose.yml.\n` +
     ' Do not edit: `carebox install` / `carebox retier` re-render it (the old copy goes to backups/).\n' +
     ` Run by hand with: docker compose -p ${opts.project} -f compose.yml <command>`;
   return yamlDoc.toString({ lineWidth: 0 });

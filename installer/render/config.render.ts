@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { NginxUpstreamSizing, Plan } from '../plan/plan.types.js';
-import { nginxUpstream } from '../plan/service.sizing.js';
-import { pgSharedMemory } from '../plan/postgres.sizing.js';
-import { MIN_NGINX_VERSION, NGINX_ACCESS_LOG_BUFFER_BYTES, NGINX_ACCESS_LOG_FLUSH_S } from '../plan/sizing.constants.js';
+import type { Plan } from '../plan/plan.types.js';
+import { completePlan } from '../plan/plan.complete.js';
+import { NGINX_ACCESS_LOG_BUFFER_BYTES, NGINX_ACCESS_LOG_FLUSH_S } from '../plan/sizing.constants.js';
 import { formatBytes } from '../detect/size.js';
 import { renderTemplate } from './eta.js';
 import { ACCESS_LOG_FORMAT } from './access-log.format.js';
@@ -11,16 +10,8 @@ import { CONTAINER_PATHS } from '../paths.js';
 const mb = (bytes: number) => `${Math.max(1, Math.floor(bytes / 1024 ** 2))}MB`;
 const kb = (bytes: number) => `${Math.max(64, Math.floor(bytes / 1024))}kB`;
 
-/**
- * The plan's upstream keep-alive settings, or (for a plan recorded before it had them, e.g. the
- * manifest plan `upgrade` renders with) the same derivation from the plan's own figures. Pure.
- */
-export function nginxUpstreamFor(plan: Plan): NginxUpstreamSizing {
-  const n = plan.sizing.nginx;
-  if (n.upstream) return n.upstream;
-  const nodes = Math.max(1, plan.nodes ?? 1);
-  return nginxUpstream(plan.capacity.concurrentUsers[1] / nodes, n.workerProcesses, n.workerConnections).value;
-}
+// The upstream settings of any plan, recorded ones included, are the plan layer's (plan.complete.ts); re-exported for the console.
+export { nginxUpstreamFor } from '../plan/plan.complete.js';
 
 /**
  * nginx/nginx.conf from nginx/nginx.conf.eta: explicit worker_processes/worker_connections, body
@@ -34,15 +25,15 @@ export function renderNginx(
   upstream = 'backend:3000',
   opts: { tls: boolean; trustedProxies?: string[] } = { tls: false },
 ): string {
-  const s = plan.sizing;
+  const s = completePlan(plan).sizing;
   const tls = opts.tls ? { cert: CONTAINER_PATHS.tlsCert, key: CONTAINER_PATHS.tlsKey } : null;
   return renderTemplate(template, {
     tier: plan.tier,
     nginx: s.nginx,
     backend: s.backend,
     bodyLimitBytes: s.bodyLimitBytes,
-    upstream: { server: upstream, ...nginxUpstreamFor(plan) },
-    minVersion: s.nginx.minVersion ?? MIN_NGINX_VERSION,
+    upstream: { server: upstream, ...s.nginx.upstream },
+    minVersion: s.nginx.minVersion,
     log: { format: ACCESS_LOG_FORMAT, bufferBytes: NGINX_ACCESS_LOG_BUFFER_BYTES, flushS: NGINX_ACCESS_LOG_FLUSH_S },
     tls,
     trustedProxies: opts.trustedProxies ?? [],
@@ -52,20 +43,17 @@ export function renderNginx(
 /**
  * postgres/postgresql.conf from compose-templates/postgresql.conf.eta. Memory in MB/kB units
  * PostgreSQL reads (1 MB = 1 MiB in PostgreSQL). wal_buffers and max_parallel_maintenance_workers
- * come from the plan (postgres.sizing.ts pgSharedMemory; derived here for plans recorded before it held them).
+ * come from the plan (postgres.sizing.ts pgSharedMemory; completePlan derives them for plans recorded before it held them).
  * Depends only on the host, so a re-tier leaves it (and PostgreSQL) unchanged.
  */
 export function renderPostgresConf(plan: Plan, template: string): string {
-  const pg = plan.sizing.postgres;
-  const shared = pgSharedMemory(pg.limits.memoryBytes, pg.sharedBuffersBytes, pg.maxParallelWorkersPerGather);
-  const walBuffersBytes = pg.walBuffersBytes ?? shared.walBuffersBytes.value;
-  const maxParallelMaintenanceWorkers = pg.maxParallelMaintenanceWorkers ?? shared.maxParallelMaintenanceWorkers.value;
+  const pg = completePlan(plan).sizing.postgres;
   // Only PostgreSQL's own sizing goes in (no tier, no demand), so the file is the same for every tier.
   return renderTemplate(template, {
     pg,
     pgMemory: formatBytes(pg.limits.memoryBytes),
-    walBuffersBytes,
-    maxParallelMaintenanceWorkers,
+    walBuffersBytes: pg.walBuffersBytes,
+    maxParallelMaintenanceWorkers: pg.maxParallelMaintenanceWorkers,
     mb,
     kb,
   });

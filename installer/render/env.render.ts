@@ -1,4 +1,4 @@
-import type { EnvFile } from '../apply/secrets.store.js';
+import type { EnvFile } from '../env.file.js';
 
 function quote(value: string): string {
   if (/^[A-Za-z0-9_\-.~+/=:@,]*$/.test(value)) return value;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { EnvFile } from '../apply/secrets.store.js';
+import type { EnvFile } from '../env.file.js';
 import type { Plan } from '../plan/plan.types.js';
 import { INSTALL_FILES } from '../paths.js';
 import { renderCompose, type StackOptions } from './compose.render.js';

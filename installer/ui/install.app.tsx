@@ -65,17 +65,7 @@ export function InstallApp({ prep, autoConfirm, store, execute, onExit }: Instal
 
   useEffect(() => {
     if (phase === 'review' || phase === 'running') return;
-    const code =
-      phase === 'done'
-        ? ExitCode.Ok
-        : phase === 'cancelled'
-          ? ExitCode.Failed
-          : !checksOk
-            ? ExitCode.Preflight
-            : error instanceof CareboxError
-              ? error.exitCode
-              : ExitCode.Failed;
-    onExit(code);
+    onExit(finishedExitCode(phase, checksOk, error));
     // Let Ink paint the final frame before unmounting.
     const t = setTimeout(() => exit(), 20);
     return () => clearTimeout(t);
@@ -92,36 +82,59 @@ export function InstallApp({ prep, autoConfirm, store, execute, onExit }: Instal
     <Box flexDirection="column">
       {reviewing ? header : null}
       {reviewing ? <PreflightPanel results={prep.preflight} /> : null}
-      {phase === 'review' ? (
-        <Box>
-          <Text>
-            Install tier <Text bold>{prep.plan?.tier}</Text> into {prep.root} and publish{' '}
-            {prep.tls ? `HTTPS on port ${prep.tls.httpsPort}` : `port ${prep.httpPort}`}? (
-          </Text>
-          {/* ConfirmInput prints the Y/n hint itself: only the brackets are ours. */}
-          <ConfirmInput onConfirm={() => setPhase('running')} onCancel={() => setPhase('cancelled')} />
-          <Text>) </Text>
-        </Box>
-      ) : null}
+      {phase === 'review' ? <InstallQuestion prep={prep} onConfirm={() => setPhase('running')} onCancel={() => setPhase('cancelled')} /> : null}
       <StepsView steps={steps} header={reviewing ? undefined : header} />
-      {phase === 'done' && outcome ? (
-        <Box flexDirection="column" borderStyle="round" borderColor="green" paddingX={1}>
-          <Text color="green" bold>
-            {outcome.summary}
-          </Text>
-          {outcome.url ? <Text>Open {outcome.url} — `carebox status` shows the stack.</Text> : null}
-          {(outcome.details ?? []).map((l, i) => (
-            <Text key={i}>{l}</Text>
-          ))}
-        </Box>
-      ) : null}
+      {phase === 'done' && outcome ? <InstallSummary outcome={outcome} /> : null}
       {phase === 'cancelled' ? <Text>Cancelled: nothing was changed.</Text> : null}
-      {phase === 'failed' ? (
-        <Box flexDirection="column">
-          <Text color="red">{!checksOk ? 'Preflight failed: this host cannot run the chosen tier as it is.' : error?.message}</Text>
-          {error instanceof CareboxError && error.hint ? <Text color="yellow">hint: {error.hint}</Text> : null}
-        </Box>
-      ) : null}
+      {phase === 'failed' ? <InstallFailure checksOk={checksOk} error={error} /> : null}
+    </Box>
+  );
+}
+
+/** The exit code of a finished install: 0 done, 3 preflight failed, the error's own code, else 1. Pure. */
+function finishedExitCode(phase: Exclude<Phase, 'review' | 'running'>, checksOk: boolean, error: CareboxError | Error | null): number {
+  if (phase === 'done') return ExitCode.Ok;
+  if (phase === 'cancelled') return ExitCode.Failed;
+  if (!checksOk) return ExitCode.Preflight;
+  return error instanceof CareboxError ? error.exitCode : ExitCode.Failed;
+}
+
+/** The confirmation: tier, install root and the published port, then Y/n. */
+function InstallQuestion({ prep, onConfirm, onCancel }: { prep: InstallPreparation; onConfirm: () => void; onCancel: () => void }) {
+  return (
+    <Box>
+      <Text>
+        Install tier <Text bold>{prep.plan?.tier}</Text> into {prep.root} and publish{' '}
+        {prep.tls ? `HTTPS on port ${prep.tls.httpsPort}` : `port ${prep.httpPort}`}? (
+      </Text>
+      {/* ConfirmInput prints the Y/n hint itself: only the brackets are ours. */}
+      <ConfirmInput onConfirm={onConfirm} onCancel={onCancel} />
+      <Text>) </Text>
+    </Box>
+  );
+}
+
+/** The summary box of a finished install: its summary, the URL and the extra lines. */
+function InstallSummary({ outcome }: { outcome: InstallOutcome }) {
+  return (
+    <Box flexDirection="column" borderStyle="round" borderColor="green" paddingX={1}>
+      <Text color="green" bold>
+        {outcome.summary}
+      </Text>
+      {outcome.url ? <Text>Open {outcome.url} — `carebox status` shows the stack.</Text> : null}
+      {(outcome.details ?? []).map((l, i) => (
+        <Text key={i}>{l}</Text>
+      ))}
+    </Box>
+  );
+}
+
+/** Why the install failed (preflight, or the error with its hint). */
+function InstallFailure({ checksOk, error }: { checksOk: boolean; error: CareboxError | Error | null }) {
+  return (
+    <Box flexDirection="column">
+      <Text color="red">{!checksOk ? 'Preflight failed: this host cannot run the chosen tier as it is.' : error?.message}</Text>
+      {error instanceof CareboxError && error.hint ? <Text color="yellow">hint: {error.hint}</Text> : null}
     </Box>
   );
 }

@@ -206,44 +206,18 @@ export async function createDemoData(db: Knex, options: DemoDataOptions): Promis
   if (!Number.isInteger(options.patients) || options.patients < 0 || options.patients > 5_000_000) {
     throw new Error('patients must be an integer between 0 and 5000000');
   }
-  // A top-up keeps the tenant's clinician count, so new patients' slots follow the earlier ones
-  // instead of colliding with them.
-  const existingClinicians = Number(
-    (
-      (await db('users')
-        .where('is_synthetic', true)
-        .where('username', 'like', `${clinicianPrefix(tenant)}%`)
-        .count({ n: '*' })) as Array<{ n: string }>
-    )[0]?.n ?? 0,
-  );
-  // No patients asked for: no clinicians either, unless asked for by number (they would show up in
-  // the real clinician list with nothing to do).
-  const clinicianCount =
-    options.clinicians ??
-    (existingClinicians > 0 || options.patients === 0 ? existingClinicians : Math.min(200, Math.max(2, Math.ceil(options.patients / 250))));
-  const perPatient = options.appointmentsPerPatient ?? 2;
+  const clinicianCount = await clinicianCountFor(db, tenant, options);
   const today = options.today ?? new Date();
-  const anchor = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate()) - DAYS_BACK * 86_400_000;
-  const now = Date.now();
-  const seed = seedOf(tenant);
-
-  // Clinicians.
-  const names = Array.from({ length: clinicianCount }, (_, k) => `${clinicianPrefix(tenant)}${String(k + 1).padStart(3, '0')}`);
-  const insertedClinicians = await db.raw<{ rows: unknown[] }>(
-    `insert into users (username, display_name, role, department, password_hash, must_change_password, is_synthetic)
-     select u, 'Dr ' || initcap(replace(u, '-', ' ')), 'clinician', d, '!synthetic: no sign-in', false, true
-       from unnest(?::text[], ?::text[]) as t(u, d)
-     on conflict do nothing
-     returning id`,
-    [names, names.map((_, k) => DEPARTMENTS[k % DEPARTMENTS.length]!)],
-  );
-  const clinicianRows = (await db('users').where('is_synthetic', true).whereIn('username', names).select('id', 'username', 'department')) as Array<{
-    id: string;
-    username: string;
-    department: string;
-  }>;
-  const clinicians = names.map((n) => clinicianRows.find((c) => c.username === n)).filter((c): c is NonNullable<typeof c> => c !== undefined);
+  const plan: AppointmentPlan = {
+    perPatient: options.appointmentsPerPatient ?? 2,
+    anchor: Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate()) - DAYS_BACK * 86_400_000,
+    now: Date.now(),
+    seed: seedOf(tenant),
+    clinicians: [],
+  };
+  const { inserted: insertedClinicians, clinicians } = await upsertClinicians(db, tenant, clinicianCount);
   if (clinicians.length === 0 && options.patients > 0) throw new Error('no clinicians could be created (user names taken by real users?)');
+  plan.clinicians = clinicians;
   const users = await upsertSyntheticUsers(db, tenant, options.users ?? 0, options.usersPasswordHash);
 
   let createdPatients = 0;
@@ -252,69 +226,19 @@ export async function createDemoData(db: Knex, options: DemoDataOptions): Promis
   for (let from = 1; from <= options.patients; from += BATCH) {
     const to = Math.min(options.patients, from + BATCH - 1);
     const batch = Array.from({ length: to - from + 1 }, (_, k) => ({ i: from + k, ...syntheticPatient(tenant, from + k) }));
-    const inserted = await db.raw<{ rows: Array<{ id: string; mrn: string }> }>(
-      `insert into patients (mrn, given_name, family_name, birth_date, sex, email, is_synthetic, demo_tenant)
-       select m, g, f, b, s, e, true, ?
-         from unnest(?::text[], ?::text[], ?::text[], ?::date[], ?::text[], ?::text[]) as t(m, g, f, b, s, e)
-       on conflict (mrn) do nothing
-       returning id, mrn`,
-      [
-        tenant,
-        batch.map((p) => p.mrn),
-        batch.map((p) => p.givenName),
-        batch.map((p) => p.familyName),
-        batch.map((p) => p.birthDate),
-        batch.map((p) => p.sex),
-        batch.map((p) => p.email),
-      ],
-    );
-    createdPatients += inserted.rows.length;
-    if (inserted.rows.length === 0 || perPatient === 0) continue;
-
-    const byMrn = new Map(batch.map((p) => [p.mrn, p.i]));
-    const cols = {
-      patient: [] as string[],
-      clinician: [] as string[],
-      start: [] as string[],
-      end: [] as string[],
-      department: [] as string[],
-      status: [] as string[],
-    };
-    for (const row of inserted.rows) {
-      const i = byMrn.get(row.mrn)!;
-      for (let j = 0; j < perPatient; j += 1) {
-        const slot = (i - 1) * perPatient + j;
-        const clinician = clinicians[slot % clinicians.length]!;
-        const sequence = Math.floor(slot / clinicians.length);
-        const day = Math.floor(sequence / SLOTS_PER_DAY);
-        const start = anchor + day * 86_400_000 + 8 * 3_600_000 + (sequence % SLOTS_PER_DAY) * SLOT_MINUTES * 60_000;
-        const r = rand(seed, slot, 7);
-        const status = start < now ? (r < 0.9 ? 'completed' : r < 0.95 ? 'no-show' : 'cancelled') : r < 0.95 ? 'booked' : 'cancelled';
-        cols.patient.push(row.id);
-        cols.clinician.push(clinician.id);
-        cols.start.push(new Date(start).toISOString());
-        cols.end.push(new Date(start + SLOT_MINUTES * 60_000).toISOString());
-        cols.department.push(clinician.department);
-        cols.status.push(status);
-      }
-    }
+    const rows = await insertPatients(db, tenant, batch);
+    createdPatients += rows.length;
+    if (rows.length === 0 || plan.perPatient === 0) continue;
+    const cols = appointmentColumns(rows, new Map(batch.map((p) => [p.mrn, p.i])), plan);
     attemptedAppointments += cols.patient.length;
-    const appointments = await db.raw<{ rows: unknown[] }>(
-      `insert into appointments (patient_id, clinician_id, starts_at, ends_at, department, status, is_synthetic)
-       select p, c, s, e, d, st, true
-         from unnest(?::uuid[], ?::uuid[], ?::timestamptz[], ?::timestamptz[], ?::text[], ?::text[]) as t(p, c, s, e, d, st)
-       on conflict do nothing
-       returning id`,
-      [cols.patient, cols.clinician, cols.start, cols.end, cols.department, cols.status],
-    );
-    createdAppointments += appointments.rows.length;
+    createdAppointments += await insertAppointments(db, cols);
   }
 
   const report: DemoDataReport = {
     action: 'create',
     tenant,
     patients: { requested: options.patients, created: createdPatients, existing: options.patients - createdPatients },
-    clinicians: { created: insertedClinicians.rows.length, existing: clinicians.length - insertedClinicians.rows.length },
+    clinicians: { created: insertedClinicians, existing: clinicians.length - insertedClinicians },
     users,
     appointments: { created: createdAppointments, skipped: attemptedAppointments - createdAppointments },
     durationMs: Date.now() - started,
@@ -329,6 +253,129 @@ export async function createDemoData(db: Knex, options: DemoDataOptions): Promis
     },
   ]);
   return report;
+}
+
+/** A synthetic clinician as the appointments need it. */
+interface DemoClinician {
+  id: string;
+  username: string;
+  department: string;
+}
+
+/** How a tenant's appointments are laid out: per patient, from `anchor` (ms), statuses relative to `now` (ms). */
+interface AppointmentPlan {
+  perPatient: number;
+  anchor: number;
+  now: number;
+  seed: number;
+  clinicians: DemoClinician[];
+}
+
+/**
+ * The clinicians a tenant gets: `options.clinicians`, else the tenant's existing count (a top-up
+ * keeps it, so new patients' slots follow the earlier ones instead of colliding with them), else one
+ * per 250 patients (2..200). No patients asked for: no clinicians either, unless asked for by
+ * number (they would show up in the real clinician list with nothing to do).
+ */
+async function clinicianCountFor(db: Knex, tenant: string, options: DemoDataOptions): Promise<number> {
+  const existingClinicians = Number(
+    (
+      (await db('users')
+        .where('is_synthetic', true)
+        .where('username', 'like', `${clinicianPrefix(tenant)}%`)
+        .count({ n: '*' })) as Array<{ n: string }>
+    )[0]?.n ?? 0,
+  );
+  return (
+    options.clinicians ??
+    (existingClinicians > 0 || options.patients === 0 ? existingClinicians : Math.min(200, Math.max(2, Math.ceil(options.patients / 250))))
+  );
+}
+
+/** Create the tenant's `count` clinicians (kept when they exist); returns how many were new and all of them, in order. */
+async function upsertClinicians(db: Knex, tenant: string, count: number): Promise<{ inserted: number; clinicians: DemoClinician[] }> {
+  const names = Array.from({ length: count }, (_, k) => `${clinicianPrefix(tenant)}${String(k + 1).padStart(3, '0')}`);
+  const insertedClinicians = await db.raw<{ rows: unknown[] }>(
+    `insert into users (username, display_name, role, department, password_hash, must_change_password, is_synthetic)
+     select u, 'Dr ' || initcap(replace(u, '-', ' ')), 'clinician', d, '!synthetic: no sign-in', false, true
+       from unnest(?::text[], ?::text[]) as t(u, d)
+     on conflict do nothing
+     returning id`,
+    [names, names.map((_, k) => DEPARTMENTS[k % DEPARTMENTS.length]!)],
+  );
+  const clinicianRows = (await db('users').where('is_synthetic', true).whereIn('username', names).select('id', 'username', 'department')) as DemoClinician[];
+  const clinicians = names.map((n) => clinicianRows.find((c) => c.username === n)).filter((c): c is NonNullable<typeof c> => c !== undefined);
+  return { inserted: insertedClinicians.rows.length, clinicians };
+}
+
+/** Insert a batch of synthetic patients (existing MRNs are kept); returns the new rows. */
+async function insertPatients(
+  db: Knex,
+  tenant: string,
+  batch: Array<ReturnType<typeof syntheticPatient> & { i: number }>,
+): Promise<Array<{ id: string; mrn: string }>> {
+  const inserted = await db.raw<{ rows: Array<{ id: string; mrn: string }> }>(
+    `insert into patients (mrn, given_name, family_name, birth_date, sex, email, is_synthetic, demo_tenant)
+     select m, g, f, b, s, e, true, ?
+       from unnest(?::text[], ?::text[], ?::text[], ?::date[], ?::text[], ?::text[]) as t(m, g, f, b, s, e)
+     on conflict (mrn) do nothing
+     returning id, mrn`,
+    [
+      tenant,
+      batch.map((p) => p.mrn),
+      batch.map((p) => p.givenName),
+      batch.map((p) => p.familyName),
+      batch.map((p) => p.birthDate),
+      batch.map((p) => p.sex),
+      batch.map((p) => p.email),
+    ],
+  );
+  return inserted.rows;
+}
+
+/** Columns of the appointments of new patients: each patient's slots, round-robin over the clinicians, 8:00 onwards. Pure. */
+function appointmentColumns(rows: Array<{ id: string; mrn: string }>, indexByMrn: Map<string, number>, plan: AppointmentPlan) {
+  const { perPatient, clinicians, anchor, now, seed } = plan;
+  const cols = {
+    patient: [] as string[],
+    clinician: [] as string[],
+    start: [] as string[],
+    end: [] as string[],
+    department: [] as string[],
+    status: [] as string[],
+  };
+  for (const row of rows) {
+    const i = indexByMrn.get(row.mrn)!;
+    for (let j = 0; j < perPatient; j += 1) {
+      const slot = (i - 1) * perPatient + j;
+      const clinician = clinicians[slot % clinicians.length]!;
+      const sequence = Math.floor(slot / clinicians.length);
+      const day = Math.floor(sequence / SLOTS_PER_DAY);
+      const start = anchor + day * 86_400_000 + 8 * 3_600_000 + (sequence % SLOTS_PER_DAY) * SLOT_MINUTES * 60_000;
+      const r = rand(seed, slot, 7);
+      const status = start < now ? (r < 0.9 ? 'completed' : r < 0.95 ? 'no-show' : 'cancelled') : r < 0.95 ? 'booked' : 'cancelled';
+      cols.patient.push(row.id);
+      cols.clinician.push(clinician.id);
+      cols.start.push(new Date(start).toISOString());
+      cols.end.push(new Date(start + SLOT_MINUTES * 60_000).toISOString());
+      cols.department.push(clinician.department);
+      cols.status.push(status);
+    }
+  }
+  return cols;
+}
+
+/** Insert appointment columns (duplicates skipped); returns how many were new. */
+async function insertAppointments(db: Knex, cols: ReturnType<typeof appointmentColumns>): Promise<number> {
+  const appointments = await db.raw<{ rows: unknown[] }>(
+    `insert into appointments (patient_id, clinician_id, starts_at, ends_at, department, status, is_synthetic)
+     select p, c, s, e, d, st, true
+       from unnest(?::uuid[], ?::uuid[], ?::timestamptz[], ?::timestamptz[], ?::text[], ?::text[]) as t(p, c, s, e, d, st)
+     on conflict do nothing
+     returning id`,
+    [cols.patient, cols.clinician, cols.start, cols.end, cols.department, cols.status],
+  );
+  return appointments.rows.length;
 }
 
 /**

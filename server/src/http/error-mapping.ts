@@ -64,18 +64,7 @@ const PG_UNAVAILABLE = new Set(['53300', '57P01', '57P02', '57P03', '53000', '53
  */
 export function toHttpError(err: unknown, options: ErrorMappingOptions): HttpError {
   if (err instanceof HttpError) return err;
-  if (err instanceof ZodError) {
-    return new ValidationError(
-      err.issues.flatMap((i) => {
-        const base = i.path.map(String).join('.');
-        // An unknown field is named by its own path, so the client sees which one to drop.
-        if (i.code === 'unrecognized_keys') {
-          return i.keys.map((k) => ({ path: base === '' ? k : `${base}.${k}`, message: 'is not a known field' }));
-        }
-        return [{ path: base, message: i.message }];
-      }),
-    );
-  }
+  if (err instanceof ZodError) return validationError(err);
   if (isKnexTimeout(err)) {
     return new ServiceUnavailableError('DATABASE_BUSY', 'timed out waiting for a database connection', {
       retryAfterSeconds: 1,
@@ -93,18 +82,39 @@ export function toHttpError(err: unknown, options: ErrorMappingOptions): HttpErr
       cause: err,
     });
   }
+  const e = err as ErrorFields;
+  const mapped = httpStackError(e, err, options) ?? (typeof e.code === 'string' ? postgresError(e.code, e, err) : null);
+  return mapped ?? new InternalError(err);
+}
 
-  const e = err as {
-    type?: unknown;
-    limit?: unknown;
-    status?: unknown;
-    statusCode?: unknown;
-    expose?: unknown;
-    code?: unknown;
-    constraint?: unknown;
-    message?: unknown;
-  };
-  // body-parser (express.json) errors carry `type` and a 4xx `status`.
+/** The fields of a thrown object the mapping looks at (body-parser, http-errors, node-postgres, Node's network errors). */
+interface ErrorFields {
+  type?: unknown;
+  limit?: unknown;
+  status?: unknown;
+  statusCode?: unknown;
+  expose?: unknown;
+  code?: unknown;
+  constraint?: unknown;
+  message?: unknown;
+}
+
+/** 400 VALIDATION_FAILED naming each field of a ZodError (an unknown field by its own path). */
+function validationError(err: ZodError): ValidationError {
+  return new ValidationError(
+    err.issues.flatMap((i) => {
+      const base = i.path.map(String).join('.');
+      // An unknown field is named by its own path, so the client sees which one to drop.
+      if (i.code === 'unrecognized_keys') {
+        return i.keys.map((k) => ({ path: base === '' ? k : `${base}.${k}`, message: 'is not a known field' }));
+      }
+      return [{ path: base, message: i.message }];
+    }),
+  );
+}
+
+/** body-parser's errors (they carry `type` and a 4xx `status`) and other 4xx errors of the HTTP stack; null for anything else. */
+function httpStackError(e: ErrorFields, err: unknown, options: ErrorMappingOptions): HttpError | null {
   if (e.type === 'entity.too.large') return new PayloadTooLargeError(typeof e.limit === 'number' ? e.limit : options.bodyLimitBytes);
   if (e.type === 'entity.parse.failed') {
     return new BadRequestError('request body is not valid JSON', 'INVALID_JSON', { cause: err });
@@ -115,39 +125,40 @@ export function toHttpError(err: unknown, options: ErrorMappingOptions): HttpErr
     const message = e.expose === true && typeof e.message === 'string' ? e.message : 'malformed request';
     return new HttpError(status, code, message, { cause: err });
   }
+  return null;
+}
 
-  const code = typeof e.code === 'string' ? e.code : undefined;
-  if (code !== undefined) {
-    if (PG_UNAVAILABLE.has(code) || code.startsWith('08') || NETWORK_CODES.has(code)) {
-      return new ServiceUnavailableError('DEPENDENCY_UNAVAILABLE', 'a backing service is unavailable', {
-        retryAfterSeconds: 5,
-        cause: err,
-      });
-    }
-    if (code === '57014') {
-      return new ServiceUnavailableError('QUERY_TIMEOUT', 'the database query took too long', { retryAfterSeconds: 5, cause: err });
-    }
-    if (code === '40001' || code === '40P01') {
-      return new ServiceUnavailableError('TRANSACTION_CONFLICT', 'a concurrent change conflicted; retry', {
-        retryAfterSeconds: 1,
-        cause: err,
-      });
-    }
-    const constraint = typeof e.constraint === 'string' ? ` (${e.constraint})` : '';
-    if (code === '23505' || code === '23P01') {
-      return new ConflictError(`a record with the same unique value already exists${constraint}`, 'CONFLICT', { cause: err });
-    }
-    if (code === '23503') {
-      return new UnprocessableError(`a referenced record does not exist${constraint}`, 'REFERENCE_NOT_FOUND', { cause: err });
-    }
-    if (code === '23514') {
-      return new UnprocessableError(`a value breaks a rule of the data${constraint}`, 'CONSTRAINT_VIOLATED', { cause: err });
-    }
-    if (code.startsWith('22') && code.length === 5) {
-      return new BadRequestError('a value has an invalid format or is out of range', 'INVALID_VALUE', { cause: err });
-    }
+/** PostgreSQL's SQLSTATEs and Node's network error codes (see toHttpError); null for a code not mapped. */
+function postgresError(code: string, e: ErrorFields, err: unknown): HttpError | null {
+  if (PG_UNAVAILABLE.has(code) || code.startsWith('08') || NETWORK_CODES.has(code)) {
+    return new ServiceUnavailableError('DEPENDENCY_UNAVAILABLE', 'a backing service is unavailable', {
+      retryAfterSeconds: 5,
+      cause: err,
+    });
   }
-  return new InternalError(err);
+  if (code === '57014') {
+    return new ServiceUnavailableError('QUERY_TIMEOUT', 'the database query took too long', { retryAfterSeconds: 5, cause: err });
+  }
+  if (code === '40001' || code === '40P01') {
+    return new ServiceUnavailableError('TRANSACTION_CONFLICT', 'a concurrent change conflicted; retry', {
+      retryAfterSeconds: 1,
+      cause: err,
+    });
+  }
+  const constraint = typeof e.constraint === 'string' ? ` (${e.constraint})` : '';
+  if (code === '23505' || code === '23P01') {
+    return new ConflictError(`a record with the same unique value already exists${constraint}`, 'CONFLICT', { cause: err });
+  }
+  if (code === '23503') {
+    return new UnprocessableError(`a referenced record does not exist${constraint}`, 'REFERENCE_NOT_FOUND', { cause: err });
+  }
+  if (code === '23514') {
+    return new UnprocessableError(`a value breaks a rule of the data${constraint}`, 'CONSTRAINT_VIOLATED', { cause: err });
+  }
+  if (code.startsWith('22') && code.length === 5) {
+    return new BadRequestError('a value has an invalid format or is out of range', 'INVALID_VALUE', { cause: err });
+  }
+  return null;
 }
 
 /** True for knex's pool acquire timeout, by class or by name (the class is per knex copy). */

@@ -56,7 +56,6 @@ export interface QueueWorkerOptions {
  */
 export function startQueueWorker(config: Config, options: QueueWorkerOptions): RunningWorker {
   const { logger } = options;
-  const { handlers } = options;
   const shutdown = new AbortController();
   const queues = new Map<QueueName, Queue>();
 
@@ -64,63 +63,10 @@ export function startQueueWorker(config: Config, options: QueueWorkerOptions): R
     const queue = createWorkerQueue(config, name, options);
     queues.set(name, queue);
     const log = logger.child({ component: 'queue', queue: name });
-
-    queue.process(config.QUEUE_CONCURRENCY, async (job) => {
-      const envelope = jobEnvelopeSchema.safeParse(job.data);
-      const type = envelope.success ? envelope.data.type : 'unknown';
-      const jobLog = log.child({ jobId: job.id, jobType: type });
-      if (!envelope.success || !isJobType(type) || JOB_DEFINITIONS[type].queue !== name) {
-        // Retrying cannot fix a job we do not understand: fail it for good.
-        (job.options as { retries: number }).retries = 0;
-        throw new Error(`unknown job type ${JSON.stringify(type)} on queue ${name}`);
-      }
-      const parsed = JOB_DEFINITIONS[type].payload.safeParse(envelope.data.payload);
-      if (!parsed.success) {
-        (job.options as { retries: number }).retries = 0;
-        throw new Error(`invalid payload for ${type}: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
-      }
-      const timeoutMs = Number((job.options as { timeout?: number }).timeout) || JOB_DEFINITIONS[type].timeoutMs;
-      const attemptTimeout = AbortSignal.timeout(timeoutMs);
-      const signal = AbortSignal.any([shutdown.signal, attemptTimeout]);
-      const started = Date.now();
-      jobLog.debug('job started');
-      const handler = handlers[type] as (payload: unknown, context: JobContext) => Promise<unknown>;
-      try {
-        const result = await handler(parsed.data, { jobId: job.id, logger: jobLog, signal });
-        jobLog.info({ durationMs: Date.now() - started }, 'job succeeded');
-        return result;
-      } catch (err) {
-        if (attemptTimeout.aborted) throw new Error(`${type} attempt timed out after ${timeoutMs} ms`, { cause: err });
-        if (shutdown.signal.aborted) throw new Error(`${type} attempt cut off by worker shutdown`, { cause: err });
-        throw err;
-      }
-    });
-    queue.on('retrying', (job, err) => {
-      log.warn({ jobId: job.id, err: { message: err.message } }, 'job attempt failed; will retry');
-    });
-    queue.on('failed', (job, err) => {
-      if (job.status === 'failed') log.error({ jobId: job.id, err: { message: err.message } }, 'job failed; no retries left');
-    });
-    queue.on('stalled', (jobId) => log.warn({ jobId }, 'stalled job re-queued'));
-    queue.checkStalledJobs(STALL_INTERVAL_MS).catch((err: unknown) => log.warn({ err }, 'first stalled-job check failed; will retry'));
+    queue.process(config.QUEUE_CONCURRENCY, jobRunner(name, options.handlers, shutdown.signal, log));
+    watchQueue(queue, log);
   }
-
-  // Heartbeat: a real Redis round trip per queue, then touch the file.
-  let heartbeatRunning = false;
-  const beat = async (): Promise<void> => {
-    if (heartbeatRunning) return;
-    heartbeatRunning = true;
-    try {
-      await Promise.all([...queues.values()].map((q) => withTimeout(q.checkHealth(), 2_000, 'queue health')));
-      await touchHeartbeat(config.WORKER_HEARTBEAT_FILE);
-    } catch (err) {
-      logger.debug({ err }, 'heartbeat skipped: Redis not reachable');
-    } finally {
-      heartbeatRunning = false;
-    }
-  };
-  void beat();
-  const heartbeat = setInterval(() => void beat(), HEARTBEAT_INTERVAL_MS);
+  const heartbeat = startHeartbeat([...queues.values()], config, logger);
 
   return {
     enqueue(type, input, enqueueOptions = {}) {
@@ -146,4 +92,76 @@ export function startQueueWorker(config: Config, options: QueueWorkerOptions): R
       return outcomes.every((o) => o === 'closed');
     },
   };
+}
+
+/**
+ * The processor of queue `name`: validates the job's envelope and payload (a job it does not
+ * understand fails for good, without retries), runs its handler with a signal that aborts on the
+ * attempt's timeout or on `shutdown`, and says which of the two cut it off.
+ */
+function jobRunner(name: QueueName, handlers: JobHandlers, shutdown: AbortSignal, log: Logger<string>): (job: Queue.Job<unknown>) => Promise<unknown> {
+  return async (job) => {
+    const envelope = jobEnvelopeSchema.safeParse(job.data);
+    const type = envelope.success ? envelope.data.type : 'unknown';
+    const jobLog = log.child({ jobId: job.id, jobType: type });
+    if (!envelope.success || !isJobType(type) || JOB_DEFINITIONS[type].queue !== name) {
+      // Retrying cannot fix a job we do not understand: fail it for good.
+      (job.options as { retries: number }).retries = 0;
+      throw new Error(`unknown job type ${JSON.stringify(type)} on queue ${name}`);
+    }
+    const parsed = JOB_DEFINITIONS[type].payload.safeParse(envelope.data.payload);
+    if (!parsed.success) {
+      (job.options as { retries: number }).retries = 0;
+      throw new Error(`invalid payload for ${type}: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+    }
+    const timeoutMs = Number((job.options as { timeout?: number }).timeout) || JOB_DEFINITIONS[type].timeoutMs;
+    const attemptTimeout = AbortSignal.timeout(timeoutMs);
+    const signal = AbortSignal.any([shutdown, attemptTimeout]);
+    const started = Date.now();
+    jobLog.debug('job started');
+    const handler = handlers[type] as (payload: unknown, context: JobContext) => Promise<unknown>;
+    try {
+      const result = await handler(parsed.data, { jobId: job.id, logger: jobLog, signal });
+      jobLog.info({ durationMs: Date.now() - started }, 'job succeeded');
+      return result;
+    } catch (err) {
+      if (attemptTimeout.aborted) throw new Error(`${type} attempt timed out after ${timeoutMs} ms`, { cause: err });
+      if (shutdown.aborted) throw new Error(`${type} attempt cut off by worker shutdown`, { cause: err });
+      throw err;
+    }
+  };
+}
+
+/** Log retries, final failures and stalled jobs of a queue, and start its stalled-job check. */
+function watchQueue(queue: Queue, log: Logger<string>): void {
+  queue.on('retrying', (job, err) => {
+    log.warn({ jobId: job.id, err: { message: err.message } }, 'job attempt failed; will retry');
+  });
+  queue.on('failed', (job, err) => {
+    if (job.status === 'failed') log.error({ jobId: job.id, err: { message: err.message } }, 'job failed; no retries left');
+  });
+  queue.on('stalled', (jobId) => log.warn({ jobId }, 'stalled job re-queued'));
+  queue.checkStalledJobs(STALL_INTERVAL_MS).catch((err: unknown) => log.warn({ err }, 'first stalled-job check failed; will retry'));
+}
+
+/**
+ * Heartbeat: a real Redis round trip per queue, then touch the file, now and every
+ * HEARTBEAT_INTERVAL_MS (never two at once). Returns the interval to clear on close.
+ */
+function startHeartbeat(queues: Queue[], config: Config, logger: Logger<string>): NodeJS.Timeout {
+  let heartbeatRunning = false;
+  const beat = async (): Promise<void> => {
+    if (heartbeatRunning) return;
+    heartbeatRunning = true;
+    try {
+      await Promise.all(queues.map((q) => withTimeout(q.checkHealth(), 2_000, 'queue health')));
+      await touchHeartbeat(config.WORKER_HEARTBEAT_FILE);
+    } catch (err) {
+      logger.debug({ err }, 'heartbeat skipped: Redis not reachable');
+    } finally {
+      heartbeatRunning = false;
+    }
+  };
+  void beat();
+  return setInterval(() => void beat(), HEARTBEAT_INTERVAL_MS);
 }

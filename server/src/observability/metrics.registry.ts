@@ -79,6 +79,15 @@ export function createMetrics(sources: MetricSources): AppMetrics {
     registers: [registry],
   });
 
+  // Registered in this order, which is the order /metrics lists them in.
+  registerPoolGauges(registry, sources);
+  if (sources.queueDepths !== undefined) registerQueueGauge(registry, sources.queueDepths);
+  const cache = registerCacheMetrics(registry);
+  return { registry, httpRequests, httpDuration, cache };
+}
+
+/** The knex pool gauges of this process, read at scrape time. */
+function registerPoolGauges(registry: Registry, sources: MetricSources): void {
   const poolGauge = (name: string, help: string, read: () => number): void => {
     new Gauge({
       name,
@@ -94,31 +103,34 @@ export function createMetrics(sources: MetricSources): AppMetrics {
   poolGauge('carebox_db_pool_pending', 'Requests waiting to acquire a database connection.', () => poolStats(sources.db).pendingAcquires);
   poolGauge('carebox_db_pool_pending_creates', 'Database connections being opened.', () => poolStats(sources.db).pendingCreates);
   poolGauge('carebox_db_pool_max', 'Most database connections this process may open (DB_POOL_MAX).', () => sources.poolMax);
+}
 
-  const queueDepths = sources.queueDepths;
-  if (queueDepths !== undefined) {
-    new Gauge<'queue' | 'state'>({
-      name: 'carebox_queue_jobs',
-      help: 'Jobs per queue and state.',
-      labelNames: ['queue', 'state'],
-      registers: [registry],
-      aggregator: 'max',
-      async collect() {
-        this.reset();
-        try {
-          const depths = await withTimeout(queueDepths(), 1_000, 'queue depths');
-          for (const d of depths) {
-            for (const state of ['waiting', 'active', 'delayed', 'succeeded', 'failed'] as const) {
-              this.set({ queue: d.queue, state }, d[state]);
-            }
+/** `carebox_queue_jobs{queue,state}`: read at scrape time; a failing read (Redis down, > 1 s) leaves the series out. */
+function registerQueueGauge(registry: Registry, queueDepths: () => Promise<QueueDepth[]>): void {
+  new Gauge<'queue' | 'state'>({
+    name: 'carebox_queue_jobs',
+    help: 'Jobs per queue and state.',
+    labelNames: ['queue', 'state'],
+    registers: [registry],
+    aggregator: 'max',
+    async collect() {
+      this.reset();
+      try {
+        const depths = await withTimeout(queueDepths(), 1_000, 'queue depths');
+        for (const d of depths) {
+          for (const state of ['waiting', 'active', 'delayed', 'succeeded', 'failed'] as const) {
+            this.set({ queue: d.queue, state }, d[state]);
           }
-        } catch {
-          // Redis unreachable: no series rather than stale numbers; readiness reports the outage.
         }
-      },
-    });
-  }
+      } catch {
+        // Redis unreachable: no series rather than stale numbers; readiness reports the outage.
+      }
+    },
+  });
+}
 
+/** The caches' hit, miss and error counters, and the hit-ratio gauge computed from them at scrape time. */
+function registerCacheMetrics(registry: Registry): CacheMetrics {
   const cacheCounter = (name: string, help: string) => new Counter<'cache'>({ name, help, labelNames: ['cache'], registers: [registry] });
   const cache: CacheMetrics = {
     hits: cacheCounter('carebox_cache_hits_total', 'Cache reads answered from Redis.'),
@@ -144,6 +156,5 @@ export function createMetrics(sources: MetricSources): AppMetrics {
       }
     },
   });
-
-  return { registry, httpRequests, httpDuration, cache };
+  return cache;
 }
