@@ -7,7 +7,7 @@
  * air-gapped CI). Exit 0 ok; 1 a build or export failed; 2 bad flags or an existing output file.
  */
 import { Command, Option } from 'commander';
-import { connectDocker } from '../installer/apply/docker.connect.js';
+import { connectDocker } from '../installer/runtime/docker.connect.js';
 import { loadImagesMap } from '../installer/apply/images.ensure.js';
 import { runAction } from '../installer/commands/action.js';
 import { plainReporter } from '../installer/commands/plain.reporter.js';

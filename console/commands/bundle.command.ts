@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { connectDocker } from '../../installer/apply/docker.connect.js';
+import { connectDocker } from '../../installer/runtime/docker.connect.js';
 import type { ActionRunner } from '../../installer/commands/action.js';
 import { commonOptions, withCommon } from '../../installer/commands/common.options.js';
 import { plainReporter } from '../../installer/commands/plain.reporter.js';

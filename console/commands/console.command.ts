@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import type Docker from 'dockerode';
-import { connectDocker } from '../../installer/apply/docker.connect.js';
+import { connectDocker } from '../../installer/runtime/docker.connect.js';
 import { formatBytes } from '../../installer/detect/size.js';
 import { requireManifest } from '../../installer/manifest/manifest.js';
 import type { ActionRunner } from '../../installer/commands/action.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { connectDocker } from '../../installer/apply/docker.connect.js';
+import { connectDocker } from '../../installer/runtime/docker.connect.js';
 import type { ActionRunner, RawOptions } from '../../installer/commands/action.js';
 import { commonOptions, intFlag, withCommon } from '../../installer/commands/common.options.js';
 import { jsonLinesOutput, reportError, type Output } from '../../installer/commands/output.js';

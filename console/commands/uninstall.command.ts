@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { connectDocker } from '../../installer/apply/docker.connect.js';
+import { connectDocker } from '../../installer/runtime/docker.connect.js';
 import { detectCompose } from '../../installer/detect/compose.detect.js';
 import { projectNameFor } from '../../installer/apply/project.name.js';
 import { readManifest } from '../../installer/manifest/manifest.js';

@@ -4,7 +4,7 @@
  * and going through it would reach one replica at random anyway.
  */
 import type Docker from 'dockerode';
-import { listStackContainers } from '../../installer/apply/stack.containers.js';
+import { listStackContainers } from '../../installer/runtime/stack.containers.js';
 import { DEFAULT_BACKEND_PORT } from './metric.names.js';
 import { snapshotFrom } from './metrics.snapshot.js';
 import type { TargetScrape } from './metrics.window.js';

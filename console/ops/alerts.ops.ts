@@ -4,10 +4,10 @@
  * called from inside its own container with the image's `wget` (busybox in the official image).
  */
 import type Docker from 'dockerode';
-import { execIn } from '../../installer/apply/container.exec.js';
+import { execIn } from '../../installer/runtime/container.exec.js';
 import { OperationError } from '../../installer/errors.js';
 import type { Manifest } from '../../installer/manifest/manifest.js';
-import { listStackContainers } from '../../installer/apply/stack.containers.js';
+import { listStackContainers } from '../../installer/runtime/stack.containers.js';
 import { parsePrometheusText } from '../metrics/prom.parse.js';
 
 /** One alert as Alertmanager reports it (API v2 `GET /alerts`, trimmed). */

@@ -36,7 +36,7 @@ import { INSTALL_FILES } from '../../installer/paths.js';
 import { TLS_CERT_FILE, TLS_KEY_FILE } from '../../installer/apply/edge.tls.js';
 import type { StackImages } from '../../installer/render/images.map.js';
 import { CAREBOX_VERSION } from '../../installer/version.js';
-import { execIn } from '../../installer/apply/container.exec.js';
+import { execIn } from '../../installer/runtime/container.exec.js';
 import {
   CANONICAL_TEXT_SQL,
   DB_NAME,
@@ -49,7 +49,7 @@ import {
   ROW_COUNTS_SQL,
   serverVersionNum,
   TABLE_CHECKSUMS_SQL,
-} from '../docker/psql.js';
+} from '../../installer/runtime/psql.js';
 import { backupFits, reserveOverride } from '../../installer/backup/backup.fit.js';
 import { updateBackupStatus } from './backup.metrics.js';
 import { carryOverAuditTrail, type AuditCarryOver } from './restore.audit.js';
@@ -57,7 +57,7 @@ import { measureRestoreLoss, type RestoreLoss } from './restore.loss.js';
 import { withMaintenance } from './maintenance.ops.js';
 import { signManifest, SIGNATURE_FILE } from './backup.manifest.sign.js';
 import { resolveBackupDir, stageDump, verifyBackupManifest, type VerifiedManifest } from './backup.verify.js';
-import { startApp, stopApp } from './rolling.js';
+import { startApp, stopApp } from '../../installer/runtime/rolling.js';
 import { serviceContainers, step, withStackLock, type Stack } from './stack.js';
 
 /** Default number of full backups kept. */

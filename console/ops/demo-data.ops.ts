@@ -1,4 +1,4 @@
-import { DIRECT_DB_ENV, serverCommand } from '../../installer/apply/server.cli.js';
+import { DIRECT_DB_ENV, serverCommand } from '../../installer/runtime/server.cli.js';
 import { OperationError } from '../../installer/errors.js';
 import type { Stack } from './stack.js';
 

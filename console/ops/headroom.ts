@@ -16,8 +16,8 @@ import type Docker from 'dockerode';
 import { isStaffMeasurement, planProfile } from '../../installer/plan/capacity.estimate.js';
 import type { Plan } from '../../installer/plan/plan.types.js';
 import { requestsPerAction } from '../../installer/plan/workload.profile.js';
-import { demuxDockerLogs } from '../../installer/apply/container.logs.js';
-import { execIn } from '../../installer/apply/container.exec.js';
+import { demuxDockerLogs } from '../../installer/runtime/container.logs.js';
+import { execIn } from '../../installer/runtime/container.exec.js';
 import { parseAccessLine } from '../../installer/render/access-log.format.js';
 
 /** The window the load is averaged over, seconds. */

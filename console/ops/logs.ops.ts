@@ -6,10 +6,10 @@
  * restart) are picked up.
  */
 import type Docker from 'dockerode';
-import type { LogStream } from '../../installer/apply/container.logs.js';
-import { listStackContainers, type StackContainer } from '../../installer/apply/stack.containers.js';
+import type { LogStream } from '../../installer/runtime/container.logs.js';
+import { listStackContainers, type StackContainer } from '../../installer/runtime/stack.containers.js';
 import type { Manifest } from '../../installer/manifest/manifest.js';
-import { chunksOf, FrameDemuxer, LineSplitter } from '../../installer/apply/frame.demux.js';
+import { chunksOf, FrameDemuxer, LineSplitter } from '../../installer/runtime/frame.demux.js';
 import { assertService } from './stack.js';
 
 /** One log line of one replica. */

@@ -18,9 +18,9 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../../installer/apply/fs.atomic.js';
 import { OperationError, UsageError } from '../../installer/errors.js';
-import { execIn } from '../../installer/apply/container.exec.js';
-import { listStackContainers } from '../../installer/apply/stack.containers.js';
-import { reloadNginx } from '../../installer/apply/nginx.reload.js';
+import { execIn } from '../../installer/runtime/container.exec.js';
+import { listStackContainers } from '../../installer/runtime/stack.containers.js';
+import { reloadNginx } from '../../installer/runtime/nginx.reload.js';
 import type { Stack } from './stack.js';
 
 /** The include file, relative to the install root (next to nginx.conf, in the mounted nginx/ dir). */

@@ -9,9 +9,9 @@
  */
 import { z } from 'zod';
 import { exec } from '../../installer/apply/exec.js';
-import { SERVER_SCRIPTS } from '../../installer/apply/server.cli.js';
+import { SERVER_SCRIPTS } from '../../installer/runtime/server.cli.js';
 import { OperationError } from '../../installer/errors.js';
-import { psqlRows } from '../docker/psql.js';
+import { psqlRows } from '../../installer/runtime/psql.js';
 import { serviceContainers, type Stack } from './stack.js';
 
 const planSchema = z.object({

@@ -14,14 +14,14 @@
  * the caller (upgrade) holds nginx in full maintenance mode meanwhile (maintenance.ops.ts), so
  * clients get a 503 with Retry-After and a message rather than a bare gateway error.
  */
-import type { StackContainer } from '../../installer/apply/stack.containers.js';
+import type { StackContainer } from '../../installer/runtime/stack.containers.js';
 import { exec } from '../../installer/apply/exec.js';
 import { utcStamp } from '../../installer/apply/fs.atomic.js';
-import { LABEL_PROJECT } from '../../installer/apply/stack.containers.js';
+import { LABEL_PROJECT } from '../../installer/runtime/stack.containers.js';
 import type { StepReporter } from '../../installer/apply/steps.js';
 import { OperationError } from '../../installer/errors.js';
 import { createBackup, restoreBackup, type BackupResult } from './backup.ops.js';
-import { startApp, stopAndRemove, stopApp, stopGraceSeconds, waitContainersHealthy } from './rolling.js';
+import { startApp, stopAndRemove, stopApp, stopGraceSeconds, waitContainersHealthy } from '../../installer/runtime/rolling.js';
 import { serviceContainers, silentReporter, step, type Stack } from './stack.js';
 
 /** Where the postgres images keep their data (the compose template mounts `db-data` there). */

@@ -7,13 +7,15 @@
  * connection, and a reload would close idle client keep-alive connections a client may be writing
  * on. `restart nginx` restarts nginx itself.
  */
+import { applyChange, type ChangeTarget } from '../../installer/apply/change.apply.js';
+import type { Rollout } from '../../installer/apply/rollout.js';
 import type { StepReporter } from '../../installer/apply/steps.js';
-import { rollingReplace, rollingRestart, type RestartedContainer } from './rolling.js';
-import { assertService, serviceContainers, step, withStackLock, type Stack } from './stack.js';
+import { runtimeOf } from '../../installer/runtime/compose.runtime.js';
+import type { RestartedContainer } from '../../installer/runtime/rolling.js';
+import { assertService, type Stack } from './stack.js';
 
 /** Stateless app services a single replica of which is restarted new-before-old (surge). */
 export const SURGE_SERVICES: ReadonlySet<string> = new Set(['backend', 'worker']);
-import { reloadNginx } from '../../installer/apply/nginx.reload.js';
 
 /** Options of {@link restartService}. */
 export interface RestartOptions {
@@ -32,34 +34,46 @@ export interface RestartResult {
 }
 
 /**
- * Restart a service's containers, gated on health.
+ * The rollout of a restart, from how many tasks the service has. Pure.
+ * One backend or worker: a surge (a second task healthy first, then the old one drains and goes,
+ * so nginx always has a backend to send to; the overlap's DB pool fits because max_connections is
+ * the host's cap, sized above every tier's demand). Otherwise each task in place, one at a time;
+ * nginx is then reloaded when it was nginx that restarted.
+ */
+export function restartRollout(service: string, tasks: number): Rollout {
+  if (tasks === 1 && SURGE_SERVICES.has(service))
+    return {
+      steps: [{ id: 'restart', title: `Restart ${service} (surge: a new container before the old one stops)`, action: { kind: 'surge', service, target: 1 } }],
+      restore: [],
+      after: [],
+    };
+  return {
+    steps: [{ id: 'restart', title: `Restart ${service}`, action: { kind: 'restart', service } }],
+    restore: [],
+    after: service === 'nginx' ? [{ id: 'nginx', title: 'Reload nginx', action: { kind: 'reload-nginx' } }] : [],
+  };
+}
+
+/**
+ * Restart a service's containers, gated on health. Runs through applyChange with
+ * {@link restartRollout} (no files written, nothing recorded).
  * @throws UsageError for an unknown service; UnhealthyError (exit 4) when a restarted container
  *   does not become healthy (later containers are not touched); OperationError when another
  *   operation holds the stack lock.
  */
 export async function restartService(stack: Stack, opts: RestartOptions, reporter: StepReporter): Promise<RestartResult> {
   assertService(stack.manifest, opts.service);
-  return withStackLock(stack.root, `restart ${opts.service}`, async () => {
+  const rt = runtimeOf(stack);
+  const op = `restart ${opts.service}`;
+  return rt.withLock(op, async () => {
     const t0 = Date.now();
-    const current = await serviceContainers(stack, opts.service);
-    if (current.length === 1 && SURGE_SERVICES.has(opts.service)) {
-      // One replica: start a second one, healthy first, then drain and remove the old one, so
-      // nginx always has a backend to send to (no 503 window). The overlap's DB pool fits because
-      // max_connections is the host's cap, sized above every tier's demand.
-      const r = await step(
-        reporter,
-        'restart',
-        `Restart ${opts.service} (surge: a new container before the old one stops)`,
-        (progress) =>
-          rollingReplace(stack, opts.service, {
-            target: 1,
-            replaceAll: true,
-            timeoutMs: opts.timeoutMs,
-            onProgress: progress,
-          }),
-        (x) => `replaced by a new healthy container in ${(x.tookMs / 1000).toFixed(1)} s`,
-      );
-      const fresh = await serviceContainers(stack, opts.service);
+    const rollout = restartRollout(opts.service, (await rt.tasks(opts.service)).length);
+    const target: ChangeTarget = { op, plan: stack.manifest.plan, files: [], record: null, timeoutMs: opts.timeoutMs };
+    const { outcomes } = await applyChange(rt, target, rollout, reporter);
+    const done = outcomes.restart!;
+    if (done.roll) {
+      const r = done.roll;
+      const fresh = await rt.tasks(opts.service);
       return {
         service: opts.service,
         strategy: 'surge',
@@ -67,22 +81,7 @@ export async function restartService(stack: Stack, opts: RestartOptions, reporte
         tookMs: Date.now() - t0,
       };
     }
-    const containers = await step(
-      reporter,
-      'restart',
-      `Restart ${opts.service}`,
-      (progress) => rollingRestart(stack, opts.service, { timeoutMs: opts.timeoutMs, onProgress: progress }),
-      (r) => `${r.length} container(s) restarted and healthy${r.length > 1 ? ', one at a time' : ''}`,
-    );
-    if (opts.service === 'nginx') {
-      await step(
-        reporter,
-        'nginx',
-        'Reload nginx',
-        (progress) => reloadNginx(stack.docker, stack.manifest.project, progress),
-        () => 'nginx -t passed; reloaded',
-      );
-    }
+    const containers = done.restarted ?? [];
     return { service: opts.service, strategy: containers.length > 1 ? 'rolling' : 'plain', containers, tookMs: Date.now() - t0 };
   });
 }

@@ -6,8 +6,8 @@
  * recorded as an event.
  */
 import type Docker from 'dockerode';
-import { execIn } from '../../installer/apply/container.exec.js';
-import { DB_NAME, psqlRows as psqlRowsAs } from '../docker/psql.js';
+import { execIn } from '../../installer/runtime/container.exec.js';
+import { DB_NAME, psqlRows as psqlRowsAs } from '../../installer/runtime/psql.js';
 
 /** What the carry-over did. */
 export interface AuditCarryOver {

@@ -16,8 +16,17 @@ import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { OperationError } from '../../installer/errors.js';
 import type { DrillFailureReason, DrillRecord } from '../../installer/backup/backup.status.js';
-import { execIn } from '../../installer/apply/container.exec.js';
-import { CANONICAL_TEXT_SQL, DB_NAME, DB_USER, parseChecksums, parseRowCounts, psqlRows, ROW_COUNTS_SQL, TABLE_CHECKSUMS_SQL } from '../docker/psql.js';
+import { execIn } from '../../installer/runtime/container.exec.js';
+import {
+  CANONICAL_TEXT_SQL,
+  DB_NAME,
+  DB_USER,
+  parseChecksums,
+  parseRowCounts,
+  psqlRows,
+  ROW_COUNTS_SQL,
+  TABLE_CHECKSUMS_SQL,
+} from '../../installer/runtime/psql.js';
 import { BACKUP_MANIFEST, DUMP_FILE, type BackupManifest } from './backup.ops.js';
 import { updateBackupStatus } from './backup.metrics.js';
 import { imageMigrations } from './migration.plan.js';

@@ -6,7 +6,7 @@
  * lost.
  */
 import type Docker from 'dockerode';
-import { parseRowCounts, psqlRows, tableRowCounts } from '../docker/psql.js';
+import { parseRowCounts, psqlRows, tableRowCounts } from '../../installer/runtime/psql.js';
 
 /** Timestamp columns that say when a row was written or last changed. */
 const WRITE_TIME_COLUMNS = ['created_at', 'updated_at', 'occurred_at', 'generated_at', 'completed_at', 'sent_at'];

@@ -19,31 +19,30 @@
 import { join } from 'node:path';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import type { ComposeCli } from '../../installer/apply/compose.cli.js';
+import type { ComposeCli } from '../../installer/runtime/compose.cli.js';
+import { applyChange } from '../../installer/apply/change.apply.js';
 import { exec } from '../../installer/apply/exec.js';
-import { writeRenderedFiles, type FileChange } from '../../installer/apply/files.write.js';
-import { utcStamp, writeFileAtomic } from '../../installer/apply/fs.atomic.js';
+import type { FileChange } from '../../installer/apply/files.write.js';
+import { writeFileAtomic } from '../../installer/apply/fs.atomic.js';
+import type { OverlapBudget, Rollout, RolloutStep } from '../../installer/apply/rollout.js';
 import { expectedReplicas } from '../../installer/plan/stack.services.js';
-import { verifyLimits } from '../../installer/apply/limits.verify.js';
-import { listStackContainers } from '../../installer/apply/stack.containers.js';
+import { listStackContainers } from '../../installer/runtime/stack.containers.js';
 import type { StepReporter } from '../../installer/apply/steps.js';
 import { detectHost } from '../../installer/detect/host.detect.js';
 import type { HostFacts } from '../../installer/detect/host-facts.js';
 import { OperationError, PreflightError, UnhealthyError } from '../../installer/errors.js';
-import { writeManifest, type Manifest } from '../../installer/manifest/manifest.js';
+import type { Manifest } from '../../installer/manifest/manifest.js';
 import { INSTALL_FILES } from '../../installer/paths.js';
 import { stablePlanHost } from '../../installer/plan/host.stability.js';
 import type { Intent, Plan, Tier } from '../../installer/plan/plan.types.js';
 import { planCarebox } from '../../installer/plan/tier.plan.js';
 import { preflightPassed, runPreflight, type CheckResult } from '../../installer/preflight/preflight.checks.js';
 import type { RenderedFile } from '../../installer/render/render.js';
-import { reloadNginx } from '../../installer/apply/nginx.reload.js';
-import { findDrift, formatDrift, parseConfigHashes, configHashes } from './compose.drift.js';
+import { runtimeOf } from '../../installer/runtime/compose.runtime.js';
+import { parseConfigHashes } from '../../installer/runtime/compose.drift.js';
 import { sizingChanges, unifiedDiff, type SizingChange } from './diff.js';
-import { changed, reloadPostgresConf, runningMaxConnections, runningRedisMaxClients, setRedisLimits } from './live.config.js';
-import { rollingReplace, stopAndRemove, stopGraceSeconds, waitContainersHealthy } from './rolling.js';
-import { assertSameVersion, currentContents, fileChecksums, putBackFiles, renderForStack } from './stack.render.js';
-import { serviceContainers, step, withStackLock, type Stack } from './stack.js';
+import { assertSameVersion, currentContents, fileChecksums, renderForStack } from './stack.render.js';
+import type { Stack } from './stack.js';
 import { edgePorts } from '../../installer/apply/edge.tls.js';
 
 /** PostgreSQL settings of the template that only a server restart applies (context `postmaster`). */
@@ -300,263 +299,177 @@ export interface RetierResult {
   tookMs: number;
 }
 
-async function restartDb(stack: Stack, how: 'restart' | 'recreate', timeoutMs: number, progress: (m: string) => void): Promise<number> {
-  const t = Date.now();
-  const [db] = await serviceContainers(stack, 'db');
-  if (how === 'recreate' || !db) {
-    progress('recreating db with its new container config (PostgreSQL fast shutdown, same data volume)');
-    await stack.compose.run(['up', '-d', '--no-deps', 'db'], { timeoutMs: 10 * 60_000 });
-  } else {
-    progress('restarting PostgreSQL (fast shutdown) to apply postmaster settings');
-    await stack.docker.getContainer(db.id).restart({ t: stopGraceSeconds(stack.root, 'db') });
-  }
-  const ids = (await serviceContainers(stack, 'db')).map((c) => c.id);
-  await waitContainersHealthy(stack.docker, ids, { timeoutMs, what: 'db', onProgress: progress });
-  return Date.now() - t;
+/** The service actions' verdict for one service. Pure. */
+function actionOf(actions: readonly ServiceAction[], service: string): ServiceAction['action'] {
+  return actions.find((a) => a.service === service)?.action ?? 'none';
 }
 
 /**
- * Apply a previewed re-tier as a rolling change (see the module doc for the order).
+ * The DB connection budget while old and new tasks of `service` overlap in a re-tier: the backends
+ * roll while the old workers hold their connections, then the workers roll next to the new
+ * backends. Pure.
+ */
+export function overlapBudget(oldPlan: Plan, plan: Plan, service: 'backend' | 'worker'): OverlapBudget {
+  const other =
+    service === 'backend'
+      ? { service: 'worker', perTask: directConnections(oldPlan, 'worker') }
+      : { service: 'backend', perTask: directConnections(plan, 'backend') };
+  return {
+    fixed: Math.max(fixedConnections(oldPlan), fixedConnections(plan)),
+    pgbouncerPool: Math.max(pgbouncerPool(plan), pgbouncerPool(oldPlan)),
+    other,
+    perStale: directConnections(oldPlan, service),
+    perFresh: directConnections(plan, service),
+  };
+}
+
+/**
+ * The rollout of a re-tier (see the module doc for the order), from the preview's decisions and
+ * the plan it replaces. Pure. The DB connection budget bounds how many old and new backends and
+ * workers overlap; PostgreSQL restarts, when it must, at the one moment the pools fit.
+ */
+export function retierRollout(oldPlan: Plan, preview: Pick<RetierPreview, 'plan' | 'actions' | 'fileDiffs'>, images: Manifest['images']): Rollout {
+  const plan = preview.plan;
+  const act = (svc: string) => actionOf(preview.actions, svc);
+  const s = plan.sizing;
+  const maxConnections = s.postgres.maxConnections;
+  const recreateDb = act('db') === 'recreate';
+  const pgChanged = preview.fileDiffs.some((d) => d.path === INSTALL_FILES.postgres && d.status !== 'unchanged');
+  const steps: RolloutStep[] = [];
+  if (act('pgbouncer') === 'start') steps.push({ id: 'pgbouncer', title: 'Start PgBouncer', action: { kind: 'start', service: 'pgbouncer' } });
+  if (!recreateDb && pgChanged) steps.push({ id: 'pg-reload', title: 'Reload PostgreSQL settings (pg_reload_conf)', action: { kind: 'pg-reload' } });
+  const dbRestart = (when: 'before-roll' | 'after-roll'): RolloutStep => ({
+    id: 'pg-restart',
+    title: `Restart PostgreSQL ${when === 'before-roll' ? 'before' : 'after'} the app roll (max_connections {liveMaxConnections} → ${maxConnections})`,
+    action: { kind: 'db-restart', when, recreate: recreateDb, maxConnections },
+  });
+  steps.push(dbRestart('before-roll'));
+  steps.push(
+    act('redis') === 'recreate'
+      ? { id: 'redis', title: 'Recreate Redis with its new container config', action: { kind: 'recreate', service: 'redis' } }
+      : {
+          id: 'redis',
+          title: 'Raise Redis maxclients for the overlap (CONFIG SET)',
+          action: {
+            kind: 'redis-overlap',
+            limits: s.redis,
+            oldMaxClients: oldPlan.sizing.redis.maxClients,
+            demandOld: oldPlan.budget.redisConnections.demand,
+            demandNew: plan.budget.redisConnections.demand,
+          },
+        },
+  );
+  // No nginx reload after the old backends stop: nginx re-resolves `backend` in the background
+  // (`resolve`); the nginx step below reloads for nginx.conf's own changes.
+  steps.push({
+    id: 'backend',
+    title: `Roll backend to ${s.backend.replicas} × ${s.backend.workers} worker(s)`,
+    action: { kind: 'roll', service: 'backend', target: s.backend.replicas, budget: overlapBudget(oldPlan, plan, 'backend') },
+  });
+  steps.push({
+    id: 'worker',
+    title: `Roll worker to ${s.queue.replicas} × concurrency ${s.queue.concurrency}`,
+    action: { kind: 'roll', service: 'worker', target: s.queue.replicas, budget: overlapBudget(oldPlan, plan, 'worker') },
+  });
+  steps.push(dbRestart('after-roll'));
+  if (act('redis') !== 'recreate')
+    steps.push({ id: 'redis-final', title: 'Set Redis limits of the new plan (CONFIG SET)', action: { kind: 'redis-limits', limits: s.redis } });
+  if (act('pgbouncer') === 'remove')
+    steps.push({
+      id: 'pgbouncer-remove',
+      title: 'Stop and remove PgBouncer (the new plan connects directly)',
+      action: { kind: 'remove', service: 'pgbouncer' },
+    });
+  else if (act('pgbouncer') === 'reload')
+    steps.push({ id: 'pgbouncer-reload', title: 'Reload PgBouncer', action: { kind: 'signal', service: 'pgbouncer', signal: 'HUP' }, quiet: true });
+  // db is up to date by now, so converging pgbouncer recreates only pgbouncer.
+  else if (act('pgbouncer') === 'recreate')
+    steps.push({ id: 'pgbouncer-recreate', title: 'Recreate PgBouncer', action: { kind: 'converge', service: 'pgbouncer' }, quiet: true });
+  if (act('nginx') === 'recreate') steps.push({ id: 'nginx', title: 'Recreate nginx', action: { kind: 'recreate', service: 'nginx' } });
+  else if (act('nginx') !== 'none') steps.push({ id: 'nginx', title: 'Reload nginx (nginx -t first)', action: { kind: 'reload-nginx' } });
+  return {
+    steps,
+    // The new containers were removed by the roll; with the previous files back, nginx serves its
+    // previous config, Redis gets its previous limits, PostgreSQL re-reads its previous settings
+    // (unless it already restarted with the new ones).
+    restore: [{ kind: 'reload-nginx' }, { kind: 'redis-limits', limits: oldPlan.sizing.redis }, { kind: 'pg-reload', unlessRestarted: true }],
+    after: [
+      {
+        id: 'settle',
+        title: 'Check that Compose sees no drift',
+        action: {
+          kind: 'settle',
+          replicas: { backend: s.backend.replicas, worker: s.queue.replicas },
+          expected: expectedReplicas(plan, images),
+          what: 're-tier',
+        },
+      },
+    ],
+  };
+}
+
+/** The manifest after a re-tier (`now` an ISO time). Pure. */
+export function retieredManifest(m: Manifest, preview: RetierPreview, files: RenderedFile[], now: string): Manifest {
+  const oldPlan = m.plan;
+  const plan = preview.plan;
+  return {
+    ...m,
+    appliedAt: now,
+    facts: preview.facts,
+    intent: preview.intent,
+    plan,
+    files: fileChecksums(files),
+    scale: null,
+    history: [
+      ...m.history,
+      {
+        appliedAt: now,
+        action: 'retier',
+        tier: plan.tier,
+        summary: `${oldPlan.tier} → ${plan.tier}: backend ${oldPlan.sizing.backend.replicas}×${oldPlan.sizing.backend.workers} → ${plan.sizing.backend.replicas}×${plan.sizing.backend.workers}, worker ${oldPlan.sizing.queue.replicas} → ${plan.sizing.queue.replicas}`,
+      },
+    ],
+  };
+}
+
+/**
+ * Apply a previewed re-tier as a rolling change (see the module doc for the order), through
+ * applyChange with {@link retierRollout}.
  * @throws UnhealthyError (exit 4) when new containers do not become healthy (they are removed, the
  *   old ones keep serving, and the previous files are put back); OperationError on drift after the
  *   change or on Docker/Compose errors; OperationError when another operation holds the lock.
  */
 export async function applyRetier(stack: Stack, preview: RetierPreview, opts: { timeoutMs: number }, reporter: StepReporter): Promise<RetierResult> {
   assertSameVersion(stack.manifest, 'retier');
-  return withStackLock(stack.root, `retier ${preview.to}`, async () => {
-    const t0 = Date.now();
-    const m = stack.manifest;
-    const oldPlan = m.plan;
-    const plan = preview.plan;
-    const stamp = utcStamp();
-    const act = (s: string) => preview.actions.find((a) => a.service === s)?.action ?? 'none';
-    const previous = await currentContents(stack.root, preview.files);
-    const changes = await step(
-      reporter,
-      'write',
-      'Write the new configuration (previous versions to backups/)',
-      async () => writeRenderedFiles(stack.root, preview.files, stamp),
-      (c) =>
-        c
-          .filter((x) => x.status !== 'unchanged')
-          .map((x) => `${x.status} ${x.path}`)
-          .join(', ') || 'nothing changed',
-    );
-    let postgresRestart: RetierResult['postgresRestart'] = null;
-    let dbRestarted = false;
-    try {
-      if (act('pgbouncer') === 'start') {
-        await step(reporter, 'pgbouncer', 'Start PgBouncer', async (progress) => {
-          // Not --no-deps: it would change pgbouncer's config hash (depends_on); db is running already.
-          await stack.compose.run(['up', '-d', '--no-recreate', 'pgbouncer'], { timeoutMs: 10 * 60_000 });
-          await waitContainersHealthy(
-            stack.docker,
-            (await serviceContainers(stack, 'pgbouncer')).map((c) => c.id),
-            { timeoutMs: opts.timeoutMs, what: 'pgbouncer', onProgress: progress },
-          );
-          return 'pgbouncer healthy';
-        });
-      }
-
-      const [db] = (await serviceContainers(stack, 'db')).filter((c) => c.state === 'running');
-      if (!db) throw new OperationError('db is not running', 'run `carebox status`; `carebox install` starts it');
-      const dbAct = act('db');
-      let pending: string[] = [];
-      if (dbAct !== 'recreate' && changed(changes, INSTALL_FILES.postgres)) {
-        pending = await step(
-          reporter,
-          'pg-reload',
-          'Reload PostgreSQL settings (pg_reload_conf)',
-          async () => reloadPostgresConf(stack.docker, db.id),
-          (p) => (p.length ? `reloaded; restart needed for ${p.join(', ')}` : 'all settings applied live'),
-        );
-      }
-      const dbNeedsRestart = dbAct === 'recreate' || pending.length > 0;
-      const liveMax = await runningMaxConnections(stack.docker, db.id);
-      const restartFirst = dbNeedsRestart && plan.sizing.postgres.maxConnections >= liveMax;
-      if (restartFirst) {
-        const ms = await step(
-          reporter,
-          'pg-restart',
-          `Restart PostgreSQL before the app roll (max_connections ${liveMax} → ${plan.sizing.postgres.maxConnections})`,
-          (p) => restartDb(stack, dbAct === 'recreate' ? 'recreate' : 'restart', opts.timeoutMs, p),
-          (ms) => `PostgreSQL back in ${(ms / 1000).toFixed(1)} s`,
-        );
-        postgresRestart = { when: 'before-roll', downtimeMs: ms };
-        dbRestarted = true;
-      }
-
-      if (act('redis') === 'recreate') {
-        await step(reporter, 'redis', 'Recreate Redis with its new container config', async (progress) => {
-          await stack.compose.run(['up', '-d', '--no-deps', 'redis'], { timeoutMs: 10 * 60_000 });
-          await waitContainersHealthy(
-            stack.docker,
-            (await serviceContainers(stack, 'redis')).map((c) => c.id),
-            { timeoutMs: opts.timeoutMs, what: 'redis', onProgress: progress },
-          );
-          return 'redis healthy';
-        });
-      } else {
-        await step(reporter, 'redis', 'Raise Redis maxclients for the overlap (CONFIG SET)', async () => {
-          const running = (await runningRedisMaxClients(stack)) ?? oldPlan.sizing.redis.maxClients;
-          const overlap = Math.max(running, plan.sizing.redis.maxClients, oldPlan.budget.redisConnections.demand + plan.budget.redisConnections.demand + 10);
-          await setRedisLimits(stack, { ...plan.sizing.redis, maxClients: overlap });
-          return `maxclients ${overlap} while old and new clients overlap`;
-        });
-      }
-
-      // The running max_connections bounds how many old and new containers may run at once.
-      const maxNow = await runningMaxConnections(stack.docker, (await serviceContainers(stack, 'db'))[0]!.id);
-      const fixed = Math.max(fixedConnections(oldPlan), fixedConnections(plan));
-      const pgbNow = async () => ((await serviceContainers(stack, 'pgbouncer')).length > 0 ? Math.max(pgbouncerPool(plan), pgbouncerPool(oldPlan)) : 0);
-      const pgb = await pgbNow();
-      const workersOld = (await serviceContainers(stack, 'worker')).length;
-      await step(reporter, 'backend', `Roll backend to ${plan.sizing.backend.replicas} × ${plan.sizing.backend.workers} worker(s)`, async (progress) => {
-        const r = await rollingReplace(stack, 'backend', {
-          target: plan.sizing.backend.replicas,
-          timeoutMs: opts.timeoutMs,
-          onProgress: progress,
-          // No nginx reload after the old backends stop: nginx re-resolves `backend` in the
-          // background (`resolve`); the nginx step below reloads for nginx.conf's own changes.
-          fits: (stale, fresh) =>
-            fixed +
-              pgb +
-              workersOld * directConnections(oldPlan, 'worker') +
-              stale * directConnections(oldPlan, 'backend') +
-              fresh * directConnections(plan, 'backend') <=
-            maxNow,
-        });
-        return `${r.started.length} started, ${r.removed.length} stopped, ${(r.tookMs / 1000).toFixed(1)} s`;
-      });
-      await step(reporter, 'worker', `Roll worker to ${plan.sizing.queue.replicas} × concurrency ${plan.sizing.queue.concurrency}`, async (progress) => {
-        const r = await rollingReplace(stack, 'worker', {
-          target: plan.sizing.queue.replicas,
-          timeoutMs: opts.timeoutMs,
-          onProgress: progress,
-          fits: (stale, fresh) =>
-            fixed +
-              pgb +
-              plan.sizing.backend.replicas * directConnections(plan, 'backend') +
-              stale * directConnections(oldPlan, 'worker') +
-              fresh * directConnections(plan, 'worker') <=
-            maxNow,
-        });
-        return `${r.started.length} started, ${r.removed.length} stopped, ${(r.tookMs / 1000).toFixed(1)} s`;
-      });
-
-      if (dbNeedsRestart && !restartFirst) {
-        const ms = await step(
-          reporter,
-          'pg-restart',
-          `Restart PostgreSQL after the app roll (max_connections ${liveMax} → ${plan.sizing.postgres.maxConnections})`,
-          (p) => restartDb(stack, dbAct === 'recreate' ? 'recreate' : 'restart', opts.timeoutMs, p),
-          (ms) => `PostgreSQL back in ${(ms / 1000).toFixed(1)} s`,
-        );
-        postgresRestart = { when: 'after-roll', downtimeMs: ms };
-        dbRestarted = true;
-      }
-      if (act('redis') !== 'recreate')
-        await step(
-          reporter,
-          'redis-final',
-          'Set Redis limits of the new plan (CONFIG SET)',
-          async () => (await setRedisLimits(stack, plan.sizing.redis), `maxclients ${plan.sizing.redis.maxClients}`),
-        );
-
-      if (act('pgbouncer') === 'remove') {
-        await step(reporter, 'pgbouncer-remove', 'Stop and remove PgBouncer (the new plan connects directly)', async () => {
-          for (const c of await serviceContainers(stack, 'pgbouncer')) await stopAndRemove(stack.docker, c.id, stopGraceSeconds(stack.root, 'pgbouncer'));
-          return 'removed';
-        });
-      } else if (act('pgbouncer') === 'reload') {
-        for (const c of await serviceContainers(stack, 'pgbouncer')) await stack.docker.getContainer(c.id).kill({ signal: 'HUP' });
-      } else if (act('pgbouncer') === 'recreate') {
-        // db is up to date by now, so `up pgbouncer` recreates only pgbouncer.
-        await stack.compose.run(['up', '-d', 'pgbouncer'], { timeoutMs: 10 * 60_000 });
-      }
-
-      if (act('nginx') !== 'none')
-        await step(reporter, 'nginx', act('nginx') === 'recreate' ? 'Recreate nginx' : 'Reload nginx (nginx -t first)', async (progress) => {
-          if (act('nginx') === 'recreate') {
-            await stack.compose.run(['up', '-d', '--no-deps', 'nginx'], { timeoutMs: 10 * 60_000 });
-            await waitContainersHealthy(
-              stack.docker,
-              (await serviceContainers(stack, 'nginx')).map((c) => c.id),
-              { timeoutMs: opts.timeoutMs, what: 'nginx', onProgress: progress },
-            );
-            return 'nginx recreated and healthy';
-          }
-          await reloadNginx(stack.docker, m.project, progress);
-          return 'nginx -t passed; reloaded';
-        });
-    } catch (err) {
-      // The new containers were removed by the roll; put the previous files back so the running
-      // old containers and the files agree again (and nginx serves its previous config).
-      await putBackFiles(stack.root, previous, preview.files);
-      await reloadNginx(stack.docker, m.project).catch(() => undefined);
-      await setRedisLimits(stack, oldPlan.sizing.redis).catch(() => undefined);
-      const [db] = await serviceContainers(stack, 'db');
-      if (db && !dbRestarted) await reloadPostgresConf(stack.docker, db.id).catch(() => undefined);
-      if (err instanceof UnhealthyError || err instanceof OperationError) {
-        throw new (err instanceof UnhealthyError ? UnhealthyError : OperationError)(
-          `re-tier to ${preview.to} failed and was stopped; the previous configuration files are back${dbRestarted ? ' (PostgreSQL already runs the new settings)' : ''}:\n${err.message}`,
+  const t0 = Date.now();
+  const m = stack.manifest;
+  const r = await applyChange(
+    runtimeOf(stack),
+    {
+      op: `retier ${preview.to}`,
+      plan: preview.plan,
+      files: preview.files,
+      writeTitle: 'Write the new configuration (previous versions to backups/)',
+      record: { title: 'Record the new tier (carebox.json)', manifest: (files, now) => retieredManifest(m, preview, files, now) },
+      timeoutMs: opts.timeoutMs,
+      failed: (err, observed) => {
+        if (!(err instanceof UnhealthyError || err instanceof OperationError)) return err;
+        return new (err instanceof UnhealthyError ? UnhealthyError : OperationError)(
+          `re-tier to ${preview.to} failed and was stopped; the previous configuration files are back${observed.dbRestarted ? ' (PostgreSQL already runs the new settings)' : ''}:\n${err.message}`,
           err.hint ?? 'check `carebox status` and `carebox logs backend`, fix the cause and rerun',
         );
-      }
-      throw err;
-    }
-
-    await step(reporter, 'settle', 'Check that Compose sees no drift', async (progress) => {
-      const s = plan.sizing;
-      await stack.compose.run(
-        ['up', '-d', '--no-recreate', '--remove-orphans', '--scale', `backend=${s.backend.replicas}`, '--scale', `worker=${s.queue.replicas}`],
-        { timeoutMs: 10 * 60_000 },
-      );
-      const containers = await listStackContainers(stack.docker, m.project);
-      await waitContainersHealthy(
-        stack.docker,
-        containers.map((c) => c.id),
-        { timeoutMs: opts.timeoutMs, what: 'the stack', onProgress: progress },
-      );
-      const drift = findDrift(await listStackContainers(stack.docker, m.project), await configHashes(stack.compose), expectedReplicas(plan, m.images));
-      if (drift.length > 0)
-        throw new OperationError(
-          `after the re-tier Compose still sees drift: ${formatDrift(drift)}`,
-          'run `carebox install --yes` to converge (it recreates what differs)',
-        );
-      const n = await verifyLimits(stack.docker, m.project, plan);
-      return `no drift; ${n} containers run with the planned limits`;
-    });
-
-    const manifest = await step(
-      reporter,
-      'manifest',
-      'Record the new tier (carebox.json)',
-      async () => {
-        const now = new Date().toISOString();
-        const next: Manifest = {
-          ...m,
-          appliedAt: now,
-          facts: preview.facts,
-          intent: preview.intent,
-          plan,
-          files: fileChecksums(preview.files),
-          scale: null,
-          history: [
-            ...m.history,
-            {
-              appliedAt: now,
-              action: 'retier',
-              tier: plan.tier,
-              summary: `${oldPlan.tier} → ${plan.tier}: backend ${oldPlan.sizing.backend.replicas}×${oldPlan.sizing.backend.workers} → ${plan.sizing.backend.replicas}×${plan.sizing.backend.workers}, worker ${oldPlan.sizing.queue.replicas} → ${plan.sizing.queue.replicas}`,
-            },
-          ],
-        };
-        await writeManifest(stack.root, next, stamp);
-        return next;
       },
-      () => 'carebox.json updated',
-    );
-    return { from: preview.from, to: preview.to, files: changes, actions: preview.actions, postgresRestart, manifest, tookMs: Date.now() - t0 };
-  });
+    },
+    retierRollout(m.plan, preview, m.images),
+    reporter,
+  );
+  return {
+    from: preview.from,
+    to: preview.to,
+    files: r.changes,
+    actions: preview.actions,
+    postgresRestart: r.observed.dbRestarted,
+    manifest: r.manifest!,
+    tookMs: Date.now() - t0,
+  };
 }

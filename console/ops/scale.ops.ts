@@ -5,12 +5,12 @@
  * record the count in the manifest (plan.sizing, budgets, re-rendered compose.yml deploy.replicas,
  * a `scale` override that a later `install` of the same tier keeps, and a history entry).
  */
+import { applyChange } from '../../installer/apply/change.apply.js';
 import type { FileChange } from '../../installer/apply/files.write.js';
-import { writeRenderedFiles } from '../../installer/apply/files.write.js';
-import { utcStamp } from '../../installer/apply/fs.atomic.js';
+import type { Rollout, RolloutAction } from '../../installer/apply/rollout.js';
 import type { StepReporter } from '../../installer/apply/steps.js';
 import { PreflightError, UsageError } from '../../installer/errors.js';
-import { writeManifest, type Manifest } from '../../installer/manifest/manifest.js';
+import type { Manifest } from '../../installer/manifest/manifest.js';
 import type { Plan } from '../../installer/plan/plan.types.js';
 import {
   budgetHostOf,
@@ -22,10 +22,11 @@ import {
   type ScaleCheck,
 } from '../../installer/plan/scale.resize.js';
 import { planCarebox } from '../../installer/plan/tier.plan.js';
-import { applyLiveConfig } from './live.config.js';
-import { edgeSettleMs, stopAndRemove, stopGraceSeconds, waitContainersHealthy } from './rolling.js';
-import { assertSameVersion, currentContents, fileChecksums, putBackFiles, renderForStack } from './stack.render.js';
-import { serviceContainers, step, withStackLock, type Stack } from './stack.js';
+import type { RenderedFile } from '../../installer/render/render.js';
+import { runtimeOf } from '../../installer/runtime/compose.runtime.js';
+import type { ServiceTask } from '../../installer/runtime/stack.runtime.js';
+import { assertSameVersion, fileChecksums, renderForStack } from './stack.render.js';
+import type { Stack } from './stack.js';
 
 /** A scale request, validated. */
 export interface ScaleRequest {
@@ -139,10 +140,63 @@ export interface ScaleResult {
 }
 
 /**
+ * The rollout of a scale, from the service's tasks now. Pure.
+ * Scale-up adds tasks next to the running ones (stopped leftovers are removed first: they are not
+ * part of the count); scale-down stops the stopped ones first, then the highest-numbered. Either
+ * way the changed files are applied live afterwards (nginx only when nginx.conf changed).
+ */
+export function scaleRollout(service: ScalableService, from: number, to: number, tasks: readonly Pick<ServiceTask, 'id' | 'number' | 'state'>[]): Rollout {
+  const running = tasks.filter((c) => c.state === 'running');
+  const title = `Scale ${service} ${from} → ${to}`;
+  const action: RolloutAction =
+    to > running.length
+      ? { kind: 'scale-up', service, replicas: to, removeFirst: tasks.filter((c) => c.state !== 'running').map((c) => c.id) }
+      : {
+          kind: 'scale-down',
+          service,
+          replicas: to,
+          remove: [...tasks]
+            .sort((a, b) => Number(a.state === 'running') - Number(b.state === 'running') || b.number - a.number)
+            .slice(0, tasks.length - to)
+            .map((c) => ({ id: c.id, number: c.number })),
+        };
+  return {
+    steps: [{ id: 'scale', title, action }],
+    restore: [],
+    after: [{ id: 'config', title: 'Apply configuration (nginx -t and reload)', action: { kind: 'live-config' } }],
+  };
+}
+
+/** The manifest after a scale to `plan`'s counts (`now` an ISO time). Pure. */
+export function scaledManifest(m: Manifest, preview: ScalePreview, overcommit: boolean, files: RenderedFile[], now: string): Manifest {
+  const plan = preview.check.plan;
+  const planned = plannedCounts(m);
+  const counts = { backend: plan.sizing.backend.replicas, worker: plan.sizing.queue.replicas };
+  const atPlan = planned !== null && planned.backend === counts.backend && planned.worker === counts.worker;
+  const overcommitted = preview.check.accepted.map((v) => v.budget);
+  return {
+    ...m,
+    appliedAt: now,
+    plan,
+    files: fileChecksums(files),
+    scale: atPlan ? null : { tier: plan.tier, replicas: counts, overcommit: overcommit && overcommitted.length > 0, appliedAt: now },
+    history: [
+      ...m.history,
+      {
+        appliedAt: now,
+        action: 'scale',
+        tier: plan.tier,
+        summary: `${preview.service} ${preview.from} → ${preview.to}${overcommitted.length ? ` (overcommit: ${overcommitted.join(', ')})` : ''}`,
+      },
+    ],
+  };
+}
+
+/**
  * Scale a service. A count already in place with every replica running changes nothing
  * (`noop: true`). Existing containers are never recreated: scale-up adds containers with
  * `up --no-recreate --scale`; scale-down stops the highest-numbered ones gracefully (SIGTERM,
- * drain) and removes them.
+ * drain) and removes them. Runs through applyChange with {@link scaleRollout}.
  * @throws PreflightError (exit 3) when the budgets do not fit (nothing changed);
  *   UnhealthyError (exit 4) when new containers do not become healthy (they are removed again,
  *   the files restored, and the stack keeps its previous count); OperationError on Docker errors.
@@ -150,10 +204,11 @@ export interface ScaleResult {
 export async function scaleService(stack: Stack, req: ScaleRequest, reporter: StepReporter): Promise<ScaleResult> {
   const t0 = Date.now();
   const preview = previewScale(stack.manifest, req);
+  const rt = runtimeOf(stack);
   // Already at this count with every replica running: a no-op changes nothing (no nginx reload, no
   // carebox.json rewrite, no config-<UTC> backup counting against the 50 kept).
   if (preview.from === preview.to) {
-    const running = (await serviceContainers(stack, req.service)).filter((c) => c.state === 'running').length;
+    const running = (await rt.tasks(req.service)).filter((c) => c.state === 'running').length;
     if (running === preview.to) {
       reporter.skip('scale', `Scale ${req.service} ${preview.from} → ${preview.to}`, `${req.service} already runs ${preview.to}: nothing changed`);
       return {
@@ -169,137 +224,33 @@ export async function scaleService(stack: Stack, req: ScaleRequest, reporter: St
     }
   }
   assertSameVersion(stack.manifest, 'scale');
-  return withStackLock(stack.root, `scale ${req.service}=${req.replicas}`, async () => {
-    const m = stack.manifest;
-    const stamp = utcStamp();
-    const plan = preview.check.plan;
-    const files = await step(
-      reporter,
-      'render',
-      'Render the configuration for the new count',
-      async () => renderForStack(stack.root, m, plan, m.images),
-      (f) => `${f.length} files rendered`,
-    );
-    const previous = await currentContents(stack.root, files);
-    const changes = await step(
-      reporter,
-      'write',
-      'Write files (previous versions to backups/)',
-      async () => writeRenderedFiles(stack.root, files, stamp),
-      (c) =>
-        c
-          .filter((x) => x.status !== 'unchanged')
-          .map((x) => `${x.status} ${x.path}`)
-          .join(', ') || 'nothing changed',
-    );
-    try {
-      await step(reporter, 'scale', `Scale ${req.service} ${preview.from} → ${req.replicas}`, async (progress) => {
-        const cs = await serviceContainers(stack, req.service);
-        const running = cs.filter((c) => c.state === 'running');
-        if (req.replicas > running.length) {
-          const before = new Set(cs.map((c) => c.id));
-          // Stopped leftovers would be restarted by `up`; they are not part of the count.
-          for (const c of cs.filter((c) => c.state !== 'running')) await stopAndRemove(stack.docker, c.id, 0);
-          await stack.compose.run(['up', '-d', '--no-recreate', '--scale', `${req.service}=${req.replicas}`, req.service], {
-            timeoutMs: 10 * 60_000,
-            onOutput: (s) =>
-              s
-                .split('\n')
-                .filter((l) => l.trim())
-                .forEach((l) => progress(l.trim())),
-          });
-          const all = await serviceContainers(stack, req.service);
-          const added = all.filter((c) => !before.has(c.id)).map((c) => c.id);
-          try {
-            await waitContainersHealthy(
-              stack.docker,
-              all.map((c) => c.id),
-              { timeoutMs: req.timeoutMs, what: `${req.service} ×${req.replicas}`, onProgress: progress },
-            );
-          } catch (err) {
-            progress(`removing the ${added.length} new container(s); ${running.length} keep serving`);
-            for (const id of added) await stopAndRemove(stack.docker, id, 0).catch(() => undefined);
-            throw err;
-          }
-          // nginx may have tried a new replica before it listened (it is in Docker's DNS from its
-          // start) and skips it for fail_timeout; nginx is not reloaded for a scale, so wait that
-          // out: when this returns, every replica gets traffic.
-          const settle = edgeSettleMs(stack, req.service);
-          if (added.length > 0 && settle > 0) {
-            progress(`waiting ${(settle / 1000).toFixed(0)} s until nginx routes to the new replica(s)`);
-            await new Promise((r) => setTimeout(r, settle));
-          }
-          return `${added.length} container(s) added; ${req.replicas} healthy`;
-        }
-        const grace = stopGraceSeconds(stack.root, req.service);
-        const victims = [...cs]
-          .sort((a, b) => Number(a.state === 'running') - Number(b.state === 'running') || b.number - a.number)
-          .slice(0, cs.length - req.replicas);
-        for (const v of victims) {
-          progress(`${req.service} #${v.number}: stopping (SIGTERM, drain up to ${grace} s) and removing`);
-          await stopAndRemove(stack.docker, v.id, grace);
-        }
-        await stack.compose.run(['up', '-d', '--no-recreate', '--scale', `${req.service}=${req.replicas}`, req.service], { timeoutMs: 10 * 60_000 });
-        await waitContainersHealthy(
-          stack.docker,
-          (await serviceContainers(stack, req.service)).map((c) => c.id),
-          { timeoutMs: req.timeoutMs, what: `${req.service} ×${req.replicas}`, onProgress: progress },
-        );
-        return `${victims.length} container(s) stopped and removed; ${req.replicas} healthy`;
-      });
-    } catch (err) {
-      await putBackFiles(stack.root, previous, files);
-      throw err;
-    }
-    await step(reporter, 'config', 'Apply configuration (nginx -t and reload)', async (progress) => {
-      await applyLiveConfig(stack, plan, changes, progress);
-      // No reload for the backends themselves: nginx re-resolves `backend` in the background
-      // (`resolve`, every few seconds), and a reload would close idle client keep-alive connections
-      // a client may be writing on. applyLiveConfig reloads when nginx.conf itself changed.
-      return 'applied';
-    });
-    const manifest = await step(
-      reporter,
-      'manifest',
-      'Record the new count (carebox.json)',
-      async () => {
-        const now = new Date().toISOString();
-        const planned = plannedCounts(m);
-        const counts = { backend: plan.sizing.backend.replicas, worker: plan.sizing.queue.replicas };
-        const atPlan = planned !== null && planned.backend === counts.backend && planned.worker === counts.worker;
-        const overcommitted = preview.check.accepted.map((v) => v.budget);
-        const next: Manifest = {
-          ...m,
-          appliedAt: now,
-          plan,
-          files: fileChecksums(files),
-          scale: atPlan ? null : { tier: plan.tier, replicas: counts, overcommit: req.overcommit && overcommitted.length > 0, appliedAt: now },
-          history: [
-            ...m.history,
-            {
-              appliedAt: now,
-              action: 'scale',
-              tier: plan.tier,
-              summary: `${req.service} ${preview.from} → ${req.replicas}${overcommitted.length ? ` (overcommit: ${overcommitted.join(', ')})` : ''}`,
-            },
-          ],
-        };
-        await writeManifest(stack.root, next, stamp);
-        return next;
+  const m = stack.manifest;
+  const plan = preview.check.plan;
+  const op = `scale ${req.service}=${req.replicas}`;
+  const r = await rt.withLock(op, async () =>
+    applyChange(
+      rt,
+      {
+        op,
+        plan,
+        files: { title: 'Render the configuration for the new count', render: () => renderForStack(stack.root, m, plan, m.images) },
+        record: { title: 'Record the new count (carebox.json)', manifest: (files, now) => scaledManifest(m, preview, req.overcommit, files, now) },
+        timeoutMs: req.timeoutMs,
       },
-      () => 'carebox.json updated',
-    );
-    return {
-      service: req.service,
-      from: preview.from,
-      to: req.replicas,
-      overcommitted: preview.check.accepted.map((v) => v.budget),
-      files: changes,
-      manifest,
-      tookMs: Date.now() - t0,
-      noop: false,
-    };
-  });
+      scaleRollout(req.service, preview.from, req.replicas, await rt.tasks(req.service)),
+      reporter,
+    ),
+  );
+  return {
+    service: req.service,
+    from: preview.from,
+    to: req.replicas,
+    overcommitted: preview.check.accepted.map((v) => v.budget),
+    files: r.changes,
+    manifest: r.manifest!,
+    tookMs: Date.now() - t0,
+    noop: false,
+  };
 }
 
 /** The planner's own counts for the manifest's facts and intent, or null when it cannot plan. */

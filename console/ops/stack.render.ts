@@ -3,9 +3,7 @@
  * port and bind address and the install root's own secrets. The same renderer as `install`, so a
  * later `install` re-run renders the same bytes.
  */
-import { join } from 'node:path';
 import { loadSecrets, ROLE_SECRET_KEYS } from '../../installer/apply/secrets.store.js';
-import { readIfExists, writeFileAtomic } from '../../installer/apply/fs.atomic.js';
 import { OperationError } from '../../installer/errors.js';
 import type { Manifest } from '../../installer/manifest/manifest.js';
 import type { Plan } from '../../installer/plan/plan.types.js';
@@ -68,33 +66,8 @@ export function fileChecksums(files: RenderedFile[]): Record<string, string> {
   return Object.fromEntries(files.map((f) => [f.path, checksum(f.content)]));
 }
 
-/** The current on-disk content of each rendered file's path (null when missing). */
-export async function currentContents(root: string, files: { path: string }[]): Promise<Map<string, string | null>> {
-  const out = new Map<string, string | null>();
-  for (const f of files) out.set(f.path, await readIfExists(join(root, f.path)));
-  return out;
-}
-
-/**
- * Put back the files a failed change overwrote: each of `files` whose previous content (from
- * {@link currentContents}, taken before the write) differs is written again, atomically, with its
- * mode. A file that did not exist before is left (the restored compose.yml no longer uses it).
- * @param keep paths that stay as written (upgrade keeps the new .env: it holds the same secrets plus
- *   the roles' passwords that its rollback needs).
- * @throws the filesystem error of a write that fails.
- */
-export async function putBackFiles(
-  root: string,
-  previous: ReadonlyMap<string, string | null>,
-  files: readonly RenderedFile[],
-  keep: readonly string[] = [],
-): Promise<void> {
-  for (const f of files) {
-    if (keep.includes(f.path)) continue;
-    const old = previous.get(f.path);
-    if (old !== null && old !== undefined && old !== f.content) await writeFileAtomic(join(root, f.path), old, f.mode);
-  }
-}
+// Moved to installer/apply/files.write.ts (applyChange puts files back); re-exported for upgrade.
+export { currentContents, putBackFiles } from '../../installer/apply/files.write.js';
 
 /**
  * Refuse to re-render with templates of another Carebox version than the one that installed the

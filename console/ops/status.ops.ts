@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
-import { listStackContainers, type StackContainer } from '../../installer/apply/stack.containers.js';
+import { listStackContainers, type StackContainer } from '../../installer/runtime/stack.containers.js';
 import { expectedReplicas } from '../../installer/plan/stack.services.js';
-import { isReady } from '../../installer/apply/health.wait.js';
+import { isReady } from '../../installer/runtime/health.wait.js';
 import type { Manifest } from '../../installer/manifest/manifest.js';
 import { edgeUrls } from '../../installer/apply/edge.tls.js';
 import { readMaintenance, type MaintenanceState } from './maintenance.ops.js';

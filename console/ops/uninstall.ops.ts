@@ -2,8 +2,8 @@ import { rm } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
-import { ComposeCli } from '../../installer/apply/compose.cli.js';
-import { LABEL_PROJECT } from '../../installer/apply/stack.containers.js';
+import { ComposeCli } from '../../installer/runtime/compose.cli.js';
+import { LABEL_PROJECT } from '../../installer/runtime/stack.containers.js';
 import type { ComposeFact } from '../../installer/detect/host-facts.js';
 
 /** What uninstall removed. */

@@ -19,9 +19,9 @@
  * SQL on stdin: nothing on a command line.
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
-import type { ComposeCli } from './compose.cli.js';
+import type { ComposeCli } from '../runtime/compose.cli.js';
 import type { ExecResult } from './exec.js';
-import { DIRECT_DB_ENV, serverCommand } from './server.cli.js';
+import { DIRECT_DB_ENV, serverCommand } from '../runtime/server.cli.js';
 import type { SecretKey } from './secrets.store.js';
 
 /** The database the compose template creates (POSTGRES_DB). */

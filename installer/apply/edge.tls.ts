@@ -12,7 +12,7 @@ import { promises as fs } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { UnhealthyError, UsageError } from '../errors.js';
-import { pollUntil } from './url.poll.js';
+import { pollUntil } from '../runtime/url.poll.js';
 import { INSTALL_FILES } from '../paths.js';
 
 /** Paths of the certificate chain and key under the install root (installer/paths.ts). */

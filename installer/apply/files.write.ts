@@ -48,3 +48,31 @@ export async function writeRenderedFiles(root: string, files: RenderedFile[], st
   await giveTlsKeyToNginx(root);
   return changes;
 }
+
+/** The current on-disk content of each rendered file's path (null when missing). */
+export async function currentContents(root: string, files: { path: string }[]): Promise<Map<string, string | null>> {
+  const out = new Map<string, string | null>();
+  for (const f of files) out.set(f.path, await readIfExists(join(root, f.path)));
+  return out;
+}
+
+/**
+ * Put back the files a failed change overwrote: each of `files` whose previous content (from
+ * {@link currentContents}, taken before the write) differs is written again, atomically, with its
+ * mode. A file that did not exist before is left (the restored compose.yml no longer uses it).
+ * @param keep paths that stay as written (upgrade keeps the new .env: it holds the same secrets plus
+ *   the roles' passwords that its rollback needs).
+ * @throws the filesystem error of a write that fails.
+ */
+export async function putBackFiles(
+  root: string,
+  previous: ReadonlyMap<string, string | null>,
+  files: readonly RenderedFile[],
+  keep: readonly string[] = [],
+): Promise<void> {
+  for (const f of files) {
+    if (keep.includes(f.path)) continue;
+    const old = previous.get(f.path);
+    if (old !== null && old !== undefined && old !== f.content) await writeFileAtomic(join(root, f.path), old, f.mode);
+  }
+}

@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import { OperationError } from '../errors.js';
 import type { Plan } from '../plan/plan.types.js';
-import { listStackContainers } from './stack.containers.js';
+import { listStackContainers } from '../runtime/stack.containers.js';
 
 /** Planned limits per Compose service: CPUs (nano-CPUs in Docker) and memory bytes. */
 export function plannedLimits(plan: Plan): Record<string, { cpus: number; memoryBytes: number }> {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join, relative } from 'node:path';
-import { SERVER_SCRIPTS } from './server.cli.js';
+import { SERVER_SCRIPTS } from '../runtime/server.cli.js';
 import { OperationError } from '../errors.js';
 
 /** One package of the server's runtime closure, from package-lock.json. */

@@ -37,3 +37,34 @@ export async function runSteps<C>(steps: Step<C>[], ctx: C, reporter: StepReport
     }
   }
 }
+
+/** A StepReporter that reports nothing (tests, callers that only want the result). */
+export const silentReporter: StepReporter = {
+  start: () => undefined,
+  progress: () => undefined,
+  succeed: () => undefined,
+  fail: () => undefined,
+  skip: () => undefined,
+};
+
+/**
+ * Run one step through a reporter: start, progress, succeed with the returned summary, or fail and
+ * rethrow. For ops whose steps depend on earlier results (so a fixed step list does not fit).
+ */
+export async function step<T>(
+  reporter: StepReporter,
+  id: string,
+  title: string,
+  fn: (progress: (m: string) => void) => Promise<T>,
+  summary?: (r: T) => string,
+): Promise<T> {
+  reporter.start(id, title);
+  try {
+    const r = await fn((m) => reporter.progress(id, m));
+    reporter.succeed(id, summary ? summary(r) : typeof r === 'string' ? r : null);
+    return r;
+  } catch (err) {
+    reporter.fail(id, err);
+    throw err;
+  }
+}

@@ -31,7 +31,7 @@ import { apiCall, containersOf, signInAdmin, type TestStack } from './ops.helper
 import { makeTestCerts } from '../tls.fixtures.js';
 import { MONITORING_SERVICES } from '../../installer/plan/monitoring.sizing.js';
 import { projectNameFor } from '../../installer/apply/project.name.js';
-import { execIn } from '../../installer/apply/container.exec.js';
+import { execIn } from '../../installer/runtime/container.exec.js';
 import { INSTALL_FILES } from '../../installer/paths.js';
 import { openStack } from '../../console/ops/stack.js';
 import { runRestoreDrill } from '../../console/ops/restore.drill.js';

@@ -17,7 +17,7 @@ import type Docker from 'dockerode';
 import { get, readText, requireE2ePrereqs } from './e2e.helpers.js';
 import { cli, containersOf, installTestStack, patientsChecksum, seedPatients, sql, teardownTestStack, type TestStack } from './ops.helpers.js';
 import { signManifest } from '../../console/ops/backup.manifest.sign.js';
-import { demuxDockerLogs } from '../../installer/apply/container.logs.js';
+import { demuxDockerLogs } from '../../installer/runtime/container.logs.js';
 
 /** Rewrite a backup's backup.json with `edit` and sign it with the key in `keyFile` (what a backup of another install, made with its own key, looks like). */
 function resign(dir: string, keyFile: string, edit: (m: any) => void): void {

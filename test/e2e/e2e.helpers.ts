@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
-import { connectDocker } from '../../installer/apply/docker.connect.js';
+import { connectDocker } from '../../installer/runtime/docker.connect.js';
 
 export const REPO = process.cwd();
 export const CLI = join(REPO, 'dist/console/cli.js');

@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import type Docker from 'dockerode';
-import { execIn } from '../../installer/apply/container.exec.js';
+import { execIn } from '../../installer/runtime/container.exec.js';
 import { exec } from '../../installer/apply/exec.js';
 import { carebox, freePort, readText, requireE2ePrereqs, STANDINS } from './e2e.helpers.js';
 

@@ -97,7 +97,7 @@ export async function sql(docker: Docker, project: string, text: string): Promis
     stream.on('error', rej);
   });
   const info = await exec.inspect();
-  const { demuxDockerLogs } = await import('../../installer/apply/container.logs.js');
+  const { demuxDockerLogs } = await import('../../installer/runtime/container.logs.js');
   const frames = demuxDockerLogs(Buffer.concat(chunks)).frames;
   const out = frames
     .filter((f) => f.stream === 'stdout')

@@ -7,9 +7,9 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import type Docker from 'dockerode';
-import { connectDocker } from '../../../installer/apply/docker.connect.js';
-import { waitHealthy } from '../../../installer/apply/health.wait.js';
-import { LABEL_NUMBER, LABEL_PROJECT, LABEL_SERVICE } from '../../../installer/apply/stack.containers.js';
+import { connectDocker } from '../../../installer/runtime/docker.connect.js';
+import { waitHealthy } from '../../../installer/runtime/health.wait.js';
+import { LABEL_NUMBER, LABEL_PROJECT, LABEL_SERVICE } from '../../../installer/runtime/stack.containers.js';
 import { UnhealthyError } from '../../../installer/errors.js';
 
 const IMAGE = 'carebox-standin/node:20';

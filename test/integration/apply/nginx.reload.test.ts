@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type Docker from 'dockerode';
-import { execIn } from '../../../installer/apply/container.exec.js';
-import { connectDocker } from '../../../installer/apply/docker.connect.js';
-import { NGINX_CONF_IN_CONTAINER, NginxConfigError, reloadNginx, reloadNginxOrRevert } from '../../../installer/apply/nginx.reload.js';
-import { LABEL_NUMBER, LABEL_PROJECT, LABEL_SERVICE } from '../../../installer/apply/stack.containers.js';
+import { execIn } from '../../../installer/runtime/container.exec.js';
+import { connectDocker } from '../../../installer/runtime/docker.connect.js';
+import { NGINX_CONF_IN_CONTAINER, NginxConfigError, reloadNginx, reloadNginxOrRevert } from '../../../installer/runtime/nginx.reload.js';
+import { LABEL_NUMBER, LABEL_PROJECT, LABEL_SERVICE } from '../../../installer/runtime/stack.containers.js';
 import { INSTALL_FILES } from '../../../installer/paths.js';
 import { STANDINS } from '../../e2e/e2e.helpers.js';
 

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lockIdentity } from '../../../installer/apply/stack.lock.js';
+import { lockIdentity } from '../../../installer/runtime/stack.lock.js';
 import { formatVersions, runningCli, versionReport, writeCliImageFile } from '../../../installer/manifest/cli.record.js';
 import { CAREBOX_VERSION } from '../../../installer/version.js';
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { backupsToPrune, compareRowCounts } from '../../../../console/ops/backup.ops.js';
-import { parseRowCounts, pgMajor, pgMajorFromVersionText } from '../../../../console/docker/psql.js';
+import { parseRowCounts, pgMajor, pgMajorFromVersionText } from '../../../../installer/runtime/psql.js';
 
 describe('backup manifest helpers', () => {
   it('retention keeps the newest N stamp directories and ignores everything else', () => {

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { compareDrill, missingMigrations } from '../../../../console/ops/restore.drill.js';
 import { backupMetricsText } from '../../../../console/ops/backup.metrics.js';
 import { emptyStatus } from '../../../../installer/backup/backup.status.js';
-import { parseChecksums } from '../../../../console/docker/psql.js';
+import { parseChecksums } from '../../../../installer/runtime/psql.js';
 
 describe('restore drill comparison (pure)', () => {
   const expected = { tables: { 'public.a': 3, 'public.b': 0 }, checksums: { 'public.a': '123', 'public.b': '0' } };

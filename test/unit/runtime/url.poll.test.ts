@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pollUntil, waitForHttp200 } from '../../../installer/apply/url.poll.js';
+import { pollUntil, waitForHttp200 } from '../../../installer/runtime/url.poll.js';
 import { UnhealthyError } from '../../../installer/errors.js';
 
 describe('url.poll: waiting for an answer over HTTP', () => {

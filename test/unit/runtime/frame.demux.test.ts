@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
-import { chunksOf, FrameDemuxer, LineSplitter } from '../../../installer/apply/frame.demux.js';
-import { demuxDockerLogs } from '../../../installer/apply/container.logs.js';
+import { chunksOf, FrameDemuxer, LineSplitter } from '../../../installer/runtime/frame.demux.js';
+import { demuxDockerLogs } from '../../../installer/runtime/container.logs.js';
 
 const frame = (stream: 1 | 2, text: string | Buffer) => {
   const payload = typeof text === 'string' ? Buffer.from(text) : text;

@@ -4,9 +4,9 @@
  * official postgres image does).
  */
 import type Docker from 'dockerode';
-import { OperationError } from '../../installer/errors.js';
-import { FrameDemuxer, LineSplitter } from '../../installer/apply/frame.demux.js';
-import { execIn } from '../../installer/apply/container.exec.js';
+import { OperationError } from '../errors.js';
+import { FrameDemuxer, LineSplitter } from './frame.demux.js';
+import { execIn } from './container.exec.js';
 
 /** Database and role the compose template creates (POSTGRES_DB / POSTGRES_USER). */
 export const DB_NAME = 'carebox';

@@ -7,17 +7,17 @@
  * - redis.conf: maxclients / maxmemory / maxmemory-policy are set live with CONFIG SET (the file
  *   is what a later restart reads).
  */
-import { MONITORING_FILES } from '../../installer/render/monitoring.render.js';
+import { MONITORING_FILES } from '../render/monitoring.render.js';
 import type Docker from 'dockerode';
-import type { FileChange } from '../../installer/apply/files.write.js';
-import { OperationError } from '../../installer/errors.js';
-import { INSTALL_FILES } from '../../installer/paths.js';
-import type { Plan } from '../../installer/plan/plan.types.js';
-import { loadSecrets } from '../../installer/apply/secrets.store.js';
-import { execIn } from '../../installer/apply/container.exec.js';
-import { reloadNginxOrRevert } from '../../installer/apply/nginx.reload.js';
-import { psqlRows } from '../docker/psql.js';
-import { serviceContainers, type Stack } from './stack.js';
+import type { FileChange } from '../apply/files.write.js';
+import { OperationError } from '../errors.js';
+import { INSTALL_FILES } from '../paths.js';
+import type { Plan } from '../plan/plan.types.js';
+import { loadSecrets } from '../apply/secrets.store.js';
+import { execIn } from './container.exec.js';
+import { reloadNginxOrRevert } from './nginx.reload.js';
+import { psqlRows } from './psql.js';
+import { serviceContainers, type Stack } from './compose.stack.js';
 
 /** Whether `path` was created or updated. Pure. */
 export function changed(changes: FileChange[], path: string): boolean {

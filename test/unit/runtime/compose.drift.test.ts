@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { findDrift, formatDrift, parseConfigHashes } from '../../../../console/ops/compose.drift.js';
-import type { StackContainer } from '../../../../installer/apply/stack.containers.js';
+import { findDrift, formatDrift, parseConfigHashes } from '../../../installer/runtime/compose.drift.js';
+import type { StackContainer } from '../../../installer/runtime/stack.containers.js';
 
 const h = (c: string) => c.repeat(64);
 const c = (service: string, number: number, configHash: string, state = 'running'): StackContainer => ({

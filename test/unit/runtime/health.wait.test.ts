@@ -8,8 +8,8 @@ import {
   notReadyState,
   summarize,
   type ContainerHealthFacts,
-} from '../../../installer/apply/health.wait.js';
-import type { StackContainer } from '../../../installer/apply/stack.containers.js';
+} from '../../../installer/runtime/health.wait.js';
+import type { StackContainer } from '../../../installer/runtime/stack.containers.js';
 
 const facts = (over: Partial<ContainerHealthFacts> = {}): ContainerHealthFacts => ({
   running: true,

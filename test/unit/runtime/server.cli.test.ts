@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DIRECT_DB_ENV, SERVER_SCRIPTS, serverCommand } from '../../../installer/apply/server.cli.js';
+import { DIRECT_DB_ENV, SERVER_SCRIPTS, serverCommand } from '../../../installer/runtime/server.cli.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 

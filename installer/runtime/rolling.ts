@@ -16,15 +16,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
-import { containerLogTail } from '../../installer/apply/container.logs.js';
-import { crashLoopReason, factsReady, healthFacts, notReadyState } from '../../installer/apply/health.wait.js';
-import { listStackContainers, type StackContainer } from '../../installer/apply/stack.containers.js';
-import { OperationError, UnhealthyError } from '../../installer/errors.js';
-import { INSTALL_FILES } from '../../installer/paths.js';
-import { parseCompose } from '../../installer/render/compose.render.js';
-import { nginxUpstreamFor } from '../../installer/render/config.render.js';
+import { containerLogTail } from './container.logs.js';
+import { crashLoopReason, factsReady, healthFacts, notReadyState } from './health.wait.js';
+import { listStackContainers, type StackContainer } from './stack.containers.js';
+import { OperationError, UnhealthyError } from '../errors.js';
+import { INSTALL_FILES } from '../paths.js';
+import { parseCompose } from '../render/compose.render.js';
+import { nginxUpstreamFor } from '../render/config.render.js';
 import { configHashes } from './compose.drift.js';
-import { serviceContainers, type Stack } from './stack.js';
+import { serviceContainers, type Stack } from './compose.stack.js';
 
 /** Parse a Compose duration (`20s`, `1m30s`, `500ms`, `1h`) into seconds (rounded up). Pure. */
 export function parseDurationS(text: string | undefined, fallback: number): number {

@@ -1,6 +1,6 @@
 import type { ComposeFact } from '../detect/host-facts.js';
 import { OperationError } from '../errors.js';
-import { exec, type ExecResult } from './exec.js';
+import { exec, type ExecResult } from '../apply/exec.js';
 
 /**
  * The Docker Compose CLI for one project and install root. Every call passes `-p project` and

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import { edgeSettleMs, parseDurationS, settleWaitMs } from '../../../../console/ops/rolling.js';
-import { hypotheticalHost } from '../../../../installer/plan/hypothetical.host.js';
-import { buildIntent } from '../../../../installer/plan/intent.js';
-import { planCarebox } from '../../../../installer/plan/tier.plan.js';
-import { assertSamePgMajor, changedImages } from '../../../../console/ops/upgrade.ops.js';
-import { PreflightError } from '../../../../installer/errors.js';
+import { edgeSettleMs, parseDurationS, settleWaitMs } from '../../../installer/runtime/rolling.js';
+import { hypotheticalHost } from '../../../installer/plan/hypothetical.host.js';
+import { buildIntent } from '../../../installer/plan/intent.js';
+import { planCarebox } from '../../../installer/plan/tier.plan.js';
+import { assertSamePgMajor, changedImages } from '../../../console/ops/upgrade.ops.js';
+import { PreflightError } from '../../../installer/errors.js';
 
 describe('rolling and upgrade helpers', () => {
   it('parses Compose durations into whole seconds', () => {

@@ -4,9 +4,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OperationError } from '../../../installer/errors.js';
-import { holdsStackLock, LOCK_FILE, withStackLock } from '../../../installer/apply/stack.lock.js';
+import { holdsStackLock, LOCK_FILE, withStackLock } from '../../../installer/runtime/stack.lock.js';
 
-describe('apply/stack.lock: the operation lock is taken once per call chain', () => {
+describe('runtime/stack.lock: the operation lock is taken once per call chain', () => {
   let root: string;
   let other: string;
   beforeEach(async () => {
@@ -73,7 +73,7 @@ describe('apply/stack.lock: the operation lock is taken once per call chain', ()
   });
 });
 
-describe('apply/stack.lock: a lock left by an earlier life of this pid', () => {
+describe('runtime/stack.lock: a lock left by an earlier life of this pid', () => {
   it('is taken over (the scheduler is pid 1 of its container again after a restart), while a live holder in this process is not', async () => {
     const { writeFile, readFile } = await import('node:fs/promises');
     const { hostname } = await import('node:os');

@@ -5,8 +5,8 @@
  * outside the hash (Compose v2), which is why scale and retier can change counts without
  * recreating anything.
  */
-import type { ComposeCli } from '../../installer/apply/compose.cli.js';
-import type { StackContainer } from '../../installer/apply/stack.containers.js';
+import type { ComposeCli } from './compose.cli.js';
+import type { StackContainer } from './stack.containers.js';
 
 /** Parse `docker compose config --hash '*'` output (`service hash` per line). Pure. */
 export function parseConfigHashes(text: string): Record<string, string> {

@@ -9,8 +9,8 @@ import type Docker from 'dockerode';
 import { join } from 'node:path';
 import { OperationError } from '../errors.js';
 import { CONTAINER_PATHS, INSTALL_FILES } from '../paths.js';
-import type { FileChange } from './files.write.js';
-import { readIfExists, writeFileAtomic } from './fs.atomic.js';
+import type { FileChange } from '../apply/files.write.js';
+import { readIfExists, writeFileAtomic } from '../apply/fs.atomic.js';
 import { listStackContainers } from './stack.containers.js';
 import { execIn } from './container.exec.js';
 
