@@ -18,7 +18,9 @@
  * construction (up to rounding down to whole staff). Pure.
  */
 import type { Plan, PlanCapacity, PlanSizing } from './plan.types.js';
+import { isDeepStrictEqual } from 'node:util';
 import { c } from './derived.js';
+import { completePlan } from './plan.complete.js';
 import { DEFAULT_PROFILE, effectiveThinkTimeS, requestsPerAction, staffUnit, type WorkloadProfile } from './workload.profile.js';
 
 /**
@@ -266,10 +268,12 @@ export function isStaffMeasurement(m: PlanCapacity['measured']): m is NonNullabl
  * serves for slower staff. A measurement from before active staff (closed-loop users) is dropped.
  * Pure.
  */
-export function withMeasuredFrom(plan: Plan, installed: Pick<Plan, 'tier' | 'nodes' | 'sizing' | 'capacity'> | null | undefined): Plan {
+export function withMeasuredFrom(plan: Plan, installed: Plan | null | undefined): Plan {
   const measured = installed?.capacity?.measured ?? null;
   if (!isStaffMeasurement(measured) || installed === null || installed === undefined) return plan;
-  const same = installed.tier === plan.tier && installed.nodes === plan.nodes && JSON.stringify(installed.sizing) === JSON.stringify(plan.sizing);
+  // Both completed: a plan recorded by an older Carebox lacks the fields added since, which
+  // completePlan derives as the planner does, so the same stack still compares equal.
+  const same = installed.tier === plan.tier && installed.nodes === plan.nodes && isDeepStrictEqual(completePlan(installed).sizing, completePlan(plan).sizing);
   if (!same) return plan;
   const z = r2(effectiveThinkTimeS(planProfile(plan)));
   const staff = Math.floor(measured.actionsPerSecond * (measured.responseTimeS + z));

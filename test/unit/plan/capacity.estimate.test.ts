@@ -40,6 +40,10 @@ describe('plan: capacity estimate', () => {
       concurrentUsers: Math.floor(300 * (0.1 + plan.capacity.thinkTimeS!)),
     });
     expect(withMeasuredFrom(plan, null).capacity.measured).to.equal(null);
+    // Recorded by an older Carebox, before sizing had fields this planner adds: still the same stack.
+    const { shutdownTimeoutMs: _s, ...olderQueue } = installed.sizing.queue as typeof installed.sizing.queue & { shutdownTimeoutMs?: number };
+    const older = { ...installed, sizing: { ...installed.sizing, queue: olderQueue } } as typeof installed;
+    expect(withMeasuredFrom(plan, older).capacity.measured, 'a plan recorded before a field existed').to.not.equal(null);
     const other = planCarebox(host, buildIntent({ tier: 'default' }));
     expect(withMeasuredFrom(other, installed).capacity.measured, 'another tier').to.equal(null);
     const bigger = planCarebox(hypotheticalHost(8, 32 * 1024 ** 3), buildIntent({ tier: plan.tier }));
