@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { readText, requireE2ePrereqs } from './e2e.helpers.js';
-import { cli, containersOf, installTestStack, startLoad, teardownTestStack, type TestStack } from './ops.helpers.js';
+import { apiCall, cli, containersOf, installTestStack, missingPatients, signInAdmin, startApiTraffic, startLoad, teardownTestStack, type TestStack } from './ops.helpers.js';
 
 const sha = (p: string) => createHash('sha256').update(readText(p)).digest('hex');
 
@@ -23,10 +23,16 @@ describe('e2e: retier default → horizontal → default under load', function (
   this.timeout(900_000);
   let docker: Docker;
   let s: TestStack | null = null;
+  let token = '';
+  let known = '';
 
   before(async () => {
     docker = await requireE2ePrereqs();
     s = await installTestStack('retier', 'default');
+    token = await signInAdmin(s);
+    const p = await apiCall(s.url, 'POST', '/patients', token, { mrn: 'RT-KNOWN', givenName: 'Known', familyName: 'Patient', birthDate: '1970-01-01', sex: 'unknown' });
+    expect(p.status, JSON.stringify(p.body)).to.equal(201);
+    known = p.body.id;
   });
   after(async () => teardownTestStack(s));
 
@@ -65,6 +71,8 @@ describe('e2e: retier default → horizontal → default under load', function (
     it(`${from} → ${to} under load: 0 failed requests, ${replicas} backend replica(s), no drift afterwards`, async () => {
       const health = startLoad(s!.url, '/health');
       const ready = startLoad(s!.url, '/ready', { connections: 2 });
+      // Signed-in reads and writes through nginx, as a ward would send them during the change.
+      const traffic = startApiTraffic(s!.url, token, { readPatientId: known, writeEveryMs: 200, tag: `rt-${to}` });
       await new Promise((r) => setTimeout(r, 1500));
       const t0 = Date.now();
       const r = await cli(s!, ['retier', to, '--yes', '--json']);
@@ -72,10 +80,15 @@ describe('e2e: retier default → horizontal → default under load', function (
       await new Promise((r) => setTimeout(r, 1500));
       const h = await health.stop();
       const d = await ready.stop();
+      const api = await traffic.stop();
       console.log(
-        `      ${from} → ${to}: ${seconds.toFixed(1)} s; /health ${JSON.stringify(h)}; /ready ${JSON.stringify(d)}; PostgreSQL restart ${JSON.stringify(r.json?.applied?.postgresRestart)}`,
+        `      ${from} → ${to}: ${seconds.toFixed(1)} s; /health ${JSON.stringify(h)}; /ready ${JSON.stringify(d)}; writes ${JSON.stringify(api.writes)}; reads ${JSON.stringify(api.reads)}; PostgreSQL restart ${JSON.stringify(r.json?.applied?.postgresRestart)}`,
       );
       expect(r.code, r.stderr).to.equal(0);
+      expect(api.created.length).to.be.greaterThan(10);
+      expect(api.failedReads, `signed-in reads: ${JSON.stringify(api.reads)}`).to.equal(0);
+      expect(api.failedWrites, `signed-in writes: ${JSON.stringify(api.writes)}`).to.equal(0);
+      expect(await missingPatients(docker, s!.project, api.created), 'every write answered 201 is stored').to.deep.equal([]);
       expect(h.requests).to.be.greaterThan(500);
       expect(h.failed, JSON.stringify(h)).to.equal(0);
       expect(d.requests).to.be.greaterThan(100);

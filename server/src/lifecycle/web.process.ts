@@ -23,7 +23,8 @@ import { createWebDependencies, type WebDependencies } from './web.dependencies.
 
 /**
  * Node closes idle keep-alive sockets after this, in ms. Longer than nginx's upstream keepalive
- * timeout (60 s), so nginx never reuses a socket Node is closing (a source of stray 502s).
+ * timeout (the plan's `upstream.keepaliveTimeoutS`, 4 s; nginx's own default is 60 s), so nginx
+ * never reuses a socket Node is closing (a source of stray 502s).
  */
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
