@@ -299,36 +299,148 @@ function validateOptions(options: LoadtestOptions): void {
     );
 }
 
+/** One sustained or failed arrival rate of the open model. */
+interface RateRun {
+  rate: number;
+  stats: OpenStats;
+  sustained: boolean;
+}
+
+/**
+ * Runs the phases of {@link runLoadtest} in order (synthetic data, sign-in, open model, proof,
+ * saturation, clean-up, record) and returns the report. The clean-up always runs; an interruption
+ * surfaces after it as InterruptedError.
+ * @throws OperationError when the stack is not ready, a phase fails, or the clean-up failed (with
+ *   the report attached as `result`); InterruptedError on Ctrl-C or SIGTERM.
+ */
 async function measure(stack: Stack, options: LoadtestOptions, reporter: LoadtestReporter): Promise<LoadtestResult> {
-  const { durationS, maxRate } = options;
-  const profile = options.profile ?? planProfile(stack.manifest.plan);
-  const thinkTimeS = Math.round(effectiveThinkTimeS(profile) * 100) / 100;
-  const rpa = Math.round(requestsPerAction(profile) * 100) / 100;
-  const base = edgeUrl(stack.manifest);
-  const ready = await fetch(`${base}/ready`, { signal: AbortSignal.timeout(10_000) }).then(
-    (r) => r.status,
-    () => 0,
-  );
-  if (ready !== 200)
-    throw new OperationError(
-      `the stack is not ready (${base}/ready answered ${ready === 0 ? 'nothing' : ready})`,
-      'check `carebox status`; run the load test on a healthy stack',
+  const run = new LoadtestRun(stack, options, reporter);
+  await run.requireReady();
+  const stopSignals = run.onSignals();
+  try {
+    await run.createSyntheticData();
+    const { data, slots } = await run.findSyntheticRecords();
+    const actions = new ActionFactory(run.profile, data, slots);
+    await run.signIn(SESSIONS);
+    await run.openModel(actions);
+    await run.prove(actions);
+    if (options.saturation) await run.saturationRamp(data, slots);
+  } catch (err) {
+    // An interruption surfaces below, once the clean-up has run and its outcome is known.
+    if (!run.abort.signal.aborted) throw err;
+  } finally {
+    await run.cleanUp();
+    stopSignals();
+  }
+  run.throwIfInterrupted();
+  const result = run.report(await run.record());
+  if (run.synthetic.cleanupError !== null) {
+    throw Object.assign(new OperationError(`the load test ran, but its synthetic data could not be removed: ${run.synthetic.cleanupError}`), { result });
+  }
+  return result;
+}
+
+/** The state one load test shares between its phases. */
+class LoadtestRun {
+  readonly profile: WorkloadProfile;
+  readonly thinkTimeS: number;
+  readonly rpa: number;
+  readonly base: string;
+  readonly tenant = `lt-${randomBytes(4).toString('hex').slice(0, 6)}`;
+  private readonly password = randomBytes(24).toString('base64url');
+  private readonly sizes = syntheticSizes(SESSIONS);
+  readonly synthetic: LoadtestResult['syntheticData'];
+  readonly abort = new AbortController();
+  /** The command that removes the synthetic data by hand (printed when the clean-up cannot). */
+  readonly removeCommand: string;
+  private readonly tokens: string[] = [];
+  private nextToken = 0;
+  private readonly levels: LevelSummary[] = [];
+  private readonly rates: RateRun[] = [];
+  private readonly proofs: LoadtestResult['proof'] = [];
+  private saturation: LoadtestResult['saturation'] = null;
+  private signInSeconds = 0;
+  private stoppedBecause = '';
+
+  constructor(
+    private readonly stack: Stack,
+    private readonly options: LoadtestOptions,
+    private readonly reporter: LoadtestReporter,
+  ) {
+    this.profile = options.profile ?? planProfile(stack.manifest.plan);
+    this.thinkTimeS = Math.round(effectiveThinkTimeS(this.profile) * 100) / 100;
+    this.rpa = Math.round(requestsPerAction(this.profile) * 100) / 100;
+    this.base = edgeUrl(stack.manifest);
+    this.synthetic = { tenant: this.tenant, created: { patients: 0, clinicians: 0, users: 0 }, removed: null, cleanupError: null };
+    this.removeCommand = `cd ${stack.root} && docker compose -p ${stack.manifest.project} run --rm --no-deps -T ${Object.entries(DIRECT_DB_ENV)
+      .map(([k, v]) => `-e ${k}=${v}`)
+      .join(' ')} backend ${serverCommand('demoData', ['--remove', '--tenant', this.tenant]).join(' ')}`;
+  }
+
+  /** @throws OperationError when the stack's /ready does not answer 200. */
+  async requireReady(): Promise<void> {
+    const ready = await fetch(`${this.base}/ready`, { signal: AbortSignal.timeout(10_000) }).then(
+      (r) => r.status,
+      () => 0,
     );
+    if (ready !== 200)
+      throw new OperationError(
+        `the stack is not ready (${this.base}/ready answered ${ready === 0 ? 'nothing' : ready})`,
+        'check `carebox status`; run the load test on a healthy stack',
+      );
+  }
 
-  const tenant = `lt-${randomBytes(4).toString('hex').slice(0, 6)}`;
-  const password = randomBytes(24).toString('base64url');
-  const sizes = syntheticSizes(SESSIONS);
-  const synthetic: LoadtestResult['syntheticData'] = { tenant, created: { patients: 0, clinicians: 0, users: 0 }, removed: null, cleanupError: null };
-  const tokens: string[] = [];
-  const levels: LevelSummary[] = [];
-  const rates: { rate: number; stats: OpenStats; sustained: boolean }[] = [];
-  const proofs: LoadtestResult['proof'] = [];
-  let saturation: LoadtestResult['saturation'] = null;
-  let signInSeconds = 0;
-  let stoppedBecause = '';
+  /**
+   * Ctrl-C (or SIGTERM) stops the running step and goes straight to the clean-up; a second one
+   * leaves at once and prints the command that removes the synthetic data. Returns the function
+   * that takes the handlers off again.
+   */
+  onSignals(): () => void {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (this.abort.signal.aborted) {
+        process.stderr.write(`\ncarebox loadtest: left without removing tenant ${this.tenant}'s synthetic data; remove it with:\n  ${this.removeCommand}\n`);
+        process.exit(ExitCode.Interrupted);
+      }
+      this.abort.abort(signal);
+      this.reporter.phase(
+        `interrupted (${signal}): stopping the load and removing tenant ${this.tenant}'s synthetic data; press Ctrl-C again to leave it behind`,
+      );
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    return () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    };
+  }
 
-  const demoData = async (args: string[], input?: string): Promise<Record<string, any>> => {
-    const r = await stack.compose.runOnce('backend', serverCommand('demoData', args), { ...DIRECT_DB_ENV }, undefined, input === undefined ? {} : { input });
+  /** @throws InterruptedError once the run was interrupted. */
+  checkpoint(): void {
+    if (this.abort.signal.aborted) throw new InterruptedError('the load test was interrupted; nothing was recorded');
+  }
+
+  /** @throws InterruptedError (after the clean-up) saying whether the synthetic data is gone. */
+  throwIfInterrupted(): void {
+    if (!this.abort.signal.aborted) return;
+    const { cleanupError } = this.synthetic;
+    throw new InterruptedError(
+      `the load test was interrupted; nothing was recorded in carebox.json; ${cleanupError === null ? `tenant ${this.tenant}'s synthetic data was removed` : `tenant ${this.tenant}'s synthetic data could NOT be removed`}`,
+      cleanupError === null ? null : `remove it with: ${this.removeCommand}`,
+    );
+  }
+
+  /** The next session token, round robin. */
+  private readonly token = (): string => this.tokens[this.nextToken++ % this.tokens.length]!;
+
+  /** Runs the server's demo-data CLI in a one-off backend container; its last JSON line. */
+  private async demoData(args: string[], input?: string): Promise<Record<string, any>> {
+    const r = await this.stack.compose.runOnce(
+      'backend',
+      serverCommand('demoData', args),
+      { ...DIRECT_DB_ENV },
+      undefined,
+      input === undefined ? {} : { input },
+    );
     const line = r.stdout
       .trim()
       .split('\n')
@@ -340,37 +452,21 @@ async function measure(stack: Stack, options: LoadtestOptions, reporter: Loadtes
       // fall through
     }
     throw new OperationError('the demo-data CLI printed no result', 'the server image may be older than this Carebox; rebuild it with `carebox upgrade`');
-  };
+  }
 
-  // Ctrl-C (or SIGTERM) stops the running level and goes straight to the clean-up below; a second
-  // one leaves at once and prints the command that removes the synthetic data.
-  const removeCommand = `cd ${stack.root} && docker compose -p ${stack.manifest.project} run --rm --no-deps -T ${Object.entries(DIRECT_DB_ENV)
-    .map(([k, v]) => `-e ${k}=${v}`)
-    .join(' ')} backend ${serverCommand('demoData', ['--remove', '--tenant', tenant]).join(' ')}`;
-  const abort = new AbortController();
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (abort.signal.aborted) {
-      process.stderr.write(`\ncarebox loadtest: left without removing tenant ${tenant}'s synthetic data; remove it with:\n  ${removeCommand}\n`);
-      process.exit(ExitCode.Interrupted);
-    }
-    abort.abort(signal);
-    reporter.phase(`interrupted (${signal}): stopping the load and removing tenant ${tenant}'s synthetic data; press Ctrl-C again to leave it behind`);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const checkpoint = (): void => {
-    if (abort.signal.aborted) throw new InterruptedError('the load test was interrupted; nothing was recorded');
-  };
-
-  try {
-    reporter.phase(`creating synthetic data in tenant ${tenant}: ${sizes.patients} patients, ${sizes.clinicians} clinicians, ${sizes.users} clerk accounts`);
-    checkpoint();
-    const created = await demoData(
+  /** Patients, clinicians and clerk accounts in the run's own tenant (the password on stdin). */
+  async createSyntheticData(): Promise<void> {
+    const { sizes } = this;
+    this.reporter.phase(
+      `creating synthetic data in tenant ${this.tenant}: ${sizes.patients} patients, ${sizes.clinicians} clinicians, ${sizes.users} clerk accounts`,
+    );
+    this.checkpoint();
+    const created = await this.demoData(
       [
         '--patients',
         String(sizes.patients),
         '--tenant',
-        tenant,
+        this.tenant,
         '--clinicians',
         String(sizes.clinicians),
         '--appointments-per-patient',
@@ -379,49 +475,51 @@ async function measure(stack: Stack, options: LoadtestOptions, reporter: Loadtes
         String(sizes.users),
         '--password-stdin',
       ],
-      `${password}\n`,
+      `${this.password}\n`,
     );
-    synthetic.created = {
+    this.synthetic.created = {
       patients: Number(created.patients?.created ?? 0),
       clinicians: Number(created.clinicians?.created ?? 0),
       users: Number(created.users?.created ?? 0) + Number(created.users?.existing ?? 0),
     };
+  }
 
-    const signIn = async (wantedCount: number): Promise<void> => {
-      const count = Math.min(wantedCount, SESSIONS);
-      if (tokens.length >= count) return;
-      const started = Date.now();
-      const wanted = Array.from({ length: count - tokens.length }, (_, k) => tokens.length + k + 1);
-      const got = new Map<number, string>();
-      await pool(wanted, LOGIN_CONCURRENCY, async (i) => {
-        for (let attempt = 0; ; attempt += 1) {
-          checkpoint();
-          const r = await post(`${base}${API}/auth/login`, { username: loadtestUsername(tenant, i), password });
-          if (r.status === 200 && typeof r.json?.token === 'string') {
-            got.set(i, r.json.token);
-            return;
-          }
-          if ((r.status === 429 || r.status === 503) && attempt < 10) {
-            await new Promise((res) => setTimeout(res, (r.retryAfterS ?? 1) * 1000));
-            continue;
-          }
-          throw new OperationError(
-            `sign-in of synthetic user ${i} failed: HTTP ${r.status} ${r.json?.error?.code ?? ''}`.trim(),
-            'check `carebox logs backend`',
-          );
+  /** Signs in synthetic clerks through nginx until `wantedCount` sessions exist (honouring 429 Retry-After). */
+  async signIn(wantedCount: number): Promise<void> {
+    const count = Math.min(wantedCount, SESSIONS);
+    if (this.tokens.length >= count) return;
+    const started = Date.now();
+    const wanted = Array.from({ length: count - this.tokens.length }, (_, k) => this.tokens.length + k + 1);
+    const got = new Map<number, string>();
+    await pool(wanted, LOGIN_CONCURRENCY, async (i) => {
+      for (let attempt = 0; ; attempt += 1) {
+        this.checkpoint();
+        const r = await post(`${this.base}${API}/auth/login`, { username: loadtestUsername(this.tenant, i), password: this.password });
+        if (r.status === 200 && typeof r.json?.token === 'string') {
+          got.set(i, r.json.token);
+          return;
         }
-      });
-      for (const i of wanted) tokens.push(got.get(i)!);
-      signInSeconds += (Date.now() - started) / 1000;
-      checkpoint();
-    };
+        if ((r.status === 429 || r.status === 503) && attempt < 10) {
+          await new Promise((res) => setTimeout(res, (r.retryAfterS ?? 1) * 1000));
+          continue;
+        }
+        throw new OperationError(`sign-in of synthetic user ${i} failed: HTTP ${r.status} ${r.json?.error?.code ?? ''}`.trim(), 'check `carebox logs backend`');
+      }
+    });
+    for (const i of wanted) this.tokens.push(got.get(i)!);
+    this.signInSeconds += (Date.now() - started) / 1000;
+    this.checkpoint();
+  }
 
-    reporter.phase('signing in the first virtual users and finding the synthetic records');
-    await signIn(1);
-    const mrnPrefix = `${tenant.toUpperCase()}-`;
+  /** The hot patients' ids and the clinicians to book with, read back through the API. */
+  async findSyntheticRecords(): Promise<{ data: MixData; slots: SlotAllocator }> {
+    this.reporter.phase('signing in the first virtual users and finding the synthetic records');
+    await this.signIn(1);
+    const { base, sizes } = this;
+    const mrnPrefix = `${this.tenant.toUpperCase()}-`;
     const hot: string[] = [];
     for (let i = 1; i <= Math.min(HOT_PATIENTS, sizes.patients); i += 1) {
-      const page = await getJson(`${base}${API}/patients?q=${encodeURIComponent(syntheticMrn(mrnPrefix, i))}&limit=5`, tokens[0]!);
+      const page = await getJson(`${base}${API}/patients?q=${encodeURIComponent(syntheticMrn(mrnPrefix, i))}&limit=5`, this.tokens[0]!);
       const p = page?.items?.[0];
       if (!p || p.isSynthetic !== true || p.mrn !== syntheticMrn(mrnPrefix, i)) {
         throw new OperationError(
@@ -433,84 +531,106 @@ async function measure(stack: Stack, options: LoadtestOptions, reporter: Loadtes
     }
     const clinicianIds = new Set<string>();
     for (const id of hot)
-      for (const a of (await getJson(`${base}${API}/appointments?patientId=${id}&limit=10`, tokens[0]!)).items ?? []) clinicianIds.add(a.clinicianId);
+      for (const a of (await getJson(`${base}${API}/appointments?patientId=${id}&limit=10`, this.tokens[0]!)).items ?? []) clinicianIds.add(a.clinicianId);
     if (clinicianIds.size === 0)
       throw new OperationError(
         'no synthetic clinician was found to book with',
         'the server image may be older than this Carebox; rebuild it with `carebox upgrade`',
       );
     const data: MixData = { mrnPrefix, patientCount: sizes.patients, hotPatientIds: hot, clinicianIds: [...clinicianIds] };
-    const slots = new SlotAllocator(data.clinicianIds);
+    return { data, slots: new SlotAllocator(data.clinicianIds) };
+  }
 
-    const actions = new ActionFactory(profile, data, slots);
-    await signIn(SESSIONS);
-    let nextToken = 0;
-    const token = (): string => tokens[nextToken++ % tokens.length]!;
+  /** One arrival rate for --duration seconds (random arrivals); whether it was sustained. */
+  private async runRate(actions: ActionFactory, rate: number, index: number, planned: number): Promise<boolean> {
+    const { durationS } = this.options;
+    this.reporter.levelStart(`${rate} actions/s`, index, planned, durationS);
+    const stats = await runOpenLoad({
+      url: this.base,
+      ratePerS: rate,
+      durationS,
+      arrivals: 'random',
+      nextAction: () => actions.next(this.token()),
+      onTick: (e, r) => this.reporter.tick(e, r),
+      signal: this.abort.signal,
+    });
+    this.checkpoint();
+    const v = judgeRate(stats);
+    this.rates.push({ rate, stats, sustained: v.sustained });
+    const summary = summarizeOpen('rate', stats, { ok: v.sustained, reason: v.reason });
+    this.levels.push(summary);
+    this.reporter.levelDone(summary);
+    return v.sustained;
+  }
 
-    // ---- Open model: arrival rates, doubled then bisected -------------------------------------
-    const runRate = async (rate: number, index: number, planned: number): Promise<boolean> => {
-      reporter.levelStart(`${rate} actions/s`, index, planned, durationS);
-      const stats = await runOpenLoad({
-        url: base,
-        ratePerS: rate,
-        durationS,
-        arrivals: 'random',
-        nextAction: () => actions.next(token()),
-        onTick: (e, r) => reporter.tick(e, r),
-        signal: abort.signal,
-      });
-      checkpoint();
-      const v = judgeRate(stats);
-      rates.push({ rate, stats, sustained: v.sustained });
-      const summary = summarizeOpen('rate', stats, { ok: v.sustained, reason: v.reason });
-      levels.push(summary);
-      reporter.levelDone(summary);
-      return v.sustained;
-    };
+  /** Open model: a warm-up, then the arrival rate doubled until one is not sustained, then bisected. */
+  async openModel(actions: ActionFactory): Promise<void> {
+    const { durationS, maxRate } = this.options;
     const planned = rateLevels(maxRate);
-    reporter.phase(`warming up at ${planned[0]} actions/s (${profile.name}: ${rpa} requests per action, think time ${profile.thinkTime.meanS} s)`);
-    await runOpenLoad({ url: base, ratePerS: planned[0]!, durationS: Math.min(3, durationS), nextAction: () => actions.next(token()), signal: abort.signal });
-    checkpoint();
+    this.reporter.phase(
+      `warming up at ${planned[0]} actions/s (${this.profile.name}: ${this.rpa} requests per action, think time ${this.profile.thinkTime.meanS} s)`,
+    );
+    await runOpenLoad({
+      url: this.base,
+      ratePerS: planned[0]!,
+      durationS: Math.min(3, durationS),
+      nextAction: () => actions.next(this.token()),
+      signal: this.abort.signal,
+    });
+    this.checkpoint();
     let good = 0;
     let bad: number | null = null;
     for (const [index, rate] of planned.entries()) {
-      if (await runRate(rate, index, planned.length)) good = rate;
+      if (await this.runRate(actions, rate, index, planned.length)) good = rate;
       else {
         bad = rate;
-        stoppedBecause = `${levels[levels.length - 1]!.reason} at ${rate} actions/s`;
+        this.stoppedBecause = `${this.levels[this.levels.length - 1]!.reason} at ${rate} actions/s`;
         break;
       }
     }
-    if (bad === null) stoppedBecause = `reached --max-rate ${maxRate} with every rate sustained`;
-    else {
-      for (let r = 0; r < MAX_RATE_REFINEMENTS; r += 1) {
-        const mid = bisectRate(good, bad);
-        if (mid === null) break;
-        if (await runRate(mid, levels.length, levels.length + 1)) good = mid;
-        else bad = mid;
-      }
+    if (bad === null) {
+      this.stoppedBecause = `reached --max-rate ${maxRate} with every rate sustained`;
+      return;
     }
+    for (let r = 0; r < MAX_RATE_REFINEMENTS; r += 1) {
+      const mid = bisectRate(good, bad);
+      if (mid === null) break;
+      if (await this.runRate(actions, mid, this.levels.length, this.levels.length + 1)) good = mid;
+      else bad = mid;
+    }
+  }
 
-    // ---- Proof: N virtual staff with think time, closed loop -----------------------------------
-    const best = rates.filter((x) => x.sustained).sort((a, b) => b.rate - a.rate)[0];
-    const openStaff = best ? littleStaff(best.stats.actionsPerSecond, best.stats.actionResponseTimeS, thinkTimeS) : 0;
+  /** The highest sustained rate (X*), or null. */
+  private topRate(): RateRun | null {
+    return this.rates.filter((x) => x.sustained).sort((a, b) => b.rate - a.rate)[0] ?? null;
+  }
+
+  /** Proof: N virtual staff with think time, closed loop, at PROOF_SHARES of N until one holds. */
+  async prove(actions: ActionFactory): Promise<void> {
+    const best = this.topRate();
+    const openStaff = best ? littleStaff(best.stats.actionsPerSecond, best.stats.actionResponseTimeS, this.thinkTimeS) : 0;
     for (const staff of proofStaffLevels(openStaff)) {
-      reporter.levelStart(`proof: ${staff} virtual staff, think time ${profile.thinkTime.meanS} s`, levels.length, levels.length + 1, options.proofS);
+      this.reporter.levelStart(
+        `proof: ${staff} virtual staff, think time ${this.profile.thinkTime.meanS} s`,
+        this.levels.length,
+        this.levels.length + 1,
+        this.options.proofS,
+      );
       const stats = await runStaffLoad({
-        url: base,
+        url: this.base,
         staff,
-        durationS: options.proofS,
-        nextAction: () => actions.next(token()),
-        thinkTimeS: () => sampleThinkTimeS(profile),
-        onTick: (e, r) => reporter.tick(e, r),
-        signal: abort.signal,
+        durationS: this.options.proofS,
+        nextAction: () => actions.next(this.token()),
+        thinkTimeS: () => sampleThinkTimeS(this.profile),
+        onTick: (e, r) => this.reporter.tick(e, r),
+        signal: this.abort.signal,
       });
-      checkpoint();
+      this.checkpoint();
       const v = judgeProof(stats);
       const summary = summarizeOpen('proof', stats, { ok: v.held, reason: v.reason });
-      levels.push(summary);
-      reporter.levelDone(summary);
-      proofs.push({
+      this.levels.push(summary);
+      this.reporter.levelDone(summary);
+      this.proofs.push({
         staff,
         durationS: stats.durationS,
         actionsPerSecond: stats.actionsPerSecond,
@@ -526,148 +646,148 @@ async function measure(stack: Stack, options: LoadtestOptions, reporter: Loadtes
       });
       if (v.held) break;
     }
+  }
 
-    // ---- Saturation: closed loop without pause (what the old figure was) ---------------------------
-    if (options.saturation) {
-      const satLevels: LevelResult[] = [];
-      const runLevel = async (users: number, index: number, planned: number): Promise<LevelResult> => {
-        reporter.levelStart(`${users} connections without pause`, index, planned, durationS);
-        const stats: LoadStats = await runLoad({
-          url: base,
-          connections: users,
-          durationS,
-          perConnection: (i) => mixRequests(tokens[i % tokens.length]!, data, { book: true, slots }),
-          onTick: (elapsed, responses) => reporter.tick(elapsed, responses),
-          signal: abort.signal,
-        });
-        checkpoint();
-        const verdict = judgeLevel(stats);
-        const level: LevelResult = { users, stats, sustained: verdict.sustained, reason: verdict.reason };
-        satLevels.push(level);
-        const summary = summarizeLevel(level);
-        levels.push(summary);
-        reporter.levelDone(summary);
-        return level;
-      };
-      const satPlanned = rampLevels(options.saturationMax);
-      let sGood = 0;
-      let sBad: number | null = null;
-      let why = `reached --saturation-max ${options.saturationMax} with every level sustained`;
-      for (const [index, users] of satPlanned.entries()) {
-        const level = await runLevel(users, index, satPlanned.length);
-        if (level.sustained) sGood = users;
-        else {
-          sBad = users;
-          why = `${level.reason} at ${users} connections`;
-          break;
-        }
+  /** Saturation: the closed-loop ramp without pause (what the old figure was), then bisected. */
+  async saturationRamp(data: MixData, slots: SlotAllocator): Promise<void> {
+    const { durationS, saturationMax } = this.options;
+    const satLevels: LevelResult[] = [];
+    const runLevel = async (users: number, index: number, planned: number): Promise<LevelResult> => {
+      this.reporter.levelStart(`${users} connections without pause`, index, planned, durationS);
+      const stats: LoadStats = await runLoad({
+        url: this.base,
+        connections: users,
+        durationS,
+        perConnection: (i) => mixRequests(this.tokens[i % this.tokens.length]!, data, { book: true, slots }),
+        onTick: (elapsed, responses) => this.reporter.tick(elapsed, responses),
+        signal: this.abort.signal,
+      });
+      this.checkpoint();
+      const verdict = judgeLevel(stats);
+      const level: LevelResult = { users, stats, sustained: verdict.sustained, reason: verdict.reason };
+      satLevels.push(level);
+      const summary = summarizeLevel(level);
+      this.levels.push(summary);
+      this.reporter.levelDone(summary);
+      return level;
+    };
+    const planned = rampLevels(saturationMax);
+    let good = 0;
+    let bad: number | null = null;
+    let why = `reached --saturation-max ${saturationMax} with every level sustained`;
+    for (const [index, users] of planned.entries()) {
+      const level = await runLevel(users, index, planned.length);
+      if (level.sustained) good = users;
+      else {
+        bad = users;
+        why = `${level.reason} at ${users} connections`;
+        break;
       }
-      if (sBad !== null) {
-        for (let r = 0; r < MAX_REFINEMENTS; r += 1) {
-          const mid = bisectLevel(sGood, sBad);
-          if (mid === null) break;
-          const level = await runLevel(mid, satLevels.length, satLevels.length + 1);
-          if (level.sustained) sGood = mid;
-          else sBad = mid;
-        }
-      }
-      const best = sustainedLevel(satLevels);
-      saturation = {
-        connections: best?.users ?? 0,
-        requestsPerSecond: best?.stats.requestsPerSecond ?? 0,
-        p95Ms: best?.stats.latency.p95 ?? 0,
-        stoppedBecause: why,
-      };
     }
-  } catch (err) {
-    // An interruption surfaces below, once the clean-up has run and its outcome is known.
-    if (!abort.signal.aborted) throw err;
-  } finally {
-    reporter.phase(`ending ${tokens.length} session(s) and removing tenant ${tenant}'s synthetic data`);
-    await pool(tokens, 16, async (t) => {
-      await post(`${base}${API}/auth/logout`, undefined, t).catch(() => undefined);
+    for (let r = 0; bad !== null && r < MAX_REFINEMENTS; r += 1) {
+      const mid = bisectLevel(good, bad);
+      if (mid === null) break;
+      const level = await runLevel(mid, satLevels.length, satLevels.length + 1);
+      if (level.sustained) good = mid;
+      else bad = mid;
+    }
+    const best = sustainedLevel(satLevels);
+    this.saturation = {
+      connections: best?.users ?? 0,
+      requestsPerSecond: best?.stats.requestsPerSecond ?? 0,
+      p95Ms: best?.stats.latency.p95 ?? 0,
+      stoppedBecause: why,
+    };
+  }
+
+  /** Ends every session and removes the tenant's synthetic data; a failure is kept in `synthetic.cleanupError`. */
+  async cleanUp(): Promise<void> {
+    this.reporter.phase(`ending ${this.tokens.length} session(s) and removing tenant ${this.tenant}'s synthetic data`);
+    await pool(this.tokens, 16, async (t) => {
+      await post(`${this.base}${API}/auth/logout`, undefined, t).catch(() => undefined);
     });
     try {
-      const removed = await demoData(['--remove', '--tenant', tenant]);
-      synthetic.removed = (removed.removed ?? null) as Record<string, number> | null;
+      const removed = await this.demoData(['--remove', '--tenant', this.tenant]);
+      this.synthetic.removed = (removed.removed ?? null) as Record<string, number> | null;
     } catch (err) {
-      synthetic.cleanupError = `${(err as Error).message} — remove it with: ${removeCommand}`;
+      this.synthetic.cleanupError = `${(err as Error).message} — remove it with: ${this.removeCommand}`;
     }
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
-  if (abort.signal.aborted) {
-    throw new InterruptedError(
-      `the load test was interrupted; nothing was recorded in carebox.json; ${synthetic.cleanupError === null ? `tenant ${tenant}'s synthetic data was removed` : `tenant ${tenant}'s synthetic data could NOT be removed`}`,
-      synthetic.cleanupError === null ? null : `remove it with: ${removeCommand}`,
-    );
   }
 
-  const top = rates.filter((x) => x.sustained).sort((a, b) => b.rate - a.rate)[0] ?? null;
-  const xStar = top?.stats.actionsPerSecond ?? 0;
-  const responseTimeS = top?.stats.actionResponseTimeS ?? 0;
-  const activeStaff = littleStaff(xStar, responseTimeS, thinkTimeS);
-  const proven = proofs.find((p) => p.held) ?? null;
-  const m = stack.manifest;
-  let measured: MeasuredCapacity | null = null;
-  let notRecordedBecause: string | null = null;
-  const lowest = [...rates].sort((a, b) => a.rate - b.rate)[0];
-  if (top === null) notRecordedBecause = `not even ${lowest?.rate ?? 0} actions/s were sustained (${lowest ? judgeRate(lowest.stats).reason : 'no rate ran'})`;
-  else if (proven === null)
-    notRecordedBecause = `the proof did not hold: ${proofs.map((p) => `${p.staff} virtual staff: ${p.reason}`).join('; ') || 'no proof ran'}`;
-  else {
-    // The proof's own figures: the action rate and R that its N staff produced, converted back by
-    // Little's law (a closed loop obeys it: within a percent or two of N), as `plan` converts them.
-    measured = {
-      concurrentUsers: littleStaff(proven.actionsPerSecond, proven.responseTimeS, thinkTimeS),
+  /**
+   * Writes the proven figure into carebox.json (plan.capacity.measured), or says why not. The
+   * proof's own figures: the action rate and R that its N staff produced, converted back by
+   * Little's law (a closed loop obeys it: within a percent or two of N), as `plan` converts them.
+   */
+  async record(): Promise<{ measured: MeasuredCapacity | null; notRecordedBecause: string | null }> {
+    const top = this.topRate();
+    const proven = this.proofs.find((p) => p.held) ?? null;
+    if (top === null) {
+      const lowest = [...this.rates].sort((a, b) => a.rate - b.rate)[0];
+      return {
+        measured: null,
+        notRecordedBecause: `not even ${lowest?.rate ?? 0} actions/s were sustained (${lowest ? judgeRate(lowest.stats).reason : 'no rate ran'})`,
+      };
+    }
+    if (proven === null) {
+      const why = this.proofs.map((p) => `${p.staff} virtual staff: ${p.reason}`).join('; ') || 'no proof ran';
+      return { measured: null, notRecordedBecause: `the proof did not hold: ${why}` };
+    }
+    const measured: MeasuredCapacity = {
+      concurrentUsers: littleStaff(proven.actionsPerSecond, proven.responseTimeS, this.thinkTimeS),
       actionsPerSecond: proven.actionsPerSecond,
       requestsPerSecond: proven.requestsPerSecond,
       responseTimeS: proven.responseTimeS,
-      thinkTimeS,
+      thinkTimeS: this.thinkTimeS,
       p95Ms: proven.p95Ms,
-      saturationConnections: saturation?.connections ?? null,
-      limitedByMaxRate: rates.every((x) => x.sustained),
+      saturationConnections: this.saturation?.connections ?? null,
+      limitedByMaxRate: this.rates.every((x) => x.sustained),
       measuredAt: new Date().toISOString(),
     };
+    const m = this.stack.manifest;
     const next: Manifest = { ...m, plan: { ...m.plan, capacity: { ...m.plan.capacity, measured } } };
-    await writeManifest(stack.root, next, utcStamp());
-    stack.manifest = next;
+    await writeManifest(this.stack.root, next, utcStamp());
+    this.stack.manifest = next;
+    return { measured, notRecordedBecause: null };
   }
 
-  const result: LoadtestResult = {
-    url: `${base}/`,
-    tier: m.plan.tier,
-    host: { cpus: m.plan.host.cpus, memoryBytes: m.plan.host.memoryBytes, nodes: m.plan.nodes },
-    durationS,
-    maxRate,
-    criteria: { p95LimitMs: P95_LIMIT_MS, errorRateLimit: ERROR_RATE_LIMIT },
-    profile,
-    mix: profile.actions.map((a) => `${a.name} (${Math.round(a.share * 100)} %, ${a.requests} request${a.requests > 1 ? 's' : ''}): ${a.description}`),
-    xStar,
-    requestsPerSecond: top?.stats.requestsPerSecond ?? 0,
-    responseTimeS,
-    thinkTimeS,
-    requestsPerAction: rpa,
-    activeStaff,
-    latencyMs: { p50: top?.stats.latency.p50 ?? 0, p95: top?.stats.latency.p95 ?? 0, p99: top?.stats.latency.p99 ?? 0 },
-    errors: { total: top?.stats.errors.total ?? 0, rate: Math.round((top?.stats.errors.rate ?? 0) * 1e6) / 1e6 },
-    levels,
-    stoppedBecause,
-    proof: proofs,
-    saturation,
-    measured,
-    notRecordedBecause,
-    estimate: {
-      concurrentUsers: m.plan.capacity.concurrentUsers,
-      requestsPerSecond: m.plan.capacity.requestsPerSecond ?? null,
-      unit: m.plan.capacity.unit ?? 'active staff',
-      basis: m.plan.capacity.basis,
-    },
-    syntheticData: synthetic,
-    signIns: { count: tokens.length, seconds: Math.round(signInSeconds * 10) / 10 },
-  };
-  if (synthetic.cleanupError !== null) {
-    throw Object.assign(new OperationError(`the load test ran, but its synthetic data could not be removed: ${synthetic.cleanupError}`), { result });
+  /** The whole report (`--json`). Pure over the run's state. */
+  report(outcome: { measured: MeasuredCapacity | null; notRecordedBecause: string | null }): LoadtestResult {
+    const m = this.stack.manifest;
+    const top = this.topRate();
+    const xStar = top?.stats.actionsPerSecond ?? 0;
+    const responseTimeS = top?.stats.actionResponseTimeS ?? 0;
+    return {
+      url: `${this.base}/`,
+      tier: m.plan.tier,
+      host: { cpus: m.plan.host.cpus, memoryBytes: m.plan.host.memoryBytes, nodes: m.plan.nodes },
+      durationS: this.options.durationS,
+      maxRate: this.options.maxRate,
+      criteria: { p95LimitMs: P95_LIMIT_MS, errorRateLimit: ERROR_RATE_LIMIT },
+      profile: this.profile,
+      mix: this.profile.actions.map((a) => `${a.name} (${Math.round(a.share * 100)} %, ${a.requests} request${a.requests > 1 ? 's' : ''}): ${a.description}`),
+      xStar,
+      requestsPerSecond: top?.stats.requestsPerSecond ?? 0,
+      responseTimeS,
+      thinkTimeS: this.thinkTimeS,
+      requestsPerAction: this.rpa,
+      activeStaff: littleStaff(xStar, responseTimeS, this.thinkTimeS),
+      latencyMs: { p50: top?.stats.latency.p50 ?? 0, p95: top?.stats.latency.p95 ?? 0, p99: top?.stats.latency.p99 ?? 0 },
+      errors: { total: top?.stats.errors.total ?? 0, rate: Math.round((top?.stats.errors.rate ?? 0) * 1e6) / 1e6 },
+      levels: this.levels,
+      stoppedBecause: this.stoppedBecause,
+      proof: this.proofs,
+      saturation: this.saturation,
+      measured: outcome.measured,
+      notRecordedBecause: outcome.notRecordedBecause,
+      estimate: {
+        concurrentUsers: m.plan.capacity.concurrentUsers,
+        requestsPerSecond: m.plan.capacity.requestsPerSecond ?? null,
+        unit: m.plan.capacity.unit ?? 'active staff',
+        basis: m.plan.capacity.basis,
+      },
+      syntheticData: this.synthetic,
+      signIns: { count: this.tokens.length, seconds: Math.round(this.signInSeconds * 10) / 10 },
+    };
   }
-  return result;
 }
