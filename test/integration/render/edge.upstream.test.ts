@@ -26,7 +26,7 @@ const standinsFile = join(process.cwd(), 'test/images/images.standin.json');
 const BACKEND = `
 const name = process.env.NAME;
 require('http').createServer((q, s) => {
-  if (q.url.startsWith('/busy')) { s.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }); return s.end(JSON.stringify({ error: { code: 'DB_POOL_BUSY' }, from: name })); }
+  if (q.url.endsWith('/busy')) { s.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }); return s.end(JSON.stringify({ error: { code: 'DB_POOL_BUSY' }, from: name })); }
   s.writeHead(200, { 'content-type': 'application/json' }); s.end(JSON.stringify({ from: name }));
 }).listen(3000);
 `;
