@@ -22,11 +22,14 @@ import { IMAGES, planFor, renderFor } from '../../unit/render/render.helpers.js'
 
 const standinsFile = join(process.cwd(), 'test/images/images.standin.json');
 
-/** A backend that answers its own name, and 503 with Retry-After on /busy (as the API does for a pool wait). */
+/**
+ * A backend that answers its own name; replica `a` answers /busy with 503 and Retry-After (as the
+ * API does for a pool wait), replica `b` with 200.
+ */
 const BACKEND = `
 const name = process.env.NAME;
 require('http').createServer((q, s) => {
-  if (q.url.endsWith('/busy')) { s.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }); return s.end(JSON.stringify({ error: { code: 'DB_POOL_BUSY' }, from: name })); }
+  if (q.url.endsWith('/busy') && name.endsWith('-a')) { s.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }); return s.end(JSON.stringify({ error: { code: 'DB_POOL_BUSY' }, from: name })); }
   s.writeHead(200, { 'content-type': 'application/json' }); s.end(JSON.stringify({ from: name }));
 }).listen(3000);
 `;
@@ -143,7 +146,10 @@ describe('edge upstream: cold start without backends, live DNS, and the applicat
 
     // The application's 503 goes to the client as sent (its body, its Retry-After), not retried
     // into nginx's own page.
-    const busy = await getJson(`${url}/api/v1/busy`);
+    // Round robin sends one of the first few to replica a; had nginx retried the 503 on b, every
+    // one of them would come back 200.
+    let busy = await getJson(`${url}/api/v1/busy`);
+    for (let i = 0; i < 6 && busy.status !== 503; i++) busy = await getJson(`${url}/api/v1/busy`);
     expect(busy.status).to.equal(503);
     expect(busy.body?.error?.code).to.equal('DB_POOL_BUSY');
     expect(busy.retryAfter).to.equal('1');
