@@ -100,6 +100,10 @@ describe('render: text configs', () => {
     expect(block).to.include(`keepalive_timeout ${u.keepaliveTimeoutS}s;`);
     expect(block).to.include(`keepalive_requests ${u.keepaliveRequests};`);
     expect(conf).to.match(/proxy_pass http:\/\/carebox_backend;/);
+    // The API's own 503 (Retry-After) reaches the client and takes no replica out; only readiness
+    // asks the next replica on a 503 (a draining one answers `shutting_down`).
+    expect(conf).to.match(/^\s*proxy_next_upstream error timeout http_502;$/m);
+    expect(/location = \/ready \{([^}]*)\}/.exec(conf)?.[1] ?? '').to.match(/proxy_next_upstream error timeout http_502 http_503;/);
     expect(conf).to.match(/proxy_http_version 1\.1;\s*proxy_set_header Connection "";/);
     // Buffered access log, with the replica that answered.
     expect(conf).to.match(/access_log \/dev\/stdout carebox buffer=4096 flush=1s;/);
