@@ -15,7 +15,18 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { readText, requireE2ePrereqs } from './e2e.helpers.js';
-import { apiCall, cli, containersOf, installTestStack, missingPatients, signInAdmin, startApiTraffic, startLoad, teardownTestStack, type TestStack } from './ops.helpers.js';
+import {
+  apiCall,
+  cli,
+  containersOf,
+  installTestStack,
+  missingPatients,
+  signInAdmin,
+  startApiTraffic,
+  startLoad,
+  teardownTestStack,
+  type TestStack,
+} from './ops.helpers.js';
 
 const sha = (p: string) => createHash('sha256').update(readText(p)).digest('hex');
 
@@ -30,7 +41,13 @@ describe('e2e: retier default → horizontal → default under load', function (
     docker = await requireE2ePrereqs();
     s = await installTestStack('retier', 'default');
     token = await signInAdmin(s);
-    const p = await apiCall(s.url, 'POST', '/patients', token, { mrn: 'RT-KNOWN', givenName: 'Known', familyName: 'Patient', birthDate: '1970-01-01', sex: 'unknown' });
+    const p = await apiCall(s.url, 'POST', '/patients', token, {
+      mrn: 'RT-KNOWN',
+      givenName: 'Known',
+      familyName: 'Patient',
+      birthDate: '1970-01-01',
+      sex: 'unknown',
+    });
     expect(p.status, JSON.stringify(p.body)).to.equal(201);
     known = p.body.id;
   });
