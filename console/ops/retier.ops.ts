@@ -260,11 +260,13 @@ export function serviceActions(
     else if (fileChanged(INSTALL_FILES.pgbouncerIni)) out.push({ service, action: 'reload', detail: 'SIGHUP (pgbouncer reloads its ini)' });
     else out.push({ service, action: 'none', detail: 'unchanged' });
   }
-  // nginx only needs a reload when its file or the backends change.
+  // nginx reloads only for its own file: it finds new and removed backends through DNS
+  // (`resolve`), and a reload closes idle client keep-alive connections, which a client may be
+  // reusing at that instant.
   const ng = out.find((a) => a.service === 'nginx');
-  if (ng?.action === 'reload' && !fileChanged(INSTALL_FILES.nginx) && out.every((a) => a.service !== 'backend' || a.action === 'none')) {
+  if (ng?.action === 'reload' && !fileChanged(INSTALL_FILES.nginx)) {
     ng.action = 'none';
-    ng.detail = 'unchanged';
+    ng.detail = out.some((a) => a.service === 'backend' && a.action !== 'none') ? 'unchanged (finds the new backends through DNS, no reload)' : 'unchanged';
   }
   const order = ['pgbouncer', 'db', 'redis', 'backend', 'worker', 'nginx'];
   return out.sort((a, b) => order.indexOf(a.service) - order.indexOf(b.service));

@@ -65,7 +65,9 @@ describe('e2e: retier default → horizontal → default under load', function (
     expect(r.json.files.find((f: any) => f.path === '.env').diff).to.equal('');
     expect(r.json.sizing.map((c: any) => c.path)).to.include.members(['backend.replicas', 'backend.workers']);
     expect(r.json.actions.find((a: any) => a.service === 'backend').action).to.equal('roll');
-    expect(r.json.actions.find((a: any) => a.service === 'nginx').action).to.equal('reload');
+    // nginx.conf does not name the tier or the replicas: nginx finds them through DNS, no reload.
+    expect(r.json.files.find((f: any) => f.path === 'nginx/nginx.conf').status).to.equal('unchanged');
+    expect(r.json.actions.find((a: any) => a.service === 'nginx').action).to.equal('none');
     expect(sha(join(s!.root, 'compose.yml'))).to.equal(before);
     const text = await cli(s!, ['retier', 'horizontal', '--dry-run']);
     expect(text.code, text.stderr).to.equal(0);

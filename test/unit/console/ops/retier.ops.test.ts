@@ -58,6 +58,17 @@ describe('retier: what each service needs', () => {
     expect(by.db!.detail).to.match(/shared_buffers.*before the app roll/);
   });
 
+  it('backends roll while nginx.conf is unchanged: no nginx reload (it finds them through DNS)', () => {
+    const [from, to] = [plan('default'), plan('horizontal')];
+    const newHashes = { db: h('d'), redis: h('r'), backend: h('B'), worker: h('w'), nginx: h('n') };
+    const containers = [ctr('db', h('d')), ctr('redis', h('r')), ctr('backend', h('b')), ctr('worker', h('w')), ctr('nginx', h('n'))];
+    const a = serviceActions(from, to, newHashes, containers, diffs(['compose.yml']), new Map(), []);
+    const by = Object.fromEntries(a.map((x) => [x.service, x]));
+    expect(by.backend!.action).to.equal('roll');
+    expect(by.nginx!.action).to.equal('none');
+    expect(by.nginx!.detail).to.match(/through DNS, no reload/);
+  });
+
   it('nothing to do when hashes and files match', () => {
     const p = plan('default');
     const hashes = { db: h('d'), redis: h('r'), backend: h('b'), worker: h('w'), nginx: h('n') };
