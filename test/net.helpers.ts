@@ -11,3 +11,16 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** GET `url` (10 s timeout); returns the status, the body parsed as JSON (or the text) and the headers. */
+export async function get(url: string): Promise<{ status: number; body: any; headers: Headers }> {
+  const r = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  const text = await r.text();
+  let body: any = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* text */
+  }
+  return { status: r.status, body, headers: r.headers };
+}

@@ -81,20 +81,7 @@ export async function requireE2ePrereqs(): Promise<Docker> {
   return (await connectDocker()).docker;
 }
 
-export { freePort } from '../net.helpers.js';
-
-/** GET through the stack's nginx; returns status and parsed JSON body (or text). */
-export async function get(url: string): Promise<{ status: number; body: any; headers: Headers }> {
-  const r = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-  const text = await r.text();
-  let body: any = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    /* text */
-  }
-  return { status: r.status, body, headers: r.headers };
-}
+export { freePort, get } from '../net.helpers.js';
 
 /** Containers, networks and volumes carrying a Compose project label. */
 export async function projectResources(docker: Docker, project: string) {

@@ -16,6 +16,7 @@ import { exec } from '../../../installer/apply/exec.js';
 import { writeFileAtomic } from '../../../installer/apply/fs.atomic.js';
 import { makeTestCerts } from '../../tls.fixtures.js';
 import { freePort } from '../../net.helpers.js';
+import { runEdge } from './edge.helpers.js';
 import { IMAGES, planFor, renderFor } from '../../unit/render/render.helpers.js';
 
 const standinsFile = join(process.cwd(), 'test/images/images.standin.json');
@@ -92,27 +93,16 @@ describe('edge headers: HSTS once, from nginx, only over TLS (stand-in nginx ima
       '-e',
       "require('http').createServer((q, s) => s.end('ok')).listen(3000)",
     ]);
-    await exec([
-      'docker',
-      'run',
-      '-d',
-      '--name',
-      names.nginx,
-      '--network',
-      names.network,
-      '-p',
-      `127.0.0.1:${httpPort}:8080`,
-      '-p',
-      `127.0.0.1:${httpsPort}:8443`,
-      '-v',
-      `${join(root, 'nginx')}:/etc/nginx/carebox:ro`,
-      images.nginx,
-      'nginx',
-      '-c',
-      '/etc/nginx/carebox/nginx.conf',
-      '-g',
-      'daemon off;',
-    ]);
+    await runEdge({
+      name: names.nginx,
+      network: names.network,
+      image: images.nginx,
+      root,
+      ports: [
+        [httpPort, 8080],
+        [httpsPort, 8443],
+      ],
+    });
   });
 
   after(async () => {

@@ -17,7 +17,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exec } from '../../../installer/apply/exec.js';
 import { writeFileAtomic } from '../../../installer/apply/fs.atomic.js';
-import { freePort } from '../../net.helpers.js';
+import { freePort, get } from '../../net.helpers.js';
+import { runEdge } from './edge.helpers.js';
 import { IMAGES, planFor, renderFor } from '../../unit/render/render.helpers.js';
 
 const standinsFile = join(process.cwd(), 'test/images/images.standin.json');
@@ -34,16 +35,10 @@ require('http').createServer((q, s) => {
 }).listen(3000);
 `;
 
+/** GET `url`: status, parsed body and the Retry-After header. */
 async function getJson(url: string): Promise<{ status: number; body: any; retryAfter: string | null }> {
-  const r = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-  const text = await r.text();
-  let body: any = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    /* not JSON */
-  }
-  return { status: r.status, body, retryAfter: r.headers.get('retry-after') };
+  const r = await get(url);
+  return { status: r.status, body: r.body, retryAfter: r.headers.get('retry-after') };
 }
 
 /** Polls `url` until `ok(answer)` or `ms` pass (bounded). */
@@ -79,25 +74,7 @@ describe('edge upstream: cold start without backends, live DNS, and the applicat
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
     await exec(['docker', 'network', 'create', names.network]);
-    await exec([
-      'docker',
-      'run',
-      '-d',
-      '--name',
-      names.nginx,
-      '--network',
-      names.network,
-      '-p',
-      `127.0.0.1:${port}:8080`,
-      '-v',
-      `${join(root, 'nginx')}:/etc/nginx/carebox:ro`,
-      images.nginx,
-      'nginx',
-      '-c',
-      '/etc/nginx/carebox/nginx.conf',
-      '-g',
-      'daemon off;',
-    ]);
+    await runEdge({ name: names.nginx, network: names.network, image: images.nginx, root, ports: [[port, 8080]] });
   });
 
   after(async () => {
